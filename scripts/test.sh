@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole suite: type check, lint, then every test on SQLite and, when PostgreSQL is installed (or
+# COMEBACK_TEST_PG names a server), on PostgreSQL too. With CI set, a skipped test fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${COMEBACK_TEST_PG:-}" ] && ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 && [ -z "${COMEBACK_NO_PG:-}" ]; then
+  exec scripts/with-postgres.sh "$0" "$@"
+fi
+
+npx tsc --noEmit
+npx biome check .
+
+mkdir -p test-artifacts
+tap=test-artifacts/results.tap
+files=("$@")
+if [ ${#files[@]} -eq 0 ]; then mapfile -t files < <(find src test -name '*.test.ts' | sort); fi
+status=0
+node --import tsx --test --test-concurrency=1 \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tap" \
+  "${files[@]}" || status=$?
+
+skipped=$(grep -E '^# skipped [0-9]+' "$tap" | awk '{print $3}' | tail -n 1)
+if [ "${skipped:-0}" != 0 ]; then
+  echo "Skipped tests:" >&2
+  grep -E '# SKIP' "$tap" | sed 's/^ */  /' >&2 || true
+  if [ -n "${CI:-}" ]; then
+    echo "CI: $skipped test(s) skipped; in CI nothing may skip." >&2
+    status=1
+  fi
+fi
+exit "$status"

@@ -1,0 +1,50 @@
+/** What went wrong, as a closed set the faces map once: the CLI to exit codes, the API to statuses. */
+export type ErrorKind =
+  | 'bad_input'
+  | 'usage'
+  | 'not_found'
+  | 'conflict'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'insufficient_points'
+  | 'rate_limited'
+  | 'internal';
+
+/** Where in an input file a problem was found, so the message can say `FILE:LINE: field: reason`. */
+export interface InputLocation {
+  file?: string;
+  line?: number;
+  field?: string;
+}
+
+/** The one error class of Comeback; `kind` says how a face should answer it. */
+export class ComebackError extends Error {
+  readonly kind: ErrorKind;
+  readonly location: InputLocation | undefined;
+
+  constructor(kind: ErrorKind, message: string, options: { cause?: unknown; location?: InputLocation } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ComebackError';
+    this.kind = kind;
+    this.location = options.location;
+  }
+
+  /** `FILE:LINE: field: reason`, with the parts that are known. */
+  describe(): string {
+    const where = this.location;
+    if (!where) return this.message;
+    const head = [where.file, where.line].filter((part) => part !== undefined && part !== '').join(':');
+    const parts = [head, where.field].filter((part) => part !== undefined && part !== '');
+    return parts.length === 0 ? this.message : `${parts.join(': ')}: ${this.message}`;
+  }
+}
+
+/** A bad-input error that points at a place in a file. */
+export function inputError(message: string, location: InputLocation, cause?: unknown): ComebackError {
+  return new ComebackError('bad_input', message, { location, cause });
+}
+
+/** Expected outcomes are values: a refused action returns this instead of throwing. */
+export type Result<T, K extends string = ErrorKind> =
+  | { ok: true; value: T }
+  | { ok: false; error: { kind: K; message: string } };

@@ -1,0 +1,101 @@
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { ComebackError } from '../errors.js';
+import { allMigrations, type DialectName } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+/** A Kysely instance or a transaction of one: what every query function takes first. */
+export type Db = Kysely<Database>;
+
+/** An open database with the dialect it speaks. */
+export interface Store {
+  readonly db: Db;
+  readonly dialect: DialectName;
+  /** The URL it was opened with, with any password hidden. */
+  readonly label: string;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_DB_URL = 'sqlite:./comeback.db';
+
+/** Which database a URL names: `sqlite:PATH`, `sqlite::memory:`, a `.db` path, or `postgres://…`. */
+export function parseDbUrl(url: string): { dialect: DialectName; target: string } {
+  if (/^postgres(ql)?:\/\//i.test(url)) return { dialect: 'postgres', target: url };
+  if (url.startsWith('sqlite:')) {
+    const target = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (target === '') throw new ComebackError('usage', `--db ${url}: no SQLite file given`);
+    return { dialect: 'sqlite', target };
+  }
+  if (url.includes('://')) throw new ComebackError('usage', `--db ${url}: use sqlite:PATH or postgres://…`);
+  return { dialect: 'sqlite', target: url };
+}
+
+/**
+ * Opens the database named by `url` and brings its schema up to date. SQLite runs in WAL mode with a
+ * busy timeout so that several processes can share one file; PostgreSQL's int8 and numeric come back
+ * as numbers (every bigint here is an epoch millisecond or a minor-unit amount, far below 2^53).
+ */
+export async function openStore(url: string, { migrate = true }: { migrate?: boolean } = {}): Promise<Store> {
+  const { dialect, target } = parseDbUrl(url);
+  let db: Db;
+  if (dialect === 'sqlite') {
+    const database = new SQLite(target);
+    database.pragma('journal_mode = WAL');
+    database.pragma('busy_timeout = 10000');
+    database.pragma('foreign_keys = ON');
+    database.pragma('synchronous = NORMAL');
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  } else {
+    const pool = new pg.Pool({ connectionString: target, max: 10, types: { getTypeParser: pgTypeParser } });
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  }
+  const store: Store = {
+    db,
+    dialect,
+    label: url.replace(/:\/\/([^:@/]+):[^@/]*@/, '://$1:***@'),
+    close: () => db.destroy(),
+  };
+  if (migrate) {
+    try {
+      await migrateToLatest(store);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+  return store;
+}
+
+const INT8 = 20;
+const NUMERIC = 1700;
+
+function pgTypeParser(oid: number, format?: 'text' | 'binary') {
+  if (oid === INT8 || oid === NUMERIC) return (value: string) => Number(value);
+  // biome-ignore lint/suspicious/noExplicitAny: pg's overloads do not accept a union format.
+  return pg.types.getTypeParser(oid, format as any);
+}
+
+/** Applies every migration not applied yet; throws with the failing migration's name. */
+export async function migrateToLatest(store: Store): Promise<void> {
+  const migrator = new Migrator({
+    db: store.db,
+    provider: { getMigrations: async () => allMigrations(store.dialect) },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new ComebackError('internal', `database migration ${failed} failed: ${String(error)}`, { cause: error });
+  }
+}
+
+/** The dialect behind a Kysely instance or transaction, for the few queries spelled differently. */
+export function dialectOf(db: Db): DialectName {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+}
+
+/** Counts the rows of a table; used by `stats` and tests. */
+export async function countRows(db: Db, table: keyof Database): Promise<number> {
+  const row = await db.selectFrom(table).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}

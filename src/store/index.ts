@@ -1,0 +1,12 @@
+export {
+  countRows,
+  type Db,
+  DEFAULT_DB_URL,
+  dialectOf,
+  migrateToLatest,
+  openStore,
+  parseDbUrl,
+  type Store,
+} from './db.js';
+export type { DialectName } from './migrations/index.js';
+export type * from './schema.js';

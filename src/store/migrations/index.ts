@@ -1,0 +1,15 @@
+import type { Migration } from 'kysely';
+import { coreMigration } from './001-core.js';
+import type { DialectName } from './columns.js';
+
+export type { DialectName } from './columns.js';
+
+/**
+ * Every migration, in order. A new capability appends its own entry; applied migrations are never
+ * edited, so a database created by an older version upgrades in place.
+ */
+export function allMigrations(dialect: DialectName): Record<string, Migration> {
+  return {
+    '001_core': coreMigration(dialect),
+  };
+}

@@ -1,0 +1,158 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table interfaces of the database. Instants are epoch milliseconds (bigint), money is integer minor
+ * units beside an ISO 4217 code, booleans are 0/1 integers and JSON is text, so that every query reads
+ * and behaves the same on SQLite and PostgreSQL.
+ */
+export interface Database {
+  customers: CustomerTable;
+  customer_identities: CustomerIdentityTable;
+  customer_consents: CustomerConsentTable;
+  anonymous_ids: AnonymousIdTable;
+  products: ProductTable;
+  orders: OrderTable;
+  order_lines: OrderLineTable;
+  refunds: RefundTable;
+  events: EventTable;
+  imports: ImportTable;
+}
+
+export interface CustomerTable {
+  id: Generated<number>;
+  /** Where the customer was first seen: an importer's format, `api`, `shopify-webhook` … */
+  source: string;
+  /** Lower-cased, trimmed; unique when present. */
+  email: string | null;
+  /** E.164-like: digits with a leading `+` when the export gave a country code. */
+  phone: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  /** `YYYY-MM-DD`, or `--MM-DD` when the year is unknown. */
+  birthday: string | null;
+  country: string | null;
+  city: string | null;
+  /** Normalised postal address (lower-case, single spaces), used by the referral guards. */
+  address: string | null;
+  /** The earliest instant the customer was seen (first order or event). */
+  first_seen_at: number;
+  created_at: number;
+}
+
+/** The ids a customer has in other systems: a Shopify customer id, a `CustomerID` column, … */
+export interface CustomerIdentityTable {
+  source: string;
+  external_id: string;
+  customer_id: number;
+}
+
+/** Marketing consent per channel, with when and where it was given or withdrawn. */
+export interface CustomerConsentTable {
+  customer_id: number;
+  channel: string;
+  granted: number;
+  updated_at: number;
+  source: string;
+}
+
+/** Anonymous (pre-login) ids that were later identified as a customer. */
+export interface AnonymousIdTable {
+  anonymous_id: string;
+  customer_id: number;
+  linked_at: number;
+}
+
+export interface ProductTable {
+  id: Generated<number>;
+  sku: string;
+  title: string | null;
+  category: string | null;
+  price_minor: number | null;
+  currency: string | null;
+}
+
+export type OrderStatus = 'pending' | 'paid' | 'partially_refunded' | 'refunded' | 'cancelled';
+
+export interface OrderTable {
+  id: Generated<number>;
+  source: string;
+  external_id: string;
+  customer_id: number | null;
+  /** The e-mail written on the order, also for guest orders. */
+  email: string | null;
+  placed_at: number;
+  /** Minutes east of UTC of the clock the order was placed by. */
+  placed_offset: number;
+  /** The local calendar date, `YYYY-MM-DD`, at `placed_offset`. */
+  placed_date: string;
+  currency: string;
+  subtotal_minor: number;
+  shipping_minor: number;
+  tax_minor: number;
+  discount_minor: number;
+  total_minor: number;
+  refunded_minor: number;
+  status: OrderStatus;
+  /** JSON array of the discount codes used, `[]` when none. */
+  discount_codes: string;
+  country: string | null;
+  cancelled_at: number | null;
+  imported_at: number;
+}
+
+export type OrderLineKind = 'product' | 'shipping' | 'fee' | 'discount' | 'adjustment';
+
+export interface OrderLineTable {
+  id: Generated<number>;
+  order_id: number;
+  line_no: number;
+  product_id: number | null;
+  sku: string | null;
+  title: string | null;
+  quantity: number;
+  unit_price_minor: number;
+  discount_minor: number;
+  total_minor: number;
+  kind: OrderLineKind;
+}
+
+export interface RefundTable {
+  id: Generated<number>;
+  source: string;
+  external_id: string;
+  /** Null when the refunded order is not in the store (it predates the data). */
+  order_id: number | null;
+  customer_id: number | null;
+  amount_minor: number;
+  currency: string;
+  refunded_at: number;
+  reason: string | null;
+}
+
+export interface EventTable {
+  id: Generated<number>;
+  /** Segment's `messageId`: the idempotency key of an event. */
+  message_id: string;
+  /** `identify`, `track`, `page`, `screen`, or an internal type such as `segment_entered`. */
+  type: string;
+  /** The event name of a `track` (`Product Viewed`, `Email Opened` …) or the page name. */
+  event: string | null;
+  customer_id: number | null;
+  anonymous_id: string | null;
+  session_id: string | null;
+  /** JSON object. */
+  properties: string;
+  occurred_at: number;
+  received_at: number;
+}
+
+export interface ImportTable {
+  id: Generated<number>;
+  file: string;
+  format: string;
+  sha256: string;
+  rows: number;
+  orders: number;
+  rejected: number;
+  imported_at: number;
+}
