@@ -10,3 +10,4 @@ export {
 } from './db.js';
 export type { DialectName } from './migrations/index.js';
 export type * from './schema.js';
+export { REVENUE_STATUSES, type StoreStats, storeStats } from './stats.queries.js';

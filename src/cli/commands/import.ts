@@ -1,0 +1,96 @@
+import type { Command } from 'commander';
+import { ComebackError } from '../../errors.js';
+import { CSV_FIELDS, FORMATS, type ImportSummary, importFile, isFormatName } from '../../ingest/index.js';
+import { openStore } from '../../store/index.js';
+import { formatCount, type Io, printJson, progressBar } from '../io.js';
+import { type CommandContext, dbOption } from '../shared.js';
+
+interface ImportFlags {
+  format: string;
+  db?: string;
+  tz?: string;
+  currency?: string;
+  encoding?: string;
+  map: string[];
+  skipInvalid?: boolean;
+  json?: boolean;
+}
+
+/** `comeback import FILE… --format F`: each file in its own transaction. */
+export function registerImport(program: Command, ctx: CommandContext): void {
+  dbOption(
+    program
+      .command('import')
+      .description('import order exports into the store (each file whole or not at all; re-imports change nothing)')
+      .argument('<files...>', 'files to import (.gz is read as it is)')
+      .requiredOption('-f, --format <format>', `one of ${Object.keys(FORMATS).join(', ')}`)
+      .option('--tz <zone>', 'IANA time zone of timestamps written without an offset', 'UTC')
+      .option('--currency <code>', 'ISO 4217 currency for formats that do not state one')
+      .option('--encoding <name>', 'file encoding: utf8 (default), latin1, windows-1252, …')
+      .option('--map <column=field>', `generic csv: which column holds a field (${CSV_FIELDS.join(', ')})`, collect, [])
+      .option('--skip-invalid', 'import the good rows and write the bad ones to FILE.rejects.csv')
+      .option('--json', 'print the summary as JSON'),
+  ).action(async (files: string[], flags: ImportFlags) => {
+    if (!isFormatName(flags.format)) {
+      throw new ComebackError('usage', `--format ${flags.format}: choose one of ${Object.keys(FORMATS).join(', ')}`);
+    }
+    const format = flags.format;
+    const map = parseMap(flags.map);
+    const store = await openStore(ctx.config(flags).dbUrl);
+    const summaries: ImportSummary[] = [];
+    try {
+      for (const file of files) {
+        const bar = progressBar(ctx.io, file);
+        try {
+          summaries.push(
+            await importFile(store.db, file, {
+              format,
+              now: ctx.now(),
+              timeZone: flags.tz,
+              currency: flags.currency,
+              encoding: flags.encoding,
+              map,
+              skipInvalid: flags.skipInvalid,
+              onProgress: (read, total) => bar.update(read, total),
+            }),
+          );
+        } finally {
+          bar.stop();
+        }
+      }
+    } finally {
+      await store.close();
+    }
+    if (flags.json) printJson(ctx.io, summaries);
+    else for (const summary of summaries) printSummary(ctx.io, summary);
+  });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parseMap(pairs: string[]): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.lastIndexOf('=');
+    if (at <= 0 || at === pair.length - 1) throw new ComebackError('usage', `--map ${pair}: write it as column=field`);
+    map[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return map;
+}
+
+function printSummary(io: Io, s: ImportSummary): void {
+  const parts = [
+    `${formatCount(s.rows)} rows`,
+    `${formatCount(s.orders)} orders`,
+    `${formatCount(s.lines)} lines`,
+    `${formatCount(s.refunds)} new refunds`,
+    `${formatCount(s.customersCreated)} new customers`,
+    `${formatCount(s.productsCreated)} new products`,
+  ];
+  io.out.write(`${s.file} (${s.format}): ${parts.join(', ')}\n`);
+  for (const [reason, count] of Object.entries(s.skipReasons))
+    io.out.write(`  skipped ${formatCount(count)}: ${reason}\n`);
+  if (s.rejected > 0) io.out.write(`  rejected ${formatCount(s.rejected)} rows, written to ${s.rejectsFile}\n`);
+}

@@ -1,0 +1,75 @@
+import cliProgress from 'cli-progress';
+
+/** Where a command writes: results to `out`, progress and logs to `err`. */
+export interface Io {
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+export const processIo: Io = { out: process.stdout, err: process.stderr };
+
+/** Prints a value as JSON on stdout. */
+export function printJson(io: Io, value: unknown): void {
+  io.out.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** A plain text table: the first row is the header, numbers are right-aligned. */
+export function formatTable(rows: Array<Array<string | number>>): string {
+  const cells = rows.map((row) => row.map((value) => String(value)));
+  const widths: number[] = [];
+  for (const row of cells) {
+    row.forEach((value, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, visibleLength(value));
+    });
+  }
+  const numeric = (value: string) => /^[-+]?[\d,.]+\s?%?$|^[-+]?[^\d\s]{0,3}[\d,.]+$/.test(value.trim());
+  return cells
+    .map((row, r) =>
+      row
+        .map((value, i) => {
+          const pad = ' '.repeat(Math.max(0, widths[i]! - visibleLength(value)));
+          return r > 0 && numeric(value) ? pad + value : value + pad;
+        })
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function visibleLength(text: string): number {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes.
+  return text.replace(/\u001b\[[0-9;]*m/g, '').length;
+}
+
+/** A progress bar on a terminal; silent when stderr is not one. */
+export function progressBar(io: Io, label: string): { update(done: number, total: number): void; stop(): void } {
+  if (!io.err.isTTY) return { update() {}, stop() {} };
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: io.err,
+      format: `${label} [{bar}] {percentage}% | {value}/{total} MB | {eta_formatted}`,
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(done, total) {
+      const mb = (n: number) => Math.round((n / 1_048_576) * 10) / 10;
+      if (!started) {
+        bar.start(mb(total), 0);
+        started = true;
+      }
+      bar.update(mb(done));
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
+
+/** `1234567` → `1,234,567`. */
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}

@@ -1,0 +1,177 @@
+import { inputError } from '../../errors.js';
+import { parseTimestamp, type Timestamp } from '../../shared/dates.js';
+import { parseAmount } from '../../shared/money.js';
+import type { ImportRecord } from '../records.js';
+import type { SourceRow } from '../source.js';
+
+/** What a parser knows besides the rows. */
+export interface ParseContext {
+  file: string;
+  /** IANA zone for timestamps written without an offset. */
+  timeZone: string;
+  /** Currency for formats that do not state one. */
+  currency: string | undefined;
+  /** `column=field` pairs of the generic CSV format. */
+  map: Record<string, string>;
+  /** The moment of the import, for facts a file states without a date (consent in a customers export). */
+  now: number;
+}
+
+/** A row (or group of rows) the parser could not accept. */
+export interface Reject {
+  kind: 'reject';
+  line: number;
+  field: string;
+  message: string;
+  /** The raw rows, for the rejects file. */
+  rows: string[][];
+}
+
+/** Rows the format recognises and deliberately does not import, counted in the summary. */
+export interface Skip {
+  kind: 'skip';
+  line: number;
+  reason: string;
+}
+
+export type ParsedItem = ImportRecord | Reject | Skip;
+
+/** An import format: how its file is laid out and how its rows become records. */
+export interface Format {
+  name: string;
+  layout: 'csv' | 'whitespace';
+  description: string;
+  parse(rows: AsyncIterable<SourceRow>, ctx: ParseContext): AsyncIterable<ParsedItem>;
+}
+
+/** Thrown inside a parser for a bad value; the caller turns it into a reject with the row's line. */
+export class FieldError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The columns of a header row, found by name (case- and space-insensitive) with aliases. A missing
+ * required column stops the import at the header line.
+ */
+export class Header {
+  private readonly index = new Map<string, number>();
+  readonly width: number;
+
+  constructor(
+    fields: string[],
+    readonly file: string,
+    readonly line: number,
+  ) {
+    this.width = fields.length;
+    fields.forEach((name, i) => {
+      const key = normaliseName(name);
+      if (!this.index.has(key)) this.index.set(key, i);
+    });
+  }
+
+  /** The position of the first of `names` present, or undefined. */
+  find(...names: string[]): number | undefined {
+    for (const name of names) {
+      const at = this.index.get(normaliseName(name));
+      if (at !== undefined) return at;
+    }
+    return undefined;
+  }
+
+  /** The position of a column the format cannot do without. */
+  require(...names: string[]): number {
+    const at = this.find(...names);
+    if (at === undefined) {
+      throw inputError(`missing column "${names[0]}"`, { file: this.file, line: this.line, field: 'header' });
+    }
+    return at;
+  }
+
+  has(...names: string[]): boolean {
+    return this.find(...names) !== undefined;
+  }
+}
+
+function normaliseName(name: string): string {
+  return name
+    .replace(/^\uFEFF/, '')
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]+/g, ' ');
+}
+
+/** The trimmed value at `index`, or '' when the column is absent or the row is short. */
+export function cell(row: string[], index: number | undefined): string {
+  return index === undefined ? '' : (row[index] ?? '').trim();
+}
+
+/** An amount in minor units; empty is `fallback` (or an error when no fallback is given). */
+export function amount(text: string, field: string, currency: string, fallback?: number): number {
+  if (text === '') {
+    if (fallback !== undefined) return fallback;
+    throw new FieldError(field, 'is empty');
+  }
+  const value = parseAmount(text, currency);
+  if (value === undefined) throw new FieldError(field, `"${text}" is not a number`);
+  return value;
+}
+
+/** A whole number (quantities); `12.0` is accepted, `1.5` is not. */
+export function integer(text: string, field: string, fallback?: number): number {
+  if (text === '') {
+    if (fallback !== undefined) return fallback;
+    throw new FieldError(field, 'is empty');
+  }
+  const value = Number(text.replace(/,/g, ''));
+  if (!Number.isInteger(value)) throw new FieldError(field, `"${text}" is not a whole number`);
+  return value;
+}
+
+/** A timestamp, read in `timeZone` when it has no offset. */
+export function timestamp(text: string, field: string, timeZone: string): Timestamp {
+  if (text === '') throw new FieldError(field, 'is empty');
+  const value = parseTimestamp(text, timeZone);
+  if (!value) throw new FieldError(field, `"${text}" is not a date`);
+  return value;
+}
+
+/** A timestamp that may be empty. */
+export function optionalTimestamp(text: string, field: string, timeZone: string): Timestamp | undefined {
+  return text === '' ? undefined : timestamp(text, field, timeZone);
+}
+
+/** Turns a FieldError thrown while reading rows into a reject; rethrows anything else. */
+export function toReject(error: unknown, line: number, rows: string[][]): Reject {
+  if (error instanceof FieldError) return { kind: 'reject', line, field: error.field, message: error.message, rows };
+  throw error;
+}
+
+/** A row whose column count differs from the header's is a broken file, not a bad value. */
+export function checkWidth(header: Header, row: { line: number; fields: string[] }): Reject | undefined {
+  if (row.fields.length === header.width) return undefined;
+  return {
+    kind: 'reject',
+    line: row.line,
+    field: 'row',
+    message: `has ${row.fields.length} columns, the header has ${header.width}`,
+    rows: [row.fields],
+  };
+}
+
+/** Splits `First Last` into its parts. */
+export function splitName(full: string): { firstName?: string; lastName?: string } {
+  const parts = full.trim().split(/\s+/).filter(Boolean);
+  if (parts.length === 0) return {};
+  if (parts.length === 1) return { firstName: parts[0] };
+  return { firstName: parts.slice(0, -1).join(' '), lastName: parts[parts.length - 1] };
+}
+
+/** `''` → undefined, so optional fields stay absent instead of empty. */
+export function present(text: string): string | undefined {
+  return text === '' ? undefined : text;
+}

@@ -1,0 +1,23 @@
+import { cdnow } from './cdnow.js';
+import { csv } from './csv.js';
+import type { Format } from './format.js';
+import { onlineRetail } from './online-retail.js';
+import { shopify } from './shopify.js';
+import { woocommerce } from './woocommerce.js';
+
+/** Every import format by the name `--format` takes. */
+export const FORMATS = {
+  shopify,
+  woocommerce,
+  'online-retail': onlineRetail,
+  cdnow,
+  csv,
+} satisfies Record<string, Format>;
+
+export type FormatName = keyof typeof FORMATS;
+
+export function isFormatName(name: string): name is FormatName {
+  return Object.hasOwn(FORMATS, name);
+}
+
+export { CSV_FIELDS } from './csv.js';

@@ -1,0 +1,5 @@
+export { CSV_FIELDS, FORMATS, type FormatName, isFormatName } from './formats/index.js';
+export { type ImportOptions, type ImportSummary, importFile } from './import.js';
+export type { CustomerInput, LineInput, OrderInput, RefundInput } from './records.js';
+export { normaliseEmail, normalisePhone } from './records.js';
+export { applyRefund, ImportWriter } from './writer.js';

@@ -1,0 +1,114 @@
+import type { OrderLineKind, OrderStatus } from '../store/schema.js';
+
+/**
+ * The normalised shapes every importer produces and the writer stores. Parsers turn a format's rows
+ * into these; nothing here knows which format it came from except `source`.
+ */
+
+/** Who placed an order, as far as the source knows. */
+export interface CustomerInput {
+  /** The id in the source system (`CustomerID`, Shopify customer id); absent for guests. */
+  externalId?: string;
+  email?: string;
+  phone?: string;
+  firstName?: string;
+  lastName?: string;
+  birthday?: string;
+  country?: string;
+  city?: string;
+  address?: string;
+  consents?: ConsentInput[];
+}
+
+export interface ConsentInput {
+  channel: 'email' | 'sms';
+  granted: boolean;
+  at: number;
+  source: string;
+}
+
+export interface LineInput {
+  lineNo: number;
+  sku?: string;
+  title?: string;
+  category?: string;
+  quantity: number;
+  unitPriceMinor: number;
+  discountMinor: number;
+  totalMinor: number;
+  kind: OrderLineKind;
+}
+
+export interface OrderInput {
+  externalId: string;
+  /** Undefined for a guest order that names nobody (no customer id, no e-mail). */
+  customer: CustomerInput | undefined;
+  email?: string;
+  placedAt: number;
+  placedOffset: number;
+  currency: string;
+  subtotalMinor: number;
+  shippingMinor: number;
+  taxMinor: number;
+  discountMinor: number;
+  totalMinor: number;
+  /**
+   * The refunded amount when the format states it on the order (Shopify's `Refunded Amount`).
+   * Undefined when refunds arrive as their own records, so that re-importing the order keeps them.
+   */
+  refundedMinor?: number;
+  status: OrderStatus;
+  discountCodes: string[];
+  country?: string;
+  cancelledAt?: number;
+  lines: LineInput[];
+}
+
+/** A refund or cancellation that arrives as its own record. */
+export interface RefundInput {
+  externalId: string;
+  /** The refunded order, when the record names it. */
+  orderExternalId?: string;
+  /**
+   * When the record does not name its order (an Online Retail `C` invoice), the order is the
+   * customer's latest one placed before `before` that has a line with `sku`.
+   */
+  match?: { customer: CustomerInput; sku: string; before: number };
+  customer?: CustomerInput;
+  amountMinor: number;
+  currency: string;
+  refundedAt: number;
+  reason?: string;
+}
+
+/** One parsed record of an import, with the line of the file it started on. */
+export type ImportRecord =
+  | { kind: 'order'; line: number; order: OrderInput }
+  | { kind: 'refund'; line: number; refund: RefundInput }
+  | { kind: 'customer'; line: number; customer: CustomerInput };
+
+/** Lower-cases and trims an e-mail address; undefined when it does not look like one. */
+export function normaliseEmail(value: string | undefined): string | undefined {
+  const email = value?.trim().toLowerCase();
+  if (!email || !/^[^\s@]+@[^\s@]+$/.test(email)) return undefined;
+  return email;
+}
+
+/** Keeps the digits of a phone number and a leading `+`; undefined when fewer than 6 digits remain. */
+export function normalisePhone(value: string | undefined): string | undefined {
+  const raw = value?.trim() ?? '';
+  const digits = raw.replace(/\D/g, '');
+  if (digits.length < 6) return undefined;
+  return raw.startsWith('+') || raw.startsWith("'+") ? `+${digits}` : digits;
+}
+
+/** Lower-cases and folds white space in a postal address, so two spellings of one address compare equal. */
+export function normaliseAddress(parts: Array<string | undefined>): string | undefined {
+  const text = parts
+    .map((p) => p?.trim())
+    .filter((p): p is string => Boolean(p))
+    .join(', ')
+    .toLowerCase()
+    .replace(/\s+/g, ' ');
+  return text === '' ? undefined : text;
+}

@@ -1,0 +1,143 @@
+import { createReadStream, statSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { CsvError, parse } from 'csv-parse';
+import iconv from 'iconv-lite';
+import { ComebackError, inputError } from '../errors.js';
+
+/** One row of an input file: its fields and the line of the file it starts on. */
+export interface SourceRow {
+  line: number;
+  fields: string[];
+}
+
+export interface ReadOptions {
+  /** `utf8` (default; a BOM is dropped), `latin1`, `windows-1252`, `utf16le`, or any name iconv-lite knows. */
+  encoding?: string;
+  /** `csv` for RFC 4180 CSV, `whitespace` for columns separated by runs of blanks. */
+  layout: 'csv' | 'whitespace';
+  /** Told how many bytes of the file have been read, for a progress bar. */
+  onBytes?: (read: number, total: number) => void;
+}
+
+/**
+ * Streams the rows of a file in bounded memory, decoding it strictly: a byte sequence that is not
+ * valid in the encoding, an unterminated quote or a stray quote stops with `FILE:LINE`.
+ */
+export async function* readRows(file: string, options: ReadOptions): AsyncGenerator<SourceRow> {
+  let total: number;
+  try {
+    total = statSync(file).size;
+  } catch (error) {
+    throw new ComebackError('bad_input', `${file}: cannot read the file`, { cause: error });
+  }
+  const text = decode(file, total, options);
+  if (options.layout === 'whitespace') {
+    yield* splitWhitespace(text);
+    return;
+  }
+  const parser = Readable.from(text).pipe(
+    parse({
+      bom: true,
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      skip_records_with_empty_values: false,
+    }),
+  );
+  let lastLine = 0;
+  try {
+    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      const line = lastLine + 1;
+      lastLine = item.info.lines;
+      yield { line, fields: item.record };
+    }
+  } catch (error) {
+    if (error instanceof ComebackError) throw error;
+    if (error instanceof CsvError) {
+      const at = (error as CsvError & { lines?: number }).lines ?? lastLine + 1;
+      throw inputError(csvReason(error), { file, line: at }, error);
+    }
+    throw error;
+  }
+}
+
+function csvReason(error: CsvError): string {
+  switch (error.code) {
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return 'a quoted field is not closed before the end of the file';
+    case 'CSV_INVALID_CLOSING_QUOTE':
+    case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
+      return 'unexpected character after a closing quote';
+    default:
+      return error.message;
+  }
+}
+
+/** Decodes the file to text chunks; in UTF-8 an invalid byte is an error naming its line. */
+async function* decode(file: string, total: number, options: ReadOptions): AsyncGenerator<string> {
+  const encoding = (options.encoding ?? 'utf8').toLowerCase().replace(/[^a-z0-9]/g, '');
+  const strict = encoding === 'utf8';
+  if (!strict && !iconv.encodingExists(encoding)) {
+    throw new ComebackError('usage', `--encoding ${options.encoding}: unknown encoding`);
+  }
+  const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+  const lenient = strict ? undefined : iconv.getDecoder(encoding);
+  let read = 0;
+  let lines = 1;
+  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
+  raw.on('data', (chunk) => {
+    read += chunk.length;
+  });
+  // A gzipped export (`orders.csv.gz`) is read as it is; progress counts the compressed bytes.
+  const input: AsyncIterable<Buffer> = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+  for await (const chunk of input) {
+    let text: string;
+    if (lenient) {
+      text = lenient.write(chunk);
+    } else {
+      try {
+        text = utf8.decode(chunk, { stream: true });
+      } catch {
+        const loose = new TextDecoder('utf-8').decode(chunk);
+        const bad = loose.indexOf('\uFFFD');
+        const before = bad < 0 ? loose : loose.slice(0, bad);
+        const line = lines + countNewlines(before);
+        throw inputError('the file is not valid UTF-8 (try --encoding latin1)', { file, line });
+      }
+    }
+    lines += countNewlines(text);
+    options.onBytes?.(read, total);
+    if (text !== '') yield text;
+  }
+  const rest = lenient ? lenient.end() : utf8.decode();
+  if (rest) yield rest;
+}
+
+function countNewlines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n += 1;
+  return n;
+}
+
+async function* splitWhitespace(chunks: AsyncIterable<string>): AsyncGenerator<SourceRow> {
+  let carry = '';
+  let line = 0;
+  for await (const chunk of chunks) {
+    const text = carry + chunk;
+    const parts = text.split('\n');
+    carry = parts.pop() ?? '';
+    for (const part of parts) {
+      line += 1;
+      const fields = part
+        .replace(/^\uFEFF/, '')
+        .trim()
+        .split(/\s+/);
+      if (fields.length === 1 && fields[0] === '') continue;
+      yield { line, fields };
+    }
+  }
+  line += 1;
+  const fields = carry.trim().split(/\s+/);
+  if (!(fields.length === 1 && fields[0] === '')) yield { line, fields };
+}
