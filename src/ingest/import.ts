@@ -105,6 +105,10 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
         }
         if (orders.length + refunds.length >= BATCH) await flush();
       }
+      if (summary.rows === 0) throw inputError('the file is empty', { file, line: 1 });
+      if (format.layout === 'csv' && summary.rows === 1) {
+        throw inputError('the file has a header and no rows', { file, line: 2 });
+      }
       await flush();
       await writer.finish();
       Object.assign(summary, writer.stats);

@@ -1,5 +1,5 @@
 import { createReadStream, statSync } from 'node:fs';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { CsvError, parse } from 'csv-parse';
 import iconv from 'iconv-lite';
@@ -36,15 +36,9 @@ export async function* readRows(file: string, options: ReadOptions): AsyncGenera
     yield* splitWhitespace(text);
     return;
   }
-  const parser = Readable.from(text).pipe(
-    parse({
-      bom: true,
-      info: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-      skip_records_with_empty_values: false,
-    }),
-  );
+  const parser = parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true });
+  // pipeline (unlike pipe) hands a decoding error to the parser, whose iterator then throws it.
+  pipeline(Readable.from(text), parser, () => {});
   let lastLine = 0;
   try {
     for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
@@ -55,7 +49,9 @@ export async function* readRows(file: string, options: ReadOptions): AsyncGenera
   } catch (error) {
     if (error instanceof ComebackError) throw error;
     if (error instanceof CsvError) {
-      const at = (error as CsvError & { lines?: number }).lines ?? lastLine + 1;
+      // An unclosed quote is reported where its record began, not at the end of the file.
+      const reported = (error as CsvError & { lines?: number }).lines;
+      const at = error.code === 'CSV_QUOTE_NOT_CLOSED' || reported === undefined ? lastLine + 1 : reported;
       throw inputError(csvReason(error), { file, line: at }, error);
     }
     throw error;

@@ -41,10 +41,9 @@ export class ImportWriter {
     const emailKey = email ? `email:${email}` : undefined;
     if (!idKey && !emailKey) return undefined;
     let id = (idKey && this.customerIds.get(idKey)) || (emailKey && this.customerIds.get(emailKey)) || undefined;
-    if (id === undefined) {
-      id = await this.findOrCreateCustomer(input, email, seenAt);
-      await this.applyConsents(id, input);
-    }
+    if (id === undefined) id = await this.findOrCreateCustomer(input, email, seenAt);
+    // Consent is stated per order: the newest statement wins, whatever the order of the file.
+    if (input.consents?.length) await this.applyConsents(id, input);
     if (idKey) this.customerIds.set(idKey, id);
     if (emailKey) this.customerIds.set(emailKey, id);
     const seen = this.firstSeen.get(id);

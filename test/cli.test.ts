@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { tempDir } from './setup.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const dir = tempDir('comeback-cli-');
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs the real `comeback` command line in a child process, as a user would. */
+function comeback(...args: string[]) {
+  const result = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/cli/main.ts'), ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, COMEBACK_DB: `sqlite:${join(dir, 'cli.db')}` },
+  });
+  return { code: result.status, out: result.stdout, err: result.stderr };
+}
+
+describe('the comeback command line', () => {
+  test('imports a file, reports stats as JSON, and a re-import changes nothing', () => {
+    const cdnow = join(ROOT, 'samples/cdnow/CDNOW_sample.txt');
+    const first = comeback('import', cdnow, '--format', 'cdnow', '--json');
+    assert.equal(first.code, 0, first.err);
+    assert.equal(JSON.parse(first.out)[0].orders, 6919);
+    const stats = JSON.parse(comeback('stats', '--json').out);
+    assert.equal(stats.orders, 6919);
+    assert.equal(stats.customers, 2357);
+    assert.deepEqual(
+      stats.revenue.map((r: { currency: string }) => r.currency),
+      ['USD'],
+    );
+    assert.equal(stats.firstOrderAt, '1997-01-01T00:00:00.000Z');
+    assert.equal(comeback('import', cdnow, '--format', 'cdnow').code, 0);
+    assert.equal(JSON.parse(comeback('stats', '--json').out).orders, 6919);
+    const table = comeback('stats');
+    assert.match(table.out, /orders\s+6,919/);
+  });
+
+  test('exit code 1 with FILE:LINE: field: reason for bad input, and nothing written', () => {
+    const bad = join(dir, 'bad-number.csv');
+    copyFileSync(join(ROOT, 'test/fixtures/import/malformed/bad-number.csv'), bad);
+    const result = comeback('import', bad, '--format', 'online-retail', '--db', `sqlite:${join(dir, 'bad.db')}`);
+    assert.equal(result.code, 1);
+    assert.match(result.err, /bad-number\.csv:4: Quantity: "six" is not a whole number/);
+    const stats = JSON.parse(comeback('stats', '--json', '--db', `sqlite:${join(dir, 'bad.db')}`).out);
+    assert.equal(stats.orders, 0);
+    assert.equal(existsSync(`${bad}.rejects.csv`), false);
+  });
+
+  test('exit code 2 for usage errors', () => {
+    assert.equal(comeback('import', 'x.csv', '--format', 'nope').code, 2);
+    assert.equal(comeback('import', 'x.csv').code, 2, 'missing --format');
+    assert.equal(comeback('no-such-command').code, 2);
+    assert.equal(comeback('stats', '--db', 'mysql://x').code, 2);
+    assert.equal(comeback('import', 'x.csv', '--format', 'csv', '--map', 'oops').code, 2);
+    assert.equal(comeback('--help').code, 0);
+  });
+});
