@@ -1,3 +1,4 @@
+export { type EventInput, type EventType, type RecordEventsResult, recordEvents } from './events.js';
 export { CSV_FIELDS, FORMATS, type FormatName, isFormatName } from './formats/index.js';
 export { type ImportOptions, type ImportSummary, importFile } from './import.js';
 export type { CustomerInput, LineInput, OrderInput, RefundInput } from './records.js';

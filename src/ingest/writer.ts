@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { localDate } from '../shared/dates.js';
-import type { Db } from '../store/index.js';
+import { type Db, type SqliteHandle, sqliteHandle } from '../store/index.js';
 import type { OrderStatus } from '../store/schema.js';
 import { type CustomerInput, normaliseEmail, type OrderInput, type RefundInput } from './records.js';
 
@@ -14,6 +14,12 @@ export interface WriteStats {
 }
 
 const ORDER_CHUNK = 400;
+const SQLITE_LINE_UPSERT = `insert into order_lines
+  (order_id, line_no, product_id, sku, title, quantity, unit_price_minor, discount_minor, total_minor, kind)
+  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  on conflict (order_id, line_no) do update set product_id = excluded.product_id, sku = excluded.sku,
+    title = excluded.title, quantity = excluded.quantity, unit_price_minor = excluded.unit_price_minor,
+    discount_minor = excluded.discount_minor, total_minor = excluded.total_minor, kind = excluded.kind`;
 const LINE_CHUNK = 900;
 
 /**
@@ -27,6 +33,7 @@ export class ImportWriter {
   private readonly customerIds = new Map<string, number>();
   private readonly productIds = new Map<string, number>();
   private readonly firstSeen = new Map<number, number>();
+  private lineUpsert: ReturnType<SqliteHandle['prepare']> | undefined;
 
   constructor(
     private readonly db: Db,
@@ -261,23 +268,43 @@ export class ImportWriter {
         kind: line.kind,
       }));
     });
-    for (let start = 0; start < rows.length; start += LINE_CHUNK) {
-      await this.db
-        .insertInto('order_lines')
-        .values(rows.slice(start, start + LINE_CHUNK))
-        .onConflict((oc) =>
-          oc.columns(['order_id', 'line_no']).doUpdateSet((eb) => ({
-            product_id: eb.ref('excluded.product_id'),
-            sku: eb.ref('excluded.sku'),
-            title: eb.ref('excluded.title'),
-            quantity: eb.ref('excluded.quantity'),
-            unit_price_minor: eb.ref('excluded.unit_price_minor'),
-            discount_minor: eb.ref('excluded.discount_minor'),
-            total_minor: eb.ref('excluded.total_minor'),
-            kind: eb.ref('excluded.kind'),
-          })),
-        )
-        .execute();
+    const sqlite = sqliteHandle(this.db);
+    if (sqlite) {
+      // SQLite: one prepared statement run per line beats compiling a multi-row insert per batch.
+      this.lineUpsert ??= sqlite.prepare(SQLITE_LINE_UPSERT);
+      for (const r of rows) {
+        this.lineUpsert.run(
+          r.order_id,
+          r.line_no,
+          r.product_id,
+          r.sku,
+          r.title,
+          r.quantity,
+          r.unit_price_minor,
+          r.discount_minor,
+          r.total_minor,
+          r.kind,
+        );
+      }
+    } else {
+      for (let start = 0; start < rows.length; start += LINE_CHUNK) {
+        await this.db
+          .insertInto('order_lines')
+          .values(rows.slice(start, start + LINE_CHUNK))
+          .onConflict((oc) =>
+            oc.columns(['order_id', 'line_no']).doUpdateSet((eb) => ({
+              product_id: eb.ref('excluded.product_id'),
+              sku: eb.ref('excluded.sku'),
+              title: eb.ref('excluded.title'),
+              quantity: eb.ref('excluded.quantity'),
+              unit_price_minor: eb.ref('excluded.unit_price_minor'),
+              discount_minor: eb.ref('excluded.discount_minor'),
+              total_minor: eb.ref('excluded.total_minor'),
+              kind: eb.ref('excluded.kind'),
+            })),
+          )
+          .execute();
+      }
     }
     this.stats.lines += rows.length;
   }

@@ -6,7 +6,9 @@ export {
   migrateToLatest,
   openStore,
   parseDbUrl,
+  type SqliteHandle,
   type Store,
+  sqliteHandle,
 } from './db.js';
 export type { DialectName } from './migrations/index.js';
 export type * from './schema.js';

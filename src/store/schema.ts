@@ -103,7 +103,6 @@ export interface OrderTable {
 export type OrderLineKind = 'product' | 'shipping' | 'fee' | 'discount' | 'adjustment';
 
 export interface OrderLineTable {
-  id: Generated<number>;
   order_id: number;
   line_no: number;
   product_id: number | null;

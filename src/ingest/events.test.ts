@@ -1,0 +1,222 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
+import { ComebackError } from '../errors.js';
+import { recordEvents } from './events.js';
+
+const NOW = Date.UTC(2026, 0, 15, 12);
+
+for (const dialect of DIALECTS) {
+  describe(`recordEvents on ${dialect.name}`, { skip: dialect.skip }, () => {
+    let t: TestDb;
+    before(async () => {
+      t = await freshDatabase(dialect.name);
+    });
+    after(async () => {
+      await t?.drop();
+    });
+
+    test('a messageId is stored once, also when repeated in one batch', async () => {
+      const call = { type: 'track' as const, messageId: 'm-1', anonymousId: 'a-dup', event: 'Product Viewed' };
+      const first = await recordEvents(t.store.db, [call, call], { now: NOW });
+      assert.deepEqual([first.inserted, first.duplicates], [1, 1]);
+      const again = await recordEvents(t.store.db, [call], { now: NOW });
+      assert.deepEqual([again.inserted, again.duplicates], [0, 1]);
+      const rows = await t.store.db.selectFrom('events').selectAll().where('message_id', '=', 'm-1').execute();
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0]!.event, 'Product Viewed');
+      assert.equal(rows[0]!.customer_id, null);
+    });
+
+    test('identify links an anonymous id: its earlier events get the customer', async () => {
+      const db = t.store.db;
+      await recordEvents(
+        db,
+        [
+          {
+            type: 'page',
+            messageId: 'p-1',
+            anonymousId: 'anon-7',
+            name: 'Home',
+            timestamp: '2026-01-10T09:00:00Z',
+            properties: { url: '/' },
+          },
+          {
+            type: 'track',
+            messageId: 'p-2',
+            anonymousId: 'anon-7',
+            event: 'Product Added',
+            timestamp: '2026-01-10T09:05:00Z',
+          },
+        ],
+        { now: NOW },
+      );
+      const identified = await recordEvents(
+        db,
+        [
+          {
+            type: 'identify',
+            messageId: 'i-1',
+            userId: 'u-42',
+            anonymousId: 'anon-7',
+            traits: {
+              email: ' Ada@Example.com ',
+              name: 'Ada Lovelace',
+              phone: '+44 20 7946 0958',
+              birthday: '1990-04-17',
+              consent: { email: true },
+            },
+            timestamp: '2026-01-10T09:10:00Z',
+          },
+        ],
+        { now: NOW },
+      );
+      assert.equal(identified.customersCreated, 1);
+      assert.equal(identified.anonymousIdsLinked, 1);
+      const customer = await db
+        .selectFrom('customers')
+        .selectAll()
+        .where('email', '=', 'ada@example.com')
+        .executeTakeFirstOrThrow();
+      assert.deepEqual(
+        [customer.first_name, customer.last_name, customer.phone, customer.birthday],
+        ['Ada', 'Lovelace', '+442079460958', '1990-04-17'],
+      );
+      assert.equal(customer.first_seen_at, Date.UTC(2026, 0, 10, 9, 0));
+      const events = await db
+        .selectFrom('events')
+        .select(['message_id', 'customer_id'])
+        .where('anonymous_id', '=', 'anon-7')
+        .orderBy('message_id')
+        .execute();
+      assert.deepEqual(
+        events.map((e) => e.customer_id),
+        [customer.id, customer.id, customer.id],
+      );
+      const consent = await db
+        .selectFrom('customer_consents')
+        .selectAll()
+        .where('customer_id', '=', customer.id)
+        .execute();
+      assert.deepEqual(
+        consent.map((c) => [c.channel, c.granted]),
+        [['email', 1]],
+      );
+      const identity = await db
+        .selectFrom('customer_identities')
+        .selectAll()
+        .where('external_id', '=', 'u-42')
+        .executeTakeFirstOrThrow();
+      assert.deepEqual([identity.source, identity.customer_id], ['api', customer.id]);
+
+      // Later anonymous events of the same browser, and events naming the userId, find the customer.
+      await recordEvents(
+        db,
+        [
+          { type: 'track', messageId: 'p-3', anonymousId: 'anon-7', event: 'Checkout Started' },
+          { type: 'track', messageId: 'p-4', userId: 'u-42', event: 'Order Completed' },
+        ],
+        { now: NOW },
+      );
+      const later = await db
+        .selectFrom('events')
+        .select('customer_id')
+        .where('message_id', 'in', ['p-3', 'p-4'])
+        .execute();
+      assert.deepEqual(
+        later.map((e) => e.customer_id),
+        [customer.id, customer.id],
+      );
+    });
+
+    test('an identify with a known e-mail joins the existing customer under the given source', async () => {
+      const db = t.store.db;
+      const existing = await db
+        .insertInto('customers')
+        .values({
+          source: 'shopify',
+          email: 'grace@example.com',
+          phone: null,
+          first_name: 'Grace',
+          last_name: null,
+          birthday: null,
+          country: null,
+          city: null,
+          address: null,
+          first_seen_at: NOW,
+          created_at: NOW,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const result = await recordEvents(
+        db,
+        [
+          {
+            type: 'identify',
+            messageId: 'i-2',
+            userId: '7001',
+            traits: { email: 'grace@example.com', lastName: 'Hopper', acceptsMarketing: false },
+          },
+        ],
+        { now: NOW, userIdSource: 'shopify' },
+      );
+      assert.equal(result.customersCreated, 0);
+      const identity = await db
+        .selectFrom('customer_identities')
+        .selectAll()
+        .where('source', '=', 'shopify')
+        .where('external_id', '=', '7001')
+        .executeTakeFirstOrThrow();
+      assert.equal(identity.customer_id, existing.id);
+      const customer = await db
+        .selectFrom('customers')
+        .selectAll()
+        .where('id', '=', existing.id)
+        .executeTakeFirstOrThrow();
+      assert.equal(customer.last_name, 'Hopper');
+    });
+
+    test('a clock-skewed device is corrected by sentAt; a missing messageId is derived from the content', async () => {
+      const db = t.store.db;
+      const call = {
+        type: 'track' as const,
+        anonymousId: 'skew',
+        event: 'Viewed',
+        originalTimestamp: '2026-01-15T11:00:00Z',
+      };
+      const first = await recordEvents(db, [call], { now: NOW, sentAt: '2026-01-15T11:00:10Z' });
+      const second = await recordEvents(db, [call], { now: NOW, sentAt: '2026-01-15T11:00:10Z' });
+      assert.deepEqual([first.inserted, second.duplicates], [1, 1]);
+      const row = await db
+        .selectFrom('events')
+        .selectAll()
+        .where('anonymous_id', '=', 'skew')
+        .executeTakeFirstOrThrow();
+      assert.equal(row.occurred_at, NOW - 10_000);
+    });
+
+    test('bad calls are refused naming the field, and nothing of the batch is stored', async () => {
+      const db = t.store.db;
+      await assert.rejects(
+        recordEvents(
+          db,
+          [
+            { type: 'track', messageId: 'ok-1', anonymousId: 'x', event: 'A' },
+            { type: 'track', messageId: 'bad-1', anonymousId: 'x', event: 'A', timestamp: 'yesterday' },
+          ],
+          { now: NOW, path: 'batch' },
+        ),
+        (error: unknown) =>
+          error instanceof ComebackError &&
+          error.kind === 'bad_input' &&
+          error.location?.field === 'batch[1].timestamp',
+      );
+      await assert.rejects(
+        recordEvents(db, [{ type: 'track', messageId: 'no-id', event: 'A' }], { now: NOW }),
+        /userId or an anonymousId/,
+      );
+      const stored = await db.selectFrom('events').select('id').where('message_id', '=', 'ok-1').execute();
+      assert.equal(stored.length, 0);
+    });
+  });
+}
