@@ -175,15 +175,46 @@ for (const dialect of DIALECTS) {
       assert.equal(order1051?.placed_offset, -300, 'the offset of Created at is kept');
     });
 
+    test("Shopify's customers export joins the orders' customer by e-mail and brings consent per channel", async () => {
+      const db = t.store.db;
+      const before = await snapshot(db);
+      const summary = await importFile(db, join(FIXTURES, 'shopify-customers.csv'), { format: 'shopify', now: NOW });
+      assert.equal(summary.customersCreated, 1, 'customer A existed already (from the orders export)');
+      const after = await snapshot(db);
+      assert.equal(after.customers, before.customers + 1);
+      const a = await db
+        .selectFrom('customers')
+        .innerJoin('customer_identities', 'customer_identities.customer_id', 'customers.id')
+        .select(['customers.id', 'external_id', 'phone', 'city'])
+        .where('email', '=', 'customer-a@example.com')
+        .executeTakeFirstOrThrow();
+      assert.deepEqual(
+        { ...a, id: 0 },
+        { id: 0, external_id: '7712345678901', phone: '+919845012345', city: 'Bengaluru' },
+      );
+      const consents = await db
+        .selectFrom('customer_consents')
+        .innerJoin('customers', 'customers.id', 'customer_consents.customer_id')
+        .select(['channel', 'granted'])
+        .where('email', '=', 'dana@example.com')
+        .orderBy('channel')
+        .execute();
+      assert.deepEqual(consents, [
+        { channel: 'email', granted: 0 },
+        { channel: 'sms', granted: 1 },
+      ]);
+    });
+
     test('re-importing every sample changes nothing', async () => {
       const db = t.store.db;
       const before = await snapshot(db);
       await importFile(db, RETAIL, { format: 'online-retail', now: NOW + 1 });
       await importFile(db, CDNOW, { format: 'cdnow', now: NOW + 1 });
       await importFile(db, SHOPIFY, { format: 'shopify', now: NOW + 1 });
+      await importFile(db, join(FIXTURES, 'shopify-customers.csv'), { format: 'shopify', now: NOW + 1 });
       const after = await snapshot(db);
       assert.deepEqual({ ...after, imports: 0 }, { ...before, imports: 0 });
-      assert.equal(after.imports, before.imports + 3, 'each import is recorded');
+      assert.equal(after.imports, before.imports + 4, 'each import is recorded');
     });
   });
 
