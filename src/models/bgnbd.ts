@@ -1,0 +1,251 @@
+/**
+ * The BG/NBD model: Fader, Hardie & Lee (2005), "'Counting Your Customers' the Easy Way: An
+ * Alternative to the Pareto/NBD Model", Marketing Science 24(2), 275–284. While alive a customer buys
+ * at Poisson rate λ ~ Gamma(r, α); after each repeat purchase she drops out with probability
+ * p ~ Beta(a, b). Equation numbers below are the paper's.
+ */
+import {
+  type FitOptions,
+  type FitResult,
+  fitMaximumLikelihood,
+  MIN_REPEATERS,
+  type PurchasePredictor,
+  positiveParam,
+} from './fit.js';
+import { groupHistories, type Histories, type RfmSummary } from './histories.js';
+import { nbdLogPmf, nbdUpperTail } from './nbd.js';
+import { digamma, hyp2f1, lbeta, lgamma, logistic, softplus } from './special.js';
+
+/** BG/NBD parameters: purchase rate λ ~ Gamma(r, α), dropout probability p ~ Beta(a, b). */
+export interface BgNbdParams {
+  r: number;
+  alpha: number;
+  a: number;
+  b: number;
+}
+
+/** Parameter names in the order the fit reports them. */
+export const BGNBD_PARAMS = ['r', 'alpha', 'a', 'b'] as const;
+
+/** Reads BG/NBD parameters from a record such as `FitResult.params`. */
+export function bgnbdParams(record: Readonly<Record<string, number>>): BgNbdParams {
+  return {
+    r: positiveParam('bgnbd', record, 'r'),
+    alpha: positiveParam('bgnbd', record, 'alpha'),
+    a: positiveParam('bgnbd', record, 'a'),
+    b: positiveParam('bgnbd', record, 'b'),
+  };
+}
+
+/**
+ * One customer's log-likelihood, eq. 6 in log-sum-exp form:
+ * ln L = ln[Γ(r+x)α^r/Γ(r)] + ln[B(a,b+x)/B(a,b)] − (r+x)ln(α+T) + ln(1 + δ(x>0)·a/(b+x−1)·((α+T)/(α+t_x))^(r+x)).
+ */
+export function bgnbdCustomerLogLikelihood(params: BgNbdParams, x: number, tx: number, T: number): number {
+  const { r, alpha, a, b } = params;
+  const logT = Math.log(alpha + T);
+  let ll = lgamma(r + x) - lgamma(r) + r * Math.log(alpha) + lbeta(a, b + x) - lbeta(a, b) - (r + x) * logT;
+  if (x > 0) ll += softplus(Math.log(a / (b + x - 1)) + (r + x) * (logT - Math.log(alpha + tx)));
+  return ll;
+}
+
+/**
+ * The log-likelihood summed over histories, weighted by how many customers share each (eq. 6). When
+ * `gradient` is given it receives ∂LL/∂(r, α, a, b), differentiated analytically; terms that depend
+ * on x alone are computed once per distinct x.
+ */
+export function bgnbdLogLikelihood(params: BgNbdParams, histories: Histories, gradient?: Float64Array): number {
+  const { r, alpha, a, b } = params;
+  const levels = histories.xLevels;
+  const base = new Float64Array(levels.length);
+  const logOdds = new Float64Array(levels.length);
+  const dBaseR = new Float64Array(levels.length);
+  const dBaseA = new Float64Array(levels.length);
+  const dBaseB = new Float64Array(levels.length);
+  const common = lgamma(r) + lbeta(a, b);
+  const psiR = gradient ? digamma(r) : 0;
+  const psiAB = gradient ? digamma(a + b) : 0;
+  const psiB = gradient ? digamma(b) : 0;
+  for (let k = 0; k < levels.length; k++) {
+    const x = levels[k] ?? 0;
+    base[k] = lgamma(r + x) + lbeta(a, b + x) - common;
+    logOdds[k] = x > 0 ? Math.log(a / (b + x - 1)) : 0;
+    if (gradient) {
+      const psiABX = digamma(a + b + x);
+      dBaseR[k] = digamma(r + x) - psiR;
+      dBaseA[k] = psiAB - psiABX;
+      dBaseB[k] = digamma(b + x) - psiABX - psiB + psiAB;
+    }
+  }
+  const logAlpha = Math.log(alpha);
+  let ll = 0;
+  let gr = 0;
+  let gAlpha = 0;
+  let ga = 0;
+  let gb = 0;
+  const { x: xs, tx: txs, T: Ts, weight, xLevel } = histories;
+  for (let i = 0; i < histories.count; i++) {
+    const x = xs[i] ?? 0;
+    const w = weight[i] ?? 0;
+    const k = xLevel[i] ?? 0;
+    const logT = Math.log(alpha + (Ts[i] ?? 0));
+    let term = (base[k] ?? 0) + r * logAlpha - (r + x) * logT;
+    if (x > 0) {
+      const logTx = Math.log(alpha + (txs[i] ?? 0));
+      const u = (logOdds[k] ?? 0) + (r + x) * (logT - logTx);
+      term += softplus(u);
+      if (gradient) {
+        // σ(u) is the posterior probability that the customer dropped out after the last purchase.
+        const dead = logistic(u);
+        gr += w * dead * (logT - logTx);
+        gAlpha += w * dead * (r + x) * (1 / (alpha + (Ts[i] ?? 0)) - 1 / (alpha + (txs[i] ?? 0)));
+        ga += (w * dead) / a;
+        gb -= (w * dead) / (b + x - 1);
+      }
+    }
+    if (gradient) {
+      gr += w * ((dBaseR[k] ?? 0) + logAlpha - logT);
+      gAlpha += w * (r / alpha - (r + x) / (alpha + (Ts[i] ?? 0)));
+      ga += w * (dBaseA[k] ?? 0);
+      gb += w * (dBaseB[k] ?? 0);
+    }
+    ll += w * term;
+  }
+  if (gradient) {
+    gradient[0] = gr;
+    gradient[1] = gAlpha;
+    gradient[2] = ga;
+    gradient[3] = gb;
+  }
+  return ll;
+}
+
+/** Fits BG/NBD by maximum likelihood over the distinct histories of a calibration summary. */
+export function fitBgNbd(summary: RfmSummary, options: FitOptions = {}): FitResult {
+  const histories = groupHistories(summary);
+  return fitMaximumLikelihood(
+    {
+      model: 'bgnbd',
+      names: BGNBD_PARAMS,
+      start: transactionStart(histories),
+      analyticGradient: true,
+      logLikelihood: (theta, gradient) =>
+        bgnbdLogLikelihood(
+          { r: theta[0] ?? 0, alpha: theta[1] ?? 0, a: theta[2] ?? 0, b: theta[3] ?? 0 },
+          histories,
+          gradient,
+        ),
+      customers: histories.customers,
+      histories: histories.count,
+      warnings: repeaterWarnings(histories),
+    },
+    options,
+  );
+}
+
+/**
+ * Starting values for (r, α, ·, ·): r = 1 and α so that the mean purchase rate r/α matches the
+ * observed repeat purchases per unit of time; the dropout parameters start at 1.
+ */
+export function transactionStart(histories: Histories): number[] {
+  let purchases = 0;
+  let exposure = 0;
+  for (let i = 0; i < histories.count; i++) {
+    const w = histories.weight[i] ?? 0;
+    purchases += w * (histories.x[i] ?? 0);
+    exposure += w * (histories.T[i] ?? 0);
+  }
+  const alpha = purchases > 0 && exposure > 0 ? exposure / purchases : 1;
+  return [1, alpha, 1, 1];
+}
+
+/** Warnings when too few customers come back for the dropout process to be identified. */
+export function repeaterWarnings(histories: Histories): string[] {
+  let repeaters = 0;
+  for (let i = 0; i < histories.count; i++) if ((histories.x[i] ?? 0) > 0) repeaters += histories.weight[i] ?? 0;
+  if (repeaters === 0) return ['no customer made a repeat purchase: the purchase and dropout rates are not identified'];
+  if (repeaters < MIN_REPEATERS) return [`only ${repeaters} customers made a repeat purchase: estimates are unstable`];
+  return [];
+}
+
+/**
+ * P(alive at T | x, t_x, T) (Fader, Hardie & Lee 2008, "Computing P(alive) Using the BG/NBD Model":
+ * the alive term's share of eq. 6): 1 / (1 + δ(x>0)·a/(b+x−1)·((α+T)/(α+t_x))^(r+x)). A customer
+ * without repeat purchases cannot have dropped out in this model, so it is 1 for x = 0.
+ */
+export function bgnbdProbabilityAlive(params: BgNbdParams, x: number, tx: number, T: number): number {
+  if (x === 0) return 1;
+  const { r, alpha, a, b } = params;
+  return logistic(-(Math.log(a / (b + x - 1)) + (r + x) * (Math.log(alpha + T) - Math.log(alpha + tx))));
+}
+
+/**
+ * E[X(t)] for a new customer, eq. 9: (a+b−1)/(a−1)·[1 − (α/(α+t))^r ₂F₁(r, b; a+b−1; t/(α+t))],
+ * with Euler's transformation (Abramowitz & Stegun 15.3.3) so the series has small parameters:
+ * (1−z)^r ₂F₁(r, b; a+b−1; z) = (1−z)^(a−1) ₂F₁(a+b−1−r, a−1; a+b−1; z).
+ */
+export function bgnbdExpectedPurchases(params: BgNbdParams, t: number): number {
+  if (t <= 0) return 0;
+  const { r, alpha, b } = params;
+  return smoothAtOne(params.a, (a) => {
+    const z = t / (alpha + t);
+    const survivor = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b - 1, z);
+    return ((a + b - 1) / (a - 1)) * (1 - survivor);
+  });
+}
+
+/**
+ * Expected purchases in (T, T+t] given the history (x, t_x, T), eq. 10:
+ * (a+b+x−1)/(a−1)·[1 − ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))] · P(alive),
+ * with the same Euler transformation as `bgnbdExpectedPurchases`.
+ */
+export function bgnbdConditionalExpectedPurchases(
+  params: BgNbdParams,
+  t: number,
+  x: number,
+  tx: number,
+  T: number,
+): number {
+  if (t <= 0) return 0;
+  const { r, alpha, b } = params;
+  const alive = bgnbdProbabilityAlive(params, x, tx, T);
+  return smoothAtOne(params.a, (a) => {
+    const z = t / (alpha + T + t);
+    const survivor = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z);
+    return ((a + b + x - 1) / (a - 1)) * (1 - survivor) * alive;
+  });
+}
+
+/**
+ * P(X(t) = n) for a new customer, eq. 8:
+ * B(a,b+n)/B(a,b)·NB(n) + δ(n>0)·B(a+1,b+n−1)/B(a,b)·P(NB ≥ n), with NB the NBD(r, α) count in (0, t].
+ */
+export function bgnbdProbabilityOfPurchases(params: BgNbdParams, n: number, t: number): number {
+  const { r, alpha, a, b } = params;
+  if (!(Number.isInteger(n) && n >= 0)) return 0;
+  const stillAlive = Math.exp(lbeta(a, b + n) - lbeta(a, b) + nbdLogPmf(r, alpha, t, n));
+  if (n === 0) return stillAlive;
+  return stillAlive + Math.exp(lbeta(a + 1, b + n - 1) - lbeta(a, b)) * nbdUpperTail(r, alpha, t, n);
+}
+
+/** The BG/NBD predictions behind the common interface. */
+export function bgnbdPredictor(params: BgNbdParams): PurchasePredictor {
+  return {
+    model: 'bgnbd',
+    probabilityAlive: (x, tx, T) => bgnbdProbabilityAlive(params, x, tx, T),
+    conditionalExpectedPurchases: (t, x, tx, T) => bgnbdConditionalExpectedPurchases(params, t, x, tx, T),
+    expectedPurchases: (t) => bgnbdExpectedPurchases(params, t),
+    probabilityOfPurchases: (n, t) => bgnbdProbabilityOfPurchases(params, n, t),
+  };
+}
+
+/**
+ * Evaluates f(a) where the closed form has a removable 0/0 at a = 1 (the (a−1) denominators of eqs.
+ * 9 and 10): close to 1 it interpolates between a = 1 ± h, where f is smooth, with an O(h²) error.
+ */
+export function smoothAtOne(a: number, f: (a: number) => number): number {
+  const h = 1e-5;
+  if (Math.abs(a - 1) >= h) return f(a);
+  const below = f(1 - h);
+  return below + ((a - (1 - h)) / (2 * h)) * (f(1 + h) - below);
+}

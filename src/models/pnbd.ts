@@ -1,0 +1,459 @@
+/**
+ * The Pareto/NBD model: Schmittlein, Morrison & Colombo (1987), "Counting Your Customers: Who Are They
+ * and What Will They Do Next?", Management Science 33(1), 1–24. While alive a customer buys at Poisson
+ * rate λ ~ Gamma(r, α) and has an exponential lifetime with rate μ ~ Gamma(s, β). The expressions are
+ * those of Fader & Hardie (2005), "A Note on Deriving the Pareto/NBD Model and Related Expressions"
+ * (equation numbers below), and Fader & Hardie (2006, rev. 2020), "Deriving an Expression for
+ * P(X(t) = x) Under the Pareto/NBD Model".
+ */
+
+import { repeaterWarnings, transactionStart } from './bgnbd.js';
+import { type FitOptions, type FitResult, fitMaximumLikelihood, type PurchasePredictor, positiveParam } from './fit.js';
+import { groupHistories, type Histories, type RfmSummary } from './histories.js';
+import { nbdLogPmf } from './nbd.js';
+import { appellF1, digamma, hyp2f1, lbeta, lgamma, log1mExp, logAddExp } from './special.js';
+
+/** Pareto/NBD parameters: purchase rate λ ~ Gamma(r, α), dropout rate μ ~ Gamma(s, β). */
+export interface ParetoNbdParams {
+  r: number;
+  alpha: number;
+  s: number;
+  beta: number;
+}
+
+/** Parameter names in the order the fit reports them. */
+export const PNBD_PARAMS = ['r', 'alpha', 's', 'beta'] as const;
+
+/** Reads Pareto/NBD parameters from a record such as `FitResult.params`. */
+export function pnbdParams(record: Readonly<Record<string, number>>): ParetoNbdParams {
+  return {
+    r: positiveParam('pnbd', record, 'r'),
+    alpha: positiveParam('pnbd', record, 'alpha'),
+    s: positiveParam('pnbd', record, 's'),
+    beta: positiveParam('pnbd', record, 'beta'),
+  };
+}
+
+/** Below this z the 2F1(1, b; c; z) series is summed inline; above it `hyp2f1NearOne` takes over. */
+const INLINE_SERIES_LIMIT = 0.9;
+
+/**
+ * 2F1(1, b; c; z) for c > b > 0 and 0 ≤ z < 1, where every term ratio (b+n)/(c+n)·z is below z, so
+ * the tail after a term is at most term · z/(1−z). With `derivatives`, also fills ∂/∂b, ∂/∂c and ∂/∂z,
+ * summed in the same loop: ∂(b)ₙ/∂b = (b)ₙ Σ_{k<n} 1/(b+k), and likewise for c.
+ */
+function hyp2f1One(b: number, c: number, z: number, derivatives?: Float64Array): number {
+  if (z > INLINE_SERIES_LIMIT) {
+    // Close to z = 1 the series crawls, so the value comes from `hyp2f1NearOne` and the derivatives
+    // from central differences of it (steps small against b, c and the distance 1 − z).
+    if (derivatives) {
+      const hb = 1e-6 * Math.max(1, b);
+      const hc = 1e-6 * Math.max(1, c);
+      const hz = 1e-6 * (1 - z);
+      derivatives[0] = (hyp2f1NearOne(b + hb, c, z) - hyp2f1NearOne(b - hb, c, z)) / (2 * hb);
+      derivatives[1] = (hyp2f1NearOne(b, c + hc, z) - hyp2f1NearOne(b, c - hc, z)) / (2 * hc);
+      derivatives[2] = (hyp2f1NearOne(b, c, z + hz) - hyp2f1NearOne(b, c, z - hz)) / (2 * hz);
+    }
+    return hyp2f1NearOne(b, c, z);
+  }
+  let term = 1;
+  let sum = 1;
+  let dB = 0;
+  let dC = 0;
+  let dZ = 0;
+  let harmonicB = 0;
+  let harmonicC = 0;
+  const tailFactor = z / (1 - z);
+  for (let n = 0; n < 10_000; n++) {
+    const step = (b + n) / (c + n);
+    if (derivatives) {
+      harmonicB += 1 / (b + n);
+      harmonicC += 1 / (c + n);
+      // term · step = (b)ₙ₊₁/(c)ₙ₊₁ · zⁿ, the coefficient of zⁿ in the derivative in z.
+      dZ += (n + 1) * term * step;
+    }
+    term *= step * z;
+    sum += term;
+    if (derivatives) {
+      dB += term * harmonicB;
+      dC -= term * harmonicC;
+    }
+    if (term * tailFactor <= 1e-17 * sum) break;
+  }
+  if (derivatives) {
+    derivatives[0] = dB;
+    derivatives[1] = dC;
+    derivatives[2] = dZ;
+  }
+  return sum;
+}
+
+// Eight-point Gauss–Legendre rule on [−1, 1] (A&S Table 25.4), nodes ±x with weights w.
+const GAUSS_NODES = [0.18343464249564978, 0.525532409916329, 0.7966664774136267, 0.9602898564975362];
+const GAUSS_WEIGHTS = [0.36268378337836166, 0.3137066458778869, 0.22238103445337443, 0.10122853629037706];
+
+/**
+ * 2F1(1, b; c; z) for c > 1 and 0.9 < z < 1. The general routine's 1 − z connection formula is used
+ * unless c − 1 − b is close to an integer, where that formula cancels catastrophically (and r or s
+ * near 1 makes it so); there Euler's integral (A&S 15.3.1), 2F1 = (c−1)∫₀¹ (1−t)^(c−2) (1−zt)^−b dt,
+ * is integrated instead: with 1 − t = e^−v the integrand e^−(c−1)v (1 − z + z e^−v)^−b is smooth in
+ * v, flat or exponential up to v ≈ ln(1/(1−z)) and exponentially decaying after it, and a composite
+ * Gauss–Legendre rule on unit panels integrates it to double precision.
+ */
+function hyp2f1NearOne(b: number, c: number, z: number): number {
+  const excess = c - 1 - b;
+  if (Math.abs(excess - Math.round(excess)) > 0.05) return hyp2f1(1, b, c, z);
+  const delta = 1 - z;
+  const decay = c - 1;
+  // The integrand changes by a factor e at most every 1/rate in v, so panels of width 2/rate keep the
+  // eight-point rule exact to rounding; past the transition e^−(c−1)v needs 40/(c−1) more to vanish.
+  const rate = Math.max(1, decay, Math.abs(b), Math.abs(excess));
+  const width = 2 / rate;
+  const panels = Math.ceil((Math.log(1 / delta) + 40 / decay + 2) / width);
+  let sum = 0;
+  for (let panel = 0; panel < panels; panel++) {
+    const middle = (panel + 0.5) * width;
+    for (let k = 0; k < GAUSS_NODES.length; k++) {
+      const offset = 0.5 * width * (GAUSS_NODES[k] ?? 0);
+      const weight = 0.5 * width * (GAUSS_WEIGHTS[k] ?? 0);
+      for (const v of [middle - offset, middle + offset]) {
+        sum += weight * Math.exp(-decay * v - b * Math.log(delta + z * Math.exp(-v)));
+      }
+    }
+  }
+  return decay * sum;
+}
+
+/** Reused by `logTail` for the series' partial derivatives, so a likelihood evaluation allocates nothing per point. */
+const seriesPartials = new Float64Array(3);
+
+/**
+ * log τ(t), where τ(t) = (r+s+x)∫ₜ^∞ (α+u)^−(r+x) (β+u)^−(s+1) du, so that A₀ = τ(t_x) − τ(T)
+ * (Fader & Hardie 2005, eqs. 19–20). The note writes τ with ₂F₁(r+s+x, s+1 or r+x; r+s+x+1; z), using
+ * z = (α−β)/(α+t) when α ≥ β and z = (β−α)/(β+t) when α < β so that 0 ≤ z < 1; Euler's
+ * transformation (A&S 15.3.3) turns that into ₂F₁(1, ·; r+s+x+1; z), whose terms shrink from the first:
+ * α ≥ β: τ = ₂F₁(1, r+x; c; z) (β+t)^−s (α+t)^−(r+x);  α < β: τ = ₂F₁(1, s+1; c; z) (α+t)^−(r+x−1) (β+t)^−(s+1).
+ * With `gradient`, fills ∂ log τ / ∂(r, α, s, β).
+ */
+function logTail(
+  r: number,
+  alpha: number,
+  s: number,
+  beta: number,
+  x: number,
+  t: number,
+  gradient?: Float64Array,
+): number {
+  const c = r + s + x + 1;
+  const logA = Math.log(alpha + t);
+  const logB = Math.log(beta + t);
+  const partials = gradient ? seriesPartials : undefined;
+  if (alpha >= beta) {
+    const z = (alpha - beta) / (alpha + t);
+    const g = hyp2f1One(r + x, c, z, partials);
+    if (gradient) {
+      const gb = seriesPartials[0] ?? 0;
+      const gc = seriesPartials[1] ?? 0;
+      const gz = seriesPartials[2] ?? 0;
+      gradient[0] = (gb + gc) / g - logA;
+      gradient[1] = ((gz / g) * (beta + t)) / ((alpha + t) * (alpha + t)) - (r + x) / (alpha + t);
+      gradient[2] = gc / g - logB;
+      gradient[3] = -(gz / g) / (alpha + t) - s / (beta + t);
+    }
+    return Math.log(g) - s * logB - (r + x) * logA;
+  }
+  const z = (beta - alpha) / (beta + t);
+  const h = hyp2f1One(s + 1, c, z, partials);
+  if (gradient) {
+    const hb = seriesPartials[0] ?? 0;
+    const hc = seriesPartials[1] ?? 0;
+    const hz = seriesPartials[2] ?? 0;
+    gradient[0] = hc / h - logA;
+    gradient[1] = -(hz / h) / (beta + t) - (r + x - 1) / (alpha + t);
+    gradient[2] = (hb + hc) / h - logB;
+    gradient[3] = ((hz / h) * (alpha + t)) / ((beta + t) * (beta + t)) - (s + 1) / (beta + t);
+  }
+  return Math.log(h) - (r + x - 1) * logA - (s + 1) * logB;
+}
+
+/**
+ * log of the bracket in eq. 18 without the constant Γ(r+x)α^rβ^s/Γ(r):
+ * ln[(α+T)^−(r+x)(β+T)^−s + s/(r+s+x)·A₀], as a log-sum-exp so it stays finite on real data.
+ * Returns the two logged terms as well, for P(alive) and the conditional expectation.
+ */
+function logBracket(params: ParetoNbdParams, x: number, tx: number, T: number): { alive: number; total: number } {
+  const { r, alpha, s, beta } = params;
+  const alive = -(r + x) * Math.log(alpha + T) - s * Math.log(beta + T);
+  if (tx >= T) return { alive, total: alive };
+  const upper = logTail(r, alpha, s, beta, x, tx);
+  const lower = logTail(r, alpha, s, beta, x, T);
+  // ln A₀ = ln(τ(t_x) − τ(T)); τ decreases in t, so the difference is ≤ 0 up to rounding.
+  const logA0 = upper + log1mExp(Math.min(0, lower - upper));
+  const dead = Math.log(s) - Math.log(r + s + x) + logA0;
+  return { alive, total: logAddExp(alive, dead) };
+}
+
+/** One customer's log-likelihood (Fader & Hardie 2005, eq. 18, with A₀ from eqs. 19–20). */
+export function pnbdCustomerLogLikelihood(params: ParetoNbdParams, x: number, tx: number, T: number): number {
+  const { r, alpha, s, beta } = params;
+  const constant = lgamma(r + x) - lgamma(r) + r * Math.log(alpha) + s * Math.log(beta);
+  return constant + logBracket(params, x, tx, T).total;
+}
+
+/**
+ * The distinct (x, t) points at which a likelihood evaluation needs τ: (x, t_x) and (x, T) of every
+ * history. Far fewer than two per history (all customers without repeat purchases share (0, 0), and
+ * T takes one value per cohort day), and τ is the expensive part.
+ */
+interface TailPoints {
+  x: Float64Array;
+  t: Float64Array;
+  /** Per history, the point of (x, t_x); −1 when t_x = T and the dead term vanishes. */
+  upper: Int32Array;
+  /** Per history, the point of (x, T). */
+  lower: Int32Array;
+}
+
+const tailPointsCache = new WeakMap<Histories, TailPoints>();
+
+function tailPoints(histories: Histories): TailPoints {
+  const cached = tailPointsCache.get(histories);
+  if (cached) return cached;
+  const index = new Map<string, number>();
+  const xs: number[] = [];
+  const ts: number[] = [];
+  const point = (x: number, t: number): number => {
+    const key = `${x}|${t}`;
+    let k = index.get(key);
+    if (k === undefined) {
+      k = xs.length;
+      index.set(key, k);
+      xs.push(x);
+      ts.push(t);
+    }
+    return k;
+  };
+  const upper = new Int32Array(histories.count);
+  const lower = new Int32Array(histories.count);
+  for (let i = 0; i < histories.count; i++) {
+    const x = histories.x[i] ?? 0;
+    const tx = histories.tx[i] ?? 0;
+    const T = histories.T[i] ?? 0;
+    upper[i] = tx < T ? point(x, tx) : -1;
+    lower[i] = point(x, T);
+  }
+  const points = { x: Float64Array.from(xs), t: Float64Array.from(ts), upper, lower };
+  tailPointsCache.set(histories, points);
+  return points;
+}
+
+/**
+ * The log-likelihood summed over histories, weighted by how many customers share each (eq. 18).
+ * When `gradient` is given it receives ∂LL/∂(r, α, s, β), differentiated analytically through the
+ * hypergeometric series (see `hyp2f1One`).
+ */
+export function pnbdLogLikelihood(params: ParetoNbdParams, histories: Histories, gradient?: Float64Array): number {
+  const { r, alpha, s, beta } = params;
+  const points = tailPoints(histories);
+  const pointCount = points.x.length;
+  // Per point: log τ, ∂ log τ/∂(r, α, s, β), and ln(α+t), ln(β+t) for the alive term at t = T.
+  const logTau = new Float64Array(pointCount);
+  const logAlphaT = new Float64Array(pointCount);
+  const logBetaT = new Float64Array(pointCount);
+  const dTau = gradient ? new Float64Array(4 * pointCount) : undefined;
+  const scratch = new Float64Array(4);
+  for (let k = 0; k < pointCount; k++) {
+    const t = points.t[k] ?? 0;
+    logTau[k] = logTail(r, alpha, s, beta, points.x[k] ?? 0, t, dTau ? scratch : undefined);
+    logAlphaT[k] = Math.log(alpha + t);
+    logBetaT[k] = Math.log(beta + t);
+    if (dTau) dTau.set(scratch, 4 * k);
+  }
+  const levels = histories.xLevels;
+  const constant = new Float64Array(levels.length);
+  const dConstantR = new Float64Array(levels.length);
+  const logAlpha = Math.log(alpha);
+  const logBeta = Math.log(beta);
+  const logS = Math.log(s);
+  const shared = -lgamma(r) + r * logAlpha + s * logBeta;
+  const psiR = gradient ? digamma(r) : 0;
+  for (let k = 0; k < levels.length; k++) {
+    constant[k] = lgamma(r + (levels[k] ?? 0)) + shared;
+    if (gradient) dConstantR[k] = digamma(r + (levels[k] ?? 0)) - psiR + logAlpha;
+  }
+  let ll = 0;
+  let gr = 0;
+  let gAlpha = 0;
+  let gs = 0;
+  let gBeta = 0;
+  const { x: xs, T: Ts, weight, xLevel } = histories;
+  const { upper, lower } = points;
+  for (let i = 0; i < histories.count; i++) {
+    const x = xs[i] ?? 0;
+    const w = weight[i] ?? 0;
+    const level = xLevel[i] ?? 0;
+    const low = lower[i] ?? 0;
+    const up = upper[i] ?? -1;
+    const logAT = logAlphaT[low] ?? 0;
+    const logBT = logBetaT[low] ?? 0;
+    const alive = -(r + x) * logAT - s * logBT;
+    let total = alive;
+    let dead = Number.NEGATIVE_INFINITY;
+    let ratio = 0;
+    if (up >= 0) {
+      const logUpper = logTau[up] ?? 0;
+      const difference = Math.min(0, (logTau[low] ?? 0) - logUpper);
+      ratio = Math.exp(difference);
+      dead = logS - Math.log(r + s + x) + logUpper + log1mExp(difference);
+      total = logAddExp(alive, dead);
+    }
+    ll += w * ((constant[level] ?? 0) + total);
+    if (!gradient || !dTau) continue;
+    // The gradient of a log-sum-exp weighs each term's gradient by its share of the sum; the dead
+    // term's is ∂ ln(τ₁ − τ₂) = (∂ ln τ₁ − ρ ∂ ln τ₂)/(1 − ρ) with ρ = τ₂/τ₁.
+    const aliveShare = Math.exp(alive - total);
+    const T = Ts[i] ?? 0;
+    gr += w * ((dConstantR[level] ?? 0) - aliveShare * logAT);
+    gAlpha += w * (r / alpha - (aliveShare * (r + x)) / (alpha + T));
+    gs += w * (logBeta - aliveShare * logBT);
+    gBeta += w * (s / beta - (aliveShare * s) / (beta + T));
+    const deadShare = up >= 0 ? Math.exp(dead - total) : 0;
+    if (deadShare === 0) continue;
+    const scale = deadShare / (1 - ratio);
+    const rsx = r + s + x;
+    const u = 4 * up;
+    const l = 4 * low;
+    gr += w * (scale * ((dTau[u] ?? 0) - ratio * (dTau[l] ?? 0)) - deadShare / rsx);
+    gAlpha += w * scale * ((dTau[u + 1] ?? 0) - ratio * (dTau[l + 1] ?? 0));
+    gs += w * (scale * ((dTau[u + 2] ?? 0) - ratio * (dTau[l + 2] ?? 0)) + deadShare * (1 / s - 1 / rsx));
+    gBeta += w * scale * ((dTau[u + 3] ?? 0) - ratio * (dTau[l + 3] ?? 0));
+  }
+  if (gradient) {
+    gradient[0] = gr;
+    gradient[1] = gAlpha;
+    gradient[2] = gs;
+    gradient[3] = gBeta;
+  }
+  return ll;
+}
+
+/** Fits Pareto/NBD by maximum likelihood over the distinct histories, with the analytic gradient. */
+export function fitParetoNbd(summary: RfmSummary, options: FitOptions = {}): FitResult {
+  const histories = groupHistories(summary);
+  const [r, alpha] = transactionStart(histories);
+  return fitMaximumLikelihood(
+    {
+      model: 'pnbd',
+      names: PNBD_PARAMS,
+      // β starts at α: the lifetime and inter-purchase scales are usually of the same order.
+      start: [r ?? 1, alpha ?? 1, 1, alpha ?? 1],
+      analyticGradient: true,
+      logLikelihood: (theta, gradient) =>
+        pnbdLogLikelihood(
+          { r: theta[0] ?? 0, alpha: theta[1] ?? 0, s: theta[2] ?? 0, beta: theta[3] ?? 0 },
+          histories,
+          gradient,
+        ),
+      customers: histories.customers,
+      histories: histories.count,
+      warnings: repeaterWarnings(histories),
+    },
+    options,
+  );
+}
+
+/**
+ * P(alive at T | x, t_x, T) (Fader & Hardie 2005, section 5): the share of the likelihood that
+ * comes from the customer still being alive at T.
+ */
+export function pnbdProbabilityAlive(params: ParetoNbdParams, x: number, tx: number, T: number): number {
+  const { alive, total } = logBracket(params, x, tx, T);
+  return Math.exp(alive - total);
+}
+
+/**
+ * E[X(t)] for a new customer (Fader & Hardie 2005, eq. 27): rβ/(α(s−1))·[1 − (β/(β+t))^(s−1)],
+ * written with expm1 so that it stays exact at s = 1 (where it tends to rβ/α·ln((β+t)/β)).
+ */
+export function pnbdExpectedPurchases(params: ParetoNbdParams, t: number): number {
+  if (t <= 0) return 0;
+  const { r, alpha, s, beta } = params;
+  return ((r * beta) / alpha) * lifetimeIntegral(s, beta, t);
+}
+
+/**
+ * Expected purchases in (T, T+t] given (x, t_x, T) (Fader & Hardie 2005, eq. 41):
+ * (r+x)(β+T)/((α+T)(s−1))·[1 − ((β+T)/(β+T+t))^(s−1)] · P(alive).
+ */
+export function pnbdConditionalExpectedPurchases(
+  params: ParetoNbdParams,
+  t: number,
+  x: number,
+  tx: number,
+  T: number,
+): number {
+  if (t <= 0) return 0;
+  const { r, alpha, s, beta } = params;
+  const rate = (r + x) / (alpha + T);
+  return rate * (beta + T) * lifetimeIntegral(s, beta + T, t) * pnbdProbabilityAlive(params, x, tx, T);
+}
+
+/** [1 − (β/(β+t))^(s−1)]/(s−1), the expected alive time in (0, t] over β, continuous at s = 1. */
+function lifetimeIntegral(s: number, beta: number, t: number): number {
+  const logRatio = Math.log(beta / (beta + t));
+  const k = s - 1;
+  if (Math.abs(k * logRatio) < 1e-300) return -logRatio;
+  return -Math.expm1(k * logRatio) / k;
+}
+
+/** Below this the bracket B₁ − Σ has lost more than two digits to cancellation. */
+const CANCELLED_BRACKET = 1e-2;
+
+/**
+ * P(X(t) = n) for a new customer (Fader & Hardie, "Deriving an Expression for P(X(t) = x) Under the
+ * Pareto/NBD Model", section 4, the final expression with its B₁ and B₂):
+ * NB(n)·(β/(β+t))^s + α^rβ^s·B(r+n, s+1)/B(r, s)·[B₁ − Σ_{j=0..n} Γ(r+s+j)/(Γ(r+s) j!)·t^j·B₂(j)].
+ * For small t or large n the bracket is a difference of nearly equal numbers; there the death-in-(0, t]
+ * term is computed instead from the integral it comes from, s·∫₀ᵗ … (the note's section 4), which
+ * the substitution u = t(1 − w) turns into an Appell series of positive terms:
+ * NB(n)·(β/(β+t))^s · s·t/((β+t)(n+1)) · F1(1; r+n, s+1; n+2; t/(α+t), t/(β+t)).
+ */
+export function pnbdProbabilityOfPurchases(params: ParetoNbdParams, n: number, t: number): number {
+  const { r, alpha, s, beta } = params;
+  if (!(Number.isInteger(n) && n >= 0)) return 0;
+  if (t <= 0) return n === 0 ? 1 : 0;
+  const stillAlive = Math.exp(nbdLogPmf(r, alpha, t, n) + s * Math.log(beta / (beta + t)));
+  const rs = r + s;
+  const c = rs + n + 1;
+  // B₁ and B₂(j) use the same switch as the likelihood so that the 2F1 argument lies in [0, 1).
+  const big = Math.max(alpha, beta);
+  const second = alpha >= beta ? s + 1 : r + n;
+  const logB1 = Math.log(hyp2f1(rs, second, c, Math.abs(alpha - beta) / big)) - rs * Math.log(big);
+  let sum = 0;
+  const logT = Math.log(t);
+  const z2 = Math.abs(alpha - beta) / (big + t);
+  const logBigT = Math.log(big + t);
+  for (let j = 0; j <= n; j++) {
+    const logB2 = Math.log(hyp2f1(rs + j, second, c, z2)) - (rs + j) * logBigT;
+    const logCoefficient = lgamma(rs + j) - lgamma(rs) - lgamma(j + 1) + (j === 0 ? 0 : j * logT);
+    sum += Math.exp(logCoefficient + logB2 - logB1);
+  }
+  const bracket = 1 - sum;
+  if (bracket >= CANCELLED_BRACKET) {
+    const logScale = r * Math.log(alpha) + s * Math.log(beta) + lbeta(r + n, s + 1) - lbeta(r, s) + logB1;
+    return stillAlive + Math.exp(logScale) * bracket;
+  }
+  const died = appellF1(1, r + n, s + 1, n + 2, t / (alpha + t), t / (beta + t));
+  return stillAlive * (1 + ((s * t) / ((beta + t) * (n + 1))) * died);
+}
+
+/** The Pareto/NBD predictions behind the common interface. */
+export function pnbdPredictor(params: ParetoNbdParams): PurchasePredictor {
+  return {
+    model: 'pnbd',
+    probabilityAlive: (x, tx, T) => pnbdProbabilityAlive(params, x, tx, T),
+    conditionalExpectedPurchases: (t, x, tx, T) => pnbdConditionalExpectedPurchases(params, t, x, tx, T),
+    expectedPurchases: (t) => pnbdExpectedPurchases(params, t),
+    probabilityOfPurchases: (n, t) => pnbdProbabilityOfPurchases(params, n, t),
+  };
+}
