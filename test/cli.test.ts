@@ -11,11 +11,15 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the real `comeback` command line in a child process, as a user would. */
 function comeback(...args: string[]) {
-  const result = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/cli/main.ts'), ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-    env: { ...process.env, COMEBACK_DB: `sqlite:${join(dir, 'cli.db')}` },
-  });
+  const result = spawnSync(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/cli/main.ts'), ...args],
+    {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, COMEBACK_DB: `sqlite:${join(dir, 'cli.db')}` },
+    },
+  );
   return { code: result.status, out: result.stdout, err: result.stderr };
 }
 

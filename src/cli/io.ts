@@ -22,7 +22,7 @@ export function formatTable(rows: Array<Array<string | number>>): string {
       widths[i] = Math.max(widths[i] ?? 0, visibleLength(value));
     });
   }
-  const numeric = (value: string) => /^[-+]?[\d,.]+\s?%?$|^[-+]?[^\d\s]{0,3}[\d,.]+$/.test(value.trim());
+  const numeric = (value: string) => /^[-+]?[\d,.]+[+]?\s?%?$|^[-+]?[^\d\s]{0,3}[\d,.]+$|^[–-]$/.test(value.trim());
   return cells
     .map((row, r) =>
       row

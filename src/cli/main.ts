@@ -2,8 +2,10 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ComebackError, type ErrorKind } from '../errors.js';
+import { registerCohorts } from './commands/cohorts.js';
 import { registerDemo } from './commands/demo.js';
 import { registerImport } from './commands/import.js';
+import { registerReport } from './commands/report.js';
 import { registerStats } from './commands/stats.js';
 import { type Io, processIo } from './io.js';
 import { makeContext } from './shared.js';
@@ -33,6 +35,8 @@ export function buildProgram(io: Io, env: NodeJS.ProcessEnv = process.env): Comm
   registerImport(program, ctx);
   registerStats(program, ctx);
   registerDemo(program, ctx);
+  registerReport(program, ctx);
+  registerCohorts(program, ctx);
   for (const command of program.commands) command.exitOverride().showHelpAfterError();
   return program;
 }

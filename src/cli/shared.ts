@@ -1,5 +1,9 @@
 import type { Command } from 'commander';
+import { defaultAsOf } from '../analytics/index.js';
 import { type Config, loadConfig } from '../config.js';
+import { ComebackError } from '../errors.js';
+import { parseDateArgument } from '../shared/dates.js';
+import type { Db } from '../store/index.js';
 import type { Io } from './io.js';
 
 /** What every command gets from the entry point: where to write, the clock, the configuration. */
@@ -21,4 +25,26 @@ export function dbOption(command: Command): Command {
 
 export function makeContext(io: Io, env: NodeJS.ProcessEnv): CommandContext {
   return { io, now: () => Date.now(), config: (flags) => loadConfig(flags, env), env };
+}
+
+/** Parses a `YYYY-MM-DD` (UTC midnight) or an instant given on the command line, naming the flag. */
+export function dateFlag(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDateArgument(text);
+  if (ms === undefined) throw new ComebackError('usage', `${flag} ${text}: write a date as YYYY-MM-DD`);
+  return ms;
+}
+
+/** The default as-of of a command: the flag, else the day after the store's latest sale, else now. */
+export async function resolveAsOf(
+  ctx: CommandContext,
+  db: Db,
+  flag: string | undefined,
+  currency?: string,
+): Promise<{ asOf: number; source: string }> {
+  const given = dateFlag(flag, '--as-of');
+  if (given !== undefined) return { asOf: given, source: 'given' };
+  const latest = await defaultAsOf(db, currency);
+  if (latest !== undefined) return { asOf: latest, source: 'the day after the latest sale' };
+  return { asOf: ctx.now(), source: 'now' };
 }

@@ -51,6 +51,9 @@ export async function openStore(url: string, { migrate = true }: { migrate?: boo
     sqliteHandles.set(db.getExecutor().adapter, database);
   } else {
     const pool = new pg.Pool({ connectionString: target, max: 10, types: { getTypeParser: pgTypeParser } });
+    // An idle connection the server drops (restart, admin termination) must not crash the process:
+    // the pool discards it and the next query opens a new one.
+    pool.on('error', () => {});
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   const store: Store = {
@@ -84,6 +87,9 @@ export async function migrateToLatest(store: Store): Promise<void> {
   const migrator = new Migrator({
     db: store.db,
     provider: { getMigrations: async () => allMigrations(store.dialect) },
+    // Capabilities add their migrations independently; a database that has a later one applied
+    // still takes an earlier one it lacks.
+    allowUnorderedMigrations: true,
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

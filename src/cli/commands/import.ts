@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { ComebackError } from '../../errors.js';
 import { CSV_FIELDS, FORMATS, type ImportSummary, importFile, isFormatName } from '../../ingest/index.js';
@@ -40,7 +41,7 @@ export function registerImport(program: Command, ctx: CommandContext): void {
     const summaries: ImportSummary[] = [];
     try {
       for (const file of files) {
-        const bar = progressBar(ctx.io, file);
+        const bar = progressBar(ctx.io, basename(file));
         try {
           summaries.push(
             await importFile(store.db, file, {

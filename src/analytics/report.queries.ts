@@ -1,0 +1,457 @@
+import { type RawBuilder, sql } from 'kysely';
+import { ComebackError } from '../errors.js';
+import { MS_PER_DAY } from '../shared/dates.js';
+import { toMajor } from '../shared/money.js';
+import type { Db } from '../store/index.js';
+import {
+  type NewVsReturningMonth,
+  newVsReturning,
+  type TimeToSecondOrder,
+  timesToSecondOrder,
+} from './acquisition.queries.js';
+import { type Engagement, engagement } from './engagement.queries.js';
+import {
+  averageLifespanPeriods,
+  averageOrderValue,
+  change,
+  churnRate,
+  customerRetentionRate,
+  customerValue,
+  netRevenueRetention,
+  purchaseFrequency,
+  repeatPurchaseRate,
+  returningCustomerRate,
+  revenueChurn,
+  simpleClv,
+} from './formulas.js';
+import { defaultPeriod, type Period, previousPeriod } from './periods.js';
+import { customerKey, int, net, saleCurrencies, salesWhere } from './sales.queries.js';
+
+export const DEFAULT_ACTIVE_WINDOW_DAYS = 365;
+
+export interface RetentionOptions {
+  /** Start of the period (inclusive); default: the last full calendar month before `asOf`. */
+  from?: number;
+  /** End of the period (exclusive). */
+  to?: number;
+  /** Only sales placed before this instant exist for the report. */
+  asOf: number;
+  /** "A customer at time t" has a sale in the `activeWindowDays` before t; default 365. */
+  activeWindowDays?: number;
+  /** One currency only; default every currency, the main one at the top level. */
+  currency?: string;
+}
+
+/** The retention figures of one period in one currency. Rates are fractions, money is in major units. */
+export interface PeriodFigures {
+  from: number;
+  to: number;
+  /** S: customers active at the start (a sale in the active window before `from`). */
+  customersStart: number;
+  /** E: customers active at the end. */
+  customersEnd: number;
+  /** N: customers whose first sale falls in the period. */
+  newCustomers: number;
+  /** Customers active at the start and no longer active at the end. */
+  customersLost: number;
+  crr: number | null;
+  churnRate: number | null;
+  /** Customers with ≥ 2 sales before the end of the period / customers with ≥ 1. */
+  repeatPurchaseRate: number | null;
+  /** Customers who bought in the period. */
+  buyers: number;
+  /** Buyers of the period whose first sale was before it. */
+  returningCustomers: number;
+  returningCustomerRate: number | null;
+  orders: number;
+  revenue: number;
+  aov: number | null;
+  purchaseFrequency: number | null;
+  /** AOV × purchase frequency: revenue per buying customer in the period. */
+  customerValue: number | null;
+  /** Period length / churn rate, in days. */
+  averageLifespanDays: number | null;
+  /** Customer value × lifespan in periods. */
+  clv: number | null;
+  revenueChurn: number | null;
+  netRevenueRetention: number | null;
+  /** Sales without a customer (guest checkouts): in no customer figure, shown apart. */
+  guestOrders: number;
+  guestRevenue: number;
+}
+
+/** The numeric metrics that get a previous-period value and a change. */
+export const COMPARED_METRICS = [
+  'customersStart',
+  'customersEnd',
+  'newCustomers',
+  'customersLost',
+  'crr',
+  'churnRate',
+  'repeatPurchaseRate',
+  'buyers',
+  'returningCustomers',
+  'returningCustomerRate',
+  'orders',
+  'revenue',
+  'aov',
+  'purchaseFrequency',
+  'customerValue',
+  'averageLifespanDays',
+  'clv',
+  'revenueChurn',
+  'netRevenueRetention',
+  'guestOrders',
+  'guestRevenue',
+] as const satisfies ReadonlyArray<keyof PeriodFigures>;
+
+export type ComparedMetric = (typeof COMPARED_METRICS)[number];
+
+/** One currency's figures with the previous period beside them and the change (current − previous). */
+export interface CurrencyReport extends PeriodFigures {
+  currency: string;
+  previous: PeriodFigures;
+  change: Record<ComparedMetric, number | null>;
+  /** New and returning customers and revenue per month of the period. */
+  newVsReturning: NewVsReturningMonth[];
+  /** Time to the second purchase of the customers acquired in the period, and in the previous one. */
+  timeToSecondOrder: { current: TimeToSecondOrder; previous: TimeToSecondOrder };
+}
+
+/**
+ * The retention report. The top level holds the figures of one currency (`currency`: the one asked
+ * for, else the main currency of the store, the one with most sales); `byCurrency` holds every
+ * currency's figures, since amounts in different currencies are never added together.
+ */
+export interface RetentionReport extends Omit<CurrencyReport, 'currency'> {
+  /** The currency of the top-level figures; null when the store has no sales. */
+  currency: string | null;
+  asOf: number;
+  activeWindowDays: number;
+  /** What "a customer at time t" means here, in words, for the output. */
+  definition: string;
+  /** Whether the period was chosen by default (the last full month before asOf). */
+  defaultPeriod: boolean;
+  byCurrency: CurrencyReport[];
+  /** E-mail and visit engagement of the period and the previous one, from events; null without events. */
+  engagement: { current: Engagement | null; previous: Engagement | null } | null;
+  notes: string[];
+}
+
+interface Counts {
+  s: number;
+  e: number;
+  n: number;
+  lost: number;
+  repeaters: number;
+  ever: number;
+  buyers: number;
+  returners: number;
+  orders: number;
+  revenue: number;
+  prevRevenue: number;
+  lapsedPrevRevenue: number;
+  retainedRevenue: number;
+  guestOrders: number;
+  guestRevenue: number;
+}
+
+/**
+ * Counts what the figures of consecutive periods need (each period's `to` is the next one's `from`) in
+ * one scan of one currency's sales grouped per customer; the first period only lends its revenue to
+ * the second's revenue churn. Guests fall into the NULL group, which the outer query keeps apart.
+ */
+async function chainCounts(
+  db: Db,
+  periods: readonly Period[],
+  windowMs: number,
+  asOf: number,
+  currency: string,
+): Promise<Counts[]> {
+  const window = int(windowMs, 'activeWindowDays');
+  const at = sql.ref('o.placed_at');
+  const inside = (p: Period) => sql`${at} >= ${int(p.from, 'from')} and ${at} < ${int(p.to, 'to')}`;
+  const activeAt = (t: number) => sql`${at} >= ${int(t, 'from')} - ${window} and ${at} < ${int(t, 'to')}`;
+  const perCustomer = periods.flatMap((p, i) => [
+    sql`sum(case when ${inside(p)} then 1 else 0 end) as ${sql.ref(`o${i}`)}`,
+    sql`sum(case when ${inside(p)} then ${net('o')} else 0 end) as ${sql.ref(`r${i}`)}`,
+    sql`sum(case when ${at} < ${int(p.to, 'to')} then 1 else 0 end) as ${sql.ref(`b${i}`)}`,
+    sql`max(case when ${activeAt(p.from)} then 1 else 0 end) as ${sql.ref(`s${i}`)}`,
+    sql`max(case when ${activeAt(p.to)} then 1 else 0 end) as ${sql.ref(`e${i}`)}`,
+  ]);
+  const total = (expression: RawBuilder<unknown>, name: string) =>
+    sql`coalesce(sum(${expression}), 0) as ${sql.ref(name)}`;
+  const col = (name: string) => sql.ref(name);
+  const outer = periods.slice(1).flatMap((p, j) => {
+    const i = j + 1;
+    const [o, r, b, s, e] = ['o', 'r', 'b', 's', 'e'].map((c) => col(`${c}${i}`));
+    const [oPrev, rPrev] = [col(`o${i - 1}`), col(`r${i - 1}`)];
+    const from = int(p.from, 'from');
+    const to = int(p.to, 'to');
+    return [
+      total(s!, `s_${i}`),
+      total(e!, `e_${i}`),
+      total(sql`case when first_at >= ${from} and first_at < ${to} then 1 else 0 end`, `n_${i}`),
+      total(sql`case when ${s} = 1 and ${e} = 0 then 1 else 0 end`, `lost_${i}`),
+      total(sql`case when ${b} >= 2 then 1 else 0 end`, `repeaters_${i}`),
+      total(sql`case when ${b} >= 1 then 1 else 0 end`, `ever_${i}`),
+      total(sql`case when ${o} > 0 then 1 else 0 end`, `buyers_${i}`),
+      total(sql`case when ${o} > 0 and first_at < ${from} then 1 else 0 end`, `returners_${i}`),
+      total(o!, `orders_${i}`),
+      total(r!, `revenue_${i}`),
+      total(rPrev, `prev_revenue_${i}`),
+      total(sql`case when ${oPrev} > 0 and ${o} = 0 then ${rPrev} else 0 end`, `lapsed_${i}`),
+      total(sql`case when ${oPrev} > 0 then ${r} else 0 end`, `retained_${i}`),
+    ];
+  });
+  const { rows } = await sql<Record<string, number | null>>`
+    with per as (
+      select ${customerKey('o')} as customer_id, min(o.placed_at) as first_at, ${sql.join(perCustomer)}
+      from orders o
+      where ${salesWhere('o', { currency, before: asOf, guests: true })}
+      group by 1
+    )
+    select case when customer_id is null then 1 else 0 end as guest, ${sql.join(outer)}
+    from per
+    group by case when customer_id is null then 1 else 0 end`.execute(db);
+  const customers = rows.find((r) => Number(r.guest) === 0);
+  const guests = rows.find((r) => Number(r.guest) === 1);
+  return periods.slice(1).map((_, j) => {
+    const i = j + 1;
+    const get = (name: string) => Number(customers?.[`${name}_${i}`] ?? 0);
+    return {
+      s: get('s'),
+      e: get('e'),
+      n: get('n'),
+      lost: get('lost'),
+      repeaters: get('repeaters'),
+      ever: get('ever'),
+      buyers: get('buyers'),
+      returners: get('returners'),
+      orders: get('orders'),
+      revenue: get('revenue'),
+      prevRevenue: get('prev_revenue'),
+      lapsedPrevRevenue: get('lapsed'),
+      retainedRevenue: get('retained'),
+      guestOrders: Number(guests?.[`orders_${i}`] ?? 0),
+      guestRevenue: Number(guests?.[`revenue_${i}`] ?? 0),
+    };
+  });
+}
+
+/** The figures of a period from its counts. */
+function figuresOf(period: Period, c: Counts, currency: string): PeriodFigures {
+  const major = (minor: number) => toMajor(minor, currency);
+  const churn = churnRate(c.s, c.lost);
+  const aov = averageOrderValue(major(c.revenue), c.orders);
+  const frequency = purchaseFrequency(c.orders, c.buyers);
+  const value = customerValue(aov, frequency);
+  const lifespan = averageLifespanPeriods(churn);
+  const periodDays = (period.to - period.from) / MS_PER_DAY;
+  return {
+    from: period.from,
+    to: period.to,
+    customersStart: c.s,
+    customersEnd: c.e,
+    newCustomers: c.n,
+    customersLost: c.lost,
+    crr: customerRetentionRate(c.s, c.e, c.n),
+    churnRate: churn,
+    repeatPurchaseRate: repeatPurchaseRate(c.repeaters, c.ever),
+    buyers: c.buyers,
+    returningCustomers: c.returners,
+    returningCustomerRate: returningCustomerRate(c.returners, c.buyers),
+    orders: c.orders,
+    revenue: major(c.revenue),
+    aov,
+    purchaseFrequency: frequency,
+    customerValue: value,
+    averageLifespanDays: lifespan === null ? null : lifespan * periodDays,
+    clv: simpleClv(value, lifespan),
+    revenueChurn: revenueChurn(c.lapsedPrevRevenue, c.prevRevenue),
+    netRevenueRetention: netRevenueRetention(c.retainedRevenue, c.prevRevenue),
+    guestOrders: c.guestOrders,
+    guestRevenue: major(c.guestRevenue),
+  };
+}
+
+/**
+ * The figures of a period and of the period before it, in one currency, from one scan of its sales.
+ * Only sales placed before `asOf` exist for them.
+ */
+export async function periodFigures(
+  db: Db,
+  period: Period,
+  {
+    asOf,
+    activeWindowDays = DEFAULT_ACTIVE_WINDOW_DAYS,
+    currency,
+  }: { asOf: number; activeWindowDays?: number; currency: string },
+): Promise<{ current: PeriodFigures; previous: PeriodFigures }> {
+  const previous = previousPeriod(period);
+  const chain = [previousPeriod(previous), previous, period];
+  const [before, now] = await chainCounts(db, chain, activeWindowDays * MS_PER_DAY, asOf, currency);
+  return { current: figuresOf(period, now!, currency), previous: figuresOf(previous, before!, currency) };
+}
+
+/** Resolves the period of a report: the one given, or the last full month before `asOf`. */
+export function reportPeriod(options: { from?: number; to?: number; asOf: number }): Period & { isDefault: boolean } {
+  const { asOf } = options;
+  if (options.from === undefined && options.to === undefined) return { ...defaultPeriod(asOf), isDefault: true };
+  const to = options.to ?? asOf;
+  const from = options.from ?? defaultPeriod(to).from;
+  if (from >= to) throw new ComebackError('bad_input', 'from: must be before to');
+  return { from, to, isDefault: false };
+}
+
+/** The current and previous figures of one currency with the change of each metric. */
+async function currencyReport(
+  db: Db,
+  period: Period,
+  options: { asOf: number; activeWindowDays: number; currency: string },
+): Promise<CurrencyReport> {
+  const { current, previous } = await periodFigures(db, period, options);
+  const before = previousPeriod(period);
+  const { asOf, currency } = options;
+  const secondOrders = await timesToSecondOrder(db, { asOf, currency, ranges: [period, before] });
+  return {
+    currency,
+    ...current,
+    previous,
+    change: compare(current, previous),
+    newVsReturning: (await newVsReturning(db, { asOf, currency, from: period.from, to: period.to })).months,
+    timeToSecondOrder: { current: secondOrders[0]!, previous: secondOrders[1]! },
+  };
+}
+
+/** The retention report of a period (see `RetentionReport`), computed in SQL on either database. */
+export async function retentionReport(db: Db, options: RetentionOptions): Promise<RetentionReport> {
+  const { asOf, activeWindowDays = DEFAULT_ACTIVE_WINDOW_DAYS } = options;
+  if (!(Number.isSafeInteger(activeWindowDays) && activeWindowDays > 0)) {
+    throw new ComebackError(
+      'bad_input',
+      `activeWindowDays: ${activeWindowDays} is not a positive whole number of days`,
+    );
+  }
+  const period = reportPeriod(options);
+  const all = await saleCurrencies(db);
+  let currencies = all.map((c) => c.currency);
+  if (options.currency !== undefined) {
+    const code = options.currency.trim().toUpperCase();
+    if (!currencies.includes(code)) {
+      throw new ComebackError(
+        'bad_input',
+        `currency ${options.currency}: the store has no sales in it (it has ${currencies.join(', ') || 'none'})`,
+      );
+    }
+    currencies = [code];
+  }
+  const byCurrency: CurrencyReport[] = [];
+  for (const currency of currencies) {
+    byCurrency.push(await currencyReport(db, period, { asOf, activeWindowDays, currency }));
+  }
+  const notes: string[] = [];
+  if (period.to > asOf) notes.push('the period ends after asOf: only sales before asOf are counted');
+  if (currencies.length > 1) {
+    notes.push(`several currencies: the top-level figures are in ${currencies[0]}, the others are in byCurrency`);
+  }
+  const main = byCurrency[0] ?? emptyReport(period);
+  return {
+    ...main,
+    asOf,
+    activeWindowDays,
+    definition: `a customer at time t has at least one sale in the ${activeWindowDays} days before t`,
+    defaultPeriod: period.isDefault,
+    byCurrency,
+    engagement: await engagementBesidePrevious(db, period, asOf),
+    notes,
+  };
+}
+
+function emptyFigures(period: Period): PeriodFigures {
+  return {
+    from: period.from,
+    to: period.to,
+    customersStart: 0,
+    customersEnd: 0,
+    newCustomers: 0,
+    customersLost: 0,
+    crr: null,
+    churnRate: null,
+    repeatPurchaseRate: null,
+    buyers: 0,
+    returningCustomers: 0,
+    returningCustomerRate: null,
+    orders: 0,
+    revenue: 0,
+    aov: null,
+    purchaseFrequency: null,
+    customerValue: null,
+    averageLifespanDays: null,
+    clv: null,
+    revenueChurn: null,
+    netRevenueRetention: null,
+    guestOrders: 0,
+    guestRevenue: 0,
+  };
+}
+
+/** The report of a store without sales: zeros and nulls, no currency. */
+function emptyReport(period: Period): Omit<CurrencyReport, 'currency'> & { currency: null } {
+  const current = emptyFigures(period);
+  const previous = emptyFigures(previousPeriod(period));
+  const none: TimeToSecondOrder = {
+    currency: null,
+    customers: 0,
+    withSecondOrder: 0,
+    median: null,
+    q1: null,
+    q3: null,
+    mean: null,
+    within: [],
+  };
+  return {
+    currency: null,
+    ...current,
+    previous,
+    change: compare(current, previous),
+    newVsReturning: [],
+    timeToSecondOrder: { current: none, previous: none },
+  };
+}
+
+/** The change of every compared metric, current − previous. */
+function compare(current: PeriodFigures, previous: PeriodFigures): Record<ComparedMetric, number | null> {
+  const d = (key: ComparedMetric) => change(current[key], previous[key]);
+  return {
+    customersStart: d('customersStart'),
+    customersEnd: d('customersEnd'),
+    newCustomers: d('newCustomers'),
+    customersLost: d('customersLost'),
+    crr: d('crr'),
+    churnRate: d('churnRate'),
+    repeatPurchaseRate: d('repeatPurchaseRate'),
+    buyers: d('buyers'),
+    returningCustomers: d('returningCustomers'),
+    returningCustomerRate: d('returningCustomerRate'),
+    orders: d('orders'),
+    revenue: d('revenue'),
+    aov: d('aov'),
+    purchaseFrequency: d('purchaseFrequency'),
+    customerValue: d('customerValue'),
+    averageLifespanDays: d('averageLifespanDays'),
+    clv: d('clv'),
+    revenueChurn: d('revenueChurn'),
+    netRevenueRetention: d('netRevenueRetention'),
+    guestOrders: d('guestOrders'),
+    guestRevenue: d('guestRevenue'),
+  };
+}
+
+/** Engagement of the period and of the previous one; null when neither has events. */
+async function engagementBesidePrevious(db: Db, period: Period, asOf: number): Promise<RetentionReport['engagement']> {
+  const before = previousPeriod(period);
+  const current = await engagement(db, { from: period.from, to: Math.min(period.to, asOf) });
+  const previous = await engagement(db, { from: before.from, to: Math.min(before.to, asOf) });
+  return current === null && previous === null ? null : { current, previous };
+}

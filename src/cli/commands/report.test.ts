@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { dropWhenClosed } from '../../../test/pg-drop.js';
+import { DIALECTS, freshDatabase, type TestDb } from '../../../test/setup.js';
+import { importFile } from '../../ingest/index.js';
+import { samplePath } from '../../shared/paths.js';
+import type { Io } from '../io.js';
+import { main } from '../main.js';
+
+const NOW = Date.UTC(2026, 0, 1);
+const WOOCOMMERCE = join(import.meta.dirname, '../../../test/fixtures/import/woocommerce-orders.csv');
+
+/** Runs `comeback ARGS…` in-process; `tty` makes stdout look like a terminal. */
+async function run(args: string[], { tty = false, env = {} }: { tty?: boolean; env?: NodeJS.ProcessEnv } = {}) {
+  let out = '';
+  let err = '';
+  const sink = (write: (s: string) => void) =>
+    new Writable({
+      write(chunk, _encoding, done) {
+        write(String(chunk));
+        done();
+      },
+    });
+  const stdout = Object.assign(
+    sink((s) => {
+      out += s;
+    }),
+    { isTTY: tty },
+  );
+  const io: Io = {
+    out: stdout,
+    err: sink((s) => {
+      err += s;
+    }),
+  };
+  const code = await main(['node', 'comeback', ...args], io, { ...env });
+  return { code, out, err };
+}
+
+/** The top-level keys the issue promises in `comeback report --json`. */
+const KEYS = [
+  'customersStart',
+  'customersEnd',
+  'newCustomers',
+  'customersLost',
+  'crr',
+  'churnRate',
+  'repeatPurchaseRate',
+  'returningCustomerRate',
+  'aov',
+  'purchaseFrequency',
+  'clv',
+  'revenueChurn',
+  'netRevenueRetention',
+  'currency',
+];
+
+for (const dialect of DIALECTS) {
+  describe(`comeback report and cohorts on ${dialect.name}`, { skip: dialect.skip }, () => {
+    let t: TestDb;
+    before(async () => {
+      t = await freshDatabase(dialect.name);
+      await importFile(t.store.db, samplePath('shopify', 'orders_export_1.devstore.redacted.csv'), {
+        format: 'shopify',
+        now: NOW,
+      });
+      await importFile(t.store.db, WOOCOMMERCE, { format: 'woocommerce', now: NOW, timeZone: 'Asia/Seoul' });
+    });
+    after(() => dropWhenClosed(t));
+
+    test('report --json: the promised keys, rates as fractions, one figure per currency', async () => {
+      const { code, out, err } = await run(['report', '--json', '--db', t.url]);
+      assert.equal(code, 0, err);
+      const report = JSON.parse(out);
+      for (const key of KEYS) assert.ok(key in report, `${key} is at the top level`);
+      assert.equal(report.currency, 'INR', 'the main currency: most sales');
+      assert.deepEqual(
+        report.byCurrency.map((c: { currency: string }) => c.currency),
+        ['INR', 'KRW'],
+      );
+      assert.equal(report.asOf, '2025-12-07T00:00:00.000Z', 'default as-of: the day after the latest sale');
+      assert.equal(report.from, '2025-11-01', 'default period: the last full month');
+      assert.equal(report.to, '2025-12-01');
+      for (const key of ['crr', 'churnRate', 'repeatPurchaseRate', 'returningCustomerRate', 'revenueChurn']) {
+        const value = report[key];
+        assert.ok(value === null || (value >= 0 && value <= 1), `${key} = ${value} is a fraction`);
+      }
+      assert.ok('previous' in report && 'change' in report);
+    });
+
+    test('report --currency KRW --from --to: won without decimals, refunds net, the cancelled order left out', async () => {
+      const { code, out, err } = await run([
+        'report',
+        '--json',
+        '--db',
+        t.url,
+        '--currency',
+        'KRW',
+        '--from',
+        '2024-03-01',
+        '--to',
+        '2024-05-01',
+        '--active-window',
+        '90d',
+      ]);
+      assert.equal(code, 0, err);
+      const report = JSON.parse(out);
+      assert.equal(report.currency, 'KRW');
+      assert.equal(report.byCurrency.length, 1);
+      assert.equal(report.activeWindowDays, 90);
+      assert.equal(report.orders + report.guestOrders, 3);
+      assert.equal(report.revenue + report.guestRevenue, 48_000 + 28_000 + 10_000);
+      assert.equal(report.customersStart, 0);
+      assert.equal(report.newCustomers, report.customersEnd);
+    });
+
+    test('report as a table says what a customer is and shows the change', async () => {
+      const { code, out } = await run(['report', '--db', t.url, '--currency', 'KRW', '--as-of', '2024-06-01']);
+      assert.equal(code, 0);
+      assert.match(out, /A customer at time t is one with at least one sale in the 365 days before t/);
+      assert.match(out, /customer retention rate \(E−N\)\/S/);
+      assert.match(out, /metric\s+this period\s+previous\s+change/);
+      assert.match(out, /₩|KRW/);
+    });
+
+    test('cohorts --json and the heatmap colours on a terminal only, never with NO_COLOR', async () => {
+      const json = await run(['cohorts', '--json', '--db', t.url, '--currency', 'KRW', '--metric', 'ltv']);
+      assert.equal(json.code, 0, json.err);
+      const table = JSON.parse(json.out);
+      assert.equal(table.period, 'month');
+      assert.equal(table.metric, 'ltv');
+      assert.equal(table.cohorts[0].cohort, '2024-03');
+      const week = JSON.parse((await run(['cohorts', '--json', '--db', t.url, '--period', 'week'])).out);
+      assert.match(week.cohorts[0].cohort, /^\d{4}-W\d{2}$/);
+      const plain = await run(['cohorts', '--db', t.url, '--currency', 'KRW']);
+      assert.ok(!plain.out.includes('\u001b['), 'no colour when stdout is not a terminal');
+      const coloured = await run(['cohorts', '--db', t.url, '--currency', 'KRW'], { tty: true });
+      assert.ok(coloured.out.includes('\u001b[48;5;'), 'ANSI 256-colour backgrounds on a terminal');
+      const noColour = await run(['cohorts', '--db', t.url, '--currency', 'KRW'], {
+        tty: true,
+        env: { NO_COLOR: '1' },
+      });
+      assert.ok(!noColour.out.includes('\u001b['), 'NO_COLOR turns colour off');
+      const breakdown = JSON.parse(
+        (await run(['cohorts', '--json', '--db', t.url, '--currency', 'KRW', '--breakdown', 'discount'])).out,
+      );
+      assert.ok(
+        breakdown.cohorts.every((c: { group?: string }) => c.group === 'discount' || c.group === 'no discount'),
+      );
+    });
+
+    test('usage errors exit 2, a currency the store does not have exits 1', async () => {
+      assert.equal((await run(['cohorts', '--db', t.url, '--period', 'year'])).code, 2);
+      assert.equal((await run(['cohorts', '--db', t.url, '--metric', 'profit'])).code, 2);
+      assert.equal((await run(['report', '--db', t.url, '--active-window', 'soon'])).code, 2);
+      assert.equal((await run(['report', '--db', t.url, '--from', '2024-13-01'])).code, 2);
+      assert.equal((await run(['report', '--db', t.url, '--from', '2024-05-01', '--to', '2024-03-01'])).code, 2);
+      const currency = await run(['report', '--db', t.url, '--currency', 'JPY']);
+      assert.equal(currency.code, 1);
+      assert.match(currency.err, /currency JPY/);
+    });
+  });
+}

@@ -1,0 +1,214 @@
+import type { Command } from 'commander';
+import {
+  type ComparedMetric,
+  type CurrencyReport,
+  DEFAULT_ACTIVE_WINDOW_DAYS,
+  type Engagement,
+  parseDurationDays,
+  type RetentionReport,
+  retentionReport,
+  type TimeToSecondOrder,
+} from '../../analytics/index.js';
+import { ComebackError } from '../../errors.js';
+import { MS_PER_DAY } from '../../shared/dates.js';
+import { openStore } from '../../store/index.js';
+import { formatCount, formatTable, type Io, printJson } from '../io.js';
+import { type CommandContext, dateFlag, dbOption, resolveAsOf } from '../shared.js';
+
+interface ReportFlags {
+  db?: string;
+  from?: string;
+  to?: string;
+  asOf?: string;
+  activeWindow: string;
+  currency?: string;
+  json?: boolean;
+}
+
+/** `comeback report`: the retention metrics of a period beside the previous one. */
+export function registerReport(program: Command, ctx: CommandContext): void {
+  dbOption(
+    program
+      .command('report')
+      .description(
+        'retention metrics of a period (CRR, churn, repeat rate, AOV, CLV, revenue churn…) against the previous one',
+      )
+      .option('--from <date>', 'start of the period, YYYY-MM-DD (default: the last full month before --as-of)')
+      .option('--to <date>', 'end of the period (exclusive), YYYY-MM-DD')
+      .option('--as-of <date>', 'the moment the report describes (default: the day after the latest sale)')
+      .option('--active-window <duration>', 'a customer at time t bought within this window before t', '365d')
+      .option('--currency <code>', 'one currency only (default: every currency, the main one first)')
+      .option('--json', 'print JSON'),
+  ).action(async (flags: ReportFlags) => {
+    const activeWindowDays = parseDurationDays(flags.activeWindow, '--active-window');
+    const from = dateFlag(flags.from, '--from');
+    const to = dateFlag(flags.to, '--to');
+    if (from !== undefined && to !== undefined && from >= to) {
+      throw new ComebackError('usage', `--from ${flags.from} must be before --to ${flags.to}`);
+    }
+    const store = await openStore(ctx.config(flags).dbUrl);
+    try {
+      const { asOf, source } = await resolveAsOf(ctx, store.db, flags.asOf, flags.currency);
+      const report = await retentionReport(store.db, { from, to, asOf, activeWindowDays, currency: flags.currency });
+      if (flags.json) printJson(ctx.io, reportJson(report, source));
+      else printReport(ctx.io, report, source);
+    } finally {
+      await store.close();
+    }
+  });
+}
+
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const lastDay = (ms: number) => day(ms - MS_PER_DAY);
+
+/** Right-aligns every column but the first, whatever its text, then lays the table out. */
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return formatTable(rows.map((r, ri) => r.map((v, i) => (i === 0 || ri === 0 ? v : v.padStart(widths[i]!)))));
+}
+
+/** The JSON face: instants as dates, everything else as computed. */
+function reportJson(report: RetentionReport, asOfSource: string) {
+  const dates = <T extends { from: number; to: number }>(p: T) => ({ ...p, from: day(p.from), to: day(p.to) });
+  const currency = <T extends Omit<CurrencyReport, 'currency'>>(c: T) => ({ ...dates(c), previous: dates(c.previous) });
+  return {
+    ...currency(report),
+    asOf: new Date(report.asOf).toISOString(),
+    asOfSource,
+    byCurrency: report.byCurrency.map(currency),
+  };
+}
+
+type Kind = 'count' | 'rate' | 'money' | 'number' | 'days';
+
+const ROWS: Array<[ComparedMetric, string, Kind]> = [
+  ['customersStart', 'customers at start (S)', 'count'],
+  ['customersEnd', 'customers at end (E)', 'count'],
+  ['newCustomers', 'new customers (N)', 'count'],
+  ['customersLost', 'customers lost', 'count'],
+  ['crr', 'customer retention rate (E−N)/S', 'rate'],
+  ['churnRate', 'churn rate', 'rate'],
+  ['repeatPurchaseRate', 'repeat-purchase rate', 'rate'],
+  ['buyers', 'buying customers', 'count'],
+  ['returningCustomers', 'returning customers', 'count'],
+  ['returningCustomerRate', 'returning-customer rate', 'rate'],
+  ['orders', 'orders', 'count'],
+  ['revenue', 'net revenue', 'money'],
+  ['aov', 'average order value', 'money'],
+  ['purchaseFrequency', 'purchase frequency', 'number'],
+  ['customerValue', 'customer value', 'money'],
+  ['averageLifespanDays', 'average lifespan', 'days'],
+  ['clv', 'customer lifetime value', 'money'],
+  ['revenueChurn', 'revenue churn', 'rate'],
+  ['netRevenueRetention', 'net revenue retention', 'rate'],
+  ['guestOrders', 'guest orders (not above)', 'count'],
+  ['guestRevenue', 'guest revenue (not above)', 'money'],
+];
+
+function formatValue(value: number | null, kind: Kind, currency: string, isChange = false): string {
+  if (value === null) return '–';
+  const sign = isChange && value > 0 ? '+' : '';
+  switch (kind) {
+    case 'count':
+      return sign + formatCount(value);
+    case 'rate':
+      return isChange ? `${sign}${(value * 100).toFixed(1)} pp` : `${(value * 100).toFixed(1)} %`;
+    case 'money':
+      return (
+        sign +
+        new Intl.NumberFormat('en', { style: 'currency', currency, currencyDisplay: 'narrowSymbol' }).format(value)
+      );
+    case 'days':
+      return `${sign}${Math.round(value).toLocaleString('en-US')} d`;
+    default:
+      return sign + value.toFixed(2);
+  }
+}
+
+function printReport(io: Io, report: RetentionReport, asOfSource: string): void {
+  const write = (text: string) => io.out.write(text);
+  if (report.byCurrency.length === 0) {
+    write('No sales in the store: nothing to report.\n');
+    return;
+  }
+  const period = `${day(report.from)} … ${lastDay(report.to)}`;
+  const previous = `${day(report.previous.from)} … ${lastDay(report.previous.to)}`;
+  write(
+    `Retention report for ${period}${report.defaultPeriod ? ' (the last full month before as-of)' : ''}, ` +
+      `previous period ${previous}\n`,
+  );
+  write(`as of ${new Date(report.asOf).toISOString().slice(0, 16).replace('T', ' ')} UTC (${asOfSource})\n`);
+  write(`A customer at time t is one with at least one sale in the ${report.activeWindowDays} days before t`);
+  write(report.activeWindowDays === DEFAULT_ACTIVE_WINDOW_DAYS ? ' (--active-window).\n' : '.\n');
+  write('Refunded, cancelled and pending orders are left out; partly refunded orders count at their net amount.\n');
+  for (const note of report.notes) write(`Note: ${note}.\n`);
+  for (const c of report.byCurrency) {
+    write(`\n${c.currency}\n`);
+    write(
+      `${table([
+        ['metric', 'this period', 'previous', 'change'],
+        ...ROWS.map(([key, label, kind]) => [
+          label,
+          formatValue(c[key], kind, c.currency),
+          formatValue(c.previous[key], kind, c.currency),
+          formatValue(c.change[key], kind, c.currency, true),
+        ]),
+      ])}\n`,
+    );
+    if (c.newVsReturning.length > 0) {
+      write(`\nNew vs returning customers per month (${c.currency})\n`);
+      write(
+        `${table([
+          ['month', 'new', 'returning', 'new revenue', 'returning revenue'],
+          ...c.newVsReturning.map((m) => [
+            m.month,
+            formatCount(m.newCustomers),
+            formatCount(m.returningCustomers),
+            formatValue(m.newRevenue, 'money', c.currency),
+            formatValue(m.returningRevenue, 'money', c.currency),
+          ]),
+        ])}\n`,
+      );
+    }
+    write(`\nTime to second purchase of the customers acquired in the period (${c.currency})\n`);
+    write(`${secondOrderTable(c.timeToSecondOrder.current, c.timeToSecondOrder.previous)}\n`);
+  }
+  if (report.engagement) {
+    const { current, previous } = report.engagement;
+    const both = (pick: (e: Engagement) => number | null, kind: Kind) => [
+      formatValue(current ? pick(current) : null, kind, ''),
+      formatValue(previous ? pick(previous) : null, kind, ''),
+    ];
+    write('\nEngagement (events)\n');
+    write(
+      `${table([
+        ['metric', 'this period', 'previous'],
+        ['e-mails delivered', ...both((e) => e.emailsDelivered, 'count')],
+        ['open rate', ...both((e) => e.emailOpenRate, 'rate')],
+        ['click rate', ...both((e) => e.emailClickRate, 'rate')],
+        ['visits', ...both((e) => e.visits, 'count')],
+        ['visits per customer per month', ...both((e) => e.visitsPerCustomerPerMonth, 'number')],
+      ])}\n`,
+    );
+  }
+}
+
+function secondOrderTable(current: TimeToSecondOrder, previous: TimeToSecondOrder): string {
+  const days = (v: number | null) => (v === null ? '–' : `${v.toFixed(1)} days`);
+  const rows: string[][] = [
+    ['', 'this period', 'previous'],
+    ['customers acquired', formatCount(current.customers), formatCount(previous.customers)],
+    ['came back', formatCount(current.withSecondOrder), formatCount(previous.withSecondOrder)],
+    ['first quartile', days(current.q1), days(previous.q1)],
+    ['median', days(current.median), days(previous.median)],
+    ['third quartile', days(current.q3), days(previous.q3)],
+  ];
+  current.within.forEach((h, i) => {
+    rows.push([
+      `within ${h.days} days`,
+      formatValue(h.share, 'rate', ''),
+      formatValue(previous.within[i]?.share ?? null, 'rate', ''),
+    ]);
+  });
+  return table(rows);
+}
