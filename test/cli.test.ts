@@ -43,6 +43,32 @@ describe('the comeback command line', () => {
     assert.match(table.out, /orders\s+6,919/);
   });
 
+  test('fit prints the contract JSON and predict scores every customer as CSV', () => {
+    const fit = comeback('fit', 'bgnbd', '--calibration-end', '1997-10-01', '--as-of', '1998-07-01', '--json');
+    assert.equal(fit.code, 0, fit.err);
+    const json = JSON.parse(fit.out);
+    assert.equal(json.model, 'bgnbd');
+    assert.deepEqual(Object.keys(json.params).sort(), ['a', 'alpha', 'b', 'r']);
+    assert.deepEqual(Object.keys(json.stderr).sort(), ['a', 'alpha', 'b', 'r']);
+    assert.equal(json.customers, 2357);
+    assert.equal(json.converged, true);
+    assert.equal(json.logLikelihood.toFixed(1), '-9582.4');
+    assert.equal(json.holdout.byFrequency.length, 8);
+    const pnbd = JSON.parse(comeback('fit', 'pnbd', '--calibration-end', '1997-10-01', '--json').out);
+    assert.deepEqual(Object.keys(pnbd.params).sort(), ['alpha', 'beta', 'r', 's']);
+    const gg = JSON.parse(comeback('fit', 'gg', '--as-of', '1997-10-01', '--json').out);
+    assert.deepEqual(Object.keys(gg.params).sort(), ['gamma', 'p', 'q']);
+    const predict = comeback('predict', '--csv', '--horizon', '39');
+    assert.equal(predict.code, 0, predict.err);
+    const lines = predict.out.trim().split('\n');
+    assert.equal(
+      lines[0],
+      'customer_id,p_alive,churn_risk,churn_band,expected_purchases,expected_spend,clv,next_order',
+    );
+    assert.equal(lines.length, 2358);
+    assert.equal(comeback('fit', 'nonsense').code, 2);
+  });
+
   test('exit code 1 with FILE:LINE: field: reason for bad input, and nothing written', () => {
     const bad = join(dir, 'bad-number.csv');
     copyFileSync(join(ROOT, 'test/fixtures/import/malformed/bad-number.csv'), bad);

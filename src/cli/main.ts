@@ -5,6 +5,7 @@ import { ComebackError, type ErrorKind } from '../errors.js';
 import { registerCohorts } from './commands/cohorts.js';
 import { registerDemo } from './commands/demo.js';
 import { registerImport } from './commands/import.js';
+import { registerPredict } from './commands/predict.js';
 import { registerReport } from './commands/report.js';
 import { registerStats } from './commands/stats.js';
 import { type Io, processIo } from './io.js';
@@ -37,6 +38,7 @@ export function buildProgram(io: Io, env: NodeJS.ProcessEnv = process.env): Comm
   registerDemo(program, ctx);
   registerReport(program, ctx);
   registerCohorts(program, ctx);
+  registerPredict(program, ctx);
   for (const command of program.commands) command.exitOverride().showHelpAfterError();
   return program;
 }

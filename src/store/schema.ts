@@ -16,6 +16,8 @@ export interface Database {
   refunds: RefundTable;
   events: EventTable;
   imports: ImportTable;
+  model_fits: ModelFitTable;
+  customer_scores: CustomerScoreTable;
 }
 
 export interface CustomerTable {
@@ -154,4 +156,40 @@ export interface ImportTable {
   orders: number;
   rejected: number;
   imported_at: number;
+}
+
+/** A model fitted to the store: parameters, fit quality and the hold-out check as JSON. */
+export interface ModelFitTable {
+  id: Generated<number>;
+  model: string;
+  params: string;
+  stderr: string;
+  log_likelihood: number;
+  customers: number;
+  converged: number;
+  warnings: string;
+  unit: string;
+  currency: string | null;
+  calibration_end: number;
+  as_of: number;
+  holdout: string | null;
+  created_at: number;
+}
+
+/** What a fitted model says about one customer at `as_of`; money in major units of `currency`. */
+export interface CustomerScoreTable {
+  customer_id: number;
+  model: string;
+  as_of: number;
+  fit_id: number;
+  spend_fit_id: number | null;
+  p_alive: number | null;
+  churn_risk: number | null;
+  churn_band: string | null;
+  expected_purchases: number | null;
+  horizon_days: number;
+  expected_spend: number | null;
+  clv: number | null;
+  currency: string | null;
+  next_order_at: number | null;
 }

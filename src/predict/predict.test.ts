@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
+import { importFile } from '../ingest/index.js';
+import { samplePath } from '../shared/paths.js';
+import { fitStoreModel, scoreCustomers } from './predict.js';
+
+const CDNOW = samplePath('cdnow', 'CDNOW_sample.txt');
+const CALIBRATION_END = Date.UTC(1997, 9, 1);
+const HOLDOUT_END = Date.UTC(1998, 6, 1);
+
+/** Hold-out purchase days per customer counted straight from the raw file, apart from the SQL. */
+function holdoutDaysFromFile(): number {
+  const days = new Set<string>();
+  for (const line of readFileSync(CDNOW, 'utf8').trim().split(/\r?\n/)) {
+    const [, id, date] = line.trim().split(/\s+/);
+    if (date! >= '19971001' && date! <= '19980630') days.add(`${id}-${date}`);
+  }
+  return days.size;
+}
+
+for (const dialect of DIALECTS) {
+  describe(`predictions from the store on ${dialect.name}`, { skip: dialect.skip }, () => {
+    let t: TestDb;
+    before(async () => {
+      t = await freshDatabase(dialect.name);
+      await importFile(t.store.db, CDNOW, { format: 'cdnow', now: 0 });
+    });
+    after(async () => t?.drop());
+
+    test('import → SQL summary → BG/NBD reproduces the published CDNOW fit and checks the hold-out', async () => {
+      const result = await fitStoreModel(t.store.db, {
+        model: 'bgnbd',
+        calibrationEnd: CALIBRATION_END,
+        asOf: HOLDOUT_END,
+        unit: 'week',
+        now: 1,
+      });
+      const p = result.fit.params;
+      assert.equal(p.r!.toFixed(3), '0.243');
+      assert.equal(p.alpha!.toFixed(3), '4.414');
+      assert.equal(p.a!.toFixed(3), '0.793');
+      assert.equal(p.b!.toFixed(3), '2.426');
+      assert.equal(result.fit.logLikelihood.toFixed(1), '-9582.4');
+      assert.equal(result.fit.customers, 2357);
+      assert.ok(result.fit.converged);
+      const h = result.holdout!;
+      assert.equal(h.length, 39);
+      assert.equal(h.comparison.totalActual, holdoutDaysFromFile());
+      assert.equal(h.comparison.byFrequency.length, 8);
+      assert.equal(
+        h.comparison.byFrequency.reduce((n, row) => n + row.customers, 0),
+        2357,
+      );
+      // The model's classic accuracy on this data: within 15 % in total.
+      assert.ok(Math.abs(h.comparison.totalPredicted / h.comparison.totalActual - 1) < 0.15);
+      const stored = await t.store.db
+        .selectFrom('model_fits')
+        .selectAll()
+        .where('id', '=', result.id)
+        .executeTakeFirstOrThrow();
+      assert.equal(JSON.parse(stored.params).r.toFixed(3), '0.243');
+      assert.ok(stored.holdout?.includes('byFrequency'));
+    });
+
+    test('Gamma-Gamma on the repeaters matches the published p, q, γ', async () => {
+      const result = await fitStoreModel(t.store.db, { model: 'gg', asOf: CALIBRATION_END, unit: 'week', now: 1 });
+      assert.equal(result.fit.customers, 946);
+      assert.equal(result.fit.params.p!.toFixed(2), '6.25');
+      assert.equal(result.fit.params.q!.toFixed(2), '3.74');
+      assert.equal(result.fit.params.gamma!.toFixed(1), '15.4');
+      assert.ok(Math.abs(result.spendCorrelation!) < 0.3);
+    });
+
+    test('scores every customer and stores them by model and asOf; customer 1 expects 1.226 purchases in 39 weeks', async () => {
+      const run = await scoreCustomers(t.store.db, {
+        model: 'bgnbd',
+        asOf: CALIBRATION_END,
+        unit: 'week',
+        horizonDays: 39 * 7,
+        now: 2,
+      });
+      assert.equal(run.scores.length, 2357);
+      const identity = await t.store.db
+        .selectFrom('customer_identities')
+        .select('customer_id')
+        .where('source', '=', 'cdnow')
+        .where('external_id', '=', '1')
+        .executeTakeFirstOrThrow();
+      const one = run.scores.find((s) => s.customerId === identity.customer_id)!;
+      assert.equal(one.expectedPurchases.toFixed(3), '1.226');
+      for (const s of run.scores) {
+        assert.ok(s.probabilityAlive >= 0 && s.probabilityAlive <= 1);
+        assert.ok(Number.isFinite(s.clv) && s.clv >= 0);
+        assert.equal(s.churnRisk, 1 - s.probabilityAlive);
+      }
+      const stored = await t.store.db
+        .selectFrom('customer_scores')
+        .select(['p_alive', 'expected_purchases', 'clv', 'currency'])
+        .where('customer_id', '=', identity.customer_id)
+        .where('model', '=', 'bgnbd')
+        .where('as_of', '=', CALIBRATION_END)
+        .executeTakeFirstOrThrow();
+      assert.equal(stored.expected_purchases!.toFixed(3), '1.226');
+      assert.equal(stored.currency, 'USD');
+      await scoreCustomers(t.store.db, {
+        model: 'bgnbd',
+        asOf: CALIBRATION_END,
+        unit: 'week',
+        horizonDays: 273,
+        now: 3,
+      });
+      const rows = await t.store.db
+        .selectFrom('customer_scores')
+        .select(t.store.db.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(rows.n), 2357, 'a re-run for the same model and asOf replaces its scores');
+    });
+  });
+}
