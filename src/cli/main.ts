@@ -5,6 +5,7 @@ import { ComebackError, type ErrorKind } from '../errors.js';
 import { registerCohorts } from './commands/cohorts.js';
 import { registerDemo } from './commands/demo.js';
 import { registerImport } from './commands/import.js';
+import { registerLoyalty } from './commands/loyalty.js';
 import { registerPredict } from './commands/predict.js';
 import { registerReport } from './commands/report.js';
 import { registerStats } from './commands/stats.js';
@@ -36,6 +37,7 @@ export function buildProgram(io: Io, env: NodeJS.ProcessEnv = process.env): Comm
   registerImport(program, ctx);
   registerStats(program, ctx);
   registerDemo(program, ctx);
+  registerLoyalty(program, ctx);
   registerReport(program, ctx);
   registerCohorts(program, ctx);
   registerPredict(program, ctx);

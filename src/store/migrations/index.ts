@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import { coreMigration } from './001-core.js';
+import { loyaltyMigration } from './002-loyalty.js';
 import { predictionsMigration } from './005-predictions.js';
 import type { DialectName } from './columns.js';
 
@@ -12,6 +13,7 @@ export type { DialectName } from './columns.js';
 export function allMigrations(dialect: DialectName): Record<string, Migration> {
   return {
     '001_core': coreMigration(dialect),
+    '002_loyalty': loyaltyMigration(dialect),
     '005_predictions': predictionsMigration(dialect),
   };
 }

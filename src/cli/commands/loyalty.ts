@@ -1,0 +1,314 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ComebackError, type Result } from '../../errors.js';
+import {
+  adjust,
+  dormantMembers,
+  earnForAction,
+  enrolMember,
+  fetchSender,
+  loadProgram,
+  markCodesUsed,
+  memberStatus,
+  type Program,
+  parseAction,
+  parseProgramConfig,
+  programReport,
+  programVersions,
+  redeem,
+  saveProgram,
+  sendRedemptionWebhook,
+  settle,
+  syncOrders,
+} from '../../loyalty/index.js';
+import { formatMoney } from '../../shared/money.js';
+import { type Db, openStore } from '../../store/index.js';
+import { formatCount, formatTable, printJson } from '../io.js';
+import { type CommandContext, dbOption } from '../shared.js';
+
+interface Flags {
+  db?: string;
+  json?: boolean;
+  asOf?: string;
+}
+
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** `comeback loyalty …`: set up the program, run it over the store's orders, serve members, report. */
+export function registerLoyalty(program: Command, ctx: CommandContext): void {
+  const loyalty = program
+    .command('loyalty')
+    .description('the loyalty program: points, tiers, rewards and referrals on an append-only ledger');
+
+  /** Adds the common options and runs `fn` with an open store, the clock (or --as-of) and the program. */
+  const command = (name: string, description: string) =>
+    dbOption(loyalty.command(name).description(description))
+      .option('--json', 'print JSON')
+      .option('--as-of <date>', 'act as of this date (YYYY-MM-DD or ISO instant) instead of now');
+  const withProgram = async <F extends Flags>(
+    flags: F,
+    fn: (db: Db, program: Program, now: number) => Promise<void>,
+  ): Promise<void> => {
+    const store = await openStore(ctx.config(flags).dbUrl);
+    try {
+      await fn(store.db, await loadProgram(store.db), asOf(flags, ctx));
+    } finally {
+      await store.close();
+    }
+  };
+  const out = (text: string) => ctx.io.out.write(`${text}\n`);
+
+  command('init', 'validate a program file and store it as the next version (no change, no new version)')
+    .requiredOption('--config <file>', 'program JSON, see samples/loyalty/program.example.json')
+    .action(async (flags: Flags & { config: string }) => {
+      let text: string;
+      try {
+        text = readFileSync(flags.config, 'utf8');
+      } catch (error) {
+        throw new ComebackError('bad_input', `cannot read ${flags.config}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      const config = parseProgramConfig(text, flags.config);
+      const store = await openStore(ctx.config(flags).dbUrl);
+      try {
+        const saved = await saveProgram(store.db, config, { now: asOf(flags, ctx) });
+        if (flags.json) printJson(ctx.io, { version: saved.version, name: config.name, currency: config.currency });
+        else out(`loyalty program "${config.name}" (${config.currency}) is version ${saved.version}`);
+      } finally {
+        await store.close();
+      }
+    });
+
+  command('status', 'the program, its versions and its members in brief').action(async (flags: Flags) =>
+    withProgram(flags, async (db, p, now) => {
+      const report = await programReport(db, p, { asOf: now });
+      const versions = await programVersions(db);
+      if (flags.json) return printJson(ctx.io, { version: p.version, config: p.config, versions, report });
+      const c = p.config;
+      out(
+        `${c.name}: version ${p.version} of ${versions.length}, ${c.currency}, 1 point = ${c.pointValueMinor} minor units`,
+      );
+      out(
+        `earning: ${c.earning.pointsPerUnit} points per ${c.currency} 1, return window ${c.earning.returnWindowDays} days`,
+      );
+      out(
+        `tiers (${c.tiers.basis} over ${c.tiers.windowDays} days): ${c.tiers.levels.map((l) => `${l.name} ≥ ${l.threshold} ×${l.multiplier}`).join(', ')}`,
+      );
+      out(
+        `members: ${formatCount(report.members)} (${formatCount(report.activeMembers)} active), outstanding ${formatCount(report.outstanding.available + report.outstanding.pending)} points = ${formatMoney(report.outstanding.liabilityMinor, c.currency)}`,
+      );
+    }),
+  );
+
+  command('member', "a member's balance, tier, rewards within reach and recent ledger entries")
+    .argument('<customer>', 'customer id or e-mail')
+    .action(async (customer: string, flags: Flags) =>
+      withProgram(flags, async (db, p, now) => {
+        const id = await resolveCustomer(db, customer);
+        const status = await memberStatus(db, p, id, { asOf: now, entries: 20 });
+        if (!status) throw new ComebackError('not_found', `customer ${customer} is not a loyalty member`);
+        if (flags.json) return printJson(ctx.io, status);
+        out(
+          `member ${id}: ${status.tier.name} (×${status.tier.multiplier}) since ${day(status.tier.since)}, referral code ${status.referralCode}`,
+        );
+        out(
+          `available ${formatCount(status.available)} points (${formatMoney(status.availableValueMinor, status.currency)}), pending ${formatCount(status.pending)}, earned in all ${formatCount(status.lifetimeEarned)}`,
+        );
+        if (status.nextTier) out(`next tier: ${status.nextTier.name} at ${formatCount(status.nextTier.threshold)}`);
+        if (status.rewardsWithinReach.length > 0) {
+          out(`within reach: ${status.rewardsWithinReach.map((r) => `${r.key} (${r.cost})`).join(', ')}`);
+        }
+        out('');
+        out(
+          formatTable([
+            ['date', 'points', 'kind', 'reason', 'bucket'],
+            ...status.entries.map((e) => [day(e.occurredAt), String(e.amount), e.kind, e.reason, e.bucket]),
+          ]),
+        );
+      }),
+    );
+
+  command('enrol', 'enrol a customer (with a referral code of another member)')
+    .argument('<customer>', 'customer id or e-mail')
+    .option('--referral <code>', "the referrer's code")
+    .action(async (customer: string, flags: Flags & { referral?: string }) =>
+      withProgram(flags, async (db, p, now) => {
+        const id = await resolveCustomer(db, customer);
+        const value = unwrap(await enrolMember(db, p, { customerId: id, now, referralCode: flags.referral }));
+        if (flags.json) return printJson(ctx.io, value);
+        out(
+          `${value.alreadyMember ? 'already a member' : 'enrolled'}: customer ${id}, referral code ${value.referralCode}`,
+        );
+        if (value.referral)
+          out(`referral ${value.referral.status}${value.referral.reason ? `: ${value.referral.reason}` : ''}`);
+      }),
+    );
+
+  command('earn', 'credit an action: review, share, birthday, signup or custom:NAME')
+    .argument('<customer>', 'customer id or e-mail')
+    .requiredOption('--action <action>', 'review | share | birthday | signup | custom:NAME')
+    .option('--reference <ref>', 'what the action was (review id, shared URL); the same reference is credited once')
+    .action(async (customer: string, flags: Flags & { action: string; reference?: string }) => {
+      const action = parseAction(flags.action);
+      if (!action)
+        throw new ComebackError(
+          'usage',
+          `--action ${flags.action}: use review, share, birthday, signup or custom:NAME`,
+        );
+      await withProgram(flags, async (db, p, now) => {
+        const id = await resolveCustomer(db, customer);
+        const value = unwrap(await earnForAction(db, p, { customerId: id, action, now, reference: flags.reference }));
+        if (flags.json) return printJson(ctx.io, value);
+        out(
+          value.applied
+            ? `+${value.points} points for ${action}; balance ${value.balance}`
+            : `already credited; balance ${value.balance}`,
+        );
+      });
+    });
+
+  command('redeem', 'spend points on a reward and print its single-use code')
+    .argument('<customer>', 'customer id or e-mail')
+    .requiredOption('--reward <key>', 'a reward key of the program')
+    .option('--key <idempotency-key>', 'retrying with the same key returns the same code')
+    .option('--webhook <url>', 'POST the signed redemption to the store (secret from COMEBACK_WEBHOOK_SECRET)')
+    .action(async (customer: string, flags: Flags & { reward: string; key?: string; webhook?: string }) => {
+      const secret = ctx.env.COMEBACK_WEBHOOK_SECRET;
+      if (flags.webhook && !secret)
+        throw new ComebackError('usage', '--webhook needs COMEBACK_WEBHOOK_SECRET to sign with');
+      await withProgram(flags, async (db, p, now) => {
+        const id = await resolveCustomer(db, customer);
+        const value = unwrap(
+          await redeem(db, p, { customerId: id, rewardKey: flags.reward, now, idempotencyKey: flags.key }),
+        );
+        let delivery: { ok: boolean; status: number } | undefined;
+        if (flags.webhook && secret)
+          delivery = await sendRedemptionWebhook(fetchSender(), flags.webhook, value, { secret, now });
+        if (flags.json) return printJson(ctx.io, { ...value, webhook: delivery });
+        out(
+          `${value.code}  ${value.reward.name}, −${value.points} points, valid until ${day(value.expiresAt)}; balance ${value.balance}`,
+        );
+        if (delivery) out(`webhook: ${delivery.ok ? 'delivered' : 'failed'} (HTTP ${delivery.status})`);
+      });
+    });
+
+  command('adjust', 'credit or debit points by hand, with a reason')
+    .argument('<customer>', 'customer id or e-mail')
+    .requiredOption('--points <n>', 'points to add (negative to take away)')
+    .requiredOption('--reason <text>', 'why: kept in the ledger')
+    .action(async (customer: string, flags: Flags & { points: string; reason: string }) => {
+      const points = Number(flags.points);
+      if (!Number.isSafeInteger(points) || points === 0)
+        throw new ComebackError('usage', `--points ${flags.points}: a non-zero whole number`);
+      await withProgram(flags, async (db, p, now) => {
+        const id = await resolveCustomer(db, customer);
+        const value = unwrap(await adjust(db, p, { customerId: id, points, reason: flags.reason, now, actor: 'cli' }));
+        if (flags.json) return printJson(ctx.io, value);
+        out(`${points > 0 ? '+' : ''}${points} points; balance ${value.balance}`);
+      });
+    });
+
+  command('sync', "run the program over the store's orders, mark used codes, settle, expire and review tiers").action(
+    async (flags: Flags) =>
+      withProgram(flags, async (db, p, now) => {
+        const orders = await syncOrders(db, p, { now });
+        const codesUsed = await markCodesUsed(db);
+        const settled = await settle(db, p, { now });
+        if (flags.json) return printJson(ctx.io, { orders, codesUsed, settle: settled });
+        out(
+          formatTable([
+            ['', 'count'],
+            ['orders looked at', formatCount(orders.orders)],
+            ['members enrolled', formatCount(orders.enrolled)],
+            ['points earned', formatCount(orders.pointsEarned)],
+            ['points reversed', formatCount(orders.pointsReversed)],
+            ['reversal shortfall', formatCount(orders.shortfall)],
+            ['referral points', formatCount(orders.referralPoints)],
+            ['orders in other currencies', formatCount(orders.otherCurrency)],
+            ['codes marked used', formatCount(codesUsed)],
+            ['points expired', formatCount(settled.expired)],
+            ['tier upgrades / downgrades', `${settled.upgrades} / ${settled.downgrades}`],
+          ]),
+        );
+      }),
+  );
+
+  command('report', 'members, points issued / redeemed / expired, liability, tiers, repeat purchase').action(
+    async (flags: Flags) =>
+      withProgram(flags, async (db, p, now) => {
+        const r = await programReport(db, p, { asOf: now });
+        if (flags.json) return printJson(ctx.io, r);
+        const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)} %`);
+        out(
+          formatTable([
+            ['', 'value'],
+            ['members', formatCount(r.members)],
+            [`active (${r.activeDays} days)`, formatCount(r.activeMembers)],
+            ['points issued', formatCount(r.points.issued)],
+            ['points redeemed', formatCount(r.points.redeemed)],
+            ['points expired', formatCount(r.points.expired)],
+            ['points reversed', formatCount(r.points.reversed)],
+            ['outstanding available', formatCount(r.outstanding.available)],
+            ['outstanding pending', formatCount(r.outstanding.pending)],
+            ['liability', formatMoney(r.outstanding.liabilityMinor, r.currency)],
+            ['redemption rate', pct(r.redemptionRate)],
+            ['repeat rate, members', pct(r.repeatPurchase.members.rate)],
+            ['repeat rate, non-members', pct(r.repeatPurchase.nonMembers.rate)],
+          ]),
+        );
+        out('');
+        out(formatTable([['tier', 'members'], ...r.tiers.map((t) => [t.name, formatCount(t.members)])]));
+      }),
+  );
+
+  command('dormant', 'members with no earn or redemption for a while, and what they are missing')
+    .option('--days <n>', "days without activity (default: the program's dormantDays)")
+    .action(async (flags: Flags & { days?: string }) => {
+      const days = flags.days === undefined ? undefined : Number(flags.days);
+      if (days !== undefined && (!Number.isSafeInteger(days) || days < 1)) {
+        throw new ComebackError('usage', `--days ${flags.days}: a whole number of days`);
+      }
+      await withProgram(flags, async (db, p, now) => {
+        const members = await dormantMembers(db, p, { asOf: now, days });
+        if (flags.json) return printJson(ctx.io, members);
+        out(
+          formatTable([
+            ['customer', 'inactive days', 'balance', 'worth', 'within reach', 'next reward'],
+            ...members.map((m) => [
+              String(m.customerId),
+              formatCount(m.daysInactive),
+              formatCount(m.balance),
+              formatMoney(m.balanceValueMinor, p.config.currency),
+              String(m.rewardsWithinReach.length),
+              m.nextReward ? `${m.nextReward.key} (−${m.nextReward.missing})` : '–',
+            ]),
+          ]),
+        );
+      });
+    });
+}
+
+function asOf(flags: Flags, ctx: CommandContext): number {
+  if (flags.asOf === undefined) return ctx.now();
+  const text = /^\d{4}-\d{2}-\d{2}$/.test(flags.asOf) ? `${flags.asOf}T00:00:00Z` : flags.asOf;
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw new ComebackError('usage', `--as-of ${flags.asOf}: not a date`);
+  return ms;
+}
+
+async function resolveCustomer(db: Db, text: string): Promise<number> {
+  if (/^\d+$/.test(text)) return Number(text);
+  const row = await db
+    .selectFrom('customers')
+    .select('id')
+    .where('email', '=', text.trim().toLowerCase())
+    .executeTakeFirst();
+  if (!row) throw new ComebackError('not_found', `no customer ${text}`);
+  return row.id;
+}
+
+function unwrap<T>(result: Result<T>): T {
+  if (!result.ok) throw new ComebackError(result.error.kind, result.error.message);
+  return result.value;
+}

@@ -1,0 +1,49 @@
+export { randomCode } from './codes.js';
+export {
+  type Adjustment,
+  adjust,
+  auditLedger,
+  type LedgerAudit,
+  type MemberRow,
+  qualifyingValue,
+  type SettleSummary,
+  settle,
+  writeTransaction,
+} from './ledger.queries.js';
+export type { EntryKind, EntrySource, LoyaltyDb, LoyaltyTables } from './loyalty-tables.js';
+export {
+  type ActionCredit,
+  type Enrolment,
+  earnForAction,
+  enrolMember,
+  type LedgerEntry,
+  type MemberStatus,
+  memberStatus,
+} from './members.queries.js';
+export { type SyncSummary, syncOrders } from './orders.queries.js';
+export {
+  type Action,
+  earnableMinor,
+  orderPoints,
+  type Program,
+  type ProgramConfig,
+  ProgramConfigSchema,
+  parseAction,
+  parseProgramConfig,
+  type RewardConfig,
+  reversalTarget,
+  type TierConfig,
+  validateProgramConfig,
+} from './program.js';
+export { findProgram, loadProgram, programVersions, saveProgram } from './program.queries.js';
+export { markCodesUsed, type Redemption, redeem } from './redemption.queries.js';
+export { type DormantMember, dormantMembers, type ProgramReport, programReport } from './report.queries.js';
+export {
+  fetchSender,
+  redemptionWebhook,
+  type Sender,
+  SIGNATURE_HEADER,
+  sendRedemptionWebhook,
+  signBody,
+  verifySignature,
+} from './webhook.js';

@@ -1,0 +1,124 @@
+import type { Generated, Kysely } from 'kysely';
+import type { Database } from '../store/index.js';
+
+/**
+ * The tables of migration 002_loyalty (type aliases, as `withTables` needs). They live beside the loyalty code rather than in the shared
+ * schema; query functions take the shared `Db` and widen it with `withTables`.
+ */
+export type LoyaltyTables = {
+  loyalty_programs: LoyaltyProgramTable;
+  loyalty_members: LoyaltyMemberTable;
+  loyalty_ledger: LoyaltyLedgerTable;
+  loyalty_orders: LoyaltyOrderTable;
+  loyalty_redemptions: LoyaltyRedemptionTable;
+  loyalty_tier_history: LoyaltyTierHistoryTable;
+  loyalty_referrals: LoyaltyReferralTable;
+};
+
+/** A Kysely instance (or transaction) that knows the loyalty tables. */
+export type LoyaltyDb = Kysely<Database & LoyaltyTables>;
+
+export type LoyaltyProgramTable = {
+  version: number;
+  name: string;
+  currency: string;
+  /** The validated configuration as JSON. */
+  config: string;
+  created_at: number;
+};
+
+export type LoyaltyMemberTable = {
+  customer_id: number;
+  enrolled_at: number;
+  /** Available points: entries in the available bucket plus pending ones settled up to `settled_at`. */
+  balance: number;
+  /** Points in the pending bucket not yet settled. */
+  pending: number;
+  /** Pending entries with `available_at <= settled_at` are in `balance`. */
+  settled_at: number;
+  /** Earned net of reversals, all time. */
+  lifetime_earned: number;
+  /** Earned before reversals, all time: a bound on what any window can hold. */
+  gross_earned: number;
+  tier: string;
+  tier_since: number;
+  /** When a tier below the current one may take effect (the end of the period plus grace). */
+  tier_review_at: number;
+  referral_code: string;
+  last_activity_at: number;
+};
+
+export type EntryKind = 'earn' | 'redeem' | 'expire' | 'adjust' | 'reverse';
+export type EntrySource = 'order' | 'rule' | 'admin' | 'system';
+export type Bucket = 'available' | 'pending';
+
+export type LoyaltyLedgerTable = {
+  id: Generated<number>;
+  customer_id: number;
+  amount: number;
+  kind: EntryKind;
+  reason: string;
+  source: EntrySource;
+  /** What the entry counts against for limits: `order`, `signup`, `share`, `custom:NAME`, `referral` … */
+  rule: string;
+  idempotency_key: string;
+  bucket: Bucket;
+  available_at: number;
+  /** When the thing happened (the order was placed, the review written); `created_at` is when it was written. */
+  occurred_at: number;
+  created_at: number;
+  program_version: number;
+  order_id: number | null;
+  /** JSON object: the multiplier, shortfall, reward … the entry was computed with. */
+  meta: string;
+};
+
+export type LoyaltyOrderTable = {
+  order_id: number;
+  customer_id: number;
+  earned: number;
+  reversed: number;
+  /** Points a reversal could not take back because the member had already spent them. */
+  shortfall: number;
+  refunded_seen: number;
+  status_seen: string;
+  earn_available_at: number;
+  processed_at: number;
+};
+
+export type LoyaltyRedemptionTable = {
+  id: Generated<number>;
+  code: string;
+  customer_id: number;
+  reward_key: string;
+  /** JSON of the reward configuration at the time of redemption. */
+  reward: string;
+  points: number;
+  idempotency_key: string;
+  min_order_minor: number;
+  issued_at: number;
+  expires_at: number;
+  used_at: number | null;
+  used_order_id: number | null;
+  program_version: number;
+};
+
+export type LoyaltyTierHistoryTable = {
+  id: Generated<number>;
+  customer_id: number;
+  from_tier: string | null;
+  to_tier: string;
+  changed_at: number;
+  reason: string;
+  qualifying_value: number;
+};
+
+export type LoyaltyReferralTable = {
+  referee_id: number;
+  referrer_id: number;
+  status: 'pending' | 'rewarded' | 'rejected';
+  reason: string | null;
+  created_at: number;
+  rewarded_at: number | null;
+  order_id: number | null;
+};

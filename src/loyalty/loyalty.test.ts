@@ -1,0 +1,414 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { addCustomer, addOrder, cancelOrder, refundOrder, testProgramConfig } from '../../test/loyalty-fixtures.js';
+import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
+import { importFile } from '../ingest/index.js';
+import { MS_PER_DAY } from '../shared/dates.js';
+import { samplePath } from '../shared/paths.js';
+import type { Db } from '../store/index.js';
+import {
+  adjust,
+  auditLedger,
+  dormantMembers,
+  earnForAction,
+  enrolMember,
+  markCodesUsed,
+  memberStatus,
+  type Program,
+  type ProgramConfig,
+  programReport,
+  redeem,
+  reversalTarget,
+  saveProgram,
+  settle,
+  syncOrders,
+} from './index.js';
+import type { LoyaltyTables } from './loyalty-tables.js';
+
+const T0 = Date.UTC(2025, 0, 1);
+const day = (n: number) => T0 + n * MS_PER_DAY;
+
+function ok<T>(result: { ok: true; value: T } | { ok: false; error: { kind: string; message: string } }): T {
+  if (!result.ok) assert.fail(`expected ok, got ${result.error.kind}: ${result.error.message}`);
+  return result.value;
+}
+
+async function assertAudit(db: Db) {
+  const audit = await auditLedger(db);
+  assert.deepEqual(audit.problems, []);
+}
+
+for (const dialect of DIALECTS) {
+  describe(`loyalty on ${dialect.name}`, { skip: dialect.skip }, () => {
+    let t: TestDb;
+    let db: Db;
+    let program: Program;
+    const withConfig = async (config: ProgramConfig) => saveProgram(db, config, { now: T0 });
+    before(async () => {
+      t = await freshDatabase(dialect.name);
+      db = t.store.db;
+      program = await withConfig(testProgramConfig());
+    });
+    after(async () => t?.drop());
+
+    test('configuration changes are new versions; entries name the version they were computed under', async () => {
+      const same = await saveProgram(db, testProgramConfig(), { now: day(1) });
+      assert.equal(same.version, program.version);
+      const changed = await saveProgram(db, testProgramConfig({ dormantDays: 91 }), { now: day(1) });
+      assert.equal(changed.version, program.version + 1);
+      const c = await addCustomer(db);
+      ok(await enrolMember(db, changed, { customerId: c, now: day(1) }));
+      const entry = await db
+        .withTables<LoyaltyTables>()
+        .selectFrom('loyalty_ledger')
+        .select('program_version')
+        .where('customer_id', '=', c)
+        .executeTakeFirstOrThrow();
+      assert.equal(entry.program_version, changed.version);
+      program = await saveProgram(db, testProgramConfig(), { now: day(2) });
+      assert.equal(program.version, changed.version + 1);
+    });
+
+    test('paid orders earn pending points that settle after the return window; refunds take back their share', async () => {
+      const c = await addCustomer(db);
+      const before = await addOrder(db, { customerId: c, placedAt: day(-1), subtotalMinor: 10_000 });
+      ok(await enrolMember(db, program, { customerId: c, now: day(0) }));
+      const o1 = await addOrder(db, {
+        customerId: c,
+        placedAt: day(1),
+        subtotalMinor: 12_345,
+        shippingMinor: 495,
+        taxMinor: 250,
+      });
+      await addOrder(db, { customerId: c, placedAt: day(1), subtotalMinor: 50_000, currency: 'EUR' });
+      await addOrder(db, { customerId: c, placedAt: day(1), subtotalMinor: 50_000, status: 'pending' });
+      const summary = await syncOrders(db, program, { now: day(1) });
+      assert.equal(summary.pointsEarned, 123, 'floor(£123.45 × 1), shipping and tax excluded');
+      assert.equal(summary.otherCurrency, 1);
+      let status = (await memberStatus(db, program, c, { asOf: day(2) }))!;
+      assert.equal(status.available, 50, 'only the sign-up points are spendable');
+      assert.equal(status.pending, 123);
+      status = (await memberStatus(db, program, c, { asOf: day(16) }))!;
+      assert.equal(status.available, 173, 'available once the 14-day window has passed (computed on read)');
+
+      await refundOrder(db, o1, 6_545, day(3)); // half of the £130.90 total
+      const again = await syncOrders(db, program, { now: day(3) });
+      const half = reversalTarget(123, 6_545, 13_090, false);
+      assert.equal(again.pointsReversed, half);
+      assert.equal((await memberStatus(db, program, c, { asOf: day(3) }))!.pending, 123 - half);
+      await refundOrder(db, o1, 6_545, day(4));
+      await syncOrders(db, program, { now: day(4) });
+      const rerun = await syncOrders(db, program, { now: day(4) });
+      assert.equal(rerun.ledgerEntries, 0, 'a rerun books nothing');
+      status = (await memberStatus(db, program, c, { asOf: day(30) }))!;
+      assert.equal(status.available, 50);
+      assert.equal(status.pending, 0);
+      const state = await db
+        .withTables<LoyaltyTables>()
+        .selectFrom('loyalty_orders')
+        .selectAll()
+        .where('order_id', 'in', [o1, before])
+        .orderBy('order_id')
+        .execute();
+      assert.deepEqual(
+        state.map((s) => [s.earned, s.reversed]),
+        [
+          [0, 0],
+          [123, 123],
+        ],
+        'the order placed before enrolment earns nothing; the refunded one is fully reversed',
+      );
+      await settle(db, program, { now: day(30) });
+      await assertAudit(db);
+    });
+
+    test('a reversal never overdraws: points already spent are recorded as shortfall', async () => {
+      const c = await addCustomer(db);
+      ok(await enrolMember(db, program, { customerId: c, now: day(0) }));
+      const o = await addOrder(db, { customerId: c, placedAt: day(1), subtotalMinor: 20_000 });
+      await syncOrders(db, program, { now: day(1) });
+      await settle(db, program, { now: day(20) });
+      ok(await redeem(db, program, { customerId: c, rewardKey: 'ten-percent', now: day(20) })); // 250 ≥ 200 + 50
+      await cancelOrder(db, o, day(21));
+      const s = await syncOrders(db, program, { now: day(21) });
+      assert.equal(s.pointsReversed, 0);
+      assert.equal(s.shortfall, 200);
+      assert.equal((await memberStatus(db, program, c, { asOf: day(21) }))!.available, 0);
+      await assertAudit(db);
+    });
+
+    test('redemption debits points and issues a unique single-use code; codes used on imported orders are marked', async () => {
+      const c = await addCustomer(db);
+      ok(await enrolMember(db, program, { customerId: c, now: day(0) }));
+      ok(await adjust(db, program, { customerId: c, points: 200, reason: 'goodwill', now: day(0) }));
+      const r = ok(
+        await redeem(db, program, { customerId: c, rewardKey: 'five-off', now: day(1), idempotencyKey: 'k1' }),
+      );
+      assert.match(r.code, /^CB-[2-9A-HJKMNP-Z]{10}$/);
+      assert.equal(r.balance, 150);
+      assert.equal(r.minOrderMinor, 2000);
+      assert.equal(r.expiresAt, day(31));
+      const retry = ok(
+        await redeem(db, program, { customerId: c, rewardKey: 'five-off', now: day(1), idempotencyKey: 'k1' }),
+      );
+      assert.equal(retry.code, r.code);
+      assert.equal(retry.created, false);
+      assert.equal(retry.balance, 150);
+      const poor = await redeem(db, program, { customerId: c, rewardKey: 'ten-percent', now: day(1) });
+      assert.equal(poor.ok ? 'ok' : poor.error.kind, 'insufficient_points');
+      const blue = await redeem(db, program, { customerId: c, rewardKey: 'vip', now: day(1) });
+      assert.equal(blue.ok ? 'ok' : blue.error.kind, 'forbidden');
+      const unknown = await redeem(db, program, { customerId: c, rewardKey: 'nope', now: day(1) });
+      assert.equal(unknown.ok ? 'ok' : unknown.error.kind, 'not_found');
+
+      await addOrder(db, { customerId: c, placedAt: day(0), subtotalMinor: 3000, discountCodes: [r.code] });
+      assert.equal(await markCodesUsed(db), 0, 'an order placed before the code was issued does not use it');
+      const used = await addOrder(db, {
+        customerId: c,
+        placedAt: day(2),
+        subtotalMinor: 3000,
+        discountCodes: [r.code.toLowerCase()],
+      });
+      assert.equal(await markCodesUsed(db), 1);
+      assert.equal(await markCodesUsed(db), 0);
+      const status = (await memberStatus(db, program, c, { asOf: day(3) }))!;
+      assert.equal(status.redemptions[0]!.usedAt, day(2));
+      const row = await db
+        .withTables<LoyaltyTables>()
+        .selectFrom('loyalty_redemptions')
+        .select('used_order_id')
+        .where('code', '=', r.code)
+        .executeTakeFirstOrThrow();
+      assert.equal(row.used_order_id, used);
+      await assertAudit(db);
+    });
+
+    test('actions credit points under their limits', async () => {
+      const a = await addCustomer(db);
+      const b = await addCustomer(db);
+      const c = await addCustomer(db);
+      for (const id of [a, b, c]) ok(await enrolMember(db, program, { customerId: id, now: day(0) }));
+      const review = (ref: string, when: number) =>
+        earnForAction(db, program, { customerId: a, action: 'review', reference: ref, now: when });
+      assert.equal(ok(await review('r1', day(1))).points, 20);
+      assert.equal(ok(await review('r2', day(2))).points, 20);
+      const third = await review('r3', day(3));
+      assert.equal(third.ok ? 'ok' : third.error.kind, 'conflict');
+      assert.equal(ok(await review('r4', day(40))).points, 20, 'the 30-day period rolls on');
+      assert.equal(ok(await review('r4', day(41))).applied, false, 'the same review twice is a retry');
+
+      const share = (n: number, when: number) =>
+        earnForAction(db, program, { customerId: a, action: 'share', reference: `s${n}`, now: when });
+      ok(await share(1, day(5) + 1000));
+      ok(await share(2, day(5) + 2000));
+      assert.equal((await share(3, day(5) + 3000)).ok, false, 'daily cap of 2');
+      ok(await share(4, day(6) + 1000));
+
+      assert.equal(
+        ok(await earnForAction(db, program, { customerId: a, action: 'birthday', now: day(100) })).points,
+        100,
+      );
+      assert.equal(
+        ok(await earnForAction(db, program, { customerId: a, action: 'birthday', now: day(101) })).applied,
+        false,
+      );
+
+      ok(await earnForAction(db, program, { customerId: a, action: 'custom:contest', now: day(1) }));
+      assert.equal(
+        (await earnForAction(db, program, { customerId: a, action: 'custom:contest', now: day(2), reference: 'x' })).ok,
+        false,
+      );
+      ok(await earnForAction(db, program, { customerId: b, action: 'custom:contest', now: day(1) }));
+      const overBudget = await earnForAction(db, program, { customerId: c, action: 'custom:contest', now: day(1) });
+      assert.ok(!overBudget.ok && /budget/.test(overBudget.error.message));
+      const missing = await earnForAction(db, program, { customerId: a, action: 'custom:nope', now: day(1) });
+      assert.equal(missing.ok ? 'ok' : missing.error.kind, 'not_found');
+      const stranger = await earnForAction(db, program, { customerId: 999_999, action: 'review', now: day(1) });
+      assert.equal(stranger.ok ? 'ok' : stranger.error.kind, 'not_found');
+      await assertAudit(db);
+    });
+
+    test('referrals: both sides on the first paid order, self-referrals refused', async () => {
+      const referrer = await addCustomer(db, { email: 'ann@example.com', phone: '+441111', address: '1 high st' });
+      const friend = await addCustomer(db, { email: 'bob@example.com' });
+      const sameEmail = await addCustomer(db, { email: 'ann@example.com.uk', phone: '+441111' });
+      const sameAddress = await addCustomer(db, { address: '1 high st' });
+      const code = ok(await enrolMember(db, program, { customerId: referrer, now: day(0) })).referralCode;
+      const f = ok(
+        await enrolMember(db, program, { customerId: friend, now: day(1), referralCode: code.toLowerCase() }),
+      );
+      assert.deepEqual(f.referral, { status: 'pending', reason: null });
+      const s1 = ok(await enrolMember(db, program, { customerId: sameEmail, now: day(1), referralCode: code }));
+      assert.deepEqual(s1.referral, { status: 'rejected', reason: 'self-referral: same phone' });
+      const s2 = ok(await enrolMember(db, program, { customerId: sameAddress, now: day(1), referralCode: code }));
+      assert.deepEqual(s2.referral, { status: 'rejected', reason: 'self-referral: same address' });
+
+      const buyer = await addCustomer(db, { email: 'old@example.com' });
+      await addOrder(db, { customerId: buyer, placedAt: day(-5), subtotalMinor: 1000 });
+      const existing = ok(await enrolMember(db, program, { customerId: buyer, now: day(1), referralCode: code }));
+      assert.deepEqual(existing.referral, { status: 'rejected', reason: 'not a new customer: has bought before' });
+
+      const before = (await memberStatus(db, program, referrer, { asOf: day(2) }))!.available;
+      await addOrder(db, { customerId: friend, placedAt: day(2), subtotalMinor: 1000 });
+      await addOrder(db, { customerId: sameAddress, placedAt: day(2), subtotalMinor: 1000 });
+      await syncOrders(db, program, { now: day(2) });
+      await addOrder(db, { customerId: friend, placedAt: day(3), subtotalMinor: 1000 });
+      await syncOrders(db, program, { now: day(3) });
+      assert.equal((await memberStatus(db, program, referrer, { asOf: day(3) }))!.available, before + 300);
+      const friendStatus = (await memberStatus(db, program, friend, { asOf: day(3) }))!;
+      assert.equal(friendStatus.available, 50 + 150, 'sign-up and referee points; order points still pending');
+      await assertAudit(db);
+    });
+
+    test('tiers: upgrades at once on points earned in the window, downgrades only after the period and grace', async () => {
+      const c = await addCustomer(db);
+      ok(await enrolMember(db, program, { customerId: c, now: day(0) }));
+      await addOrder(db, { customerId: c, placedAt: day(10), subtotalMinor: 60_000 }); // 600 points → gold
+      await addOrder(db, { customerId: c, placedAt: day(20), subtotalMinor: 10_000 }); // 100 × 1.5
+      await syncOrders(db, program, { now: day(20) });
+      let status = (await memberStatus(db, program, c, { asOf: day(20) }))!;
+      assert.equal(status.tier.key, 'gold');
+      assert.equal(status.tier.multiplier, 1.5);
+      assert.equal(status.pending, 600 + 150);
+      // The qualifying window (365 days) has long passed by day 390, but review is at day 10 + 365 + 30.
+      await settle(db, program, { now: day(390) });
+      assert.equal((await memberStatus(db, program, c, { asOf: day(390) }))!.tier.key, 'gold');
+      await settle(db, program, { now: day(406) });
+      status = (await memberStatus(db, program, c, { asOf: day(406) }))!;
+      assert.equal(status.tier.key, 'blue');
+      assert.deepEqual(
+        status.tierHistory.map((h) => [h.from, h.to, h.reason]),
+        [
+          [null, 'blue', 'enrolled'],
+          ['blue', 'gold', 'upgrade'],
+          ['gold', 'blue', 'downgrade'],
+        ],
+      );
+      await assertAudit(db);
+    });
+
+    test('expiry: oldest lots first, or everything after inactivity; never twice', async () => {
+      const lot = await withConfig(testProgramConfig({ expiry: { mode: 'lot', days: 30 }, actions: {} }));
+      const c = await addCustomer(db);
+      ok(await enrolMember(db, lot, { customerId: c, now: day(0) }));
+      ok(await adjust(db, lot, { customerId: c, points: 100, reason: 'lot one', now: day(0) }));
+      ok(await adjust(db, lot, { customerId: c, points: 50, reason: 'lot two', now: day(20) }));
+      ok(await redeem(db, lot, { customerId: c, rewardKey: 'ship', now: day(25) })); // 60 from lot one
+      await settle(db, lot, { now: day(31) });
+      assert.equal((await memberStatus(db, lot, c, { asOf: day(31) }))!.available, 50);
+      await settle(db, lot, { now: day(31) });
+      await settle(db, lot, { now: day(51) });
+      assert.equal((await memberStatus(db, lot, c, { asOf: day(51) }))!.available, 0);
+      const expired = await db
+        .withTables<LoyaltyTables>()
+        .selectFrom('loyalty_ledger')
+        .select('amount')
+        .where('customer_id', '=', c)
+        .where('kind', '=', 'expire')
+        .orderBy('id')
+        .execute();
+      assert.deepEqual(
+        expired.map((e) => e.amount),
+        [-40, -50],
+      );
+
+      const idle = await withConfig(testProgramConfig({ expiry: { mode: 'inactivity', days: 60 }, actions: {} }));
+      const d = await addCustomer(db);
+      ok(await enrolMember(db, idle, { customerId: d, now: day(0) }));
+      await addOrder(db, { customerId: d, placedAt: day(1), subtotalMinor: 7_000 });
+      await syncOrders(db, idle, { now: day(1) });
+      await settle(db, idle, { now: day(60) });
+      assert.equal((await memberStatus(db, idle, d, { asOf: day(60) }))!.available, 70);
+      await settle(db, idle, { now: day(62) });
+      await settle(db, idle, { now: day(63) });
+      assert.equal((await memberStatus(db, idle, d, { asOf: day(63) }))!.available, 0);
+      program = await withConfig(testProgramConfig());
+      await assertAudit(db);
+    });
+
+    test('the ledger is append-only: the database refuses edits and deletions', async () => {
+      const ledger = db.withTables<LoyaltyTables>();
+      await assert.rejects(ledger.updateTable('loyalty_ledger').set({ amount: 1_000_000 }).execute(), /append-only/);
+      await assert.rejects(ledger.deleteFrom('loyalty_ledger').execute(), /append-only/);
+    });
+
+    test('adjustments need a reason and cannot take a balance below zero', async () => {
+      const c = await addCustomer(db);
+      ok(await enrolMember(db, program, { customerId: c, now: day(0) }));
+      const noReason = await adjust(db, program, { customerId: c, points: 10, reason: ' ', now: day(0) });
+      assert.ok(!noReason.ok && noReason.error.message.startsWith('reason'));
+      const overdraw = await adjust(db, program, { customerId: c, points: -51, reason: 'oops', now: day(0) });
+      assert.equal(overdraw.ok ? 'ok' : overdraw.error.kind, 'insufficient_points');
+      assert.equal(
+        ok(await adjust(db, program, { customerId: c, points: -50, reason: 'fraud', now: day(0) })).balance,
+        0,
+      );
+      const stranger = await adjust(db, program, { customerId: 999_999, points: 5, reason: 'x', now: day(0) });
+      assert.equal(stranger.ok ? 'ok' : stranger.error.kind, 'not_found');
+    });
+  });
+
+  describe(`loyalty over the Online Retail sample on ${dialect.name}`, { skip: dialect.skip }, () => {
+    let t: TestDb;
+    let db: Db;
+    let program: Program;
+    const NOW = Date.UTC(2012, 0, 15);
+    before(async () => {
+      t = await freshDatabase(dialect.name);
+      db = t.store.db;
+      await importFile(db, samplePath('online-retail', 'online-retail-sample.csv.gz'), {
+        format: 'online-retail',
+        now: NOW,
+      });
+      program = await saveProgram(db, testProgramConfig({ autoEnrol: true, expiry: { mode: 'lot', days: 180 } }), {
+        now: NOW,
+      });
+    });
+    after(async () => t?.drop());
+
+    test('the whole history: every order reversed exactly in proportion, a rerun books nothing, balances add up', async () => {
+      const first = await syncOrders(db, program, { now: NOW, batchSize: 500 });
+      assert.ok(first.enrolled > 400);
+      assert.ok(first.pointsReversed > 0);
+      const second = await syncOrders(db, program, { now: NOW });
+      assert.equal(second.orders, 0);
+      assert.equal(second.ledgerEntries, 0);
+      await settle(db, program, { now: NOW });
+      await assertAudit(db);
+
+      const rows = await sql<{
+        total_minor: number;
+        refunded_minor: number;
+        status: string;
+        earned: number;
+        reversed: number;
+        shortfall: number;
+      }>`
+        select o.total_minor, o.refunded_minor, o.status, lo.earned, lo.reversed, lo.shortfall
+        from orders o join loyalty_orders lo on lo.order_id = o.id`.execute(db);
+      for (const r of rows.rows) {
+        const target = reversalTarget(
+          Number(r.earned),
+          Number(r.refunded_minor),
+          Number(r.total_minor),
+          r.status === 'cancelled' || r.status === 'refunded',
+        );
+        assert.equal(Number(r.reversed) + Number(r.shortfall), target);
+      }
+
+      const report = await programReport(db, program, { asOf: NOW });
+      const { issued, redeemed, expired, reversed } = report.points;
+      assert.equal(issued - redeemed - expired - reversed, report.outstanding.available + report.outstanding.pending);
+      assert.equal(report.members, first.enrolled);
+      assert.equal(
+        report.tiers.reduce((s, tier) => s + tier.members, 0),
+        report.members,
+      );
+      assert.ok(report.repeatPurchase.members.customers > 0);
+      const dormant = await dormantMembers(db, program, { asOf: NOW, days: 60 });
+      assert.ok(dormant.length > 0);
+      for (const m of dormant) assert.ok(m.daysInactive >= 60);
+    });
+  });
+}

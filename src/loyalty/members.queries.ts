@@ -1,0 +1,522 @@
+import { sql } from 'kysely';
+import type { Result } from '../errors.js';
+import { MS_PER_DAY } from '../shared/dates.js';
+import { type Db, REVENUE_STATUSES } from '../store/index.js';
+import { randomCode } from './codes.js';
+import {
+  limitRefusal,
+  lockMember,
+  type MemberRow,
+  notMember,
+  post,
+  reviewTier,
+  settleMember,
+  writeTransaction,
+} from './ledger.queries.js';
+import type { LoyaltyDb, LoyaltyTables } from './loyalty-tables.js';
+import { type Action, actionRule, type Program, tierByKey, tierRank } from './program.js';
+
+/** The outcome of an enrolment. */
+export interface Enrolment {
+  customerId: number;
+  referralCode: string;
+  alreadyMember: boolean;
+  signupPoints: number;
+  referral: { status: 'pending' | 'rejected'; reason: string | null } | undefined;
+}
+
+/**
+ * Creates the member row inside a write transaction: lowest tier, zero balance, a fresh referral code.
+ * Returns the existing row when the customer is already a member.
+ */
+export async function enrolLocked(
+  trx: LoyaltyDb,
+  program: Program,
+  customerId: number,
+  at: number,
+  now: number,
+): Promise<{ member: MemberRow; created: boolean }> {
+  const existing = await lockMember(trx, customerId);
+  if (existing) return { member: existing, created: false };
+  const { config } = program;
+  const base = config.tiers.levels[0]!.key;
+  const member: MemberRow = {
+    customer_id: customerId,
+    enrolled_at: at,
+    balance: 0,
+    pending: 0,
+    settled_at: now,
+    lifetime_earned: 0,
+    gross_earned: 0,
+    tier: base,
+    tier_since: at,
+    tier_review_at: at + (config.tiers.windowDays + config.tiers.graceDays) * MS_PER_DAY,
+    referral_code: randomCode(8),
+    last_activity_at: at,
+  };
+  for (let attempt = 0; ; attempt += 1) {
+    const inserted = await trx
+      .insertInto('loyalty_members')
+      .values(member)
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) break;
+    const raced = await lockMember(trx, customerId);
+    if (raced) return { member: raced, created: false };
+    if (attempt > 5) throw new Error('could not draw a unique referral code');
+    member.referral_code = randomCode(8);
+  }
+  await trx
+    .insertInto('loyalty_tier_history')
+    .values({
+      customer_id: customerId,
+      from_tier: null,
+      to_tier: base,
+      changed_at: at,
+      reason: 'enrolled',
+      qualifying_value: 0,
+    })
+    .execute();
+  return { member, created: true };
+}
+
+/**
+ * Enrols a customer (idempotent), credits the sign-up rule when the program has one, and records a
+ * referral when a code is given. A referral from the same customer, or from one sharing the e-mail,
+ * phone or postal address, is recorded as rejected with the reason; the enrolment itself still happens.
+ */
+export async function enrolMember(
+  db: Db,
+  program: Program,
+  input: { customerId: number; now: number; referralCode?: string },
+): Promise<Result<Enrolment>> {
+  return writeTransaction(db, async (trx) => {
+    const customer = await trx
+      .selectFrom('customers')
+      .select(['id', 'email', 'phone', 'address'])
+      .where('id', '=', input.customerId)
+      .executeTakeFirst();
+    if (!customer) return { ok: false, error: { kind: 'not_found', message: `no customer ${input.customerId}` } };
+    const { member, created } = await enrolLocked(trx, program, input.customerId, input.now, input.now);
+    let referral: Enrolment['referral'];
+    if (created && input.referralCode) {
+      referral = await recordReferral(trx, customer, input.referralCode.trim().toUpperCase(), input.now);
+    }
+    let signupPoints = 0;
+    const signup = program.config.actions.signup;
+    if (signup && signup.points > 0) {
+      const posted = await post(
+        trx,
+        program,
+        member,
+        {
+          amount: signup.points,
+          kind: 'earn',
+          reason: 'signed up',
+          source: 'rule',
+          rule: 'signup',
+          idempotencyKey: `rule:signup:${input.customerId}`,
+          occurredAt: input.now,
+        },
+        input.now,
+      );
+      if (posted) signupPoints = signup.points;
+    }
+    return {
+      ok: true,
+      value: {
+        customerId: input.customerId,
+        referralCode: member.referral_code,
+        alreadyMember: !created,
+        signupPoints,
+        referral,
+      },
+    };
+  });
+}
+
+async function recordReferral(
+  trx: LoyaltyDb,
+  referee: { id: number; email: string | null; phone: string | null; address: string | null },
+  code: string,
+  now: number,
+): Promise<Enrolment['referral']> {
+  const referrer = await trx
+    .selectFrom('loyalty_members as m')
+    .innerJoin('customers as c', 'c.id', 'm.customer_id')
+    .select(['c.id', 'c.email', 'c.phone', 'c.address'])
+    .where('m.referral_code', '=', code)
+    .executeTakeFirst();
+  if (!referrer) return { status: 'rejected', reason: `no member has referral code ${code}` };
+  const same = (a: string | null, b: string | null) => a !== null && b !== null && a.trim() !== '' && a === b;
+  let reason: string | null = null;
+  if (referrer.id === referee.id) reason = 'self-referral: same customer';
+  else if (same(referrer.email, referee.email)) reason = 'self-referral: same e-mail';
+  else if (same(referrer.phone, referee.phone)) reason = 'self-referral: same phone';
+  else if (same(referrer.address, referee.address)) reason = 'self-referral: same address';
+  if (reason === null) {
+    const earlier = await trx
+      .selectFrom('orders')
+      .select('id')
+      .where('customer_id', '=', referee.id)
+      .where('status', 'in', REVENUE_STATUSES)
+      .where('placed_at', '<', now)
+      .limit(1)
+      .executeTakeFirst();
+    if (earlier) reason = 'not a new customer: has bought before';
+  }
+  const status = reason === null ? 'pending' : 'rejected';
+  await trx
+    .insertInto('loyalty_referrals')
+    .values({
+      referee_id: referee.id,
+      referrer_id: referrer.id,
+      status,
+      reason,
+      created_at: now,
+      rewarded_at: null,
+      order_id: null,
+    })
+    .onConflict((oc) => oc.column('referee_id').doNothing())
+    .execute();
+  return { status, reason };
+}
+
+/**
+ * Credits both sides of a pending referral once the referee's first paid order (placed after the
+ * referral) is seen; the referrer's side counts against the referral rule's limits.
+ */
+export async function rewardReferral(
+  trx: LoyaltyDb,
+  program: Program,
+  referee: MemberRow,
+  order: { id: number; placed_at: number },
+  now: number,
+): Promise<number> {
+  const rule = program.config.referral;
+  if (!rule) return 0;
+  const referral = await trx
+    .selectFrom('loyalty_referrals')
+    .selectAll()
+    .where('referee_id', '=', referee.customer_id)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  if (!referral || referral.created_at > order.placed_at) return 0;
+  const referrer = await lockMember(trx, referral.referrer_id);
+  let credited = 0;
+  const base = {
+    kind: 'earn' as const,
+    source: 'rule' as const,
+    rule: 'referral',
+    occurredAt: order.placed_at,
+    orderId: order.id,
+  };
+  if (rule.refereePoints > 0) {
+    const ok = await post(
+      trx,
+      program,
+      referee,
+      {
+        ...base,
+        amount: rule.refereePoints,
+        reason: `referred by customer ${referral.referrer_id}`,
+        idempotencyKey: `referral:${referee.customer_id}:referee`,
+      },
+      now,
+    );
+    if (ok) credited += rule.refereePoints;
+  }
+  if (referrer && rule.referrerPoints > 0) {
+    const refusal = await limitRefusal(
+      trx,
+      'referral',
+      referrer.customer_id,
+      rule.limits ?? {},
+      rule.referrerPoints,
+      now,
+    );
+    if (refusal === undefined) {
+      await settleMember(trx, referrer, now);
+      const ok = await post(
+        trx,
+        program,
+        referrer,
+        {
+          ...base,
+          amount: rule.referrerPoints,
+          reason: `referred customer ${referee.customer_id}`,
+          idempotencyKey: `referral:${referee.customer_id}:referrer`,
+        },
+        now,
+      );
+      if (ok) credited += rule.referrerPoints;
+    }
+  }
+  await trx
+    .updateTable('loyalty_referrals')
+    .set({ status: 'rewarded', rewarded_at: order.placed_at, order_id: order.id })
+    .where('referee_id', '=', referee.customer_id)
+    .execute();
+  return credited;
+}
+
+/** The outcome of an action credit. */
+export interface ActionCredit {
+  customerId: number;
+  action: Action;
+  points: number;
+  balance: number;
+  /** False when the idempotency key had been used already (a retry): nothing was credited. */
+  applied: boolean;
+}
+
+/**
+ * Credits an action (sign-up, birthday, review, social share, custom contest action) under the rule's
+ * limits. The default idempotency keys make retries safe: sign-up once ever, birthday once a year,
+ * a review or share once per `reference` (e.g. the review id or shared URL).
+ */
+export async function earnForAction(
+  db: Db,
+  program: Program,
+  input: { customerId: number; action: Action; now: number; reference?: string; idempotencyKey?: string },
+): Promise<Result<ActionCredit>> {
+  const rule = actionRule(program.config, input.action);
+  if (!rule) {
+    return {
+      ok: false,
+      error: { kind: 'not_found', message: `action ${input.action}: the program does not reward it` },
+    };
+  }
+  const ruleKey = input.action;
+  const ref = input.reference ?? String(input.now);
+  const key =
+    input.idempotencyKey ??
+    (input.action === 'signup'
+      ? `rule:signup:${input.customerId}`
+      : input.action === 'birthday'
+        ? `rule:birthday:${input.customerId}:${new Date(input.now).getUTCFullYear()}`
+        : `rule:${input.action}:${input.customerId}:${ref}`);
+  return writeTransaction(db, async (trx) => {
+    const member = await lockMember(trx, input.customerId);
+    if (!member) return notMember(input.customerId);
+    await settleMember(trx, member, input.now);
+    const done = await trx
+      .selectFrom('loyalty_ledger')
+      .select('id')
+      .where('idempotency_key', '=', key)
+      .executeTakeFirst();
+    if (done) {
+      return {
+        ok: true,
+        value: {
+          customerId: input.customerId,
+          action: input.action,
+          points: 0,
+          balance: member.balance,
+          applied: false,
+        },
+      };
+    }
+    const dailyCap = input.action === 'share' ? program.config.actions.share?.dailyCap : undefined;
+    const refusal = await limitRefusal(
+      trx,
+      ruleKey,
+      input.customerId,
+      { ...rule.limits, dailyCap },
+      rule.points,
+      input.now,
+    );
+    if (refusal) return { ok: false, error: { kind: 'conflict', message: refusal } };
+    const applied = await post(
+      trx,
+      program,
+      member,
+      {
+        amount: rule.points,
+        kind: 'earn',
+        reason: input.action.replace(':', ' '),
+        source: 'rule',
+        rule: ruleKey,
+        idempotencyKey: key,
+        occurredAt: input.now,
+        meta: input.reference ? { reference: input.reference } : {},
+      },
+      input.now,
+    );
+    // Points earned count towards the tier, and an upgrade applies at once.
+    if (applied) await reviewTier(trx, program, member, input.now);
+    return {
+      ok: true,
+      value: {
+        customerId: input.customerId,
+        action: input.action,
+        points: applied ? rule.points : 0,
+        balance: member.balance,
+        applied,
+      },
+    };
+  });
+}
+
+/** One ledger entry as shown to people and the API. */
+export interface LedgerEntry {
+  id: number;
+  amount: number;
+  kind: string;
+  reason: string;
+  source: string;
+  rule: string;
+  bucket: string;
+  availableAt: number;
+  occurredAt: number;
+  createdAt: number;
+  programVersion: number;
+  orderId: number | null;
+}
+
+/** Everything a member's page shows, computed as of `asOf` without writing anything. */
+export interface MemberStatus {
+  customerId: number;
+  enrolledAt: number;
+  /** Spendable now: the balance plus pending points whose return window has passed by `asOf`. */
+  available: number;
+  pending: number;
+  /** What the available points are worth, in minor units of the program currency. */
+  availableValueMinor: number;
+  currency: string;
+  lifetimeEarned: number;
+  tier: { key: string; name: string; multiplier: number; perks: string[]; since: number; reviewAt: number };
+  nextTier: { key: string; name: string; threshold: number } | undefined;
+  referralCode: string;
+  lastActivityAt: number;
+  rewardsWithinReach: Array<{ key: string; name: string; cost: number }>;
+  entries: LedgerEntry[];
+  tierHistory: Array<{ from: string | null; to: string; at: number; reason: string }>;
+  redemptions: Array<{
+    code: string;
+    reward: string;
+    points: number;
+    issuedAt: number;
+    expiresAt: number;
+    usedAt: number | null;
+  }>;
+}
+
+/**
+ * A member's status as of `asOf`. Pending points whose window has passed are shown as available here
+ * (computed on read); `settle` or the next write for the member books them.
+ */
+export async function memberStatus(
+  db: Db,
+  program: Program,
+  customerId: number,
+  { asOf, entries = 50 }: { asOf: number; entries?: number },
+): Promise<MemberStatus | undefined> {
+  const l = db.withTables<LoyaltyTables>();
+  const member = await l
+    .selectFrom('loyalty_members')
+    .selectAll()
+    .where('customer_id', '=', customerId)
+    .executeTakeFirst();
+  if (!member) return undefined;
+  const dueRow = await l
+    .selectFrom('loyalty_ledger')
+    .select(sql<number>`coalesce(sum(amount), 0)`.as('due'))
+    .where('customer_id', '=', customerId)
+    .where('bucket', '=', 'pending')
+    .where('available_at', '>', member.settled_at)
+    .where('available_at', '<=', asOf)
+    .executeTakeFirstOrThrow();
+  const due = Number(dueRow.due);
+  const { config } = program;
+  const tier = tierByKey(config, member.tier);
+  const next = config.tiers.levels[tierRank(config, tier.key) + 1];
+  const rows = await l
+    .selectFrom('loyalty_ledger')
+    .selectAll()
+    .where('customer_id', '=', customerId)
+    .orderBy('id', 'desc')
+    .limit(entries)
+    .execute();
+  const history = await l
+    .selectFrom('loyalty_tier_history')
+    .selectAll()
+    .where('customer_id', '=', customerId)
+    .orderBy('changed_at')
+    .orderBy('id')
+    .execute();
+  const redemptions = await l
+    .selectFrom('loyalty_redemptions')
+    .selectAll()
+    .where('customer_id', '=', customerId)
+    .orderBy('id', 'desc')
+    .execute();
+  const available = member.balance + due;
+  return {
+    customerId,
+    enrolledAt: member.enrolled_at,
+    available,
+    pending: member.pending - due,
+    availableValueMinor: Math.floor(available * config.pointValueMinor),
+    currency: config.currency,
+    lifetimeEarned: member.lifetime_earned,
+    tier: {
+      key: tier.key,
+      name: tier.name,
+      multiplier: tier.multiplier,
+      perks: [...tier.perks],
+      since: member.tier_since,
+      reviewAt: member.tier_review_at,
+    },
+    nextTier: next ? { key: next.key, name: next.name, threshold: next.threshold } : undefined,
+    referralCode: member.referral_code,
+    lastActivityAt: member.last_activity_at,
+    rewardsWithinReach: config.rewards
+      .filter(
+        (r) =>
+          r.cost <= available && (r.minTier === undefined || tierRank(config, r.minTier) <= tierRank(config, tier.key)),
+      )
+      .map((r) => ({ key: r.key, name: r.name, cost: r.cost })),
+    entries: rows.map(entryRowToEntry),
+    tierHistory: history.map((h) => ({ from: h.from_tier, to: h.to_tier, at: h.changed_at, reason: h.reason })),
+    redemptions: redemptions.map((r) => ({
+      code: r.code,
+      reward: r.reward_key,
+      points: r.points,
+      issuedAt: r.issued_at,
+      expiresAt: r.expires_at,
+      usedAt: r.used_at,
+    })),
+  };
+}
+
+/** Maps a ledger row to the entry shown outside the store. */
+export function entryRowToEntry(row: {
+  id: number;
+  amount: number;
+  kind: string;
+  reason: string;
+  source: string;
+  rule: string;
+  bucket: string;
+  available_at: number;
+  occurred_at: number;
+  created_at: number;
+  program_version: number;
+  order_id: number | null;
+}): LedgerEntry {
+  return {
+    id: row.id,
+    amount: row.amount,
+    kind: row.kind,
+    reason: row.reason,
+    source: row.source,
+    rule: row.rule,
+    bucket: row.bucket,
+    availableAt: row.available_at,
+    occurredAt: row.occurred_at,
+    createdAt: row.created_at,
+    programVersion: row.program_version,
+    orderId: row.order_id,
+  };
+}

@@ -1,0 +1,316 @@
+import { type Insertable, sql } from 'kysely';
+import { MS_PER_DAY } from '../shared/dates.js';
+import { type Db, dialectOf } from '../store/index.js';
+import {
+  limitRefusal,
+  lockMember,
+  type MemberRow,
+  post,
+  reviewTier,
+  settleMember,
+  writeTransaction,
+} from './ledger.queries.js';
+import type { LoyaltyDb, LoyaltyOrderTable } from './loyalty-tables.js';
+import { enrolLocked, rewardReferral } from './members.queries.js';
+import { earnableMinor, orderPoints, type Program, reversalTarget, tierByKey, tierRank } from './program.js';
+
+/** What one `syncOrders` run did. */
+export interface SyncSummary {
+  /** Orders looked at (new or changed since the last run). */
+  orders: number;
+  enrolled: number;
+  pointsEarned: number;
+  pointsReversed: number;
+  /** Points a refund should have taken back but the member had already spent. */
+  shortfall: number;
+  ledgerEntries: number;
+  referralPoints: number;
+  /** Orders in another currency than the program's: they earn nothing. */
+  otherCurrency: number;
+}
+
+interface OrderCandidate {
+  id: number;
+  customer_id: number | null;
+  placed_at: number;
+  currency: string;
+  subtotal_minor: number;
+  shipping_minor: number;
+  tax_minor: number;
+  discount_minor: number;
+  total_minor: number;
+  refunded_minor: number;
+  status: string;
+  seen: number | null;
+  earned: number | null;
+  reversed: number | null;
+  shortfall: number | null;
+  earn_available_at: number | null;
+  cancelled_at: number | null;
+  last_refund_at: number | null;
+}
+
+/**
+ * Runs the program over the store's orders: every order not seen before, or whose refunds or status
+ * changed, in the order they were placed. A paid order earns
+ * floor(net merchandise × pointsPerUnit × tier multiplier), pending until its return window has
+ * passed; refunds and cancellations take back the same share of what it earned (see
+ * `reversalTarget`). Orders in another currency, guest orders, orders placed before the customer
+ * enrolled and orders first seen already refunded or cancelled earn nothing. Every entry has an
+ * idempotency key (`order:ID:earn`, `order:ID:reverse:REFUNDED`), so a rerun, or two at once, books
+ * nothing twice. Work goes in batches, one write transaction each.
+ */
+export async function syncOrders(
+  db: Db,
+  program: Program,
+  { now, batchSize = 2000 }: { now: number; batchSize?: number },
+): Promise<SyncSummary> {
+  const summary: SyncSummary = {
+    orders: 0,
+    enrolled: 0,
+    pointsEarned: 0,
+    pointsReversed: 0,
+    shortfall: 0,
+    ledgerEntries: 0,
+    referralPoints: 0,
+    otherCurrency: 0,
+  };
+  for (;;) {
+    const done = await writeTransaction(db, async (trx) => {
+      // Two syncs at once would both pick the same orders; on PostgreSQL one waits for the other here
+      // (on SQLite the write transaction already serialises them), then sees what the first booked.
+      if (dialectOf(db) === 'postgres')
+        await sql`select pg_advisory_xact_lock(hashtext('comeback.loyalty.sync'))`.execute(trx);
+      const batch = await candidates(trx, batchSize);
+      if (batch.length === 0) return true;
+      const members = new Map<number, MemberRow | null>();
+      const pendingReferrals = program.config.referral ? await pendingReferees(trx) : new Set<number>();
+      const states: Array<Insertable<LoyaltyOrderTable>> = [];
+      for (const order of batch) {
+        states.push(await syncOrder(trx, program, order, members, pendingReferrals, summary, now));
+      }
+      await writeStates(trx, states);
+      return batch.length < batchSize;
+    });
+    if (done) return summary;
+  }
+}
+
+async function candidates(trx: LoyaltyDb, limit: number): Promise<OrderCandidate[]> {
+  return trx
+    .selectFrom('orders as o')
+    .leftJoin('loyalty_orders as lo', 'lo.order_id', 'o.id')
+    .select([
+      'o.id',
+      'o.customer_id',
+      'o.placed_at',
+      'o.currency',
+      'o.subtotal_minor',
+      'o.shipping_minor',
+      'o.tax_minor',
+      'o.discount_minor',
+      'o.total_minor',
+      'o.refunded_minor',
+      'o.status',
+      'lo.order_id as seen',
+      'lo.earned',
+      'lo.reversed',
+      'lo.shortfall',
+      'lo.earn_available_at',
+      'o.cancelled_at',
+      (eb) =>
+        eb
+          .selectFrom('refunds as r')
+          .select((r) => r.fn.max('r.refunded_at').as('at'))
+          .whereRef('r.order_id', '=', 'o.id')
+          .as('last_refund_at'),
+    ])
+    .where('o.customer_id', 'is not', null)
+    .where('o.status', '<>', 'pending')
+    .where((eb) =>
+      eb.or([
+        eb('lo.order_id', 'is', null),
+        eb('lo.refunded_seen', '<>', eb.ref('o.refunded_minor')),
+        eb('lo.status_seen', '<>', eb.ref('o.status')),
+      ]),
+    )
+    .orderBy('o.placed_at')
+    .orderBy('o.id')
+    .limit(limit)
+    .execute();
+}
+
+async function pendingReferees(trx: LoyaltyDb): Promise<Set<number>> {
+  const rows = await trx.selectFrom('loyalty_referrals').select('referee_id').where('status', '=', 'pending').execute();
+  return new Set(rows.map((r) => r.referee_id));
+}
+
+async function syncOrder(
+  trx: LoyaltyDb,
+  program: Program,
+  order: OrderCandidate,
+  members: Map<number, MemberRow | null>,
+  pendingReferrals: Set<number>,
+  summary: SyncSummary,
+  now: number,
+): Promise<Insertable<LoyaltyOrderTable>> {
+  const { config } = program;
+  const customerId = order.customer_id!;
+  summary.orders += 1;
+  let member = members.get(customerId);
+  if (member === undefined) {
+    member = (await lockMember(trx, customerId)) ?? null;
+    if (member) await settleMember(trx, member, now);
+    members.set(customerId, member);
+  }
+  const sale = order.status === 'paid' || order.status === 'partially_refunded';
+  if (member === null && config.autoEnrol && sale && order.currency === config.currency) {
+    member = (await enrolLocked(trx, program, customerId, order.placed_at, now)).member;
+    await settleMember(trx, member, now);
+    members.set(customerId, member);
+    summary.enrolled += 1;
+  }
+
+  let earned = order.earned ?? 0;
+  let reversed = order.reversed ?? 0;
+  let shortfall = order.shortfall ?? 0;
+  let earnAvailableAt = order.earn_available_at ?? order.placed_at + config.earning.returnWindowDays * MS_PER_DAY;
+
+  if (order.seen === null && member) {
+    if (order.currency !== config.currency) summary.otherCurrency += 1;
+    else if (sale && order.placed_at >= member.enrolled_at) {
+      // A downgrade due before this order applies first; an upgrade it causes applies from the next order.
+      if (member.tier_review_at <= order.placed_at) await reviewTier(trx, program, member, order.placed_at);
+      const tier = tierByKey(config, member.tier);
+      const net = earnableMinor(config, order);
+      let points = orderPoints(config, net, tier.multiplier);
+      if (points > 0 && config.earning.limits) {
+        const refusal = await limitRefusal(trx, 'order', customerId, config.earning.limits, points, order.placed_at);
+        if (refusal) points = 0;
+      }
+      if (points > 0) {
+        const posted = await post(
+          trx,
+          program,
+          member,
+          {
+            amount: points,
+            kind: 'earn',
+            reason: `order ${order.id}`,
+            source: 'order',
+            rule: 'order',
+            idempotencyKey: `order:${order.id}:earn`,
+            occurredAt: order.placed_at,
+            availableAt: earnAvailableAt,
+            orderId: order.id,
+            meta: { netMinor: net, multiplier: tier.multiplier, tier: tier.key },
+          },
+          now,
+        );
+        if (posted) {
+          earned = points;
+          summary.pointsEarned += points;
+          summary.ledgerEntries += 1;
+        } else {
+          // Booked before without its state row (the state is written at the end of a batch): keep
+          // what the ledger says the order earned.
+          const booked = await trx
+            .selectFrom('loyalty_ledger')
+            .select('amount')
+            .where('idempotency_key', '=', `order:${order.id}:earn`)
+            .executeTakeFirstOrThrow();
+          earned = booked.amount;
+        }
+        // All points ever earned (before reversals) bound what the window holds, so below the next
+        // threshold no upgrade is possible and the window need not be summed.
+        const next = config.tiers.levels[tierRank(config, member.tier) + 1];
+        if (next && (config.tiers.basis === 'spend' || member.gross_earned >= next.threshold)) {
+          await reviewTier(trx, program, member, order.placed_at);
+        }
+      }
+      if (pendingReferrals.has(customerId)) {
+        const credited = await rewardReferral(trx, program, member, order, now);
+        pendingReferrals.delete(customerId);
+        summary.referralPoints += credited;
+        if (credited > 0) summary.ledgerEntries += 1;
+      }
+    }
+  }
+
+  if (member && earned > 0) {
+    const cancelled = order.status === 'cancelled' || order.status === 'refunded';
+    const target = reversalTarget(earned, order.refunded_minor, order.total_minor, cancelled);
+    const delta = target - reversed - shortfall;
+    if (delta > 0) {
+      const stillPending = earnAvailableAt > Math.max(now, member.settled_at);
+      const amount = stillPending ? delta : Math.min(delta, member.balance);
+      const missing = delta - amount;
+      if (amount > 0) {
+        const posted = await post(
+          trx,
+          program,
+          member,
+          {
+            amount: -amount,
+            kind: 'reverse',
+            reason: order.status === 'cancelled' ? `order ${order.id} cancelled` : `order ${order.id} refunded`,
+            source: 'order',
+            rule: 'order',
+            idempotencyKey: `order:${order.id}:reverse:${order.status === 'cancelled' ? 'cancelled' : order.refunded_minor}`,
+            occurredAt: (order.status === 'cancelled' ? order.cancelled_at : order.last_refund_at) ?? now,
+            availableAt: stillPending ? earnAvailableAt : now,
+            orderId: order.id,
+            meta: { target, shortfall: missing },
+          },
+          now,
+        );
+        if (posted) {
+          reversed += amount;
+          shortfall += missing;
+          summary.pointsReversed += amount;
+          summary.shortfall += missing;
+          summary.ledgerEntries += 1;
+        }
+      } else {
+        shortfall += missing;
+        summary.shortfall += missing;
+      }
+    }
+  }
+  if (!member) earnAvailableAt = order.placed_at;
+
+  return {
+    order_id: order.id,
+    customer_id: customerId,
+    earned,
+    reversed,
+    shortfall,
+    refunded_seen: order.refunded_minor,
+    status_seen: order.status,
+    earn_available_at: earnAvailableAt,
+    processed_at: now,
+  };
+}
+
+/** Records what each order has earned and reversed so far, many rows per statement. */
+async function writeStates(trx: LoyaltyDb, states: Array<Insertable<LoyaltyOrderTable>>): Promise<void> {
+  // 9 columns a row stays well under SQLite's 32,766 bound parameters per statement.
+  for (let i = 0; i < states.length; i += 500) {
+    await trx
+      .insertInto('loyalty_orders')
+      .values(states.slice(i, i + 500))
+      .onConflict((oc) =>
+        oc.column('order_id').doUpdateSet((eb) => ({
+          customer_id: eb.ref('excluded.customer_id'),
+          earned: eb.ref('excluded.earned'),
+          reversed: eb.ref('excluded.reversed'),
+          shortfall: eb.ref('excluded.shortfall'),
+          refunded_seen: eb.ref('excluded.refunded_seen'),
+          status_seen: eb.ref('excluded.status_seen'),
+          earn_available_at: eb.ref('excluded.earn_available_at'),
+          processed_at: eb.ref('excluded.processed_at'),
+        })),
+      )
+      .execute();
+  }
+}

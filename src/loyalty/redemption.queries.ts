@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import type { Result } from '../errors.js';
+import { MS_PER_DAY } from '../shared/dates.js';
+import type { Db } from '../store/index.js';
+import { randomCode } from './codes.js';
+import { lockMember, notMember, post, settleMember, writeTransaction } from './ledger.queries.js';
+import type { LoyaltyTables } from './loyalty-tables.js';
+import { type Program, type RewardConfig, tierRank } from './program.js';
+
+/** An issued reward: the code the store must honour and what it is worth. */
+export interface Redemption {
+  code: string;
+  customerId: number;
+  reward: RewardConfig;
+  points: number;
+  balance: number;
+  minOrderMinor: number;
+  currency: string;
+  issuedAt: number;
+  expiresAt: number;
+  /** True when this call issued it; false when an earlier call with the same idempotency key did. */
+  created: boolean;
+}
+
+/**
+ * Redeems a reward in one step: debits its cost and issues a unique single-use code with the reward's
+ * minimum order and expiry. The debit is a conditional update under the member's lock, so hundreds
+ * of concurrent redemptions (threads or processes) can never overdraw the balance. Refusals (not a
+ * member, unknown reward, tier too low, too few points) are values, not throws.
+ */
+export async function redeem(
+  db: Db,
+  program: Program,
+  input: { customerId: number; rewardKey: string; now: number; idempotencyKey?: string },
+): Promise<Result<Redemption>> {
+  const { config } = program;
+  const reward = config.rewards.find((r) => r.key === input.rewardKey);
+  if (!reward) return { ok: false, error: { kind: 'not_found', message: `reward: no reward ${input.rewardKey}` } };
+  const key = input.idempotencyKey ?? `redeem:${input.customerId}:${randomUUID()}`;
+  return writeTransaction(db, async (trx) => {
+    const member = await lockMember(trx, input.customerId);
+    if (!member) return notMember(input.customerId);
+    const earlier = await trx
+      .selectFrom('loyalty_redemptions')
+      .selectAll()
+      .where('idempotency_key', '=', key)
+      .executeTakeFirst();
+    if (earlier) {
+      return {
+        ok: true,
+        value: {
+          code: earlier.code,
+          customerId: earlier.customer_id,
+          reward: JSON.parse(earlier.reward) as RewardConfig,
+          points: earlier.points,
+          balance: member.balance,
+          minOrderMinor: earlier.min_order_minor,
+          currency: config.currency,
+          issuedAt: earlier.issued_at,
+          expiresAt: earlier.expires_at,
+          created: false,
+        },
+      };
+    }
+    if (reward.minTier !== undefined && tierRank(config, member.tier) < tierRank(config, reward.minTier)) {
+      return { ok: false, error: { kind: 'forbidden', message: `reward ${reward.key} needs tier ${reward.minTier}` } };
+    }
+    await settleMember(trx, member, input.now);
+    if (member.balance < reward.cost) {
+      return {
+        ok: false,
+        error: {
+          kind: 'insufficient_points',
+          message: `reward ${reward.key} costs ${reward.cost} points; member ${input.customerId} has ${member.balance}`,
+        },
+      };
+    }
+    await post(
+      trx,
+      program,
+      member,
+      {
+        amount: -reward.cost,
+        kind: 'redeem',
+        reason: `redeemed ${reward.name}`,
+        source: 'rule',
+        rule: `reward:${reward.key}`,
+        idempotencyKey: key,
+        occurredAt: input.now,
+        meta: { reward: reward.key },
+      },
+      input.now,
+    );
+    const expiresAt = input.now + reward.validDays * MS_PER_DAY;
+    const minOrderMinor = reward.minOrderMinor ?? 0;
+    let code = randomCode(10, 'CB-');
+    for (let attempt = 0; ; attempt += 1) {
+      const inserted = await trx
+        .insertInto('loyalty_redemptions')
+        .values({
+          code,
+          customer_id: input.customerId,
+          reward_key: reward.key,
+          reward: JSON.stringify(reward),
+          points: reward.cost,
+          idempotency_key: key,
+          min_order_minor: minOrderMinor,
+          issued_at: input.now,
+          expires_at: expiresAt,
+          used_at: null,
+          used_order_id: null,
+          program_version: program.version,
+        })
+        .onConflict((oc) => oc.column('code').doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) break;
+      if (attempt > 5) throw new Error('could not draw a unique redemption code');
+      code = randomCode(10, 'CB-');
+    }
+    return {
+      ok: true,
+      value: {
+        code,
+        customerId: input.customerId,
+        reward,
+        points: reward.cost,
+        balance: member.balance,
+        minOrderMinor,
+        currency: config.currency,
+        issuedAt: input.now,
+        expiresAt,
+        created: true,
+      },
+    };
+  });
+}
+
+/**
+ * Marks codes used that appear in an order's `discount_codes` (matched without regard to case),
+ * placed by any customer after the code was issued and before it expired. Each code is used once:
+ * the earliest such order wins. Returns how many codes were marked.
+ */
+export async function markCodesUsed(db: Db): Promise<number> {
+  const l = db.withTables<LoyaltyTables>();
+  const open = await l
+    .selectFrom('loyalty_redemptions')
+    .select(['id', 'code', 'issued_at', 'expires_at'])
+    .where('used_at', 'is', null)
+    .execute();
+  if (open.length === 0) return 0;
+  const byCode = new Map(open.map((r) => [r.code.toUpperCase(), r]));
+  const since = Math.min(...open.map((r) => r.issued_at));
+  const orders = await l
+    .selectFrom('orders')
+    .select(['id', 'placed_at', 'discount_codes'])
+    .where('placed_at', '>=', since)
+    .where('discount_codes', '<>', '[]')
+    .orderBy('placed_at')
+    .orderBy('id')
+    .execute();
+  let marked = 0;
+  for (const order of orders) {
+    let codes: unknown;
+    try {
+      codes = JSON.parse(order.discount_codes);
+    } catch {
+      continue;
+    }
+    if (!Array.isArray(codes)) continue;
+    for (const text of codes) {
+      if (typeof text !== 'string') continue;
+      const redemption = byCode.get(text.trim().toUpperCase());
+      if (!redemption || order.placed_at < redemption.issued_at || order.placed_at > redemption.expires_at) continue;
+      const updated = await l
+        .updateTable('loyalty_redemptions')
+        .set({ used_at: order.placed_at, used_order_id: order.id })
+        .where('id', '=', redemption.id)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
+      byCode.delete(text.trim().toUpperCase());
+      marked += Number(updated.numUpdatedRows);
+    }
+  }
+  return marked;
+}

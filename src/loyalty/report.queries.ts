@@ -1,0 +1,193 @@
+import { sql } from 'kysely';
+import { MS_PER_DAY } from '../shared/dates.js';
+import { type Db, REVENUE_STATUSES } from '../store/index.js';
+import type { LoyaltyTables } from './loyalty-tables.js';
+import { type Program, tierRank } from './program.js';
+
+/** The program's health in numbers, as of a date. */
+export interface ProgramReport {
+  asOf: number;
+  programVersion: number;
+  currency: string;
+  members: number;
+  /** Members who earned or redeemed in the last `activeDays` days. */
+  activeMembers: number;
+  activeDays: number;
+  points: { issued: number; redeemed: number; expired: number; reversed: number; adjusted: number };
+  outstanding: { available: number; pending: number; liabilityMinor: number };
+  /** Redeemed ÷ issued; null when nothing was issued. */
+  redemptionRate: number | null;
+  tiers: Array<{ key: string; name: string; members: number }>;
+  tierMovement: Array<{ from: string | null; to: string; reason: string; members: number }>;
+  /**
+   * Share of buyers with two or more paid orders in the program currency, members against non-members,
+   * both counted over customers whose first order is on or after the first enrolment (so the groups
+   * started buying in the same era).
+   */
+  repeatPurchase: {
+    members: { customers: number; repeaters: number; rate: number | null };
+    nonMembers: { customers: number; repeaters: number; rate: number | null };
+  };
+}
+
+/** Members, activity, points by kind, liability, redemption rate, tiers and the members' repeat rate. */
+export async function programReport(
+  db: Db,
+  program: Program,
+  { asOf, activeDays = 90, movementDays = 365 }: { asOf: number; activeDays?: number; movementDays?: number },
+): Promise<ProgramReport> {
+  const l = db.withTables<LoyaltyTables>();
+  const { config } = program;
+  const m = await l
+    .selectFrom('loyalty_members')
+    .select([
+      sql<number>`count(*)`.as('members'),
+      sql<number>`coalesce(sum(case when last_activity_at > ${asOf - activeDays * MS_PER_DAY} then 1 else 0 end), 0)`.as(
+        'active',
+      ),
+      sql<number>`coalesce(sum(balance), 0)`.as('balance'),
+      sql<number>`coalesce(sum(pending), 0)`.as('pending'),
+      sql<number>`min(enrolled_at)`.as('first_enrolment'),
+    ])
+    .where('enrolled_at', '<=', asOf)
+    .executeTakeFirstOrThrow();
+  const kinds = await l
+    .selectFrom('loyalty_ledger')
+    .select([
+      'kind',
+      sql<number>`coalesce(sum(case when amount > 0 then amount else 0 end), 0)`.as('plus'),
+      sql<number>`coalesce(sum(case when amount < 0 then -amount else 0 end), 0)`.as('minus'),
+    ])
+    .where('occurred_at', '<=', asOf)
+    .groupBy('kind')
+    .execute();
+  const kind = (k: string) => kinds.find((row) => row.kind === k);
+  const issued = Number(kind('earn')?.plus ?? 0) + Number(kind('adjust')?.plus ?? 0);
+  const redeemed = Number(kind('redeem')?.minus ?? 0);
+  const tierRows = await l
+    .selectFrom('loyalty_members')
+    .select(['tier', sql<number>`count(*)`.as('n')])
+    .groupBy('tier')
+    .execute();
+  const movement = await l
+    .selectFrom('loyalty_tier_history')
+    .select(['from_tier', 'to_tier', 'reason', sql<number>`count(*)`.as('n')])
+    .where('changed_at', '>', asOf - movementDays * MS_PER_DAY)
+    .where('changed_at', '<=', asOf)
+    .where('reason', '<>', 'enrolled')
+    .groupBy(['from_tier', 'to_tier', 'reason'])
+    .orderBy('reason')
+    .orderBy('from_tier')
+    .orderBy('to_tier')
+    .execute();
+  const since = m.first_enrolment === null ? asOf : Number(m.first_enrolment);
+  const repeat = await sql<{ member: number; customers: number; repeaters: number }>`
+    select t.member, count(*) as customers, sum(case when t.n >= 2 then 1 else 0 end) as repeaters
+    from (
+      select o.customer_id, count(*) as n, min(o.placed_at) as first_at,
+             max(case when lm.customer_id is null then 0 else 1 end) as member
+      from orders o
+      left join loyalty_members lm on lm.customer_id = o.customer_id
+      where o.customer_id is not null and o.currency = ${config.currency}
+        and o.status in (${sql.join(REVENUE_STATUSES)}) and o.placed_at <= ${asOf}
+      group by o.customer_id
+    ) t
+    where t.first_at >= ${since}
+    group by t.member`.execute(l);
+  const group = (member: number) => {
+    const row = repeat.rows.find((r) => Number(r.member) === member);
+    const customers = Number(row?.customers ?? 0);
+    const repeaters = Number(row?.repeaters ?? 0);
+    return { customers, repeaters, rate: customers === 0 ? null : repeaters / customers };
+  };
+  const available = Number(m.balance);
+  const pending = Number(m.pending);
+  return {
+    asOf,
+    programVersion: program.version,
+    currency: config.currency,
+    members: Number(m.members),
+    activeMembers: Number(m.active),
+    activeDays,
+    points: {
+      issued,
+      redeemed,
+      expired: Number(kind('expire')?.minus ?? 0),
+      reversed: Number(kind('reverse')?.minus ?? 0),
+      adjusted: Number(kind('adjust')?.plus ?? 0) - Number(kind('adjust')?.minus ?? 0),
+    },
+    outstanding: {
+      available,
+      pending,
+      liabilityMinor: Math.round((available + pending) * config.pointValueMinor),
+    },
+    redemptionRate: issued === 0 ? null : redeemed / issued,
+    tiers: config.tiers.levels.map((level) => ({
+      key: level.key,
+      name: level.name,
+      members: Number(tierRows.find((r) => r.tier === level.key)?.n ?? 0),
+    })),
+    tierMovement: movement.map((r) => ({ from: r.from_tier, to: r.to_tier, reason: r.reason, members: Number(r.n) })),
+    repeatPurchase: { members: group(1), nonMembers: group(0) },
+  };
+}
+
+/** A member worth winning back, with what they are missing. */
+export interface DormantMember {
+  customerId: number;
+  email: string | null;
+  lastActivityAt: number;
+  daysInactive: number;
+  balance: number;
+  balanceValueMinor: number;
+  tier: string;
+  rewardsWithinReach: Array<{ key: string; name: string; cost: number }>;
+  /** The cheapest reward still out of reach and the points it needs. */
+  nextReward: { key: string; name: string; cost: number; missing: number } | undefined;
+}
+
+/**
+ * Members with no earn or redemption for `days` (the program's `dormantDays` by default) as of
+ * `asOf`, largest balance first: the list a win-back flow sends to.
+ */
+export async function dormantMembers(
+  db: Db,
+  program: Program,
+  { asOf, days, limit = 1000 }: { asOf: number; days?: number; limit?: number },
+): Promise<DormantMember[]> {
+  const { config } = program;
+  const span = (days ?? config.dormantDays) * MS_PER_DAY;
+  const rows = await db
+    .withTables<LoyaltyTables>()
+    .selectFrom('loyalty_members as m')
+    .innerJoin('customers as c', 'c.id', 'm.customer_id')
+    .select(['m.customer_id', 'c.email', 'm.last_activity_at', 'm.balance', 'm.tier'])
+    .where('m.last_activity_at', '<=', asOf - span)
+    .orderBy('m.balance', 'desc')
+    .orderBy('m.customer_id')
+    .limit(limit)
+    .execute();
+  const rewards = [...config.rewards].sort((a, b) => a.cost - b.cost);
+  return rows.map((r) => {
+    const next = rewards.find((reward) => reward.cost > r.balance);
+    return {
+      customerId: r.customer_id,
+      email: r.email,
+      lastActivityAt: r.last_activity_at,
+      daysInactive: Math.floor((asOf - r.last_activity_at) / MS_PER_DAY),
+      balance: r.balance,
+      balanceValueMinor: Math.floor(r.balance * config.pointValueMinor),
+      tier: r.tier,
+      rewardsWithinReach: rewards
+        .filter(
+          (reward) =>
+            reward.cost <= r.balance &&
+            (reward.minTier === undefined || tierRank(config, reward.minTier) <= tierRank(config, r.tier)),
+        )
+        .map((reward) => ({ key: reward.key, name: reward.name, cost: reward.cost })),
+      nextReward: next
+        ? { key: next.key, name: next.name, cost: next.cost, missing: next.cost - r.balance }
+        : undefined,
+    };
+  });
+}
