@@ -3,11 +3,13 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ComebackError, type ErrorKind } from '../errors.js';
 import { registerCohorts } from './commands/cohorts.js';
+import { registerCustomer } from './commands/customer.js';
 import { registerDemo } from './commands/demo.js';
 import { registerImport } from './commands/import.js';
 import { registerLoyalty } from './commands/loyalty.js';
 import { registerPredict } from './commands/predict.js';
 import { registerReport } from './commands/report.js';
+import { registerSegments } from './commands/segments.js';
 import { registerStats } from './commands/stats.js';
 import { type Io, processIo } from './io.js';
 import { makeContext } from './shared.js';
@@ -41,6 +43,8 @@ export function buildProgram(io: Io, env: NodeJS.ProcessEnv = process.env): Comm
   registerReport(program, ctx);
   registerCohorts(program, ctx);
   registerPredict(program, ctx);
+  registerSegments(program, ctx);
+  registerCustomer(program, ctx);
   for (const command of program.commands) command.exitOverride().showHelpAfterError();
   return program;
 }

@@ -1,0 +1,428 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { stringify } from 'csv-stringify/sync';
+import { ComebackError } from '../../errors.js';
+import {
+  type AudienceLayout,
+  audienceCsv,
+  computeClusters,
+  computeLifecycle,
+  computePersonas,
+  computeRfm,
+  countBy,
+  exportCustomers,
+  getSavedSegment,
+  LIFECYCLE_STAGES,
+  lifecycleMigration,
+  listSavedSegments,
+  loadLatestScores,
+  membersCsv,
+  PERSONA_ORDER,
+  PERSONAS,
+  parseRule,
+  RFM_GROUPS,
+  refreshSegments,
+  saveSegment,
+  segmentMemberIds,
+  segmentSizeHistory,
+} from '../../segments/index.js';
+import { formatMoney } from '../../shared/money.js';
+import { type Db, openStore, type Store } from '../../store/index.js';
+import { formatCount, formatTable, printJson } from '../io.js';
+import { type CommandContext, dateFlag, dbOption, resolveAsOf } from '../shared.js';
+
+interface Flags {
+  db?: string;
+  asOf?: string;
+  json?: boolean;
+  csv?: boolean;
+}
+
+async function asOfOf(ctx: CommandContext, db: Db, flag: string | undefined): Promise<number> {
+  return (await resolveAsOf(ctx, db, flag)).asOf;
+}
+
+function positive(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new ComebackError('usage', `${flag} ${value}: must be a positive number`);
+  return n;
+}
+
+async function withStore<T>(
+  ctx: CommandContext,
+  flags: { db?: string },
+  run: (store: Store) => Promise<T>,
+): Promise<T> {
+  const store = await openStore(ctx.config(flags).dbUrl);
+  try {
+    return await run(store);
+  } finally {
+    await store.close();
+  }
+}
+
+const pct = (part: number, whole: number) => (whole === 0 ? '–' : `${((100 * part) / whole).toFixed(1)} %`);
+const mean = (values: number[]) => (values.length === 0 ? 0 : values.reduce((s, v) => s + v, 0) / values.length);
+
+function output(
+  ctx: CommandContext,
+  flags: Flags,
+  { json, csv, table }: { json: () => unknown; csv: () => string; table: () => string },
+) {
+  if (flags.json && flags.csv) throw new ComebackError('usage', 'choose one of --json and --csv');
+  if (flags.json) printJson(ctx.io, json());
+  else if (flags.csv) ctx.io.out.write(csv());
+  else ctx.io.out.write(`${table()}\n`);
+}
+
+function view(parent: Command, name: string, description: string): Command {
+  return dbOption(
+    parent
+      .command(name)
+      .description(description)
+      .option('--as-of <date>', 'compute as of this date (default: the day after the latest sale)')
+      .option('--json', 'print JSON')
+      .option('--csv', 'print one row per customer as CSV'),
+  );
+}
+
+/** `comeback segments …`: RFM groups, personas, lifecycle stages, clusters and saved rule segments. */
+export function registerSegments(program: Command, ctx: CommandContext): void {
+  const segments = program
+    .command('segments')
+    .description('who each customer is to the store, why, and what to do about it');
+
+  view(segments, 'rfm', 'RFM scores 1–5 by quintiles and the eleven named RFM groups').action((flags: Flags) =>
+    withStore(ctx, flags, async (store) => {
+      const result = await computeRfm(store.db, { asOf: await asOfOf(ctx, store.db, flags.asOf) });
+      const currency = result.currency ?? 'USD';
+      output(ctx, flags, {
+        json: () => result,
+        csv: () =>
+          stringify(
+            result.customers.map((c) => [
+              c.customerId,
+              c.r,
+              c.f,
+              c.m,
+              c.recencyDays,
+              c.frequency,
+              c.monetaryMinor,
+              c.group,
+              c.reason,
+            ]),
+            {
+              header: true,
+              columns: ['customer_id', 'r', 'f', 'm', 'recency_days', 'frequency', 'monetary_minor', 'group', 'reason'],
+            },
+          ),
+        table: () => {
+          const n = result.customers.length;
+          const rows = countBy(
+            result.customers.map((c) => c.group),
+            RFM_GROUPS,
+          ).map(({ value, count }) => {
+            const members = result.customers.filter((c) => c.group === value);
+            return [
+              value,
+              formatCount(count),
+              pct(count, n),
+              mean(members.map((c) => c.recencyDays)).toFixed(0),
+              mean(members.map((c) => c.frequency)).toFixed(1),
+              formatMoney(Math.round(mean(members.map((c) => c.monetaryMinor))), currency),
+            ];
+          });
+          return `${formatTable([['group', 'customers', 'share', 'avg recency (days)', 'avg orders', 'avg spend'], ...rows])}\n\n${formatCount(n)} customers with a sale in ${result.currency ?? '–'}`;
+        },
+      });
+    }),
+  );
+
+  view(segments, 'personas', 'behavioural personas from events and orders, with the play for each')
+    .option('--cart-window <hours>', 'hours after adding to cart within which an order must follow', '24')
+    .option('--lookback <days>', 'days of site behaviour that count', '30')
+    .option('--first-order-threshold <minor>', 'first-order value (minor units) from which a first-timer is high value')
+    .action((flags: Flags & { cartWindow: string; lookback: string; firstOrderThreshold?: string }) =>
+      withStore(ctx, flags, async (store) => {
+        const personas = await computePersonas(store.db, {
+          asOf: await asOfOf(ctx, store.db, flags.asOf),
+          cartWindowHours: positive('--cart-window', flags.cartWindow),
+          lookbackDays: positive('--lookback', flags.lookback),
+          firstOrderThresholdMinor: positive('--first-order-threshold', flags.firstOrderThreshold),
+        });
+        output(ctx, flags, {
+          json: () => personas,
+          csv: () =>
+            stringify(
+              personas.map((p) => [p.customerId, p.persona, p.reason, p.play]),
+              { header: true, columns: ['customer_id', 'group', 'reason', 'play'] },
+            ),
+          table: () =>
+            formatTable([
+              ['persona', 'customers', 'share', 'play'],
+              ...countBy(
+                personas.map((p) => p.persona),
+                PERSONA_ORDER,
+              ).map(({ value, count }) => [
+                PERSONAS[value].label,
+                formatCount(count),
+                pct(count, personas.length),
+                PERSONAS[value].play,
+              ]),
+            ]),
+        });
+      }),
+    );
+
+  view(segments, 'lifecycle', 'lifecycle stages: new, active, at risk, lapsed, churned')
+    .option('--model <model>', 'use the stored scores of this model (default: the latest of any)')
+    .action((flags: Flags & { model?: string }) =>
+      withStore(ctx, flags, async (store) => {
+        const scores = await loadLatestScores(store.db, { model: flags.model });
+        const result = await computeLifecycle(store.db, { asOf: await asOfOf(ctx, store.db, flags.asOf), scores });
+        output(ctx, flags, {
+          json: () => ({ ...result, scored: scores?.size ?? 0 }),
+          csv: () =>
+            stringify(
+              result.customers.map((c) => [
+                c.customerId,
+                c.daysSinceLastSale,
+                c.sales,
+                c.pAlive ?? '',
+                c.stage,
+                c.reason,
+              ]),
+              {
+                header: true,
+                columns: ['customer_id', 'days_since_last_order', 'orders', 'p_alive', 'group', 'reason'],
+              },
+            ),
+          table: () => {
+            const n = result.customers.length;
+            const t = result.thresholds;
+            return `${formatTable([
+              ['stage', 'customers', 'share'],
+              ...countBy(
+                result.customers.map((c) => c.stage),
+                LIFECYCLE_STAGES,
+              ).map(({ value, count }) => [value.replace('_', ' '), formatCount(count), pct(count, n)]),
+            ])}\n\n${
+              scores
+                ? `${formatCount(scores.size)} customers staged by model scores, the others by days since their last order`
+                : 'no model scores stored: stages from days since the last order'
+            }: at risk beyond ${t.atRiskDays.toFixed(1)} days, lapsed beyond ${t.lapsedDays.toFixed(1)}, churned beyond ${t.churnedDays.toFixed(1)} (from ${formatCount(t.gaps)} gaps between orders)`;
+          },
+        });
+      }),
+    );
+
+  view(
+    segments,
+    'clusters',
+    'data-driven personas: k-means over recency, frequency, spend, categories, discounts, country',
+  )
+    .option('--k <n>', 'number of clusters', '5')
+    .option('--seed <n>', 'seed of the k-means++ start', '1')
+    .action((flags: Flags & { k: string; seed: string }) =>
+      withStore(ctx, flags, async (store) => {
+        const k = positive('--k', flags.k)!;
+        const result = await computeClusters(store.db, {
+          asOf: await asOfOf(ctx, store.db, flags.asOf),
+          k: Math.round(k),
+          seed: Number(flags.seed) || 1,
+        });
+        const labels = new Map(result.cards.map((c) => [c.cluster, c.label]));
+        const currency = result.currency ?? 'USD';
+        output(ctx, flags, {
+          json: () => result,
+          csv: () =>
+            stringify(
+              result.members.map((m) => [
+                m.customerId,
+                m.cluster,
+                labels.get(m.cluster) ?? '',
+                `cluster ${m.cluster} of k-means over ${result.features.length} features`,
+              ]),
+              { header: true, columns: ['customer_id', 'cluster', 'group', 'reason'] },
+            ),
+          table: () =>
+            formatTable([
+              [
+                'cluster',
+                'persona',
+                'customers',
+                'share',
+                'revenue',
+                'typical order',
+                'orders',
+                'days since',
+                'top countries',
+                'top categories',
+                'median age',
+              ],
+              ...result.cards.map((c) => [
+                c.cluster,
+                c.label,
+                formatCount(c.size),
+                pct(c.share, 1),
+                pct(c.revenueShare, 1),
+                formatMoney(c.typicalOrderMinor, currency),
+                c.typicalOrders,
+                c.typicalRecencyDays,
+                c.topCountries.map((x) => x.country).join(', '),
+                c.topCategories.map((x) => x.category).join(', ') || '–',
+                c.medianAge === null ? '–' : String(c.medianAge),
+              ]),
+            ]),
+        });
+      }),
+    );
+
+  dbOption(
+    segments
+      .command('save')
+      .description('save a rule segment (JSON rules) and compute its members')
+      .argument('<name>', 'segment name')
+      .requiredOption('--rules <file>', 'JSON file with the rule')
+      .option('--as-of <date>', 'compute members as of this date (default: the day after the latest sale)')
+      .option('--json', 'print JSON'),
+  ).action((name: string, flags: { db?: string; rules: string; asOf?: string; json?: boolean }) =>
+    withStore(ctx, flags, async (store) => {
+      let raw: unknown;
+      try {
+        raw = JSON.parse(readFileSync(flags.rules, 'utf8'));
+      } catch (error) {
+        throw new ComebackError(
+          'bad_input',
+          `cannot read JSON rules: ${error instanceof Error ? error.message : String(error)}`,
+          {
+            location: { file: flags.rules },
+            cause: error,
+          },
+        );
+      }
+      let rule: ReturnType<typeof parseRule>;
+      try {
+        rule = parseRule(raw);
+      } catch (error) {
+        if (error instanceof ComebackError) {
+          throw new ComebackError(error.kind, error.message, {
+            location: { file: flags.rules, field: error.location?.field },
+          });
+        }
+        throw error;
+      }
+      const asOf = await asOfOf(ctx, store.db, flags.asOf);
+      const { segment, size } = await saveSegment(store.db, name, rule, { asOf, now: ctx.now() });
+      if (flags.json) printJson(ctx.io, { name: segment.name, id: segment.id, size, rule: segment.rule });
+      else ctx.io.out.write(`saved segment ${segment.name}: ${formatCount(size)} customers\n`);
+    }),
+  );
+
+  dbOption(
+    segments
+      .command('show')
+      .description('a saved segment: its rule, size over time, members')
+      .argument('<name>', 'segment name')
+      .option('--csv', 'print the members as CSV')
+      .option('--audience', 'print the members as an ad-platform custom-audience file (hashed)')
+      .option('--layout <layout>', 'audience layout: meta or google', 'meta')
+      .option('--json', 'print JSON'),
+  ).action((name: string, flags: { db?: string; csv?: boolean; audience?: boolean; layout: string; json?: boolean }) =>
+    withStore(ctx, flags, async (store) => {
+      if (flags.layout !== 'meta' && flags.layout !== 'google') {
+        throw new ComebackError('usage', `--layout ${flags.layout}: choose meta or google`);
+      }
+      if ([flags.csv, flags.audience, flags.json].filter(Boolean).length > 1) {
+        throw new ComebackError('usage', 'choose one of --csv, --audience and --json');
+      }
+      const segment = await getSavedSegment(store.db, name);
+      const ids = await segmentMemberIds(store.db, segment.id);
+      if (flags.csv || flags.audience) {
+        const customers = await exportCustomers(store.db, ids);
+        ctx.io.out.write(flags.csv ? membersCsv(customers) : audienceCsv(customers, flags.layout as AudienceLayout));
+        return;
+      }
+      const sizes = await segmentSizeHistory(store.db, segment.id);
+      if (flags.json) {
+        printJson(ctx.io, { ...segment, size: ids.length, sizes, members: ids });
+        return;
+      }
+      ctx.io.out.write(
+        `${segment.name}: ${formatCount(ids.length)} customers\nrule: ${JSON.stringify(segment.rule)}\n\n`,
+      );
+      ctx.io.out.write(
+        `${formatTable([['as of', 'size'], ...sizes.map((s) => [new Date(s.asOf).toISOString().slice(0, 16).replace('T', ' '), formatCount(s.size)])])}\n`,
+      );
+    }),
+  );
+
+  dbOption(
+    segments.command('list').description('saved segments and their sizes').option('--json', 'print JSON'),
+  ).action((flags: { db?: string; json?: boolean }) =>
+    withStore(ctx, flags, async (store) => {
+      const list = [];
+      for (const s of await listSavedSegments(store.db)) {
+        list.push({ name: s.name, size: (await segmentMemberIds(store.db, s.id)).length, rule: s.rule });
+      }
+      if (flags.json) printJson(ctx.io, list);
+      else
+        ctx.io.out.write(
+          `${formatTable([['segment', 'customers', 'rule'], ...list.map((s) => [s.name, formatCount(s.size), JSON.stringify(s.rule)])])}\n`,
+        );
+    }),
+  );
+
+  dbOption(
+    segments
+      .command('refresh')
+      .description(
+        'store every customer’s RFM group, persona and stage (stage changes become events) and update saved segments',
+      )
+      .option('--as-of <date>', 'as of this date (default: the day after the latest sale)')
+      .option('--json', 'print JSON'),
+  ).action((flags: { db?: string; asOf?: string; json?: boolean }) =>
+    withStore(ctx, flags, async (store) => {
+      const scores = await loadLatestScores(store.db);
+      const summary = await refreshSegments(store.db, { asOf: await asOfOf(ctx, store.db, flags.asOf), scores });
+      if (flags.json) {
+        printJson(ctx.io, summary);
+        return;
+      }
+      const moves = summary.changes.filter((c) => c.kind === 'lifecycle' && c.from !== null).length;
+      ctx.io.out.write(
+        `${formatCount(summary.customers)} customers, ${formatCount(summary.changes.length)} label changes (${formatCount(moves)} stage moves recorded as events)\n`,
+      );
+      if (summary.segments.length > 0) {
+        ctx.io.out.write(
+          `${formatTable([['segment', 'size', 'joined', 'left'], ...summary.segments.map((s) => [s.name, formatCount(s.size), formatCount(s.joined), formatCount(s.left)])])}\n`,
+        );
+      }
+    }),
+  );
+
+  dbOption(
+    segments
+      .command('migration')
+      .description('how customers moved between lifecycle stages from one date to another')
+      .requiredOption('--from <date>', 'first date')
+      .requiredOption('--to <date>', 'second date')
+      .option('--json', 'print JSON'),
+  ).action((flags: { db?: string; from: string; to: string; json?: boolean }) =>
+    withStore(ctx, flags, async (store) => {
+      const matrix = await lifecycleMigration(store.db, {
+        from: dateFlag(flags.from, '--from')!,
+        to: dateFlag(flags.to, '--to')!,
+      });
+      if (flags.json) {
+        printJson(ctx.io, matrix);
+        return;
+      }
+      const names = matrix.stages.map((s) => s.replace('_', ' '));
+      ctx.io.out.write(
+        `${formatTable([[`${flags.from} \\ ${flags.to}`, ...names], ...matrix.counts.map((row, i) => [names[i]!, ...row.map((n) => formatCount(n))])])}\n`,
+      );
+    }),
+  );
+}

@@ -1,0 +1,247 @@
+import { sql } from 'kysely';
+import { type Db, REVENUE_STATUSES } from '../store/index.js';
+
+/**
+ * The per-customer aggregates segments need, computed in the database and handed out as compact
+ * columns. A sale is an order whose status is in REVENUE_STATUSES, at its net amount
+ * (`total_minor - refunded_minor`); only orders placed at or before `asOf` count.
+ */
+
+/** The currency most sales are in (ties: alphabetical), or undefined when there are no sales. */
+export async function mainCurrency(db: Db, asOf: number): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('orders')
+    .select(['currency', sql<number>`count(*)`.as('n')])
+    .where('status', 'in', REVENUE_STATUSES)
+    .where('placed_at', '<=', asOf)
+    .groupBy('currency')
+    .orderBy(sql`count(*)`, 'desc')
+    .orderBy('currency')
+    .executeTakeFirst();
+  return row?.currency;
+}
+
+/** R, F and M inputs per customer, one array element per customer, ordered by customer id. */
+export interface SalesAggregates {
+  customerId: number[];
+  firstSaleAt: Float64Array;
+  lastSaleAt: Float64Array;
+  sales: Float64Array;
+  netMinor: Float64Array;
+}
+
+/** Last sale, number of sales and net spend per customer, in one currency. */
+export async function salesAggregates(
+  db: Db,
+  { asOf, currency, customerIds }: { asOf: number; currency: string; customerIds?: readonly number[] },
+): Promise<SalesAggregates> {
+  let query = db
+    .selectFrom('orders')
+    .select([
+      'customer_id',
+      sql<number>`min(placed_at)`.as('first_at'),
+      sql<number>`max(placed_at)`.as('last_at'),
+      sql<number>`count(*)`.as('sales'),
+      sql<number>`sum(total_minor - refunded_minor)`.as('net'),
+    ])
+    .where('customer_id', 'is not', null)
+    .where('status', 'in', REVENUE_STATUSES)
+    .where('currency', '=', currency)
+    .where('placed_at', '<=', asOf)
+    .groupBy('customer_id')
+    .orderBy('customer_id');
+  if (customerIds) query = query.where('customer_id', 'in', customerIds.length > 0 ? [...customerIds] : [-1]);
+  const rows = await query.execute();
+  const out: SalesAggregates = {
+    customerId: new Array<number>(rows.length),
+    firstSaleAt: new Float64Array(rows.length),
+    lastSaleAt: new Float64Array(rows.length),
+    sales: new Float64Array(rows.length),
+    netMinor: new Float64Array(rows.length),
+  };
+  rows.forEach((row, i) => {
+    out.customerId[i] = Number(row.customer_id);
+    out.firstSaleAt[i] = Number(row.first_at);
+    out.lastSaleAt[i] = Number(row.last_at);
+    out.sales[i] = Number(row.sales);
+    out.netMinor[i] = Number(row.net);
+  });
+  return out;
+}
+
+/** The days between each customer's consecutive sales (any currency), over the whole store. */
+export async function interOrderDays(db: Db, asOf: number): Promise<Float64Array> {
+  const result = await sql<{ gap: number }>`
+    select gap from (
+      select placed_at - lag(placed_at) over (partition by customer_id order by placed_at, id) as gap
+      from orders
+      where customer_id is not null and status in (${sql.join(REVENUE_STATUSES)}) and placed_at <= ${asOf}
+    ) g
+    where gap is not null`.execute(db);
+  const gaps = new Float64Array(result.rows.length);
+  result.rows.forEach((row, i) => {
+    gaps[i] = Number(row.gap) / 86_400_000;
+  });
+  return gaps;
+}
+
+/** What a customer did up to `asOf`: sales in any currency and the first sale's value. */
+export interface PurchaseFacts {
+  sales: number;
+  firstSaleAt: number;
+  lastSaleAt: number;
+  firstSaleMinor: number;
+  firstSaleCurrency: string;
+  /** The last order of any status but cancelled, which ends a cart abandonment. */
+  lastOrderAt: number | null;
+}
+
+/** Purchase facts per customer (every customer with a sale or an order). */
+export async function purchaseFacts(
+  db: Db,
+  { asOf, customerIds }: { asOf: number; customerIds?: readonly number[] },
+): Promise<Map<number, PurchaseFacts>> {
+  const only = customerIds
+    ? sql`and customer_id in (${sql.join(customerIds.length > 0 ? [...customerIds] : [-1])})`
+    : sql``;
+  const sales = await sql<{
+    customer_id: number;
+    sales: number;
+    first_at: number;
+    last_at: number;
+    first_minor: number;
+    first_currency: string;
+  }>`
+    select s.customer_id, s.sales, s.first_at, s.last_at,
+      (select o.total_minor - o.refunded_minor from orders o
+        where o.customer_id = s.customer_id and o.placed_at = s.first_at and o.status in (${sql.join(REVENUE_STATUSES)})
+        order by o.id limit 1) as first_minor,
+      (select o.currency from orders o
+        where o.customer_id = s.customer_id and o.placed_at = s.first_at and o.status in (${sql.join(REVENUE_STATUSES)})
+        order by o.id limit 1) as first_currency
+    from (
+      select customer_id, count(*) as sales, min(placed_at) as first_at, max(placed_at) as last_at
+      from orders
+      where customer_id is not null and status in (${sql.join(REVENUE_STATUSES)}) and placed_at <= ${asOf} ${only}
+      group by customer_id
+    ) s`.execute(db);
+  const anyOrder = await sql<{ customer_id: number; last_at: number }>`
+    select customer_id, max(placed_at) as last_at from orders
+    where customer_id is not null and status <> 'cancelled' and placed_at <= ${asOf} ${only}
+    group by customer_id`.execute(db);
+  const facts = new Map<number, PurchaseFacts>();
+  for (const row of sales.rows) {
+    facts.set(Number(row.customer_id), {
+      sales: Number(row.sales),
+      firstSaleAt: Number(row.first_at),
+      lastSaleAt: Number(row.last_at),
+      firstSaleMinor: Number(row.first_minor),
+      firstSaleCurrency: row.first_currency,
+      lastOrderAt: null,
+    });
+  }
+  for (const row of anyOrder.rows) {
+    const id = Number(row.customer_id);
+    const known = facts.get(id);
+    if (known) known.lastOrderAt = Number(row.last_at);
+    else
+      facts.set(id, {
+        sales: 0,
+        firstSaleAt: 0,
+        lastSaleAt: 0,
+        firstSaleMinor: 0,
+        firstSaleCurrency: '',
+        lastOrderAt: Number(row.last_at),
+      });
+  }
+  return facts;
+}
+
+/** Event names of the Segment e-commerce spec that mean a product was looked at or put in a cart. */
+export const PRODUCT_VIEW_EVENTS: readonly string[] = ['Product Viewed'];
+export const CART_EVENTS: readonly string[] = ['Product Added', 'Checkout Started'];
+
+/** What a customer did on the site in a period. */
+export interface BehaviourFacts {
+  pageViews: number;
+  productViews: number;
+  /** The latest add-to-cart or checkout start, or null. */
+  lastCartAt: number | null;
+  sessions: number;
+  /** The most page views in one session. */
+  maxPagesPerSession: number;
+}
+
+/**
+ * Site behaviour per customer over `(from, asOf]`. Events count for a customer through their
+ * `customer_id`, or through an anonymous id later linked to them. A session is the event's
+ * `session_id` when present, else a run of events with no gap longer than `sessionGapMs`.
+ */
+export async function behaviourFacts(
+  db: Db,
+  {
+    from,
+    asOf,
+    sessionGapMs = 30 * 60_000,
+    customerIds,
+  }: { from: number; asOf: number; sessionGapMs?: number; customerIds?: readonly number[] },
+): Promise<Map<number, BehaviourFacts>> {
+  const only = customerIds ? sql`where cid in (${sql.join(customerIds.length > 0 ? [...customerIds] : [-1])})` : sql``;
+  const result = await sql<{
+    cid: number;
+    page_views: number;
+    product_views: number;
+    last_cart_at: number | null;
+    sessions: number;
+    max_pages: number;
+  }>`
+    with ev as (
+      select * from (
+        select coalesce(e.customer_id, a.customer_id) as cid, e.type, e.event, e.session_id, e.occurred_at
+        from events e
+        left join anonymous_ids a on e.customer_id is null and a.anonymous_id = e.anonymous_id
+        where e.occurred_at > ${from} and e.occurred_at <= ${asOf} and e.type in ('page', 'track', 'screen')
+      ) x ${only}
+    ),
+    marked as (
+      select cid, type, event, session_id, occurred_at,
+        case when session_id is null and (
+          lag(occurred_at) over (partition by cid, session_id order by occurred_at) is null
+          or occurred_at - lag(occurred_at) over (partition by cid, session_id order by occurred_at) > ${sessionGapMs}
+        ) then 1 else 0 end as starts
+      from ev where cid is not null
+    ),
+    numbered as (
+      select cid, type, event, session_id, occurred_at,
+        sum(starts) over (partition by cid, session_id order by occurred_at rows between unbounded preceding and current row) as run
+      from marked
+    ),
+    sessions as (
+      select cid, session_id, run, sum(case when type = 'page' then 1 else 0 end) as pages
+      from numbered group by cid, session_id, run
+    ),
+    per_customer as (
+      select cid,
+        sum(case when type = 'page' then 1 else 0 end) as page_views,
+        sum(case when event in (${sql.join(PRODUCT_VIEW_EVENTS)}) then 1 else 0 end) as product_views,
+        max(case when event in (${sql.join(CART_EVENTS)}) then occurred_at end) as last_cart_at
+      from ev where cid is not null group by cid
+    )
+    select p.cid, p.page_views, p.product_views, p.last_cart_at,
+      coalesce(s.sessions, 0) as sessions, coalesce(s.max_pages, 0) as max_pages
+    from per_customer p
+    left join (select cid, count(*) as sessions, max(pages) as max_pages from sessions group by cid) s on s.cid = p.cid`.execute(
+    db,
+  );
+  const facts = new Map<number, BehaviourFacts>();
+  for (const row of result.rows) {
+    facts.set(Number(row.cid), {
+      pageViews: Number(row.page_views),
+      productViews: Number(row.product_views),
+      lastCartAt: row.last_cart_at === null ? null : Number(row.last_cart_at),
+      sessions: Number(row.sessions),
+      maxPagesPerSession: Number(row.max_pages),
+    });
+  }
+  return facts;
+}

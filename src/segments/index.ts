@@ -1,0 +1,59 @@
+export { type ClusterResult, computeClusters, type PersonaCard } from './clusters.js';
+export { mainCurrency } from './customers.queries.js';
+export {
+  type AudienceLayout,
+  audienceCsv,
+  countryCode,
+  type ExportCustomer,
+  exportCustomers,
+  membersCsv,
+  normaliseAudienceEmail,
+  normaliseAudiencePhone,
+} from './export.js';
+export { type KMeansResult, kMeans, standardise } from './kmeans.js';
+export {
+  computeLifecycle,
+  type GapThresholds,
+  LIFECYCLE_STAGES,
+  type LifecycleAssignment,
+  type LifecycleOptions,
+  type LifecycleStage,
+  lifecycleMigration,
+  lifecycleStage,
+  type MigrationMatrix,
+} from './lifecycle.js';
+export {
+  classifyPersona,
+  computePersonas,
+  PERSONA_ORDER,
+  PERSONAS,
+  type Persona,
+  type PersonaAssignment,
+  type PersonaOptions,
+} from './personas.js';
+export {
+  type CustomerProfile,
+  customerProfile,
+  loadLatestScores,
+  resolveCustomerId,
+  type TimelineEntry,
+} from './profile.queries.js';
+export { quintileScores } from './quintiles.js';
+export { computeRfm, countBy, type RfmResult, type RfmScore } from './rfm.js';
+export { RFM_GROUPS, RFM_RULES, type RfmGroup, rfmGroup } from './rfm-groups.js';
+export { evaluateRule, parseRule, type Rule } from './rules.js';
+export { compileRule, selectByRule } from './rules.queries.js';
+export {
+  getSavedSegment,
+  listSavedSegments,
+  type RefreshSummary,
+  refreshMembership,
+  refreshSegments,
+  refreshSegmentsForCustomers,
+  type SavedSegment,
+  saveSegment,
+  segmentMemberIds,
+  segmentSizeHistory,
+  storeLabels,
+} from './segments.queries.js';
+export type { CustomerScores, ScoresByCustomer } from './tables.js';

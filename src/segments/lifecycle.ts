@@ -1,0 +1,160 @@
+import type { Db } from '../store/index.js';
+import { interOrderDays, purchaseFacts } from './customers.queries.js';
+import type { CustomerScores, ScoresByCustomer } from './tables.js';
+
+/** The lifecycle stages of a customer who has bought. */
+export type LifecycleStage = 'new' | 'active' | 'at_risk' | 'lapsed' | 'churned';
+
+export const LIFECYCLE_STAGES: readonly LifecycleStage[] = ['new', 'active', 'at_risk', 'lapsed', 'churned'];
+
+export interface LifecycleOptions {
+  asOf: number;
+  /** Model scores by customer; a customer with scores is staged by them, the others by the gaps. */
+  scores?: ScoresByCustomer;
+  /** Percentile of the days between orders beyond which a customer is at risk (default 0.8). */
+  atRiskPercentile?: number;
+  /** Percentile beyond which a customer has lapsed (default 0.95). */
+  lapsedPercentile?: number;
+  /** A customer is churned beyond this multiple of the lapsed threshold (default 2). */
+  churnedMultiple?: number;
+  /** P(alive) below which a scored customer is at risk, lapsed, churned (default 0.6, 0.3, 0.1). */
+  pAliveAtRisk?: number;
+  pAliveLapsed?: number;
+  pAliveChurned?: number;
+}
+
+/** The day thresholds of the store, from its own distribution of days between orders. */
+export interface GapThresholds {
+  atRiskDays: number;
+  lapsedDays: number;
+  churnedDays: number;
+  /** How many gaps they were measured on (0 means the fallback of 90 and 180 days was used). */
+  gaps: number;
+}
+
+/** A customer's stage and why. */
+export interface LifecycleAssignment {
+  customerId: number;
+  stage: LifecycleStage;
+  reason: string;
+  daysSinceLastSale: number;
+  sales: number;
+  pAlive: number | null;
+}
+
+/** The p-quantile of sorted values, interpolating linearly between ranks (Hyndman & Fan type 7). */
+export function quantile(sorted: ArrayLike<number>, p: number): number {
+  const n = sorted.length;
+  if (n === 0) return Number.NaN;
+  const h = (n - 1) * p;
+  const lo = Math.floor(h);
+  const hi = Math.min(n - 1, lo + 1);
+  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+}
+
+/** Thresholds from the days between orders; with no repeat purchase in the store, 90 and 180 days. */
+export function gapThresholds(
+  gaps: Float64Array,
+  { atRiskPercentile = 0.8, lapsedPercentile = 0.95, churnedMultiple = 2 }: Partial<LifecycleOptions> = {},
+): GapThresholds {
+  if (gaps.length === 0) return { atRiskDays: 90, lapsedDays: 180, churnedDays: 180 * churnedMultiple, gaps: 0 };
+  const sorted = Float64Array.from(gaps).sort();
+  const lapsedDays = quantile(sorted, lapsedPercentile);
+  return {
+    atRiskDays: quantile(sorted, atRiskPercentile),
+    lapsedDays,
+    churnedDays: lapsedDays * churnedMultiple,
+    gaps: gaps.length,
+  };
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/**
+ * The stage of one customer. With scores: churned, lapsed or at risk when P(alive) falls below the
+ * thresholds, at risk too when the expected next order is overdue. Without: by days since the last
+ * sale against the store's thresholds, "beyond" meaning strictly more. A customer not past any
+ * threshold is new with one sale and active with more.
+ */
+export function lifecycleStage(
+  input: { sales: number; daysSinceLastSale: number; asOf: number; scores?: CustomerScores },
+  thresholds: GapThresholds,
+  { pAliveAtRisk = 0.6, pAliveLapsed = 0.3, pAliveChurned = 0.1 }: Partial<LifecycleOptions> = {},
+): { stage: LifecycleStage; reason: string } {
+  const { sales, daysSinceLastSale: d, scores } = input;
+  const fresh = (why: string) =>
+    sales === 1 ? { stage: 'new' as const, reason: `one order; ${why}` } : { stage: 'active' as const, reason: why };
+  if (scores) {
+    const p = scores.pAlive;
+    if (p < pAliveChurned) return { stage: 'churned', reason: `P(alive) ${p.toFixed(3)} below ${pAliveChurned}` };
+    if (p < pAliveLapsed) return { stage: 'lapsed', reason: `P(alive) ${p.toFixed(3)} below ${pAliveLapsed}` };
+    if (p < pAliveAtRisk) return { stage: 'at_risk', reason: `P(alive) ${p.toFixed(3)} below ${pAliveAtRisk}` };
+    const next = scores.nextOrderAt ?? null;
+    if (next !== null && input.asOf > next) {
+      return {
+        stage: 'at_risk',
+        reason: `expected next order ${new Date(next).toISOString().slice(0, 10)} is overdue (P(alive) ${p.toFixed(3)})`,
+      };
+    }
+    return fresh(
+      `P(alive) ${p.toFixed(3)}${next !== null ? `, next order expected ${new Date(next).toISOString().slice(0, 10)}` : ''}`,
+    );
+  }
+  const t = thresholds;
+  if (d > t.churnedDays)
+    return { stage: 'churned', reason: `${d} days since last order, beyond ${round1(t.churnedDays)}` };
+  if (d > t.lapsedDays)
+    return { stage: 'lapsed', reason: `${d} days since last order, beyond ${round1(t.lapsedDays)}` };
+  if (d > t.atRiskDays)
+    return { stage: 'at_risk', reason: `${d} days since last order, beyond ${round1(t.atRiskDays)}` };
+  return fresh(`${d} days since last order, within ${round1(t.atRiskDays)}`);
+}
+
+/** Lifecycle stages of every customer with a sale up to `asOf` (or of `customerIds`). */
+export async function computeLifecycle(
+  db: Db,
+  options: LifecycleOptions & { customerIds?: readonly number[] },
+): Promise<{ thresholds: GapThresholds; customers: LifecycleAssignment[] }> {
+  const { asOf, scores, customerIds } = options;
+  const thresholds = gapThresholds(await interOrderDays(db, asOf), options);
+  const facts = await purchaseFacts(db, { asOf, customerIds });
+  const customers: LifecycleAssignment[] = [];
+  for (const [customerId, p] of [...facts].sort((a, b) => a[0] - b[0])) {
+    if (p.sales === 0) continue;
+    const daysSinceLastSale = Math.floor((asOf - p.lastSaleAt) / 86_400_000);
+    const own = scores?.get(customerId);
+    const { stage, reason } = lifecycleStage(
+      { sales: p.sales, daysSinceLastSale, asOf, scores: own },
+      thresholds,
+      options,
+    );
+    customers.push({ customerId, stage, reason, daysSinceLastSale, sales: p.sales, pAlive: own?.pAlive ?? null });
+  }
+  return { thresholds, customers };
+}
+
+/** How many customers moved from each stage to each other between two dates (`none`: no sale yet). */
+export interface MigrationMatrix {
+  from: number;
+  to: number;
+  stages: ReadonlyArray<LifecycleStage | 'none'>;
+  /** counts[i][j]: customers in stages[i] at `from` and stages[j] at `to`. */
+  counts: number[][];
+}
+
+/** The migration matrix of lifecycle stages between `from` and `to`, each computed as of its date. */
+export async function lifecycleMigration(
+  db: Db,
+  { from, to, ...options }: Omit<LifecycleOptions, 'asOf'> & { from: number; to: number },
+): Promise<MigrationMatrix> {
+  const before = await computeLifecycle(db, { ...options, asOf: from });
+  const after = await computeLifecycle(db, { ...options, asOf: to });
+  const stages: Array<LifecycleStage | 'none'> = ['none', ...LIFECYCLE_STAGES];
+  const index = new Map(stages.map((s, i) => [s, i]));
+  const counts = stages.map(() => stages.map(() => 0));
+  const was = new Map(before.customers.map((c) => [c.customerId, c.stage]));
+  for (const c of after.customers) {
+    counts[index.get(was.get(c.customerId) ?? 'none')!]![index.get(c.stage)!]! += 1;
+  }
+  return { from, to, stages, counts };
+}

@@ -1,0 +1,310 @@
+import { sql } from 'kysely';
+import { ComebackError } from '../errors.js';
+import type { Db } from '../store/index.js';
+import { computeLifecycle, type LifecycleStage } from './lifecycle.js';
+import { computePersonas, PERSONAS, type Persona } from './personas.js';
+import { computeRfm, type RfmScore } from './rfm.js';
+import { customerSegmentsOf } from './segments.queries.js';
+import type { CustomerScores, ScoresByCustomer } from './tables.js';
+
+/**
+ * Finds a customer by the ways people name one: the internal id (`42`), an e-mail
+ * (`ann@example.com`) or a source and external id (`online-retail:12347`). Throws `not_found`.
+ */
+export async function resolveCustomerId(db: Db, ref: string): Promise<number> {
+  const text = ref.trim();
+  let row: { id: number } | undefined;
+  if (/^\d+$/.test(text)) {
+    row = await db.selectFrom('customers').select('id').where('id', '=', Number(text)).executeTakeFirst();
+  } else if (text.includes('@')) {
+    row = await db.selectFrom('customers').select('id').where('email', '=', text.toLowerCase()).executeTakeFirst();
+  } else if (text.includes(':')) {
+    const at = text.indexOf(':');
+    row = await db
+      .selectFrom('customer_identities')
+      .select('customer_id as id')
+      .where('source', '=', text.slice(0, at))
+      .where('external_id', '=', text.slice(at + 1))
+      .executeTakeFirst();
+  }
+  if (!row)
+    throw new ComebackError(
+      'not_found',
+      `no customer ${JSON.stringify(ref)} (give an id, an e-mail or source:external-id)`,
+    );
+  return Number(row.id);
+}
+
+/**
+ * The latest scores per customer from `customer_scores` (of one model, when given; scores of the
+ * latest run win), or undefined when no predictions are stored yet. Lifecycle and profile take what this returns as their `scores`.
+ */
+export async function loadLatestScores(
+  db: Db,
+  { model }: { model?: string } = {},
+): Promise<ScoresByCustomer | undefined> {
+  let query = db
+    .selectFrom('customer_scores')
+    .select(['customer_id', 'as_of', 'p_alive', 'expected_purchases', 'clv', 'next_order_at'])
+    .orderBy('customer_id')
+    .orderBy('as_of');
+  if (model) query = query.where('model', '=', model);
+  const scores = new Map<number, CustomerScores>();
+  for (const row of await query.execute()) {
+    if (row.p_alive === null) continue;
+    scores.set(Number(row.customer_id), {
+      pAlive: Number(row.p_alive),
+      expectedPurchases: row.expected_purchases === null ? null : Number(row.expected_purchases),
+      clv: row.clv === null ? null : Number(row.clv),
+      nextOrderAt: row.next_order_at === null ? null : Number(row.next_order_at),
+    });
+  }
+  return scores.size > 0 ? scores : undefined;
+}
+
+/** One entry of a customer's timeline. */
+export type TimelineEntry =
+  | {
+      at: number;
+      kind: 'order';
+      orderId: number;
+      externalId: string;
+      status: string;
+      totalMinor: number;
+      currency: string;
+    }
+  | { at: number; kind: 'refund'; orderId: number | null; amountMinor: number; currency: string; reason: string | null }
+  | { at: number; kind: 'event'; type: string; event: string | null; properties: Record<string, unknown> };
+
+/** A customer's whole story, as `comeback customer` and the API show it. */
+export interface CustomerProfile {
+  asOf: number;
+  customer: {
+    id: number;
+    source: string;
+    email: string | null;
+    phone: string | null;
+    firstName: string | null;
+    lastName: string | null;
+    birthday: string | null;
+    country: string | null;
+    city: string | null;
+    firstSeenAt: number;
+  };
+  identities: Array<{ source: string; externalId: string }>;
+  consents: Array<{ channel: string; granted: boolean; updatedAt: number; source: string }>;
+  orders: Array<{
+    id: number;
+    externalId: string;
+    source: string;
+    placedAt: number;
+    placedDate: string;
+    status: string;
+    currency: string;
+    totalMinor: number;
+    refundedMinor: number;
+    lines: Array<{
+      lineNo: number;
+      sku: string | null;
+      title: string | null;
+      quantity: number;
+      totalMinor: number;
+      kind: string;
+    }>;
+  }>;
+  timeline: TimelineEntry[];
+  rfm:
+    | (Pick<RfmScore, 'recencyDays' | 'frequency' | 'monetaryMinor' | 'r' | 'f' | 'm' | 'group' | 'reason'> & {
+        currency: string;
+      })
+    | null;
+  persona: { persona: Persona; label: string; reason: string; play: string } | null;
+  lifecycle: { stage: LifecycleStage; reason: string } | null;
+  scores: (CustomerScores & { nextOrderDate: string | null }) | null;
+  /** The loyalty membership (points in the program's own unit), when the customer is enrolled. */
+  loyalty: { tier: string; balance: number; pending: number; lifetimeEarned: number } | null;
+  /** Stored labels (with since and reason) and saved segments the customer belongs to. */
+  labels: Array<{ kind: string; value: string; since: number; reason: string }>;
+  segments: string[];
+}
+
+function parseProperties(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Everything known of one customer up to `asOf`; throws `not_found`. */
+export async function customerProfile(
+  db: Db,
+  customerId: number,
+  { asOf, scores, timelineLimit = 500 }: { asOf: number; scores?: ScoresByCustomer; timelineLimit?: number },
+): Promise<CustomerProfile> {
+  const c = await db.selectFrom('customers').selectAll().where('id', '=', customerId).executeTakeFirst();
+  if (!c) throw new ComebackError('not_found', `no customer with id ${customerId}`);
+  const identities = await db
+    .selectFrom('customer_identities')
+    .select(['source', 'external_id'])
+    .where('customer_id', '=', customerId)
+    .orderBy('source')
+    .execute();
+  const consents = await db
+    .selectFrom('customer_consents')
+    .selectAll()
+    .where('customer_id', '=', customerId)
+    .orderBy('channel')
+    .execute();
+  const orders = await db
+    .selectFrom('orders')
+    .selectAll()
+    .where('customer_id', '=', customerId)
+    .where('placed_at', '<=', asOf)
+    .orderBy('placed_at')
+    .orderBy('id')
+    .execute();
+  const orderIds = orders.map((o) => Number(o.id));
+  const lines =
+    orderIds.length === 0
+      ? []
+      : await db
+          .selectFrom('order_lines')
+          .selectAll()
+          .where('order_id', 'in', orderIds)
+          .orderBy('order_id')
+          .orderBy('line_no')
+          .execute();
+  const refunds = await db
+    .selectFrom('refunds')
+    .selectAll()
+    .where('customer_id', '=', customerId)
+    .where('refunded_at', '<=', asOf)
+    .execute();
+  const events = await db
+    .selectFrom('events')
+    .select(['type', 'event', 'properties', 'occurred_at'])
+    .where('customer_id', '=', customerId)
+    .where('occurred_at', '<=', asOf)
+    .orderBy('occurred_at', 'desc')
+    .limit(timelineLimit)
+    .execute();
+
+  const timeline: TimelineEntry[] = [
+    ...orders.map((o) => ({
+      at: Number(o.placed_at),
+      kind: 'order' as const,
+      orderId: Number(o.id),
+      externalId: o.external_id,
+      status: o.status,
+      totalMinor: Number(o.total_minor),
+      currency: o.currency,
+    })),
+    ...refunds.map((r) => ({
+      at: Number(r.refunded_at),
+      kind: 'refund' as const,
+      orderId: r.order_id === null ? null : Number(r.order_id),
+      amountMinor: Number(r.amount_minor),
+      currency: r.currency,
+      reason: r.reason,
+    })),
+    ...events.map((e) => ({
+      at: Number(e.occurred_at),
+      kind: 'event' as const,
+      type: e.type,
+      event: e.event,
+      properties: parseProperties(e.properties),
+    })),
+  ].sort((a, b) => a.at - b.at);
+
+  const rfm = await computeRfm(db, { asOf });
+  const mine = rfm.customers.find((r) => r.customerId === customerId);
+  const [persona] = await computePersonas(db, { asOf, customerIds: [customerId] });
+  const lifecycle = (await computeLifecycle(db, { asOf, scores, customerIds: [customerId] })).customers[0];
+  const own = scores?.get(customerId);
+  const stored = await customerSegmentsOf(db, customerId);
+  // Read without importing loyalty/: the profile needs four columns of one row, not the program's logic.
+  const loyalty = (
+    await sql<{ tier: string; balance: number; pending: number; lifetime_earned: number }>`
+      select tier, balance, pending, lifetime_earned from loyalty_members where customer_id = ${customerId}`.execute(db)
+  ).rows[0];
+
+  return {
+    asOf,
+    customer: {
+      id: Number(c.id),
+      source: c.source,
+      email: c.email,
+      phone: c.phone,
+      firstName: c.first_name,
+      lastName: c.last_name,
+      birthday: c.birthday,
+      country: c.country,
+      city: c.city,
+      firstSeenAt: Number(c.first_seen_at),
+    },
+    identities: identities.map((i) => ({ source: i.source, externalId: i.external_id })),
+    consents: consents.map((k) => ({
+      channel: k.channel,
+      granted: Number(k.granted) === 1,
+      updatedAt: Number(k.updated_at),
+      source: k.source,
+    })),
+    orders: orders.map((o) => ({
+      id: Number(o.id),
+      externalId: o.external_id,
+      source: o.source,
+      placedAt: Number(o.placed_at),
+      placedDate: o.placed_date,
+      status: o.status,
+      currency: o.currency,
+      totalMinor: Number(o.total_minor),
+      refundedMinor: Number(o.refunded_minor),
+      lines: lines
+        .filter((l) => Number(l.order_id) === Number(o.id))
+        .map((l) => ({
+          lineNo: l.line_no,
+          sku: l.sku,
+          title: l.title,
+          quantity: l.quantity,
+          totalMinor: Number(l.total_minor),
+          kind: l.kind,
+        })),
+    })),
+    timeline,
+    rfm:
+      mine && rfm.currency
+        ? {
+            recencyDays: mine.recencyDays,
+            frequency: mine.frequency,
+            monetaryMinor: mine.monetaryMinor,
+            r: mine.r,
+            f: mine.f,
+            m: mine.m,
+            group: mine.group,
+            reason: mine.reason,
+            currency: rfm.currency,
+          }
+        : null,
+    persona: persona
+      ? { persona: persona.persona, label: PERSONAS[persona.persona].label, reason: persona.reason, play: persona.play }
+      : null,
+    lifecycle: lifecycle ? { stage: lifecycle.stage, reason: lifecycle.reason } : null,
+    scores: own
+      ? { ...own, nextOrderDate: own.nextOrderAt ? new Date(own.nextOrderAt).toISOString().slice(0, 10) : null }
+      : null,
+    loyalty: loyalty
+      ? {
+          tier: loyalty.tier,
+          balance: Number(loyalty.balance),
+          pending: Number(loyalty.pending),
+          lifetimeEarned: Number(loyalty.lifetime_earned),
+        }
+      : null,
+    labels: stored.labels,
+    segments: stored.segments,
+  };
+}

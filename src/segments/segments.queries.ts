@@ -1,0 +1,346 @@
+import { sql } from 'kysely';
+import { ComebackError } from '../errors.js';
+import type { Db } from '../store/index.js';
+import { computeLifecycle, type LifecycleOptions } from './lifecycle.js';
+import { computePersonas, type PersonaOptions } from './personas.js';
+import { computeRfm } from './rfm.js';
+import { parseRule, type Rule } from './rules.js';
+import { selectByRule } from './rules.queries.js';
+import { segmentsDb } from './tables.js';
+
+const CHUNK = 400;
+
+/** One label to store: a customer's value of a kind, and why. */
+export interface Label {
+  customerId: number;
+  value: string;
+  reason: string;
+}
+
+/** A change of a customer's label: `from` or `to` is null when the customer entered or left the kind. */
+export interface LabelChange {
+  customerId: number;
+  kind: string;
+  from: string | null;
+  to: string | null;
+}
+
+function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * Stores customers' current labels of one kind and returns what changed. With `customerIds`, only those
+ * customers are touched (a customer among them with no label any more loses it); without, every
+ * customer of the kind. A label keeps its `since` while its value stays. Lifecycle changes are also
+ * written as events — `segment_exited` (event: the old stage) and `segment_entered` (event: the new
+ * stage), properties `{kind, from, to}` — with message ids built from customer, day and stage, so a
+ * rerun on the same day writes nothing twice.
+ */
+export async function storeLabels(
+  db: Db,
+  kind: string,
+  labels: readonly Label[],
+  { asOf, customerIds }: { asOf: number; customerIds?: readonly number[] },
+): Promise<LabelChange[]> {
+  const sdb = segmentsDb(db);
+  const current = new Map<number, string>();
+  const scope = customerIds ? chunks(customerIds) : [undefined];
+  for (const ids of scope) {
+    let query = sdb.selectFrom('customer_segments').select(['customer_id', 'value']).where('kind', '=', kind);
+    if (ids) query = query.where('customer_id', 'in', ids.length > 0 ? ids : [-1]);
+    for (const row of await query.execute()) current.set(Number(row.customer_id), row.value);
+  }
+  const changes: LabelChange[] = [];
+  const next = new Set<number>();
+  for (const label of labels) {
+    next.add(label.customerId);
+    const was = current.get(label.customerId) ?? null;
+    if (was !== label.value) changes.push({ customerId: label.customerId, kind, from: was, to: label.value });
+  }
+  const gone = [...current.keys()].filter((id) => !next.has(id));
+  for (const id of gone) changes.push({ customerId: id, kind, from: current.get(id)!, to: null });
+
+  for (const part of chunks(labels)) {
+    await sdb
+      .insertInto('customer_segments')
+      .values(part.map((l) => ({ customer_id: l.customerId, kind, value: l.value, since: asOf, reason: l.reason })))
+      .onConflict((oc) =>
+        oc.columns(['customer_id', 'kind']).doUpdateSet({
+          value: (eb) => eb.ref('excluded.value'),
+          reason: (eb) => eb.ref('excluded.reason'),
+          since: sql<number>`case when customer_segments.value = excluded.value then customer_segments.since else excluded.since end`,
+        }),
+      )
+      .execute();
+  }
+  for (const part of chunks(gone)) {
+    await sdb.deleteFrom('customer_segments').where('kind', '=', kind).where('customer_id', 'in', part).execute();
+  }
+  if (kind === 'lifecycle') await recordChanges(db, changes, asOf);
+  return changes;
+}
+
+/** Writes `segment_exited` / `segment_entered` events for label changes, idempotently. */
+async function recordChanges(db: Db, changes: readonly LabelChange[], asOf: number): Promise<void> {
+  const rows = changes.flatMap((c) => {
+    const properties = JSON.stringify({ kind: c.kind, from: c.from, to: c.to });
+    const base = {
+      customer_id: c.customerId,
+      anonymous_id: null,
+      session_id: null,
+      properties,
+      occurred_at: asOf,
+      received_at: asOf,
+    };
+    const out = [];
+    if (c.from !== null) {
+      out.push({
+        ...base,
+        message_id: `${c.kind}:${c.customerId}:${day(asOf)}:exited:${c.from}`,
+        type: 'segment_exited',
+        event: c.from,
+      });
+    }
+    if (c.to !== null) {
+      out.push({
+        ...base,
+        message_id: `${c.kind}:${c.customerId}:${day(asOf)}:${c.to}`,
+        type: 'segment_entered',
+        event: c.to,
+      });
+    }
+    return out;
+  });
+  for (const part of chunks(rows, 200)) {
+    await db
+      .insertInto('events')
+      .values(part)
+      .onConflict((oc) => oc.column('message_id').doNothing())
+      .execute();
+  }
+}
+
+/** Options of a refresh: the date, optional model scores, and the persona and lifecycle settings. */
+export type RefreshOptions = Omit<PersonaOptions, 'asOf'> & Omit<LifecycleOptions, 'asOf'> & { asOf: number };
+
+/** What a refresh did. */
+export interface RefreshSummary {
+  asOf: number;
+  customers: number;
+  changes: LabelChange[];
+  segments: Array<{ name: string; size: number; joined: number; left: number }>;
+}
+
+/**
+ * Recomputes RFM groups, personas and lifecycle stages, stores them (recording lifecycle changes as
+ * events) and brings every saved segment's membership up to date. With `customerIds`, only those
+ * customers are recomputed and re-evaluated: what the importer and the events API call for the
+ * customers a new order or event touched. Their RFM scores are still ranked against the whole store;
+ * other customers' scores, which may shift a little as quintile bounds move, wait for the next full
+ * refresh.
+ */
+export async function refreshSegments(
+  db: Db,
+  options: RefreshOptions & { customerIds?: readonly number[] },
+): Promise<RefreshSummary> {
+  const { asOf, customerIds } = options;
+  const only = customerIds ? new Set(customerIds) : undefined;
+  const rfm = await computeRfm(db, { asOf });
+  const rfmLabels = rfm.customers
+    .filter((c) => !only || only.has(c.customerId))
+    .map((c) => ({ customerId: c.customerId, value: c.group, reason: c.reason }));
+  const personas = await computePersonas(db, { ...options, customerIds });
+  const lifecycle = await computeLifecycle(db, { ...options, customerIds });
+  const changes = [
+    ...(await storeLabels(db, 'rfm', rfmLabels, { asOf, customerIds })),
+    ...(await storeLabels(
+      db,
+      'persona',
+      personas.map((p) => ({ customerId: p.customerId, value: p.persona, reason: p.reason })),
+      { asOf, customerIds },
+    )),
+    ...(await storeLabels(
+      db,
+      'lifecycle',
+      lifecycle.customers.map((c) => ({ customerId: c.customerId, value: c.stage, reason: c.reason })),
+      { asOf, customerIds },
+    )),
+  ];
+  const segments = [];
+  for (const saved of await listSavedSegments(db)) {
+    segments.push({ name: saved.name, ...(await refreshMembership(db, saved, { asOf, customerIds })) });
+  }
+  const customers =
+    customerIds?.length ?? new Set([...rfmLabels, ...lifecycle.customers].map((c) => c.customerId)).size;
+  return { asOf, customers, changes, segments };
+}
+
+/** `refreshSegments` for the customers that new orders or events touched. */
+export function refreshSegmentsForCustomers(
+  db: Db,
+  customerIds: readonly number[],
+  options: RefreshOptions,
+): Promise<RefreshSummary> {
+  return refreshSegments(db, { ...options, customerIds });
+}
+
+/** A saved segment. */
+export interface SavedSegment {
+  id: number;
+  name: string;
+  rule: Rule;
+  createdAt: number;
+  updatedAt: number;
+}
+
+function rowToSavedSegment(row: {
+  id: number;
+  name: string;
+  rules: string;
+  created_at: number;
+  updated_at: number;
+}): SavedSegment {
+  return {
+    id: Number(row.id),
+    name: row.name,
+    rule: parseRule(JSON.parse(row.rules)),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+/** Every saved segment, by name. */
+export async function listSavedSegments(db: Db): Promise<SavedSegment[]> {
+  const rows = await segmentsDb(db).selectFrom('saved_segments').selectAll().orderBy('name').execute();
+  return rows.map(rowToSavedSegment);
+}
+
+/** A saved segment by name; throws `not_found`. */
+export async function getSavedSegment(db: Db, name: string): Promise<SavedSegment> {
+  const row = await segmentsDb(db).selectFrom('saved_segments').selectAll().where('name', '=', name).executeTakeFirst();
+  if (!row) throw new ComebackError('not_found', `no saved segment named ${JSON.stringify(name)}`);
+  return rowToSavedSegment(row);
+}
+
+/**
+ * Saves (or replaces) a segment's rule under a name, then computes its members as of `asOf`. Saving
+ * the same rule again changes nothing but `updated_at`.
+ */
+export async function saveSegment(
+  db: Db,
+  name: string,
+  rule: Rule,
+  { asOf, now }: { asOf: number; now: number },
+): Promise<{ segment: SavedSegment; size: number }> {
+  if (name.trim() === '')
+    throw new ComebackError('bad_input', 'a segment needs a name', { location: { field: 'name' } });
+  const sdb = segmentsDb(db);
+  await sdb
+    .insertInto('saved_segments')
+    .values({ name, rules: JSON.stringify(rule), created_at: now, updated_at: now })
+    .onConflict((oc) =>
+      oc
+        .column('name')
+        .doUpdateSet({ rules: (eb) => eb.ref('excluded.rules'), updated_at: (eb) => eb.ref('excluded.updated_at') }),
+    )
+    .execute();
+  const segment = await getSavedSegment(db, name);
+  const { size } = await refreshMembership(db, segment, { asOf });
+  return { segment, size };
+}
+
+/** Re-evaluates one saved segment (for `customerIds` only, when given) and records its size at `asOf`. */
+export async function refreshMembership(
+  db: Db,
+  segment: SavedSegment,
+  { asOf, customerIds }: { asOf: number; customerIds?: readonly number[] },
+): Promise<{ size: number; joined: number; left: number }> {
+  const sdb = segmentsDb(db);
+  const matching = new Set(await selectByRule(db, segment.rule, { asOf, customerIds }));
+  const current = new Set<number>();
+  for (const ids of customerIds ? chunks(customerIds) : [undefined]) {
+    let query = sdb.selectFrom('segment_members').select('customer_id').where('segment_id', '=', segment.id);
+    if (ids) query = query.where('customer_id', 'in', ids.length > 0 ? ids : [-1]);
+    for (const row of await query.execute()) current.add(Number(row.customer_id));
+  }
+  const joining = [...matching].filter((id) => !current.has(id));
+  const leaving = [...current].filter((id) => !matching.has(id));
+  for (const part of chunks(joining)) {
+    await sdb
+      .insertInto('segment_members')
+      .values(part.map((id) => ({ segment_id: segment.id, customer_id: id, since: asOf })))
+      .onConflict((oc) => oc.columns(['segment_id', 'customer_id']).doNothing())
+      .execute();
+  }
+  for (const part of chunks(leaving)) {
+    await sdb
+      .deleteFrom('segment_members')
+      .where('segment_id', '=', segment.id)
+      .where('customer_id', 'in', part)
+      .execute();
+  }
+  const row = await sdb
+    .selectFrom('segment_members')
+    .select(sql<number>`count(*)`.as('n'))
+    .where('segment_id', '=', segment.id)
+    .executeTakeFirstOrThrow();
+  const size = Number(row.n);
+  await sdb
+    .insertInto('segment_sizes')
+    .values({ segment_id: segment.id, as_of: asOf, size })
+    .onConflict((oc) => oc.columns(['segment_id', 'as_of']).doUpdateSet({ size }))
+    .execute();
+  return { size, joined: joining.length, left: leaving.length };
+}
+
+/** The member ids of a saved segment, ascending. */
+export async function segmentMemberIds(db: Db, segmentId: number): Promise<number[]> {
+  const rows = await segmentsDb(db)
+    .selectFrom('segment_members')
+    .select('customer_id')
+    .where('segment_id', '=', segmentId)
+    .orderBy('customer_id')
+    .execute();
+  return rows.map((r) => Number(r.customer_id));
+}
+
+/** A saved segment's recorded sizes, oldest first. */
+export async function segmentSizeHistory(db: Db, segmentId: number): Promise<Array<{ asOf: number; size: number }>> {
+  const rows = await segmentsDb(db)
+    .selectFrom('segment_sizes')
+    .select(['as_of', 'size'])
+    .where('segment_id', '=', segmentId)
+    .orderBy('as_of')
+    .execute();
+  return rows.map((r) => ({ asOf: Number(r.as_of), size: Number(r.size) }));
+}
+
+/** The saved segments a customer belongs to, and their stored labels with reasons. */
+export async function customerSegmentsOf(
+  db: Db,
+  customerId: number,
+): Promise<{ labels: Array<{ kind: string; value: string; since: number; reason: string }>; segments: string[] }> {
+  const sdb = segmentsDb(db);
+  const labels = await sdb
+    .selectFrom('customer_segments')
+    .select(['kind', 'value', 'since', 'reason'])
+    .where('customer_id', '=', customerId)
+    .orderBy('kind')
+    .execute();
+  const segments = await sdb
+    .selectFrom('segment_members as m')
+    .innerJoin('saved_segments as s', 's.id', 'm.segment_id')
+    .select('s.name')
+    .where('m.customer_id', '=', customerId)
+    .orderBy('s.name')
+    .execute();
+  return {
+    labels: labels.map((l) => ({ kind: l.kind, value: l.value, since: Number(l.since), reason: l.reason })),
+    segments: segments.map((s) => s.name),
+  };
+}
