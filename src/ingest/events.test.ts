@@ -195,6 +195,38 @@ for (const dialect of DIALECTS) {
       assert.equal(row.occurred_at, NOW - 10_000);
     });
 
+    test('concurrent identifies of one new e-mail make one customer', async () => {
+      const db = t.store.db;
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          recordEvents(
+            db,
+            [
+              {
+                type: 'identify',
+                messageId: `race-${i}`,
+                anonymousId: `race-anon-${i}`,
+                traits: { email: 'race@example.com' },
+              },
+            ],
+            { now: NOW },
+          ),
+        ),
+      );
+      assert.equal(
+        results.reduce((sum, r) => sum + r.inserted, 0),
+        8,
+      );
+      const customers = await db.selectFrom('customers').select('id').where('email', '=', 'race@example.com').execute();
+      assert.equal(customers.length, 1);
+      const linked = await db
+        .selectFrom('anonymous_ids')
+        .select('customer_id')
+        .where('anonymous_id', 'like', 'race-anon-%')
+        .execute();
+      assert.deepEqual(new Set(linked.map((l) => l.customer_id)), new Set([customers[0]!.id]));
+    });
+
     test('bad calls are refused naming the field, and nothing of the batch is stored', async () => {
       const db = t.store.db;
       await assert.rejects(

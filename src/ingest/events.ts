@@ -155,6 +155,8 @@ function prepare(event: EventInput, index: number, options: RecordEventsOptions)
   const body = event.type === 'identify' ? (event.traits ?? {}) : (event.properties ?? {});
   const name = event.type === 'track' ? event.event : event.name;
   const properties = JSON.stringify(body);
+  const rawSession = event.context?.sessionId;
+  const sessionId = typeof rawSession === 'string' || typeof rawSession === 'number' ? rawSession : undefined;
   const messageId =
     textOrUndefined(event.messageId) ??
     `sha256:${createHash('sha256')
@@ -166,7 +168,7 @@ function prepare(event: EventInput, index: number, options: RecordEventsOptions)
       type: event.type,
       event: name?.trim() || null,
       anonymous_id: anonymousId ?? null,
-      session_id: textOrUndefined(event.context?.sessionId as string | number | undefined) ?? null,
+      session_id: textOrUndefined(sessionId) ?? null,
       properties,
       occurred_at: occurredAt,
       received_at: options.now,
@@ -262,10 +264,21 @@ class CustomerResolver {
           first_seen_at: at,
           created_at: this.now,
         })
+        // A concurrent request may have just created the customer with this e-mail: use that one.
+        .onConflict((oc) => oc.column('email').doNothing())
         .returning('id')
-        .executeTakeFirstOrThrow();
-      id = created.id;
-      this.customersCreated += 1;
+        .executeTakeFirst();
+      if (created) {
+        id = created.id;
+        this.customersCreated += 1;
+      } else {
+        const row = await this.db
+          .selectFrom('customers')
+          .select('id')
+          .where('email', '=', email!)
+          .executeTakeFirstOrThrow();
+        id = row.id;
+      }
     }
     if (userId !== undefined && !this.byUser.has(userId)) {
       await this.db

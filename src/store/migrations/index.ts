@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import { coreMigration } from './001-core.js';
 import { loyaltyMigration } from './002-loyalty.js';
+import { apiMigration } from './003-api.js';
 import { segmentsMigration } from './004-segments.js';
 import { predictionsMigration } from './005-predictions.js';
 import type { DialectName } from './columns.js';
@@ -15,6 +16,7 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
   return {
     '001_core': coreMigration(dialect),
     '002_loyalty': loyaltyMigration(dialect),
+    '003_api': apiMigration(dialect),
     '004_segments': segmentsMigration(dialect),
     '005_predictions': predictionsMigration(dialect),
   };

@@ -1,0 +1,54 @@
+import type { Generated, Kysely } from 'kysely';
+import type { Database, Db } from '../store/index.js';
+
+/** The tables of migration 003, which only the API and its CLI commands read. */
+// A type alias, not an interface: Kysely's `withTables` wants a type with an index signature.
+export type ApiTables = {
+  api_keys: ApiKeyTable;
+  admin_users: AdminUserTable;
+  webhook_receipts: WebhookReceiptTable;
+  api_settings: ApiSettingTable;
+};
+
+export type ApiScope = 'read' | 'write' | 'admin';
+
+export interface ApiKeyTable {
+  id: Generated<number>;
+  name: string;
+  /** The first characters of the key (`cb_write_AbCd`), shown in lists so a key can be recognised. */
+  prefix: string;
+  /** Hex SHA-256 of the whole key; the key itself is never stored. */
+  secret_sha256: string;
+  scope: ApiScope;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface AdminUserTable {
+  id: Generated<number>;
+  username: string;
+  /** `scrypt$N$r$p$salt$hash`, salt and hash base64url. */
+  password_hash: string;
+  created_at: number;
+}
+
+export interface WebhookReceiptTable {
+  source: string;
+  webhook_id: string;
+  topic: string;
+  received_at: number;
+}
+
+export interface ApiSettingTable {
+  name: string;
+  value: string;
+}
+
+/** A database handle that also knows the API's tables. */
+export type ApiDb = Kysely<Database & ApiTables>;
+
+/** Widens a store handle (or transaction) with the API's tables. */
+export function apiDb(db: Db): ApiDb {
+  return db.withTables<ApiTables>();
+}

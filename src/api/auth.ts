@@ -1,0 +1,89 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ComebackError } from '../errors.js';
+import type { Db } from '../store/index.js';
+import type { ApiScope } from './api.schema.js';
+import { findApiKey, scopeAllows, touchApiKey } from './keys.queries.js';
+import { readCookie, SESSION_COOKIE, verifySession } from './session.js';
+
+/** Who is calling: an API key, or an admin signed in to the dashboard (who holds the admin scope). */
+export type Principal =
+  | { kind: 'key'; keyId: number; name: string; scope: ApiScope }
+  | { kind: 'session'; username: string; scope: 'admin' };
+
+/** What a route needs: a scope, or nothing (`public`: health, login, signed webhooks). */
+export type RouteAccess = ApiScope | 'public';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The scope a route needs; an `/api/` route that does not say needs `admin` (fail closed). */
+    access?: RouteAccess;
+  }
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+/** How often `last_used_at` is written per key: every request would turn each read into a write. */
+const TOUCH_EVERY_MS = 60_000;
+
+/**
+ * The `onRequest` hook that authenticates `/api/` requests: `Authorization: Bearer <key>`, Segment's
+ * basic-auth style (the key as the user name, no password), or the dashboard's signed session cookie.
+ * No or unknown credentials → 401; a key below the route's scope → 403.
+ */
+export function authHook({ db, now, sessionSecret }: { db: Db; now: () => number; sessionSecret: string }) {
+  const touched = new Map<number, number>();
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    // The matched route's pattern, not the raw URL: `/%61pi/v1/stats` routes to `/api/v1/stats` too.
+    if (request.is404 || !request.routeOptions.url?.startsWith('/api/')) return;
+    const access = request.routeOptions.config.access ?? 'admin';
+    if (access === 'public') return;
+    const principal = await authenticate(request, db, now(), sessionSecret);
+    if (!principal) {
+      throw new ComebackError('unauthorized', 'send an API key as "Authorization: Bearer cb_…" or sign in');
+    }
+    if (!scopeAllows(principal.scope, access)) {
+      throw new ComebackError('forbidden', `this endpoint needs a ${access} key; this one is ${principal.scope}`);
+    }
+    request.principal = principal;
+    if (principal.kind === 'key') {
+      const at = now();
+      const last = touched.get(principal.keyId);
+      if (last === undefined || at - last >= TOUCH_EVERY_MS) {
+        touched.set(principal.keyId, at);
+        await touchApiKey(db, principal.keyId, at);
+      }
+    }
+  };
+}
+
+async function authenticate(
+  request: FastifyRequest,
+  db: Db,
+  now: number,
+  sessionSecret: string,
+): Promise<Principal | undefined> {
+  const header = request.headers.authorization;
+  if (header) {
+    const key = keyOfHeader(header);
+    if (!key) throw new ComebackError('unauthorized', 'the Authorization header is not "Bearer <key>"');
+    const found = await findApiKey(db, key);
+    if (!found) throw new ComebackError('unauthorized', 'unknown or revoked API key');
+    return { kind: 'key', keyId: found.id, name: found.name, scope: found.scope };
+  }
+  const token = readCookie(request.headers.cookie, SESSION_COOKIE);
+  const username = token ? verifySession(sessionSecret, token, now) : undefined;
+  return username ? { kind: 'session', username, scope: 'admin' } : undefined;
+}
+
+function keyOfHeader(header: string): string | undefined {
+  const [kind, value] = header.trim().split(/\s+/, 2);
+  if (!value) return undefined;
+  if (kind?.toLowerCase() === 'bearer') return value;
+  if (kind?.toLowerCase() === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return (colon < 0 ? decoded : decoded.slice(0, colon)) || undefined;
+  }
+  return undefined;
+}

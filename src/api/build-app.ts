@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import { ComebackError } from '../errors.js';
+import { DEFAULT_USER_ID_SOURCE } from '../ingest/events.js';
+import { packageRoot } from '../shared/paths.js';
+import type { Store } from '../store/index.js';
+import type { ApiApp, RouteDeps } from './app.types.js';
+import { authHook } from './auth.js';
+import { installErrorHandler, notFoundBody } from './error-handler.js';
+import { readOrCreateSetting } from './keys.queries.js';
+import { registerCustomerRoutes } from './routes/customers.js';
+import { registerEventRoutes } from './routes/events.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerKeyRoutes } from './routes/keys.js';
+import { registerMetricRoutes } from './routes/metrics.js';
+import { registerOrderRoutes } from './routes/orders.js';
+import { registerSessionRoutes } from './routes/session.js';
+import { registerStatsRoutes } from './routes/stats.js';
+import { registerShopifyWebhookRoutes } from './routes/webhooks.js';
+import { ErrorBody } from './schemas.js';
+
+export interface BuildAppOptions {
+  store: Store;
+  /** The clock; tests pin it. */
+  now?: () => number;
+  /** The Shopify webhook secret (`COMEBACK_SHOPIFY_SECRET`); without it webhooks answer 401. */
+  shopifySecret?: string;
+  /** Requests per key (or per IP before authentication) per window; `false` turns limiting off. */
+  rateLimit?: { max: number; timeWindowMs: number } | false;
+  /** Segment `userId` identity source; default `api` (see recordEvents). */
+  userIdSource?: string;
+  /** The secret that signs dashboard sessions; default a random one kept in the database. */
+  sessionSecret?: string;
+  /** Where the built dashboard is; default `web/dist` of the package, served when it exists. */
+  dashboardDir?: string;
+  logger?: FastifyBaseLogger | false;
+}
+
+export const DEFAULT_RATE_LIMIT = { max: 1200, timeWindowMs: 60_000 };
+
+/**
+ * Builds the HTTP API (REST under `/api/v1`, OpenAPI at `/docs/json`, a browsable reference at `/docs`)
+ * and the dashboard at `/`. The caller listens (or calls `inject` in tests) and closes it; the store
+ * stays the caller's to close.
+ */
+export async function buildApp({
+  store,
+  now = () => Date.now(),
+  shopifySecret,
+  rateLimit: limit = DEFAULT_RATE_LIMIT,
+  userIdSource = DEFAULT_USER_ID_SOURCE,
+  sessionSecret,
+  dashboardDir = join(packageRoot(), 'web', 'dist'),
+  logger = false,
+}: BuildAppOptions): Promise<ApiApp> {
+  const app: ApiApp = Fastify({
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
+    // Segment batches reach 500 calls; their own limit is 500 KB, this leaves room.
+    bodyLimit: 4 * 1024 * 1024,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const deps: RouteDeps = {
+    store,
+    now,
+    userIdSource,
+    shopifySecret: shopifySecret || undefined,
+    sessionSecret:
+      sessionSecret ??
+      (await readOrCreateSetting(store.db, 'session_secret', () => randomBytes(32).toString('base64url'))),
+  };
+
+  installErrorHandler(app);
+  app.addSchema(ErrorBody);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Comeback API',
+        version: '1',
+        description:
+          'Customer-retention engine: customers, orders, events (Segment-compatible), Shopify webhooks. ' +
+          'Authenticate with `Authorization: Bearer cb_<scope>_…` (scopes read ⊂ write ⊂ admin) or the dashboard session cookie.',
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'an API key from `comeback keys create`' },
+          session: { type: 'apiKey', in: 'cookie', name: 'comeback_session' },
+        },
+      },
+      security: [{ apiKey: [] }, { session: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.addHook('onRequest', authHook({ db: store.db, now, sessionSecret: deps.sessionSecret }));
+  if (limit) {
+    await app.register(rateLimit, {
+      max: limit.max,
+      timeWindow: limit.timeWindowMs,
+      // After authentication, so that the limit is per key; anonymous callers share their IP's.
+      hook: 'preParsing',
+      keyGenerator: (request) => {
+        const who = request.principal;
+        if (who?.kind === 'key') return `key:${who.keyId}`;
+        if (who?.kind === 'session') return `user:${who.username}`;
+        return `ip:${request.ip}`;
+      },
+      errorResponseBuilder: (_request, context) =>
+        new ComebackError('rate_limited', `rate limit of ${context.max} requests per ${context.after} reached`),
+    });
+  }
+
+  await app.register(
+    async (api) => {
+      registerHealthRoutes(api);
+      registerSessionRoutes(api, deps);
+      registerKeyRoutes(api, deps);
+      registerStatsRoutes(api, deps);
+      registerCustomerRoutes(api, deps);
+      registerMetricRoutes(api, deps);
+      registerOrderRoutes(api, deps);
+      registerEventRoutes(api, deps);
+      // Its own scope: the webhook route reads JSON bodies as raw bytes to check their signature.
+      await api.register(async (webhooks) => registerShopifyWebhookRoutes(webhooks, deps));
+    },
+    { prefix: '/api/v1' },
+  );
+
+  const hasDashboard = existsSync(join(dashboardDir, 'index.html'));
+  if (hasDashboard) {
+    await app.register(fastifyStatic, { root: dashboardDir, wildcard: false });
+  } else {
+    app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .type('text/html')
+        .send(
+          '<!doctype html><title>Comeback</title><h1>Comeback</h1><p>The dashboard is not built (<code>web/dist</code>). ' +
+            'The API reference is at <a href="/docs">/docs</a>.</p>',
+        ),
+    );
+  }
+  app.setNotFoundHandler((request, reply) => {
+    const isPage = request.method === 'GET' && !request.url.startsWith('/api/') && !request.url.startsWith('/docs');
+    if (hasDashboard && isPage) return reply.sendFile('index.html');
+    return reply.code(404).send(notFoundBody(request));
+  });
+  return app;
+}

@@ -1,0 +1,54 @@
+import { Type } from '@fastify/type-provider-typebox';
+import { ImportWriter } from '../../ingest/index.js';
+import type { ApiApp, RouteDeps } from '../app.types.js';
+import { OrderBody, orderBodyToInput } from '../order-input.js';
+import { authErrors } from '../schemas.js';
+
+/** The `orders.source` of orders sent to the API. */
+export const API_SOURCE = 'api';
+
+const OrderResult = Type.Object({
+  id: Type.Integer(),
+  externalId: Type.String(),
+  created: Type.Boolean({ description: 'false when an order with this externalId was updated' }),
+});
+
+/** `POST /orders`: creates or updates one order, idempotent by `externalId` (201 created, 200 updated). */
+export function registerOrderRoutes(app: ApiApp, deps: RouteDeps): void {
+  app.post(
+    '/orders',
+    {
+      config: { access: 'write' },
+      schema: {
+        summary: 'Create or update an order (idempotent by externalId)',
+        tags: ['orders'],
+        body: OrderBody,
+        response: { 200: OrderResult, 201: OrderResult, ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      const order = orderBodyToInput(request.body);
+      const now = deps.now();
+      const result = await deps.store.db.transaction().execute(async (trx) => {
+        const existing = await trx
+          .selectFrom('orders')
+          .select('id')
+          .where('source', '=', API_SOURCE)
+          .where('external_id', '=', order.externalId)
+          .executeTakeFirst();
+        const writer = new ImportWriter(trx, API_SOURCE, now);
+        const ids = await writer.writeOrders([order]);
+        await writer.finish();
+        const id = ids.get(order.externalId)!;
+        // An update may have fewer lines than before; the writer upserts by line number only.
+        await trx
+          .deleteFrom('order_lines')
+          .where('order_id', '=', id)
+          .where('line_no', '>', order.lines.length)
+          .execute();
+        return { id: Number(id), externalId: order.externalId, created: existing === undefined };
+      });
+      return reply.code(result.created ? 201 : 200).send(result);
+    },
+  );
+}

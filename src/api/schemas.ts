@@ -1,0 +1,30 @@
+import { Type } from '@fastify/type-provider-typebox';
+
+/** The body of every error answer: a stable `code`, a message for people, and the field at fault. */
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({
+        description: 'stable: bad_input, unauthorized, forbidden, not_found, conflict, rate_limited, …',
+      }),
+      message: Type.String(),
+      field: Type.Optional(Type.String({ description: 'the input field at fault, e.g. `batch[3].timestamp`' })),
+    }),
+  },
+  { $id: 'ErrorBody' },
+);
+
+/** The error answers every authenticated route can give. */
+export const authErrors = {
+  400: Type.Ref('ErrorBody'),
+  401: Type.Ref('ErrorBody'),
+  403: Type.Ref('ErrorBody'),
+  429: Type.Ref('ErrorBody'),
+};
+
+/** A nullable schema. */
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
+  Type.Union([schema, Type.Null()]);
+
+/** Epoch milliseconds, as every instant in the API. */
+export const EpochMs = Type.Number({ description: 'epoch milliseconds (UTC)' });

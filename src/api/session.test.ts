@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { fieldOfIssue } from './error-handler.js';
+import { readCookie, signSession, verifySession } from './session.js';
+import { shopifyRefund, verifyShopifyHmac } from './shopify-webhook.js';
+
+describe('sessions, signatures and field names', () => {
+  test('a session token is valid until it expires, and only under its own secret', () => {
+    const token = signSession('secret', 'owner', 1_000);
+    assert.equal(verifySession('secret', token, 999), 'owner');
+    assert.equal(verifySession('secret', token, 1_000), undefined);
+    assert.equal(verifySession('other', token, 0), undefined);
+    const [payload, mac] = token.split('.');
+    const forged = `${Buffer.from(JSON.stringify({ u: 'admin', exp: 9e15 })).toString('base64url')}.${mac}`;
+    assert.equal(verifySession('secret', forged, 0), undefined);
+    assert.equal(verifySession('secret', `${payload}`, 0), undefined);
+    assert.equal(readCookie('a=1; comeback_session=x.y; b=2', 'comeback_session'), 'x.y');
+  });
+
+  test("Shopify's signature is the base64 HMAC-SHA256 of the raw bytes", () => {
+    const body = Buffer.from('{"id":1,"note":"caf\u00e9"}');
+    const good = createHmac('sha256', 's3cret').update(body).digest('base64');
+    assert.equal(verifyShopifyHmac(body, good, 's3cret'), true);
+    assert.equal(verifyShopifyHmac(Buffer.from('{"id":1, "note":"caf\u00e9"}'), good, 's3cret'), false);
+    assert.equal(verifyShopifyHmac(body, undefined, 's3cret'), false);
+    assert.equal(verifyShopifyHmac(body, 'short', 's3cret'), false);
+  });
+
+  test('a refund counts its successful refund transactions, else its line items with tax', () => {
+    const base = { id: 1, order_id: 2, created_at: '2026-01-13T10:00:00Z' };
+    const paid = shopifyRefund(
+      {
+        ...base,
+        transactions: [
+          { kind: 'refund', status: 'success', amount: '10.00', currency: 'EUR' },
+          { kind: 'refund', status: 'failure', amount: '99.00', currency: 'EUR' },
+        ],
+      },
+      undefined,
+    );
+    assert.deepEqual([paid.amountMinor, paid.currency, paid.orderExternalId], [1000, 'EUR', '2']);
+    const noMoney = shopifyRefund({ ...base, refund_line_items: [{ subtotal: '5.00', total_tax: '0.50' }] }, 'JPY');
+    assert.deepEqual([noMoney.amountMinor, noMoney.currency], [6, 'JPY']);
+    assert.throws(() => shopifyRefund(base, undefined), /names no currency/);
+  });
+
+  test('validation issues name the field with array indices', () => {
+    assert.equal(fieldOfIssue({ instancePath: '/batch/3/timestamp' }), 'batch[3].timestamp');
+    assert.equal(fieldOfIssue({ instancePath: '/customer', params: { missingProperty: 'email' } }), 'customer.email');
+    assert.equal(fieldOfIssue({ instancePath: '', params: { missingProperty: 'totalMinor' } }), 'totalMinor');
+    assert.equal(fieldOfIssue({ instancePath: '' }), undefined);
+  });
+});

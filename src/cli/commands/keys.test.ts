@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { DIALECTS, freshDatabase, type TestDb } from '../../../test/setup.js';
+import { buildApp } from '../../api/build-app.js';
+import { main } from '../main.js';
+
+/** Runs the CLI in-process, capturing what it writes. */
+async function run(...args: string[]) {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.on('data', (chunk) => (stdout += String(chunk)));
+  err.on('data', (chunk) => (stderr += String(chunk)));
+  const code = await main(['node', 'comeback', ...args], { out, err }, {});
+  return { code, out: stdout, err: stderr };
+}
+
+for (const dialect of DIALECTS) {
+  describe(`comeback keys and admin on ${dialect.name}`, { skip: dialect.skip }, () => {
+    let t: TestDb;
+    before(async () => {
+      t = await freshDatabase(dialect.name);
+    });
+    after(async () => {
+      await t?.drop();
+    });
+
+    test('a key is printed once, stored as a hash, listed, and refused once revoked', async () => {
+      const created = await run('keys', 'create', '--scope', 'write', '--name', 'storefront', '--db', t.url);
+      assert.equal(created.code, 0, created.err);
+      const key = created.out.trim();
+      assert.match(key, /^cb_write_[\w-]{43}$/);
+      assert.match(created.err, /not shown again/);
+      const rows = await t.store.db
+        .withTables<{ api_keys: { secret_sha256: string; prefix: string } }>()
+        .selectFrom('api_keys')
+        .selectAll()
+        .execute();
+      assert.ok(!JSON.stringify(rows).includes(key), 'the key itself is not stored');
+
+      const listed = await run('keys', 'list', '--json', '--db', t.url);
+      const [entry] = JSON.parse(listed.out);
+      assert.deepEqual([entry.name, entry.scope, key.startsWith(entry.prefix)], ['storefront', 'write', true]);
+
+      const app = await buildApp({ store: t.store, rateLimit: false });
+      try {
+        const call = () =>
+          app.inject({
+            method: 'POST',
+            url: '/api/v1/track',
+            headers: { authorization: `Bearer ${key}` },
+            payload: { anonymousId: 'a', event: 'Viewed' },
+          });
+        assert.equal((await call()).statusCode, 200);
+        assert.equal((await run('keys', 'revoke', String(entry.id), '--db', t.url)).code, 0);
+        assert.equal((await call()).statusCode, 401);
+      } finally {
+        await app.close();
+      }
+      assert.equal((await run('keys', 'create', '--scope', 'root', '--db', t.url)).code, 2);
+      assert.equal((await run('keys', 'revoke', '999', '--db', t.url)).code, 1);
+    });
+
+    test('admin create makes an account that signs in to the dashboard', async () => {
+      assert.equal((await run('admin', 'create', 'owner', '--password', 'short', '--db', t.url)).code, 1);
+      const created = await run('admin', 'create', 'owner', '--password', 'a long passphrase', '--db', t.url);
+      assert.equal(created.code, 0, created.err);
+      const app = await buildApp({ store: t.store, rateLimit: false });
+      try {
+        const login = await app.inject({
+          method: 'POST',
+          url: '/api/v1/session',
+          payload: { username: 'owner', password: 'a long passphrase' },
+        });
+        assert.equal(login.statusCode, 200);
+      } finally {
+        await app.close();
+      }
+    });
+  });
+}

@@ -1,0 +1,60 @@
+import type { Command } from 'commander';
+import pino from 'pino';
+import { buildApp, DEFAULT_RATE_LIMIT } from '../../api/index.js';
+import { ComebackError } from '../../errors.js';
+import { openStore } from '../../store/index.js';
+import { type CommandContext, dbOption } from '../shared.js';
+
+/** `comeback serve`: the HTTP API and the dashboard, until SIGINT or SIGTERM. */
+export function registerServe(program: Command, ctx: CommandContext): void {
+  dbOption(
+    program
+      .command('serve')
+      .description('serve the HTTP API (/api/v1, reference at /docs) and the dashboard (/)')
+      .option('--port <port>', 'port (0 picks a free one)', '8080')
+      .option('--host <host>', 'address to listen on', '127.0.0.1')
+      .option('--shopify-secret <secret>', 'Shopify webhook signing secret (or COMEBACK_SHOPIFY_SECRET)')
+      .option('--user-id-source <source>', 'identity source of Segment userIds: api (default) or shopify')
+      .option(
+        '--rate-limit <n>',
+        'requests per minute per API key (0 turns limiting off)',
+        String(DEFAULT_RATE_LIMIT.max),
+      ),
+  ).action(
+    async (flags: {
+      port: string;
+      host: string;
+      shopifySecret?: string;
+      userIdSource?: string;
+      rateLimit: string;
+      db?: string;
+    }) => {
+      const port = Number(flags.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new ComebackError('usage', `--port ${flags.port}: not a port`);
+      const limit = Number(flags.rateLimit);
+      if (!Number.isInteger(limit) || limit < 0)
+        throw new ComebackError('usage', `--rate-limit ${flags.rateLimit}: not a count`);
+      const store = await openStore(ctx.config(flags).dbUrl);
+      const app = await buildApp({
+        store,
+        now: ctx.now,
+        shopifySecret: flags.shopifySecret ?? ctx.env.COMEBACK_SHOPIFY_SECRET,
+        userIdSource: flags.userIdSource ?? ctx.env.COMEBACK_USER_ID_SOURCE,
+        rateLimit: limit === 0 ? false : { max: limit, timeWindowMs: 60_000 },
+        logger: pino({ level: ctx.env.COMEBACK_LOG_LEVEL ?? 'info' }, pino.destination(2)),
+      });
+      try {
+        const address = await app.listen({ port, host: flags.host });
+        ctx.io.out.write(`Comeback is serving ${store.label} at ${address}/ (API reference: ${address}/docs)\n`);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+      } finally {
+        await app.close();
+        await store.close();
+      }
+    },
+  );
+}
