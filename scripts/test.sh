@@ -9,6 +9,7 @@ if [ -z "${COMEBACK_TEST_PG:-}" ] && ls -d /usr/lib/postgresql/*/bin >/dev/null 
 fi
 
 npx tsc --noEmit
+npx tsc -p web/tsconfig.json --noEmit
 npx biome check .
 
 mkdir -p test-artifacts

@@ -16,6 +16,7 @@ import { authHook } from './auth.js';
 import { installErrorHandler, notFoundBody } from './error-handler.js';
 import { readOrCreateSetting } from './keys.queries.js';
 import { registerCustomerRoutes } from './routes/customers.js';
+import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerKeyRoutes } from './routes/keys.js';
@@ -129,6 +130,7 @@ export async function buildApp({
       registerMetricRoutes(api, deps);
       registerOrderRoutes(api, deps);
       registerEventRoutes(api, deps);
+      registerDashboardRoutes(api, deps);
       // Its own scope: the webhook route reads JSON bodies as raw bytes to check their signature.
       await api.register(async (webhooks) => registerShopifyWebhookRoutes(webhooks, deps));
     },

@@ -1,20 +1,108 @@
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
+import { defaultAsOf } from '../../analytics/index.js';
+import { buildApp, upsertAdminUser } from '../../api/index.js';
+import { ComebackError } from '../../errors.js';
 import { importFile } from '../../ingest/index.js';
+import { scoreCustomers } from '../../predict/index.js';
+import { loadLatestScores, type Rule, refreshSegments, saveSegment } from '../../segments/index.js';
+import { MS_PER_DAY } from '../../shared/dates.js';
 import { samplePath } from '../../shared/paths.js';
-import { openStore, storeStats } from '../../store/index.js';
+import { openStore, type Store, storeStats } from '../../store/index.js';
 import { formatCount } from '../io.js';
 import type { CommandContext } from '../shared.js';
 
 export const DEMO_SAMPLE = samplePath('online-retail', 'online-retail-sample.csv.gz');
 
-/** `comeback demo`: the bundled Online Retail sample in a fresh SQLite file. */
+interface DemoFlags {
+  file: string;
+  serve: boolean;
+  port: string;
+  host: string;
+  user: string;
+  password?: string;
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new ComebackError('usage', `--port ${text}: use a whole number from 0 (any free port) to 65535`);
+  }
+  return port;
+}
+
+/** Saved segments of the demo, recorded monthly over the last half year so that they have a history. */
+const DEMO_SEGMENTS: ReadonlyArray<{ name: string; rule: Rule }> = [
+  { name: 'Big spenders, last 90 days', rule: { orders: 'revenue', withinDays: 90, op: 'gte', value: 1000 } },
+  {
+    name: 'Repeat buyers outside the UK',
+    rule: {
+      all: [
+        { orders: 'count', op: 'gte', value: 2 },
+        { field: 'country', op: 'neq', value: 'United Kingdom' },
+      ],
+    },
+  },
+];
+
+/** Model scores and segments are extras of the demo: one that fails is reported and the demo goes on. */
+async function prepareExtras(store: Store, ctx: CommandContext): Promise<void> {
+  const asOf = (await defaultAsOf(store.db)) ?? ctx.now();
+  try {
+    const run = await scoreCustomers(store.db, { asOf, now: ctx.now() });
+    const params = Object.entries(run.purchaseFit.fit.params)
+      .map(([name, value]) => `${name}=${value.toPrecision(4)}`)
+      .join(' ');
+    const spend = run.spendFit ? ' and Gamma-Gamma' : '';
+    ctx.io.err.write(`Fitted BG/NBD (${params})${spend}; scored ${formatCount(run.scores.length)} customers.\n`);
+  } catch (error) {
+    ctx.io.err.write(`Models skipped: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
+  try {
+    // With scores stored, lifecycle stages follow P(alive) rather than the gaps between orders alone.
+    const scores = await loadLatestScores(store.db, { model: 'bgnbd' }).catch(() => undefined);
+    const refreshed = await refreshSegments(store.db, { asOf, scores });
+    ctx.io.err.write(`Segmented ${formatCount(refreshed.customers)} customers (RFM, personas, lifecycle).\n`);
+    for (const { name, rule } of DEMO_SEGMENTS) {
+      for (let monthsAgo = 6; monthsAgo >= 0; monthsAgo--) {
+        await saveSegment(store.db, name, rule, { asOf: asOf - monthsAgo * 30 * MS_PER_DAY, now: ctx.now() });
+      }
+    }
+  } catch (error) {
+    ctx.io.err.write(`Segments skipped: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(signal);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/** `comeback demo`: the bundled Online Retail sample in a fresh SQLite file, served with the dashboard. */
 export function registerDemo(program: Command, ctx: CommandContext): void {
   program
     .command('demo')
-    .description('load the bundled real sample (UCI Online Retail, 440 customers) into a fresh embedded database')
+    .description(
+      'load the bundled real sample (UCI Online Retail, 440 customers) into a fresh embedded database and serve the dashboard',
+    )
     .option('--file <path>', 'the SQLite file to (re)create', 'comeback-demo.db')
-    .action(async (flags: { file: string }) => {
+    .option('--port <port>', 'port to listen on (0: any free port)', '3000')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--user <name>', 'the admin user name', 'admin')
+    .option('--password <password>', 'the admin password (default: a generated one, printed)')
+    .option('--no-serve', 'load the data only, do not start the server')
+    .action(async (flags: DemoFlags) => {
+      const port = parsePort(flags.port);
       for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${flags.file}${suffix}`, { force: true });
       const store = await openStore(`sqlite:${flags.file}`);
       try {
@@ -24,9 +112,26 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
         const revenue = stats.revenue.map((r) => `${r.revenue.toLocaleString('en-GB')} ${r.currency}`).join(', ');
         ctx.io.out.write(
           `Loaded ${formatCount(summary.orders)} orders (${formatCount(summary.lines)} lines, ${formatCount(summary.refunds)} cancellations) ` +
-            `of ${formatCount(stats.customers)} customers; net revenue ${revenue}.\n` +
-            `Try: comeback stats --db sqlite:${flags.file}\n`,
+            `of ${formatCount(stats.customers)} customers; net revenue ${revenue}.\n`,
         );
+        if (!flags.serve) {
+          ctx.io.out.write(`Try: comeback stats --db sqlite:${flags.file}\n`);
+          return;
+        }
+        await prepareExtras(store, ctx);
+        const password = flags.password ?? randomBytes(12).toString('base64url');
+        const admin = await upsertAdminUser(store.db, { username: flags.user, password, now: ctx.now() });
+        const app = await buildApp({ store, now: ctx.now });
+        await app.listen({ port, host: flags.host });
+        const address = app.server.address() as AddressInfo;
+        const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+        ctx.io.out.write(
+          `Comeback demo: http://${host}:${address.port}/  user: ${admin.username}  password: ${password}\n`,
+        );
+        ctx.io.err.write('Press Ctrl-C to stop.\n');
+        const signal = await untilSignal();
+        ctx.io.err.write(`${signal}: stopping …\n`);
+        await app.close();
       } finally {
         await store.close();
       }

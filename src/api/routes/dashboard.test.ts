@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { DIALECTS, freshDatabase, type TestDb } from '../../../test/setup.js';
+import { importFile } from '../../ingest/index.js';
+import { refreshSegments, saveSegment } from '../../segments/index.js';
+import { samplePath } from '../../shared/paths.js';
+import type { ApiApp } from '../app.types.js';
+import { buildApp } from '../build-app.js';
+import { createApiKey } from '../keys.queries.js';
+
+const NOW = Date.UTC(2026, 0, 15);
+// The day after the sample's latest sale (2011-12-09): what the dashboard describes.
+const AS_OF = Date.UTC(2011, 11, 10);
+
+for (const dialect of DIALECTS) {
+  describe(`dashboard routes (${dialect.name})`, { skip: dialect.skip }, () => {
+    let t: TestDb;
+    let app: ApiApp;
+    let key: string;
+
+    before(async () => {
+      t = await freshDatabase(dialect.name);
+      await importFile(t.store.db, samplePath('online-retail', 'online-retail-sample.csv.gz'), {
+        format: 'online-retail',
+        now: NOW,
+      });
+      await refreshSegments(t.store.db, { asOf: AS_OF });
+      await saveSegment(
+        t.store.db,
+        'Big, "quoted", spenders',
+        { orders: 'revenue', op: 'gte', value: 2000 },
+        {
+          asOf: AS_OF,
+          now: NOW,
+        },
+      );
+      key = (await createApiKey(t.store.db, { scope: 'read', now: NOW })).key;
+      app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false, dashboardDir: '/nonexistent' });
+    });
+
+    after(async () => {
+      await app?.close();
+      await t?.drop();
+    });
+
+    const get = (url: string) => app.inject({ url: `/api/v1${url}`, headers: { authorization: `Bearer ${key}` } });
+
+    test('need a key', async () => {
+      assert.equal((await app.inject({ url: '/api/v1/dashboard/segments' })).statusCode, 401);
+    });
+
+    test('segments: the RFM grid covers every scored customer once, with the groups and saved segments', async () => {
+      const response = await get('/dashboard/segments');
+      assert.equal(response.statusCode, 200, response.body);
+      const view = response.json();
+      assert.equal(view.asOf, AS_OF);
+      assert.equal(view.rfm.currency, 'GBP');
+      assert.equal(view.rfm.cells.length, 25);
+      const inCells = view.rfm.cells.reduce((n: number, c: { customers: number }) => n + c.customers, 0);
+      const inGroups = view.rfm.groups.reduce((n: number, g: { customers: number }) => n + g.customers, 0);
+      assert.equal(inCells, view.rfm.customers);
+      assert.equal(inGroups, view.rfm.customers);
+      assert.ok(view.rfm.customers > 400);
+      const stages = view.lifecycle.stages.reduce((n: number, s: { customers: number }) => n + s.customers, 0);
+      const moved = view.lifecycle.migration.counts.flat().reduce((a: number, b: number) => a + b, 0);
+      assert.equal(moved, stages, 'every staged customer appears once in the migration matrix');
+      assert.equal(view.personas.length, 6);
+      assert.deepEqual(
+        view.saved.map((s: { name: string }) => s.name),
+        ['Big, "quoted", spenders'],
+      );
+      assert.ok(view.saved[0].size > 0);
+    });
+
+    test('a saved segment exports as CSV, one row per member', async () => {
+      const view = (await get('/dashboard/segments')).json();
+      const response = await get(`/dashboard/segments/${encodeURIComponent('Big, "quoted", spenders')}/members.csv`);
+      assert.equal(response.statusCode, 200);
+      assert.match(String(response.headers['content-type']), /^text\/csv/);
+      assert.match(String(response.headers['content-disposition']), /attachment; filename="Big_quoted_spenders.csv"/);
+      const lines = response.body.trim().split('\n');
+      assert.match(lines[0]!, /^customer_id,/);
+      assert.equal(lines.length - 1, view.saved[0].size);
+      assert.equal((await get('/dashboard/segments/nope/members.csv')).statusCode, 404);
+    });
+
+    test('predictions: fitted BG/NBD and Gamma-Gamma, distributions and the hold-out check', async () => {
+      const response = await get('/dashboard/predictions');
+      assert.equal(response.statusCode, 200, response.body);
+      const report = response.json();
+      assert.equal(report.available, true);
+      assert.equal(report.model.name, 'bgnbd');
+      assert.ok(report.spendModel, 'Gamma-Gamma fitted');
+      const binned = (bins: Array<{ count: number }>) => bins.reduce((n, b) => n + b.count, 0);
+      assert.equal(binned(report.pAlive), report.customers);
+      assert.equal(binned(report.clv), report.customers);
+      assert.ok(report.meanPAlive > 0 && report.meanPAlive <= 1);
+      assert.ok(report.totalClv > 0);
+      assert.equal(report.holdout.weeks, 26);
+      assert.ok(report.holdout.totalActual > 0 && report.holdout.totalPredicted > 0);
+      assert.equal('byCustomer' in report, false, 'per-customer scores stay on the server');
+    });
+
+    test("a customer's story carries the model's prediction", async () => {
+      const response = await get('/dashboard/customers/1');
+      assert.equal(response.statusCode, 200, response.body);
+      const story = response.json();
+      assert.equal(story.customer.id, 1);
+      assert.ok(story.timeline.length > 0);
+      assert.ok(story.rfm && story.rfm.r >= 1 && story.rfm.r <= 5);
+      assert.ok(story.prediction.pAlive > 0 && story.prediction.pAlive <= 1);
+      assert.ok(story.prediction.clv > 0);
+      assert.equal((await get('/dashboard/customers/999999')).statusCode, 404);
+    });
+  });
+}

@@ -1,0 +1,245 @@
+import { useMemo, useState } from 'react';
+import { apiFetch, useLoad } from '../api.js';
+import { AXIS_NAME, Chart } from '../chart.js';
+import { type I18n, type MessageKey, useI18n } from '../i18n.js';
+import type { Overview, PeriodFigures, RetentionReport, StoreStats, TimeToSecondOrder } from '../types.js';
+import { Async, Card, Empty, Kpi, PageHead } from '../ui.js';
+
+const PERIODS = [1, 3, 6, 12] as const;
+
+type Kind = 'count' | 'rate' | 'money' | 'decimal';
+
+interface Metric {
+  key: keyof PeriodFigures;
+  label: MessageKey;
+  kind: Kind;
+  good?: 'up' | 'down';
+}
+
+const METRICS: Metric[] = [
+  { key: 'customersEnd', label: 'customersEnd', kind: 'count' },
+  { key: 'newCustomers', label: 'newCustomers', kind: 'count' },
+  { key: 'crr', label: 'crr', kind: 'rate' },
+  { key: 'churnRate', label: 'churnRate', kind: 'rate', good: 'down' },
+  { key: 'repeatPurchaseRate', label: 'repeatPurchaseRate', kind: 'rate' },
+  { key: 'revenue', label: 'revenue', kind: 'money' },
+  { key: 'orders', label: 'orders', kind: 'count' },
+  { key: 'aov', label: 'aov', kind: 'money' },
+];
+
+function show(i18n: I18n, kind: Kind, value: number | null, currency: string): string {
+  if (value === null) return '—';
+  if (kind === 'rate') return i18n.percent(value);
+  if (kind === 'money') return i18n.money(value, currency);
+  if (kind === 'decimal') return i18n.number(value, 2);
+  return i18n.number(value);
+}
+
+/** The change against the previous period: points for rates, a relative change for the rest. */
+function changeOf(i18n: I18n, kind: Kind, current: number | null, previous: number | null) {
+  if (current === null || previous === null) return { text: i18n.t('noPrevious'), direction: 'flat' as const };
+  const diff = current - previous;
+  const direction = Math.abs(diff) < 1e-9 ? ('flat' as const) : diff > 0 ? ('up' as const) : ('down' as const);
+  if (kind === 'rate') {
+    const points = i18n.number(Math.abs(diff) * 100, 1);
+    return { text: `${diff < 0 ? '−' : '+'}${points} pp`, direction };
+  }
+  if (previous === 0) return { text: i18n.t('noPrevious'), direction: 'flat' as const };
+  return { text: `${diff < 0 ? '−' : '+'}${i18n.percent(Math.abs(diff / previous))}`, direction };
+}
+
+function Kpis({ report }: { report: RetentionReport }) {
+  const i18n = useI18n();
+  const currency = report.currency ?? 'USD';
+  return (
+    <div className="kpis">
+      {METRICS.map((m) => {
+        const current = report[m.key];
+        const previous = report.previous[m.key];
+        return (
+          <Kpi
+            key={m.key}
+            id={m.key}
+            label={i18n.t(m.label)}
+            value={show(i18n, m.kind, current, currency)}
+            change={changeOf(i18n, m.kind, current, previous)}
+            good={m.good}
+          />
+        );
+      })}
+    </div>
+  );
+}
+
+function NewVsReturningChart({ data }: { data: Overview['newVsReturning'] }) {
+  const i18n = useI18n();
+  const currency = data.currency ?? 'USD';
+  const option = useMemo(
+    () => ({
+      tooltip: {
+        trigger: 'axis',
+        axisPointer: { type: 'shadow' },
+        valueFormatter: (v: number) => i18n.money(v, currency),
+      },
+      legend: { top: 0, data: [i18n.t('newRevenue'), i18n.t('returningRevenue')] },
+      grid: { left: 16, right: 16, top: 60, bottom: 36, containLabel: true },
+      xAxis: {
+        type: 'category',
+        name: i18n.t('month'),
+        nameLocation: 'middle',
+        nameGap: 30,
+        nameTextStyle: AXIS_NAME,
+        data: data.months.map((m) => i18n.month(m.month)),
+      },
+      yAxis: {
+        type: 'value',
+        name: `${i18n.t('revenue')} (${currency})`,
+        nameTextStyle: { ...AXIS_NAME, align: 'left' },
+        axisLabel: { formatter: (v: number) => i18n.compactMoney(v, currency) },
+      },
+      series: [
+        {
+          name: i18n.t('newRevenue'),
+          type: 'bar',
+          stack: 'revenue',
+          data: data.months.map((m) => m.newRevenue),
+        },
+        {
+          name: i18n.t('returningRevenue'),
+          type: 'bar',
+          stack: 'revenue',
+          data: data.months.map((m) => m.returningRevenue),
+        },
+      ],
+    }),
+    [data, i18n, currency],
+  );
+  if (data.months.length === 0) return <Empty />;
+  return <Chart option={option} label={i18n.t('newVsReturningTitle')} />;
+}
+
+function BuyersChart({ data }: { data: Overview['newVsReturning'] }) {
+  const i18n = useI18n();
+  const option = useMemo(
+    () => ({
+      tooltip: { trigger: 'axis', valueFormatter: (v: number) => i18n.number(v) },
+      legend: { top: 0, data: [i18n.t('newRevenue'), i18n.t('returningRevenue')] },
+      grid: { left: 8, right: 16, top: 60, bottom: 36, containLabel: true },
+      xAxis: {
+        type: 'category',
+        name: i18n.t('month'),
+        nameLocation: 'middle',
+        nameGap: 30,
+        nameTextStyle: AXIS_NAME,
+        boundaryGap: false,
+        data: data.months.map((m) => i18n.month(m.month)),
+      },
+      yAxis: {
+        type: 'value',
+        name: i18n.t('customers'),
+        nameTextStyle: { ...AXIS_NAME, align: 'left' },
+        minInterval: 1,
+      },
+      series: [
+        { name: i18n.t('newRevenue'), type: 'line', data: data.months.map((m) => m.newCustomers), symbolSize: 6 },
+        {
+          name: i18n.t('returningRevenue'),
+          type: 'line',
+          data: data.months.map((m) => m.returningCustomers),
+          symbolSize: 6,
+        },
+      ],
+    }),
+    [data, i18n],
+  );
+  if (data.months.length === 0) return <Empty />;
+  return <Chart option={option} height={300} label={i18n.t('buyersTitle')} />;
+}
+
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * The last `months` full calendar months before the month of the latest order (the data may be
+ * historical, so "now" is the data's end), then the report of that period and the monthly series.
+ */
+async function loadOverview(months: number): Promise<Overview | null> {
+  const stats = await apiFetch<StoreStats>('/stats');
+  if (stats.lastOrderAt === null) return null;
+  const end = new Date(stats.lastOrderAt);
+  const from = day(Date.UTC(end.getUTCFullYear(), end.getUTCMonth() - months, 1));
+  const to = day(Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), 1));
+  const [report, newVsReturning, timeToSecondOrder] = await Promise.all([
+    apiFetch<RetentionReport>(`/metrics?from=${from}&to=${to}`),
+    apiFetch<Overview['newVsReturning']>('/metrics/new-vs-returning'),
+    apiFetch<TimeToSecondOrder>('/metrics/time-to-second-order'),
+  ]);
+  return { from, to, report, newVsReturning, timeToSecondOrder };
+}
+
+/** The Overview page: retention figures against the previous period and revenue from new vs returning customers. */
+export function OverviewPage() {
+  const i18n = useI18n();
+  const [months, setMonths] = useState<number>(3);
+  const [state, retry] = useLoad(`overview-${months}`, () => loadOverview(months));
+  return (
+    <>
+      <PageHead title={i18n.t('navOverview')}>
+        <label className="field inline">
+          <span>{i18n.t('period')}</span>
+          <select value={months} onChange={(e) => setMonths(Number(e.target.value))} data-testid="period">
+            {PERIODS.map((n) => (
+              <option key={n} value={n}>
+                {i18n.t('lastMonths', { n })}
+              </option>
+            ))}
+          </select>
+        </label>
+      </PageHead>
+      <Async state={state} retry={retry}>
+        {(data) =>
+          data === null || data.report.currency === null ? (
+            <Empty />
+          ) : (
+            <>
+              <p className="muted period-line" data-testid="period-line" data-from={data.from} data-to={data.to}>
+                {i18n.date(data.report.from)} – {i18n.date(data.report.to - 1)} ·{' '}
+                {i18n.t('previousPeriod', {
+                  from: i18n.date(data.report.previous.from),
+                  to: i18n.date(data.report.previous.to - 1),
+                })}
+              </p>
+              <Kpis report={data.report} />
+              <p className="muted small definition">
+                {i18n.t('activeDefinition', { days: i18n.number(data.report.activeWindowDays) })}
+              </p>
+              <div className="grid">
+                <Card title={i18n.t('newVsReturningTitle')} wide>
+                  <NewVsReturningChart data={data.newVsReturning} />
+                </Card>
+                <Card title={i18n.t('buyersTitle')}>
+                  <BuyersChart data={data.newVsReturning} />
+                </Card>
+                <Card title={i18n.t('secondOrderTitle')}>
+                  <dl className="facts">
+                    <div>
+                      <dt>{i18n.t('medianDays')}</dt>
+                      <dd>
+                        {data.timeToSecondOrder.median === null ? '—' : i18n.number(data.timeToSecondOrder.median)}
+                      </dd>
+                    </div>
+                    {data.timeToSecondOrder.within.map((w) => (
+                      <div key={w.days}>
+                        <dt>{i18n.t('within', { n: w.days })}</dt>
+                        <dd>{w.share === null ? '—' : i18n.percent(w.share)}</dd>
+                      </div>
+                    ))}
+                  </dl>
+                </Card>
+              </div>
+            </>
+          )
+        }
+      </Async>
+    </>
+  );
+}

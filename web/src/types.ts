@@ -1,0 +1,183 @@
+/** The shapes of the API answers the dashboard reads (the server's JSON, described for the browser). */
+
+export interface PeriodFigures {
+  from: number;
+  to: number;
+  customersStart: number;
+  customersEnd: number;
+  newCustomers: number;
+  customersLost: number;
+  crr: number | null;
+  churnRate: number | null;
+  repeatPurchaseRate: number | null;
+  buyers: number;
+  returningCustomers: number;
+  returningCustomerRate: number | null;
+  orders: number;
+  revenue: number;
+  aov: number | null;
+  purchaseFrequency: number | null;
+  clv: number | null;
+  netRevenueRetention: number | null;
+}
+
+export interface RetentionReport extends PeriodFigures {
+  currency: string | null;
+  /** What "an active customer" means in this report, in words. */
+  definition: string;
+  activeWindowDays: number;
+  previous: PeriodFigures;
+  change: Record<string, number | null>;
+}
+
+export interface NewVsReturningMonth {
+  month: string;
+  newCustomers: number;
+  returningCustomers: number;
+  newRevenue: number;
+  returningRevenue: number;
+}
+
+export interface TimeToSecondOrder {
+  customers: number;
+  withSecondOrder: number;
+  median: number | null;
+  within: Array<{ days: number; eligible: number; returned: number; share: number | null }>;
+}
+
+export interface StoreStats {
+  customers: number;
+  orders: number;
+  lastOrderAt: number | null;
+}
+
+/** What the Overview page loads: the report of the chosen months and the monthly series. */
+export interface Overview {
+  from: string;
+  to: string;
+  report: RetentionReport;
+  newVsReturning: { currency: string | null; months: NewVsReturningMonth[] };
+  timeToSecondOrder: TimeToSecondOrder;
+}
+
+export type CohortMetric = 'customers' | 'revenue' | 'ltv';
+
+export interface CohortTable {
+  metric: CohortMetric;
+  currency: string | null;
+  asOf: number;
+  cohorts: Array<{ cohort: string; start: string; size: number; values: number[] }>;
+}
+
+export interface CustomerItem {
+  id: number;
+  email: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  country: string | null;
+  firstSeenAt: number;
+  orders: number;
+  lastOrderAt: number | null;
+}
+
+export interface CustomerList {
+  total: number;
+  customers: CustomerItem[];
+}
+
+export interface OrderLine {
+  lineNo: number;
+  sku: string | null;
+  title: string | null;
+  quantity: number;
+  totalMinor: number;
+  kind: string;
+}
+
+export interface CustomerOrder {
+  id: number;
+  externalId: string;
+  placedAt: number;
+  currency: string;
+  totalMinor: number;
+  refundedMinor: number;
+  status: string;
+  lines: OrderLine[];
+}
+
+export interface CustomerProfile {
+  customer: CustomerItem & { city: string | null; source: string };
+  revenue: Array<{ currency: string; orders: number; revenue: number }>;
+  orders: CustomerOrder[];
+  events: Array<{ id: number; type: string; event: string | null; occurredAt: number }>;
+}
+
+export type TimelineEntry =
+  | {
+      at: number;
+      kind: 'order';
+      orderId: number;
+      externalId: string;
+      status: string;
+      totalMinor: number;
+      currency: string;
+    }
+  | { at: number; kind: 'refund'; orderId: number | null; amountMinor: number; currency: string; reason: string | null }
+  | { at: number; kind: 'event'; type: string; event: string | null };
+
+/** `GET /dashboard/customers/:id`: the segments' customer story with the model's prediction. */
+export interface CustomerStory {
+  asOf: number;
+  currency: string | null;
+  timeline: TimelineEntry[];
+  rfm: { r: number; f: number; m: number; group: string; reason: string; recencyDays: number } | null;
+  lifecycle: { stage: string; reason: string } | null;
+  persona: { persona: string; label: string; reason: string } | null;
+  labels: Array<{ kind: string; value: string; since: number; reason: string }>;
+  segments: string[];
+  prediction: { pAlive: number; expectedPurchases: number; clv: number | null } | null;
+}
+
+export interface SegmentsView {
+  asOf: number;
+  rfm: {
+    currency: string | null;
+    customers: number;
+    cells: Array<{ r: number; f: number; customers: number; revenue: number }>;
+    groups: Array<{ group: string; customers: number; revenue: number }>;
+  };
+  personas: Array<{ persona: string; label: string; play: string; customers: number }>;
+  lifecycle: {
+    stages: Array<{ stage: string; customers: number }>;
+    migration: { from: number; to: number; stages: string[]; counts: number[][] };
+  };
+  saved: Array<{ name: string; size: number; updatedAt: number; history: Array<{ asOf: number; size: number }> }>;
+}
+
+export interface Bin {
+  from: number;
+  to: number;
+  count: number;
+}
+
+export interface Predictions {
+  asOf: number;
+  currency: string | null;
+  available: boolean;
+  note: string | null;
+  model: { name: string; params: Record<string, number> } | null;
+  customers: number;
+  horizonMonths: number;
+  pAlive: Bin[];
+  clv: Bin[];
+  meanPAlive: number | null;
+  totalClv: number | null;
+  holdout: {
+    calibrationEnd: number;
+    weeks: number;
+    customers: number;
+    totalPredicted: number;
+    totalActual: number;
+    byFrequency: Array<{ label: string; customers: number; meanPredicted: number | null; meanActual: number | null }>;
+  } | null;
+}
