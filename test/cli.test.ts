@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { tempDir } from './setup.js';
@@ -67,6 +67,24 @@ describe('the comeback command line', () => {
     );
     assert.equal(lines.length, 2358);
     assert.equal(comeback('fit', 'nonsense').code, 2);
+  });
+
+  test('an import refreshes the saved segments of a store that uses them', () => {
+    const rules = join(dir, 'buyers.json');
+    writeFileSync(rules, JSON.stringify({ orders: 'count', op: 'gte', value: 1 }));
+    const saved = comeback('segments', 'save', 'buyers', '--rules', rules, '--json');
+    assert.equal(saved.code, 0, saved.err);
+    assert.equal(JSON.parse(saved.out).size, 2357);
+    const imported = comeback(
+      'import',
+      join(ROOT, 'samples/shopify/orders_export_1.devstore.redacted.csv'),
+      '--format',
+      'shopify',
+    );
+    assert.equal(imported.code, 0, imported.err);
+    assert.match(imported.err, /segments refreshed/);
+    const shown = JSON.parse(comeback('segments', 'show', 'buyers', '--json').out);
+    assert.equal(shown.size ?? shown.members?.length, 2359, 'the two Shopify buyers joined');
   });
 
   test('exit code 1 with FILE:LINE: field: reason for bad input, and nothing written', () => {

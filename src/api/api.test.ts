@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
+import { parseRule, saveSegment, segmentMemberIds } from '../segments/index.js';
 import { countRows } from '../store/index.js';
 import type { ApiApp } from './app.types.js';
 import { buildApp } from './build-app.js';
@@ -464,6 +465,36 @@ for (const dialect of DIALECTS) {
         assert.equal(limited.json().error.code, 'rate_limited');
         assert.equal((await get(other)).statusCode, 200, 'limits are per key');
         for (let i = 0; i < 5; i++) assert.equal((await app.inject({ url: '/api/v1/health' })).statusCode, 200);
+      } finally {
+        await app.close();
+        await t.drop();
+      }
+    });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`segments follow the API's writes on ${dialect.name}`, { skip: dialect.skip }, () => {
+    test('saved-segment membership follows orders posted through the API', async () => {
+      const t = await freshDatabase(dialect.name);
+      const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false, segmentRefreshDelayMs: 60_000 });
+      try {
+        const { key } = await createApiKey(t.store.db, { scope: 'write', name: 'shop', now: NOW });
+        const rule = parseRule({ orders: 'count', op: 'gte', value: 2 });
+        const { segment, size } = await saveSegment(t.store.db, 'two or more orders', rule, { asOf: NOW, now: NOW });
+        assert.equal(size, 0);
+        for (const id of ['seg-order-1', 'seg-order-2']) {
+          const response = await app.inject({
+            method: 'POST',
+            url: '/api/v1/orders',
+            headers: { authorization: `Bearer ${key}` },
+            payload: { ...order(id), customer: { externalId: 'seg-1', email: 'seg@example.com' } },
+          });
+          assert.equal(response.statusCode, 201, response.body);
+        }
+        assert.deepEqual(await segmentMemberIds(t.store.db, segment.id), [], 'not yet: the refresh is debounced');
+        await app.segments.flush();
+        assert.equal((await segmentMemberIds(t.store.db, segment.id)).length, 1);
       } finally {
         await app.close();
         await t.drop();

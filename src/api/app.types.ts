@@ -7,6 +7,7 @@ import type {
   RawServerDefault,
 } from 'fastify';
 import type { Store } from '../store/index.js';
+import type { SegmentRefresher } from './segment-refresher.js';
 
 /** The Fastify instance every route module registers on, with TypeBox inference. */
 export type ApiApp = FastifyInstance<
@@ -26,4 +27,6 @@ export interface RouteDeps {
   /** The Shopify app's webhook signing secret; webhooks are refused while it is not set. */
   shopifySecret: string | undefined;
   sessionSecret: string;
+  /** Recomputes the segments of customers whose orders or events changed. */
+  segments: SegmentRefresher;
 }

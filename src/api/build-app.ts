@@ -26,6 +26,7 @@ import { registerSessionRoutes } from './routes/session.js';
 import { registerStatsRoutes } from './routes/stats.js';
 import { registerShopifyWebhookRoutes } from './routes/webhooks.js';
 import { ErrorBody } from './schemas.js';
+import { SegmentRefresher } from './segment-refresher.js';
 
 export interface BuildAppOptions {
   store: Store;
@@ -42,6 +43,8 @@ export interface BuildAppOptions {
   /** Where the built dashboard is; default `web/dist` of the package, served when it exists. */
   dashboardDir?: string;
   logger?: FastifyBaseLogger | false;
+  /** How long after an order or event its customer's segments are refreshed (a burst costs one refresh). */
+  segmentRefreshDelayMs?: number;
 }
 
 export const DEFAULT_RATE_LIMIT = { max: 1200, timeWindowMs: 60_000 };
@@ -60,6 +63,7 @@ export async function buildApp({
   sessionSecret,
   dashboardDir = join(packageRoot(), 'web', 'dist'),
   logger = false,
+  segmentRefreshDelayMs = 1000,
 }: BuildAppOptions): Promise<ApiApp> {
   const app: ApiApp = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
@@ -75,7 +79,12 @@ export async function buildApp({
     sessionSecret:
       sessionSecret ??
       (await readOrCreateSetting(store.db, 'session_secret', () => randomBytes(32).toString('base64url'))),
+    segments: new SegmentRefresher(store.db, now, segmentRefreshDelayMs, (error) =>
+      app.log.error({ err: error }, 'segment refresh failed'),
+    ),
   };
+  app.decorate('segments', deps.segments);
+  app.addHook('onClose', async () => deps.segments.flush());
 
   installErrorHandler(app);
   app.addSchema(ErrorBody);

@@ -51,6 +51,8 @@ export interface RecordEventsResult {
   customersCreated: number;
   /** Anonymous ids newly linked to a customer. */
   anonymousIdsLinked: number;
+  /** The customers the stored events belong to, for what must follow them (segment membership). */
+  customerIds: number[];
 }
 
 export const DEFAULT_USER_ID_SOURCE = 'api';
@@ -87,6 +89,7 @@ export async function recordEvents(
     duplicates: 0,
     customersCreated: 0,
     anonymousIdsLinked: 0,
+    customerIds: [],
   };
   if (events.length === 0) return result;
   const prepared = events.map((event, index) => prepare(event, index, options));
@@ -114,6 +117,9 @@ export async function recordEvents(
     await resolver.finish();
     result.customersCreated = resolver.customersCreated;
     result.anonymousIdsLinked = resolver.linked.size;
+    const touched = new Set(rows.flatMap((row) => (row.customer_id === null ? [] : [row.customer_id])));
+    for (const customerId of resolver.linked.values()) touched.add(customerId);
+    result.customerIds = [...touched];
   };
   if (db.isTransaction) await run(db);
   else await db.transaction().execute(run);

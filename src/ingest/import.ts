@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { basename } from 'node:path';
-import { stringify } from 'csv-stringify/sync';
 import { ComebackError, inputError } from '../errors.js';
+import { toCsv } from '../shared/csv.js';
 import { isValidTimeZone } from '../shared/dates.js';
 import { normaliseCurrency } from '../shared/money.js';
 import type { Db } from '../store/index.js';
@@ -86,7 +86,7 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
           case 'reject':
             if (!options.skipInvalid) throw inputError(item.message, { file, line: item.line, field: item.field });
             rejects ??= openRejects(file, summary);
-            rejects.write(stringify(item.rows.map((r) => [item.line, item.field, item.message, ...r])));
+            rejects.write(toCsv(item.rows.map((r) => [item.line, item.field, item.message, ...r])));
             summary.rejected += 1;
             break;
           case 'skip':
@@ -142,7 +142,7 @@ async function* countRows<T>(rows: AsyncIterable<T>, summary: ImportSummary): As
 function openRejects(file: string, summary: ImportSummary): WriteStream {
   summary.rejectsFile = `${file}.rejects.csv`;
   const stream = createWriteStream(summary.rejectsFile);
-  stream.write(stringify([['line', 'field', 'reason', 'row…']]));
+  stream.write(toCsv([['line', 'field', 'reason', 'row…']]));
   return stream;
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { stringify } from 'csv-stringify/sync';
+import { toCsv } from '../shared/csv.js';
 import type { Db } from '../store/index.js';
 
 /** The customer columns a segment export writes. */
@@ -30,7 +30,7 @@ export async function exportCustomers(db: Db, customerIds: readonly number[]): P
 
 /** Members as plain CSV: one row per customer. */
 export function membersCsv(customers: readonly ExportCustomer[]): string {
-  return stringify(
+  return toCsv(
     customers.map((c) => [c.id, c.email, c.phone, c.first_name, c.last_name, c.city, c.country]),
     { header: true, columns: ['customer_id', 'email', 'phone', 'first_name', 'last_name', 'city', 'country'] },
   );
@@ -165,5 +165,5 @@ export function audienceCsv(customers: readonly ExportCustomer[], layout: Audien
     layout === 'meta'
       ? ['email', 'phone', 'fn', 'ln', 'ct', 'country']
       : ['Email', 'Phone', 'First Name', 'Last Name', 'Country', 'Zip'];
-  return stringify(rows, { header: true, columns });
+  return toCsv(rows, { header: true, columns });
 }

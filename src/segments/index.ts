@@ -54,6 +54,7 @@ export {
   saveSegment,
   segmentMemberIds,
   segmentSizeHistory,
+  segmentsInUse,
   storeLabels,
 } from './segments.queries.js';
 export type { CustomerScores, ScoresByCustomer } from './tables.js';

@@ -180,6 +180,18 @@ export async function refreshSegments(
   return { asOf, customers, changes, segments };
 }
 
+/**
+ * Whether the store uses segments yet (a saved segment, or labels from an earlier refresh): an import
+ * then refreshes them, and a store that never asked for segments pays nothing.
+ */
+export async function segmentsInUse(db: Db): Promise<boolean> {
+  const sdb = segmentsDb(db);
+  const saved = await sdb.selectFrom('saved_segments').select('id').limit(1).executeTakeFirst();
+  if (saved) return true;
+  const labelled = await sdb.selectFrom('customer_segments').select('customer_id').limit(1).executeTakeFirst();
+  return labelled !== undefined;
+}
+
 /** `refreshSegments` for the customers that new orders or events touched. */
 export function refreshSegmentsForCustomers(
   db: Db,

@@ -59,6 +59,7 @@ export function registerEventRoutes(app: ApiApp, deps: RouteDeps): void {
       userIdSource: deps.userIdSource,
       ...extra,
     });
+    deps.segments.touch(result.customerIds);
     return { success: true, received: result.received, inserted: result.inserted, duplicates: result.duplicates };
   };
   const single = <S extends typeof IdentifyCall | typeof TrackCall | typeof PageCall>(

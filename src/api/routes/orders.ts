@@ -46,9 +46,22 @@ export function registerOrderRoutes(app: ApiApp, deps: RouteDeps): void {
           .where('order_id', '=', id)
           .where('line_no', '>', order.lines.length)
           .execute();
-        return { id: Number(id), externalId: order.externalId, created: existing === undefined };
+        const stored = await trx
+          .selectFrom('orders')
+          .select('customer_id')
+          .where('id', '=', id)
+          .executeTakeFirstOrThrow();
+        return {
+          id: Number(id),
+          externalId: order.externalId,
+          created: existing === undefined,
+          customerId: stored.customer_id,
+        };
       });
-      return reply.code(result.created ? 201 : 200).send(result);
+      deps.segments.touch([result.customerId]);
+      return reply
+        .code(result.created ? 201 : 200)
+        .send({ id: result.id, externalId: result.externalId, created: result.created });
     },
   );
 }

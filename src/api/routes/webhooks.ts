@@ -77,6 +77,7 @@ export function registerShopifyWebhookRoutes(app: ApiApp, deps: RouteDeps): void
       }
       const now = deps.now();
       const ignored = !SHOPIFY_TOPICS.includes(topic);
+      let touched: Array<number | null> = [];
       const duplicate = await deps.store.db.transaction().execute(async (trx) => {
         const receipt = await apiDb(trx)
           .insertInto('webhook_receipts')
@@ -85,16 +86,34 @@ export function registerShopifyWebhookRoutes(app: ApiApp, deps: RouteDeps): void
           .returning('webhook_id')
           .executeTakeFirst();
         if (!receipt) return true;
-        if (!ignored) await applyShopifyWebhook(trx, topic, payload, now);
+        if (!ignored) touched = await applyShopifyWebhook(trx, topic, payload, now);
         return false;
       });
+      deps.segments.touch(touched);
       return { ok: true, topic, duplicate, ignored };
     },
   );
 }
 
-async function applyShopifyWebhook(trx: Db, topic: string, payload: Record<string, unknown>, now: number) {
+/** Applies one webhook; returns the customers it touched, whose segments follow. */
+async function applyShopifyWebhook(
+  trx: Db,
+  topic: string,
+  payload: Record<string, unknown>,
+  now: number,
+): Promise<Array<number | null>> {
   const writer = new ImportWriter(trx, SHOPIFY_SOURCE, now);
+  const touched: Array<number | null> = [];
+  const customerOfOrder = async (externalId: string | undefined) => {
+    if (externalId === undefined) return;
+    const row = await trx
+      .selectFrom('orders')
+      .select('customer_id')
+      .where('source', '=', SHOPIFY_SOURCE)
+      .where('external_id', '=', externalId)
+      .executeTakeFirst();
+    touched.push(row?.customer_id ?? null);
+  };
   if (topic === 'orders/create' || topic === 'orders/updated') {
     const order = shopifyOrder(payload);
     const stored = await trx
@@ -118,6 +137,7 @@ async function applyShopifyWebhook(trx: Db, topic: string, payload: Record<strin
         return shopifyRefund({ order_id: order.externalId, ...json }, order.currency, `refunds[${i}].`);
       }),
     );
+    await customerOfOrder(order.externalId);
   } else if (topic === 'refunds/create') {
     const orderId = payload.order_id === undefined ? undefined : String(payload.order_id);
     const order = orderId
@@ -129,6 +149,7 @@ async function applyShopifyWebhook(trx: Db, topic: string, payload: Record<strin
           .executeTakeFirst()
       : undefined;
     await writer.writeRefunds([shopifyRefund(payload, order?.currency)]);
+    await customerOfOrder(orderId);
   } else {
     const at = parseTimestamp(String(payload.updated_at ?? ''))?.epochMs ?? now;
     const customer = shopifyCustomer(payload, undefined, at);
@@ -139,6 +160,7 @@ async function applyShopifyWebhook(trx: Db, topic: string, payload: Record<strin
     }
     const seen = parseTimestamp(String(payload.created_at ?? ''))?.epochMs ?? at;
     const id = await writer.resolveCustomer(customer, seen);
+    touched.push(id ?? null);
     // The writer only fills gaps (files are older than the store); an update is Shopify's latest word.
     const latest = Object.fromEntries(
       Object.entries({
@@ -154,4 +176,5 @@ async function applyShopifyWebhook(trx: Db, topic: string, payload: Record<strin
     }
   }
   await writer.finish();
+  return touched;
 }

@@ -1,7 +1,9 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
+import { defaultAsOf } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
 import { CSV_FIELDS, FORMATS, type ImportSummary, importFile, isFormatName } from '../../ingest/index.js';
+import { refreshSegments, segmentsInUse } from '../../segments/index.js';
 import { openStore } from '../../store/index.js';
 import { formatCount, type Io, printJson, progressBar } from '../io.js';
 import { type CommandContext, dbOption } from '../shared.js';
@@ -58,6 +60,14 @@ export function registerImport(program: Command, ctx: CommandContext): void {
         } finally {
           bar.stop();
         }
+      }
+      // Segment membership follows new orders: refresh it when the store uses segments.
+      if (await segmentsInUse(store.db)) {
+        const asOf = (await defaultAsOf(store.db)) ?? ctx.now();
+        const refreshed = await refreshSegments(store.db, { asOf });
+        ctx.io.err.write(
+          `segments refreshed as of ${new Date(asOf).toISOString().slice(0, 10)}: ${refreshed.changes.length} changes\n`,
+        );
       }
     } finally {
       await store.close();
