@@ -1,8 +1,13 @@
 export {
   type CustomerScore,
+  computeScores,
+  evaluateModel,
   type FitStoreOptions,
   fitStoreModel,
   type HoldoutCheck,
+  latestStoredScores,
+  type ModelEvaluation,
+  type ScoreComputation,
   type ScoreOptions,
   type ScoreRun,
   type StoreFit,

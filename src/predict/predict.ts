@@ -68,12 +68,15 @@ export interface FitStoreOptions {
   now: number;
 }
 
+/** A fitted model before it is recorded. */
+export type ModelEvaluation = Omit<StoreFit, 'id'>;
+
 /**
- * Fits a model to the per-customer summary of the calibration period and records it. A purchase
+ * Fits a model to the per-customer summary of the calibration period, writing nothing. A purchase
  * model whose calibration ends before `asOf` is also checked against the hold-out: predicted against
  * actual purchases in (calibrationEnd, asOf], in total and by calibration frequency.
  */
-export async function fitStoreModel(db: Db, options: FitStoreOptions): Promise<StoreFit> {
+export async function evaluateModel(db: Db, options: Omit<FitStoreOptions, 'now'>): Promise<ModelEvaluation> {
   const unit = options.unit ?? 'week';
   const asOf = options.asOf ?? (await defaultAsOf(db, options.currency));
   if (asOf === undefined) throw new ComebackError('bad_input', 'the store has no sales to fit a model to');
@@ -96,16 +99,13 @@ export async function fitStoreModel(db: Db, options: FitStoreOptions): Promise<S
     fit = fitPurchaseModel(options.model, rfmSummary(summary.x, summary.tx, summary.T));
     if (calibrationEnd < asOf) holdout = await holdoutCheck(db, fit, summary, calibrationEnd, asOf, options.currency);
   }
-  const id = await recordFit(db, {
-    fit,
-    unit,
-    currency: summary.currency,
-    calibrationEnd,
-    asOf,
-    holdout,
-    now: options.now,
-  });
-  return { id, fit, unit, currency: summary.currency, calibrationEnd, asOf, holdout, spendCorrelation };
+  return { fit, unit, currency: summary.currency, calibrationEnd, asOf, holdout, spendCorrelation };
+}
+
+/** `evaluateModel`, then recorded in `model_fits` (what `comeback fit` does). */
+export async function fitStoreModel(db: Db, options: FitStoreOptions): Promise<StoreFit> {
+  const evaluation = await evaluateModel(db, options);
+  return { id: await recordFit(db, evaluation, options.now), ...evaluation };
 }
 
 async function holdoutCheck(
@@ -126,18 +126,7 @@ async function holdoutCheck(
   return { calibrationEnd, holdoutEnd, length, comparison: compareHoldout(summary.x, predicted, actual.purchases) };
 }
 
-async function recordFit(
-  db: Db,
-  r: {
-    fit: FitResult;
-    unit: SummaryUnit;
-    currency: string | null;
-    calibrationEnd: number;
-    asOf: number;
-    holdout: HoldoutCheck | undefined;
-    now: number;
-  },
-): Promise<number> {
+async function recordFit(db: Db, r: ModelEvaluation, now: number): Promise<number> {
   const finite = (record: Record<string, number>) =>
     Object.fromEntries(Object.entries(record).map(([k, v]) => [k, Number.isFinite(v) ? v : null]));
   const row = await db
@@ -148,6 +137,8 @@ async function recordFit(
       stderr: JSON.stringify(finite(r.fit.stderr)),
       log_likelihood: r.fit.logLikelihood,
       customers: r.fit.customers,
+      histories: r.fit.histories,
+      iterations: r.fit.iterations,
       converged: r.fit.converged ? 1 : 0,
       warnings: JSON.stringify(r.fit.warnings),
       unit: r.unit,
@@ -155,7 +146,7 @@ async function recordFit(
       calibration_end: r.calibrationEnd,
       as_of: r.asOf,
       holdout: r.holdout ? JSON.stringify(r.holdout) : null,
-      created_at: r.now,
+      created_at: now,
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -198,31 +189,31 @@ export interface ScoreRun {
   scores: CustomerScore[];
 }
 
+/** Scores computed and not (yet) stored. */
+export interface ScoreComputation extends Omit<ScoreRun, 'purchaseFit' | 'spendFit'> {
+  model: PurchaseModelName;
+  purchaseFit: ModelEvaluation;
+  spendFit: ModelEvaluation | undefined;
+}
+
 /**
- * Scores every customer with a purchase model and the Gamma-Gamma spend model fitted at `asOf`:
- * P(alive), churn risk and band, expected purchases and discounted CLV over the horizon, expected
- * order value and next order; stores them in `customer_scores` under the model and `asOf` (a re-run
- * for the same model and `asOf` replaces them). Without enough repeaters for Gamma-Gamma the expected
- * order value is the customer's own average, and the run says so in the spend fit's absence.
+ * Scores every customer with a purchase model and the Gamma-Gamma spend model fitted at `asOf`,
+ * writing nothing: P(alive), churn risk and band, expected purchases and discounted CLV over the
+ * horizon, expected order value and next order. Without enough repeaters for Gamma-Gamma (or with a
+ * spend model whose mean is infinite, q ≤ 1) the expected order value is the customer's own average.
  */
-export async function scoreCustomers(db: Db, options: ScoreOptions): Promise<ScoreRun> {
+export async function computeScores(db: Db, options: Omit<ScoreOptions, 'now'>): Promise<ScoreComputation> {
   const model = options.model ?? 'bgnbd';
   const unit = options.unit ?? 'week';
   const horizonDays = options.horizonDays ?? 365;
-  const purchaseFit = await fitStoreModel(db, {
-    model,
-    asOf: options.asOf,
-    unit,
-    currency: options.currency,
-    now: options.now,
-  });
+  const purchaseFit = await evaluateModel(db, { model, asOf: options.asOf, unit, currency: options.currency });
   const asOf = purchaseFit.asOf;
   const summary = await customerSummaries(db, { asOf, calibrationEnd: asOf, unit, currency: options.currency });
-  let spendFit: StoreFit | undefined;
+  let spendFit: ModelEvaluation | undefined;
   let spend: GammaGammaParams | undefined;
   const repeaters = summary.x.reduce((n, x, i) => (x > 0 && summary.monetary[i]! > 0 ? n + 1 : n), 0);
   if (repeaters >= 2) {
-    spendFit = await fitStoreModel(db, { model: 'gg', asOf, unit, currency: options.currency, now: options.now });
+    spendFit = await evaluateModel(db, { model: 'gg', asOf, unit, currency: options.currency });
     const params = spendFit.fit.params;
     if (Number.isFinite(params.p) && Number.isFinite(params.q) && params.q! > 1) spend = ggParams(params);
   }
@@ -256,8 +247,23 @@ export async function scoreCustomers(db: Db, options: ScoreOptions): Promise<Sco
       nextOrderAt: Number.isFinite(next) ? Math.round(nextDayStart + next * unitDays * MS_PER_DAY) : null,
     });
   }
-  await storeScores(db, { model, asOf, horizonDays, currency: summary.currency, purchaseFit, spendFit, scores });
-  return { purchaseFit, spendFit, asOf, horizonDays, currency: summary.currency, scores };
+  return { model, purchaseFit, spendFit, asOf, horizonDays, currency: summary.currency, scores };
+}
+
+/**
+ * `computeScores`, then the fits recorded in `model_fits` and the scores stored in `customer_scores`
+ * under the model and `asOf` (a re-run for the same model and `asOf` replaces them): what
+ * `comeback predict` does, and what segments and campaigns read.
+ */
+export async function scoreCustomers(db: Db, options: ScoreOptions): Promise<ScoreRun> {
+  const computed = await computeScores(db, options);
+  const purchaseFit = { id: await recordFit(db, computed.purchaseFit, options.now), ...computed.purchaseFit };
+  const spendFit = computed.spendFit
+    ? { id: await recordFit(db, computed.spendFit, options.now), ...computed.spendFit }
+    : undefined;
+  const run = { ...computed, purchaseFit, spendFit };
+  await storeScores(db, run);
+  return run;
 }
 
 async function storeScores(
@@ -293,4 +299,75 @@ async function storeScores(
         .execute();
     }
   });
+}
+
+/** The newest scores `scoreCustomers` stored for a model, with the fits that produced them. */
+export async function latestStoredScores(
+  db: Db,
+  { model = 'bgnbd' }: { model?: PurchaseModelName } = {},
+): Promise<ScoreRun | undefined> {
+  const latest = await db
+    .selectFrom('customer_scores')
+    .select((eb) => eb.fn.max('as_of').as('as_of'))
+    .where('model', '=', model)
+    .executeTakeFirst();
+  if (latest?.as_of === null || latest?.as_of === undefined) return undefined;
+  const asOf = Number(latest.as_of);
+  const rows = await db
+    .selectFrom('customer_scores')
+    .selectAll()
+    .where('model', '=', model)
+    .where('as_of', '=', asOf)
+    .orderBy('customer_id')
+    .execute();
+  const first = rows[0];
+  if (!first) return undefined;
+  const purchaseFit = await loadFit(db, first.fit_id);
+  const spendFit = first.spend_fit_id === null ? undefined : await loadFit(db, first.spend_fit_id);
+  const number = (value: number | null) => (value === null ? Number.NaN : Number(value));
+  return {
+    purchaseFit,
+    spendFit,
+    asOf,
+    horizonDays: first.horizon_days,
+    currency: first.currency,
+    scores: rows.map((row) => ({
+      customerId: Number(row.customer_id),
+      probabilityAlive: number(row.p_alive),
+      churnRisk: number(row.churn_risk),
+      churnBand: (row.churn_band ?? 'high') as ChurnBand,
+      expectedPurchases: number(row.expected_purchases),
+      expectedSpend: number(row.expected_spend),
+      clv: number(row.clv),
+      nextOrderAt: row.next_order_at === null ? null : Number(row.next_order_at),
+    })),
+  };
+}
+
+/** A recorded fit, as `fitStoreModel` returned it. */
+async function loadFit(db: Db, id: number): Promise<StoreFit> {
+  const row = await db.selectFrom('model_fits').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const numbers = (text: string) =>
+    Object.fromEntries(
+      Object.entries(JSON.parse(text) as Record<string, number | null>).map(([k, v]) => [k, v ?? Number.NaN]),
+    );
+  return {
+    id: Number(row.id),
+    fit: {
+      model: row.model as ModelName,
+      params: numbers(row.params),
+      stderr: numbers(row.stderr),
+      logLikelihood: Number(row.log_likelihood),
+      customers: row.customers,
+      histories: row.histories,
+      iterations: row.iterations,
+      converged: row.converged === 1,
+      warnings: JSON.parse(row.warnings) as string[],
+    },
+    unit: row.unit as SummaryUnit,
+    currency: row.currency,
+    calibrationEnd: Number(row.calibration_end),
+    asOf: Number(row.as_of),
+    holdout: row.holdout === null ? undefined : (JSON.parse(row.holdout) as HoldoutCheck),
+  };
 }

@@ -37,6 +37,8 @@ async function buildStore(db: Db): Promise<void> {
       stderr: '{}',
       log_likelihood: 0,
       customers: 40,
+      histories: 40,
+      iterations: 1,
       converged: 1,
       warnings: '[]',
       unit: 'week',

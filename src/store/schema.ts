@@ -166,6 +166,8 @@ export interface ModelFitTable {
   stderr: string;
   log_likelihood: number;
   customers: number;
+  histories: number;
+  iterations: number;
   converged: number;
   warnings: string;
   unit: string;

@@ -1,17 +1,14 @@
 import { Type } from '@fastify/type-provider-typebox';
-import { customerSummaries, defaultAsOf, holdoutPurchases } from '../../analytics/index.js';
+import { defaultAsOf } from '../../analytics/index.js';
+import { ComebackError } from '../../errors.js';
+import { MIN_CUSTOMERS } from '../../models/index.js';
 import {
-  compareHoldout,
-  customerLifetimeValues,
-  fitGammaGamma,
-  fitPurchaseModel,
-  type GammaGammaParams,
-  ggConditionalExpectedSpend,
-  ggParams,
-  MIN_CUSTOMERS,
-  predictCustomers,
-  purchasePredictor,
-} from '../../models/index.js';
+  computeScores,
+  evaluateModel,
+  latestStoredScores,
+  type ModelEvaluation,
+  type ScoreRun,
+} from '../../predict/index.js';
 import {
   type CustomerScores,
   computeLifecycle,
@@ -23,12 +20,10 @@ import {
   LIFECYCLE_STAGES,
   lifecycleMigration,
   listSavedSegments,
-  loadLatestScores,
   membersCsv,
   PERSONA_ORDER,
   PERSONAS,
   RFM_GROUPS,
-  type ScoresByCustomer,
   segmentMemberIds,
   segmentSizeHistory,
 } from '../../segments/index.js';
@@ -38,8 +33,7 @@ import type { Db } from '../../store/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { authErrors } from '../schemas.js';
 
-/** Model time units (weeks) per month, for CLV horizons. */
-const WEEKS_PER_MONTH = 4.345;
+const DAYS_PER_MONTH = 365.25 / 12;
 /** Length of the hold-out period of the model check. */
 const HOLDOUT_WEEKS = 26;
 const HISTOGRAM_BINS = 10;
@@ -68,6 +62,7 @@ export interface CustomerPrediction {
   pAlive: number;
   expectedPurchases: number;
   clv: number | null;
+  nextOrderAt: number | null;
 }
 
 /** What the Predictions page shows: the fits, distributions of P(alive) and CLV, and the hold-out check. */
@@ -99,22 +94,22 @@ export interface PredictionReport {
 }
 
 /**
- * Fits BG/NBD (weeks) and Gamma-Gamma to every customer's history up to `asOf` and scores them for 12
- * months; refits on the data before a 26-week hold-out and compares predicted with actual purchases.
+ * The Predictions page: the BG/NBD and Gamma-Gamma scores that `comeback predict` (or the demo) stored
+ * for `asOf`, else the same scores computed now without storing them (src/predict either way), their
+ * distributions, and the model refitted on the data before a 26-week hold-out against what customers
+ * then actually did.
  */
 export async function predictionReport(db: Db, asOf: number): Promise<PredictionReport> {
-  const summary = await customerSummaries(db, { asOf, unit: 'week' });
-  const horizonMonths = 12;
   const empty: PredictionReport = {
     asOf,
-    currency: summary.currency,
+    currency: null,
     available: false,
     source: null,
     note: null,
     model: null,
     spendModel: null,
-    customers: summary.count,
-    horizonMonths,
+    customers: 0,
+    horizonMonths: 12,
     pAlive: [],
     clv: [],
     meanPAlive: null,
@@ -122,45 +117,37 @@ export async function predictionReport(db: Db, asOf: number): Promise<Prediction
     holdout: null,
     byCustomer: new Map(),
   };
-  if (summary.count < MIN_CUSTOMERS) {
-    return { ...empty, note: `${summary.count} customers: the models need at least ${MIN_CUSTOMERS}` };
+  const stored = await latestStoredScores(db, { model: 'bgnbd' });
+  let run: Pick<ScoreRun, 'asOf' | 'horizonDays' | 'currency' | 'scores'> & {
+    purchaseFit: ModelEvaluation;
+    spendFit: ModelEvaluation | undefined;
+  };
+  if (stored && stored.asOf === asOf) {
+    run = stored;
+  } else {
+    try {
+      run = await computeScores(db, { model: 'bgnbd', asOf, unit: 'week', horizonDays: 365 });
+    } catch (error) {
+      if (error instanceof ComebackError && error.kind === 'bad_input') return { ...empty, note: error.message };
+      throw error;
+    }
   }
-  const fit = fitPurchaseModel('bgnbd', summary);
-  const predictor = purchasePredictor(fit);
-  const predicted = predictCustomers(predictor, summary, horizonMonths * WEEKS_PER_MONTH);
-  let gg: GammaGammaParams | null = null;
-  const spendWarnings: string[] = [];
-  let spendFit: Record<string, number> | null = null;
-  try {
-    const ggFit = fitGammaGamma({ x: summary.x, mean: summary.monetary });
-    gg = ggParams(ggFit.params);
-    spendFit = ggFit.params;
-    spendWarnings.push(...ggFit.warnings);
-  } catch (error) {
-    spendWarnings.push(`Gamma-Gamma not fitted: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  let clv: Float64Array | null = null;
-  if (gg) {
-    const params = gg;
-    const aov = Float64Array.from(summary.x, (x, i) => ggConditionalExpectedSpend(params, x, summary.monetary[i]!));
-    clv = customerLifetimeValues(predictor, summary, aov, { periodsPerMonth: WEEKS_PER_MONTH, months: horizonMonths });
+  const fit = run.purchaseFit.fit;
+  if (fit.customers < MIN_CUSTOMERS) {
+    return {
+      ...empty,
+      currency: run.currency,
+      customers: fit.customers,
+      note: `${fit.customers} customers: the models need at least ${MIN_CUSTOMERS}`,
+    };
   }
   const byCustomer = new Map<number, CustomerPrediction>();
-  for (let i = 0; i < summary.count; i++) {
-    byCustomer.set(summary.customerIds[i]!, {
-      pAlive: predicted.probabilityAlive[i]!,
-      expectedPurchases: predicted.expectedPurchases[i]!,
-      clv: clv ? clv[i]! : null,
-    });
-  }
-  // Scores stored by `comeback predict` (or the demo) are what the rest of the product uses: show them.
-  const stored = await storedScores(db);
-  for (const [id, score] of stored ?? []) {
-    const own = byCustomer.get(id);
-    byCustomer.set(id, {
-      pAlive: score.pAlive,
-      expectedPurchases: score.expectedPurchases ?? own?.expectedPurchases ?? 0,
-      clv: score.clv ?? own?.clv ?? null,
+  for (const score of run.scores) {
+    byCustomer.set(score.customerId, {
+      pAlive: score.probabilityAlive,
+      expectedPurchases: score.expectedPurchases,
+      clv: Number.isFinite(score.clv) ? score.clv : null,
+      nextOrderAt: score.nextOrderAt,
     });
   }
   const all = [...byCustomer.values()];
@@ -172,14 +159,17 @@ export async function predictionReport(db: Db, asOf: number): Promise<Prediction
     // The 98th percentile bounds the bins so that a few whales do not squash the rest into one bar.
     clvMax = sorted[Math.floor(0.98 * (sorted.length - 1))]! || sorted[sorted.length - 1]! || 1;
   }
+  const spend = run.spendFit?.fit;
   return {
     ...empty,
+    currency: run.currency,
     available: true,
-    source: stored ? 'stored' : 'fitted',
+    source: run === stored ? 'stored' : 'fitted',
     customers: all.length,
+    horizonMonths: Math.round(run.horizonDays / DAYS_PER_MONTH),
     model: { name: fit.model, params: fit.params, converged: fit.converged, warnings: fit.warnings },
-    spendModel: spendFit ? { params: spendFit, warnings: spendWarnings } : null,
-    note: spendFit ? null : spendWarnings.join('; '),
+    spendModel: spend ? { params: spend.params, warnings: spend.warnings } : null,
+    note: spend ? null : 'too few repeat customers for the spend model: CLV uses each customer’s own average order',
     pAlive: histogram(alive, 0, 1),
     clv: values
       ? histogram(
@@ -190,39 +180,31 @@ export async function predictionReport(db: Db, asOf: number): Promise<Prediction
       : [],
     meanPAlive: alive.reduce((a, b) => a + b, 0) / all.length,
     totalClv: values ? values.reduce((a, b) => a + b, 0) : null,
-    holdout: await holdoutCheck(db, asOf),
+    holdout: await holdoutReport(db, asOf),
     byCustomer,
   };
 }
 
-/** The latest BG/NBD scores in `customer_scores`, or undefined when none were stored (or no table yet). */
-async function storedScores(db: Db): Promise<ScoresByCustomer | undefined> {
-  try {
-    return await loadLatestScores(db, { model: 'bgnbd' });
-  } catch {
-    return undefined;
-  }
-}
-
-async function holdoutCheck(db: Db, asOf: number): Promise<PredictionReport['holdout']> {
+async function holdoutReport(db: Db, asOf: number): Promise<PredictionReport['holdout']> {
   const calibrationEnd = asOf - HOLDOUT_WEEKS * 7 * MS_PER_DAY;
-  const calibration = await customerSummaries(db, { asOf: calibrationEnd, unit: 'week' });
-  if (calibration.count < MIN_CUSTOMERS) return null;
-  const predictor = purchasePredictor(fitPurchaseModel('bgnbd', calibration));
-  const actual = await holdoutPurchases(db, { calibrationEnd, holdoutEnd: asOf });
-  const predicted = Float64Array.from(calibration.x, (x, i) =>
-    predictor.conditionalExpectedPurchases(HOLDOUT_WEEKS, x, calibration.tx[i]!, calibration.T[i]!),
-  );
-  const comparison = compareHoldout(calibration.x, predicted, actual.purchases);
+  let evaluation: ModelEvaluation;
+  try {
+    evaluation = await evaluateModel(db, { model: 'bgnbd', calibrationEnd, asOf, unit: 'week' });
+  } catch (error) {
+    if (error instanceof ComebackError && error.kind === 'bad_input') return null;
+    throw error;
+  }
+  const check = evaluation.holdout;
+  if (!check || evaluation.fit.customers < MIN_CUSTOMERS) return null;
   const finite = (v: number) => (Number.isFinite(v) ? v : null);
   return {
     calibrationEnd,
     holdoutEnd: asOf,
-    weeks: HOLDOUT_WEEKS,
-    customers: comparison.customers,
-    totalPredicted: comparison.totalPredicted,
-    totalActual: comparison.totalActual,
-    byFrequency: comparison.byFrequency.map((row) => ({
+    weeks: check.length,
+    customers: check.comparison.customers,
+    totalPredicted: check.comparison.totalPredicted,
+    totalActual: check.comparison.totalActual,
+    byFrequency: check.comparison.byFrequency.map((row) => ({
       label: row.label,
       customers: row.customers,
       meanPredicted: finite(row.meanPredicted),

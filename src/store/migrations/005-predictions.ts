@@ -12,6 +12,8 @@ export function predictionsMigration(dialect: DialectName) {
         .addColumn('stderr', 'text', (c) => c.notNull())
         .addColumn('log_likelihood', 'double precision', (c) => c.notNull())
         .addColumn('customers', 'integer', (c) => c.notNull())
+        .addColumn('histories', 'integer', (c) => c.notNull())
+        .addColumn('iterations', 'integer', (c) => c.notNull())
         .addColumn('converged', 'integer', (c) => c.notNull())
         .addColumn('warnings', 'text', (c) => c.notNull())
         .addColumn('unit', 'text', (c) => c.notNull())
