@@ -6,6 +6,8 @@ import type { Overview, PeriodFigures, RetentionReport, StoreStats, TimeToSecond
 import { Async, Card, Empty, Kpi, PageHead } from '../ui.js';
 
 const PERIODS = [1, 3, 6, 12] as const;
+/** Active windows a store can read its retention by: a customer counts who ordered within it. */
+const WINDOWS = [90, 180, 365] as const;
 
 type Kind = 'count' | 'rate' | 'money' | 'decimal';
 
@@ -162,14 +164,14 @@ const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
  * The last `months` full calendar months before the month of the latest order (the data may be
  * historical, so "now" is the data's end), then the report of that period and the monthly series.
  */
-async function loadOverview(months: number): Promise<Overview | null> {
+async function loadOverview(months: number, windowDays: number): Promise<Overview | null> {
   const stats = await apiFetch<StoreStats>('/stats');
   if (stats.lastOrderAt === null) return null;
   const end = new Date(stats.lastOrderAt);
   const from = day(Date.UTC(end.getUTCFullYear(), end.getUTCMonth() - months, 1));
   const to = day(Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), 1));
   const [report, newVsReturning, timeToSecondOrder] = await Promise.all([
-    apiFetch<RetentionReport>(`/metrics?from=${from}&to=${to}`),
+    apiFetch<RetentionReport>(`/metrics?from=${from}&to=${to}&activeWindow=${windowDays}d`),
     apiFetch<Overview['newVsReturning']>('/metrics/new-vs-returning'),
     apiFetch<TimeToSecondOrder>('/metrics/time-to-second-order'),
   ]);
@@ -180,7 +182,8 @@ async function loadOverview(months: number): Promise<Overview | null> {
 export function OverviewPage() {
   const i18n = useI18n();
   const [months, setMonths] = useState<number>(3);
-  const [state, retry] = useLoad(`overview-${months}`, () => loadOverview(months));
+  const [windowDays, setWindowDays] = useState<number>(365);
+  const [state, retry] = useLoad(`overview-${months}-${windowDays}`, () => loadOverview(months, windowDays));
   return (
     <>
       <PageHead title={i18n.t('navOverview')}>
@@ -190,6 +193,20 @@ export function OverviewPage() {
             {PERIODS.map((n) => (
               <option key={n} value={n}>
                 {i18n.t('lastMonths', { n })}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field inline">
+          <span>{i18n.t('activeWindow')}</span>
+          <select
+            value={windowDays}
+            onChange={(e) => setWindowDays(Number(e.target.value))}
+            data-testid="active-window"
+          >
+            {WINDOWS.map((n) => (
+              <option key={n} value={n}>
+                {i18n.t('days', { n })}
               </option>
             ))}
           </select>
