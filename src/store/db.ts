@@ -1,5 +1,14 @@
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  PostgresAdapter,
+  PostgresDialect,
+  type SqliteDatabase,
+  SqliteDialect,
+  type SqliteStatement,
+  sql,
+} from 'kysely';
 import pg from 'pg';
 import { ComebackError } from '../errors.js';
 import { allMigrations, type DialectName } from './migrations/index.js';
@@ -47,7 +56,7 @@ export async function openStore(url: string, { migrate = true }: { migrate?: boo
     database.pragma('synchronous = NORMAL');
     // 64 MB of page cache (default 2 MB) keeps index pages hot during large imports and scans.
     database.pragma('cache_size = -65536');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
     sqliteHandles.set(db.getExecutor().adapter, database);
   } else {
     const pool = new pg.Pool({ connectionString: target, max: 10, types: { getTypeParser: pgTypeParser } });
@@ -124,4 +133,38 @@ const sqliteHandles = new WeakMap<object, SqliteHandle>();
  */
 export function sqliteHandle(db: Db): SqliteHandle | undefined {
   return sqliteHandles.get(db.getExecutor().adapter);
+}
+
+const STATEMENT_CACHE_SIZE = 128;
+/** Longer SQL is a multi-row insert of one batch: rarely run twice, and large to keep. */
+const CACHEABLE_SQL_LENGTH = 8192;
+
+/**
+ * Kysely's SQLite driver prepares every query anew; preparing costs as much as running a small
+ * query. This keeps the most recently used prepared statements by SQL text (least recently used out
+ * first), so a query run in a loop — an import's per-refund lookups, the API's per-request queries —
+ * is prepared once. A statement still busy (iterating) is never handed out twice; long batch inserts
+ * are not kept.
+ */
+function withStatementCache(database: SQLite.Database): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => {
+      cache.clear();
+      database.close();
+    },
+    prepare(text: string): SqliteStatement {
+      const cached = cache.get(text);
+      if (cached && !cached.busy) {
+        cache.delete(text);
+        cache.set(text, cached);
+        return cached;
+      }
+      const statement = database.prepare(text);
+      if (text.length > CACHEABLE_SQL_LENGTH) return statement;
+      cache.set(text, statement);
+      if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      return statement;
+    },
+  };
 }

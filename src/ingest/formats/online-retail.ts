@@ -70,6 +70,10 @@ export const onlineRetail: Format = {
     let header: Header | undefined;
     let col: Record<string, number | undefined> = {};
     let group: Row[] = [];
+    let lastDate: { text: string; value: { epochMs: number; offsetMinutes: number } | undefined } = {
+      text: '',
+      value: undefined,
+    };
     // An invoice split across the file continues its line numbers and totals where it left off.
     const emitted = new Map<
       string,
@@ -172,7 +176,11 @@ export const onlineRetail: Format = {
         const f = row.fields;
         const invoice = cell(f, col.invoice);
         if (invoice === '') throw new FieldError('InvoiceNo', 'is empty');
-        const when = timestamp(cell(f, col.date), 'InvoiceDate', ctx.timeZone);
+        // The lines of an invoice share its date: parse each distinct text once.
+        const dateText = cell(f, col.date);
+        if (dateText !== lastDate.text)
+          lastDate = { text: dateText, value: timestamp(dateText, 'InvoiceDate', ctx.timeZone) };
+        const when = lastDate.value!;
         const stockCode = cell(f, col.stockCode);
         if (stockCode === '') throw new FieldError('StockCode', 'is empty');
         parsed = {
