@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ComebackError } from '../errors.js';
 import type { CustomerInput, OrderInput, RefundInput } from '../ingest/index.js';
-import { normaliseEmail, normalisePhone } from '../ingest/index.js';
+import { normaliseEmail, normalisePhone, SHOPIFY_FINANCIAL_STATUS } from '../ingest/index.js';
 import { parseTimestamp } from '../shared/dates.js';
 import { normaliseCurrency, parseAmount } from '../shared/money.js';
 import type { OrderStatus } from '../store/index.js';
@@ -13,18 +13,6 @@ export function verifyShopifyHmac(rawBody: Buffer, header: string | undefined, s
   const given = Buffer.from(header.trim(), 'base64');
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
-
-// The same reading of `financial_status` as the CSV importer's (ingest/formats/shopify.ts).
-const FINANCIAL_STATUS: Record<string, OrderStatus> = {
-  paid: 'paid',
-  partially_refunded: 'partially_refunded',
-  refunded: 'refunded',
-  voided: 'cancelled',
-  pending: 'pending',
-  authorized: 'pending',
-  partially_paid: 'pending',
-  expired: 'cancelled',
-};
 
 type Json = Record<string, unknown>;
 
@@ -118,7 +106,7 @@ export function shopifyOrder(order: Json): OrderInput {
   } else if (email) {
     customer = { email };
   }
-  let status: OrderStatus = FINANCIAL_STATUS[text(order.financial_status) ?? ''] ?? 'pending';
+  let status: OrderStatus = SHOPIFY_FINANCIAL_STATUS[text(order.financial_status) ?? ''] ?? 'pending';
   if (cancelledAt !== undefined) status = 'cancelled';
   const shippingSet = object(object(order.total_shipping_price_set)?.shop_money);
   const shipping =

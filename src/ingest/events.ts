@@ -4,6 +4,7 @@ import { parseTimestamp } from '../shared/dates.js';
 import type { Db } from '../store/index.js';
 import { splitName } from './formats/format.js';
 import { normaliseEmail, normalisePhone } from './records.js';
+import { recordConsent } from './writer.js';
 
 /** The Segment call types Comeback stores. */
 export type EventType = 'identify' | 'track' | 'page' | 'screen';
@@ -361,20 +362,7 @@ class CustomerResolver {
       await this.db.updateTable('customers').set(set).where('id', '=', customerId).execute();
     }
     for (const [channel, granted] of consentsOf(traits)) {
-      await this.db
-        .insertInto('customer_consents')
-        .values({ customer_id: customerId, channel, granted: granted ? 1 : 0, updated_at: at, source: 'events' })
-        .onConflict((oc) =>
-          oc
-            .columns(['customer_id', 'channel'])
-            .doUpdateSet((eb) => ({
-              granted: eb.ref('excluded.granted'),
-              updated_at: eb.ref('excluded.updated_at'),
-              source: eb.ref('excluded.source'),
-            }))
-            .whereRef('excluded.updated_at', '>=', 'customer_consents.updated_at'),
-        )
-        .execute();
+      await recordConsent(this.db, customerId, { channel, granted, at, source: 'events' });
     }
   }
 

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { localDate } from '../shared/dates.js';
 import { type Db, type SqliteHandle, sqliteHandle } from '../store/index.js';
 import type { OrderStatus } from '../store/schema.js';
-import { type CustomerInput, normaliseEmail, type OrderInput, type RefundInput } from './records.js';
+import { type ConsentInput, type CustomerInput, normaliseEmail, type OrderInput, type RefundInput } from './records.js';
 
 /** What a write changed, for the import summary. */
 export interface WriteStats {
@@ -119,28 +119,7 @@ export class ImportWriter {
   }
 
   private async applyConsents(customerId: number, input: CustomerInput): Promise<void> {
-    for (const consent of input.consents ?? []) {
-      await this.db
-        .insertInto('customer_consents')
-        .values({
-          customer_id: customerId,
-          channel: consent.channel,
-          granted: consent.granted ? 1 : 0,
-          updated_at: consent.at,
-          source: consent.source,
-        })
-        .onConflict((oc) =>
-          oc
-            .columns(['customer_id', 'channel'])
-            .doUpdateSet((eb) => ({
-              granted: eb.ref('excluded.granted'),
-              updated_at: eb.ref('excluded.updated_at'),
-              source: eb.ref('excluded.source'),
-            }))
-            .whereRef('excluded.updated_at', '>', 'customer_consents.updated_at'),
-        )
-        .execute();
-    }
+    for (const consent of input.consents ?? []) await recordConsent(this.db, customerId, consent);
   }
 
   /** Stores a batch of orders with their lines; returns the order ids by external id. */
@@ -392,5 +371,32 @@ export async function applyRefund(db: Db, orderId: number, amountMinor: number):
       status: sql<OrderStatus>`case when status = 'cancelled' then status when refunded_minor + ${amountMinor} >= total_minor then ${refundedStatus} else ${partialStatus} end`,
     }))
     .where('id', '=', orderId)
+    .execute();
+}
+
+/**
+ * Records a customer's marketing consent on a channel, with when and where it was given or withdrawn.
+ * The newest statement wins whatever the order of arrival; the same statement again changes nothing.
+ */
+export async function recordConsent(db: Db, customerId: number, consent: ConsentInput): Promise<void> {
+  await db
+    .insertInto('customer_consents')
+    .values({
+      customer_id: customerId,
+      channel: consent.channel,
+      granted: consent.granted ? 1 : 0,
+      updated_at: consent.at,
+      source: consent.source,
+    })
+    .onConflict((oc) =>
+      oc
+        .columns(['customer_id', 'channel'])
+        .doUpdateSet((eb) => ({
+          granted: eb.ref('excluded.granted'),
+          updated_at: eb.ref('excluded.updated_at'),
+          source: eb.ref('excluded.source'),
+        }))
+        .whereRef('excluded.updated_at', '>=', 'customer_consents.updated_at'),
+    )
     .execute();
 }

@@ -20,7 +20,8 @@ import {
   toReject,
 } from './format.js';
 
-const FINANCIAL_STATUS: Record<string, OrderStatus> = {
+/** How Shopify's `financial_status` reads as an order status (exports and webhooks alike). */
+export const SHOPIFY_FINANCIAL_STATUS: Record<string, OrderStatus> = {
   paid: 'paid',
   partially_refunded: 'partially_refunded',
   refunded: 'refunded',
@@ -108,7 +109,7 @@ async function* parseOrders(
       const created = timestamp(cell(f, c.createdAt), 'Created at', ctx.timeZone);
       const cancelled = optionalTimestamp(cell(f, c.cancelledAt), 'Cancelled at', ctx.timeZone);
       const financial = cell(f, c.status).toLowerCase();
-      let status: OrderStatus = FINANCIAL_STATUS[financial] ?? 'pending';
+      let status: OrderStatus = SHOPIFY_FINANCIAL_STATUS[financial] ?? 'pending';
       if (cancelled) status = 'cancelled';
       const email = normaliseEmail(cell(f, c.email));
       if (cell(f, c.email) !== '' && !email)
