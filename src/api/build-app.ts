@@ -20,6 +20,7 @@ import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerKeyRoutes } from './routes/keys.js';
+import { registerLoyaltyRoutes } from './routes/loyalty.js';
 import { registerMetricRoutes } from './routes/metrics.js';
 import { registerOrderRoutes } from './routes/orders.js';
 import { registerSessionRoutes } from './routes/session.js';
@@ -140,6 +141,7 @@ export async function buildApp({
       registerOrderRoutes(api, deps);
       registerEventRoutes(api, deps);
       registerDashboardRoutes(api, deps);
+      registerLoyaltyRoutes(api, deps);
       // Its own scope: the webhook route reads JSON bodies as raw bytes to check their signature.
       await api.register(async (webhooks) => registerShopifyWebhookRoutes(webhooks, deps));
     },

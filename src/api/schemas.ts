@@ -1,4 +1,6 @@
 import { Type } from '@fastify/type-provider-typebox';
+import { ComebackError } from '../errors.js';
+import { parseDateArgument } from '../shared/dates.js';
 
 /** The body of every error answer: a stable `code`, a message for people, and the field at fault. */
 export const ErrorBody = Type.Object(
@@ -28,3 +30,13 @@ export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(sch
 
 /** Epoch milliseconds, as every instant in the API. */
 export const EpochMs = Type.Number({ description: 'epoch milliseconds (UTC)' });
+
+/** A `YYYY-MM-DD` query parameter as epoch ms; absent or empty is undefined, anything else a 400 naming it. */
+export function dateQuery(text: string | undefined, field: string): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const ms = parseDateArgument(text);
+  if (ms === undefined) {
+    throw new ComebackError('bad_input', `"${text}" is not a date (YYYY-MM-DD)`, { location: { field } });
+  }
+  return ms;
+}

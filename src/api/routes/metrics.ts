@@ -12,10 +12,9 @@ import {
   timeToSecondOrder,
 } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
-import { parseDateArgument } from '../../shared/dates.js';
 import type { Db } from '../../store/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
-import { authErrors } from '../schemas.js';
+import { authErrors, dateQuery } from '../schemas.js';
 
 const DateParam = (description: string) =>
   Type.Optional(Type.String({ maxLength: 40, description: `${description}: YYYY-MM-DD (UTC) or an ISO 8601 instant` }));
@@ -27,15 +26,6 @@ const Currency = Type.Optional(
 // The analytics results are large and typed in src/analytics (RetentionReport, CohortTable …); the
 // schema documents them loosely so that a field added there is never dropped by the serialiser.
 const Loose = (description: string) => Type.Object({}, { additionalProperties: true, description });
-
-function dateQuery(text: string | undefined, field: string): number | undefined {
-  if (text === undefined || text === '') return undefined;
-  const ms = parseDateArgument(text);
-  if (ms === undefined) {
-    throw new ComebackError('bad_input', `"${text}" is not a date (YYYY-MM-DD)`, { location: { field } });
-  }
-  return ms;
-}
 
 /** `asOf` as given, else the day after the latest sale (as the CLI), else now. */
 async function asOfOf(db: Db, text: string | undefined, currency: string | undefined, now: number): Promise<number> {

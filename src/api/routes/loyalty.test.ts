@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { testProgramConfig } from '../../../test/loyalty-fixtures.js';
+import { DIALECTS, freshDatabase, type TestDb } from '../../../test/setup.js';
+import { enrolMember, saveProgram } from '../../loyalty/index.js';
+import type { ApiApp } from '../app.types.js';
+import { buildApp } from '../build-app.js';
+import { createApiKey } from '../keys.queries.js';
+
+const NOW = Date.UTC(2026, 2, 1, 12);
+
+for (const dialect of DIALECTS) {
+  describe(`loyalty over the API on ${dialect.name}`, { skip: dialect.skip }, () => {
+    let t: TestDb;
+    let app: ApiApp;
+    let read = '';
+    let write = '';
+    let customerId = 0;
+    const call = (method: 'GET' | 'POST', url: string, key: string, payload?: unknown) =>
+      app.inject({
+        method,
+        url: `/api/v1${url}`,
+        headers: { authorization: `Bearer ${key}` },
+        payload: payload as object,
+      });
+
+    before(async () => {
+      t = await freshDatabase(dialect.name);
+      read = (await createApiKey(t.store.db, { scope: 'read', name: 'support', now: NOW })).key;
+      write = (await createApiKey(t.store.db, { scope: 'write', name: 'site', now: NOW })).key;
+      const customer = await t.store.db
+        .insertInto('customers')
+        .values({ source: 'api', email: 'member@example.com', first_seen_at: NOW, created_at: NOW })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      customerId = Number(customer.id);
+      app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });
+    });
+    after(async () => {
+      await app?.close();
+      await t?.drop();
+    });
+
+    test('without a program the endpoints say how to start one', async () => {
+      const response = await call('GET', '/loyalty', read);
+      assert.equal(response.statusCode, 404);
+      assert.match(response.json().error.message, /loyalty init/);
+    });
+
+    test('a member earns for an action once per key, redeems in one step, and cannot overdraw', async () => {
+      const program = await saveProgram(t.store.db, testProgramConfig(), { now: NOW });
+      const enrolled = await enrolMember(t.store.db, program, { customerId, now: NOW });
+      assert.ok(enrolled.ok);
+      assert.equal(
+        (await call('POST', `/loyalty/members/${customerId}/earn`, read, { action: 'review' })).statusCode,
+        403,
+      );
+      const bad = await call('POST', `/loyalty/members/${customerId}/earn`, write, { action: 'dance' });
+      assert.equal(bad.statusCode, 400);
+      assert.equal(bad.json().error.field, 'action');
+      for (let i = 0; i < 2; i++) {
+        const earned = await call('POST', `/loyalty/members/${customerId}/earn`, write, {
+          action: 'custom:contest',
+          idempotencyKey: 'contest-entry-1',
+        });
+        assert.equal(earned.statusCode, 200, earned.body);
+      }
+      for (const ref of ['r1', 'r2']) {
+        const earned = await call('POST', `/loyalty/members/${customerId}/earn`, write, {
+          action: 'review',
+          reference: ref,
+        });
+        assert.equal(earned.statusCode, 200, earned.body);
+      }
+      const status = await call('GET', `/loyalty/members/${customerId}`, read);
+      assert.equal(status.statusCode, 200);
+      const before = status.json();
+      assert.equal(before.available, 50 + 30 + 20 + 20, 'signup on enrolment, the contest once, two reviews');
+      const redeemed = await call('POST', `/loyalty/members/${customerId}/redeem`, write, { reward: 'five-off' });
+      assert.equal(redeemed.statusCode, 200, redeemed.body);
+      assert.match(JSON.stringify(redeemed.json()), /"code":"[A-Z0-9-]{6,}"/);
+      const after = (await call('GET', `/loyalty/members/${customerId}`, read)).json();
+      assert.equal(after.available, before.available - 100);
+      const tooDear = await call('POST', `/loyalty/members/${customerId}/redeem`, write, { reward: 'five-off' });
+      assert.equal(tooDear.statusCode, 422, tooDear.body);
+      assert.equal(tooDear.json().error.code, 'insufficient_points');
+      assert.equal((await call('GET', `/loyalty/members/${customerId}`, read)).json().available, after.available);
+      const unknown = await call('POST', `/loyalty/members/${customerId}/redeem`, write, { reward: 'yacht' });
+      assert.equal(unknown.statusCode, 404);
+      const report = await call('GET', '/loyalty', read);
+      assert.equal(report.statusCode, 200, report.body);
+      assert.equal(report.json().members, 1);
+      assert.equal((await call('GET', '/loyalty/members/999999', read)).statusCode, 404);
+    });
+  });
+}
