@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { ComebackError } from '../errors.js';
-import type { Db } from '../store/index.js';
+import { toMajor } from '../shared/money.js';
+import { type Db, REVENUE_STATUSES } from '../store/index.js';
 import { computeLifecycle, type LifecycleStage } from './lifecycle.js';
 import { computePersonas, PERSONAS, type Persona } from './personas.js';
 import { computeRfm, type RfmScore } from './rfm.js';
@@ -93,6 +94,10 @@ export interface CustomerProfile {
   };
   identities: Array<{ source: string; externalId: string }>;
   consents: Array<{ channel: string; granted: boolean; updatedAt: number; source: string }>;
+  /** Anonymous (pre-login) ids identified as this customer. */
+  anonymousIds: string[];
+  /** Net revenue of the customer's sales per currency up to `asOf` (never added across currencies). */
+  revenue: Array<{ currency: string; orders: number; revenueMinor: number; revenue: number }>;
   orders: Array<{
     id: number;
     externalId: string;
@@ -158,6 +163,25 @@ export async function customerProfile(
     .selectAll()
     .where('customer_id', '=', customerId)
     .orderBy('channel')
+    .execute();
+  const anonymous = await db
+    .selectFrom('anonymous_ids')
+    .select('anonymous_id')
+    .where('customer_id', '=', customerId)
+    .orderBy('linked_at')
+    .execute();
+  const revenue = await db
+    .selectFrom('orders')
+    .select([
+      'currency',
+      sql<number>`count(*)`.as('orders'),
+      sql<number>`coalesce(sum(total_minor - refunded_minor), 0)`.as('net'),
+    ])
+    .where('customer_id', '=', customerId)
+    .where('placed_at', '<=', asOf)
+    .where('status', 'in', REVENUE_STATUSES)
+    .groupBy('currency')
+    .orderBy('currency')
     .execute();
   const orders = await db
     .selectFrom('orders')
@@ -252,6 +276,13 @@ export async function customerProfile(
       granted: Number(k.granted) === 1,
       updatedAt: Number(k.updated_at),
       source: k.source,
+    })),
+    anonymousIds: anonymous.map((a) => a.anonymous_id),
+    revenue: revenue.map((r) => ({
+      currency: r.currency,
+      orders: Number(r.orders),
+      revenueMinor: Number(r.net),
+      revenue: toMajor(Number(r.net), r.currency),
     })),
     orders: orders.map((o) => ({
       id: Number(o.id),

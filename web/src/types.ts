@@ -105,11 +105,16 @@ export interface CustomerOrder {
   lines: OrderLine[];
 }
 
+/** `GET /customers/:id`: the customer's story as src/segments tells it (the parts this page shows). */
 export interface CustomerProfile {
-  customer: CustomerItem & { city: string | null; source: string };
+  customer: Pick<CustomerItem, 'id' | 'email' | 'firstName' | 'lastName' | 'country' | 'firstSeenAt'> & {
+    city: string | null;
+    source: string;
+  };
+  identities: Array<{ source: string; externalId: string }>;
   revenue: Array<{ currency: string; orders: number; revenue: number }>;
+  /** Oldest first. */
   orders: CustomerOrder[];
-  events: Array<{ id: number; type: string; event: string | null; occurredAt: number }>;
 }
 
 export type TimelineEntry =

@@ -1,6 +1,8 @@
 import { Type } from '@fastify/type-provider-typebox';
+import { defaultAsOf } from '../../analytics/index.js';
+import { customerProfile, loadLatestScores } from '../../segments/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
-import { customerProfile, searchCustomers } from '../customers.queries.js';
+import { searchCustomers } from '../customers.queries.js';
 import { authErrors, EpochMs, Nullable } from '../schemas.js';
 
 const NullableText = Nullable(Type.String());
@@ -16,71 +18,6 @@ const CustomerItem = Type.Object({
   firstSeenAt: EpochMs,
   orders: Type.Integer(),
   lastOrderAt: Nullable(EpochMs),
-});
-
-const Profile = Type.Object({
-  customer: Type.Object({
-    ...CustomerItem.properties,
-    birthday: NullableText,
-    city: NullableText,
-    address: NullableText,
-    createdAt: EpochMs,
-  }),
-  identities: Type.Array(Type.Object({ source: Type.String(), externalId: Type.String() })),
-  consents: Type.Array(
-    Type.Object({ channel: Type.String(), granted: Type.Boolean(), updatedAt: EpochMs, source: Type.String() }),
-  ),
-  anonymousIds: Type.Array(Type.String()),
-  revenue: Type.Array(
-    Type.Object({
-      currency: Type.String(),
-      orders: Type.Integer(),
-      revenueMinor: Type.Integer(),
-      revenue: Type.Number(),
-    }),
-  ),
-  orders: Type.Array(
-    Type.Object({
-      id: Type.Integer(),
-      source: Type.String(),
-      externalId: Type.String(),
-      placedAt: EpochMs,
-      placedDate: Type.String({ description: 'local calendar date YYYY-MM-DD' }),
-      currency: Type.String(),
-      subtotalMinor: Type.Integer(),
-      shippingMinor: Type.Integer(),
-      taxMinor: Type.Integer(),
-      discountMinor: Type.Integer(),
-      totalMinor: Type.Integer(),
-      refundedMinor: Type.Integer(),
-      status: Type.String(),
-      discountCodes: Type.Array(Type.String()),
-      lines: Type.Array(
-        Type.Object({
-          lineNo: Type.Integer(),
-          sku: NullableText,
-          title: NullableText,
-          quantity: Type.Integer(),
-          unitPriceMinor: Type.Integer(),
-          discountMinor: Type.Integer(),
-          totalMinor: Type.Integer(),
-          kind: Type.String(),
-        }),
-      ),
-    }),
-    { description: 'the newest 100 orders' },
-  ),
-  events: Type.Array(
-    Type.Object({
-      id: Type.Integer(),
-      type: Type.String(),
-      event: NullableText,
-      anonymousId: NullableText,
-      occurredAt: EpochMs,
-      properties: Type.Record(Type.String(), Type.Unknown()),
-    }),
-    { description: 'the newest 200 events' },
-  ),
 });
 
 /** Customer search and the customer profile. */
@@ -108,12 +45,22 @@ export function registerCustomerRoutes(app: ApiApp, deps: RouteDeps): void {
     {
       config: { access: 'read' },
       schema: {
-        summary: "A customer's profile: details, identities, consent, revenue, orders with lines, events",
+        summary:
+          "A customer's whole story: profile, identities, consent, revenue per currency, orders with lines, " +
+          'a timeline of orders, refunds and events, RFM group, persona, lifecycle stage, model scores, segments',
         tags: ['customers'],
         params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
-        response: { 200: Profile, 404: Type.Ref('ErrorBody'), ...authErrors },
+        response: {
+          200: Type.Unknown({ description: 'the customer profile of src/segments (customerProfile)' }),
+          404: Type.Ref('ErrorBody'),
+          ...authErrors,
+        },
       },
     },
-    async (request) => customerProfile(deps.store.db, request.params.id),
+    async (request) => {
+      const db = deps.store.db;
+      const asOf = (await defaultAsOf(db)) ?? deps.now();
+      return customerProfile(db, request.params.id, { asOf, scores: await loadLatestScores(db), timelineLimit: 200 });
+    },
   );
 }

@@ -274,7 +274,7 @@ export function CustomerPage({ id }: { id: number }) {
                         </tr>
                       </thead>
                       <tbody>
-                        {profile.orders.map((o) => (
+                        {[...profile.orders].reverse().map((o) => (
                           <tr key={o.id}>
                             <td className="nowrap">{i18n.date(o.placedAt)}</td>
                             <td>{o.externalId}</td>
