@@ -1,6 +1,6 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { ComebackError } from '../errors.js';
-import { parseDateArgument } from '../shared/dates.js';
+import { parseDateArgument, parseEndDateArgument } from '../shared/dates.js';
 
 /** The body of every error answer: a stable `code`, a message for people, and the field at fault. */
 export const ErrorBody = Type.Object(
@@ -35,6 +35,16 @@ export const EpochMs = Type.Number({ description: 'epoch milliseconds (UTC)' });
 export function dateQuery(text: string | undefined, field: string): number | undefined {
   if (text === undefined || text === '') return undefined;
   const ms = parseDateArgument(text);
+  if (ms === undefined) {
+    throw new ComebackError('bad_input', `"${text}" is not a date (YYYY-MM-DD)`, { location: { field } });
+  }
+  return ms;
+}
+
+/** A `YYYY-MM-DD` query parameter read as an inclusive end: the instant just after that day. 400 naming it. */
+export function endDateQuery(text: string | undefined, field: string): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const ms = parseEndDateArgument(text);
   if (ms === undefined) {
     throw new ComebackError('bad_input', `"${text}" is not a date (YYYY-MM-DD)`, { location: { field } });
   }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { defaultAsOf } from '../analytics/index.js';
 import { type Config, loadConfig } from '../config.js';
 import { ComebackError } from '../errors.js';
-import { parseDateArgument } from '../shared/dates.js';
+import { parseDateArgument, parseEndDateArgument } from '../shared/dates.js';
 import type { Db } from '../store/index.js';
 import type { Io } from './io.js';
 
@@ -31,6 +31,17 @@ export function makeContext(io: Io, env: NodeJS.ProcessEnv): CommandContext {
 export function dateFlag(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
   const ms = parseDateArgument(text);
+  if (ms === undefined) throw new ComebackError('usage', `${flag} ${text}: write a date as YYYY-MM-DD`);
+  return ms;
+}
+
+/**
+ * Parses an end date typed on the command line, inclusive: `--to 2011-03-31` includes that day, so the
+ * result is the exclusive instant just after it (the next midnight UTC). Names the flag when unreadable.
+ */
+export function endDateFlag(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseEndDateArgument(text);
   if (ms === undefined) throw new ComebackError('usage', `${flag} ${text}: write a date as YYYY-MM-DD`);
   return ms;
 }

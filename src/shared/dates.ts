@@ -141,6 +141,17 @@ export function parseDateArgument(text: string): number | undefined {
   return parseTimestamp(text, 'UTC')?.epochMs;
 }
 
+/**
+ * Parses a date a person typed as the END of a range, inclusive: `2011-03-31` means up to and including
+ * that day, so the result is the next midnight UTC (the exclusive instant every query uses); a full
+ * instant (`2011-03-31T12:00:00Z`) is taken as it is. Undefined when the text is not a date.
+ */
+export function parseEndDateArgument(text: string): number | undefined {
+  const ms = parseDateArgument(text);
+  if (ms === undefined) return undefined;
+  return /^\d{4}-\d{2}-\d{2}$/.test(text.trim()) ? ms + MS_PER_DAY : ms;
+}
+
 /** Days between two instants, as a fraction. */
 export function daysBetween(fromMs: number, toMs: number): number {
   return (toMs - fromMs) / MS_PER_DAY;
