@@ -1,0 +1,33 @@
+// Mutation testing with StrykerJS over node:test (the TAP runner runs each test file under tsx).
+// One folder at a time: STRYKER_FOLDER=models npx stryker run (or `npm run test:mutation -- models`).
+// The mutants are made in src/<folder>; the tests that may kill them are the folder's own tests plus
+// the cross-cutting ones that exercise it (listed below). Not in CI: a folder takes minutes to hours.
+const folder = process.env.STRYKER_FOLDER ?? 'models';
+
+/** Test files beyond the folder's own that exercise its code. */
+const extraTests = {
+  analytics: ['src/cli/commands/report.test.ts'],
+  ingest: ['test/cli.test.ts'],
+  loyalty: ['test/loyalty-cli.test.ts'],
+  segments: ['src/cli/commands/segments.test.ts'],
+  models: ['src/predict/*.test.ts'],
+};
+
+export default {
+  testRunner: 'tap',
+  plugins: ['@stryker-mutator/tap-runner'],
+  tap: {
+    testFiles: [`src/${folder}/**/*.test.ts`, ...(extraTests[folder] ?? [])],
+    nodeArgs: ['--import', 'tsx', '-r', '{{hookFile}}', '{{testFile}}'],
+  },
+  mutate: [`src/${folder}/**/*.ts`, `!src/${folder}/**/*.test.ts`, `!src/${folder}/**/*.bench.ts`],
+  coverageAnalysis: 'perTest',
+  concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 2),
+  timeoutMS: 60_000,
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: `test-artifacts/mutation/${folder}.html` },
+  jsonReporter: { fileName: `test-artifacts/mutation/${folder}.json` },
+  tempDirName: '.stryker-tmp',
+  ignorePatterns: ['dist', 'web/dist', 'test-artifacts', '.stryker-tmp', 'comeback*.db'],
+  thresholds: { high: 90, low: 80, break: null },
+};
