@@ -114,7 +114,7 @@ export function zoneOffsetAt(epochMs: number, timeZone: string): number {
 }
 
 /** Reads a wall-clock time (given as if it were UTC) in `timeZone`; a gap or overlap takes the earlier offset. */
-function wallTimeInZone(wallAsUtc: number, timeZone: string): Timestamp {
+export function wallTimeInZone(wallAsUtc: number, timeZone: string): Timestamp {
   if (timeZone === 'UTC') return { epochMs: wallAsUtc, offsetMinutes: 0 };
   let offset = zoneOffsetAt(wallAsUtc, timeZone);
   const second = zoneOffsetAt(wallAsUtc - offset * 60_000, timeZone);

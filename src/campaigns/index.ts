@@ -1,0 +1,50 @@
+export {
+  addDuration,
+  conditionHolds,
+  type ExitReason,
+  enterJourney,
+  exitReason,
+  type JourneyAction,
+  type JourneyFacts,
+  type JourneyState,
+  nextActions,
+  nextLocalTime,
+  waitEnd,
+} from './engine.js';
+export {
+  CHANNELS,
+  type Channel,
+  type Condition,
+  type Duration,
+  durationMs,
+  type ExitCondition,
+  type FlowDefinition,
+  type FlowProblem,
+  FlowSchema,
+  type FlowStep,
+  type FlowTrigger,
+  type Offer,
+  successors,
+  validateFlow,
+} from './flow.js';
+export { type Arm, assignArm, holdoutDraw } from './holdout.js';
+export {
+  type ArmFigures,
+  type ArmTotals,
+  entrantsForPower,
+  type Interval,
+  type LiftReport,
+  liftReport,
+  meanDifference,
+  proportionDifference,
+  wilson,
+} from './lift.js';
+export {
+  decideSend,
+  inQuietHours,
+  type SendDecision,
+  type SendFacts,
+  type SendRules,
+  type SkipReason,
+  type SuppressionReason,
+} from './policy.js';
