@@ -1,3 +1,4 @@
+export { type AdvanceSummary, advanceJourneys, describeOffer, preferredChannel } from './advance.queries.js';
 export {
   addDuration,
   conditionHolds,
@@ -27,6 +28,19 @@ export {
   successors,
   validateFlow,
 } from './flow.js';
+export {
+  type FlowSummary,
+  flowVersion,
+  latestTemplate,
+  listFlows,
+  loadFlow,
+  type SavedFlow,
+  type SavedTemplate,
+  SUPPORTED_TRIGGERS,
+  saveFlow,
+  saveTemplate,
+  setFlowEnabled,
+} from './flows.queries.js';
 export { type Arm, assignArm, holdoutDraw } from './holdout.js';
 export {
   type ArmFigures,
@@ -39,6 +53,18 @@ export {
   proportionDifference,
   wilson,
 } from './lift.js';
+export { type LinkClaims, type LinkPurpose, type LinkRefusal, signLink, verifyLink } from './links.js';
+export {
+  type ClaimedMessage,
+  claimDue,
+  type DeliverySummary,
+  deliverDue,
+  finishMessage,
+  MAX_ATTEMPTS,
+  recoverOutbox,
+  resendUncertain,
+  suppress,
+} from './outbox.queries.js';
 export {
   decideSend,
   inQuietHours,
@@ -48,3 +74,17 @@ export {
   type SkipReason,
   type SuppressionReason,
 } from './policy.js';
+export { type UnsubscribeResult, unsubscribeByToken } from './preferences.queries.js';
+export { compileTemplate, liquidEngine, type MessageContext, renderMessage, type TemplateSource } from './render.js';
+export { type FlowReport, flowReport, type StepFigures } from './report.queries.js';
+export { httpSender, providerBody, signBody } from './senders/http.js';
+export { backoffMs, type OutgoingMessage, type Sender, type SendOutcome } from './senders/sender.js';
+export { smtpSender } from './senders/smtp.js';
+export {
+  DEFAULT_MESSAGING,
+  type MessagingSettings,
+  messagingSettings,
+  saveMessagingSettings,
+} from './settings.js';
+export { type EnrolSummary, enrolNewEntrants } from './triggers.queries.js';
+export { type TickSummary, type WorkerOptions, workerTick } from './worker.js';

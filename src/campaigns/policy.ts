@@ -31,7 +31,7 @@ export interface SendFacts {
   consent: boolean;
   /** The address is suppressed, and why. */
   suppressed?: SuppressionReason;
-  /** Instants of the marketing messages already sent to this customer (any flow or campaign). */
+  /** Instants of the marketing messages sent or queued for this customer (any flow or campaign). */
   recentMarketingSends: readonly number[];
 }
 
@@ -60,8 +60,9 @@ export function inQuietHours(minute: number, quiet: { start: string; end: string
 /**
  * Decides one send at `now`, in this order: the control group never receives anything; a hard bounce
  * stops every message and any other suppression stops marketing; marketing needs the channel's consent;
- * marketing inside quiet hours waits until they end (then is decided again); marketing over the cap
- * is skipped. Transactional messages skip consent, quiet hours and the cap.
+ * marketing over the cap (messages sent or already queued in the last `days` days) is skipped; marketing
+ * inside quiet hours is queued for the moment they end. Transactional messages skip consent, quiet
+ * hours and the cap.
  */
 export function decideSend(facts: SendFacts, rules: SendRules, now: number): SendDecision {
   if (facts.heldOut) return { type: 'skip', reason: 'held_out' };
@@ -69,21 +70,22 @@ export function decideSend(facts: SendFacts, rules: SendRules, now: number): Sen
   if (facts.purpose === 'transactional') return { type: 'send' };
   if (facts.suppressed) return { type: 'skip', reason: 'suppressed', detail: facts.suppressed };
   if (!facts.consent) return { type: 'skip', reason: 'no_consent', detail: facts.channel };
-  if (rules.quietHours) {
-    const minute = Math.floor((now + zoneOffsetAt(now, facts.timeZone) * 60_000) / 60_000) % (24 * 60);
-    if (inQuietHours(minute, rules.quietHours)) {
-      return { type: 'defer', until: nextLocalTime(now, rules.quietHours.end, facts.timeZone), reason: 'quiet_hours' };
-    }
-  }
   if (rules.cap) {
     const since = now - rules.cap.days * MS_PER_DAY;
-    const recent = facts.recentMarketingSends.filter((at) => at > since && at <= now).length;
+    // Messages already queued for later (deferred by quiet hours) count too.
+    const recent = facts.recentMarketingSends.filter((at) => at > since).length;
     if (recent >= rules.cap.count) {
       return {
         type: 'skip',
         reason: 'frequency_cap',
         detail: `${recent} marketing messages in ${rules.cap.days} days`,
       };
+    }
+  }
+  if (rules.quietHours) {
+    const minute = Math.floor((now + zoneOffsetAt(now, facts.timeZone) * 60_000) / 60_000) % (24 * 60);
+    if (inQuietHours(minute, rules.quietHours)) {
+      return { type: 'defer', until: nextLocalTime(now, rules.quietHours.end, facts.timeZone), reason: 'quiet_hours' };
     }
   }
   return { type: 'send' };

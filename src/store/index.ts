@@ -13,3 +13,4 @@ export {
 export type { DialectName } from './migrations/index.js';
 export type * from './schema.js';
 export { REVENUE_STATUSES, type StoreStats, storeStats } from './stats.queries.js';
+export { immediateTransaction, isPostgres } from './transaction.js';

@@ -38,6 +38,8 @@ export interface CustomerTable {
   address: string | null;
   /** The earliest instant the customer was seen (first order or event). */
   first_seen_at: number;
+  /** The customer's IANA time zone (migration 020), for quiet hours and local send times; null: the store's. */
+  time_zone: string | null;
   created_at: number;
 }
 

@@ -1,0 +1,545 @@
+import { randomUUID } from 'node:crypto';
+import { randomCode } from '../loyalty/index.js';
+import { currencyExponent } from '../shared/money.js';
+import { type Db, REVENUE_STATUSES } from '../store/index.js';
+import { type JourneyAction, type JourneyFacts, type JourneyState, nextActions } from './engine.js';
+import type { Channel, FlowDefinition, Offer } from './flow.js';
+import { flowVersion, latestTemplateIn } from './flows.queries.js';
+import type { Arm } from './holdout.js';
+import { type LinkPurpose, signLink } from './links.js';
+import { decideSend, type SuppressionReason } from './policy.js';
+import { type MessageContext, renderMessage } from './render.js';
+import { type MessagingSettings, messagingSettings } from './settings.js';
+import { type CampaignDb, campaignDb, type OutboxStatus } from './tables.js';
+
+/** What the advance step needs beyond the database: the instant and the secret that signs links. */
+export interface AdvanceOptions {
+  now: number;
+  linkSecret: string;
+  /** At most this many journeys per pass (default 500). */
+  limit?: number;
+}
+
+/** What one pass did. */
+export interface AdvanceSummary {
+  journeys: number;
+  queued: number;
+  heldOut: number;
+  skipped: number;
+  deferred: number;
+  exited: number;
+  completed: number;
+}
+
+const LINK_DAYS = 180;
+const DAY = 86_400_000;
+
+/**
+ * Moves every due journey forward: runs the engine on the customer's facts as of `now`, stores the new
+ * journey state, and turns each send into an outbox row after the one policy check (hold-out,
+ * suppression, consent, quiet hours, the shared cap). Held-out and skipped sends are rows too, with
+ * their reason, so the report and the customer's 360 see every decision. Rows are keyed by (journey,
+ * step): a retried pass writes nothing twice. A journey another worker moved first is left alone.
+ */
+export async function advanceJourneys(db: Db, options: AdvanceOptions): Promise<AdvanceSummary> {
+  const { now, limit = 500 } = options;
+  const cdb = campaignDb(db);
+  const settings = await messagingSettings(db);
+  const due = await cdb
+    .selectFrom('journeys')
+    .innerJoin('flows', 'flows.id', 'journeys.flow_id')
+    .select([
+      'journeys.id',
+      'journeys.flow_id',
+      'journeys.version',
+      'journeys.customer_id',
+      'journeys.arm',
+      'journeys.entered_at',
+      'journeys.step_id',
+      'journeys.step_started_at',
+      'journeys.updated_at',
+      'journeys.occurrence',
+      'flows.key as flow_key',
+    ])
+    .where('journeys.status', '=', 'active')
+    .where('journeys.wake_at', '<=', now)
+    .orderBy('journeys.wake_at')
+    .limit(limit)
+    .execute();
+  const summary: AdvanceSummary = {
+    journeys: due.length,
+    queued: 0,
+    heldOut: 0,
+    skipped: 0,
+    deferred: 0,
+    exited: 0,
+    completed: 0,
+  };
+  const definitions = new Map<string, FlowDefinition>();
+  for (const journey of due) {
+    const versionKey = `${journey.flow_id}:${journey.version}`;
+    let definition = definitions.get(versionKey);
+    if (!definition) {
+      definition = await flowVersion(db, journey.flow_id, journey.version);
+      definitions.set(versionKey, definition);
+    }
+    const facts = await journeyFacts(cdb, journey.customer_id, journey.entered_at, definition, settings, now);
+    const state: JourneyState = {
+      stepId: journey.step_id ?? undefined,
+      stepStartedAt: journey.step_started_at,
+      enteredAt: journey.entered_at,
+      arm: journey.arm === 'control' ? 'control' : 'treatment',
+      status: 'active',
+    };
+    const next = nextActions(definition, state, facts.journey, now);
+    const wait = next.actions.find((a) => a.type === 'wait');
+    await cdb.transaction().execute(async (trx) => {
+      // Optimistic: only the worker that read this version of the journey moves it.
+      const moved = await trx
+        .updateTable('journeys')
+        .set({
+          step_id: next.state.stepId ?? null,
+          step_started_at: next.state.stepStartedAt,
+          status: next.state.status,
+          exit_reason: next.state.exitReason ?? null,
+          wake_at: next.state.status === 'active' ? (wait?.type === 'wait' ? wait.until : now) : null,
+          updated_at: Math.max(now, journey.updated_at + 1),
+        })
+        .where('id', '=', journey.id)
+        .where('updated_at', '=', journey.updated_at)
+        .where('status', '=', 'active')
+        .executeTakeFirst();
+      if (Number(moved.numUpdatedRows) === 0) return;
+      for (const action of next.actions) {
+        if (action.type === 'exit') summary.exited += 1;
+        if (action.type === 'complete') summary.completed += 1;
+        if (action.type !== 'send' && action.type !== 'outreach') continue;
+        const status = await enqueue(trx, journey, definition, action, facts, settings, options);
+        if (status === 'pending') summary.queued += 1;
+        else if (status === 'held_out') summary.heldOut += 1;
+        else if (status === 'deferred') summary.deferred += 1;
+        else if (status === 'skipped') summary.skipped += 1;
+      }
+    });
+  }
+  return summary;
+}
+
+/** The customer as sending needs them: addresses, consent, suppression, zone and what branches read. */
+interface CustomerFacts {
+  journey: JourneyFacts;
+  customer: {
+    id: number;
+    email: string | null;
+    phone: string | null;
+    first_name: string | null;
+    last_name: string | null;
+    country: string | null;
+  };
+  consent: ReadonlyMap<string, boolean>;
+  suppressed: ReadonlyMap<string, SuppressionReason>;
+  recentMarketingSends: number[];
+  /** Opens and clicks per channel: the preferred channel is the one the customer engages with. */
+  engagement: ReadonlyMap<string, number>;
+  clv: { value: number; currency: string } | null;
+}
+
+async function journeyFacts(
+  cdb: CampaignDb,
+  customerId: number,
+  enteredAt: number,
+  definition: FlowDefinition,
+  settings: MessagingSettings,
+  now: number,
+): Promise<CustomerFacts> {
+  const customer = await cdb
+    .selectFrom('customers')
+    .select(['id', 'email', 'phone', 'first_name', 'last_name', 'country', 'time_zone'])
+    .where('id', '=', customerId)
+    .executeTakeFirstOrThrow();
+  const lastOrder = await cdb
+    .selectFrom('orders')
+    .select((eb) => eb.fn.max('placed_at').as('at'))
+    .where('customer_id', '=', customerId)
+    .where('status', 'in', REVENUE_STATUSES)
+    .where('placed_at', '<=', now)
+    .executeTakeFirst();
+  const consents = await cdb
+    .selectFrom('customer_consents')
+    .select(['channel', 'granted', 'updated_at'])
+    .where('customer_id', '=', customerId)
+    .execute();
+  const consent = new Map(consents.filter((c) => c.updated_at <= now).map((c) => [c.channel, c.granted === 1]));
+  const addresses = [customer.email, customer.phone].filter((a): a is string => a !== null);
+  const suppressions =
+    addresses.length === 0
+      ? []
+      : await cdb
+          .selectFrom('suppressions')
+          .select(['channel', 'address', 'reason', 'created_at'])
+          .where('address', 'in', addresses)
+          .where('created_at', '<=', now)
+          .execute();
+  const suppressed = new Map<string, SuppressionReason>();
+  for (const s of suppressions) {
+    const reason = s.reason === 'bounce' || s.reason === 'complaint' ? s.reason : 'unsubscribe';
+    if (suppressed.get(s.channel) !== 'bounce') suppressed.set(s.channel, reason);
+  }
+  const capDays = settings.cap?.days ?? 0;
+  const recent = await cdb
+    .selectFrom('outbox')
+    .select(['sent_at', 'send_after'])
+    .where('customer_id', '=', customerId)
+    .where('purpose', '=', 'marketing')
+    .where('status', 'in', ['sent', 'sending', 'pending', 'uncertain'])
+    .where('send_after', '>', now - capDays * DAY)
+    .execute();
+  const segments = await cdb
+    .selectFrom('customer_segments')
+    .select(['kind', 'value'])
+    .where('customer_id', '=', customerId)
+    .execute();
+  const segmentSet = new Set(segments.map((s) => `${s.kind}:${s.value}`));
+  const exitEvents = definition.exitWhen.flatMap((c) => (c.type === 'event' ? c.events : []));
+  const lastEventAt = new Map<string, number>();
+  if (exitEvents.length > 0) {
+    const events = await cdb
+      .selectFrom('events')
+      .select(['event', (eb) => eb.fn.max('occurred_at').as('at')])
+      .where('customer_id', '=', customerId)
+      .where('event', 'in', exitEvents)
+      .where('occurred_at', '>', enteredAt)
+      .groupBy('event')
+      .execute();
+    for (const e of events) if (e.event !== null && e.at !== null) lastEventAt.set(e.event, Number(e.at));
+  }
+  const score = await cdb
+    .selectFrom('customer_scores')
+    .select(['p_alive', 'clv', 'currency', 'churn_band'])
+    .where('customer_id', '=', customerId)
+    .where('as_of', '<=', now)
+    .orderBy('as_of', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const engagementRows = await cdb
+    .selectFrom('message_events')
+    .innerJoin('outbox', 'outbox.id', 'message_events.outbox_id')
+    .select(['outbox.channel', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('message_events.customer_id', '=', customerId)
+    .where('message_events.kind', 'in', ['opened', 'clicked'])
+    .groupBy('outbox.channel')
+    .execute();
+  const unsubscribedAt = [...consents]
+    .filter((c) => c.granted === 0 && c.updated_at <= now)
+    .reduce<number | undefined>((at, c) => (at === undefined ? c.updated_at : Math.min(at, c.updated_at)), undefined);
+  const everyChannelWithdrawn =
+    consents.length > 0 && consents.every((c) => c.granted === 0 || c.updated_at > now) ? unsubscribedAt : undefined;
+  const suppressedAll = [...suppressed.values()].some((r) => r === 'unsubscribe') ? now : undefined;
+  return {
+    journey: {
+      timeZone: customer.time_zone ?? settings.timeZone,
+      ...(lastOrder?.at != null ? { lastOrderAt: Number(lastOrder.at) } : {}),
+      ...((everyChannelWithdrawn ?? suppressedAll) !== undefined
+        ? { unsubscribedAt: everyChannelWithdrawn ?? suppressedAll }
+        : {}),
+      segments: segmentSet,
+      lastEventAt,
+      values: {
+        country: customer.country,
+        'score.p_alive': score?.p_alive ?? null,
+        'score.clv': score?.clv ?? null,
+        'score.churn_band': score?.churn_band ?? null,
+      },
+    },
+    customer,
+    consent,
+    suppressed,
+    recentMarketingSends: recent.map((r) => r.sent_at ?? r.send_after),
+    engagement: new Map(engagementRows.map((r) => [r.channel, Number(r.n)])),
+    clv: score?.clv != null && score.currency ? { value: score.clv, currency: score.currency } : null,
+  };
+}
+
+/** The address a channel sends to, if the customer has one. Webhooks go to the store, always. */
+function addressFor(channel: Channel, customer: CustomerFacts['customer']): string | null {
+  if (channel === 'email') return customer.email;
+  if (channel === 'sms' || channel === 'kakao') return customer.phone;
+  return `customer:${customer.id}`;
+}
+
+/**
+ * The channel a customer gets among a step's: those with an address (and, for marketing, consent and no
+ * suppression), the one with most opens and clicks first, the step's order breaking ties.
+ */
+export function preferredChannel(
+  channels: readonly Channel[],
+  facts: Pick<CustomerFacts, 'customer' | 'consent' | 'suppressed' | 'engagement'>,
+  purpose: 'marketing' | 'transactional',
+): Channel | undefined {
+  const usable = channels.filter(
+    (c) =>
+      addressFor(c, facts.customer) !== null &&
+      (c === 'webhook' || purpose === 'transactional' || (facts.consent.get(c) === true && !facts.suppressed.has(c))),
+  );
+  return [...usable].sort(
+    (a, b) =>
+      (facts.engagement.get(b) ?? 0) - (facts.engagement.get(a) ?? 0) || channels.indexOf(a) - channels.indexOf(b),
+  )[0];
+}
+
+/** Consent for a channel: e-mail and SMS have their own rows; KakaoTalk friend messages ride on SMS consent here. */
+function consentFor(channel: Channel, consent: ReadonlyMap<string, boolean>): boolean {
+  if (channel === 'webhook') return true;
+  return consent.get(channel === 'kakao' ? 'sms' : channel) === true;
+}
+
+type Enqueued = OutboxStatus | 'deferred';
+
+/** Writes one send (or outreach) as an outbox row with its decision; returns the row's status. */
+async function enqueue(
+  trx: CampaignDb,
+  journey: { id: number; flow_id: number; customer_id: number; arm: string; flow_key: string },
+  definition: FlowDefinition,
+  action: Extract<JourneyAction, { type: 'send' | 'outreach' }>,
+  facts: CustomerFacts,
+  settings: MessagingSettings,
+  options: AdvanceOptions,
+): Promise<Enqueued> {
+  const { now } = options;
+  const purpose = action.type === 'send' ? action.purpose : 'marketing';
+  const channels: readonly Channel[] = action.type === 'send' ? action.channels : [];
+  const chosen = action.type === 'send' ? (preferredChannel(channels, facts, purpose) ?? channels[0]!) : undefined;
+  const channel = chosen ?? 'outreach';
+  const address = chosen ? addressFor(chosen, facts.customer) : null;
+  let status: OutboxStatus = 'pending';
+  let reason: string | null = null;
+  let sendAfter = now;
+  if (action.heldOut) {
+    status = 'held_out';
+    reason = 'held_out';
+  } else if (chosen) {
+    if (address === null) {
+      status = 'skipped';
+      reason = `no_address:${chosen}`;
+    } else {
+      const decision = decideSend(
+        {
+          purpose,
+          channel: chosen,
+          timeZone: facts.journey.timeZone,
+          heldOut: false,
+          consent: consentFor(chosen, facts.consent),
+          ...(facts.suppressed.has(chosen) ? { suppressed: facts.suppressed.get(chosen)! } : {}),
+          recentMarketingSends: facts.recentMarketingSends,
+        },
+        {
+          ...(settings.quietHours ? { quietHours: settings.quietHours } : {}),
+          ...(settings.cap ? { cap: settings.cap } : {}),
+        },
+        now,
+      );
+      if (decision.type === 'skip') {
+        status = 'skipped';
+        reason = decision.detail ? `${decision.reason}:${decision.detail}` : decision.reason;
+      } else if (decision.type === 'defer') {
+        sendAfter = decision.until;
+        reason = decision.reason;
+      }
+    }
+  }
+  const messageId = `<${randomUUID()}@comeback>`;
+  const inserted = await trx
+    .insertInto('outbox')
+    .values({
+      journey_id: journey.id,
+      flow_id: journey.flow_id,
+      step_id: action.stepId,
+      customer_id: journey.customer_id,
+      arm: journey.arm,
+      channel,
+      purpose,
+      template_key: action.type === 'send' ? action.template : 'outreach',
+      template_version: null,
+      to_address: address,
+      status,
+      reason,
+      payload: action.type === 'outreach' ? JSON.stringify({ note: action.note }) : null,
+      coupon_code: null,
+      attempts: 0,
+      claim_token: null,
+      lease_until: null,
+      send_after: sendAfter,
+      send_by: sendAfter + settings.sendWithinHours * 3_600_000,
+      message_id: messageId,
+      provider_id: null,
+      last_error: null,
+      created_at: now,
+      sent_at: null,
+    })
+    .onConflict((oc) => oc.columns(['journey_id', 'step_id']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (!inserted) return 'skipped';
+  if (status === 'pending' && action.type === 'send' && chosen) {
+    const coupon = action.offer
+      ? await issueCoupon(trx, inserted.id, journey.customer_id, action.offer, definition, facts, now)
+      : null;
+    const payload = await renderPayload(trx, inserted.id, action.template, chosen, facts, settings, coupon, options);
+    await trx
+      .updateTable('outbox')
+      .set({
+        payload: JSON.stringify(payload.body),
+        template_version: payload.version,
+        coupon_code: coupon?.code ?? null,
+      })
+      .where('id', '=', inserted.id)
+      .execute();
+  }
+  return status === 'pending' && sendAfter > now ? 'deferred' : status;
+}
+
+/** A coupon issued for one message. */
+interface IssuedCoupon {
+  code: string;
+  description: string;
+  expiresAt: number;
+}
+
+/**
+ * Issues a unique single-use code for an offer. The discount is capped so that it never exceeds the
+ * configured share of the customer's predicted value (CLV); without a prediction there is no cap.
+ */
+async function issueCoupon(
+  trx: CampaignDb,
+  outboxId: number,
+  customerId: number,
+  offer: Offer,
+  definition: FlowDefinition,
+  facts: CustomerFacts,
+  now: number,
+): Promise<IssuedCoupon> {
+  const currency = facts.clv?.currency ?? null;
+  const cap =
+    offer.maxShareOfPredictedValue !== undefined && facts.clv
+      ? Math.floor(facts.clv.value * offer.maxShareOfPredictedValue * 10 ** currencyExponent(facts.clv.currency))
+      : null;
+  const amount = offer.type === 'amount' && offer.amountMinor !== undefined ? offer.amountMinor : null;
+  const maxDiscount = amount !== null && cap !== null ? Math.min(amount, cap) : (amount ?? cap);
+  const code = `${definition.key.slice(0, 4).toUpperCase()}-${randomCode(10)}`;
+  const expiresAt = now + offer.validDays * DAY;
+  await trx
+    .insertInto('coupons')
+    .values({
+      code,
+      customer_id: customerId,
+      outbox_id: outboxId,
+      offer: JSON.stringify(offer),
+      currency,
+      max_discount_minor: maxDiscount,
+      expires_at: expiresAt,
+      used_order_id: null,
+      created_at: now,
+    })
+    .execute();
+  return { code, description: describeOffer(offer, maxDiscount, currency), expiresAt };
+}
+
+/** How an offer reads in a message: "15 % off (up to 12.00 GBP)". */
+export function describeOffer(offer: Offer, maxDiscountMinor: number | null, currency: string | null): string {
+  const money = (minor: number) =>
+    currency
+      ? `${(minor / 10 ** currencyExponent(currency)).toFixed(currencyExponent(currency))} ${currency}`
+      : `${minor}`;
+  const upTo = maxDiscountMinor !== null && offer.type === 'percent' ? ` (up to ${money(maxDiscountMinor)})` : '';
+  const min = offer.minOrderMinor ? ` on orders over ${money(offer.minOrderMinor)}` : '';
+  switch (offer.type) {
+    case 'amount':
+      return `${money(maxDiscountMinor ?? offer.amountMinor ?? 0)} off${min}`;
+    case 'percent':
+      return `${offer.percent} % off${upTo}${min}`;
+    case 'free_shipping':
+      return `free shipping${min}`;
+    case 'bogo':
+      return `buy one, get one free${min}`;
+    case 'gift':
+      return `a gift with your order${min}`;
+    case 'early_access':
+      return 'early access';
+  }
+}
+
+/** Renders a message for the outbox: fixed at enqueue, so a resend sends the same content. */
+async function renderPayload(
+  trx: CampaignDb,
+  outboxId: number,
+  templateKey: string,
+  channel: Channel,
+  facts: CustomerFacts,
+  settings: MessagingSettings,
+  coupon: IssuedCoupon | null,
+  options: AdvanceOptions,
+): Promise<{ version: number | null; body: Record<string, unknown> }> {
+  const link = (purpose: LinkPurpose) =>
+    `${settings.publicUrl.replace(/\/$/, '')}/m/${purpose === 'unsubscribe' ? 'u' : 'p'}/${signLink(
+      options.linkSecret,
+      {
+        c: facts.customer.id,
+        p: purpose,
+        m: outboxId,
+        e: options.now + LINK_DAYS * DAY,
+      },
+    )}`;
+  const context: MessageContext = {
+    customer: {
+      id: facts.customer.id,
+      first_name: facts.customer.first_name,
+      last_name: facts.customer.last_name,
+      email: facts.customer.email,
+      country: facts.customer.country,
+    },
+    store: { name: settings.storeName, url: settings.storeUrl },
+    scores: {
+      p_alive: typeof facts.journey.values['score.p_alive'] === 'number' ? facts.journey.values['score.p_alive'] : null,
+      clv: facts.clv?.value ?? null,
+      churn_risk:
+        typeof facts.journey.values['score.churn_band'] === 'string' ? facts.journey.values['score.churn_band'] : null,
+    },
+    loyalty: { member: false, balance: null, tier: null, rewards_within_reach: [] },
+    coupon: coupon
+      ? {
+          code: coupon.code,
+          description: coupon.description,
+          expires_on: new Date(coupon.expiresAt).toISOString().slice(0, 10),
+        }
+      : null,
+    products: [],
+    new_arrivals: [],
+    links: { unsubscribe: link('unsubscribe'), preferences: link('preferences') },
+    trigger: {},
+  };
+  if (channel === 'webhook') {
+    return { version: null, body: { type: 'comeback.message', template: templateKey, ...context } };
+  }
+  const template = await latestTemplateIn(trx, templateKey);
+  const message = await renderMessage(template, context);
+  if (channel === 'email') {
+    const unsubscribe = context.links.unsubscribe;
+    return {
+      version: template.version,
+      body: {
+        from: { name: settings.fromName, address: settings.fromEmail },
+        subject: message.subject,
+        html: message.html,
+        text: message.text,
+        // RFC 2369 and RFC 8058: one-click unsubscribe from the mail client.
+        headers: {
+          'List-Unsubscribe': `<${unsubscribe}>`,
+          'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+        },
+      },
+    };
+  }
+  return { version: template.version, body: { from: settings.smsSender, text: message.text } };
+}
+
+export type { Arm };

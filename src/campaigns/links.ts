@@ -1,0 +1,71 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Signed links in messages: `base64url(JSON payload).base64url(HMAC-SHA256(secret, payload))`. The
+ * payload names the customer, the purpose (a link made to unsubscribe cannot open the rewards page),
+ * the message it came from and an expiry; checking is constant-time. What a link has been used for is
+ * kept by the server, so a link answers once where that matters.
+ */
+
+/** What a link may do. */
+export type LinkPurpose = 'unsubscribe' | 'preferences' | 'open' | 'click';
+
+/** The signed content of a link. */
+export interface LinkClaims {
+  /** Customer id. */
+  c: number;
+  /** Purpose. */
+  p: LinkPurpose;
+  /** Outbox id of the message the link is in, when it is in one. */
+  m?: number;
+  /** Expiry, epoch ms. */
+  e: number;
+}
+
+const mac = (secret: string, payload: string) => createHmac('sha256', secret).update(payload).digest('base64url');
+
+/** Signs claims into a URL-safe token. */
+export function signLink(secret: string, claims: LinkClaims): string {
+  const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+  return `${payload}.${mac(secret, payload)}`;
+}
+
+/** Why a token was refused. */
+export type LinkRefusal = 'malformed' | 'forged' | 'expired' | 'wrong_purpose';
+
+/** Checks a token for `purpose` at `now`: its claims, or why it is refused. */
+export function verifyLink(
+  secret: string,
+  token: string,
+  purpose: LinkPurpose,
+  now: number,
+): { ok: true; claims: LinkClaims } | { ok: false; reason: LinkRefusal } {
+  const dot = token.indexOf('.');
+  if (dot <= 0 || dot !== token.lastIndexOf('.')) return { ok: false, reason: 'malformed' };
+  const payload = token.slice(0, dot);
+  const given = Buffer.from(token.slice(dot + 1));
+  const expected = Buffer.from(mac(secret, payload));
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'forged' };
+  let claims: unknown;
+  try {
+    claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'malformed' };
+  }
+  if (!isClaims(claims)) return { ok: false, reason: 'malformed' };
+  if (claims.p !== purpose) return { ok: false, reason: 'wrong_purpose' };
+  if (claims.e <= now) return { ok: false, reason: 'expired' };
+  return { ok: true, claims };
+}
+
+function isClaims(value: unknown): value is LinkClaims {
+  if (!value || typeof value !== 'object') return false;
+  const v = value as Record<string, unknown>;
+  return (
+    Number.isSafeInteger(v.c) &&
+    typeof v.p === 'string' &&
+    ['unsubscribe', 'preferences', 'open', 'click'].includes(v.p) &&
+    Number.isSafeInteger(v.e) &&
+    (v.m === undefined || Number.isSafeInteger(v.m))
+  );
+}

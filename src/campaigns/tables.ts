@@ -1,0 +1,122 @@
+import type { Generated, Kysely } from 'kysely';
+import type { Database, Db } from '../store/index.js';
+
+/** The tables of migration 020_campaigns (type aliases, as `withTables` needs). */
+export type CampaignTables = {
+  flows: FlowTable;
+  flow_versions: FlowVersionTable;
+  message_templates: MessageTemplateTable;
+  journeys: JourneyTable;
+  outbox: OutboxTable;
+  suppressions: SuppressionTable;
+  message_events: MessageEventTable;
+  coupons: CouponTable;
+  messaging_settings: { name: string; value: string };
+  /** Read here, written by segments/ (migration 004). */
+  customer_segments: { customer_id: number; kind: string; value: string; since: number; reason: string };
+};
+
+/** A Kysely instance (or transaction) that knows the campaign tables. */
+export type CampaignDb = Kysely<Database & CampaignTables>;
+
+/** Widens a store handle (or transaction) with the campaign tables. */
+export function campaignDb(db: Db): CampaignDb {
+  return db.withTables<CampaignTables>();
+}
+
+export type FlowTable = {
+  id: Generated<number>;
+  key: string;
+  name: string;
+  kind: 'flow' | 'campaign';
+  enabled: number;
+  current_version: number;
+  event_cursor: number;
+  order_cursor: number;
+  created_at: number;
+  updated_at: number;
+};
+
+export type FlowVersionTable = { flow_id: number; version: number; definition: string; created_at: number };
+
+export type MessageTemplateTable = {
+  key: string;
+  version: number;
+  channel: 'email' | 'sms' | 'kakao' | 'webhook';
+  purpose: 'marketing' | 'transactional';
+  subject: string | null;
+  body: string;
+  compiled_html: string | null;
+  text_body: string | null;
+  created_at: number;
+};
+
+export type JourneyTable = {
+  id: Generated<number>;
+  flow_id: number;
+  version: number;
+  customer_id: number;
+  occurrence: string;
+  arm: string;
+  entered_at: number;
+  step_id: string | null;
+  step_started_at: number;
+  wake_at: number | null;
+  status: string;
+  exit_reason: string | null;
+  updated_at: number;
+};
+
+/** Where an outbox row stands. `held_out` and `skipped` rows never leave; they record the decision. */
+export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'uncertain' | 'expired' | 'skipped' | 'held_out';
+
+export type OutboxTable = {
+  id: Generated<number>;
+  journey_id: number;
+  flow_id: number;
+  step_id: string;
+  customer_id: number;
+  arm: string;
+  channel: string;
+  purpose: string;
+  template_key: string;
+  template_version: number | null;
+  to_address: string | null;
+  status: OutboxStatus;
+  reason: string | null;
+  payload: string | null;
+  coupon_code: string | null;
+  attempts: number;
+  claim_token: string | null;
+  lease_until: number | null;
+  send_after: number;
+  send_by: number;
+  message_id: string;
+  provider_id: string | null;
+  last_error: string | null;
+  created_at: number;
+  sent_at: number | null;
+};
+
+export type SuppressionTable = { channel: string; address: string; reason: string; source: string; created_at: number };
+
+export type MessageEventTable = {
+  id: Generated<number>;
+  outbox_id: number;
+  customer_id: number;
+  kind: string;
+  detail: string | null;
+  occurred_at: number;
+};
+
+export type CouponTable = {
+  code: string;
+  customer_id: number;
+  outbox_id: number;
+  offer: string;
+  currency: string | null;
+  max_discount_minor: number | null;
+  expires_at: number;
+  used_order_id: number | null;
+  created_at: number;
+};

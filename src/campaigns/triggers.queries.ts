@@ -1,0 +1,209 @@
+import { sql } from 'kysely';
+import type { Db } from '../store/index.js';
+import type { FlowDefinition } from './flow.js';
+import { flowVersion } from './flows.queries.js';
+import { assignArm } from './holdout.js';
+import { type CampaignDb, campaignDb } from './tables.js';
+
+/** One trigger occurrence: who, when, and the natural key that keeps it from entering twice. */
+export interface Occurrence {
+  customerId: number;
+  at: number;
+  /** The event's message id, `order:<id>`, `birthday:<year>` … */
+  key: string;
+}
+
+/** What an enrolment pass did. */
+export interface EnrolSummary {
+  flows: number;
+  entered: number;
+  /** Occurrences that found their journey already there (a retry, or a customer who may not re-enter). */
+  skipped: number;
+}
+
+const BATCH = 2000;
+
+/**
+ * Enters the customers whose trigger fired since the last pass into every enabled flow, under the
+ * flow's current version. Each (flow, customer, occurrence) enters once: the journey row has a unique
+ * key and the insert does nothing when it exists. The arm is drawn from (flow, customer) and recorded.
+ * Events and orders are read past a per-flow cursor, so a pass costs what arrived since the last one.
+ */
+export async function enrolNewEntrants(db: Db, now: number): Promise<EnrolSummary> {
+  const cdb = campaignDb(db);
+  const flows = await cdb
+    .selectFrom('flows')
+    .select(['id', 'key', 'current_version', 'event_cursor', 'order_cursor'])
+    .where('enabled', '=', 1)
+    .where('kind', '=', 'flow')
+    .execute();
+  const summary: EnrolSummary = { flows: flows.length, entered: 0, skipped: 0 };
+  for (const flow of flows) {
+    const definition = await flowVersion(db, flow.id, flow.current_version);
+    const found = await occurrences(cdb, definition, flow, now);
+    for (const occurrence of found.items) {
+      const created = await enter(cdb, flow.id, flow.key, flow.current_version, definition, occurrence, now);
+      if (created) summary.entered += 1;
+      else summary.skipped += 1;
+    }
+    await cdb
+      .updateTable('flows')
+      .set({ event_cursor: found.eventCursor, order_cursor: found.orderCursor })
+      .where('id', '=', flow.id)
+      .execute();
+  }
+  return summary;
+}
+
+/** The trigger occurrences of one flow past its cursors, up to `now`. */
+async function occurrences(
+  cdb: CampaignDb,
+  definition: FlowDefinition,
+  flow: { event_cursor: number; order_cursor: number },
+  now: number,
+): Promise<{ items: Occurrence[]; eventCursor: number; orderCursor: number }> {
+  const trigger = definition.trigger;
+  let eventCursor = flow.event_cursor;
+  let orderCursor = flow.order_cursor;
+  const items: Occurrence[] = [];
+  if (trigger.type === 'segment_entered' || trigger.type === 'event') {
+    // `lifecycle:at_risk` is a segment_entered event named `at_risk` whose properties say kind lifecycle.
+    const wanted =
+      trigger.type === 'event'
+        ? trigger.events.map((e) => ({ kind: undefined, name: e }))
+        : trigger.segments.map((s) => {
+            const [kind, ...rest] = s.split(':');
+            return rest.length === 0 ? { kind: undefined, name: s } : { kind, name: rest.join(':') };
+          });
+    const rows = await cdb
+      .selectFrom('events')
+      .select(['id', 'customer_id', 'message_id', 'occurred_at', 'properties'])
+      .where('id', '>', flow.event_cursor)
+      .where(
+        'type',
+        trigger.type === 'event' ? 'in' : '=',
+        trigger.type === 'event' ? ['track', 'screen'] : 'segment_entered',
+      )
+      .where(
+        'event',
+        'in',
+        wanted.map((w) => w.name),
+      )
+      .where('occurred_at', '<=', now)
+      .orderBy('id')
+      .limit(BATCH)
+      .execute();
+    for (const row of rows) {
+      eventCursor = Math.max(eventCursor, row.id);
+      if (row.customer_id === null) continue; // an anonymous visitor cannot be messaged until identified
+      if (trigger.type === 'segment_entered') {
+        const kind = kindOf(row.properties);
+        if (!wanted.some((w) => w.kind === undefined || w.kind === kind)) continue;
+      }
+      items.push({ customerId: row.customer_id, at: row.occurred_at, key: `event:${row.message_id}` });
+    }
+  } else if (trigger.type === 'order') {
+    const rows = await cdb
+      .selectFrom('orders')
+      .select(['id', 'customer_id', 'placed_at'])
+      .where('id', '>', flow.order_cursor)
+      .where('status', 'in', ['paid', 'partially_refunded'])
+      .where('placed_at', '<=', now)
+      .orderBy('id')
+      .limit(BATCH)
+      .execute();
+    for (const row of rows) {
+      orderCursor = Math.max(orderCursor, row.id);
+      if (row.customer_id === null) continue;
+      if (trigger.nth !== undefined) {
+        const earlier = await cdb
+          .selectFrom('orders')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('customer_id', '=', row.customer_id)
+          .where('status', 'in', ['paid', 'partially_refunded', 'refunded'])
+          .where((eb) =>
+            eb.or([
+              eb('placed_at', '<', row.placed_at),
+              eb.and([eb('placed_at', '=', row.placed_at), eb('id', '<', row.id)]),
+            ]),
+          )
+          .executeTakeFirstOrThrow();
+        if (Number(earlier.n) + 1 !== trigger.nth) continue;
+      }
+      items.push({ customerId: row.customer_id, at: row.placed_at, key: `order:${row.id}` });
+    }
+  } else if (trigger.type === 'date') {
+    items.push(...(await birthdays(cdb, trigger.daysBefore ?? 0, now)));
+  }
+  return { items, eventCursor, orderCursor };
+}
+
+/** Reads the `kind` of a segment event's properties (`{"kind":"lifecycle",…}`). */
+function kindOf(properties: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(properties);
+    return parsed && typeof parsed === 'object' && 'kind' in parsed && typeof parsed.kind === 'string'
+      ? parsed.kind
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Customers whose birthday (`YYYY-MM-DD` or `--MM-DD`) falls `daysBefore` days after today (UTC), once a year. */
+async function birthdays(cdb: CampaignDb, daysBefore: number, now: number): Promise<Occurrence[]> {
+  const target = new Date(now + daysBefore * 86_400_000);
+  const monthDay = target.toISOString().slice(5, 10);
+  const rows = await cdb
+    .selectFrom('customers')
+    .select(['id'])
+    .where(sql<string>`substr(birthday, length(birthday) - 4, 5)`, '=', monthDay)
+    .execute();
+  return rows.map((r) => ({ customerId: r.id, at: now, key: `birthday:${target.getUTCFullYear()}` }));
+}
+
+/** Enters one occurrence; false when the journey exists or the flow's re-entry rule says no. */
+async function enter(
+  cdb: CampaignDb,
+  flowId: number,
+  flowKey: string,
+  version: number,
+  definition: FlowDefinition,
+  occurrence: Occurrence,
+  now: number,
+): Promise<boolean> {
+  const previous = await cdb
+    .selectFrom('journeys')
+    .select(['entered_at', 'status'])
+    .where('flow_id', '=', flowId)
+    .where('customer_id', '=', occurrence.customerId)
+    .orderBy('entered_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (previous) {
+    if (previous.status === 'active') return false; // one journey at a time per flow and customer
+    if (definition.reentry.type === 'never') return false;
+    if (occurrence.at < previous.entered_at + definition.reentry.days * 86_400_000) return false;
+  }
+  const arm = assignArm(flowKey, occurrence.customerId, definition.holdoutShare);
+  const inserted = await cdb
+    .insertInto('journeys')
+    .values({
+      flow_id: flowId,
+      version,
+      customer_id: occurrence.customerId,
+      occurrence: occurrence.key,
+      arm,
+      entered_at: occurrence.at,
+      step_id: null,
+      step_started_at: occurrence.at,
+      wake_at: occurrence.at,
+      status: 'active',
+      exit_reason: null,
+      updated_at: now,
+    })
+    .onConflict((oc) => oc.columns(['flow_id', 'customer_id', 'occurrence']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}

@@ -1,0 +1,49 @@
+import type { Db } from '../store/index.js';
+import { type AdvanceSummary, advanceJourneys } from './advance.queries.js';
+import { type DeliverySummary, deliverDue, recoverOutbox } from './outbox.queries.js';
+import type { Sender } from './senders/sender.js';
+import { type EnrolSummary, enrolNewEntrants } from './triggers.queries.js';
+
+/** What the worker is given: the clock and randomness come from the caller, as everywhere. */
+export interface WorkerOptions {
+  now: () => number;
+  random: () => number;
+  /** Signs unsubscribe, preference and tracking links. */
+  linkSecret: string;
+  /** Channel name → sender. A channel without one keeps its messages queued. */
+  senders: Readonly<Record<string, Sender>>;
+  batch?: number;
+  concurrency?: number;
+  leaseMs?: number;
+}
+
+/** What one tick did. */
+export interface TickSummary {
+  enrolled: EnrolSummary;
+  advanced: AdvanceSummary;
+  recovered: { uncertain: number; expired: number };
+  delivered: DeliverySummary;
+}
+
+/**
+ * One pass of the worker: enter new trigger occurrences, move due journeys (writing outbox rows after
+ * the policy check), mark lost leases uncertain and late messages expired, then deliver what is due.
+ * Every step is idempotent, so ticks may overlap across processes and a crash loses nothing.
+ */
+export async function workerTick(db: Db, options: WorkerOptions): Promise<TickSummary> {
+  const enrolled = await enrolNewEntrants(db, options.now());
+  const advanced = await advanceJourneys(db, {
+    now: options.now(),
+    linkSecret: options.linkSecret,
+    limit: options.batch ?? 500,
+  });
+  const recovered = await recoverOutbox(db, options.now());
+  const delivered = await deliverDue(db, options.senders, {
+    now: options.now,
+    random: options.random,
+    limit: options.batch ?? 500,
+    ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+  });
+  return { enrolled, advanced, recovered, delivered };
+}
