@@ -80,6 +80,8 @@ export function meanDifference(
   const v1 = Math.max(0, (sumSq1 - n1 * m1 * m1) / (n1 - 1));
   const v0 = Math.max(0, (sumSq0 - n0 * m0 * m0) / (n0 - 1));
   const se = Math.sqrt(v1 / n1 + v0 / n0);
+  // No variation in either arm (every entrant alike): a normal interval would be a single point.
+  if (se === 0) return { estimate: d, low: null, high: null };
   return { estimate: d, low: d - z * se, high: d + z * se };
 }
 

@@ -6,6 +6,7 @@ import { registerAdmin } from './commands/admin.js';
 import { registerCohorts } from './commands/cohorts.js';
 import { registerCustomer } from './commands/customer.js';
 import { registerDemo } from './commands/demo.js';
+import { registerFlows } from './commands/flows.js';
 import { registerImport } from './commands/import.js';
 import { registerKeys } from './commands/keys.js';
 import { registerLoyalty } from './commands/loyalty.js';
@@ -51,6 +52,7 @@ export function buildProgram(io: Io, env: NodeJS.ProcessEnv = process.env): Comm
   registerServe(program, ctx);
   registerSegments(program, ctx);
   registerCustomer(program, ctx);
+  registerFlows(program, ctx);
   for (const command of program.commands) command.exitOverride().showHelpAfterError();
   return program;
 }

@@ -1,0 +1,334 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { readOrCreateSetting } from '../../api/keys.queries.js';
+import {
+  type FlowReport,
+  flowReport,
+  httpSender,
+  installBuiltins,
+  latestTemplate,
+  listFlows,
+  loadFlow,
+  type MessageContext,
+  messagingSettings,
+  renderMessage,
+  resendUncertain,
+  type Sender,
+  saveFlow,
+  saveMessagingSettings,
+  setFlowEnabled,
+  smtpSender,
+  validateFlow,
+  workerTick,
+} from '../../campaigns/index.js';
+import { ComebackError } from '../../errors.js';
+import { type Db, openStore } from '../../store/index.js';
+import { formatTable, printJson } from '../io.js';
+import { type CommandContext, dbOption, resolveAsOf } from '../shared.js';
+
+/** The secret that signs unsubscribe and tracking links: the server's, created on first use. */
+export function linkSecret(db: Db): Promise<string> {
+  return readOrCreateSetting(db, 'link_secret', () => randomBytes(32).toString('base64url'));
+}
+
+const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)} %`);
+const interval = (i: { estimate: number; low: number | null; high: number | null } | null, f: (v: number) => string) =>
+  i === null ? '–' : `${f(i.estimate)} [${i.low === null ? '?' : f(i.low)}, ${i.high === null ? '?' : f(i.high)}]`;
+
+/** The human face of a flow report. */
+function printReport(ctx: CommandContext, r: FlowReport): void {
+  const out = ctx.io.out;
+  const money = (minor: number) => (r.currency ? `${(minor / 100).toFixed(2)} ${r.currency}` : String(minor));
+  out.write(
+    `${r.name} (${r.key}) as of ${new Date(r.asOf).toISOString().slice(0, 10)}, attribution ${r.attributionDays} days\n\n`,
+  );
+  out.write(
+    `${formatTable([
+      ['', 'treated', 'held out'],
+      ['entrants', r.entrants.treatment, r.entrants.control],
+      ['converted', r.lift.treatment.converters, r.lift.control.converters],
+      ['conversion rate', pct(r.lift.treatment.conversionRate), pct(r.lift.control.conversionRate)],
+      ['orders', r.lift.treatment.orders, r.lift.control.orders],
+      [
+        'revenue per entrant',
+        money(r.lift.treatment.revenuePerEntrantMinor ?? 0),
+        money(r.lift.control.revenuePerEntrantMinor ?? 0),
+      ],
+    ])}\n\n`,
+  );
+  out.write(
+    `lift in conversion   ${interval(r.lift.conversionLift, (v) => `${(v * 100).toFixed(1)} pt`)} (95 % interval)\n`,
+  );
+  out.write(`incremental orders   ${interval(r.lift.incrementalOrders, (v) => v.toFixed(1))}\n`);
+  out.write(
+    `incremental revenue  ${interval(r.lift.incrementalRevenueMinor, money)}, coupons cost ${money(r.lift.couponCostMinor)}\n`,
+  );
+  const verdict = {
+    positive: 'The flow brings customers back: the interval is above zero.',
+    negative: 'The flow does worse than sending nothing: the interval is below zero.',
+    inconclusive: `Not conclusive yet: the interval spans zero.${
+      r.lift.moreEntrantsNeeded !== null ? ` About ${r.lift.moreEntrantsNeeded} more entrants would settle it.` : ''
+    }`,
+    no_data: 'No result: one of the groups has no entrants yet.',
+  }[r.lift.verdict];
+  out.write(`\n${verdict}\n\n`);
+  out.write(
+    `${formatTable([
+      ['step', 'sent', 'queued', 'skipped', 'held out', 'opened', 'clicked', 'unsubscribed'],
+      ...r.steps.map((s) => [
+        s.stepId,
+        s.treated.sent,
+        s.treated.queued,
+        Object.entries(s.treated.skipped)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', ') || '0',
+        s.heldOut,
+        s.opened,
+        s.clicked,
+        s.unsubscribed,
+      ]),
+    ])}\n`,
+  );
+  out.write(`\ncoupons issued ${r.coupons.issued}, used ${r.coupons.used} (secondary attribution, not the lift)\n`);
+}
+
+/** `comeback flows …`, `comeback worker` and `comeback messages preview`. */
+export function registerFlows(program: Command, ctx: CommandContext): void {
+  const flows = program
+    .command('flows')
+    .description('triggered flows: win-back, abandonment, welcome … with hold-outs');
+
+  dbOption(flows.command('list').description('every flow, on or off (installs the built-in ones the first time)'))
+    .option('--json', 'print JSON')
+    .action(async (flags: { db?: string; json?: boolean }) => {
+      const store = await openStore(ctx.config(flags).dbUrl);
+      try {
+        await installBuiltins(store.db, ctx.now());
+        const all = await listFlows(store.db);
+        if (flags.json) return printJson(ctx.io, all);
+        ctx.io.out.write(
+          `${formatTable([
+            ['flow', 'name', 'trigger', 'version', 'state'],
+            ...all.map((f) => [f.key, f.name, f.trigger, String(f.version), f.enabled ? 'on' : 'off']),
+          ])}\n`,
+        );
+      } finally {
+        await store.close();
+      }
+    });
+
+  dbOption(flows.command('show <flow>').description('a flow’s current definition as JSON')).action(
+    async (key: string, flags: { db?: string }) => {
+      const store = await openStore(ctx.config(flags).dbUrl);
+      try {
+        await installBuiltins(store.db, ctx.now());
+        const flow = await loadFlow(store.db, key);
+        printJson(ctx.io, { ...flow.definition, version: flow.version, enabled: flow.enabled });
+      } finally {
+        await store.close();
+      }
+    },
+  );
+
+  dbOption(flows.command('save <file>').description('save a flow definition (JSON) as a new version')).action(
+    async (file: string, flags: { db?: string }) => {
+      let input: unknown;
+      try {
+        input = JSON.parse(await readFile(file, 'utf8'));
+      } catch (error) {
+        throw new ComebackError('bad_input', `${file}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      const result = validateFlow(input);
+      if (!result.ok) {
+        throw new ComebackError('bad_input', result.problems.map((p) => `${file}: ${p.path}: ${p.message}`).join('\n'));
+      }
+      const store = await openStore(ctx.config(flags).dbUrl);
+      try {
+        const saved = await saveFlow(store.db, result.flow, ctx.now());
+        ctx.io.out.write(
+          saved.created
+            ? `saved ${saved.flow.key} version ${saved.flow.version}${saved.flow.enabled ? '' : ' (off: comeback flows enable to turn it on)'}\n`
+            : `${saved.flow.key} is unchanged (version ${saved.flow.version})\n`,
+        );
+      } finally {
+        await store.close();
+      }
+    },
+  );
+
+  for (const [verb, on] of [
+    ['enable', true],
+    ['disable', false],
+  ] as const) {
+    dbOption(flows.command(`${verb} <flow>`).description(on ? 'turn a flow on from now' : 'turn a flow off')).action(
+      async (key: string, flags: { db?: string }) => {
+        const store = await openStore(ctx.config(flags).dbUrl);
+        try {
+          await installBuiltins(store.db, ctx.now());
+          const changed = await setFlowEnabled(store.db, key, on, ctx.now());
+          ctx.io.out.write(`${key} is ${on ? 'on' : 'off'}${changed ? '' : ' (it already was)'}\n`);
+        } finally {
+          await store.close();
+        }
+      },
+    );
+  }
+
+  dbOption(
+    flows
+      .command('report <flow>')
+      .description('entrants, sends and the lift against the hold-out group, with 95 % intervals')
+      .option('--as-of <date>', 'count orders up to the end of this day (default: the store’s latest data)')
+      .option('--json', 'print JSON'),
+  ).action(async (key: string, flags: { db?: string; asOf?: string; json?: boolean }) => {
+    const store = await openStore(ctx.config(flags).dbUrl);
+    try {
+      const { asOf } = await resolveAsOf(ctx, store.db, flags.asOf);
+      const report = await flowReport(store.db, key, Math.max(asOf, ctx.now()));
+      if (flags.json) printJson(ctx.io, report);
+      else printReport(ctx, report);
+    } finally {
+      await store.close();
+    }
+  });
+
+  dbOption(
+    flows
+      .command('settings')
+      .description('show or change the store’s messaging settings (sender, zone, quiet hours, cap, public URL)')
+      .option('--set <json>', 'a JSON object of settings to change, e.g. \'{"timeZone":"Europe/London"}\''),
+  ).action(async (flags: { db?: string; set?: string }) => {
+    const store = await openStore(ctx.config(flags).dbUrl);
+    try {
+      if (flags.set !== undefined) {
+        let change: unknown;
+        try {
+          change = JSON.parse(flags.set);
+        } catch {
+          throw new ComebackError('usage', '--set: not JSON');
+        }
+        if (!change || typeof change !== 'object' || Array.isArray(change))
+          throw new ComebackError('usage', '--set: a JSON object');
+        await saveMessagingSettings(store.db, change as Record<string, unknown>);
+      }
+      printJson(ctx.io, await messagingSettings(store.db));
+    } finally {
+      await store.close();
+    }
+  });
+
+  dbOption(
+    program
+      .command('worker')
+      .description('enter customers into flows, move journeys on and deliver due messages from the outbox')
+      .option('--smtp <url>', 'SMTP server for e-mail, smtp://user:pass@host:port (or COMEBACK_SMTP_URL)')
+      .option('--sms-url <url>', 'SMS provider endpoint taking a JSON POST (or COMEBACK_SMS_URL)')
+      .option('--sms-token <token>', 'bearer token for the SMS provider (or COMEBACK_SMS_TOKEN)')
+      .option('--webhook-url <url>', 'endpoint for webhook steps (or COMEBACK_WEBHOOK_URL)')
+      .option('--interval <seconds>', 'seconds between passes', '15')
+      .option('--once', 'one pass, then exit')
+      .option('--resend-uncertain', 'first put messages left uncertain by a crash back in the queue (same Message-ID)'),
+  ).action(
+    async (flags: {
+      db?: string;
+      smtp?: string;
+      smsUrl?: string;
+      smsToken?: string;
+      webhookUrl?: string;
+      interval: string;
+      once?: boolean;
+      resendUncertain?: boolean;
+    }) => {
+      const interval = Number(flags.interval);
+      if (!(interval > 0)) throw new ComebackError('usage', `--interval ${flags.interval}: a number of seconds`);
+      const store = await openStore(ctx.config(flags).dbUrl);
+      const senders: Record<string, Sender> = {};
+      const smtp = flags.smtp ?? ctx.env.COMEBACK_SMTP_URL;
+      if (smtp) {
+        let url: URL;
+        try {
+          url = new URL(smtp);
+        } catch {
+          throw new ComebackError('usage', `--smtp ${smtp}: write smtp://host:port`);
+        }
+        senders.email = smtpSender({
+          host: url.hostname,
+          port: Number(url.port || 25),
+          secure: url.protocol === 'smtps:',
+          ...(url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : {}),
+          ignoreTLS: url.hostname === '127.0.0.1' || url.hostname === 'localhost',
+        });
+      }
+      const smsUrl = flags.smsUrl ?? ctx.env.COMEBACK_SMS_URL;
+      const smsToken = flags.smsToken ?? ctx.env.COMEBACK_SMS_TOKEN;
+      if (smsUrl) senders.sms = httpSender({ url: smsUrl, ...(smsToken ? { bearer: smsToken } : {}), now: ctx.now });
+      const webhookUrl = flags.webhookUrl ?? ctx.env.COMEBACK_WEBHOOK_URL;
+      try {
+        const secret = await linkSecret(store.db);
+        if (webhookUrl) senders.webhook = httpSender({ url: webhookUrl, signingSecret: secret, now: ctx.now });
+        if (Object.keys(senders).length === 0) {
+          ctx.io.err.write('worker: no channel configured (--smtp, --sms-url, --webhook-url); messages stay queued\n');
+        }
+        if (flags.resendUncertain) {
+          ctx.io.err.write(`worker: ${await resendUncertain(store.db, ctx.now())} uncertain message(s) queued again\n`);
+        }
+        let stop = false;
+        const onSignal = () => {
+          stop = true;
+        };
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        while (!stop) {
+          const t = await workerTick(store.db, { now: ctx.now, random: Math.random, linkSecret: secret, senders });
+          ctx.io.err.write(
+            `worker: entered ${t.enrolled.entered}, queued ${t.advanced.queued}, held out ${t.advanced.heldOut}, skipped ${t.advanced.skipped}, sent ${t.delivered.sent}, retried ${t.delivered.retried}, failed ${t.delivered.failed}${t.recovered.uncertain ? `, ${t.recovered.uncertain} uncertain` : ''}\n`,
+          );
+          if (flags.once) break;
+          await new Promise((r) => setTimeout(r, interval * 1000));
+        }
+      } finally {
+        for (const s of Object.values(senders)) await s.close?.();
+        await store.close();
+      }
+    },
+  );
+
+  const messages = program.command('messages').description('message templates');
+  dbOption(
+    messages
+      .command('preview <template>')
+      .description('render a template for a customer, as it would be sent')
+      .requiredOption('--customer <id>', 'customer id'),
+  ).action(async (key: string, flags: { db?: string; customer: string }) => {
+    const store = await openStore(ctx.config(flags).dbUrl);
+    try {
+      await installBuiltins(store.db, ctx.now());
+      const id = Number(flags.customer);
+      const customer = await store.db
+        .selectFrom('customers')
+        .select(['id', 'first_name', 'last_name', 'email', 'country'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (!customer) throw new ComebackError('not_found', `no customer ${flags.customer}`);
+      const settings = await messagingSettings(store.db);
+      const context: MessageContext = {
+        customer,
+        store: { name: settings.storeName, url: settings.storeUrl },
+        scores: { p_alive: null, clv: null, churn_risk: null },
+        loyalty: { member: false, balance: null, tier: null, rewards_within_reach: [] },
+        coupon: { code: 'PREVIEW-CODE', description: 'an example offer', expires_on: '2099-12-31' },
+        products: [],
+        new_arrivals: [],
+        links: { unsubscribe: `${settings.publicUrl}/m/u/preview`, preferences: `${settings.publicUrl}/m/p/preview` },
+        trigger: {},
+      };
+      const template = await latestTemplate(store.db, key);
+      const message = await renderMessage(template, context);
+      if (message.subject !== null) ctx.io.out.write(`Subject: ${message.subject}\n\n`);
+      ctx.io.out.write(`${message.text}\n`);
+    } finally {
+      await store.close();
+    }
+  });
+}
