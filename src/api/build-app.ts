@@ -14,13 +14,14 @@ import type { Store } from '../store/index.js';
 import type { ApiApp, RouteDeps } from './app.types.js';
 import { authHook } from './auth.js';
 import { installErrorHandler, notFoundBody } from './error-handler.js';
-import { readOrCreateSetting } from './keys.queries.js';
+import { messageLinkSecret, readOrCreateSetting } from './keys.queries.js';
 import { registerCustomerRoutes } from './routes/customers.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerKeyRoutes } from './routes/keys.js';
 import { registerLoyaltyRoutes } from './routes/loyalty.js';
+import { registerFlowRoutes, registerMessageLinkRoutes } from './routes/messages.js';
 import { registerMetricRoutes } from './routes/metrics.js';
 import { registerOrderRoutes } from './routes/orders.js';
 import { registerSessionRoutes } from './routes/session.js';
@@ -70,6 +71,8 @@ export async function buildApp({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     // Segment batches reach 500 calls; their own limit is 500 KB, this leaves room.
     bodyLimit: 4 * 1024 * 1024,
+    // Signed link tokens travel as path parameters (`/m/u/:token`), longer than Fastify's default 100.
+    maxParamLength: 1000,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const deps: RouteDeps = {
@@ -142,11 +145,16 @@ export async function buildApp({
       registerEventRoutes(api, deps);
       registerDashboardRoutes(api, deps);
       registerLoyaltyRoutes(api, deps);
+      registerFlowRoutes(api, deps);
       // Its own scope: the webhook route reads JSON bodies as raw bytes to check their signature.
       await api.register(async (webhooks) => registerShopifyWebhookRoutes(webhooks, deps));
     },
     { prefix: '/api/v1' },
   );
+
+  // Signed links in messages (unsubscribe), public, outside /api/v1 so that they stay short.
+  const linkSecret = await messageLinkSecret(store.db);
+  await app.register(async (links) => registerMessageLinkRoutes(links, { ...deps, linkSecret }));
 
   const hasDashboard = existsSync(join(dashboardDir, 'index.html'));
   if (hasDashboard) {

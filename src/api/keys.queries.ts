@@ -200,3 +200,8 @@ export async function readOrCreateSetting(db: Db, name: string, initial: () => s
   const row = await adb.selectFrom('api_settings').select('value').where('name', '=', name).executeTakeFirstOrThrow();
   return row.value;
 }
+
+/** The secret that signs the links in messages (unsubscribe, preferences, tracking), created on first use. */
+export function messageLinkSecret(db: Db): Promise<string> {
+  return readOrCreateSetting(db, 'link_secret', () => randomBytes(32).toString('base64url'));
+}

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { readOrCreateSetting } from '../../api/keys.queries.js';
+import { messageLinkSecret } from '../../api/keys.queries.js';
 import {
   type FlowReport,
   flowReport,
@@ -23,14 +22,10 @@ import {
   workerTick,
 } from '../../campaigns/index.js';
 import { ComebackError } from '../../errors.js';
-import { type Db, openStore } from '../../store/index.js';
+import { openStore } from '../../store/index.js';
 import { formatTable, printJson } from '../io.js';
 import { type CommandContext, dbOption, resolveAsOf } from '../shared.js';
 
-/** The secret that signs unsubscribe and tracking links: the server's, created on first use. */
-export function linkSecret(db: Db): Promise<string> {
-  return readOrCreateSetting(db, 'link_secret', () => randomBytes(32).toString('base64url'));
-}
 
 const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)} %`);
 const interval = (i: { estimate: number; low: number | null; high: number | null } | null, f: (v: number) => string) =>
@@ -265,7 +260,7 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
       if (smsUrl) senders.sms = httpSender({ url: smsUrl, ...(smsToken ? { bearer: smsToken } : {}), now: ctx.now });
       const webhookUrl = flags.webhookUrl ?? ctx.env.COMEBACK_WEBHOOK_URL;
       try {
-        const secret = await linkSecret(store.db);
+        const secret = await messageLinkSecret(store.db);
         if (webhookUrl) senders.webhook = httpSender({ url: webhookUrl, signingSecret: secret, now: ctx.now });
         if (Object.keys(senders).length === 0) {
           ctx.io.err.write('worker: no channel configured (--smtp, --sms-url, --webhook-url); messages stay queued\n');

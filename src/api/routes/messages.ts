@@ -1,0 +1,113 @@
+import { Type } from '@fastify/type-provider-typebox';
+import { flowReport, listFlows, loadFlow, unsubscribeByToken } from '../../campaigns/index.js';
+import type { ApiApp, RouteDeps } from '../app.types.js';
+import { endDateQuery } from '../schemas.js';
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+const TEXT = {
+  en: {
+    title: 'Unsubscribe',
+    ask: 'Stop marketing messages from this store on this channel?',
+    button: 'Unsubscribe',
+    done: 'You are unsubscribed. You will not receive marketing messages on this channel any more.',
+    already: 'You were already unsubscribed.',
+    refused: 'This link is not valid (it may have expired). Use the newest message you received.',
+  },
+  ko: {
+    title: '수신 거부',
+    ask: '이 채널로 오는 광고성 메시지를 더 이상 받지 않으시겠어요?',
+    button: '수신 거부',
+    done: '수신 거부가 완료되었습니다. 이 채널로 광고성 메시지를 더 보내지 않습니다.',
+    already: '이미 수신 거부된 상태입니다.',
+    refused: '유효하지 않은 링크입니다(만료되었을 수 있습니다). 가장 최근에 받은 메시지의 링크를 이용해 주세요.',
+  },
+} as const;
+
+function page(lang: 'en' | 'ko', body: string): string {
+  const t = TEXT[lang];
+  return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${t.title}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;line-height:1.5}button{font-size:1rem;padding:.75rem 1.25rem;border-radius:.5rem;border:0;background:#18181b;color:#fff;min-height:44px}</style>
+</head><body><h1>${t.title}</h1>${body}</body></html>`;
+}
+
+function languageOf(accept: string | undefined): 'en' | 'ko' {
+  return /^\s*ko\b/i.test(accept ?? '') ? 'ko' : 'en';
+}
+
+/**
+ * Hosted message links, public and signed: `GET /m/u/:token` shows the unsubscribe page (GET never
+ * changes anything), `POST /m/u/:token` unsubscribes (the page's button, and RFC 8058 one-click from the
+ * mail client's `List-Unsubscribe-Post`). A repeat answers "already done"; forged or expired links 400.
+ */
+export function registerMessageLinkRoutes(app: ApiApp, deps: RouteDeps & { linkSecret: string }): void {
+  // RFC 8058: the one-click POST is multipart/form-data or urlencoded; its body says nothing more than
+  // `List-Unsubscribe=One-Click`, so it is read as text and not used.
+  for (const type of ['application/x-www-form-urlencoded', 'multipart/form-data']) {
+    app.addContentTypeParser(type, { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => done(null, body));
+  }
+  const params = Type.Object({ token: Type.String({ minLength: 10, maxLength: 2000 }) });
+  app.get('/m/u/:token', { config: { access: 'public' }, schema: { hide: true, params } }, async (request, reply) => {
+    const lang = languageOf(request.headers['accept-language']);
+    const t = TEXT[lang];
+    return reply
+      .type('text/html')
+      .header('cache-control', 'no-store')
+      .send(
+        page(
+          lang,
+          `<p>${t.ask}</p><form method="post" action="/m/u/${escapeHtml(request.params.token)}"><button type="submit">${t.button}</button></form>`,
+        ),
+      );
+  });
+  app.post('/m/u/:token', { config: { access: 'public' }, schema: { hide: true, params } }, async (request, reply) => {
+    const lang = languageOf(request.headers['accept-language']);
+    const t = TEXT[lang];
+    const result = await unsubscribeByToken(deps.store.db, deps.linkSecret, request.params.token, deps.now());
+    if (!result.ok)
+      return reply
+        .code(400)
+        .type('text/html')
+        .send(page(lang, `<p>${t.refused}</p>`));
+    return reply.type('text/html').send(page(lang, `<p>${result.alreadyDone ? t.already : t.done}</p>`));
+  });
+}
+
+/** `GET /api/v1/flows` and `GET /api/v1/flows/:key/report`: flows and their lift (read scope). */
+export function registerFlowRoutes(app: ApiApp, deps: RouteDeps): void {
+  app.get(
+    '/flows',
+    { config: { access: 'read' }, schema: { summary: 'Every flow, on or off', tags: ['flows'] } },
+    async () => ({ flows: await listFlows(deps.store.db) }),
+  );
+  app.get(
+    '/flows/:key',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'A flow’s current definition',
+        tags: ['flows'],
+        params: Type.Object({ key: Type.String({ maxLength: 64 }) }),
+      },
+    },
+    async (request) => {
+      const flow = await loadFlow(deps.store.db, request.params.key);
+      return { ...flow };
+    },
+  );
+  app.get(
+    '/flows/:key/report',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'Treated against held-out entrants, with 95 % intervals',
+        tags: ['flows'],
+        params: Type.Object({ key: Type.String({ maxLength: 64 }) }),
+        querystring: Type.Object({ asOf: Type.Optional(Type.String({ description: 'YYYY-MM-DD, inclusive' })) }),
+      },
+    },
+    async (request) =>
+      flowReport(deps.store.db, request.params.key, endDateQuery(request.query.asOf, 'asOf') ?? deps.now()),
+  );
+}
