@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
@@ -8,6 +9,7 @@ import { buildApp } from './build-app.js';
 import { createApiKey } from './keys.queries.js';
 
 const NOW = Date.UTC(2026, 0, 15, 12);
+const SECRET = 'shpss_parallel';
 
 const order = (externalId: string, customer: Record<string, unknown>, over: Record<string, unknown> = {}) => ({
   externalId,
@@ -39,7 +41,13 @@ for (const dialect of DIALECTS) {
     before(async () => {
       t = await freshDatabase(dialect.name);
       key = (await createApiKey(t.store.db, { scope: 'write', name: 'load', now: NOW })).key;
-      app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false, segmentRefreshDelayMs: 60_000 });
+      app = await buildApp({
+        store: t.store,
+        now: () => NOW,
+        shopifySecret: SECRET,
+        rateLimit: false,
+        segmentRefreshDelayMs: 60_000,
+      });
       await app.listen({ port: 0, host: '127.0.0.1' });
       base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     });
@@ -130,6 +138,49 @@ for (const dialect of DIALECTS) {
         .where('external_id', 'like', 'load-%')
         .execute();
       assert.equal(identities.length, 50);
+    });
+
+    test('Shopify sends customers/create and orders/create at the same moment: one customer each', async () => {
+      const before = await countRows(t.store.db, 'customers');
+      const hook = async (topic: string, body: unknown, id: string) => {
+        const payload = JSON.stringify(body);
+        const response = await fetch(`${base}/api/v1/webhooks/shopify`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-shopify-topic': topic,
+            'x-shopify-webhook-id': id,
+            'x-shopify-hmac-sha256': createHmac('sha256', SECRET).update(payload).digest('base64'),
+          },
+          body: payload,
+        });
+        return response.status;
+      };
+      const statuses = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => {
+          const customer = { id: 77_000 + i, email: `shopper${i}@example.com`, first_name: `S${i}` };
+          return [
+            hook('customers/create', { ...customer, created_at: '2026-01-12T10:00:00Z' }, `c-${i}`),
+            hook(
+              'orders/create',
+              {
+                id: 66_000 + i,
+                email: customer.email,
+                created_at: '2026-01-12T10:00:00Z',
+                updated_at: '2026-01-12T10:00:00Z',
+                currency: 'USD',
+                financial_status: 'paid',
+                total_price: '10.00',
+                customer,
+                line_items: [{ sku: `W-${i}`, quantity: 1, price: '10.00' }],
+              },
+              `o-${i}`,
+            ),
+          ];
+        }).flat(),
+      );
+      assert.deepEqual(statuses, Array(20).fill(200));
+      assert.equal(await countRows(t.store.db, 'customers'), before + 10);
     });
 
     test('amounts out of bounds, negative totals and unknown currencies are refused naming the field', async () => {
