@@ -129,6 +129,10 @@ for (const dialect of DIALECTS) {
         [[1, 'conflict', 'batch[1].traits.email']],
       );
       assert.ok(await event('c-4'));
+      const onlyClash = await post('/batch', {
+        batch: [{ type: 'identify', userId: 'u-a', traits: { email: 'b@example.com' }, messageId: 'c-8' }],
+      });
+      assert.deepEqual([onlyClash.statusCode, onlyClash.json().error.field], [409, 'batch[0].traits.email']);
       // A change to a free address is followed, and the old one still finds the customer.
       await post('/identify', { userId: 'u-a', messageId: 'c-6', traits: { email: 'a2@example.com' } });
       await post('/identify', { anonymousId: 'anon-a', messageId: 'c-7', traits: { email: 'a@example.com' } });

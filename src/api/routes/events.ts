@@ -131,7 +131,7 @@ export function registerEventRoutes(app: ApiApp, deps: RouteDeps): void {
           '`rejected` with their index and reason. 400 only when no call could be stored.',
         tags: ['events'],
         body: Batch,
-        response: { 200: Accepted, ...authErrors },
+        response: { 200: Accepted, 409: Type.Ref('ErrorBody'), ...authErrors },
       },
     },
     async (request) => {
@@ -163,7 +163,7 @@ export function registerEventRoutes(app: ApiApp, deps: RouteDeps): void {
       const result =
         valid.length > 0
           ? await record(valid, { sentAt, partial: true })
-          : ({ received: 0, inserted: 0, duplicates: 0, rejected: [] } as unknown as RecordEventsResult);
+          : await recordEvents(deps.store.db, [], { now: deps.now() });
       for (const r of result.rejected) {
         const index = indexOf[r.index]!;
         rejected.push({ index, code: r.kind, field: `batch[${index}].${r.field}`, message: r.reason });
@@ -171,7 +171,8 @@ export function registerEventRoutes(app: ApiApp, deps: RouteDeps): void {
       rejected.sort((a, b) => a.index - b.index);
       if (rejected.length === batch.length) {
         const first = rejected[0]!;
-        throw new ComebackError('bad_input', `no call of the batch could be stored; first: ${first.message}`, {
+        const kind = rejected.every((r) => r.code === 'conflict') ? 'conflict' : 'bad_input';
+        throw new ComebackError(kind, `no call of the batch could be stored; first: ${first.message}`, {
           location: { field: first.field },
         });
       }
