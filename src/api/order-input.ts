@@ -2,16 +2,27 @@ import type { Static } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { ComebackError } from '../errors.js';
 import type { OrderInput } from '../ingest/index.js';
+import { phoneToE164 } from '../ingest/phone.js';
+import { isIsoCurrency, MAX_AMOUNT_MINOR } from '../shared/currencies.js';
 import { parseTimestamp } from '../shared/dates.js';
 import { normaliseCurrency } from '../shared/money.js';
 
-const Minor = (description: string) => Type.Integer({ description: `${description}, in minor units (cents)` });
+/** A non-negative amount in minor units, at most `MAX_AMOUNT_MINOR` (so 1e308 and 2^53 + 1 are refused). */
+const Minor = (description: string) =>
+  Type.Integer({ minimum: 0, maximum: MAX_AMOUNT_MINOR, description: `${description}, in minor units (cents)` });
+/** A line amount may be negative only on discount and adjustment lines (checked below). */
+const SignedMinor = (description: string) =>
+  Type.Integer({
+    minimum: -MAX_AMOUNT_MINOR,
+    maximum: MAX_AMOUNT_MINOR,
+    description: `${description}, in minor units; negative only on discount and adjustment lines`,
+  });
 
 /** The body of `POST /orders`: amounts are integers in the currency's minor unit. */
 export const OrderBody = Type.Object({
   externalId: Type.String({ minLength: 1, maxLength: 255, description: 'your order id; the idempotency key' }),
   placedAt: Type.String({ description: 'ISO 8601 with offset, e.g. 2026-01-15T10:37:33-05:00' }),
-  currency: Type.String({ pattern: '^[A-Za-z]{3}$' }),
+  currency: Type.String({ pattern: '^[A-Za-z]{3}$', description: 'an active ISO 4217 code' }),
   status: Type.Union(
     [
       Type.Literal('pending'),
@@ -51,10 +62,10 @@ export const OrderBody = Type.Object({
       sku: Type.Optional(Type.String({ maxLength: 255 })),
       title: Type.Optional(Type.String({ maxLength: 500 })),
       category: Type.Optional(Type.String({ maxLength: 255 })),
-      quantity: Type.Integer({ minimum: 0 }),
-      unitPriceMinor: Minor('price of one unit'),
+      quantity: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+      unitPriceMinor: SignedMinor('price of one unit'),
       discountMinor: Type.Optional(Minor('line discount')),
-      totalMinor: Type.Optional(Minor('line total; default quantity × unit price − discount')),
+      totalMinor: Type.Optional(SignedMinor('line total; default quantity × unit price − discount')),
       kind: Type.Optional(
         Type.Union([
           Type.Literal('product'),
@@ -71,15 +82,34 @@ export const OrderBody = Type.Object({
 
 export type OrderBodyType = Static<typeof OrderBody>;
 
-/** Turns a validated order body into the importers' `OrderInput`. */
+/**
+ * Turns a validated order body into the importers' `OrderInput`, checking what a schema cannot: a real
+ * ISO 4217 currency, refunds within the total, line totals within bounds and non-negative except on
+ * discount and adjustment lines. Throws `bad_input` naming the field.
+ */
 export function orderBodyToInput(body: OrderBodyType): OrderInput {
   const bad = (field: string, message: string) => new ComebackError('bad_input', message, { location: { field } });
+  const code = normaliseCurrency(body.currency);
+  if (!code || !isIsoCurrency(code))
+    throw bad('currency', `"${body.currency}" is not an active ISO 4217 currency code`);
+  if ((body.refundedMinor ?? 0) > body.totalMinor) {
+    throw bad('refundedMinor', `${body.refundedMinor} is more than the order's total ${body.totalMinor}`);
+  }
+  body.lines.forEach((line, i) => {
+    const total = lineTotal(line);
+    const signed = line.kind === 'discount' || line.kind === 'adjustment';
+    if (!signed && line.unitPriceMinor < 0) throw bad(`lines[${i}].unitPriceMinor`, 'is negative on a product line');
+    if (!Number.isSafeInteger(total) || Math.abs(total) > MAX_AMOUNT_MINOR) {
+      throw bad(`lines[${i}].totalMinor`, `the line total is beyond ${MAX_AMOUNT_MINOR} minor units`);
+    }
+    if (!signed && total < 0) throw bad(`lines[${i}].totalMinor`, 'is negative on a product line');
+  });
   const placed = parseTimestamp(body.placedAt);
   if (!placed) throw bad('placedAt', `"${body.placedAt}" is not an ISO 8601 timestamp`);
   const cancelled = body.cancelledAt === undefined ? undefined : parseTimestamp(body.cancelledAt);
   if (body.cancelledAt !== undefined && !cancelled)
     throw bad('cancelledAt', `"${body.cancelledAt}" is not an ISO 8601 timestamp`);
-  const currency = normaliseCurrency(body.currency)!;
+  const currency = code;
   const c = body.customer;
   const consents = c
     ? (
@@ -97,7 +127,7 @@ export function orderBodyToInput(body: OrderBodyType): OrderInput {
       ? {
           externalId: c.externalId,
           email: c.email ?? body.email,
-          phone: c.phone,
+          phone: phoneToE164(c.phone, c.country),
           firstName: c.firstName,
           lastName: c.lastName,
           birthday: c.birthday,

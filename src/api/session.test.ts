@@ -27,7 +27,7 @@ describe('sessions, signatures and field names', () => {
     assert.equal(verifyShopifyHmac(body, 'short', 's3cret'), false);
   });
 
-  test('a refund counts its successful refund transactions, else its line items with tax', () => {
+  test('a refund counts only its successful refund transactions; its lines without money count 0', () => {
     const base = { id: 1, order_id: 2, created_at: '2026-01-13T10:00:00Z' };
     const paid = shopifyRefund(
       {
@@ -40,8 +40,10 @@ describe('sessions, signatures and field names', () => {
       undefined,
     );
     assert.deepEqual([paid.amountMinor, paid.currency, paid.orderExternalId], [1000, 'EUR', '2']);
-    const noMoney = shopifyRefund({ ...base, refund_line_items: [{ subtotal: '5.00', total_tax: '0.50' }] }, 'JPY');
-    assert.deepEqual([noMoney.amountMinor, noMoney.currency], [6, 'JPY']);
+    const jpyOrder = { currency: 'JPY', presentmentCurrency: null, totalMinor: 100, presentmentTotalMinor: null };
+    const noMoney = shopifyRefund({ ...base, refund_line_items: [{ subtotal: '5.00', total_tax: '0.50' }] }, jpyOrder);
+    // ¥5 + ¥0.50 rounded half away from zero: ¥6 of lines, and no money moved.
+    assert.deepEqual([noMoney.amountMinor, noMoney.linesMinor, noMoney.currency], [0, 6, 'JPY']);
     assert.throws(() => shopifyRefund(base, undefined), /names no currency/);
   });
 

@@ -3,11 +3,13 @@ import { ComebackError } from '../errors.js';
 import { parseTimestamp } from '../shared/dates.js';
 import type { Db } from '../store/index.js';
 import { splitName } from './formats/format.js';
-import { normaliseEmail, normalisePhone } from './records.js';
+import { changeEmail, customerByEmail, findOrCreateCustomer, mergeCustomers } from './identity.js';
+import { betterPhone, phoneToE164 } from './phone.js';
+import { normaliseEmail } from './records.js';
 import { recordConsent } from './writer.js';
 
 /** The Segment call types Comeback stores. */
-export type EventType = 'identify' | 'track' | 'page' | 'screen';
+export type EventType = 'identify' | 'track' | 'page' | 'screen' | 'alias' | 'group';
 
 /** One call in the shape of Segment's spec (https://segment.com/docs/connections/spec/common/). */
 export interface EventInput {
@@ -21,8 +23,12 @@ export interface EventInput {
   /** The name of a `page` or `screen` call. */
   name?: string;
   properties?: Record<string, unknown>;
-  /** The traits of an `identify` call. */
+  /** The traits of an `identify` call (of the group, in a `group` call). */
   traits?: Record<string, unknown>;
+  /** The id an `alias` call merges into `userId`: an earlier userId or an anonymous id. */
+  previousId?: string | number | null;
+  /** The group (company, team, account) a `group` call puts the user in. */
+  groupId?: string | number | null;
   context?: Record<string, unknown>;
   timestamp?: string;
   sentAt?: string;
@@ -42,6 +48,20 @@ export interface RecordEventsOptions {
   sentAt?: string;
   /** How errors name a call's fields: `batch` makes them `batch[3].timestamp`. */
   path?: string;
+  /**
+   * Store the good calls and report the bad ones in `rejected` (a batch answered call by call), instead
+   * of refusing everything when one call is bad (the default: a bad call throws and nothing is stored).
+   */
+  partial?: boolean;
+}
+
+/** A call that was not stored, with its index in the request and why. */
+export interface RejectedCall {
+  index: number;
+  /** `bad_input` (the call is malformed) or `conflict` (it would give one e-mail to two customers). */
+  kind: 'bad_input' | 'conflict';
+  field: string;
+  reason: string;
 }
 
 export interface RecordEventsResult {
@@ -54,6 +74,10 @@ export interface RecordEventsResult {
   anonymousIdsLinked: number;
   /** The customers the stored events belong to, for what must follow them (segment membership). */
   customerIds: number[];
+  /** Calls not stored (only with `partial`; otherwise the first one throws). */
+  rejected: RejectedCall[];
+  /** Customers merged into another by an `alias` or by an identify that named another customer's e-mail. */
+  customersMerged: number;
 }
 
 export const DEFAULT_USER_ID_SOURCE = 'api';
@@ -76,8 +100,12 @@ interface PendingEvent {
  * Each call is tied to a customer: its `userId` through `customer_identities`, else the e-mail in its
  * traits, else the customer its anonymous id was identified as. A call that names both a customer and an
  * anonymous id links the two, and the anonymous id's earlier events are given the customer. `identify`
- * traits overwrite the customer's e-mail, phone, names and birthday (the customer's own latest word) and
- * set marketing consent when given.
+ * traits overwrite the customer's e-mail (the old one is kept as an identity), phone (E.164, unless the
+ * new one is the same number in a poorer form), names and birthday (the customer's own latest word) and
+ * set marketing consent when given. An identify whose e-mail belongs to another customer merges a
+ * customer who had no e-mail yet into that one (the same shopper, now signed in) and is a `conflict`
+ * otherwise. `alias` merges `previousId` into `userId`; `group` records the customer's group and traits.
+ * Times are corrected for the device's clock as Segment does: received − (sentAt − timestamp).
  */
 export async function recordEvents(
   db: Db,
@@ -91,9 +119,25 @@ export async function recordEvents(
     customersCreated: 0,
     anonymousIdsLinked: 0,
     customerIds: [],
+    rejected: [],
+    customersMerged: 0,
   };
   if (events.length === 0) return result;
-  const prepared = events.map((event, index) => prepare(event, index, options));
+  const prepared: PreparedCall[] = [];
+  events.forEach((event, index) => {
+    try {
+      prepared.push(prepare(event, index, options));
+    } catch (error) {
+      if (!options.partial || !(error instanceof ComebackError)) throw error;
+      result.rejected.push({
+        index,
+        kind: 'bad_input',
+        field: error.location?.field ?? 'body',
+        reason: error.message,
+      });
+    }
+  });
+  if (prepared.length === 0) return result;
   const run = async (trx: Db) => {
     const fresh = await dropDuplicates(trx, prepared);
     result.duplicates = prepared.length - fresh.length;
@@ -101,9 +145,24 @@ export async function recordEvents(
     const resolver = new CustomerResolver(trx, options.userIdSource ?? DEFAULT_USER_ID_SOURCE, options.now);
     const rows: PendingEvent[] = [];
     for (const call of fresh) {
-      const customerId = await resolver.resolve(call);
-      rows.push({ ...call.row, customer_id: customerId ?? null });
+      const resolved = await resolver.resolve(call);
+      if (resolved.kind === 'conflict') {
+        const rejection: RejectedCall = {
+          index: call.index,
+          kind: 'conflict',
+          field: fieldName(options, call.index, resolved.field),
+          reason: resolved.reason,
+        };
+        if (!options.partial) {
+          throw new ComebackError('conflict', rejection.reason, { location: { field: rejection.field } });
+        }
+        result.rejected.push(rejection);
+        continue;
+      }
+      rows.push({ ...call.row, customer_id: resolved.customerId ?? null });
     }
+    // A merge later in the batch may have retired a customer an earlier call was given.
+    for (const row of rows) if (row.customer_id !== null) row.customer_id = resolver.current(row.customer_id);
     for (let start = 0; start < rows.length; start += CHUNK) {
       const inserted = await trx
         .insertInto('events')
@@ -117,33 +176,50 @@ export async function recordEvents(
     result.duplicates += rows.length - result.inserted;
     await resolver.finish();
     result.customersCreated = resolver.customersCreated;
+    result.customersMerged = resolver.merged.size;
     result.anonymousIdsLinked = resolver.linked.size;
     const touched = new Set(rows.flatMap((row) => (row.customer_id === null ? [] : [row.customer_id])));
-    for (const customerId of resolver.linked.values()) touched.add(customerId);
+    for (const customerId of resolver.linked.values()) touched.add(resolver.current(customerId));
+    for (const into of resolver.merged.values()) touched.add(resolver.current(into));
     result.customerIds = [...touched];
   };
   if (db.isTransaction) await run(db);
   else await db.transaction().execute(run);
+  result.rejected.sort((x, y) => x.index - y.index);
   return result;
+}
+
+function fieldName(options: RecordEventsOptions, index: number, name: string): string {
+  return options.path ? `${options.path}[${index}].${name}` : name;
 }
 
 interface PreparedCall {
   row: Omit<PendingEvent, 'customer_id'>;
+  type: EventType;
   userId: string | undefined;
   anonymousId: string | undefined;
+  /** The user's traits: an identify's own, else `context.traits`. */
   traits: Record<string, unknown> | undefined;
   email: string | undefined;
+  previousId: string | undefined;
+  groupId: string | undefined;
+  groupTraits: Record<string, unknown> | undefined;
   index: number;
 }
 
 function prepare(event: EventInput, index: number, options: RecordEventsOptions): PreparedCall {
-  const field = (name: string) => (options.path ? `${options.path}[${index}].${name}` : name);
+  const field = (name: string) => fieldName(options, index, name);
   const fail = (name: string, message: string) =>
     new ComebackError('bad_input', message, { location: { field: field(name) } });
   const userId = textOrUndefined(event.userId);
   const anonymousId = textOrUndefined(event.anonymousId);
   if (!userId && !anonymousId) throw fail('userId', 'a call needs a userId or an anonymousId');
   if (event.type === 'track' && !event.event?.trim()) throw fail('event', 'a track call needs an event name');
+  const previousId = textOrUndefined(event.previousId);
+  if (event.type === 'alias' && !previousId) throw fail('previousId', 'an alias call needs a previousId');
+  if (event.type === 'alias' && !userId) throw fail('userId', 'an alias call needs the userId to merge into');
+  const groupId = textOrUndefined(event.groupId);
+  if (event.type === 'group' && !groupId) throw fail('groupId', 'a group call needs a groupId');
   const instant = (name: 'timestamp' | 'sentAt' | 'originalTimestamp', text: string | undefined) => {
     if (text === undefined) return undefined;
     const parsed = parseTimestamp(text);
@@ -153,14 +229,21 @@ function prepare(event: EventInput, index: number, options: RecordEventsOptions)
   const timestamp = instant('timestamp', event.timestamp);
   const original = instant('originalTimestamp', event.originalTimestamp);
   const sentAt = instant('sentAt', event.sentAt ?? options.sentAt);
-  // Segment's rule: without `timestamp`, correct the device clock by how far `sentAt` is from now.
+  // Segment's rule (https://segment.com/docs/connections/spec/common/#timestamp-overview): the device's
+  // time of the call, corrected by how far the device's clock was off when it sent it:
+  // timestamp = receivedAt − (sentAt − originalTimestamp). Without sentAt there is nothing to correct by.
+  const device = original ?? timestamp;
   let occurredAt = options.now;
-  if (timestamp !== undefined) occurredAt = timestamp;
-  else if (original !== undefined && sentAt !== undefined) occurredAt = options.now - (sentAt - original);
-  else if (original !== undefined) occurredAt = original;
+  if (device !== undefined) occurredAt = sentAt !== undefined ? options.now - (sentAt - device) : device;
   const traits = event.type === 'identify' ? event.traits : objectOrUndefined(event.context?.traits);
-  const body = event.type === 'identify' ? (event.traits ?? {}) : (event.properties ?? {});
-  const name = event.type === 'track' ? event.event : event.name;
+  const groupTraits = event.type === 'group' ? (event.traits ?? {}) : undefined;
+  const body =
+    event.type === 'identify' || event.type === 'group'
+      ? (event.traits ?? {})
+      : event.type === 'alias'
+        ? { previousId }
+        : (event.properties ?? {});
+  const name = event.type === 'track' ? event.event : event.type === 'group' ? groupId : event.name;
   const properties = JSON.stringify(body);
   const rawSession = event.context?.sessionId;
   const sessionId = typeof rawSession === 'string' || typeof rawSession === 'number' ? rawSession : undefined;
@@ -180,10 +263,14 @@ function prepare(event: EventInput, index: number, options: RecordEventsOptions)
       occurred_at: occurredAt,
       received_at: options.now,
     },
+    type: event.type,
     userId,
     anonymousId,
     traits,
     email: typeof traits?.email === 'string' ? normaliseEmail(traits.email) : undefined,
+    previousId,
+    groupId,
+    groupTraits,
     index,
   };
 }
@@ -204,13 +291,16 @@ async function dropDuplicates(db: Db, calls: readonly PreparedCall[]): Promise<P
   return fresh;
 }
 
-/** Finds, creates and links the customers of one batch of calls, caching what it has looked up. */
+type Resolved = { kind: 'ok'; customerId: number | undefined } | { kind: 'conflict'; field: string; reason: string };
+
+/** Finds, creates, links and merges the customers of one batch of calls, caching what it has looked up. */
 class CustomerResolver {
   customersCreated = 0;
   /** Anonymous ids linked by this batch, whose earlier events are backfilled at the end. */
   readonly linked = new Map<string, number>();
+  /** Customers merged away by this batch, and the customer each went into. */
+  readonly merged = new Map<number, number>();
   private readonly byUser = new Map<string, number>();
-  private readonly byEmail = new Map<string, number>();
   private readonly byAnonymous = new Map<string, number | null>();
   private readonly firstSeen = new Map<number, number>();
 
@@ -220,94 +310,143 @@ class CustomerResolver {
     private readonly now: number,
   ) {}
 
-  async resolve(call: PreparedCall): Promise<number | undefined> {
+  /** The customer `id` is now, after the merges of this batch. */
+  current(id: number): number {
+    let at = id;
+    for (let next = this.merged.get(at); next !== undefined; next = this.merged.get(at)) at = next;
+    return at;
+  }
+
+  async resolve(call: PreparedCall): Promise<Resolved> {
     const at = call.row.occurred_at;
     let customerId: number | undefined;
     if (call.userId !== undefined || call.email !== undefined) {
       customerId = await this.known(call.userId, call.email, at);
     }
-    if (call.anonymousId !== undefined) {
-      if (customerId === undefined) customerId = (await this.anonymous(call.anonymousId)) ?? undefined;
-      else await this.link(call.anonymousId, customerId);
+    if (customerId === undefined && call.anonymousId !== undefined) {
+      customerId = (await this.anonymous(call.anonymousId)) ?? undefined;
     }
-    if (customerId === undefined) return undefined;
+    if (customerId !== undefined && call.type === 'identify' && call.email !== undefined) {
+      // Before anything else is written for this call, so that a refused call leaves no trace.
+      const email = await this.followEmail(customerId, call.email);
+      if (email.kind === 'conflict') return email;
+      customerId = email.customerId;
+    }
+    if (customerId !== undefined && call.type === 'alias') {
+      const alias = await this.alias(call.previousId!, customerId);
+      if (alias.kind === 'conflict') return alias;
+    }
+    if (customerId !== undefined && call.anonymousId !== undefined) {
+      await this.link(call.anonymousId, customerId);
+      customerId = this.current(customerId);
+    }
+    if (customerId === undefined) return { kind: 'ok', customerId: undefined };
     const seen = this.firstSeen.get(customerId);
     if (seen === undefined || at < seen) this.firstSeen.set(customerId, at);
-    if (call.row.type === 'identify' && call.traits) await this.applyTraits(customerId, call.traits, at);
-    return customerId;
+    if (call.type === 'identify' && call.traits) await this.applyTraits(customerId, call.traits, at);
+    if (call.type === 'group') await this.group(customerId, call.groupId!, call.groupTraits ?? {}, at);
+    return { kind: 'ok', customerId };
   }
 
   private async known(userId: string | undefined, email: string | undefined, at: number): Promise<number> {
-    let id = (userId !== undefined ? this.byUser.get(userId) : undefined) ?? undefined;
-    if (id === undefined && userId !== undefined) {
-      const row = await this.db
-        .selectFrom('customer_identities')
-        .select('customer_id')
-        .where('source', '=', this.userIdSource)
-        .where('external_id', '=', userId)
-        .executeTakeFirst();
-      id = row?.customer_id;
-    }
-    if (id === undefined && email !== undefined) {
-      id = this.byEmail.get(email);
-      if (id === undefined) {
-        const row = await this.db.selectFrom('customers').select('id').where('email', '=', email).executeTakeFirst();
-        id = row?.id;
-      }
-    }
-    if (id === undefined) {
-      const created = await this.db
-        .insertInto('customers')
-        .values({
-          source: 'events',
-          email: email ?? null,
-          phone: null,
-          first_name: null,
-          last_name: null,
-          birthday: null,
-          country: null,
-          city: null,
-          address: null,
-          first_seen_at: at,
-          created_at: this.now,
-        })
-        // A concurrent request may have just created the customer with this e-mail: use that one.
-        .onConflict((oc) => oc.column('email').doNothing())
-        .returning('id')
-        .executeTakeFirst();
-      if (created) {
-        id = created.id;
-        this.customersCreated += 1;
-      } else {
-        const row = await this.db
-          .selectFrom('customers')
-          .select('id')
-          .where('email', '=', email!)
-          .executeTakeFirstOrThrow();
-        id = row.id;
-      }
-    }
-    if (userId !== undefined && !this.byUser.has(userId)) {
-      await this.db
-        .insertInto('customer_identities')
-        .values({ source: this.userIdSource, external_id: userId, customer_id: id })
-        .onConflict((oc) => oc.columns(['source', 'external_id']).doNothing())
-        .execute();
-      this.byUser.set(userId, id);
-    }
-    if (email !== undefined) this.byEmail.set(email, id);
+    const cached = userId !== undefined ? this.byUser.get(userId) : undefined;
+    if (cached !== undefined) return this.current(cached);
+    const { id, created } = await findOrCreateCustomer(this.db, {
+      source: userId !== undefined ? this.userIdSource : 'events',
+      externalId: userId,
+      email,
+      customerSource: 'events',
+      seenAt: at,
+      now: this.now,
+    });
+    if (created) this.customersCreated += 1;
+    if (userId !== undefined) this.byUser.set(userId, id);
     return id;
+  }
+
+  /**
+   * An identify's e-mail: followed when free (the old address stays an identity); when another customer
+   * has it, a customer without an e-mail of their own is merged into that one, anything else is a conflict.
+   */
+  private async followEmail(
+    customerId: number,
+    email: string,
+  ): Promise<{ kind: 'ok'; customerId: number } | { kind: 'conflict'; field: string; reason: string }> {
+    const owner = await customerByEmail(this.db, email);
+    if (owner === undefined || owner === customerId) {
+      if (owner === undefined) await changeEmail(this.db, customerId, email, { mergeable: async () => false });
+      return { kind: 'ok', customerId };
+    }
+    const own = await this.db.selectFrom('customers').select('email').where('id', '=', customerId).executeTakeFirst();
+    if (own?.email === null || own?.email === undefined) {
+      const merged = await mergeCustomers(this.db, customerId, owner);
+      if (merged.ok) {
+        this.merged.set(customerId, owner);
+        return { kind: 'ok', customerId: owner };
+      }
+      return { kind: 'conflict', field: 'traits.email', reason: merged.reason };
+    }
+    return {
+      kind: 'conflict',
+      field: 'traits.email',
+      reason: `${email} belongs to customer ${owner}; this user is customer ${customerId} (${own.email}): not merged`,
+    };
+  }
+
+  /** `alias`: the customer known by `previousId` (an earlier userId or an anonymous id) becomes this one. */
+  private async alias(
+    previousId: string,
+    customerId: number,
+  ): Promise<{ kind: 'ok' } | { kind: 'conflict'; field: string; reason: string }> {
+    const byUser = await this.db
+      .selectFrom('customer_identities')
+      .select('customer_id')
+      .where('source', '=', this.userIdSource)
+      .where('external_id', '=', previousId)
+      .executeTakeFirst();
+    const previous =
+      (byUser ? this.current(Number(byUser.customer_id)) : undefined) ??
+      (await this.anonymous(previousId)) ??
+      undefined;
+    if (previous !== undefined && previous !== customerId) {
+      const merged = await mergeCustomers(this.db, previous, customerId);
+      if (!merged.ok) return { kind: 'conflict', field: 'previousId', reason: merged.reason };
+      this.merged.set(previous, customerId);
+      for (const [user, id] of this.byUser) if (id === previous) this.byUser.set(user, customerId);
+      for (const [anon, id] of this.byAnonymous) if (id === previous) this.byAnonymous.set(anon, customerId);
+    }
+    await this.db
+      .insertInto('customer_identities')
+      .values({ source: this.userIdSource, external_id: previousId, customer_id: customerId })
+      .onConflict((oc) => oc.columns(['source', 'external_id']).doNothing())
+      .execute();
+    this.byUser.set(previousId, customerId);
+    if (previous === undefined) await this.link(previousId, customerId);
+    return { kind: 'ok' };
+  }
+
+  private async group(customerId: number, groupId: string, traits: Record<string, unknown>, at: number) {
+    await this.db
+      .insertInto('customer_groups')
+      .values({ customer_id: customerId, group_id: groupId, traits: JSON.stringify(traits), updated_at: at })
+      .onConflict((oc) =>
+        oc
+          .columns(['customer_id', 'group_id'])
+          .doUpdateSet((eb) => ({ traits: eb.ref('excluded.traits'), updated_at: eb.ref('excluded.updated_at') }))
+          .whereRef('excluded.updated_at', '>=', 'customer_groups.updated_at'),
+      )
+      .execute();
   }
 
   private async anonymous(anonymousId: string): Promise<number | null> {
     const cached = this.byAnonymous.get(anonymousId);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return cached === null ? null : this.current(cached);
     const row = await this.db
       .selectFrom('anonymous_ids')
       .select('customer_id')
       .where('anonymous_id', '=', anonymousId)
       .executeTakeFirst();
-    const id = row?.customer_id ?? null;
+    const id = row ? Number(row.customer_id) : null;
     this.byAnonymous.set(anonymousId, id);
     return id;
   }
@@ -315,11 +454,18 @@ class CustomerResolver {
   /** An anonymous id belongs to the first customer it is identified as; later claims are ignored. */
   private async link(anonymousId: string, customerId: number): Promise<void> {
     if ((await this.anonymous(anonymousId)) !== null) return;
-    await this.db
+    const claimed = await this.db
       .insertInto('anonymous_ids')
       .values({ anonymous_id: anonymousId, customer_id: customerId, linked_at: this.now })
       .onConflict((oc) => oc.column('anonymous_id').doNothing())
-      .execute();
+      .returning('customer_id')
+      .executeTakeFirst();
+    if (!claimed) {
+      // A concurrent request linked it first: that link stands.
+      this.byAnonymous.delete(anonymousId);
+      await this.anonymous(anonymousId);
+      return;
+    }
     this.byAnonymous.set(anonymousId, customerId);
     this.linked.set(anonymousId, customerId);
   }
@@ -335,8 +481,15 @@ class CustomerResolver {
     };
     const named = splitName(text('name') ?? '');
     const address = objectOrUndefined(traits.address);
+    const stored = await this.db
+      .selectFrom('customers')
+      .select(['phone', 'country'])
+      .where('id', '=', customerId)
+      .executeTakeFirst();
+    const country = typeof address?.country === 'string' ? address.country : undefined;
+    const phone = phoneToE164(text('phone'), country ?? stored?.country);
+    const kept = betterPhone(stored?.phone, phone);
     const fields: {
-      email?: string;
       phone?: string;
       first_name?: string;
       last_name?: string;
@@ -344,19 +497,13 @@ class CustomerResolver {
       city?: string;
       country?: string;
     } = {
-      phone: normalisePhone(text('phone')),
+      phone: kept !== stored?.phone ? kept : undefined,
       first_name: text('firstName', 'first_name') ?? named.firstName,
       last_name: text('lastName', 'last_name') ?? named.lastName,
       birthday: birthdayOf(text('birthday')),
       city: typeof address?.city === 'string' ? address.city : undefined,
-      country: typeof address?.country === 'string' ? address.country : undefined,
+      country,
     };
-    const email = typeof traits.email === 'string' ? normaliseEmail(traits.email) : undefined;
-    if (email !== undefined) {
-      // E-mail is unique: when another customer already has it, this one keeps its own.
-      const owner = await this.db.selectFrom('customers').select('id').where('email', '=', email).executeTakeFirst();
-      if (owner === undefined) fields.email = email;
-    }
     const set = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
     if (Object.keys(set).length > 0) {
       await this.db.updateTable('customers').set(set).where('id', '=', customerId).execute();
@@ -368,7 +515,8 @@ class CustomerResolver {
 
   /** Backfills the events of newly linked anonymous ids and moves first-seen instants earlier. */
   async finish(): Promise<void> {
-    for (const [anonymousId, customerId] of this.linked) {
+    for (const [anonymousId, linkedTo] of this.linked) {
+      const customerId = this.current(linkedTo);
       const earliest = await this.db
         .updateTable('events')
         .set({ customer_id: customerId })
@@ -382,6 +530,7 @@ class CustomerResolver {
       }
     }
     for (const [id, seenAt] of this.firstSeen) {
+      if (this.merged.has(id)) continue;
       await this.db
         .updateTable('customers')
         .set({ first_seen_at: seenAt })

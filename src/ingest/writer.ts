@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { localDate } from '../shared/dates.js';
 import { type Db, type SqliteHandle, sqliteHandle } from '../store/index.js';
 import type { OrderStatus } from '../store/schema.js';
+import { findOrCreateCustomer } from './identity.js';
 import { type ConsentInput, type CustomerInput, normaliseEmail, type OrderInput, type RefundInput } from './records.js';
 
 /** What a write changed, for the import summary. */
@@ -58,63 +59,25 @@ export class ImportWriter {
     return id;
   }
 
+  /** Identity resolution lives in identity.ts (safe under concurrent writers); this adds the stats. */
   private async findOrCreateCustomer(input: CustomerInput, email: string | undefined, seenAt: number) {
-    const db = this.db;
-    let id: number | undefined;
-    if (input.externalId) {
-      const row = await db
-        .selectFrom('customer_identities')
-        .select('customer_id')
-        .where('source', '=', this.source)
-        .where('external_id', '=', input.externalId)
-        .executeTakeFirst();
-      id = row?.customer_id;
-    }
-    if (id === undefined && email) {
-      const row = await db.selectFrom('customers').select('id').where('email', '=', email).executeTakeFirst();
-      id = row?.id;
-    }
-    const fields = {
-      phone: input.phone ?? null,
-      first_name: input.firstName ?? null,
-      last_name: input.lastName ?? null,
-      birthday: input.birthday ?? null,
-      country: input.country ?? null,
-      city: input.city ?? null,
-      address: input.address ?? null,
-    };
-    if (id === undefined) {
-      const row = await db
-        .insertInto('customers')
-        .values({ source: this.source, email: email ?? null, ...fields, first_seen_at: seenAt, created_at: this.now })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      id = row.id;
-      this.stats.customersCreated += 1;
-    } else {
-      // Fill gaps only: what the store already knows about a customer wins over a later file.
-      await db
-        .updateTable('customers')
-        .set((eb) => ({
-          email: eb.fn.coalesce('email', eb.val(email ?? null)),
-          phone: eb.fn.coalesce('phone', eb.val(fields.phone)),
-          first_name: eb.fn.coalesce('first_name', eb.val(fields.first_name)),
-          last_name: eb.fn.coalesce('last_name', eb.val(fields.last_name)),
-          birthday: eb.fn.coalesce('birthday', eb.val(fields.birthday)),
-          country: eb.fn.coalesce('country', eb.val(fields.country)),
-          city: eb.fn.coalesce('city', eb.val(fields.city)),
-          address: eb.fn.coalesce('address', eb.val(fields.address)),
-        }))
-        .where('id', '=', id)
-        .execute();
-    }
-    if (input.externalId) {
-      await db
-        .insertInto('customer_identities')
-        .values({ source: this.source, external_id: input.externalId, customer_id: id })
-        .onConflict((oc) => oc.columns(['source', 'external_id']).doNothing())
-        .execute();
-    }
+    const { id, created } = await findOrCreateCustomer(this.db, {
+      source: this.source,
+      externalId: input.externalId,
+      email,
+      fields: {
+        phone: input.phone,
+        first_name: input.firstName,
+        last_name: input.lastName,
+        birthday: input.birthday,
+        country: input.country,
+        city: input.city,
+        address: input.address,
+      },
+      seenAt,
+      now: this.now,
+    });
+    if (created) this.stats.customersCreated += 1;
     return id;
   }
 

@@ -160,6 +160,11 @@ export async function purchaseFacts(
 /** Event names of the Segment e-commerce spec that mean a product was looked at or put in a cart. */
 export const PRODUCT_VIEW_EVENTS: readonly string[] = ['Product Viewed'];
 export const CART_EVENTS: readonly string[] = ['Product Added', 'Checkout Started'];
+/**
+ * The e-commerce spec's purchase event. It creates no order (only webhooks, imports and `POST /orders`
+ * do, so that revenue is never counted twice); it does end a cart: its buyer is not an abandoner.
+ */
+export const ORDER_EVENTS: readonly string[] = ['Order Completed'];
 
 /** What a customer did on the site in a period. */
 export interface BehaviourFacts {
@@ -167,6 +172,8 @@ export interface BehaviourFacts {
   productViews: number;
   /** The latest add-to-cart or checkout start, or null. */
   lastCartAt: number | null;
+  /** The latest `Order Completed` event, or null. */
+  lastOrderEventAt?: number | null;
   sessions: number;
   /** The most page views in one session. */
   maxPagesPerSession: number;
@@ -192,6 +199,7 @@ export async function behaviourFacts(
     page_views: number;
     product_views: number;
     last_cart_at: number | null;
+    last_order_event_at: number | null;
     sessions: number;
     max_pages: number;
   }>`
@@ -224,10 +232,11 @@ export async function behaviourFacts(
       select cid,
         sum(case when type = 'page' then 1 else 0 end) as page_views,
         sum(case when event in (${sql.join(PRODUCT_VIEW_EVENTS)}) then 1 else 0 end) as product_views,
-        max(case when event in (${sql.join(CART_EVENTS)}) then occurred_at end) as last_cart_at
+        max(case when event in (${sql.join(CART_EVENTS)}) then occurred_at end) as last_cart_at,
+        max(case when type = 'track' and event in (${sql.join(ORDER_EVENTS)}) then occurred_at end) as last_order_event_at
       from ev where cid is not null group by cid
     )
-    select p.cid, p.page_views, p.product_views, p.last_cart_at,
+    select p.cid, p.page_views, p.product_views, p.last_cart_at, p.last_order_event_at,
       coalesce(s.sessions, 0) as sessions, coalesce(s.max_pages, 0) as max_pages
     from per_customer p
     left join (select cid, count(*) as sessions, max(pages) as max_pages from sessions group by cid) s on s.cid = p.cid`.execute(
@@ -239,6 +248,7 @@ export async function behaviourFacts(
       pageViews: Number(row.page_views),
       productViews: Number(row.product_views),
       lastCartAt: row.last_cart_at === null ? null : Number(row.last_cart_at),
+      lastOrderEventAt: row.last_order_event_at === null ? null : Number(row.last_order_event_at),
       sessions: Number(row.sessions),
       maxPagesPerSession: Number(row.max_pages),
     });

@@ -95,8 +95,9 @@ export function classifyPersona(input: PersonaInput): { persona: Persona; reason
   const sales = purchases?.sales ?? 0;
   const cartAt = behaviour?.lastCartAt ?? null;
   if (cartAt !== null && asOf - cartAt >= cartWindowMs) {
-    const lastOrder = purchases?.lastOrderAt ?? null;
-    if (lastOrder === null || lastOrder < cartAt) {
+    // An `Order Completed` event known only from Segment ends the cart too (it creates no order).
+    const lastOrder = Math.max(purchases?.lastOrderAt ?? -1, behaviour?.lastOrderEventAt ?? -1);
+    if (lastOrder < 0 || lastOrder < cartAt) {
       return {
         persona: 'cart_abandoner',
         reason: `added to cart or began checkout ${hours(asOf - cartAt)} before, no order since (window ${hours(cartWindowMs)})`,

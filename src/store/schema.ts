@@ -18,6 +18,7 @@ export interface Database {
   imports: ImportTable;
   model_fits: ModelFitTable;
   customer_scores: CustomerScoreTable;
+  customer_groups: CustomerGroupTable;
 }
 
 export interface CustomerTable {
@@ -102,6 +103,11 @@ export interface OrderTable {
   country: string | null;
   cancelled_at: number | null;
   imported_at: number;
+  /** The source's own last-modified instant of the stored state (Shopify `updated_at`); older states are not applied. */
+  source_updated_at?: number | null;
+  /** The customer's (presentment) currency and total when it differs from the shop currency above. */
+  presentment_currency?: string | null;
+  presentment_total_minor?: number | null;
 }
 
 export type OrderLineKind = 'product' | 'shipping' | 'fee' | 'discount' | 'adjustment';
@@ -130,6 +136,12 @@ export interface RefundTable {
   currency: string;
   refunded_at: number;
   reason: string | null;
+  /** The refunded order's id in the source, kept so a refund that arrives first is attached later. */
+  order_external_id?: string | null;
+  presentment_currency?: string | null;
+  presentment_amount_minor?: number | null;
+  /** What the refund's lines amount to when that differs from the money moved (`amount_minor`). */
+  lines_amount_minor?: number | null;
 }
 
 export interface EventTable {
@@ -196,4 +208,12 @@ export interface CustomerScoreTable {
   clv: number | null;
   currency: string | null;
   next_order_at: number | null;
+}
+
+/** A Segment `group` call: the customer belongs to `group_id` (a company, a team) with its traits (JSON). */
+export interface CustomerGroupTable {
+  customer_id: number;
+  group_id: string;
+  traits: string;
+  updated_at: number;
 }

@@ -1,6 +1,9 @@
 import { type Static, Type } from '@fastify/type-provider-typebox';
-import { type EventInput, recordEvents } from '../../ingest/index.js';
+import { Compile } from 'typebox/compile';
+import { ComebackError } from '../../errors.js';
+import { type EventInput, type RecordEventsResult, recordEvents } from '../../ingest/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
+import { fieldOfIssue } from '../error-handler.js';
 import { authErrors } from '../schemas.js';
 
 /** Segment's batch limit. */
@@ -30,39 +33,68 @@ const PageCall = Type.Object({
   name: Type.Optional(Type.String({ maxLength: 255 })),
   properties: Type.Optional(Json),
 });
+const Id = Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Number()]);
+const AliasCall = Type.Object({ ...common, previousId: Id });
+const GroupCall = Type.Object({ ...common, groupId: Id, traits: Type.Optional(Json) });
 const BatchCall = Type.Object({
   ...common,
-  type: Type.Union([Type.Literal('identify'), Type.Literal('track'), Type.Literal('page'), Type.Literal('screen')]),
+  type: Type.Union([
+    Type.Literal('identify'),
+    Type.Literal('track'),
+    Type.Literal('page'),
+    Type.Literal('screen'),
+    Type.Literal('alias'),
+    Type.Literal('group'),
+  ]),
   event: Type.Optional(Type.String({ maxLength: 255 })),
   name: Type.Optional(Type.String({ maxLength: 255 })),
   properties: Type.Optional(Json),
   traits: Type.Optional(Json),
+  previousId: Type.Optional(Type.Union([Id, Type.Null()])),
+  groupId: Type.Optional(Type.Union([Id, Type.Null()])),
 });
+const checkCall = Compile(BatchCall);
+// Each call is checked on its own (below), so that one bad call does not refuse the others.
 const Batch = Type.Object({
-  batch: Type.Array(BatchCall, { minItems: 1, maxItems: MAX_BATCH }),
+  batch: Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_BATCH }),
   sentAt: Type.Optional(Type.String({ maxLength: 64 })),
   context: Type.Optional(Json),
 });
 
+const Rejected = Type.Object({
+  index: Type.Integer({ description: 'position of the call in `batch`' }),
+  code: Type.Union([Type.Literal('bad_input'), Type.Literal('conflict')]),
+  field: Type.String({ description: 'e.g. batch[3].timestamp' }),
+  message: Type.String(),
+});
 const Accepted = Type.Object({
-  success: Type.Boolean({ description: "Segment's answer field" }),
+  success: Type.Boolean({ description: "Segment's answer field; false when some calls of a batch were rejected" }),
   received: Type.Integer(),
   inserted: Type.Integer(),
   duplicates: Type.Integer({ description: 'calls whose messageId was stored before' }),
+  rejected: Type.Optional(Type.Array(Rejected, { description: 'batch calls not stored, each with its reason' })),
 });
 
 /** Segment-compatible ingestion: `/identify`, `/track`, `/page`, `/screen`, `/batch` (up to 500 calls). */
 export function registerEventRoutes(app: ApiApp, deps: RouteDeps): void {
-  const record = async (events: EventInput[], extra: { sentAt?: string; path?: string } = {}) => {
-    const result = await recordEvents(deps.store.db, events, {
+  const record = async (events: EventInput[], extra: { sentAt?: string; path?: string; partial?: boolean } = {}) => {
+    const result: RecordEventsResult = await recordEvents(deps.store.db, events, {
       now: deps.now(),
       userIdSource: deps.userIdSource,
       ...extra,
     });
     deps.segments.touch(result.customerIds);
-    return { success: true, received: result.received, inserted: result.inserted, duplicates: result.duplicates };
+    return result;
   };
-  const single = <S extends typeof IdentifyCall | typeof TrackCall | typeof PageCall>(
+  const answer = (result: RecordEventsResult) => ({
+    success: true,
+    received: result.received,
+    inserted: result.inserted,
+    duplicates: result.duplicates,
+  });
+  const single = <
+    S extends typeof IdentifyCall | typeof TrackCall | typeof PageCall | typeof AliasCall | typeof GroupCall,
+  >(
     path: string,
     type: EventInput['type'],
     body: S,
@@ -72,30 +104,84 @@ export function registerEventRoutes(app: ApiApp, deps: RouteDeps): void {
       path,
       {
         config: { access: 'write' },
-        schema: { summary, tags: ['events'], body, response: { 200: Accepted, ...authErrors } },
+        schema: {
+          summary,
+          tags: ['events'],
+          body,
+          response: { 200: Accepted, 409: Type.Ref('ErrorBody'), ...authErrors },
+        },
       },
-      async (request) => record([{ ...(request.body as Static<S>), type }]),
+      async (request) => answer(await record([{ ...(request.body as Static<S>), type } as EventInput])),
     );
   single('/identify', 'identify', IdentifyCall, 'Segment identify: who the user is, with traits');
   single('/track', 'track', TrackCall, 'Segment track: something the user did');
   single('/page', 'page', PageCall, 'Segment page: a page view');
   single('/screen', 'screen', PageCall, 'Segment screen: an app screen view');
+  single('/alias', 'alias', AliasCall, 'Segment alias: previousId (an earlier userId or anonymousId) becomes userId');
+  single('/group', 'group', GroupCall, 'Segment group: the user belongs to groupId, with the group traits');
 
   app.post(
     '/batch',
     {
       config: { access: 'write' },
       schema: {
-        summary: `Segment batch: up to ${MAX_BATCH} calls in one transaction, deduplicated by messageId`,
+        summary: `Segment batch: up to ${MAX_BATCH} calls, answered call by call`,
+        description:
+          'The valid calls are stored (in one transaction, deduplicated by messageId); the others are listed in ' +
+          '`rejected` with their index and reason. 400 only when no call could be stored.',
         tags: ['events'],
         body: Batch,
-        response: { 200: Accepted, ...authErrors },
+        response: { 200: Accepted, 409: Type.Ref('ErrorBody'), ...authErrors },
       },
     },
     async (request) => {
       const { batch, sentAt, context } = request.body;
-      const events = context ? batch.map((call) => ({ ...call, context: { ...context, ...call.context } })) : batch;
-      return record(events, { sentAt, path: 'batch' });
+      const rejected: Array<Static<typeof Rejected>> = [];
+      const valid: EventInput[] = [];
+      const indexOf: number[] = [];
+      batch.forEach((call, index) => {
+        if (!checkCall.Check(call)) {
+          const issue = checkCall.Errors(call).at(-1);
+          const params: Record<string, unknown> = { ...(issue?.params ?? {}) };
+          const missing = params.requiredProperties;
+          const field = fieldOfIssue({
+            instancePath: issue?.instancePath,
+            params: Array.isArray(missing) ? { missingProperty: String(missing[0]) } : {},
+          });
+          rejected.push({
+            index,
+            code: 'bad_input',
+            field: field ? `batch[${index}].${field}` : `batch[${index}]`,
+            message: `${field ?? 'call'}: ${issue?.message ?? 'is not a Segment call'}`,
+          });
+          return;
+        }
+        valid.push(context ? { ...call, context: { ...context, ...call.context } } : call);
+        indexOf.push(index);
+      });
+      // recordEvents numbers the calls it is given; its errors are renamed to the batch's own indices.
+      const result =
+        valid.length > 0
+          ? await record(valid, { sentAt, partial: true })
+          : await recordEvents(deps.store.db, [], { now: deps.now() });
+      for (const r of result.rejected) {
+        const index = indexOf[r.index]!;
+        rejected.push({ index, code: r.kind, field: `batch[${index}].${r.field}`, message: r.reason });
+      }
+      rejected.sort((a, b) => a.index - b.index);
+      if (rejected.length === batch.length) {
+        const first = rejected[0]!;
+        const kind = rejected.every((r) => r.code === 'conflict') ? 'conflict' : 'bad_input';
+        throw new ComebackError(kind, `no call of the batch could be stored; first: ${first.message}`, {
+          location: { field: first.field },
+        });
+      }
+      return {
+        ...answer(result),
+        received: batch.length,
+        success: rejected.length === 0,
+        ...(rejected.length > 0 ? { rejected } : {}),
+      };
     },
   );
 }

@@ -1,5 +1,5 @@
 import { Type } from '@fastify/type-provider-typebox';
-import { ImportWriter } from '../../ingest/index.js';
+import { ImportWriter, lockKey } from '../../ingest/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { OrderBody, orderBodyToInput } from '../order-input.js';
 import { authErrors } from '../schemas.js';
@@ -23,6 +23,9 @@ export function registerOrderRoutes(app: ApiApp, deps: RouteDeps): void {
         summary: 'Create or update an order (idempotent by externalId)',
         tags: ['orders'],
         body: OrderBody,
+        description:
+          'Amounts are non-negative integers in minor units up to 999999999999999 (negative only on discount ' +
+          'and adjustment lines); the currency is an active ISO 4217 code; refundedMinor ≤ totalMinor.',
         response: { 200: OrderResult, 201: OrderResult, ...authErrors },
       },
     },
@@ -30,6 +33,8 @@ export function registerOrderRoutes(app: ApiApp, deps: RouteDeps): void {
       const order = orderBodyToInput(request.body);
       const now = deps.now();
       const result = await deps.store.db.transaction().execute(async (trx) => {
+        // Parallel posts of one order answer 201 once and 200 after; the customer is resolved race-free.
+        await lockKey(trx, `order:${API_SOURCE}:${order.externalId}`);
         const existing = await trx
           .selectFrom('orders')
           .select('id')

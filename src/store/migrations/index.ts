@@ -5,6 +5,7 @@ import { apiMigration } from './003-api.js';
 import { segmentsMigration } from './004-segments.js';
 import { predictionsMigration } from './005-predictions.js';
 import { campaignsMigration } from './020-campaigns.js';
+import { webhookTruthMigration } from './014-webhook-truth.js';
 import type { DialectName } from './columns.js';
 
 export type { DialectName } from './columns.js';
@@ -21,5 +22,6 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '004_segments': segmentsMigration(dialect),
     '005_predictions': predictionsMigration(dialect),
     '020_campaigns': campaignsMigration(dialect),
+    '014_webhook_truth': webhookTruthMigration(),
   };
 }
