@@ -184,7 +184,7 @@ export async function programReport(
   };
   const available = Number(held.available);
   const pending = Number(held.pending);
-  const debt = -Number(held.owed);
+  const debt = 0 - Number(held.owed);
   const rateGross = issuedGross === 0 ? null : redeemed / issuedGross;
   return {
     asOf,
