@@ -61,7 +61,7 @@ describe('comeback loyalty', () => {
     assert.equal(JSON.parse((await comeback('loyalty', 'sync', ...asOf, '--json')).out).orders.ledgerEntries, 0);
 
     const member = JSON.parse((await comeback('loyalty', 'member', '8', ...asOf, '--json')).out);
-    assert.ok(member.available > 500);
+    assert.ok(member.available > 800);
     const redeemed = JSON.parse(
       (await comeback('loyalty', 'redeem', '8', '--reward', 'five-off', '--key', 'k-8', ...asOf, '--json')).out,
     );
@@ -73,6 +73,24 @@ describe('comeback loyalty', () => {
     const reused = await comeback('loyalty', 'redeem', '8', '--reward', 'free-shipping', '--key', 'k-8', ...asOf);
     assert.equal(reused.code, 1, 'the key with another reward');
     assert.match(reused.err, /idempotency key k-8 was already used for reward five-off for customer 8/);
+    // The example: a key that is also an order's earn entry (order:1:earn) still debits.
+    const earnKey = await comeback(
+      'loyalty',
+      'redeem',
+      '8',
+      '--reward',
+      'free-shipping',
+      '--key',
+      'order:1:earn',
+      ...asOf,
+      '--json',
+    );
+    assert.equal(earnKey.code, 0, earnKey.err);
+    assert.equal(JSON.parse(earnKey.out).balance, member.available - 500 - 300);
+    assert.equal(
+      JSON.parse((await comeback('loyalty', 'member', '8', ...asOf, '--json')).out).available,
+      member.available - 800,
+    );
 
     const noReason = await comeback('loyalty', 'adjust', '8', '--points', '10', '--reason', ' ');
     assert.equal(noReason.code, 1);
@@ -84,7 +102,7 @@ describe('comeback loyalty', () => {
     assert.match(share.out, /\+10 points/);
 
     const report = JSON.parse((await comeback('loyalty', 'report', ...asOf, '--json')).out);
-    assert.equal(report.points.redeemed, 500);
+    assert.equal(report.points.redeemed, 800, 'five-off 500 and free-shipping 300');
     assert.match((await comeback('loyalty', 'report', ...asOf)).out, /liability\s+£/);
     const dormant = JSON.parse((await comeback('loyalty', 'dormant', '--days', '180', ...asOf, '--json')).out);
     assert.ok(dormant.every((m: { daysInactive: number }) => m.daysInactive >= 180));
