@@ -10,6 +10,8 @@ import {
   enrolMember,
   memberStatus,
   type Program,
+  type ProgramReport,
+  programReport,
   redeem,
   saveProgram,
   settle,
@@ -197,6 +199,9 @@ async function runHistory(db: Db, program: Program, ops: Op[]): Promise<void> {
   let lastAdjust: { points: number; key: string; applied: boolean } | undefined;
   let redemptions = 0;
   let step = 0;
+  // Halfway, the program report as of then: whatever happens afterwards must not change it.
+  const snapshotStep = Math.ceil(ops.length / 2);
+  let snapshot: { asOf: number; report: ProgramReport } | undefined;
   const sync = async () => {
     await syncOrders(db, program, { now });
     assert.equal((await syncOrders(db, program, { now })).ledgerEntries, 0, 'a second sync books nothing');
@@ -345,7 +350,14 @@ async function runHistory(db: Db, program: Program, ops: Op[]): Promise<void> {
     );
     const audit = await auditLedger(db, { customerId });
     assert.deepEqual(audit.problems, [], `after step ${step} (${o.t})`);
+    if (step === snapshotStep) snapshot = { asOf: now, report: await programReport(db, program, { asOf: now }) };
   }
+  assert.ok(snapshot);
+  assert.deepEqual(
+    await programReport(db, program, { asOf: snapshot.asOf }),
+    snapshot.report,
+    'the report as of a date is unchanged by what happened after it',
+  );
 
   const entries = await l.selectFrom('loyalty_ledger').selectAll().where('customer_id', '=', customerId).execute();
   const codes = await l.selectFrom('loyalty_redemptions').selectAll().where('customer_id', '=', customerId).execute();

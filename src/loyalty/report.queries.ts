@@ -56,7 +56,8 @@ export interface ProgramReport {
   /**
    * Share of buyers with two or more paid orders in the program currency, members against non-members,
    * both counted over customers whose first order is on or after the first enrolment (so the groups
-   * started buying in the same era).
+   * started buying in the same era). An order cancelled or fully refunded after `asOf` still counts, as
+   * it did then.
    */
   repeatPurchase: {
     members: { customers: number; repeaters: number; rate: number | null };
@@ -171,7 +172,11 @@ export async function programReport(
       from orders o
       left join loyalty_members lm on lm.customer_id = o.customer_id and lm.enrolled_at <= ${asOf}
       where o.customer_id is not null and o.currency = ${config.currency}
-        and o.status in (${sql.join(REVENUE_STATUSES)}) and o.placed_at <= ${asOf}
+        and o.placed_at <= ${asOf}
+        and (o.status in (${sql.join(REVENUE_STATUSES)})
+          or (o.status = 'cancelled' and o.cancelled_at > ${asOf})
+          or (o.status = 'refunded'
+              and (select max(r.refunded_at) from refunds r where r.order_id = o.id) > ${asOf}))
       group by o.customer_id
     ) t
     where t.first_at >= ${since}
