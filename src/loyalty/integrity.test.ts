@@ -379,6 +379,38 @@ for (const dialect of DIALECTS) {
         );
       }));
 
+    test('on a spend basis too, a refunded order that lifted the tier drops it at once', async () =>
+      fresh(
+        {
+          ...plain,
+          tiers: {
+            ...plain.tiers,
+            basis: 'spend',
+            levels: [
+              { key: 'blue', name: 'Blue', threshold: 0, multiplier: 1, perks: [] },
+              { key: 'gold', name: 'Gold', threshold: 50_000, multiplier: 1.5, perks: [] },
+              { key: 'platinum', name: 'Platinum', threshold: 200_000, multiplier: 2, perks: [] },
+            ],
+          },
+        },
+        async (db, program) => {
+          const customerId = await addCustomer(db);
+          ok(await enrolMember(db, program, { customerId, now: day(0) }));
+          await addOrder(db, { customerId, placedAt: day(1), subtotalMinor: 60_000 });
+          const big = await addOrder(db, { customerId, placedAt: day(2), subtotalMinor: 250_000 });
+          await syncOrders(db, program, { now: day(3) });
+          assert.equal((await memberStatus(db, program, customerId, { asOf: day(3) }))?.tier.key, 'platinum');
+          // £2,500 of £3,100 refunded: £600 net still holds Gold (£500), not Platinum (£2,000).
+          await refundOrder(db, big, 250_000, day(4));
+          await syncOrders(db, program, { now: day(5) });
+          assert.equal((await memberStatus(db, program, customerId, { asOf: day(5) }))?.tier.key, 'gold');
+          const next = await addOrder(db, { customerId, placedAt: day(6), subtotalMinor: 10_000 });
+          await syncOrders(db, program, { now: day(7) });
+          const earn = (await ledgerOf(db, customerId)).find((e) => e.order_id === next && e.kind === 'earn');
+          assert.equal(earn?.amount, 150, '£100 at Gold ×1.5');
+        },
+      ));
+
     test('a refund that leaves the qualifying points above the tier keeps it', async () =>
       fresh(plain, async (db, program) => {
         const customerId = await addCustomer(db);
