@@ -64,7 +64,8 @@ interface OrderCandidate {
  * `reversalTarget`). Orders in another currency, guest orders, orders placed before the customer
  * enrolled and orders first seen already refunded or cancelled earn nothing. Every entry has an
  * idempotency key (`order:ID:earn`, `order:ID:reverse:REFUNDED`), so a rerun, or two at once, books
- * nothing twice. Work goes in batches, one write transaction each.
+ * nothing twice. Work goes in batches, one write transaction each; `onProgress(done, total)` hears after
+ * each batch how many orders were looked at of those there were to look at.
  */
 export async function syncOrders(
   db: Db,
@@ -105,7 +106,7 @@ export async function syncOrders(
       await writeStates(trx, states);
       return batch.length < batchSize;
     });
-    onProgress?.(Math.min(summary.orders, Math.max(total, summary.orders)), Math.max(total, summary.orders));
+    onProgress?.(summary.orders, Math.max(total, summary.orders));
     if (done) return summary;
   }
 }
