@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { main } from '../src/cli/main.js';
+import type { LoyaltyTables } from '../src/loyalty/index.js';
+import { openStore } from '../src/store/index.js';
 import { tempDir } from './setup.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -107,6 +109,39 @@ describe('comeback loyalty', () => {
     const dormant = JSON.parse((await comeback('loyalty', 'dormant', '--days', '180', ...asOf, '--json')).out);
     assert.ok(dormant.every((m: { daysInactive: number }) => m.daysInactive >= 180));
     assert.equal((await comeback('loyalty', 'status', ...asOf)).code, 0);
+
+    const clean = await comeback('loyalty', 'audit', '--json');
+    assert.equal(clean.code, 0, clean.err);
+    assert.deepEqual(JSON.parse(clean.out).problems, []);
+    // The state the old redemption bug left: a code with no debit. The audit names it and exits 1.
+    const store = await openStore(`sqlite:${join(dir, 'loyalty.db')}`);
+    try {
+      await store.db
+        .withTables<LoyaltyTables>()
+        .insertInto('loyalty_redemptions')
+        .values({
+          code: 'CB-NODEBIT99',
+          customer_id: 8,
+          reward_key: 'five-off',
+          reward: '{}',
+          points: 500,
+          idempotency_key: 'order:1:earn-legacy',
+          min_order_minor: 0,
+          issued_at: 0,
+          expires_at: 0,
+          used_at: null,
+          used_order_id: null,
+          program_version: 1,
+          ledger_key: null,
+        })
+        .execute();
+    } finally {
+      await store.close();
+    }
+    const dirty = await comeback('loyalty', 'audit');
+    assert.equal(dirty.code, 1);
+    assert.match(dirty.out, /code CB-NODEBIT99 of member 8: no redeem debit of 500 points/);
+    assert.match(dirty.err, /found 1 problem/);
   });
 
   test("sync defaults to the store's latest data, counts tier moves and shows progress on a terminal", async () => {

@@ -5,6 +5,7 @@ import { defaultAsOf } from '../../analytics/index.js';
 import { ComebackError, type Result } from '../../errors.js';
 import {
   adjust,
+  auditLedger,
   dormantMembers,
   earnForAction,
   enrolMember,
@@ -340,6 +341,27 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
       out(formatTable([['tier', 'members'], ...r.tiers.map((t) => [t.name, formatCount(t.members)])]));
     }),
   );
+
+  command(
+    'audit',
+    'check the ledger: balances against their entries, no key twice, every reward code paid by its debit (exit 1 on a problem)',
+  ).action(async (flags: Flags) => {
+    const store = await openStore(ctx.config(flags).dbUrl);
+    try {
+      const audit = await auditLedger(store.db);
+      if (flags.json) printJson(ctx.io, audit);
+      else {
+        out(`ledger audit: ${formatCount(audit.members)} members, ${formatCount(audit.entries)} entries`);
+        for (const problem of audit.problems) out(`  ${problem}`);
+        if (audit.problems.length === 0) out('no problems');
+      }
+      if (audit.problems.length > 0) {
+        throw new ComebackError('conflict', `the ledger audit found ${formatCount(audit.problems.length)} problem(s)`);
+      }
+    } finally {
+      await store.close();
+    }
+  });
 
   command('dormant', 'members with no earn or redemption for a while, and what they are missing')
     .option('--days <n>', "days without activity (default: the program's dormantDays)")
