@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { main } from '../src/cli/main.js';
+import type { LoyaltyTables } from '../src/loyalty/index.js';
+import { openStore } from '../src/store/index.js';
 import { tempDir } from './setup.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -12,7 +14,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function collector() {
   let text = '';
-  const stream = new Writable({
+  const stream: Writable & { isTTY?: boolean } = new Writable({
     write(chunk: Buffer, _encoding, done) {
       text += chunk.toString();
       done();
@@ -23,14 +25,20 @@ function collector() {
 
 /** Runs the `comeback` command line in-process (the entry point and exit codes a user gets). */
 async function comeback(...args: string[]) {
+  return comebackOn('loyalty.db', false, ...args);
+}
+
+/** The same on another database file, with stderr a terminal or not. */
+async function comebackOn(file: string, tty: boolean, ...args: string[]) {
   const out = collector();
   const err = collector();
+  if (tty) err.stream.isTTY = true;
   const code = await main(
     ['node', 'comeback', ...args],
     { out: out.stream, err: err.stream },
     {
       ...process.env,
-      COMEBACK_DB: `sqlite:${join(dir, 'loyalty.db')}`,
+      COMEBACK_DB: `sqlite:${join(dir, file)}`,
     },
   );
   return { code, out: out.text(), err: err.text() };
@@ -55,12 +63,36 @@ describe('comeback loyalty', () => {
     assert.equal(JSON.parse((await comeback('loyalty', 'sync', ...asOf, '--json')).out).orders.ledgerEntries, 0);
 
     const member = JSON.parse((await comeback('loyalty', 'member', '8', ...asOf, '--json')).out);
-    assert.ok(member.available > 500);
+    assert.ok(member.available > 800);
     const redeemed = JSON.parse(
-      (await comeback('loyalty', 'redeem', '8', '--reward', 'five-off', ...asOf, '--json')).out,
+      (await comeback('loyalty', 'redeem', '8', '--reward', 'five-off', '--key', 'k-8', ...asOf, '--json')).out,
     );
     assert.match(redeemed.code, /^CB-/);
     assert.equal(redeemed.balance, member.available - 500);
+    const retried = await comeback('loyalty', 'redeem', '8', '--reward', 'five-off', '--key', 'k-8', ...asOf, '--json');
+    assert.equal(retried.code, 0, retried.err);
+    assert.equal(JSON.parse(retried.out).code, redeemed.code, 'the same key and reward: the first code');
+    const reused = await comeback('loyalty', 'redeem', '8', '--reward', 'free-shipping', '--key', 'k-8', ...asOf);
+    assert.equal(reused.code, 1, 'the key with another reward');
+    assert.match(reused.err, /idempotency key k-8 was already used for reward five-off for customer 8/);
+    // The issue's example: a key that is also an order's earn entry (order:1:earn) still debits.
+    const earnKey = await comeback(
+      'loyalty',
+      'redeem',
+      '8',
+      '--reward',
+      'free-shipping',
+      '--key',
+      'order:1:earn',
+      ...asOf,
+      '--json',
+    );
+    assert.equal(earnKey.code, 0, earnKey.err);
+    assert.equal(JSON.parse(earnKey.out).balance, member.available - 500 - 300);
+    assert.equal(
+      JSON.parse((await comeback('loyalty', 'member', '8', ...asOf, '--json')).out).available,
+      member.available - 800,
+    );
 
     const noReason = await comeback('loyalty', 'adjust', '8', '--points', '10', '--reason', ' ');
     assert.equal(noReason.code, 1);
@@ -72,11 +104,91 @@ describe('comeback loyalty', () => {
     assert.match(share.out, /\+10 points/);
 
     const report = JSON.parse((await comeback('loyalty', 'report', ...asOf, '--json')).out);
-    assert.equal(report.points.redeemed, 500);
+    assert.equal(report.points.redeemed, 800, 'five-off 500 and free-shipping 300');
     assert.match((await comeback('loyalty', 'report', ...asOf)).out, /liability\s+£/);
     const dormant = JSON.parse((await comeback('loyalty', 'dormant', '--days', '180', ...asOf, '--json')).out);
     assert.ok(dormant.every((m: { daysInactive: number }) => m.daysInactive >= 180));
     assert.equal((await comeback('loyalty', 'status', ...asOf)).code, 0);
+
+    const clean = await comeback('loyalty', 'audit', '--json');
+    assert.equal(clean.code, 0, clean.err);
+    assert.deepEqual(JSON.parse(clean.out).problems, []);
+    // The state the old redemption bug left: a code with no debit. The audit names it and exits 1.
+    const store = await openStore(`sqlite:${join(dir, 'loyalty.db')}`);
+    try {
+      await store.db
+        .withTables<LoyaltyTables>()
+        .insertInto('loyalty_redemptions')
+        .values({
+          code: 'CB-NODEBIT99',
+          customer_id: 8,
+          reward_key: 'five-off',
+          reward: '{}',
+          points: 500,
+          idempotency_key: 'order:1:earn-legacy',
+          min_order_minor: 0,
+          issued_at: 0,
+          expires_at: 0,
+          used_at: null,
+          used_order_id: null,
+          program_version: 1,
+          ledger_key: null,
+        })
+        .execute();
+    } finally {
+      await store.close();
+    }
+    const dirty = await comeback('loyalty', 'audit');
+    assert.equal(dirty.code, 1);
+    assert.match(dirty.out, /code CB-NODEBIT99 of member 8: no redeem debit of 500 points/);
+    assert.match(dirty.err, /found 1 problem/);
+  });
+
+  test("sync defaults to the store's latest data, counts tier moves and shows progress on a terminal", async () => {
+    const sample = join(ROOT, 'samples/online-retail/online-retail-sample.csv.gz');
+    const example = join(ROOT, 'samples/loyalty/program.example.json');
+    assert.equal((await comebackOn('default.db', false, 'import', sample, '--format', 'online-retail')).code, 0);
+    assert.equal((await comebackOn('default.db', false, 'loyalty', 'init', '--config', example)).code, 0);
+    const run = await comebackOn('default.db', true, 'loyalty', 'sync', '--json');
+    assert.equal(run.code, 0, run.err);
+    const sync = JSON.parse(run.out);
+    // The sample's last sale is 2011-12-09 12:49 (by hand from the file): the default is that day's end,
+    // not today, so nothing of a year's points expired.
+    assert.ok(sync.asOf > Date.UTC(2011, 11, 9, 12, 49) && sync.asOf <= Date.UTC(2011, 11, 10, 23, 59), sync.asOf);
+    assert.equal(sync.settle.expired, 0);
+    assert.match(run.err, /loyalty sync as of 2011-12-1?[09]/);
+    assert.match(run.err, /loyalty sync \[.*\] \d+% \| \d+\/\d+ orders/, 'a progress bar on the terminal');
+    const report = JSON.parse((await comebackOn('default.db', false, 'loyalty', 'report', '--json')).out);
+    assert.equal(report.asOf, sync.asOf, 'every loyalty command shares the default');
+    const aboveBase = report.tiers.slice(1).reduce((n: number, t: { members: number }) => n + t.members, 0);
+    assert.ok(aboveBase > 0);
+    assert.ok(sync.upgrades >= aboveBase, `${sync.upgrades} upgrades for ${aboveBase} members above the base tier`);
+    assert.ok(report.upgrades >= aboveBase);
+    const human = await comebackOn('default.db', false, 'loyalty', 'report');
+    assert.match(
+      human.out,
+      new RegExp(`tier upgrades / downgrades \\(365 days\\)\\s+${report.upgrades} / ${report.downgrades}`),
+    );
+    assert.match(human.out, /redemption rate of gross issued/);
+    assert.match(human.out, /redemption rate of net issued/);
+    const quiet = await comebackOn('default.db', false, 'loyalty', 'sync');
+    assert.doesNotMatch(quiet.err, /\[.*\] \d+%/, 'no bar when stderr is not a terminal');
+  });
+
+  test('a ledger write far past the store data needs an explicit --as-of', async () => {
+    const example = join(ROOT, 'samples/loyalty/program.example.json');
+    const csv = join(dir, 'eur.csv');
+    writeFileSync(csv, 'order_id,customer_id,placed_at,total,currency\no-1,c-1,2011-03-01,20.00,EUR\n');
+    const imported = await comebackOn('eur.db', false, 'import', csv, '--format', 'csv');
+    assert.equal(imported.code, 0, imported.err);
+    assert.equal((await comebackOn('eur.db', false, 'loyalty', 'init', '--config', example)).code, 0);
+    // No sale in the program's currency (GBP): the default is the clock, years after the last sale.
+    const refused = await comebackOn('eur.db', false, 'loyalty', 'sync');
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /data ends on 2011-03-0[12].*--as-of/);
+    const given = await comebackOn('eur.db', false, 'loyalty', 'sync', '--as-of', '2011-03-31', '--json');
+    assert.equal(given.code, 0, given.err);
+    assert.equal(JSON.parse(given.out).orders.otherCurrency, 0, 'not a member: no order is looked at for points');
   });
 
   test('a bad program file is refused naming the field', async () => {

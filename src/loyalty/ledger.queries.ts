@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PostgresAdapter, type Selectable, sql } from 'kysely';
-import { ComebackError, type Result } from '../errors.js';
+import { ComebackError, type ErrorKind, type Result } from '../errors.js';
 import { MS_PER_DAY } from '../shared/dates.js';
 import { type Db, dialectOf, REVENUE_STATUSES } from '../store/index.js';
 import type { Bucket, EntryKind, EntrySource, LoyaltyDb, LoyaltyMemberTable, LoyaltyTables } from './loyalty-tables.js';
@@ -66,6 +66,8 @@ export interface NewEntry {
   occurredAt: number;
   /** When the points become spendable; defaults to now. A later instant puts them in the pending bucket. */
   availableAt?: number;
+  /** Books the entry in the debt bucket: negative raises what the member owes, positive repays it. */
+  debt?: boolean;
   orderId?: number | null;
   meta?: Record<string, unknown>;
 }
@@ -74,7 +76,8 @@ export interface NewEntry {
  * Appends one entry unless its idempotency key is already in the ledger (then returns false and
  * changes nothing), and moves the member's counters with it. The member row must be locked (see
  * `writeTransaction`) and settled up to `now`; `member` is updated in place. A debit that would take the
- * available balance below zero throws `insufficient_points` and the transaction rolls back.
+ * available balance (or the debt) below zero throws `insufficient_points` and the transaction rolls back.
+ * Points that land in the available bucket while the member owes a debt repay it first (`repayDebt`).
  */
 export async function post(
   trx: LoyaltyDb,
@@ -84,7 +87,7 @@ export async function post(
   now: number,
 ): Promise<boolean> {
   const availableAt = entry.availableAt ?? now;
-  const bucket: Bucket = availableAt > Math.max(now, member.settled_at) ? 'pending' : 'available';
+  const bucket: Bucket = entry.debt ? 'debt' : availableAt > Math.max(now, member.settled_at) ? 'pending' : 'available';
   const inserted = await trx
     .insertInto('loyalty_ledger')
     .values({
@@ -109,6 +112,8 @@ export async function post(
 
   const toBalance = bucket === 'available' ? entry.amount : 0;
   const toPending = bucket === 'pending' ? entry.amount : 0;
+  // A negative entry in the debt bucket is owed: the debt counter is minus the bucket's sum.
+  const toDebt = bucket === 'debt' ? -entry.amount : 0;
   const earned = entry.kind === 'earn' || entry.kind === 'reverse' ? entry.amount : 0;
   const gross = entry.kind === 'earn' && entry.amount > 0 ? entry.amount : 0;
   const active = (entry.kind === 'earn' && entry.amount > 0) || entry.kind === 'redeem';
@@ -118,6 +123,7 @@ export async function post(
     .set((eb) => ({
       balance: eb('balance', '+', toBalance),
       pending: eb('pending', '+', toPending),
+      debt: eb('debt', '+', toDebt),
       lifetime_earned: eb('lifetime_earned', '+', earned),
       gross_earned: eb('gross_earned', '+', gross),
       last_activity_at: lastActivity,
@@ -125,6 +131,7 @@ export async function post(
     .where('customer_id', '=', member.customer_id)
     .where('balance', '>=', -toBalance)
     .where('pending', '>=', -toPending)
+    .where('debt', '>=', -toDebt)
     .executeTakeFirst();
   if (Number(updated.numUpdatedRows) !== 1) {
     throw new ComebackError(
@@ -134,44 +141,78 @@ export async function post(
   }
   member.balance += toBalance;
   member.pending += toPending;
+  member.debt += toDebt;
   member.lifetime_earned += earned;
   member.gross_earned += gross;
   member.last_activity_at = lastActivity;
+  if (toBalance > 0 && member.debt > 0) await repayDebt(trx, program, member, now);
   return true;
 }
 
 /**
- * Moves the member's pending points that became available by `now` into the balance. Pending entries
- * are never rewritten: the member's `settled_at` mark says which of them the balance already holds.
+ * Repays what the member owes from the available balance, as far as it goes: a pair of `repay`
+ * entries, one taking the points from the available bucket and one crediting the debt bucket, so the
+ * ledger's sum stays balance + pending − debt. Returns the points repaid.
  */
-export async function settleMember(trx: LoyaltyDb, member: MemberRow, now: number): Promise<void> {
+export async function repayDebt(trx: LoyaltyDb, program: Program, member: MemberRow, now: number): Promise<number> {
+  const amount = Math.min(member.debt, member.balance);
+  if (amount <= 0) return 0;
+  const id = randomUUID();
+  const base = { kind: 'repay' as const, source: 'system' as const, rule: 'debt', occurredAt: now };
+  await post(
+    trx,
+    program,
+    member,
+    { ...base, amount: -amount, reason: 'repays points spent before a refund', idempotencyKey: `repay:${id}:take` },
+    now,
+  );
+  await post(
+    trx,
+    program,
+    member,
+    { ...base, amount, debt: true, reason: 'debt repaid', idempotencyKey: `repay:${id}:debt` },
+    now,
+  );
+  return amount;
+}
+
+/**
+ * Moves the member's pending points that became available by `now` into the balance, then repays any
+ * debt from it. Pending entries are never rewritten: the member's `settled_at` mark says which of them
+ * the balance already holds.
+ */
+export async function settleMember(trx: LoyaltyDb, program: Program, member: MemberRow, now: number): Promise<void> {
   // Pending entries come as an earn and its reversals, sharing one available_at and never summing
   // below zero, so with nothing pending nothing can be due and the mark may stay where it is.
-  if (now <= member.settled_at || member.pending === 0) return;
-  const row = await trx
-    .selectFrom('loyalty_ledger')
-    .select(sql<number>`coalesce(sum(amount), 0)`.as('due'))
-    .where('customer_id', '=', member.customer_id)
-    .where('bucket', '=', 'pending')
-    .where('available_at', '>', member.settled_at)
-    .where('available_at', '<=', now)
-    .executeTakeFirstOrThrow();
-  const due = Number(row.due);
-  await trx
-    .updateTable('loyalty_members')
-    .set((eb) => ({ balance: eb('balance', '+', due), pending: eb('pending', '-', due), settled_at: now }))
-    .where('customer_id', '=', member.customer_id)
-    .execute();
-  member.balance += due;
-  member.pending -= due;
-  member.settled_at = now;
+  if (now > member.settled_at && member.pending !== 0) {
+    const row = await trx
+      .selectFrom('loyalty_ledger')
+      .select(sql<number>`coalesce(sum(amount), 0)`.as('due'))
+      .where('customer_id', '=', member.customer_id)
+      .where('bucket', '=', 'pending')
+      .where('available_at', '>', member.settled_at)
+      .where('available_at', '<=', now)
+      .executeTakeFirstOrThrow();
+    const due = Number(row.due);
+    await trx
+      .updateTable('loyalty_members')
+      .set((eb) => ({ balance: eb('balance', '+', due), pending: eb('pending', '-', due), settled_at: now }))
+      .where('customer_id', '=', member.customer_id)
+      .execute();
+    member.balance += due;
+    member.pending -= due;
+    member.settled_at = now;
+  }
+  if (member.debt > 0 && member.balance > 0) await repayDebt(trx, program, member, now);
 }
 
 /**
  * Expires what the program says is due at `now`. `lot`: every earned lot (a positive entry) expires
- * `days` after it became available, less what was already spent from it, spending oldest lots first
- * (FIFO). `inactivity`: the whole available balance expires `days` after the last earn or redemption.
- * Each expiry has its own idempotency key, so running this twice expires nothing more.
+ * `days` after it became available, less what was already taken from it. A reversal takes from the
+ * refunded order's own lot first, an expiry from the lot it expired; every other debit (redemptions,
+ * debits by hand, debt repayments) spends the oldest lot available at the time (FIFO). `inactivity`: the
+ * whole available balance expires `days` after the last earn or redemption. Each expiry has its own
+ * idempotency key, so running this twice expires nothing more.
  */
 export async function expireMember(trx: LoyaltyDb, program: Program, member: MemberRow, now: number): Promise<number> {
   const { mode, days } = program.config.expiry;
@@ -199,31 +240,17 @@ export async function expireMember(trx: LoyaltyDb, program: Program, member: Mem
   }
   const entries = await trx
     .selectFrom('loyalty_ledger')
-    .select(['id', 'amount', 'kind', 'bucket', 'available_at', 'order_id'])
+    .select(['id', 'amount', 'kind', 'available_at', 'created_at', 'order_id', 'meta'])
     .where('customer_id', '=', member.customer_id)
+    .where('bucket', '<>', 'debt')
     .where((eb) => eb.or([eb('bucket', '=', 'available'), eb('available_at', '<=', member.settled_at)]))
-    .orderBy('available_at')
     .orderBy('id')
     .execute();
-  // A pending reversal settles together with the earn it reverses, so it shrinks that lot rather than
-  // spending the oldest one.
-  const lots: Array<{ id: number; amount: number; availableAt: number; orderId: number | null }> = [];
-  let spent = 0;
-  for (const e of entries) {
-    if (e.amount > 0) lots.push({ id: e.id, amount: e.amount, availableAt: e.available_at, orderId: e.order_id });
-    else if (e.kind === 'reverse' && e.bucket === 'pending') {
-      const lot = lots.find((x) => x.orderId === e.order_id && x.availableAt === e.available_at);
-      if (lot) lot.amount += e.amount;
-      else spent -= e.amount;
-    } else spent -= e.amount;
-  }
+  const lots = remainingLots(entries);
   let expired = 0;
   for (const lot of lots) {
-    const used = Math.min(spent, Math.max(0, lot.amount));
-    spent -= used;
-    const remaining = lot.amount - used;
-    if (remaining <= 0 || lot.availableAt + span > now) continue;
-    const amount = Math.min(remaining, member.balance);
+    if (lot.remaining <= 0 || lot.availableAt + span > now) continue;
+    const amount = Math.min(lot.remaining, member.balance);
     if (amount <= 0) continue;
     const posted = await post(
       trx,
@@ -244,6 +271,65 @@ export async function expireMember(trx: LoyaltyDb, program: Program, member: Mem
     if (posted) expired += amount;
   }
   return expired;
+}
+
+/** One earned lot and what is left of it. */
+export interface Lot {
+  id: number;
+  orderId: number | null;
+  availableAt: number;
+  remaining: number;
+}
+
+/**
+ * Replays a member's spendable entries in the order they were written (`id`) and says what is left
+ * of each positive lot: a reversal of an order takes from that order's lot first, an expiry from the
+ * lot it names, the rest (and any excess) from the oldest lots that were available when the debit was
+ * written, then from any lot. Lots come back oldest first.
+ */
+export function remainingLots(
+  entries: ReadonlyArray<{
+    id: number;
+    amount: number;
+    kind: string;
+    available_at: number;
+    created_at: number;
+    order_id: number | null;
+    meta: string;
+  }>,
+): Lot[] {
+  const lots: Lot[] = [];
+  const byAge = () => [...lots].sort((x, y) => x.availableAt - y.availableAt || x.id - y.id);
+  for (const e of entries) {
+    if (e.amount > 0) {
+      lots.push({ id: e.id, orderId: e.order_id, availableAt: e.available_at, remaining: e.amount });
+      continue;
+    }
+    let need = -e.amount;
+    const take = (lot: Lot | undefined) => {
+      if (!lot || need <= 0) return;
+      const used = Math.min(need, Math.max(0, lot.remaining));
+      lot.remaining -= used;
+      need -= used;
+    };
+    if (e.kind === 'reverse' && e.order_id !== null) take(lots.find((lot) => lot.orderId === e.order_id));
+    if (e.kind === 'expire') take(lots.find((lot) => lot.id === lotOf(e.meta)));
+    const at = Math.max(e.created_at, e.available_at);
+    for (const lot of byAge()) if (lot.availableAt <= at) take(lot);
+    for (const lot of byAge()) take(lot);
+  }
+  return byAge();
+}
+
+function lotOf(meta: string): number | undefined {
+  try {
+    const value: unknown = JSON.parse(meta);
+    if (typeof value === 'object' && value !== null && 'lot' in value && typeof value.lot === 'number')
+      return value.lot;
+  } catch {
+    // meta is written by this module as JSON; an unreadable one names no lot.
+  }
+  return undefined;
 }
 
 /** Points earned (net of reversals), or net paid spend in minor units, in the rolling window ending at `asOf`. */
@@ -329,6 +415,51 @@ export async function reviewTier(
 }
 
 /**
+ * Re-assesses a member's tier at once after a refund or cancellation took `removed` off the qualifying
+ * value (points, or minor units on a spend basis): when the value before the refund held the current
+ * tier and the value after it no longer does, the member drops to the tier the value still reaches
+ * (reason `refund`). A member who held the tier only through the grace period keeps it: a refund
+ * undoes what the refunded order did, no more.
+ */
+export async function reviewAfterReversal(
+  trx: LoyaltyDb,
+  program: Program,
+  member: MemberRow,
+  at: number,
+  removed: number,
+): Promise<'downgrade' | 'unchanged'> {
+  const { config } = program;
+  if (removed <= 0) return 'unchanged';
+  const after = await qualifyingValue(trx, config, member.customer_id, at);
+  const current = tierRank(config, member.tier);
+  const reached = tierFor(config, after);
+  if (tierRank(config, tierFor(config, after + removed).key) < current || tierRank(config, reached.key) >= current) {
+    return 'unchanged';
+  }
+  const period = (config.tiers.windowDays + config.tiers.graceDays) * MS_PER_DAY;
+  await trx
+    .updateTable('loyalty_members')
+    .set({ tier: reached.key, tier_since: at, tier_review_at: at + period })
+    .where('customer_id', '=', member.customer_id)
+    .execute();
+  await trx
+    .insertInto('loyalty_tier_history')
+    .values({
+      customer_id: member.customer_id,
+      from_tier: member.tier,
+      to_tier: reached.key,
+      changed_at: at,
+      reason: 'refund',
+      qualifying_value: after,
+    })
+    .execute();
+  member.tier = reached.key;
+  member.tier_since = at;
+  member.tier_review_at = at + period;
+  return 'downgrade';
+}
+
+/**
  * Why a rule may not credit `points` more to this member now, or undefined when it may: the times per
  * customer, the times per rolling period, the times per UTC day (`dailyCap`), the rule's total budget.
  */
@@ -394,10 +525,28 @@ export async function adjust(
   if (!Number.isSafeInteger(input.points) || input.points === 0) {
     return { ok: false, error: { kind: 'bad_input', message: 'points: a non-zero whole number is needed' } };
   }
+  const key = `adjust:${input.idempotencyKey ?? randomUUID()}`;
   return writeTransaction(db, async (trx) => {
     const member = await lockMember(trx, input.customerId);
     if (!member) return notMember(input.customerId);
-    await settleMember(trx, member, input.now);
+    const earlier = await trx
+      .selectFrom('loyalty_ledger')
+      .select(['customer_id', 'amount', 'kind'])
+      .where('idempotency_key', '=', key)
+      .executeTakeFirst();
+    if (earlier) {
+      if (earlier.customer_id !== input.customerId || earlier.amount !== input.points || earlier.kind !== 'adjust') {
+        return reusedKey(
+          input.idempotencyKey ?? key,
+          `an adjustment of ${earlier.amount} points for customer ${earlier.customer_id}`,
+        );
+      }
+      return {
+        ok: true,
+        value: { customerId: input.customerId, points: input.points, balance: member.balance, applied: false },
+      };
+    }
+    await settleMember(trx, program, member, input.now);
     if (input.points < 0 && member.balance + input.points < 0) {
       return {
         ok: false,
@@ -417,12 +566,13 @@ export async function adjust(
         reason,
         source: 'admin',
         rule: 'adjust',
-        idempotencyKey: input.idempotencyKey ?? `adjust:${input.customerId}:${input.now}:${randomSuffix()}`,
+        idempotencyKey: key,
         occurredAt: input.now,
         meta: input.actor ? { actor: input.actor } : {},
       },
       input.now,
     );
+    if (!applied) return reusedKey(input.idempotencyKey ?? key, 'another ledger entry');
     return {
       ok: true,
       value: { customerId: input.customerId, points: input.points, balance: member.balance, applied },
@@ -430,13 +580,24 @@ export async function adjust(
   });
 }
 
+/**
+ * The refusal of an idempotency key sent again with other parameters (as Stripe answers: 409, the
+ * first request's result is not returned for a different request).
+ */
+export function reusedKey<T>(key: string, firstUse: string): Result<T> {
+  const kind: ErrorKind = 'conflict';
+  return {
+    ok: false,
+    error: {
+      kind,
+      message: `idempotency key ${key} was already used for ${firstUse}; use a new key for a new request`,
+    },
+  };
+}
+
 /** A refusal for a customer who is not a member. */
 export function notMember<T>(customerId: number): Result<T> {
   return { ok: false, error: { kind: 'not_found', message: `customer ${customerId} is not a loyalty member` } };
-}
-
-function randomSuffix(): string {
-  return randomUUID();
 }
 
 /** What `settle` did. */
@@ -461,7 +622,7 @@ export async function settle(db: Db, program: Program, { now }: { now: number })
       if (!member) continue;
       summary.members += 1;
       const before = member.balance;
-      await settleMember(trx, member, now);
+      await settleMember(trx, program, member, now);
       summary.settled += member.balance - before;
       summary.expired += await expireMember(trx, program, member, now);
       if (member.tier_review_at <= now) {
@@ -482,9 +643,9 @@ export interface LedgerAudit {
 }
 
 /**
- * Checks the ledger's invariants for every member (or one): balance + pending = the sum of the ledger,
- * each counter equals the entries of its bucket as of `settled_at`, nothing below zero, and no
- * idempotency key twice.
+ * Checks the ledger's invariants for every member (or one): balance + pending − debt = the sum of the
+ * ledger, each counter equals the entries of its bucket as of `settled_at`, nothing below zero, no
+ * idempotency key twice, and every reward code paid for by a `redeem` debit of its cost for its customer.
  */
 export async function auditLedger(db: Db, { customerId }: { customerId?: number } = {}): Promise<LedgerAudit> {
   const l = db.withTables<LoyaltyTables>();
@@ -495,13 +656,15 @@ export async function auditLedger(db: Db, { customerId }: { customerId?: number 
       'm.customer_id',
       'm.balance',
       'm.pending',
+      'm.debt',
       sql<number>`coalesce(sum(e.amount), 0)`.as('total'),
-      sql<number>`coalesce(sum(case when e.bucket = 'available' or e.available_at <= m.settled_at then e.amount else 0 end), 0)`.as(
+      sql<number>`coalesce(sum(case when e.bucket <> 'debt' and (e.bucket = 'available' or e.available_at <= m.settled_at) then e.amount else 0 end), 0)`.as(
         'settled',
       ),
+      sql<number>`coalesce(sum(case when e.bucket = 'debt' then e.amount else 0 end), 0)`.as('owed'),
       sql<number>`count(e.id)`.as('entries'),
     ])
-    .groupBy(['m.customer_id', 'm.balance', 'm.pending']);
+    .groupBy(['m.customer_id', 'm.balance', 'm.pending', 'm.debt']);
   if (customerId !== undefined) query = query.where('m.customer_id', '=', customerId);
   const rows = await query.execute();
   const problems: string[] = [];
@@ -509,18 +672,43 @@ export async function auditLedger(db: Db, { customerId }: { customerId?: number 
   for (const r of rows) {
     const total = Number(r.total);
     const settled = Number(r.settled);
+    const debt = Number(r.debt);
     entries += Number(r.entries);
-    if (r.balance + r.pending !== total) {
-      problems.push(`member ${r.customer_id}: balance ${r.balance} + pending ${r.pending} ≠ ledger sum ${total}`);
+    if (Number(r.balance) + Number(r.pending) - debt !== total) {
+      problems.push(
+        `member ${r.customer_id}: balance ${r.balance} + pending ${r.pending} − debt ${debt} ≠ ledger sum ${total}`,
+      );
     }
-    if (r.balance !== settled)
+    if (Number(r.balance) !== settled)
       problems.push(`member ${r.customer_id}: balance ${r.balance} ≠ settled entries ${settled}`);
-    if (r.balance < 0 || r.pending < 0) problems.push(`member ${r.customer_id}: negative counter`);
+    if (debt !== -Number(r.owed))
+      problems.push(`member ${r.customer_id}: debt ${debt} ≠ debt entries ${-Number(r.owed)}`);
+    if (r.balance < 0 || r.pending < 0 || debt < 0) problems.push(`member ${r.customer_id}: negative counter`);
   }
   const keys = await l
     .selectFrom('loyalty_ledger')
     .select([sql<number>`count(*)`.as('n'), sql<number>`count(distinct idempotency_key)`.as('d')])
     .executeTakeFirstOrThrow();
   if (Number(keys.n) !== Number(keys.d)) problems.push('an idempotency key appears twice in the ledger');
+  let unpaid = l
+    .selectFrom('loyalty_redemptions as r')
+    .select(['r.code', 'r.customer_id', 'r.points'])
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('loyalty_ledger as e')
+            .select('e.id')
+            .where(sql<boolean>`e.idempotency_key = coalesce(r.ledger_key, r.idempotency_key)`)
+            .whereRef('e.customer_id', '=', 'r.customer_id')
+            .where('e.kind', '=', 'redeem')
+            .where(sql<boolean>`e.amount = -r.points`),
+        ),
+      ),
+    )
+    .orderBy('r.id');
+  if (customerId !== undefined) unpaid = unpaid.where('r.customer_id', '=', customerId);
+  for (const r of await unpaid.execute()) {
+    problems.push(`code ${r.code} of member ${r.customer_id}: no redeem debit of ${r.points} points in the ledger`);
+  }
   return { members: rows.length, entries, problems };
 }

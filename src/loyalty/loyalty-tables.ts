@@ -2,7 +2,7 @@ import type { Generated, Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
 
 /**
- * The tables of migration 002_loyalty (type aliases, as `withTables` needs). They live beside the loyalty code rather than in the shared
+ * The tables of migrations 002_loyalty and 012_loyalty_debt (type aliases, as `withTables` needs). They live beside the loyalty code rather than in the shared
  * schema; query functions take the shared `Db` and widen it with `withTables`.
  */
 export type LoyaltyTables = {
@@ -36,6 +36,8 @@ export type LoyaltyMemberTable = {
   pending: number;
   /** Pending entries with `available_at <= settled_at` are in `balance`. */
   settled_at: number;
+  /** Points a refund could not take back because they were spent: repaid first from later earnings. */
+  debt: number;
   /** Earned net of reversals, all time. */
   lifetime_earned: number;
   /** Earned before reversals, all time: a bound on what any window can hold. */
@@ -48,9 +50,11 @@ export type LoyaltyMemberTable = {
   last_activity_at: number;
 };
 
-export type EntryKind = 'earn' | 'redeem' | 'expire' | 'adjust' | 'reverse';
+/** `repay` moves available points into the debt bucket (a pair of entries that sum to zero). */
+export type EntryKind = 'earn' | 'redeem' | 'expire' | 'adjust' | 'reverse' | 'repay';
 export type EntrySource = 'order' | 'rule' | 'admin' | 'system';
-export type Bucket = 'available' | 'pending';
+/** `debt`: a negative entry is owed by the member (a reversal short of balance), a positive one repays it. */
+export type Bucket = 'available' | 'pending' | 'debt';
 
 export type LoyaltyLedgerTable = {
   id: Generated<number>;
@@ -101,6 +105,8 @@ export type LoyaltyRedemptionTable = {
   used_at: number | null;
   used_order_id: number | null;
   program_version: number;
+  /** The idempotency key of the ledger debit that paid for the code (null on rows older than 012: the key itself). */
+  ledger_key: string | null;
 };
 
 export type LoyaltyTierHistoryTable = {

@@ -9,6 +9,7 @@ import {
   type MemberRow,
   notMember,
   post,
+  reusedKey,
   reviewTier,
   settleMember,
   writeTransaction,
@@ -45,6 +46,7 @@ export async function enrolLocked(
     enrolled_at: at,
     balance: 0,
     pending: 0,
+    debt: 0,
     settled_at: now,
     lifetime_earned: 0,
     gross_earned: 0,
@@ -236,7 +238,7 @@ export async function rewardReferral(
       now,
     );
     if (refusal === undefined) {
-      await settleMember(trx, referrer, now);
+      await settleMember(trx, program, referrer, now);
       const ok = await post(
         trx,
         program,
@@ -289,23 +291,29 @@ export async function earnForAction(
   }
   const ruleKey = input.action;
   const ref = input.reference ?? String(input.now);
+  // A key the caller gives is scoped to this operation, so it can never collide with an order's or a
+  // redemption's entry; reused for another customer or another action it is refused (409).
   const key =
-    input.idempotencyKey ??
-    (input.action === 'signup'
-      ? `rule:signup:${input.customerId}`
-      : input.action === 'birthday'
-        ? `rule:birthday:${input.customerId}:${new Date(input.now).getUTCFullYear()}`
-        : `rule:${input.action}:${input.customerId}:${ref}`);
+    input.idempotencyKey !== undefined
+      ? `action:${input.idempotencyKey}`
+      : input.action === 'signup'
+        ? `rule:signup:${input.customerId}`
+        : input.action === 'birthday'
+          ? `rule:birthday:${input.customerId}:${new Date(input.now).getUTCFullYear()}`
+          : `rule:${input.action}:${input.customerId}:${ref}`;
   return writeTransaction(db, async (trx) => {
     const member = await lockMember(trx, input.customerId);
     if (!member) return notMember(input.customerId);
-    await settleMember(trx, member, input.now);
     const done = await trx
       .selectFrom('loyalty_ledger')
-      .select('id')
+      .select(['customer_id', 'rule', 'kind', 'meta'])
       .where('idempotency_key', '=', key)
       .executeTakeFirst();
     if (done) {
+      const sameReference = (JSON.parse(done.meta) as { reference?: string }).reference === input.reference;
+      if (done.customer_id !== input.customerId || done.rule !== ruleKey || done.kind !== 'earn' || !sameReference) {
+        return reusedKey(input.idempotencyKey ?? key, `${done.rule} for customer ${done.customer_id}`);
+      }
       return {
         ok: true,
         value: {
@@ -317,6 +325,7 @@ export async function earnForAction(
         },
       };
     }
+    await settleMember(trx, program, member, input.now);
     const dailyCap = input.action === 'share' ? program.config.actions.share?.dailyCap : undefined;
     const refusal = await limitRefusal(
       trx,
@@ -385,6 +394,11 @@ export interface MemberStatus {
   availableValueMinor: number;
   currency: string;
   lifetimeEarned: number;
+  /**
+   * Points a refund could not take back because the member had spent them; later earnings repay it
+   * before they can be spent.
+   */
+  debt: number;
   tier: { key: string; name: string; multiplier: number; perks: string[]; since: number; reviewAt: number };
   nextTier: { key: string; name: string; threshold: number } | undefined;
   referralCode: string;
@@ -451,7 +465,9 @@ export async function memberStatus(
     .where('customer_id', '=', customerId)
     .orderBy('id', 'desc')
     .execute();
-  const available = member.balance + due;
+  // Points that settle by `asOf` repay the debt first, as `settleMember` will book them.
+  const repaid = Math.min(member.debt, member.balance + due);
+  const available = member.balance + due - repaid;
   return {
     customerId,
     enrolledAt: member.enrolled_at,
@@ -460,6 +476,7 @@ export async function memberStatus(
     availableValueMinor: Math.floor(available * config.pointValueMinor),
     currency: config.currency,
     lifetimeEarned: member.lifetime_earned,
+    debt: member.debt - repaid,
     tier: {
       key: tier.key,
       name: tier.name,

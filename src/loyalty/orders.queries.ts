@@ -6,11 +6,12 @@ import {
   lockMember,
   type MemberRow,
   post,
+  reviewAfterReversal,
   reviewTier,
   settleMember,
   writeTransaction,
 } from './ledger.queries.js';
-import type { LoyaltyDb, LoyaltyOrderTable } from './loyalty-tables.js';
+import type { LoyaltyDb, LoyaltyOrderTable, LoyaltyTables } from './loyalty-tables.js';
 import { enrolLocked, rewardReferral } from './members.queries.js';
 import { earnableMinor, orderPoints, type Program, reversalTarget, tierByKey, tierRank } from './program.js';
 
@@ -21,8 +22,11 @@ export interface SyncSummary {
   enrolled: number;
   pointsEarned: number;
   pointsReversed: number;
-  /** Points a refund should have taken back but the member had already spent. */
+  /** Points a refund should have taken back but the member had already spent: booked as the member's debt. */
   shortfall: number;
+  /** Tier changes made while syncing: upgrades from orders, drops after refunds and due reviews. */
+  upgrades: number;
+  downgrades: number;
   ledgerEntries: number;
   referralPoints: number;
   /** Orders in another currency than the program's: they earn nothing. */
@@ -42,6 +46,8 @@ interface OrderCandidate {
   refunded_minor: number;
   status: string;
   seen: number | null;
+  refunded_seen: number | null;
+  status_seen: string | null;
   earned: number | null;
   reversed: number | null;
   shortfall: number | null;
@@ -58,12 +64,17 @@ interface OrderCandidate {
  * `reversalTarget`). Orders in another currency, guest orders, orders placed before the customer
  * enrolled and orders first seen already refunded or cancelled earn nothing. Every entry has an
  * idempotency key (`order:ID:earn`, `order:ID:reverse:REFUNDED`), so a rerun, or two at once, books
- * nothing twice. Work goes in batches, one write transaction each.
+ * nothing twice. Work goes in batches, one write transaction each; `onProgress(done, total)` hears after
+ * each batch how many orders were looked at of those there were to look at.
  */
 export async function syncOrders(
   db: Db,
   program: Program,
-  { now, batchSize = 2000 }: { now: number; batchSize?: number },
+  {
+    now,
+    batchSize = 2000,
+    onProgress,
+  }: { now: number; batchSize?: number; onProgress?: (done: number, total: number) => void },
 ): Promise<SyncSummary> {
   const summary: SyncSummary = {
     orders: 0,
@@ -71,10 +82,13 @@ export async function syncOrders(
     pointsEarned: 0,
     pointsReversed: 0,
     shortfall: 0,
+    upgrades: 0,
+    downgrades: 0,
     ledgerEntries: 0,
     referralPoints: 0,
     otherCurrency: 0,
   };
+  const total = onProgress ? await countCandidates(db) : 0;
   for (;;) {
     const done = await writeTransaction(db, async (trx) => {
       // Two syncs at once would both pick the same orders; on PostgreSQL one waits for the other here
@@ -92,8 +106,29 @@ export async function syncOrders(
       await writeStates(trx, states);
       return batch.length < batchSize;
     });
+    onProgress?.(summary.orders, Math.max(total, summary.orders));
     if (done) return summary;
   }
+}
+
+/** How many orders a sync would look at now (for progress only). */
+async function countCandidates(db: Db): Promise<number> {
+  const row = await db
+    .withTables<LoyaltyTables>()
+    .selectFrom('orders as o')
+    .leftJoin('loyalty_orders as lo', 'lo.order_id', 'o.id')
+    .select(sql<number>`count(*)`.as('n'))
+    .where('o.customer_id', 'is not', null)
+    .where('o.status', '<>', 'pending')
+    .where((eb) =>
+      eb.or([
+        eb('lo.order_id', 'is', null),
+        eb('lo.refunded_seen', '<>', eb.ref('o.refunded_minor')),
+        eb('lo.status_seen', '<>', eb.ref('o.status')),
+      ]),
+    )
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 async function candidates(trx: LoyaltyDb, limit: number): Promise<OrderCandidate[]> {
@@ -113,6 +148,8 @@ async function candidates(trx: LoyaltyDb, limit: number): Promise<OrderCandidate
       'o.refunded_minor',
       'o.status',
       'lo.order_id as seen',
+      'lo.refunded_seen',
+      'lo.status_seen',
       'lo.earned',
       'lo.reversed',
       'lo.shortfall',
@@ -157,16 +194,20 @@ async function syncOrder(
   const { config } = program;
   const customerId = order.customer_id!;
   summary.orders += 1;
+  const count = (change: string) => {
+    if (change === 'upgrade') summary.upgrades += 1;
+    if (change === 'downgrade') summary.downgrades += 1;
+  };
   let member = members.get(customerId);
   if (member === undefined) {
     member = (await lockMember(trx, customerId)) ?? null;
-    if (member) await settleMember(trx, member, now);
+    if (member) await settleMember(trx, program, member, now);
     members.set(customerId, member);
   }
   const sale = order.status === 'paid' || order.status === 'partially_refunded';
   if (member === null && config.autoEnrol && sale && order.currency === config.currency) {
     member = (await enrolLocked(trx, program, customerId, order.placed_at, now)).member;
-    await settleMember(trx, member, now);
+    await settleMember(trx, program, member, now);
     members.set(customerId, member);
     summary.enrolled += 1;
   }
@@ -180,7 +221,7 @@ async function syncOrder(
     if (order.currency !== config.currency) summary.otherCurrency += 1;
     else if (sale && order.placed_at >= member.enrolled_at) {
       // A downgrade due before this order applies first; an upgrade it causes applies from the next order.
-      if (member.tier_review_at <= order.placed_at) await reviewTier(trx, program, member, order.placed_at);
+      if (member.tier_review_at <= order.placed_at) count(await reviewTier(trx, program, member, order.placed_at));
       const tier = tierByKey(config, member.tier);
       const net = earnableMinor(config, order);
       let points = orderPoints(config, net, tier.multiplier);
@@ -225,7 +266,7 @@ async function syncOrder(
         // threshold no upgrade is possible and the window need not be summed.
         const next = config.tiers.levels[tierRank(config, member.tier) + 1];
         if (next && (config.tiers.basis === 'spend' || member.gross_earned >= next.threshold)) {
-          await reviewTier(trx, program, member, order.placed_at);
+          count(await reviewTier(trx, program, member, order.placed_at));
         }
       }
       if (pendingReferrals.has(customerId)) {
@@ -245,36 +286,52 @@ async function syncOrder(
       const stillPending = earnAvailableAt > Math.max(now, member.settled_at);
       const amount = stillPending ? delta : Math.min(delta, member.balance);
       const missing = delta - amount;
-      if (amount > 0) {
-        const posted = await post(
-          trx,
-          program,
-          member,
-          {
-            amount: -amount,
-            kind: 'reverse',
-            reason: order.status === 'cancelled' ? `order ${order.id} cancelled` : `order ${order.id} refunded`,
-            source: 'order',
-            rule: 'order',
-            idempotencyKey: `order:${order.id}:reverse:${order.status === 'cancelled' ? 'cancelled' : order.refunded_minor}`,
-            occurredAt: (order.status === 'cancelled' ? order.cancelled_at : order.last_refund_at) ?? now,
-            availableAt: stillPending ? earnAvailableAt : now,
-            orderId: order.id,
-            meta: { target, shortfall: missing },
-          },
-          now,
-        );
-        if (posted) {
-          reversed += amount;
-          shortfall += missing;
-          summary.pointsReversed += amount;
-          summary.shortfall += missing;
-          summary.ledgerEntries += 1;
-        }
-      } else {
+      const kindOf = order.status === 'cancelled' ? 'cancelled' : 'refunded';
+      const keyOf = `order:${order.id}:reverse:${order.status === 'cancelled' ? 'cancelled' : order.refunded_minor}`;
+      const at = (order.status === 'cancelled' ? order.cancelled_at : order.last_refund_at) ?? now;
+      const entry = {
+        kind: 'reverse' as const,
+        reason: `order ${order.id} ${kindOf}`,
+        source: 'order' as const,
+        rule: 'order',
+        occurredAt: at,
+        orderId: order.id,
+        meta: { target, shortfall: missing },
+      };
+      // The reversal takes what the balance holds; the points already spent become the member's
+      // debt (the debt bucket), which later earnings repay before they can be spent.
+      const posted =
+        amount > 0
+          ? await post(
+              trx,
+              program,
+              member,
+              { ...entry, amount: -amount, idempotencyKey: keyOf, availableAt: stillPending ? earnAvailableAt : now },
+              now,
+            )
+          : true;
+      const owed =
+        missing > 0 && posted
+          ? await post(
+              trx,
+              program,
+              member,
+              { ...entry, amount: -missing, idempotencyKey: `${keyOf}:debt`, debt: true },
+              now,
+            )
+          : false;
+      if (posted) {
+        reversed += amount;
+        summary.pointsReversed += amount;
+        if (amount > 0) summary.ledgerEntries += 1;
+      }
+      if (owed) {
         shortfall += missing;
         summary.shortfall += missing;
+        summary.ledgerEntries += 1;
       }
+      if (posted || owed)
+        count(await reviewAfterReversal(trx, program, member, at, removedValue(program, order, delta)));
     }
   }
   if (!member) earnAvailableAt = order.placed_at;
@@ -290,6 +347,18 @@ async function syncOrder(
     earn_available_at: earnAvailableAt,
     processed_at: now,
   };
+}
+
+/**
+ * What a reversal took off the tier's qualifying value: the points on a points basis; on a spend
+ * basis the net paid amount the refund or cancellation removed since the order was last seen.
+ */
+function removedValue(program: Program, order: OrderCandidate, points: number): number {
+  if (program.config.tiers.basis !== 'spend') return points;
+  const counts = (status: string | null) => status === 'paid' || status === 'partially_refunded';
+  const before = counts(order.status_seen) ? order.total_minor - (order.refunded_seen ?? 0) : 0;
+  const after = counts(order.status) ? order.total_minor - order.refunded_minor : 0;
+  return Math.max(0, before - after);
 }
 
 /** Records what each order has earned and reversed so far, many rows per statement. */

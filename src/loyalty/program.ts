@@ -297,3 +297,20 @@ export function actionRule(config: ProgramConfig, action: Action): { points: num
   const rule = config.actions[action as 'signup' | 'birthday' | 'review'];
   return rule ? { points: rule.points, limits: rule.limits ?? {} } : undefined;
 }
+
+/** How far past the store's latest data a ledger write may go without an explicit date (days). */
+export const STALE_WRITE_DAYS = 7;
+
+/**
+ * Why a ledger write at `at` must not happen on a default date, or undefined when it may: the store's
+ * data ends at `dataEnd` (epoch ms, the end of the day of its latest sale) more than `STALE_WRITE_DAYS`
+ * days before `at`, so a sync would settle, expire and review tiers against a clock the data never
+ * reached (the ledger is append-only: that cannot be undone). An explicit date is always accepted.
+ */
+export function staleWriteRefusal(at: number, dataEnd: number | undefined, explicit: boolean): string | undefined {
+  if (explicit || dataEnd === undefined) return undefined;
+  const days = (at - dataEnd) / 86_400_000;
+  if (days <= STALE_WRITE_DAYS) return undefined;
+  const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  return `the store's data ends on ${iso(dataEnd - 1)}, ${Math.floor(days)} days before ${iso(at)}: a ledger write then would settle, expire and review tiers against dates the data never reached; give the date explicitly (--as-of / asOf)`;
+}

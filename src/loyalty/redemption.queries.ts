@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Result } from '../errors.js';
+import { ComebackError, type Result } from '../errors.js';
 import { MS_PER_DAY } from '../shared/dates.js';
 import type { Db } from '../store/index.js';
 import { randomCode } from './codes.js';
-import { lockMember, notMember, post, settleMember, writeTransaction } from './ledger.queries.js';
+import { lockMember, notMember, post, reusedKey, settleMember, writeTransaction } from './ledger.queries.js';
 import type { LoyaltyTables } from './loyalty-tables.js';
 import { type Program, type RewardConfig, tierRank } from './program.js';
 
@@ -25,8 +25,12 @@ export interface Redemption {
 /**
  * Redeems a reward in one step: debits its cost and issues a unique single-use code with the reward's
  * minimum order and expiry. The debit is a conditional update under the member's lock, so hundreds
- * of concurrent redemptions (threads or processes) can never overdraw the balance. Refusals (not a
- * member, unknown reward, tier too low, too few points) are values, not throws.
+ * of concurrent redemptions (threads or processes) can never overdraw the balance, and a code is only
+ * issued when its debit was posted. The idempotency key belongs to the redemption operation and to
+ * one (customer, reward): the same key again returns the first code (`created: false`); with another
+ * customer or reward it is refused as a `conflict` (409, as Stripe answers). The debit's ledger key is
+ * `redeem:CUSTOMER:KEY`, so it can never meet an order's or an action's entry. Refusals (not a member,
+ * unknown reward, tier too low, too few points, a reused key) are values, not throws.
  */
 export async function redeem(
   db: Db,
@@ -34,17 +38,22 @@ export async function redeem(
   input: { customerId: number; rewardKey: string; now: number; idempotencyKey?: string },
 ): Promise<Result<Redemption>> {
   const { config } = program;
-  const reward = config.rewards.find((r) => r.key === input.rewardKey);
-  if (!reward) return { ok: false, error: { kind: 'not_found', message: `reward: no reward ${input.rewardKey}` } };
-  const key = input.idempotencyKey ?? `redeem:${input.customerId}:${randomUUID()}`;
+  const key = input.idempotencyKey ?? randomUUID();
+  const ledgerKey = `redeem:${input.customerId}:${key}`;
   return writeTransaction(db, async (trx) => {
+    // The member's lock first: a retry racing its first attempt then sees the first attempt's code.
     const member = await lockMember(trx, input.customerId);
-    if (!member) return notMember(input.customerId);
     const earlier = await trx
       .selectFrom('loyalty_redemptions')
       .selectAll()
       .where('idempotency_key', '=', key)
       .executeTakeFirst();
+    if (earlier && (earlier.customer_id !== input.customerId || earlier.reward_key !== input.rewardKey)) {
+      return reusedKey(key, `reward ${earlier.reward_key} for customer ${earlier.customer_id}`);
+    }
+    const reward = config.rewards.find((r) => r.key === input.rewardKey);
+    if (!reward) return { ok: false, error: { kind: 'not_found', message: `reward: no reward ${input.rewardKey}` } };
+    if (!member) return notMember(input.customerId);
     if (earlier) {
       return {
         ok: true,
@@ -65,7 +74,7 @@ export async function redeem(
     if (reward.minTier !== undefined && tierRank(config, member.tier) < tierRank(config, reward.minTier)) {
       return { ok: false, error: { kind: 'forbidden', message: `reward ${reward.key} needs tier ${reward.minTier}` } };
     }
-    await settleMember(trx, member, input.now);
+    await settleMember(trx, program, member, input.now);
     if (member.balance < reward.cost) {
       return {
         ok: false,
@@ -75,7 +84,7 @@ export async function redeem(
         },
       };
     }
-    await post(
+    const debited = await post(
       trx,
       program,
       member,
@@ -85,12 +94,14 @@ export async function redeem(
         reason: `redeemed ${reward.name}`,
         source: 'rule',
         rule: `reward:${reward.key}`,
-        idempotencyKey: key,
+        idempotencyKey: ledgerKey,
         occurredAt: input.now,
         meta: { reward: reward.key },
       },
       input.now,
     );
+    // No debit, no code: the key is already in the ledger for another entry.
+    if (!debited) return reusedKey(key, 'another ledger entry');
     const expiresAt = input.now + reward.validDays * MS_PER_DAY;
     const minOrderMinor = reward.minOrderMinor ?? 0;
     let code = randomCode(10, 'CB-');
@@ -110,10 +121,22 @@ export async function redeem(
           used_at: null,
           used_order_id: null,
           program_version: program.version,
+          ledger_key: ledgerKey,
         })
-        .onConflict((oc) => oc.column('code').doNothing())
+        .onConflict((oc) => oc.doNothing())
         .executeTakeFirst();
       if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) break;
+      const raced = await trx
+        .selectFrom('loyalty_redemptions')
+        .select(['customer_id', 'reward_key'])
+        .where('idempotency_key', '=', key)
+        .executeTakeFirst();
+      // Another customer's request with the same key committed meanwhile: undo the debit.
+      if (raced)
+        throw new ComebackError(
+          'conflict',
+          `idempotency key ${key} was already used for reward ${raced.reward_key} for customer ${raced.customer_id}`,
+        );
       if (attempt > 5) throw new Error('could not draw a unique redemption code');
       code = randomCode(10, 'CB-');
     }

@@ -9,20 +9,55 @@ export interface ProgramReport {
   asOf: number;
   programVersion: number;
   currency: string;
+  /** Members enrolled by `asOf`. */
   members: number;
-  /** Members who earned or redeemed in the last `activeDays` days. */
+  /** Members who earned or redeemed in the last `activeDays` days before `asOf`. */
   activeMembers: number;
   activeDays: number;
-  points: { issued: number; redeemed: number; expired: number; reversed: number; adjusted: number };
-  outstanding: { available: number; pending: number; liabilityMinor: number };
-  /** Redeemed ÷ issued; null when nothing was issued. */
+  /**
+   * Points by kind, from ledger entries that occurred by `asOf`. `issued` is gross (earned and credited
+   * by hand, before reversals; the same as `issuedGross`); `issuedNet` takes off what refunds and
+   * cancellations reversed (including what members owe as debt).
+   */
+  points: {
+    issued: number;
+    issuedGross: number;
+    issuedNet: number;
+    redeemed: number;
+    expired: number;
+    reversed: number;
+    adjusted: number;
+  };
+  /**
+   * What members hold and owe at `asOf`, summed from the ledger up to then (the same answer whenever
+   * the report runs): liability is what the available and pending points are worth; `debt` is the
+   * points members owe after refunds of points they had spent, not netted against the liability.
+   */
+  outstanding: {
+    available: number;
+    pending: number;
+    liabilityMinor: number;
+    debt: number;
+    membersInDebt: number;
+    debtValueMinor: number;
+  };
+  /** Redeemed ÷ gross issued (`redemptionRateGross`); null when nothing was issued. */
   redemptionRate: number | null;
+  redemptionRateGross: number | null;
+  /** Redeemed ÷ issued net of reversals; null when nothing net was issued. */
+  redemptionRateNet: number | null;
+  /** Members per tier at `asOf`, from the tier history. */
   tiers: Array<{ key: string; name: string; members: number }>;
   tierMovement: Array<{ from: string | null; to: string; reason: string; members: number }>;
+  /** Tier changes in the `movementDays` before `asOf`: upgrades, and downgrades at review or after a refund. */
+  movementDays: number;
+  upgrades: number;
+  downgrades: number;
   /**
    * Share of buyers with two or more paid orders in the program currency, members against non-members,
    * both counted over customers whose first order is on or after the first enrolment (so the groups
-   * started buying in the same era).
+   * started buying in the same era). An order cancelled or fully refunded after `asOf` still counts, as
+   * it did then.
    */
   repeatPurchase: {
     members: { customers: number; repeaters: number; rate: number | null };
@@ -30,7 +65,12 @@ export interface ProgramReport {
   };
 }
 
-/** Members, activity, points by kind, liability, redemption rate, tiers and the members' repeat rate. */
+/**
+ * Members, activity, points by kind, liability, debt, redemption rates, tiers and the members' repeat
+ * rate as of `asOf`, read from the append-only ledger and tier history up to `asOf` (entries by
+ * `occurred_at`; an entry is pending at `asOf` while its `available_at` is later), never from the
+ * members' current counters.
+ */
 export async function programReport(
   db: Db,
   program: Program,
@@ -40,16 +80,15 @@ export async function programReport(
   const { config } = program;
   const m = await l
     .selectFrom('loyalty_members')
-    .select([
-      sql<number>`count(*)`.as('members'),
-      sql<number>`coalesce(sum(case when last_activity_at > ${asOf - activeDays * MS_PER_DAY} then 1 else 0 end), 0)`.as(
-        'active',
-      ),
-      sql<number>`coalesce(sum(balance), 0)`.as('balance'),
-      sql<number>`coalesce(sum(pending), 0)`.as('pending'),
-      sql<number>`min(enrolled_at)`.as('first_enrolment'),
-    ])
+    .select([sql<number>`count(*)`.as('members'), sql<number>`min(enrolled_at)`.as('first_enrolment')])
     .where('enrolled_at', '<=', asOf)
+    .executeTakeFirstOrThrow();
+  const activeRow = await l
+    .selectFrom('loyalty_ledger')
+    .select(sql<number>`count(distinct customer_id)`.as('n'))
+    .where((eb) => eb.or([eb.and([eb('kind', '=', 'earn'), eb('amount', '>', 0)]), eb('kind', '=', 'redeem')]))
+    .where('occurred_at', '>', asOf - activeDays * MS_PER_DAY)
+    .where('occurred_at', '<=', asOf)
     .executeTakeFirstOrThrow();
   const kinds = await l
     .selectFrom('loyalty_ledger')
@@ -62,13 +101,48 @@ export async function programReport(
     .groupBy('kind')
     .execute();
   const kind = (k: string) => kinds.find((row) => row.kind === k);
-  const issued = Number(kind('earn')?.plus ?? 0) + Number(kind('adjust')?.plus ?? 0);
+  const held = await l
+    .selectFrom('loyalty_ledger')
+    .select([
+      sql<number>`coalesce(sum(case when bucket <> 'debt' and available_at > ${asOf} and (bucket = 'pending' or amount > 0) then amount else 0 end), 0)`.as(
+        'pending',
+      ),
+      sql<number>`coalesce(sum(case when bucket <> 'debt' and not (available_at > ${asOf} and (bucket = 'pending' or amount > 0)) then amount else 0 end), 0)`.as(
+        'available',
+      ),
+      sql<number>`coalesce(sum(case when bucket = 'debt' then amount else 0 end), 0)`.as('owed'),
+    ])
+    .where('occurred_at', '<=', asOf)
+    .executeTakeFirstOrThrow();
+  const debtors = await l
+    .selectFrom(
+      l
+        .selectFrom('loyalty_ledger')
+        .select(['customer_id', sql<number>`sum(amount)`.as('owed')])
+        .where('bucket', '=', 'debt')
+        .where('occurred_at', '<=', asOf)
+        .groupBy('customer_id')
+        .as('d'),
+    )
+    .select(sql<number>`count(*)`.as('n'))
+    .where('d.owed', '<', 0)
+    .executeTakeFirstOrThrow();
+  const issuedGross = Number(kind('earn')?.plus ?? 0) + Number(kind('adjust')?.plus ?? 0);
+  const reversed = Number(kind('reverse')?.minus ?? 0);
+  const issuedNet = issuedGross - reversed;
   const redeemed = Number(kind('redeem')?.minus ?? 0);
-  const tierRows = await l
-    .selectFrom('loyalty_members')
-    .select(['tier', sql<number>`count(*)`.as('n')])
-    .groupBy('tier')
+  const history = await l
+    .selectFrom('loyalty_tier_history')
+    .select(['customer_id', 'to_tier'])
+    .where('changed_at', '<=', asOf)
+    .orderBy('customer_id')
+    .orderBy('changed_at')
+    .orderBy('id')
     .execute();
+  const tierOf = new Map<number, string>();
+  for (const h of history) tierOf.set(Number(h.customer_id), h.to_tier);
+  const perTier = new Map<string, number>();
+  for (const tier of tierOf.values()) perTier.set(tier, (perTier.get(tier) ?? 0) + 1);
   const movement = await l
     .selectFrom('loyalty_tier_history')
     .select(['from_tier', 'to_tier', 'reason', sql<number>`count(*)`.as('n')])
@@ -80,6 +154,15 @@ export async function programReport(
     .orderBy('from_tier')
     .orderBy('to_tier')
     .execute();
+  const tierMovement = movement.map((r) => ({
+    from: r.from_tier,
+    to: r.to_tier,
+    reason: r.reason,
+    members: Number(r.n),
+  }));
+  const rank = (key: string | null) => (key === null ? -1 : tierRank(config, key));
+  const upgrades = tierMovement.filter((t) => rank(t.to) > rank(t.from)).reduce((n, t) => n + t.members, 0);
+  const downgrades = tierMovement.filter((t) => rank(t.to) < rank(t.from)).reduce((n, t) => n + t.members, 0);
   const since = m.first_enrolment === null ? asOf : Number(m.first_enrolment);
   const repeat = await sql<{ member: number; customers: number; repeaters: number }>`
     select t.member, count(*) as customers, sum(case when t.n >= 2 then 1 else 0 end) as repeaters
@@ -87,9 +170,13 @@ export async function programReport(
       select o.customer_id, count(*) as n, min(o.placed_at) as first_at,
              max(case when lm.customer_id is null then 0 else 1 end) as member
       from orders o
-      left join loyalty_members lm on lm.customer_id = o.customer_id
+      left join loyalty_members lm on lm.customer_id = o.customer_id and lm.enrolled_at <= ${asOf}
       where o.customer_id is not null and o.currency = ${config.currency}
-        and o.status in (${sql.join(REVENUE_STATUSES)}) and o.placed_at <= ${asOf}
+        and o.placed_at <= ${asOf}
+        and (o.status in (${sql.join(REVENUE_STATUSES)})
+          or (o.status = 'cancelled' and o.cancelled_at > ${asOf})
+          or (o.status = 'refunded'
+              and (select max(r.refunded_at) from refunds r where r.order_id = o.id) > ${asOf}))
       group by o.customer_id
     ) t
     where t.first_at >= ${since}
@@ -100,34 +187,46 @@ export async function programReport(
     const repeaters = Number(row?.repeaters ?? 0);
     return { customers, repeaters, rate: customers === 0 ? null : repeaters / customers };
   };
-  const available = Number(m.balance);
-  const pending = Number(m.pending);
+  const available = Number(held.available);
+  const pending = Number(held.pending);
+  const debt = 0 - Number(held.owed);
+  const rateGross = issuedGross === 0 ? null : redeemed / issuedGross;
   return {
     asOf,
     programVersion: program.version,
     currency: config.currency,
     members: Number(m.members),
-    activeMembers: Number(m.active),
+    activeMembers: Number(activeRow.n),
     activeDays,
     points: {
-      issued,
+      issued: issuedGross,
+      issuedGross,
+      issuedNet,
       redeemed,
       expired: Number(kind('expire')?.minus ?? 0),
-      reversed: Number(kind('reverse')?.minus ?? 0),
+      reversed,
       adjusted: Number(kind('adjust')?.plus ?? 0) - Number(kind('adjust')?.minus ?? 0),
     },
     outstanding: {
       available,
       pending,
       liabilityMinor: Math.round((available + pending) * config.pointValueMinor),
+      debt,
+      membersInDebt: Number(debtors.n),
+      debtValueMinor: Math.round(debt * config.pointValueMinor),
     },
-    redemptionRate: issued === 0 ? null : redeemed / issued,
+    redemptionRate: rateGross,
+    redemptionRateGross: rateGross,
+    redemptionRateNet: issuedNet <= 0 ? null : redeemed / issuedNet,
     tiers: config.tiers.levels.map((level) => ({
       key: level.key,
       name: level.name,
-      members: Number(tierRows.find((r) => r.tier === level.key)?.n ?? 0),
+      members: perTier.get(level.key) ?? 0,
     })),
-    tierMovement: movement.map((r) => ({ from: r.from_tier, to: r.to_tier, reason: r.reason, members: Number(r.n) })),
+    tierMovement,
+    movementDays,
+    upgrades,
+    downgrades,
     repeatPurchase: { members: group(1), nonMembers: group(0) },
   };
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { testProgramConfig } from '../../../test/loyalty-fixtures.js';
+import { addCustomer, addOrder, testProgramConfig } from '../../../test/loyalty-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../../test/setup.js';
-import { enrolMember, saveProgram } from '../../loyalty/index.js';
+import { adjust, auditLedger, enrolMember, loadProgram, saveProgram } from '../../loyalty/index.js';
 import type { ApiApp } from '../app.types.js';
 import { buildApp } from '../build-app.js';
 import { createApiKey } from '../keys.queries.js';
@@ -91,6 +91,67 @@ for (const dialect of DIALECTS) {
       assert.equal(report.statusCode, 200, report.body);
       assert.equal(report.json().members, 1);
       assert.equal((await call('GET', '/loyalty/members/999999', read)).statusCode, 404);
+    });
+
+    test('a redemption key: same request, same code; another reward or customer, 409; an earn entry key still debits', async () => {
+      const program = await loadProgram(t.store.db);
+      const other = await addCustomer(t.store.db);
+      assert.ok((await enrolMember(t.store.db, program, { customerId: other, now: NOW })).ok);
+      for (const id of [customerId, other]) {
+        const credited = await adjust(t.store.db, program, { customerId: id, points: 500, reason: 'test', now: NOW });
+        assert.ok(credited.ok);
+      }
+      const balance = async (id: number) => (await call('GET', `/loyalty/members/${id}`, read)).json().available;
+      const start = await balance(customerId);
+      const redeem = (id: number, reward: string, idempotencyKey: string) =>
+        call('POST', `/loyalty/members/${id}/redeem`, write, { reward, idempotencyKey });
+      const first = await redeem(customerId, 'ship', 'api-k');
+      assert.equal(first.statusCode, 200, first.body);
+      const again = await redeem(customerId, 'ship', 'api-k');
+      assert.equal(again.statusCode, 200, again.body);
+      assert.equal(again.json().code, first.json().code);
+      assert.equal(again.json().created, false);
+      const otherReward = await redeem(customerId, 'ten-percent', 'api-k');
+      assert.equal(otherReward.statusCode, 409, otherReward.body);
+      assert.equal(otherReward.json().error.code, 'conflict');
+      const otherCustomer = await redeem(other, 'ship', 'api-k');
+      assert.equal(otherCustomer.statusCode, 409, otherCustomer.body);
+      assert.ok(!otherCustomer.body.includes(first.json().code), "never another customer's code");
+      assert.equal(await balance(customerId), start - 60, 'one debit for the three calls with the key');
+      assert.equal(await balance(other), 550, '50 for signing up and 500 by hand, untouched');
+      // The key of this member's sign-up entry, as a redemption key: the debit is posted all the same.
+      const signupKey = await redeem(customerId, 'ship', `rule:signup:${customerId}`);
+      assert.equal(signupKey.statusCode, 200, signupKey.body);
+      assert.equal(await balance(customerId), start - 120);
+      assert.deepEqual((await auditLedger(t.store.db)).problems, []);
+    });
+
+    test("reads default to the store's latest data; a write far past it needs asOf (409)", async () => {
+      await addOrder(t.store.db, { customerId, placedAt: Date.UTC(2025, 5, 1, 10), subtotalMinor: 1_000 });
+      const report = await call('GET', '/loyalty', read);
+      assert.equal(report.statusCode, 200, report.body);
+      assert.ok(report.json().asOf >= Date.UTC(2025, 5, 1, 10) && report.json().asOf <= Date.UTC(2025, 5, 3));
+      const stale = await call('POST', `/loyalty/members/${customerId}/redeem`, write, { reward: 'ship' });
+      assert.equal(stale.statusCode, 409, stale.body);
+      assert.equal(stale.json().error.field, 'asOf');
+      assert.match(stale.json().error.message, /data ends on 2025-06-0[12]/);
+      const earn = await call('POST', `/loyalty/members/${customerId}/earn`, write, {
+        action: 'review',
+        reference: 'x',
+      });
+      assert.equal(earn.statusCode, 409, earn.body);
+      const explicit = await call('POST', `/loyalty/members/${customerId}/redeem`, write, {
+        reward: 'ship',
+        asOf: '2026-03-01T12:00:00Z',
+      });
+      assert.equal(explicit.statusCode, 200, explicit.body);
+      assert.equal(explicit.json().issuedAt, NOW);
+      const badDate = await call('POST', `/loyalty/members/${customerId}/redeem`, write, {
+        reward: 'ship',
+        asOf: 'soon',
+      });
+      assert.equal(badDate.statusCode, 400);
+      assert.equal(badDate.json().error.field, 'asOf');
     });
   });
 }

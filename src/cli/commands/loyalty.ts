@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
+import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { defaultAsOf } from '../../analytics/index.js';
 import { ComebackError, type Result } from '../../errors.js';
 import {
   adjust,
+  auditLedger,
   dormantMembers,
   earnForAction,
   enrolMember,
@@ -16,15 +19,17 @@ import {
   programReport,
   programVersions,
   redeem,
+  type SyncSummary,
   saveProgram,
   sendRedemptionWebhook,
   settle,
+  staleWriteRefusal,
   syncOrders,
 } from '../../loyalty/index.js';
 import { formatMoney } from '../../shared/money.js';
 import { type Db, openStore } from '../../store/index.js';
 import { formatCount, formatTable, printJson } from '../io.js';
-import { type CommandContext, dbOption } from '../shared.js';
+import { type CommandContext, dbOption, resolveAsOf } from '../shared.js';
 
 interface Flags {
   db?: string;
@@ -44,14 +49,29 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
   const command = (name: string, description: string) =>
     dbOption(loyalty.command(name).description(description))
       .option('--json', 'print JSON')
-      .option('--as-of <date>', 'act as of this date (YYYY-MM-DD or ISO instant) instead of now');
+      .option(
+        '--as-of <date>',
+        "act as of this date (YYYY-MM-DD: the end of that day, or an ISO instant); default: the store's latest data, as every command",
+      );
+  /**
+   * Runs `fn` with an open store, the program and the as-of every command shares (`resolveAsOf`: the
+   * flag, else the store's latest data). A command that writes the ledger refuses a default date far
+   * past the store's data (see `staleWriteRefusal`).
+   */
   const withProgram = async <F extends Flags>(
     flags: F,
-    fn: (db: Db, program: Program, now: number) => Promise<void>,
+    fn: (db: Db, program: Program, now: number, source: string) => Promise<void>,
+    { write = false }: { write?: boolean } = {},
   ): Promise<void> => {
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
-      await fn(store.db, await loadProgram(store.db), asOf(flags, ctx));
+      const program = await loadProgram(store.db);
+      const resolved = await resolveAsOf(ctx, store.db, flags.asOf, program.config.currency);
+      if (write) {
+        const refusal = staleWriteRefusal(resolved.asOf, await defaultAsOf(store.db), resolved.source === 'given');
+        if (refusal) throw new ComebackError('conflict', refusal);
+      }
+      await fn(store.db, program, resolved.asOf, resolved.source);
     } finally {
       await store.close();
     }
@@ -72,7 +92,8 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
       const config = parseProgramConfig(text, flags.config);
       const store = await openStore(ctx.config(flags).dbUrl);
       try {
-        const saved = await saveProgram(store.db, config, { now: asOf(flags, ctx) });
+        const { asOf } = await resolveAsOf(ctx, store.db, flags.asOf, config.currency);
+        const saved = await saveProgram(store.db, config, { now: asOf });
         if (flags.json) printJson(ctx.io, { version: saved.version, name: config.name, currency: config.currency });
         else out(`loyalty program "${config.name}" (${config.currency}) is version ${saved.version}`);
       } finally {
@@ -115,6 +136,9 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         out(
           `available ${formatCount(status.available)} points (${formatMoney(status.availableValueMinor, status.currency)}), pending ${formatCount(status.pending)}, earned in all ${formatCount(status.lifetimeEarned)}`,
         );
+        if (status.debt > 0) {
+          out(`owes ${formatCount(status.debt)} points spent before a refund: later earnings repay them first`);
+        }
         if (status.nextTier) out(`next tier: ${status.nextTier.name} at ${formatCount(status.nextTier.threshold)}`);
         if (status.rewardsWithinReach.length > 0) {
           out(`within reach: ${status.rewardsWithinReach.map((r) => `${r.key} (${r.cost})`).join(', ')}`);
@@ -133,16 +157,20 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
     .argument('<customer>', 'customer id or e-mail')
     .option('--referral <code>', "the referrer's code")
     .action(async (customer: string, flags: Flags & { referral?: string }) =>
-      withProgram(flags, async (db, p, now) => {
-        const id = await resolveCustomer(db, customer);
-        const value = unwrap(await enrolMember(db, p, { customerId: id, now, referralCode: flags.referral }));
-        if (flags.json) return printJson(ctx.io, value);
-        out(
-          `${value.alreadyMember ? 'already a member' : 'enrolled'}: customer ${id}, referral code ${value.referralCode}`,
-        );
-        if (value.referral)
-          out(`referral ${value.referral.status}${value.referral.reason ? `: ${value.referral.reason}` : ''}`);
-      }),
+      withProgram(
+        flags,
+        async (db, p, now) => {
+          const id = await resolveCustomer(db, customer);
+          const value = unwrap(await enrolMember(db, p, { customerId: id, now, referralCode: flags.referral }));
+          if (flags.json) return printJson(ctx.io, value);
+          out(
+            `${value.alreadyMember ? 'already a member' : 'enrolled'}: customer ${id}, referral code ${value.referralCode}`,
+          );
+          if (value.referral)
+            out(`referral ${value.referral.status}${value.referral.reason ? `: ${value.referral.reason}` : ''}`);
+        },
+        WRITE,
+      ),
     );
 
   command('earn', 'credit an action: review, share, birthday, signup or custom:NAME')
@@ -156,111 +184,184 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
           'usage',
           `--action ${flags.action}: use review, share, birthday, signup or custom:NAME`,
         );
-      await withProgram(flags, async (db, p, now) => {
-        const id = await resolveCustomer(db, customer);
-        const value = unwrap(await earnForAction(db, p, { customerId: id, action, now, reference: flags.reference }));
-        if (flags.json) return printJson(ctx.io, value);
-        out(
-          value.applied
-            ? `+${value.points} points for ${action}; balance ${value.balance}`
-            : `already credited; balance ${value.balance}`,
-        );
-      });
+      await withProgram(
+        flags,
+        async (db, p, now) => {
+          const id = await resolveCustomer(db, customer);
+          const value = unwrap(await earnForAction(db, p, { customerId: id, action, now, reference: flags.reference }));
+          if (flags.json) return printJson(ctx.io, value);
+          out(
+            value.applied
+              ? `+${value.points} points for ${action}; balance ${value.balance}`
+              : `already credited; balance ${value.balance}`,
+          );
+        },
+        WRITE,
+      );
     });
 
   command('redeem', 'spend points on a reward and print its single-use code')
     .argument('<customer>', 'customer id or e-mail')
     .requiredOption('--reward <key>', 'a reward key of the program')
-    .option('--key <idempotency-key>', 'retrying with the same key returns the same code')
+    .option(
+      '--key <idempotency-key>',
+      'retrying with the same key returns the same code; the key with another customer or reward is refused (exit 1)',
+    )
     .option('--webhook <url>', 'POST the signed redemption to the store (secret from COMEBACK_WEBHOOK_SECRET)')
     .action(async (customer: string, flags: Flags & { reward: string; key?: string; webhook?: string }) => {
       const secret = ctx.env.COMEBACK_WEBHOOK_SECRET;
       if (flags.webhook && !secret)
         throw new ComebackError('usage', '--webhook needs COMEBACK_WEBHOOK_SECRET to sign with');
-      await withProgram(flags, async (db, p, now) => {
-        const id = await resolveCustomer(db, customer);
-        const value = unwrap(
-          await redeem(db, p, { customerId: id, rewardKey: flags.reward, now, idempotencyKey: flags.key }),
-        );
-        let delivery: { ok: boolean; status: number } | undefined;
-        if (flags.webhook && secret)
-          delivery = await sendRedemptionWebhook(fetchSender(), flags.webhook, value, { secret, now });
-        if (flags.json) return printJson(ctx.io, { ...value, webhook: delivery });
-        out(
-          `${value.code}  ${value.reward.name}, −${value.points} points, valid until ${day(value.expiresAt)}; balance ${value.balance}`,
-        );
-        if (delivery) out(`webhook: ${delivery.ok ? 'delivered' : 'failed'} (HTTP ${delivery.status})`);
-      });
+      await withProgram(
+        flags,
+        async (db, p, now) => {
+          const id = await resolveCustomer(db, customer);
+          const value = unwrap(
+            await redeem(db, p, { customerId: id, rewardKey: flags.reward, now, idempotencyKey: flags.key }),
+          );
+          let delivery: { ok: boolean; status: number } | undefined;
+          if (flags.webhook && secret)
+            delivery = await sendRedemptionWebhook(fetchSender(), flags.webhook, value, { secret, now });
+          if (flags.json) return printJson(ctx.io, { ...value, webhook: delivery });
+          out(
+            `${value.code}  ${value.reward.name}, −${value.points} points, valid until ${day(value.expiresAt)}; balance ${value.balance}`,
+          );
+          if (delivery) out(`webhook: ${delivery.ok ? 'delivered' : 'failed'} (HTTP ${delivery.status})`);
+        },
+        WRITE,
+      );
     });
 
   command('adjust', 'credit or debit points by hand, with a reason')
     .argument('<customer>', 'customer id or e-mail')
     .requiredOption('--points <n>', 'points to add (negative to take away)')
     .requiredOption('--reason <text>', 'why: kept in the ledger')
-    .action(async (customer: string, flags: Flags & { points: string; reason: string }) => {
+    .option('--key <idempotency-key>', 'retrying with the same key applies it once; another request with it is refused')
+    .action(async (customer: string, flags: Flags & { points: string; reason: string; key?: string }) => {
       const points = Number(flags.points);
       if (!Number.isSafeInteger(points) || points === 0)
         throw new ComebackError('usage', `--points ${flags.points}: a non-zero whole number`);
-      await withProgram(flags, async (db, p, now) => {
-        const id = await resolveCustomer(db, customer);
-        const value = unwrap(await adjust(db, p, { customerId: id, points, reason: flags.reason, now, actor: 'cli' }));
-        if (flags.json) return printJson(ctx.io, value);
-        out(`${points > 0 ? '+' : ''}${points} points; balance ${value.balance}`);
-      });
+      await withProgram(
+        flags,
+        async (db, p, now) => {
+          const id = await resolveCustomer(db, customer);
+          const value = unwrap(
+            await adjust(db, p, {
+              customerId: id,
+              points,
+              reason: flags.reason,
+              now,
+              actor: 'cli',
+              idempotencyKey: flags.key,
+            }),
+          );
+          if (flags.json) return printJson(ctx.io, value);
+          out(`${points > 0 ? '+' : ''}${points} points; balance ${value.balance}`);
+        },
+        WRITE,
+      );
     });
 
   command('sync', "run the program over the store's orders, mark used codes, settle, expire and review tiers").action(
     async (flags: Flags) =>
-      withProgram(flags, async (db, p, now) => {
-        const orders = await syncOrders(db, p, { now });
-        const codesUsed = await markCodesUsed(db);
-        const settled = await settle(db, p, { now });
-        if (flags.json) return printJson(ctx.io, { orders, codesUsed, settle: settled });
-        out(
-          formatTable([
-            ['', 'count'],
-            ['orders looked at', formatCount(orders.orders)],
-            ['members enrolled', formatCount(orders.enrolled)],
-            ['points earned', formatCount(orders.pointsEarned)],
-            ['points reversed', formatCount(orders.pointsReversed)],
-            ['reversal shortfall', formatCount(orders.shortfall)],
-            ['referral points', formatCount(orders.referralPoints)],
-            ['orders in other currencies', formatCount(orders.otherCurrency)],
-            ['codes marked used', formatCount(codesUsed)],
-            ['points expired', formatCount(settled.expired)],
-            ['tier upgrades / downgrades', `${settled.upgrades} / ${settled.downgrades}`],
-          ]),
-        );
-      }),
+      withProgram(
+        flags,
+        async (db, p, now, source) => {
+          ctx.io.err.write(`loyalty sync as of ${new Date(now).toISOString()} (${source})\n`);
+          const bar = syncProgress(ctx);
+          let orders: SyncSummary;
+          try {
+            orders = await syncOrders(db, p, { now, onProgress: bar.update });
+          } finally {
+            bar.stop();
+          }
+          const codesUsed = await markCodesUsed(db);
+          const settled = await settle(db, p, { now });
+          const upgrades = orders.upgrades + settled.upgrades;
+          const downgrades = orders.downgrades + settled.downgrades;
+          if (flags.json)
+            return printJson(ctx.io, { asOf: now, orders, codesUsed, settle: settled, upgrades, downgrades });
+          out(
+            formatTable([
+              ['', 'count'],
+              ['orders looked at', formatCount(orders.orders)],
+              ['members enrolled', formatCount(orders.enrolled)],
+              ['points earned', formatCount(orders.pointsEarned)],
+              ['points reversed', formatCount(orders.pointsReversed)],
+              ['points spent before a refund, now owed', formatCount(orders.shortfall)],
+              ['referral points', formatCount(orders.referralPoints)],
+              ['orders in other currencies', formatCount(orders.otherCurrency)],
+              ['codes marked used', formatCount(codesUsed)],
+              ['points expired', formatCount(settled.expired)],
+              ['tier upgrades / downgrades', `${formatCount(upgrades)} / ${formatCount(downgrades)}`],
+            ]),
+          );
+        },
+        WRITE,
+      ),
   );
 
-  command('report', 'members, points issued / redeemed / expired, liability, tiers, repeat purchase').action(
-    async (flags: Flags) =>
-      withProgram(flags, async (db, p, now) => {
-        const r = await programReport(db, p, { asOf: now });
-        if (flags.json) return printJson(ctx.io, r);
-        const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)} %`);
-        out(
-          formatTable([
-            ['', 'value'],
-            ['members', formatCount(r.members)],
-            [`active (${r.activeDays} days)`, formatCount(r.activeMembers)],
-            ['points issued', formatCount(r.points.issued)],
-            ['points redeemed', formatCount(r.points.redeemed)],
-            ['points expired', formatCount(r.points.expired)],
-            ['points reversed', formatCount(r.points.reversed)],
-            ['outstanding available', formatCount(r.outstanding.available)],
-            ['outstanding pending', formatCount(r.outstanding.pending)],
-            ['liability', formatMoney(r.outstanding.liabilityMinor, r.currency)],
-            ['redemption rate', pct(r.redemptionRate)],
-            ['repeat rate, members', pct(r.repeatPurchase.members.rate)],
-            ['repeat rate, non-members', pct(r.repeatPurchase.nonMembers.rate)],
-          ]),
-        );
-        out('');
-        out(formatTable([['tier', 'members'], ...r.tiers.map((t) => [t.name, formatCount(t.members)])]));
-      }),
+  command(
+    'report',
+    'members, points issued (gross and net of reversals) / redeemed / expired, liability, debt, tiers, repeat purchase',
+  ).action(async (flags: Flags) =>
+    withProgram(flags, async (db, p, now) => {
+      const r = await programReport(db, p, { asOf: now });
+      if (flags.json) return printJson(ctx.io, r);
+      const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)} %`);
+      out(`as of ${new Date(r.asOf).toISOString()}, from the ledger up to then`);
+      out(
+        formatTable([
+          ['', 'value'],
+          ['members', formatCount(r.members)],
+          [`active (${r.activeDays} days)`, formatCount(r.activeMembers)],
+          ['points issued, gross', formatCount(r.points.issuedGross)],
+          ['points issued, net of reversals', formatCount(r.points.issuedNet)],
+          ['points redeemed', formatCount(r.points.redeemed)],
+          ['points expired', formatCount(r.points.expired)],
+          ['points reversed', formatCount(r.points.reversed)],
+          ['outstanding available', formatCount(r.outstanding.available)],
+          ['outstanding pending', formatCount(r.outstanding.pending)],
+          ['liability', formatMoney(r.outstanding.liabilityMinor, r.currency)],
+          [
+            `owed by members (${formatCount(r.outstanding.membersInDebt)})`,
+            `${formatCount(r.outstanding.debt)} (${formatMoney(r.outstanding.debtValueMinor, r.currency)})`,
+          ],
+          ['redemption rate of gross issued', pct(r.redemptionRateGross)],
+          ['redemption rate of net issued', pct(r.redemptionRateNet)],
+          [
+            `tier upgrades / downgrades (${r.movementDays} days)`,
+            `${formatCount(r.upgrades)} / ${formatCount(r.downgrades)}`,
+          ],
+          ['repeat rate, members', pct(r.repeatPurchase.members.rate)],
+          ['repeat rate, non-members', pct(r.repeatPurchase.nonMembers.rate)],
+        ]),
+      );
+      out('');
+      out(formatTable([['tier', 'members'], ...r.tiers.map((t) => [t.name, formatCount(t.members)])]));
+    }),
   );
+
+  command(
+    'audit',
+    'check the ledger: balances against their entries, no key twice, every reward code paid by its debit (exit 1 on a problem)',
+  ).action(async (flags: Flags) => {
+    const store = await openStore(ctx.config(flags).dbUrl);
+    try {
+      const audit = await auditLedger(store.db);
+      if (flags.json) printJson(ctx.io, audit);
+      else {
+        out(`ledger audit: ${formatCount(audit.members)} members, ${formatCount(audit.entries)} entries`);
+        for (const problem of audit.problems) out(`  ${problem}`);
+        if (audit.problems.length === 0) out('no problems');
+      }
+      if (audit.problems.length > 0) {
+        throw new ComebackError('conflict', `the ledger audit found ${formatCount(audit.problems.length)} problem(s)`);
+      }
+    } finally {
+      await store.close();
+    }
+  });
 
   command('dormant', 'members with no earn or redemption for a while, and what they are missing')
     .option('--days <n>', "days without activity (default: the program's dormantDays)")
@@ -289,12 +390,34 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
     });
 }
 
-function asOf(flags: Flags, ctx: CommandContext): number {
-  if (flags.asOf === undefined) return ctx.now();
-  const text = /^\d{4}-\d{2}-\d{2}$/.test(flags.asOf) ? `${flags.asOf}T00:00:00Z` : flags.asOf;
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw new ComebackError('usage', `--as-of ${flags.asOf}: not a date`);
-  return ms;
+const WRITE = { write: true };
+
+/** A progress bar for `loyalty sync` on stderr when it is a terminal (orders looked at / to look at). */
+function syncProgress(ctx: CommandContext): { update(done: number, total: number): void; stop(): void } {
+  if (!ctx.io.err.isTTY) return { update() {}, stop() {} };
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: ctx.io.err,
+      format: 'loyalty sync [{bar}] {percentage}% | {value}/{total} orders | {eta_formatted}',
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(done, total) {
+      if (!started) {
+        bar.start(total, 0);
+        started = true;
+      }
+      bar.setTotal(total);
+      bar.update(done);
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
 }
 
 async function resolveCustomer(db: Db, text: string): Promise<number> {

@@ -6,6 +6,7 @@ import { segmentsMigration } from './004-segments.js';
 import { predictionsMigration } from './005-predictions.js';
 import { campaignsMigration } from './020-campaigns.js';
 import { webhookTruthMigration } from './014-webhook-truth.js';
+import { loyaltyDebtMigration } from './012-loyalty-debt.js';
 import type { DialectName } from './columns.js';
 
 export type { DialectName } from './columns.js';
@@ -23,5 +24,6 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '005_predictions': predictionsMigration(dialect),
     '020_campaigns': campaignsMigration(dialect),
     '014_webhook_truth': webhookTruthMigration(),
+    '012_loyalty_debt': loyaltyDebtMigration(dialect),
   };
 }
