@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PostgresAdapter, type Selectable, sql } from 'kysely';
 import { ComebackError, type ErrorKind, type Result } from '../errors.js';
 import { MS_PER_DAY } from '../shared/dates.js';
-import { type Db, dialectOf, REVENUE_STATUSES } from '../store/index.js';
+import { type Db, immediateTransaction, REVENUE_STATUSES } from '../store/index.js';
 import type { Bucket, EntryKind, EntrySource, LoyaltyDb, LoyaltyMemberTable, LoyaltyTables } from './loyalty-tables.js';
 import { type Program, type ProgramConfig, type RuleLimits, tierByKey, tierFor, tierRank } from './program.js';
 
@@ -17,36 +17,7 @@ export type MemberRow = Selectable<LoyaltyMemberTable>;
  * `lockMember` (SELECT … FOR UPDATE). Inside an existing transaction it simply runs `fn` there.
  */
 export async function writeTransaction<T>(db: Db, fn: (trx: LoyaltyDb) => Promise<T>): Promise<T> {
-  const l = db.withTables<LoyaltyTables>();
-  if (db.isTransaction) return fn(l);
-  if (dialectOf(db) === 'postgres') return l.transaction().execute(fn);
-  return l.connection().execute(async (conn) => {
-    await beginImmediate(conn);
-    try {
-      const result = await fn(conn);
-      await sql`commit`.execute(conn);
-      return result;
-    } catch (error) {
-      await sql`rollback`.execute(conn);
-      throw error;
-    }
-  });
-}
-
-/**
- * `BEGIN IMMEDIATE`, which waits up to the busy timeout for the write lock; SQLite's busy handler is
- * not fair, so under heavy contention from several processes a waiter can time out, and it tries again.
- */
-async function beginImmediate(conn: LoyaltyDb, attempts = 5): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await sql`begin immediate`.execute(conn);
-      return;
-    } catch (error) {
-      const busy = error instanceof Error && 'code' in error && error.code === 'SQLITE_BUSY';
-      if (!busy || attempt >= attempts) throw error;
-    }
-  }
+  return immediateTransaction(db.withTables<LoyaltyTables>(), fn);
 }
 
 /** Reads a member's row, locking it against concurrent writers on PostgreSQL. */
