@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { isoCountry } from '../shared/countries.js';
 import { localDate } from '../shared/dates.js';
 import { type Db, type SqliteHandle, sqliteHandle } from '../store/index.js';
 import type { OrderStatus } from '../store/schema.js';
@@ -79,9 +80,10 @@ export class ImportWriter {
       first_name: input.firstName ?? null,
       last_name: input.lastName ?? null,
       birthday: input.birthday ?? null,
-      country: input.country ?? null,
+      country: isoCountry(input.country) ?? input.country ?? null,
       city: input.city ?? null,
       address: input.address ?? null,
+      postcode: input.postcode?.trim() || null,
     };
     if (id === undefined) {
       const row = await db
@@ -104,6 +106,7 @@ export class ImportWriter {
           country: eb.fn.coalesce('country', eb.val(fields.country)),
           city: eb.fn.coalesce('city', eb.val(fields.city)),
           address: eb.fn.coalesce('address', eb.val(fields.address)),
+          postcode: eb.fn.coalesce('postcode', eb.val(fields.postcode)),
         }))
         .where('id', '=', id)
         .execute();

@@ -1,14 +1,18 @@
 export { type ClusterResult, computeClusters, type PersonaCard } from './clusters.js';
 export { mainCurrency } from './customers.queries.js';
 export {
+  type AudienceExport,
   type AudienceLayout,
   audienceCsv,
+  audienceExport,
   countryCode,
   type ExportCustomer,
+  e164Phone,
   exportCustomers,
   membersCsv,
   normaliseAudienceEmail,
   normaliseAudiencePhone,
+  normaliseGoogleEmail,
 } from './export.js';
 export { type KMeansResult, kMeans, standardise } from './kmeans.js';
 export {

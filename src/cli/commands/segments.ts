@@ -4,7 +4,7 @@ import { stringify } from 'csv-stringify/sync';
 import { ComebackError } from '../../errors.js';
 import {
   type AudienceLayout,
-  audienceCsv,
+  audienceExport,
   computeClusters,
   computeLifecycle,
   computePersonas,
@@ -328,34 +328,56 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
       .option('--csv', 'print the members as CSV')
       .option('--audience', 'print the members as an ad-platform custom-audience file (hashed)')
       .option('--layout <layout>', 'audience layout: meta or google', 'meta')
+      .option('--include-refused', 'also export customers who refused marketing (left out by default)')
       .option('--json', 'print JSON'),
-  ).action((name: string, flags: { db?: string; csv?: boolean; audience?: boolean; layout: string; json?: boolean }) =>
-    withStore(ctx, flags, async (store) => {
-      if (flags.layout !== 'meta' && flags.layout !== 'google') {
-        throw new ComebackError('usage', `--layout ${flags.layout}: choose meta or google`);
-      }
-      if ([flags.csv, flags.audience, flags.json].filter(Boolean).length > 1) {
-        throw new ComebackError('usage', 'choose one of --csv, --audience and --json');
-      }
-      const segment = await getSavedSegment(store.db, name);
-      const ids = await segmentMemberIds(store.db, segment.id);
-      if (flags.csv || flags.audience) {
-        const customers = await exportCustomers(store.db, ids);
-        ctx.io.out.write(flags.csv ? membersCsv(customers) : audienceCsv(customers, flags.layout as AudienceLayout));
-        return;
-      }
-      const sizes = await segmentSizeHistory(store.db, segment.id);
-      if (flags.json) {
-        printJson(ctx.io, { ...segment, size: ids.length, sizes, members: ids });
-        return;
-      }
-      ctx.io.out.write(
-        `${segment.name}: ${formatCount(ids.length)} customers\nrule: ${JSON.stringify(segment.rule)}\n\n`,
-      );
-      ctx.io.out.write(
-        `${formatTable([['as of', 'size'], ...sizes.map((s) => [new Date(s.asOf).toISOString().slice(0, 16).replace('T', ' '), formatCount(s.size)])])}\n`,
-      );
-    }),
+  ).action(
+    (
+      name: string,
+      flags: {
+        db?: string;
+        csv?: boolean;
+        audience?: boolean;
+        layout: string;
+        includeRefused?: boolean;
+        json?: boolean;
+      },
+    ) =>
+      withStore(ctx, flags, async (store) => {
+        if (flags.layout !== 'meta' && flags.layout !== 'google') {
+          throw new ComebackError('usage', `--layout ${flags.layout}: choose meta or google`);
+        }
+        if ([flags.csv, flags.audience, flags.json].filter(Boolean).length > 1) {
+          throw new ComebackError('usage', 'choose one of --csv, --audience and --json');
+        }
+        const segment = await getSavedSegment(store.db, name);
+        const ids = await segmentMemberIds(store.db, segment.id);
+        if (flags.csv || flags.audience) {
+          const customers = await exportCustomers(store.db, ids);
+          if (flags.csv) {
+            ctx.io.out.write(membersCsv(customers));
+            return;
+          }
+          const audience = audienceExport(customers, flags.layout as AudienceLayout, {
+            includeRefused: flags.includeRefused === true,
+          });
+          ctx.io.out.write(audience.csv);
+          ctx.io.err.write(
+            `${formatCount(audience.rows)} customers exported; left out: ${formatCount(audience.refused)} who refused marketing${flags.includeRefused ? '' : ' (--include-refused to add them)'}, ${formatCount(audience.unmatchable)} with neither e-mail nor phone\n`,
+          );
+          return;
+        }
+        const sizes = await segmentSizeHistory(store.db, segment.id);
+        if (flags.json) {
+          printJson(ctx.io, { ...segment, size: ids.length, sizes, members: ids });
+          return;
+        }
+        ctx.io.out.write(
+          `${segment.name}: ${formatCount(ids.length)} customers\nrule: ${JSON.stringify(segment.rule)}\n\n`,
+        );
+        ctx.io.out.write(
+          `${formatTable([['as of', 'size'], ...sizes.map((s) => [new Date(s.asOf).toISOString().slice(0, 16).replace('T', ' '), formatCount(s.size)])])}\n`,
+        );
+      }),
   );
 
   dbOption(
