@@ -285,9 +285,10 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
       .description('save a rule segment (JSON rules) and compute its members')
       .argument('<name>', 'segment name')
       .requiredOption('--rules <file>', 'JSON file with the rule')
+      .option('--tz <zone>', 'IANA time zone of the store, for dates and times written without an offset', 'UTC')
       .option('--as-of <date>', 'compute members as of this date (default: the day after the latest sale)')
       .option('--json', 'print JSON'),
-  ).action((name: string, flags: { db?: string; rules: string; asOf?: string; json?: boolean }) =>
+  ).action((name: string, flags: { db?: string; rules: string; tz: string; asOf?: string; json?: boolean }) =>
     withStore(ctx, flags, async (store) => {
       let raw: unknown;
       try {
@@ -304,7 +305,7 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
       }
       let rule: ReturnType<typeof parseRule>;
       try {
-        rule = parseRule(raw);
+        rule = parseRule(raw, 'rules', { timeZone: flags.tz });
       } catch (error) {
         if (error instanceof ComebackError) {
           throw new ComebackError(error.kind, error.message, {
