@@ -7,8 +7,8 @@ import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import { ComebackError } from '../errors.js';
 import type { Db, OrderStatus } from '../store/index.js';
 import { seededRandom } from './kmeans.js';
-import { MAX_RULE_DEPTH, parseRule, type Rule } from './rules.js';
-import { ruleContext, selectByRule } from './rules.queries.js';
+import { parseRule } from './rules.js';
+import { selectByRule } from './rules.queries.js';
 import { segmentsDb } from './tables.js';
 
 const T = Date.UTC(2025, 5, 1);

@@ -29,7 +29,7 @@ import {
 import { formatMoney } from '../../shared/money.js';
 import { type Db, openStore, type Store } from '../../store/index.js';
 import { formatCount, formatTable, printJson } from '../io.js';
-import { type CommandContext, dateFlag, dbOption, resolveAsOf } from '../shared.js';
+import { type CommandContext, dbOption, resolveAsOf } from '../shared.js';
 
 interface Flags {
   db?: string;
@@ -179,8 +179,9 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
     .option('--model <model>', 'use the stored scores of this model (default: the latest of any)')
     .action((flags: Flags & { model?: string }) =>
       withStore(ctx, flags, async (store) => {
-        const scores = await loadLatestScores(store.db, { model: flags.model });
-        const result = await computeLifecycle(store.db, { asOf: await asOfOf(ctx, store.db, flags.asOf), scores });
+        const asOf = await asOfOf(ctx, store.db, flags.asOf);
+        const scores = await loadLatestScores(store.db, { model: flags.model, asOf });
+        const result = await computeLifecycle(store.db, { asOf, scores });
         output(ctx, flags, {
           json: () => ({ ...result, scored: scores?.size ?? 0 }),
           csv: () =>
@@ -407,8 +408,9 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
       .option('--json', 'print JSON'),
   ).action((flags: { db?: string; asOf?: string; json?: boolean }) =>
     withStore(ctx, flags, async (store) => {
-      const scores = await loadLatestScores(store.db);
-      const summary = await refreshSegments(store.db, { asOf: await asOfOf(ctx, store.db, flags.asOf), scores });
+      const asOf = await asOfOf(ctx, store.db, flags.asOf);
+      const scores = await loadLatestScores(store.db, { asOf });
+      const summary = await refreshSegments(store.db, { asOf, scores });
       if (flags.json) {
         printJson(ctx.io, summary);
         return;
@@ -429,22 +431,33 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
     segments
       .command('migration')
       .description('how customers moved between lifecycle stages from one date to another')
-      .requiredOption('--from <date>', 'first date')
-      .requiredOption('--to <date>', 'second date')
+      .requiredOption('--from <date>', 'first date, read as --as-of reads a date')
+      .requiredOption(
+        '--to <date>',
+        'second date, read as --as-of reads a date (the to column is `segments lifecycle --as-of` this date)',
+      )
+      .option('--model <model>', 'use the stored scores of this model (default: the latest of any)')
       .option('--json', 'print JSON'),
-  ).action((flags: { db?: string; from: string; to: string; json?: boolean }) =>
+  ).action((flags: { db?: string; from: string; to: string; model?: string; json?: boolean }) =>
     withStore(ctx, flags, async (store) => {
+      // Both dates read exactly as `--as-of` does, so that the to column is `segments lifecycle --as-of TO`.
+      const from = await asOfOf(ctx, store.db, flags.from);
+      const to = await asOfOf(ctx, store.db, flags.to);
+      if (from > to) throw new ComebackError('usage', `--from ${flags.from} is after --to ${flags.to}`);
       const matrix = await lifecycleMigration(store.db, {
-        from: dateFlag(flags.from, '--from')!,
-        to: dateFlag(flags.to, '--to')!,
+        from,
+        to,
+        scoresFrom: await loadLatestScores(store.db, { model: flags.model, asOf: from }),
+        scoresTo: await loadLatestScores(store.db, { model: flags.model, asOf: to }),
       });
       if (flags.json) {
         printJson(ctx.io, matrix);
         return;
       }
       const names = matrix.stages.map((s) => s.replace('_', ' '));
+      const t = matrix.thresholds;
       ctx.io.out.write(
-        `${formatTable([[`${flags.from} \\ ${flags.to}`, ...names], ...matrix.counts.map((row, i) => [names[i]!, ...row.map((n) => formatCount(n))])])}\n`,
+        `${formatTable([[`${flags.from} \\ ${flags.to}`, ...names], ...matrix.counts.map((row, i) => [names[i]!, ...row.map((n) => formatCount(n))])])}\n\nboth dates staged with the thresholds as of ${flags.to}: at risk beyond ${t.atRiskDays.toFixed(1)} days, lapsed beyond ${t.lapsedDays.toFixed(1)}, churned beyond ${t.churnedDays.toFixed(1)}; model scores as each date had them\n`,
       );
     }),
   );
