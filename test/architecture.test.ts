@@ -34,6 +34,39 @@ function edges() {
   return found;
 }
 
+test('the import scan reads the imports it checks', () => {
+  const all = edges();
+  const files = sourceFiles(SRC);
+  // A scan that finds nothing would let every rule below pass on an empty list.
+  assert.ok(files.length > 100, `${files.length} source files found`);
+  assert.ok(all.length > 300, `${all.length} relative imports read`);
+  // Every folder of src/ but shared/ imports something, and known edges are seen (a file that imports).
+  const areas = new Set(files.map(area).filter((a) => a !== ''));
+  for (const a of areas) {
+    if (a === 'shared') continue;
+    assert.ok(
+      all.some((e) => e.from === a),
+      `no import read from ${a}/`,
+    );
+  }
+  const known = [
+    ['cli', 'segments'],
+    ['segments', 'store'],
+    ['segments', 'shared'],
+    ['api', 'segments'],
+    ['ingest', 'store'],
+  ];
+  for (const [from, to] of known) {
+    assert.ok(
+      all.some((e) => e.from === from && e.to === to),
+      `the import ${from}/ → ${to}/ was read`,
+    );
+  }
+  // Both spellings are read: \`import … from\` and \`export … from\`, single-line and multi-line.
+  assert.ok(all.some((e) => e.file === 'segments/index.ts' && e.spec === './rules.js'));
+  assert.ok(all.some((e) => e.file === 'cli/commands/segments.ts' && e.spec === '../../segments/index.js'));
+});
+
 test('imports flow one way: faces → domains → store → shared', () => {
   const all = edges();
   const broken = all.filter(({ from, to }) => from !== to && from !== '' && !FACES.has(from) && FACES.has(to));

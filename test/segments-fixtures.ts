@@ -55,8 +55,10 @@ export async function addOrder(
     currency = 'GBP',
     refundedMinor = 0,
     discountMinor = 0,
+    cancelledAt = null,
   }: {
     at: number;
+    cancelledAt?: number | null;
     totalMinor?: number;
     status?: OrderStatus;
     currency?: string;
@@ -84,7 +86,7 @@ export async function addOrder(
       status,
       discount_codes: '[]',
       country: null,
-      cancelled_at: null,
+      cancelled_at: cancelledAt,
       imported_at: at,
     })
     .returning('id')
@@ -123,6 +125,27 @@ export async function addEvent(
       properties: '{}',
       occurred_at: at,
       received_at: at,
+    })
+    .execute();
+}
+
+/** Adds a dated refund of an order, as the importers record one (the order's refunded amount is the caller's). */
+export async function addRefund(
+  db: Db,
+  orderId: number,
+  { at, amountMinor, currency = 'GBP' }: { at: number; amountMinor: number; currency?: string },
+): Promise<void> {
+  await db
+    .insertInto('refunds')
+    .values({
+      source: 'test',
+      external_id: next(),
+      order_id: orderId,
+      customer_id: null,
+      amount_minor: amountMinor,
+      currency,
+      refunded_at: at,
+      reason: null,
     })
     .execute();
 }

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { isoCountry } from '../shared/countries.js';
 import { type Db, dialectOf } from '../store/index.js';
 
 /**
@@ -19,6 +20,7 @@ export interface CustomerFields {
   country?: string | null;
   city?: string | null;
   address?: string | null;
+  postcode?: string | null;
 }
 
 export interface IdentityInput {
@@ -76,7 +78,8 @@ export async function findOrCreateCustomer(db: Db, input: IdentityInput): Promis
   let id = externalId !== undefined ? await identityOwner(db, source, externalId) : undefined;
   if (id === undefined && email !== undefined) id = await customerByEmail(db, email);
   let created = false;
-  const f = input.fields ?? {};
+  // Countries are stored as ISO 3166 alpha-2 codes whatever the source wrote (`UK`, `United Kingdom`).
+  const f = { ...input.fields, country: isoCountry(input.fields?.country) ?? input.fields?.country };
   if (id === undefined) {
     const row = await db
       .insertInto('customers')
@@ -90,6 +93,7 @@ export async function findOrCreateCustomer(db: Db, input: IdentityInput): Promis
         country: f.country ?? null,
         city: f.city ?? null,
         address: f.address ?? null,
+        postcode: f.postcode ?? null,
         first_seen_at: input.seenAt,
         created_at: input.now,
       })
@@ -270,6 +274,7 @@ export async function mergeCustomers(
     country: source.country,
     city: source.city,
     address: source.address,
+    postcode: source.postcode,
   });
   await db
     .updateTable('customers')

@@ -17,6 +17,8 @@ export interface CustomerInput {
   country?: string;
   city?: string;
   address?: string;
+  /** The postal code as written. */
+  postcode?: string;
   consents?: ConsentInput[];
 }
 

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { isoCountry } from '../shared/countries.js';
 import { localDate } from '../shared/dates.js';
 import { type Db, type SqliteHandle, sqliteHandle } from '../store/index.js';
 import type { OrderStatus } from '../store/schema.js';
@@ -73,6 +74,7 @@ export class ImportWriter {
         country: input.country,
         city: input.city,
         address: input.address,
+        postcode: input.postcode?.trim() || undefined,
       },
       seenAt,
       now: this.now,

@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
-import { type Db, REVENUE_STATUSES } from '../store/index.js';
+import type { Db } from '../store/index.js';
 import { mainCurrency, salesAggregates } from './customers.queries.js';
 import { kMeans, standardise } from './kmeans.js';
 import { median } from './personas.js';
+import { salesAsOf } from './sales-as-of.queries.js';
 
 /** A data-driven persona: one cluster of customers described for people. */
 export interface PersonaCard {
@@ -55,7 +56,7 @@ export async function computeClusters(
   const n = agg.customerId.length;
   const index = new Map(agg.customerId.map((id, i) => [id, i]));
 
-  const sales = sql`o.customer_id is not null and o.status in (${sql.join(REVENUE_STATUSES)}) and o.currency = ${currency} and o.placed_at <= ${asOf}`;
+  const sales = sql`o.customer_id is not null and o.currency = ${currency} and o.id in (select s.id from ${salesAsOf(asOf)} s)`;
   const categoryRows = (
     await sql<{ customer_id: number; category: string; spend: number }>`
       select o.customer_id, p.category, sum(l.total_minor) as spend

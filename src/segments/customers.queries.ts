@@ -1,24 +1,19 @@
 import { sql } from 'kysely';
-import { type Db, REVENUE_STATUSES } from '../store/index.js';
+import type { Db } from '../store/index.js';
+import { salesAsOf } from './sales-as-of.queries.js';
 
 /**
  * The per-customer aggregates segments need, computed in the database and handed out as compact
- * columns. A sale is an order whose status is in REVENUE_STATUSES, at its net amount
- * (`total_minor - refunded_minor`); only orders placed at or before `asOf` count.
+ * columns. Sales are read as of `asOf` (see `salesAsOf`): placed before it, at their net amount less
+ * only the refunds dated before it.
  */
 
-/** The currency most sales are in (ties: alphabetical), or undefined when there are no sales. */
+/** The currency most sales before `asOf` are in (ties: alphabetical), or undefined when there are none. */
 export async function mainCurrency(db: Db, asOf: number): Promise<string | undefined> {
-  const row = await db
-    .selectFrom('orders')
-    .select(['currency', sql<number>`count(*)`.as('n')])
-    .where('status', 'in', REVENUE_STATUSES)
-    .where('placed_at', '<=', asOf)
-    .groupBy('currency')
-    .orderBy(sql`count(*)`, 'desc')
-    .orderBy('currency')
-    .executeTakeFirst();
-  return row?.currency;
+  const result = await sql<{ currency: string }>`
+    select s.currency from ${salesAsOf(asOf)} s
+    group by s.currency order by count(*) desc, s.currency limit 1`.execute(db);
+  return result.rows[0]?.currency;
 }
 
 /** R, F and M inputs per customer, one array element per customer, ordered by customer id. */
@@ -30,28 +25,20 @@ export interface SalesAggregates {
   netMinor: Float64Array;
 }
 
-/** Last sale, number of sales and net spend per customer, in one currency. */
+/** First and last sale, number of sales and net spend per customer, in one currency, as of `asOf`. */
 export async function salesAggregates(
   db: Db,
   { asOf, currency, customerIds }: { asOf: number; currency: string; customerIds?: readonly number[] },
 ): Promise<SalesAggregates> {
-  let query = db
-    .selectFrom('orders')
-    .select([
-      'customer_id',
-      sql<number>`min(placed_at)`.as('first_at'),
-      sql<number>`max(placed_at)`.as('last_at'),
-      sql<number>`count(*)`.as('sales'),
-      sql<number>`sum(total_minor - refunded_minor)`.as('net'),
-    ])
-    .where('customer_id', 'is not', null)
-    .where('status', 'in', REVENUE_STATUSES)
-    .where('currency', '=', currency)
-    .where('placed_at', '<=', asOf)
-    .groupBy('customer_id')
-    .orderBy('customer_id');
-  if (customerIds) query = query.where('customer_id', 'in', customerIds.length > 0 ? [...customerIds] : [-1]);
-  const rows = await query.execute();
+  const only = customerIds
+    ? sql`and s.customer_id in (${sql.join(customerIds.length > 0 ? [...customerIds] : [-1])})`
+    : sql``;
+  const { rows } = await sql<{ customer_id: number; first_at: number; last_at: number; sales: number; net: number }>`
+    select s.customer_id, min(s.placed_at) as first_at, max(s.placed_at) as last_at, count(*) as sales,
+      sum(s.net) as net
+    from ${salesAsOf(asOf)} s
+    where s.customer_id is not null and s.currency = ${currency} ${only}
+    group by s.customer_id order by s.customer_id`.execute(db);
   const out: SalesAggregates = {
     customerId: new Array<number>(rows.length),
     firstSaleAt: new Float64Array(rows.length),
@@ -69,13 +56,13 @@ export async function salesAggregates(
   return out;
 }
 
-/** The days between each customer's consecutive sales (any currency), over the whole store. */
+/** The days between each customer's consecutive sales (any currency) before `asOf`, over the whole store. */
 export async function interOrderDays(db: Db, asOf: number): Promise<Float64Array> {
   const result = await sql<{ gap: number }>`
     select gap from (
-      select placed_at - lag(placed_at) over (partition by customer_id order by placed_at, id) as gap
-      from orders
-      where customer_id is not null and status in (${sql.join(REVENUE_STATUSES)}) and placed_at <= ${asOf}
+      select s.placed_at - lag(s.placed_at) over (partition by s.customer_id order by s.placed_at, s.id) as gap
+      from ${salesAsOf(asOf)} s
+      where s.customer_id is not null
     ) g
     where gap is not null`.execute(db);
   const gaps = new Float64Array(result.rows.length);
@@ -112,22 +99,22 @@ export async function purchaseFacts(
     first_minor: number;
     first_currency: string;
   }>`
-    select s.customer_id, s.sales, s.first_at, s.last_at,
-      (select o.total_minor - o.refunded_minor from orders o
-        where o.customer_id = s.customer_id and o.placed_at = s.first_at and o.status in (${sql.join(REVENUE_STATUSES)})
-        order by o.id limit 1) as first_minor,
-      (select o.currency from orders o
-        where o.customer_id = s.customer_id and o.placed_at = s.first_at and o.status in (${sql.join(REVENUE_STATUSES)})
-        order by o.id limit 1) as first_currency
+    with s as (select * from ${salesAsOf(asOf)} x where x.customer_id is not null ${only}),
+    firsts as (
+      select customer_id, net, currency,
+        row_number() over (partition by customer_id order by placed_at, id) as k
+      from s
+    )
+    select a.customer_id, a.sales, a.first_at, a.last_at, f.net as first_minor, f.currency as first_currency
     from (
       select customer_id, count(*) as sales, min(placed_at) as first_at, max(placed_at) as last_at
-      from orders
-      where customer_id is not null and status in (${sql.join(REVENUE_STATUSES)}) and placed_at <= ${asOf} ${only}
-      group by customer_id
-    ) s`.execute(db);
+      from s group by customer_id
+    ) a
+    join firsts f on f.customer_id = a.customer_id and f.k = 1`.execute(db);
   const anyOrder = await sql<{ customer_id: number; last_at: number }>`
     select customer_id, max(placed_at) as last_at from orders
-    where customer_id is not null and status <> 'cancelled' and placed_at <= ${asOf} ${only}
+    where customer_id is not null and placed_at < ${asOf} ${only}
+      and (status <> 'cancelled' or (cancelled_at is not null and cancelled_at >= ${asOf}))
     group by customer_id`.execute(db);
   const facts = new Map<number, PurchaseFacts>();
   for (const row of sales.rows) {
@@ -180,7 +167,7 @@ export interface BehaviourFacts {
 }
 
 /**
- * Site behaviour per customer over `(from, asOf]`. Events count for a customer through their
+ * Site behaviour per customer over `[from, asOf)`, the window every segment figure uses. Events count for a customer through their
  * `customer_id`, or through an anonymous id later linked to them. A session is the event's
  * `session_id` when present, else a run of events with no gap longer than `sessionGapMs`.
  */
@@ -208,7 +195,7 @@ export async function behaviourFacts(
         select coalesce(e.customer_id, a.customer_id) as cid, e.type, e.event, e.session_id, e.occurred_at
         from events e
         left join anonymous_ids a on e.customer_id is null and a.anonymous_id = e.anonymous_id
-        where e.occurred_at > ${from} and e.occurred_at <= ${asOf} and e.type in ('page', 'track', 'screen')
+        where e.occurred_at >= ${from} and e.occurred_at < ${asOf} and e.type in ('page', 'track', 'screen')
       ) x ${only}
     ),
     marked as (

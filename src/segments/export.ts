@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
+import { isoCountry } from '../shared/countries.js';
 import { toCsv } from '../shared/csv.js';
 import type { Db } from '../store/index.js';
 
@@ -11,19 +13,39 @@ export interface ExportCustomer {
   last_name: string | null;
   city: string | null;
   country: string | null;
+  /** The postcode as stored (migration 015); null when unknown. */
+  postcode?: string | null;
+  /** True when the customer refused marketing on some channel (`customer_consents.granted = 0`). */
+  refusedMarketing?: boolean;
 }
 
-/** Loads the export columns of the given customers, ascending by id. */
+/** Loads the export columns of the given customers, ascending by id, with whether they refused marketing. */
 export async function exportCustomers(db: Db, customerIds: readonly number[]): Promise<ExportCustomer[]> {
   const out: ExportCustomer[] = [];
   for (let i = 0; i < customerIds.length; i += 500) {
     const part = customerIds.slice(i, i + 500);
+    const ids = part.length > 0 ? [...part] : [-1];
     const rows = await db
       .selectFrom('customers')
-      .select(['id', 'email', 'phone', 'first_name', 'last_name', 'city', 'country'])
-      .where('id', 'in', part.length > 0 ? [...part] : [-1])
+      .select(['id', 'email', 'phone', 'first_name', 'last_name', 'city', 'country', 'postcode'])
+      .where('id', 'in', ids)
       .execute();
-    out.push(...rows.map((r) => ({ ...r, id: Number(r.id) })));
+    const refused = await db
+      .selectFrom('customer_consents')
+      .select('customer_id')
+      .distinct()
+      .where('customer_id', 'in', ids)
+      .where('granted', '=', 0)
+      .execute();
+    const no = new Set(refused.map((r) => Number(r.customer_id)));
+    out.push(
+      ...rows.map((r) => ({
+        ...r,
+        postcode: r.postcode ?? null,
+        id: Number(r.id),
+        refusedMarketing: no.has(Number(r.id)),
+      })),
+    );
   }
   return out.sort((a, b) => a.id - b.id);
 }
@@ -39,131 +61,158 @@ export function membersCsv(customers: readonly ExportCustomer[]): string {
 /** The custom-audience layouts: Meta's customer list and Google Ads Customer Match. */
 export type AudienceLayout = 'meta' | 'google';
 
+/*
+ * The platforms' normalisation rules this file follows:
+ * - Meta, "Customer File Custom Audiences", Hashing and Normalizing Data
+ *   (https://developers.facebook.com/docs/marketing-api/audiences/guides/custom-audiences): every value
+ *   trimmed and lower-cased, then SHA-256; e-mail as is; phone as digits only, with the country code and
+ *   without a leading `+` or trunk zero; first and last names lower case without punctuation, UTF-8
+ *   letters (accents, combining marks) kept; city lower case without spaces or punctuation; country as
+ *   the two-letter ISO 3166-1 code in lower case; zip lower case without spaces.
+ * - Google Ads, Customer Match data formatting (https://support.google.com/google-ads/answer/7659867)
+ *   and the Google Ads API's normalisation for hashed user data
+ *   (https://developers.google.com/google-ads/api/docs/conversions/enhance-conversions): trim and
+ *   lower-case before SHA-256; for gmail.com and googlemail.com addresses remove every `.` and any
+ *   `+suffix` before the `@`; phone in E.164 with its `+`; names hashed; Country (ISO 3166-1 alpha-2)
+ *   and Zip sent unhashed.
+ */
+
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
-/** An e-mail as both platforms ask before hashing: trimmed and lower-cased. */
+/** An e-mail as both platforms ask before hashing: trimmed and lower-cased; null when it is not one. */
 export function normaliseAudienceEmail(email: string | null): string | null {
   const value = email?.trim().toLowerCase() ?? '';
-  return value.includes('@') ? value : null;
+  const at = value.lastIndexOf('@');
+  return at > 0 && at < value.length - 1 ? value : null;
 }
 
 /**
- * A phone in E.164 digits with its country code (`+44 20 7946 0958` → `442079460958`). A number stored
- * without a `+` has no known country code, and a hash of a national number never matches, so it is
- * left out.
+ * An e-mail as Google asks: `normaliseAudienceEmail`, then for gmail.com and googlemail.com the dots
+ * and any `+suffix` of the local part removed (`Jane.Doe+shop@gmail.com` → `janedoe@gmail.com`).
  */
-export function normaliseAudiencePhone(phone: string | null): string | null {
-  const value = phone?.trim() ?? '';
-  if (!value.startsWith('+')) return null;
-  const digits = value.replace(/\D/g, '');
-  return digits.length >= 8 && digits.length <= 15 ? digits : null;
+export function normaliseGoogleEmail(email: string | null): string | null {
+  const value = normaliseAudienceEmail(email);
+  if (value === null) return null;
+  const at = value.lastIndexOf('@');
+  const domain = value.slice(at + 1);
+  if (domain !== 'gmail.com' && domain !== 'googlemail.com') return value;
+  const local = value.slice(0, at).split('+')[0]!.replaceAll('.', '');
+  return local === '' ? null : `${local}@${domain}`;
 }
 
-/** A name or city as Meta asks: lower case, letters only (accents kept, UTF-8), no spaces or punctuation. */
+/**
+ * A phone in E.164 (`+447700900123`), read with libphonenumber-js: an international number (`+44 (0)20
+ * 7946 0958`, whose trunk `(0)` is dropped, or `0044 20 7946 0958`) as written, a national one
+ * (`07700 900123`, `010-1234-5678`) in the customer's country (a code or a name, see `isoCountry`).
+ * Null when the number cannot be a number of that plan (wrong length), or is national without a known country:
+ * a hash of a guessed number never matches.
+ */
+export function e164Phone(phone: string | null, country: string | null = null): string | null {
+  let value = phone?.trim() ?? '';
+  if (value === '') return null;
+  // `00` is the international prefix of most of the world (ITU-T E.164 recommends it); no national number starts so.
+  value = value.replace(/^\(?00\)?\s*(?=[1-9])/, '+');
+  const region = isoCountry(country) ?? undefined;
+  if (!value.startsWith('+') && region === undefined) return null;
+  const parsed = parsePhoneNumberFromString(value, region as CountryCode | undefined);
+  return parsed?.isPossible() ? parsed.number : null;
+}
+
+/** A phone as Meta asks: E.164 digits with the country code and no `+` (`447700900123`). */
+export function normaliseAudiencePhone(phone: string | null, country: string | null = null): string | null {
+  return e164Phone(phone, country)?.slice(1) ?? null;
+}
+
+/**
+ * A first or last name as the platforms ask: Unicode NFC, lower case, punctuation, symbols and spaces
+ * removed, letters, combining marks (`प्रिया` keeps its vowel signs and virama) and digits kept.
+ */
 export function normaliseAudienceName(name: string | null): string | null {
   const value = (name ?? '')
-    .toLowerCase()
     .normalize('NFC')
-    .replace(/[^\p{L}]/gu, '');
+    .toLowerCase()
+    .replace(/[^\p{L}\p{M}\p{N}]/gu, '');
   return value === '' ? null : value;
 }
 
-/** Country names that appear in shop exports, to ISO 3166-1 alpha-2 (lower case). */
-const COUNTRY_CODES: Record<string, string> = {
-  australia: 'au',
-  austria: 'at',
-  bahrain: 'bh',
-  belgium: 'be',
-  brazil: 'br',
-  canada: 'ca',
-  'channel islands': 'gb',
-  cyprus: 'cy',
-  'czech republic': 'cz',
-  denmark: 'dk',
-  eire: 'ie',
-  ireland: 'ie',
-  'european community': '',
-  finland: 'fi',
-  france: 'fr',
-  germany: 'de',
-  greece: 'gr',
-  'hong kong': 'hk',
-  iceland: 'is',
-  india: 'in',
-  israel: 'il',
-  italy: 'it',
-  japan: 'jp',
-  lebanon: 'lb',
-  lithuania: 'lt',
-  malta: 'mt',
-  netherlands: 'nl',
-  norway: 'no',
-  poland: 'pl',
-  portugal: 'pt',
-  rsa: 'za',
-  'south africa': 'za',
-  'saudi arabia': 'sa',
-  singapore: 'sg',
-  spain: 'es',
-  sweden: 'se',
-  switzerland: 'ch',
-  'united arab emirates': 'ae',
-  uae: 'ae',
-  'united kingdom': 'gb',
-  uk: 'gb',
-  usa: 'us',
-  'united states': 'us',
-  'united states of america': 'us',
-  'new zealand': 'nz',
-  mexico: 'mx',
-  china: 'cn',
-  korea: 'kr',
-  'south korea': 'kr',
-  'korea, republic of': 'kr',
-};
+/** A postcode as Meta asks: lower case, spaces and dashes removed (`SW1A 1AA` → `sw1a1aa`). */
+export function normaliseAudienceZip(zip: string | null | undefined): string | null {
+  const value = (zip ?? '').toLowerCase().replace(/[\s-]/g, '');
+  return value === '' ? null : value;
+}
 
-/** A country as a lower-case two-letter ISO code, from a code or a common English name; null when unknown. */
+/** A country as a lower-case two-letter ISO code, from a code, a name or an alias; null when unknown. */
 export function countryCode(country: string | null): string | null {
-  const value = country?.trim().toLowerCase() ?? '';
-  if (/^[a-z]{2}$/.test(value)) return value;
-  const code = COUNTRY_CODES[value];
-  return code ? code : null;
+  return isoCountry(country)?.toLowerCase() ?? null;
+}
+
+/** How an audience export went: the file and how many customers were left out, and why. */
+export interface AudienceExport {
+  csv: string;
+  rows: number;
+  /** Customers who refused marketing and were left out (0 when `includeRefused`). */
+  refused: number;
+  /** Customers with neither an e-mail nor a valid phone, whom no platform can match. */
+  unmatchable: number;
 }
 
 /**
  * A custom-audience file for retargeting. `meta`: Meta's customer-list columns `email, phone, fn, ln,
- * ct, country`, every value normalised and SHA-256 hex hashed
- * (https://www.facebook.com/business/help/606443329504150). `google`: Customer Match's `Email, Phone,
- * First Name, Last Name, Country, Zip`, with e-mail, phone (E.164 with `+`) and names hashed and
- * country left plain (https://support.google.com/google-ads/answer/7659867). Customers with neither an
- * e-mail nor a phone are left out, since the platforms cannot match them.
+ * ct, country, zip`, every value normalised and SHA-256 hex hashed. `google`: Customer Match's
+ * `Email, Phone, First Name, Last Name, Country, Zip`, with e-mail, phone (E.164 with `+`) and names
+ * hashed, country and zip plain. Customers who refused marketing are left out unless
+ * `includeRefused`; customers with neither an e-mail nor a phone are left out, since the platforms
+ * cannot match them. The rules followed are cited above.
  */
-export function audienceCsv(customers: readonly ExportCustomer[], layout: AudienceLayout = 'meta'): string {
+export function audienceExport(
+  customers: readonly ExportCustomer[],
+  layout: AudienceLayout = 'meta',
+  { includeRefused = false }: { includeRefused?: boolean } = {},
+): AudienceExport {
   const hash = (value: string | null) => (value === null ? '' : sha256(value));
   const rows: string[][] = [];
+  let refused = 0;
+  let unmatchable = 0;
   for (const c of customers) {
-    const email = normaliseAudienceEmail(c.email);
-    const phone = normaliseAudiencePhone(c.phone);
-    if (email === null && phone === null) continue;
+    if (c.refusedMarketing && !includeRefused) {
+      refused += 1;
+      continue;
+    }
+    const email = layout === 'google' ? normaliseGoogleEmail(c.email) : normaliseAudienceEmail(c.email);
+    const phone = e164Phone(c.phone, c.country);
+    if (email === null && phone === null) {
+      unmatchable += 1;
+      continue;
+    }
     const fn = normaliseAudienceName(c.first_name);
     const ln = normaliseAudienceName(c.last_name);
     const country = countryCode(c.country);
     if (layout === 'meta') {
-      rows.push([hash(email), hash(phone), hash(fn), hash(ln), hash(normaliseAudienceName(c.city)), hash(country)]);
-    } else {
       rows.push([
         hash(email),
-        hash(phone === null ? null : `+${phone}`),
+        hash(phone === null ? null : phone.slice(1)),
         hash(fn),
         hash(ln),
-        country?.toUpperCase() ?? '',
-        '',
+        hash(normaliseAudienceName(c.city)),
+        hash(country),
+        hash(normaliseAudienceZip(c.postcode)),
       ]);
+    } else {
+      rows.push([hash(email), hash(phone), hash(fn), hash(ln), country?.toUpperCase() ?? '', c.postcode?.trim() ?? '']);
     }
   }
   const columns =
     layout === 'meta'
-      ? ['email', 'phone', 'fn', 'ln', 'ct', 'country']
+      ? ['email', 'phone', 'fn', 'ln', 'ct', 'country', 'zip']
       : ['Email', 'Phone', 'First Name', 'Last Name', 'Country', 'Zip'];
-  return toCsv(rows, { header: true, columns });
+  return { csv: toCsv(rows, { header: true, columns }), rows: rows.length, refused, unmatchable };
+}
+
+/** `audienceExport`'s file only. */
+export function audienceCsv(
+  customers: readonly ExportCustomer[],
+  layout: AudienceLayout = 'meta',
+  options: { includeRefused?: boolean } = {},
+): string {
+  return audienceExport(customers, layout, options).csv;
 }

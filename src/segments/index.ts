@@ -1,14 +1,18 @@
 export { type ClusterResult, computeClusters, type PersonaCard } from './clusters.js';
 export { mainCurrency } from './customers.queries.js';
 export {
+  type AudienceExport,
   type AudienceLayout,
   audienceCsv,
+  audienceExport,
   countryCode,
   type ExportCustomer,
+  e164Phone,
   exportCustomers,
   membersCsv,
   normaliseAudienceEmail,
   normaliseAudiencePhone,
+  normaliseGoogleEmail,
 } from './export.js';
 export { type KMeansResult, kMeans, standardise } from './kmeans.js';
 export {
@@ -41,7 +45,7 @@ export {
 export { quintileScores } from './quintiles.js';
 export { computeRfm, countBy, type RfmResult, type RfmScore } from './rfm.js';
 export { RFM_GROUPS, RFM_RULES, type RfmGroup, rfmGroup } from './rfm-groups.js';
-export { evaluateRule, parseRule, type Rule } from './rules.js';
+export { MAX_RULE_DEPTH, parseRule, type Rule, type RuleParseOptions } from './rules.js';
 export { compileRule, selectByRule } from './rules.queries.js';
 export {
   getSavedSegment,

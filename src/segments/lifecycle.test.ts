@@ -66,7 +66,8 @@ for (const dialect of DIALECTS) {
       ];
       for (const [days, stage] of single) {
         const id = await addCustomer(db);
-        await addOrder(db, id, { at: T - days * DAY });
+        // The as-of is exclusive: "0 days" is the last instant before it.
+        await addOrder(db, id, { at: T - days * DAY - (days === 0 ? 1 : 0) });
         expected.set(id, stage);
       }
       // Orders after asOf do not count; a customer with only those has no stage yet.

@@ -1,3 +1,4 @@
+import { ComebackError } from '../errors.js';
 import type { Db } from '../store/index.js';
 import { interOrderDays, purchaseFacts } from './customers.queries.js';
 import type { CustomerScores, ScoresByCustomer } from './tables.js';
@@ -110,13 +111,17 @@ export function lifecycleStage(
   return fresh(`${d} days since last order, within ${round1(t.atRiskDays)}`);
 }
 
-/** Lifecycle stages of every customer with a sale up to `asOf` (or of `customerIds`). */
+/**
+ * Lifecycle stages of every customer with a sale before `asOf` (or of `customerIds`). The day
+ * thresholds are the store's as of `asOf` unless `thresholds` gives them (the migration matrix stages
+ * both of its dates with one set).
+ */
 export async function computeLifecycle(
   db: Db,
-  options: LifecycleOptions & { customerIds?: readonly number[] },
+  options: LifecycleOptions & { customerIds?: readonly number[]; thresholds?: GapThresholds },
 ): Promise<{ thresholds: GapThresholds; customers: LifecycleAssignment[] }> {
   const { asOf, scores, customerIds } = options;
-  const thresholds = gapThresholds(await interOrderDays(db, asOf), options);
+  const thresholds = options.thresholds ?? gapThresholds(await interOrderDays(db, asOf), options);
   const facts = await purchaseFacts(db, { asOf, customerIds });
   const customers: LifecycleAssignment[] = [];
   for (const [customerId, p] of [...facts].sort((a, b) => a[0] - b[0])) {
@@ -140,15 +145,41 @@ export interface MigrationMatrix {
   stages: ReadonlyArray<LifecycleStage | 'none'>;
   /** counts[i][j]: customers in stages[i] at `from` and stages[j] at `to`. */
   counts: number[][];
+  /** The day thresholds both dates were staged with: the store's as of `to`. */
+  thresholds: GapThresholds;
 }
 
-/** The migration matrix of lifecycle stages between `from` and `to`, each computed as of its date. */
+/**
+ * The migration matrix of lifecycle stages between `from` and `to` (instants, `from` ≤ `to`, else
+ * `bad_input`). The `to` column is exactly `computeLifecycle` as of `to` with `scoresTo` (the scores
+ * the caller read as of `to`); the `from` row stages each customer as of `from` with `scoresFrom` and
+ * with the same day thresholds, those of `to`, so that nobody moves only because the thresholds did.
+ */
 export async function lifecycleMigration(
   db: Db,
-  { from, to, ...options }: Omit<LifecycleOptions, 'asOf'> & { from: number; to: number },
+  {
+    from,
+    to,
+    scoresFrom,
+    scoresTo,
+    ...options
+  }: Omit<LifecycleOptions, 'asOf' | 'scores'> & {
+    from: number;
+    to: number;
+    scoresFrom?: ScoresByCustomer;
+    scoresTo?: ScoresByCustomer;
+  },
 ): Promise<MigrationMatrix> {
-  const before = await computeLifecycle(db, { ...options, asOf: from });
-  const after = await computeLifecycle(db, { ...options, asOf: to });
+  if (from > to) {
+    throw new ComebackError('bad_input', `from ${day(from)} is after to ${day(to)}`, { location: { field: 'from' } });
+  }
+  const after = await computeLifecycle(db, { ...options, asOf: to, scores: scoresTo });
+  const before = await computeLifecycle(db, {
+    ...options,
+    asOf: from,
+    scores: scoresFrom,
+    thresholds: after.thresholds,
+  });
   const stages: Array<LifecycleStage | 'none'> = ['none', ...LIFECYCLE_STAGES];
   const index = new Map(stages.map((s, i) => [s, i]));
   const counts = stages.map(() => stages.map(() => 0));
@@ -156,5 +187,7 @@ export async function lifecycleMigration(
   for (const c of after.customers) {
     counts[index.get(was.get(c.customerId) ?? 'none')!]![index.get(c.stage)!]! += 1;
   }
-  return { from, to, stages, counts };
+  return { from, to, stages, counts, thresholds: after.thresholds };
 }
+
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);

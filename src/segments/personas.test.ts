@@ -43,8 +43,10 @@ for (const dialect of DIALECTS) {
         await addEvent(db, { customerId: id, sessionId: 's3', at: T - 2 * DAY + 5 * MINUTE });
       });
       // Behaviour older than the 30-day lookback does not count.
-      await persona(undefined, (id) => addEvent(db, { customerId: id, at: T - 30 * DAY }));
-      await persona('bouncer', (id) => addEvent(db, { customerId: id, at: T - 30 * DAY + 1 }));
+      // The lookback is [asOf − 30 days, asOf): its first instant is in, the one before it out, asOf itself out.
+      await persona(undefined, (id) => addEvent(db, { customerId: id, at: T - 30 * DAY - 1 }));
+      await persona('bouncer', (id) => addEvent(db, { customerId: id, at: T - 30 * DAY }));
+      await persona(undefined, (id) => addEvent(db, { customerId: id, at: T }));
       // Anonymous events of a linked visitor count for the customer.
       await persona('passive_browser', async (id) => {
         await db

@@ -38,11 +38,12 @@ export async function resolveCustomerId(db: Db, ref: string): Promise<number> {
 
 /**
  * The latest scores per customer from `customer_scores` (of one model, when given; scores of the
- * latest run win), or undefined when no predictions are stored yet. Lifecycle and profile take what this returns as their `scores`.
+ * latest run win), only those computed at or before `asOf` when given (a past as-of never reads scores
+ * computed later), or undefined when there are none. Lifecycle and profile take what this returns as their `scores`.
  */
 export async function loadLatestScores(
   db: Db,
-  { model }: { model?: string } = {},
+  { model, asOf }: { model?: string; asOf?: number } = {},
 ): Promise<ScoresByCustomer | undefined> {
   let query = db
     .selectFrom('customer_scores')
@@ -50,6 +51,7 @@ export async function loadLatestScores(
     .orderBy('customer_id')
     .orderBy('as_of');
   if (model) query = query.where('model', '=', model);
+  if (asOf !== undefined) query = query.where('as_of', '<=', asOf);
   const scores = new Map<number, CustomerScores>();
   for (const row of await query.execute()) {
     if (row.p_alive === null) continue;

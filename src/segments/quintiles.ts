@@ -1,12 +1,14 @@
 /**
- * Scores 1–5 by quintiles of the store's own customers, with ties kept together.
+ * Scores 1–5 by quintiles of the store's own customers, ties given the middle of the ranks they share.
  *
- * A customer's score is `1 + floor(5 × b / n)`, where `n` is the number of customers scored and `b`
- * the number of them strictly worse on this measure. Customers with equal values therefore always
- * share a score (the score of the first rank of their tie, as SQL's `rank()` gives it), and a value
- * held by many customers may leave a quintile empty: when 40 % of customers bought once, every one
- * of them scores F = 1 and the next value up scores F = 3. This is the `rank()`-based form of
- * `NTILE(5)`; unlike `NTILE`, it never splits a tie across two scores.
+ * A customer's score is `1 + floor(5 × (b + t/2) / n)` (at most 5), where `n` is the number of
+ * customers scored, `b` the number of them strictly worse on this measure and `t` the number tied with
+ * the customer (the customer included): `(b + t/2) / n` is the customer's mid-rank percentile, the
+ * share of customers below plus half of those level with them (the "mean rank" of tied values, as
+ * `rank(method = "average")` and the mid-P percentile give it). So tied customers always share a
+ * score, distinct values spread evenly over 1–5, and a tie that holds everyone (every customer bought
+ * on the same day, or the store has one customer) scores 3, the middle, not 1: nobody is the worst of
+ * a crowd of equals. The best value of a measure never scores below 3.
  */
 export function quintileScores(values: ArrayLike<number>, higherIsBetter: boolean): Uint8Array {
   const n = values.length;
@@ -14,11 +16,13 @@ export function quintileScores(values: ArrayLike<number>, higherIsBetter: boolea
   for (let i = 0; i < n; i++) order[i] = i;
   order.sort((a, b) => (higherIsBetter ? values[a]! - values[b]! : values[b]! - values[a]!));
   const scores = new Uint8Array(n);
-  let worse = 0;
-  for (let k = 0; k < n; k++) {
-    const i = order[k]!;
-    if (k > 0 && values[i] !== values[order[k - 1]!]) worse = k;
-    scores[i] = 1 + Math.floor((5 * worse) / n);
+  let k = 0;
+  while (k < n) {
+    let end = k + 1;
+    while (end < n && values[order[end]!] === values[order[k]!]) end += 1;
+    const score = Math.min(5, 1 + Math.floor((5 * (k + (end - k) / 2)) / n));
+    for (let j = k; j < end; j++) scores[order[j]!] = score;
+    k = end;
   }
   return scores;
 }

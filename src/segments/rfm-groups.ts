@@ -3,13 +3,15 @@
  * that matches wins; together they cover all 125 combinations of R, F and M scores, so every scored
  * customer has exactly one group.
  *
- * Where the convention comes from: the recency × frequency grid of ten groups (Champions, Loyal,
- * Potential loyalist, New customers, Promising, Need attention, About to sleep, At risk, Cannot lose
- * them, Hibernating) that marketing tools and tutorials share, e.g. the segment map of Putler's RFM
- * analysis (https://www.putler.com/rfm-analysis/) and the R package `rfm`
- * (https://rfm.rsquaredacademy.com/). Recency and frequency place a customer on the grid; monetary is
- * used to tell *Lost* (lowest on all three) from *Hibernating*, the eleventh group of the same
- * sources.
+ * What is implemented: the ten-cell recency × frequency segment map that RFM tutorials in Python share
+ * as a regular-expression map over the two-digit "RF" score (`[1-2][1-2]` hibernating, `[1-2][3-4]`
+ * at risk, `[1-2]5` can't lose, `3[1-2]` about to sleep, `33` need attention, `[3-4][4-5]` loyal,
+ * `41` promising, `51` new customers, `[4-5][2-3]` potential loyalists, `5[4-5]` champions; e.g. the
+ * `seg_map` of the Miuul / VBO "CRM Analytics" course notebooks, reproduced cell for cell in
+ * rfm.test.ts), plus one cell of our own: *Lost* is the part of hibernating with the lowest recency
+ * and a low spend (R = 1, M 1–2), so that monetary tells a customer worth one more try from one who
+ * is not. It is not the table of the R package `rfm` (`rfm_segment`'s example bounds R, F and M
+ * together and leaves combinations unnamed), whose Champions (R 4–5, F 4–5, M 4–5) count differently.
  */
 
 /** The name of an RFM group. */

@@ -14,12 +14,46 @@ import { RFM_RULES, rfmGroup } from './rfm-groups.js';
 const RETAIL = samplePath('online-retail', 'online-retail-sample.csv.gz');
 const AS_OF = Date.UTC(2011, 11, 10);
 
-test('quintile scores keep ties together and spread distinct values over 1–5', () => {
+test('quintile scores keep ties together at the middle of their ranks and spread distinct values over 1–5', () => {
   assert.deepEqual([...quintileScores([10, 20, 30, 40, 50], true)], [1, 2, 3, 4, 5]);
   assert.deepEqual([...quintileScores([10, 20, 30, 40, 50], false)], [5, 4, 3, 2, 1]);
-  // Six of ten customers bought once: all of them score 1, the next value starts at rank 7 → 1 + floor(5·6/10) = 4.
-  assert.deepEqual([...quintileScores([1, 1, 1, 1, 1, 1, 2, 2, 3, 9], true)], [1, 1, 1, 1, 1, 1, 4, 4, 5, 5]);
-  assert.deepEqual([...quintileScores([7], true)], [1]);
+  // Six of ten bought once: 0 below, 6 level → 1 + floor(5·(0 + 3)/10) = 2; the twos: 1 + floor(5·(6 + 1)/10) = 4;
+  // the three: 1 + floor(5·8.5/10) = 5; the nine: 1 + floor(5·9.5/10) = 5.
+  assert.deepEqual([...quintileScores([1, 1, 1, 1, 1, 1, 2, 2, 3, 9], true)], [2, 2, 2, 2, 2, 2, 4, 4, 5, 5]);
+  // One customer, or everyone tied: the middle score, never the worst.
+  assert.deepEqual([...quintileScores([7], true)], [3]);
+  assert.deepEqual([...quintileScores([0, 0, 0, 0], false)], [3, 3, 3, 3]);
+  // Two values 50/50: 1 + floor(5·1/4) = 2 and 1 + floor(5·3/4) = 4.
+  assert.deepEqual([...quintileScores([1, 1, 5, 5], true)], [2, 2, 4, 4]);
+  // The best recency (fewest days) scores at least 3 however many share it: 1 + floor(5·(n − t/2)/n) ≥ 3.
+  for (const tied of [1, 2, 5, 9, 10]) {
+    const days = [...Array.from({ length: tied }, () => 0), ...Array.from({ length: 10 - tied }, (_, i) => i + 1)];
+    assert.ok(quintileScores(days, false)[0]! >= 3, `${tied} tied at 0 days`);
+  }
+});
+
+test('the group table is the published recency × frequency map, with Lost cut out of hibernating', () => {
+  // The regular-expression map over the two-digit RF score, typed here from the tutorials it comes from.
+  const segMap: Array<[RegExp, string]> = [
+    [/^[1-2][1-2]$/, 'Hibernating'],
+    [/^[1-2][3-4]$/, 'At risk'],
+    [/^[1-2]5$/, 'Cannot lose them'],
+    [/^3[1-2]$/, 'About to sleep'],
+    [/^33$/, 'Need attention'],
+    [/^[3-4][4-5]$/, 'Loyal'],
+    [/^41$/, 'Promising'],
+    [/^51$/, 'New customers'],
+    [/^[4-5][2-3]$/, 'Potential loyalist'],
+    [/^5[4-5]$/, 'Champions'],
+  ];
+  for (let r = 1; r <= 5; r++)
+    for (let f = 1; f <= 5; f++)
+      for (let m = 1; m <= 5; m++) {
+        const cells = segMap.filter(([re]) => re.test(`${r}${f}`));
+        assert.equal(cells.length, 1, `${r}${f} is in exactly one cell`);
+        const expected = r === 1 && f <= 2 && m <= 2 ? 'Lost' : cells[0]![1];
+        assert.equal(rfmGroup(r, f, m).group, expected, `R=${r} F=${f} M=${m}`);
+      }
 });
 
 test('the RFM group table covers all 125 score combinations and names the matching rule', () => {
@@ -76,14 +110,15 @@ for (const dialect of DIALECTS) {
           select customer_id, floor((${AS_OF} - max(placed_at)) / 86400000) as rec, count(*) as freq,
             sum(total_minor - refunded_minor) as mon
           from read_csv('${csv}', header = true)
-          where status in ('paid', 'partially_refunded') and currency = 'GBP' and placed_at <= ${AS_OF}
+          where status in ('paid', 'partially_refunded') and currency = 'GBP' and placed_at < ${AS_OF}
           group by customer_id
         ),
+        -- Mid-rank quintiles: (customers strictly worse + half of those level) / n, written with DuckDB's rank().
         scored as (
           select customer_id, rec, freq, mon,
-            1 + floor(5 * (rank() over (order by rec desc) - 1) / count(*) over ()) as r,
-            1 + floor(5 * (rank() over (order by freq) - 1) / count(*) over ()) as f,
-            1 + floor(5 * (rank() over (order by mon) - 1) / count(*) over ()) as m
+            least(5, 1 + floor(5 * ((rank() over (order by rec desc) - 1) + (count(*) over (partition by rec)) / 2) / count(*) over ())) as r,
+            least(5, 1 + floor(5 * ((rank() over (order by freq) - 1) + (count(*) over (partition by freq)) / 2) / count(*) over ())) as f,
+            least(5, 1 + floor(5 * ((rank() over (order by mon) - 1) + (count(*) over (partition by mon)) / 2) / count(*) over ())) as m
           from s
         )
         select customer_id, rec, freq, mon, r, f, m,
@@ -160,7 +195,7 @@ for (const dialect of DIALECTS) {
         assert.ok(card.topCountries.length > 0);
         assert.equal(card.gender, null);
       }
-      assert.ok(a.features.includes('country:United Kingdom'));
+      assert.ok(a.features.includes('country:GB'), 'countries stored as ISO codes on import');
     });
   });
 }

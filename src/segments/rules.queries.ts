@@ -1,8 +1,10 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import { ComebackError } from '../errors.js';
-import { type Db, REVENUE_STATUSES } from '../store/index.js';
+import { countrySpellings, isoCountry } from '../shared/countries.js';
+import type { Db } from '../store/index.js';
 import { mainCurrency } from './customers.queries.js';
-import { labelOf, type NumberOp, type Rule, revenueMinor } from './rules.js';
+import { labelOf, type NumberOp, type Rule, revenueMinor, type TextField } from './rules.js';
+import { salesAsOf } from './sales-as-of.queries.js';
 
 const DAY = 86_400_000;
 
@@ -13,20 +15,44 @@ function op(o: NumberOp): RawBuilder<unknown> {
   return sql.raw(SQL_OP[o]);
 }
 
+/** `[asOf − days, asOf)`, or everything before `asOf` without `days`: the one window of every figure. */
 function window(column: string, asOf: number, days: number | undefined): RawBuilder<SqlBool> {
   const ref = sql.ref(column);
   return days === undefined
-    ? sql<SqlBool>`${ref} <= ${asOf}`
-    : sql<SqlBool>`${ref} <= ${asOf} and ${ref} > ${asOf - Math.round(days * DAY)}`;
+    ? sql<SqlBool>`${ref} < ${asOf}`
+    : sql<SqlBool>`${ref} < ${asOf} and ${ref} >= ${asOf - Math.round(days * DAY)}`;
+}
+
+/** The text a customer field is compared by: e-mails and countries lower-cased and trimmed. */
+function folded(field: TextField): boolean {
+  return field === 'email' || field === 'country';
+}
+
+/** The stored spellings a rule's value matches: a country under all its names, other folded text lower-cased. */
+function spellings(field: TextField, values: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const v of values) {
+    const code = field === 'country' ? isoCountry(v) : null;
+    if (code) for (const s of countrySpellings(code)) out.add(s);
+    else out.add(folded(field) ? v.trim().toLowerCase() : v);
+  }
+  return [...out];
+}
+
+/** `eq`/`in` on a text field: never NULL, false for a missing value. */
+function textMatch(field: TextField, values: readonly string[]): RawBuilder<SqlBool> {
+  const column = sql.ref(`c.${field}`);
+  const value = folded(field) ? sql`lower(trim(${column}))` : column;
+  return sql<SqlBool>`(${column} is not null and ${value} in (${sql.join(spellings(field, values))}))`;
 }
 
 /**
  * Compiles a rule to a boolean SQL expression over `customers as c`, the same on SQLite and
  * PostgreSQL. Every value is a bound parameter and every column comes from the rule language's fixed
- * list. Each leaf is never NULL (a missing field is `x is not null and …`), so that `not` means the
- * same as in memory.
+ * list. Each leaf is never NULL (a missing field is `x is not null and …`), so `not` is plain
+ * negation and `neq` is exactly `not eq` (a missing value is "not equal").
  */
-export function compileRule(rule: Rule, ctx: { asOf: number; currency: string }): RawBuilder<SqlBool> {
+export function compileRule(rule: Rule, ctx: RuleContext): RawBuilder<SqlBool> {
   if ('all' in rule) {
     if (rule.all.length === 0) return sql<SqlBool>`(1 = 1)`;
     return sql<SqlBool>`(${sql.join(
@@ -46,17 +72,21 @@ export function compileRule(rule: Rule, ctx: { asOf: number; currency: string })
     const column = sql.ref(`c.${rule.field}`);
     if (rule.op === 'exists')
       return rule.value ? sql<SqlBool>`(${column} is not null)` : sql<SqlBool>`(${column} is null)`;
-    if (rule.op === 'in') return sql<SqlBool>`(${column} is not null and ${column} in (${sql.join(rule.value)}))`;
-    return sql<SqlBool>`(${column} is not null and ${column} ${op(rule.op)} ${rule.value})`;
+    if (rule.field === 'first_seen_at') return sql<SqlBool>`(${column} ${op(rule.op)} ${rule.value})`;
+    if (rule.op === 'in') return textMatch(rule.field, rule.value);
+    const eq = textMatch(rule.field, [rule.value]);
+    return rule.op === 'eq' ? eq : sql<SqlBool>`(not ${eq})`;
   }
   if ('orders' in rule) {
-    const sales = sql`o.customer_id = c.id and o.status in (${sql.join(REVENUE_STATUSES)}) and ${window('o.placed_at', ctx.asOf, rule.withinDays)}`;
+    const sales = sql`s.customer_id = c.id and ${window('s.placed_at', ctx.asOf, rule.withinDays)}`;
+    const from = sql`${salesAsOf(ctx.asOf)} s`;
     if (rule.orders === 'count') {
-      return sql<SqlBool>`((select count(*) from orders o where ${sales}) ${op(rule.op)} ${rule.value})`;
+      const currency = rule.currency === undefined ? sql`` : sql` and s.currency = ${rule.currency}`;
+      return sql<SqlBool>`((select count(*) from ${from} where ${sales}${currency}) ${op(rule.op)} ${rule.value})`;
     }
     const currency = rule.currency ?? ctx.currency;
-    return sql<SqlBool>`((select coalesce(sum(o.total_minor - o.refunded_minor), 0) from orders o
-      where ${sales} and o.currency = ${currency}) ${op(rule.op)} ${revenueMinor(rule.value, currency)})`;
+    return sql<SqlBool>`((select coalesce(sum(s.net), 0) from ${from}
+      where ${sales} and s.currency = ${currency}) ${op(rule.op)} ${revenueMinor(rule.value, currency)})`;
   }
   if ('events' in rule) {
     const type = rule.type === undefined ? sql`` : sql` and e.type = ${rule.type}`;
@@ -67,7 +97,7 @@ export function compileRule(rule: Rule, ctx: { asOf: number; currency: string })
     const model = rule.model === undefined ? sql`` : sql` and s2.model = ${rule.model}`;
     const sameModel = rule.model === undefined ? sql`` : sql` and s.model = ${rule.model}`;
     return sql<SqlBool>`exists (select 1 from customer_scores s where s.customer_id = c.id${sameModel}
-      and s.as_of = (select max(s2.as_of) from customer_scores s2 where s2.customer_id = c.id${model})
+      and s.as_of = (select max(s2.as_of) from customer_scores s2 where s2.customer_id = c.id${model} and s2.as_of <= ${ctx.asOf})
       and ${sql.ref(`s.${rule.score}`)} is not null and ${sql.ref(`s.${rule.score}`)} ${op(rule.op)} ${rule.value})`;
   }
   const label = labelOf(rule);
@@ -79,23 +109,33 @@ export function compileRule(rule: Rule, ctx: { asOf: number; currency: string })
     and g.value in (${sql.join(label.values)}))`;
 }
 
+/** What a rule compiles with: the as-of instant (exclusive) and the main currency, for `revenue` without one. */
+export interface RuleContext {
+  asOf: number;
+  currency: string;
+}
+
 /** The context a rule compiles in: `asOf` and the main currency (for `revenue` without a currency). */
-export async function ruleContext(db: Db, asOf: number): Promise<{ asOf: number; currency: string }> {
+export async function ruleContext(db: Db, asOf: number): Promise<RuleContext> {
   return { asOf, currency: (await mainCurrency(db, asOf)) ?? 'USD' };
 }
 
-/** The ids of the customers a rule selects as of `asOf` (only among `customerIds` when given), ascending. */
+/**
+ * The ids of the customers a rule selects as of `asOf` (exclusive), among the customers first seen
+ * before it (and only among `customerIds` when given), ascending.
+ */
 export async function selectByRule(
   db: Db,
   rule: Rule,
-  {
-    asOf,
-    customerIds,
-    context,
-  }: { asOf: number; customerIds?: readonly number[]; context?: { asOf: number; currency: string } },
+  { asOf, customerIds, context }: { asOf: number; customerIds?: readonly number[]; context?: RuleContext },
 ): Promise<number[]> {
   const ctx = context ?? (await ruleContext(db, asOf));
-  let query = db.selectFrom('customers as c').select('c.id').where(compileRule(rule, ctx)).orderBy('c.id');
+  let query = db
+    .selectFrom('customers as c')
+    .select('c.id')
+    .where('c.first_seen_at', '<', asOf)
+    .where(compileRule(rule, ctx))
+    .orderBy('c.id');
   if (customerIds) query = query.where('c.id', 'in', customerIds.length > 0 ? [...customerIds] : [-1]);
   const rows = await query.execute();
   return rows.map((r) => Number(r.id));

@@ -1,25 +1,37 @@
 import { ComebackError } from '../errors.js';
+import { isValidTimeZone, parseTimestamp } from '../shared/dates.js';
 import { currencyExponent, normaliseCurrency } from '../shared/money.js';
 
 /**
  * The rule language of custom segments, as JSON:
  *
  * - `{"all": [rule…]}`, `{"any": [rule…]}`, `{"not": rule}`: combinations (an empty `all` is everyone,
- *   an empty `any` no one);
+ *   an empty `any` no one), nested at most `MAX_RULE_DEPTH` levels;
  * - `{"field": "country", "op": "in", "value": ["United Kingdom", "France"]}`: a customer field. Text
- *   fields take `eq`, `neq`, `in`, `exists`; `first_seen_at` takes the number comparisons with an
- *   epoch-ms number or a date. A missing value matches nothing but `exists: false`;
- * - `{"orders": "count" | "revenue", "withinDays": 90, "op": "gte", "value": 3}`: sales in the last
- *   `withinDays` days before `asOf` (all time when absent); `revenue` is net, in major units of
- *   `currency` (default: the store's main currency);
+ *   fields take `eq`, `neq`, `in`, `exists`; `email` and `country` compare without regard to case and
+ *   surrounding spaces, and a country matches under any of its names (`UK`, `GB`, `United Kingdom`, see
+ *   `isoCountry`). `first_seen_at` takes the number comparisons with an epoch-ms number, an instant
+ *   (`2024-06-20T09:00+09:00`; without an offset it is wall time in the store's time zone) or a date
+ *   (`2024-06-20`, a whole day of the store's zone: `lte` includes that day, `gt` starts after it);
+ * - missing values: a customer with no value for a field matches `eq` and `in` never and `neq`
+ *   always, so `{"field": f, "op": "neq", "value": v}` and `{"not": {"field": f, "op": "eq", "value":
+ *   v}}` select the same customers; `exists` tells missing values apart;
+ * - `{"orders": "count" | "revenue", "withinDays": 30, "currency": "EUR", "op": "gte", "value": 3}`:
+ *   sales in the window `[asOf − withinDays days, asOf)` (all before `asOf` when absent), as of
+ *   `asOf` (refunds dated later do not count, see `salesAsOf`); `count` counts sales in `currency`
+ *   when it is given and in every currency when not; `revenue` is net, in major units of `currency`
+ *   (default: the store's main currency);
  * - `{"events": "Product Viewed", "type": "track", "withinDays": 30, "op": "gte", "value": 1}`: events
- *   of that name (and type, when given) in the window, recorded under the customer's id;
+ *   of that name (and type, when given) in the same window, recorded under the customer's id;
  * - `{"score": "p_alive" | "expected_purchases" | "clv", "model": "bgnbd", "op": "lt", "value": 0.3}`:
- *   the customer's latest model score in `customer_scores` (of that model, when given); a customer
- *   without one matches nothing;
+ *   the customer's latest model score computed at or before `asOf` (of that model, when given); a
+ *   customer without one matches nothing;
  * - `{"rfm": ["Champions", "Loyal"]}`, `{"persona": "repeat_buyer"}`, `{"lifecycle": "at_risk"}`:
- *   the customer's current label of that kind (as the last segments refresh stored it);
+ *   the customer's current label of that kind, as the last segments refresh stored it (so as of that
+ *   refresh, not of `asOf`);
  * - `{"loyaltyTier": "gold"}`: the customer's tier in the loyalty program.
+ *
+ * Only customers first seen before `asOf` are selected.
  */
 export type Rule =
   | { all: Rule[] }
@@ -90,6 +102,14 @@ const TEXT_FIELDS: readonly TextField[] = [
 const NUMBER_OPS: readonly NumberOp[] = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte'];
 const SCORES: readonly ScoreName[] = ['p_alive', 'expected_purchases', 'clv'];
 
+/** How deep `all`, `any` and `not` may nest: deeper rules are refused with the path where the limit was hit. */
+export const MAX_RULE_DEPTH = 32;
+
+/** How a rule's dates and times are read: the store's IANA time zone (default UTC). */
+export interface RuleParseOptions {
+  timeZone?: string;
+}
+
 function bad(path: string, message: string): ComebackError {
   return new ComebackError('bad_input', message, { location: { field: path } });
 }
@@ -121,20 +141,33 @@ function onlyKeys(rule: Record<string, unknown>, keys: string[], path: string): 
   for (const key of Object.keys(rule)) if (!keys.includes(key)) throw bad(`${path}.${key}`, 'unknown key');
 }
 
-/** Checks a rule parsed from JSON and returns it typed; errors name the path of the bad part. */
-export function parseRule(input: unknown, path = 'rules'): Rule {
+/**
+ * Checks a rule parsed from JSON and returns it typed; errors (`bad_input`) name the path of the bad
+ * part. Dates and times of `first_seen_at` become instants in `timeZone`; a date compared with
+ * `eq`/`neq` becomes the range of its day.
+ */
+export function parseRule(input: unknown, path = 'rules', options: RuleParseOptions = {}): Rule {
+  const timeZone = options.timeZone ?? 'UTC';
+  if (!isValidTimeZone(timeZone)) throw bad('timeZone', `${timeZone} is not an IANA time zone`);
+  return parseAt(input, path, 0, timeZone);
+}
+
+function parseAt(input: unknown, path: string, depth: number, timeZone: string): Rule {
   if (!isObject(input)) throw bad(path, 'a rule must be a JSON object');
+  if (depth > MAX_RULE_DEPTH && ('all' in input || 'any' in input || 'not' in input)) {
+    throw bad(path, `rules may nest at most ${MAX_RULE_DEPTH} levels of all, any and not`);
+  }
   if ('all' in input || 'any' in input) {
     const key = 'all' in input ? 'all' : 'any';
     onlyKeys(input, [key], path);
     const list = input[key];
     if (!Array.isArray(list)) throw bad(`${path}.${key}`, 'must be an array of rules');
-    const rules = list.map((r, i) => parseRule(r, `${path}.${key}[${i}]`));
+    const rules = list.map((r, i) => parseAt(r, `${path}.${key}[${i}]`, depth + 1, timeZone));
     return key === 'all' ? { all: rules } : { any: rules };
   }
   if ('not' in input) {
     onlyKeys(input, ['not'], path);
-    return { not: parseRule(input.not, `${path}.not`) };
+    return { not: parseAt(input.not, `${path}.not`, depth + 1, timeZone) };
   }
   if ('field' in input) {
     onlyKeys(input, ['field', 'op', 'value'], path);
@@ -146,10 +179,7 @@ export function parseRule(input: unknown, path = 'rules'): Rule {
       if (typeof input.value !== 'boolean') throw bad(`${path}.value`, 'must be true or false');
       return { field: field as TextField, op, value: input.value };
     }
-    if (field === 'first_seen_at') {
-      const value = typeof input.value === 'string' ? Date.parse(input.value) : input.value;
-      return { field, op: numberOp(op, `${path}.op`), value: finite(value, `${path}.value`) };
-    }
+    if (field === 'first_seen_at') return instantRule(numberOp(op, `${path}.op`), input.value, path, timeZone);
     if (!TEXT_FIELDS.includes(field as TextField)) {
       throw bad(`${path}.field`, `unknown field; use one of ${[...TEXT_FIELDS, 'first_seen_at'].join(', ')}`);
     }
@@ -234,87 +264,39 @@ export function revenueMinor(value: number, currency: string): number {
   return Math.round(value * 10 ** currencyExponent(currency));
 }
 
-/** `a op b` on numbers. */
-export function compare(a: number, op: NumberOp, b: number): boolean {
-  switch (op) {
-    case 'eq':
-      return a === b;
-    case 'neq':
-      return a !== b;
-    case 'gt':
-      return a > b;
-    case 'gte':
-      return a >= b;
-    case 'lt':
-      return a < b;
-    case 'lte':
-      return a <= b;
-  }
-}
-
-/** What the in-memory evaluator knows of one customer. */
-export interface RuleSubject {
-  customer: Record<TextField, string | null> & { id: number; first_seen_at: number };
-  sales: ReadonlyArray<{ placedAt: number; netMinor: number; currency: string }>;
-  events: ReadonlyArray<{ type: string; event: string | null; occurredAt: number }>;
-  labels: ReadonlyMap<string, string>;
-  scores: ReadonlyArray<{
-    model: string;
-    asOf: number;
-    p_alive: number | null;
-    expected_purchases: number | null;
-    clv: number | null;
-  }>;
-}
-
-const DAY = 86_400_000;
-
-function inWindow(at: number, asOf: number, days: number | undefined): boolean {
-  return at <= asOf && (days === undefined || at > asOf - Math.round(days * DAY));
-}
+const DAY_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /**
- * Evaluates a rule for one customer in memory, with the same meaning as the SQL it compiles to; the
- * tests hold the two against each other.
+ * A `first_seen_at` comparison with a number, an instant or a whole day, as instants. A day `d` is the
+ * half-open range `[start, end)` of its midnights in `timeZone`: `gte d` ≥ start, `gt d` ≥ end,
+ * `lt d` < start, `lte d` < end, `eq d` within the range, `neq d` outside it.
  */
-export function evaluateRule(rule: Rule, subject: RuleSubject, ctx: { asOf: number; currency: string }): boolean {
-  if ('all' in rule) return rule.all.every((r) => evaluateRule(r, subject, ctx));
-  if ('any' in rule) return rule.any.some((r) => evaluateRule(r, subject, ctx));
-  if ('not' in rule) return !evaluateRule(rule.not, subject, ctx);
-  if ('field' in rule) {
-    const value = subject.customer[rule.field];
-    if (rule.op === 'exists') return (value !== null) === rule.value;
-    if (value === null) return false;
-    if (rule.op === 'in') return rule.value.includes(String(value));
-    if (rule.field === 'first_seen_at') return compare(Number(value), rule.op, rule.value);
-    return rule.op === 'eq' ? value === rule.value : value !== rule.value;
+function instantRule(op: NumberOp, value: unknown, path: string, timeZone: string): Rule {
+  if (typeof value === 'number') return { field: 'first_seen_at', op, value: finite(value, `${path}.value`) };
+  if (typeof value !== 'string') throw bad(`${path}.value`, 'must be epoch milliseconds, a date or an instant');
+  const day = DAY_PATTERN.exec(value.trim());
+  if (!day) {
+    const at = parseTimestamp(value, timeZone);
+    if (!at) throw bad(`${path}.value`, `${JSON.stringify(value)} is not a date (YYYY-MM-DD) or an instant`);
+    return { field: 'first_seen_at', op, value: at.epochMs };
   }
-  if ('orders' in rule) {
-    const currency = rule.currency ?? ctx.currency;
-    const sales = subject.sales.filter((s) => inWindow(s.placedAt, ctx.asOf, rule.withinDays));
-    if (rule.orders === 'count') return compare(sales.length, rule.op, rule.value);
-    const total = sales.filter((s) => s.currency === currency).reduce((sum, s) => sum + s.netMinor, 0);
-    return compare(total, rule.op, revenueMinor(rule.value, currency));
+  const start = parseTimestamp(value.trim(), timeZone);
+  if (!start) throw bad(`${path}.value`, `${JSON.stringify(value)} is not a calendar date`);
+  const next = new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]) + 1)).toISOString().slice(0, 10);
+  const end = parseTimestamp(next, timeZone)!.epochMs;
+  const at = (o: NumberOp, v: number): FieldRule => ({ field: 'first_seen_at', op: o, value: v });
+  switch (op) {
+    case 'gte':
+      return at('gte', start.epochMs);
+    case 'gt':
+      return at('gte', end);
+    case 'lt':
+      return at('lt', start.epochMs);
+    case 'lte':
+      return at('lt', end);
+    case 'eq':
+      return { all: [at('gte', start.epochMs), at('lt', end)] };
+    case 'neq':
+      return { any: [at('lt', start.epochMs), at('gte', end)] };
   }
-  if ('events' in rule) {
-    const n = subject.events.filter(
-      (e) =>
-        e.event === rule.events &&
-        (rule.type === undefined || e.type === rule.type) &&
-        inWindow(e.occurredAt, ctx.asOf, rule.withinDays),
-    ).length;
-    return compare(n, rule.op, rule.value);
-  }
-  if ('score' in rule) {
-    const rows = subject.scores.filter((s) => rule.model === undefined || s.model === rule.model);
-    if (rows.length === 0) return false;
-    const latest = Math.max(...rows.map((s) => s.asOf));
-    return rows.some(
-      (s) => s.asOf === latest && s[rule.score] !== null && compare(s[rule.score]!, rule.op, rule.value),
-    );
-  }
-  const label = labelOf(rule);
-  if (!label) return false;
-  const value = subject.labels.get(label.kind);
-  return value !== undefined && label.values.includes(value);
 }

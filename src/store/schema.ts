@@ -37,6 +37,8 @@ export interface CustomerTable {
   city: string | null;
   /** Normalised postal address (lower-case, single spaces), used by the referral guards. */
   address: string | null;
+  /** The postal code as written (trimmed), apart from the address text; null when unknown. */
+  postcode?: string | null;
   /** The earliest instant the customer was seen (first order or event). */
   first_seen_at: number;
   /** The customer's IANA time zone (migration 020), for quiet hours and local send times; null: the store's. */

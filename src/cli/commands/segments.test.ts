@@ -3,101 +3,154 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { tempDir } from '../../../test/setup.js';
+import { duckOne } from '../../../test/duck.js';
+import { dropWhenClosed } from '../../../test/pg-drop.js';
+import { DIALECTS, freshDatabase, type TestDb, tempDir } from '../../../test/setup.js';
+import { importFile } from '../../ingest/index.js';
+import { samplePath } from '../../shared/paths.js';
+import type { Io } from '../io.js';
 import { main } from '../main.js';
 
-const ROOT = join(import.meta.dirname, '../../..');
-const dir = tempDir('comeback-segments-cli-');
-after(() => rmSync(dir, { recursive: true, force: true }));
+const CDNOW = samplePath('cdnow', 'CDNOW_sample.txt');
+const NOW = Date.UTC(2026, 0, 1);
 
-function sink(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  return { stream, text: () => chunks.join('') };
+/** Runs `comeback ARGS…` in-process. */
+async function run(args: string[]) {
+  let out = '';
+  let err = '';
+  const sink = (write: (s: string) => void) =>
+    new Writable({
+      write(chunk, _encoding, done) {
+        write(String(chunk));
+        done();
+      },
+    });
+  const io: Io = {
+    out: sink((s) => {
+      out += s;
+    }),
+    err: sink((s) => {
+      err += s;
+    }),
+  };
+  const code = await main(['node', 'comeback', ...args], io, {});
+  return { code, out, err };
 }
 
-/** Runs the `comeback` command line in this process, with its own output streams and environment. */
-async function comeback(...args: string[]) {
-  const out = sink();
-  const err = sink();
-  const code = await main(
-    ['node', 'comeback', ...args],
-    { out: out.stream, err: err.stream },
-    {
-      ...process.env,
-      COMEBACK_DB: `sqlite:${join(dir, 'cli.db')}`,
-    },
-  );
-  return { code, out: out.text(), err: err.text() };
+/** The CDNOW sample read by DuckDB itself: space-padded lines of master id, sample id, YYYYMMDD, CDs, dollars. */
+const RAW = `(
+  select f[2] as customer, f[3] as date from (
+    select string_split_regex(trim(regexp_replace(line, '\\r', '')), '\\s+') as f
+    from read_csv('${CDNOW}', header = false, columns = {'line': 'varchar'}, delim = '|', quote = '')
+    where trim(line) <> ''))`;
+
+for (const dialect of DIALECTS) {
+  describe(`comeback segments on the CDNOW sample on ${dialect.name}`, { skip: dialect.skip }, () => {
+    let t: TestDb;
+    let dir: string;
+    before(async () => {
+      t = await freshDatabase(dialect.name);
+      dir = tempDir('comeback-segments-cli-');
+      await importFile(t.store.db, CDNOW, { format: 'cdnow', now: NOW });
+    });
+    after(async () => {
+      rmSync(dir, { recursive: true, force: true });
+      await dropWhenClosed(t);
+    });
+
+    test('"bought in the last 30 days as of 1997-04-01" is [1997-03-03, 1997-04-02), as DuckDB counts it', async () => {
+      const expected = await duckOne(`select count(distinct customer) as n from ${RAW}
+        where date >= '19970303' and date <= '19970401'`);
+      const rules = join(dir, 'recent.json');
+      writeFileSync(rules, JSON.stringify({ orders: 'count', withinDays: 30, op: 'gte', value: 1 }));
+      // The end of 1997-04-01 written as an instant, which every as-of parser reads the same.
+      const saved = await run([
+        'segments',
+        'save',
+        'recent',
+        '--rules',
+        rules,
+        '--as-of',
+        '1997-04-02T00:00:00Z',
+        '--json',
+        '--db',
+        t.url,
+      ]);
+      assert.equal(saved.code, 0, saved.err);
+      assert.equal(JSON.parse(saved.out).size, Number(expected.n));
+      assert.ok(Number(expected.n) > 50, `${expected.n} customers`);
+      // RFM as of the same instant counts the purchases of 1997-04-01 itself.
+      const days = await duckOne(`select count(*) as n from ${RAW} where date <= '19970401'`);
+      const rfm = JSON.parse(
+        (await run(['segments', 'rfm', '--json', '--as-of', '1997-04-02T00:00:00Z', '--db', t.url])).out,
+      );
+      const purchases = rfm.customers.reduce((s: number, c: { frequency: number }) => s + c.frequency, 0);
+      assert.equal(purchases, Number(days.n));
+      // … and as of the end of 1997-03-31 it does not: the difference is that day's purchases.
+      const thatDay = await duckOne(`select count(*) as n from ${RAW} where date = '19970401'`);
+      assert.ok(Number(thatDay.n) > 0);
+      const before = JSON.parse(
+        (await run(['segments', 'rfm', '--json', '--as-of', '1997-04-01T00:00:00Z', '--db', t.url])).out,
+      );
+      const purchasesBefore = before.customers.reduce((s: number, c: { frequency: number }) => s + c.frequency, 0);
+      assert.equal(purchases - purchasesBefore, Number(thatDay.n));
+    });
+
+    test('migration: the to column is segments lifecycle as of TO, never with scores computed later', async () => {
+      const predicted = await run(['predict', '--as-of', '1998-07-01T00:00:00Z', '--json', '--db', t.url]);
+      assert.equal(predicted.code, 0, predicted.err);
+      for (const to of ['1998-01-01T00:00:00Z', '1998-07-01T00:00:00Z']) {
+        const lifecycle = JSON.parse(
+          (await run(['segments', 'lifecycle', '--as-of', to, '--json', '--db', t.url])).out,
+        );
+        // Scores were computed as of 1998-07-01: the earlier date must not read them.
+        assert.equal(lifecycle.scored > 0, to.startsWith('1998-07'), `scores used as of ${to}`);
+        const migration = await run([
+          'segments',
+          'migration',
+          '--from',
+          '1997-10-01T00:00:00Z',
+          '--to',
+          to,
+          '--json',
+          '--db',
+          t.url,
+        ]);
+        assert.equal(migration.code, 0, migration.err);
+        const matrix = JSON.parse(migration.out);
+        for (const stage of ['new', 'active', 'at_risk', 'lapsed', 'churned']) {
+          const j = matrix.stages.indexOf(stage);
+          const column = matrix.counts.reduce((s: number, row: number[]) => s + row[j]!, 0);
+          const staged = lifecycle.customers.filter((c: { stage: string }) => c.stage === stage).length;
+          assert.equal(column, staged, `${stage} as of ${to}`);
+        }
+        assert.deepEqual(matrix.thresholds, lifecycle.thresholds);
+      }
+      const backwards = await run([
+        'segments',
+        'migration',
+        '--from',
+        '1998-01-02',
+        '--to',
+        '1998-01-01',
+        '--db',
+        t.url,
+      ]);
+      assert.equal(backwards.code, 2);
+      assert.match(backwards.err, /--from 1998-01-02 is after --to 1998-01-01/);
+    });
+
+    test('a rule nested 5,000 deep exits 1 naming the file and the path, with no stack trace', async () => {
+      // Written as text: JSON.stringify itself overflows Node's stack at this depth.
+      const file = join(dir, 'deep.json');
+      writeFileSync(file, `${'{"not":'.repeat(5000)}{"orders":"count","op":"gte","value":1}${'}'.repeat(5000)}`);
+      const saved = await run(['segments', 'save', 'deep', '--rules', file, '--db', t.url]);
+      assert.equal(saved.code, 1);
+      assert.ok(saved.err.includes(file), saved.err);
+      assert.ok(saved.err.includes(`rules${'.not'.repeat(33)}`), saved.err);
+      assert.ok(!/\n\s+at /.test(saved.err), 'no stack trace');
+      const list = JSON.parse((await run(['segments', 'list', '--json', '--db', t.url])).out);
+      assert.ok(!list.some((s: { name: string }) => s.name === 'deep'), 'nothing saved');
+    });
+  });
 }
-
-describe('comeback segments and comeback customer', () => {
-  before(async () => {
-    const imported = await comeback('import', join(ROOT, 'samples/cdnow/CDNOW_sample.txt'), '--format', 'cdnow');
-    assert.equal(imported.code, 0, imported.err);
-  });
-
-  test('rfm, personas and lifecycle print one CSV row per customer with the contract columns', async () => {
-    const rfm = await comeback('segments', 'rfm', '--as-of', '1998-07-01', '--csv');
-    assert.equal(rfm.code, 0, rfm.err);
-    const lines = rfm.out.trim().split('\n');
-    assert.equal(lines[0], 'customer_id,r,f,m,recency_days,frequency,monetary_minor,group,reason');
-    assert.equal(lines.length - 1, 2357);
-    const personas = await comeback('segments', 'personas', '--as-of', '1998-07-01', '--csv');
-    assert.equal(personas.out.split('\n')[0], 'customer_id,group,reason,play');
-    const lifecycle = await comeback('segments', 'lifecycle', '--as-of', '1998-07-01', '--csv');
-    assert.equal(lifecycle.out.split('\n')[0], 'customer_id,days_since_last_order,orders,p_alive,group,reason');
-    assert.equal(lifecycle.out.trim().split('\n').length - 1, 2357);
-    const table = await comeback('segments', 'rfm', '--as-of', '1998-07-01');
-    assert.match(table.out, /^group\s+customers/);
-    assert.match(table.out, /Champions/);
-    assert.equal((await comeback('segments', 'rfm', '--json', '--csv')).code, 2);
-    assert.equal((await comeback('segments', 'rfm', '--as-of', 'soon')).code, 2);
-  });
-
-  test('lifecycle uses the model scores once predict has stored them', async () => {
-    const predict = await comeback('predict', '--as-of', '1998-07-01', '--json');
-    assert.equal(predict.code, 0, predict.err);
-    const lifecycle = JSON.parse((await comeback('segments', 'lifecycle', '--as-of', '1998-07-01', '--json')).out);
-    assert.ok(lifecycle.scored > 2000, `${lifecycle.scored} scored`);
-    assert.ok(lifecycle.customers.some((c: { pAlive: number | null }) => c.pAlive !== null));
-  });
-
-  test('a saved segment is shown, exported as CSV and audience, and bad rules name the field', async () => {
-    const rules = join(dir, 'rules.json');
-    writeFileSync(rules, JSON.stringify({ all: [{ orders: 'count', op: 'gte', value: 5 }] }));
-    const saved = await comeback('segments', 'save', 'frequent', '--rules', rules, '--as-of', '1998-07-01', '--json');
-    assert.equal(saved.code, 0, saved.err);
-    const size = JSON.parse(saved.out).size;
-    assert.ok(size > 50);
-    const csv = await comeback('segments', 'show', 'frequent', '--csv');
-    assert.equal(csv.out.trim().split('\n').length - 1, size);
-    const audience = await comeback('segments', 'show', 'frequent', '--audience', '--layout', 'google');
-    assert.equal(audience.code, 0, audience.err);
-    assert.equal(audience.out.split('\n')[0], 'Email,Phone,First Name,Last Name,Country,Zip');
-    writeFileSync(rules, JSON.stringify({ any: [{ orders: 'count', op: 'atLeast', value: 5 }] }));
-    const bad = await comeback('segments', 'save', 'broken', '--rules', rules);
-    assert.equal(bad.code, 1);
-    assert.match(bad.err, /rules\.json: rules\.any\[0\]\.op: must be one of/);
-    assert.equal((await comeback('segments', 'show', 'nope')).code, 1);
-  });
-
-  test('customer tells one customer’s story by source and external id', async () => {
-    const json = await comeback('customer', 'cdnow:4', '--as-of', '1998-07-01', '--json');
-    assert.equal(json.code, 0, json.err);
-    const profile = JSON.parse(json.out);
-    assert.ok(profile.orders.length > 0);
-    assert.ok(profile.rfm.group);
-    assert.ok(profile.lifecycle.stage);
-    assert.ok(profile.scores.pAlive >= 0);
-    const text = await comeback('customer', 'cdnow:4', '--as-of', '1998-07-01');
-    assert.match(text.out, /^customer \d+/);
-    assert.match(text.out, /RFM: /);
-    assert.equal((await comeback('customer', 'cdnow:no-such')).code, 1);
-  });
-});

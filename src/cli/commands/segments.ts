@@ -4,7 +4,7 @@ import { stringify } from 'csv-stringify/sync';
 import { ComebackError } from '../../errors.js';
 import {
   type AudienceLayout,
-  audienceCsv,
+  audienceExport,
   computeClusters,
   computeLifecycle,
   computePersonas,
@@ -29,7 +29,7 @@ import {
 import { formatMoney } from '../../shared/money.js';
 import { type Db, openStore, type Store } from '../../store/index.js';
 import { formatCount, formatTable, printJson } from '../io.js';
-import { type CommandContext, dateFlag, dbOption, resolveAsOf } from '../shared.js';
+import { type CommandContext, dbOption, resolveAsOf } from '../shared.js';
 
 interface Flags {
   db?: string;
@@ -179,8 +179,9 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
     .option('--model <model>', 'use the stored scores of this model (default: the latest of any)')
     .action((flags: Flags & { model?: string }) =>
       withStore(ctx, flags, async (store) => {
-        const scores = await loadLatestScores(store.db, { model: flags.model });
-        const result = await computeLifecycle(store.db, { asOf: await asOfOf(ctx, store.db, flags.asOf), scores });
+        const asOf = await asOfOf(ctx, store.db, flags.asOf);
+        const scores = await loadLatestScores(store.db, { model: flags.model, asOf });
+        const result = await computeLifecycle(store.db, { asOf, scores });
         output(ctx, flags, {
           json: () => ({ ...result, scored: scores?.size ?? 0 }),
           csv: () =>
@@ -285,9 +286,10 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
       .description('save a rule segment (JSON rules) and compute its members')
       .argument('<name>', 'segment name')
       .requiredOption('--rules <file>', 'JSON file with the rule')
+      .option('--tz <zone>', 'IANA time zone of the store, for dates and times written without an offset', 'UTC')
       .option('--as-of <date>', 'compute members as of this date (default: the day after the latest sale)')
       .option('--json', 'print JSON'),
-  ).action((name: string, flags: { db?: string; rules: string; asOf?: string; json?: boolean }) =>
+  ).action((name: string, flags: { db?: string; rules: string; tz: string; asOf?: string; json?: boolean }) =>
     withStore(ctx, flags, async (store) => {
       let raw: unknown;
       try {
@@ -304,7 +306,7 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
       }
       let rule: ReturnType<typeof parseRule>;
       try {
-        rule = parseRule(raw);
+        rule = parseRule(raw, 'rules', { timeZone: flags.tz });
       } catch (error) {
         if (error instanceof ComebackError) {
           throw new ComebackError(error.kind, error.message, {
@@ -328,34 +330,56 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
       .option('--csv', 'print the members as CSV')
       .option('--audience', 'print the members as an ad-platform custom-audience file (hashed)')
       .option('--layout <layout>', 'audience layout: meta or google', 'meta')
+      .option('--include-refused', 'also export customers who refused marketing (left out by default)')
       .option('--json', 'print JSON'),
-  ).action((name: string, flags: { db?: string; csv?: boolean; audience?: boolean; layout: string; json?: boolean }) =>
-    withStore(ctx, flags, async (store) => {
-      if (flags.layout !== 'meta' && flags.layout !== 'google') {
-        throw new ComebackError('usage', `--layout ${flags.layout}: choose meta or google`);
-      }
-      if ([flags.csv, flags.audience, flags.json].filter(Boolean).length > 1) {
-        throw new ComebackError('usage', 'choose one of --csv, --audience and --json');
-      }
-      const segment = await getSavedSegment(store.db, name);
-      const ids = await segmentMemberIds(store.db, segment.id);
-      if (flags.csv || flags.audience) {
-        const customers = await exportCustomers(store.db, ids);
-        ctx.io.out.write(flags.csv ? membersCsv(customers) : audienceCsv(customers, flags.layout as AudienceLayout));
-        return;
-      }
-      const sizes = await segmentSizeHistory(store.db, segment.id);
-      if (flags.json) {
-        printJson(ctx.io, { ...segment, size: ids.length, sizes, members: ids });
-        return;
-      }
-      ctx.io.out.write(
-        `${segment.name}: ${formatCount(ids.length)} customers\nrule: ${JSON.stringify(segment.rule)}\n\n`,
-      );
-      ctx.io.out.write(
-        `${formatTable([['as of', 'size'], ...sizes.map((s) => [new Date(s.asOf).toISOString().slice(0, 16).replace('T', ' '), formatCount(s.size)])])}\n`,
-      );
-    }),
+  ).action(
+    (
+      name: string,
+      flags: {
+        db?: string;
+        csv?: boolean;
+        audience?: boolean;
+        layout: string;
+        includeRefused?: boolean;
+        json?: boolean;
+      },
+    ) =>
+      withStore(ctx, flags, async (store) => {
+        if (flags.layout !== 'meta' && flags.layout !== 'google') {
+          throw new ComebackError('usage', `--layout ${flags.layout}: choose meta or google`);
+        }
+        if ([flags.csv, flags.audience, flags.json].filter(Boolean).length > 1) {
+          throw new ComebackError('usage', 'choose one of --csv, --audience and --json');
+        }
+        const segment = await getSavedSegment(store.db, name);
+        const ids = await segmentMemberIds(store.db, segment.id);
+        if (flags.csv || flags.audience) {
+          const customers = await exportCustomers(store.db, ids);
+          if (flags.csv) {
+            ctx.io.out.write(membersCsv(customers));
+            return;
+          }
+          const audience = audienceExport(customers, flags.layout as AudienceLayout, {
+            includeRefused: flags.includeRefused === true,
+          });
+          ctx.io.out.write(audience.csv);
+          ctx.io.err.write(
+            `${formatCount(audience.rows)} customers exported; left out: ${formatCount(audience.refused)} who refused marketing${flags.includeRefused ? '' : ' (--include-refused to add them)'}, ${formatCount(audience.unmatchable)} with neither e-mail nor phone\n`,
+          );
+          return;
+        }
+        const sizes = await segmentSizeHistory(store.db, segment.id);
+        if (flags.json) {
+          printJson(ctx.io, { ...segment, size: ids.length, sizes, members: ids });
+          return;
+        }
+        ctx.io.out.write(
+          `${segment.name}: ${formatCount(ids.length)} customers\nrule: ${JSON.stringify(segment.rule)}\n\n`,
+        );
+        ctx.io.out.write(
+          `${formatTable([['as of', 'size'], ...sizes.map((s) => [new Date(s.asOf).toISOString().slice(0, 16).replace('T', ' '), formatCount(s.size)])])}\n`,
+        );
+      }),
   );
 
   dbOption(
@@ -384,8 +408,9 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
       .option('--json', 'print JSON'),
   ).action((flags: { db?: string; asOf?: string; json?: boolean }) =>
     withStore(ctx, flags, async (store) => {
-      const scores = await loadLatestScores(store.db);
-      const summary = await refreshSegments(store.db, { asOf: await asOfOf(ctx, store.db, flags.asOf), scores });
+      const asOf = await asOfOf(ctx, store.db, flags.asOf);
+      const scores = await loadLatestScores(store.db, { asOf });
+      const summary = await refreshSegments(store.db, { asOf, scores });
       if (flags.json) {
         printJson(ctx.io, summary);
         return;
@@ -406,22 +431,33 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
     segments
       .command('migration')
       .description('how customers moved between lifecycle stages from one date to another')
-      .requiredOption('--from <date>', 'first date')
-      .requiredOption('--to <date>', 'second date')
+      .requiredOption('--from <date>', 'first date, read as --as-of reads a date')
+      .requiredOption(
+        '--to <date>',
+        'second date, read as --as-of reads a date (the to column is `segments lifecycle --as-of` this date)',
+      )
+      .option('--model <model>', 'use the stored scores of this model (default: the latest of any)')
       .option('--json', 'print JSON'),
-  ).action((flags: { db?: string; from: string; to: string; json?: boolean }) =>
+  ).action((flags: { db?: string; from: string; to: string; model?: string; json?: boolean }) =>
     withStore(ctx, flags, async (store) => {
+      // Both dates read exactly as `--as-of` does, so that the to column is `segments lifecycle --as-of TO`.
+      const from = await asOfOf(ctx, store.db, flags.from);
+      const to = await asOfOf(ctx, store.db, flags.to);
+      if (from > to) throw new ComebackError('usage', `--from ${flags.from} is after --to ${flags.to}`);
       const matrix = await lifecycleMigration(store.db, {
-        from: dateFlag(flags.from, '--from')!,
-        to: dateFlag(flags.to, '--to')!,
+        from,
+        to,
+        scoresFrom: await loadLatestScores(store.db, { model: flags.model, asOf: from }),
+        scoresTo: await loadLatestScores(store.db, { model: flags.model, asOf: to }),
       });
       if (flags.json) {
         printJson(ctx.io, matrix);
         return;
       }
       const names = matrix.stages.map((s) => s.replace('_', ' '));
+      const t = matrix.thresholds;
       ctx.io.out.write(
-        `${formatTable([[`${flags.from} \\ ${flags.to}`, ...names], ...matrix.counts.map((row, i) => [names[i]!, ...row.map((n) => formatCount(n))])])}\n`,
+        `${formatTable([[`${flags.from} \\ ${flags.to}`, ...names], ...matrix.counts.map((row, i) => [names[i]!, ...row.map((n) => formatCount(n))])])}\n\nboth dates staged with the thresholds as of ${flags.to}: at risk beyond ${t.atRiskDays.toFixed(1)} days, lapsed beyond ${t.lapsedDays.toFixed(1)}, churned beyond ${t.churnedDays.toFixed(1)}; model scores as each date had them\n`,
       );
     }),
   );

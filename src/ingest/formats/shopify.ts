@@ -139,6 +139,7 @@ async function* parseOrders(
             ...splitName(cell(f, c.billingName)),
             city: present(cell(f, c.billingCity)),
             country: present(cell(f, c.billingCountry)),
+            postcode: present(cell(f, c.billingZip)),
             address: normaliseAddress([
               cell(f, c.billingAddress1),
               cell(f, c.billingAddress2),
@@ -270,6 +271,7 @@ async function* parseCustomers(
         lastName: present(cell(f, c.last)),
         city: present(cell(f, c.city)),
         country: present(cell(f, c.country)),
+        postcode: present(cell(f, c.zip)),
         address: normaliseAddress([cell(f, c.address1), cell(f, c.address2), cell(f, c.city), cell(f, c.zip)]),
         consents: [...consent(c.acceptsEmail, 'email'), ...consent(c.acceptsSms, 'sms')],
       },

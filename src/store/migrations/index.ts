@@ -7,6 +7,7 @@ import { predictionsMigration } from './005-predictions.js';
 import { campaignsMigration } from './020-campaigns.js';
 import { webhookTruthMigration } from './014-webhook-truth.js';
 import { loyaltyDebtMigration } from './012-loyalty-debt.js';
+import { postcodeMigration } from './015-postcode.js';
 import type { DialectName } from './columns.js';
 
 export type { DialectName } from './columns.js';
@@ -25,5 +26,6 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '020_campaigns': campaignsMigration(dialect),
     '014_webhook_truth': webhookTruthMigration(),
     '012_loyalty_debt': loyaltyDebtMigration(dialect),
+    '015_postcode': postcodeMigration(),
   };
 }
