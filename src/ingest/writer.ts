@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import { isoCountry } from '../shared/countries.js';
 import { localDate } from '../shared/dates.js';
 import { type Db, type SqliteHandle, sqliteHandle } from '../store/index.js';
 import type { OrderStatus } from '../store/schema.js';
