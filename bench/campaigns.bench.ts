@@ -1,0 +1,196 @@
+/**
+ * `npm run bench:campaigns [-- --messages N]`: a flow enqueues N e-mails (default 100,000) into the
+ * outbox of a fresh SQLite file — enrolment, the engine, the policy check and the Liquid render of each
+ * message — and the worker's delivery step sends them to a real SMTP server on loopback (smtp-server,
+ * not parsing). The reference, measured in the same run against the same server: a bare loop over a
+ * pooled nodemailer transport sending the same rendered messages with the same concurrency. Prints
+ * messages per second for each, the ratio (target ≥ 0.5×) and the peak memory.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import nodemailer from 'nodemailer';
+import {
+  advanceJourneys,
+  deliverDue,
+  enrolNewEntrants,
+  saveFlow,
+  saveTemplate,
+  setFlowEnabled,
+  smtpSender,
+  validateFlow,
+} from '../src/campaigns/index.js';
+import { campaignDb } from '../src/campaigns/tables.js';
+import { openStore } from '../src/store/index.js';
+import { startSmtpSink } from '../test/smtp-sink.js';
+
+const arg = process.argv.indexOf('--messages');
+const N = arg > 0 ? Number(process.argv[arg + 1]) : 100_000;
+const CONCURRENCY = 10;
+const perSecond = (n: number, ms: number) => Math.round(n / (ms / 1000));
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+const dir = mkdtempSync(join(tmpdir(), 'comeback-bench-campaigns-'));
+const sink = await startSmtpSink({ parse: false });
+try {
+  const store = await openStore(`sqlite:${join(dir, 'comeback.db')}`);
+  const db = store.db;
+  const now = Date.UTC(2026, 5, 1, 12);
+  console.log(`bench:campaigns: ${fmt(N)} customers with e-mail consent, one flow, SMTP on 127.0.0.1:${sink.port}`);
+  for (let start = 1; start <= N; start += 5000) {
+    const ids = Array.from({ length: Math.min(5000, N - start + 1) }, (_, i) => start + i);
+    await db.transaction().execute(async (trx) => {
+      for (const part of chunk(ids, 500)) {
+        await trx
+          .insertInto('customers')
+          .values(
+            part.map((id) => ({
+              id,
+              source: 'bench',
+              email: `c${id}@example.com`,
+              first_name: `Name${id}`,
+              first_seen_at: now,
+              created_at: now,
+            })),
+          )
+          .execute();
+        await trx
+          .insertInto('customer_consents')
+          .values(
+            part.map((id) => ({ customer_id: id, channel: 'email', granted: 1, updated_at: now - 1, source: 'bench' })),
+          )
+          .execute();
+      }
+    });
+  }
+  await saveTemplate(
+    db,
+    {
+      key: 'news',
+      channel: 'email',
+      purpose: 'marketing',
+      subject: 'News for {{ customer.first_name }}',
+      body: '<mjml><mj-body><mj-section><mj-column><mj-text>Hello {{ customer.first_name }}, here is our news.</mj-text><mj-text><a href="{{ links.unsubscribe }}">Unsubscribe</a></mj-text></mj-column></mj-section></mj-body></mjml>',
+    },
+    now,
+  );
+  const parsed = validateFlow({
+    key: 'news',
+    name: 'News',
+    trigger: { type: 'event', events: ['Subscribed'] },
+    holdoutShare: 0,
+    steps: [{ id: 's', type: 'send', channels: ['email'], template: 'news', purpose: 'marketing' }],
+  });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  await saveFlow(db, parsed.flow, now);
+  await setFlowEnabled(db, 'news', true, now);
+  for (const part of chunk(
+    Array.from({ length: N }, (_, i) => i + 1),
+    1000,
+  )) {
+    await db
+      .insertInto('events')
+      .values(
+        part.map((id) => ({
+          message_id: `sub-${id}`,
+          type: 'track',
+          event: 'Subscribed',
+          customer_id: id,
+          properties: '{}',
+          occurred_at: now,
+          received_at: now,
+        })),
+      )
+      .execute();
+  }
+
+  // Enqueue: enrolment, the engine, the policy and the render of every message.
+  const enqueueStart = performance.now();
+  let entered = 0;
+  for (;;) {
+    const e = await enrolNewEntrants(db, now + 1);
+    entered += e.entered;
+    if (e.entered + e.skipped === 0) break;
+  }
+  let queued = 0;
+  for (;;) {
+    const a = await advanceJourneys(db, { now: now + 1, linkSecret: 'bench', limit: 2000 });
+    queued += a.queued;
+    if (a.journeys === 0) break;
+  }
+  const enqueueMs = performance.now() - enqueueStart;
+
+  // Deliver: claim, send, record, CONCURRENCY at a time.
+  const email = smtpSender({ host: '127.0.0.1', port: sink.port, ignoreTLS: true, maxConnections: CONCURRENCY });
+  const deliverStart = performance.now();
+  let sent = 0;
+  for (;;) {
+    const d = await deliverDue(
+      db,
+      { email },
+      { now: () => now + 2, random: Math.random, limit: 1000, concurrency: CONCURRENCY },
+    );
+    sent += d.sent;
+    if (d.claimed === 0) break;
+  }
+  const deliverMs = performance.now() - deliverStart;
+  await email.close?.();
+  const rssAfterOutbox = process.resourceUsage().maxRSS / 1024;
+
+  // Reference: the same rendered messages through a bare pooled nodemailer loop, same concurrency.
+  const payloads = await campaignDb(db).selectFrom('outbox').select(['to_address', 'payload', 'message_id']).execute();
+  await store.close();
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: sink.port,
+    pool: true,
+    maxConnections: CONCURRENCY,
+    maxMessages: Number.POSITIVE_INFINITY,
+    ignoreTLS: true,
+  });
+  const before = sink.received.length;
+  const refStart = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < payloads.length) {
+        const row = payloads[next++]!;
+        const p = JSON.parse(row.payload ?? '{}');
+        await transport.sendMail({
+          messageId: row.message_id,
+          from: p.from,
+          to: row.to_address!,
+          subject: p.subject,
+          html: p.html,
+          text: p.text,
+          headers: p.headers,
+        });
+      }
+    }),
+  );
+  const refMs = performance.now() - refStart;
+  transport.close();
+  const refSent = sink.received.length - before;
+
+  const rate = perSecond(sent, deliverMs);
+  const refRate = perSecond(refSent, refMs);
+  console.log(
+    `entered ${fmt(entered)}, queued ${fmt(queued)} in ${(enqueueMs / 1000).toFixed(1)} s: ${fmt(perSecond(queued, enqueueMs))} messages/s`,
+  );
+  console.log(`outbox → SMTP: ${fmt(sent)} sent in ${(deliverMs / 1000).toFixed(1)} s: ${fmt(rate)} messages/s`);
+  console.log(
+    `reference, bare pooled nodemailer: ${fmt(refSent)} in ${(refMs / 1000).toFixed(1)} s: ${fmt(refRate)} messages/s`,
+  );
+  console.log(`ratio (outbox ÷ bare loop): ${(rate / refRate).toFixed(2)}× (target ≥ 0.5×)`);
+  console.log(`end to end (enqueue + deliver): ${fmt(perSecond(sent, enqueueMs + deliverMs))} messages/s`);
+  console.log(`peak RSS: ${Math.round(Math.max(rssAfterOutbox, process.resourceUsage().maxRSS / 1024))} MiB`);
+} finally {
+  await sink.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
