@@ -119,7 +119,9 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
       try {
         await installBuiltins(store.db, ctx.now());
         const flow = await loadFlow(store.db, key);
-        printJson(ctx.io, { ...flow.definition, version: flow.version, enabled: flow.enabled });
+        // The definition alone, so that it can be edited and saved back; the state goes to stderr.
+        ctx.io.err.write(`${flow.key}: version ${flow.version}, ${flow.enabled ? 'on' : 'off'}\n`);
+        printJson(ctx.io, flow.definition);
       } finally {
         await store.close();
       }
