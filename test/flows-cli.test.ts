@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { tempDir } from './setup.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const dir = tempDir('comeback-flows-cli-');
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs the real `comeback` command line in a child process, as a user would. */
+function comeback(...args: string[]) {
+  const result = spawnSync(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/cli/main.ts'), ...args],
+    {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, COMEBACK_DB: `sqlite:${join(dir, 'flows.db')}` },
+    },
+  );
+  return { code: result.status, out: result.stdout, err: result.stderr };
+}
+
+describe('comeback flows', () => {
+  test('lists the built-in flows off, shows one, saves an edit as a new version and refuses a broken one', () => {
+    const listed = comeback('flows', 'list', '--json');
+    assert.equal(listed.code, 0, listed.err);
+    const flows = JSON.parse(listed.out) as Array<{ key: string; enabled: boolean; version: number }>;
+    assert.equal(flows.length, 7);
+    assert.ok(flows.every((f) => !f.enabled));
+
+    const shown = comeback('flows', 'show', 'win-back');
+    assert.equal(shown.code, 0, shown.err);
+    const definition = JSON.parse(shown.out);
+    assert.equal(definition.holdoutShare, 0.1);
+    const file = join(dir, 'win-back.json');
+    writeFileSync(file, JSON.stringify({ ...definition, holdoutShare: 0.2 }));
+    const saved = comeback('flows', 'save', file);
+    assert.equal(saved.code, 0, saved.err);
+    assert.match(saved.out, /saved win-back version 2/);
+    assert.match(comeback('flows', 'save', file).out, /unchanged \(version 2\)/);
+
+    const broken = join(dir, 'broken.json');
+    writeFileSync(broken, JSON.stringify({ ...definition, steps: [{ ...definition.steps[0], next: 'nowhere' }] }));
+    const refused = comeback('flows', 'save', broken);
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /broken\.json: steps\.0\.next: no step has the id "nowhere"/);
+  });
+
+  test('enable, report with no entrants says no result yet, and an unknown flow exits 1', () => {
+    assert.match(comeback('flows', 'enable', 'cart-abandonment').out, /cart-abandonment is on/);
+    assert.match(comeback('flows', 'enable', 'cart-abandonment').out, /already was/);
+    const report = comeback('flows', 'report', 'cart-abandonment', '--json');
+    assert.equal(report.code, 0, report.err);
+    assert.equal(JSON.parse(report.out).lift.verdict, 'no_data');
+    assert.match(
+      comeback('flows', 'report', 'cart-abandonment').out,
+      /No result: one of the groups has no entrants yet/,
+    );
+    const unknown = comeback('flows', 'enable', 'nope');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.err, /no flow "nope"/);
+  });
+});
