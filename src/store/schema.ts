@@ -128,6 +128,9 @@ export interface RefundTable {
   currency: string;
   refunded_at: number;
   reason: string | null;
+  /** The product and units taken back, when the refund is allocated by units (Online Retail). */
+  sku: string | null;
+  quantity: number | null;
 }
 
 export interface EventTable {
@@ -156,6 +159,8 @@ export interface ImportTable {
   orders: number;
   rejected: number;
   imported_at: number;
+  /** Null while the import runs (or when it was interrupted; importing the file again completes it). */
+  completed_at: number | null;
 }
 
 /** A model fitted to the store: parameters, fit quality and the hold-out check as JSON. */
