@@ -110,7 +110,13 @@ export const onlineRetail: Format = {
             line: row.line,
             refund: {
               externalId: `${row.invoice}:${n}`,
-              match: { customer, sku: row.stockCode, before: row.placedAt, quantity, unitPriceMinor: row.unitPriceMinor },
+              match: {
+                customer,
+                sku: row.stockCode,
+                before: row.placedAt,
+                quantity,
+                unitPriceMinor: row.unitPriceMinor,
+              },
               sku: row.stockCode,
               quantity,
               customer,
