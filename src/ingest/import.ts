@@ -173,7 +173,7 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
 
   // Pass 2: written in short transactions.
   const sha = await sha256(file);
-  const run = await writeTransaction(db, async (trx) => {
+  const run = await batchTransaction(db, async (trx) => {
     const unfinished = await trx
       .selectFrom('imports')
       .select('id')
@@ -204,7 +204,7 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
   let customers: CustomerInput[] = [];
   const flush = async () => {
     if (orders.length + refunds.length + customers.length === 0) return;
-    await writeTransaction(db, async (trx) => {
+    await batchTransaction(db, async (trx) => {
       writer.use(trx);
       for (const customer of customers) await writer.resolveCustomer(customer, options.now);
       await writer.writeOrders(orders);
@@ -221,7 +221,7 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
     if (orders.length + refunds.length + customers.length >= batchSize) await flush();
   }
   await flush();
-  await writeTransaction(db, async (trx) => {
+  await batchTransaction(db, async (trx) => {
     writer.use(trx);
     await writer.finish();
     await trx
@@ -240,23 +240,16 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
 /**
  * Runs `fn` in a short write transaction. On SQLite it begins IMMEDIATE, taking the write lock before
  * the first read (a deferred transaction that reads, then writes after another process committed, fails
- * at once with SQLITE_BUSY instead of waiting); the busy timeout makes it wait for a writer that holds
- * the lock, and SQLite's busy handler being unfair, it tries a few times. A lock still held after that
- * is a `busy` ComebackError. Inside a transaction already, it runs `fn` there.
+ * at once with SQLITE_BUSY instead of waiting); the busy timeout (10 s, see `openStore`) makes it wait
+ * for a writer that holds the lock, and every other writer holds it one batch at most. A lock still
+ * held after that is a `busy` ComebackError. Inside a transaction already, it runs `fn` there.
  */
-export async function writeTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+export async function batchTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
   if (db.isTransaction) return fn(db);
   try {
     if (dialectOf(db) === 'postgres') return await db.transaction().execute(fn);
     return await db.connection().execute(async (conn) => {
-      for (let attempt = 1; ; attempt += 1) {
-        try {
-          await sql`begin immediate`.execute(conn);
-          break;
-        } catch (error) {
-          if (!isBusyError(error) || attempt >= 3) throw error;
-        }
-      }
+      await sql`begin immediate`.execute(conn);
       try {
         const result = await fn(conn);
         await sql`commit`.execute(conn);
