@@ -283,6 +283,7 @@ for (const dialect of DIALECTS) {
         ['B-3,2024-05-09,EUR,-5.00,1,', /:2: total: is negative/],
         ['B-4,2024-05-09,EUR,5.00,10000001,0.01', /:2: quantity: "10000001" is beyond the maximum of 10000000/],
         ['B-5,2024-05-09,EUR,1e308,1,', /:2: total: "1e308" is not a number/],
+        ['B-7,2024-05-09,EUR,5.00,1.000,0.01', /:2: quantity: "1\.000" is ambiguous/],
       ];
       for (const [row, message] of cases) {
         const { run } = csvImport(`order_id,placed_at,currency,total,quantity,unit_price\n${row}\n`);

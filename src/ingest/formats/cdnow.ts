@@ -5,6 +5,7 @@ import {
   FieldError,
   type Format,
   integer,
+  nonNegative,
   type ParseContext,
   type ParsedItem,
   timestamp,
@@ -55,7 +56,7 @@ export const cdnow: Format = {
         const id = String(Number(customer));
         const when = timestamp(date!, 'date', ctx.timeZone);
         const quantity = integer(cds!, 'cds');
-        const total = amount(dollars!, 'dollars', currency);
+        const total = nonNegative(amount(dollars!, 'dollars', currency), 'dollars');
         const dayKey = `${id}-${date}`;
         const rank = (perDay.get(dayKey) ?? 0) + 1;
         perDay.set(dayKey, rank);

@@ -187,6 +187,10 @@ export function integer(text: string, field: string, fallback?: number): number 
     if (fallback !== undefined) return fallback;
     throw new FieldError(field, 'is empty');
   }
+  // `1.000` is a thousand with a decimal comma and one with a decimal point: refused, not guessed.
+  if (/^[+-]?\d{1,3}(\.\d{3})+$/.test(text)) {
+    throw new FieldError(field, `"${text}" is ambiguous: a thousands separator or a decimal point`);
+  }
   const value = Number(text.replace(/,/g, ''));
   if (!Number.isInteger(value)) throw new FieldError(field, `"${text}" is not a whole number`);
   const problem = quantityProblem(value, { allowNegative: true });

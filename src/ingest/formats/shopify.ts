@@ -11,6 +11,7 @@ import {
   type Format,
   Header,
   integer,
+  nonNegative,
   optionalTimestamp,
   type ParseContext,
   type ParsedItem,
@@ -147,6 +148,11 @@ async function* parseOrders(
         .split(',')
         .map((code) => code.trim())
         .filter(Boolean);
+      const total = nonNegative(amount(cell(f, c.total), 'Total', currency), 'Total');
+      const refunded = Math.abs(amount(cell(f, c.refunded), 'Refunded Amount', currency, 0));
+      if (refunded > total) {
+        throw new FieldError('Refunded Amount', `${refunded} minor units is more than the order's total of ${total}`);
+      }
       return {
         kind: 'order',
         line,
@@ -161,8 +167,8 @@ async function* parseOrders(
           shippingMinor: amount(cell(f, c.shipping), 'Shipping', currency, 0),
           taxMinor: amount(cell(f, c.taxes), 'Taxes', currency, 0),
           discountMinor: amount(cell(f, c.discountAmount), 'Discount Amount', currency, 0),
-          totalMinor: amount(cell(f, c.total), 'Total', currency),
-          refundedMinor: amount(cell(f, c.refunded), 'Refunded Amount', currency, 0),
+          totalMinor: total,
+          refundedMinor: refunded,
           status,
           discountCodes: codes,
           country: present(cell(f, c.billingCountry)),
