@@ -62,6 +62,8 @@ describe('SQLite writers during an import (real second processes)', () => {
 
   test('an import in another process commits in batches: writes and a second import wait a batch, none fails', async () => {
     const db = t.store.db;
+    const { key } = await createApiKey(db, { scope: 'write', name: 'writer', now: NOW });
+    const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });
     const child = worker('import', path, RETAIL, 'online-retail');
     const done = exited(child);
     // Wait until the other process has started writing (its import is recorded, not yet complete).
@@ -81,6 +83,21 @@ describe('SQLite writers during an import (real second processes)', () => {
             .values({ source: 'api', email: `writer-${i}@example.com`, first_seen_at: NOW, created_at: NOW })
             .execute();
         });
+        const response = await app.inject({
+          method: 'POST',
+          url: '/api/v1/orders',
+          headers: { authorization: `Bearer ${key}` },
+          payload: {
+            externalId: `api-${i}`,
+            placedAt: '2024-05-01T10:00:00Z',
+            currency: 'EUR',
+            status: 'paid',
+            totalMinor: 500,
+            customer: { email: `writer-${i}@example.com` },
+            lines: [],
+          },
+        });
+        assert.equal(response.statusCode, 201, response.body);
         written += 1;
         const running = await db
           .selectFrom('imports')
@@ -99,7 +116,8 @@ describe('SQLite writers during an import (real second processes)', () => {
     assert.equal(summary.orders, 6919);
     assert.equal(written, 40);
     assert.ok(during > 0, 'some writes committed while the other import was still running');
-    assert.equal(await countRows(db, 'orders'), 1837 + 6919);
+    await app.close();
+    assert.equal(await countRows(db, 'orders'), 1837 + 6919 + 40);
     const incomplete = await db.selectFrom('imports').select('id').where('completed_at', 'is', null).execute();
     assert.equal(incomplete.length, 0);
   });
