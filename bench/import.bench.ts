@@ -13,7 +13,10 @@ import { importFile } from '../src/ingest/index.js';
 import { packageRoot } from '../src/shared/paths.js';
 import { openStore } from '../src/store/index.js';
 
-const FILE = join(packageRoot(), '..', 'shared', 'datasets', 'online-retail', 'online_retail_by_day_concat.csv');
+// COMEBACK_BENCH_FILE points at the file when the datasets are not beside the package (a worktree).
+const FILE =
+  process.env.COMEBACK_BENCH_FILE ??
+  join(packageRoot(), '..', 'shared', 'datasets', 'online-retail', 'online_retail_by_day_concat.csv');
 
 // Child mode: import one file and report this process's own peak memory.
 if (process.argv[2] === '--child') {

@@ -8,6 +8,7 @@ export type ErrorKind =
   | 'forbidden'
   | 'insufficient_points'
   | 'rate_limited'
+  | 'busy'
   | 'internal';
 
 /** Where in an input file a problem was found, so the message can say `FILE:LINE: field: reason`. */
@@ -48,3 +49,17 @@ export function inputError(message: string, location: InputLocation, cause?: unk
 export type Result<T, K extends string = ErrorKind> =
   | { ok: true; value: T }
   | { ok: false; error: { kind: K; message: string } };
+
+/**
+ * True for the database's "another writer holds the lock and the wait ran out": SQLite's SQLITE_BUSY
+ * (and its extended codes, such as BUSY_SNAPSHOT) and PostgreSQL's lock_not_available (55P03).
+ */
+export function isBusyError(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+  return code.startsWith('SQLITE_BUSY') || code === 'SQLITE_LOCKED' || code === '55P03';
+}
+
+/** A busy database as a `busy` ComebackError (the API answers 503 with Retry-After, the CLI exit 1). */
+export function busyError(cause: unknown): ComebackError {
+  return new ComebackError('busy', 'the database is busy with another writer; try again in a moment', { cause });
+}

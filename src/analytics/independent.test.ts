@@ -4,8 +4,9 @@
  * reading the raw sample files itself, with SQL written apart from
  * `*.queries.ts` (set operations instead of one conditional scan, DuckDB's own date functions for
  * months and ISO weeks) and the rates worked out here by hand. The importers' rules are replicated in
- * DuckDB: Online Retail's C-invoices refund the customer's latest earlier invoice holding the stock
- * code, an invoice refunded in full is no sale, A-invoices are skipped and rows without a CustomerID
+ * DuckDB: Online Retail's C-invoice lines take back their units from the customer's earlier invoices
+ * holding the stock code, latest first, never more units than bought nor more money than the invoice
+ * has left (a greedy pass written here, over rows DuckDB reads), an invoice refunded in full is no sale, A-invoices are skipped and rows without a CustomerID
  * are guest orders; Shopify's Financial Status and the offset in `Created at`; CDNOW's every row.
  */
 import assert from 'node:assert/strict';
@@ -30,6 +31,8 @@ interface Dataset {
   currency: string;
   sales: string;
   asOf: string;
+  /** Tables the `sales` query reads besides the raw file, built first. */
+  prepare?: (connection: DuckDBConnection) => Promise<void>;
   /** End (exclusive) of the calibration period of the per-customer summary check. */
   calibrationEnd: string;
   periods: Array<{ from: string; to: string; previousFrom: string; windowDays: number }>;
@@ -48,19 +51,73 @@ const retailSales = `
     from raw),
   invoices as (
     select inv, arg_min(ts, rn) as ts, arg_min(customer, rn) as customer, sum(q * cents) as total, min(rn) as first_rn
-    from lines where inv not like 'C%' and inv not like 'A%' group by inv),
-  invoice_skus as (select distinct inv, sku from lines where inv not like 'C%' and inv not like 'A%'),
-  cancels as (select rn, customer, sku, ts, abs(q) * cents as amount from lines where inv like 'C%' and customer is not null),
-  candidates as (
-    select c.rn, c.amount, i.inv,
-           row_number() over (partition by c.rn order by i.ts desc, i.first_rn desc) as k
-    from cancels c
-    join invoice_skus s on s.sku = c.sku
-    join invoices i on i.inv = s.inv and i.customer = c.customer and i.ts <= c.ts),
-  refunded as (select inv, sum(amount) as refunded from candidates where k = 1 group by inv)
+    from lines where inv not like 'C%' and inv not like 'A%' group by inv)
   select i.customer, i.ts, cast(i.ts as date) as d, i.total - coalesce(r.refunded, 0) as net
   from invoices i left join refunded r using (inv)
   where coalesce(r.refunded, 0) = 0 or r.refunded < i.total`;
+
+/**
+ * `refunded(inv, refunded)`: each cancellation line, in file order, takes back its units from the same
+ * customer's invoices placed no later, holding the stock code, latest first; never more units of an
+ * invoice than it bought less those taken before, never more money than the invoice has left.
+ */
+async function retailRefunds(connection: DuckDBConnection): Promise<void> {
+  const lines = `
+    select "InvoiceNo" as inv, "StockCode" as sku, cast("Quantity" as bigint) as q,
+           cast(round(cast("UnitPrice" as decimal(18, 4)) * 100) as bigint) as cents,
+           cast("InvoiceDate" as timestamp) as ts, regexp_replace("CustomerID", '\\.0+$', '') as customer,
+           row_number() over () as rn
+    from read_csv('${RETAIL}', all_varchar = true)`;
+  await connection.run(`create table retail_lines as ${lines}`);
+  const read = async (query: string) =>
+    (await connection.runAndReadAll(query)).getRowObjectsJS() as Array<Record<string, bigint | string | null>>;
+  const invoices = new Map<string, { total: number; refunded: number; bought: Map<string, number> }>();
+  const bySkuCustomer = new Map<string, Array<{ inv: string; ts: number; firstRn: number }>>();
+  for (const r of await read(`
+      select inv, sku, customer, epoch_ms(min(ts) over (partition by inv)) as ts, min(rn) over (partition by inv) as first_rn,
+             sum(q * cents) over (partition by inv) as total, q
+      from retail_lines where inv not like 'C%' and inv not like 'A%' and customer is not null order by rn`)) {
+    const inv = String(r.inv);
+    const invoice = invoices.get(inv) ?? { total: Number(r.total), refunded: 0, bought: new Map() };
+    invoices.set(inv, invoice);
+    const sku = String(r.sku);
+    const q = Number(r.q);
+    if (q > 0) {
+      if (!invoice.bought.has(sku)) {
+        const key = `${r.customer}|${sku}`;
+        const list = bySkuCustomer.get(key) ?? [];
+        list.push({ inv, ts: Number(r.ts), firstRn: Number(r.first_rn) });
+        bySkuCustomer.set(key, list);
+      }
+      invoice.bought.set(sku, (invoice.bought.get(sku) ?? 0) + q);
+    }
+  }
+  for (const list of bySkuCustomer.values()) list.sort((a, b) => b.ts - a.ts || b.firstRn - a.firstRn);
+  const cancels = await read(`
+    select customer, sku, epoch_ms(ts) as ts, -q as units, cents from retail_lines
+    where inv like 'C%' and customer is not null order by rn`);
+  for (const c of cancels) {
+    let units = Number(c.units);
+    let left = units * Number(c.cents);
+    for (const candidate of bySkuCustomer.get(`${c.customer}|${c.sku}`) ?? []) {
+      if (candidate.ts > Number(c.ts) || units <= 0) continue;
+      const invoice = invoices.get(candidate.inv)!;
+      const free = invoice.bought.get(String(c.sku))!;
+      if (free <= 0) continue;
+      const take = Math.min(units, free);
+      const value = take === units ? left : take * Number(c.cents);
+      const applied = Math.min(value, Math.max(0, invoice.total - invoice.refunded), left);
+      if (applied <= 0) continue;
+      invoice.refunded += applied;
+      invoice.bought.set(String(c.sku), free - take);
+      units -= take;
+      left -= applied;
+    }
+  }
+  await connection.run('create table refunded (inv varchar, refunded bigint)');
+  const rows = [...invoices].filter(([, i]) => i.refunded > 0).map(([inv, i]) => `('${inv}', ${i.refunded})`);
+  if (rows.length > 0) await connection.run(`insert into refunded values ${rows.join(', ')}`);
+}
 
 const cdnowSales = `
   with fields as (
@@ -95,6 +152,7 @@ const DATASETS: Dataset[] = [
     format: 'online-retail',
     currency: 'GBP',
     sales: retailSales,
+    prepare: retailRefunds,
     asOf: '2011-12-10',
     calibrationEnd: '2011-06-01',
     periods: [
@@ -140,6 +198,7 @@ class Duck {
   static async open(data: Dataset): Promise<Duck> {
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
+    await data.prepare?.(connection);
     await connection.run(`create table sales as ${data.sales}`);
     return new Duck(instance, connection);
   }

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ComebackError, type ErrorKind } from '../errors.js';
+import { busyError, ComebackError, type ErrorKind, isBusyError } from '../errors.js';
 
 /** HTTP statuses of the error kinds; the one place where kinds meet HTTP. */
 export const STATUS: Record<ErrorKind, number> = {
@@ -11,6 +11,7 @@ export const STATUS: Record<ErrorKind, number> = {
   conflict: 409,
   insufficient_points: 422,
   rate_limited: 429,
+  busy: 503,
   internal: 500,
 };
 
@@ -72,7 +73,9 @@ function describe(error: FastifyError | ComebackError | Error): { status: number
 /** Installs the error and not-found handlers: every error leaves as `{ error: { code, message, field? } }`. */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
-    const { status, body } = describe(error);
+    const { status, body } = describe(isBusyError(error) ? busyError(error) : error);
+    // A busy database is worth retrying soon; the write lock is held for one import batch at most.
+    if (status === 503) reply.header('retry-after', '1');
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     reply.code(status).send(body);
   });

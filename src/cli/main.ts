@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { ComebackError, type ErrorKind } from '../errors.js';
+import { busyError, ComebackError, type ErrorKind, isBusyError } from '../errors.js';
 import { registerAdmin } from './commands/admin.js';
 import { registerCohorts } from './commands/cohorts.js';
 import { registerCustomer } from './commands/customer.js';
@@ -28,6 +28,7 @@ const EXIT: Record<ErrorKind, number> = {
   forbidden: 1,
   insufficient_points: 1,
   rate_limited: 1,
+  busy: 1,
   internal: 1,
 };
 
@@ -63,7 +64,8 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
   try {
     await program.parseAsync(argv);
     return 0;
-  } catch (error) {
+  } catch (thrown) {
+    const error = isBusyError(thrown) ? busyError(thrown) : thrown;
     if (error instanceof CommanderError) {
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0
         ? 0

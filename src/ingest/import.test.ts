@@ -64,7 +64,10 @@ for (const dialect of DIALECTS) {
       const got = await snapshot(db);
       assert.equal(got.orders, expected.orders);
       assert.equal(got.lines, expected.lines);
-      assert.equal(got.refunds, expected.refunds);
+      // Each cancellation line is stored as pieces `ID#1`, `ID#2`…: one per order it was allocated to.
+      const cancellationLines = await sql<{ n: number }>`
+        select count(*) as n from refunds where external_id like '%#1'`.execute(db);
+      assert.equal(Number(cancellationLines.rows[0]?.n), expected.refunds);
       assert.equal(got.customers, expected.customers);
       assert.equal(got.identities, expected.customers, 'each CustomerID is one identity');
       assert.equal(got.total, expected.total);
@@ -100,6 +103,34 @@ for (const dialect of DIALECTS) {
            or (refunded_minor > 0 and refunded_minor >= total_minor and status <> 'refunded')`.execute(db);
       assert.equal(Number(status.rows[0]?.n), 0);
       assert.equal(summary.skipped, 0);
+      // Never more refunded than an order's total, nor more units of a product than the order bought.
+      const over = await sql<{ n: number }>`
+        select count(*) as n from orders where refunded_minor > total_minor and refunded_minor > 0`.execute(db);
+      assert.equal(Number(over.rows[0]?.n), 0);
+      const units = await sql<{ n: number }>`
+        select count(*) as n from (
+          select r.order_id, r.sku, sum(r.quantity) as back,
+            (select sum(l.quantity) from order_lines l where l.order_id = r.order_id and l.sku = r.sku and l.quantity > 0) as bought
+          from refunds r where r.order_id is not null group by r.order_id, r.sku) t
+        where back > bought`.execute(db);
+      assert.equal(Number(units.rows[0]?.n), 0);
+      // The reconciliation: the file's net is every row's quantity × price (DuckDB over the raw file);
+      // what was stored is the orders' totals less their refunds; cancellations that found no units
+      // explain the rest (a cancellation line has at most one piece without an order: its last).
+      const file = await duckOne(`select sum(cast("Quantity" as bigint) * ${cents}) as net from ${raw}`);
+      const stored = await sql<{ v: number }>`select sum(total_minor - refunded_minor) as v from orders`.execute(db);
+      const unmatched = await sql<{ v: number; n: number }>`
+        select coalesce(sum(amount_minor), 0) as v, count(*) as n
+        from refunds where order_id is null`.execute(db);
+      assert.equal(summary.reconciliation.length, 1);
+      const r = summary.reconciliation[0]!;
+      assert.equal(r.currency, 'GBP');
+      assert.equal(r.fileNetMinor, file.net);
+      assert.equal(r.storedNetMinor, Number(stored.rows[0]?.v));
+      assert.equal(r.unexplainedMinor, 0);
+      const explainedUnmatched = r.explained.find((e) => e.reason.startsWith('refunds that matched no order'));
+      assert.equal(-(explainedUnmatched?.minor ?? 0), Number(unmatched.rows[0]?.v));
+      assert.equal(explainedUnmatched?.count ?? 0, Number(unmatched.rows[0]?.n));
     });
 
     test('CDNOW: every row is a purchase, repeated rows included', async () => {

@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { basename } from 'node:path';
-import { ComebackError, inputError } from '../errors.js';
+import { busyError, ComebackError, inputError, isBusyError } from '../errors.js';
 import { toCsv } from '../shared/csv.js';
 import { isValidTimeZone } from '../shared/dates.js';
-import { normaliseCurrency } from '../shared/money.js';
-import type { Db } from '../store/index.js';
+import { type DecimalMark, normaliseCurrency } from '../shared/money.js';
+import { type Db, immediateTransaction } from '../store/index.js';
 import type { ParseContext } from './formats/format.js';
 import { FORMATS, type FormatName } from './formats/index.js';
-import type { OrderInput, RefundInput } from './records.js';
-import { readRows } from './source.js';
-import { ImportWriter, type WriteStats } from './writer.js';
+import type { CustomerInput, OrderInput, RefundInput } from './records.js';
+import { DELIMITERS, readRows } from './source.js';
+import { ImportWriter, type StoredMoney, type WriteStats } from './writer.js';
 
 export interface ImportOptions {
   format: FormatName;
@@ -20,9 +20,36 @@ export interface ImportOptions {
   currency?: string;
   encoding?: string;
   map?: Record<string, string>;
+  /** The CSV field delimiter (`,` `;` tab `|`); detected from the header line when absent. */
+  delimiter?: string;
+  /** The decimal mark of a generic CSV's amounts; `auto` (default) lets the file prove it. */
+  decimal?: DecimalMark | 'auto';
   /** Import the good rows and write the bad ones to `FILE.rejects.csv` instead of stopping. */
   skipInvalid?: boolean;
+  /** Records written per transaction (orders plus refunds); each batch holds the write lock briefly. */
+  batchSize?: number;
   onProgress?: (read: number, total: number) => void;
+}
+
+/** One line of a reconciliation: money of the file that was deliberately not stored as it stands. */
+export interface ReconciliationItem {
+  reason: string;
+  count: number;
+  /** Signed: what this item adds to the file's net that the store does not have. */
+  minor: number;
+}
+
+/**
+ * The file's net amount in one currency (orders less stated refunds, less refund records, plus skipped
+ * rows' amounts) against the net the import stored (orders less the refunds it applied to them), with
+ * the difference explained; `unexplainedMinor` is zero when every unit of money is accounted for.
+ */
+export interface Reconciliation {
+  currency: string;
+  fileNetMinor: number;
+  storedNetMinor: number;
+  explained: ReconciliationItem[];
+  unexplainedMinor: number;
 }
 
 export interface ImportSummary extends WriteStats {
@@ -33,14 +60,24 @@ export interface ImportSummary extends WriteStats {
   skipped: number;
   skipReasons: Record<string, number>;
   rejectsFile: string | undefined;
+  /** The delimiter read with (CSV layouts). */
+  delimiter: string | undefined;
+  /** True when an earlier import of the same file (by content) had not finished; this one completed it. */
+  resumed: boolean;
+  reconciliation: Reconciliation[];
 }
 
 const BATCH = 500;
 
 /**
- * Imports one file in one transaction: either every row is stored, or (on the first bad row, unless
- * `skipInvalid`) nothing is and the error names `FILE:LINE: field: reason`. Re-importing a file
- * changes nothing, since every record is keyed by its source id.
+ * Imports one file, whole or not at all as far as its content goes, without holding the database for
+ * the length of the file. A first pass reads and checks every row and writes nothing: a bad row stops
+ * the import with `FILE:LINE: field: reason` (or, with `skipInvalid`, goes to `FILE.rejects.csv`). A
+ * second pass writes in batches, each its own short transaction that takes the write lock up front
+ * (BEGIN IMMEDIATE on SQLite), so other writers (the API, another import) wait a batch rather than the
+ * whole file. Every write is keyed by source ids, so an import interrupted half-way (a crash, kill -9)
+ * is completed by importing the file again; the `imports` row stays incomplete until then. A busy
+ * database (another writer held the lock past the busy timeout) is a `busy` error.
  */
 export async function importFile(db: Db, file: string, options: ImportOptions): Promise<ImportSummary> {
   const format = FORMATS[options.format];
@@ -51,7 +88,18 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
     currency = normaliseCurrency(options.currency);
     if (!currency) throw new ComebackError('usage', `--currency ${options.currency}: not an ISO 4217 code`);
   }
-  const ctx: ParseContext = { file, timeZone, currency, map: options.map ?? {}, now: options.now };
+  const delimiter = options.delimiter === 'tab' || options.delimiter === '\\t' ? '\t' : options.delimiter;
+  if (delimiter !== undefined && !(DELIMITERS as readonly string[]).includes(delimiter)) {
+    throw new ComebackError('usage', `--delimiter ${options.delimiter}: use , ; | or tab`);
+  }
+  const ctx: ParseContext = {
+    file,
+    timeZone,
+    currency,
+    map: options.map ?? {},
+    now: options.now,
+    decimal: options.decimal ?? 'auto',
+  };
   const summary: ImportSummary = {
     file,
     format: options.format,
@@ -60,81 +108,218 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
     skipped: 0,
     skipReasons: {},
     rejectsFile: undefined,
+    delimiter: undefined,
+    resumed: false,
+    reconciliation: [],
     orders: 0,
     lines: 0,
     refunds: 0,
     customersCreated: 0,
     productsCreated: 0,
   };
-  const source = format.name;
-  let rejects: WriteStream | undefined;
-  try {
-    await db.transaction().execute(async (trx) => {
-      const writer = new ImportWriter(trx, source, options.now);
-      let orders: OrderInput[] = [];
-      let refunds: RefundInput[] = [];
-      const flush = async () => {
-        await writer.writeOrders(orders);
-        await writer.writeRefunds(refunds);
-        orders = [];
-        refunds = [];
-      };
-      const rows = readRows(file, { layout: format.layout, encoding: options.encoding, onBytes: options.onProgress });
-      const counted = countRows(rows, summary);
-      for await (const item of format.parse(counted, ctx)) {
-        switch (item.kind) {
-          case 'reject':
-            if (!options.skipInvalid) throw inputError(item.message, { file, line: item.line, field: item.field });
-            rejects ??= openRejects(file, summary);
-            rejects.write(toCsv(item.rows.map((r) => [item.line, item.field, item.message, ...r])));
-            summary.rejected += 1;
-            break;
-          case 'skip':
-            summary.skipped += 1;
-            summary.skipReasons[item.reason] = (summary.skipReasons[item.reason] ?? 0) + 1;
-            break;
-          case 'order':
-            orders.push(item.order);
-            break;
-          case 'refund':
-            refunds.push(item.refund);
-            break;
-          case 'customer':
-            await writer.resolveCustomer(item.customer, options.now);
-            break;
-        }
-        if (orders.length + refunds.length >= BATCH) await flush();
-      }
-      if (summary.rows === 0) throw inputError('the file is empty', { file, line: 1 });
-      if (format.layout === 'csv' && summary.rows === 1) {
-        throw inputError('the file has a header and no rows', { file, line: 2 });
-      }
-      await flush();
-      await writer.finish();
-      Object.assign(summary, writer.stats);
-      summary.rows = Math.max(0, summary.rows - (format.layout === 'csv' ? 1 : 0));
-      await trx
-        .insertInto('imports')
-        .values({
-          file: basename(file),
-          format: options.format,
-          sha256: await sha256(file),
-          rows: summary.rows,
-          orders: summary.orders,
-          rejected: summary.rejected,
-          imported_at: options.now,
-        })
-        .execute();
+  let rows = 0;
+  const items = (progress: (read: number, total: number) => void, count = false) => {
+    const source = readRows(file, {
+      layout: format.layout,
+      encoding: options.encoding,
+      delimiter,
+      onDelimiter: (d) => {
+        summary.delimiter = d;
+      },
+      onBytes: progress,
     });
+    return format.parse(count ? countRows(source, () => (rows += 1)) : source, ctx);
+  };
+
+  // Pass 1: every row read and checked, nothing written.
+  const fileMoney = new FileMoney();
+  let rejects: WriteStream | undefined;
+  let headers = format.layout === 'csv' ? 1 : 0;
+  try {
+    for await (const item of items((read, total) => options.onProgress?.(Math.round(read / 2), total), true)) {
+      switch (item.kind) {
+        case 'reject':
+          if (!options.skipInvalid) throw inputError(item.message, { file, line: item.line, field: item.field });
+          rejects ??= openRejects(file, summary);
+          rejects.write(toCsv(item.rows.map((r) => [item.line, item.field, item.message, ...r])));
+          summary.rejected += 1;
+          break;
+        case 'skip':
+          summary.skipped += 1;
+          summary.skipReasons[item.reason] = (summary.skipReasons[item.reason] ?? 0) + 1;
+          if (item.amountMinor !== undefined && item.currency)
+            fileMoney.skip(item.currency, item.reason, item.amountMinor);
+          break;
+        case 'header':
+          headers += 1;
+          break;
+        case 'order':
+          fileMoney.order(item.order);
+          break;
+        case 'refund':
+          fileMoney.refund(item.refund);
+          break;
+        case 'customer':
+          break;
+      }
+    }
   } finally {
     if (rejects) await new Promise((resolve) => rejects!.end(resolve));
   }
+  if (rows === 0) throw inputError('the file is empty', { file, line: 1 });
+  if (format.layout === 'csv' && rows === 1) throw inputError('the file has a header and no rows', { file, line: 2 });
+  summary.rows = Math.max(0, rows - headers);
+
+  // Pass 2: written in short transactions.
+  const sha = await sha256(file);
+  const run = await batchTransaction(db, async (trx) => {
+    const unfinished = await trx
+      .selectFrom('imports')
+      .select('id')
+      .where('sha256', '=', sha)
+      .where('completed_at', 'is', null)
+      .execute();
+    summary.resumed = unfinished.length > 0;
+    const row = await trx
+      .insertInto('imports')
+      .values({
+        file: basename(file),
+        format: options.format,
+        sha256: sha,
+        rows: summary.rows,
+        orders: 0,
+        rejected: summary.rejected,
+        imported_at: options.now,
+        completed_at: null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { id: Number(row.id), unfinished: unfinished.map((r) => Number(r.id)) };
+  });
+  const writer = new ImportWriter(db, format.name, options.now);
+  const batchSize = options.batchSize ?? BATCH;
+  let orders: OrderInput[] = [];
+  let refunds: RefundInput[] = [];
+  let customers: CustomerInput[] = [];
+  const flush = async () => {
+    if (orders.length + refunds.length + customers.length === 0) return;
+    await batchTransaction(db, async (trx) => {
+      writer.use(trx);
+      for (const customer of customers) await writer.resolveCustomer(customer, options.now);
+      await writer.writeOrders(orders);
+      await writer.writeRefunds(refunds);
+    });
+    orders = [];
+    refunds = [];
+    customers = [];
+  };
+  for await (const item of items((read, total) => options.onProgress?.(Math.round((total + read) / 2), total))) {
+    if (item.kind === 'order') orders.push(item.order);
+    else if (item.kind === 'refund') refunds.push(item.refund);
+    else if (item.kind === 'customer') customers.push(item.customer);
+    if (orders.length + refunds.length + customers.length >= batchSize) await flush();
+  }
+  await flush();
+  await batchTransaction(db, async (trx) => {
+    writer.use(trx);
+    await writer.finish();
+    await trx
+      .updateTable('imports')
+      .set({ orders: writer.stats.orders, completed_at: options.now })
+      .where('id', '=', run.id)
+      .execute();
+    // The interrupted runs of this file are complete now.
+    if (run.unfinished.length > 0) await trx.deleteFrom('imports').where('id', 'in', run.unfinished).execute();
+  });
+  Object.assign(summary, writer.stats);
+  summary.reconciliation = fileMoney.reconcile(writer.money, summary.rejected);
   return summary;
 }
 
-async function* countRows<T>(rows: AsyncIterable<T>, summary: ImportSummary): AsyncGenerator<T> {
+/**
+ * Runs `fn` in a short write transaction. On SQLite it begins IMMEDIATE, taking the write lock before
+ * the first read (a deferred transaction that reads, then writes after another process committed, fails
+ * at once with SQLITE_BUSY instead of waiting); the busy timeout (10 s, see `openStore`) makes it wait
+ * for a writer that holds the lock, and every other writer holds it one batch at most. A lock still
+ * held after that is a `busy` ComebackError. Inside a transaction already, it runs `fn` there.
+ */
+export async function batchTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+  try {
+    return await immediateTransaction(db, fn);
+  } catch (error) {
+    if (isBusyError(error)) throw busyError(error);
+    throw error;
+  }
+}
+
+/** The money the file states, per currency, gathered by the checking pass. */
+class FileMoney {
+  private readonly orders = new Map<string, { currency: string; net: number }>();
+  private readonly refunds = new Map<string, number>();
+  private readonly skips = new Map<string, Map<string, { count: number; minor: number }>>();
+
+  order(order: OrderInput): void {
+    // A split order comes again with its totals so far: the last one counts.
+    this.orders.set(order.externalId, { currency: order.currency, net: order.totalMinor - (order.refundedMinor ?? 0) });
+  }
+
+  refund(refund: RefundInput): void {
+    this.refunds.set(refund.currency, (this.refunds.get(refund.currency) ?? 0) + refund.amountMinor);
+  }
+
+  skip(currency: string, reason: string, minor: number): void {
+    const byReason = this.skips.get(currency) ?? new Map<string, { count: number; minor: number }>();
+    this.skips.set(currency, byReason);
+    const item = byReason.get(reason) ?? { count: 0, minor: 0 };
+    byReason.set(reason, { count: item.count + 1, minor: item.minor + minor });
+  }
+
+  reconcile(stored: ReadonlyMap<string, StoredMoney>, rejected: number): Reconciliation[] {
+    const net = new Map<string, number>();
+    for (const { currency, net: n } of this.orders.values()) net.set(currency, (net.get(currency) ?? 0) + n);
+    for (const [currency, minor] of this.refunds) net.set(currency, (net.get(currency) ?? 0) - minor);
+    for (const [currency, byReason] of this.skips) {
+      for (const item of byReason.values()) net.set(currency, (net.get(currency) ?? 0) + item.minor);
+    }
+    const currencies = [...new Set([...net.keys(), ...stored.keys()])].sort();
+    return currencies.map((currency) => {
+      const s = stored.get(currency);
+      const fileNetMinor = net.get(currency) ?? 0;
+      const storedNetMinor = s ? s.ordersNetMinor - s.refundsAppliedMinor : 0;
+      const explained: ReconciliationItem[] = [];
+      for (const [reason, item] of this.skips.get(currency) ?? []) {
+        explained.push({ reason: `skipped: ${reason}`, count: item.count, minor: item.minor });
+      }
+      if (s && s.unmatchedCount > 0) {
+        explained.push({
+          reason: 'refunds that matched no order (or exceeded what their orders had left), kept without an order',
+          count: s.unmatchedCount,
+          minor: -s.unmatchedMinor,
+        });
+      }
+      if (s && s.knownCount > 0) {
+        explained.push({
+          reason: 'refunds stored by an earlier import, not applied again',
+          count: s.knownCount,
+          minor: -s.knownMinor,
+        });
+      }
+      if (rejected > 0) {
+        explained.push({
+          reason: 'rejected rows (their amounts are not read, nor in the file net)',
+          count: rejected,
+          minor: 0,
+        });
+      }
+      const unexplainedMinor = fileNetMinor - storedNetMinor - explained.reduce((sum, e) => sum + e.minor, 0);
+      return { currency, fileNetMinor, storedNetMinor, explained, unexplainedMinor };
+    });
+  }
+}
+
+async function* countRows<T>(rows: AsyncIterable<T>, seen: () => void): AsyncGenerator<T> {
   for await (const row of rows) {
-    summary.rows += 1;
+    seen();
     yield row;
   }
 }

@@ -16,7 +16,14 @@ export {
   lockKey,
   mergeCustomers,
 } from './identity.js';
-export { type ImportOptions, type ImportSummary, importFile } from './import.js';
+export {
+  batchTransaction,
+  type ImportOptions,
+  type ImportSummary,
+  importFile,
+  type Reconciliation,
+  type ReconciliationItem,
+} from './import.js';
 export { betterPhone, phoneToE164 } from './phone.js';
 export type { CustomerInput, LineInput, OrderInput, RefundInput } from './records.js';
 export { normaliseEmail, normalisePhone } from './records.js';

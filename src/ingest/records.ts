@@ -72,11 +72,16 @@ export interface RefundInput {
   /** The refunded order, when the record names it. */
   orderExternalId?: string;
   /**
-   * When the record does not name its order (an Online Retail `C` invoice), the order is the
-   * customer's latest one placed before `before` that has a line with `sku`.
+   * When the record does not name its order (an Online Retail `C` invoice line), the cancelled
+   * `quantity` of `sku` is allocated across the customer's orders placed at or before `before`, latest
+   * first, never more units of an order than it bought less those already refunded (a guest's
+   * cancellation matches nothing, and is kept as such).
    */
-  match?: { customer: CustomerInput; sku: string; before: number };
+  match?: { customer?: CustomerInput; sku: string; before: number; quantity: number; unitPriceMinor: number };
   customer?: CustomerInput;
+  /** The product and units taken back, when the record says. */
+  sku?: string;
+  quantity?: number;
   amountMinor: number;
   currency: string;
   refundedAt: number;

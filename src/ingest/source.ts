@@ -18,7 +18,14 @@ export interface ReadOptions {
   layout: 'csv' | 'whitespace';
   /** Told how many bytes of the file have been read, for a progress bar. */
   onBytes?: (read: number, total: number) => void;
+  /** The field delimiter of a CSV (`,` `;` tab `|`); detected from the header line when absent. */
+  delimiter?: string;
+  /** Told the delimiter used, given or detected. */
+  onDelimiter?: (delimiter: string) => void;
 }
+
+/** The delimiters detection chooses between. */
+export const DELIMITERS = [',', ';', '\t', '|'] as const;
 
 /**
  * Streams the rows of a file in bounded memory, decoding it strictly: a byte sequence that is not
@@ -31,12 +38,19 @@ export async function* readRows(file: string, options: ReadOptions): AsyncGenera
   } catch (error) {
     throw new ComebackError('bad_input', `${file}: cannot read the file`, { cause: error });
   }
-  const text = decode(file, total, options);
+  let text = decode(file, total, options);
   if (options.layout === 'whitespace') {
     yield* splitWhitespace(text);
     return;
   }
-  const parser = parse({ bom: true, relax_column_count: true });
+  let delimiter = options.delimiter;
+  if (delimiter === undefined) {
+    const head = await firstLine(text);
+    delimiter = detectDelimiter(head.line, file);
+    text = head.rest;
+  }
+  options.onDelimiter?.(delimiter);
+  const parser = parse({ bom: true, relax_column_count: true, delimiter });
   // pipeline (unlike pipe) hands a decoding error to the parser, whose iterator then throws it.
   pipeline(Readable.from(text), parser, () => {});
   // Line numbers are counted here rather than with csv-parse's `info`, which costs a third of the
@@ -62,6 +76,48 @@ export async function* readRows(file: string, options: ReadOptions): AsyncGenera
     }
     throw error;
   }
+}
+
+/** Reads chunks until the first line break; returns that line and every chunk read, to be read again. */
+async function firstLine(chunks: AsyncGenerator<string>): Promise<{ line: string; rest: AsyncGenerator<string> }> {
+  const seen: string[] = [];
+  let joined = '';
+  for (;;) {
+    const next = await chunks.next();
+    if (next.done) break;
+    seen.push(next.value);
+    joined += next.value;
+    if (/[\r\n]/.test(joined)) break;
+  }
+  async function* rest(): AsyncGenerator<string> {
+    yield* seen;
+    yield* chunks;
+  }
+  return { line: joined.split(/\r?\n|\r/)[0] ?? '', rest: rest() };
+}
+
+/**
+ * The delimiter of a CSV from its header line: the candidate (`,` `;` tab `|`) found most often outside
+ * quotes; a comma when none is; an error naming line 1 when two are found equally often.
+ */
+export function detectDelimiter(header: string, file: string): string {
+  const counts = new Map<string, number>(DELIMITERS.map((d) => [d, 0]));
+  let quoted = false;
+  for (const ch of header.replace(/^\uFEFF/, '')) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && counts.has(ch)) counts.set(ch, counts.get(ch)! + 1);
+  }
+  const ranked = [...counts].sort((a, b) => b[1] - a[1]);
+  const [best, second] = ranked;
+  if (!best || best[1] === 0) return ',';
+  if (second && second[1] === best[1]) {
+    const name = (d: string) => (d === '\t' ? 'tab' : `"${d}"`);
+    throw inputError(
+      `cannot tell the delimiter: ${name(best[0])} and ${name(second[0])} both appear ${best[1]} times; pass --delimiter`,
+      { file, line: 1, field: 'header' },
+    );
+  }
+  return best[0];
 }
 
 function csvReason(error: CsvError): string {

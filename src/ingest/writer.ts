@@ -7,11 +7,38 @@ import { type ConsentInput, type CustomerInput, normaliseEmail, type OrderInput,
 
 /** What a write changed, for the import summary. */
 export interface WriteStats {
+  /** Distinct orders written (an order whose rows the file splits counts once). */
   orders: number;
   lines: number;
+  /** Refund rows stored (an allocated cancellation line may make several). */
   refunds: number;
   customersCreated: number;
   productsCreated: number;
+}
+
+/** The money one writer stored, per currency: what an import's reconciliation compares with the file. */
+export interface StoredMoney {
+  /** Σ over distinct orders of total − the refunded amount stated on the order. */
+  ordersNetMinor: number;
+  /** Refunds added to orders' refunded amounts. */
+  refundsAppliedMinor: number;
+  /** Refund records that matched no order (or the part of one above what its orders had left). */
+  unmatchedMinor: number;
+  unmatchedCount: number;
+  /** Refund records stored by an earlier import (a re-import), not applied again. */
+  knownMinor: number;
+  knownCount: number;
+}
+
+function emptyMoney(): StoredMoney {
+  return {
+    ordersNetMinor: 0,
+    refundsAppliedMinor: 0,
+    unmatchedMinor: 0,
+    unmatchedCount: 0,
+    knownMinor: 0,
+    knownCount: 0,
+  };
 }
 
 const ORDER_CHUNK = 400;
@@ -31,16 +58,35 @@ const LINE_CHUNK = 900;
  */
 export class ImportWriter {
   readonly stats: WriteStats = { orders: 0, lines: 0, refunds: 0, customersCreated: 0, productsCreated: 0 };
+  /** Per currency, what was stored; see `StoredMoney`. */
+  readonly money = new Map<string, StoredMoney>();
+  /** The net (total − stated refund) last written for each order, so a merged order counts once. */
+  private readonly orderNet = new Map<string, { currency: string; net: number }>();
   private readonly customerIds = new Map<string, number>();
   private readonly productIds = new Map<string, number>();
   private readonly firstSeen = new Map<number, number>();
   private lineUpsert: ReturnType<SqliteHandle['prepare']> | undefined;
 
   constructor(
-    private readonly db: Db,
+    private db: Db,
     private readonly source: string,
     private readonly now: number,
   ) {}
+
+  /**
+   * Writes through `db` from now on: an import commits batch after batch, each in a transaction of its
+   * own, with one writer whose caches span the whole file.
+   */
+  use(db: Db): this {
+    this.db = db;
+    return this;
+  }
+
+  private moneyOf(currency: string): StoredMoney {
+    const money = this.money.get(currency) ?? emptyMoney();
+    this.money.set(currency, money);
+    return money;
+  }
 
   /** Finds or creates the customer, filling in fields the store did not know yet. */
   async resolveCustomer(input: CustomerInput, seenAt: number): Promise<number | undefined> {
@@ -86,10 +132,16 @@ export class ImportWriter {
     for (const consent of input.consents ?? []) await recordConsent(this.db, customerId, consent);
   }
 
-  /** Stores a batch of orders with their lines; returns the order ids by external id. */
-  async writeOrders(orders: readonly OrderInput[]): Promise<Map<string, number>> {
+  /**
+   * Stores a batch of orders with their lines; returns the order ids by external id. An order given
+   * twice in one batch (the rows of an invoice split by another) is merged first: the later record's
+   * fields and totals, the lines of both (by line number, the later wins), so that one statement never
+   * touches a row twice (PostgreSQL refuses that).
+   */
+  async writeOrders(given: readonly OrderInput[]): Promise<Map<string, number>> {
     const ids = new Map<string, number>();
-    if (orders.length === 0) return ids;
+    if (given.length === 0) return ids;
+    const orders = mergeById(given);
     await this.ensureProducts(orders);
     const rows = [];
     for (const order of orders) {
@@ -153,7 +205,14 @@ export class ImportWriter {
         for (const row of inserted) ids.set(row.external_id, row.id);
       }
     }
-    this.stats.orders += orders.length;
+    for (const order of orders) {
+      const net = order.totalMinor - (order.refundedMinor ?? 0);
+      const before = this.orderNet.get(order.externalId);
+      if (before) this.moneyOf(before.currency).ordersNetMinor -= before.net;
+      else this.stats.orders += 1;
+      this.orderNet.set(order.externalId, { currency: order.currency, net });
+      this.moneyOf(order.currency).ordersNetMinor += net;
+    }
     await this.writeLines(orders, ids);
     return ids;
   }
@@ -253,61 +312,154 @@ export class ImportWriter {
   }
 
   /**
-   * Stores refunds; a refund seen before is skipped, a new one adds to its order's refunded amount
-   * and moves the order to partially refunded or refunded.
+   * Stores refunds. A refund that names its order is added to it, up to what the order has left (the
+   * rest is stored without an order and counted as unmatched). A refund to be matched (an Online
+   * Retail cancellation line) is allocated by units across the customer's earlier orders that bought
+   * the sku, latest first, never more units of an order than it bought less those already refunded, and
+   * never more money than the order has left; it is stored as pieces `ID#1`, `ID#2`…, one per order
+   * and one without an order for what matched nothing. A refund stored before (by its id, or its first
+   * piece) is skipped and counted as known, so a re-import changes nothing.
    */
   async writeRefunds(refunds: readonly RefundInput[]): Promise<void> {
     for (const refund of refunds) {
-      const orderId = await this.findRefundedOrder(refund);
+      const money = this.moneyOf(refund.currency);
       const customer = refund.customer ?? refund.match?.customer;
       const customerId = customer ? await this.resolveCustomer(customer, refund.refundedAt) : undefined;
-      const inserted = await this.db
-        .insertInto('refunds')
-        .values({
-          source: this.source,
-          external_id: refund.externalId,
-          order_id: orderId ?? null,
-          customer_id: customerId ?? null,
-          amount_minor: refund.amountMinor,
-          currency: refund.currency,
-          refunded_at: refund.refundedAt,
-          reason: refund.reason ?? null,
-        })
-        .onConflict((oc) => oc.columns(['source', 'external_id']).doNothing())
-        .returning('id')
-        .executeTakeFirst();
-      if (!inserted) continue;
-      this.stats.refunds += 1;
-      if (orderId !== undefined) await applyRefund(this.db, orderId, refund.amountMinor);
+      const pieces = refund.match ? await this.allocate(refund, refund.match, customerId) : await this.named(refund);
+      if (pieces === undefined) {
+        money.knownMinor += refund.amountMinor;
+        money.knownCount += 1;
+        continue;
+      }
+      let unmatched = false;
+      for (const piece of pieces) {
+        const inserted = await this.db
+          .insertInto('refunds')
+          .values({
+            source: this.source,
+            external_id: piece.externalId,
+            order_id: piece.orderId ?? null,
+            customer_id: customerId ?? null,
+            amount_minor: piece.amountMinor,
+            currency: refund.currency,
+            refunded_at: refund.refundedAt,
+            reason: refund.reason ?? null,
+            sku: refund.sku ?? null,
+            quantity: piece.quantity ?? null,
+          })
+          .onConflict((oc) => oc.columns(['source', 'external_id']).doNothing())
+          .returning('id')
+          .executeTakeFirst();
+        if (!inserted) continue;
+        this.stats.refunds += 1;
+        if (piece.orderId === undefined) {
+          money.unmatchedMinor += piece.amountMinor;
+          unmatched = true;
+        } else {
+          await applyRefund(this.db, piece.orderId, piece.amountMinor);
+          money.refundsAppliedMinor += piece.amountMinor;
+        }
+      }
+      if (unmatched) money.unmatchedCount += 1;
     }
   }
 
-  private async findRefundedOrder(refund: RefundInput): Promise<number | undefined> {
-    if (refund.orderExternalId) {
-      const row = await this.db
-        .selectFrom('orders')
-        .select('id')
-        .where('source', '=', this.source)
-        .where('external_id', '=', refund.orderExternalId)
-        .executeTakeFirst();
-      return row?.id;
-    }
-    if (!refund.match) return undefined;
-    const customerId = await this.resolveCustomer(refund.match.customer, refund.refundedAt);
-    if (customerId === undefined) return undefined;
-    const row = await this.db
-      .selectFrom('orders as o')
-      .innerJoin('order_lines as l', 'l.order_id', 'o.id')
-      .select('o.id')
-      .where('o.customer_id', '=', customerId)
-      .where('l.sku', '=', refund.match.sku)
-      .where('o.placed_at', '<=', refund.match.before)
-      .where('o.currency', '=', refund.currency)
-      .orderBy('o.placed_at', 'desc')
-      .orderBy('o.id', 'desc')
-      .limit(1)
+  /** A refund naming its order: one piece, capped at what the order has left; undefined when stored before. */
+  private async named(refund: RefundInput): Promise<RefundPiece[] | undefined> {
+    const known = await this.db
+      .selectFrom('refunds')
+      .select('id')
+      .where('source', '=', this.source)
+      .where('external_id', '=', refund.externalId)
       .executeTakeFirst();
-    return row?.id;
+    if (known) return undefined;
+    const order = refund.orderExternalId
+      ? await this.db
+          .selectFrom('orders')
+          .select(['id', 'total_minor', 'refunded_minor'])
+          .where('source', '=', this.source)
+          .where('external_id', '=', refund.orderExternalId)
+          .executeTakeFirst()
+      : undefined;
+    const id = refund.externalId;
+    const whole = { externalId: id, amountMinor: refund.amountMinor, quantity: refund.quantity };
+    if (!order) return [whole];
+    const room = Math.max(0, Number(order.total_minor) - Number(order.refunded_minor));
+    const applied = Math.min(refund.amountMinor, room);
+    if (applied <= 0) return [whole];
+    const pieces: RefundPiece[] = [{ ...whole, orderId: Number(order.id), amountMinor: applied }];
+    // Above what the order has left: kept as a refund of no order rather than pushing refunded past total.
+    if (applied < refund.amountMinor)
+      pieces.push({ externalId: `${id}#excess`, amountMinor: refund.amountMinor - applied });
+    return pieces;
+  }
+
+  /** A cancellation by units: its pieces across the customer's orders; undefined when stored before. */
+  private async allocate(
+    refund: RefundInput,
+    match: NonNullable<RefundInput['match']>,
+    customerId: number | undefined,
+  ): Promise<RefundPiece[] | undefined> {
+    const known = await this.db
+      .selectFrom('refunds')
+      .select('id')
+      .where('source', '=', this.source)
+      .where('external_id', '=', `${refund.externalId}#1`)
+      .executeTakeFirst();
+    if (known) return undefined;
+    const pieces: RefundPiece[] = [];
+    let units = match.quantity;
+    let left = refund.amountMinor;
+    if (customerId !== undefined && units > 0) {
+      const candidates = await this.db
+        .selectFrom('orders as o')
+        .innerJoin('order_lines as l', 'l.order_id', 'o.id')
+        .select((eb) => [
+          'o.id',
+          'o.total_minor',
+          'o.refunded_minor',
+          eb.fn.sum<number>('l.quantity').as('bought'),
+          eb
+            .selectFrom('refunds as r')
+            .select((sub) => sub.fn.coalesce(sub.fn.sum<number>('r.quantity'), sub.val(0)).as('n'))
+            .whereRef('r.order_id', '=', 'o.id')
+            .where('r.sku', '=', match.sku)
+            .as('returned'),
+        ])
+        .where('o.customer_id', '=', customerId)
+        .where('o.source', '=', this.source)
+        .where('l.sku', '=', match.sku)
+        .where('l.quantity', '>', 0)
+        .where('o.placed_at', '<=', match.before)
+        .where('o.currency', '=', refund.currency)
+        .groupBy(['o.id', 'o.total_minor', 'o.refunded_minor', 'o.placed_at'])
+        .orderBy('o.placed_at', 'desc')
+        .orderBy('o.id', 'desc')
+        .execute();
+      for (const c of candidates) {
+        const free = Number(c.bought) - Number(c.returned ?? 0);
+        if (free <= 0) continue;
+        const take = Math.min(units, free);
+        const room = Math.max(0, Number(c.total_minor) - Number(c.refunded_minor));
+        const value = units === take ? left : take * match.unitPriceMinor;
+        const applied = Math.min(value, room, left);
+        if (applied <= 0) continue;
+        pieces.push({
+          externalId: `${refund.externalId}#${pieces.length + 1}`,
+          orderId: Number(c.id),
+          amountMinor: applied,
+          quantity: take,
+        });
+        units -= take;
+        left -= applied;
+        if (units === 0) break;
+      }
+    }
+    // What matched no order's units or money is kept, without an order, for the customer's history.
+    if (left > 0 || pieces.length === 0) {
+      pieces.push({ externalId: `${refund.externalId}#${pieces.length + 1}`, amountMinor: left, quantity: units });
+    }
+    return pieces;
   }
 
   /** Writes the earliest-seen instants gathered during the import back to the customers. */
@@ -324,7 +476,34 @@ export class ImportWriter {
   }
 }
 
-/** Adds a refund to an order and moves its status; a cancelled order stays cancelled. */
+/** One part of a refund as stored: the order it goes to (none when unmatched), money and units. */
+interface RefundPiece {
+  externalId: string;
+  orderId?: number;
+  amountMinor: number;
+  quantity?: number;
+}
+
+/** Orders in first-seen order, each external id once: later fields and totals, lines merged by number. */
+function mergeById(orders: readonly OrderInput[]): OrderInput[] {
+  const byId = new Map<string, OrderInput>();
+  for (const order of orders) {
+    const earlier = byId.get(order.externalId);
+    if (!earlier) {
+      byId.set(order.externalId, order);
+      continue;
+    }
+    const lines = new Map(earlier.lines.map((l) => [l.lineNo, l]));
+    for (const line of order.lines) lines.set(line.lineNo, line);
+    byId.set(order.externalId, { ...order, lines: [...lines.values()] });
+  }
+  return [...byId.values()];
+}
+
+/**
+ * Adds a refund to an order and moves its status; a cancelled order stays cancelled. The caller keeps
+ * the amount within what the order has left (the database refuses refunded above total).
+ */
 export async function applyRefund(db: Db, orderId: number, amountMinor: number): Promise<void> {
   const refundedStatus: OrderStatus = 'refunded';
   const partialStatus: OrderStatus = 'partially_refunded';

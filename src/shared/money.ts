@@ -3,6 +3,22 @@
  * The exponent comes from ISO 4217: most currencies have 2 decimals, a few have 0 or 3.
  */
 
+/**
+ * The active ISO 4217 currency codes (list of 2025-01-01, plus XCG from 2025 and the recently withdrawn
+ * HRK, SLL, ZWL that older exports still carry), without the funds, metals and test codes (XAU, XDR,
+ * XTS, XXX…) that no shop charges in.
+ */
+const ISO_4217 = new Set(
+  (
+    'AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN ' +
+    'BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD ' +
+    'FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS ' +
+    'KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN ' +
+    'MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR ' +
+    'SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD ' +
+    'USN UYI UYU UYW UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL'
+  ).split(' '),
+);
 const ZERO_DECIMAL = new Set([
   'BIF',
   'CLP',
@@ -23,7 +39,15 @@ const ZERO_DECIMAL = new Set([
   'XPF',
 ]);
 const THREE_DECIMAL = new Set(['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND']);
-const CURRENCY_CODE = /^[A-Z]{3}$/;
+const FOUR_DECIMAL = new Set(['CLF', 'UYW']);
+
+/**
+ * The largest amount, in minor units, any single money field may hold: 10^12 (ten billion dollars,
+ * a trillion won). Far below 2^53, so sums of thousands of such amounts stay exact integers.
+ */
+export const MAX_AMOUNT_MINOR = 1_000_000_000_000;
+/** The largest quantity of one line. */
+export const MAX_QUANTITY = 10_000_000;
 
 /** An amount in minor units of `currency`. */
 export interface Money {
@@ -31,42 +55,122 @@ export interface Money {
   readonly currency: string;
 }
 
-/** Upper-cases and checks a currency code; returns undefined when it is not three letters. */
+/** Upper-cases and checks a currency code; undefined unless it is a real ISO 4217 code (`ZZZ` is not). */
 export function normaliseCurrency(code: string): string | undefined {
   const upper = code.trim().toUpperCase();
-  return CURRENCY_CODE.test(upper) ? upper : undefined;
+  return ISO_4217.has(upper) ? upper : undefined;
+}
+
+/** True for a real ISO 4217 code written in capitals. */
+export function isCurrencyCode(code: string): boolean {
+  return ISO_4217.has(code);
+}
+
+/**
+ * Why `value` cannot be stored as an amount of money in minor units, or undefined when it can: it must
+ * be a safe integer of magnitude at most `MAX_AMOUNT_MINOR`, and non-negative unless `allowNegative`
+ * (a line's discount, an adjustment). The one bounds check of every edge: importers, API, webhooks.
+ */
+export function amountProblem(value: unknown, { allowNegative = false } = {}): string | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return 'is not a number';
+  if (!Number.isSafeInteger(value)) return 'is not a whole number of minor units';
+  if (Math.abs(value) > MAX_AMOUNT_MINOR) return `is beyond the maximum of ${MAX_AMOUNT_MINOR} minor units`;
+  if (value < 0 && !allowNegative) return 'is negative';
+  return undefined;
+}
+
+/** Why `value` cannot be a line's quantity (a safe integer of magnitude at most `MAX_QUANTITY`), or undefined. */
+export function quantityProblem(value: unknown, { allowNegative = false } = {}): string | undefined {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) return 'is not a whole number';
+  if (Math.abs(value) > MAX_QUANTITY) return `is beyond the maximum of ${MAX_QUANTITY}`;
+  if (value < 0 && !allowNegative) return 'is negative';
+  return undefined;
 }
 
 /** How many decimal places the currency's minor unit has (ISO 4217). */
 export function currencyExponent(currency: string): number {
   if (ZERO_DECIMAL.has(currency)) return 0;
   if (THREE_DECIMAL.has(currency)) return 3;
+  if (FOUR_DECIMAL.has(currency)) return 4;
   return 2;
 }
 
-const DECIMAL = /^([+-])?(\d*)(?:\.(\d*))?$/;
+/** Which character separates the decimals: `12.50` (point) or `12,50` (comma). */
+export type DecimalMark = 'point' | 'comma';
+
+/** The outcome of reading an amount: minor units and, when only one mark reads it, that mark. */
+export type AmountReading = { ok: true; minor: number; mark?: DecimalMark } | { ok: false; reason: string };
 
 /**
- * Parses a decimal string (`"1,299.00"`, `"-3.5"`, `"12"`) into minor units exactly, without going
- * through floating point. Thousands separators (`,` or `_`) and spaces are ignored. More decimals than
- * the currency has are rounded half away from zero. Returns undefined for anything that is not a number.
+ * Reads decimal text (`"1,299.00"`, `"1.234,56"`, `"-3.5"`, `"12"`) into minor units exactly, without
+ * floating point. With `mark` given, the other mark may only group thousands (`1.234,56` with a comma,
+ * `1,234.56` with a point; groups of three, spaces and `_` allowed). With `auto`, text that reads one way
+ * only says which mark it proved (`12,50`, `7,5`, `1.234,56` → comma), and text that reads two ways with
+ * different values (`1,234`, `1.000`) is refused as ambiguous rather than guessed. More decimals than
+ * the currency has are rounded half away from zero.
  */
-export function parseAmount(text: string, currency: string): number | undefined {
-  const cleaned = text.trim().replace(/[,_\s]/g, '');
-  if (cleaned === '' || cleaned === '.' || cleaned === '-' || cleaned === '+') return undefined;
-  const match = DECIMAL.exec(cleaned);
-  if (!match) return undefined;
-  const sign = match[1] === '-' ? -1 : 1;
-  const whole = match[2] ?? '';
-  const fraction = match[3] ?? '';
-  if (whole === '' && fraction === '') return undefined;
+export function readAmount(text: string, currency: string, mark: DecimalMark | 'auto'): AmountReading {
+  const quoted = `"${text.trim()}"`;
+  if (mark !== 'auto') {
+    const minor = readWith(text, currency, mark);
+    if (minor !== undefined) return { ok: true, minor };
+    const other: DecimalMark = mark === 'point' ? 'comma' : 'point';
+    if (readWith(text, currency, other) !== undefined) {
+      return { ok: false, reason: `${quoted} reads only with a decimal ${other}, but the decimal mark is a ${mark}` };
+    }
+    return { ok: false, reason: `${quoted} is not a number` };
+  }
+  const point = readWith(text, currency, 'point');
+  const comma = readWith(text, currency, 'comma');
+  if (point === undefined && comma === undefined) return { ok: false, reason: `${quoted} is not a number` };
+  if (comma === undefined) return { ok: true, minor: point!, mark: hasMark(text) ? 'point' : undefined };
+  if (point === undefined) return { ok: true, minor: comma, mark: 'comma' };
+  if (point === comma) return { ok: true, minor: point };
+  return {
+    ok: false,
+    reason: `${quoted} is ambiguous: ${point} or ${comma} minor units depending on the decimal mark (pass --decimal-comma or --decimal-point)`,
+  };
+}
+
+function hasMark(text: string): boolean {
+  return /[.,]/.test(text);
+}
+
+const SIGNED = /^([+-])?(.*)$/;
+
+function readWith(text: string, currency: string, mark: DecimalMark): number | undefined {
+  const [, signText, rest] = SIGNED.exec(text.trim().replace(/[\s\u00a0\u202f_]/g, '')) ?? [];
+  const body = rest ?? '';
+  const decimal = mark === 'point' ? '.' : ',';
+  const group = mark === 'point' ? ',' : '.';
+  const parts = body.split(decimal);
+  if (parts.length > 2) return undefined;
+  let whole = parts[0]!;
+  const fraction = parts[1] ?? '';
+  if (!/^\d*$/.test(fraction)) return undefined;
+  if (whole.includes(group)) {
+    const grouped = group === ',' ? /^[1-9]\d{0,2}(,\d{3})+$/ : /^[1-9]\d{0,2}(\.\d{3})+$/;
+    if (!grouped.test(whole)) return undefined;
+    whole = whole.split(group).join('');
+  }
+  if (!/^\d*$/.test(whole) || (whole === '' && fraction === '')) return undefined;
   const exponent = currencyExponent(currency);
   const kept = fraction.slice(0, exponent).padEnd(exponent, '0');
   let minor = Number(whole === '' ? '0' : whole) * 10 ** exponent + (kept === '' ? 0 : Number(kept));
   const nextDigit = fraction.charCodeAt(exponent) - 48;
   if (nextDigit >= 5 && nextDigit <= 9) minor += 1;
   if (!Number.isSafeInteger(minor)) return undefined;
-  return minor === 0 ? 0 : sign * minor;
+  return minor === 0 ? 0 : (signText === '-' ? -1 : 1) * minor;
+}
+
+/**
+ * Parses decimal text with a decimal point (`"1,299.00"`, `"-3.5"`, `"12"`) into minor units exactly;
+ * a comma may only group thousands (`"12,50"` is not a number here: see `readAmount`). Returns
+ * undefined for anything that is not a number.
+ */
+export function parseAmount(text: string, currency: string): number | undefined {
+  const reading = readAmount(text, currency, 'point');
+  return reading.ok ? reading.minor : undefined;
 }
 
 /** Minor units to a major-unit number (for display and JSON only, never for storage). */

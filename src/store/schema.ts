@@ -144,6 +144,9 @@ export interface RefundTable {
   presentment_amount_minor?: number | null;
   /** What the refund's lines amount to when that differs from the money moved (`amount_minor`). */
   lines_amount_minor?: number | null;
+  /** The product and units taken back, when the refund is allocated by units (Online Retail). */
+  sku: string | null;
+  quantity: number | null;
 }
 
 export interface EventTable {
@@ -172,6 +175,8 @@ export interface ImportTable {
   orders: number;
   rejected: number;
   imported_at: number;
+  /** Null while the import runs (or when it was interrupted; importing the file again completes it). */
+  completed_at: number | null;
 }
 
 /** A model fitted to the store: parameters, fit quality and the hold-out check as JSON. */

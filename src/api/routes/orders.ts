@@ -1,5 +1,5 @@
 import { Type } from '@fastify/type-provider-typebox';
-import { ImportWriter, lockKey } from '../../ingest/index.js';
+import { batchTransaction, ImportWriter, lockKey } from '../../ingest/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { OrderBody, orderBodyToInput } from '../order-input.js';
 import { authErrors } from '../schemas.js';
@@ -32,7 +32,9 @@ export function registerOrderRoutes(app: ApiApp, deps: RouteDeps): void {
     async (request, reply) => {
       const order = orderBodyToInput(request.body);
       const now = deps.now();
-      const result = await deps.store.db.transaction().execute(async (trx) => {
+      // BEGIN IMMEDIATE on SQLite: a deferred transaction that reads and then writes fails at once when
+      // an import commits a batch in between, instead of waiting for the lock.
+      const result = await batchTransaction(deps.store.db, async (trx) => {
         // Parallel posts of one order answer 201 once and 200 after; the customer is resolved race-free.
         await lockKey(trx, `order:${API_SOURCE}:${order.externalId}`);
         const existing = await trx

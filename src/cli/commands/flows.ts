@@ -26,7 +26,6 @@ import { openStore } from '../../store/index.js';
 import { formatTable, printJson } from '../io.js';
 import { type CommandContext, dbOption, resolveAsOf } from '../shared.js';
 
-
 const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)} %`);
 const interval = (i: { estimate: number; low: number | null; high: number | null } | null, f: (v: number) => string) =>
   i === null ? '–' : `${f(i.estimate)} [${i.low === null ? '?' : f(i.low)}, ${i.high === null ? '?' : f(i.high)}]`;

@@ -4,6 +4,7 @@ import { defaultAsOf } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
 import { CSV_FIELDS, FORMATS, type ImportSummary, importFile, isFormatName } from '../../ingest/index.js';
 import { refreshSegments, segmentsInUse } from '../../segments/index.js';
+import { formatMoney } from '../../shared/money.js';
 import { openStore } from '../../store/index.js';
 import { formatCount, type Io, printJson, progressBar } from '../io.js';
 import { type CommandContext, dbOption } from '../shared.js';
@@ -15,6 +16,9 @@ interface ImportFlags {
   currency?: string;
   encoding?: string;
   map: string[];
+  delimiter?: string;
+  decimalComma?: boolean;
+  decimalPoint?: boolean;
   skipInvalid?: boolean;
   json?: boolean;
 }
@@ -31,6 +35,12 @@ export function registerImport(program: Command, ctx: CommandContext): void {
       .option('--currency <code>', 'ISO 4217 currency for formats that do not state one')
       .option('--encoding <name>', 'file encoding: utf8 (default), latin1, windows-1252, …')
       .option('--map <column=field>', `generic csv: which column holds a field (${CSV_FIELDS.join(', ')})`, collect, [])
+      .option('--delimiter <char>', 'CSV field delimiter: , ; | or tab (default: detected from the header line)')
+      .option(
+        '--decimal-comma',
+        'generic csv: amounts are written 1.234,56 (default: proved by the file, ambiguous refused)',
+      )
+      .option('--decimal-point', 'generic csv: amounts are written 1,234.56')
       .option('--skip-invalid', 'import the good rows and write the bad ones to FILE.rejects.csv')
       .option('--json', 'print the summary as JSON'),
   ).action(async (files: string[], flags: ImportFlags) => {
@@ -39,6 +49,10 @@ export function registerImport(program: Command, ctx: CommandContext): void {
     }
     const format = flags.format;
     const map = parseMap(flags.map);
+    if (flags.decimalComma && flags.decimalPoint) {
+      throw new ComebackError('usage', '--decimal-comma and --decimal-point: choose one');
+    }
+    const decimal = flags.decimalComma ? 'comma' : flags.decimalPoint ? 'point' : 'auto';
     const store = await openStore(ctx.config(flags).dbUrl);
     const summaries: ImportSummary[] = [];
     try {
@@ -53,6 +67,8 @@ export function registerImport(program: Command, ctx: CommandContext): void {
               currency: flags.currency,
               encoding: flags.encoding,
               map,
+              delimiter: flags.delimiter,
+              decimal,
               skipInvalid: flags.skipInvalid,
               onProgress: (read, total) => bar.update(read, total),
             }),
@@ -104,4 +120,18 @@ function printSummary(io: Io, s: ImportSummary): void {
   for (const [reason, count] of Object.entries(s.skipReasons))
     io.out.write(`  skipped ${formatCount(count)}: ${reason}\n`);
   if (s.rejected > 0) io.out.write(`  rejected ${formatCount(s.rejected)} rows, written to ${s.rejectsFile}\n`);
+  if (s.resumed) io.out.write('  an earlier import of this file had not finished; this one completed it\n');
+  for (const r of s.reconciliation) {
+    const money = (minor: number) => formatMoney(minor, r.currency);
+    io.out.write(
+      `  reconciliation ${r.currency}: file net ${money(r.fileNetMinor)}, stored net ${money(r.storedNetMinor)}\n`,
+    );
+    for (const e of r.explained)
+      io.out.write(`    ${money(e.minor).padStart(16)}  ${formatCount(e.count)} ${e.reason}\n`);
+    io.out.write(
+      r.unexplainedMinor === 0
+        ? '    every difference is explained\n'
+        : `    ${money(r.unexplainedMinor).padStart(16)}  UNEXPLAINED: the store and the file disagree\n`,
+    );
+  }
 }

@@ -5,6 +5,7 @@ import {
   FieldError,
   type Format,
   integer,
+  nonNegative,
   type ParseContext,
   type ParsedItem,
   timestamp,
@@ -14,7 +15,7 @@ import {
 /**
  * The CDNOW transaction file of the customer-base-analysis literature (Fader & Hardie): whitespace
  * separated `customer date(YYYYMMDD) cds dollars`; the 1/10 sample has an extra leading master id, and
- * the master file a header line. Every row is one purchase, even when it repeats another row of the
+ * the master file a header line (not counted as a row). Every row is one purchase, even when it repeats another row of the
  * same customer and day exactly, so each gets its own id: customer, day and its rank within that day.
  */
 export const cdnow: Format = {
@@ -29,7 +30,12 @@ export const cdnow: Format = {
     for await (const row of rows) {
       seen = true;
       const f = row.fields;
-      if (width === undefined && !/^\d+$/.test(f[0] ?? '')) continue;
+      // Only the master file's header (`customer_id date number_of_cds dollar_value`: words, no digits)
+      // is a header; a damaged first row of data is a row, refused like any other.
+      if (width === undefined && f.every((name) => /^[A-Za-z_]+$/.test(name))) {
+        yield { kind: 'header', line: row.line };
+        continue;
+      }
       width ??= f.length;
       if (width !== 4 && width !== 5) {
         throw inputError(`expected 4 or 5 columns, found ${width}`, { file: ctx.file, line: row.line, field: 'row' });
@@ -50,7 +56,7 @@ export const cdnow: Format = {
         const id = String(Number(customer));
         const when = timestamp(date!, 'date', ctx.timeZone);
         const quantity = integer(cds!, 'cds');
-        const total = amount(dollars!, 'dollars', currency);
+        const total = nonNegative(amount(dollars!, 'dollars', currency), 'dollars');
         const dayKey = `${id}-${date}`;
         const rank = (perDay.get(dayKey) ?? 0) + 1;
         perDay.set(dayKey, rank);

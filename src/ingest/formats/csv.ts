@@ -1,22 +1,24 @@
 import { ComebackError, inputError } from '../../errors.js';
-import { normaliseCurrency } from '../../shared/money.js';
 import type { OrderStatus } from '../../store/schema.js';
 import { type LineInput, normaliseEmail, normalisePhone } from '../records.js';
 import type { SourceRow } from '../source.js';
 import {
-  amount,
   cell,
   checkWidth,
+  currencyOf,
+  DecimalMarks,
   FieldError,
   type Format,
   Header,
   integer,
+  nonNegative,
   type ParseContext,
   type ParsedItem,
   present,
   timestamp,
   toReject,
 } from './format.js';
+import { orderStatus } from './status.js';
 
 /** The fields a generic orders CSV can fill, each from the column `--map column=field` names. */
 export const CSV_FIELDS = [
@@ -46,24 +48,13 @@ export const CSV_FIELDS = [
 ] as const;
 export type CsvField = (typeof CSV_FIELDS)[number];
 
-const STATUS: Record<string, OrderStatus> = {
-  paid: 'paid',
-  completed: 'paid',
-  complete: 'paid',
-  fulfilled: 'paid',
-  pending: 'pending',
-  refunded: 'refunded',
-  partially_refunded: 'partially_refunded',
-  'partially refunded': 'partially_refunded',
-  cancelled: 'cancelled',
-  canceled: 'cancelled',
-  voided: 'cancelled',
-};
-
 /**
- * Any other orders CSV: one row per order or per line (rows of one order consecutive). Each field is
+ * Any other orders CSV: one row per order or per line (rows of one order consecutive: an order whose
+ * rows start again after another order is refused at that line rather than half-kept). Each field is
  * read from the column of the same name unless `--map column=field` says otherwise. `order_id`,
- * `placed_at` and either `total` or `unit_price` are required.
+ * `placed_at` and either `total` or `unit_price` are required. The delimiter is detected (or
+ * `--delimiter`); the decimal mark is proved by the file's amounts (or `--decimal-comma`). `refunded`
+ * is stored as a positive amount no larger than the total, and sets the status (none, part, all).
  */
 export const csv: Format = {
   name: 'csv',
@@ -84,6 +75,9 @@ export const csv: Format = {
     const c = new Map<CsvField, number | undefined>();
     const get = (f: string[], field: CsvField) => cell(f, c.get(field));
     let group: SourceRow[] = [];
+    const marks = new DecimalMarks(ctx.decimal);
+    // Where each order's rows began, to refuse an order whose rows come back after another order's.
+    const started = new Map<string, number>();
 
     function build(): ParsedItem | undefined {
       if (group.length === 0) return undefined;
@@ -92,19 +86,20 @@ export const csv: Format = {
       const f = all[0]!.fields;
       const line = all[0]!.line;
       try {
-        const currency = normaliseCurrency(get(f, 'currency')) ?? ctx.currency;
-        if (!currency) throw new FieldError('currency', 'is empty and no --currency was given');
+        const currency = currencyOf(get(f, 'currency'), ctx.currency, 'currency');
         const placed = timestamp(get(f, 'placed_at'), 'placed_at', ctx.timeZone);
-        const rawStatus = get(f, 'status').toLowerCase();
-        const status: OrderStatus | undefined = rawStatus === '' ? 'paid' : STATUS[rawStatus];
-        if (!status) throw new FieldError('status', `"${get(f, 'status')}" is not a known order status`);
+        const rawStatus = get(f, 'status');
+        const stated: OrderStatus | undefined = rawStatus === '' ? 'paid' : orderStatus(rawStatus);
+        if (!stated) throw new FieldError('status', `"${rawStatus}" is not a known order status`);
         const lines: LineInput[] = [];
         for (const row of all) {
           const r = row.fields;
           if (get(r, 'sku') === '' && get(r, 'title') === '' && get(r, 'unit_price') === '') continue;
+          const at = (field: CsvField, fallback?: number) =>
+            marks.read(get(r, field), field, currency, row.line, fallback);
           const quantity = integer(get(r, 'quantity'), 'quantity', 1);
-          const unit = amount(get(r, 'unit_price'), 'unit_price', currency, 0);
-          const lineTotal = amount(get(r, 'line_total'), 'line_total', currency, quantity * unit);
+          const unit = nonNegative(at('unit_price', 0), 'unit_price');
+          const lineTotal = at('line_total', quantity * unit);
           lines.push({
             lineNo: lines.length + 1,
             sku: present(get(r, 'sku')),
@@ -117,12 +112,13 @@ export const csv: Format = {
             kind: 'product',
           });
         }
+        const at = (field: CsvField, fallback?: number) => marks.read(get(f, field), field, currency, line, fallback);
         const linesTotal = lines.reduce((s, l) => s + l.totalMinor, 0);
         if (get(f, 'total') === '' && lines.length === 0) throw new FieldError('total', 'is empty');
-        const total = amount(get(f, 'total'), 'total', currency, linesTotal);
+        const total = nonNegative(at('total', linesTotal), 'total');
         const email = normaliseEmail(get(f, 'email'));
         const customerId = present(get(f, 'customer_id'));
-        const refunded = get(f, 'refunded');
+        const { refunded, status } = refundOf(get(f, 'refunded') === '' ? undefined : at('refunded'), total, stated);
         return {
           kind: 'order',
           line,
@@ -143,12 +139,12 @@ export const csv: Format = {
             placedAt: placed.epochMs,
             placedOffset: placed.offsetMinutes,
             currency,
-            subtotalMinor: amount(get(f, 'subtotal'), 'subtotal', currency, linesTotal),
-            shippingMinor: amount(get(f, 'shipping'), 'shipping', currency, 0),
-            taxMinor: amount(get(f, 'tax'), 'tax', currency, 0),
-            discountMinor: amount(get(f, 'discount'), 'discount', currency, 0),
+            subtotalMinor: at('subtotal', linesTotal),
+            shippingMinor: nonNegative(at('shipping', 0), 'shipping'),
+            taxMinor: at('tax', 0),
+            discountMinor: at('discount', 0),
             totalMinor: total,
-            refundedMinor: refunded === '' ? undefined : amount(refunded, 'refunded', currency),
+            refundedMinor: refunded,
             status,
             discountCodes: get(f, 'discount_code')
               .split(/[,;]/)
@@ -194,6 +190,18 @@ export const csv: Format = {
         const built = build();
         if (built) yield built;
       }
+      const first = started.get(id);
+      if (group.length === 0 && first !== undefined) {
+        yield {
+          kind: 'reject',
+          line: row.line,
+          field: 'order_id',
+          message: `order "${id}" started at line ${first} and other orders came between; keep the rows of one order together`,
+          rows: [row.fields],
+        };
+        continue;
+      }
+      if (group.length === 0) started.set(id, row.line);
       group.push(row);
     }
     if (!header) throw inputError('the file is empty', { file: ctx.file, line: 1, field: 'header' });
@@ -201,3 +209,30 @@ export const csv: Format = {
     if (built) yield built;
   },
 };
+
+/**
+ * An order's refunded amount and the status it implies. A negative refund (`-5.00`) is the same refund
+ * written with a sign; more than the total is refused. Without a refunded column, `refunded` means all
+ * of it and `partially refunded` is refused (the amount is unknown); with one, the amount decides:
+ * none is paid (or still pending), part is partially refunded, all is refunded. Cancelled stays cancelled.
+ */
+function refundOf(
+  written: number | undefined,
+  total: number,
+  stated: OrderStatus,
+): { refunded: number | undefined; status: OrderStatus } {
+  if (written === undefined) {
+    if (stated === 'refunded') return { refunded: total, status: 'refunded' };
+    if (stated === 'partially_refunded') {
+      throw new FieldError('refunded', 'is empty, but the status says partially refunded: give the amount');
+    }
+    return { refunded: undefined, status: stated };
+  }
+  const refunded = Math.abs(written);
+  if (refunded > total) {
+    throw new FieldError('refunded', `${refunded} minor units is more than the order's total of ${total}`);
+  }
+  if (stated === 'cancelled') return { refunded, status: 'cancelled' };
+  if (refunded === 0) return { refunded, status: stated === 'pending' ? 'pending' : 'paid' };
+  return { refunded, status: refunded === total ? 'refunded' : 'partially_refunded' };
+}

@@ -1,6 +1,6 @@
 import { inputError } from '../../errors.js';
 import { parseTimestamp, type Timestamp } from '../../shared/dates.js';
-import { parseAmount } from '../../shared/money.js';
+import { amountProblem, type DecimalMark, normaliseCurrency, quantityProblem, readAmount } from '../../shared/money.js';
 import type { ImportRecord } from '../records.js';
 import type { SourceRow } from '../source.js';
 
@@ -15,6 +15,8 @@ export interface ParseContext {
   map: Record<string, string>;
   /** The moment of the import, for facts a file states without a date (consent in a customers export). */
   now: number;
+  /** The decimal mark of amounts in a generic CSV: told by `--decimal-comma`/`--decimal-point`, or proved by the file. */
+  decimal: DecimalMark | 'auto';
 }
 
 /** A row (or group of rows) the parser could not accept. */
@@ -32,9 +34,18 @@ export interface Skip {
   kind: 'skip';
   line: number;
   reason: string;
+  /** The money the skipped rows state, for the import's reconciliation. */
+  amountMinor?: number;
+  currency?: string;
 }
 
-export type ParsedItem = ImportRecord | Reject | Skip;
+/** A header row of a layout that has one only sometimes (CDNOW's master file): not counted as a row. */
+export interface HeaderRow {
+  kind: 'header';
+  line: number;
+}
+
+export type ParsedItem = ImportRecord | Reject | Skip | HeaderRow;
 
 /** An import format: how its file is laid out and how its rows become records. */
 export interface Format {
@@ -110,26 +121,95 @@ export function cell(row: string[], index: number | undefined): string {
   return index === undefined ? '' : (row[index] ?? '').trim();
 }
 
-/** An amount in minor units; empty is `fallback` (or an error when no fallback is given). */
+/**
+ * An amount in minor units, read with a decimal point (a comma only groups thousands) and within the
+ * bounds of `amountProblem` (negative allowed: callers refuse it where it makes no sense); empty is
+ * `fallback` (or an error when no fallback is given).
+ */
 export function amount(text: string, field: string, currency: string, fallback?: number): number {
   if (text === '') {
     if (fallback !== undefined) return fallback;
     throw new FieldError(field, 'is empty');
   }
-  const value = parseAmount(text, currency);
-  if (value === undefined) throw new FieldError(field, `"${text}" is not a number`);
-  return value;
+  const reading = readAmount(text, currency, 'point');
+  if (!reading.ok) throw new FieldError(field, reading.reason);
+  return bounded(reading.minor, field, text);
 }
 
-/** A whole number (quantities); `12.0` is accepted, `1.5` is not. */
+function bounded(minor: number, field: string, text: string): number {
+  const problem = amountProblem(minor, { allowNegative: true });
+  if (problem) throw new FieldError(field, `"${text}" ${problem}`);
+  return minor;
+}
+
+/** Refuses a negative amount where none makes sense (an order's total, a unit price). */
+export function nonNegative(minor: number, field: string): number {
+  if (minor < 0) throw new FieldError(field, `is negative (${minor} minor units)`);
+  return minor;
+}
+
+/**
+ * The decimal mark of one file's amounts. Told (`--decimal-comma`, `--decimal-point`), it reads every
+ * amount that way; otherwise the first amount that reads only one way (`12,50`, `1,234.56`) proves the
+ * mark for the file, an amount that reads two ways before that is refused as ambiguous, and an amount
+ * that contradicts the proved mark is refused naming the line that proved it.
+ */
+export class DecimalMarks {
+  private proved: { mark: DecimalMark; line: number } | undefined;
+
+  constructor(private readonly told: DecimalMark | 'auto') {}
+
+  /** An amount of the row at `line`; empty is `fallback` (or an error when no fallback is given). */
+  read(text: string, field: string, currency: string, line: number, fallback?: number): number {
+    if (text === '') {
+      if (fallback !== undefined) return fallback;
+      throw new FieldError(field, 'is empty');
+    }
+    const mark = this.told !== 'auto' ? this.told : this.proved?.mark;
+    if (mark) {
+      const reading = readAmount(text, currency, mark);
+      if (reading.ok) return bounded(reading.minor, field, text);
+      if (this.proved && this.told === 'auto') {
+        throw new FieldError(field, `${reading.reason} (proved by line ${this.proved.line})`);
+      }
+      throw new FieldError(field, reading.reason);
+    }
+    const reading = readAmount(text, currency, 'auto');
+    if (!reading.ok) throw new FieldError(field, reading.reason);
+    if (reading.mark) this.proved = { mark: reading.mark, line };
+    return bounded(reading.minor, field, text);
+  }
+}
+
+/** A whole number (quantities) within `quantityProblem`'s bounds; `12.0` is accepted, `1.5` is not. */
 export function integer(text: string, field: string, fallback?: number): number {
   if (text === '') {
     if (fallback !== undefined) return fallback;
     throw new FieldError(field, 'is empty');
   }
+  // `1.000` is a thousand with a decimal comma and one with a decimal point: refused, not guessed.
+  if (/^[+-]?\d{1,3}(\.\d{3})+$/.test(text)) {
+    throw new FieldError(field, `"${text}" is ambiguous: a thousands separator or a decimal point`);
+  }
   const value = Number(text.replace(/,/g, ''));
   if (!Number.isInteger(value)) throw new FieldError(field, `"${text}" is not a whole number`);
+  const problem = quantityProblem(value, { allowNegative: true });
+  if (problem) throw new FieldError(field, `"${text}" ${problem}`);
   return value;
+}
+
+/**
+ * The currency of a row: its own column when written (a real ISO 4217 code, else an error; never
+ * replaced by the default), else `--currency`, else an error.
+ */
+export function currencyOf(text: string, fallback: string | undefined, field: string): string {
+  if (text !== '') {
+    const code = normaliseCurrency(text);
+    if (!code) throw new FieldError(field, `"${text}" is not an ISO 4217 currency code`);
+    return code;
+  }
+  if (!fallback) throw new FieldError(field, 'is empty and no --currency was given');
+  return fallback;
 }
 
 /** A timestamp, read in `timeZone` when it has no offset. */

@@ -57,9 +57,10 @@ interface Row {
 
 /**
  * The UCI "Online Retail" (InvoiceNo, UnitPrice, CustomerID) and "Online Retail II" (Invoice, Price,
- * Customer ID) layouts. An invoice is an order; an invoice starting with `C` cancels lines of the same
- * customer's earlier invoices and becomes refunds of them; rows without a customer id are guest
- * orders; invoices starting with `A` are bad-debt adjustments, not sales, and are skipped with a count.
+ * Customer ID) layouts. An invoice is an order (its rows merged when another invoice splits them); an
+ * invoice starting with `C` cancels units of the same customer's earlier invoices and becomes refunds of
+ * them, allocated by the writer; rows without a customer id are guest orders; invoices starting with
+ * `A` are bad-debt adjustments, not sales, and are skipped with a count and their amount.
  */
 export const onlineRetail: Format = {
   name: 'online-retail',
@@ -80,24 +81,44 @@ export const onlineRetail: Format = {
       { lines: number; subtotal: number; shipping: number; discount: number; total: number }
     >();
 
+    const cancelLines = new Map<string, number>();
+
     function* flush(): Generator<ParsedItem> {
       if (group.length === 0) return;
       const rows = group;
       group = [];
       const first = rows[0]!;
       if (first.invoice.toUpperCase().startsWith('A')) {
-        yield { kind: 'skip', line: first.line, reason: 'bad-debt adjustment invoices (A…) are not sales' };
+        yield {
+          kind: 'skip',
+          line: first.line,
+          reason: 'bad-debt adjustment invoices (A…) are not sales',
+          amountMinor: rows.reduce((s, r) => s + r.quantity * r.unitPriceMinor, 0),
+          currency,
+        };
         return;
       }
       const customer = first.customerId ? { externalId: first.customerId, country: first.country } : undefined;
       if (first.invoice.toUpperCase().startsWith('C')) {
-        for (const [i, row] of rows.entries()) {
+        // Numbered through the whole file, so that a cancellation split by another invoice keeps its ids.
+        let n = cancelLines.get(first.invoice) ?? 0;
+        for (const row of rows) {
+          n += 1;
+          const quantity = Math.abs(row.quantity);
           yield {
             kind: 'refund',
             line: row.line,
             refund: {
-              externalId: `${row.invoice}:${i + 1}`,
-              match: customer ? { customer, sku: row.stockCode, before: row.placedAt } : undefined,
+              externalId: `${row.invoice}:${n}`,
+              match: {
+                customer,
+                sku: row.stockCode,
+                before: row.placedAt,
+                quantity,
+                unitPriceMinor: row.unitPriceMinor,
+              },
+              sku: row.stockCode,
+              quantity,
               customer,
               amountMinor: Math.abs(row.quantity) * row.unitPriceMinor,
               currency,
@@ -106,6 +127,7 @@ export const onlineRetail: Format = {
             },
           };
         }
+        cancelLines.set(first.invoice, n);
         return;
       }
       const previous = emitted.get(first.invoice) ?? { lines: 0, subtotal: 0, shipping: 0, discount: 0, total: 0 };

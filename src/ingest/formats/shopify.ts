@@ -1,5 +1,4 @@
 import { inputError } from '../../errors.js';
-import { normaliseCurrency } from '../../shared/money.js';
 import type { OrderStatus } from '../../store/schema.js';
 import { type CustomerInput, type LineInput, normaliseAddress, normaliseEmail, normalisePhone } from '../records.js';
 import type { SourceRow } from '../source.js';
@@ -7,10 +6,12 @@ import {
   amount,
   cell,
   checkWidth,
+  currencyOf,
   FieldError,
   type Format,
   Header,
   integer,
+  nonNegative,
   optionalTimestamp,
   type ParseContext,
   type ParsedItem,
@@ -19,18 +20,10 @@ import {
   timestamp,
   toReject,
 } from './format.js';
+import { ORDER_STATUS, orderStatus } from './status.js';
 
-/** How Shopify's `financial_status` reads as an order status (exports and webhooks alike). */
-export const SHOPIFY_FINANCIAL_STATUS: Record<string, OrderStatus> = {
-  paid: 'paid',
-  partially_refunded: 'partially_refunded',
-  refunded: 'refunded',
-  voided: 'cancelled',
-  pending: 'pending',
-  authorized: 'pending',
-  partially_paid: 'pending',
-  expired: 'cancelled',
-};
+/** How Shopify's `financial_status` reads as an order status (exports and webhooks alike): the shared map. */
+export const SHOPIFY_FINANCIAL_STATUS = ORDER_STATUS;
 
 /**
  * Shopify's admin exports. The orders export has one row per line item, the order's own fields on
@@ -104,12 +97,11 @@ async function* parseOrders(
     head = undefined;
     items = [];
     try {
-      const currency = normaliseCurrency(cell(f, c.currency)) ?? ctx.currency;
-      if (!currency) throw new FieldError('Currency', `"${cell(f, c.currency)}" is not a currency code`);
+      const currency = currencyOf(cell(f, c.currency), ctx.currency, 'Currency');
       const created = timestamp(cell(f, c.createdAt), 'Created at', ctx.timeZone);
       const cancelled = optionalTimestamp(cell(f, c.cancelledAt), 'Cancelled at', ctx.timeZone);
       const financial = cell(f, c.status).toLowerCase();
-      let status: OrderStatus = SHOPIFY_FINANCIAL_STATUS[financial] ?? 'pending';
+      let status: OrderStatus = orderStatus(financial) ?? 'pending';
       if (cancelled) status = 'cancelled';
       const email = normaliseEmail(cell(f, c.email));
       if (cell(f, c.email) !== '' && !email)
@@ -157,6 +149,11 @@ async function* parseOrders(
         .split(',')
         .map((code) => code.trim())
         .filter(Boolean);
+      const total = nonNegative(amount(cell(f, c.total), 'Total', currency), 'Total');
+      const refunded = Math.abs(amount(cell(f, c.refunded), 'Refunded Amount', currency, 0));
+      if (refunded > total) {
+        throw new FieldError('Refunded Amount', `${refunded} minor units is more than the order's total of ${total}`);
+      }
       return {
         kind: 'order',
         line,
@@ -171,8 +168,8 @@ async function* parseOrders(
           shippingMinor: amount(cell(f, c.shipping), 'Shipping', currency, 0),
           taxMinor: amount(cell(f, c.taxes), 'Taxes', currency, 0),
           discountMinor: amount(cell(f, c.discountAmount), 'Discount Amount', currency, 0),
-          totalMinor: amount(cell(f, c.total), 'Total', currency),
-          refundedMinor: amount(cell(f, c.refunded), 'Refunded Amount', currency, 0),
+          totalMinor: total,
+          refundedMinor: refunded,
           status,
           discountCodes: codes,
           country: present(cell(f, c.billingCountry)),

@@ -1,12 +1,11 @@
 import { inputError } from '../../errors.js';
-import { normaliseCurrency } from '../../shared/money.js';
-import type { OrderStatus } from '../../store/schema.js';
 import { type LineInput, normaliseAddress, normaliseEmail, normalisePhone } from '../records.js';
 import type { SourceRow } from '../source.js';
 import {
   amount,
   cell,
   checkWidth,
+  currencyOf,
   FieldError,
   type Format,
   Header,
@@ -17,17 +16,7 @@ import {
   timestamp,
   toReject,
 } from './format.js';
-
-const STATUS: Record<string, OrderStatus> = {
-  completed: 'paid',
-  processing: 'paid',
-  'on-hold': 'pending',
-  pending: 'pending',
-  refunded: 'refunded',
-  cancelled: 'cancelled',
-  failed: 'cancelled',
-  'checkout-draft': 'pending',
-};
+import { orderStatus } from './status.js';
 
 /**
  * WooCommerce's order export CSV as written by the widely used "Order Export & Order Import for
@@ -84,11 +73,9 @@ export const woocommerce: Format = {
       }
       const f = row.fields;
       try {
-        const currency = normaliseCurrency(cell(f, c.currency)) ?? ctx.currency;
-        if (!currency) throw new FieldError('order_currency', 'is empty and no --currency was given');
+        const currency = currencyOf(cell(f, c.currency), ctx.currency, 'order_currency');
         const placed = timestamp(cell(f, c.date), 'order_date', ctx.timeZone);
-        const rawStatus = cell(f, c.status).toLowerCase().replace(/^wc-/, '');
-        const status = STATUS[rawStatus];
+        const status = orderStatus(cell(f, c.status));
         if (!status) throw new FieldError('status', `"${cell(f, c.status)}" is not a WooCommerce order status`);
         const lines: LineInput[] = [];
         for (const index of itemColumns) {
@@ -114,6 +101,12 @@ export const woocommerce: Format = {
           .split(';')
           .filter((r) => r.trim() !== '')
           .reduce((sum, r) => sum + Math.abs(amount(pairs(r).amount ?? '', 'refund_items amount', currency)), 0);
+        if (refunded > total) {
+          throw new FieldError(
+            'refund_items',
+            `refunds of ${refunded} minor units are more than the order total ${total}`,
+          );
+        }
         let finalStatus = status;
         if (status === 'paid' && refunded > 0) finalStatus = refunded >= total ? 'refunded' : 'partially_refunded';
         const email = normaliseEmail(cell(f, c.email));

@@ -4,10 +4,11 @@ import { loyaltyMigration } from './002-loyalty.js';
 import { apiMigration } from './003-api.js';
 import { segmentsMigration } from './004-segments.js';
 import { predictionsMigration } from './005-predictions.js';
-import { campaignsMigration } from './020-campaigns.js';
-import { webhookTruthMigration } from './014-webhook-truth.js';
 import { loyaltyDebtMigration } from './012-loyalty-debt.js';
+import { refundBoundsMigration } from './013-refund-bounds.js';
+import { webhookTruthMigration } from './014-webhook-truth.js';
 import { postcodeMigration } from './015-postcode.js';
+import { campaignsMigration } from './020-campaigns.js';
 import type { DialectName } from './columns.js';
 
 export type { DialectName } from './columns.js';
@@ -27,5 +28,6 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '014_webhook_truth': webhookTruthMigration(),
     '012_loyalty_debt': loyaltyDebtMigration(dialect),
     '015_postcode': postcodeMigration(),
+    '013_refund_bounds': refundBoundsMigration(dialect),
   };
 }
