@@ -205,7 +205,7 @@ for (const dialect of DIALECTS) {
           order(
             'b-4',
             { externalId: 'b' },
-            { lines: [{ sku: 'X', quantity: 1000, unitPriceMinor: 999_999_999_999_999 }] },
+            { lines: [{ sku: 'X', quantity: 1000, unitPriceMinor: 1_000_000_000_000 }] },
           ),
           'lines[0].totalMinor',
         ],
@@ -234,11 +234,11 @@ for (const dialect of DIALECTS) {
           { externalId: 'b' },
           {
             currency: 'KRW',
-            totalMinor: 999_999_999_999_999,
-            refundedMinor: 999_999_999_999_999,
+            totalMinor: 1_000_000_000_000,
+            refundedMinor: 1_000_000_000_000,
             status: 'refunded',
             lines: [
-              { sku: 'X', quantity: 1, unitPriceMinor: 999_999_999_999_999 },
+              { sku: 'X', quantity: 1, unitPriceMinor: 1_000_000_000_000 },
               { title: 'coupon', quantity: 1, unitPriceMinor: -1000, kind: 'discount' },
             ],
           },

@@ -186,8 +186,8 @@ export function isoMinorUnits(code: string): number | undefined {
 export const ISO_CURRENCY_CODES: readonly string[] = Object.keys(ISO_4217).sort();
 
 /**
- * The largest amount Comeback accepts for one order, line or refund, in minor units: 10^15 − 1
- * (ten trillion dollars, or a quadrillion won), far below 2^53 so that sums over millions of orders stay
- * exact in a double, and far above any real order.
+ * The largest amount, in minor units, any single money field may hold: 10^12 (ten billion dollars,
+ * a trillion won): far above any real order, far below 2^53, so sums of thousands of such amounts stay
+ * exact integers. The one bound of every edge: importers, API, webhooks.
  */
-export const MAX_AMOUNT_MINOR = 999_999_999_999_999;
+export const MAX_AMOUNT_MINOR = 1_000_000_000_000;

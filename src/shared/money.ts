@@ -1,51 +1,11 @@
+import { isIsoCurrency, isoMinorUnits, MAX_AMOUNT_MINOR } from './currencies.js';
+
 /**
  * Money is an integer count of the currency's minor unit plus its ISO 4217 code.
  * The exponent comes from ISO 4217: most currencies have 2 decimals, a few have 0 or 3.
  */
 
-/**
- * The active ISO 4217 currency codes (list of 2025-01-01, plus XCG from 2025 and the recently withdrawn
- * HRK, SLL, ZWL that older exports still carry), without the funds, metals and test codes (XAU, XDR,
- * XTS, XXX…) that no shop charges in.
- */
-const ISO_4217 = new Set(
-  (
-    'AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN ' +
-    'BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD ' +
-    'FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS ' +
-    'KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN ' +
-    'MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR ' +
-    'SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD ' +
-    'USN UYI UYU UYW UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL'
-  ).split(' '),
-);
-const ZERO_DECIMAL = new Set([
-  'BIF',
-  'CLP',
-  'DJF',
-  'GNF',
-  'ISK',
-  'JPY',
-  'KMF',
-  'KRW',
-  'PYG',
-  'RWF',
-  'UGX',
-  'UYI',
-  'VND',
-  'VUV',
-  'XAF',
-  'XOF',
-  'XPF',
-]);
-const THREE_DECIMAL = new Set(['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND']);
-const FOUR_DECIMAL = new Set(['CLF', 'UYW']);
-
-/**
- * The largest amount, in minor units, any single money field may hold: 10^12 (ten billion dollars,
- * a trillion won). Far below 2^53, so sums of thousands of such amounts stay exact integers.
- */
-export const MAX_AMOUNT_MINOR = 1_000_000_000_000;
+export { MAX_AMOUNT_MINOR } from './currencies.js';
 /** The largest quantity of one line. */
 export const MAX_QUANTITY = 10_000_000;
 
@@ -58,12 +18,12 @@ export interface Money {
 /** Upper-cases and checks a currency code; undefined unless it is a real ISO 4217 code (`ZZZ` is not). */
 export function normaliseCurrency(code: string): string | undefined {
   const upper = code.trim().toUpperCase();
-  return ISO_4217.has(upper) ? upper : undefined;
+  return isIsoCurrency(upper) ? upper : undefined;
 }
 
 /** True for a real ISO 4217 code written in capitals. */
 export function isCurrencyCode(code: string): boolean {
-  return ISO_4217.has(code);
+  return isIsoCurrency(code);
 }
 
 /**
@@ -89,10 +49,7 @@ export function quantityProblem(value: unknown, { allowNegative = false } = {}):
 
 /** How many decimal places the currency's minor unit has (ISO 4217). */
 export function currencyExponent(currency: string): number {
-  if (ZERO_DECIMAL.has(currency)) return 0;
-  if (THREE_DECIMAL.has(currency)) return 3;
-  if (FOUR_DECIMAL.has(currency)) return 4;
-  return 2;
+  return isoMinorUnits(currency) ?? 2;
 }
 
 /** Which character separates the decimals: `12.50` (point) or `12,50` (comma). */
