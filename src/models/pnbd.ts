@@ -7,9 +7,9 @@
  * P(X(t) = x) Under the Pareto/NBD Model".
  */
 
-import { repeaterWarnings, transactionStart } from './bgnbd.js';
-import { type FitOptions, type FitResult, fitMaximumLikelihood, type PurchasePredictor, positiveParam } from './fit.js';
-import { groupHistories, type Histories, type RfmSummary } from './histories.js';
+import type { FitOptions, FitResult, PurchasePredictor } from './fit.js';
+import type { Histories, RfmSummary } from './histories.js';
+import { definePurchaseModel, transactionStart } from './model-definition.js';
 import { nbdLogPmf } from './nbd.js';
 import { appellF1, digamma, hyp2f1, lbeta, lgamma, log1mExp, logAddExp } from './special.js';
 
@@ -23,16 +23,6 @@ export interface ParetoNbdParams {
 
 /** Parameter names in the order the fit reports them. */
 export const PNBD_PARAMS = ['r', 'alpha', 's', 'beta'] as const;
-
-/** Reads Pareto/NBD parameters from a record such as `FitResult.params`. */
-export function pnbdParams(record: Readonly<Record<string, number>>): ParetoNbdParams {
-  return {
-    r: positiveParam('pnbd', record, 'r'),
-    alpha: positiveParam('pnbd', record, 'alpha'),
-    s: positiveParam('pnbd', record, 's'),
-    beta: positiveParam('pnbd', record, 'beta'),
-  };
-}
 
 /** Below this z the 2F1(1, b; c; z) series is summed inline; above it `logHyp2f1OneIntegral` takes over. */
 const INLINE_SERIES_LIMIT = 0.9;
@@ -392,29 +382,44 @@ export function pnbdLogLikelihood(params: ParetoNbdParams, histories: Histories,
   return ll;
 }
 
+/** Pareto/NBD as a purchase model: its parameters, likelihood and predictions. */
+export const PNBD = definePurchaseModel<ParetoNbdParams>({
+  model: 'pnbd',
+  names: PNBD_PARAMS,
+  fromArray: (t) => ({
+    r: t[0] ?? Number.NaN,
+    alpha: t[1] ?? Number.NaN,
+    s: t[2] ?? Number.NaN,
+    beta: t[3] ?? Number.NaN,
+  }),
+  start: (histories) => {
+    const [r = 1, alpha = 1] = transactionStart(histories);
+    // β starts at α: the lifetime and inter-purchase scales are usually of the same order.
+    return [r, alpha, 1, alpha];
+  },
+  logLikelihood: pnbdLogLikelihood,
+  predictions: (params) => ({
+    probabilityAlive: (x, tx, T) => pnbdProbabilityAlive(params, x, tx, T),
+    conditionalExpectedPurchases: (t, x, tx, T) => pnbdConditionalExpectedPurchases(params, t, x, tx, T),
+    expectedPurchases: (t) => pnbdExpectedPurchases(params, t),
+    probabilityOfPurchases: (n, t) => pnbdProbabilityOfPurchases(params, n, t),
+  }),
+  dropoutParameters: ['s', 'beta'],
+});
+
+/** Reads Pareto/NBD parameters from a record such as `FitResult.params`. */
+export function pnbdParams(record: Readonly<Record<string, number>>): ParetoNbdParams {
+  return PNBD.params(record);
+}
+
 /** Fits Pareto/NBD by maximum likelihood over the distinct histories, with the analytic gradient. */
 export function fitParetoNbd(summary: RfmSummary, options: FitOptions = {}): FitResult {
-  const histories = groupHistories(summary);
-  const [r, alpha] = transactionStart(histories);
-  return fitMaximumLikelihood(
-    {
-      model: 'pnbd',
-      names: PNBD_PARAMS,
-      // β starts at α: the lifetime and inter-purchase scales are usually of the same order.
-      start: [r ?? 1, alpha ?? 1, 1, alpha ?? 1],
-      analyticGradient: true,
-      logLikelihood: (theta, gradient) =>
-        pnbdLogLikelihood(
-          { r: theta[0] ?? 0, alpha: theta[1] ?? 0, s: theta[2] ?? 0, beta: theta[3] ?? 0 },
-          histories,
-          gradient,
-        ),
-      customers: histories.customers,
-      histories: histories.count,
-      warnings: repeaterWarnings(histories),
-    },
-    options,
-  );
+  return PNBD.fit(summary, options);
+}
+
+/** The Pareto/NBD predictions behind the common interface. */
+export function pnbdPredictor(params: ParetoNbdParams): PurchasePredictor {
+  return PNBD.predictor(params);
 }
 
 /**
@@ -500,15 +505,4 @@ export function pnbdProbabilityOfPurchases(params: ParetoNbdParams, n: number, t
   }
   const died = appellF1(1, r + n, s + 1, n + 2, t / (alpha + t), t / (beta + t));
   return stillAlive * (1 + ((s * t) / ((beta + t) * (n + 1))) * died);
-}
-
-/** The Pareto/NBD predictions behind the common interface. */
-export function pnbdPredictor(params: ParetoNbdParams): PurchasePredictor {
-  return {
-    model: 'pnbd',
-    probabilityAlive: (x, tx, T) => pnbdProbabilityAlive(params, x, tx, T),
-    conditionalExpectedPurchases: (t, x, tx, T) => pnbdConditionalExpectedPurchases(params, t, x, tx, T),
-    expectedPurchases: (t) => pnbdExpectedPurchases(params, t),
-    probabilityOfPurchases: (n, t) => pnbdProbabilityOfPurchases(params, n, t),
-  };
 }

@@ -91,7 +91,7 @@ for (const dialect of DIALECTS) {
       const one = run.scores.find((s) => s.customerId === identity.customer_id)!;
       assert.equal(one.expectedPurchases.toFixed(3), '1.226');
       for (const s of run.scores) {
-        assert.ok(s.probabilityAlive >= 0 && s.probabilityAlive <= 1);
+        assert.ok(s.probabilityAlive !== null && s.probabilityAlive >= 0 && s.probabilityAlive <= 1);
         assert.ok(Number.isFinite(s.clv) && s.clv >= 0);
         assert.equal(s.churnRisk, 1 - s.probabilityAlive);
       }

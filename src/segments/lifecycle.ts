@@ -72,9 +72,12 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 
 /**
  * The stage of one customer. With scores: churned, lapsed or at risk when P(alive) falls below the
- * thresholds, at risk too when the expected next order is overdue. Without: by days since the last
- * sale against the store's thresholds, "beyond" meaning strictly more. A customer not past any
- * threshold is new with one sale and active with more.
+ * thresholds, at risk too when the expected next order is overdue; but a customer silent beyond the
+ * store's lapsed or churned threshold is never new or active, whatever the model says (BG/NBD gives
+ * every one-time buyer P(alive) = 1). Without scores (none stored, or a model whose P(alive) is not
+ * informative, which stores none): by days since the last sale against the store's thresholds,
+ * "beyond" meaning strictly more. A customer not past any threshold is new with one sale and active
+ * with more.
  */
 export function lifecycleStage(
   input: { sales: number; daysSinceLastSale: number; asOf: number; scores?: CustomerScores },
@@ -94,6 +97,19 @@ export function lifecycleStage(
       return {
         stage: 'at_risk',
         reason: `expected next order ${new Date(next).toISOString().slice(0, 10)} is overdue (P(alive) ${p.toFixed(3)})`,
+      };
+    }
+    const t = thresholds;
+    if (d > t.churnedDays) {
+      return {
+        stage: 'churned',
+        reason: `${d} days since last order, beyond ${round1(t.churnedDays)} (P(alive) ${p.toFixed(3)} overruled by the store's own gaps)`,
+      };
+    }
+    if (d > t.lapsedDays) {
+      return {
+        stage: 'lapsed',
+        reason: `${d} days since last order, beyond ${round1(t.lapsedDays)} (P(alive) ${p.toFixed(3)} overruled by the store's own gaps)`,
       };
     }
     return fresh(

@@ -126,6 +126,11 @@ export interface CustomerProfile {
   persona: { persona: Persona; label: string; reason: string; play: string } | null;
   lifecycle: { stage: LifecycleStage; reason: string } | null;
   scores: (CustomerScores & { nextOrderDate: string | null }) | null;
+  /**
+   * Why the latest model scores carry no P(alive) for this customer (the fit could not tell who has
+   * left, so the lifecycle stage comes from days since the last order); null when they do or none exist.
+   */
+  predictionNote: string | null;
   /** The loyalty membership (points in the program's own unit), when the customer is enrolled. */
   loyalty: { tier: string; balance: number; pending: number; lifetimeEarned: number } | null;
   /** Stored labels (with since and reason) and saved segments the customer belongs to. */
@@ -249,6 +254,13 @@ export async function customerProfile(
   const [persona] = await computePersonas(db, { asOf, customerIds: [customerId] });
   const lifecycle = (await computeLifecycle(db, { asOf, scores, customerIds: [customerId] })).customers[0];
   const own = scores?.get(customerId);
+  const latestScore = await db
+    .selectFrom('customer_scores')
+    .select('p_alive_note')
+    .where('customer_id', '=', customerId)
+    .orderBy('as_of', 'desc')
+    .limit(1)
+    .executeTakeFirst();
   const stored = await customerSegmentsOf(db, customerId);
   // Read without importing loyalty/: the profile needs four columns of one row, not the program's logic.
   const loyalty = (
@@ -327,6 +339,7 @@ export async function customerProfile(
     scores: own
       ? { ...own, nextOrderDate: own.nextOrderAt ? new Date(own.nextOrderAt).toISOString().slice(0, 10) : null }
       : null,
+    predictionNote: own ? null : (latestScore?.p_alive_note ?? null),
     loyalty: loyalty
       ? {
           tier: loyalty.tier,
