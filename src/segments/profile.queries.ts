@@ -37,8 +37,10 @@ export async function resolveCustomerId(db: Db, ref: string): Promise<number> {
 }
 
 /**
- * The latest scores per customer from `customer_scores` (of one model, when given; scores of the
- * latest run win), or undefined when no predictions are stored yet. Lifecycle and profile take what this returns as their `scores`.
+ * The latest scores per customer from `customer_scores` (of one model, when given; the scores of the
+ * latest run win, by `as_of` then by fit), or undefined when no predictions are stored yet. A latest
+ * score without P(alive) (the fit could not tell who has left) leaves the customer out, so that
+ * lifecycle falls back to the recency rule. Lifecycle and profile take what this returns as their `scores`.
  */
 export async function loadLatestScores(
   db: Db,
@@ -48,11 +50,15 @@ export async function loadLatestScores(
     .selectFrom('customer_scores')
     .select(['customer_id', 'as_of', 'p_alive', 'expected_purchases', 'clv', 'next_order_at'])
     .orderBy('customer_id')
-    .orderBy('as_of');
+    .orderBy('as_of')
+    .orderBy('fit_id');
   if (model) query = query.where('model', '=', model);
   const scores = new Map<number, CustomerScores>();
   for (const row of await query.execute()) {
-    if (row.p_alive === null) continue;
+    if (row.p_alive === null) {
+      scores.delete(Number(row.customer_id));
+      continue;
+    }
     scores.set(Number(row.customer_id), {
       pAlive: Number(row.p_alive),
       expectedPurchases: row.expected_purchases === null ? null : Number(row.expected_purchases),
@@ -259,6 +265,7 @@ export async function customerProfile(
     .select('p_alive_note')
     .where('customer_id', '=', customerId)
     .orderBy('as_of', 'desc')
+    .orderBy('fit_id', 'desc')
     .limit(1)
     .executeTakeFirst();
   const stored = await customerSegmentsOf(db, customerId);
