@@ -113,7 +113,7 @@ describe('numbers as people read them', () => {
     assert.equal(formatEstimate(7.8e107), '7.8e+107');
     assert.equal(formatEstimate(3.798e-11), '3.798e-11');
     assert.equal(formatEstimate(0.00012346), '0.0001235');
-    assert.equal(formatEstimate(0.000012345), '1.235e-5');
+    assert.equal(formatEstimate(0.000012346), '1.235e-5');
     assert.equal(formatEstimate(9.4486), '9.449');
     assert.equal(formatEstimate(7143.8746), '7144');
     assert.equal(formatEstimate(-0), '0');
