@@ -170,7 +170,14 @@ export interface Predictions {
   currency: string | null;
   available: boolean;
   note: string | null;
-  model: { name: string; params: Record<string, number> } | null;
+  model: {
+    name: string;
+    params: Record<string, number>;
+    identified?: boolean;
+    diagnostics?: Array<{ code: string; message: string }>;
+  } | null;
+  /** Why P(alive) is not shown (the fit cannot tell who has left); null when it is informative. */
+  pAliveNote?: string | null;
   customers: number;
   horizonMonths: number;
   pAlive: Bin[];
