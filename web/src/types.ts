@@ -140,7 +140,8 @@ export interface CustomerStory {
   persona: { persona: string; label: string; reason: string } | null;
   labels: Array<{ kind: string; value: string; since: number; reason: string }>;
   segments: string[];
-  prediction: { pAlive: number; expectedPurchases: number; clv: number | null } | null;
+  /** `pAlive` is null when the model cannot tell who has left. */
+  prediction: { pAlive: number | null; expectedPurchases: number; clv: number | null } | null;
 }
 
 export interface SegmentsView {
