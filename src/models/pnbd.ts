@@ -83,9 +83,9 @@ const MAX_PANELS = 4000;
  * min(1, 1/|f′|, 1/√|f″|): the log-integrand changes by O(1) over a panel, so the rule is exact to
  * rounding, and about a hundred panels suffice whatever b and c (the series and the 1 − z connection
  * formula need a number of terms that grows with them, which made Pareto/NBD fits with large r run
- * for minutes). Past the point where b·g < 1e−17 the integrand is (1−z)^−b e^−(c−1)v to double
- * precision and its tail is added in closed form. The derivatives in b, c and z are integrated with
- * the same nodes (differentiation under the integral sign).
+ * for minutes). Once max(b, 1)·z e^−v/(1−z) ≤ 0.1 the rest of the integral is a binomial series in
+ * e^−v integrated term by term (see below). The derivatives in b, c and z are integrated with the same
+ * nodes and terms (differentiation under the integral sign).
  */
 function logHyp2f1OneIntegral(b: number, c: number, z: number, derivatives?: Float64Array): number {
   const decay = c - 1;
@@ -141,25 +141,35 @@ function logHyp2f1OneIntegral(b: number, c: number, z: number, derivatives?: Flo
     v = next;
     if (f(v) - top < NEGLIGIBLE_LOG) break;
   }
-  // Right of the peak, until the integrand is negligible or its tail has a closed form.
+  // Right of the peak, until the integrand is negligible or its tail has a series: with
+  // ρ = z/(1−z), (1 − z + z e^−v)^−b = (1−z)^−b Σₖ (−1)ᵏ (b)ₖ/k! ρᵏ e^−kv, integrated term by term,
+  // once max(b, 1)·ρ e^−v ≤ 0.1 makes every term at most a tenth of the one before.
+  const rho = z / oneMinusZ;
+  const logOneMinusZ = Math.log(oneMinusZ);
   v = peak;
-  for (let n = 0; n < MAX_PANELS; n++) {
-    const next = v + width(v);
-    panel(v, next);
-    v = next;
+  for (let n = 0; n <= MAX_PANELS; n++) {
     const rest = f(v) - top;
     if (rest < NEGLIGIBLE_LOG) break;
-    if (b * gOf(v) < 1e-17) {
-      // ∫_v^∞ e^(f−top) = e^(f(v)−top)/(c−1) when f′ = −(c−1) exactly.
-      const tail = Math.exp(rest) / decay;
-      sum += tail;
-      if (derivatives) {
-        sumB -= tail * Math.log(oneMinusZ);
-        sumC -= tail * (v + 1 / decay);
-        sumZ += (tail * b) / oneMinusZ;
+    const ratio = rho * Math.exp(-v);
+    if (Math.max(b, 1) * ratio <= 0.1) {
+      let term = Math.exp(-b * logOneMinusZ - decay * v - top) / decay;
+      let harmonic = 0;
+      for (let k = 0; k < 60; k++) {
+        sum += term;
+        if (derivatives) {
+          sumB += term * (harmonic - logOneMinusZ);
+          sumC -= term * (v + 1 / (decay + k));
+          sumZ += term * (b / oneMinusZ + k / (z * oneMinusZ));
+        }
+        if (Math.abs(term) <= 1e-17 * Math.abs(sum)) break;
+        harmonic += 1 / (b + k);
+        term *= ((-(b + k) / (k + 1)) * ratio * (decay + k)) / (decay + k + 1);
       }
       break;
     }
+    const next = v + width(v);
+    panel(v, next);
+    v = next;
   }
   if (derivatives) {
     derivatives[0] = sumB / sum;
