@@ -55,6 +55,14 @@ test('a customer silent beyond the store’s gaps is never new or active, whatev
   assert.equal(stage(180).stage, 'new');
   assert.equal(stage(180, 4).stage, 'active');
   assert.equal(stage(400, 4).stage, 'churned');
+  // The store's own percentiles overrule the model from 30 gaps on, not on 29.
+  const silent = (gaps: number) =>
+    lifecycleStage(
+      { sales: 1, daysSinceLastSale: 100, asOf: T, scores: { pAlive: 1, nextOrderAt: null } },
+      gapThresholds(new Float64Array(gaps).fill(10)),
+    ).stage;
+  assert.equal(silent(29), 'new');
+  assert.equal(silent(30), 'churned');
 });
 
 for (const dialect of DIALECTS) {
