@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import { importFile } from '../ingest/index.js';
 import { samplePath } from '../shared/paths.js';
-import { fitStoreModel, scoreCustomers } from './predict.js';
+import { computeScores, fitStoreModel, scoreCustomers } from './predict.js';
 
 const CDNOW = samplePath('cdnow', 'CDNOW_sample.txt');
 const CALIBRATION_END = Date.UTC(1997, 9, 1);
@@ -135,6 +135,27 @@ for (const dialect of DIALECTS) {
         .executeTakeFirstOrThrow();
       assert.equal(JSON.parse(stored.params).r.toFixed(3), '0.243');
       assert.ok(stored.holdout?.includes('byFrequency'));
+    });
+
+    test('--model auto compares the three models on the last third of the history and keeps an identified one', async () => {
+      const run = await computeScores(t.store.db, { asOf: HOLDOUT_END, unit: 'week', horizonDays: 7 });
+      const selection = run.selection!;
+      // The oldest customer is 545 days old on 1998-06-30 (first bought 1997-01-01): the last
+      // ⌊545 / 3⌋ = 181 days are held out.
+      assert.equal(selection.holdoutEnd, HOLDOUT_END);
+      assert.equal(selection.calibrationEnd, HOLDOUT_END - 181 * 86_400_000);
+      assert.deepEqual(
+        selection.candidates.map((c) => c.model),
+        ['bgnbd', 'mbgnbd', 'pnbd'],
+      );
+      const identified = selection.candidates.filter((c) => c.identified);
+      assert.ok(identified.length > 0);
+      for (const c of selection.candidates) assert.ok(Number.isFinite(c.holdoutError) && c.holdoutError > 0, c.model);
+      const best = identified.reduce((a, b) => (b.holdoutError < a.holdoutError ? b : a));
+      assert.equal(selection.chosen, best.model);
+      assert.equal(run.model, best.model);
+      assert.equal(run.pAliveNote, undefined);
+      assert.equal(run.scores.length, 2357);
     });
 
     test('Gamma-Gamma on the repeaters matches the published p, q, γ', async () => {
