@@ -44,7 +44,8 @@ describe('the comeback command line', () => {
   });
 
   test('fit prints the contract JSON and predict scores every customer as CSV', () => {
-    const fit = comeback('fit', 'bgnbd', '--calibration-end', '1997-10-01', '--as-of', '1998-07-01', '--json');
+    // The calibration end is an inclusive day: 1997-09-30 is the papers' 39-week calibration.
+    const fit = comeback('fit', 'bgnbd', '--calibration-end', '1997-09-30', '--as-of', '1998-07-01', '--json');
     assert.equal(fit.code, 0, fit.err);
     const json = JSON.parse(fit.out);
     assert.equal(json.model, 'bgnbd');
@@ -54,7 +55,12 @@ describe('the comeback command line', () => {
     assert.equal(json.converged, true);
     assert.equal(json.logLikelihood.toFixed(1), '-9582.4');
     assert.equal(json.holdout.byFrequency.length, 8);
-    const pnbd = JSON.parse(comeback('fit', 'pnbd', '--calibration-end', '1997-10-01', '--json').out);
+    assert.equal(json.calibrationLastDay, '1997-09-30');
+    assert.equal(json.holdout.length, 39);
+    assert.equal(json.identified, true);
+    assert.equal(json.pAliveInformative, true);
+    assert.deepEqual(json.diagnostics, []);
+    const pnbd = JSON.parse(comeback('fit', 'pnbd', '--calibration-end', '1997-09-30', '--json').out);
     assert.deepEqual(Object.keys(pnbd.params).sort(), ['alpha', 'beta', 'r', 's']);
     const gg = JSON.parse(comeback('fit', 'gg', '--as-of', '1997-10-01', '--json').out);
     assert.deepEqual(Object.keys(gg.params).sort(), ['gamma', 'p', 'q']);

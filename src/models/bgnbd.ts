@@ -4,15 +4,9 @@
  * at Poisson rate λ ~ Gamma(r, α); after each repeat purchase she drops out with probability
  * p ~ Beta(a, b). Equation numbers below are the paper's.
  */
-import {
-  type FitOptions,
-  type FitResult,
-  fitMaximumLikelihood,
-  MIN_REPEATERS,
-  type PurchasePredictor,
-  positiveParam,
-} from './fit.js';
-import { groupHistories, type Histories, type RfmSummary } from './histories.js';
+import type { FitOptions, FitResult, PurchasePredictor } from './fit.js';
+import type { Histories, RfmSummary } from './histories.js';
+import { definePurchaseModel, transactionStart } from './model-definition.js';
 import { nbdLogPmf, nbdUpperTail } from './nbd.js';
 import { digamma, hyp2f1, lbeta, lgamma, logistic, softplus } from './special.js';
 
@@ -26,16 +20,6 @@ export interface BgNbdParams {
 
 /** Parameter names in the order the fit reports them. */
 export const BGNBD_PARAMS = ['r', 'alpha', 'a', 'b'] as const;
-
-/** Reads BG/NBD parameters from a record such as `FitResult.params`. */
-export function bgnbdParams(record: Readonly<Record<string, number>>): BgNbdParams {
-  return {
-    r: positiveParam('bgnbd', record, 'r'),
-    alpha: positiveParam('bgnbd', record, 'alpha'),
-    a: positiveParam('bgnbd', record, 'a'),
-    b: positiveParam('bgnbd', record, 'b'),
-  };
-}
 
 /**
  * One customer's log-likelihood, eq. 6 in log-sum-exp form:
@@ -51,10 +35,26 @@ export function bgnbdCustomerLogLikelihood(params: BgNbdParams, x: number, tx: n
 
 /**
  * The log-likelihood summed over histories, weighted by how many customers share each (eq. 6). When
- * `gradient` is given it receives ∂LL/∂(r, α, a, b), differentiated analytically; terms that depend
- * on x alone are computed once per distinct x.
+ * `gradient` is given it receives ∂LL/∂(r, α, a, b), differentiated analytically.
  */
 export function bgnbdLogLikelihood(params: BgNbdParams, histories: Histories, gradient?: Float64Array): number {
+  return betaGeometricLogLikelihood(params, histories, 0, gradient);
+}
+
+/**
+ * The likelihood shared by BG/NBD (`shift` 0) and MBG/NBD (`shift` 1, Batislam et al. 2007, whose
+ * customer may also drop out right after the first purchase): eq. 6 with b + x + shift in place of
+ * b + x, in log-sum-exp form,
+ * ln L = ln[Γ(r+x)α^r/Γ(r)] + ln[B(a,b+x+k)/B(a,b)] − (r+x)ln(α+T) + ln(1 + δ·a/(b+x+k−1)·((α+T)/(α+t_x))^(r+x)),
+ * with δ = 1 when x > 0 or k = 1. `gradient` receives ∂LL/∂(r, α, a, b); terms that depend on x
+ * alone are computed once per distinct x.
+ */
+export function betaGeometricLogLikelihood(
+  params: BgNbdParams,
+  histories: Histories,
+  shift: 0 | 1,
+  gradient?: Float64Array,
+): number {
   const { r, alpha, a, b } = params;
   const levels = histories.xLevels;
   const base = new Float64Array(levels.length);
@@ -68,13 +68,13 @@ export function bgnbdLogLikelihood(params: BgNbdParams, histories: Histories, gr
   const psiB = gradient ? digamma(b) : 0;
   for (let k = 0; k < levels.length; k++) {
     const x = levels[k] ?? 0;
-    base[k] = lgamma(r + x) + lbeta(a, b + x) - common;
-    logOdds[k] = x > 0 ? Math.log(a / (b + x - 1)) : 0;
+    base[k] = lgamma(r + x) + lbeta(a, b + x + shift) - common;
+    logOdds[k] = x > 0 || shift === 1 ? Math.log(a / (b + x + shift - 1)) : Number.NaN;
     if (gradient) {
-      const psiABX = digamma(a + b + x);
+      const psiABX = digamma(a + b + x + shift);
       dBaseR[k] = digamma(r + x) - psiR;
       dBaseA[k] = psiAB - psiABX;
-      dBaseB[k] = digamma(b + x) - psiABX - psiB + psiAB;
+      dBaseB[k] = digamma(b + x + shift) - psiABX - psiB + psiAB;
     }
   }
   const logAlpha = Math.log(alpha);
@@ -88,24 +88,27 @@ export function bgnbdLogLikelihood(params: BgNbdParams, histories: Histories, gr
     const x = xs[i] ?? 0;
     const w = weight[i] ?? 0;
     const k = xLevel[i] ?? 0;
-    const logT = Math.log(alpha + (Ts[i] ?? 0));
+    const T = Ts[i] ?? 0;
+    const logT = Math.log(alpha + T);
     let term = (base[k] ?? 0) + r * logAlpha - (r + x) * logT;
-    if (x > 0) {
-      const logTx = Math.log(alpha + (txs[i] ?? 0));
-      const u = (logOdds[k] ?? 0) + (r + x) * (logT - logTx);
+    const odds = logOdds[k] ?? Number.NaN;
+    if (!Number.isNaN(odds)) {
+      const tx = txs[i] ?? 0;
+      const logTx = Math.log(alpha + tx);
+      const u = odds + (r + x) * (logT - logTx);
       term += softplus(u);
       if (gradient) {
         // σ(u) is the posterior probability that the customer dropped out after the last purchase.
         const dead = logistic(u);
         gr += w * dead * (logT - logTx);
-        gAlpha += w * dead * (r + x) * (1 / (alpha + (Ts[i] ?? 0)) - 1 / (alpha + (txs[i] ?? 0)));
+        gAlpha += w * dead * (r + x) * (1 / (alpha + T) - 1 / (alpha + tx));
         ga += (w * dead) / a;
-        gb -= (w * dead) / (b + x - 1);
+        gb -= (w * dead) / (b + x + shift - 1);
       }
     }
     if (gradient) {
       gr += w * ((dBaseR[k] ?? 0) + logAlpha - logT);
-      gAlpha += w * (r / alpha - (r + x) / (alpha + (Ts[i] ?? 0)));
+      gAlpha += w * (r / alpha - (r + x) / (alpha + T));
       ga += w * (dBaseA[k] ?? 0);
       gb += w * (dBaseB[k] ?? 0);
     }
@@ -120,52 +123,40 @@ export function bgnbdLogLikelihood(params: BgNbdParams, histories: Histories, gr
   return ll;
 }
 
+/** BG/NBD as a purchase model: its parameters, likelihood and predictions. */
+export const BGNBD = definePurchaseModel<BgNbdParams>({
+  model: 'bgnbd',
+  names: BGNBD_PARAMS,
+  fromArray: (t) => ({
+    r: t[0] ?? Number.NaN,
+    alpha: t[1] ?? Number.NaN,
+    a: t[2] ?? Number.NaN,
+    b: t[3] ?? Number.NaN,
+  }),
+  start: transactionStart,
+  logLikelihood: bgnbdLogLikelihood,
+  predictions: (params) => ({
+    probabilityAlive: (x, tx, T) => bgnbdProbabilityAlive(params, x, tx, T),
+    conditionalExpectedPurchases: (t, x, tx, T) => bgnbdConditionalExpectedPurchases(params, t, x, tx, T),
+    expectedPurchases: (t) => bgnbdExpectedPurchases(params, t),
+    probabilityOfPurchases: (n, t) => bgnbdProbabilityOfPurchases(params, n, t),
+  }),
+  dropoutParameters: ['a', 'b'],
+});
+
+/** Reads BG/NBD parameters from a record such as `FitResult.params`. */
+export function bgnbdParams(record: Readonly<Record<string, number>>): BgNbdParams {
+  return BGNBD.params(record);
+}
+
 /** Fits BG/NBD by maximum likelihood over the distinct histories of a calibration summary. */
 export function fitBgNbd(summary: RfmSummary, options: FitOptions = {}): FitResult {
-  const histories = groupHistories(summary);
-  return fitMaximumLikelihood(
-    {
-      model: 'bgnbd',
-      names: BGNBD_PARAMS,
-      start: transactionStart(histories),
-      analyticGradient: true,
-      logLikelihood: (theta, gradient) =>
-        bgnbdLogLikelihood(
-          { r: theta[0] ?? 0, alpha: theta[1] ?? 0, a: theta[2] ?? 0, b: theta[3] ?? 0 },
-          histories,
-          gradient,
-        ),
-      customers: histories.customers,
-      histories: histories.count,
-      warnings: repeaterWarnings(histories),
-    },
-    options,
-  );
+  return BGNBD.fit(summary, options);
 }
 
-/**
- * Starting values for (r, α, ·, ·): r = 1 and α so that the mean purchase rate r/α matches the
- * observed repeat purchases per unit of time; the dropout parameters start at 1.
- */
-export function transactionStart(histories: Histories): number[] {
-  let purchases = 0;
-  let exposure = 0;
-  for (let i = 0; i < histories.count; i++) {
-    const w = histories.weight[i] ?? 0;
-    purchases += w * (histories.x[i] ?? 0);
-    exposure += w * (histories.T[i] ?? 0);
-  }
-  const alpha = purchases > 0 && exposure > 0 ? exposure / purchases : 1;
-  return [1, alpha, 1, 1];
-}
-
-/** Warnings when too few customers come back for the dropout process to be identified. */
-export function repeaterWarnings(histories: Histories): string[] {
-  let repeaters = 0;
-  for (let i = 0; i < histories.count; i++) if ((histories.x[i] ?? 0) > 0) repeaters += histories.weight[i] ?? 0;
-  if (repeaters === 0) return ['no customer made a repeat purchase: the purchase and dropout rates are not identified'];
-  if (repeaters < MIN_REPEATERS) return [`only ${repeaters} customers made a repeat purchase: estimates are unstable`];
-  return [];
+/** The BG/NBD predictions behind the common interface. */
+export function bgnbdPredictor(params: BgNbdParams): PurchasePredictor {
+  return BGNBD.predictor(params);
 }
 
 /**
@@ -226,17 +217,6 @@ export function bgnbdProbabilityOfPurchases(params: BgNbdParams, n: number, t: n
   const stillAlive = Math.exp(lbeta(a, b + n) - lbeta(a, b) + nbdLogPmf(r, alpha, t, n));
   if (n === 0) return stillAlive;
   return stillAlive + Math.exp(lbeta(a + 1, b + n - 1) - lbeta(a, b)) * nbdUpperTail(r, alpha, t, n);
-}
-
-/** The BG/NBD predictions behind the common interface. */
-export function bgnbdPredictor(params: BgNbdParams): PurchasePredictor {
-  return {
-    model: 'bgnbd',
-    probabilityAlive: (x, tx, T) => bgnbdProbabilityAlive(params, x, tx, T),
-    conditionalExpectedPurchases: (t, x, tx, T) => bgnbdConditionalExpectedPurchases(params, t, x, tx, T),
-    expectedPurchases: (t) => bgnbdExpectedPurchases(params, t),
-    probabilityOfPurchases: (n, t) => bgnbdProbabilityOfPurchases(params, n, t),
-  };
 }
 
 /**

@@ -20,7 +20,7 @@ function problem(
     analyticGradient: false,
     customers: 1000,
     histories: 1000,
-    warnings: [],
+    diagnostics: [],
     ...overrides,
   };
 }

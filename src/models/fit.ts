@@ -12,10 +12,38 @@ import {
   type Matrix,
   minimize,
   numericalHessian,
+  symmetricEigenvalues,
 } from './optimize.js';
 
 /** The models Comeback fits. */
 export type ModelName = 'bgnbd' | 'mbgnbd' | 'pnbd' | 'gg';
+
+/**
+ * Why a fit's numbers should not be taken at face value, as a stable code for machines (JSON, the
+ * dashboard) beside the sentence for people.
+ */
+export type DiagnosticCode =
+  | 'degenerate_data'
+  | 'likelihood_not_finite'
+  | 'too_few_customers'
+  | 'few_repeaters'
+  | 'not_converged'
+  | 'hessian_not_positive_definite'
+  | 'parameter_at_bound'
+  | 'large_standard_error'
+  | 'flat_likelihood'
+  | 'dropout_not_identified'
+  | 'spend_mean_infinite'
+  | 'spend_frequency_correlated'
+  | 'zero_spend_left_out';
+
+/** One finding about a fit. */
+export interface FitDiagnostic {
+  code: DiagnosticCode;
+  /** The parameter concerned, when there is one. */
+  parameter?: string;
+  message: string;
+}
 
 /** What a fit returns, the same shape for every model. */
 export interface FitResult {
@@ -34,8 +62,46 @@ export interface FitResult {
   iterations: number;
   /** True when the estimate is a verified maximum: positive-definite Hessian and a vanishing Newton step. */
   converged: boolean;
-  /** Reasons not to trust the numbers blindly; empty when all is well. */
+  /** Reasons not to trust the numbers blindly, in words (the messages of `diagnostics`); empty when all is well. */
   warnings: string[];
+  /** The same findings with their codes. */
+  diagnostics: FitDiagnostic[];
+  /**
+   * True when the data identify every parameter: a verified maximum inside the parameter space, no
+   * standard error as large as its estimate, no flat direction of the likelihood, and (purchase
+   * models) a dropout process the data can tell apart from none.
+   */
+  identified: boolean;
+  /** Set when there is no estimate at all (degenerate data, a likelihood that is nowhere finite): the reason. */
+  failure?: string;
+  /**
+   * Eigenvalues of the observed information in log-parameters, ascending: 1/√λ is the standard
+   * error of ln θ along that direction; a value near 0 is a flat direction of the likelihood.
+   */
+  informationEigenvalues: number[];
+}
+
+/** The codes that make a fit's estimates untrustworthy (as opposed to merely worth a note). */
+export const NOT_IDENTIFIED_CODES: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCode>([
+  'degenerate_data',
+  'likelihood_not_finite',
+  'not_converged',
+  'hessian_not_positive_definite',
+  'parameter_at_bound',
+  'large_standard_error',
+  'flat_likelihood',
+  'dropout_not_identified',
+]);
+
+/** Builds `warnings`, `identified` from diagnostics (after a model adds its own). */
+export function withDiagnostics(result: FitResult, extra: readonly FitDiagnostic[]): FitResult {
+  const diagnostics = [...result.diagnostics, ...extra];
+  return {
+    ...result,
+    diagnostics,
+    warnings: diagnostics.map((d) => d.message),
+    identified: result.failure === undefined && !diagnostics.some((d) => NOT_IDENTIFIED_CODES.has(d.code)),
+  };
 }
 
 /** Options every fit accepts. */
@@ -65,6 +131,12 @@ export const MIN_CUSTOMERS = 30;
 export const MIN_REPEATERS = 10;
 /** Parameters outside [1/EDGE, EDGE] mean the optimum is on the boundary: the data do not identify them. */
 const EDGE = 1e8;
+/**
+ * A direction of log-parameters along which the log-likelihood curves by less than this (an
+ * eigenvalue of the information below 1) moves by under half a nat when the parameters change by a
+ * factor e: the data cannot pin that combination down to within a factor of e.
+ */
+const FLAT_EIGENVALUE = 1;
 /** Converged when the Newton step would still raise the log-likelihood by less than this (nats). */
 const NEWTON_DECREMENT_TOLERANCE = 1e-8;
 const POLISH_STEPS = 6;
@@ -80,8 +152,8 @@ export interface LikelihoodProblem {
   analyticGradient: boolean;
   customers: number;
   histories: number;
-  /** Warnings about the data found while building the problem. */
-  warnings: string[];
+  /** Findings about the data made while building the problem. */
+  diagnostics: FitDiagnostic[];
 }
 
 /**
@@ -160,28 +232,57 @@ export function fitMaximumLikelihood(problem: LikelihoodProblem, options: FitOpt
   });
 
   const converged = Number.isFinite(value) && positiveDefinite && decrement <= NEWTON_DECREMENT_TOLERANCE;
-  const warnings = [...problem.warnings];
+  const diagnostics = [...problem.diagnostics];
+  const note = (code: DiagnosticCode, message: string, parameter?: string) =>
+    diagnostics.push(parameter === undefined ? { code, message } : { code, parameter, message });
   if (problem.customers < MIN_CUSTOMERS) {
-    warnings.push(`only ${problem.customers} customers: too few for stable estimates (want at least ${MIN_CUSTOMERS})`);
+    note(
+      'too_few_customers',
+      `only ${problem.customers} customers: too few for stable estimates (want at least ${MIN_CUSTOMERS})`,
+    );
   }
+  const eigenvalues = hessian.length === n && Number.isFinite(value) ? symmetricEigenvalues(hessian) : [];
   if (!Number.isFinite(value)) {
-    warnings.push('the log-likelihood is not finite at any point the optimiser tried: the data do not fit this model');
+    note(
+      'likelihood_not_finite',
+      'the log-likelihood is not finite at any point the optimiser tried: the data do not fit this model',
+    );
   } else if (!positiveDefinite) {
-    warnings.push(
+    note(
+      'hessian_not_positive_definite',
       'the Hessian is not positive definite at the estimate: it may be a saddle point or on a boundary, and standard errors are unavailable',
     );
   } else if (!converged) {
-    warnings.push(
-      `the optimiser did not converge (a Newton step would still gain ${decrement.toExponential(2)} in log-likelihood): the parameters may not be the maximum-likelihood estimates`,
+    note(
+      'not_converged',
+      `the optimiser did not converge (a Newton step would still gain ${formatEstimate(decrement)} in log-likelihood): the parameters may not be the maximum-likelihood estimates`,
     );
   }
   for (const name of names) {
     const estimate = params[name] ?? Number.NaN;
+    const se = stderr[name] ?? Number.NaN;
     if (estimate > EDGE || estimate < 1 / EDGE) {
-      warnings.push(`${name} = ${estimate.toPrecision(3)} is at the edge of its range: the data barely identify it`);
+      note(
+        'parameter_at_bound',
+        `${name} = ${formatEstimate(estimate)} is at the edge of its range: the data do not identify it`,
+        name,
+      );
+    } else if (se >= estimate) {
+      note(
+        'large_standard_error',
+        `${name} = ${formatEstimate(estimate)} has a standard error of ${formatEstimate(se)}, as large as the estimate itself`,
+        name,
+      );
     }
   }
-  return {
+  const smallest = eigenvalues[0];
+  if (positiveDefinite && smallest !== undefined && smallest < FLAT_EIGENVALUE) {
+    note(
+      'flat_likelihood',
+      `the likelihood is flat along one combination of the parameters (curvature ${formatEstimate(smallest)} in log-parameters): the data cannot pin it down`,
+    );
+  }
+  const result: FitResult = {
     model: problem.model,
     params,
     stderr,
@@ -190,8 +291,56 @@ export function fitMaximumLikelihood(problem: LikelihoodProblem, options: FitOpt
     histories: problem.histories,
     iterations,
     converged,
-    warnings,
+    warnings: [],
+    diagnostics: [],
+    identified: false,
+    informationEigenvalues: eigenvalues,
   };
+  if (!Number.isFinite(value)) result.failure = 'the log-likelihood is not finite anywhere the optimiser looked';
+  return withDiagnostics(result, diagnostics);
+}
+
+/**
+ * A fit that has no estimate: degenerate data (`reason` says which), reported in the same shape with
+ * NaN parameters, so that faces print the reason and store nothing.
+ */
+export function failedFit(
+  model: ModelName,
+  names: readonly string[],
+  customers: number,
+  histories: number,
+  reason: string,
+): FitResult {
+  const nan = Object.fromEntries(names.map((name) => [name, Number.NaN]));
+  return {
+    model,
+    params: nan,
+    stderr: { ...nan },
+    logLikelihood: Number.NaN,
+    customers,
+    histories,
+    iterations: 0,
+    converged: false,
+    warnings: [reason],
+    diagnostics: [{ code: 'degenerate_data', message: reason }],
+    identified: false,
+    failure: reason,
+    informationEigenvalues: [],
+  };
+}
+
+/**
+ * An estimate as people read it: four significant digits, plain notation between 1e−4 and 1e6 and
+ * scientific outside (7.8e+107, 3.1e−9), never `-0` and never `0.0000` for a tiny positive number.
+ */
+export function formatEstimate(value: number | undefined, digits = 4): string {
+  if (value === undefined || Number.isNaN(value)) return '–';
+  if (!Number.isFinite(value)) return value > 0 ? '∞' : '−∞';
+  if (value === 0) return '0';
+  const magnitude = Math.abs(value);
+  if (magnitude >= 1e6 || magnitude < 1e-4) return value.toExponential(digits - 1).replace(/\.?0+e/, 'e');
+  const text = Number(value.toPrecision(digits)).toString();
+  return text === '-0' ? '0' : text;
 }
 
 /** One parameter from a record (e.g. `FitResult.params`), insisting that it is a positive finite number. */

@@ -5,7 +5,16 @@
  * A customer's transaction values are Gamma(p, ν) with ν ~ Gamma(q, γ) across customers, independent of
  * the purchase process; the model is fitted on repeat customers' mean repeat-transaction value.
  */
-import { type FitOptions, type FitResult, fitMaximumLikelihood, MIN_REPEATERS, positiveParam } from './fit.js';
+import {
+  type FitDiagnostic,
+  type FitOptions,
+  type FitResult,
+  failedFit,
+  fitMaximumLikelihood,
+  MIN_REPEATERS,
+  positiveParam,
+  withDiagnostics,
+} from './fit.js';
 import { groupRows } from './histories.js';
 import { digamma, lgamma } from './special.js';
 
@@ -62,6 +71,8 @@ export interface SpendGroups {
   readonly weight: Float64Array;
   readonly count: number;
   readonly customers: number;
+  /** Repeat customers (x > 0) left out because their mean spend is zero (or not a positive number). */
+  readonly zeroSpendRepeaters: number;
 }
 
 /** Groups repeat customers (x > 0, m > 0) by equal (x, m); everyone else carries no spend information. */
@@ -71,18 +82,21 @@ export function groupSpend(summary: SpendSummary): SpendGroups {
     throw new RangeError(`spend arrays differ in length: x ${x.length}, mean ${mean.length}`);
   const keepX: number[] = [];
   const keepM: number[] = [];
+  let zeroSpendRepeaters = 0;
   for (let i = 0; i < x.length; i++) {
     const xi = x[i] ?? 0;
     const mi = mean[i] ?? 0;
     if (xi > 0 && mi > 0 && Number.isFinite(mi)) {
       keepX.push(xi);
       keepM.push(mi);
+    } else if (xi > 0) {
+      zeroSpendRepeaters++;
     }
   }
   const grouped = groupRows([Float64Array.from(keepX), Float64Array.from(keepM)]);
   const [gx, gm] = grouped.columns;
   if (!gx || !gm) throw new RangeError('groupSpend: lost a column');
-  return { x: gx, mean: gm, weight: grouped.weight, count: gx.length, customers: keepX.length };
+  return { x: gx, mean: gm, weight: grouped.weight, count: gx.length, customers: keepX.length, zeroSpendRepeaters };
 }
 
 /** The log-likelihood summed over groups (eq. 1a); `gradient` receives ∂LL/∂(p, q, γ) when given. */
@@ -136,17 +150,42 @@ export function ggLogLikelihood(params: GammaGammaParams, groups: SpendGroups, g
  */
 export function fitGammaGamma(summary: SpendSummary, options: FitOptions = {}): FitResult {
   const groups = groupSpend(summary);
-  const warnings: string[] = [];
+  const diagnostics: FitDiagnostic[] = [];
+  if (groups.zeroSpendRepeaters > 0) {
+    diagnostics.push({
+      code: 'zero_spend_left_out',
+      message: `${groups.zeroSpendRepeaters} repeat customers with a mean spend of zero were left out (the model needs positive spend)`,
+    });
+  }
+  // With one repeater (or all with the same mean spend) the likelihood grows without bound as the
+  // spend distribution collapses onto the observed value: there is no estimate to report.
+  const distinct = new Set(Array.from(groups.mean)).size;
+  if (groups.customers < 2 || distinct < 2) {
+    const reason =
+      groups.customers === 0
+        ? 'no repeat customer with a positive spend: the spend model has nothing to fit'
+        : groups.customers === 1
+          ? 'only one repeat customer with a positive spend: the spend model needs at least two with different spends'
+          : 'every repeat customer has the same mean spend: the spread of spend is not identified';
+    const failed = failedFit('gg', GG_PARAMS, groups.customers, groups.count, reason);
+    return {
+      ...failed,
+      diagnostics: [...diagnostics, ...failed.diagnostics],
+      warnings: [...diagnostics.map((d) => d.message), reason],
+    };
+  }
   if (groups.customers < MIN_REPEATERS) {
-    warnings.push(
-      `only ${groups.customers} repeat customers with spend: too few for stable estimates (want at least ${MIN_REPEATERS})`,
-    );
+    diagnostics.push({
+      code: 'few_repeaters',
+      message: `only ${groups.customers} repeat customers with spend: too few for stable estimates (want at least ${MIN_REPEATERS})`,
+    });
   }
   const { correlation } = spendFrequencyCorrelation(summary);
   if (Math.abs(correlation) >= CORRELATION_WARNING) {
-    warnings.push(
-      `frequency and mean spend are correlated (ρ = ${correlation.toFixed(2)}): the Gamma-Gamma independence assumption is doubtful`,
-    );
+    diagnostics.push({
+      code: 'spend_frequency_correlated',
+      message: `frequency and mean spend are correlated (ρ = ${correlation.toFixed(2)}): the Gamma-Gamma independence assumption is doubtful`,
+    });
   }
   let total = 0;
   for (let i = 0; i < groups.count; i++) total += (groups.weight[i] ?? 0) * (groups.mean[i] ?? 0);
@@ -162,12 +201,17 @@ export function fitGammaGamma(summary: SpendSummary, options: FitOptions = {}): 
         ggLogLikelihood({ p: theta[0] ?? 0, q: theta[1] ?? 0, gamma: theta[2] ?? 0 }, groups, gradient),
       customers: groups.customers,
       histories: groups.count,
-      warnings,
+      diagnostics,
     },
     options,
   );
   if ((result.params.q ?? 0) <= 1) {
-    result.warnings.push('q ≤ 1: the model implies an infinite mean spend, so expected order values are unusable');
+    return withDiagnostics(result, [
+      {
+        code: 'spend_mean_infinite',
+        message: 'q ≤ 1: the model implies an infinite mean spend, so expected order values are unusable',
+      },
+    ]);
   }
   return result;
 }

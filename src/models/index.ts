@@ -1,5 +1,6 @@
 /** The models surface: pure buy-till-you-die models, numbers in and numbers out. */
 export {
+  BGNBD,
   BGNBD_PARAMS,
   type BgNbdParams,
   bgnbdConditionalExpectedPurchases,
@@ -16,22 +17,28 @@ export {
   type ChurnBand,
   type ChurnThresholds,
   type ClvOptions,
+  type ContinuousClvOptions,
   type CustomerPredictions,
   churnBand,
   churnRisk,
   customerLifetimeValue,
   customerLifetimeValues,
   DEFAULT_CHURN_THRESHOLDS,
+  discountedCustomerValue,
   type NextOrderOptions,
   predictCustomers,
   timeToNextOrder,
 } from './clv.js';
 export {
+  type DiagnosticCode,
+  type FitDiagnostic,
   type FitOptions,
   type FitResult,
+  formatEstimate,
   MIN_CUSTOMERS,
   MIN_REPEATERS,
   type ModelName,
+  NOT_IDENTIFIED_CODES,
   type PurchasePredictor,
 } from './fit.js';
 export {
@@ -60,6 +67,7 @@ export {
 export { compareHoldout, type HoldoutComparison, type HoldoutRow } from './holdout.js';
 export {
   fitMbgNbd,
+  MBGNBD,
   MBGNBD_PARAMS,
   type MbgNbdParams,
   mbgnbdConditionalExpectedPurchases,
@@ -72,8 +80,16 @@ export {
   mbgnbdProbabilityOfPurchases,
 } from './mbgnbd.js';
 export {
+  DROPOUT_EVIDENCE,
+  definePurchaseModel,
+  degenerateHistories,
+  type PurchaseModel,
+  type PurchaseModelSpec,
+} from './model-definition.js';
+export {
   fitParetoNbd,
   type ParetoNbdParams,
+  PNBD,
   PNBD_PARAMS,
   pnbdConditionalExpectedPurchases,
   pnbdCustomerLogLikelihood,

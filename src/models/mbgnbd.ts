@@ -6,27 +6,18 @@
  * purchases is not certainly alive. Equation references are to the BG/NBD paper (Fader, Hardie & Lee
  * 2005) whose derivations this follows with b + x + 1 in place of b + x.
  */
-import { type BgNbdParams, repeaterWarnings, smoothAtOne, transactionStart } from './bgnbd.js';
-import { type FitOptions, type FitResult, fitMaximumLikelihood, type PurchasePredictor, positiveParam } from './fit.js';
-import { groupHistories, type Histories, type RfmSummary } from './histories.js';
+import { type BgNbdParams, betaGeometricLogLikelihood, smoothAtOne } from './bgnbd.js';
+import type { FitOptions, FitResult, PurchasePredictor } from './fit.js';
+import type { Histories, RfmSummary } from './histories.js';
+import { definePurchaseModel, transactionStart } from './model-definition.js';
 import { nbdLogPmf, nbdUpperTail } from './nbd.js';
-import { digamma, hyp2f1, lbeta, lgamma, logistic, softplus } from './special.js';
+import { hyp2f1, lbeta, lgamma, logistic, softplus } from './special.js';
 
 /** MBG/NBD parameters have BG/NBD's names and meanings. */
 export type MbgNbdParams = BgNbdParams;
 
 /** Parameter names in the order the fit reports them. */
 export const MBGNBD_PARAMS = ['r', 'alpha', 'a', 'b'] as const;
-
-/** Reads MBG/NBD parameters from a record such as `FitResult.params`. */
-export function mbgnbdParams(record: Readonly<Record<string, number>>): MbgNbdParams {
-  return {
-    r: positiveParam('mbgnbd', record, 'r'),
-    alpha: positiveParam('mbgnbd', record, 'alpha'),
-    a: positiveParam('mbgnbd', record, 'a'),
-    b: positiveParam('mbgnbd', record, 'b'),
-  };
-}
 
 /**
  * One customer's log-likelihood (Batislam et al. 2007, Appendix A):
@@ -48,88 +39,47 @@ export function mbgnbdCustomerLogLikelihood(params: MbgNbdParams, x: number, tx:
 }
 
 /**
- * The log-likelihood summed over histories with their weights; `gradient`, when given, receives
- * ∂LL/∂(r, α, a, b), differentiated analytically.
+ * The log-likelihood summed over histories with their weights (BG/NBD's eq. 6 with b + x + 1, see
+ * `betaGeometricLogLikelihood`); `gradient`, when given, receives ∂LL/∂(r, α, a, b).
  */
 export function mbgnbdLogLikelihood(params: MbgNbdParams, histories: Histories, gradient?: Float64Array): number {
-  const { r, alpha, a, b } = params;
-  const levels = histories.xLevels;
-  const base = new Float64Array(levels.length);
-  const logOdds = new Float64Array(levels.length);
-  const dBaseR = new Float64Array(levels.length);
-  const dBaseA = new Float64Array(levels.length);
-  const dBaseB = new Float64Array(levels.length);
-  const common = lgamma(r) + lbeta(a, b);
-  const psiR = gradient ? digamma(r) : 0;
-  const psiAB = gradient ? digamma(a + b) : 0;
-  const psiB = gradient ? digamma(b) : 0;
-  for (let k = 0; k < levels.length; k++) {
-    const x = levels[k] ?? 0;
-    base[k] = lgamma(r + x) + lbeta(a, b + x + 1) - common;
-    logOdds[k] = Math.log(a / (b + x));
-    if (gradient) {
-      const psiABX = digamma(a + b + x + 1);
-      dBaseR[k] = digamma(r + x) - psiR;
-      dBaseA[k] = psiAB - psiABX;
-      dBaseB[k] = digamma(b + x + 1) - psiABX - psiB + psiAB;
-    }
-  }
-  const logAlpha = Math.log(alpha);
-  let ll = 0;
-  let gr = 0;
-  let gAlpha = 0;
-  let ga = 0;
-  let gb = 0;
-  const { x: xs, tx: txs, T: Ts, weight, xLevel } = histories;
-  for (let i = 0; i < histories.count; i++) {
-    const x = xs[i] ?? 0;
-    const w = weight[i] ?? 0;
-    const k = xLevel[i] ?? 0;
-    const T = Ts[i] ?? 0;
-    const tx = txs[i] ?? 0;
-    const logT = Math.log(alpha + T);
-    const logTx = Math.log(alpha + tx);
-    const u = (logOdds[k] ?? 0) + (r + x) * (logT - logTx);
-    ll += w * ((base[k] ?? 0) + r * logAlpha - (r + x) * logT + softplus(u));
-    if (gradient) {
-      // σ(u) is the posterior probability that the customer dropped out after the last purchase.
-      const dead = logistic(u);
-      gr += w * ((dBaseR[k] ?? 0) + logAlpha - logT + dead * (logT - logTx));
-      gAlpha += w * (r / alpha - (r + x) / (alpha + T) + dead * (r + x) * (1 / (alpha + T) - 1 / (alpha + tx)));
-      ga += w * ((dBaseA[k] ?? 0) + dead / a);
-      gb += w * ((dBaseB[k] ?? 0) - dead / (b + x));
-    }
-  }
-  if (gradient) {
-    gradient[0] = gr;
-    gradient[1] = gAlpha;
-    gradient[2] = ga;
-    gradient[3] = gb;
-  }
-  return ll;
+  return betaGeometricLogLikelihood(params, histories, 1, gradient);
+}
+
+/** MBG/NBD as a purchase model: its parameters, likelihood and predictions. */
+export const MBGNBD = definePurchaseModel<MbgNbdParams>({
+  model: 'mbgnbd',
+  names: MBGNBD_PARAMS,
+  fromArray: (t) => ({
+    r: t[0] ?? Number.NaN,
+    alpha: t[1] ?? Number.NaN,
+    a: t[2] ?? Number.NaN,
+    b: t[3] ?? Number.NaN,
+  }),
+  start: transactionStart,
+  logLikelihood: mbgnbdLogLikelihood,
+  predictions: (params) => ({
+    probabilityAlive: (x, tx, T) => mbgnbdProbabilityAlive(params, x, tx, T),
+    conditionalExpectedPurchases: (t, x, tx, T) => mbgnbdConditionalExpectedPurchases(params, t, x, tx, T),
+    expectedPurchases: (t) => mbgnbdExpectedPurchases(params, t),
+    probabilityOfPurchases: (n, t) => mbgnbdProbabilityOfPurchases(params, n, t),
+  }),
+  dropoutParameters: ['a', 'b'],
+});
+
+/** Reads MBG/NBD parameters from a record such as `FitResult.params`. */
+export function mbgnbdParams(record: Readonly<Record<string, number>>): MbgNbdParams {
+  return MBGNBD.params(record);
 }
 
 /** Fits MBG/NBD by maximum likelihood over the distinct histories of a calibration summary. */
 export function fitMbgNbd(summary: RfmSummary, options: FitOptions = {}): FitResult {
-  const histories = groupHistories(summary);
-  return fitMaximumLikelihood(
-    {
-      model: 'mbgnbd',
-      names: MBGNBD_PARAMS,
-      start: transactionStart(histories),
-      analyticGradient: true,
-      logLikelihood: (theta, gradient) =>
-        mbgnbdLogLikelihood(
-          { r: theta[0] ?? 0, alpha: theta[1] ?? 0, a: theta[2] ?? 0, b: theta[3] ?? 0 },
-          histories,
-          gradient,
-        ),
-      customers: histories.customers,
-      histories: histories.count,
-      warnings: repeaterWarnings(histories),
-    },
-    options,
-  );
+  return MBGNBD.fit(summary, options);
+}
+
+/** The MBG/NBD predictions behind the common interface. */
+export function mbgnbdPredictor(params: MbgNbdParams): PurchasePredictor {
+  return MBGNBD.predictor(params);
 }
 
 /** P(alive at T | x, t_x, T) (Batislam et al. 2007, Appendix A eq. 5): 1 / (1 + a/(b+x)·((α+T)/(α+t_x))^(r+x)). */
@@ -184,15 +134,4 @@ export function mbgnbdProbabilityOfPurchases(params: MbgNbdParams, n: number, t:
   if (!(Number.isInteger(n) && n >= 0)) return 0;
   const stillAlive = Math.exp(lbeta(a, b + n + 1) - lbeta(a, b) + nbdLogPmf(r, alpha, t, n));
   return stillAlive + Math.exp(lbeta(a + 1, b + n) - lbeta(a, b)) * nbdUpperTail(r, alpha, t, n);
-}
-
-/** The MBG/NBD predictions behind the common interface. */
-export function mbgnbdPredictor(params: MbgNbdParams): PurchasePredictor {
-  return {
-    model: 'mbgnbd',
-    probabilityAlive: (x, tx, T) => mbgnbdProbabilityAlive(params, x, tx, T),
-    conditionalExpectedPurchases: (t, x, tx, T) => mbgnbdConditionalExpectedPurchases(params, t, x, tx, T),
-    expectedPurchases: (t) => mbgnbdExpectedPurchases(params, t),
-    probabilityOfPurchases: (n, t) => mbgnbdProbabilityOfPurchases(params, n, t),
-  };
 }

@@ -2,7 +2,7 @@
  * The negative binomial distribution of purchases in (0, t] for a Poisson rate drawn from
  * Gamma(r, α): the "NBD" inside BG/NBD, MBG/NBD and Pareto/NBD.
  */
-import { lgamma } from './special.js';
+import { digamma, lgamma } from './special.js';
 
 /** log P(N(t) = j) = log[Γ(r+j)/(Γ(r) j!) (α/(α+t))^r (t/(α+t))^j] (Fader, Hardie & Lee 2005, eq. 2). */
 export function nbdLogPmf(r: number, alpha: number, t: number, j: number): number {
@@ -39,4 +39,40 @@ export function nbdUpperTail(r: number, alpha: number, t: number, n: number): nu
     logTerm += Math.log(ratio);
   }
   return upper;
+}
+
+/**
+ * The NBD log-likelihood of repeat purchases x over exposure T, summed over histories with their
+ * weights: Σ w·[ln Γ(r+x) − ln Γ(r) + r ln α − (r+x) ln(α+T)] (Fader, Hardie & Lee 2005, eq. 6 in the
+ * limit a → 0, where nobody drops out; the same constants as the BG/NBD, MBG/NBD and Pareto/NBD
+ * likelihoods, so the values compare). `gradient`, when given, receives ∂/∂(r, α).
+ */
+export function nbdLogLikelihood(
+  r: number,
+  alpha: number,
+  histories: { x: Float64Array; T: Float64Array; weight: Float64Array; count: number },
+  gradient?: Float64Array,
+): number {
+  const psiR = gradient ? digamma(r) : 0;
+  const logAlpha = Math.log(alpha);
+  const base = lgamma(r);
+  let ll = 0;
+  let gr = 0;
+  let ga = 0;
+  for (let i = 0; i < histories.count; i++) {
+    const x = histories.x[i] ?? 0;
+    const T = histories.T[i] ?? 0;
+    const w = histories.weight[i] ?? 0;
+    const logT = Math.log(alpha + T);
+    ll += w * (lgamma(r + x) - base + r * logAlpha - (r + x) * logT);
+    if (gradient) {
+      gr += w * (digamma(r + x) - psiR + logAlpha - logT);
+      ga += w * (r / alpha - (r + x) / (alpha + T));
+    }
+  }
+  if (gradient) {
+    gradient[0] = gr;
+    gradient[1] = ga;
+  }
+  return ll;
 }

@@ -611,3 +611,45 @@ function identity(n: number): Matrix {
 function scaledIdentity(n: number, scale: number): Matrix {
   return Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? scale : 0)));
 }
+
+/**
+ * The eigenvalues of a symmetric matrix, ascending, by cyclic Jacobi rotations (Golub & Van Loan,
+ * "Matrix Computations", 4th ed., Algorithm 8.5.3); the matrices here are 2×2 to 4×4.
+ */
+export function symmetricEigenvalues(m: Matrix): number[] {
+  const n = m.length;
+  const a = m.map((row) => [...row]);
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) off += (a[i]?.[j] ?? 0) ** 2;
+    if (!(off > 1e-300)) break;
+    for (let p = 0; p < n; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = a[p]?.[q] ?? 0;
+        if (apq === 0) continue;
+        const app = a[p]?.[p] ?? 0;
+        const aqq = a[q]?.[q] ?? 0;
+        const tau = (aqq - app) / (2 * apq);
+        const t = Math.sign(tau || 1) / (Math.abs(tau) + Math.sqrt(1 + tau * tau));
+        const c = 1 / Math.sqrt(1 + t * t);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          const akp = a[k]?.[p] ?? 0;
+          const akq = a[k]?.[q] ?? 0;
+          const rowK = a[k] ?? [];
+          rowK[p] = c * akp - s * akq;
+          rowK[q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = a[p]?.[k] ?? 0;
+          const aqk = a[q]?.[k] ?? 0;
+          const rowP = a[p] ?? [];
+          const rowQ = a[q] ?? [];
+          rowP[k] = c * apk - s * aqk;
+          rowQ[k] = s * apk + c * aqk;
+        }
+      }
+    }
+  }
+  return Array.from({ length: n }, (_, i) => a[i]?.[i] ?? Number.NaN).sort((x, y) => x - y);
+}

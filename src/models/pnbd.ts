@@ -7,9 +7,9 @@
  * P(X(t) = x) Under the Pareto/NBD Model".
  */
 
-import { repeaterWarnings, transactionStart } from './bgnbd.js';
-import { type FitOptions, type FitResult, fitMaximumLikelihood, type PurchasePredictor, positiveParam } from './fit.js';
-import { groupHistories, type Histories, type RfmSummary } from './histories.js';
+import type { FitOptions, FitResult, PurchasePredictor } from './fit.js';
+import type { Histories, RfmSummary } from './histories.js';
+import { definePurchaseModel, transactionStart } from './model-definition.js';
 import { nbdLogPmf } from './nbd.js';
 import { appellF1, digamma, hyp2f1, lbeta, lgamma, log1mExp, logAddExp } from './special.js';
 
@@ -24,38 +24,17 @@ export interface ParetoNbdParams {
 /** Parameter names in the order the fit reports them. */
 export const PNBD_PARAMS = ['r', 'alpha', 's', 'beta'] as const;
 
-/** Reads Pareto/NBD parameters from a record such as `FitResult.params`. */
-export function pnbdParams(record: Readonly<Record<string, number>>): ParetoNbdParams {
-  return {
-    r: positiveParam('pnbd', record, 'r'),
-    alpha: positiveParam('pnbd', record, 'alpha'),
-    s: positiveParam('pnbd', record, 's'),
-    beta: positiveParam('pnbd', record, 'beta'),
-  };
-}
-
-/** Below this z the 2F1(1, b; c; z) series is summed inline; above it `hyp2f1NearOne` takes over. */
+/** Below this z the 2F1(1, b; c; z) series is summed inline; above it `logHyp2f1OneIntegral` takes over. */
 const INLINE_SERIES_LIMIT = 0.9;
 
 /**
- * 2F1(1, b; c; z) for c > b > 0 and 0 ≤ z < 1, where every term ratio (b+n)/(c+n)·z is below z, so
- * the tail after a term is at most term · z/(1−z). With `derivatives`, also fills ∂/∂b, ∂/∂c and ∂/∂z,
- * summed in the same loop: ∂(b)ₙ/∂b = (b)ₙ Σ_{k<n} 1/(b+k), and likewise for c.
+ * ln 2F1(1, b; c; z) for c > 1, b > 0 and 0 ≤ z < 1. For z ≤ 0.9 by its series, where every term
+ * ratio (b+n)/(c+n)·z is below z, so the tail after a term is at most term · z/(1−z); with
+ * `derivatives`, also fills ∂ln F/∂b, ∂ln F/∂c and ∂ln F/∂z, summed in the same loop
+ * (∂(b)ₙ/∂b = (b)ₙ Σ_{k<n} 1/(b+k), and likewise for c). Above 0.9 by `logHyp2f1OneIntegral`.
  */
-function hyp2f1One(b: number, c: number, z: number, derivatives?: Float64Array): number {
-  if (z > INLINE_SERIES_LIMIT) {
-    // Close to z = 1 the series crawls, so the value comes from `hyp2f1NearOne` and the derivatives
-    // from central differences of it (steps small against b, c and the distance 1 − z).
-    if (derivatives) {
-      const hb = 1e-6 * Math.max(1, b);
-      const hc = 1e-6 * Math.max(1, c);
-      const hz = 1e-6 * (1 - z);
-      derivatives[0] = (hyp2f1NearOne(b + hb, c, z) - hyp2f1NearOne(b - hb, c, z)) / (2 * hb);
-      derivatives[1] = (hyp2f1NearOne(b, c + hc, z) - hyp2f1NearOne(b, c - hc, z)) / (2 * hc);
-      derivatives[2] = (hyp2f1NearOne(b, c, z + hz) - hyp2f1NearOne(b, c, z - hz)) / (2 * hz);
-    }
-    return hyp2f1NearOne(b, c, z);
-  }
+function logHyp2f1One(b: number, c: number, z: number, derivatives?: Float64Array): number {
+  if (z > INLINE_SERIES_LIMIT) return logHyp2f1OneIntegral(b, c, z, derivatives);
   let term = 1;
   let sum = 1;
   let dB = 0;
@@ -81,47 +60,123 @@ function hyp2f1One(b: number, c: number, z: number, derivatives?: Float64Array):
     if (term * tailFactor <= 1e-17 * sum) break;
   }
   if (derivatives) {
-    derivatives[0] = dB;
-    derivatives[1] = dC;
-    derivatives[2] = dZ;
+    derivatives[0] = dB / sum;
+    derivatives[1] = dC / sum;
+    derivatives[2] = dZ / sum;
   }
-  return sum;
+  return Math.log(sum);
 }
 
 // Eight-point Gauss–Legendre rule on [−1, 1] (A&S Table 25.4), nodes ±x with weights w.
 const GAUSS_NODES = [0.18343464249564978, 0.525532409916329, 0.7966664774136267, 0.9602898564975362];
 const GAUSS_WEIGHTS = [0.36268378337836166, 0.3137066458778869, 0.22238103445337443, 0.10122853629037706];
+/** The integrand is left out once it is below e^−50 of its peak (a relative 2e−22). */
+const NEGLIGIBLE_LOG = -50;
+/** A safety cap on quadrature panels; the step rule below needs about a hundred. */
+const MAX_PANELS = 4000;
 
 /**
- * 2F1(1, b; c; z) for c > 1 and 0.9 < z < 1. The general routine's 1 − z connection formula is used
- * unless c − 1 − b is close to an integer, where that formula cancels catastrophically (and r or s
- * near 1 makes it so); there Euler's integral (A&S 15.3.1), 2F1 = (c−1)∫₀¹ (1−t)^(c−2) (1−zt)^−b dt,
- * is integrated instead: with 1 − t = e^−v the integrand e^−(c−1)v (1 − z + z e^−v)^−b is smooth in
- * v, flat or exponential up to v ≈ ln(1/(1−z)) and exponentially decaying after it, and a composite
- * Gauss–Legendre rule on unit panels integrates it to double precision.
+ * ln 2F1(1, b; c; z) for c > 1, b > 0 and 0.9 < z < 1 from Euler's integral (A&S 15.3.1) with
+ * 1 − t = e^−v: 2F1 = (c−1)∫₀^∞ e^f(v) dv, f(v) = −(c−1)v − b·ln(1 − z + z e^−v). f is concave
+ * (f″ = −b·g(1−g) with g = z e^−v/(1 − z + z e^−v)), so the integrand has one peak, found in closed
+ * form, and composite eight-point Gauss–Legendre panels step away from it on both sides with widths
+ * min(1, 1/|f′|, 1/√|f″|): the log-integrand changes by O(1) over a panel, so the rule is exact to
+ * rounding, and about a hundred panels suffice whatever b and c (the series and the 1 − z connection
+ * formula need a number of terms that grows with them, which made Pareto/NBD fits with large r run
+ * for minutes). Once max(b, 1)·z e^−v/(1−z) ≤ 0.1 the rest of the integral is a binomial series in
+ * e^−v integrated term by term (see below). The derivatives in b, c and z are integrated with the same
+ * nodes and terms (differentiation under the integral sign).
  */
-function hyp2f1NearOne(b: number, c: number, z: number): number {
-  const excess = c - 1 - b;
-  if (Math.abs(excess - Math.round(excess)) > 0.05) return hyp2f1(1, b, c, z);
-  const delta = 1 - z;
+function logHyp2f1OneIntegral(b: number, c: number, z: number, derivatives?: Float64Array): number {
   const decay = c - 1;
-  // The integrand changes by a factor e at most every 1/rate in v, so panels of width 2/rate keep the
-  // eight-point rule exact to rounding; past the transition e^−(c−1)v needs 40/(c−1) more to vanish.
-  const rate = Math.max(1, decay, Math.abs(b), Math.abs(excess));
-  const width = 2 / rate;
-  const panels = Math.ceil((Math.log(1 / delta) + 40 / decay + 2) / width);
+  const oneMinusZ = 1 - z;
+  const logD = (v: number) => Math.log(oneMinusZ + z * Math.exp(-v));
+  const f = (v: number) => -decay * v - b * logD(v);
+  const gOf = (v: number) => {
+    const w = z * Math.exp(-v);
+    return w / (oneMinusZ + w);
+  };
+  // The peak: f′(v) = −(c−1) + b·g(v) = 0, at v = 0 when f′(0) ≤ 0.
+  const k = decay / b;
+  const peak = b * z > decay ? Math.log((z * (1 - k)) / (k * oneMinusZ)) : 0;
+  const top = f(peak);
   let sum = 0;
-  for (let panel = 0; panel < panels; panel++) {
-    const middle = (panel + 0.5) * width;
-    for (let k = 0; k < GAUSS_NODES.length; k++) {
-      const offset = 0.5 * width * (GAUSS_NODES[k] ?? 0);
-      const weight = 0.5 * width * (GAUSS_WEIGHTS[k] ?? 0);
-      for (const v of [middle - offset, middle + offset]) {
-        sum += weight * Math.exp(-decay * v - b * Math.log(delta + z * Math.exp(-v)));
-      }
+  let sumB = 0;
+  let sumC = 0;
+  let sumZ = 0;
+  const add = (v: number, weight: number): number => {
+    const expV = Math.exp(-v);
+    const d = oneMinusZ + z * expV;
+    const logValue = -decay * v - b * Math.log(d) - top;
+    const value = weight * Math.exp(logValue);
+    sum += value;
+    if (derivatives) {
+      sumB -= value * Math.log(d);
+      sumC -= value * v;
+      sumZ -= (value * b * (expV - 1)) / d;
     }
+    return logValue;
+  };
+  const panel = (from: number, to: number) => {
+    const middle = (from + to) / 2;
+    const half = (to - from) / 2;
+    for (let i = 0; i < GAUSS_NODES.length; i++) {
+      const offset = half * (GAUSS_NODES[i] ?? 0);
+      const weight = Math.abs(half) * (GAUSS_WEIGHTS[i] ?? 0);
+      add(middle - offset, weight);
+      add(middle + offset, weight);
+    }
+  };
+  const width = (v: number) => {
+    const g = gOf(v);
+    const slope = Math.abs(b * g - decay);
+    const curvature = b * g * (1 - g);
+    return Math.min(1, 1 / slope, 1 / Math.sqrt(curvature));
+  };
+  // Left of the peak, down to v = 0.
+  let v = peak;
+  for (let n = 0; n < MAX_PANELS && v > 0; n++) {
+    const next = Math.max(0, v - width(v));
+    panel(next, v);
+    v = next;
+    if (f(v) - top < NEGLIGIBLE_LOG) break;
   }
-  return decay * sum;
+  // Right of the peak, until the integrand is negligible or its tail has a series: with
+  // ρ = z/(1−z), (1 − z + z e^−v)^−b = (1−z)^−b Σₖ (−1)ᵏ (b)ₖ/k! ρᵏ e^−kv, integrated term by term,
+  // once max(b, 1)·ρ e^−v ≤ 0.1 makes every term at most a tenth of the one before.
+  const rho = z / oneMinusZ;
+  const logOneMinusZ = Math.log(oneMinusZ);
+  v = peak;
+  for (let n = 0; n <= MAX_PANELS; n++) {
+    const rest = f(v) - top;
+    if (rest < NEGLIGIBLE_LOG) break;
+    const ratio = rho * Math.exp(-v);
+    if (Math.max(b, 1) * ratio <= 0.1) {
+      let term = Math.exp(-b * logOneMinusZ - decay * v - top) / decay;
+      let harmonic = 0;
+      for (let k = 0; k < 60; k++) {
+        sum += term;
+        if (derivatives) {
+          sumB += term * (harmonic - logOneMinusZ);
+          sumC -= term * (v + 1 / (decay + k));
+          sumZ += term * (b / oneMinusZ + k / (z * oneMinusZ));
+        }
+        if (Math.abs(term) <= 1e-17 * Math.abs(sum)) break;
+        harmonic += 1 / (b + k);
+        term *= ((-(b + k) / (k + 1)) * ratio * (decay + k)) / (decay + k + 1);
+      }
+      break;
+    }
+    const next = v + width(v);
+    panel(v, next);
+    v = next;
+  }
+  if (derivatives) {
+    derivatives[0] = sumB / sum;
+    derivatives[1] = 1 / decay + sumC / sum;
+    derivatives[2] = sumZ / sum;
+  }
+  return Math.log(decay) + top + Math.log(sum);
 }
 
 /** Reused by `logTail` for the series' partial derivatives, so a likelihood evaluation allocates nothing per point. */
@@ -150,30 +205,30 @@ function logTail(
   const partials = gradient ? seriesPartials : undefined;
   if (alpha >= beta) {
     const z = (alpha - beta) / (alpha + t);
-    const g = hyp2f1One(r + x, c, z, partials);
+    const logG = logHyp2f1One(r + x, c, z, partials);
     if (gradient) {
       const gb = seriesPartials[0] ?? 0;
       const gc = seriesPartials[1] ?? 0;
       const gz = seriesPartials[2] ?? 0;
-      gradient[0] = (gb + gc) / g - logA;
-      gradient[1] = ((gz / g) * (beta + t)) / ((alpha + t) * (alpha + t)) - (r + x) / (alpha + t);
-      gradient[2] = gc / g - logB;
-      gradient[3] = -(gz / g) / (alpha + t) - s / (beta + t);
+      gradient[0] = gb + gc - logA;
+      gradient[1] = (gz * (beta + t)) / ((alpha + t) * (alpha + t)) - (r + x) / (alpha + t);
+      gradient[2] = gc - logB;
+      gradient[3] = -gz / (alpha + t) - s / (beta + t);
     }
-    return Math.log(g) - s * logB - (r + x) * logA;
+    return logG - s * logB - (r + x) * logA;
   }
   const z = (beta - alpha) / (beta + t);
-  const h = hyp2f1One(s + 1, c, z, partials);
+  const logH = logHyp2f1One(s + 1, c, z, partials);
   if (gradient) {
     const hb = seriesPartials[0] ?? 0;
     const hc = seriesPartials[1] ?? 0;
     const hz = seriesPartials[2] ?? 0;
-    gradient[0] = hc / h - logA;
-    gradient[1] = -(hz / h) / (beta + t) - (r + x - 1) / (alpha + t);
-    gradient[2] = (hb + hc) / h - logB;
-    gradient[3] = ((hz / h) * (alpha + t)) / ((beta + t) * (beta + t)) - (s + 1) / (beta + t);
+    gradient[0] = hc - logA;
+    gradient[1] = -hz / (beta + t) - (r + x - 1) / (alpha + t);
+    gradient[2] = hb + hc - logB;
+    gradient[3] = (hz * (alpha + t)) / ((beta + t) * (beta + t)) - (s + 1) / (beta + t);
   }
-  return Math.log(h) - (r + x - 1) * logA - (s + 1) * logB;
+  return logH - (r + x - 1) * logA - (s + 1) * logB;
 }
 
 /**
@@ -250,7 +305,7 @@ function tailPoints(histories: Histories): TailPoints {
 /**
  * The log-likelihood summed over histories, weighted by how many customers share each (eq. 18).
  * When `gradient` is given it receives ∂LL/∂(r, α, s, β), differentiated analytically through the
- * hypergeometric series (see `hyp2f1One`).
+ * hypergeometric function (see `logHyp2f1One`).
  */
 export function pnbdLogLikelihood(params: ParetoNbdParams, histories: Histories, gradient?: Float64Array): number {
   const { r, alpha, s, beta } = params;
@@ -337,29 +392,44 @@ export function pnbdLogLikelihood(params: ParetoNbdParams, histories: Histories,
   return ll;
 }
 
+/** Pareto/NBD as a purchase model: its parameters, likelihood and predictions. */
+export const PNBD = definePurchaseModel<ParetoNbdParams>({
+  model: 'pnbd',
+  names: PNBD_PARAMS,
+  fromArray: (t) => ({
+    r: t[0] ?? Number.NaN,
+    alpha: t[1] ?? Number.NaN,
+    s: t[2] ?? Number.NaN,
+    beta: t[3] ?? Number.NaN,
+  }),
+  start: (histories) => {
+    const [r = 1, alpha = 1] = transactionStart(histories);
+    // β starts at α: the lifetime and inter-purchase scales are usually of the same order.
+    return [r, alpha, 1, alpha];
+  },
+  logLikelihood: pnbdLogLikelihood,
+  predictions: (params) => ({
+    probabilityAlive: (x, tx, T) => pnbdProbabilityAlive(params, x, tx, T),
+    conditionalExpectedPurchases: (t, x, tx, T) => pnbdConditionalExpectedPurchases(params, t, x, tx, T),
+    expectedPurchases: (t) => pnbdExpectedPurchases(params, t),
+    probabilityOfPurchases: (n, t) => pnbdProbabilityOfPurchases(params, n, t),
+  }),
+  dropoutParameters: ['s', 'beta'],
+});
+
+/** Reads Pareto/NBD parameters from a record such as `FitResult.params`. */
+export function pnbdParams(record: Readonly<Record<string, number>>): ParetoNbdParams {
+  return PNBD.params(record);
+}
+
 /** Fits Pareto/NBD by maximum likelihood over the distinct histories, with the analytic gradient. */
 export function fitParetoNbd(summary: RfmSummary, options: FitOptions = {}): FitResult {
-  const histories = groupHistories(summary);
-  const [r, alpha] = transactionStart(histories);
-  return fitMaximumLikelihood(
-    {
-      model: 'pnbd',
-      names: PNBD_PARAMS,
-      // β starts at α: the lifetime and inter-purchase scales are usually of the same order.
-      start: [r ?? 1, alpha ?? 1, 1, alpha ?? 1],
-      analyticGradient: true,
-      logLikelihood: (theta, gradient) =>
-        pnbdLogLikelihood(
-          { r: theta[0] ?? 0, alpha: theta[1] ?? 0, s: theta[2] ?? 0, beta: theta[3] ?? 0 },
-          histories,
-          gradient,
-        ),
-      customers: histories.customers,
-      histories: histories.count,
-      warnings: repeaterWarnings(histories),
-    },
-    options,
-  );
+  return PNBD.fit(summary, options);
+}
+
+/** The Pareto/NBD predictions behind the common interface. */
+export function pnbdPredictor(params: ParetoNbdParams): PurchasePredictor {
+  return PNBD.predictor(params);
 }
 
 /**
@@ -445,15 +515,4 @@ export function pnbdProbabilityOfPurchases(params: ParetoNbdParams, n: number, t
   }
   const died = appellF1(1, r + n, s + 1, n + 2, t / (alpha + t), t / (beta + t));
   return stillAlive * (1 + ((s * t) / ((beta + t) * (n + 1))) * died);
-}
-
-/** The Pareto/NBD predictions behind the common interface. */
-export function pnbdPredictor(params: ParetoNbdParams): PurchasePredictor {
-  return {
-    model: 'pnbd',
-    probabilityAlive: (x, tx, T) => pnbdProbabilityAlive(params, x, tx, T),
-    conditionalExpectedPurchases: (t, x, tx, T) => pnbdConditionalExpectedPurchases(params, t, x, tx, T),
-    expectedPurchases: (t) => pnbdExpectedPurchases(params, t),
-    probabilityOfPurchases: (n, t) => pnbdProbabilityOfPurchases(params, n, t),
-  };
 }

@@ -2,14 +2,14 @@
  * One entry point over the three purchase models, so that a face can take the model's name from the
  * command line (`comeback fit bgnbd`) and later rebuild its predictor from a stored `FitResult`.
  */
-import { bgnbdParams, bgnbdPredictor, fitBgNbd } from './bgnbd.js';
+import { BGNBD } from './bgnbd.js';
 import type { FitOptions, FitResult, PurchasePredictor } from './fit.js';
 import type { RfmSummary } from './histories.js';
-import { fitMbgNbd, mbgnbdParams, mbgnbdPredictor } from './mbgnbd.js';
-import { fitParetoNbd, pnbdParams, pnbdPredictor } from './pnbd.js';
+import { MBGNBD } from './mbgnbd.js';
+import type { PurchaseModelName } from './model-definition.js';
+import { PNBD } from './pnbd.js';
 
-/** The models of purchase counts and dropout. */
-export type PurchaseModelName = 'bgnbd' | 'mbgnbd' | 'pnbd';
+export type { PurchaseModelName } from './model-definition.js';
 
 /** Every purchase model, in the order a user would try them. */
 export const PURCHASE_MODELS: readonly PurchaseModelName[] = ['bgnbd', 'mbgnbd', 'pnbd'];
@@ -23,11 +23,11 @@ export function isPurchaseModel(name: string): name is PurchaseModelName {
 export function fitPurchaseModel(model: PurchaseModelName, summary: RfmSummary, options: FitOptions = {}): FitResult {
   switch (model) {
     case 'bgnbd':
-      return fitBgNbd(summary, options);
+      return BGNBD.fit(summary, options);
     case 'mbgnbd':
-      return fitMbgNbd(summary, options);
+      return MBGNBD.fit(summary, options);
     case 'pnbd':
-      return fitParetoNbd(summary, options);
+      return PNBD.fit(summary, options);
   }
 }
 
@@ -35,11 +35,11 @@ export function fitPurchaseModel(model: PurchaseModelName, summary: RfmSummary, 
 export function purchasePredictor(fit: Pick<FitResult, 'model' | 'params'>): PurchasePredictor {
   switch (fit.model) {
     case 'bgnbd':
-      return bgnbdPredictor(bgnbdParams(fit.params));
+      return BGNBD.predictor(BGNBD.params(fit.params));
     case 'mbgnbd':
-      return mbgnbdPredictor(mbgnbdParams(fit.params));
+      return MBGNBD.predictor(MBGNBD.params(fit.params));
     case 'pnbd':
-      return pnbdPredictor(pnbdParams(fit.params));
+      return PNBD.predictor(PNBD.params(fit.params));
     case 'gg':
       throw new RangeError('a Gamma-Gamma fit predicts spend, not purchases');
   }

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import { importFile } from '../ingest/index.js';
 import { samplePath } from '../shared/paths.js';
-import { fitStoreModel, scoreCustomers } from './predict.js';
+import { computeScores, fitStoreModel, scoreCustomers } from './predict.js';
 
 const CDNOW = samplePath('cdnow', 'CDNOW_sample.txt');
 const CALIBRATION_END = Date.UTC(1997, 9, 1);
@@ -18,6 +18,59 @@ function holdoutDaysFromFile(): number {
     if (date! >= '19971001' && date! <= '19980630') days.add(`${id}-${date}`);
   }
   return days.size;
+}
+
+/**
+ * Each customer's calibration history in weeks and hold-out purchase days, straight from the raw file:
+ * purchase days up to 1997-09-30 give x (days after the first), t_x and T (to 1997-09-30); days in
+ * 1997-10-01 … 1998-06-30 are the hold-out purchases.
+ */
+function cdnowFromFile(): Array<{ x: number; tx: number; T: number; holdout: number }> {
+  const days = new Map<string, Set<string>>();
+  for (const line of readFileSync(CDNOW, 'utf8').trim().split(/\r?\n/)) {
+    const [, id, date] = line.trim().split(/\s+/);
+    if (!days.has(id!)) days.set(id!, new Set());
+    days.get(id!)!.add(date!);
+  }
+  const toDay = (d: string) =>
+    Date.UTC(Number(d.slice(0, 4)), Number(d.slice(4, 6)) - 1, Number(d.slice(6, 8))) / 86_400_000;
+  const lastCalibrationDay = toDay('19970930');
+  return [...days.values()].map((set) => {
+    const sorted = [...set].sort();
+    const calibration = sorted.filter((d) => d <= '19970930').map(toDay);
+    const first = calibration[0]!;
+    const last = calibration[calibration.length - 1]!;
+    return {
+      x: calibration.length - 1,
+      tx: (last - first) / 7,
+      T: (lastCalibrationDay - first) / 7,
+      holdout: sorted.filter((d) => d >= '19971001' && d <= '19980630').length,
+    };
+  });
+}
+
+/** The Gauss series of 2F1(a, b; c; z) for |z| < 1, summed until the terms vanish. */
+function gaussSeries(a: number, b: number, c: number, z: number): number {
+  let term = 1;
+  let sum = 1;
+  for (let n = 0; n < 100_000 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
+    term *= (((a + n) * (b + n)) / ((c + n) * (n + 1))) * z;
+    sum += term;
+  }
+  return sum;
+}
+
+/**
+ * Fader, Hardie & Lee (2005) eq. 10 written out directly (no Euler transformation, no shared code):
+ * E[Y(t) | x, t_x, T] = (a+b+x−1)/(a−1)·[1 − ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x; a+b+x−1; t/(α+T+t))]
+ * / (1 + δ(x>0)·a/(b+x−1)·((α+T)/(α+t_x))^(r+x)).
+ */
+function bgnbdEq10(p: Record<string, number>, t: number, x: number, tx: number, T: number): number {
+  const [r, alpha, a, b] = [p.r!, p.alpha!, p.a!, p.b!];
+  const z = t / (alpha + T + t);
+  const bracket = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * gaussSeries(r + x, b + x, a + b + x - 1, z);
+  const alive = x > 0 ? 1 / (1 + (a / (b + x - 1)) * ((alpha + T) / (alpha + tx)) ** (r + x)) : 1;
+  return ((a + b + x - 1) / (a - 1)) * bracket * alive;
 }
 
 for (const dialect of DIALECTS) {
@@ -55,6 +108,26 @@ for (const dialect of DIALECTS) {
       );
       // The model's classic accuracy on this data: within 15 % in total.
       assert.ok(Math.abs(h.comparison.totalPredicted / h.comparison.totalActual - 1) < 0.15);
+      // The hold-out path pinned: the 39-week predictions of eq. 10, computed here from the raw file
+      // with the fitted parameters, in total and by calibration frequency 0…7+ (a horizon one week
+      // short moves the total by about 2 %).
+      const customers = cdnowFromFile();
+      const expectedTotal = customers.reduce((sum, c) => sum + bgnbdEq10(p, 39, c.x, c.tx, c.T), 0);
+      assert.ok(
+        Math.abs(h.comparison.totalPredicted - expectedTotal) < 1e-6 * expectedTotal,
+        `predicted ${h.comparison.totalPredicted} vs eq. 10 ${expectedTotal}`,
+      );
+      for (const row of h.comparison.byFrequency) {
+        const group = customers.filter((c) => (row.frequency === 7 ? c.x >= 7 : c.x === row.frequency));
+        assert.equal(row.customers, group.length, row.label);
+        const predicted = group.reduce((sum, c) => sum + bgnbdEq10(p, 39, c.x, c.tx, c.T), 0) / group.length;
+        const actual = group.reduce((sum, c) => sum + c.holdout, 0) / group.length;
+        assert.ok(
+          Math.abs(row.meanPredicted - predicted) < 1e-6 * predicted,
+          `${row.label}: ${row.meanPredicted} vs ${predicted}`,
+        );
+        assert.equal(row.meanActual, actual, row.label);
+      }
       const stored = await t.store.db
         .selectFrom('model_fits')
         .selectAll()
@@ -62,6 +135,27 @@ for (const dialect of DIALECTS) {
         .executeTakeFirstOrThrow();
       assert.equal(JSON.parse(stored.params).r.toFixed(3), '0.243');
       assert.ok(stored.holdout?.includes('byFrequency'));
+    });
+
+    test('--model auto compares the three models on the last third of the history and keeps an identified one', async () => {
+      const run = await computeScores(t.store.db, { asOf: HOLDOUT_END, unit: 'week', horizonDays: 7 });
+      const selection = run.selection!;
+      // The oldest customer is 545 days old on 1998-06-30 (first bought 1997-01-01): the last
+      // ⌊545 / 3⌋ = 181 days are held out.
+      assert.equal(selection.holdoutEnd, HOLDOUT_END);
+      assert.equal(selection.calibrationEnd, HOLDOUT_END - 181 * 86_400_000);
+      assert.deepEqual(
+        selection.candidates.map((c) => c.model),
+        ['bgnbd', 'mbgnbd', 'pnbd'],
+      );
+      const identified = selection.candidates.filter((c) => c.identified);
+      assert.ok(identified.length > 0);
+      for (const c of selection.candidates) assert.ok(Number.isFinite(c.holdoutError) && c.holdoutError > 0, c.model);
+      const best = identified.reduce((a, b) => (b.holdoutError < a.holdoutError ? b : a));
+      assert.equal(selection.chosen, best.model);
+      assert.equal(run.model, best.model);
+      assert.equal(run.pAliveNote, undefined);
+      assert.equal(run.scores.length, 2357);
     });
 
     test('Gamma-Gamma on the repeaters matches the published p, q, γ', async () => {
@@ -91,7 +185,7 @@ for (const dialect of DIALECTS) {
       const one = run.scores.find((s) => s.customerId === identity.customer_id)!;
       assert.equal(one.expectedPurchases.toFixed(3), '1.226');
       for (const s of run.scores) {
-        assert.ok(s.probabilityAlive >= 0 && s.probabilityAlive <= 1);
+        assert.ok(s.probabilityAlive !== null && s.probabilityAlive >= 0 && s.probabilityAlive <= 1);
         assert.ok(Number.isFinite(s.clv) && s.clv >= 0);
         assert.equal(s.churnRisk, 1 - s.probabilityAlive);
       }

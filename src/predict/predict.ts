@@ -12,7 +12,8 @@ import {
   churnBand,
   churnRisk,
   compareHoldout,
-  customerLifetimeValue,
+  discountedCustomerValue,
+  type FitDiagnostic,
   type FitResult,
   fitGammaGamma,
   fitPurchaseModel,
@@ -20,7 +21,10 @@ import {
   ggConditionalExpectedSpend,
   ggParams,
   type HoldoutComparison,
+  isPurchaseModel,
   type ModelName,
+  NOT_IDENTIFIED_CODES,
+  PURCHASE_MODELS,
   type PurchaseModelName,
   purchasePredictor,
   rfmSummary,
@@ -41,6 +45,19 @@ export interface HoldoutCheck {
   /** Length of the hold-out in model time units. */
   length: number;
   comparison: HoldoutComparison;
+  /** Mean over customers of |predicted − actual| hold-out purchases: what `--model auto` compares. */
+  meanAbsoluteError?: number;
+}
+
+/** True when a purchase fit's P(alive) says something: it has an estimate and its dropout is identified. */
+export function pAliveInformative(fit: FitResult): boolean {
+  return fit.failure === undefined && !fit.diagnostics.some((d) => d.code === 'dropout_not_identified');
+}
+
+/** The diagnostic that makes P(alive) uninformative, for storing beside the scores. */
+export function pAliveNote(fit: FitResult): string | undefined {
+  if (fit.failure !== undefined) return `the fit failed: ${fit.failure}`;
+  return fit.diagnostics.find((d) => d.code === 'dropout_not_identified')?.message;
 }
 
 /** A model fitted to the store's own customers and recorded in `model_fits`. */
@@ -58,9 +75,12 @@ export interface StoreFit {
 
 export interface FitStoreOptions {
   model: ModelName;
-  /** End (exclusive) of the data the check may read; default the day after the last sale. */
+  /** End (exclusive instant) of the data the check may read; default the day after the last sale. */
   asOf?: number;
-  /** End (exclusive) of the calibration period; default `asOf` (no hold-out). */
+  /**
+   * End (exclusive instant) of the calibration period; default `asOf` (no hold-out). A typed
+   * `--calibration-end D` includes day D, so this is the midnight after D.
+   */
   calibrationEnd?: number;
   unit?: SummaryUnit;
   currency?: string;
@@ -97,7 +117,10 @@ export async function evaluateModel(db: Db, options: Omit<FitStoreOptions, 'now'
     spendCorrelation = spendFrequencyCorrelation({ x: summary.x, mean: summary.monetary }).correlation;
   } else {
     fit = fitPurchaseModel(options.model, rfmSummary(summary.x, summary.tx, summary.T));
-    if (calibrationEnd < asOf) holdout = await holdoutCheck(db, fit, summary, calibrationEnd, asOf, options.currency);
+  }
+  if (fit.failure !== undefined) throw new ComebackError('bad_input', `${options.model}: ${fit.failure}`);
+  if (options.model !== 'gg' && calibrationEnd < asOf) {
+    holdout = await holdoutCheck(db, fit, summary, calibrationEnd, asOf, options.currency);
   }
   return { fit, unit, currency: summary.currency, calibrationEnd, asOf, holdout, spendCorrelation };
 }
@@ -120,10 +143,18 @@ async function holdoutCheck(
   const predictor = purchasePredictor(fit);
   const length = (lastDayBefore(holdoutEnd) - lastDayBefore(calibrationEnd)) / UNIT_DAYS[summary.unit];
   const predicted = new Float64Array(summary.count);
+  let absolute = 0;
   for (let i = 0; i < summary.count; i++) {
     predicted[i] = predictor.conditionalExpectedPurchases(length, summary.x[i]!, summary.tx[i]!, summary.T[i]!);
+    absolute += Math.abs(predicted[i]! - (actual.purchases[i] ?? 0));
   }
-  return { calibrationEnd, holdoutEnd, length, comparison: compareHoldout(summary.x, predicted, actual.purchases) };
+  return {
+    calibrationEnd,
+    holdoutEnd,
+    length,
+    comparison: compareHoldout(summary.x, predicted, actual.purchases),
+    meanAbsoluteError: summary.count > 0 ? absolute / summary.count : Number.NaN,
+  };
 }
 
 async function recordFit(db: Db, r: ModelEvaluation, now: number): Promise<number> {
@@ -147,6 +178,7 @@ async function recordFit(db: Db, r: ModelEvaluation, now: number): Promise<numbe
       as_of: r.asOf,
       holdout: r.holdout ? JSON.stringify(r.holdout) : null,
       created_at: now,
+      diagnostics: JSON.stringify(r.fit.diagnostics),
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -154,13 +186,14 @@ async function recordFit(db: Db, r: ModelEvaluation, now: number): Promise<numbe
 }
 
 export interface ScoreOptions {
-  model?: PurchaseModelName;
+  /** The purchase model, or `auto` (default): chosen per store by hold-out error, see `chooseModel`. */
+  model?: PurchaseModelName | 'auto';
   asOf?: number;
   unit?: SummaryUnit;
   /** How far ahead expected purchases and CLV look, in days (default 365). */
   horizonDays?: number;
   currency?: string;
-  /** Monthly discount rate of the CLV (default 0.01). */
+  /** Monthly discount rate of the CLV (default 0.01), compounded continuously. */
   monthlyDiscountRate?: number;
   /** Share of revenue that is margin (default 1: CLV as discounted revenue). */
   margin?: number;
@@ -170,59 +203,180 @@ export interface ScoreOptions {
 /** One customer's scores, as stored in `customer_scores`. */
 export interface CustomerScore {
   customerId: number;
-  probabilityAlive: number;
-  churnRisk: number;
-  churnBand: ChurnBand;
+  /** Null when the fit cannot tell who has left (see `ScoreRun.pAliveNote`). */
+  probabilityAlive: number | null;
+  churnRisk: number | null;
+  churnBand: ChurnBand | null;
   expectedPurchases: number;
   expectedSpend: number;
   clv: number;
-  /** Expected instant of the next order; null when the model expects none within two years. */
+  /** Expected instant of the next order; null when the model expects none within two years or P(alive) is not informative. */
   nextOrderAt: number | null;
 }
 
+/** One candidate of `--model auto`. */
+export interface ModelCandidate {
+  model: PurchaseModelName;
+  /** Mean absolute error per customer on the hold-out; NaN when the fit failed. */
+  holdoutError: number;
+  totalPredicted: number;
+  totalActual: number;
+  /** All parameters identified, in the fit on the whole history. */
+  identified: boolean;
+  pAliveInformative: boolean;
+  failure?: string;
+}
+
+/** How `--model auto` chose. */
+export interface ModelSelection {
+  chosen: PurchaseModelName;
+  calibrationEnd: number;
+  holdoutEnd: number;
+  candidates: ModelCandidate[];
+  reason: string;
+}
+
 export interface ScoreRun {
+  model: PurchaseModelName;
+  /** How `--model auto` chose, when it did. */
+  selection?: ModelSelection;
+  /** Why the spend model was not used (each customer's own average spend instead), when it was not. */
+  spendNote?: string;
   purchaseFit: StoreFit;
   spendFit: StoreFit | undefined;
   asOf: number;
   horizonDays: number;
   currency: string | null;
   scores: CustomerScore[];
+  /** Why P(alive) is not informative for this run (then no score carries P(alive) or churn risk). */
+  pAliveNote?: string;
 }
 
 /** Scores computed and not (yet) stored. */
 export interface ScoreComputation extends Omit<ScoreRun, 'purchaseFit' | 'spendFit'> {
-  model: PurchaseModelName;
   purchaseFit: ModelEvaluation;
   spendFit: ModelEvaluation | undefined;
 }
 
 /**
+ * Chooses the purchase model for a store: each of BG/NBD, MBG/NBD and Pareto/NBD is fitted on a
+ * calibration period (all but the last third of the store's history, in whole days) and scored by
+ * its mean absolute error per customer on the hold-out, and fitted on the whole history to check that
+ * the data identify it. The model with the lowest error wins among the identified ones; only when
+ * none is identified, among those whose P(alive) is informative, and only then among the rest.
+ */
+export async function chooseModel(
+  db: Db,
+  options: { asOf?: number; unit?: SummaryUnit; currency?: string },
+): Promise<{ selection: ModelSelection; fits: Map<PurchaseModelName, ModelEvaluation> }> {
+  const unit = options.unit ?? 'week';
+  const asOf = options.asOf ?? (await defaultAsOf(db, options.currency));
+  if (asOf === undefined) throw new ComebackError('bad_input', 'the store has no sales to fit a model to');
+  const summary = await customerSummaries(db, { asOf, calibrationEnd: asOf, unit, currency: options.currency });
+  const spanDays = Math.round(Math.max(0, ...summary.T) * UNIT_DAYS[unit]);
+  const holdoutDays = Math.floor(spanDays / 3);
+  if (holdoutDays < 1)
+    throw new ComebackError('bad_input', 'the history is too short to hold out a period and compare models');
+  const calibrationEnd = asOf - holdoutDays * MS_PER_DAY;
+  const fits = new Map<PurchaseModelName, ModelEvaluation>();
+  const candidates: ModelCandidate[] = [];
+  for (const model of PURCHASE_MODELS) {
+    try {
+      const check = await evaluateModel(db, { model, asOf, calibrationEnd, unit, currency: options.currency });
+      const full = await evaluateModel(db, { model, asOf, unit, currency: options.currency });
+      fits.set(model, full);
+      const comparison = check.holdout?.comparison;
+      candidates.push({
+        model,
+        holdoutError: check.holdout?.meanAbsoluteError ?? Number.NaN,
+        totalPredicted: comparison?.totalPredicted ?? Number.NaN,
+        totalActual: comparison?.totalActual ?? Number.NaN,
+        identified: full.fit.identified,
+        pAliveInformative: pAliveInformative(full.fit),
+      });
+    } catch (error) {
+      if (!(error instanceof ComebackError)) throw error;
+      candidates.push({
+        model,
+        holdoutError: Number.NaN,
+        totalPredicted: Number.NaN,
+        totalActual: Number.NaN,
+        identified: false,
+        pAliveInformative: false,
+        failure: error.message,
+      });
+    }
+  }
+  const usable = candidates.filter((c) => c.failure === undefined && Number.isFinite(c.holdoutError));
+  if (usable.length === 0) {
+    throw new ComebackError(
+      'bad_input',
+      `no purchase model could be fitted: ${candidates.map((c) => c.failure).join('; ')}`,
+    );
+  }
+  const best = (pool: ModelCandidate[]) => pool.reduce((a, b) => (b.holdoutError < a.holdoutError ? b : a));
+  const identified = usable.filter((c) => c.identified);
+  const informative = usable.filter((c) => c.pAliveInformative);
+  const [winner, reason] =
+    identified.length > 0
+      ? [best(identified), 'the lowest hold-out error among the identified models']
+      : informative.length > 0
+        ? [
+            best(informative),
+            'no model is fully identified; the lowest hold-out error among those whose P(alive) is informative',
+          ]
+        : [best(usable), 'no model can tell who has left; the lowest hold-out error'];
+  return {
+    selection: { chosen: winner.model, calibrationEnd, holdoutEnd: asOf, candidates, reason },
+    fits,
+  };
+}
+
+/**
  * Scores every customer with a purchase model and the Gamma-Gamma spend model fitted at `asOf`,
- * writing nothing: P(alive), churn risk and band, expected purchases and discounted CLV over the
- * horizon, expected order value and next order. Without enough repeaters for Gamma-Gamma (or with a
- * spend model whose mean is infinite, q ≤ 1) the expected order value is the customer's own average.
+ * writing nothing: P(alive), churn risk and band, expected purchases and continuously discounted CLV
+ * over the horizon, expected order value and next order. When the purchase fit cannot tell who has
+ * left (`dropout_not_identified`), P(alive), churn risk and next order are left out (null) and
+ * `pAliveNote` says why. Without a usable spend model (fewer than two repeaters with spend, a failed
+ * fit, or q ≤ 1) the expected order value is the customer's own average and `spendNote` says why.
  */
 export async function computeScores(db: Db, options: Omit<ScoreOptions, 'now'>): Promise<ScoreComputation> {
-  const model = options.model ?? 'bgnbd';
   const unit = options.unit ?? 'week';
   const horizonDays = options.horizonDays ?? 365;
-  const purchaseFit = await evaluateModel(db, { model, asOf: options.asOf, unit, currency: options.currency });
+  let model: PurchaseModelName;
+  let purchaseFit: ModelEvaluation;
+  let selection: ModelSelection | undefined;
+  if (options.model === undefined || options.model === 'auto') {
+    const chosen = await chooseModel(db, { asOf: options.asOf, unit, currency: options.currency });
+    selection = chosen.selection;
+    model = selection.chosen;
+    purchaseFit = chosen.fits.get(model)!;
+  } else {
+    model = options.model;
+    purchaseFit = await evaluateModel(db, { model, asOf: options.asOf, unit, currency: options.currency });
+  }
   const asOf = purchaseFit.asOf;
   const summary = await customerSummaries(db, { asOf, calibrationEnd: asOf, unit, currency: options.currency });
   let spendFit: ModelEvaluation | undefined;
   let spend: GammaGammaParams | undefined;
-  const repeaters = summary.x.reduce((n, x, i) => (x > 0 && summary.monetary[i]! > 0 ? n + 1 : n), 0);
-  if (repeaters >= 2) {
+  let spendNote: string | undefined;
+  try {
     spendFit = await evaluateModel(db, { model: 'gg', asOf, unit, currency: options.currency });
     const params = spendFit.fit.params;
     if (Number.isFinite(params.p) && Number.isFinite(params.q) && params.q! > 1) spend = ggParams(params);
+    else spendNote = 'q ≤ 1: the spend model implies an infinite mean spend';
+  } catch (error) {
+    if (!(error instanceof ComebackError)) throw error;
+    spendNote = error.message;
   }
+  if (spendNote) spendNote += '; expected spend is each customer’s own average';
   const predictor = purchasePredictor(purchaseFit.fit);
+  const note = pAliveNote(purchaseFit.fit);
   const unitDays = UNIT_DAYS[unit];
   const horizon = horizonDays / unitDays;
   const clvOptions = {
+    horizon,
     periodsPerMonth: DAYS_PER_MONTH / unitDays,
-    months: Math.max(1, Math.round(horizonDays / DAYS_PER_MONTH)),
     monthlyDiscountRate: options.monthlyDiscountRate ?? 0.01,
     margin: options.margin ?? 1,
   };
@@ -232,22 +386,33 @@ export async function computeScores(db: Db, options: Omit<ScoreOptions, 'now'>):
     const x = summary.x[i]!;
     const tx = summary.tx[i]!;
     const T = summary.T[i]!;
-    const pAlive = predictor.probabilityAlive(x, tx, T);
-    const risk = churnRisk(pAlive);
+    const pAlive = note === undefined ? predictor.probabilityAlive(x, tx, T) : null;
+    const risk = pAlive === null ? null : churnRisk(pAlive);
     const expectedSpend = spend ? ggConditionalExpectedSpend(spend, x, summary.monetary[i]!) : summary.averageSpent[i]!;
-    const next = timeToNextOrder(predictor, x, tx, T, { cap: (2 * 365) / unitDays });
+    const next = note === undefined ? timeToNextOrder(predictor, x, tx, T, { cap: (2 * 365) / unitDays }) : Number.NaN;
     scores.push({
       customerId: summary.customerIds[i]!,
       probabilityAlive: pAlive,
       churnRisk: risk,
-      churnBand: churnBand(risk),
+      churnBand: risk === null ? null : churnBand(risk),
       expectedPurchases: predictor.conditionalExpectedPurchases(horizon, x, tx, T),
       expectedSpend,
-      clv: customerLifetimeValue(predictor, x, tx, T, expectedSpend, clvOptions),
+      clv: discountedCustomerValue(predictor, x, tx, T, expectedSpend, clvOptions),
       nextOrderAt: Number.isFinite(next) ? Math.round(nextDayStart + next * unitDays * MS_PER_DAY) : null,
     });
   }
-  return { model, purchaseFit, spendFit, asOf, horizonDays, currency: summary.currency, scores };
+  return {
+    model,
+    purchaseFit,
+    spendFit,
+    asOf,
+    horizonDays,
+    currency: summary.currency,
+    scores,
+    selection,
+    spendNote,
+    ...(note === undefined ? {} : { pAliveNote: note }),
+  };
 }
 
 /**
@@ -285,6 +450,7 @@ async function storeScores(
       p_alive: s.probabilityAlive,
       churn_risk: s.churnRisk,
       churn_band: s.churnBand,
+      p_alive_note: run.pAliveNote ?? null,
       expected_purchases: s.expectedPurchases,
       horizon_days: run.horizonDays,
       expected_spend: Number.isFinite(s.expectedSpend) ? s.expectedSpend : null,
@@ -301,17 +467,19 @@ async function storeScores(
   });
 }
 
-/** The newest scores `scoreCustomers` stored for a model, with the fits that produced them. */
+/**
+ * The newest scores `scoreCustomers` stored for a model (default: the model of the most recent run,
+ * whichever it is), with the fits that produced them.
+ */
 export async function latestStoredScores(
   db: Db,
-  { model = 'bgnbd' }: { model?: PurchaseModelName } = {},
+  { model: wanted }: { model?: PurchaseModelName } = {},
 ): Promise<ScoreRun | undefined> {
-  const latest = await db
-    .selectFrom('customer_scores')
-    .select((eb) => eb.fn.max('as_of').as('as_of'))
-    .where('model', '=', model)
-    .executeTakeFirst();
-  if (latest?.as_of === null || latest?.as_of === undefined) return undefined;
+  let query = db.selectFrom('customer_scores').select(['model', 'as_of', 'fit_id']);
+  if (wanted) query = query.where('model', '=', wanted);
+  const latest = await query.orderBy('as_of', 'desc').orderBy('fit_id', 'desc').limit(1).executeTakeFirst();
+  if (!latest || !isPurchaseModel(latest.model)) return undefined;
+  const model = latest.model;
   const asOf = Number(latest.as_of);
   const rows = await db
     .selectFrom('customer_scores')
@@ -325,17 +493,20 @@ export async function latestStoredScores(
   const purchaseFit = await loadFit(db, first.fit_id);
   const spendFit = first.spend_fit_id === null ? undefined : await loadFit(db, first.spend_fit_id);
   const number = (value: number | null) => (value === null ? Number.NaN : Number(value));
+  const nullable = (value: number | null) => (value === null ? null : Number(value));
   return {
     purchaseFit,
     spendFit,
     asOf,
     horizonDays: first.horizon_days,
     currency: first.currency,
+    model,
+    ...(first.p_alive_note === null ? {} : { pAliveNote: first.p_alive_note }),
     scores: rows.map((row) => ({
       customerId: Number(row.customer_id),
-      probabilityAlive: number(row.p_alive),
-      churnRisk: number(row.churn_risk),
-      churnBand: (row.churn_band ?? 'high') as ChurnBand,
+      probabilityAlive: nullable(row.p_alive),
+      churnRisk: nullable(row.churn_risk),
+      churnBand: row.churn_band === null ? null : (row.churn_band as ChurnBand),
       expectedPurchases: number(row.expected_purchases),
       expectedSpend: number(row.expected_spend),
       clv: number(row.clv),
@@ -363,6 +534,8 @@ async function loadFit(db: Db, id: number): Promise<StoreFit> {
       iterations: row.iterations,
       converged: row.converged === 1,
       warnings: JSON.parse(row.warnings) as string[],
+      ...storedDiagnostics(row.diagnostics, JSON.parse(row.warnings) as string[]),
+      informationEigenvalues: [],
     },
     unit: row.unit as SummaryUnit,
     currency: row.currency,
@@ -370,4 +543,14 @@ async function loadFit(db: Db, id: number): Promise<StoreFit> {
     asOf: Number(row.as_of),
     holdout: row.holdout === null ? undefined : (JSON.parse(row.holdout) as HoldoutCheck),
   };
+}
+
+/** Diagnostics of a stored fit; rows older than migration 010 have only their warnings. */
+function storedDiagnostics(
+  text: string | null,
+  warnings: string[],
+): { diagnostics: FitDiagnostic[]; identified: boolean } {
+  if (text === null) return { diagnostics: [], identified: warnings.length === 0 };
+  const diagnostics = JSON.parse(text) as FitDiagnostic[];
+  return { diagnostics, identified: !diagnostics.some((d) => NOT_IDENTIFIED_CODES.has(d.code)) };
 }

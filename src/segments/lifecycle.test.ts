@@ -41,6 +41,30 @@ test('with model scores the stage follows P(alive) and the expected next order',
   assert.equal(stage(0.9, T + DAY, 1), 'new');
 });
 
+test('a customer silent beyond the store’s gaps is never new or active, whatever P(alive) says', () => {
+  // BG/NBD gives every one-time buyer P(alive) = 1; a 728-day silence is churned on the fallback
+  // thresholds (lapsed beyond 180 days, churned beyond 360), with the edges exclusive.
+  const th = gapThresholds(new Float64Array());
+  const stage = (days: number, sales = 1) =>
+    lifecycleStage({ sales, daysSinceLastSale: days, asOf: T, scores: { pAlive: 1, nextOrderAt: null } }, th);
+  assert.equal(stage(728).stage, 'churned');
+  assert.match(stage(728).reason, /728 days since last order, beyond 360 \(P\(alive\) 1\.000 overruled/);
+  assert.equal(stage(361).stage, 'churned');
+  assert.equal(stage(360).stage, 'lapsed');
+  assert.equal(stage(181).stage, 'lapsed');
+  assert.equal(stage(180).stage, 'new');
+  assert.equal(stage(180, 4).stage, 'active');
+  assert.equal(stage(400, 4).stage, 'churned');
+  // The store's own percentiles overrule the model from 30 gaps on, not on 29.
+  const silent = (gaps: number) =>
+    lifecycleStage(
+      { sales: 1, daysSinceLastSale: 100, asOf: T, scores: { pAlive: 1, nextOrderAt: null } },
+      gapThresholds(new Float64Array(gaps).fill(10)),
+    ).stage;
+  assert.equal(silent(29), 'new');
+  assert.equal(silent(30), 'churned');
+});
+
 for (const dialect of DIALECTS) {
   describe(`lifecycle stages on hand-made histories on ${dialect.name}`, { skip: dialect.skip }, () => {
     let t: TestDb;

@@ -72,10 +72,20 @@ export function gapThresholds(
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 /**
+ * Fewer gaps between orders than this and the store's percentiles are too noisy to overrule a model
+ * (the fallback thresholds of a store without any repeat order still do).
+ */
+export const MIN_GAPS_TO_OVERRULE = 30;
+
+/**
  * The stage of one customer. With scores: churned, lapsed or at risk when P(alive) falls below the
- * thresholds, at risk too when the expected next order is overdue. Without: by days since the last
- * sale against the store's thresholds, "beyond" meaning strictly more. A customer not past any
- * threshold is new with one sale and active with more.
+ * thresholds, at risk too when the expected next order is overdue; but a customer silent beyond the
+ * store's lapsed or churned threshold is never new or active, whatever the model says (BG/NBD gives
+ * every one-time buyer P(alive) = 1), when those thresholds stand on `MIN_GAPS_TO_OVERRULE` gaps or
+ * are the defaults of a store without repeat orders. Without scores (none stored, or a model whose P(alive) is not
+ * informative, which stores none): by days since the last sale against the store's thresholds,
+ * "beyond" meaning strictly more. A customer not past any threshold is new with one sale and active
+ * with more.
  */
 export function lifecycleStage(
   input: { sales: number; daysSinceLastSale: number; asOf: number; scores?: CustomerScores },
@@ -95,6 +105,20 @@ export function lifecycleStage(
       return {
         stage: 'at_risk',
         reason: `expected next order ${new Date(next).toISOString().slice(0, 10)} is overdue (P(alive) ${p.toFixed(3)})`,
+      };
+    }
+    const t = thresholds;
+    const overrule = t.gaps === 0 || t.gaps >= MIN_GAPS_TO_OVERRULE;
+    if (overrule && d > t.churnedDays) {
+      return {
+        stage: 'churned',
+        reason: `${d} days since last order, beyond ${round1(t.churnedDays)} (P(alive) ${p.toFixed(3)} overruled by the store's own gaps)`,
+      };
+    }
+    if (overrule && d > t.lapsedDays) {
+      return {
+        stage: 'lapsed',
+        reason: `${d} days since last order, beyond ${round1(t.lapsedDays)} (P(alive) ${p.toFixed(3)} overruled by the store's own gaps)`,
       };
     }
     return fresh(

@@ -37,9 +37,11 @@ export async function resolveCustomerId(db: Db, ref: string): Promise<number> {
 }
 
 /**
- * The latest scores per customer from `customer_scores` (of one model, when given; scores of the
- * latest run win), only those computed at or before `asOf` when given (a past as-of never reads scores
- * computed later), or undefined when there are none. Lifecycle and profile take what this returns as their `scores`.
+ * The latest scores per customer from `customer_scores` (of one model, when given; the scores of the
+ * latest run win, by `as_of` then by fit), only those computed at or before `asOf` when given (a past
+ * as-of never reads scores computed later), or undefined when there are none. A latest score without
+ * P(alive) (the fit could not tell who has left) leaves the customer out, so that lifecycle falls back
+ * to the recency rule. Lifecycle and profile take what this returns as their `scores`.
  */
 export async function loadLatestScores(
   db: Db,
@@ -49,12 +51,16 @@ export async function loadLatestScores(
     .selectFrom('customer_scores')
     .select(['customer_id', 'as_of', 'p_alive', 'expected_purchases', 'clv', 'next_order_at'])
     .orderBy('customer_id')
-    .orderBy('as_of');
+    .orderBy('as_of')
+    .orderBy('fit_id');
   if (model) query = query.where('model', '=', model);
   if (asOf !== undefined) query = query.where('as_of', '<=', asOf);
   const scores = new Map<number, CustomerScores>();
   for (const row of await query.execute()) {
-    if (row.p_alive === null) continue;
+    if (row.p_alive === null) {
+      scores.delete(Number(row.customer_id));
+      continue;
+    }
     scores.set(Number(row.customer_id), {
       pAlive: Number(row.p_alive),
       expectedPurchases: row.expected_purchases === null ? null : Number(row.expected_purchases),
@@ -128,6 +134,11 @@ export interface CustomerProfile {
   persona: { persona: Persona; label: string; reason: string; play: string } | null;
   lifecycle: { stage: LifecycleStage; reason: string } | null;
   scores: (CustomerScores & { nextOrderDate: string | null }) | null;
+  /**
+   * Why the latest model scores carry no P(alive) for this customer (the fit could not tell who has
+   * left, so the lifecycle stage comes from days since the last order); null when they do or none exist.
+   */
+  predictionNote: string | null;
   /** The loyalty membership (points in the program's own unit), when the customer is enrolled. */
   loyalty: { tier: string; balance: number; pending: number; lifetimeEarned: number } | null;
   /** Stored labels (with since and reason) and saved segments the customer belongs to. */
@@ -251,6 +262,14 @@ export async function customerProfile(
   const [persona] = await computePersonas(db, { asOf, customerIds: [customerId] });
   const lifecycle = (await computeLifecycle(db, { asOf, scores, customerIds: [customerId] })).customers[0];
   const own = scores?.get(customerId);
+  const latestScore = await db
+    .selectFrom('customer_scores')
+    .select('p_alive_note')
+    .where('customer_id', '=', customerId)
+    .orderBy('as_of', 'desc')
+    .orderBy('fit_id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
   const stored = await customerSegmentsOf(db, customerId);
   // Read without importing loyalty/: the profile needs four columns of one row, not the program's logic.
   const loyalty = (
@@ -329,6 +348,7 @@ export async function customerProfile(
     scores: own
       ? { ...own, nextOrderDate: own.nextOrderAt ? new Date(own.nextOrderAt).toISOString().slice(0, 10) : null }
       : null,
+    predictionNote: own ? null : (latestScore?.p_alive_note ?? null),
     loyalty: loyalty
       ? {
           tier: loyalty.tier,

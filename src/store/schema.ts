@@ -197,6 +197,8 @@ export interface ModelFitTable {
   as_of: number;
   holdout: string | null;
   created_at: number;
+  /** JSON array of `{ code, parameter?, message }` (migration 010); null on older rows. */
+  diagnostics: string | null;
 }
 
 /** What a fitted model says about one customer at `as_of`; money in major units of `currency`. */
@@ -215,6 +217,8 @@ export interface CustomerScoreTable {
   clv: number | null;
   currency: string | null;
   next_order_at: number | null;
+  /** Why p_alive is not informative (then p_alive, churn_risk, churn_band are null); null when it is (migration 010). */
+  p_alive_note: string | null;
 }
 
 /** A Segment `group` call: the customer belongs to `group_id` (a company, a team) with its traits (JSON). */

@@ -141,6 +141,8 @@ const en = {
   meanPurchases: 'Mean purchases in the hold-out',
   numberOfCustomers: 'Number of customers',
   notFitted: 'The models could not be fitted',
+  pAliveNotInformative: 'P(alive) is not shown: this store’s history cannot tell who has left',
+  pAliveFallback: 'Churn risk and lifecycle stages use days since the last order instead.',
   language: 'Language',
 } as const;
 
@@ -284,6 +286,8 @@ const ko: Record<MessageKey, string> = {
   meanPurchases: '홀드아웃 기간 평균 구매 수',
   numberOfCustomers: '고객 수',
   notFitted: '모델을 적합할 수 없습니다',
+  pAliveNotInformative: '활성 확률을 표시하지 않습니다: 이 스토어의 이력으로는 누가 떠났는지 알 수 없습니다',
+  pAliveFallback: '이탈 위험과 라이프사이클 단계는 마지막 주문 이후 일수로 판단합니다.',
   language: '언어',
 };
 

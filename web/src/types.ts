@@ -140,7 +140,8 @@ export interface CustomerStory {
   persona: { persona: string; label: string; reason: string } | null;
   labels: Array<{ kind: string; value: string; since: number; reason: string }>;
   segments: string[];
-  prediction: { pAlive: number; expectedPurchases: number; clv: number | null } | null;
+  /** `pAlive` is null when the model cannot tell who has left. */
+  prediction: { pAlive: number | null; expectedPurchases: number; clv: number | null } | null;
 }
 
 export interface SegmentsView {
@@ -170,7 +171,14 @@ export interface Predictions {
   currency: string | null;
   available: boolean;
   note: string | null;
-  model: { name: string; params: Record<string, number> } | null;
+  model: {
+    name: string;
+    params: Record<string, number>;
+    identified?: boolean;
+    diagnostics?: Array<{ code: string; message: string }>;
+  } | null;
+  /** Why P(alive) is not shown (the fit cannot tell who has left); null when it is informative. */
+  pAliveNote?: string | null;
   customers: number;
   horizonMonths: number;
   pAlive: Bin[];

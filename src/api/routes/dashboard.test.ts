@@ -84,7 +84,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await get('/dashboard/segments/nope/members.csv')).statusCode, 404);
     });
 
-    test('predictions: fitted BG/NBD and Gamma-Gamma, distributions and the hold-out check', async () => {
+    test('predictions: fitted BG/NBD and Gamma-Gamma, distributions and the hold-out check; P(alive) withheld and why', async () => {
       const response = await get('/dashboard/predictions');
       assert.equal(response.statusCode, 200, response.body);
       const report = response.json();
@@ -92,9 +92,14 @@ for (const dialect of DIALECTS) {
       assert.equal(report.model.name, 'bgnbd');
       assert.ok(report.spendModel, 'Gamma-Gamma fitted');
       const binned = (bins: Array<{ count: number }>) => bins.reduce((n, b) => n + b.count, 0);
-      assert.equal(binned(report.pAlive), report.customers);
+      // On this 436-customer sample BG/NBD fits only 0.49 nats better than the NBD without dropout,
+      // with se(a) = 1.74 against a = 0.198: the history cannot tell who has left, so no P(alive).
+      assert.equal(report.model.identified, false);
+      assert.ok(report.model.diagnostics.some((d: { code: string }) => d.code === 'dropout_not_identified'));
+      assert.match(report.pAliveNote, /cannot tell who has left: the model reduced to NBD/);
+      assert.deepEqual(report.pAlive, []);
+      assert.equal(report.meanPAlive, null);
       assert.equal(binned(report.clv), report.customers);
-      assert.ok(report.meanPAlive > 0 && report.meanPAlive <= 1);
       assert.ok(report.totalClv > 0);
       assert.equal(report.holdout.weeks, 26);
       assert.ok(report.holdout.totalActual > 0 && report.holdout.totalPredicted > 0);
@@ -108,8 +113,9 @@ for (const dialect of DIALECTS) {
       assert.equal(story.customer.id, 1);
       assert.ok(story.timeline.length > 0);
       assert.ok(story.rfm && story.rfm.r >= 1 && story.rfm.r <= 5);
-      assert.ok(story.prediction.pAlive > 0 && story.prediction.pAlive <= 1);
+      assert.equal(story.prediction.pAlive, null, 'not informative on this sample');
       assert.ok(story.prediction.clv > 0);
+      assert.match(story.lifecycle.reason, /days since last order/, 'staged by the recency rule');
       assert.equal((await get('/dashboard/customers/999999')).statusCode, 404);
     });
   });

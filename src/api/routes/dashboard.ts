@@ -59,7 +59,8 @@ function histogram(values: ArrayLike<number>, min: number, max: number, bins = H
 
 /** One customer's model outputs. */
 export interface CustomerPrediction {
-  pAlive: number;
+  /** Null when the model cannot tell who has left (see `PredictionReport.pAliveNote`). */
+  pAlive: number | null;
   expectedPurchases: number;
   clv: number | null;
   nextOrderAt: number | null;
@@ -73,7 +74,16 @@ export interface PredictionReport {
   /** `stored`: the per-customer figures are the latest scores of `comeback predict`; `fitted`: computed here. */
   source: 'stored' | 'fitted' | null;
   note: string | null;
-  model: { name: string; params: Record<string, number>; converged: boolean; warnings: string[] } | null;
+  model: {
+    name: string;
+    params: Record<string, number>;
+    converged: boolean;
+    identified: boolean;
+    warnings: string[];
+    diagnostics: Array<{ code: string; message: string }>;
+  } | null;
+  /** Why P(alive) is not shown: the fit cannot tell who has left; lifecycle uses the recency rule instead. */
+  pAliveNote: string | null;
   spendModel: { params: Record<string, number>; warnings: string[] } | null;
   customers: number;
   horizonMonths: number;
@@ -107,6 +117,7 @@ export async function predictionReport(db: Db, asOf: number): Promise<Prediction
     source: null,
     note: null,
     model: null,
+    pAliveNote: null,
     spendModel: null,
     customers: 0,
     horizonMonths: 12,
@@ -117,8 +128,8 @@ export async function predictionReport(db: Db, asOf: number): Promise<Prediction
     holdout: null,
     byCustomer: new Map(),
   };
-  const stored = await latestStoredScores(db, { model: 'bgnbd' });
-  let run: Pick<ScoreRun, 'asOf' | 'horizonDays' | 'currency' | 'scores'> & {
+  const stored = await latestStoredScores(db);
+  let run: Pick<ScoreRun, 'asOf' | 'horizonDays' | 'currency' | 'scores' | 'pAliveNote' | 'spendNote'> & {
     purchaseFit: ModelEvaluation;
     spendFit: ModelEvaluation | undefined;
   };
@@ -151,7 +162,11 @@ export async function predictionReport(db: Db, asOf: number): Promise<Prediction
     });
   }
   const all = [...byCustomer.values()];
-  const alive = Float64Array.from(all, (c) => c.pAlive);
+  const informative = run.pAliveNote === undefined;
+  const alive = Float64Array.from(
+    all.filter((c) => c.pAlive !== null),
+    (c) => c.pAlive ?? 0,
+  );
   const values = all.every((c) => c.clv !== null) ? Float64Array.from(all, (c) => c.clv ?? 0) : null;
   let clvMax = 0;
   if (values) {
@@ -167,10 +182,20 @@ export async function predictionReport(db: Db, asOf: number): Promise<Prediction
     source: run === stored ? 'stored' : 'fitted',
     customers: all.length,
     horizonMonths: Math.round(run.horizonDays / DAYS_PER_MONTH),
-    model: { name: fit.model, params: fit.params, converged: fit.converged, warnings: fit.warnings },
+    model: {
+      name: fit.model,
+      params: fit.params,
+      converged: fit.converged,
+      identified: fit.identified,
+      warnings: fit.warnings,
+      diagnostics: fit.diagnostics.map(({ code, message }) => ({ code, message })),
+    },
+    pAliveNote: run.pAliveNote ?? null,
     spendModel: spend ? { params: spend.params, warnings: spend.warnings } : null,
-    note: spend ? null : 'too few repeat customers for the spend model: CLV uses each customer’s own average order',
-    pAlive: histogram(alive, 0, 1),
+    note:
+      run.spendNote ??
+      (spend ? null : 'too few repeat customers for the spend model: CLV uses each customer’s own average order'),
+    pAlive: informative ? histogram(alive, 0, 1) : [],
     clv: values
       ? histogram(
           values.map((v) => Math.min(v, clvMax)),
@@ -178,18 +203,22 @@ export async function predictionReport(db: Db, asOf: number): Promise<Prediction
           clvMax,
         )
       : [],
-    meanPAlive: alive.reduce((a, b) => a + b, 0) / all.length,
+    meanPAlive: informative && alive.length > 0 ? alive.reduce((a, b) => a + b, 0) / alive.length : null,
     totalClv: values ? values.reduce((a, b) => a + b, 0) : null,
-    holdout: await holdoutReport(db, asOf),
+    holdout: await holdoutReport(db, asOf, run.purchaseFit.fit.model === 'gg' ? 'bgnbd' : run.purchaseFit.fit.model),
     byCustomer,
   };
 }
 
-async function holdoutReport(db: Db, asOf: number): Promise<PredictionReport['holdout']> {
+async function holdoutReport(
+  db: Db,
+  asOf: number,
+  model: 'bgnbd' | 'mbgnbd' | 'pnbd',
+): Promise<PredictionReport['holdout']> {
   const calibrationEnd = asOf - HOLDOUT_WEEKS * 7 * MS_PER_DAY;
   let evaluation: ModelEvaluation;
   try {
-    evaluation = await evaluateModel(db, { model: 'bgnbd', calibrationEnd, asOf, unit: 'week' });
+    evaluation = await evaluateModel(db, { model, calibrationEnd, asOf, unit: 'week' });
   } catch (error) {
     if (error instanceof ComebackError && error.kind === 'bad_input') return null;
     throw error;
@@ -362,7 +391,9 @@ export function registerDashboardRoutes(app: ApiApp, deps: RouteDeps): void {
     async (request) => {
       const asOf = await dashboardAsOf(db, deps.now());
       const report = await predictions(asOf);
-      const scores = new Map<number, CustomerScores>(report.byCustomer);
+      // Only informative P(alive) stages a customer; the others fall back to the recency rule.
+      const scores = new Map<number, CustomerScores>();
+      for (const [id, p] of report.byCustomer) if (p.pAlive !== null) scores.set(id, { ...p, pAlive: p.pAlive });
       const profile = await customerProfile(db, request.params.id, { asOf, scores, timelineLimit: 200 });
       return { ...profile, currency: report.currency, prediction: report.byCustomer.get(request.params.id) ?? null };
     },

@@ -51,12 +51,14 @@ const DEMO_SEGMENTS: ReadonlyArray<{ name: string; rule: Rule }> = [
 async function prepareExtras(store: Store, ctx: CommandContext): Promise<void> {
   const asOf = (await defaultAsOf(store.db)) ?? ctx.now();
   try {
-    const run = await scoreCustomers(store.db, { asOf, now: ctx.now() });
+    // BG/NBD alone: `--model auto` would fit all three twice before the demo starts.
+    const run = await scoreCustomers(store.db, { model: 'bgnbd', asOf, now: ctx.now() });
     const params = Object.entries(run.purchaseFit.fit.params)
       .map(([name, value]) => `${name}=${value.toPrecision(4)}`)
       .join(' ');
     const spend = run.spendFit ? ' and Gamma-Gamma' : '';
     ctx.io.err.write(`Fitted BG/NBD (${params})${spend}; scored ${formatCount(run.scores.length)} customers.\n`);
+    if (run.pAliveNote) ctx.io.err.write(`P(alive) not stored: ${run.pAliveNote}\n`);
   } catch (error) {
     ctx.io.err.write(`Models skipped: ${error instanceof Error ? error.message : String(error)}\n`);
   }

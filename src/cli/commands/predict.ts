@@ -1,11 +1,18 @@
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { ComebackError } from '../../errors.js';
-import { isPurchaseModel, type ModelName } from '../../models/index.js';
-import { fitStoreModel, type StoreFit, scoreCustomers, UNIT_DAYS } from '../../predict/index.js';
+import { formatEstimate, isPurchaseModel, type ModelName } from '../../models/index.js';
+import {
+  fitStoreModel,
+  type ModelSelection,
+  pAliveInformative,
+  type StoreFit,
+  scoreCustomers,
+  UNIT_DAYS,
+} from '../../predict/index.js';
 import { openStore } from '../../store/index.js';
 import { formatCount, formatTable, printJson } from '../io.js';
-import { type CommandContext, dateFlag, dbOption } from '../shared.js';
+import { type CommandContext, dateFlag, dbOption, endDateFlag } from '../shared.js';
 
 const MODELS = ['bgnbd', 'pnbd', 'mbgnbd', 'gg'] as const;
 
@@ -23,7 +30,10 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
       .command('fit')
       .description('fit BG/NBD, Pareto/NBD, MBG/NBD or Gamma-Gamma to the customers; check against a hold-out')
       .argument('<model>', MODELS.join(' | '))
-      .option('--calibration-end <date>', 'end (exclusive) of the calibration period; later data is the hold-out')
+      .option(
+        '--calibration-end <date>',
+        'last day of the calibration period, included (YYYY-MM-DD); later data is the hold-out',
+      )
       .option('--as-of <date>', 'end (exclusive) of the data read; default the day after the last sale')
       .option('--unit <unit>', 'time unit of the model: day or week', 'week')
       .option('--currency <code>', 'currency of the spend model (default: the main currency)')
@@ -41,13 +51,16 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
         const result = await fitStoreModel(store.db, {
           model: model as ModelName,
           asOf: dateFlag(flags.asOf, '--as-of'),
-          calibrationEnd: dateFlag(flags.calibrationEnd, '--calibration-end'),
+          calibrationEnd: endDateFlag(flags.calibrationEnd, '--calibration-end'),
           unit: unitOf(flags.unit),
           currency: flags.currency,
           now: ctx.now(),
         });
         if (flags.json) printJson(ctx.io, fitJson(result));
         else printFit(ctx, result);
+        if (!result.fit.identified) {
+          ctx.io.err.write(`${model}: the data do not identify this fit: ${notIdentifiedSummary(result)}\n`);
+        }
       } finally {
         await store.close();
       }
@@ -58,7 +71,11 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
     program
       .command('predict')
       .description('score every customer: P(alive), churn risk, expected purchases and spend, CLV, next order')
-      .option('--model <model>', 'bgnbd | pnbd | mbgnbd', 'bgnbd')
+      .option(
+        '--model <model>',
+        'auto | bgnbd | pnbd | mbgnbd (auto: the lowest hold-out error among identified models)',
+        'auto',
+      )
       .option('--horizon <n>', 'how far ahead, in --unit', '52')
       .option('--unit <unit>', 'day or week', 'week')
       .option('--as-of <date>', 'score as of this date (default: the day after the last sale)')
@@ -80,8 +97,9 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
       json?: boolean;
       csv?: boolean;
     }) => {
-      if (!isPurchaseModel(flags.model))
-        throw new ComebackError('usage', `--model ${flags.model}: bgnbd, pnbd or mbgnbd`);
+      const chosenModel = flags.model;
+      if (chosenModel !== 'auto' && !isPurchaseModel(chosenModel))
+        throw new ComebackError('usage', `--model ${flags.model}: auto, bgnbd, pnbd or mbgnbd`);
       const unit = unitOf(flags.unit);
       const horizon = Number(flags.horizon);
       const rate = Number(flags.discountRate);
@@ -92,7 +110,7 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
       const store = await openStore(ctx.config(flags).dbUrl);
       try {
         const run = await scoreCustomers(store.db, {
-          model: flags.model,
+          model: chosenModel,
           unit,
           horizonDays: horizon * UNIT_DAYS[unit],
           asOf: dateFlag(flags.asOf, '--as-of'),
@@ -103,21 +121,37 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
         });
         const rows = run.scores.map((s) => ({
           customer_id: s.customerId,
-          p_alive: round(s.probabilityAlive, 4),
-          churn_risk: round(s.churnRisk, 4),
+          p_alive: s.probabilityAlive === null ? null : round(s.probabilityAlive, 4),
+          churn_risk: s.churnRisk === null ? null : round(s.churnRisk, 4),
           churn_band: s.churnBand,
           expected_purchases: round(s.expectedPurchases, 4),
           expected_spend: round(s.expectedSpend, 2),
           clv: round(s.clv, 2),
           next_order: s.nextOrderAt === null ? null : day(s.nextOrderAt),
         }));
+        // Said on stderr whatever the output format: the stored scores carry no P(alive) or churn risk.
+        if (run.pAliveNote) {
+          ctx.io.err.write(
+            `${run.model}: ${run.pAliveNote}. Scores were stored without P(alive) and churn risk; lifecycle stages use the store's recency rule.\n`,
+          );
+        }
+        if (!run.purchaseFit.fit.identified && !run.pAliveNote) {
+          ctx.io.err.write(
+            `${run.model}: the data do not identify this fit: ${notIdentifiedSummary(run.purchaseFit)}\n`,
+          );
+        }
+        if (run.spendNote) ctx.io.err.write(`spend model: ${run.spendNote}\n`);
         if (flags.csv) {
           ctx.io.out.write(stringify(rows, { header: true }));
           return;
         }
         if (flags.json) {
           printJson(ctx.io, {
-            model: flags.model,
+            model: run.model,
+            selection: run.selection ? selectionJson(run.selection) : null,
+            pAliveInformative: run.pAliveNote === undefined,
+            pAliveNote: run.pAliveNote ?? null,
+            spendNote: run.spendNote ?? null,
             asOf: day(run.asOf),
             horizonDays: run.horizonDays,
             currency: run.currency,
@@ -130,22 +164,38 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
         const bands = { low: 0, medium: 0, high: 0 };
         let clv = 0;
         for (const s of run.scores) {
-          bands[s.churnBand] += 1;
+          if (s.churnBand !== null) bands[s.churnBand] += 1;
           clv += Number.isFinite(s.clv) ? s.clv : 0;
         }
-        ctx.io.out.write(
-          `Scored ${formatCount(run.scores.length)} customers with ${flags.model} as of ${day(run.asOf)}, ` +
-            `horizon ${horizon} ${unit}s; stored for segments and campaigns.\n\n` +
-            `${formatTable([
+        const out: string[] = [];
+        if (run.selection) out.push(selectionText(run.selection, unit), '');
+        out.push(
+          `Scored ${formatCount(run.scores.length)} customers with ${run.model} as of ${day(run.asOf)}, ` +
+            `horizon ${horizon} ${unit}s; stored for segments and campaigns.`,
+          '',
+        );
+        if (run.pAliveNote) {
+          out.push(
+            `P(alive) and churn risk: not informative: ${run.pAliveNote}.`,
+            'Lifecycle stages and churn risk fall back to the store’s own recency rule (days since the last order).',
+          );
+        } else {
+          out.push(
+            formatTable([
               ['churn risk', 'customers'],
               ['low (< 30 %)', formatCount(bands.low)],
               ['medium', formatCount(bands.medium)],
               ['high (≥ 70 %)', formatCount(bands.high)],
-            ])}\n\n` +
-            `total predicted value over the horizon: ${round(clv, 2).toLocaleString('en-US')} ${run.currency ?? ''}\n`,
+            ]),
+          );
+        }
+        out.push(
+          '',
+          `total predicted value over the horizon: ${round(clv, 2).toLocaleString('en-US')} ${run.currency ?? ''}`,
         );
-        if (!run.spendFit)
-          ctx.io.out.write('spend model: too few repeat customers; expected spend is each customer’s own average\n');
+        if (run.spendNote) out.push(`spend model: ${run.spendNote}`);
+        for (const w of run.spendFit?.fit.warnings ?? []) out.push(`spend model warning: ${w}`);
+        ctx.io.out.write(`${out.join('\n')}\n`);
       } finally {
         await store.close();
       }
@@ -168,16 +218,22 @@ function fitJson(r: StoreFit) {
     converged: r.fit.converged,
     iterations: r.fit.iterations,
     warnings: r.fit.warnings,
+    diagnostics: r.fit.diagnostics,
+    identified: r.fit.identified,
+    ...(r.fit.model === 'gg' ? {} : { pAliveInformative: pAliveInformative(r.fit) }),
     unit: r.unit,
     currency: r.currency,
     calibrationEnd: day(r.calibrationEnd),
+    calibrationLastDay: day(r.calibrationEnd - 86_400_000),
     asOf: day(r.asOf),
     ...(r.spendCorrelation === undefined ? {} : { spendFrequencyCorrelation: r.spendCorrelation }),
     holdout: r.holdout
       ? {
           calibrationEnd: day(r.holdout.calibrationEnd),
+          calibrationLastDay: day(r.holdout.calibrationEnd - 86_400_000),
           holdoutEnd: day(r.holdout.holdoutEnd),
           length: r.holdout.length,
+          meanAbsoluteError: r.holdout.meanAbsoluteError ?? null,
           ...r.holdout.comparison,
         }
       : null,
@@ -187,23 +243,27 @@ function fitJson(r: StoreFit) {
 function printFit(ctx: CommandContext, r: StoreFit): void {
   const f = r.fit;
   const num = (v: number | undefined, digits = 4) => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
+  const estimate = (v: number | undefined) => formatEstimate(v);
   const lines = [
     `${f.model} fitted to ${formatCount(f.customers)} customers (${formatCount(f.histories)} distinct histories), ` +
-      `calibration up to ${day(r.calibrationEnd - 86_400_000)} in ${r.unit}s${r.currency ? `, ${r.currency}` : ''}`,
+      `calibration up to and including ${day(r.calibrationEnd - 86_400_000)} in ${r.unit}s${r.currency ? `, ${r.currency}` : ''}`,
     '',
     formatTable([
       ['parameter', 'estimate', 'std. error'],
-      ...Object.keys(f.params).map((k) => [k, num(f.params[k]), num(f.stderr[k])]),
+      ...Object.keys(f.params).map((k) => [k, estimate(f.params[k]), estimate(f.stderr[k])]),
     ]),
     '',
-    `log-likelihood ${f.logLikelihood.toFixed(2)}, ${f.iterations} iterations, ${f.converged ? 'converged' : 'NOT converged'}`,
+    `log-likelihood ${formatLogLikelihood(f.logLikelihood)}, ${f.iterations} iterations, ${f.converged ? 'converged' : 'NOT converged'}; ` +
+      (f.identified ? 'the data identify every parameter' : 'NOT identified: do not read these estimates as facts'),
   ];
+  const dropout = f.diagnostics.find((d) => d.code === 'dropout_not_identified');
+  if (dropout) lines.push('', dropout.message);
   if (r.spendCorrelation !== undefined) {
     lines.push(
       `correlation of frequency and spend among repeaters: ${r.spendCorrelation.toFixed(3)} (should be near 0)`,
     );
   }
-  for (const w of f.warnings) lines.push(`warning: ${w}`);
+  for (const d of f.diagnostics) if (d !== dropout) lines.push(`warning [${d.code}]: ${d.message}`);
   if (r.holdout) {
     const h = r.holdout.comparison;
     lines.push(
@@ -222,4 +282,53 @@ function printFit(ctx: CommandContext, r: StoreFit): void {
     );
   }
   ctx.io.out.write(`${lines.join('\n')}\n`);
+}
+
+/** A log-likelihood to two decimals, never `-0.00`. */
+function formatLogLikelihood(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  const text = value.toFixed(2);
+  return /^-0\.0*$/.test(text) || text === '0.00' ? formatEstimate(value) : text;
+}
+
+/** The codes that make a fit unidentified, in a line for stderr. */
+function notIdentifiedSummary(r: StoreFit | { fit: StoreFit['fit'] }): string {
+  return r.fit.diagnostics.map((d) => d.code).join(', ') || 'see the warnings';
+}
+
+function selectionJson(s: ModelSelection) {
+  return {
+    chosen: s.chosen,
+    reason: s.reason,
+    calibrationLastDay: day(s.calibrationEnd - 86_400_000),
+    holdoutLastDay: day(s.holdoutEnd - 86_400_000),
+    candidates: s.candidates.map((c) => ({
+      ...c,
+      holdoutError: Number.isFinite(c.holdoutError) ? c.holdoutError : null,
+    })),
+  };
+}
+
+function selectionText(s: ModelSelection, unit: string): string {
+  return [
+    `model chosen: ${s.chosen} (${s.reason}); hold-out ${day(s.calibrationEnd)} … ${day(s.holdoutEnd - 86_400_000)}, per ${unit} unit`,
+    formatTable([
+      [
+        'model',
+        'hold-out error (mean |predicted − actual| per customer)',
+        'predicted',
+        'actual',
+        'identified',
+        'P(alive)',
+      ],
+      ...s.candidates.map((c) => [
+        c.model,
+        c.failure ? `failed: ${c.failure}` : formatEstimate(c.holdoutError),
+        formatEstimate(c.totalPredicted),
+        formatEstimate(c.totalActual),
+        c.identified ? 'yes' : 'no',
+        c.pAliveInformative ? 'informative' : 'not informative',
+      ]),
+    ]),
+  ].join('\n');
 }

@@ -9,6 +9,7 @@ import { refundBoundsMigration } from './013-refund-bounds.js';
 import { webhookTruthMigration } from './014-webhook-truth.js';
 import { postcodeMigration } from './015-postcode.js';
 import { campaignsMigration } from './020-campaigns.js';
+import { identifiabilityMigration } from './010-identifiability.js';
 import type { DialectName } from './columns.js';
 
 export type { DialectName } from './columns.js';
@@ -29,5 +30,6 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '012_loyalty_debt': loyaltyDebtMigration(dialect),
     '015_postcode': postcodeMigration(),
     '013_refund_bounds': refundBoundsMigration(dialect),
+    '010_identifiability': identifiabilityMigration(),
   };
 }

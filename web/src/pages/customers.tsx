@@ -235,7 +235,7 @@ export function CustomerPage({ id }: { id: number }) {
               <Kpi
                 id="customer-palive"
                 label={i18n.t('pAlive')}
-                value={scores?.prediction ? i18n.percent(scores.prediction.pAlive) : '—'}
+                value={scores?.prediction?.pAlive != null ? i18n.percent(scores.prediction.pAlive) : '—'}
               />
               <Kpi
                 id="customer-clv"

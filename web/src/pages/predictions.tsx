@@ -107,14 +107,29 @@ export function PredictionsPage() {
                   />
                 )}
               </div>
+              {p.model && p.model.identified === false && (
+                <p id="model-diagnostics" className="muted small" role="note">
+                  {p.model.name}: {(p.model.diagnostics ?? []).map((d) => d.message).join(' · ')}
+                </p>
+              )}
               <div className="grid">
                 <Card title={i18n.t('pAliveDist')}>
-                  <Histogram
-                    bins={p.pAlive}
-                    label={i18n.t('pAliveDist')}
-                    axis={i18n.t('pAlive')}
-                    format={(v) => i18n.percent(v, 0)}
-                  />
+                  {p.pAliveNote ? (
+                    <div id="palive-not-informative" role="note">
+                      <p>
+                        <strong>{i18n.t('pAliveNotInformative')}</strong>
+                      </p>
+                      <p className="muted small">{p.pAliveNote}</p>
+                      <p className="muted small">{i18n.t('pAliveFallback')}</p>
+                    </div>
+                  ) : (
+                    <Histogram
+                      bins={p.pAlive}
+                      label={i18n.t('pAliveDist')}
+                      axis={i18n.t('pAlive')}
+                      format={(v) => i18n.percent(v, 0)}
+                    />
+                  )}
                 </Card>
                 <Card title={i18n.t('clvDist')}>
                   {p.clv.length ? (
