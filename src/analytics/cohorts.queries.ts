@@ -52,6 +52,12 @@ export interface CohortTable {
   asOf: number;
   /** With the `value` breakdown: the first-order value quartiles, major units. */
   bands?: Array<{ group: string; min: number; max: number }>;
+  /**
+   * The period that holds the last day before asOf when the data stops inside it (9 days of December
+   * 2011 in Online Retail): the last value of every row falls in it and covers only those days, so it
+   * is marked, never read as a drop. Null when asOf is the end of a whole period.
+   */
+  partial: { cohort: string; start: string; lastDay: string; days: number; ofDays: number } | null;
   cohorts: CohortRow[];
 }
 
@@ -88,9 +94,11 @@ export async function cohortTable(db: Db, options: CohortOptions): Promise<Cohor
     breakdown: breakdown ?? null,
     currency: currency ?? null,
     asOf,
+    partial: null,
     cohorts: [],
   };
   if (currency === undefined) return table;
+  table.partial = partialPeriod(asOf, period);
   const bucket = period === 'month' ? monthIndex('o') : weekIndex('o');
   const where = salesWhere('o', { currency, before: asOf });
 
@@ -178,6 +186,23 @@ export async function cohortTable(db: Db, options: CohortOptions): Promise<Cohor
     });
   }
   return table;
+}
+
+/** The period holding the last day before `asOf` when `asOf` falls inside it, with how many days it covers. */
+function partialPeriod(asOf: number, period: CohortPeriod): CohortTable['partial'] {
+  const bucket = bucketOf(asOf - 1, period);
+  const start = Date.parse(`${bucketLabel(bucket, period).start}T00:00:00Z`);
+  const end =
+    period === 'month'
+      ? Date.UTC(new Date(start).getUTCFullYear(), new Date(start).getUTCMonth() + 1, 1)
+      : start + 7 * MS_PER_DAY;
+  if (asOf >= end) return null;
+  return {
+    ...bucketLabel(bucket, period),
+    lastDay: epochDayToDate(Math.floor((asOf - 1) / MS_PER_DAY)),
+    days: Math.ceil((asOf - start) / MS_PER_DAY),
+    ofDays: Math.round((end - start) / MS_PER_DAY),
+  };
 }
 
 /** First-order value quartiles: the upper bound of each band in minor units, labelled Q1 … Q4. */

@@ -173,6 +173,9 @@ async function duckFigures(
     active_end as (select distinct customer from cust where ts >= ${ts(to)} - to_days(${windowDays}) and ts < ${ts(to)}),
     firsts as (select customer, min(ts) as first_ts from cust group by customer),
     lost as (select customer from active_start except select customer from active_end),
+    kept as (select customer from active_start intersect select customer from active_end),
+    back as (select customer from (select customer from active_end except select customer from active_start)
+             join firsts using (customer) where first_ts < ${ts(from)}),
     in_period as (select * from cust where ts >= ${ts(from)} and ts < ${ts(to)}),
     prev_period as (select * from cust where ts >= ${ts(previousFrom)} and ts < ${ts(from)}),
     guests as (select * from all_sales where customer is null and ts >= ${ts(from)} and ts < ${ts(to)}
@@ -182,6 +185,11 @@ async function duckFigures(
       (select count(*) from active_end) as e,
       (select count(*) from firsts where first_ts >= ${ts(from)} and first_ts < ${ts(to)}) as n,
       (select count(*) from lost) as lost,
+      (select count(*) from kept) as kept,
+      (select count(*) from back) as back,
+      -- 1 when the first sale's day is later than a whole window before the period: nobody could be seen lost.
+      (select case when min(cast(ts as date)) > cast(${ts(from)} - to_days(${windowDays}) as date) then 1 else 0 end
+       from cust) as short,
       (select count(*) from (select customer from cust where ts < ${ts(to)} group by customer having count(*) >= 2)) as repeaters,
       (select count(distinct customer) from cust where ts < ${ts(to)}) as ever,
       (select count(distinct customer) from in_period) as buyers,
@@ -195,7 +203,8 @@ async function duckFigures(
       (select coalesce(sum(net), 0) from guests) as guest_revenue`);
   const c = Object.fromEntries(Object.entries(row!).map(([k, v]) => [k, Number(v)]));
   const div = (a: number, b: number) => (b === 0 ? null : a / b);
-  const churn = div(c.lost!, c.s!);
+  const short = c.short === 1;
+  const churn = short ? null : div(c.lost!, c.s!);
   const aov = div(c.revenue! / 100, c.orders!);
   const frequency = div(c.orders!, c.buyers!);
   const value = aov === null || frequency === null ? null : aov * frequency;
@@ -204,8 +213,10 @@ async function duckFigures(
     customersStart: c.s!,
     customersEnd: c.e!,
     newCustomers: c.n!,
-    customersLost: c.lost!,
-    crr: div(c.e! - c.n!, c.s!),
+    customersLost: short ? null : c.lost!,
+    retainedCustomers: short ? null : c.kept!,
+    reactivatedCustomers: c.back!,
+    crr: short ? null : div(c.kept!, c.s!),
     churnRate: churn,
     repeatPurchaseRate: div(c.repeaters!, c.ever!),
     buyers: c.buyers!,
@@ -327,6 +338,13 @@ for (const dialect of DIALECTS) {
                 expected.map((c) => [c.cohort, c.size, c.values.length]),
                 `${metric}: cohorts, sizes, periods`,
               );
+              // The last column is partial when the data stops inside its period.
+              const last = new Date(Date.parse(data.asOf) - 1);
+              const wholeMonth =
+                period === 'month' &&
+                last.getUTCDate() === new Date(Date.UTC(last.getUTCFullYear(), last.getUTCMonth() + 1, 0)).getUTCDate();
+              const wholeWeek = period === 'week' && last.getUTCDay() === 0;
+              assert.equal(got.partial === null, wholeMonth || wholeWeek, 'partial last period');
               got.cohorts.forEach((c, i) => {
                 c.values.forEach((v, k) => {
                   assertClose(v, expected[i]!.values[k]!, `${metric} ${c.cohort} [${k}]`);
@@ -347,7 +365,8 @@ for (const dialect of DIALECTS) {
                  count(*) filter (where date_trunc('month', d) = fm) as new_orders,
                  count(*) filter (where date_trunc('month', d) > fm) as returning_orders,
                  coalesce(sum(net) filter (where date_trunc('month', d) = fm), 0) as new_revenue,
-                 coalesce(sum(net) filter (where date_trunc('month', d) > fm), 0) as returning_revenue
+                 coalesce(sum(net) filter (where date_trunc('month', d) > fm), 0) as returning_revenue,
+                 date_trunc('month', d) + interval 1 month > ${ts(data.asOf)} as partial
           from cust join firsts using (customer) group by all order by month`);
           assert.deepEqual(
             got.months,
@@ -359,6 +378,7 @@ for (const dialect of DIALECTS) {
               returningOrders: Number(r.returning_orders),
               newRevenue: Number(r.new_revenue) / 100,
               returningRevenue: Number(r.returning_revenue) / 100,
+              partial: r.partial === true,
             })),
           );
         });
@@ -398,6 +418,25 @@ for (const dialect of DIALECTS) {
           ).sort();
           assert.equal(actual.length, expected.length);
           assert.deepEqual(actual, expected);
+        });
+
+        test('the default active window: the 90th percentile of repeat gaps, rounded up to 30-day months', async () => {
+          const report = await retentionReport(t.store.db, { asOf: Date.parse(data.asOf), currency });
+          const [row] = await duck.rows(`
+          with days as (select distinct customer, d from sales where customer is not null and ts < ${ts(data.asOf)}),
+          gaps as (select d - lag(d) over (partition by customer order by d) as gap from days)
+          select count(gap) as n, quantile_cont(gap, 0.9) as p90 from gaps`);
+          const p90 = row!.p90 === null ? null : Number(row!.p90);
+          const n = Number(row!.n);
+          assert.equal(report.activeWindow.repeatGaps, n);
+          assertClose(report.activeWindow.p90GapDays, p90, 'p90');
+          if (n < 30) {
+            assert.equal(report.activeWindow.source, 'fallback', `${n} gaps are too few`);
+            assert.equal(report.activeWindowDays, 365);
+          } else {
+            assert.equal(report.activeWindow.source, 'derived');
+            assert.equal(report.activeWindowDays, Math.min(730, Math.max(30, Math.ceil(p90! / 30) * 30)));
+          }
         });
 
         test('time to second purchase: quantiles and shares', async () => {

@@ -36,12 +36,13 @@ for (const dialect of DIALECTS) {
     });
 
     test('GET /metrics is the retention report of the CLI, for the period asked', async () => {
-      const res = await app.inject({ url: '/api/v1/metrics?from=2011-01-01&to=2011-07-01&activeWindow=180d', headers });
+      const res = await app.inject({ url: '/api/v1/metrics?from=2011-01-01&to=2011-06-30&activeWindow=180d', headers });
       assert.equal(res.statusCode, 200);
       const report = res.json();
       assert.equal(report.currency, 'GBP');
       assert.equal(report.activeWindowDays, 180);
       assert.equal(report.from, Date.UTC(2011, 0, 1));
+      assert.equal(report.to, Date.UTC(2011, 6, 1), 'to=2011-06-30 includes June 30');
       assert.ok(report.orders > 0 && report.customersEnd > 0);
       assert.ok(Array.isArray(report.newVsReturning) && report.newVsReturning.length === 6);
       const bad = await app.inject({ url: '/api/v1/metrics?activeWindow=soon', headers });

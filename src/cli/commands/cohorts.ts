@@ -12,7 +12,7 @@ import {
 import { ComebackError } from '../../errors.js';
 import { openStore } from '../../store/index.js';
 import { formatCount, formatTable, type Io, printJson } from '../io.js';
-import { type CommandContext, dbOption, resolveAsOf } from '../shared.js';
+import { AS_OF_HELP, type CommandContext, dbOption, resolveAsOf } from '../shared.js';
 
 interface CohortFlags {
   db?: string;
@@ -46,7 +46,7 @@ export function registerCohorts(program: Command, ctx: CommandContext): void {
         '--breakdown <by>',
         'split cohorts by first-order value quartile, country or discount use: value, country, discount',
       )
-      .option('--as-of <date>', 'the moment the table describes (default: the day after the latest sale)')
+      .option('--as-of <date>', AS_OF_HELP)
       .option('--currency <code>', 'currency (default: the main currency of the store)')
       .option('--json', 'print JSON'),
   ).action(async (flags: CohortFlags) => {
@@ -89,7 +89,10 @@ export function renderCohorts(table: CohortTable, colour: boolean): string {
   // The acquisition period is 100 % by definition; the scale is set by the later periods.
   const later = table.cohorts.flatMap((c) => (table.metric === 'customers' ? c.values.slice(1) : c.values));
   const max = Math.max(1e-12, ...later);
-  const texts = table.cohorts.map((c) => c.values.map(cell));
+  // The last column falls in a period the data stops inside: marked, so that it never reads as a drop.
+  const texts = table.cohorts.map((c) =>
+    c.values.map((v, k) => (table.partial && k === c.values.length - 1 ? `${cell(v)}*` : cell(v))),
+  );
   const cellWidth = Math.max(5, ...texts.flat().map((t) => t.length));
   const unit = table.period === 'month' ? 'M' : 'W';
   const header = [
@@ -115,5 +118,8 @@ export function renderCohorts(table: CohortTable, colour: boolean): string {
   const bands = table.bands
     ? `first-order value bands: ${table.bands.map((b) => `${b.group} ${b.min.toFixed(2)}–${b.max.toFixed(2)}`).join(', ')}\n`
     : '';
-  return `Acquisition cohorts by ${table.period} of first purchase: ${what}\n${bands}${formatTable([header, ...rows])}\n`;
+  const partial = table.partial
+    ? `* ${table.partial.cohort} is partial: the data stops on ${table.partial.lastDay} (${table.partial.days} of ${table.partial.ofDays} days), so its values are not comparable with whole periods\n`
+    : '';
+  return `Acquisition cohorts by ${table.period} of first purchase: ${what}\n${bands}${formatTable([header, ...rows])}\n${partial}`;
 }

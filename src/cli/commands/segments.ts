@@ -29,7 +29,7 @@ import {
 import { formatMoney } from '../../shared/money.js';
 import { type Db, openStore, type Store } from '../../store/index.js';
 import { formatCount, formatTable, printJson } from '../io.js';
-import { type CommandContext, dateFlag, dbOption, resolveAsOf } from '../shared.js';
+import { AS_OF_HELP, type CommandContext, dbOption, endDateFlag, resolveAsOf } from '../shared.js';
 
 interface Flags {
   db?: string;
@@ -81,7 +81,7 @@ function view(parent: Command, name: string, description: string): Command {
     parent
       .command(name)
       .description(description)
-      .option('--as-of <date>', 'compute as of this date (default: the day after the latest sale)')
+      .option('--as-of <date>', AS_OF_HELP)
       .option('--json', 'print JSON')
       .option('--csv', 'print one row per customer as CSV'),
   );
@@ -285,7 +285,7 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
       .description('save a rule segment (JSON rules) and compute its members')
       .argument('<name>', 'segment name')
       .requiredOption('--rules <file>', 'JSON file with the rule')
-      .option('--as-of <date>', 'compute members as of this date (default: the day after the latest sale)')
+      .option('--as-of <date>', AS_OF_HELP)
       .option('--json', 'print JSON'),
   ).action((name: string, flags: { db?: string; rules: string; asOf?: string; json?: boolean }) =>
     withStore(ctx, flags, async (store) => {
@@ -380,7 +380,7 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
       .description(
         'store every customer’s RFM group, persona and stage (stage changes become events) and update saved segments',
       )
-      .option('--as-of <date>', 'as of this date (default: the day after the latest sale)')
+      .option('--as-of <date>', AS_OF_HELP)
       .option('--json', 'print JSON'),
   ).action((flags: { db?: string; asOf?: string; json?: boolean }) =>
     withStore(ctx, flags, async (store) => {
@@ -406,14 +406,14 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
     segments
       .command('migration')
       .description('how customers moved between lifecycle stages from one date to another')
-      .requiredOption('--from <date>', 'first date')
-      .requiredOption('--to <date>', 'second date')
+      .requiredOption('--from <date>', 'first date: the stages as of the end of this day, YYYY-MM-DD')
+      .requiredOption('--to <date>', 'second date: the stages as of the end of this day, YYYY-MM-DD')
       .option('--json', 'print JSON'),
   ).action((flags: { db?: string; from: string; to: string; json?: boolean }) =>
     withStore(ctx, flags, async (store) => {
       const matrix = await lifecycleMigration(store.db, {
-        from: dateFlag(flags.from, '--from')!,
-        to: dateFlag(flags.to, '--to')!,
+        from: endDateFlag(flags.from, '--from')!,
+        to: endDateFlag(flags.to, '--to')!,
       });
       if (flags.json) {
         printJson(ctx.io, matrix);

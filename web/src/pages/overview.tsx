@@ -169,7 +169,8 @@ async function loadOverview(months: number, windowDays: number): Promise<Overvie
   if (stats.lastOrderAt === null) return null;
   const end = new Date(stats.lastOrderAt);
   const from = day(Date.UTC(end.getUTCFullYear(), end.getUTCMonth() - months, 1));
-  const to = day(Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), 1));
+  // The API reads `to` as the last day included: the last day of the month before the latest order's.
+  const to = day(Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), 0));
   const [report, newVsReturning, timeToSecondOrder] = await Promise.all([
     apiFetch<RetentionReport>(`/metrics?from=${from}&to=${to}&activeWindow=${windowDays}d`),
     apiFetch<Overview['newVsReturning']>('/metrics/new-vs-returning'),
