@@ -4,6 +4,7 @@ import { MS_PER_DAY } from '../shared/dates.js';
 import { toMajor } from '../shared/money.js';
 import type { Db } from '../store/index.js';
 import { weightedQuantile } from './formulas.js';
+import { GROUP_RULES, type Grouping, groupAssignment, groupingName } from './groups.queries.js';
 import { epochDayToDate, isoWeekLabel, monthLabel, weekOfEpochDay } from './periods.js';
 import { customerKey, int, monthIndex, net, resolveCurrency, salesWhere, weekIndex } from './sales.queries.js';
 
@@ -24,6 +25,8 @@ export interface CohortOptions {
   breakdown?: CohortBreakdown;
   /** Default the main currency of the store. */
   currency?: string;
+  /** Split each cohort by who the customers are as of `asOf` (see `groupAssignment`); not with `breakdown`. */
+  by?: Grouping;
 }
 
 /** One acquisition cohort (one group of it, with a breakdown). */
@@ -48,6 +51,8 @@ export interface CohortTable {
   period: CohortPeriod;
   metric: CohortMetric;
   breakdown: CohortBreakdown | null;
+  /** The grouping of `by` (`country`, `segment:vip` …) and how it assigns customers; null without. */
+  by: { name: string; rule: string } | null;
   currency: string | null;
   asOf: number;
   /** With the `value` breakdown: the first-order value quartiles, major units. */
@@ -87,11 +92,17 @@ export async function cohortTable(db: Db, options: CohortOptions): Promise<Cohor
   if (breakdown !== undefined && !COHORT_BREAKDOWNS.includes(breakdown)) {
     throw new ComebackError('bad_input', `breakdown ${breakdown}: use value, country or discount`);
   }
+  if (breakdown !== undefined && options.by !== undefined) {
+    throw new ComebackError('bad_input', 'by: give either a breakdown or a grouping, not both');
+  }
   const currency = await resolveCurrency(db, options.currency);
   const table: CohortTable = {
     period,
     metric,
     breakdown: breakdown ?? null,
+    by: options.by
+      ? { name: groupingName(options.by), rule: `${GROUP_RULES[options.by.kind]} (as of the table's as-of)` }
+      : null,
     currency: currency ?? null,
     asOf,
     partial: null,
@@ -128,6 +139,9 @@ export async function cohortTable(db: Db, options: CohortOptions): Promise<Cohor
       )} else ${sql.lit(bands[bands.length - 1]!.group)} end`;
     }
     groups = sql`join (select f.customer_id, ${group} as grp from (${firsts}) f) g on g.customer_id = x.customer_id`;
+    group = sql`g.grp`;
+  } else if (options.by !== undefined) {
+    groups = sql`join (${await groupAssignment(db, options.by, asOf)}) g on g.customer_id = x.customer_id`;
     group = sql`g.grp`;
   }
 
@@ -180,7 +194,7 @@ export async function cohortTable(db: Db, options: CohortOptions): Promise<Cohor
     });
     table.cohorts.push({
       ...bucketLabel(row.bucket, period),
-      ...(breakdown ? { group: row.group } : {}),
+      ...(breakdown || options.by ? { group: row.group } : {}),
       size: row.size,
       values,
     });

@@ -44,10 +44,12 @@ const retailSales = `
   lines as (
     select "InvoiceNo" as inv, "StockCode" as sku, cast("Quantity" as bigint) as q,
            cast(round(cast("UnitPrice" as decimal(18, 4)) * 100) as bigint) as cents,
-           cast("InvoiceDate" as timestamp) as ts, regexp_replace("CustomerID", '\\.0+$', '') as customer, rn
+           cast("InvoiceDate" as timestamp) as ts, regexp_replace("CustomerID", '\\.0+$', '') as customer, rn,
+           "Country" as country
     from raw),
   invoices as (
-    select inv, arg_min(ts, rn) as ts, arg_min(customer, rn) as customer, sum(q * cents) as total, min(rn) as first_rn
+    select inv, arg_min(ts, rn) as ts, arg_min(customer, rn) as customer, sum(q * cents) as total, min(rn) as first_rn,
+           arg_min(country, rn) as country
     from lines where inv not like 'C%' and inv not like 'A%' group by inv),
   invoice_skus as (select distinct inv, sku from lines where inv not like 'C%' and inv not like 'A%'),
   cancels as (select rn, customer, sku, ts, abs(q) * cents as amount from lines where inv like 'C%' and customer is not null),
@@ -58,7 +60,7 @@ const retailSales = `
     join invoice_skus s on s.sku = c.sku
     join invoices i on i.inv = s.inv and i.customer = c.customer and i.ts <= c.ts),
   refunded as (select inv, sum(amount) as refunded from candidates where k = 1 group by inv)
-  select i.customer, i.ts, cast(i.ts as date) as d, i.total - coalesce(r.refunded, 0) as net
+  select i.customer, i.ts, cast(i.ts as date) as d, i.total - coalesce(r.refunded, 0) as net, i.country as grp
   from invoices i left join refunded r using (inv)
   where coalesce(r.refunded, 0) = 0 or r.refunded < i.total`;
 
@@ -76,6 +78,7 @@ const shopifySales = `
   orders as (
     select "Name" as name, lower(max("Email")) as customer, any_value("Created at") as created,
            max("Financial Status") as status, max("Cancelled at") as cancelled_at,
+           nullif(max("Payment Method"), '') as payment,
            max(cast(round(cast("Total" as decimal(18, 2)) * 100) as bigint)) as total,
            coalesce(max(cast(round(cast("Refunded Amount" as decimal(18, 2)) * 100) as bigint)), 0) as refunded
     from raw group by "Name"),
@@ -84,7 +87,8 @@ const shopifySales = `
            (case when substr(created, 21, 1) = '-' then -1 else 1 end)
              * (cast(substr(created, 22, 2) as integer) * 60 + cast(substr(created, 24, 2) as integer)) as offset_min
     from orders)
-  select customer, local_ts - to_minutes(offset_min) as ts, cast(local_ts as date) as d, total - refunded as net
+  select customer, local_ts - to_minutes(offset_min) as ts, cast(local_ts as date) as d, total - refunded as net,
+         payment as grp
   from timed
   where status in ('paid', 'partially_refunded') and cancelled_at is null`;
 
@@ -164,9 +168,22 @@ async function duckFigures(
   to: string,
   previousFrom: string,
   windowDays: number,
+  group?: { name: string; fallbackToFirst: boolean },
 ) {
+  // With a group: the customers whose latest sale before the period's end (or asOf) has `grp = group`,
+  // else (no such sale yet) their first sale's; guests are in no group.
+  const at = Date.parse(to) < Date.parse(data.asOf) ? to : data.asOf;
+  const members =
+    group === undefined
+      ? ''
+      : `and customer in (select customer from (
+           select customer, coalesce(arg_max(grp, ts) filter (where ts < ${ts(at)} and grp is not null),
+                                     ${group.fallbackToFirst ? 'arg_min(grp, ts)' : 'null'}, 'unknown') as g
+           from sales where customer is not null and ts < ${ts(data.asOf)} group by customer)
+         where g = '${group.name.replaceAll("'", "''")}')`;
   const [row] = await duck.rows(`
-    with all_sales as (select * from sales),
+    with all_sales as (select * from sales where true ${members} ${group === undefined ? '' : 'or customer is null and false'}),
+    store as (select * from sales where customer is not null and ts < ${ts(data.asOf)}),
     cust as (select * from all_sales where customer is not null and ts < ${ts(data.asOf)}),
     active_start as (select distinct customer from cust
                      where ts >= ${ts(from)} - to_days(${windowDays}) and ts < ${ts(from)}),
@@ -178,7 +195,7 @@ async function duckFigures(
              join firsts using (customer) where first_ts < ${ts(from)}),
     in_period as (select * from cust where ts >= ${ts(from)} and ts < ${ts(to)}),
     prev_period as (select * from cust where ts >= ${ts(previousFrom)} and ts < ${ts(from)}),
-    guests as (select * from all_sales where customer is null and ts >= ${ts(from)} and ts < ${ts(to)}
+    guests as (select * from all_sales where ${group === undefined ? 'true' : 'false'} and customer is null and ts >= ${ts(from)} and ts < ${ts(to)}
                and ts < ${ts(data.asOf)})
     select
       (select count(*) from active_start) as s,
@@ -189,7 +206,7 @@ async function duckFigures(
       (select count(*) from back) as back,
       -- 1 when the first sale's day is later than a whole window before the period: nobody could be seen lost.
       (select case when min(cast(ts as date)) > cast(${ts(from)} - to_days(${windowDays}) as date) then 1 else 0 end
-       from cust) as short,
+       from store) as short,
       (select count(*) from (select customer from cust where ts < ${ts(to)} group by customer having count(*) >= 2)) as repeaters,
       (select count(distinct customer) from cust where ts < ${ts(to)}) as ever,
       (select count(distinct customer) from in_period) as buyers,
@@ -325,6 +342,58 @@ for (const dialect of DIALECTS) {
               'previous',
             );
             assert.ok(report.customersEnd > 0, 'the period holds customers');
+          });
+        }
+
+        const grouping = data.name.startsWith('Online Retail')
+          ? ('country' as const)
+          : data.name.startsWith('Shopify')
+            ? ('payment' as const)
+            : undefined;
+        if (grouping !== undefined) {
+          const p = data.periods[data.periods.length - 1]!;
+          test(`report --by ${grouping}: every group's figures, ${p.from} … ${p.to}, against DuckDB`, async () => {
+            const report = await retentionReport(t.store.db, {
+              from: Date.parse(p.from),
+              to: Date.parse(p.to),
+              asOf: Date.parse(data.asOf),
+              activeWindowDays: p.windowDays,
+              currency,
+              by: { kind: grouping },
+            });
+            const byGroup = report.byGroup!;
+            assert.equal(byGroup.by, grouping);
+            // Country falls back to the customer's own (their first sale's), payment method to unknown.
+            const fallbackToFirst = grouping === 'country';
+            const names = await duck.rows(`
+              select distinct coalesce(arg_max(grp, ts) filter (where ts < ${ts(p.to < data.asOf ? p.to : data.asOf)} and grp is not null),
+                                       ${fallbackToFirst ? 'arg_min(grp, ts)' : 'null'}, 'unknown') as g
+              from sales where customer is not null and ts < ${ts(data.asOf)} group by customer order by g`);
+            const got = byGroup.groups.map((g) => g.group);
+            for (const r of names) assert.ok(got.includes(String(r.g)), `group ${r.g}`);
+            assert.ok(byGroup.groups.length >= 2, 'at least two groups');
+            for (const g of byGroup.groups) {
+              const group = { name: g.group, fallbackToFirst };
+              assertFigures(
+                g,
+                await duckFigures(duck, data, p.from, p.to, p.previousFrom, p.windowDays, group),
+                `${g.group}`,
+              );
+              const before = previousOf(p.previousFrom, p.from);
+              assertFigures(
+                g.previous,
+                await duckFigures(duck, data, p.previousFrom, p.from, before, p.windowDays, group),
+                `${g.group} previous`,
+              );
+            }
+            // The groups add up to the store (customers are in exactly one group; guests in none).
+            for (const key of ['customersStart', 'customersEnd', 'newCustomers', 'orders', 'buyers'] as const) {
+              assert.equal(
+                byGroup.groups.reduce((sum, g) => sum + g[key], 0),
+                report[key],
+                `${key} adds up`,
+              );
+            }
           });
         }
 

@@ -25,6 +25,7 @@ import {
   simpleClv,
   weightedQuantile,
 } from './formulas.js';
+import { GROUP_RULES, type Grouping, groupAssignment, groupingName } from './groups.queries.js';
 import { dayStart, defaultPeriod, type Period, previousPeriod } from './periods.js';
 import { customerKey, int, localDay, net, saleCurrencies, salesWhere } from './sales.queries.js';
 
@@ -45,6 +46,25 @@ export interface RetentionOptions {
   activeWindowDays?: number;
   /** One currency only; default every currency, the main one at the top level. */
   currency?: string;
+  /** Also give every figure per group of customers (main currency), side by side: see `groupAssignment`. */
+  by?: Grouping;
+}
+
+/** One group's figures of the period and of the previous one. */
+export interface GroupFigures extends PeriodFigures {
+  group: string;
+  previous: PeriodFigures;
+}
+
+/** The figures per group: each customer in the group they were in at the end of each period. */
+export interface GroupedFigures {
+  /** `country`, `payment`, `segment:vip` … */
+  by: string;
+  /** How a customer's group is decided, in words. */
+  rule: string;
+  currency: string;
+  /** Largest first (customers at the end, then buyers), then by name. */
+  groups: GroupFigures[];
 }
 
 /** The retention figures of one period in one currency. Rates are fractions, money is in major units. */
@@ -163,6 +183,8 @@ export interface RetentionReport extends Omit<CurrencyReport, 'currency'> {
   byCurrency: CurrencyReport[];
   /** E-mail and visit engagement of the period and the previous one, from events; null without events. */
   engagement: { current: Engagement | null; previous: Engagement | null } | null;
+  /** The figures per group when `by` was asked for; null otherwise. */
+  byGroup: GroupedFigures | null;
   notes: string[];
 }
 
@@ -197,6 +219,45 @@ async function chainCounts(
   asOf: number,
   currency: string,
 ): Promise<Counts[]> {
+  return (
+    (await chainCountsBy(db, periods, windowMs, asOf, currency)).get('') ?? periods.slice(1).map(() => zeroCounts())
+  );
+}
+
+function zeroCounts(): Counts {
+  return {
+    s: 0,
+    e: 0,
+    n: 0,
+    lost: 0,
+    reactivated: 0,
+    repeaters: 0,
+    ever: 0,
+    buyers: 0,
+    returners: 0,
+    orders: 0,
+    revenue: 0,
+    prevRevenue: 0,
+    lapsedPrevRevenue: 0,
+    retainedRevenue: 0,
+    guestOrders: 0,
+    guestRevenue: 0,
+  };
+}
+
+/**
+ * `chainCounts` per group of customers: `groups` is a `(customer_id, grp)` subquery (see
+ * `groupAssignment`); the map's keys are the groups ('' without `groups`). Guest sales belong to no
+ * group: with groups they are left out.
+ */
+async function chainCountsBy(
+  db: Db,
+  periods: readonly Period[],
+  windowMs: number,
+  asOf: number,
+  currency: string,
+  groups?: RawBuilder<unknown>,
+): Promise<Map<string, Counts[]>> {
   const window = int(windowMs, 'activeWindowDays');
   const at = sql.ref('o.placed_at');
   const inside = (p: Period) => sql`${at} >= ${int(p.from, 'from')} and ${at} < ${int(p.to, 'to')}`;
@@ -234,40 +295,52 @@ async function chainCounts(
       total(sql`case when ${oPrev} > 0 then ${r} else 0 end`, `retained_${i}`),
     ];
   });
-  const { rows } = await sql<Record<string, number | null>>`
+  const { rows } = await sql<Record<string, number | string | null>>`
     with per as (
       select ${customerKey('o')} as customer_id, min(o.placed_at) as first_at, ${sql.join(perCustomer)}
       from orders o
       where ${salesWhere('o', { currency, before: asOf, guests: true })}
       group by 1
     )
-    select case when customer_id is null then 1 else 0 end as guest, ${sql.join(outer)}
-    from per
-    group by case when customer_id is null then 1 else 0 end`.execute(db);
-  const customers = rows.find((r) => Number(r.guest) === 0);
+    select case when per.customer_id is null then 1 else 0 end as guest, ${groups ? sql`g.grp` : sql`''`} as grp,
+      ${sql.join(outer)}
+    from per ${groups ? sql`join (${groups}) g on g.customer_id = per.customer_id` : sql``}
+    group by 1, 2`.execute(db);
   const guests = rows.find((r) => Number(r.guest) === 1);
-  return periods.slice(1).map((_, j) => {
-    const i = j + 1;
-    const get = (name: string) => Number(customers?.[`${name}_${i}`] ?? 0);
-    return {
-      s: get('s'),
-      e: get('e'),
-      n: get('n'),
-      lost: get('lost'),
-      reactivated: get('reactivated'),
-      repeaters: get('repeaters'),
-      ever: get('ever'),
-      buyers: get('buyers'),
-      returners: get('returners'),
-      orders: get('orders'),
-      revenue: get('revenue'),
-      prevRevenue: get('prev_revenue'),
-      lapsedPrevRevenue: get('lapsed'),
-      retainedRevenue: get('retained'),
-      guestOrders: Number(guests?.[`orders_${i}`] ?? 0),
-      guestRevenue: Number(guests?.[`revenue_${i}`] ?? 0),
-    };
-  });
+  const result = new Map<string, Counts[]>();
+  for (const customers of rows.filter((r) => Number(r.guest) === 0)) {
+    result.set(String(customers.grp ?? ''), countsOf(customers, groups ? undefined : guests));
+  }
+  if (!groups && !result.has('')) result.set('', countsOf(undefined, guests));
+  return result;
+
+  function countsOf(
+    customers: Record<string, number | string | null> | undefined,
+    guests: Record<string, number | string | null> | undefined,
+  ): Counts[] {
+    return periods.slice(1).map((_, j) => {
+      const i = j + 1;
+      const get = (name: string) => Number(customers?.[`${name}_${i}`] ?? 0);
+      return {
+        s: get('s'),
+        e: get('e'),
+        n: get('n'),
+        lost: get('lost'),
+        reactivated: get('reactivated'),
+        repeaters: get('repeaters'),
+        ever: get('ever'),
+        buyers: get('buyers'),
+        returners: get('returners'),
+        orders: get('orders'),
+        revenue: get('revenue'),
+        prevRevenue: get('prev_revenue'),
+        lapsedPrevRevenue: get('lapsed'),
+        retainedRevenue: get('retained'),
+        guestOrders: Number(guests?.[`orders_${i}`] ?? 0),
+        guestRevenue: Number(guests?.[`revenue_${i}`] ?? 0),
+      };
+    });
+  }
 }
 
 /** What decides whether a period's figures can be read: the window, the first sale's day and asOf. */
@@ -370,6 +443,46 @@ export async function periodFigures(
     current: figuresOf(period, now!, currency, coverage),
     previous: figuresOf(previous, before!, currency, coverage),
   };
+}
+
+/**
+ * Every figure of a period and the previous one per group of customers, in one currency: one scan per
+ * period, each customer in the group they were in at that period's end (or at asOf, if earlier).
+ */
+export async function groupedFigures(
+  db: Db,
+  period: Period,
+  options: { asOf: number; activeWindowDays: number; currency: string; by: Grouping },
+): Promise<GroupedFigures> {
+  const { asOf, currency, by } = options;
+  const windowMs = options.activeWindowDays * MS_PER_DAY;
+  const previous = previousPeriod(period);
+  const at = (p: Period) => Math.min(p.to, asOf);
+  const current = await chainCountsBy(
+    db,
+    [previous, period],
+    windowMs,
+    asOf,
+    currency,
+    await groupAssignment(db, by, at(period)),
+  );
+  const before = await chainCountsBy(
+    db,
+    [previousPeriod(previous), previous],
+    windowMs,
+    asOf,
+    currency,
+    await groupAssignment(db, by, at(previous)),
+  );
+  const coverage: Coverage = { windowMs, historyStart: await historyStartOf(db, currency, asOf), asOf };
+  const names = [...new Set([...current.keys(), ...before.keys()])];
+  const groups = names.map((group) => ({
+    group,
+    ...figuresOf(period, current.get(group)?.[0] ?? zeroCounts(), currency, coverage),
+    previous: figuresOf(previous, before.get(group)?.[0] ?? zeroCounts(), currency, coverage),
+  }));
+  groups.sort((a, b) => b.customersEnd - a.customersEnd || b.buyers - a.buyers || a.group.localeCompare(b.group));
+  return { by: groupingName(by), rule: GROUP_RULES[by.kind], currency, groups };
 }
 
 /** How the active window of a report was chosen. */
@@ -504,6 +617,10 @@ export async function retentionReport(db: Db, options: RetentionOptions): Promis
     notes.push(`several currencies: the top-level figures are in ${currencies[0]}, the others are in byCurrency`);
   }
   const main = byCurrency[0] ?? emptyReport(period, asOf);
+  const byGroup =
+    options.by === undefined || currencies[0] === undefined
+      ? null
+      : await groupedFigures(db, period, { asOf, activeWindowDays, currency: currencies[0], by: options.by });
   return {
     ...main,
     asOf,
@@ -513,6 +630,7 @@ export async function retentionReport(db: Db, options: RetentionOptions): Promis
     defaultPeriod: period.isDefault,
     byCurrency,
     engagement: await engagementBesidePrevious(db, period, asOf),
+    byGroup,
     notes,
   };
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ComebackError } from '../errors.js';
 import { parseTimestamp } from '../shared/dates.js';
 import type { Db } from '../store/index.js';
+import { referrerHost } from './acquisition.js';
 import { splitName } from './formats/format.js';
 import { normaliseEmail, normalisePhone } from './records.js';
 import { recordConsent } from './writer.js';
@@ -179,12 +180,27 @@ function prepare(event: EventInput, index: number, options: RecordEventsOptions)
       properties,
       occurred_at: occurredAt,
       received_at: options.now,
+      ...campaignOf(event.context),
     },
     userId,
     anonymousId,
     traits,
     email: typeof traits?.email === 'string' ? normaliseEmail(traits.email) : undefined,
     index,
+  };
+}
+
+/** `context.campaign` (source, medium, name) and `context.page.referrer` of a call, for acquisition. */
+function campaignOf(context: Record<string, unknown> | undefined) {
+  const campaign = objectOrUndefined(context?.campaign);
+  const page = objectOrUndefined(context?.page);
+  const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim().toLowerCase() : null);
+  const referrer = typeof page?.referrer === 'string' ? (referrerHost(page.referrer) ?? null) : null;
+  return {
+    utm_source: text(campaign?.source),
+    utm_medium: text(campaign?.medium),
+    utm_campaign: text(campaign?.name),
+    referrer,
   };
 }
 

@@ -1,6 +1,7 @@
 import { inputError } from '../../errors.js';
 import { normaliseCurrency } from '../../shared/money.js';
 import type { OrderStatus } from '../../store/schema.js';
+import { utmOf } from '../acquisition.js';
 import { type CustomerInput, type LineInput, normaliseAddress, normaliseEmail, normalisePhone } from '../records.js';
 import type { SourceRow } from '../source.js';
 import {
@@ -91,6 +92,10 @@ async function* parseOrders(
     refunded: header.find('Refunded Amount'),
     cancelledAt: header.find('Cancelled at'),
     vendor: header.find('Vendor'),
+    paymentMethod: header.find('Payment Method'),
+    referringSite: header.find('Referring Site'),
+    landingSite: header.find('Landing Site'),
+    channel: header.find('Source'),
   };
 
   let head: { line: number; fields: string[] } | undefined;
@@ -176,6 +181,13 @@ async function* parseOrders(
           discountCodes: codes,
           country: present(cell(f, c.billingCountry)),
           cancelledAt: cancelled?.epochMs,
+          acquisition: {
+            paymentMethod: present(cell(f, c.paymentMethod)),
+            referringSite: present(cell(f, c.referringSite)),
+            landingSite: present(cell(f, c.landingSite)),
+            channel: present(cell(f, c.channel)),
+            ...utmOf(present(cell(f, c.landingSite))),
+          },
           lines,
         },
       };
