@@ -102,6 +102,7 @@ export interface OrderTable {
   imported_at: number;
   /** Acquisition and payment (migration 011): null where the format does not carry them. */
   payment_method?: string | null;
+  /** The host of the referring site. */
   referring_site?: string | null;
   landing_site?: string | null;
   /** Shopify's `Source`: web, pos, shopify_draft_order, an app id. */

@@ -5,8 +5,11 @@ import {
   COHORT_PERIODS,
   cohortTable,
   defaultAsOf,
+  GROUP_KINDS,
+  type Grouping,
   newVsReturning,
   parseDurationDays,
+  parseGrouping,
   retentionReport,
   timeToSecondOrder,
 } from '../../analytics/index.js';
@@ -40,6 +43,26 @@ async function asOfOf(db: Db, text: string | undefined, currency: string | undef
   return endDateQuery(text, 'asOf') ?? (await defaultAsOf(db, currency)) ?? now;
 }
 
+const By = Type.Optional(
+  Type.String({
+    maxLength: 200,
+    description: `every figure per group of customers: ${GROUP_KINDS.filter((k) => k !== 'segment').join(', ')} or segment:NAME`,
+  }),
+);
+
+/** `by=` as a grouping; 400 naming `by` when unknown. */
+function byQuery(text: string | undefined): Grouping | undefined {
+  if (text === undefined || text === '') return undefined;
+  try {
+    return parseGrouping(text);
+  } catch (error) {
+    throw new ComebackError('bad_input', error instanceof Error ? error.message : String(error), {
+      cause: error,
+      location: { field: 'by' },
+    });
+  }
+}
+
 /** Retention metrics and acquisition cohorts from `src/analytics`. */
 export function registerMetricRoutes(app: ApiApp, deps: RouteDeps): void {
   const db = deps.store.db;
@@ -64,6 +87,7 @@ export function registerMetricRoutes(app: ApiApp, deps: RouteDeps): void {
             }),
           ),
           currency: Currency,
+          by: By,
         }),
         response: { 200: Loose('RetentionReport'), ...authErrors },
       },
@@ -87,7 +111,8 @@ export function registerMetricRoutes(app: ApiApp, deps: RouteDeps): void {
         throw new ComebackError('bad_input', 'must be before to', { location: { field: 'from' } });
       }
       const asOf = await asOfOf(db, q.asOf, q.currency, deps.now());
-      return retentionReport(db, { from, to, asOf, activeWindowDays, currency: q.currency });
+      const by = byQuery(q.by);
+      return retentionReport(db, { from, to, asOf, activeWindowDays, currency: q.currency, by });
     },
   );
 
@@ -107,14 +132,19 @@ export function registerMetricRoutes(app: ApiApp, deps: RouteDeps): void {
             'only sales up to the end of this day count (default: the end of the day of the latest sale)',
           ),
           currency: Currency,
+          by: By,
         }),
         response: { 200: Loose('CohortTable'), ...authErrors },
       },
     },
     async (request) => {
       const { period, metric, breakdown, currency } = request.query;
+      const by = byQuery(request.query.by);
+      if (by !== undefined && breakdown !== undefined) {
+        throw new ComebackError('bad_input', 'give either breakdown or by', { location: { field: 'by' } });
+      }
       const asOf = await asOfOf(db, request.query.asOf, currency, deps.now());
-      return cohortTable(db, { period, metric, breakdown, currency, asOf });
+      return cohortTable(db, { period, metric, breakdown, by, currency, asOf });
     },
   );
 

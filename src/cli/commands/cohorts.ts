@@ -8,6 +8,9 @@ import {
   type CohortPeriod,
   type CohortTable,
   cohortTable,
+  GROUP_KINDS,
+  type Grouping,
+  parseGrouping,
 } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
 import { openStore } from '../../store/index.js';
@@ -21,6 +24,7 @@ interface CohortFlags {
   breakdown?: string;
   asOf?: string;
   currency?: string;
+  by?: string;
   json?: boolean;
 }
 
@@ -46,6 +50,10 @@ export function registerCohorts(program: Command, ctx: CommandContext): void {
         '--breakdown <by>',
         'split cohorts by first-order value quartile, country or discount use: value, country, discount',
       )
+      .option(
+        '--by <group>',
+        `split cohorts by who the customers are as of --as-of: ${GROUP_KINDS.filter((k) => k !== 'segment').join(', ')} or segment:NAME`,
+      )
       .option('--as-of <date>', AS_OF_HELP)
       .option('--currency <code>', 'currency (default: the main currency of the store)')
       .option('--json', 'print JSON'),
@@ -54,10 +62,19 @@ export function registerCohorts(program: Command, ctx: CommandContext): void {
     const metric: CohortMetric = oneOf(flags.metric, COHORT_METRICS, '--metric');
     const breakdown: CohortBreakdown | undefined =
       flags.breakdown === undefined ? undefined : oneOf(flags.breakdown, COHORT_BREAKDOWNS, '--breakdown');
+    let by: Grouping | undefined;
+    if (flags.by !== undefined) {
+      if (breakdown !== undefined) throw new ComebackError('usage', '--by and --breakdown: choose one');
+      try {
+        by = parseGrouping(flags.by);
+      } catch (error) {
+        throw new ComebackError('usage', `--${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
       const { asOf } = await resolveAsOf(ctx, store.db, flags.asOf, flags.currency);
-      const table = await cohortTable(store.db, { period, metric, breakdown, asOf, currency: flags.currency });
+      const table = await cohortTable(store.db, { period, metric, breakdown, by, asOf, currency: flags.currency });
       if (flags.json) printJson(ctx.io, { ...table, asOf: new Date(table.asOf).toISOString() });
       else ctx.io.out.write(renderCohorts(table, wantsColour(ctx.io, ctx.env)));
     } finally {
@@ -97,13 +114,13 @@ export function renderCohorts(table: CohortTable, colour: boolean): string {
   const unit = table.period === 'month' ? 'M' : 'W';
   const header = [
     'cohort',
-    ...(table.breakdown ? [table.breakdown] : []),
+    ...(table.breakdown ? [table.breakdown] : table.by ? [table.by.name] : []),
     'customers',
     ...Array.from({ length: width }, (_, k) => `${unit}${k}`.padStart(cellWidth)),
   ];
   const rows = table.cohorts.map((c, r) => [
     c.cohort,
-    ...(table.breakdown ? [c.group ?? ''] : []),
+    ...(table.breakdown || table.by ? [c.group ?? ''] : []),
     formatCount(c.size),
     ...texts[r]!.map((t, k) => {
       const padded = t.padStart(cellWidth);
@@ -115,11 +132,12 @@ export function renderCohorts(table: CohortTable, colour: boolean): string {
     revenue: `net revenue per original customer in each period (${table.currency})`,
     ltv: `cumulative net revenue per original customer (${table.currency})`,
   }[table.metric];
+  const grouped = table.by ? `groups: ${table.by.rule}\n` : '';
   const bands = table.bands
     ? `first-order value bands: ${table.bands.map((b) => `${b.group} ${b.min.toFixed(2)}–${b.max.toFixed(2)}`).join(', ')}\n`
     : '';
   const partial = table.partial
     ? `* ${table.partial.cohort} is partial: the data stops on ${table.partial.lastDay} (${table.partial.days} of ${table.partial.ofDays} days), so its values are not comparable with whole periods\n`
     : '';
-  return `Acquisition cohorts by ${table.period} of first purchase: ${what}\n${bands}${formatTable([header, ...rows])}\n${partial}`;
+  return `Acquisition cohorts by ${table.period} of first purchase: ${what}\n${grouped}${bands}${formatTable([header, ...rows])}\n${partial}`;
 }

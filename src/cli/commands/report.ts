@@ -3,7 +3,11 @@ import {
   type ComparedMetric,
   type CurrencyReport,
   type Engagement,
+  GROUP_KINDS,
+  type GroupedFigures,
+  type Grouping,
   parseDurationDays,
+  parseGrouping,
   type RetentionReport,
   retentionReport,
   type TimeToSecondOrder,
@@ -21,6 +25,7 @@ interface ReportFlags {
   asOf?: string;
   activeWindow?: string;
   currency?: string;
+  by?: string;
   json?: boolean;
 }
 
@@ -43,25 +48,46 @@ export function registerReport(program: Command, ctx: CommandContext): void {
         'a customer at time t bought within this window before t (default: derived from the store: the 90th percentile of days between repeat purchases, rounded up to 30-day months)',
       )
       .option('--currency <code>', 'one currency only (default: every currency, the main one first)')
+      .option(
+        '--by <group>',
+        `every figure per group, side by side: ${GROUP_KINDS.filter((k) => k !== 'segment').join(', ')} or segment:NAME (each customer in their group as of the period's end)`,
+      )
       .option('--json', 'print JSON'),
   ).action(async (flags: ReportFlags) => {
     const activeWindowDays =
       flags.activeWindow === undefined ? undefined : parseDurationDays(flags.activeWindow, '--active-window');
     const from = dateFlag(flags.from, '--from');
     const to = endDateFlag(flags.to, '--to');
+    const by = flags.by === undefined ? undefined : groupingFlag(flags.by);
     if (from !== undefined && to !== undefined && from >= to) {
       throw new ComebackError('usage', `--from ${flags.from} must not be after --to ${flags.to}`);
     }
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
       const { asOf, source } = await resolveAsOf(ctx, store.db, flags.asOf, flags.currency);
-      const report = await retentionReport(store.db, { from, to, asOf, activeWindowDays, currency: flags.currency });
+      const report = await retentionReport(store.db, {
+        from,
+        to,
+        asOf,
+        activeWindowDays,
+        currency: flags.currency,
+        by,
+      });
       if (flags.json) printJson(ctx.io, reportJson(report, source));
       else printReport(ctx.io, report, source);
     } finally {
       await store.close();
     }
   });
+}
+
+/** Parses `--by`, a usage error (exit 2) naming the flag. */
+function groupingFlag(text: string): Grouping {
+  try {
+    return parseGrouping(text);
+  } catch (error) {
+    throw new ComebackError('usage', `--${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -93,6 +119,10 @@ function reportJson(report: RetentionReport, asOfSource: string) {
     dates:
       'from and lastDay are included; to is the exclusive end (the day after lastDay); asOf is the end of asOfLastDay',
     byCurrency: report.byCurrency.map(currency),
+    byGroup: report.byGroup && {
+      ...report.byGroup,
+      groups: report.byGroup.groups.map((g) => ({ ...dates(g), previous: dates(g.previous) })),
+    },
   };
 }
 
@@ -201,6 +231,7 @@ function printReport(io: Io, report: RetentionReport, asOfSource: string): void 
     write(`\nTime to second purchase of the customers acquired in the period (${c.currency})\n`);
     write(`${secondOrderTable(c.timeToSecondOrder.current, c.timeToSecondOrder.previous)}\n`);
   }
+  if (report.byGroup) write(groupTable(report.byGroup));
   if (report.engagement) {
     const { current, previous } = report.engagement;
     const both = (pick: (e: Engagement) => number | null, kind: Kind) => [
@@ -239,4 +270,33 @@ function secondOrderTable(current: TimeToSecondOrder, previous: TimeToSecondOrde
     ]);
   });
   return table(rows);
+}
+
+/** The columns of the side-by-side table: one row per group. */
+const GROUP_COLUMNS: Array<[ComparedMetric, string, Kind]> = [
+  ['customersStart', 'S', 'count'],
+  ['customersEnd', 'E', 'count'],
+  ['newCustomers', 'N', 'count'],
+  ['customersLost', 'lost', 'count'],
+  ['reactivatedCustomers', 'reactivated', 'count'],
+  ['crr', 'retention', 'rate'],
+  ['churnRate', 'churn', 'rate'],
+  ['repeatPurchaseRate', 'repeat rate', 'rate'],
+  ['aov', 'AOV', 'money'],
+  ['purchaseFrequency', 'frequency', 'number'],
+  ['clv', 'CLV', 'money'],
+  ['revenueChurn', 'revenue churn', 'rate'],
+  ['revenue', 'net revenue', 'money'],
+];
+
+/** Every figure per group, side by side, with how a customer's group was decided. */
+function groupTable(grouped: GroupedFigures): string {
+  const rows = [
+    [grouped.by, ...GROUP_COLUMNS.map(([, label]) => label)],
+    ...grouped.groups.map((g) => [
+      g.group,
+      ...GROUP_COLUMNS.map(([key, , kind]) => formatValue(g[key], kind, grouped.currency)),
+    ]),
+  ];
+  return `\nBy ${grouped.by} (${grouped.currency}): ${grouped.rule}\n${table(rows)}\n`;
 }

@@ -1,7 +1,7 @@
 import { inputError } from '../../errors.js';
 import { normaliseCurrency } from '../../shared/money.js';
 import type { OrderStatus } from '../../store/schema.js';
-import { utmOf } from '../acquisition.js';
+import { referrerHost, utmOf } from '../acquisition.js';
 import { type CustomerInput, type LineInput, normaliseAddress, normaliseEmail, normalisePhone } from '../records.js';
 import type { SourceRow } from '../source.js';
 import {
@@ -183,7 +183,7 @@ async function* parseOrders(
           cancelledAt: cancelled?.epochMs,
           acquisition: {
             paymentMethod: present(cell(f, c.paymentMethod)),
-            referringSite: present(cell(f, c.referringSite)),
+            referringSite: referrerHost(present(cell(f, c.referringSite))),
             landingSite: present(cell(f, c.landingSite)),
             channel: present(cell(f, c.channel)),
             ...utmOf(present(cell(f, c.landingSite))),
