@@ -121,6 +121,9 @@ export interface PeriodFigures {
 export interface FigureIssue {
   code: 'history_shorter_than_window';
   figures: string[];
+  /** The first day of the store's sales and the day a whole window before the period starts. */
+  historyStart: string;
+  needed: string;
   message: string;
 }
 
@@ -373,6 +376,8 @@ function figuresOf(period: Period, c: Counts, currency: string, coverage: Covera
     unsupported.push({
       code: 'history_shorter_than_window',
       figures: ['customersLost', 'retainedCustomers', 'crr', 'churnRate', 'averageLifespanDays', 'clv'],
+      historyStart: isoDay(coverage.historyStart!),
+      needed: isoDay(needed),
       message:
         `the sales start on ${isoDay(coverage.historyStart!)}, but a ${windowDays}-day active window before ` +
         `${isoDay(period.from)} needs them from ${isoDay(needed)}: nobody could be seen leaving, so retention ` +
