@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { onlineRetailSales } from '../../test/duck.js';
 import { dropWhenClosed } from '../../test/pg-drop.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import { type FormatName, importFile } from '../ingest/index.js';
@@ -39,30 +40,7 @@ const RETAIL = samplePath('online-retail', 'online-retail-sample.csv.gz');
 const CDNOW = samplePath('cdnow', 'CDNOW_sample.txt');
 const SHOPIFY = samplePath('shopify', 'orders_export_1.devstore.redacted.csv');
 
-const retailSales = `
-  with raw as (select *, row_number() over () as rn from read_csv('${RETAIL}', all_varchar = true)),
-  lines as (
-    select "InvoiceNo" as inv, "StockCode" as sku, cast("Quantity" as bigint) as q,
-           cast(round(cast("UnitPrice" as decimal(18, 4)) * 100) as bigint) as cents,
-           cast("InvoiceDate" as timestamp) as ts, regexp_replace("CustomerID", '\\.0+$', '') as customer, rn,
-           "Country" as country
-    from raw),
-  invoices as (
-    select inv, arg_min(ts, rn) as ts, arg_min(customer, rn) as customer, sum(q * cents) as total, min(rn) as first_rn,
-           arg_min(country, rn) as country
-    from lines where inv not like 'C%' and inv not like 'A%' group by inv),
-  invoice_skus as (select distinct inv, sku from lines where inv not like 'C%' and inv not like 'A%'),
-  cancels as (select rn, customer, sku, ts, abs(q) * cents as amount from lines where inv like 'C%' and customer is not null),
-  candidates as (
-    select c.rn, c.amount, i.inv,
-           row_number() over (partition by c.rn order by i.ts desc, i.first_rn desc) as k
-    from cancels c
-    join invoice_skus s on s.sku = c.sku
-    join invoices i on i.inv = s.inv and i.customer = c.customer and i.ts <= c.ts),
-  refunded as (select inv, sum(amount) as refunded from candidates where k = 1 group by inv)
-  select i.customer, i.ts, cast(i.ts as date) as d, i.total - coalesce(r.refunded, 0) as net, i.country as grp
-  from invoices i left join refunded r using (inv)
-  where coalesce(r.refunded, 0) = 0 or r.refunded < i.total`;
+const retailSales = onlineRetailSales(RETAIL);
 
 const cdnowSales = `
   with fields as (
