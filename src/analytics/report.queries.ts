@@ -69,8 +69,11 @@ export interface GroupedFigures {
 
 /** The retention figures of one period in one currency. Rates are fractions, money is in major units. */
 export interface PeriodFigures {
+  /** The period `[from, to)` in epoch ms: `to` is exclusive, the instant after `lastDay`. */
   from: number;
   to: number;
+  /** The last day the period includes, `YYYY-MM-DD` (UTC). */
+  lastDay: string;
   /** S: customers active at the start (a sale in the active window before `from`). */
   customersStart: number;
   /** E: customers active at the end. */
@@ -387,6 +390,7 @@ function figuresOf(period: Period, c: Counts, currency: string, coverage: Covera
   return {
     from: period.from,
     to: period.to,
+    lastDay: isoDay(period.to - 1),
     customersStart: c.s,
     customersEnd: c.e,
     newCustomers: c.n,
@@ -644,6 +648,7 @@ function emptyFigures(period: Period, asOf: number): PeriodFigures {
   return {
     from: period.from,
     to: period.to,
+    lastDay: isoDay(period.to - 1),
     customersStart: 0,
     customersEnd: 0,
     newCustomers: 0,
