@@ -1,4 +1,4 @@
-import { DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 
 /**
  * Runs SQL in an in-memory DuckDB and returns plain rows: the independent computation the tests
@@ -25,4 +25,96 @@ export async function duckOne(sql: string): Promise<Record<string, number | stri
     out[key] = typeof value === 'bigint' ? Number(value) : (value as number | string | null);
   }
   return out;
+}
+
+/**
+ * A DuckDB query giving the sales of a UCI Online Retail file as the importer reads them:
+ * `(customer, ts, d, net cents, grp = the invoice's country)`. C-invoices refund the customer's latest
+ * earlier invoice holding the stock code, an invoice refunded in full is no sale, A-invoices are
+ * skipped and rows without a CustomerID are guest orders.
+ */
+/**
+ * The Online Retail sales (customer, ts, d, net, grp = country) as DuckDB SQL over the raw file, net of
+ * the cancellations that `createRetailRefunds` allocated into the table `refunded` (call it first on
+ * the same connection); a fully cancelled invoice is not a sale.
+ */
+export function onlineRetailSales(file: string): string {
+  return `
+  with raw as (select *, row_number() over () as rn from read_csv('${file}', all_varchar = true)),
+  lines as (
+    select "InvoiceNo" as inv, "StockCode" as sku, cast("Quantity" as bigint) as q,
+           cast(round(cast("UnitPrice" as decimal(18, 4)) * 100) as bigint) as cents,
+           cast("InvoiceDate" as timestamp) as ts, regexp_replace("CustomerID", '\\.0+$', '') as customer, rn,
+           "Country" as country
+    from raw),
+  invoices as (
+    select inv, arg_min(ts, rn) as ts, arg_min(customer, rn) as customer, sum(q * cents) as total, min(rn) as first_rn,
+           arg_min(country, rn) as country
+    from lines where inv not like 'C%' and inv not like 'A%' group by inv)
+  select i.customer, i.ts, cast(i.ts as date) as d, i.total - coalesce(r.refunded, 0) as net, i.country as grp
+  from invoices i left join refunded r using (inv)
+  where coalesce(r.refunded, 0) = 0 or r.refunded < i.total`;
+}
+
+/**
+ * `refunded(inv, refunded)`: each cancellation line, in file order, takes back its units from the same
+ * customer's invoices placed no later, holding the stock code, latest first; never more units of an
+ * invoice than it bought less those taken before, never more money than the invoice has left.
+ */
+export async function createRetailRefunds(connection: DuckDBConnection, file: string): Promise<void> {
+  const lines = `
+    select "InvoiceNo" as inv, "StockCode" as sku, cast("Quantity" as bigint) as q,
+           cast(round(cast("UnitPrice" as decimal(18, 4)) * 100) as bigint) as cents,
+           cast("InvoiceDate" as timestamp) as ts, regexp_replace("CustomerID", '\\.0+$', '') as customer,
+           row_number() over () as rn
+    from read_csv('${file}', all_varchar = true)`;
+  await connection.run(`create table retail_lines as ${lines}`);
+  const read = async (query: string) =>
+    (await connection.runAndReadAll(query)).getRowObjectsJS() as Array<Record<string, bigint | string | null>>;
+  const invoices = new Map<string, { total: number; refunded: number; bought: Map<string, number> }>();
+  const bySkuCustomer = new Map<string, Array<{ inv: string; ts: number; firstRn: number }>>();
+  for (const r of await read(`
+      select inv, sku, customer, epoch_ms(min(ts) over (partition by inv)) as ts, min(rn) over (partition by inv) as first_rn,
+             sum(q * cents) over (partition by inv) as total, q
+      from retail_lines where inv not like 'C%' and inv not like 'A%' and customer is not null order by rn`)) {
+    const inv = String(r.inv);
+    const invoice = invoices.get(inv) ?? { total: Number(r.total), refunded: 0, bought: new Map() };
+    invoices.set(inv, invoice);
+    const sku = String(r.sku);
+    const q = Number(r.q);
+    if (q > 0) {
+      if (!invoice.bought.has(sku)) {
+        const key = `${r.customer}|${sku}`;
+        const list = bySkuCustomer.get(key) ?? [];
+        list.push({ inv, ts: Number(r.ts), firstRn: Number(r.first_rn) });
+        bySkuCustomer.set(key, list);
+      }
+      invoice.bought.set(sku, (invoice.bought.get(sku) ?? 0) + q);
+    }
+  }
+  for (const list of bySkuCustomer.values()) list.sort((a, b) => b.ts - a.ts || b.firstRn - a.firstRn);
+  const cancels = await read(`
+    select customer, sku, epoch_ms(ts) as ts, -q as units, cents from retail_lines
+    where inv like 'C%' and customer is not null order by rn`);
+  for (const c of cancels) {
+    let units = Number(c.units);
+    let left = units * Number(c.cents);
+    for (const candidate of bySkuCustomer.get(`${c.customer}|${c.sku}`) ?? []) {
+      if (candidate.ts > Number(c.ts) || units <= 0) continue;
+      const invoice = invoices.get(candidate.inv)!;
+      const free = invoice.bought.get(String(c.sku))!;
+      if (free <= 0) continue;
+      const take = Math.min(units, free);
+      const value = take === units ? left : take * Number(c.cents);
+      const applied = Math.min(value, Math.max(0, invoice.total - invoice.refunded), left);
+      if (applied <= 0) continue;
+      invoice.refunded += applied;
+      invoice.bought.set(String(c.sku), free - take);
+      units -= take;
+      left -= applied;
+    }
+  }
+  await connection.run('create table refunded (inv varchar, refunded bigint)');
+  const rows = [...invoices].filter(([, i]) => i.refunded > 0).map(([inv, i]) => `('${inv}', ${i.refunded})`);
+  if (rows.length > 0) await connection.run(`insert into refunded values ${rows.join(', ')}`);
 }

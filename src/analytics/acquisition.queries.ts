@@ -27,6 +27,8 @@ export interface NewVsReturningMonth {
   /** Net revenue, major units. */
   newRevenue: number;
   returningRevenue: number;
+  /** True when the data stops inside the month (it ends after asOf or the range's end): part of a month. */
+  partial: boolean;
 }
 
 /** New and returning customers, orders and revenue per calendar month (of the local order date). */
@@ -79,8 +81,14 @@ export async function newVsReturning(
       returningOrders: Number(r.returning_orders),
       newRevenue: toMajor(Number(r.new_revenue), currency),
       returningRevenue: toMajor(Number(r.returning_revenue), currency),
+      partial: monthEndOf(Number(r.month)) > to,
     })),
   };
+}
+
+/** The exclusive end (next month's UTC midnight) of a month numbered `year × 12 + month − 1`. */
+function monthEndOf(month: number): number {
+  return Date.UTC(Math.floor(month / 12), (month % 12) + 1, 1);
 }
 
 /** Days after which the share of customers with a second purchase is reported. */

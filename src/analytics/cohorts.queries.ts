@@ -4,6 +4,7 @@ import { MS_PER_DAY } from '../shared/dates.js';
 import { toMajor } from '../shared/money.js';
 import type { Db } from '../store/index.js';
 import { weightedQuantile } from './formulas.js';
+import { GROUP_RULES, type Grouping, groupAssignment, groupingName } from './groups.queries.js';
 import { epochDayToDate, isoWeekLabel, monthLabel, weekOfEpochDay } from './periods.js';
 import { customerKey, int, monthIndex, net, resolveCurrency, salesWhere, weekIndex } from './sales.queries.js';
 
@@ -24,6 +25,8 @@ export interface CohortOptions {
   breakdown?: CohortBreakdown;
   /** Default the main currency of the store. */
   currency?: string;
+  /** Split each cohort by who the customers are as of `asOf` (see `groupAssignment`); not with `breakdown`. */
+  by?: Grouping;
 }
 
 /** One acquisition cohort (one group of it, with a breakdown). */
@@ -48,10 +51,18 @@ export interface CohortTable {
   period: CohortPeriod;
   metric: CohortMetric;
   breakdown: CohortBreakdown | null;
+  /** The grouping of `by` (`country`, `segment:vip` …) and how it assigns customers; null without. */
+  by: { name: string; rule: string } | null;
   currency: string | null;
   asOf: number;
   /** With the `value` breakdown: the first-order value quartiles, major units. */
   bands?: Array<{ group: string; min: number; max: number }>;
+  /**
+   * The period that holds the last day before asOf when the data stops inside it (9 days of December
+   * 2011 in Online Retail): the last value of every row falls in it and covers only those days, so it
+   * is marked, never read as a drop. Null when asOf is the end of a whole period.
+   */
+  partial: { cohort: string; start: string; lastDay: string; days: number; ofDays: number } | null;
   cohorts: CohortRow[];
 }
 
@@ -81,16 +92,24 @@ export async function cohortTable(db: Db, options: CohortOptions): Promise<Cohor
   if (breakdown !== undefined && !COHORT_BREAKDOWNS.includes(breakdown)) {
     throw new ComebackError('bad_input', `breakdown ${breakdown}: use value, country or discount`);
   }
+  if (breakdown !== undefined && options.by !== undefined) {
+    throw new ComebackError('bad_input', 'by: give either a breakdown or a grouping, not both');
+  }
   const currency = await resolveCurrency(db, options.currency);
   const table: CohortTable = {
     period,
     metric,
     breakdown: breakdown ?? null,
+    by: options.by
+      ? { name: groupingName(options.by), rule: `${GROUP_RULES[options.by.kind]} (as of the table's as-of)` }
+      : null,
     currency: currency ?? null,
     asOf,
+    partial: null,
     cohorts: [],
   };
   if (currency === undefined) return table;
+  table.partial = partialPeriod(asOf, period);
   const bucket = period === 'month' ? monthIndex('o') : weekIndex('o');
   const where = salesWhere('o', { currency, before: asOf });
 
@@ -120,6 +139,9 @@ export async function cohortTable(db: Db, options: CohortOptions): Promise<Cohor
       )} else ${sql.lit(bands[bands.length - 1]!.group)} end`;
     }
     groups = sql`join (select f.customer_id, ${group} as grp from (${firsts}) f) g on g.customer_id = x.customer_id`;
+    group = sql`g.grp`;
+  } else if (options.by !== undefined) {
+    groups = sql`join (${await groupAssignment(db, options.by, asOf)}) g on g.customer_id = x.customer_id`;
     group = sql`g.grp`;
   }
 
@@ -172,12 +194,29 @@ export async function cohortTable(db: Db, options: CohortOptions): Promise<Cohor
     });
     table.cohorts.push({
       ...bucketLabel(row.bucket, period),
-      ...(breakdown ? { group: row.group } : {}),
+      ...(breakdown || options.by ? { group: row.group } : {}),
       size: row.size,
       values,
     });
   }
   return table;
+}
+
+/** The period holding the last day before `asOf` when `asOf` falls inside it, with how many days it covers. */
+function partialPeriod(asOf: number, period: CohortPeriod): CohortTable['partial'] {
+  const bucket = bucketOf(asOf - 1, period);
+  const start = Date.parse(`${bucketLabel(bucket, period).start}T00:00:00Z`);
+  const end =
+    period === 'month'
+      ? Date.UTC(new Date(start).getUTCFullYear(), new Date(start).getUTCMonth() + 1, 1)
+      : start + 7 * MS_PER_DAY;
+  if (asOf >= end) return null;
+  return {
+    ...bucketLabel(bucket, period),
+    lastDay: epochDayToDate(Math.floor((asOf - 1) / MS_PER_DAY)),
+    days: Math.ceil((asOf - start) / MS_PER_DAY),
+    ofDays: Math.round((end - start) / MS_PER_DAY),
+  };
 }
 
 /** First-order value quartiles: the upper bound of each band in minor units, labelled Q1 … Q4. */

@@ -17,9 +17,9 @@ import {
 } from './formulas.js';
 
 describe('retention formulas', () => {
-  test('CRR = (E − N) / S: the worked example S = 2,000, E = 2,400, N = 600 gives 90 %', () => {
-    assert.equal(customerRetentionRate(2000, 2400, 600), 0.9);
-    assert.equal(customerRetentionRate(0, 10, 10), null, 'no customers at the start: no rate');
+  test('CRR = retained / S: 2,000 at the start of whom 1,800 still active gives 90 %', () => {
+    assert.equal(customerRetentionRate(2000, 1800), 0.9);
+    assert.equal(customerRetentionRate(0, 0), null, 'no customers at the start: no rate');
   });
 
   test('churn = lost / S: 500 at the start and 50 lost gives 10 %', () => {

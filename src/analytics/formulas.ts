@@ -10,11 +10,14 @@ export function ratio(numerator: number, denominator: number): number | null {
 }
 
 /**
- * Customer retention rate, CRR = (E − N) / S: E customers at the end of the period, N new customers
- * acquired during it, S customers at the start. S = 2,000, E = 2,400, N = 600 gives 0.9.
+ * Customer retention rate = customers active at both the start and the end of the period / customers
+ * active at the start (S = 2,000 of whom 1,800 are still active gives 0.9). Never above 1. The
+ * textbook (E − N) / S also counts as retained the customers who were not active at the start and
+ * came back during the period (reactivated), and exceeds 100 % when they outnumber the lost; they are
+ * reported on their own instead.
  */
-export function customerRetentionRate(start: number, end: number, acquired: number): number | null {
-  return ratio(end - acquired, start);
+export function customerRetentionRate(start: number, retained: number): number | null {
+  return ratio(retained, start);
 }
 
 /** Churn rate = customers lost during the period / customers at the start (500 and 50 give 0.1). */

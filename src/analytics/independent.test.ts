@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { createRetailRefunds, onlineRetailSales } from '../../test/duck.js';
 import { dropWhenClosed } from '../../test/pg-drop.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import { type FormatName, importFile } from '../ingest/index.js';
@@ -42,82 +43,8 @@ const RETAIL = samplePath('online-retail', 'online-retail-sample.csv.gz');
 const CDNOW = samplePath('cdnow', 'CDNOW_sample.txt');
 const SHOPIFY = samplePath('shopify', 'orders_export_1.devstore.redacted.csv');
 
-const retailSales = `
-  with raw as (select *, row_number() over () as rn from read_csv('${RETAIL}', all_varchar = true)),
-  lines as (
-    select "InvoiceNo" as inv, "StockCode" as sku, cast("Quantity" as bigint) as q,
-           cast(round(cast("UnitPrice" as decimal(18, 4)) * 100) as bigint) as cents,
-           cast("InvoiceDate" as timestamp) as ts, regexp_replace("CustomerID", '\\.0+$', '') as customer, rn
-    from raw),
-  invoices as (
-    select inv, arg_min(ts, rn) as ts, arg_min(customer, rn) as customer, sum(q * cents) as total, min(rn) as first_rn
-    from lines where inv not like 'C%' and inv not like 'A%' group by inv)
-  select i.customer, i.ts, cast(i.ts as date) as d, i.total - coalesce(r.refunded, 0) as net
-  from invoices i left join refunded r using (inv)
-  where coalesce(r.refunded, 0) = 0 or r.refunded < i.total`;
-
-/**
- * `refunded(inv, refunded)`: each cancellation line, in file order, takes back its units from the same
- * customer's invoices placed no later, holding the stock code, latest first; never more units of an
- * invoice than it bought less those taken before, never more money than the invoice has left.
- */
-async function retailRefunds(connection: DuckDBConnection): Promise<void> {
-  const lines = `
-    select "InvoiceNo" as inv, "StockCode" as sku, cast("Quantity" as bigint) as q,
-           cast(round(cast("UnitPrice" as decimal(18, 4)) * 100) as bigint) as cents,
-           cast("InvoiceDate" as timestamp) as ts, regexp_replace("CustomerID", '\\.0+$', '') as customer,
-           row_number() over () as rn
-    from read_csv('${RETAIL}', all_varchar = true)`;
-  await connection.run(`create table retail_lines as ${lines}`);
-  const read = async (query: string) =>
-    (await connection.runAndReadAll(query)).getRowObjectsJS() as Array<Record<string, bigint | string | null>>;
-  const invoices = new Map<string, { total: number; refunded: number; bought: Map<string, number> }>();
-  const bySkuCustomer = new Map<string, Array<{ inv: string; ts: number; firstRn: number }>>();
-  for (const r of await read(`
-      select inv, sku, customer, epoch_ms(min(ts) over (partition by inv)) as ts, min(rn) over (partition by inv) as first_rn,
-             sum(q * cents) over (partition by inv) as total, q
-      from retail_lines where inv not like 'C%' and inv not like 'A%' and customer is not null order by rn`)) {
-    const inv = String(r.inv);
-    const invoice = invoices.get(inv) ?? { total: Number(r.total), refunded: 0, bought: new Map() };
-    invoices.set(inv, invoice);
-    const sku = String(r.sku);
-    const q = Number(r.q);
-    if (q > 0) {
-      if (!invoice.bought.has(sku)) {
-        const key = `${r.customer}|${sku}`;
-        const list = bySkuCustomer.get(key) ?? [];
-        list.push({ inv, ts: Number(r.ts), firstRn: Number(r.first_rn) });
-        bySkuCustomer.set(key, list);
-      }
-      invoice.bought.set(sku, (invoice.bought.get(sku) ?? 0) + q);
-    }
-  }
-  for (const list of bySkuCustomer.values()) list.sort((a, b) => b.ts - a.ts || b.firstRn - a.firstRn);
-  const cancels = await read(`
-    select customer, sku, epoch_ms(ts) as ts, -q as units, cents from retail_lines
-    where inv like 'C%' and customer is not null order by rn`);
-  for (const c of cancels) {
-    let units = Number(c.units);
-    let left = units * Number(c.cents);
-    for (const candidate of bySkuCustomer.get(`${c.customer}|${c.sku}`) ?? []) {
-      if (candidate.ts > Number(c.ts) || units <= 0) continue;
-      const invoice = invoices.get(candidate.inv)!;
-      const free = invoice.bought.get(String(c.sku))!;
-      if (free <= 0) continue;
-      const take = Math.min(units, free);
-      const value = take === units ? left : take * Number(c.cents);
-      const applied = Math.min(value, Math.max(0, invoice.total - invoice.refunded), left);
-      if (applied <= 0) continue;
-      invoice.refunded += applied;
-      invoice.bought.set(String(c.sku), free - take);
-      units -= take;
-      left -= applied;
-    }
-  }
-  await connection.run('create table refunded (inv varchar, refunded bigint)');
-  const rows = [...invoices].filter(([, i]) => i.refunded > 0).map(([inv, i]) => `('${inv}', ${i.refunded})`);
-  if (rows.length > 0) await connection.run(`insert into refunded values ${rows.join(', ')}`);
-}
+const retailSales = onlineRetailSales(RETAIL);
+const retailRefunds = (connection: DuckDBConnection) => createRetailRefunds(connection, RETAIL);
 
 const cdnowSales = `
   with fields as (
@@ -133,6 +60,7 @@ const shopifySales = `
   orders as (
     select "Name" as name, lower(max("Email")) as customer, any_value("Created at") as created,
            max("Financial Status") as status, max("Cancelled at") as cancelled_at,
+           nullif(max("Payment Method"), '') as payment,
            max(cast(round(cast("Total" as decimal(18, 2)) * 100) as bigint)) as total,
            coalesce(max(cast(round(cast("Refunded Amount" as decimal(18, 2)) * 100) as bigint)), 0) as refunded
     from raw group by "Name"),
@@ -141,7 +69,8 @@ const shopifySales = `
            (case when substr(created, 21, 1) = '-' then -1 else 1 end)
              * (cast(substr(created, 22, 2) as integer) * 60 + cast(substr(created, 24, 2) as integer)) as offset_min
     from orders)
-  select customer, local_ts - to_minutes(offset_min) as ts, cast(local_ts as date) as d, total - refunded as net
+  select customer, local_ts - to_minutes(offset_min) as ts, cast(local_ts as date) as d, total - refunded as net,
+         payment as grp
   from timed
   where status in ('paid', 'partially_refunded') and cancelled_at is null`;
 
@@ -223,24 +152,45 @@ async function duckFigures(
   to: string,
   previousFrom: string,
   windowDays: number,
+  group?: { name: string; fallbackToFirst: boolean },
 ) {
+  // With a group: the customers whose latest sale before the period's end (or asOf) has `grp = group`,
+  // else (no such sale yet) their first sale's; guests are in no group.
+  const at = Date.parse(to) < Date.parse(data.asOf) ? to : data.asOf;
+  const members =
+    group === undefined
+      ? ''
+      : `and customer in (select customer from (
+           select customer, coalesce(arg_max(grp, ts) filter (where ts < ${ts(at)} and grp is not null),
+                                     ${group.fallbackToFirst ? 'arg_min(grp, ts)' : 'null'}, 'unknown') as g
+           from sales where customer is not null and ts < ${ts(data.asOf)} group by customer)
+         where g = '${group.name.replaceAll("'", "''")}')`;
   const [row] = await duck.rows(`
-    with all_sales as (select * from sales),
+    with all_sales as (select * from sales where true ${members} ${group === undefined ? '' : 'or customer is null and false'}),
+    store as (select * from sales where customer is not null and ts < ${ts(data.asOf)}),
     cust as (select * from all_sales where customer is not null and ts < ${ts(data.asOf)}),
     active_start as (select distinct customer from cust
                      where ts >= ${ts(from)} - to_days(${windowDays}) and ts < ${ts(from)}),
     active_end as (select distinct customer from cust where ts >= ${ts(to)} - to_days(${windowDays}) and ts < ${ts(to)}),
     firsts as (select customer, min(ts) as first_ts from cust group by customer),
     lost as (select customer from active_start except select customer from active_end),
+    kept as (select customer from active_start intersect select customer from active_end),
+    back as (select customer from (select customer from active_end except select customer from active_start)
+             join firsts using (customer) where first_ts < ${ts(from)}),
     in_period as (select * from cust where ts >= ${ts(from)} and ts < ${ts(to)}),
     prev_period as (select * from cust where ts >= ${ts(previousFrom)} and ts < ${ts(from)}),
-    guests as (select * from all_sales where customer is null and ts >= ${ts(from)} and ts < ${ts(to)}
+    guests as (select * from all_sales where ${group === undefined ? 'true' : 'false'} and customer is null and ts >= ${ts(from)} and ts < ${ts(to)}
                and ts < ${ts(data.asOf)})
     select
       (select count(*) from active_start) as s,
       (select count(*) from active_end) as e,
       (select count(*) from firsts where first_ts >= ${ts(from)} and first_ts < ${ts(to)}) as n,
       (select count(*) from lost) as lost,
+      (select count(*) from kept) as kept,
+      (select count(*) from back) as back,
+      -- 1 when the first sale's day is later than a whole window before the period: nobody could be seen lost.
+      (select case when min(cast(ts as date)) > cast(${ts(from)} - to_days(${windowDays}) as date) then 1 else 0 end
+       from store) as short,
       (select count(*) from (select customer from cust where ts < ${ts(to)} group by customer having count(*) >= 2)) as repeaters,
       (select count(distinct customer) from cust where ts < ${ts(to)}) as ever,
       (select count(distinct customer) from in_period) as buyers,
@@ -254,7 +204,8 @@ async function duckFigures(
       (select coalesce(sum(net), 0) from guests) as guest_revenue`);
   const c = Object.fromEntries(Object.entries(row!).map(([k, v]) => [k, Number(v)]));
   const div = (a: number, b: number) => (b === 0 ? null : a / b);
-  const churn = div(c.lost!, c.s!);
+  const short = c.short === 1;
+  const churn = short ? null : div(c.lost!, c.s!);
   const aov = div(c.revenue! / 100, c.orders!);
   const frequency = div(c.orders!, c.buyers!);
   const value = aov === null || frequency === null ? null : aov * frequency;
@@ -263,8 +214,10 @@ async function duckFigures(
     customersStart: c.s!,
     customersEnd: c.e!,
     newCustomers: c.n!,
-    customersLost: c.lost!,
-    crr: div(c.e! - c.n!, c.s!),
+    customersLost: short ? null : c.lost!,
+    retainedCustomers: short ? null : c.kept!,
+    reactivatedCustomers: c.back!,
+    crr: short ? null : div(c.kept!, c.s!),
     churnRate: churn,
     repeatPurchaseRate: div(c.repeaters!, c.ever!),
     buyers: c.buyers!,
@@ -376,6 +329,58 @@ for (const dialect of DIALECTS) {
           });
         }
 
+        const grouping = data.name.startsWith('Online Retail')
+          ? ('country' as const)
+          : data.name.startsWith('Shopify')
+            ? ('payment' as const)
+            : undefined;
+        if (grouping !== undefined) {
+          const p = data.periods[data.periods.length - 1]!;
+          test(`report --by ${grouping}: every group's figures, ${p.from} … ${p.to}, against DuckDB`, async () => {
+            const report = await retentionReport(t.store.db, {
+              from: Date.parse(p.from),
+              to: Date.parse(p.to),
+              asOf: Date.parse(data.asOf),
+              activeWindowDays: p.windowDays,
+              currency,
+              by: { kind: grouping },
+            });
+            const byGroup = report.byGroup!;
+            assert.equal(byGroup.by, grouping);
+            // Country falls back to the customer's own (their first sale's), payment method to unknown.
+            const fallbackToFirst = grouping === 'country';
+            const names = await duck.rows(`
+              select distinct coalesce(arg_max(grp, ts) filter (where ts < ${ts(p.to < data.asOf ? p.to : data.asOf)} and grp is not null),
+                                       ${fallbackToFirst ? 'arg_min(grp, ts)' : 'null'}, 'unknown') as g
+              from sales where customer is not null and ts < ${ts(data.asOf)} group by customer order by g`);
+            const got = byGroup.groups.map((g) => g.group);
+            for (const r of names) assert.ok(got.includes(String(r.g)), `group ${r.g}`);
+            assert.ok(byGroup.groups.length >= 2, 'at least two groups');
+            for (const g of byGroup.groups) {
+              const group = { name: g.group, fallbackToFirst };
+              assertFigures(
+                g,
+                await duckFigures(duck, data, p.from, p.to, p.previousFrom, p.windowDays, group),
+                `${g.group}`,
+              );
+              const before = previousOf(p.previousFrom, p.from);
+              assertFigures(
+                g.previous,
+                await duckFigures(duck, data, p.previousFrom, p.from, before, p.windowDays, group),
+                `${g.group} previous`,
+              );
+            }
+            // The groups add up to the store (customers are in exactly one group; guests in none).
+            for (const key of ['customersStart', 'customersEnd', 'newCustomers', 'orders', 'buyers'] as const) {
+              assert.equal(
+                byGroup.groups.reduce((sum, g) => sum + g[key], 0),
+                report[key],
+                `${key} adds up`,
+              );
+            }
+          });
+        }
+
         for (const period of ['month', 'week'] as const) {
           test(`the whole cohort table by ${period}, every metric`, async () => {
             for (const metric of ['customers', 'revenue', 'ltv'] as const) {
@@ -386,6 +391,13 @@ for (const dialect of DIALECTS) {
                 expected.map((c) => [c.cohort, c.size, c.values.length]),
                 `${metric}: cohorts, sizes, periods`,
               );
+              // The last column is partial when the data stops inside its period.
+              const last = new Date(Date.parse(data.asOf) - 1);
+              const wholeMonth =
+                period === 'month' &&
+                last.getUTCDate() === new Date(Date.UTC(last.getUTCFullYear(), last.getUTCMonth() + 1, 0)).getUTCDate();
+              const wholeWeek = period === 'week' && last.getUTCDay() === 0;
+              assert.equal(got.partial === null, wholeMonth || wholeWeek, 'partial last period');
               got.cohorts.forEach((c, i) => {
                 c.values.forEach((v, k) => {
                   assertClose(v, expected[i]!.values[k]!, `${metric} ${c.cohort} [${k}]`);
@@ -406,7 +418,8 @@ for (const dialect of DIALECTS) {
                  count(*) filter (where date_trunc('month', d) = fm) as new_orders,
                  count(*) filter (where date_trunc('month', d) > fm) as returning_orders,
                  coalesce(sum(net) filter (where date_trunc('month', d) = fm), 0) as new_revenue,
-                 coalesce(sum(net) filter (where date_trunc('month', d) > fm), 0) as returning_revenue
+                 coalesce(sum(net) filter (where date_trunc('month', d) > fm), 0) as returning_revenue,
+                 date_trunc('month', d) + interval 1 month > ${ts(data.asOf)} as partial
           from cust join firsts using (customer) group by all order by month`);
           assert.deepEqual(
             got.months,
@@ -418,6 +431,7 @@ for (const dialect of DIALECTS) {
               returningOrders: Number(r.returning_orders),
               newRevenue: Number(r.new_revenue) / 100,
               returningRevenue: Number(r.returning_revenue) / 100,
+              partial: r.partial === true,
             })),
           );
         });
@@ -457,6 +471,25 @@ for (const dialect of DIALECTS) {
           ).sort();
           assert.equal(actual.length, expected.length);
           assert.deepEqual(actual, expected);
+        });
+
+        test('the default active window: the 90th percentile of repeat gaps, rounded up to 30-day months', async () => {
+          const report = await retentionReport(t.store.db, { asOf: Date.parse(data.asOf), currency });
+          const [row] = await duck.rows(`
+          with days as (select distinct customer, d from sales where customer is not null and ts < ${ts(data.asOf)}),
+          gaps as (select d - lag(d) over (partition by customer order by d) as gap from days)
+          select count(gap) as n, quantile_cont(gap, 0.9) as p90 from gaps`);
+          const p90 = row!.p90 === null ? null : Number(row!.p90);
+          const n = Number(row!.n);
+          assert.equal(report.activeWindow.repeatGaps, n);
+          assertClose(report.activeWindow.p90GapDays, p90, 'p90');
+          if (n < 30) {
+            assert.equal(report.activeWindow.source, 'fallback', `${n} gaps are too few`);
+            assert.equal(report.activeWindowDays, 365);
+          } else {
+            assert.equal(report.activeWindow.source, 'derived');
+            assert.equal(report.activeWindowDays, Math.min(730, Math.max(30, Math.ceil(p90! / 30) * 30)));
+          }
         });
 
         test('time to second purchase: quantiles and shares', async () => {

@@ -33,12 +33,27 @@ export {
   revenueChurn,
   simpleClv,
 } from './formulas.js';
+export {
+  GROUP_KINDS,
+  GROUP_RULES,
+  type Grouping,
+  type GroupKind,
+  groupAssignment,
+  groupingName,
+  parseGrouping,
+} from './groups.queries.js';
 export { defaultPeriod, type Period, parseDurationDays, previousPeriod } from './periods.js';
 export {
+  type ActiveWindow,
+  activeWindowOf,
   COMPARED_METRICS,
   type ComparedMetric,
   type CurrencyReport,
   DEFAULT_ACTIVE_WINDOW_DAYS,
+  type FigureIssue,
+  type GroupedFigures,
+  type GroupFigures,
+  groupedFigures,
   type PeriodFigures,
   type RetentionOptions,
   type RetentionReport,

@@ -122,8 +122,12 @@ for (const dialect of DIALECTS) {
       assert.equal(r.customersEnd, 4, 'A, C, E, F bought in 2024');
       assert.equal(r.newCustomers, 1, 'C');
       assert.equal(r.customersLost, 1, 'B');
-      assert.equal(r.crr, 1);
+      assert.equal(r.retainedCustomers, 2, 'A and E: active at both ends');
+      assert.equal(r.reactivatedCustomers, 1, 'F: silent through 2023, back in December 2024');
+      close(r.crr, 2 / 3, 9);
       close(r.churnRate, 1 / 3);
+      assert.equal(r.partial, false);
+      assert.deepEqual(r.unsupported, []);
       assert.equal(r.repeatPurchaseRate, 0.8, 'A, C, E, F of A, B, C, E, F');
       assert.equal(r.buyers, 4);
       assert.equal(r.returningCustomers, 3);
@@ -149,14 +153,22 @@ for (const dialect of DIALECTS) {
       assert.equal(p.customersStart, 1, 'F');
       assert.equal(p.customersEnd, 3);
       assert.equal(p.newCustomers, 3);
-      assert.equal(p.customersLost, 1);
-      assert.equal(p.crr, 0);
-      assert.equal(p.churnRate, 1);
+      // The sales start on 2022-06-01: a 365-day window before 2023-01-01 needs them from 2022-01-01.
+      assert.equal(p.customersLost, null);
+      assert.equal(p.retainedCustomers, null);
+      assert.equal(p.crr, null);
+      assert.equal(p.churnRate, null);
+      assert.equal(p.clv, null);
+      assert.deepEqual(
+        p.unsupported.map((u) => u.code),
+        ['history_shorter_than_window'],
+      );
+      assert.match(p.unsupported[0]!.message, /the sales start on 2022-06-01.*from 2022-01-01/);
       assert.equal(p.repeatPurchaseRate, 0);
       assert.equal(p.revenue, 360);
       assert.equal(p.revenueChurn, 1, "F's 70 of 2022 did not come back in 2023");
       assert.equal(p.netRevenueRetention, 0);
-      assert.equal(r.change.crr, 1);
+      assert.equal(r.change.crr, null);
       assert.equal(r.change.customersStart, 2);
       assert.equal(r.change.revenue, -70);
     });
@@ -176,11 +188,59 @@ for (const dialect of DIALECTS) {
       assert.equal(r.customersStart, 1);
       assert.equal(r.customersEnd, 2);
       assert.equal(r.customersLost, 0);
+      assert.equal(r.newCustomers, 1, 'C, no longer active on 2025-01-01');
+      // E = {E, F}: E was retained, F came back (reactivated), C is new but already lapsed.
+      assert.equal(r.retainedCustomers, 1);
+      assert.equal(r.reactivatedCustomers, 1);
       assert.equal(r.crr, 1);
+    });
+
+    test('the history must reach a whole window before the period: exactly on the day, not a day later', async () => {
+      // The first sale is on 2022-06-01; 2022-06-01 + 214 days = 2023-01-01, the previous period's start.
+      const covered = await retentionReport(t.store.db, { ...PERIOD, asOf: AS_OF, activeWindowDays: 214 });
+      assert.deepEqual(covered.previous.unsupported, []);
+      assert.equal(covered.previous.customersLost, 1, 'F, active on 2023-01-01 (214 days), lost by 2024');
+      assert.equal(covered.previous.crr, 0);
+      const short = await retentionReport(t.store.db, { ...PERIOD, asOf: AS_OF, activeWindowDays: 215 });
+      assert.equal(short.previous.crr, null);
+      assert.equal(short.previous.unsupported[0]?.code, 'history_shorter_than_window');
+      assert.notEqual(short.crr, null, 'the current period is covered');
+    });
+
+    test('a period that ends after the data is marked partial', async () => {
+      const r = await retentionReport(t.store.db, {
+        from: Date.UTC(2025, 0, 1),
+        to: Date.UTC(2025, 1, 1),
+        asOf: AS_OF,
+        activeWindowDays: 365,
+      });
+      assert.equal(r.partial, true);
+      assert.equal(r.previous.partial, false);
+      assert.match(r.notes.join('\n'), /partial period/);
     });
 
     test('cohorts by month: share who bought, revenue and cumulative revenue per customer', async () => {
       const customers = await cohortTable(t.store.db, { asOf: AS_OF, metric: 'customers' });
+      assert.deepEqual(customers.partial, {
+        cohort: '2025-01',
+        start: '2025-01-01',
+        lastDay: '2025-01-14',
+        days: 14,
+        ofDays: 31,
+      });
+      const whole = await cohortTable(t.store.db, { asOf: Date.UTC(2025, 1, 1), metric: 'customers' });
+      assert.equal(whole.partial, null, 'as of the end of 2025-01-31: January is whole');
+      const oneDay = await cohortTable(t.store.db, { asOf: Date.UTC(2025, 1, 1) + 1, metric: 'customers' });
+      assert.equal(oneDay.partial?.cohort, '2025-02');
+      assert.equal(oneDay.partial?.days, 1);
+      const weeks = await cohortTable(t.store.db, { asOf: AS_OF, period: 'week' });
+      assert.deepEqual(weeks.partial, {
+        cohort: '2025-W03',
+        start: '2025-01-13',
+        lastDay: '2025-01-14',
+        days: 2,
+        ofDays: 7,
+      });
       assert.deepEqual(
         customers.cohorts.map((c) => [c.cohort, c.size, c.values.length]),
         [
@@ -259,7 +319,26 @@ for (const dialect of DIALECTS) {
           returningOrders: 0,
           newRevenue: 100,
           returningRevenue: 0,
+          partial: false,
         },
+      );
+      const all = await newVsReturning(t.store.db, { asOf: AS_OF });
+      assert.deepEqual(
+        all.months.filter((m) => m.partial).map((m) => m.month),
+        [],
+        'A buys on 2025-01-20, after asOf: January 2025 has no sale before asOf',
+      );
+      const january = await newVsReturning(t.store.db, { asOf: Date.UTC(2025, 0, 21) });
+      assert.deepEqual(
+        january.months.filter((m) => m.partial).map((m) => m.month),
+        ['2025-01'],
+        'as of 2025-01-20 (end of day) January is partial',
+      );
+      const whole = await newVsReturning(t.store.db, { asOf: Date.UTC(2025, 1, 1) });
+      assert.deepEqual(
+        whole.months.filter((m) => m.partial),
+        [],
+        'as of the end of 2025-01-31 it is whole',
       );
       assert.deepEqual(
         months.months.map((m) => m.month),

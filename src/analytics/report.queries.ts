@@ -23,10 +23,13 @@ import {
   returningCustomerRate,
   revenueChurn,
   simpleClv,
+  weightedQuantile,
 } from './formulas.js';
-import { defaultPeriod, type Period, previousPeriod } from './periods.js';
-import { customerKey, int, net, saleCurrencies, salesWhere } from './sales.queries.js';
+import { GROUP_RULES, type Grouping, groupAssignment, groupingName } from './groups.queries.js';
+import { dayStart, defaultPeriod, type Period, previousPeriod } from './periods.js';
+import { customerKey, int, localDay, net, saleCurrencies, salesWhere } from './sales.queries.js';
 
+/** The active window when the store has too few repeat purchases to derive one from (see `activeWindowOf`). */
 export const DEFAULT_ACTIVE_WINDOW_DAYS = 365;
 
 export interface RetentionOptions {
@@ -36,24 +39,57 @@ export interface RetentionOptions {
   to?: number;
   /** Only sales placed before this instant exist for the report. */
   asOf: number;
-  /** "A customer at time t" has a sale in the `activeWindowDays` before t; default 365. */
+  /**
+   * "A customer at time t" has a sale in the `activeWindowDays` before t; default derived from the
+   * store's own repeat-purchase gaps (`activeWindowOf`).
+   */
   activeWindowDays?: number;
   /** One currency only; default every currency, the main one at the top level. */
   currency?: string;
+  /** Also give every figure per group of customers (main currency), side by side: see `groupAssignment`. */
+  by?: Grouping;
+}
+
+/** One group's figures of the period and of the previous one. */
+export interface GroupFigures extends PeriodFigures {
+  group: string;
+  previous: PeriodFigures;
+}
+
+/** The figures per group: each customer in the group they were in at the end of each period. */
+export interface GroupedFigures {
+  /** `country`, `payment`, `segment:vip` … */
+  by: string;
+  /** How a customer's group is decided, in words. */
+  rule: string;
+  currency: string;
+  /** Largest first (customers at the end, then buyers), then by name. */
+  groups: GroupFigures[];
 }
 
 /** The retention figures of one period in one currency. Rates are fractions, money is in major units. */
 export interface PeriodFigures {
+  /** The period `[from, to)` in epoch ms: `to` is exclusive, the instant after `lastDay`. */
   from: number;
   to: number;
+  /** The last day the period includes, `YYYY-MM-DD` (UTC). */
+  lastDay: string;
   /** S: customers active at the start (a sale in the active window before `from`). */
   customersStart: number;
   /** E: customers active at the end. */
   customersEnd: number;
   /** N: customers whose first sale falls in the period. */
   newCustomers: number;
-  /** Customers active at the start and no longer active at the end. */
-  customersLost: number;
+  /** Customers active at the start and no longer active at the end; null when the history cannot tell. */
+  customersLost: number | null;
+  /** Customers active at the start and still active at the end (S − lost). */
+  retainedCustomers: number | null;
+  /**
+   * Customers active at the end, not at the start, whose first sale was before the period: they came
+   * back. The textbook (E − N) / S counts them as retained, which is how it can exceed 100 %.
+   */
+  reactivatedCustomers: number;
+  /** Customer retention rate: retained / S (never above 1); null when S is 0 or the history too short. */
   crr: number | null;
   churnRate: number | null;
   /** Customers with ≥ 2 sales before the end of the period / customers with ≥ 1. */
@@ -78,6 +114,20 @@ export interface PeriodFigures {
   /** Sales without a customer (guest checkouts): in no customer figure, shown apart. */
   guestOrders: number;
   guestRevenue: number;
+  /** True when the period ends after `asOf` (the data stops inside it): its figures cover part of it. */
+  partial: boolean;
+  /** Why some figures are null: e.g. `history_shorter_than_window`, with a sentence for people. */
+  unsupported: FigureIssue[];
+}
+
+/** A figure the data cannot support: a stable code, the figures it nulls, and a sentence. */
+export interface FigureIssue {
+  code: 'history_shorter_than_window';
+  figures: string[];
+  /** The first day of the store's sales and the day a whole window before the period starts. */
+  historyStart: string;
+  needed: string;
+  message: string;
 }
 
 /** The numeric metrics that get a previous-period value and a change. */
@@ -86,6 +136,8 @@ export const COMPARED_METRICS = [
   'customersEnd',
   'newCustomers',
   'customersLost',
+  'retainedCustomers',
+  'reactivatedCustomers',
   'crr',
   'churnRate',
   'repeatPurchaseRate',
@@ -128,6 +180,8 @@ export interface RetentionReport extends Omit<CurrencyReport, 'currency'> {
   currency: string | null;
   asOf: number;
   activeWindowDays: number;
+  /** How the active window was chosen: given, derived from the store's repeat gaps, or the fallback. */
+  activeWindow: ActiveWindow;
   /** What "a customer at time t" means here, in words, for the output. */
   definition: string;
   /** Whether the period was chosen by default (the last full month before asOf). */
@@ -135,6 +189,8 @@ export interface RetentionReport extends Omit<CurrencyReport, 'currency'> {
   byCurrency: CurrencyReport[];
   /** E-mail and visit engagement of the period and the previous one, from events; null without events. */
   engagement: { current: Engagement | null; previous: Engagement | null } | null;
+  /** The figures per group when `by` was asked for; null otherwise. */
+  byGroup: GroupedFigures | null;
   notes: string[];
 }
 
@@ -143,6 +199,7 @@ interface Counts {
   e: number;
   n: number;
   lost: number;
+  reactivated: number;
   repeaters: number;
   ever: number;
   buyers: number;
@@ -168,6 +225,45 @@ async function chainCounts(
   asOf: number,
   currency: string,
 ): Promise<Counts[]> {
+  return (
+    (await chainCountsBy(db, periods, windowMs, asOf, currency)).get('') ?? periods.slice(1).map(() => zeroCounts())
+  );
+}
+
+function zeroCounts(): Counts {
+  return {
+    s: 0,
+    e: 0,
+    n: 0,
+    lost: 0,
+    reactivated: 0,
+    repeaters: 0,
+    ever: 0,
+    buyers: 0,
+    returners: 0,
+    orders: 0,
+    revenue: 0,
+    prevRevenue: 0,
+    lapsedPrevRevenue: 0,
+    retainedRevenue: 0,
+    guestOrders: 0,
+    guestRevenue: 0,
+  };
+}
+
+/**
+ * `chainCounts` per group of customers: `groups` is a `(customer_id, grp)` subquery (see
+ * `groupAssignment`); the map's keys are the groups ('' without `groups`). Guest sales belong to no
+ * group: with groups they are left out.
+ */
+async function chainCountsBy(
+  db: Db,
+  periods: readonly Period[],
+  windowMs: number,
+  asOf: number,
+  currency: string,
+  groups?: RawBuilder<unknown>,
+): Promise<Map<string, Counts[]>> {
   const window = int(windowMs, 'activeWindowDays');
   const at = sql.ref('o.placed_at');
   const inside = (p: Period) => sql`${at} >= ${int(p.from, 'from')} and ${at} < ${int(p.to, 'to')}`;
@@ -193,6 +289,7 @@ async function chainCounts(
       total(e!, `e_${i}`),
       total(sql`case when first_at >= ${from} and first_at < ${to} then 1 else 0 end`, `n_${i}`),
       total(sql`case when ${s} = 1 and ${e} = 0 then 1 else 0 end`, `lost_${i}`),
+      total(sql`case when ${s} = 0 and ${e} = 1 and first_at < ${from} then 1 else 0 end`, `reactivated_${i}`),
       total(sql`case when ${b} >= 2 then 1 else 0 end`, `repeaters_${i}`),
       total(sql`case when ${b} >= 1 then 1 else 0 end`, `ever_${i}`),
       total(sql`case when ${o} > 0 then 1 else 0 end`, `buyers_${i}`),
@@ -204,58 +301,103 @@ async function chainCounts(
       total(sql`case when ${oPrev} > 0 then ${r} else 0 end`, `retained_${i}`),
     ];
   });
-  const { rows } = await sql<Record<string, number | null>>`
+  const { rows } = await sql<Record<string, number | string | null>>`
     with per as (
       select ${customerKey('o')} as customer_id, min(o.placed_at) as first_at, ${sql.join(perCustomer)}
       from orders o
       where ${salesWhere('o', { currency, before: asOf, guests: true })}
       group by 1
     )
-    select case when customer_id is null then 1 else 0 end as guest, ${sql.join(outer)}
-    from per
-    group by case when customer_id is null then 1 else 0 end`.execute(db);
-  const customers = rows.find((r) => Number(r.guest) === 0);
+    select case when per.customer_id is null then 1 else 0 end as guest, ${groups ? sql`g.grp` : sql`''`} as grp,
+      ${sql.join(outer)}
+    from per ${groups ? sql`join (${groups}) g on g.customer_id = per.customer_id` : sql``}
+    group by 1, 2`.execute(db);
   const guests = rows.find((r) => Number(r.guest) === 1);
-  return periods.slice(1).map((_, j) => {
-    const i = j + 1;
-    const get = (name: string) => Number(customers?.[`${name}_${i}`] ?? 0);
-    return {
-      s: get('s'),
-      e: get('e'),
-      n: get('n'),
-      lost: get('lost'),
-      repeaters: get('repeaters'),
-      ever: get('ever'),
-      buyers: get('buyers'),
-      returners: get('returners'),
-      orders: get('orders'),
-      revenue: get('revenue'),
-      prevRevenue: get('prev_revenue'),
-      lapsedPrevRevenue: get('lapsed'),
-      retainedRevenue: get('retained'),
-      guestOrders: Number(guests?.[`orders_${i}`] ?? 0),
-      guestRevenue: Number(guests?.[`revenue_${i}`] ?? 0),
-    };
-  });
+  const result = new Map<string, Counts[]>();
+  for (const customers of rows.filter((r) => Number(r.guest) === 0)) {
+    result.set(String(customers.grp ?? ''), countsOf(customers, groups ? undefined : guests));
+  }
+  if (!groups && !result.has('')) result.set('', countsOf(undefined, guests));
+  return result;
+
+  function countsOf(
+    customers: Record<string, number | string | null> | undefined,
+    guests: Record<string, number | string | null> | undefined,
+  ): Counts[] {
+    return periods.slice(1).map((_, j) => {
+      const i = j + 1;
+      const get = (name: string) => Number(customers?.[`${name}_${i}`] ?? 0);
+      return {
+        s: get('s'),
+        e: get('e'),
+        n: get('n'),
+        lost: get('lost'),
+        reactivated: get('reactivated'),
+        repeaters: get('repeaters'),
+        ever: get('ever'),
+        buyers: get('buyers'),
+        returners: get('returners'),
+        orders: get('orders'),
+        revenue: get('revenue'),
+        prevRevenue: get('prev_revenue'),
+        lapsedPrevRevenue: get('lapsed'),
+        retainedRevenue: get('retained'),
+        guestOrders: Number(guests?.[`orders_${i}`] ?? 0),
+        guestRevenue: Number(guests?.[`revenue_${i}`] ?? 0),
+      };
+    });
+  }
 }
 
-/** The figures of a period from its counts. */
-function figuresOf(period: Period, c: Counts, currency: string): PeriodFigures {
+/** What decides whether a period's figures can be read: the window, the first sale's day and asOf. */
+interface Coverage {
+  windowMs: number;
+  /** UTC midnight of the day of the first sale in this currency; undefined without sales. */
+  historyStart: number | undefined;
+  asOf: number;
+}
+
+/**
+ * The figures of a period from its counts. When the store's history does not reach back a whole
+ * active window before the period's start (`historyStart > from − window`), nobody whose last sale
+ * lies before the data could be seen as lost: S is short and lost is 0 by construction, so the
+ * retention, churn, lifespan and CLV figures are null with the code `history_shorter_than_window`.
+ */
+function figuresOf(period: Period, c: Counts, currency: string, coverage: Coverage): PeriodFigures {
   const major = (minor: number) => toMajor(minor, currency);
-  const churn = churnRate(c.s, c.lost);
+  const needed = period.from - coverage.windowMs;
+  const short = coverage.historyStart !== undefined && coverage.historyStart > needed;
+  const churn = short ? null : churnRate(c.s, c.lost);
   const aov = averageOrderValue(major(c.revenue), c.orders);
   const frequency = purchaseFrequency(c.orders, c.buyers);
   const value = customerValue(aov, frequency);
   const lifespan = averageLifespanPeriods(churn);
   const periodDays = (period.to - period.from) / MS_PER_DAY;
+  const unsupported: FigureIssue[] = [];
+  if (short) {
+    const windowDays = Math.round(coverage.windowMs / MS_PER_DAY);
+    unsupported.push({
+      code: 'history_shorter_than_window',
+      figures: ['customersLost', 'retainedCustomers', 'crr', 'churnRate', 'averageLifespanDays', 'clv'],
+      historyStart: isoDay(coverage.historyStart!),
+      needed: isoDay(needed),
+      message:
+        `the sales start on ${isoDay(coverage.historyStart!)}, but a ${windowDays}-day active window before ` +
+        `${isoDay(period.from)} needs them from ${isoDay(needed)}: nobody could be seen leaving, so retention ` +
+        'and churn are not shown (use a shorter --active-window or a later period)',
+    });
+  }
   return {
     from: period.from,
     to: period.to,
+    lastDay: isoDay(period.to - 1),
     customersStart: c.s,
     customersEnd: c.e,
     newCustomers: c.n,
-    customersLost: c.lost,
-    crr: customerRetentionRate(c.s, c.e, c.n),
+    customersLost: short ? null : c.lost,
+    retainedCustomers: short ? null : c.s - c.lost,
+    reactivatedCustomers: c.reactivated,
+    crr: short ? null : customerRetentionRate(c.s, c.s - c.lost),
     churnRate: churn,
     repeatPurchaseRate: repeatPurchaseRate(c.repeaters, c.ever),
     buyers: c.buyers,
@@ -272,7 +414,20 @@ function figuresOf(period: Period, c: Counts, currency: string): PeriodFigures {
     netRevenueRetention: netRevenueRetention(c.retainedRevenue, c.prevRevenue),
     guestOrders: c.guestOrders,
     guestRevenue: major(c.guestRevenue),
+    partial: period.to > coverage.asOf,
+    unsupported,
   };
+}
+
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** UTC midnight of the day of the first sale of one currency before `asOf`, or undefined. */
+async function historyStartOf(db: Db, currency: string, asOf: number): Promise<number | undefined> {
+  const { rows } = await sql<{ first: number | null }>`
+    select min(o.placed_at) as first from orders o
+    where ${salesWhere('o', { currency, before: asOf })}`.execute(db);
+  const first = rows[0]?.first;
+  return first === null || first === undefined ? undefined : dayStart(Number(first));
 }
 
 /**
@@ -290,8 +445,107 @@ export async function periodFigures(
 ): Promise<{ current: PeriodFigures; previous: PeriodFigures }> {
   const previous = previousPeriod(period);
   const chain = [previousPeriod(previous), previous, period];
-  const [before, now] = await chainCounts(db, chain, activeWindowDays * MS_PER_DAY, asOf, currency);
-  return { current: figuresOf(period, now!, currency), previous: figuresOf(previous, before!, currency) };
+  const windowMs = activeWindowDays * MS_PER_DAY;
+  const [before, now] = await chainCounts(db, chain, windowMs, asOf, currency);
+  const coverage: Coverage = { windowMs, historyStart: await historyStartOf(db, currency, asOf), asOf };
+  return {
+    current: figuresOf(period, now!, currency, coverage),
+    previous: figuresOf(previous, before!, currency, coverage),
+  };
+}
+
+/**
+ * Every figure of a period and the previous one per group of customers, in one currency: one scan per
+ * period, each customer in the group they were in at that period's end (or at asOf, if earlier).
+ */
+export async function groupedFigures(
+  db: Db,
+  period: Period,
+  options: { asOf: number; activeWindowDays: number; currency: string; by: Grouping },
+): Promise<GroupedFigures> {
+  const { asOf, currency, by } = options;
+  const windowMs = options.activeWindowDays * MS_PER_DAY;
+  const previous = previousPeriod(period);
+  const at = (p: Period) => Math.min(p.to, asOf);
+  const current = await chainCountsBy(
+    db,
+    [previous, period],
+    windowMs,
+    asOf,
+    currency,
+    await groupAssignment(db, by, at(period)),
+  );
+  const before = await chainCountsBy(
+    db,
+    [previousPeriod(previous), previous],
+    windowMs,
+    asOf,
+    currency,
+    await groupAssignment(db, by, at(previous)),
+  );
+  const coverage: Coverage = { windowMs, historyStart: await historyStartOf(db, currency, asOf), asOf };
+  const names = [...new Set([...current.keys(), ...before.keys()])];
+  const groups = names.map((group) => ({
+    group,
+    ...figuresOf(period, current.get(group)?.[0] ?? zeroCounts(), currency, coverage),
+    previous: figuresOf(previous, before.get(group)?.[0] ?? zeroCounts(), currency, coverage),
+  }));
+  groups.sort((a, b) => b.customersEnd - a.customersEnd || b.buyers - a.buyers || a.group.localeCompare(b.group));
+  return { by: groupingName(by), rule: GROUP_RULES[by.kind], currency, groups };
+}
+
+/** How the active window of a report was chosen. */
+export interface ActiveWindow {
+  days: number;
+  /** `given` (flag or query), `derived` (from the store's repeat gaps) or `fallback` (too few gaps). */
+  source: 'given' | 'derived' | 'fallback';
+  /** The rule, in words, for the output. */
+  rule: string;
+  /** The derivation's inputs: how many repeat gaps, and their 90th percentile in days. */
+  repeatGaps: number;
+  p90GapDays: number | null;
+}
+
+/** Fewer repeat gaps than this and the window falls back to `DEFAULT_ACTIVE_WINDOW_DAYS`. */
+export const MIN_REPEAT_GAPS = 30;
+
+/**
+ * The default active window of a store: the 90th percentile of the days between consecutive purchase
+ * days of the same customer (local days, sales before `asOf`, one currency; type-7 quantile), rounded
+ * up to whole 30-day months, at least 30 and at most 730 days. Nine in ten returns happen within it,
+ * so a customer silent for longer has probably left. With fewer than `MIN_REPEAT_GAPS` gaps, 365 days.
+ */
+export async function activeWindowOf(db: Db, options: { asOf: number; currency: string }): Promise<ActiveWindow> {
+  const { rows } = await sql<{ gap: number; n: number }>`
+    with days as (
+      select ${customerKey('o')} as customer_id, ${localDay('o')} as day
+      from orders o
+      where ${salesWhere('o', { currency: options.currency, before: options.asOf })}
+      group by 1, 2
+    ),
+    gaps as (select day - lag(day) over (partition by customer_id order by day) as gap from days)
+    select gap, count(*) as n from gaps where gap is not null group by gap order by gap`.execute(db);
+  const values = rows.map((r) => Number(r.gap));
+  const counts = rows.map((r) => Number(r.n));
+  const repeatGaps = counts.reduce((a, b) => a + b, 0);
+  const p90 = weightedQuantile(values, counts, 0.9);
+  if (repeatGaps < MIN_REPEAT_GAPS || p90 === null) {
+    return {
+      days: DEFAULT_ACTIVE_WINDOW_DAYS,
+      source: 'fallback',
+      rule: `${repeatGaps} repeat purchases are too few to derive a window from (${MIN_REPEAT_GAPS} needed): ${DEFAULT_ACTIVE_WINDOW_DAYS} days`,
+      repeatGaps,
+      p90GapDays: p90,
+    };
+  }
+  const days = Math.min(730, Math.max(30, Math.ceil(p90 / 30) * 30));
+  return {
+    days,
+    source: 'derived',
+    rule: `derived: 9 in 10 of the store's ${repeatGaps} repeat purchases came within ${Math.round(p90)} days of the previous one (rounded up to whole 30-day months)`,
+    repeatGaps,
+    p90GapDays: p90,
+  };
 }
 
 /** Resolves the period of a report: the one given, or the last full month before `asOf`. */
@@ -326,12 +580,10 @@ async function currencyReport(
 
 /** The retention report of a period (see `RetentionReport`), computed in SQL on either database. */
 export async function retentionReport(db: Db, options: RetentionOptions): Promise<RetentionReport> {
-  const { asOf, activeWindowDays = DEFAULT_ACTIVE_WINDOW_DAYS } = options;
-  if (!(Number.isSafeInteger(activeWindowDays) && activeWindowDays > 0)) {
-    throw new ComebackError(
-      'bad_input',
-      `activeWindowDays: ${activeWindowDays} is not a positive whole number of days`,
-    );
+  const { asOf } = options;
+  const given = options.activeWindowDays;
+  if (given !== undefined && !(Number.isSafeInteger(given) && given > 0)) {
+    throw new ComebackError('bad_input', `activeWindowDays: ${given} is not a positive whole number of days`);
   }
   const period = reportPeriod(options);
   const all = await saleCurrencies(db);
@@ -346,36 +598,63 @@ export async function retentionReport(db: Db, options: RetentionOptions): Promis
     }
     currencies = [code];
   }
+  // One window for every currency: the given one, else the one derived from the main currency's sales.
+  const activeWindow: ActiveWindow =
+    given !== undefined
+      ? { days: given, source: 'given', rule: 'given', repeatGaps: 0, p90GapDays: null }
+      : currencies[0] === undefined
+        ? {
+            days: DEFAULT_ACTIVE_WINDOW_DAYS,
+            source: 'fallback',
+            rule: 'no sales: the default',
+            repeatGaps: 0,
+            p90GapDays: null,
+          }
+        : await activeWindowOf(db, { asOf, currency: currencies[0] });
+  const activeWindowDays = activeWindow.days;
   const byCurrency: CurrencyReport[] = [];
   for (const currency of currencies) {
     byCurrency.push(await currencyReport(db, period, { asOf, activeWindowDays, currency }));
   }
   const notes: string[] = [];
-  if (period.to > asOf) notes.push('the period ends after asOf: only sales before asOf are counted');
+  if (period.to > asOf) {
+    notes.push(
+      `the period ends after the data (as of ${isoDay(asOf)}): a partial period, only sales before then are counted`,
+    );
+  }
   if (currencies.length > 1) {
     notes.push(`several currencies: the top-level figures are in ${currencies[0]}, the others are in byCurrency`);
   }
-  const main = byCurrency[0] ?? emptyReport(period);
+  const main = byCurrency[0] ?? emptyReport(period, asOf);
+  const byGroup =
+    options.by === undefined || currencies[0] === undefined
+      ? null
+      : await groupedFigures(db, period, { asOf, activeWindowDays, currency: currencies[0], by: options.by });
   return {
     ...main,
     asOf,
     activeWindowDays,
+    activeWindow,
     definition: `a customer at time t has at least one sale in the ${activeWindowDays} days before t`,
     defaultPeriod: period.isDefault,
     byCurrency,
     engagement: await engagementBesidePrevious(db, period, asOf),
+    byGroup,
     notes,
   };
 }
 
-function emptyFigures(period: Period): PeriodFigures {
+function emptyFigures(period: Period, asOf: number): PeriodFigures {
   return {
     from: period.from,
     to: period.to,
+    lastDay: isoDay(period.to - 1),
     customersStart: 0,
     customersEnd: 0,
     newCustomers: 0,
     customersLost: 0,
+    retainedCustomers: 0,
+    reactivatedCustomers: 0,
     crr: null,
     churnRate: null,
     repeatPurchaseRate: null,
@@ -393,13 +672,15 @@ function emptyFigures(period: Period): PeriodFigures {
     netRevenueRetention: null,
     guestOrders: 0,
     guestRevenue: 0,
+    partial: period.to > asOf,
+    unsupported: [],
   };
 }
 
 /** The report of a store without sales: zeros and nulls, no currency. */
-function emptyReport(period: Period): Omit<CurrencyReport, 'currency'> & { currency: null } {
-  const current = emptyFigures(period);
-  const previous = emptyFigures(previousPeriod(period));
+function emptyReport(period: Period, asOf: number): Omit<CurrencyReport, 'currency'> & { currency: null } {
+  const current = emptyFigures(period, asOf);
+  const previous = emptyFigures(previousPeriod(period), asOf);
   const none: TimeToSecondOrder = {
     currency: null,
     customers: 0,
@@ -428,6 +709,8 @@ function compare(current: PeriodFigures, previous: PeriodFigures): Record<Compar
     customersEnd: d('customersEnd'),
     newCustomers: d('newCustomers'),
     customersLost: d('customersLost'),
+    retainedCustomers: d('retainedCustomers'),
+    reactivatedCustomers: d('reactivatedCustomers'),
     crr: d('crr'),
     churnRate: d('churnRate'),
     repeatPurchaseRate: d('repeatPurchaseRate'),

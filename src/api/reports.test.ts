@@ -36,12 +36,34 @@ for (const dialect of DIALECTS) {
     });
 
     test('GET /metrics is the retention report of the CLI, for the period asked', async () => {
-      const res = await app.inject({ url: '/api/v1/metrics?from=2011-01-01&to=2011-07-01&activeWindow=180d', headers });
+      const res = await app.inject({ url: '/api/v1/metrics?from=2011-01-01&to=2011-06-30&activeWindow=180d', headers });
       assert.equal(res.statusCode, 200);
       const report = res.json();
       assert.equal(report.currency, 'GBP');
       assert.equal(report.activeWindowDays, 180);
       assert.equal(report.from, Date.UTC(2011, 0, 1));
+      assert.equal(report.to, Date.UTC(2011, 6, 1), 'to=2011-06-30 includes June 30');
+      assert.equal(report.lastDay, '2011-06-30');
+      const asOf = await app.inject({ url: '/api/v1/metrics?asOf=2011-06-30&activeWindow=90d', headers });
+      assert.equal(asOf.json().asOf, Date.UTC(2011, 6, 1), 'asOf=2011-06-30 is the end of that day');
+      const byCountry = await app.inject({ url: '/api/v1/metrics?activeWindow=90d&by=country', headers });
+      assert.equal(byCountry.statusCode, 200);
+      const grouped = byCountry.json().byGroup;
+      assert.equal(grouped.by, 'country');
+      assert.equal(
+        grouped.groups.reduce((sum: number, g: { customersEnd: number }) => sum + g.customersEnd, 0),
+        byCountry.json().customersEnd,
+        'every customer in one group',
+      );
+      const badBy = await app.inject({ url: '/api/v1/metrics?by=planet', headers });
+      assert.deepEqual([badBy.statusCode, badBy.json().error.field], [400, 'by']);
+      const noSegment = await app.inject({ url: '/api/v1/metrics?by=segment:nobody', headers });
+      assert.equal(noSegment.statusCode, 400);
+      const cohorts = await app.inject({ url: '/api/v1/cohorts?by=country', headers });
+      assert.equal(cohorts.statusCode, 200);
+      assert.equal(cohorts.json().by.name, 'country');
+      const both = await app.inject({ url: '/api/v1/cohorts?by=country&breakdown=value', headers });
+      assert.deepEqual([both.statusCode, both.json().error.field], [400, 'by']);
       assert.ok(report.orders > 0 && report.customersEnd > 0);
       assert.ok(Array.isArray(report.newVsReturning) && report.newVsReturning.length === 6);
       const bad = await app.inject({ url: '/api/v1/metrics?activeWindow=soon', headers });

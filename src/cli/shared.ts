@@ -46,16 +46,23 @@ export function endDateFlag(text: string | undefined, flag: string): number | un
   return ms;
 }
 
-/** The default as-of of a command: the flag, else the day after the store's latest sale, else now. */
+/** The `--as-of` help text of every command that reads the store as of a day (through `resolveAsOf`). */
+export const AS_OF_HELP =
+  'as of the end of this day, YYYY-MM-DD, included (default: the end of the day of the latest sale)';
+
+/**
+ * The as-of of a command: `--as-of D` is the end of day D (the instant just after it, as `endDateFlag`),
+ * else the end of the day of the store's latest sale (the next UTC midnight), else now.
+ */
 export async function resolveAsOf(
   ctx: CommandContext,
   db: Db,
   flag: string | undefined,
   currency?: string,
 ): Promise<{ asOf: number; source: string }> {
-  const given = dateFlag(flag, '--as-of');
+  const given = endDateFlag(flag, '--as-of');
   if (given !== undefined) return { asOf: given, source: 'given' };
   const latest = await defaultAsOf(db, currency);
-  if (latest !== undefined) return { asOf: latest, source: 'the day after the latest sale' };
+  if (latest !== undefined) return { asOf: latest, source: 'the end of the day of the latest sale' };
   return { asOf: ctx.now(), source: 'now' };
 }

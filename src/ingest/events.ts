@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ComebackError } from '../errors.js';
 import { parseTimestamp } from '../shared/dates.js';
 import type { Db } from '../store/index.js';
+import { referrerHost } from './acquisition.js';
 import { splitName } from './formats/format.js';
 import { changeEmail, customerByEmail, findOrCreateCustomer, mergeCustomers } from './identity.js';
 import { betterPhone, phoneToE164 } from './phone.js';
@@ -262,6 +263,7 @@ function prepare(event: EventInput, index: number, options: RecordEventsOptions)
       properties,
       occurred_at: occurredAt,
       received_at: options.now,
+      ...campaignOf(event.context),
     },
     type: event.type,
     userId,
@@ -272,6 +274,20 @@ function prepare(event: EventInput, index: number, options: RecordEventsOptions)
     groupId,
     groupTraits,
     index,
+  };
+}
+
+/** `context.campaign` (source, medium, name) and `context.page.referrer` of a call, for acquisition. */
+function campaignOf(context: Record<string, unknown> | undefined) {
+  const campaign = objectOrUndefined(context?.campaign);
+  const page = objectOrUndefined(context?.page);
+  const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim().toLowerCase() : null);
+  const referrer = typeof page?.referrer === 'string' ? (referrerHost(page.referrer) ?? null) : null;
+  return {
+    utm_source: text(campaign?.source),
+    utm_medium: text(campaign?.medium),
+    utm_campaign: text(campaign?.name),
+    referrer,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { OrderLineKind, OrderStatus } from '../store/schema.js';
+import type { Acquisition } from './acquisition.js';
 
 /**
  * The normalised shapes every importer produces and the writer stores. Parsers turn a format's rows
@@ -63,6 +64,8 @@ export interface OrderInput {
   discountCodes: string[];
   country?: string;
   cancelledAt?: number;
+  /** Payment method, referring and landing site, channel, UTM parameters: where the export has them. */
+  acquisition?: Acquisition;
   lines: LineInput[];
 }
 

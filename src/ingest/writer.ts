@@ -176,6 +176,13 @@ export class ImportWriter {
               country: order.country ?? null,
               cancelled_at: order.cancelledAt ?? null,
               imported_at: this.now,
+              payment_method: order.acquisition?.paymentMethod ?? null,
+              referring_site: order.acquisition?.referringSite ?? null,
+              landing_site: order.acquisition?.landingSite ?? null,
+              sales_channel: order.acquisition?.channel ?? null,
+              utm_source: order.acquisition?.utmSource ?? null,
+              utm_medium: order.acquisition?.utmMedium ?? null,
+              utm_campaign: order.acquisition?.utmCampaign ?? null,
             })),
           )
           .onConflict((oc) =>
@@ -194,6 +201,13 @@ export class ImportWriter {
               discount_codes: eb.ref('excluded.discount_codes'),
               country: eb.ref('excluded.country'),
               cancelled_at: eb.ref('excluded.cancelled_at'),
+              payment_method: eb.ref('excluded.payment_method'),
+              referring_site: eb.ref('excluded.referring_site'),
+              landing_site: eb.ref('excluded.landing_site'),
+              sales_channel: eb.ref('excluded.sales_channel'),
+              utm_source: eb.ref('excluded.utm_source'),
+              utm_medium: eb.ref('excluded.utm_medium'),
+              utm_campaign: eb.ref('excluded.utm_campaign'),
               // Formats whose refunds are separate records leave these to the refunds already stored.
               ...(withRefunds
                 ? { refunded_minor: eb.ref('excluded.refunded_minor'), status: eb.ref('excluded.status') }

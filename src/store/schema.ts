@@ -110,6 +110,16 @@ export interface OrderTable {
   /** The customer's (presentment) currency and total when it differs from the shop currency above. */
   presentment_currency?: string | null;
   presentment_total_minor?: number | null;
+  /** Acquisition and payment (migration 011): null where the format does not carry them. */
+  payment_method?: string | null;
+  /** The host of the referring site. */
+  referring_site?: string | null;
+  landing_site?: string | null;
+  /** Shopify's `Source`: web, pos, shopify_draft_order, an app id. */
+  sales_channel?: string | null;
+  utm_source?: string | null;
+  utm_medium?: string | null;
+  utm_campaign?: string | null;
 }
 
 export type OrderLineKind = 'product' | 'shipping' | 'fee' | 'discount' | 'adjustment';
@@ -164,6 +174,11 @@ export interface EventTable {
   properties: string;
   occurred_at: number;
   received_at: number;
+  /** `context.campaign` and the page referrer of the call (migration 011). */
+  utm_source?: string | null;
+  utm_medium?: string | null;
+  utm_campaign?: string | null;
+  referrer?: string | null;
 }
 
 export interface ImportTable {

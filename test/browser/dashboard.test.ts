@@ -230,6 +230,44 @@ describe('dashboard in Chromium against comeback demo', { skip }, () => {
         await page.close();
       });
 
+      test('Overview and Cohorts side by side by country: the API’s groups, the derived window, partial months', async () => {
+        interface GroupedJson {
+          currency: string;
+          activeWindow: { source: string };
+          byGroup: { groups: Array<{ group: string; customersEnd: number; crr: number | null }> };
+        }
+        const page = await context.newPage();
+        page.on('pageerror', (error) => pageErrors.push(error.message));
+        await open(page, lang, 'overview');
+        await settle(page);
+        await page.getByTestId('group-by').selectOption('country');
+        await page.getByTestId('group-table').waitFor();
+        await settle(page);
+        const line = page.getByTestId('period-line');
+        const from = await line.getAttribute('data-from');
+        const to = await line.getAttribute('data-to');
+        const report = await api<GroupedJson>(`/metrics?from=${from}&to=${to}&by=country`);
+        assert.notEqual(report.activeWindow.source, 'given', 'the default window comes from the store');
+        assert.ok(report.byGroup.groups.length >= 2);
+        for (const g of report.byGroup.groups) {
+          const row = page.getByTestId(`group-${g.group}`);
+          const cells = await row.locator('td').allTextContents();
+          assert.equal(cells[0]?.trim(), i18n.number(g.customersEnd), `${g.group} active customers`);
+          assert.equal(cells[2]?.trim(), g.crr === null ? '—' : i18n.percent(g.crr), `${g.group} retention`);
+        }
+        await shoot(page, `${lang}-laptop-overview-by-country`);
+        await open(page, lang, 'cohorts');
+        await settle(page);
+        await page.getByTestId('cohort-group-by').selectOption('country');
+        await settle(page);
+        const table = await api<{ cohorts: Array<{ cohort: string; group: string; size: number }> }>(
+          '/cohorts?metric=customers&period=month&by=country',
+        );
+        const first = table.cohorts[0]!;
+        assert.equal(await textOf(page, `cohort-size-${first.cohort}-${first.group}`), i18n.number(first.size));
+        await page.close();
+      });
+
       test('Customers lists the API’s total and opens the 360 page', async () => {
         interface ListJson {
           total: number;

@@ -6,7 +6,9 @@ export interface PeriodFigures {
   customersStart: number;
   customersEnd: number;
   newCustomers: number;
-  customersLost: number;
+  customersLost: number | null;
+  retainedCustomers: number | null;
+  reactivatedCustomers: number;
   crr: number | null;
   churnRate: number | null;
   repeatPurchaseRate: number | null;
@@ -18,7 +20,18 @@ export interface PeriodFigures {
   aov: number | null;
   purchaseFrequency: number | null;
   clv: number | null;
+  revenueChurn: number | null;
   netRevenueRetention: number | null;
+  /** The data stops inside the period. */
+  partial: boolean;
+  /** Figures the data cannot support, by code. */
+  unsupported: Array<{ code: string; figures: string[]; historyStart: string; needed: string; message: string }>;
+}
+
+/** One group's figures beside the others (`by=`). */
+export interface GroupFigures extends PeriodFigures {
+  group: string;
+  previous: PeriodFigures;
 }
 
 export interface RetentionReport extends PeriodFigures {
@@ -26,6 +39,8 @@ export interface RetentionReport extends PeriodFigures {
   /** What "an active customer" means in this report, in words. */
   definition: string;
   activeWindowDays: number;
+  activeWindow: { days: number; source: 'given' | 'derived' | 'fallback'; rule: string };
+  byGroup: { by: string; rule: string; currency: string; groups: GroupFigures[] } | null;
   previous: PeriodFigures;
   change: Record<string, number | null>;
 }
@@ -36,6 +51,7 @@ export interface NewVsReturningMonth {
   returningCustomers: number;
   newRevenue: number;
   returningRevenue: number;
+  partial: boolean;
 }
 
 export interface TimeToSecondOrder {
@@ -66,8 +82,25 @@ export interface CohortTable {
   metric: CohortMetric;
   currency: string | null;
   asOf: number;
-  cohorts: Array<{ cohort: string; start: string; size: number; values: number[] }>;
+  by: { name: string; rule: string } | null;
+  partial: { cohort: string; start: string; lastDay: string; days: number; ofDays: number } | null;
+  cohorts: Array<{ cohort: string; start: string; group?: string; size: number; values: number[] }>;
 }
+
+/** The groupings `by=` takes on /metrics and /cohorts (a saved segment is `segment:NAME`). */
+export const GROUPINGS = [
+  'country',
+  'payment',
+  'source',
+  'medium',
+  'campaign',
+  'referrer',
+  'channel',
+  'rfm',
+  'persona',
+  'lifecycle',
+  'tier',
+] as const;
 
 export interface CustomerItem {
   id: number;

@@ -4,20 +4,31 @@ import {
   COHORT_METRICS,
   COHORT_PERIODS,
   cohortTable,
-  DEFAULT_ACTIVE_WINDOW_DAYS,
   defaultAsOf,
+  GROUP_KINDS,
+  type Grouping,
   newVsReturning,
   parseDurationDays,
+  parseGrouping,
   retentionReport,
   timeToSecondOrder,
 } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
 import type { Db } from '../../store/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
-import { authErrors, dateQuery } from '../schemas.js';
+import { authErrors, dateQuery, endDateQuery } from '../schemas.js';
 
 const DateParam = (description: string) =>
   Type.Optional(Type.String({ maxLength: 40, description: `${description}: YYYY-MM-DD (UTC) or an ISO 8601 instant` }));
+
+/** An end date: a day is included (`to=2011-03-31` includes March 31; `asOf=D` is the end of day D). */
+const EndDateParam = (description: string) =>
+  Type.Optional(
+    Type.String({
+      maxLength: 40,
+      description: `${description}: YYYY-MM-DD (UTC), that day included (the range ends at the next midnight), or an ISO 8601 instant, taken as it is`,
+    }),
+  );
 
 const Currency = Type.Optional(
   Type.String({ pattern: '^[A-Za-z]{3}$', description: 'one currency; default the main currency of the store' }),
@@ -27,9 +38,29 @@ const Currency = Type.Optional(
 // schema documents them loosely so that a field added there is never dropped by the serialiser.
 const Loose = (description: string) => Type.Object({}, { additionalProperties: true, description });
 
-/** `asOf` as given, else the day after the latest sale (as the CLI), else now. */
+/** `asOf` as given (a day: its end), else the end of the day of the latest sale (as the CLI), else now. */
 async function asOfOf(db: Db, text: string | undefined, currency: string | undefined, now: number): Promise<number> {
-  return dateQuery(text, 'asOf') ?? (await defaultAsOf(db, currency)) ?? now;
+  return endDateQuery(text, 'asOf') ?? (await defaultAsOf(db, currency)) ?? now;
+}
+
+const By = Type.Optional(
+  Type.String({
+    maxLength: 200,
+    description: `every figure per group of customers: ${GROUP_KINDS.filter((k) => k !== 'segment').join(', ')} or segment:NAME`,
+  }),
+);
+
+/** `by=` as a grouping; 400 naming `by` when unknown. */
+function byQuery(text: string | undefined): Grouping | undefined {
+  if (text === undefined || text === '') return undefined;
+  try {
+    return parseGrouping(text);
+  } catch (error) {
+    throw new ComebackError('bad_input', error instanceof Error ? error.message : String(error), {
+      cause: error,
+      location: { field: 'by' },
+    });
+  }
 }
 
 /** Retention metrics and acquisition cohorts from `src/analytics`. */
@@ -45,23 +76,25 @@ export function registerMetricRoutes(app: ApiApp, deps: RouteDeps): void {
         description: 'The shape is `RetentionReport` of src/analytics. Rates are fractions, money in major units.',
         tags: ['analytics'],
         querystring: Type.Object({
-          from: DateParam('start of the period (default: 12 full months before asOf)'),
-          to: DateParam('end of the period, exclusive'),
-          asOf: DateParam('the moment described (default: the day after the latest sale)'),
+          from: DateParam('first day of the period (default: the last full month before asOf)'),
+          to: EndDateParam('last day of the period'),
+          asOf: EndDateParam('the store as of the end of this day (default: the end of the day of the latest sale)'),
           activeWindow: Type.Optional(
             Type.String({
               maxLength: 10,
-              description: `a customer at t bought within this window: 365d, 52w, 12m (default ${DEFAULT_ACTIVE_WINDOW_DAYS}d)`,
+              description:
+                "a customer at t bought within this window: 365d, 52w, 12m (default: derived from the store's repeat-purchase gaps, see activeWindow in the answer)",
             }),
           ),
           currency: Currency,
+          by: By,
         }),
         response: { 200: Loose('RetentionReport'), ...authErrors },
       },
     },
     async (request) => {
       const q = request.query;
-      let activeWindowDays = DEFAULT_ACTIVE_WINDOW_DAYS;
+      let activeWindowDays: number | undefined;
       if (q.activeWindow !== undefined) {
         try {
           activeWindowDays = parseDurationDays(q.activeWindow, 'activeWindow');
@@ -73,12 +106,13 @@ export function registerMetricRoutes(app: ApiApp, deps: RouteDeps): void {
         }
       }
       const from = dateQuery(q.from, 'from');
-      const to = dateQuery(q.to, 'to');
+      const to = endDateQuery(q.to, 'to');
       if (from !== undefined && to !== undefined && from >= to) {
         throw new ComebackError('bad_input', 'must be before to', { location: { field: 'from' } });
       }
       const asOf = await asOfOf(db, q.asOf, q.currency, deps.now());
-      return retentionReport(db, { from, to, asOf, activeWindowDays, currency: q.currency });
+      const by = byQuery(q.by);
+      return retentionReport(db, { from, to, asOf, activeWindowDays, currency: q.currency, by });
     },
   );
 
@@ -94,23 +128,30 @@ export function registerMetricRoutes(app: ApiApp, deps: RouteDeps): void {
           period: Type.Optional(Type.Union(COHORT_PERIODS.map((p) => Type.Literal(p)))),
           metric: Type.Optional(Type.Union(COHORT_METRICS.map((m) => Type.Literal(m)))),
           breakdown: Type.Optional(Type.Union(COHORT_BREAKDOWNS.map((b) => Type.Literal(b)))),
-          asOf: DateParam('only sales before this count (default: the day after the latest sale)'),
+          asOf: EndDateParam(
+            'only sales up to the end of this day count (default: the end of the day of the latest sale)',
+          ),
           currency: Currency,
+          by: By,
         }),
         response: { 200: Loose('CohortTable'), ...authErrors },
       },
     },
     async (request) => {
       const { period, metric, breakdown, currency } = request.query;
+      const by = byQuery(request.query.by);
+      if (by !== undefined && breakdown !== undefined) {
+        throw new ComebackError('bad_input', 'give either breakdown or by', { location: { field: 'by' } });
+      }
       const asOf = await asOfOf(db, request.query.asOf, currency, deps.now());
-      return cohortTable(db, { period, metric, breakdown, currency, asOf });
+      return cohortTable(db, { period, metric, breakdown, by, currency, asOf });
     },
   );
 
   const acquisitionQuery = Type.Object({
-    from: DateParam('start of the range'),
-    to: DateParam('end of the range, exclusive'),
-    asOf: DateParam('only sales before this count (default: the day after the latest sale)'),
+    from: DateParam('first day of the range'),
+    to: EndDateParam('last day of the range'),
+    asOf: EndDateParam('only sales up to the end of this day count (default: the end of the day of the latest sale)'),
     currency: Currency,
   });
 
@@ -131,7 +172,7 @@ export function registerMetricRoutes(app: ApiApp, deps: RouteDeps): void {
       return newVsReturning(db, {
         asOf,
         from: dateQuery(q.from, 'from'),
-        to: dateQuery(q.to, 'to'),
+        to: endDateQuery(q.to, 'to'),
         currency: q.currency,
       });
     },
@@ -154,7 +195,7 @@ export function registerMetricRoutes(app: ApiApp, deps: RouteDeps): void {
       return timeToSecondOrder(db, {
         asOf,
         from: dateQuery(q.from, 'from'),
-        to: dateQuery(q.to, 'to'),
+        to: endDateQuery(q.to, 'to'),
         currency: q.currency,
       });
     },

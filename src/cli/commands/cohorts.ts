@@ -8,11 +8,14 @@ import {
   type CohortPeriod,
   type CohortTable,
   cohortTable,
+  GROUP_KINDS,
+  type Grouping,
+  parseGrouping,
 } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
 import { openStore } from '../../store/index.js';
 import { formatCount, formatTable, type Io, printJson } from '../io.js';
-import { type CommandContext, dbOption, resolveAsOf } from '../shared.js';
+import { AS_OF_HELP, type CommandContext, dbOption, resolveAsOf } from '../shared.js';
 
 interface CohortFlags {
   db?: string;
@@ -21,6 +24,7 @@ interface CohortFlags {
   breakdown?: string;
   asOf?: string;
   currency?: string;
+  by?: string;
   json?: boolean;
 }
 
@@ -46,7 +50,11 @@ export function registerCohorts(program: Command, ctx: CommandContext): void {
         '--breakdown <by>',
         'split cohorts by first-order value quartile, country or discount use: value, country, discount',
       )
-      .option('--as-of <date>', 'the moment the table describes (default: the day after the latest sale)')
+      .option(
+        '--by <group>',
+        `split cohorts by who the customers are as of --as-of: ${GROUP_KINDS.filter((k) => k !== 'segment').join(', ')} or segment:NAME`,
+      )
+      .option('--as-of <date>', AS_OF_HELP)
       .option('--currency <code>', 'currency (default: the main currency of the store)')
       .option('--json', 'print JSON'),
   ).action(async (flags: CohortFlags) => {
@@ -54,10 +62,19 @@ export function registerCohorts(program: Command, ctx: CommandContext): void {
     const metric: CohortMetric = oneOf(flags.metric, COHORT_METRICS, '--metric');
     const breakdown: CohortBreakdown | undefined =
       flags.breakdown === undefined ? undefined : oneOf(flags.breakdown, COHORT_BREAKDOWNS, '--breakdown');
+    let by: Grouping | undefined;
+    if (flags.by !== undefined) {
+      if (breakdown !== undefined) throw new ComebackError('usage', '--by and --breakdown: choose one');
+      try {
+        by = parseGrouping(flags.by);
+      } catch (error) {
+        throw new ComebackError('usage', `--${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
       const { asOf } = await resolveAsOf(ctx, store.db, flags.asOf, flags.currency);
-      const table = await cohortTable(store.db, { period, metric, breakdown, asOf, currency: flags.currency });
+      const table = await cohortTable(store.db, { period, metric, breakdown, by, asOf, currency: flags.currency });
       if (flags.json) printJson(ctx.io, { ...table, asOf: new Date(table.asOf).toISOString() });
       else ctx.io.out.write(renderCohorts(table, wantsColour(ctx.io, ctx.env)));
     } finally {
@@ -89,18 +106,21 @@ export function renderCohorts(table: CohortTable, colour: boolean): string {
   // The acquisition period is 100 % by definition; the scale is set by the later periods.
   const later = table.cohorts.flatMap((c) => (table.metric === 'customers' ? c.values.slice(1) : c.values));
   const max = Math.max(1e-12, ...later);
-  const texts = table.cohorts.map((c) => c.values.map(cell));
+  // The last column falls in a period the data stops inside: marked, so that it never reads as a drop.
+  const texts = table.cohorts.map((c) =>
+    c.values.map((v, k) => (table.partial && k === c.values.length - 1 ? `${cell(v)}*` : cell(v))),
+  );
   const cellWidth = Math.max(5, ...texts.flat().map((t) => t.length));
   const unit = table.period === 'month' ? 'M' : 'W';
   const header = [
     'cohort',
-    ...(table.breakdown ? [table.breakdown] : []),
+    ...(table.breakdown ? [table.breakdown] : table.by ? [table.by.name] : []),
     'customers',
     ...Array.from({ length: width }, (_, k) => `${unit}${k}`.padStart(cellWidth)),
   ];
   const rows = table.cohorts.map((c, r) => [
     c.cohort,
-    ...(table.breakdown ? [c.group ?? ''] : []),
+    ...(table.breakdown || table.by ? [c.group ?? ''] : []),
     formatCount(c.size),
     ...texts[r]!.map((t, k) => {
       const padded = t.padStart(cellWidth);
@@ -112,8 +132,12 @@ export function renderCohorts(table: CohortTable, colour: boolean): string {
     revenue: `net revenue per original customer in each period (${table.currency})`,
     ltv: `cumulative net revenue per original customer (${table.currency})`,
   }[table.metric];
+  const grouped = table.by ? `groups: ${table.by.rule}\n` : '';
   const bands = table.bands
     ? `first-order value bands: ${table.bands.map((b) => `${b.group} ${b.min.toFixed(2)}–${b.max.toFixed(2)}`).join(', ')}\n`
     : '';
-  return `Acquisition cohorts by ${table.period} of first purchase: ${what}\n${bands}${formatTable([header, ...rows])}\n`;
+  const partial = table.partial
+    ? `* ${table.partial.cohort} is partial: the data stops on ${table.partial.lastDay} (${table.partial.days} of ${table.partial.ofDays} days), so its values are not comparable with whole periods\n`
+    : '';
+  return `Acquisition cohorts by ${table.period} of first purchase: ${what}\n${grouped}${bands}${formatTable([header, ...rows])}\n${partial}`;
 }

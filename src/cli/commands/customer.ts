@@ -4,7 +4,7 @@ import { customerProfile, loadLatestScores, resolveCustomerId } from '../../segm
 import { formatMoney } from '../../shared/money.js';
 import { openStore } from '../../store/index.js';
 import { formatTable, printJson } from '../io.js';
-import { type CommandContext, dbOption, resolveAsOf } from '../shared.js';
+import { AS_OF_HELP, type CommandContext, dbOption, resolveAsOf } from '../shared.js';
 
 const stamp = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
@@ -17,7 +17,7 @@ export function registerCustomer(program: Command, ctx: CommandContext): void {
         "one customer's whole story: profile, consent, orders, timeline, RFM, persona, stage, scores, segments",
       )
       .argument('<id>', 'internal id, e-mail, or source:external-id (e.g. online-retail:12347)')
-      .option('--as-of <date>', 'as of this date (default: the day after the latest sale)')
+      .option('--as-of <date>', AS_OF_HELP)
       .option('--events <n>', 'most recent events in the timeline', '50')
       .option('--json', 'print JSON'),
   ).action(async (ref: string, flags: { db?: string; asOf?: string; events: string; json?: boolean }) => {

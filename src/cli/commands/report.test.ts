@@ -82,12 +82,17 @@ for (const dialect of DIALECTS) {
       );
       assert.equal(report.asOf, '2025-12-07T00:00:00.000Z', 'default as-of: the day after the latest sale');
       assert.equal(report.from, '2025-11-01', 'default period: the last full month');
-      assert.equal(report.to, '2025-12-01');
+      assert.equal(report.to, '2025-12-01', 'the exclusive end');
+      assert.equal(report.lastDay, '2025-11-30', 'the last day included');
+      assert.equal(report.asOfLastDay, '2025-12-06', 'as of the end of the day of the latest sale');
       for (const key of ['crr', 'churnRate', 'repeatPurchaseRate', 'returningCustomerRate', 'revenueChurn']) {
         const value = report[key];
         assert.ok(value === null || (value >= 0 && value <= 1), `${key} = ${value} is a fraction`);
       }
       assert.ok('previous' in report && 'change' in report);
+      const given = JSON.parse((await run(['report', '--json', '--db', t.url, '--as-of', '2025-12-06'])).out);
+      assert.equal(given.asOf, '2025-12-07T00:00:00.000Z', '--as-of 2025-12-06 is the end of that day');
+      assert.equal(given.asOfSource, 'given');
     });
 
     test('report --currency KRW --from --to: won without decimals, refunds net, the cancelled order left out', async () => {
@@ -101,7 +106,7 @@ for (const dialect of DIALECTS) {
         '--from',
         '2024-03-01',
         '--to',
-        '2024-05-01',
+        '2024-04-30',
         '--active-window',
         '90d',
       ]);
@@ -120,7 +125,9 @@ for (const dialect of DIALECTS) {
       const { code, out } = await run(['report', '--db', t.url, '--currency', 'KRW', '--as-of', '2024-06-01']);
       assert.equal(code, 0);
       assert.match(out, /A customer at time t is one with at least one sale in the 365 days before t/);
-      assert.match(out, /customer retention rate \(E−N\)\/S/);
+      assert.match(out, /customer retention rate retained\/S/);
+      assert.match(out, /customers reactivated/);
+      assert.match(out, /as of the end of 2024-06-01 \(given\)/);
       assert.match(out, /metric\s+this period\s+previous\s+change/);
       assert.match(out, /₩|KRW/);
     });
@@ -135,6 +142,18 @@ for (const dialect of DIALECTS) {
       const week = JSON.parse((await run(['cohorts', '--json', '--db', t.url, '--period', 'week'])).out);
       assert.match(week.cohorts[0].cohort, /^\d{4}-W\d{2}$/);
       const plain = await run(['cohorts', '--db', t.url, '--currency', 'KRW']);
+      const dec = JSON.parse((await run(['cohorts', '--json', '--db', t.url, '--as-of', '2025-12-06'])).out);
+      assert.deepEqual(dec.partial, {
+        cohort: '2025-12',
+        start: '2025-12-01',
+        lastDay: '2025-12-06',
+        days: 6,
+        ofDays: 31,
+      });
+      const nov = JSON.parse((await run(['cohorts', '--json', '--db', t.url, '--as-of', '2025-11-30'])).out);
+      assert.equal(nov.partial, null, 'as of the end of November 30 the last month is whole');
+      const text = (await run(['cohorts', '--db', t.url, '--as-of', '2025-12-06'])).out;
+      assert.match(text, /\* 2025-12 is partial: the data stops on 2025-12-06 \(6 of 31 days\)/);
       assert.ok(!plain.out.includes('\u001b['), 'no colour when stdout is not a terminal');
       const coloured = await run(['cohorts', '--db', t.url, '--currency', 'KRW'], { tty: true });
       assert.ok(coloured.out.includes('\u001b[48;5;'), 'ANSI 256-colour backgrounds on a terminal');

@@ -2,9 +2,12 @@ import type { Command } from 'commander';
 import {
   type ComparedMetric,
   type CurrencyReport,
-  DEFAULT_ACTIVE_WINDOW_DAYS,
   type Engagement,
+  GROUP_KINDS,
+  type GroupedFigures,
+  type Grouping,
   parseDurationDays,
+  parseGrouping,
   type RetentionReport,
   retentionReport,
   type TimeToSecondOrder,
@@ -13,15 +16,16 @@ import { ComebackError } from '../../errors.js';
 import { MS_PER_DAY } from '../../shared/dates.js';
 import { openStore } from '../../store/index.js';
 import { formatCount, formatTable, type Io, printJson } from '../io.js';
-import { type CommandContext, dateFlag, dbOption, resolveAsOf } from '../shared.js';
+import { type CommandContext, dateFlag, dbOption, endDateFlag, resolveAsOf } from '../shared.js';
 
 interface ReportFlags {
   db?: string;
   from?: string;
   to?: string;
   asOf?: string;
-  activeWindow: string;
+  activeWindow?: string;
   currency?: string;
+  by?: string;
   json?: boolean;
 }
 
@@ -33,29 +37,57 @@ export function registerReport(program: Command, ctx: CommandContext): void {
       .description(
         'retention metrics of a period (CRR, churn, repeat rate, AOV, CLV, revenue churn…) against the previous one',
       )
-      .option('--from <date>', 'start of the period, YYYY-MM-DD (default: the last full month before --as-of)')
-      .option('--to <date>', 'end of the period (exclusive), YYYY-MM-DD')
-      .option('--as-of <date>', 'the moment the report describes (default: the day after the latest sale)')
-      .option('--active-window <duration>', 'a customer at time t bought within this window before t', '365d')
+      .option('--from <date>', 'first day of the period, YYYY-MM-DD (default: the last full month before --as-of)')
+      .option('--to <date>', 'last day of the period, YYYY-MM-DD, included (--to 2011-03-31 includes March 31)')
+      .option(
+        '--as-of <date>',
+        'describe the store as of the end of this day, YYYY-MM-DD (default: the end of the day of the latest sale)',
+      )
+      .option(
+        '--active-window <duration>',
+        'a customer at time t bought within this window before t (default: derived from the store: the 90th percentile of days between repeat purchases, rounded up to 30-day months)',
+      )
       .option('--currency <code>', 'one currency only (default: every currency, the main one first)')
+      .option(
+        '--by <group>',
+        `every figure per group, side by side: ${GROUP_KINDS.filter((k) => k !== 'segment').join(', ')} or segment:NAME (each customer in their group as of the period's end)`,
+      )
       .option('--json', 'print JSON'),
   ).action(async (flags: ReportFlags) => {
-    const activeWindowDays = parseDurationDays(flags.activeWindow, '--active-window');
+    const activeWindowDays =
+      flags.activeWindow === undefined ? undefined : parseDurationDays(flags.activeWindow, '--active-window');
     const from = dateFlag(flags.from, '--from');
-    const to = dateFlag(flags.to, '--to');
+    const to = endDateFlag(flags.to, '--to');
+    const by = flags.by === undefined ? undefined : groupingFlag(flags.by);
     if (from !== undefined && to !== undefined && from >= to) {
-      throw new ComebackError('usage', `--from ${flags.from} must be before --to ${flags.to}`);
+      throw new ComebackError('usage', `--from ${flags.from} must not be after --to ${flags.to}`);
     }
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
       const { asOf, source } = await resolveAsOf(ctx, store.db, flags.asOf, flags.currency);
-      const report = await retentionReport(store.db, { from, to, asOf, activeWindowDays, currency: flags.currency });
+      const report = await retentionReport(store.db, {
+        from,
+        to,
+        asOf,
+        activeWindowDays,
+        currency: flags.currency,
+        by,
+      });
       if (flags.json) printJson(ctx.io, reportJson(report, source));
       else printReport(ctx.io, report, source);
     } finally {
       await store.close();
     }
   });
+}
+
+/** Parses `--by`, a usage error (exit 2) naming the flag. */
+function groupingFlag(text: string): Grouping {
+  try {
+    return parseGrouping(text);
+  } catch (error) {
+    throw new ComebackError('usage', `--${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -67,15 +99,30 @@ function table(rows: string[][]): string {
   return formatTable(rows.map((r, ri) => r.map((v, i) => (i === 0 || ri === 0 ? v : v.padStart(widths[i]!)))));
 }
 
-/** The JSON face: instants as dates, everything else as computed. */
+/**
+ * The JSON face: `from` is the first day, `to` the exclusive end (the day after the last), `lastDay`
+ * the last day included; `asOf` is an instant (the end of `asOfLastDay`).
+ */
 function reportJson(report: RetentionReport, asOfSource: string) {
-  const dates = <T extends { from: number; to: number }>(p: T) => ({ ...p, from: day(p.from), to: day(p.to) });
+  const dates = <T extends { from: number; to: number }>(p: T) => ({
+    ...p,
+    from: day(p.from),
+    to: day(p.to),
+    lastDay: lastDay(p.to),
+  });
   const currency = <T extends Omit<CurrencyReport, 'currency'>>(c: T) => ({ ...dates(c), previous: dates(c.previous) });
   return {
     ...currency(report),
     asOf: new Date(report.asOf).toISOString(),
+    asOfLastDay: lastDay(report.asOf),
     asOfSource,
+    dates:
+      'from and lastDay are included; to is the exclusive end (the day after lastDay); asOf is the end of asOfLastDay',
     byCurrency: report.byCurrency.map(currency),
+    byGroup: report.byGroup && {
+      ...report.byGroup,
+      groups: report.byGroup.groups.map((g) => ({ ...dates(g), previous: dates(g.previous) })),
+    },
   };
 }
 
@@ -86,7 +133,9 @@ const ROWS: Array<[ComparedMetric, string, Kind]> = [
   ['customersEnd', 'customers at end (E)', 'count'],
   ['newCustomers', 'new customers (N)', 'count'],
   ['customersLost', 'customers lost', 'count'],
-  ['crr', 'customer retention rate (E−N)/S', 'rate'],
+  ['retainedCustomers', 'customers retained (in S and E)', 'count'],
+  ['reactivatedCustomers', 'customers reactivated (in E, not S, not new)', 'count'],
+  ['crr', 'customer retention rate retained/S', 'rate'],
   ['churnRate', 'churn rate', 'rate'],
   ['repeatPurchaseRate', 'repeat-purchase rate', 'rate'],
   ['buyers', 'buying customers', 'count'],
@@ -137,13 +186,22 @@ function printReport(io: Io, report: RetentionReport, asOfSource: string): void 
     `Retention report for ${period}${report.defaultPeriod ? ' (the last full month before as-of)' : ''}, ` +
       `previous period ${previous}\n`,
   );
-  write(`as of ${new Date(report.asOf).toISOString().slice(0, 16).replace('T', ' ')} UTC (${asOfSource})\n`);
+  write(`as of the end of ${lastDay(report.asOf)} (${asOfSource})\n`);
   write(`A customer at time t is one with at least one sale in the ${report.activeWindowDays} days before t`);
-  write(report.activeWindowDays === DEFAULT_ACTIVE_WINDOW_DAYS ? ' (--active-window).\n' : '.\n');
+  write(
+    report.activeWindow.source === 'given'
+      ? ' (--active-window).\n'
+      : ` (${report.activeWindow.rule}; --active-window to change).\n`,
+  );
+  write(
+    'Retention counts only customers active at both ends; those who came back after a silence are reactivated, not retained.\n',
+  );
   write('Refunded, cancelled and pending orders are left out; partly refunded orders count at their net amount.\n');
   for (const note of report.notes) write(`Note: ${note}.\n`);
   for (const c of report.byCurrency) {
-    write(`\n${c.currency}\n`);
+    write(`\n${c.currency}${c.partial ? ' (partial period: the data stops inside it)' : ''}\n`);
+    for (const issue of c.unsupported) write(`Not shown for this period: ${issue.message}.\n`);
+    for (const issue of c.previous.unsupported) write(`Not shown for the previous period: ${issue.message}.\n`);
     write(
       `${table([
         ['metric', 'this period', 'previous', 'change'],
@@ -161,7 +219,7 @@ function printReport(io: Io, report: RetentionReport, asOfSource: string): void 
         `${table([
           ['month', 'new', 'returning', 'new revenue', 'returning revenue'],
           ...c.newVsReturning.map((m) => [
-            m.month,
+            m.partial ? `${m.month} (partial)` : m.month,
             formatCount(m.newCustomers),
             formatCount(m.returningCustomers),
             formatValue(m.newRevenue, 'money', c.currency),
@@ -173,6 +231,7 @@ function printReport(io: Io, report: RetentionReport, asOfSource: string): void 
     write(`\nTime to second purchase of the customers acquired in the period (${c.currency})\n`);
     write(`${secondOrderTable(c.timeToSecondOrder.current, c.timeToSecondOrder.previous)}\n`);
   }
+  if (report.byGroup) write(groupTable(report.byGroup));
   if (report.engagement) {
     const { current, previous } = report.engagement;
     const both = (pick: (e: Engagement) => number | null, kind: Kind) => [
@@ -211,4 +270,33 @@ function secondOrderTable(current: TimeToSecondOrder, previous: TimeToSecondOrde
     ]);
   });
   return table(rows);
+}
+
+/** The columns of the side-by-side table: one row per group. */
+const GROUP_COLUMNS: Array<[ComparedMetric, string, Kind]> = [
+  ['customersStart', 'S', 'count'],
+  ['customersEnd', 'E', 'count'],
+  ['newCustomers', 'N', 'count'],
+  ['customersLost', 'lost', 'count'],
+  ['reactivatedCustomers', 'reactivated', 'count'],
+  ['crr', 'retention', 'rate'],
+  ['churnRate', 'churn', 'rate'],
+  ['repeatPurchaseRate', 'repeat rate', 'rate'],
+  ['aov', 'AOV', 'money'],
+  ['purchaseFrequency', 'frequency', 'number'],
+  ['clv', 'CLV', 'money'],
+  ['revenueChurn', 'revenue churn', 'rate'],
+  ['revenue', 'net revenue', 'money'],
+];
+
+/** Every figure per group, side by side, with how a customer's group was decided. */
+function groupTable(grouped: GroupedFigures): string {
+  const rows = [
+    [grouped.by, ...GROUP_COLUMNS.map(([, label]) => label)],
+    ...grouped.groups.map((g) => [
+      g.group,
+      ...GROUP_COLUMNS.map(([key, , kind]) => formatValue(g[key], kind, grouped.currency)),
+    ]),
+  ];
+  return `\nBy ${grouped.by} (${grouped.currency}): ${grouped.rule}\n${table(rows)}\n`;
 }

@@ -29,7 +29,7 @@ import {
 import { formatMoney } from '../../shared/money.js';
 import { type Db, openStore, type Store } from '../../store/index.js';
 import { formatCount, formatTable, printJson } from '../io.js';
-import { type CommandContext, dbOption, resolveAsOf } from '../shared.js';
+import { AS_OF_HELP, type CommandContext, dbOption, resolveAsOf } from '../shared.js';
 
 interface Flags {
   db?: string;
@@ -81,7 +81,7 @@ function view(parent: Command, name: string, description: string): Command {
     parent
       .command(name)
       .description(description)
-      .option('--as-of <date>', 'compute as of this date (default: the day after the latest sale)')
+      .option('--as-of <date>', AS_OF_HELP)
       .option('--json', 'print JSON')
       .option('--csv', 'print one row per customer as CSV'),
   );
@@ -287,7 +287,7 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
       .argument('<name>', 'segment name')
       .requiredOption('--rules <file>', 'JSON file with the rule')
       .option('--tz <zone>', 'IANA time zone of the store, for dates and times written without an offset', 'UTC')
-      .option('--as-of <date>', 'compute members as of this date (default: the day after the latest sale)')
+      .option('--as-of <date>', AS_OF_HELP)
       .option('--json', 'print JSON'),
   ).action((name: string, flags: { db?: string; rules: string; tz: string; asOf?: string; json?: boolean }) =>
     withStore(ctx, flags, async (store) => {
@@ -404,7 +404,7 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
       .description(
         'store every customer’s RFM group, persona and stage (stage changes become events) and update saved segments',
       )
-      .option('--as-of <date>', 'as of this date (default: the day after the latest sale)')
+      .option('--as-of <date>', AS_OF_HELP)
       .option('--json', 'print JSON'),
   ).action((flags: { db?: string; asOf?: string; json?: boolean }) =>
     withStore(ctx, flags, async (store) => {
@@ -431,10 +431,10 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
     segments
       .command('migration')
       .description('how customers moved between lifecycle stages from one date to another')
-      .requiredOption('--from <date>', 'first date, read as --as-of reads a date')
+      .requiredOption('--from <date>', 'first date: the stages as of the end of this day, YYYY-MM-DD')
       .requiredOption(
         '--to <date>',
-        'second date, read as --as-of reads a date (the to column is `segments lifecycle --as-of` this date)',
+        'second date: the stages as of the end of this day, YYYY-MM-DD (the to column is `segments lifecycle --as-of` this date)',
       )
       .option('--model <model>', 'use the stored scores of this model (default: the latest of any)')
       .option('--json', 'print JSON'),

@@ -1,5 +1,6 @@
 import { inputError } from '../../errors.js';
 import type { OrderStatus } from '../../store/schema.js';
+import { referrerHost, utmOf } from '../acquisition.js';
 import { type CustomerInput, type LineInput, normaliseAddress, normaliseEmail, normalisePhone } from '../records.js';
 import type { SourceRow } from '../source.js';
 import {
@@ -84,6 +85,10 @@ async function* parseOrders(
     refunded: header.find('Refunded Amount'),
     cancelledAt: header.find('Cancelled at'),
     vendor: header.find('Vendor'),
+    paymentMethod: header.find('Payment Method'),
+    referringSite: header.find('Referring Site'),
+    landingSite: header.find('Landing Site'),
+    channel: header.find('Source'),
   };
 
   let head: { line: number; fields: string[] } | undefined;
@@ -174,6 +179,13 @@ async function* parseOrders(
           discountCodes: codes,
           country: present(cell(f, c.billingCountry)),
           cancelledAt: cancelled?.epochMs,
+          acquisition: {
+            paymentMethod: present(cell(f, c.paymentMethod)),
+            referringSite: referrerHost(present(cell(f, c.referringSite))),
+            landingSite: present(cell(f, c.landingSite)),
+            channel: present(cell(f, c.channel)),
+            ...utmOf(present(cell(f, c.landingSite))),
+          },
           lines,
         },
       };

@@ -4,12 +4,13 @@ import { loyaltyMigration } from './002-loyalty.js';
 import { apiMigration } from './003-api.js';
 import { segmentsMigration } from './004-segments.js';
 import { predictionsMigration } from './005-predictions.js';
+import { identifiabilityMigration } from './010-identifiability.js';
+import { acquisitionMigration } from './011-acquisition.js';
 import { loyaltyDebtMigration } from './012-loyalty-debt.js';
 import { refundBoundsMigration } from './013-refund-bounds.js';
 import { webhookTruthMigration } from './014-webhook-truth.js';
 import { postcodeMigration } from './015-postcode.js';
 import { campaignsMigration } from './020-campaigns.js';
-import { identifiabilityMigration } from './010-identifiability.js';
 import type { DialectName } from './columns.js';
 
 export type { DialectName } from './columns.js';
@@ -31,5 +32,6 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '015_postcode': postcodeMigration(),
     '013_refund_bounds': refundBoundsMigration(dialect),
     '010_identifiability': identifiabilityMigration(),
+    '011_acquisition': acquisitionMigration(dialect),
   };
 }

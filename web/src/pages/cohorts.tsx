@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { useApi } from '../api.js';
 import { AXIS_NAME, Chart } from '../chart.js';
 import { type I18n, useI18n } from '../i18n.js';
-import type { CohortMetric, CohortTable } from '../types.js';
+import { type CohortMetric, type CohortTable, GROUPINGS } from '../types.js';
 import { Async, Card, Empty, PageHead } from '../ui.js';
 
 const METRICS: Array<{ metric: CohortMetric; label: 'metricCustomers' | 'metricRevenue' | 'metricLtv' }> = [
@@ -28,6 +28,17 @@ function useWide(): boolean {
     return () => media.removeEventListener('change', onChange);
   }, []);
   return wide;
+}
+
+/** A cohort's name, with its group when the table is split by one. */
+function rowName(i18n: I18n, c: CohortTable['cohorts'][number]): string {
+  return c.group === undefined ? i18n.month(c.cohort) : `${i18n.month(c.cohort)} · ${c.group}`;
+}
+
+/** A cell's text, with a star in the last column when the data stops inside that period. */
+function markedCell(i18n: I18n, table: CohortTable, values: number[], k: number): string {
+  const text = cellText(i18n, table, values[k]!);
+  return table.partial && k === values.length - 1 ? `${text}*` : text;
 }
 
 function Heatmap({ table }: { table: CohortTable }) {
@@ -59,7 +70,7 @@ function Heatmap({ table }: { table: CohortTable }) {
         formatter: (p: { value: [number, number, number] }) => {
           const c = cohorts[p.value[1]];
           return c
-            ? `${i18n.month(c.cohort)} · ${i18n.t('cohortSize')} ${i18n.number(c.size)}<br/>${i18n.t('monthsSince')}: ${p.value[0] + first}<br/>${name}: ${cellText(i18n, table, p.value[2])}`
+            ? `${rowName(i18n, c)} · ${i18n.t('cohortSize')} ${i18n.number(c.size)}<br/>${i18n.t('monthsSince')}: ${p.value[0] + first}<br/>${name}: ${cellText(i18n, table, p.value[2])}`
             : '';
         },
       },
@@ -74,7 +85,7 @@ function Heatmap({ table }: { table: CohortTable }) {
       },
       yAxis: {
         type: 'category',
-        data: cohorts.map((c) => (wide ? `${i18n.month(c.cohort)} (${i18n.number(c.size)})` : i18n.month(c.cohort))),
+        data: cohorts.map((c) => (wide ? `${rowName(i18n, c)} (${i18n.number(c.size)})` : rowName(i18n, c))),
         name: i18n.t('cohort'),
         nameTextStyle: AXIS_NAME,
       },
@@ -113,7 +124,10 @@ function Heatmap({ table }: { table: CohortTable }) {
 export function CohortsPage() {
   const i18n = useI18n();
   const [metric, setMetric] = useState<CohortMetric>('customers');
-  const [state, retry] = useApi<CohortTable>(`/cohorts?metric=${metric}&period=month`);
+  const [by, setBy] = useState<string>('');
+  const [state, retry] = useApi<CohortTable>(
+    `/cohorts?metric=${metric}&period=month${by ? `&by=${encodeURIComponent(by)}` : ''}`,
+  );
   return (
     <>
       <PageHead title={i18n.t('cohortsTitle')} lead={i18n.t('cohortsLead')}>
@@ -132,6 +146,17 @@ export function CohortsPage() {
             </button>
           ))}
         </fieldset>
+        <label className="field inline">
+          <span>{i18n.t('groupBy')}</span>
+          <select value={by} onChange={(e) => setBy(e.target.value)} data-testid="cohort-group-by">
+            <option value="">{i18n.t('groupNone')}</option>
+            {GROUPINGS.map((g) => (
+              <option key={g} value={g}>
+                {g}
+              </option>
+            ))}
+          </select>
+        </label>
       </PageHead>
       <Async state={state} retry={retry}>
         {(table) =>
@@ -161,15 +186,20 @@ export function CohortsPage() {
                     </thead>
                     <tbody>
                       {table.cohorts.map((c) => (
-                        <tr key={c.cohort}>
-                          <th scope="row">{i18n.month(c.cohort)}</th>
-                          <td className="num" data-testid={`cohort-size-${c.cohort}`}>
+                        <tr key={`${c.cohort}|${c.group ?? ''}`}>
+                          <th scope="row">{rowName(i18n, c)}</th>
+                          <td
+                            className="num"
+                            data-testid={
+                              c.group === undefined ? `cohort-size-${c.cohort}` : `cohort-size-${c.cohort}-${c.group}`
+                            }
+                          >
                             {i18n.number(c.size)}
                           </td>
-                          {c.values.map((v, i) => (
+                          {c.values.map((_v, i) => (
                             // biome-ignore lint/suspicious/noArrayIndexKey: the column is the period number.
                             <td key={i} className="num">
-                              {cellText(i18n, table, v)}
+                              {markedCell(i18n, table, c.values, i)}
                             </td>
                           ))}
                         </tr>
@@ -177,6 +207,17 @@ export function CohortsPage() {
                     </tbody>
                   </table>
                 </div>
+                {table.by && <p className="muted small">{table.by.rule}</p>}
+                {table.partial && (
+                  <p className="muted small" data-testid="cohort-partial">
+                    {i18n.t('partialMonth', {
+                      month: i18n.month(table.partial.cohort),
+                      day: i18n.date(Date.parse(table.partial.lastDay)),
+                      days: i18n.number(table.partial.days),
+                      of: i18n.number(table.partial.ofDays),
+                    })}
+                  </p>
+                )}
               </Card>
             </>
           )

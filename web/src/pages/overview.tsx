@@ -2,17 +2,29 @@ import { useMemo, useState } from 'react';
 import { apiFetch, useLoad } from '../api.js';
 import { AXIS_NAME, Chart } from '../chart.js';
 import { type I18n, type MessageKey, useI18n } from '../i18n.js';
-import type { Overview, PeriodFigures, RetentionReport, StoreStats, TimeToSecondOrder } from '../types.js';
+import {
+  GROUPINGS,
+  type Overview,
+  type PeriodFigures,
+  type RetentionReport,
+  type StoreStats,
+  type TimeToSecondOrder,
+} from '../types.js';
 import { Async, Card, Empty, Kpi, PageHead } from '../ui.js';
 
 const PERIODS = [1, 3, 6, 12] as const;
-/** Active windows a store can read its retention by: a customer counts who ordered within it. */
-const WINDOWS = [90, 180, 365] as const;
+/** Active windows a store can read its retention by (0: derived from the store's own repeat gaps). */
+const WINDOWS = [0, 90, 180, 365] as const;
+
+/** The figures that are numbers (the KPIs and the side-by-side table). */
+type NumericKey = {
+  [K in keyof PeriodFigures]: PeriodFigures[K] extends number | null ? K : never;
+}[keyof PeriodFigures];
 
 type Kind = 'count' | 'rate' | 'money' | 'decimal';
 
 interface Metric {
-  key: keyof PeriodFigures;
+  key: NumericKey;
   label: MessageKey;
   kind: Kind;
   good?: 'up' | 'down';
@@ -22,6 +34,7 @@ const METRICS: Metric[] = [
   { key: 'customersEnd', label: 'customersEnd', kind: 'count' },
   { key: 'newCustomers', label: 'newCustomers', kind: 'count' },
   { key: 'crr', label: 'crr', kind: 'rate' },
+  { key: 'reactivatedCustomers', label: 'reactivatedCustomers', kind: 'count' },
   { key: 'churnRate', label: 'churnRate', kind: 'rate', good: 'down' },
   { key: 'repeatPurchaseRate', label: 'repeatPurchaseRate', kind: 'rate' },
   { key: 'revenue', label: 'revenue', kind: 'money' },
@@ -73,6 +86,59 @@ function Kpis({ report }: { report: RetentionReport }) {
   );
 }
 
+/** The columns of the side-by-side table: every retention figure of each group. */
+const GROUP_COLUMNS: Metric[] = [
+  { key: 'customersEnd', label: 'customersEnd', kind: 'count' },
+  { key: 'newCustomers', label: 'newCustomers', kind: 'count' },
+  { key: 'crr', label: 'crr', kind: 'rate' },
+  { key: 'churnRate', label: 'churnRate', kind: 'rate' },
+  { key: 'reactivatedCustomers', label: 'reactivatedCustomers', kind: 'count' },
+  { key: 'repeatPurchaseRate', label: 'repeatPurchaseRate', kind: 'rate' },
+  { key: 'aov', label: 'aov', kind: 'money' },
+  { key: 'purchaseFrequency', label: 'purchaseFrequency', kind: 'decimal' },
+  { key: 'clv', label: 'clv', kind: 'money' },
+  { key: 'revenueChurn', label: 'revenueChurn', kind: 'rate' },
+  { key: 'revenue', label: 'revenue', kind: 'money' },
+];
+
+function GroupTable({ grouped }: { grouped: NonNullable<RetentionReport['byGroup']> }) {
+  const i18n = useI18n();
+  return (
+    <div className="table-scroll">
+      <p className="muted small">{grouped.rule}</p>
+      <table className="table" data-testid="group-table">
+        <thead>
+          <tr>
+            <th scope="col">{grouped.by}</th>
+            {GROUP_COLUMNS.map((c) => (
+              <th key={c.key} scope="col" className="num">
+                {i18n.t(c.label)}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {grouped.groups.map((g) => (
+            <tr key={g.group} data-testid={`group-${g.group}`}>
+              <th scope="row">{g.group}</th>
+              {GROUP_COLUMNS.map((c) => (
+                <td key={c.key} className="num">
+                  {show(i18n, c.kind, g[c.key], grouped.currency)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** A month label, with a star when the data stops inside the month. */
+function monthName(i18n: I18n, m: { month: string; partial: boolean }): string {
+  return m.partial ? `${i18n.month(m.month)}*` : i18n.month(m.month);
+}
+
 function NewVsReturningChart({ data }: { data: Overview['newVsReturning'] }) {
   const i18n = useI18n();
   const currency = data.currency ?? 'USD';
@@ -91,7 +157,7 @@ function NewVsReturningChart({ data }: { data: Overview['newVsReturning'] }) {
         nameLocation: 'middle',
         nameGap: 30,
         nameTextStyle: AXIS_NAME,
-        data: data.months.map((m) => i18n.month(m.month)),
+        data: data.months.map((m) => monthName(i18n, m)),
       },
       yAxis: {
         type: 'value',
@@ -134,7 +200,7 @@ function BuyersChart({ data }: { data: Overview['newVsReturning'] }) {
         nameGap: 30,
         nameTextStyle: AXIS_NAME,
         boundaryGap: false,
-        data: data.months.map((m) => i18n.month(m.month)),
+        data: data.months.map((m) => monthName(i18n, m)),
       },
       yAxis: {
         type: 'value',
@@ -160,18 +226,31 @@ function BuyersChart({ data }: { data: Overview['newVsReturning'] }) {
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
+/** The history-too-short notice in the page's language, from the figures the API sends. */
+function historyShortText(i18n: I18n, report: RetentionReport, issue: RetentionReport['unsupported'][number]): string {
+  return i18n.t('historyShort', {
+    start: i18n.date(Date.parse(issue.historyStart)),
+    days: i18n.number(report.activeWindowDays),
+    from: i18n.date(report.from),
+    needed: i18n.date(Date.parse(issue.needed)),
+  });
+}
+
 /**
  * The last `months` full calendar months before the month of the latest order (the data may be
  * historical, so "now" is the data's end), then the report of that period and the monthly series.
  */
-async function loadOverview(months: number, windowDays: number): Promise<Overview | null> {
+async function loadOverview(months: number, windowDays: number, by: string): Promise<Overview | null> {
   const stats = await apiFetch<StoreStats>('/stats');
   if (stats.lastOrderAt === null) return null;
   const end = new Date(stats.lastOrderAt);
   const from = day(Date.UTC(end.getUTCFullYear(), end.getUTCMonth() - months, 1));
-  const to = day(Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), 1));
+  // The API reads `to` as the last day included: the last day of the month before the latest order's.
+  const to = day(Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), 0));
   const [report, newVsReturning, timeToSecondOrder] = await Promise.all([
-    apiFetch<RetentionReport>(`/metrics?from=${from}&to=${to}&activeWindow=${windowDays}d`),
+    apiFetch<RetentionReport>(
+      `/metrics?from=${from}&to=${to}${windowDays > 0 ? `&activeWindow=${windowDays}d` : ''}${by ? `&by=${encodeURIComponent(by)}` : ''}`,
+    ),
     apiFetch<Overview['newVsReturning']>('/metrics/new-vs-returning'),
     apiFetch<TimeToSecondOrder>('/metrics/time-to-second-order'),
   ]);
@@ -182,8 +261,9 @@ async function loadOverview(months: number, windowDays: number): Promise<Overvie
 export function OverviewPage() {
   const i18n = useI18n();
   const [months, setMonths] = useState<number>(3);
-  const [windowDays, setWindowDays] = useState<number>(365);
-  const [state, retry] = useLoad(`overview-${months}-${windowDays}`, () => loadOverview(months, windowDays));
+  const [windowDays, setWindowDays] = useState<number>(0);
+  const [by, setBy] = useState<string>('');
+  const [state, retry] = useLoad(`overview-${months}-${windowDays}-${by}`, () => loadOverview(months, windowDays, by));
   return (
     <>
       <PageHead title={i18n.t('navOverview')}>
@@ -206,7 +286,18 @@ export function OverviewPage() {
           >
             {WINDOWS.map((n) => (
               <option key={n} value={n}>
-                {i18n.t('days', { n })}
+                {n === 0 ? i18n.t('windowAutoShort') : i18n.t('days', { n })}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field inline">
+          <span>{i18n.t('groupBy')}</span>
+          <select value={by} onChange={(e) => setBy(e.target.value)} data-testid="group-by">
+            <option value="">{i18n.t('groupNone')}</option>
+            {GROUPINGS.map((g) => (
+              <option key={g} value={g}>
+                {g}
               </option>
             ))}
           </select>
@@ -226,9 +317,22 @@ export function OverviewPage() {
                 })}
               </p>
               <Kpis report={data.report} />
-              <p className="muted small definition">
-                {i18n.t('activeDefinition', { days: i18n.number(data.report.activeWindowDays) })}
+              {data.report.unsupported.map((u) => (
+                <p key={u.code} className="notice" data-testid={`unsupported-${u.code}`}>
+                  {historyShortText(i18n, data.report, u)}
+                </p>
+              ))}
+              <p className="muted small definition" data-testid="active-definition">
+                {i18n.t('activeDefinition', { days: i18n.number(data.report.activeWindowDays) })}{' '}
+                {data.report.activeWindow.source === 'given'
+                  ? ''
+                  : `${i18n.t('windowAuto', { n: i18n.number(data.report.activeWindowDays) })}: ${data.report.activeWindow.rule}`}
               </p>
+              {data.report.byGroup && (
+                <Card title={i18n.t('groupsTitle', { by: data.report.byGroup.by })} wide>
+                  <GroupTable grouped={data.report.byGroup} />
+                </Card>
+              )}
               <div className="grid">
                 <Card title={i18n.t('newVsReturningTitle')} wide>
                   <NewVsReturningChart data={data.newVsReturning} />
@@ -236,6 +340,11 @@ export function OverviewPage() {
                 <Card title={i18n.t('buyersTitle')}>
                   <BuyersChart data={data.newVsReturning} />
                 </Card>
+                {data.newVsReturning.months.some((m) => m.partial) && (
+                  <p className="muted small" data-testid="partial-note">
+                    {i18n.t('partialMonths')}
+                  </p>
+                )}
                 <Card title={i18n.t('secondOrderTitle')}>
                   <dl className="facts">
                     <div>
