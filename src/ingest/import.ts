@@ -8,6 +8,7 @@ import { normaliseCurrency } from '../shared/money.js';
 import type { Db } from '../store/index.js';
 import type { ParseContext } from './formats/format.js';
 import { FORMATS, type FormatName } from './formats/index.js';
+import { type CatalogueStats, type ProductInput, ProductWriter, storeCurrency } from './products.js';
 import type { OrderInput, RefundInput } from './records.js';
 import { readRows } from './source.js';
 import { ImportWriter, type WriteStats } from './writer.js';
@@ -33,6 +34,8 @@ export interface ImportSummary extends WriteStats {
   skipped: number;
   skipReasons: Record<string, number>;
   rejectsFile: string | undefined;
+  /** Catalogue formats only: items read, created, changed, price rows added. */
+  catalogue?: CatalogueStats;
 }
 
 const BATCH = 500;
@@ -71,6 +74,9 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
   try {
     await db.transaction().execute(async (trx) => {
       const writer = new ImportWriter(trx, source, options.now);
+      const catalogue = format.catalogue ? new ProductWriter(trx, source, options.now) : undefined;
+      if (catalogue) ctx.currency ??= await storeCurrency(trx);
+      const products: ProductInput[] = [];
       let orders: OrderInput[] = [];
       let refunds: RefundInput[] = [];
       const flush = async () => {
@@ -102,6 +108,9 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
           case 'customer':
             await writer.resolveCustomer(item.customer, options.now);
             break;
+          case 'product':
+            products.push(item.product);
+            break;
         }
         if (orders.length + refunds.length >= BATCH) await flush();
       }
@@ -110,8 +119,10 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
         throw inputError('the file has a header and no rows', { file, line: 2 });
       }
       await flush();
+      await catalogue?.write(products);
       await writer.finish();
       Object.assign(summary, writer.stats);
+      if (catalogue) summary.catalogue = catalogue.stats;
       summary.rows = Math.max(0, summary.rows - (format.layout === 'csv' ? 1 : 0));
       await trx
         .insertInto('imports')

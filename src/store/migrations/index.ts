@@ -4,6 +4,7 @@ import { loyaltyMigration } from './002-loyalty.js';
 import { apiMigration } from './003-api.js';
 import { segmentsMigration } from './004-segments.js';
 import { predictionsMigration } from './005-predictions.js';
+import { catalogueMigration } from './017-catalogue.js';
 import type { DialectName } from './columns.js';
 
 export type { DialectName } from './columns.js';
@@ -19,5 +20,6 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '003_api': apiMigration(dialect),
     '004_segments': segmentsMigration(dialect),
     '005_predictions': predictionsMigration(dialect),
+    '017_catalogue': catalogueMigration(dialect),
   };
 }
