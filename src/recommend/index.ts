@@ -42,4 +42,11 @@ export {
   recommendationsBlock,
   recommendForCustomer,
 } from './recommend.js';
-export { type LoadedInteractions, latestBuild, loadInteractions, SIGNAL_EVENTS } from './recommend.queries.js';
+export {
+  type LoadedInteractions,
+  latestBuild,
+  loadInteractions,
+  type RepurchaseCycle,
+  repurchaseCycles,
+  SIGNAL_EVENTS,
+} from './recommend.queries.js';

@@ -473,3 +473,56 @@ export function productRowToItem(r: ProductRow): CatalogueItem {
     prices: [],
   };
 }
+
+/** One product's repurchase cycle as a build learned it. */
+export interface RepurchaseCycle {
+  productId: number;
+  sku: string;
+  title: string | null;
+  category: string | null;
+  buyers: number;
+  repeatBuyers: number;
+  /** Median days between a customer's purchase days; null when nobody bought it again. */
+  cycleDays: number | null;
+  /** A repeat-purchase item (recommended again to those who bought it). */
+  repeatItem: boolean;
+  /** Bought by several customers and by none of them again. */
+  notBoughtAgain: boolean;
+}
+
+/** The repurchase cycles of a build's products, most buyers first; `minBuyers` marks "not bought again". */
+export async function repurchaseCycles(
+  db: Db,
+  buildId: number,
+  { limit = 50, minBuyers = 3 }: { limit?: number; minBuyers?: number } = {},
+): Promise<RepurchaseCycle[]> {
+  const rows = await tables(db)
+    .selectFrom('recommend_items as i')
+    .innerJoin('products as p', 'p.id', 'i.product_id')
+    .select([
+      'p.id',
+      'p.sku',
+      'p.title',
+      'p.category',
+      'i.buyers',
+      'i.repeat_buyers',
+      'i.repurchase_days',
+      'i.repeat_item',
+    ])
+    .where('i.build_id', '=', buildId)
+    .orderBy('i.buyers', 'desc')
+    .orderBy('p.id')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    productId: Number(r.id),
+    sku: r.sku,
+    title: r.title,
+    category: r.category,
+    buyers: Number(r.buyers),
+    repeatBuyers: Number(r.repeat_buyers),
+    cycleDays: r.repurchase_days === null ? null : Number(r.repurchase_days),
+    repeatItem: Number(r.repeat_item) === 1,
+    notBoughtAgain: Number(r.repeat_buyers) === 0 && Number(r.buyers) >= minBuyers,
+  }));
+}
