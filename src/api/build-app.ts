@@ -23,6 +23,7 @@ import { registerKeyRoutes } from './routes/keys.js';
 import { registerLoyaltyRoutes } from './routes/loyalty.js';
 import { registerMetricRoutes } from './routes/metrics.js';
 import { registerOrderRoutes } from './routes/orders.js';
+import { registerProductRoutes } from './routes/products.js';
 import { registerSessionRoutes } from './routes/session.js';
 import { registerStatsRoutes } from './routes/stats.js';
 import { registerShopifyWebhookRoutes } from './routes/webhooks.js';
@@ -142,6 +143,7 @@ export async function buildApp({
       registerEventRoutes(api, deps);
       registerDashboardRoutes(api, deps);
       registerLoyaltyRoutes(api, deps);
+      registerProductRoutes(api, deps);
       // Its own scope: the webhook route reads JSON bodies as raw bytes to check their signature.
       await api.register(async (webhooks) => registerShopifyWebhookRoutes(webhooks, deps));
     },

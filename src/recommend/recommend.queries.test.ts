@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
-import { ImportWriter, importFile, type OrderInput } from '../ingest/index.js';
-import { ProductWriter } from '../ingest/products.js';
+import { ImportWriter, importFile, type OrderInput, ProductWriter } from '../ingest/index.js';
 import { MS_PER_DAY } from '../shared/dates.js';
 import { samplePath } from '../shared/paths.js';
 import type { Db } from '../store/index.js';

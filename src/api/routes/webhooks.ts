@@ -5,6 +5,7 @@ import { parseTimestamp } from '../../shared/dates.js';
 import type { Db } from '../../store/index.js';
 import { apiDb } from '../api.schema.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
+import { applyShopifyProductWebhook, SHOPIFY_PRODUCT_TOPICS } from '../shopify-products-webhook.js';
 import { shopifyCustomer, shopifyOrder, shopifyRefund, verifyShopifyHmac } from '../shopify-webhook.js';
 
 /** The source of Shopify data: the same as the CSV importer's, so webhooks and exports meet. */
@@ -17,6 +18,7 @@ export const SHOPIFY_TOPICS = [
   'refunds/create',
   'customers/create',
   'customers/update',
+  ...SHOPIFY_PRODUCT_TOPICS,
 ];
 
 const WebhookResult = Type.Object({
@@ -150,6 +152,8 @@ async function applyShopifyWebhook(
       : undefined;
     await writer.writeRefunds([shopifyRefund(payload, order?.currency)]);
     await customerOfOrder(orderId);
+  } else if (SHOPIFY_PRODUCT_TOPICS.includes(topic)) {
+    await applyShopifyProductWebhook(trx, payload, now);
   } else {
     const at = parseTimestamp(String(payload.updated_at ?? ''))?.epochMs ?? now;
     const customer = shopifyCustomer(payload, undefined, at);
