@@ -28,7 +28,7 @@ export interface ModelView {
   asOf: number;
   neighbours(relation: Relation, id: number): readonly Neighbour[];
   item(id: number): ItemInfo | undefined;
-  /** Product ids by buyers, most first. */
+  /** Product ids by buyers, most first (the first LIST_LENGTH). */
   popular: readonly number[];
   /** Product ids by trend, strongest first (items with a trend only). */
   trending: readonly number[];
@@ -128,6 +128,8 @@ export interface AnswerOptions {
   halfLifeDays: number;
   /** The customer's most recent distinct items the personal method reads. */
   maxHistory: number;
+  /** Personal: weight of a bought repeat-purchase item as its own neighbour (0: off). */
+  selfWeight: number;
   /** Replenishment is due when the last purchase + cycle falls before `asOf + dueWithinDays`. */
   dueWithinDays: number;
   /** Reminders look back this many days. */
@@ -139,8 +141,9 @@ export interface AnswerOptions {
 export const DEFAULT_ANSWER: AnswerOptions = {
   n: 10,
   weights: { purchase: 1, cart: 0.5, wishlist: 0.5, view: 0.25 },
-  halfLifeDays: 180,
+  halfLifeDays: 60,
   maxHistory: 100,
+  selfWeight: 10,
   dueWithinDays: 7,
   reminderDays: 30,
   lowStock: 5,
@@ -171,7 +174,14 @@ export function candidates(
   const bought = new Map<number, number>();
   for (const s of history) if (s.kind === 'purchase') bought.set(s.id, Math.max(bought.get(s.id) ?? 0, s.at));
   const allowed = (id: number) => !bought.has(id) || model.item(id)?.repeatItem === true;
-  const latestPurchase = [...history].filter((s) => s.kind === 'purchase').sort((a, b) => b.at - a.at)[0]?.id;
+  let latestPurchase: number | undefined;
+  let latestAt = Number.NEGATIVE_INFINITY;
+  for (const s of history) {
+    if (s.kind === 'purchase' && s.at > latestAt) {
+      latestAt = s.at;
+      latestPurchase = s.id;
+    }
+  }
   const seedId = seed ?? latestPurchase;
   switch (method) {
     case 'personal':
@@ -320,9 +330,33 @@ function personal(
       }
     }
   }
+  // A repeat-purchase item the customer bought is its own neighbour, with the share of its buyers who
+  // bought it again as the similarity: P(buys again | bought).
+  const again = new Set<number>();
+  for (const [i, { w, kind }] of recent) {
+    const info = model.item(i);
+    if (kind !== 'purchase' || !info?.repeatItem || info.buyers === 0) continue;
+    const part = options.selfWeight * w * (info.repeatBuyers / info.buyers);
+    scores.set(i, (scores.get(i) ?? 0) + part);
+    const b = best.get(i);
+    if (!b || part > b.part) {
+      best.set(i, { id: i, part, kind });
+      again.add(i);
+    }
+  }
+  const lastBought = new Map<number, number>();
+  for (const s of history) if (s.kind === 'purchase') lastBought.set(s.id, Math.max(lastBought.get(s.id) ?? 0, s.at));
   return ranked(scores, (id) => {
     if (!allowed(id)) return undefined;
     const b = best.get(id)!;
+    if (b.id === id && again.has(id)) {
+      return {
+        kind: 'buy_again',
+        productId: id,
+        cycleDays: model.item(id)?.repurchaseDays ?? undefined,
+        daysSince: Math.floor((asOf - (lastBought.get(id) ?? asOf)) / MS_PER_DAY),
+      };
+    }
     return { kind: b.kind === 'purchase' ? 'because_you_bought' : 'because_you_viewed', productId: b.id };
   });
 }
@@ -421,7 +455,9 @@ function reasonText(
     case 'trending':
       return 'Trending';
     case 'buy_again':
-      return `Buy again: usually every ${Math.round(reason.cycleDays ?? 0)} days, last bought ${reason.daysSince} days ago`;
+      return reason.cycleDays === undefined
+        ? `Buy again: last bought ${reason.daysSince} days ago`
+        : `Buy again: usually every ${Math.round(reason.cycleDays)} days, last bought ${reason.daysSince} days ago`;
     case 'replenishment_due':
       return `Time to restock: usually every ${Math.round(reason.cycleDays ?? 0)} days, last bought ${reason.daysSince} days ago`;
     case 'left_in_cart':
@@ -432,6 +468,9 @@ function reasonText(
       return 'You looked at this';
   }
 }
+
+/** How many best-sellers and trending items a model view lists (stored views read as many). */
+export const LIST_LENGTH = 200;
 
 /** The whole build in memory, by product id (`ids[index]` is the product of item `index`). */
 export function modelFromBuild(
@@ -448,11 +487,13 @@ export function modelFromBuild(
     .map((_, i) => i)
     .filter((i) => s.buyers[i]! > 0)
     .sort((a, b) => s.buyers[b]! - s.buyers[a]! || s.orders[b]! - s.orders[a]! || a - b)
+    .slice(0, LIST_LENGTH)
     .map((i) => ids[i]!);
   const trending = ids
     .map((_, i) => i)
     .filter((i) => !Number.isNaN(s.trend[i]!))
     .sort((a, b) => s.trend[b]! - s.trend[a]! || a - b)
+    .slice(0, LIST_LENGTH)
     .map((i) => ids[i]!);
   const cycles = new Map(categoryNames.map((name, c) => [name, result.categories[c]?.repurchaseDays ?? null]));
   return {

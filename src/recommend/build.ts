@@ -50,7 +50,7 @@ export const DEFAULT_BUILD_PARAMS: Omit<BuildParams, 'asOf'> = {
   recentDays: 28,
   baselineDays: 84,
   repeatMinBuyers: 3,
-  repeatMinShare: 0.2,
+  repeatMinShare: 0.05,
 };
 
 /** Item-item relations a build stores. */
@@ -367,26 +367,60 @@ class PairCounter {
 
   /** The `k` best neighbours of every item by `score(count, i, j)` among pairs with count ≥ minSupport. */
   top(k: number, minSupport: number, score: (count: number, i: number, j: number) => number): NeighbourLists {
-    const lists: Array<Array<[number, number, number]>> = Array.from({ length: this.n }, () => []);
-    const add = (i: number, j: number, c: number) => {
-      lists[i]!.push([j, score(c, i, j), c]);
-      lists[j]!.push([i, score(c, j, i), c]);
-    };
-    if (this.dense) {
-      for (let i = 0; i < this.n; i += 1) {
-        const base = this.index(i, i + 1);
-        for (let j = i + 1; j < this.n; j += 1) {
-          const c = this.dense[base + (j - i - 1)]!;
-          if (c >= minSupport) add(i, j, c);
-        }
+    const n = this.n;
+    if (this.sparse) {
+      const lists: Array<Array<[number, number, number]>> = Array.from({ length: n }, () => []);
+      for (const [key, c] of this.sparse) {
+        if (c < minSupport) continue;
+        const i = Math.floor(key / n);
+        const j = key % n;
+        lists[i]!.push([j, score(c, i, j), c]);
+        lists[j]!.push([i, score(c, j, i), c]);
       }
-    } else {
-      for (const [key, c] of this.sparse!) if (c >= minSupport) add(Math.floor(key / this.n), key % this.n, c);
+      for (const list of lists) {
+        list.sort((a, b) => b[1] - a[1] || b[2] - a[2] || a[0] - b[0]);
+        if (list.length > k) list.length = k;
+      }
+      return toCsr(lists);
     }
-    for (const list of lists) {
-      list.sort((a, b) => b[1] - a[1] || b[2] - a[2] || a[0] - b[0]);
-      if (list.length > k) list.length = k;
+    // Dense: each item's row of the full matrix is read from the triangle, keeping the k best in a
+    // small sorted buffer, so no list of every pair is ever built.
+    const dense = this.dense!;
+    const offsets = new Int32Array(n + 1);
+    const items = new Int32Array(n * k);
+    const scores = new Float64Array(n * k);
+    const support = new Int32Array(n * k);
+    const bj = new Int32Array(k);
+    const bs = new Float64Array(k);
+    const bc = new Int32Array(k);
+    let total = 0;
+    for (let i = 0; i < n; i += 1) {
+      let size = 0;
+      for (let j = 0; j < n; j += 1) {
+        if (j === i) continue;
+        const c = j < i ? dense[this.index(j, i)]! : dense[this.index(i, j)]!;
+        if (c < minSupport) continue;
+        const s = score(c, i, j);
+        // Ties: more support first, then the lower index (j ascends, so an equal later j loses).
+        if (size === k && !(s > bs[k - 1]! || (s === bs[k - 1]! && c > bc[k - 1]!))) continue;
+        let at = size < k ? size : k - 1;
+        while (at > 0 && (bs[at - 1]! < s || (bs[at - 1]! === s && bc[at - 1]! < c))) {
+          bj[at] = bj[at - 1]!;
+          bs[at] = bs[at - 1]!;
+          bc[at] = bc[at - 1]!;
+          at -= 1;
+        }
+        bj[at] = j;
+        bs[at] = s;
+        bc[at] = c;
+        if (size < k) size += 1;
+      }
+      items.set(bj.subarray(0, size), total);
+      scores.set(bs.subarray(0, size), total);
+      support.set(bc.subarray(0, size), total);
+      total += size;
+      offsets[i + 1] = total;
     }
-    return toCsr(lists);
+    return { offsets, items: items.slice(0, total), scores: scores.slice(0, total), support: support.slice(0, total) };
   }
 }

@@ -114,7 +114,7 @@ export function evaluate(
     );
   }
   if (categories.length === 0) warnings.push('no product has a category: popular-in-category cannot answer');
-  const sold = model.popular.length;
+  const sold = result.items.buyers.reduce((count, b) => count + (b > 0 ? 1 : 0), 0);
   const bestSellers = new Set(model.popular.slice(0, Math.max(10, Math.ceil(sold * 0.01))));
   const k = options.k;
   const ideal = (m: number) => {

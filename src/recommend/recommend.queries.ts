@@ -1,6 +1,14 @@
 import type { Generated, Kysely } from 'kysely';
-import type { Database, Db, ProductStatus } from '../store/index.js';
-import type { CatalogueItem, ItemInfo, ModelView, Neighbour, Signal, SignalKind } from './answer.js';
+import { type Database, type Db, type ProductStatus, sqliteHandle } from '../store/index.js';
+import {
+  type CatalogueItem,
+  type ItemInfo,
+  LIST_LENGTH,
+  type ModelView,
+  type Neighbour,
+  type Signal,
+  type SignalKind,
+} from './answer.js';
 import { type BuildParams, type BuildResult, type Interactions, RELATIONS, type Relation } from './build.js';
 
 /** The tables of migration 017 that only recommend/ reads (type aliases, as `withTables` needs). */
@@ -227,12 +235,17 @@ export async function storeBuild(
         .values(items.slice(at, at + 1000))
         .execute();
     }
+    const sqlite = sqliteHandle(trx);
+    // SQLite: one prepared statement run per row beats compiling multi-row inserts (as the importer does).
+    const insert = sqlite?.prepare(
+      'insert into recommend_neighbours (build_id, relation, product_id, rank, neighbour_id, score, support) values (?, ?, ?, ?, ?, ?, ?)',
+    );
+    let rows: RecommendTables['recommend_neighbours'][] = [];
     for (const relation of RELATIONS) {
       const l = result.neighbours[relation];
-      let rows = [];
       for (let i = 0; i < loaded.ids.length; i += 1) {
         for (let k = l.offsets[i]!; k < l.offsets[i + 1]!; k += 1) {
-          rows.push({
+          const row = {
             build_id: buildId,
             relation,
             product_id: loaded.ids[i]!,
@@ -240,15 +253,20 @@ export async function storeBuild(
             neighbour_id: loaded.ids[l.items[k]!]!,
             score: l.scores[k]!,
             support: l.support[k]!,
-          });
+          };
+          if (insert) {
+            insert.run(row.build_id, row.relation, row.product_id, row.rank, row.neighbour_id, row.score, row.support);
+            continue;
+          }
+          rows.push(row);
           if (rows.length === 1000) {
             await r.insertInto('recommend_neighbours').values(rows).execute();
             rows = [];
           }
         }
       }
-      if (rows.length > 0) await r.insertInto('recommend_neighbours').values(rows).execute();
     }
+    if (rows.length > 0) await r.insertInto('recommend_neighbours').values(rows).execute();
     return buildId;
   });
 }
@@ -263,8 +281,6 @@ export async function latestBuild(db: Db): Promise<{ id: number; asOf: number; c
     .executeTakeFirst();
   return row ? { id: Number(row.id), asOf: Number(row.as_of), createdAt: Number(row.created_at) } : undefined;
 }
-
-const LIST = 200;
 
 /**
  * The part of a stored build one customer's answer reads: the neighbours and statistics of `ids`
@@ -297,7 +313,7 @@ export async function loadModelView(db: Db, buildId: number, ids: readonly numbe
     .orderBy('buyers', 'desc')
     .orderBy('orders', 'desc')
     .orderBy('product_id')
-    .limit(LIST)
+    .limit(LIST_LENGTH)
     .execute();
   const trendingRows = await t
     .selectFrom('recommend_items')
@@ -306,7 +322,7 @@ export async function loadModelView(db: Db, buildId: number, ids: readonly numbe
     .where('trend', 'is not', null)
     .orderBy('trend', 'desc')
     .orderBy('product_id')
-    .limit(LIST)
+    .limit(LIST_LENGTH)
     .execute();
   const info = new Map<number, ItemInfo>();
   for (const r of [...itemRows, ...popularRows, ...trendingRows]) {

@@ -58,6 +58,7 @@ export function catalogueMigration(dialect: DialectName) {
         .addColumn('repeat_item', 'integer', (c) => c.notNull())
         .addPrimaryKeyConstraint('recommend_items_pk', ['build_id', 'product_id'])
         .execute();
+      await db.schema.createIndex('recommend_items_buyers').on('recommend_items').columns(['build_id', 'buyers']).execute();
       await db.schema
         .createTable('recommend_neighbours')
         .addColumn('build_id', 'bigint', (c) => c.notNull().references('recommend_builds.id').onDelete('cascade'))
@@ -67,7 +68,8 @@ export function catalogueMigration(dialect: DialectName) {
         .addColumn('neighbour_id', 'bigint', (c) => c.notNull())
         .addColumn('score', 'double precision', (c) => c.notNull())
         .addColumn('support', 'integer', (c) => c.notNull())
-        .addPrimaryKeyConstraint('recommend_neighbours_pk', ['build_id', 'relation', 'product_id', 'rank'])
+        // Keyed for the one-customer answer: every relation of a few products of one build.
+        .addPrimaryKeyConstraint('recommend_neighbours_pk', ['build_id', 'product_id', 'relation', 'rank'])
         .execute();
     },
   };
