@@ -38,6 +38,7 @@ export {
   buildRecommendations,
   type CustomerRecommendations,
   evaluateStore,
+  profileRecommendations,
   type RecommendOptions,
   recommendationsBlock,
   recommendForCustomer,

@@ -216,3 +216,22 @@ export async function evaluateStore(
     answer: { ...DEFAULT_ANSWER, ...answer },
   });
 }
+
+/** The customer 360's recommendations: the personal list with reasons, or null before the first build. */
+export async function profileRecommendations(
+  db: Db,
+  customerId: number,
+  n = 5,
+): Promise<{
+  buildId: number;
+  method: Method;
+  items: Array<{ productId: number; sku: string; title: string | null; reason: string }>;
+} | null> {
+  if (!(await latestBuild(db))) return null;
+  const r = await recommendForCustomer(db, customerId, { n });
+  return {
+    buildId: r.buildId,
+    method: r.method,
+    items: r.items.map((i) => ({ productId: i.productId, sku: i.sku, title: i.title, reason: i.reason.text })),
+  };
+}

@@ -107,6 +107,10 @@ for (const dialect of DIALECTS) {
       for (const item of body.items) assert.match(item.reason.text, /^Similar to Organic Ethiopian Coffee Beans/);
       const candle = body.items.find((i: { sku: string }) => i.sku === 'SC-LAV-VAN');
       assert.deepEqual(candle.flags, ['price_drop', 'low_stock']);
+      // The customer 360 carries the personal list with its reasons, naming the same build.
+      const profile = (await get(`/customers/${customer.id}`)).json();
+      assert.equal(profile.recommendations.buildId, buildId);
+      assert.equal(profile.recommendations.method, 'personal');
       const bad = await get(`/customers/${customer.id}/recommendations?method=magic`);
       assert.equal(bad.statusCode, 400);
       assert.match(bad.json().error.field ?? '', /method/);

@@ -58,7 +58,11 @@ export function catalogueMigration(dialect: DialectName) {
         .addColumn('repeat_item', 'integer', (c) => c.notNull())
         .addPrimaryKeyConstraint('recommend_items_pk', ['build_id', 'product_id'])
         .execute();
-      await db.schema.createIndex('recommend_items_buyers').on('recommend_items').columns(['build_id', 'buyers']).execute();
+      await db.schema
+        .createIndex('recommend_items_buyers')
+        .on('recommend_items')
+        .columns(['build_id', 'buyers'])
+        .execute();
       await db.schema
         .createTable('recommend_neighbours')
         .addColumn('build_id', 'bigint', (c) => c.notNull().references('recommend_builds.id').onDelete('cascade'))
