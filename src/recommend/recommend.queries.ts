@@ -283,10 +283,15 @@ export async function latestBuild(db: Db): Promise<{ id: number; asOf: number; c
 }
 
 /**
- * The part of a stored build one customer's answer reads: the neighbours and statistics of `ids`
- * (their history and any seed), the best-seller and trending lists, the category cycles.
+ * The part of a stored build one customer's answer reads: the statistics of `items` (their history),
+ * the neighbours of `neighbours` in `relations`, the best-seller and trending lists, the category cycles.
  */
-export async function loadModelView(db: Db, buildId: number, ids: readonly number[]): Promise<ModelView> {
+export async function loadModelView(
+  db: Db,
+  buildId: number,
+  want: { items: readonly number[]; neighbours: readonly number[]; relations: readonly Relation[] },
+): Promise<ModelView> {
+  const ids = want.items;
   const t = tables(db);
   const build = await t
     .selectFrom('recommend_builds')
@@ -337,13 +342,14 @@ export async function loadModelView(db: Db, buildId: number, ids: readonly numbe
     });
   }
   const neighbours = new Map<string, Neighbour[]>();
-  for (let at = 0; at < ids.length; at += 500) {
-    const chunk = ids.slice(at, at + 500);
+  for (let at = 0; at < want.neighbours.length && want.relations.length > 0; at += 500) {
+    const chunk = want.neighbours.slice(at, at + 500);
     const rows = await t
       .selectFrom('recommend_neighbours')
       .select(['relation', 'product_id', 'neighbour_id', 'score', 'support'])
       .where('build_id', '=', buildId)
       .where('product_id', 'in', chunk)
+      .where('relation', 'in', [...want.relations])
       .orderBy('relation')
       .orderBy('product_id')
       .orderBy('rank')

@@ -3,14 +3,16 @@ import { formatMoney } from '../shared/money.js';
 import type { Db } from '../store/index.js';
 import {
   type AnswerOptions,
+  type CatalogueItem,
   candidates,
   DEFAULT_ANSWER,
   finish,
   METHODS,
   type Method,
   type Recommendation,
+  type Signal,
 } from './answer.js';
-import { type BuildParams, buildRecommender, DEFAULT_BUILD_PARAMS } from './build.js';
+import { type BuildParams, buildRecommender, DEFAULT_BUILD_PARAMS, type Relation } from './build.js';
 import { defaultCut, EVALUATED_METHODS, type Evaluation, evaluate } from './evaluate.js';
 import { withFallback } from './fallback.js';
 import {
@@ -22,6 +24,19 @@ import {
   loadModelView,
   storeBuild,
 } from './recommend.queries.js';
+
+/** The relations each method reads. */
+const RELATIONS_OF: Record<Method, readonly Relation[]> = {
+  personal: ['similar', 'viewed_with'],
+  'bought-together': ['bought_with'],
+  similar: ['similar', 'viewed_with', 'same_category'],
+  popular: [],
+  'popular-in-category': ['same_category'],
+  trending: [],
+  'buy-again': [],
+  replenishment: [],
+  reminders: [],
+};
 
 /** What a build stored. */
 export interface BuildSummary {
@@ -106,10 +121,29 @@ export async function recommendForCustomer(
   const answer: AnswerOptions = { ...DEFAULT_ANSWER, ...options.answer, n: options.n ?? DEFAULT_ANSWER.n };
   const { signals, currency } = await customerHistory(db, customerId, options.asOf ?? Number.MAX_SAFE_INTEGER);
   const historyIds = [...new Set(signals.map((s) => s.id))];
-  if (options.seed !== undefined) historyIds.push(options.seed);
-  const model = await loadModelView(db, build.id, historyIds);
+  // Neighbours are read for the items the method looks at: the most recent distinct ones (personal)
+  // or the seed; statistics for every item of the history (is it a repeat-purchase item?).
+  const latest = new Map<number, number>();
+  for (const s of signals) latest.set(s.id, Math.max(latest.get(s.id) ?? 0, s.at));
+  const recent = [...latest.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .slice(0, answer.maxHistory)
+    .map(([id]) => id);
+  const lastPurchase = signals
+    .filter((s) => s.kind === 'purchase')
+    .reduce<Signal | undefined>((m, s) => (!m || s.at > m.at ? s : m), undefined);
+  const seedId = options.seed ?? lastPurchase?.id;
+  const relations = RELATIONS_OF[method];
+  const neighbourIds =
+    method === 'personal' || method === 'popular-in-category' ? recent : seedId === undefined ? [] : [seedId];
+  const model = await loadModelView(db, build.id, {
+    items: options.seed === undefined ? historyIds : [...historyIds, options.seed],
+    neighbours: relations.length === 0 ? [] : neighbourIds,
+    relations,
+  });
   const asOf = options.asOf ?? Math.max(model.asOf, ...signals.map((s) => s.at + 1));
-  const historyCatalogue = await loadCatalogue(db, historyIds);
+  const needsCategories = method === 'popular-in-category' || method === 'buy-again' || method === 'replenishment';
+  const historyCatalogue = needsCategories ? await loadCatalogue(db, historyIds) : new Map<number, CatalogueItem>();
   const categoryOf = (id: number) => historyCatalogue.get(id)?.category ?? null;
   const list = withFallback(method, candidates(model, method, signals, asOf, answer, categoryOf, options.seed), () =>
     candidates(model, 'popular', signals, asOf, answer, categoryOf),
@@ -118,7 +152,12 @@ export async function recommendForCustomer(
   let items: Recommendation[] = [];
   for (let take = answer.n * 4 + 20; ; take *= 4) {
     const head = list.slice(0, take);
-    const catalogue = await loadCatalogue(db, [...new Set([...head.map((c) => c.id), ...historyIds])]);
+    const ids = new Set<number>();
+    for (const c of head) {
+      ids.add(c.id);
+      if (c.reason.productId !== undefined) ids.add(c.reason.productId);
+    }
+    const catalogue = await loadCatalogue(db, [...ids]);
     items = finish(head, catalogue, currency, answer, signals);
     if (items.length >= answer.n || take >= list.length) break;
   }
