@@ -113,21 +113,30 @@ for (const dialect of DIALECTS) {
         .withTables<Pick<RecommendTables, 'recommend_neighbours'>>()
         .selectFrom('recommend_neighbours as n')
         .innerJoin('products as p', 'p.id', 'n.product_id')
-        .innerJoin('products as q', 'q.id', 'n.neighbour_id')
-        .select(['n.relation', 'p.sku as from', 'q.sku as to', 'n.score'])
+        .select(['n.relation', 'n.neighbours'])
         .where('n.build_id', '=', summary.buildId)
         .where('n.relation', 'in', ['bought_with', 'similar'])
         .where('p.sku', '=', 'A')
         .orderBy('n.relation')
-        .orderBy('n.rank')
         .execute();
+      const skus = new Map(
+        (await db.selectFrom('products').select(['id', 'sku']).execute()).map((p) => [Number(p.id), p.sku]),
+      );
+      const round = (v: number) => Math.round(v * 1e9) / 1e9;
       assert.deepEqual(
-        rows.map((r) => [r.relation, r.to, Math.round(Number(r.score) * 1e9) / 1e9]),
+        rows.flatMap((r) =>
+          (JSON.parse(r.neighbours) as Array<[number, number, number]>).map(([id, score, support]) => [
+            r.relation,
+            skus.get(id),
+            round(score),
+            support,
+          ]),
+        ),
         [
-          ['bought_with', 'B', 1.2],
-          ['bought_with', 'C', 0.8],
-          ['similar', 'C', Math.round((2 / Math.sqrt(6)) * 1e9) / 1e9],
-          ['similar', 'B', Math.round((2 / 3) * 1e9) / 1e9],
+          ['bought_with', 'B', 1.2, 3],
+          ['bought_with', 'C', 0.8, 2],
+          ['similar', 'C', round(2 / Math.sqrt(6)), 2],
+          ['similar', 'B', round(2 / 3), 2],
         ],
       );
     });

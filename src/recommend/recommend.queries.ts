@@ -1,10 +1,10 @@
 import type { Generated, Kysely } from 'kysely';
-import { type Database, type Db, type ProductStatus, sqliteHandle } from '../store/index.js';
+import type { Database, Db, ProductStatus } from '../store/index.js';
 import {
   type CatalogueItem,
   type ItemInfo,
-  LIST_LENGTH,
   type ModelView,
+  modelFromBuild,
   type Neighbour,
   type Signal,
   type SignalKind,
@@ -33,12 +33,10 @@ export type RecommendTables = {
   };
   recommend_neighbours: {
     build_id: number;
-    relation: string;
     product_id: number;
-    rank: number;
-    neighbour_id: number;
-    score: number;
-    support: number;
+    relation: string;
+    /** JSON `[[neighbour product id, score, support], …]`, best first. */
+    neighbours: string;
   };
 };
 type RecommendDb = Kysely<Database & RecommendTables>;
@@ -200,6 +198,7 @@ export async function storeBuild(
   meta: { createdAt: number; buildMs: number },
 ): Promise<number> {
   const categories = Object.fromEntries(loaded.categories.map((name, c) => [name, result.categories[c]]));
+  const view = modelFromBuild(result, loaded.ids, 0, params.asOf);
   return db.transaction().execute(async (trx) => {
     const r = tables(trx);
     const build = await r
@@ -207,7 +206,14 @@ export async function storeBuild(
       .values({
         as_of: params.asOf,
         params: JSON.stringify(params),
-        stats: JSON.stringify({ counts: result.counts, categories, buildMs: meta.buildMs }),
+        stats: JSON.stringify({
+          counts: result.counts,
+          categories,
+          buildMs: meta.buildMs,
+          // The best-seller and trending lists every answer reads, kept with the build.
+          popular: view.popular,
+          trending: view.trending,
+        }),
         created_at: meta.createdAt,
       })
       .returning('id')
@@ -235,34 +241,19 @@ export async function storeBuild(
         .values(items.slice(at, at + 1000))
         .execute();
     }
-    const sqlite = sqliteHandle(trx);
-    // SQLite: one prepared statement run per row beats compiling multi-row inserts (as the importer does).
-    const insert = sqlite?.prepare(
-      'insert into recommend_neighbours (build_id, relation, product_id, rank, neighbour_id, score, support) values (?, ?, ?, ?, ?, ?, ?)',
-    );
     let rows: RecommendTables['recommend_neighbours'][] = [];
     for (const relation of RELATIONS) {
       const l = result.neighbours[relation];
       for (let i = 0; i < loaded.ids.length; i += 1) {
+        const list: Array<[number, number, number]> = [];
         for (let k = l.offsets[i]!; k < l.offsets[i + 1]!; k += 1) {
-          const row = {
-            build_id: buildId,
-            relation,
-            product_id: loaded.ids[i]!,
-            rank: k - l.offsets[i]!,
-            neighbour_id: loaded.ids[l.items[k]!]!,
-            score: l.scores[k]!,
-            support: l.support[k]!,
-          };
-          if (insert) {
-            insert.run(row.build_id, row.relation, row.product_id, row.rank, row.neighbour_id, row.score, row.support);
-            continue;
-          }
-          rows.push(row);
-          if (rows.length === 1000) {
-            await r.insertInto('recommend_neighbours').values(rows).execute();
-            rows = [];
-          }
+          list.push([loaded.ids[l.items[k]!]!, l.scores[k]!, l.support[k]!]);
+        }
+        if (list.length === 0) continue;
+        rows.push({ build_id: buildId, product_id: loaded.ids[i]!, relation, neighbours: JSON.stringify(list) });
+        if (rows.length === 500) {
+          await r.insertInto('recommend_neighbours').values(rows).execute();
+          rows = [];
         }
       }
     }
@@ -298,70 +289,47 @@ export async function loadModelView(
     .select(['as_of', 'stats'])
     .where('id', '=', buildId)
     .executeTakeFirstOrThrow();
-  const stats = JSON.parse(build.stats) as { categories: Record<string, { repurchaseDays: number | null }> };
-  const itemRows = [];
-  for (let at = 0; at < ids.length; at += 500) {
-    const chunk = ids.slice(at, at + 500);
-    itemRows.push(
-      ...(await t
-        .selectFrom('recommend_items')
-        .selectAll()
-        .where('build_id', '=', buildId)
-        .where('product_id', 'in', chunk)
-        .execute()),
-    );
-  }
-  const popularRows = await t
-    .selectFrom('recommend_items')
-    .selectAll()
-    .where('build_id', '=', buildId)
-    .orderBy('buyers', 'desc')
-    .orderBy('orders', 'desc')
-    .orderBy('product_id')
-    .limit(LIST_LENGTH)
-    .execute();
-  const trendingRows = await t
-    .selectFrom('recommend_items')
-    .selectAll()
-    .where('build_id', '=', buildId)
-    .where('trend', 'is not', null)
-    .orderBy('trend', 'desc')
-    .orderBy('product_id')
-    .limit(LIST_LENGTH)
-    .execute();
+  const stats = JSON.parse(build.stats) as {
+    categories: Record<string, { repurchaseDays: number | null }>;
+    popular: number[];
+    trending: number[];
+  };
+  const wanted = [...new Set([...ids, ...stats.popular, ...stats.trending])];
   const info = new Map<number, ItemInfo>();
-  for (const r of [...itemRows, ...popularRows, ...trendingRows]) {
-    info.set(Number(r.product_id), {
-      buyers: Number(r.buyers),
-      orders: Number(r.orders),
-      recent: Number(r.recent_orders),
-      trend: r.trend === null ? null : Number(r.trend),
-      repeatBuyers: Number(r.repeat_buyers),
-      repurchaseDays: r.repurchase_days === null ? null : Number(r.repurchase_days),
-      repeatItem: Number(r.repeat_item) === 1,
-    });
+  for (let at = 0; at < wanted.length; at += 500) {
+    const rows = await t
+      .selectFrom('recommend_items')
+      .selectAll()
+      .where('build_id', '=', buildId)
+      .where('product_id', 'in', wanted.slice(at, at + 500))
+      .execute();
+    for (const r of rows) {
+      info.set(Number(r.product_id), {
+        buyers: Number(r.buyers),
+        orders: Number(r.orders),
+        recent: Number(r.recent_orders),
+        trend: r.trend === null ? null : Number(r.trend),
+        repeatBuyers: Number(r.repeat_buyers),
+        repurchaseDays: r.repurchase_days === null ? null : Number(r.repurchase_days),
+        repeatItem: Number(r.repeat_item) === 1,
+      });
+    }
   }
   const neighbours = new Map<string, Neighbour[]>();
   for (let at = 0; at < want.neighbours.length && want.relations.length > 0; at += 500) {
-    const chunk = want.neighbours.slice(at, at + 500);
     const rows = await t
       .selectFrom('recommend_neighbours')
-      .select(['relation', 'product_id', 'neighbour_id', 'score', 'support'])
+      .select(['relation', 'product_id', 'neighbours'])
       .where('build_id', '=', buildId)
-      .where('product_id', 'in', chunk)
+      .where('product_id', 'in', want.neighbours.slice(at, at + 500))
       .where('relation', 'in', [...want.relations])
-      .orderBy('relation')
-      .orderBy('product_id')
-      .orderBy('rank')
       .execute();
     for (const r of rows) {
-      const key = `${r.relation}:${r.product_id}`;
-      let list = neighbours.get(key);
-      if (!list) {
-        list = [];
-        neighbours.set(key, list);
-      }
-      list.push({ id: Number(r.neighbour_id), score: Number(r.score), support: Number(r.support) });
+      const list = JSON.parse(r.neighbours) as Array<[number, number, number]>;
+      neighbours.set(
+        `${r.relation}:${r.product_id}`,
+        list.map(([id, score, support]) => ({ id, score, support })),
+      );
     }
   }
   return {
@@ -369,8 +337,8 @@ export async function loadModelView(
     asOf: Number(build.as_of),
     neighbours: (relation: Relation, id: number) => neighbours.get(`${relation}:${id}`) ?? [],
     item: (id) => info.get(id),
-    popular: popularRows.map((r) => Number(r.product_id)),
-    trending: trendingRows.map((r) => Number(r.product_id)),
+    popular: stats.popular,
+    trending: stats.trending,
     categoryCycle: (category) => stats.categories[category]?.repurchaseDays ?? null,
   };
 }

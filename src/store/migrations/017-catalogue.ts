@@ -58,22 +58,15 @@ export function catalogueMigration(dialect: DialectName) {
         .addColumn('repeat_item', 'integer', (c) => c.notNull())
         .addPrimaryKeyConstraint('recommend_items_pk', ['build_id', 'product_id'])
         .execute();
-      await db.schema
-        .createIndex('recommend_items_buyers')
-        .on('recommend_items')
-        .columns(['build_id', 'buyers'])
-        .execute();
+      // One row per (item, relation): the item's neighbours, best first, as a JSON array of
+      // [neighbour product id, score, support] — a row of the sparse matrix, read in one lookup.
       await db.schema
         .createTable('recommend_neighbours')
         .addColumn('build_id', 'bigint', (c) => c.notNull().references('recommend_builds.id').onDelete('cascade'))
-        .addColumn('relation', 'text', (c) => c.notNull())
         .addColumn('product_id', 'bigint', (c) => c.notNull())
-        .addColumn('rank', 'integer', (c) => c.notNull())
-        .addColumn('neighbour_id', 'bigint', (c) => c.notNull())
-        .addColumn('score', 'double precision', (c) => c.notNull())
-        .addColumn('support', 'integer', (c) => c.notNull())
-        // Keyed for the one-customer answer: every relation of a few products of one build.
-        .addPrimaryKeyConstraint('recommend_neighbours_pk', ['build_id', 'product_id', 'relation', 'rank'])
+        .addColumn('relation', 'text', (c) => c.notNull())
+        .addColumn('neighbours', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('recommend_neighbours_pk', ['build_id', 'product_id', 'relation'])
         .execute();
     },
   };
