@@ -247,7 +247,8 @@ export async function storeBuild(
       for (let i = 0; i < loaded.ids.length; i += 1) {
         const list: Array<[number, number, number]> = [];
         for (let k = l.offsets[i]!; k < l.offsets[i + 1]!; k += 1) {
-          list.push([loaded.ids[l.items[k]!]!, l.scores[k]!, l.support[k]!]);
+          // Nine significant digits: the order and the sums an answer makes are unchanged, the row is smaller.
+          list.push([loaded.ids[l.items[k]!]!, Number(l.scores[k]!.toPrecision(9)), l.support[k]!]);
         }
         if (list.length === 0) continue;
         rows.push({ build_id: buildId, product_id: loaded.ids[i]!, relation, neighbours: JSON.stringify(list) });
