@@ -9,6 +9,7 @@ export * from './ingest/index.js';
 export * from './loyalty/index.js';
 export * from './models/index.js';
 export * from './predict/index.js';
+export * from './recommend/index.js';
 export * from './segments/index.js';
 export * from './shared/dates.js';
 export * from './shared/money.js';

@@ -404,7 +404,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual([refused.statusCode, refused.json().error.field], [400, 'total_price']);
       const retried = await shopify('orders/create', { ...shopifyOrder, id: 42 }, 'wh-8');
       assert.deepEqual([retried.statusCode, retried.json().duplicate], [200, false]);
-      const ignored = await shopify('products/create', { id: 1 }, 'wh-7');
+      const ignored = await shopify('collections/create', { id: 1 }, 'wh-7');
       assert.deepEqual([ignored.statusCode, ignored.json().ignored], [200, true]);
     });
 

@@ -24,6 +24,7 @@ import { registerLoyaltyRoutes } from './routes/loyalty.js';
 import { registerFlowRoutes, registerMessageLinkRoutes } from './routes/messages.js';
 import { registerMetricRoutes } from './routes/metrics.js';
 import { registerOrderRoutes } from './routes/orders.js';
+import { registerProductRoutes } from './routes/products.js';
 import { registerSessionRoutes } from './routes/session.js';
 import { registerStatsRoutes } from './routes/stats.js';
 import { registerShopifyWebhookRoutes } from './routes/webhooks.js';
@@ -146,6 +147,7 @@ export async function buildApp({
       registerDashboardRoutes(api, deps);
       registerLoyaltyRoutes(api, deps);
       registerFlowRoutes(api, deps);
+      registerProductRoutes(api, deps);
       // Its own scope: the webhook route reads JSON bodies as raw bytes to check their signature.
       await api.register(async (webhooks) => registerShopifyWebhookRoutes(webhooks, deps));
     },

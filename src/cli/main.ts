@@ -11,6 +11,7 @@ import { registerImport } from './commands/import.js';
 import { registerKeys } from './commands/keys.js';
 import { registerLoyalty } from './commands/loyalty.js';
 import { registerPredict } from './commands/predict.js';
+import { registerRecommend } from './commands/recommend.js';
 import { registerReport } from './commands/report.js';
 import { registerSegments } from './commands/segments.js';
 import { registerServe } from './commands/serve.js';
@@ -54,6 +55,7 @@ export function buildProgram(io: Io, env: NodeJS.ProcessEnv = process.env): Comm
   registerSegments(program, ctx);
   registerCustomer(program, ctx);
   registerFlows(program, ctx);
+  registerRecommend(program, ctx);
   for (const command of program.commands) command.exitOverride().showHelpAfterError();
   return program;
 }

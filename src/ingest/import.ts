@@ -8,6 +8,7 @@ import { type DecimalMark, normaliseCurrency } from '../shared/money.js';
 import { type Db, immediateTransaction } from '../store/index.js';
 import type { ParseContext } from './formats/format.js';
 import { FORMATS, type FormatName } from './formats/index.js';
+import { type CatalogueStats, type ProductInput, ProductWriter, storeCurrency } from './products.js';
 import type { CustomerInput, OrderInput, RefundInput } from './records.js';
 import { DELIMITERS, readRows } from './source.js';
 import { ImportWriter, type StoredMoney, type WriteStats } from './writer.js';
@@ -65,6 +66,8 @@ export interface ImportSummary extends WriteStats {
   /** True when an earlier import of the same file (by content) had not finished; this one completed it. */
   resumed: boolean;
   reconciliation: Reconciliation[];
+  /** Catalogue formats only: items read, created, changed, price rows added. */
+  catalogue?: CatalogueStats;
 }
 
 const BATCH = 500;
@@ -131,6 +134,9 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
     return format.parse(count ? countRows(source, () => (rows += 1)) : source, ctx);
   };
 
+  // A product export states no currency: the store's own (the currency of its orders) unless given.
+  if (format.catalogue) ctx.currency ??= await storeCurrency(db);
+
   // Pass 1: every row read and checked, nothing written.
   const fileMoney = new FileMoney();
   let rejects: WriteStream | undefined;
@@ -160,6 +166,7 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
           fileMoney.refund(item.refund);
           break;
         case 'customer':
+        case 'product':
           break;
       }
     }
@@ -201,6 +208,7 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
   let orders: OrderInput[] = [];
   let refunds: RefundInput[] = [];
   let customers: CustomerInput[] = [];
+  const products: ProductInput[] = [];
   const flush = async () => {
     if (orders.length + refunds.length + customers.length === 0) return;
     await batchTransaction(db, async (trx) => {
@@ -217,10 +225,16 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
     if (item.kind === 'order') orders.push(item.order);
     else if (item.kind === 'refund') refunds.push(item.refund);
     else if (item.kind === 'customer') customers.push(item.customer);
+    else if (item.kind === 'product') products.push(item.product);
     if (orders.length + refunds.length + customers.length >= batchSize) await flush();
   }
   await flush();
   await batchTransaction(db, async (trx) => {
+    if (format.catalogue) {
+      const catalogue = new ProductWriter(trx, format.name, options.now);
+      await catalogue.write(products);
+      summary.catalogue = catalogue.stats;
+    }
     writer.use(trx);
     await writer.finish();
     await trx

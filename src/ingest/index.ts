@@ -25,6 +25,7 @@ export {
   type ReconciliationItem,
 } from './import.js';
 export { betterPhone, phoneToE164 } from './phone.js';
+export { type CatalogueStats, type ProductInput, ProductWriter } from './products.js';
 export type { CustomerInput, LineInput, OrderInput, RefundInput } from './records.js';
 export { normaliseEmail, normalisePhone } from './records.js';
 export { applyRefund, ImportWriter, recordConsent } from './writer.js';

@@ -1,5 +1,6 @@
 import type { OrderLineKind, OrderStatus } from '../store/schema.js';
 import type { Acquisition } from './acquisition.js';
+import type { ProductInput } from './products.js';
 
 /**
  * The normalised shapes every importer produces and the writer stores. Parsers turn a format's rows
@@ -95,7 +96,8 @@ export interface RefundInput {
 export type ImportRecord =
   | { kind: 'order'; line: number; order: OrderInput }
   | { kind: 'refund'; line: number; refund: RefundInput }
-  | { kind: 'customer'; line: number; customer: CustomerInput };
+  | { kind: 'customer'; line: number; customer: CustomerInput }
+  | { kind: 'product'; line: number; product: ProductInput };
 
 /** Lower-cases and trims an e-mail address; undefined when it does not look like one. */
 export function normaliseEmail(value: string | undefined): string | undefined {

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { ComebackError } from '../errors.js';
+import { profileRecommendations } from '../recommend/index.js';
 import { toMajor } from '../shared/money.js';
 import { type Db, REVENUE_STATUSES } from '../store/index.js';
 import { computeLifecycle, type LifecycleStage } from './lifecycle.js';
@@ -144,6 +145,8 @@ export interface CustomerProfile {
   /** Stored labels (with since and reason) and saved segments the customer belongs to. */
   labels: Array<{ kind: string; value: string; since: number; reason: string }>;
   segments: string[];
+  /** Recommended products with their reasons (recommend/), null before the first recommendation build. */
+  recommendations?: Awaited<ReturnType<typeof profileRecommendations>>;
 }
 
 function parseProperties(text: string): Record<string, unknown> {
@@ -359,5 +362,6 @@ export async function customerProfile(
       : null,
     labels: stored.labels,
     segments: stored.segments,
+    recommendations: await profileRecommendations(db, customerId),
   };
 }

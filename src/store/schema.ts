@@ -11,6 +11,7 @@ export interface Database {
   customer_consents: CustomerConsentTable;
   anonymous_ids: AnonymousIdTable;
   products: ProductTable;
+  product_prices: ProductPriceTable;
   orders: OrderTable;
   order_lines: OrderLineTable;
   refunds: RefundTable;
@@ -76,6 +77,34 @@ export interface ProductTable {
   category: string | null;
   price_minor: number | null;
   currency: string | null;
+  /** Catalogue fields (migration 017); null for products met only on orders. */
+  handle: string | null;
+  image_url: string | null;
+  url: string | null;
+  vendor: string | null;
+  product_type: string | null;
+  /** JSON array of tags. */
+  tags: string | null;
+  /** `active`, `draft` or `archived`; `active` for products met only on orders. */
+  status: Generated<ProductStatus>;
+  /** Null when the store does not track inventory for the product. */
+  inventory_quantity: number | null;
+  compare_at_minor: number | null;
+  /** The format or webhook that last wrote the catalogue fields; null when met only on orders. */
+  catalogue_source: string | null;
+  updated_at: number | null;
+}
+
+export type ProductStatus = 'active' | 'draft' | 'archived';
+
+/** A product's price as observed by a catalogue import or webhook; a row is added only on a change. */
+export interface ProductPriceTable {
+  product_id: number;
+  observed_at: number;
+  price_minor: number;
+  compare_at_minor: number | null;
+  currency: string;
+  source: string;
 }
 
 export type OrderStatus = 'pending' | 'paid' | 'partially_refunded' | 'refunded' | 'cancelled';

@@ -6,6 +6,7 @@ import { parseTimestamp } from '../../shared/dates.js';
 import type { Db, OrderStatus } from '../../store/index.js';
 import { apiDb } from '../api.schema.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
+import { applyShopifyProductWebhook, SHOPIFY_PRODUCT_TOPICS } from '../shopify-products-webhook.js';
 import {
   parseJsonKeepingBigIntegers,
   type RefundOrderContext,
@@ -28,6 +29,7 @@ export const SHOPIFY_TOPICS = [
   'refunds/create',
   'customers/create',
   'customers/update',
+  ...SHOPIFY_PRODUCT_TOPICS,
 ];
 
 const WebhookResult = Type.Object({
@@ -149,6 +151,7 @@ async function applyShopifyWebhook(
   const applied: Applied = { touched: [], notes: [] };
   if (ORDER_TOPICS.includes(topic)) await applyOrder(trx, writer, shopifyOrder(payload), payload, triggeredAt, applied);
   else if (topic === 'refunds/create') await applyRefundWebhook(trx, payload, applied);
+  else if (SHOPIFY_PRODUCT_TOPICS.includes(topic)) await applyShopifyProductWebhook(trx, payload, now);
   else await applyCustomer(trx, writer, payload, now, applied);
   await writer.finish();
   return applied;

@@ -116,6 +116,12 @@ function printSummary(io: Io, s: ImportSummary): void {
     `${formatCount(s.customersCreated)} new customers`,
     `${formatCount(s.productsCreated)} new products`,
   ];
+  if (s.catalogue)
+    parts.splice(
+      1,
+      5,
+      `${formatCount(s.catalogue.products)} products (${formatCount(s.catalogue.created)} new, ${formatCount(s.catalogue.changed)} changed, ${formatCount(s.catalogue.prices)} prices recorded)`,
+    );
   io.out.write(`${s.file} (${s.format}): ${parts.join(', ')}\n`);
   for (const [reason, count] of Object.entries(s.skipReasons))
     io.out.write(`  skipped ${formatCount(count)}: ${reason}\n`);

@@ -52,6 +52,8 @@ export interface Format {
   name: string;
   layout: 'csv' | 'whitespace';
   description: string;
+  /** A catalogue (products) export: priced in `--currency` or the store's order currency. */
+  catalogue?: true;
   parse(rows: AsyncIterable<SourceRow>, ctx: ParseContext): AsyncIterable<ParsedItem>;
 }
 

@@ -3,7 +3,9 @@ import { csv } from './csv.js';
 import type { Format } from './format.js';
 import { onlineRetail } from './online-retail.js';
 import { shopify } from './shopify.js';
+import { shopifyProducts } from './shopify-products.js';
 import { woocommerce } from './woocommerce.js';
+import { woocommerceProducts } from './woocommerce-products.js';
 
 /** Every import format by the name `--format` takes. */
 export const FORMATS = {
@@ -12,6 +14,8 @@ export const FORMATS = {
   'online-retail': onlineRetail,
   cdnow,
   csv,
+  'shopify-products': shopifyProducts,
+  'woocommerce-products': woocommerceProducts,
 } satisfies Record<string, Format>;
 
 export type FormatName = keyof typeof FORMATS;

@@ -10,6 +10,7 @@ import { loyaltyDebtMigration } from './012-loyalty-debt.js';
 import { refundBoundsMigration } from './013-refund-bounds.js';
 import { webhookTruthMigration } from './014-webhook-truth.js';
 import { postcodeMigration } from './015-postcode.js';
+import { catalogueMigration } from './017-catalogue.js';
 import { campaignsMigration } from './020-campaigns.js';
 import type { DialectName } from './columns.js';
 
@@ -33,5 +34,6 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '013_refund_bounds': refundBoundsMigration(dialect),
     '010_identifiability': identifiabilityMigration(),
     '011_acquisition': acquisitionMigration(dialect),
+    '017_catalogue': catalogueMigration(dialect),
   };
 }
