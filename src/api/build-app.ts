@@ -15,6 +15,7 @@ import type { ApiApp, RouteDeps } from './app.types.js';
 import { authHook } from './auth.js';
 import { installErrorHandler, notFoundBody } from './error-handler.js';
 import { readOrCreateSetting } from './keys.queries.js';
+import { DEFAULT_RATE_LIMIT } from './limits.js';
 import { registerCustomerRoutes } from './routes/customers.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerEventRoutes } from './routes/events.js';
@@ -28,6 +29,8 @@ import { registerStatsRoutes } from './routes/stats.js';
 import { registerShopifyWebhookRoutes } from './routes/webhooks.js';
 import { ErrorBody } from './schemas.js';
 import { SegmentRefresher } from './segment-refresher.js';
+
+export { DEFAULT_RATE_LIMIT };
 
 export interface BuildAppOptions {
   store: Store;
@@ -47,8 +50,6 @@ export interface BuildAppOptions {
   /** How long after an order or event its customer's segments are refreshed (a burst costs one refresh). */
   segmentRefreshDelayMs?: number;
 }
-
-export const DEFAULT_RATE_LIMIT = { max: 1200, timeWindowMs: 60_000 };
 
 /**
  * Builds the HTTP API (REST under `/api/v1`, OpenAPI at `/docs/json`, a browsable reference at `/docs`)

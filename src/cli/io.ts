@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressModule from 'cli-progress';
 
 /** Where a command writes: results to `out`, progress and logs to `err`. */
 export interface Io {
@@ -7,6 +8,20 @@ export interface Io {
 }
 
 export const processIo: Io = { out: process.stdout, err: process.stderr };
+
+/**
+ * A reader that stops early (`comeback stats | head -3`) closes the pipe; the next write fails with
+ * EPIPE. That is the reader's choice, not an error: end the process quietly with exit code 0.
+ */
+export function exitQuietlyOnBrokenPipe(
+  stream: NodeJS.WritableStream,
+  exit: (code: number) => void = process.exit,
+): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') exit(0);
+    else throw error;
+  });
+}
 
 /** Prints a value as JSON on stdout. */
 export function printJson(io: Io, value: unknown): void {
@@ -44,6 +59,8 @@ function visibleLength(text: string): number {
 /** A progress bar on a terminal; silent when stderr is not one. */
 export function progressBar(io: Io, label: string): { update(done: number, total: number): void; stop(): void } {
   if (!io.err.isTTY) return { update() {}, stop() {} };
+  // Loaded here, on a terminal only, so that commands that never draw a bar do not pay for it.
+  const cliProgress: typeof cliProgressModule = createRequire(import.meta.url)('cli-progress');
   const bar = new cliProgress.SingleBar(
     {
       stream: io.err,

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import pino from 'pino';
-import { buildApp, DEFAULT_RATE_LIMIT } from '../../api/index.js';
+import { DEFAULT_RATE_LIMIT } from '../../api/limits.js';
 import { ComebackError } from '../../errors.js';
 import { openStore } from '../../store/index.js';
 import { type CommandContext, dbOption } from '../shared.js';
@@ -35,6 +34,8 @@ export function registerServe(program: Command, ctx: CommandContext): void {
       const limit = Number(flags.rateLimit);
       if (!Number.isInteger(limit) || limit < 0)
         throw new ComebackError('usage', `--rate-limit ${flags.rateLimit}: not a count`);
+      // The HTTP stack is loaded only when the server starts, not for `serve --help`.
+      const [{ buildApp }, { default: pino }] = await Promise.all([import('../../api/index.js'), import('pino')]);
       const store = await openStore(ctx.config(flags).dbUrl);
       const app = await buildApp({
         store,
