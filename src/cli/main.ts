@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ComebackError, type ErrorKind } from '../errors.js';
+import { describeDatabaseFailure } from './database-errors.js';
 import { exitQuietlyOnBrokenPipe, type Io, processIo } from './io.js';
 import type { CommandContext } from './shared.js';
 
@@ -30,10 +31,13 @@ export const COMMANDS: ReadonlyArray<{
   name: string;
   args?: string;
   description: string;
+  /** The command may create the database (import, serve, …); the others refuse a SQLite file that is not there. */
+  creates?: true;
   load: () => Promise<Register>;
 }> = [
   {
     name: 'import',
+    creates: true,
     args: '<files...>',
     description: 'import order exports into the store (each file whole or not at all; re-imports change nothing)',
     load: async () => (await import('./commands/import.js')).registerImport,
@@ -45,12 +49,14 @@ export const COMMANDS: ReadonlyArray<{
   },
   {
     name: 'demo',
+    creates: true,
     description:
       'load the bundled real sample (UCI Online Retail, 440 customers) into a fresh embedded database and serve the dashboard',
     load: async () => (await import('./commands/demo.js')).registerDemo,
   },
   {
     name: 'loyalty',
+    creates: true,
     description: 'the loyalty program: points, tiers, rewards and referrals on an append-only ledger',
     load: async () => (await import('./commands/loyalty.js')).registerLoyalty,
   },
@@ -78,16 +84,19 @@ export const COMMANDS: ReadonlyArray<{
   },
   {
     name: 'keys',
+    creates: true,
     description: 'create, list and revoke API keys',
     load: async () => (await import('./commands/keys.js')).registerKeys,
   },
   {
     name: 'admin',
+    creates: true,
     description: 'local admin accounts for the dashboard',
     load: async () => (await import('./commands/admin.js')).registerAdmin,
   },
   {
     name: 'serve',
+    creates: true,
     description: 'serve the HTTP API (/api/v1, reference at /docs) and the dashboard (/)',
     load: async () => (await import('./commands/serve.js')).registerServe,
   },
@@ -119,6 +128,7 @@ export async function buildProgram(
   io: Io,
   env: NodeJS.ProcessEnv = process.env,
   argv?: readonly string[],
+  seen: { dbUrl?: string } = {},
 ): Promise<Command> {
   const program = new Command('comeback')
     .description('Customer-retention engine for online stores: who comes back, who is slipping away, what to do')
@@ -130,7 +140,16 @@ export async function buildProgram(
   const registered = new Set<Register>();
   const toLoad = COMMANDS.filter((entry) => argv === undefined || entry.name === wanted);
   // shared.ts brings the configuration and the store: loaded with the first command that needs them.
-  const ctx = toLoad.length > 0 ? (await import('./shared.js')).makeContext(io, env) : undefined;
+  const existingDatabase = toLoad.length === 1 && !toLoad[0]!.creates;
+  const ctx =
+    toLoad.length > 0
+      ? (await import('./shared.js')).makeContext(io, env, {
+          existingDatabase,
+          onConfig: (config) => {
+            seen.dbUrl = config.dbUrl;
+          },
+        })
+      : undefined;
   for (const entry of toLoad) {
     if (ctx) {
       const register = await entry.load();
@@ -152,8 +171,9 @@ export async function buildProgram(
 
 /** Runs the CLI and returns the exit code; errors are reported on stderr, never thrown. */
 export async function main(argv: string[], io: Io = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const seen: { dbUrl?: string } = {};
   try {
-    const program = await buildProgram(io, env, argv);
+    const program = await buildProgram(io, env, argv, seen);
     await program.parseAsync(argv);
     return 0;
   } catch (error) {
@@ -162,13 +182,19 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
         ? 0
         : 2;
     }
+    const connection = describeDatabaseFailure(error, seen.dbUrl);
+    if (connection) {
+      io.err.write(`comeback: ${connection}\n`);
+      return 1;
+    }
     if (error instanceof ComebackError) {
       io.err.write(`comeback: ${error.describe()}\n`);
       return EXIT[error.kind];
     }
-    io.err.write(
-      `comeback: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
+    // A bug, not a mistake of the user's: one line, and the stack trace only when asked for.
+    const detail = error instanceof Error ? error.message : String(error);
+    const stack = env.COMEBACK_DEBUG && error instanceof Error ? `\n${error.stack}` : ' (COMEBACK_DEBUG=1 shows where)';
+    io.err.write(`comeback: unexpected error: ${detail}${stack}\n`);
     return 1;
   }
 }
