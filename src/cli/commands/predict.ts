@@ -4,6 +4,7 @@ import { ComebackError } from '../../errors.js';
 import { isPurchaseModel, type ModelName } from '../../models/index.js';
 import { fitStoreModel, type StoreFit, scoreCustomers, UNIT_DAYS } from '../../predict/index.js';
 import { openStore } from '../../store/index.js';
+import { storeCustomers } from '../export-columns.js';
 import { formatCount, formatTable, printJson } from '../io.js';
 import { type CommandContext, dateFlag, dbOption } from '../shared.js';
 
@@ -112,7 +113,22 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
           next_order: s.nextOrderAt === null ? null : day(s.nextOrderAt),
         }));
         if (flags.csv) {
-          ctx.io.out.write(stringify(rows, { header: true }));
+          const known = await storeCustomers(
+            store.db,
+            run.scores.map((s) => s.customerId),
+          );
+          const withStoreIds = rows.map(({ customer_id, ...rest }) => {
+            const c = known(customer_id);
+            return {
+              customer_id,
+              source: c.source,
+              store_id: c.storeId,
+              email: c.email,
+              currency: run.currency,
+              ...rest,
+            };
+          });
+          ctx.io.out.write(stringify(withStoreIds, { header: true }));
           return;
         }
         if (flags.json) {

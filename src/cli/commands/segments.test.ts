@@ -46,7 +46,10 @@ describe('comeback segments and comeback customer', () => {
     const rfm = await comeback('segments', 'rfm', '--as-of', '1998-07-01', '--csv');
     assert.equal(rfm.code, 0, rfm.err);
     const lines = rfm.out.trim().split('\n');
-    assert.equal(lines[0], 'customer_id,r,f,m,recency_days,frequency,monetary_minor,group,reason');
+    assert.equal(
+      lines[0],
+      'customer_id,source,store_id,email,r,f,m,recency_days,frequency,monetary,currency,group,reason',
+    );
     assert.equal(lines.length - 1, 2357);
     const personas = await comeback('segments', 'personas', '--as-of', '1998-07-01', '--csv');
     assert.equal(personas.out.split('\n')[0], 'customer_id,group,reason,play');
