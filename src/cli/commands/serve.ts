@@ -15,6 +15,10 @@ export function registerServe(program: Command, ctx: CommandContext): void {
       .option('--shopify-secret <secret>', 'Shopify webhook signing secret (or COMEBACK_SHOPIFY_SECRET)')
       .option('--user-id-source <source>', 'identity source of Segment userIds: api (default) or shopify')
       .option(
+        '--trust-proxy [addresses]',
+        'behind a TLS-terminating proxy: trust its X-Forwarded-* headers (all proxies, or a comma-separated list of addresses/CIDRs); the session cookie becomes Secure',
+      )
+      .option(
         '--rate-limit <n>',
         'requests per minute per API key (0 turns limiting off)',
         String(DEFAULT_RATE_LIMIT.max),
@@ -26,6 +30,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
       shopifySecret?: string;
       userIdSource?: string;
       rateLimit: string;
+      trustProxy?: boolean | string;
       db?: string;
     }) => {
       const port = Number(flags.port);
@@ -43,6 +48,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
         shopifySecret: flags.shopifySecret ?? ctx.env.COMEBACK_SHOPIFY_SECRET,
         userIdSource: flags.userIdSource ?? ctx.env.COMEBACK_USER_ID_SOURCE,
         rateLimit: limit === 0 ? false : { max: limit, timeWindowMs: 60_000 },
+        trustProxy: flags.trustProxy ?? false,
         logger: pino({ level: ctx.env.COMEBACK_LOG_LEVEL ?? 'info' }, pino.destination(2)),
       });
       try {
