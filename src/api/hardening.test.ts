@@ -73,6 +73,39 @@ for (const dialect of DIALECTS) {
       assert.equal(fine.statusCode, 200, fine.body);
     });
 
+    test('sign-in is throttled per account (10 failures in 15 minutes) and per address (50)', async () => {
+      let clock = NOW;
+      const throttled = await buildApp({ store: t.store, now: () => clock, rateLimit: false, trustProxy: true });
+      try {
+        const attempt = (username: string, password: string, from: string) =>
+          throttled.inject({
+            method: 'POST',
+            url: '/api/v1/session',
+            headers: { 'x-forwarded-for': from },
+            payload: { username, password },
+          });
+        for (let i = 1; i <= 10; i++)
+          assert.equal((await attempt('owner', `wrong ${i}`, `10.0.0.${i}`)).statusCode, 401);
+        // The 11th try on the account, from a new address and with the right password, waits.
+        const blocked = await attempt('owner', 'correct horse', '10.0.1.1');
+        assert.equal(blocked.statusCode, 429, blocked.body);
+        assert.equal(blocked.json().error.code, 'rate_limited');
+        assert.equal(blocked.headers['retry-after'], String(15 * 60));
+        // One millisecond before the first failure leaves the window: still blocked; at it: allowed.
+        clock = NOW + 15 * 60_000 - 1;
+        assert.equal((await attempt('owner', 'correct horse', '10.0.1.1')).statusCode, 429);
+        clock = NOW + 15 * 60_000;
+        assert.equal((await attempt('owner', 'correct horse', '10.0.1.1')).statusCode, 200);
+
+        // Per address: 50 failures over many account names from one address block that address only.
+        for (let i = 0; i < 50; i++) assert.equal((await attempt(`guess${i}`, 'x', '192.0.2.9')).statusCode, 401);
+        assert.equal((await attempt('owner', 'correct horse', '192.0.2.9')).statusCode, 429);
+        assert.equal((await attempt('owner', 'correct horse', '192.0.2.10')).statusCode, 200);
+      } finally {
+        await throttled.close();
+      }
+    });
+
     test('security headers on pages and API answers; HSTS and the Secure cookie only over HTTPS', async () => {
       for (const url of ['/', '/api/v1/health']) {
         const answer = await app.inject({ url });
