@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
@@ -15,6 +16,7 @@ import type { ApiApp, RouteDeps } from './app.types.js';
 import { authHook } from './auth.js';
 import { installErrorHandler, notFoundBody } from './error-handler.js';
 import { messageLinkSecret, readOrCreateSetting } from './keys.queries.js';
+import { DEFAULT_RATE_LIMIT, MAX_JSON_DEPTH } from './limits.js';
 import { registerCustomerRoutes } from './routes/customers.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerEventRoutes } from './routes/events.js';
@@ -30,6 +32,8 @@ import { registerStatsRoutes } from './routes/stats.js';
 import { registerShopifyWebhookRoutes } from './routes/webhooks.js';
 import { ErrorBody } from './schemas.js';
 import { SegmentRefresher } from './segment-refresher.js';
+
+export { DEFAULT_RATE_LIMIT };
 
 export interface BuildAppOptions {
   store: Store;
@@ -48,9 +52,13 @@ export interface BuildAppOptions {
   logger?: FastifyBaseLogger | false;
   /** How long after an order or event its customer's segments are refreshed (a burst costs one refresh). */
   segmentRefreshDelayMs?: number;
+  /**
+   * Behind a reverse proxy that terminates TLS: trust its `X-Forwarded-For` / `-Proto`, so that the
+   * client's address is the real one (rate limits) and HTTPS is seen (the `Secure` cookie, HSTS).
+   * `true` trusts any proxy; a string lists addresses or CIDRs (`127.0.0.1,10.0.0.0/8`). Default off.
+   */
+  trustProxy?: boolean | string;
 }
-
-export const DEFAULT_RATE_LIMIT = { max: 1200, timeWindowMs: 60_000 };
 
 /**
  * Builds the HTTP API (REST under `/api/v1`, OpenAPI at `/docs/json`, a browsable reference at `/docs`)
@@ -67,9 +75,11 @@ export async function buildApp({
   dashboardDir = join(packageRoot(), 'web', 'dist'),
   logger = false,
   segmentRefreshDelayMs = 1000,
+  trustProxy = false,
 }: BuildAppOptions): Promise<ApiApp> {
   const app: ApiApp = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
+    trustProxy,
     // Segment batches reach 500 calls; their own limit is 500 KB, this leaves room.
     bodyLimit: 4 * 1024 * 1024,
     // Signed link tokens travel as path parameters (`/m/u/:token`), longer than Fastify's default 100.
@@ -94,6 +104,42 @@ export async function buildApp({
   installErrorHandler(app);
   app.addSchema(ErrorBody);
 
+  // Security headers on every answer: the dashboard and /docs load only their own scripts, no page may
+  // frame them, no type sniffing, no referrer to other sites. HSTS only when the request came over HTTPS
+  // (directly or, with trustProxy, through a proxy): over plain HTTP it would be ignored or wrong.
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'same-origin' },
+    strictTransportSecurity: false,
+  });
+  app.addHook('onSend', async (request, reply) => {
+    if (request.protocol === 'https') reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+  });
+  // JSON nested deeper than any real payload is refused before a route walks it (recursion in
+  // JSON.stringify or in a rule evaluator would overflow the stack and answer 500).
+  app.addHook('preValidation', async (request) => {
+    if (request.body !== undefined && jsonDepthExceeds(request.body, MAX_JSON_DEPTH)) {
+      throw new ComebackError('bad_input', `body: nested deeper than ${MAX_JSON_DEPTH} levels`, {
+        location: { field: 'body' },
+      });
+    }
+  });
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -114,7 +160,8 @@ export async function buildApp({
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // staticCSP: the reference page's own inline script and style get hashes in its CSP.
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   app.addHook('onRequest', authHook({ db: store.db, now, sessionSecret: deps.sessionSecret }));
   if (limit) {
@@ -177,4 +224,18 @@ export async function buildApp({
     return reply.code(404).send(notFoundBody(request));
   });
   return app;
+}
+
+/** Whether a parsed JSON value nests arrays or objects deeper than `max` levels (iterative: no recursion). */
+export function jsonDepthExceeds(value: unknown, max: number): boolean {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  while (stack.length > 0) {
+    const { value: current, depth } = stack.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth + 1 > max) return true;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (typeof child === 'object' && child !== null) stack.push({ value: child, depth: depth + 1 });
+    }
+  }
+  return false;
 }

@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressModule from 'cli-progress';
 
 /** Where a command writes: results to `out`, progress and logs to `err`. */
 export interface Io {
@@ -8,14 +9,52 @@ export interface Io {
 
 export const processIo: Io = { out: process.stdout, err: process.stderr };
 
+/**
+ * A reader that stops early (`comeback stats | head -3`) closes the pipe; the next write fails with
+ * EPIPE. That is the reader's choice, not an error: end the process quietly with exit code 0.
+ */
+export function exitQuietlyOnBrokenPipe(
+  stream: NodeJS.WritableStream,
+  exit: (code: number) => void = process.exit,
+): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') exit(0);
+    else throw error;
+  });
+}
+
 /** Prints a value as JSON on stdout. */
 export function printJson(io: Io, value: unknown): void {
   io.out.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** A plain text table: the first row is the header, numbers are right-aligned. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the colour codes our own tables use.
+const CONTROL_BUT_COLOUR = /\u001b\[[0-9;]*m|[\u0000-\u001f\u007f-\u009f]/g;
+
+function escapeControl(char: string): string {
+  const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+  return named[char] ?? `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`;
+}
+
+/**
+ * Text from the data (names, e-mails, reasons) made safe for a terminal: every control character
+ * (C0, DEL, C1: ESC, BEL, NUL, line breaks…) is shown as an escape (`\x1b`, `\x07`, `\x00`, `\n`), so a
+ * value cannot set the terminal's title or colours or fake output lines.
+ */
+export function safeText(text: string): string {
+  return text.replace(CONTROL, escapeControl);
+}
+
+/**
+ * A plain text table: the first row is the header, numbers are right-aligned. Cells are shown through
+ * `safeText`, except for the colour codes (`ESC[…m`) of tables that colour their cells on purpose.
+ */
 export function formatTable(rows: Array<Array<string | number>>): string {
-  const cells = rows.map((row) => row.map((value) => String(value)));
+  const cells = rows.map((row) =>
+    row.map((value) => String(value).replace(CONTROL_BUT_COLOUR, (m) => (m.length > 1 ? m : escapeControl(m)))),
+  );
   const widths: number[] = [];
   for (const row of cells) {
     row.forEach((value, i) => {
@@ -44,6 +83,8 @@ function visibleLength(text: string): number {
 /** A progress bar on a terminal; silent when stderr is not one. */
 export function progressBar(io: Io, label: string): { update(done: number, total: number): void; stop(): void } {
   if (!io.err.isTTY) return { update() {}, stop() {} };
+  // Loaded here, on a terminal only, so that commands that never draw a bar do not pay for it.
+  const cliProgress: typeof cliProgressModule = createRequire(import.meta.url)('cli-progress');
   const bar = new cliProgress.SingleBar(
     {
       stream: io.err,

@@ -1,9 +1,10 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { defaultAsOf } from '../analytics/index.js';
 import { type Config, loadConfig } from '../config.js';
 import { ComebackError } from '../errors.js';
 import { parseDateArgument, parseEndDateArgument } from '../shared/dates.js';
-import type { Db } from '../store/index.js';
+import { type Db, parseDbUrl } from '../store/index.js';
 import type { Io } from './io.js';
 
 /** What every command gets from the entry point: where to write, the clock, the configuration. */
@@ -23,8 +24,32 @@ export function dbOption(command: Command): Command {
   );
 }
 
-export function makeContext(io: Io, env: NodeJS.ProcessEnv): CommandContext {
-  return { io, now: () => Date.now(), config: (flags) => loadConfig(flags, env), env };
+/**
+ * The context of a command. With `existingDatabase`, the command reads a store and must not create
+ * one: a SQLite `--db` path naming no file is refused (`bad_input`) instead of becoming an empty store.
+ */
+export function makeContext(
+  io: Io,
+  env: NodeJS.ProcessEnv,
+  { existingDatabase = false, onConfig }: { existingDatabase?: boolean; onConfig?: (config: Config) => void } = {},
+): CommandContext {
+  const config = (flags: { db?: string }) => {
+    const loaded = loadConfig(flags, env);
+    onConfig?.(loaded);
+    if (existingDatabase) requireExistingDatabase(loaded.dbUrl);
+    return loaded;
+  };
+  return { io, now: () => Date.now(), config, env };
+}
+
+/** Throws `bad_input` when a SQLite URL names a file that does not exist. */
+export function requireExistingDatabase(url: string): void {
+  const { dialect, target } = parseDbUrl(url);
+  if (dialect !== 'sqlite' || target === ':memory:' || existsSync(target)) return;
+  throw new ComebackError(
+    'bad_input',
+    `--db ${url}: no database at ${target} (this command only reads one; check the path, or import orders first with comeback import)`,
+  );
 }
 
 /** Parses a `YYYY-MM-DD` (UTC midnight) or an instant given on the command line, naming the flag. */

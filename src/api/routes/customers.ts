@@ -1,8 +1,10 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { defaultAsOf } from '../../analytics/index.js';
+import { ComebackError } from '../../errors.js';
 import { customerProfile, loadLatestScores } from '../../segments/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { searchCustomers } from '../customers.queries.js';
+import { MAX_OFFSET } from '../limits.js';
 import { authErrors, EpochMs, Nullable } from '../schemas.js';
 
 const NullableText = Nullable(Type.String());
@@ -32,12 +34,23 @@ export function registerCustomerRoutes(app: ApiApp, deps: RouteDeps): void {
         querystring: Type.Object({
           q: Type.Optional(Type.String({ maxLength: 200 })),
           limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-          offset: Type.Integer({ minimum: 0, default: 0 }),
+          offset: Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 }),
         }),
         response: { 200: Type.Object({ total: Type.Integer(), customers: Type.Array(CustomerItem) }), ...authErrors },
       },
     },
-    async (request) => searchCustomers(deps.store.db, request.query),
+    async (request) => {
+      // The schema's coercion turns `1e999` into Infinity, which passes its integer check: refuse here.
+      for (const field of ['limit', 'offset'] as const) {
+        const value = request.query[field];
+        if (!Number.isSafeInteger(value) || value > (field === 'limit' ? 500 : MAX_OFFSET)) {
+          throw new ComebackError('bad_input', `${field}: must be a whole number within range`, {
+            location: { field },
+          });
+        }
+      }
+      return searchCustomers(deps.store.db, request.query);
+    },
   );
 
   app.get(

@@ -2,6 +2,7 @@ import { Type } from '@fastify/type-provider-typebox';
 import { ComebackError } from '../../errors.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { verifyAdminUser } from '../keys.queries.js';
+import { LoginThrottle } from '../login-throttle.js';
 import { authErrors } from '../schemas.js';
 import { SESSION_COOKIE, SESSION_TTL_MS, sessionCookie, signSession } from '../session.js';
 
@@ -13,6 +14,7 @@ const Who = Type.Object({
 
 /** Dashboard sign-in: `POST /session` sets a signed cookie, `GET` says who is calling, `DELETE` signs out. */
 export function registerSessionRoutes(app: ApiApp, deps: RouteDeps): void {
+  const throttle = new LoginThrottle();
   app.post(
     '/session',
     {
@@ -30,9 +32,20 @@ export function registerSessionRoutes(app: ApiApp, deps: RouteDeps): void {
     },
     async (request, reply) => {
       const { username, password } = request.body;
+      const account = username.trim();
+      const waitMs = throttle.retryAfterMs(account, request.ip, deps.now());
+      if (waitMs > 0) {
+        reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
+        throw new ComebackError(
+          'rate_limited',
+          `too many failed sign-ins; try again in ${Math.ceil(waitMs / 60_000)} minute(s)`,
+        );
+      }
       if (!(await verifyAdminUser(deps.store.db, username, password))) {
+        throttle.fail(account, request.ip, deps.now());
         throw new ComebackError('unauthorized', 'wrong user name or password');
       }
+      throttle.succeed(account);
       const token = signSession(deps.sessionSecret, username.trim(), deps.now() + SESSION_TTL_MS);
       reply.header(
         'set-cookie',

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { upsertAdminUser } from '../../api/index.js';
+import { upsertAdminUser } from '../../api/keys.queries.js';
 import { ComebackError } from '../../errors.js';
 import { openStore } from '../../store/index.js';
 import { type CommandContext, dbOption } from '../shared.js';

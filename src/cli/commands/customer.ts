@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { ComebackError } from '../../errors.js';
-import { customerProfile, loadLatestScores, resolveCustomerId } from '../../segments/index.js';
+import { customerProfile, loadLatestScores } from '../../segments/index.js';
 import { formatMoney } from '../../shared/money.js';
 import { openStore } from '../../store/index.js';
-import { formatTable, printJson } from '../io.js';
+import { resolveCustomerRef } from '../customer-ref.js';
+import { formatTable, printJson, safeText } from '../io.js';
 import { AS_OF_HELP, type CommandContext, dbOption, resolveAsOf } from '../shared.js';
 
 const stamp = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
@@ -16,7 +17,7 @@ export function registerCustomer(program: Command, ctx: CommandContext): void {
       .description(
         "one customer's whole story: profile, consent, orders, timeline, RFM, persona, stage, scores, segments",
       )
-      .argument('<id>', 'internal id, e-mail, or source:external-id (e.g. online-retail:12347)')
+      .argument('<id>', "the store's customer id (e.g. 17850), an e-mail, source:external-id, or #internal-id")
       .option('--as-of <date>', AS_OF_HELP)
       .option('--events <n>', 'most recent events in the timeline', '50')
       .option('--json', 'print JSON'),
@@ -27,48 +28,51 @@ export function registerCustomer(program: Command, ctx: CommandContext): void {
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
       const { asOf } = await resolveAsOf(ctx, store.db, flags.asOf);
-      const id = await resolveCustomerId(store.db, ref);
+      const id = await resolveCustomerRef(store.db, ref);
       const scores = await loadLatestScores(store.db);
       const p = await customerProfile(store.db, id, { asOf, scores, timelineLimit: limit });
       if (flags.json) {
         printJson(ctx.io, p);
         return;
       }
+      // Everything from the data goes through `safe`, so that its control characters never reach the terminal.
+      const safe = (text: string | null | undefined) => safeText(text ?? '');
       const c = p.customer;
       const out: string[] = [];
       const name = [c.firstName, c.lastName].filter(Boolean).join(' ');
-      out.push(`customer ${c.id}${name ? ` — ${name}` : ''}${c.email ? ` <${c.email}>` : ''}`);
+      out.push(`customer ${c.id}${name ? ` — ${safe(name)}` : ''}${c.email ? ` <${safe(c.email)}>` : ''}`);
       out.push(
         formatTable([
           ['', ''],
-          ['phone', c.phone ?? 'unknown'],
-          ['place', [c.city, c.country].filter(Boolean).join(', ') || 'unknown'],
-          ['birthday', c.birthday ?? 'unknown'],
+          ['phone', safe(c.phone) || 'unknown'],
+          ['place', safe([c.city, c.country].filter(Boolean).join(', ')) || 'unknown'],
+          ['birthday', safe(c.birthday) || 'unknown'],
           ['first seen', stamp(c.firstSeenAt)],
-          ['ids', p.identities.map((i) => `${i.source}:${i.externalId}`).join(', ') || 'none'],
+          ['ids', p.identities.map((i) => safe(`${i.source}:${i.externalId}`)).join(', ') || 'none'],
           ['consent', p.consents.map((k) => `${k.channel} ${k.granted ? 'yes' : 'no'}`).join(', ') || 'none recorded'],
         ]).replace(/^.*\n/, ''),
       );
       out.push('');
-      if (p.rfm) out.push(`RFM: ${p.rfm.group} — ${p.rfm.reason}`);
-      if (p.persona) out.push(`persona: ${p.persona.label} — ${p.persona.reason}\n  play: ${p.persona.play}`);
-      if (p.lifecycle) out.push(`stage: ${p.lifecycle.stage.replace('_', ' ')} — ${p.lifecycle.reason}`);
+      if (p.rfm) out.push(`RFM: ${p.rfm.group} — ${safe(p.rfm.reason)}`);
+      if (p.persona)
+        out.push(`persona: ${p.persona.label} — ${safe(p.persona.reason)}\n  play: ${safe(p.persona.play)}`);
+      if (p.lifecycle) out.push(`stage: ${p.lifecycle.stage.replace('_', ' ')} — ${safe(p.lifecycle.reason)}`);
       if (p.scores) {
         out.push(
           `P(alive) ${p.scores.pAlive.toFixed(3)}, expected purchases ${p.scores.expectedPurchases?.toFixed(2) ?? '–'}, CLV ${p.scores.clv?.toFixed(2) ?? '–'}, next order ${p.scores.nextOrderDate ?? '–'}`,
         );
       }
       if (p.loyalty) out.push(`loyalty: ${p.loyalty.tier}, ${p.loyalty.balance} points (${p.loyalty.pending} pending)`);
-      if (p.segments.length > 0) out.push(`segments: ${p.segments.join(', ')}`);
+      if (p.segments.length > 0) out.push(`segments: ${p.segments.map(safe).join(', ')}`);
       out.push('');
       if (p.orders.length > 0) {
         out.push(
           formatTable([
             ['order', 'date', 'status', 'total', 'refunded', 'lines'],
             ...p.orders.map((o) => [
-              o.externalId,
+              safe(o.externalId),
               o.placedDate,
-              o.status,
+              safe(o.status),
               formatMoney(o.totalMinor, o.currency),
               o.refundedMinor ? formatMoney(o.refundedMinor, o.currency) : '',
               o.lines.length,
@@ -83,10 +87,10 @@ export function registerCustomer(program: Command, ctx: CommandContext): void {
           ...p.timeline.map((e) => [
             stamp(e.at),
             e.kind === 'order'
-              ? `order ${e.externalId} ${formatMoney(e.totalMinor, e.currency)} (${e.status})`
+              ? `order ${safe(e.externalId)} ${formatMoney(e.totalMinor, e.currency)} (${safe(e.status)})`
               : e.kind === 'refund'
-                ? `refund ${formatMoney(e.amountMinor, e.currency)}${e.reason ? ` (${e.reason})` : ''}`
-                : `${e.type}${e.event ? ` ${e.event}` : ''}`,
+                ? `refund ${formatMoney(e.amountMinor, e.currency)}${e.reason ? ` (${safe(e.reason)})` : ''}`
+                : safe(`${e.type}${e.event ? ` ${e.event}` : ''}`),
           ]),
         ]),
       );

@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
 import { defaultAsOf } from '../../analytics/index.js';
-import { buildApp, upsertAdminUser } from '../../api/index.js';
+import { upsertAdminUser } from '../../api/keys.queries.js';
 import { ComebackError } from '../../errors.js';
 import { importFile } from '../../ingest/index.js';
 import { scoreCustomers } from '../../predict/index.js';
@@ -123,6 +123,7 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
         await prepareExtras(store, ctx);
         const password = flags.password ?? randomBytes(12).toString('base64url');
         const admin = await upsertAdminUser(store.db, { username: flags.user, password, now: ctx.now() });
+        const { buildApp } = await import('../../api/index.js');
         const app = await buildApp({ store, now: ctx.now });
         await app.listen({ port, host: flags.host });
         const address = app.server.address() as AddressInfo;

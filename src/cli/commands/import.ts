@@ -1,11 +1,20 @@
+import { existsSync, rmSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { defaultAsOf } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
-import { CSV_FIELDS, FORMATS, type ImportSummary, importFile, isFormatName } from '../../ingest/index.js';
+import {
+  CSV_FIELDS,
+  FORMATS,
+  type FormatName,
+  type ImportSummary,
+  importFile,
+  isFormatName,
+} from '../../ingest/index.js';
 import { refreshSegments, segmentsInUse } from '../../segments/index.js';
 import { formatMoney } from '../../shared/money.js';
-import { openStore } from '../../store/index.js';
+import { openStore, parseDbUrl } from '../../store/index.js';
+import { checkInputFile, describeGzipFailure, formatsThatFit } from '../input-file.js';
 import { formatCount, type Io, printJson, progressBar } from '../io.js';
 import { type CommandContext, dbOption } from '../shared.js';
 
@@ -53,8 +62,14 @@ export function registerImport(program: Command, ctx: CommandContext): void {
       throw new ComebackError('usage', '--decimal-comma and --decimal-point: choose one');
     }
     const decimal = flags.decimalComma ? 'comma' : flags.decimalPoint ? 'point' : 'auto';
-    const store = await openStore(ctx.config(flags).dbUrl);
+    for (const file of files) checkInputFile(file);
+    const { dbUrl } = ctx.config(flags);
+    const target = parseDbUrl(dbUrl);
+    // A new SQLite file that ends up holding nothing (the first file failed) is removed again.
+    const created = target.dialect === 'sqlite' && target.target !== ':memory:' && !existsSync(target.target);
+    const store = await openStore(dbUrl);
     const summaries: ImportSummary[] = [];
+    let closed = false;
     try {
       for (const file of files) {
         const bar = progressBar(ctx.io, basename(file));
@@ -73,6 +88,8 @@ export function registerImport(program: Command, ctx: CommandContext): void {
               onProgress: (read, total) => bar.update(read, total),
             }),
           );
+        } catch (error) {
+          throw (await explainImportFailure(file, format, flags.encoding, error)) ?? error;
         } finally {
           bar.stop();
         }
@@ -85,12 +102,38 @@ export function registerImport(program: Command, ctx: CommandContext): void {
           `segments refreshed as of ${new Date(asOf).toISOString().slice(0, 10)}: ${refreshed.changes.length} changes\n`,
         );
       }
-    } finally {
+    } catch (error) {
+      closed = true;
       await store.close();
+      if (created && summaries.length === 0) {
+        for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${target.target}${suffix}`, { force: true });
+      }
+      throw error;
+    } finally {
+      if (!closed) await store.close();
     }
     if (flags.json) printJson(ctx.io, summaries);
     else for (const summary of summaries) printSummary(ctx.io, summary);
   });
+}
+
+/** A clearer message for a failed import: a gzip error, or a header that fits another format. */
+async function explainImportFailure(
+  file: string,
+  format: FormatName,
+  encoding: string | undefined,
+  error: unknown,
+): Promise<ComebackError | undefined> {
+  const gzip = describeGzipFailure(file, error);
+  if (gzip) return gzip;
+  if (!(error instanceof ComebackError) || error.location?.field !== 'header') return undefined;
+  const fits = await formatsThatFit(file, { encoding, except: format });
+  if (fits.length === 0) return undefined;
+  return new ComebackError(
+    'bad_input',
+    `${error.message}: the file is not in the ${format} format; its header fits ${fits.map((f) => `--format ${f}`).join(' or ')}`,
+    { location: error.location, cause: error },
+  );
 }
 
 function collect(value: string, previous: string[]): string[] {

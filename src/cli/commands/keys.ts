@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createApiKey, isScope, listApiKeys, revokeApiKey } from '../../api/index.js';
+import { createApiKey, isScope, listApiKeys, revokeApiKey } from '../../api/keys.queries.js';
 import { ComebackError } from '../../errors.js';
 import { openStore } from '../../store/index.js';
 import { formatTable, printJson } from '../io.js';

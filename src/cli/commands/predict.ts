@@ -11,6 +11,7 @@ import {
   UNIT_DAYS,
 } from '../../predict/index.js';
 import { openStore } from '../../store/index.js';
+import { storeCustomers } from '../export-columns.js';
 import { formatCount, formatTable, printJson } from '../io.js';
 import { type CommandContext, dateFlag, dbOption, endDateFlag } from '../shared.js';
 
@@ -142,7 +143,22 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
         }
         if (run.spendNote) ctx.io.err.write(`spend model: ${run.spendNote}\n`);
         if (flags.csv) {
-          ctx.io.out.write(stringify(rows, { header: true }));
+          const known = await storeCustomers(
+            store.db,
+            run.scores.map((s) => s.customerId),
+          );
+          const withStoreIds = rows.map(({ customer_id, ...rest }) => {
+            const c = known(customer_id);
+            return {
+              customer_id,
+              source: c.source,
+              store_id: c.storeId,
+              email: c.email,
+              currency: run.currency,
+              ...rest,
+            };
+          });
+          ctx.io.out.write(stringify(withStoreIds, { header: true }));
           return;
         }
         if (flags.json) {

@@ -28,6 +28,7 @@ import {
 } from '../../segments/index.js';
 import { formatMoney } from '../../shared/money.js';
 import { type Db, openStore, type Store } from '../../store/index.js';
+import { majorAmount, STORE_COLUMNS, storeColumns, storeCustomers } from '../export-columns.js';
 import { formatCount, formatTable, printJson } from '../io.js';
 import { AS_OF_HELP, type CommandContext, dbOption, resolveAsOf } from '../shared.js';
 
@@ -97,24 +98,44 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
     withStore(ctx, flags, async (store) => {
       const result = await computeRfm(store.db, { asOf: await asOfOf(ctx, store.db, flags.asOf) });
       const currency = result.currency ?? 'USD';
+      const known = flags.csv
+        ? await storeCustomers(
+            store.db,
+            result.customers.map((c) => c.customerId),
+          )
+        : undefined;
       output(ctx, flags, {
         json: () => result,
         csv: () =>
           stringify(
             result.customers.map((c) => [
               c.customerId,
+              ...storeColumns(known?.(c.customerId)),
               c.r,
               c.f,
               c.m,
               c.recencyDays,
               c.frequency,
-              c.monetaryMinor,
+              majorAmount(c.monetaryMinor, currency),
+              currency,
               c.group,
               c.reason,
             ]),
             {
               header: true,
-              columns: ['customer_id', 'r', 'f', 'm', 'recency_days', 'frequency', 'monetary_minor', 'group', 'reason'],
+              columns: [
+                'customer_id',
+                ...STORE_COLUMNS,
+                'r',
+                'f',
+                'm',
+                'recency_days',
+                'frequency',
+                'monetary',
+                'currency',
+                'group',
+                'reason',
+              ],
             },
           ),
         table: () => {

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import pino from 'pino';
-import { buildApp, DEFAULT_RATE_LIMIT } from '../../api/index.js';
+import { DEFAULT_RATE_LIMIT } from '../../api/limits.js';
 import { ComebackError } from '../../errors.js';
 import { openStore } from '../../store/index.js';
 import { type CommandContext, dbOption } from '../shared.js';
@@ -16,6 +15,10 @@ export function registerServe(program: Command, ctx: CommandContext): void {
       .option('--shopify-secret <secret>', 'Shopify webhook signing secret (or COMEBACK_SHOPIFY_SECRET)')
       .option('--user-id-source <source>', 'identity source of Segment userIds: api (default) or shopify')
       .option(
+        '--trust-proxy [addresses]',
+        'behind a TLS-terminating proxy: trust its X-Forwarded-* headers (all proxies, or a comma-separated list of addresses/CIDRs); the session cookie becomes Secure',
+      )
+      .option(
         '--rate-limit <n>',
         'requests per minute per API key (0 turns limiting off)',
         String(DEFAULT_RATE_LIMIT.max),
@@ -27,6 +30,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
       shopifySecret?: string;
       userIdSource?: string;
       rateLimit: string;
+      trustProxy?: boolean | string;
       db?: string;
     }) => {
       const port = Number(flags.port);
@@ -35,6 +39,8 @@ export function registerServe(program: Command, ctx: CommandContext): void {
       const limit = Number(flags.rateLimit);
       if (!Number.isInteger(limit) || limit < 0)
         throw new ComebackError('usage', `--rate-limit ${flags.rateLimit}: not a count`);
+      // The HTTP stack is loaded only when the server starts, not for `serve --help`.
+      const [{ buildApp }, { default: pino }] = await Promise.all([import('../../api/index.js'), import('pino')]);
       const store = await openStore(ctx.config(flags).dbUrl);
       const app = await buildApp({
         store,
@@ -42,6 +48,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
         shopifySecret: flags.shopifySecret ?? ctx.env.COMEBACK_SHOPIFY_SECRET,
         userIdSource: flags.userIdSource ?? ctx.env.COMEBACK_USER_ID_SOURCE,
         rateLimit: limit === 0 ? false : { max: limit, timeWindowMs: 60_000 },
+        trustProxy: flags.trustProxy ?? false,
         logger: pino({ level: ctx.env.COMEBACK_LOG_LEVEL ?? 'info' }, pino.destination(2)),
       });
       try {
