@@ -1,4 +1,5 @@
 import { createContext, useContext } from 'react';
+import { FLOWS_EN, FLOWS_KO } from './i18n-flows.js';
 
 /** The dashboard's languages. */
 export type Lang = 'en' | 'ko';
@@ -142,6 +143,7 @@ const en = {
   numberOfCustomers: 'Number of customers',
   notFitted: 'The models could not be fitted',
   language: 'Language',
+  ...FLOWS_EN,
 } as const;
 
 /** A message key. */
@@ -285,6 +287,7 @@ const ko: Record<MessageKey, string> = {
   numberOfCustomers: '고객 수',
   notFitted: '모델을 적합할 수 없습니다',
   language: '언어',
+  ...FLOWS_KO,
 };
 
 const MESSAGES: Record<Lang, Record<MessageKey, string>> = { en, ko };
