@@ -21,6 +21,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
 const hasChromium = existsSync(CHROMIUM);
 const skip = hasChromium || process.env.CI ? false : `${CHROMIUM} not found (apt-get install chromium)`;
+// In the page, on failure: the outermost elements that stick out on the right.
+const WIDEST = `[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.parentElement?.closest('.table-scroll')).slice(0, 5).map((e) => e.tagName + '.' + e.className).join(' ')`;
 const PHONE = { width: 390, height: 844 };
 const DAY = 86_400_000;
 // The built-in flows of src/campaigns/builtin.ts, by hand.
@@ -348,7 +350,8 @@ describe('Flows page in Chromium against comeback demo', { skip }, () => {
         );
         await page.locator('[data-testid="flow-report"] .chart canvas').first().waitFor();
         const overflow = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
-        assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+        const wide = overflow > 0 ? await page.evaluate(WIDEST) : '';
+        assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen: ${wide}`);
         if (viewport) assert.ok(await page.locator('[data-testid="flow-report"] .scroll-hint').isVisible());
         await page.screenshot({
           path: join(SHOTS, `${lang}-${viewport ? 'phone' : 'laptop'}-flow-report.png`),

@@ -24,7 +24,7 @@ export const FLOWS_EN = {
   flowCi: '95 % CI {low} to {high}',
   flowCiShort: '95 % confidence interval',
   flowNoInterval: 'no interval: too few entrants',
-  flowPp: 'pp',
+  flowPp: ' pp',
   flowIncrementalOrders: 'Incremental orders',
   flowIncrementalRevenue: 'Incremental revenue',
   flowCouponCost: 'Coupon cost',

@@ -88,7 +88,7 @@ function withInterval(i18n: I18n, interval: Interval, format: (v: number) => str
 /** Percentage points with a sign: +1.2 pp. */
 function points(i18n: I18n, fraction: number): string {
   const value = fraction * 100;
-  return `${value > 0 ? '+' : ''}${i18n.number(value, 1)} ${i18n.t('flowPp')}`;
+  return `${value > 0 ? '+' : ''}${i18n.number(value, 1)}${i18n.t('flowPp')}`;
 }
 
 function verdictText(i18n: I18n, lift: FlowReportView['lift']): string {
@@ -191,22 +191,31 @@ function Report({ flowKey }: { flowKey: string }) {
               </>
             ) : null}
             <dl className="facts">
-              <dt>{i18n.t('flowIncrementalOrders')}</dt>
-              <dd data-testid="flow-incremental-orders">
-                {l.incrementalOrders ? withInterval(i18n, l.incrementalOrders, (v) => i18n.number(v, 1)) : '—'}
-              </dd>
-              <dt>{i18n.t('flowIncrementalRevenue')}</dt>
-              <dd data-testid="flow-incremental-revenue">
-                {l.incrementalRevenueMinor ? withInterval(i18n, l.incrementalRevenueMinor, m) : '—'}
-              </dd>
-              <dt>{i18n.t('flowCouponCost')}</dt>
-              <dd data-testid="flow-coupon-cost">
-                {m(l.couponCostMinor)} ({i18n.t('flowCouponsUsed', { used: r.coupons.used, issued: r.coupons.issued })})
-              </dd>
-              <dt>{i18n.t('flowNetRevenue')}</dt>
-              <dd data-testid="flow-net-revenue">
-                {l.netIncrementalRevenueMinor === null ? '—' : m(l.netIncrementalRevenueMinor)}
-              </dd>
+              <div>
+                <dt>{i18n.t('flowIncrementalOrders')}</dt>
+                <dd data-testid="flow-incremental-orders">
+                  {l.incrementalOrders ? withInterval(i18n, l.incrementalOrders, (v) => i18n.number(v, 1)) : '—'}
+                </dd>
+              </div>
+              <div>
+                <dt>{i18n.t('flowIncrementalRevenue')}</dt>
+                <dd data-testid="flow-incremental-revenue">
+                  {l.incrementalRevenueMinor ? withInterval(i18n, l.incrementalRevenueMinor, m) : '—'}
+                </dd>
+              </div>
+              <div>
+                <dt>{i18n.t('flowCouponCost')}</dt>
+                <dd data-testid="flow-coupon-cost">
+                  {m(l.couponCostMinor)} (
+                  {i18n.t('flowCouponsUsed', { used: r.coupons.used, issued: r.coupons.issued })})
+                </dd>
+              </div>
+              <div>
+                <dt>{i18n.t('flowNetRevenue')}</dt>
+                <dd data-testid="flow-net-revenue">
+                  {l.netIncrementalRevenueMinor === null ? '—' : m(l.netIncrementalRevenueMinor)}
+                </dd>
+              </div>
             </dl>
             <p className="muted">
               {i18n.t('flowMethod', { days: r.attributionDays, date: i18n.date(r.asOf - 1) })}
@@ -214,8 +223,8 @@ function Report({ flowKey }: { flowKey: string }) {
             </p>
             <h3>{i18n.t('flowSteps')}</h3>
             <p className="muted scroll-hint">{i18n.t('flowScrollHint')}</p>
-            <div className="table-scroll" data-testid="flow-steps">
-              <table className="table">
+            <div className="table-scroll flow-scroll" data-testid="flow-steps">
+              <table className="table flow-table">
                 <thead>
                   <tr>
                     <th scope="col">{i18n.t('flowStep')}</th>
@@ -323,8 +332,8 @@ export function FlowsPage() {
                   </p>
                 )}
                 <p className="muted scroll-hint">{i18n.t('flowScrollHint')}</p>
-                <div className="table-scroll">
-                  <table className="table" data-testid="flows-table">
+                <div className="table-scroll flow-scroll">
+                  <table className="table flow-table" data-testid="flows-table">
                     <thead>
                       <tr>
                         <th scope="col">{i18n.t('flowName')}</th>
