@@ -346,7 +346,7 @@ describe('Flows page in Chromium against comeback demo', { skip }, () => {
             await cell('clicked'),
             await cell('unsubscribed'),
           ],
-          ['4', '1', 'no_consent: 1', '4', '2', '1', '0'],
+          ['4', '1', `${i18n.t('flowSkipNoConsent')}: 1`, '4', '2', '1', '0'],
         );
         await page.locator('[data-testid="flow-report"] .chart canvas').first().waitFor();
         const overflow = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));

@@ -49,6 +49,10 @@ export const FLOWS_EN = {
   flowClicked: 'Clicked',
   flowUnsubscribed: 'Unsubscribed',
   flowScrollHint: 'Scroll sideways to see every column →',
+  flowSkipNoConsent: 'no consent',
+  flowSkipSuppressed: 'suppressed address',
+  flowSkipFrequencyCap: 'frequency cap',
+  flowSkipQuietHours: 'quiet hours',
 } as const;
 
 export const FLOWS_KO: Record<keyof typeof FLOWS_EN, string> = {
@@ -101,4 +105,8 @@ export const FLOWS_KO: Record<keyof typeof FLOWS_EN, string> = {
   flowClicked: '클릭',
   flowUnsubscribed: '수신 거부',
   flowScrollHint: '옆으로 밀어 모든 열을 보세요 →',
+  flowSkipNoConsent: '수신 동의 없음',
+  flowSkipSuppressed: '발송 차단 주소',
+  flowSkipFrequencyCap: '발송 빈도 제한',
+  flowSkipQuietHours: '야간 발송 제한',
 };

@@ -74,6 +74,19 @@ const TRIGGERS: Record<string, MessageKey> = {
   date: 'flowTriggerDate',
 };
 
+const SKIP_REASONS: Record<string, MessageKey> = {
+  no_consent: 'flowSkipNoConsent',
+  suppressed: 'flowSkipSuppressed',
+  frequency_cap: 'flowSkipFrequencyCap',
+  quiet_hours: 'flowSkipQuietHours',
+};
+
+/** A skip reason in the page's language; a code this page does not know is shown as it is. */
+function skipReason(i18n: I18n, code: string): string {
+  const key = SKIP_REASONS[code];
+  return key ? i18n.t(key) : code;
+}
+
 function money(i18n: I18n, minor: number, currency: string): string {
   return i18n.money(minor / 10 ** currencyDigits(currency), currency);
 }
@@ -264,7 +277,7 @@ function Report({ flowKey }: { flowKey: string }) {
                         <td data-col="skipped">
                           {skipped.length === 0
                             ? '0'
-                            : skipped.map(([reason, n]) => `${reason}: ${i18n.number(n)}`).join(', ')}
+                            : skipped.map(([reason, n]) => `${skipReason(i18n, reason)}: ${i18n.number(n)}`).join(', ')}
                         </td>
                         <td className="num" data-col="held-out">
                           {i18n.number(s.heldOut)}
