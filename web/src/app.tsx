@@ -3,6 +3,7 @@ import { ApiError, apiFetch, storeKey } from './api.js';
 import { detectLang, I18nContext, type Lang, type MessageKey, makeI18n } from './i18n.js';
 import { CohortsPage } from './pages/cohorts.js';
 import { CustomerPage, CustomersPage } from './pages/customers.js';
+import { FlowsPage } from './pages/flows.js';
 import { OverviewPage } from './pages/overview.js';
 import { PredictionsPage } from './pages/predictions.js';
 import { SegmentsPage } from './pages/segments.js';
@@ -30,6 +31,7 @@ const NAV: Array<{ page: Route['page']; href: string; label: MessageKey; icon: s
     icon: 'M12 3a9 9 0 1 0 9 9h-9z M14 2v8h8a8 8 0 0 0-8-8z',
   },
   { page: 'predictions', href: '#/predictions', label: 'navPredictions', icon: 'M3 17l6-6 4 4 8-8M15 7h6v6' },
+  { page: 'flows', href: '#/flows', label: 'navFlows', icon: 'M4 6h10l3 3-3 3H4zM20 14H10l-3 3 3 3h10z' },
 ];
 
 function Page({ route }: { route: Route }) {
@@ -46,6 +48,8 @@ function Page({ route }: { route: Route }) {
       return <SegmentsPage />;
     case 'predictions':
       return <PredictionsPage />;
+    case 'flows':
+      return <FlowsPage />;
   }
 }
 

@@ -1,4 +1,5 @@
 import { createContext, useContext } from 'react';
+import { FLOWS_EN, FLOWS_KO } from './i18n-flows.js';
 
 /** The dashboard's languages. */
 export type Lang = 'en' | 'ko';
@@ -155,6 +156,7 @@ const en = {
   pAliveNotInformative: 'P(alive) is not shown: this store’s history cannot tell who has left',
   pAliveFallback: 'Churn risk and lifecycle stages use days since the last order instead.',
   language: 'Language',
+  ...FLOWS_EN,
 } as const;
 
 /** A message key. */
@@ -311,6 +313,7 @@ const ko: Record<MessageKey, string> = {
   pAliveNotInformative: '활성 확률을 표시하지 않습니다: 이 스토어의 이력으로는 누가 떠났는지 알 수 없습니다',
   pAliveFallback: '이탈 위험과 라이프사이클 단계는 마지막 주문 이후 일수로 판단합니다.',
   language: '언어',
+  ...FLOWS_KO,
 };
 
 const MESSAGES: Record<Lang, Record<MessageKey, string>> = { en, ko };

@@ -7,7 +7,8 @@ export type Route =
   | { page: 'customers'; q: string; offset: number }
   | { page: 'customer'; id: number }
   | { page: 'segments' }
-  | { page: 'predictions' };
+  | { page: 'predictions' }
+  | { page: 'flows' };
 
 /** Parses a hash such as `#/customers?q=ann` into a route; anything unknown is the overview. */
 export function parseHash(hash: string): Route {
@@ -21,6 +22,8 @@ export function parseHash(hash: string): Route {
       return { page: 'segments' };
     case 'predictions':
       return { page: 'predictions' };
+    case 'flows':
+      return { page: 'flows' };
     case 'customers': {
       const id = Number(parts[1]);
       if (Number.isInteger(id) && id > 0) return { page: 'customer', id };

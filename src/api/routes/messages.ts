@@ -1,5 +1,12 @@
 import { Type } from '@fastify/type-provider-typebox';
-import { flowReport, listFlows, loadFlow, unsubscribeByToken } from '../../campaigns/index.js';
+import {
+  flowReport,
+  installBuiltins,
+  listFlows,
+  loadFlow,
+  setFlowEnabled,
+  unsubscribeByToken,
+} from '../../campaigns/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { endDateQuery } from '../schemas.js';
 
@@ -74,13 +81,38 @@ export function registerMessageLinkRoutes(app: ApiApp, deps: RouteDeps & { linkS
   });
 }
 
-/** `GET /api/v1/flows` and `GET /api/v1/flows/:key/report`: flows and their lift (read scope). */
+/**
+ * `GET /api/v1/flows` (installs the built-in flows first, off, as the CLI does), `GET /flows/:key` and
+ * `GET /flows/:key/report`: flows and their lift (read scope); `POST /flows/:key/enable|disable`
+ * (write scope) turn one on or off and answer `{ key, enabled, changed }`; an unknown key is a 404.
+ */
 export function registerFlowRoutes(app: ApiApp, deps: RouteDeps): void {
   app.get(
     '/flows',
     { config: { access: 'read' }, schema: { summary: 'Every flow, on or off', tags: ['flows'] } },
-    async () => ({ flows: await listFlows(deps.store.db) }),
+    async () => {
+      await installBuiltins(deps.store.db, deps.now());
+      return { flows: await listFlows(deps.store.db) };
+    },
   );
+  for (const action of ['enable', 'disable'] as const) {
+    app.post(
+      `/flows/:key/${action}`,
+      {
+        config: { access: 'write' },
+        schema: {
+          summary: action === 'enable' ? 'Turn a flow on' : 'Turn a flow off',
+          tags: ['flows'],
+          params: Type.Object({ key: Type.String({ maxLength: 64 }) }),
+        },
+      },
+      async (request) => {
+        const enabled = action === 'enable';
+        const changed = await setFlowEnabled(deps.store.db, request.params.key, enabled, deps.now());
+        return { key: request.params.key, enabled, changed };
+      },
+    );
+  }
   app.get(
     '/flows/:key',
     {
