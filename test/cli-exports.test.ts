@@ -133,7 +133,7 @@ for (const dialect of DIALECTS) {
       const cdnow1 = rows.find((r) => r.source === 'cdnow' && r.store_id === '1');
       assert.ok(cdnow1, 'CDNOW customer 1 is in the export under its own id');
 
-      const predicted = await run('predict', '--csv', '--as-of', '1998-07-01', '--db', t.url);
+      const predicted = await run('predict', '--csv', '--as-of', '1998-06-30', '--db', t.url);
       assert.equal(predicted.code, 0, predicted.err);
       const scores: Array<Record<string, string>> = parse(predicted.out, { columns: true });
       assert.deepEqual(Object.keys(scores[0]!).slice(0, 6), [

@@ -33,6 +33,48 @@ export async function duckOne(sql: string): Promise<Record<string, number | stri
  * earlier invoice holding the stock code, an invoice refunded in full is no sale, A-invoices are
  * skipped and rows without a CustomerID are guest orders.
  */
+/** The country names of the Online Retail file and their ISO 3166 codes; the rest stay as written. */
+const ONLINE_RETAIL_COUNTRIES = Object.entries({
+  'United Kingdom': 'GB',
+  France: 'FR',
+  Australia: 'AU',
+  Netherlands: 'NL',
+  Germany: 'DE',
+  Norway: 'NO',
+  EIRE: 'IE',
+  Switzerland: 'CH',
+  Spain: 'ES',
+  Poland: 'PL',
+  Portugal: 'PT',
+  Italy: 'IT',
+  Belgium: 'BE',
+  Lithuania: 'LT',
+  Japan: 'JP',
+  Iceland: 'IS',
+  'Channel Islands': 'GB',
+  Denmark: 'DK',
+  Cyprus: 'CY',
+  Sweden: 'SE',
+  Austria: 'AT',
+  Israel: 'IL',
+  Finland: 'FI',
+  Greece: 'GR',
+  Singapore: 'SG',
+  Lebanon: 'LB',
+  'United Arab Emirates': 'AE',
+  'Saudi Arabia': 'SA',
+  'Czech Republic': 'CZ',
+  Canada: 'CA',
+  Brazil: 'BR',
+  USA: 'US',
+  Bahrain: 'BH',
+  Malta: 'MT',
+  RSA: 'ZA',
+  'Hong Kong': 'HK',
+})
+  .map(([name, code]) => `('${name}', '${code}')`)
+  .join(', ');
+
 /**
  * The Online Retail sales (customer, ts, d, net, grp = country) as DuckDB SQL over the raw file, net of
  * the cancellations that `createRetailRefunds` allocated into the table `refunded` (call it first on
@@ -50,9 +92,12 @@ export function onlineRetailSales(file: string): string {
   invoices as (
     select inv, arg_min(ts, rn) as ts, arg_min(customer, rn) as customer, sum(q * cents) as total, min(rn) as first_rn,
            arg_min(country, rn) as country
-    from lines where inv not like 'C%' and inv not like 'A%' group by inv)
-  select i.customer, i.ts, cast(i.ts as date) as d, i.total - coalesce(r.refunded, 0) as net, i.country as grp
-  from invoices i left join refunded r using (inv)
+    from lines where inv not like 'C%' and inv not like 'A%' group by inv),
+  -- The importer stores ISO 3166 codes; these are the file's country names, written out by hand.
+  iso(name, code) as (values ${ONLINE_RETAIL_COUNTRIES})
+  select i.customer, i.ts, cast(i.ts as date) as d, i.total - coalesce(r.refunded, 0) as net,
+         coalesce(iso.code, i.country) as grp
+  from invoices i left join refunded r using (inv) left join iso on iso.name = i.country
   where coalesce(r.refunded, 0) = 0 or r.refunded < i.total`;
 }
 

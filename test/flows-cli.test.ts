@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { tempDir } from './setup.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -24,6 +24,12 @@ function comeback(...args: string[]) {
 }
 
 describe('comeback flows', () => {
+  before(() => {
+    // Like every command that reads the store, flows needs one: a store with its orders imported.
+    const imported = comeback('import', join(ROOT, 'samples/cdnow/CDNOW_sample.txt'), '--format', 'cdnow');
+    assert.equal(imported.code, 0, imported.err);
+  });
+
   test('lists the built-in flows off, shows one, saves an edit as a new version and refuses a broken one', () => {
     const listed = comeback('flows', 'list', '--json');
     assert.equal(listed.code, 0, listed.err);

@@ -259,7 +259,8 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
  */
 export async function batchTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
   try {
-    return await immediateTransaction(db, fn);
+    // One wait of the busy timeout: a writer that holds the lock longer is reported as busy, not outwaited.
+    return await immediateTransaction(db, fn, { attempts: 1 });
   } catch (error) {
     if (isBusyError(error)) throw busyError(error);
     throw error;

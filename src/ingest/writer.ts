@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { isoCountry } from '../shared/countries.js';
 import { localDate } from '../shared/dates.js';
 import { type Db, type SqliteHandle, sqliteHandle } from '../store/index.js';
 import type { OrderStatus } from '../store/schema.js';
@@ -173,7 +174,7 @@ export class ImportWriter {
               refunded_minor: order.refundedMinor ?? 0,
               status: order.status,
               discount_codes: JSON.stringify(order.discountCodes),
-              country: order.country ?? null,
+              country: isoCountry(order.country) ?? order.country ?? null,
               cancelled_at: order.cancelledAt ?? null,
               imported_at: this.now,
               payment_method: order.acquisition?.paymentMethod ?? null,

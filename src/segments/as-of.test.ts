@@ -321,17 +321,22 @@ for (const dialect of DIALECTS) {
             await addOrder(db, customers[o.customer]!, { at: D + o.daysAfter * DAY + o.ms });
           }
           const refundable = orders.filter((o) => o.status === 'paid');
+          // What each order still has to give back: a refund never exceeds what is left (the store refuses it).
+          const left = new Map(refundable.map((o) => [o.id, o.total]));
           for (const r of h.later.refunds) {
             const target = refundable[r.order % Math.max(1, refundable.length)];
             if (!target) break;
-            const amount = r.part ? 100 : target.total;
+            const remaining = left.get(target.id)!;
+            if (remaining === 0) continue;
+            const amount = r.part ? Math.min(100, remaining) : remaining;
+            left.set(target.id, remaining - amount);
             await addRefund(db, target.id, {
               at: D + r.daysAfter * DAY,
               amountMinor: amount,
               currency: target.currency,
             });
             await applyRefund(db, target.id, amount);
-            target.status = 'refunded';
+            target.status = left.get(target.id) === 0 ? 'refunded' : 'partially_refunded';
           }
           const cancellable = orders.filter((o) => o.status === 'paid' || o.status === 'partially_refunded');
           for (const c of h.later.cancels) {

@@ -55,7 +55,10 @@ const ALIASES: Record<string, string> = {
   'ivory coast': 'CI',
   "cote d'ivoire": 'CI',
   'hong kong sar china': 'HK',
+  'hong kong': 'HK',
   'macao sar china': 'MO',
+  macao: 'MO',
+  macau: 'MO',
   burma: 'MM',
   swaziland: 'SZ',
 };

@@ -5,11 +5,15 @@ import { type Kysely, PostgresAdapter, sql } from 'kysely';
  * instance over this store (typed with whatever extra tables the caller knows). On SQLite, Kysely's
  * transactions begin DEFERRED, and a deferred reader that later writes fails with SQLITE_BUSY when
  * another process committed meanwhile; `BEGIN IMMEDIATE` takes the lock up front, waiting up to the
- * busy timeout (and trying again a few times, since SQLite's busy handler is not fair). On PostgreSQL
+ * busy timeout (and trying again up to `attempts` times in all, since SQLite's busy handler is not fair). On PostgreSQL
  * it is an ordinary transaction; callers lock rows (`FOR UPDATE`, `SKIP LOCKED`) as they need.
  * Inside an existing transaction it simply runs `fn` there.
  */
-export async function immediateTransaction<DB, T>(db: Kysely<DB>, fn: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+export async function immediateTransaction<DB, T>(
+  db: Kysely<DB>,
+  fn: (trx: Kysely<DB>) => Promise<T>,
+  { attempts = 5 }: { attempts?: number } = {},
+): Promise<T> {
   if (db.isTransaction) return fn(db);
   if (db.getExecutor().adapter instanceof PostgresAdapter) return db.transaction().execute(fn);
   return db.connection().execute(async (conn) => {
@@ -19,7 +23,7 @@ export async function immediateTransaction<DB, T>(db: Kysely<DB>, fn: (trx: Kyse
         break;
       } catch (error) {
         const busy = error instanceof Error && 'code' in error && error.code === 'SQLITE_BUSY';
-        if (!busy || attempt >= 5) throw error;
+        if (!busy || attempt >= attempts) throw error;
       }
     }
     try {

@@ -13,7 +13,7 @@ import {
 import { openStore } from '../../store/index.js';
 import { storeCustomers } from '../export-columns.js';
 import { formatCount, formatTable, printJson } from '../io.js';
-import { type CommandContext, dateFlag, dbOption, endDateFlag } from '../shared.js';
+import { AS_OF_HELP, type CommandContext, dbOption, endDateFlag } from '../shared.js';
 
 const MODELS = ['bgnbd', 'pnbd', 'mbgnbd', 'gg'] as const;
 
@@ -35,7 +35,7 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
         '--calibration-end <date>',
         'last day of the calibration period, included (YYYY-MM-DD); later data is the hold-out',
       )
-      .option('--as-of <date>', 'end (exclusive) of the data read; default the day after the last sale')
+      .option('--as-of <date>', AS_OF_HELP)
       .option('--unit <unit>', 'time unit of the model: day or week', 'week')
       .option('--currency <code>', 'currency of the spend model (default: the main currency)')
       .option('--json', 'print JSON'),
@@ -51,7 +51,7 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
       try {
         const result = await fitStoreModel(store.db, {
           model: model as ModelName,
-          asOf: dateFlag(flags.asOf, '--as-of'),
+          asOf: endDateFlag(flags.asOf, '--as-of'),
           calibrationEnd: endDateFlag(flags.calibrationEnd, '--calibration-end'),
           unit: unitOf(flags.unit),
           currency: flags.currency,
@@ -79,7 +79,7 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
       )
       .option('--horizon <n>', 'how far ahead, in --unit', '52')
       .option('--unit <unit>', 'day or week', 'week')
-      .option('--as-of <date>', 'score as of this date (default: the day after the last sale)')
+      .option('--as-of <date>', AS_OF_HELP)
       .option('--currency <code>', 'currency of the spend and CLV (default: the main currency)')
       .option('--discount-rate <rate>', 'monthly discount rate of the CLV', '0.01')
       .option('--margin <share>', 'share of revenue that is margin (1 = CLV as revenue)', '1')
@@ -114,7 +114,7 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
           model: chosenModel,
           unit,
           horizonDays: horizon * UNIT_DAYS[unit],
-          asOf: dateFlag(flags.asOf, '--as-of'),
+          asOf: endDateFlag(flags.asOf, '--as-of'),
           currency: flags.currency,
           monthlyDiscountRate: rate,
           margin,

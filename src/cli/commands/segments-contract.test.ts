@@ -64,7 +64,7 @@ describe('comeback segments and comeback customer', () => {
   });
 
   test('lifecycle uses the model scores once predict has stored them', async () => {
-    const predict = await comeback('predict', '--as-of', '1998-07-01', '--json');
+    const predict = await comeback('predict', '--as-of', '1998-06-30', '--json');
     assert.equal(predict.code, 0, predict.err);
     const lifecycle = JSON.parse((await comeback('segments', 'lifecycle', '--as-of', '1998-06-30', '--json')).out);
     assert.ok(lifecycle.scored > 2000, `${lifecycle.scored} scored`);
