@@ -1,27 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { tempDir } from './setup.js';
+import { cliIn, tempDir } from './setup.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const dir = tempDir('comeback-cli-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the real `comeback` command line in a child process, as a user would. */
-function comeback(...args: string[]) {
-  const result = spawnSync(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/cli/main.ts'), ...args],
-    {
-      cwd: dir,
-      encoding: 'utf8',
-      env: { ...process.env, COMEBACK_DB: `sqlite:${join(dir, 'cli.db')}` },
-    },
-  );
-  return { code: result.status, out: result.stdout, err: result.stderr };
-}
+const comeback = cliIn(dir, 'cli.db');
 
 describe('the comeback command line', () => {
   test('imports a file, reports stats as JSON, and a re-import changes nothing', () => {

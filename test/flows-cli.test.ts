@@ -1,27 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { tempDir } from './setup.js';
+import { cliIn, tempDir } from './setup.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const dir = tempDir('comeback-flows-cli-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the real `comeback` command line in a child process, as a user would. */
-function comeback(...args: string[]) {
-  const result = spawnSync(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/cli/main.ts'), ...args],
-    {
-      cwd: dir,
-      encoding: 'utf8',
-      env: { ...process.env, COMEBACK_DB: `sqlite:${join(dir, 'flows.db')}` },
-    },
-  );
-  return { code: result.status, out: result.stdout, err: result.stderr };
-}
+const comeback = cliIn(dir, 'flows.db');
 
 describe('comeback flows', () => {
   before(() => {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,4 +77,20 @@ export async function freshDatabase(dialect: DialectName): Promise<TestDb> {
 /** A folder for files a test writes; removed by the caller. */
 export function tempDir(prefix = 'comeback-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * The real `comeback` command line in a child process, as a user runs it: in `dir`, with `COMEBACK_DB`
+ * the SQLite file `database` there. Returns the exit code and what it printed.
+ */
+export function cliIn(dir: string, database: string) {
+  const main = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+  return (...args: string[]) => {
+    const result = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), main, ...args], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, COMEBACK_DB: `sqlite:${join(dir, database)}` },
+    });
+    return { code: result.status, out: result.stdout, err: result.stderr };
+  };
 }

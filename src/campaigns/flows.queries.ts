@@ -100,8 +100,9 @@ export async function loadFlow(db: Db, key: string): Promise<SavedFlow> {
   return loadFlowIn(campaignDb(db), key);
 }
 
-async function loadFlowIn(cdb: CampaignDb, key: string): Promise<SavedFlow> {
-  const row = await cdb
+/** Flows joined with the definition of their current version. */
+function currentVersions(cdb: CampaignDb) {
+  return cdb
     .selectFrom('flows')
     .innerJoin('flow_versions', (j) =>
       j.onRef('flow_versions.flow_id', '=', 'flows.id').onRef('flow_versions.version', '=', 'flows.current_version'),
@@ -114,9 +115,11 @@ async function loadFlowIn(cdb: CampaignDb, key: string): Promise<SavedFlow> {
       'flows.enabled',
       'flows.current_version',
       'definition',
-    ])
-    .where('flows.key', '=', key)
-    .executeTakeFirst();
+    ]);
+}
+
+async function loadFlowIn(cdb: CampaignDb, key: string): Promise<SavedFlow> {
+  const row = await currentVersions(cdb).where('flows.key', '=', key).executeTakeFirst();
   if (!row) throw new ComebackError('not_found', `no flow "${key}" (comeback flows list shows them)`);
   const definition = parseStored(row.definition, `flow ${key} v${row.current_version}`);
   return {
@@ -145,22 +148,7 @@ export async function flowVersion(db: Db, flowId: number, version: number): Prom
 
 /** Every flow (or campaign), with its current version. */
 export async function listFlows(db: Db): Promise<FlowSummary[]> {
-  const rows = await campaignDb(db)
-    .selectFrom('flows')
-    .innerJoin('flow_versions', (j) =>
-      j.onRef('flow_versions.flow_id', '=', 'flows.id').onRef('flow_versions.version', '=', 'flows.current_version'),
-    )
-    .select([
-      'flows.id',
-      'flows.key',
-      'flows.name',
-      'flows.kind',
-      'flows.enabled',
-      'flows.current_version',
-      'definition',
-    ])
-    .orderBy('flows.key')
-    .execute();
+  const rows = await currentVersions(campaignDb(db)).orderBy('flows.key').execute();
   return rows.map((r) => ({
     id: r.id,
     key: r.key,
