@@ -5,6 +5,7 @@ import type { Db } from '../store/index.js';
 import { referrerHost } from './acquisition.js';
 import { splitName } from './formats/format.js';
 import { changeEmail, customerByEmail, findOrCreateCustomer, mergeCustomers } from './identity.js';
+import { batchTransaction } from './import.js';
 import { betterPhone, phoneToE164 } from './phone.js';
 import { normaliseEmail } from './records.js';
 import { recordConsent } from './writer.js';
@@ -185,7 +186,8 @@ export async function recordEvents(
     result.customerIds = [...touched];
   };
   if (db.isTransaction) await run(db);
-  else await db.transaction().execute(run);
+  // Immediate on SQLite: events arriving during an import wait for its batch instead of failing busy.
+  else await batchTransaction(db, run);
   result.rejected.sort((x, y) => x.index - y.index);
   return result;
 }

@@ -1,7 +1,7 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { sql } from 'kysely';
 import { ComebackError } from '../../errors.js';
-import { betterPhone, changeEmail, hasIdentity, ImportWriter, lockKey } from '../../ingest/index.js';
+import { batchTransaction, betterPhone, changeEmail, hasIdentity, ImportWriter, lockKey } from '../../ingest/index.js';
 import { parseTimestamp } from '../../shared/dates.js';
 import type { Db, OrderStatus } from '../../store/index.js';
 import { apiDb } from '../api.schema.js';
@@ -104,7 +104,8 @@ export function registerShopifyWebhookRoutes(app: ApiApp, deps: RouteDeps): void
       const triggeredAt = triggeredHeader ? parseTimestamp(triggeredHeader)?.epochMs : undefined;
       const unused = !SHOPIFY_TOPICS.includes(topic);
       let applied: Applied = { touched: [], notes: [] };
-      const duplicate = await deps.store.db.transaction().execute(async (trx) => {
+      // Immediate on SQLite: a webhook during an import waits for its batch instead of failing busy.
+      const duplicate = await batchTransaction(deps.store.db, async (trx) => {
         const receipt = await apiDb(trx)
           .insertInto('webhook_receipts')
           .values({ source: SHOPIFY_SOURCE, webhook_id: webhookId, topic, received_at: now })
