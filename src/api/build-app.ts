@@ -83,7 +83,7 @@ export async function buildApp({
     // Segment batches reach 500 calls; their own limit is 500 KB, this leaves room.
     bodyLimit: 4 * 1024 * 1024,
     // Signed link tokens travel as path parameters (`/m/u/:token`), longer than Fastify's default 100.
-    maxParamLength: 1000,
+    routerOptions: { maxParamLength: 1000 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const deps: RouteDeps = {
