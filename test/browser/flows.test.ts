@@ -76,7 +76,8 @@ async function startDemo(file: string): Promise<Demo> {
 }
 
 async function settle(page: Page): Promise<void> {
-  await page.waitForFunction('!document.querySelector(\'[aria-busy="true"]\')', null, { timeout: 30_000 });
+  // A locator, not a string evaluated in the page: the server's CSP forbids eval, as it should.
+  await page.locator('[aria-busy="true"]').first().waitFor({ state: 'detached', timeout: 30_000 });
   await page.waitForTimeout(400);
 }
 
