@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ComebackError } from '../errors.js';
 import type { CustomerInput, OrderInput, RefundInput } from '../ingest/index.js';
-import { normaliseEmail, phoneToE164, SHOPIFY_FINANCIAL_STATUS } from '../ingest/index.js';
+import { normaliseEmail, orderStatus, phoneToE164 } from '../ingest/index.js';
 import { isIsoCurrency, MAX_AMOUNT_MINOR } from '../shared/currencies.js';
 import { parseTimestamp } from '../shared/dates.js';
 import { normaliseCurrency, parseAmount } from '../shared/money.js';
@@ -159,7 +159,7 @@ export function shopifyOrder(order: Json): ShopifyOrder {
   } else if (email) {
     customer = { email };
   }
-  let status: OrderStatus = SHOPIFY_FINANCIAL_STATUS[text(order.financial_status) ?? ''] ?? 'pending';
+  let status: OrderStatus = orderStatus(text(order.financial_status) ?? '') ?? 'pending';
   if (cancelledAt !== undefined) status = 'cancelled';
   const shippingSet = object(object(order.total_shipping_price_set)?.shop_money);
   const shipping =

@@ -6,7 +6,6 @@ export {
   recordEvents,
 } from './events.js';
 export { CSV_FIELDS, FORMATS, type FormatName, isFormatName } from './formats/index.js';
-export { SHOPIFY_FINANCIAL_STATUS } from './formats/shopify.js';
 export {
   changeEmail,
   customerByEmail,
@@ -24,6 +23,7 @@ export {
   type Reconciliation,
   type ReconciliationItem,
 } from './import.js';
+export { ORDER_STATUS, orderStatus } from './order-status.js';
 export { betterPhone, phoneToE164 } from './phone.js';
 export { type CatalogueStats, type ProductInput, ProductWriter } from './products.js';
 export type { CustomerInput, LineInput, OrderInput, RefundInput } from './records.js';

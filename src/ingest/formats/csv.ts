@@ -1,5 +1,6 @@
 import { ComebackError, inputError } from '../../errors.js';
 import type { OrderStatus } from '../../store/schema.js';
+import { orderStatus } from '../order-status.js';
 import { type LineInput, normaliseEmail, normalisePhone } from '../records.js';
 import type { SourceRow } from '../source.js';
 import {
@@ -18,7 +19,6 @@ import {
   timestamp,
   toReject,
 } from './format.js';
-import { orderStatus } from './status.js';
 
 /** The fields a generic orders CSV can fill, each from the column `--map column=field` names. */
 export const CSV_FIELDS = [

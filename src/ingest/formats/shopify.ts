@@ -1,6 +1,7 @@
 import { inputError } from '../../errors.js';
 import type { OrderStatus } from '../../store/schema.js';
 import { referrerHost, utmOf } from '../acquisition.js';
+import { orderStatus } from '../order-status.js';
 import { type CustomerInput, type LineInput, normaliseAddress, normaliseEmail, normalisePhone } from '../records.js';
 import type { SourceRow } from '../source.js';
 import {
@@ -21,10 +22,6 @@ import {
   timestamp,
   toReject,
 } from './format.js';
-import { ORDER_STATUS, orderStatus } from './status.js';
-
-/** How Shopify's `financial_status` reads as an order status (exports and webhooks alike): the shared map. */
-export const SHOPIFY_FINANCIAL_STATUS = ORDER_STATUS;
 
 /**
  * Shopify's admin exports. The orders export has one row per line item, the order's own fields on

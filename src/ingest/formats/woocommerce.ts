@@ -1,4 +1,5 @@
 import { inputError } from '../../errors.js';
+import { orderStatus } from '../order-status.js';
 import { type LineInput, normaliseAddress, normaliseEmail, normalisePhone } from '../records.js';
 import type { SourceRow } from '../source.js';
 import {
@@ -16,7 +17,6 @@ import {
   timestamp,
   toReject,
 } from './format.js';
-import { orderStatus } from './status.js';
 
 /**
  * WooCommerce's order export CSV as written by the widely used "Order Export & Order Import for

@@ -1,9 +1,11 @@
-import type { OrderStatus } from '../../store/schema.js';
+import type { OrderStatus } from '../store/schema.js';
 
 /**
- * The one map from the order statuses shops write to ours, for every importer and the Shopify
- * webhook: Shopify's `financial_status`, WooCommerce's `status` (without its `wc-` prefix) and the
- * words a generic CSV uses. Keys are lower case; a status not listed is refused by the caller.
+ * The one map from the order statuses shops write to ours, for every importer and webhook: Shopify's
+ * `financial_status`, WooCommerce's `status` (without its `wc-` prefix) and the words a generic CSV
+ * uses. New importers add their shop's words here (one line each) rather than keeping a map of their
+ * own. Keys are lower case; a status not listed is refused by the caller (or read as pending where
+ * the shop's format says so).
  */
 export const ORDER_STATUS: Readonly<Record<string, OrderStatus>> = {
   // paid
