@@ -4,7 +4,17 @@ import { toMajor } from '../shared/money.js';
 import type { Db } from '../store/index.js';
 import { ratio, weightedQuantile } from './formulas.js';
 import { monthLabel } from './periods.js';
-import { customerKey, int, isSale, localDay, monthIndex, net, resolveCurrency, salesWhere } from './sales.queries.js';
+import {
+  customerKey,
+  int,
+  isSale,
+  localDay,
+  monthIndex,
+  net,
+  ordersAsOf,
+  resolveCurrency,
+  salesWhere,
+} from './sales.queries.js';
 import { lastDayBefore } from './summary.queries.js';
 
 export interface AcquisitionOptions {
@@ -36,7 +46,7 @@ export async function newVsReturning(
   db: Db,
   options: AcquisitionOptions,
 ): Promise<{ currency: string | null; months: NewVsReturningMonth[] }> {
-  const currency = await resolveCurrency(db, options.currency);
+  const currency = await resolveCurrency(db, options.currency, options.asOf);
   if (currency === undefined) return { currency: null, months: [] };
   const from = int(options.from ?? 0, 'from');
   const to = Math.min(options.to ?? options.asOf, options.asOf);
@@ -55,7 +65,7 @@ export async function newVsReturning(
       select ${customerKey('o')} as customer_id, ${monthIndex('o')} as month,
              sum(case when ${inRange} then 1 else 0 end) as orders,
              sum(case when ${inRange} then ${net('o')} else 0 end) as revenue
-      from orders o
+      from ${ordersAsOf(options.asOf)} o
       where ${salesWhere('o', { currency, before: to })}
       group by 1, 2
     ),
@@ -131,7 +141,7 @@ export async function timesToSecondOrder(
   db: Db,
   options: { asOf: number; currency?: string; ranges: ReadonlyArray<{ from?: number; to?: number }> },
 ): Promise<TimeToSecondOrder[]> {
-  const currency = await resolveCurrency(db, options.currency);
+  const currency = await resolveCurrency(db, options.currency, options.asOf);
   const lastDay = lastDayBefore(options.asOf);
   const ranges = options.ranges.map((r) => ({
     fromDay: r.from === undefined ? 0 : Math.ceil(r.from / MS_PER_DAY),
@@ -144,7 +154,7 @@ export async function timesToSecondOrder(
           await sql<{ range: number; first_day: number; gap: number | null; n: number }>`
     with days as (
       select ${customerKey('o')} as customer_id, ${localDay('o')} as day
-      from orders o
+      from ${ordersAsOf(options.asOf)} o
       where o.customer_id is not null and ${isSale('o')} and o.currency = ${currency}
         and ${localDay('o')} <= ${int(lastDay, 'asOf')}
       group by 1, 2

@@ -6,7 +6,16 @@ import type { Db } from '../store/index.js';
 import { weightedQuantile } from './formulas.js';
 import { GROUP_RULES, type Grouping, groupAssignment, groupingName } from './groups.queries.js';
 import { epochDayToDate, isoWeekLabel, monthLabel, weekOfEpochDay } from './periods.js';
-import { customerKey, int, monthIndex, net, resolveCurrency, salesWhere, weekIndex } from './sales.queries.js';
+import {
+  customerKey,
+  int,
+  monthIndex,
+  net,
+  ordersAsOf,
+  resolveCurrency,
+  salesWhere,
+  weekIndex,
+} from './sales.queries.js';
 
 export type CohortPeriod = 'month' | 'week';
 export type CohortMetric = 'customers' | 'revenue' | 'ltv';
@@ -95,7 +104,7 @@ export async function cohortTable(db: Db, options: CohortOptions): Promise<Cohor
   if (breakdown !== undefined && options.by !== undefined) {
     throw new ComebackError('bad_input', 'by: give either a breakdown or a grouping, not both');
   }
-  const currency = await resolveCurrency(db, options.currency);
+  const currency = await resolveCurrency(db, options.currency, asOf);
   const table: CohortTable = {
     period,
     metric,
@@ -123,7 +132,7 @@ export async function cohortTable(db: Db, options: CohortOptions): Promise<Cohor
       from (
         select o.customer_id, ${net('o')} as net, o.country, o.discount_codes,
                row_number() over (partition by o.customer_id order by o.placed_at, o.id) as rn
-        from orders o where ${where}
+        from ${ordersAsOf(asOf)} o where ${where}
       ) ranked
       where rn = 1`;
     if (breakdown === 'country') {
@@ -150,7 +159,7 @@ export async function cohortTable(db: Db, options: CohortOptions): Promise<Cohor
   const cells = await sql<{ cohort: number; grp: string; k: number; customers: number; revenue: number }>`
     with cb as (
       select ${customerKey('o')} as customer_id, ${bucket} as bucket, sum(${net('o')}) as revenue
-      from orders o
+      from ${ordersAsOf(asOf)} o
       where ${where}
       group by 1, 2
     ),

@@ -27,7 +27,7 @@ import {
 } from './formulas.js';
 import { GROUP_RULES, type Grouping, groupAssignment, groupingName } from './groups.queries.js';
 import { dayStart, defaultPeriod, type Period, previousPeriod } from './periods.js';
-import { customerKey, int, localDay, net, saleCurrencies, salesWhere } from './sales.queries.js';
+import { customerKey, int, localDay, net, ordersAsOf, saleCurrencies, salesWhere } from './sales.queries.js';
 
 /** The active window when the store has too few repeat purchases to derive one from (see `activeWindowOf`). */
 export const DEFAULT_ACTIVE_WINDOW_DAYS = 365;
@@ -304,7 +304,7 @@ async function chainCountsBy(
   const { rows } = await sql<Record<string, number | string | null>>`
     with per as (
       select ${customerKey('o')} as customer_id, min(o.placed_at) as first_at, ${sql.join(perCustomer)}
-      from orders o
+      from ${ordersAsOf(asOf)} o
       where ${salesWhere('o', { currency, before: asOf, guests: true })}
       group by 1
     )
@@ -424,7 +424,7 @@ const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 /** UTC midnight of the day of the first sale of one currency before `asOf`, or undefined. */
 async function historyStartOf(db: Db, currency: string, asOf: number): Promise<number | undefined> {
   const { rows } = await sql<{ first: number | null }>`
-    select min(o.placed_at) as first from orders o
+    select min(o.placed_at) as first from ${ordersAsOf(asOf)} o
     where ${salesWhere('o', { currency, before: asOf })}`.execute(db);
   const first = rows[0]?.first;
   return first === null || first === undefined ? undefined : dayStart(Number(first));
@@ -519,7 +519,7 @@ export async function activeWindowOf(db: Db, options: { asOf: number; currency: 
   const { rows } = await sql<{ gap: number; n: number }>`
     with days as (
       select ${customerKey('o')} as customer_id, ${localDay('o')} as day
-      from orders o
+      from ${ordersAsOf(options.asOf)} o
       where ${salesWhere('o', { currency: options.currency, before: options.asOf })}
       group by 1, 2
     ),
@@ -586,7 +586,7 @@ export async function retentionReport(db: Db, options: RetentionOptions): Promis
     throw new ComebackError('bad_input', `activeWindowDays: ${given} is not a positive whole number of days`);
   }
   const period = reportPeriod(options);
-  const all = await saleCurrencies(db);
+  const all = await saleCurrencies(db, asOf);
   let currencies = all.map((c) => c.currency);
   if (options.currency !== undefined) {
     const code = options.currency.trim().toUpperCase();

@@ -68,20 +68,88 @@ export function salesWhere(
   return sql`${isSale(alias)} and ${sql.ref(`${alias}.currency`)} = ${currency} and +${sql.ref(`${alias}.placed_at`)} < ${int(before, 'asOf')}${customers}`;
 }
 
+/** Every column of `orders`, for a derived table that stands in for it. */
+const ORDER_COLUMNS = [
+  'id',
+  'source',
+  'external_id',
+  'customer_id',
+  'email',
+  'placed_at',
+  'placed_offset',
+  'placed_date',
+  'currency',
+  'subtotal_minor',
+  'shipping_minor',
+  'tax_minor',
+  'discount_minor',
+  'total_minor',
+  'discount_codes',
+  'country',
+  'cancelled_at',
+  'imported_at',
+  'source_updated_at',
+  'presentment_currency',
+  'presentment_total_minor',
+  'payment_method',
+  'referring_site',
+  'landing_site',
+  'sales_channel',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+] as const;
+
+/**
+ * The orders as they stood at the instant `asOf` (exclusive: `--as-of D` is the end of day D), a
+ * derived table with the columns of `orders` to put in its place (`from ${ordersAsOf(t)} o`), so that a
+ * figure as of D is the same whenever it is computed (issue 13):
+ *
+ * - `refunded_minor` counts only the refunds dated before `asOf`: a refund row with
+ *   `refunded_at >= asOf` is taken back out. Refunded amounts with no dated row (an export that gives
+ *   only the refunded total) have no date and count at every as-of;
+ * - `status` is the status then: `refunded` with something left is `partially_refunded`, a
+ *   `partially_refunded` order with nothing refunded yet is `paid`, and an order `cancelled` at or
+ *   after `asOf` (`cancelled_at`) was a sale (`paid`, or `partially_refunded` when part was already
+ *   refunded, `refunded` when all was). An undated cancellation counts at every as-of.
+ *
+ * Orders placed at or after `asOf` are still listed (the caller bounds `placed_at`, as `salesWhere`
+ * does). The same rules as `salesAsOf` in `src/segments`.
+ */
+export function ordersAsOf(asOf: number): RawBuilder<unknown> {
+  const at = int(asOf, 'asOf');
+  const refunded = sql`(o.refunded_minor - coalesce(lr.late, 0))`;
+  const columns = sql.join(ORDER_COLUMNS.map((c) => sql.ref(`o.${c}`)));
+  return sql`(select ${columns}, ${refunded} as refunded_minor,
+      case
+        when o.status = 'refunded' and ${refunded} < o.total_minor then 'partially_refunded'
+        when o.status = 'partially_refunded' and ${refunded} <= 0 then 'paid'
+        when o.status = 'cancelled' and o.cancelled_at is not null and o.cancelled_at >= ${at}
+          then case when ${refunded} >= o.total_minor then 'refunded' when ${refunded} > 0 then 'partially_refunded'
+            else 'paid' end
+        else o.status end as status
+    from orders o
+    left join (select order_id, sum(amount_minor) as late from refunds
+      where order_id is not null and refunded_at >= ${at} group by order_id) lr on lr.order_id = o.id)`;
+}
+
 /** A currency of the store with how many sales it has. */
 export interface CurrencyCount {
   currency: string;
   orders: number;
 }
 
-/** The currencies of the store's sales, the main one (most orders) first. */
-export async function saleCurrencies(db: Db): Promise<CurrencyCount[]> {
-  const rows = await db
-    .selectFrom('orders')
-    .select(['currency', sql<number>`count(*)`.as('n')])
-    .where(isSale())
-    .groupBy('currency')
-    .execute();
+/**
+ * The currencies of the store's sales, the main one (most orders) first; with `asOf`, of the sales placed
+ * before it as they stood then (`ordersAsOf`), so that later sales cannot change a past figure's currency.
+ */
+export async function saleCurrencies(db: Db, asOf?: number): Promise<CurrencyCount[]> {
+  const { rows } =
+    asOf === undefined
+      ? await sql<{ currency: string; n: number }>`select currency, count(*) as n from orders o where ${isSale('o')}
+          group by currency`.execute(db)
+      : await sql<{ currency: string; n: number }>`select o.currency, count(*) as n from ${ordersAsOf(asOf)} o
+          where ${isSale('o')} and +o.placed_at < ${int(asOf, 'asOf')} group by o.currency`.execute(db);
   return rows
     .map((r) => ({ currency: r.currency, orders: Number(r.n) }))
     .sort((a, b) => b.orders - a.orders || a.currency.localeCompare(b.currency));
@@ -89,10 +157,12 @@ export async function saleCurrencies(db: Db): Promise<CurrencyCount[]> {
 
 /**
  * The currency a figure is computed in: the one asked for (checked to exist) or the main currency of
- * the store. Undefined when the store has no sales at all.
+ * the store (of its sales before `asOf` when given, see `saleCurrencies`). Undefined when the store has
+ * no sales at all.
  */
-export async function resolveCurrency(db: Db, currency?: string): Promise<string | undefined> {
+export async function resolveCurrency(db: Db, currency?: string, asOf?: number): Promise<string | undefined> {
   if (currency === undefined) {
+    if (asOf !== undefined) return (await saleCurrencies(db, asOf))[0]?.currency;
     // Most stores sell in one currency: one pass without grouping tells so, and then it is the main one.
     const span = await db
       .selectFrom('orders')
@@ -103,6 +173,14 @@ export async function resolveCurrency(db: Db, currency?: string): Promise<string
     return (await saleCurrencies(db))[0]?.currency;
   }
   const code = currency.trim().toUpperCase();
+  if (asOf !== undefined) {
+    const known = (await saleCurrencies(db, asOf)).map((c) => c.currency);
+    if (known.includes(code)) return code;
+    throw new ComebackError(
+      'bad_input',
+      `currency ${currency}: the store has no sales in it before the as-of (it has ${known.join(', ') || 'none'})`,
+    );
+  }
   const found = await db
     .selectFrom('orders')
     .select('currency')

@@ -15,7 +15,7 @@ import { REVENUE_STATUSES } from '../store/index.js';
  *   refunded total) have no date and count at every as-of;
  * - it is a sale when its status is a revenue status today, or when it is `refunded` today but its
  *   net as of `asOf` is still positive, or `cancelled` at an instant at or after `asOf`
- *   (`cancelled_at`; an undated cancellation counts at every as-of).
+ *   with something left of it then (`cancelled_at`; an undated cancellation counts at every as-of).
  *
  * The result is a derived table of the sales with `id, customer_id, placed_at, currency, net`.
  */
@@ -30,5 +30,5 @@ export function salesAsOf(asOf: number): RawBuilder<unknown> {
     where o.placed_at < ${at} and (
       o.status in (${sql.join(REVENUE_STATUSES)})
       or (o.status = 'refunded' and ${net} > 0)
-      or (o.status = 'cancelled' and o.cancelled_at is not null and o.cancelled_at >= ${at})))`;
+      or (o.status = 'cancelled' and o.cancelled_at is not null and o.cancelled_at >= ${at} and ${net} > 0)))`;
 }
