@@ -64,17 +64,19 @@ export function describeGzipFailure(file: string, error: unknown): ComebackError
 
 /**
  * The import formats whose header the file's first rows fit: each format's own parser reads up to
- * 20 rows and must produce an order, refund or customer record without refusing the header.
+ * 40 rows (a Korean export's header may sit below notice rows) and must produce an order, refund or
+ * customer record without refusing the header.
  */
 export async function formatsThatFit(
   file: string,
-  options: { encoding?: string; except?: FormatName } = {},
+  options: { encoding?: string; password?: string; except?: FormatName } = {},
 ): Promise<FormatName[]> {
   const fits: FormatName[] = [];
   for (const [name, format] of Object.entries(FORMATS) as Array<[FormatName, (typeof FORMATS)[FormatName]]>) {
     if (name === options.except || name === 'csv') continue;
     try {
-      const rows = firstRows(readRows(file, { layout: format.layout, encoding: options.encoding }), 20);
+      const encoding = options.encoding ?? format.encoding;
+      const rows = firstRows(readRows(file, { layout: format.layout, encoding, password: options.password }), 40);
       const ctx = { file, timeZone: 'UTC', currency: 'USD', map: {}, now: 0, decimal: 'auto' as const };
       for await (const item of format.parse(rows, ctx)) {
         if (item.kind === 'order' || item.kind === 'refund' || item.kind === 'customer' || item.kind === 'product') {

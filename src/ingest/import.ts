@@ -17,9 +17,12 @@ export interface ImportOptions {
   format: FormatName;
   /** The moment of the import (recorded on new rows); the caller reads the clock. */
   now: number;
+  /** IANA zone of timestamps written without an offset; default the format's own (Asia/Seoul for Korean shops), else UTC. */
   timeZone?: string;
   currency?: string;
   encoding?: string;
+  /** The password of an encrypted .xlsx workbook (the caller reads `COMEBACK_XLSX_PASSWORD`, never this module). */
+  password?: string;
   map?: Record<string, string>;
   /** The CSV field delimiter (`,` `;` tab `|`); detected from the header line when absent. */
   delimiter?: string;
@@ -84,7 +87,7 @@ const BATCH = 500;
  */
 export async function importFile(db: Db, file: string, options: ImportOptions): Promise<ImportSummary> {
   const format = FORMATS[options.format];
-  const timeZone = options.timeZone ?? 'UTC';
+  const timeZone = options.timeZone ?? format.timeZone ?? 'UTC';
   if (!isValidTimeZone(timeZone)) throw new ComebackError('usage', `--tz ${timeZone}: unknown time zone`);
   let currency: string | undefined;
   if (options.currency !== undefined) {
@@ -124,7 +127,8 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
   const items = (progress: (read: number, total: number) => void, count = false) => {
     const source = readRows(file, {
       layout: format.layout,
-      encoding: options.encoding,
+      encoding: options.encoding ?? format.encoding,
+      password: options.password,
       delimiter,
       onDelimiter: (d) => {
         summary.delimiter = d;

@@ -1,9 +1,10 @@
-import { createReadStream, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { CsvError, parse } from 'csv-parse';
 import iconv from 'iconv-lite';
 import { ComebackError, inputError } from '../errors.js';
+import { readXlsxRows, sniffFileKind } from './xlsx.js';
 
 /** One row of an input file: its fields and the line of the file it starts on. */
 export interface SourceRow {
@@ -22,6 +23,8 @@ export interface ReadOptions {
   delimiter?: string;
   /** Told the delimiter used, given or detected. */
   onDelimiter?: (delimiter: string) => void;
+  /** The password of an encrypted .xlsx workbook. */
+  password?: string;
 }
 
 /** The delimiters detection chooses between. */
@@ -37,6 +40,11 @@ export async function* readRows(file: string, options: ReadOptions): AsyncGenera
     total = statSync(file).size;
   } catch (error) {
     throw new ComebackError('bad_input', `${file}: cannot read the file`, { cause: error });
+  }
+  // A workbook is read as one whatever its name says (its first bytes tell a zip or an encrypted file).
+  if (options.layout === 'csv' && sniffFileKind(file) !== 'text') {
+    yield* readXlsxRows(file, { password: options.password, onBytes: options.onBytes });
+    return;
   }
   let text = decode(file, total, options);
   if (options.layout === 'whitespace') {
@@ -134,7 +142,8 @@ function csvReason(error: CsvError): string {
 
 /** Decodes the file to text chunks; in UTF-8 an invalid byte is an error naming its line. */
 async function* decode(file: string, total: number, options: ReadOptions): AsyncGenerator<string> {
-  const encoding = (options.encoding ?? 'utf8').toLowerCase().replace(/[^a-z0-9]/g, '');
+  let encoding = (options.encoding ?? 'utf8').toLowerCase().replace(/[^a-z0-9]/g, '');
+  if (encoding === KOREAN_AUTO) encoding = koreanEncoding(file);
   const strict = encoding === 'utf8';
   if (!strict && !iconv.encodingExists(encoding)) {
     throw new ComebackError('usage', `--encoding ${options.encoding}: unknown encoding`);
@@ -170,6 +179,32 @@ async function* decode(file: string, total: number, options: ReadOptions): Async
   }
   const rest = lenient ? lenient.end() : utf8.decode();
   if (rest) yield rest;
+}
+
+/** The encoding name that lets a Korean export prove itself UTF-8, else read it as CP949. */
+export const KOREAN_AUTO = 'utf8orcp949';
+
+/**
+ * UTF-8 (with or without a BOM) when the file's first 64 KiB decode as UTF-8, else CP949 (Windows'
+ * superset of EUC-KR, what Korean Excel writes a CSV in): Korean text in one is never valid in the other.
+ */
+function koreanEncoding(file: string): string {
+  const head = Buffer.alloc(1 << 16);
+  const fd = openSync(file, 'r');
+  let read: number;
+  try {
+    read = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (file.endsWith('.gz')) return 'utf8';
+  try {
+    // `stream: true` lets a character cut by the 64 KiB boundary pass.
+    new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(0, read), { stream: true });
+    return 'utf8';
+  } catch {
+    return 'cp949';
+  }
 }
 
 function countNewlines(text: string): number {

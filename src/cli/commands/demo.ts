@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
 import { defaultAsOf } from '../../analytics/index.js';
 import { upsertAdminUser } from '../../api/keys.queries.js';
+import { saveMessagingSettings } from '../../campaigns/index.js';
 import { ComebackError } from '../../errors.js';
-import { importFile } from '../../ingest/index.js';
+import { type FormatName, type ImportSummary, importFile } from '../../ingest/index.js';
 import { scoreCustomers } from '../../predict/index.js';
 import { loadLatestScores, type Rule, refreshSegments, saveSegment } from '../../segments/index.js';
 import { MS_PER_DAY } from '../../shared/dates.js';
@@ -16,7 +17,26 @@ import type { CommandContext } from '../shared.js';
 
 export const DEMO_SAMPLE = samplePath('online-retail', 'online-retail-sample.csv.gz');
 
+/** The Korean demo store's files, in import order (members first, so orders meet their members). */
+export const KR_DEMO_FILES: ReadonlyArray<{ file: string; format: FormatName; password?: string }> = [
+  { file: samplePath('kr', 'cafe24-members.xlsx'), format: 'cafe24' },
+  { file: samplePath('kr', 'cafe24-orders.xlsx'), format: 'cafe24' },
+  { file: samplePath('kr', 'cafe24-orders-moved.csv'), format: 'cafe24' },
+  // The sample's password is published in samples/kr/README.md.
+  { file: samplePath('kr', 'smartstore-orders.xlsx'), format: 'smartstore', password: 'comeback-kr-2025' },
+];
+
+/** The Korean demo store's saved segments: amounts in won. */
+const KR_DEMO_SEGMENTS: ReadonlyArray<{ name: string; rule: Rule }> = [
+  {
+    name: '최근 90일 10만 원 이상 구매 고객',
+    rule: { orders: 'revenue', withinDays: 90, currency: 'KRW', op: 'gte', value: 100_000 },
+  },
+  { name: '재구매 고객', rule: { orders: 'count', op: 'gte', value: 2 } },
+];
+
 interface DemoFlags {
+  store: string;
   file: string;
   serve: boolean;
   port: string;
@@ -48,7 +68,11 @@ const DEMO_SEGMENTS: ReadonlyArray<{ name: string; rule: Rule }> = [
 ];
 
 /** Model scores and segments are extras of the demo: one that fails is reported and the demo goes on. */
-async function prepareExtras(store: Store, ctx: CommandContext): Promise<void> {
+async function prepareExtras(
+  store: Store,
+  ctx: CommandContext,
+  segments: ReadonlyArray<{ name: string; rule: Rule }>,
+): Promise<void> {
   const asOf = (await defaultAsOf(store.db)) ?? ctx.now();
   try {
     // BG/NBD alone: `--model auto` would fit all three twice before the demo starts.
@@ -67,7 +91,7 @@ async function prepareExtras(store: Store, ctx: CommandContext): Promise<void> {
     const scores = await loadLatestScores(store.db, { model: 'bgnbd' }).catch(() => undefined);
     const refreshed = await refreshSegments(store.db, { asOf, scores });
     ctx.io.err.write(`Segmented ${formatCount(refreshed.customers)} customers (RFM, personas, lifecycle).\n`);
-    for (const { name, rule } of DEMO_SEGMENTS) {
+    for (const { name, rule } of segments) {
       for (let monthsAgo = 6; monthsAgo >= 0; monthsAgo--) {
         await saveSegment(store.db, name, rule, { asOf: asOf - monthsAgo * 30 * MS_PER_DAY, now: ctx.now() });
       }
@@ -97,6 +121,11 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
     .description(
       'load the bundled real sample (UCI Online Retail, 440 customers) into a fresh embedded database and serve the dashboard',
     )
+    .option(
+      '--store <store>',
+      'retail (UCI Online Retail, GBP) or kr (a Korean store: Cafe24 and SmartStore, KRW)',
+      'retail',
+    )
     .option('--file <path>', 'the SQLite file to (re)create', 'comeback-demo.db')
     .option('--port <port>', 'port to listen on (0: any free port)', '3000')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
@@ -105,22 +134,27 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
     .option('--no-serve', 'load the data only, do not start the server')
     .action(async (flags: DemoFlags) => {
       const port = parsePort(flags.port);
+      if (flags.store !== 'retail' && flags.store !== 'kr') {
+        throw new ComebackError('usage', `--store ${flags.store}: use retail or kr`);
+      }
+      const korean = flags.store === 'kr';
       for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${flags.file}${suffix}`, { force: true });
       const store = await openStore(`sqlite:${flags.file}`);
       try {
-        ctx.io.err.write(`Loading ${DEMO_SAMPLE} into ${flags.file} …\n`);
-        const summary = await importFile(store.db, DEMO_SAMPLE, { format: 'online-retail', now: ctx.now() });
+        const summary = korean ? await loadKorean(store, ctx) : await loadRetail(store, ctx, flags.file);
         const stats = await storeStats(store.db);
-        const revenue = stats.revenue.map((r) => `${r.revenue.toLocaleString('en-GB')} ${r.currency}`).join(', ');
+        const revenue = stats.revenue
+          .map((r) => `${r.revenue.toLocaleString(korean ? 'ko-KR' : 'en-GB')} ${r.currency}`)
+          .join(', ');
         ctx.io.out.write(
-          `Loaded ${formatCount(summary.orders)} orders (${formatCount(summary.lines)} lines, ${formatCount(summary.refunds)} cancellations) ` +
+          `Loaded ${formatCount(summary.orders)} orders (${formatCount(summary.lines)} lines${korean ? '' : `, ${formatCount(summary.refunds)} cancellations`}) ` +
             `of ${formatCount(stats.customers)} customers; net revenue ${revenue}.\n`,
         );
         if (!flags.serve) {
           ctx.io.out.write(`Try: comeback stats --db sqlite:${flags.file}\n`);
           return;
         }
-        await prepareExtras(store, ctx);
+        await prepareExtras(store, ctx, korean ? KR_DEMO_SEGMENTS : DEMO_SEGMENTS);
         const password = flags.password ?? randomBytes(12).toString('base64url');
         const admin = await upsertAdminUser(store.db, { username: flags.user, password, now: ctx.now() });
         const { buildApp } = await import('../../api/index.js');
@@ -128,8 +162,9 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
         await app.listen({ port, host: flags.host });
         const address = app.server.address() as AddressInfo;
         const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+        const query = korean ? '?lang=ko' : '';
         ctx.io.out.write(
-          `Comeback demo: http://${host}:${address.port}/  user: ${admin.username}  password: ${password}\n`,
+          `Comeback demo: http://${host}:${address.port}/${query}  user: ${admin.username}  password: ${password}\n`,
         );
         ctx.io.err.write('Press Ctrl-C to stop.\n');
         const signal = await untilSignal();
@@ -139,4 +174,36 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
         await store.close();
       }
     });
+}
+
+/** What the demo loaded, for its one-line report. */
+type Loaded = Pick<ImportSummary, 'orders' | 'lines' | 'refunds'>;
+
+/** The UCI Online Retail sample. */
+async function loadRetail(store: Store, ctx: CommandContext, file: string): Promise<Loaded> {
+  ctx.io.err.write(`Loading ${DEMO_SAMPLE} into ${file} …\n`);
+  return importFile(store.db, DEMO_SAMPLE, { format: 'online-retail', now: ctx.now() });
+}
+
+/**
+ * The Korean demo store: the Cafe24 and SmartStore samples (KRW, times in Asia/Seoul), and messaging
+ * settings of a Korean shop (its zone Asia/Seoul). The dashboard is opened in Korean (`?lang=ko`).
+ */
+async function loadKorean(store: Store, ctx: CommandContext): Promise<Loaded> {
+  const total: Loaded = { orders: 0, lines: 0, refunds: 0 };
+  for (const { file, format, password } of KR_DEMO_FILES) {
+    ctx.io.err.write(`Loading ${file} (${format}) …\n`);
+    const summary = await importFile(store.db, file, { format, password, timeZone: 'Asia/Seoul', now: ctx.now() });
+    total.orders += summary.orders;
+    total.lines += summary.lines;
+    total.refunds += summary.refunds;
+  }
+  await saveMessagingSettings(store.db, {
+    storeName: '초록찻잎',
+    fromName: '초록찻잎',
+    smsSender: '초록찻잎',
+    timeZone: 'Asia/Seoul',
+    fromEmail: 'shop@example.kr',
+  });
+  return total;
 }

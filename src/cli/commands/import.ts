@@ -24,6 +24,7 @@ interface ImportFlags {
   tz?: string;
   currency?: string;
   encoding?: string;
+  password?: string;
   map: string[];
   delimiter?: string;
   decimalComma?: boolean;
@@ -40,9 +41,16 @@ export function registerImport(program: Command, ctx: CommandContext): void {
       .description('import order exports into the store (each file whole or not at all; re-imports change nothing)')
       .argument('<files...>', 'files to import (.gz is read as it is)')
       .requiredOption('-f, --format <format>', `one of ${Object.keys(FORMATS).join(', ')}`)
-      .option('--tz <zone>', 'IANA time zone of timestamps written without an offset', 'UTC')
+      .option(
+        '--tz <zone>',
+        'IANA time zone of timestamps written without an offset (default: Asia/Seoul for cafe24 and smartstore, else UTC)',
+      )
       .option('--currency <code>', 'ISO 4217 currency for formats that do not state one')
-      .option('--encoding <name>', 'file encoding: utf8 (default), latin1, windows-1252, …')
+      .option(
+        '--encoding <name>',
+        'file encoding: utf8 (default), latin1, windows-1252, cp949, … (cafe24/smartstore: UTF-8 else CP949)',
+      )
+      .option('--password <password>', 'password of an encrypted .xlsx (default: COMEBACK_XLSX_PASSWORD)')
       .option('--map <column=field>', `generic csv: which column holds a field (${CSV_FIELDS.join(', ')})`, collect, [])
       .option('--delimiter <char>', 'CSV field delimiter: , ; | or tab (default: detected from the header line)')
       .option(
@@ -58,6 +66,7 @@ export function registerImport(program: Command, ctx: CommandContext): void {
     }
     const format = flags.format;
     const map = parseMap(flags.map);
+    const password = flags.password ?? (ctx.env.COMEBACK_XLSX_PASSWORD || undefined);
     if (flags.decimalComma && flags.decimalPoint) {
       throw new ComebackError('usage', '--decimal-comma and --decimal-point: choose one');
     }
@@ -81,6 +90,7 @@ export function registerImport(program: Command, ctx: CommandContext): void {
               timeZone: flags.tz,
               currency: flags.currency,
               encoding: flags.encoding,
+              password,
               map,
               delimiter: flags.delimiter,
               decimal,
@@ -89,7 +99,7 @@ export function registerImport(program: Command, ctx: CommandContext): void {
             }),
           );
         } catch (error) {
-          throw (await explainImportFailure(file, format, flags.encoding, error)) ?? error;
+          throw (await explainImportFailure(file, format, flags.encoding, password, error)) ?? error;
         } finally {
           bar.stop();
         }
@@ -122,12 +132,13 @@ async function explainImportFailure(
   file: string,
   format: FormatName,
   encoding: string | undefined,
+  password: string | undefined,
   error: unknown,
 ): Promise<ComebackError | undefined> {
   const gzip = describeGzipFailure(file, error);
   if (gzip) return gzip;
   if (!(error instanceof ComebackError) || error.location?.field !== 'header') return undefined;
-  const fits = await formatsThatFit(file, { encoding, except: format });
+  const fits = await formatsThatFit(file, { encoding, password, except: format });
   if (fits.length === 0) return undefined;
   return new ComebackError(
     'bad_input',

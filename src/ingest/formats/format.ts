@@ -54,6 +54,10 @@ export interface Format {
   description: string;
   /** A catalogue (products) export: priced in `--currency` or the store's order currency. */
   catalogue?: true;
+  /** The zone of the format's timestamps when `--tz` is not given (UTC when absent). */
+  timeZone?: string;
+  /** The encoding read when `--encoding` is not given (strict UTF-8 when absent). */
+  encoding?: string;
   parse(rows: AsyncIterable<SourceRow>, ctx: ParseContext): AsyncIterable<ParsedItem>;
 }
 
