@@ -410,7 +410,7 @@ describe('dashboard in Chromium against comeback demo', { skip }, () => {
     await korean.close();
   });
 
-  test('signs in with a pasted read key instead of the password', async () => {
+  test('a pasted read key is traded for a session cookie: nothing in sessionStorage, sign-out ends it', async () => {
     const created = await context.request.post(new URL('/api/v1/keys', demo.url).href, {
       data: { scope: 'read', name: 'browser test' },
     });
@@ -424,8 +424,35 @@ describe('dashboard in Chromium against comeback demo', { skip }, () => {
     await page.getByRole('button', { name: 'Use this key' }).click();
     await settle(page);
     await page.getByTestId('kpi-model-customers-value').waitFor();
-    assert.equal(await page.evaluate('sessionStorage.length'), 1, 'the key is kept for this tab only');
-    assert.deepEqual(await fresh.cookies(), [], 'a key sign-in sets no cookie');
+    assert.equal(await page.evaluate('sessionStorage.length'), 0, 'the page keeps no key');
+    const cookies = await fresh.cookies();
+    assert.deepEqual(
+      cookies.map((c) => [c.name, c.httpOnly]),
+      [['comeback_session', true]],
+    );
+    const who = await fresh.request.get(new URL('/api/v1/session', demo.url).href);
+    assert.deepEqual(await who.json(), { kind: 'session', scope: 'read', name: 'browser test', viaKey: true });
+    const copy = `comeback_session=${cookies[0]!.value}`;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').waitFor();
+    // A copy of the cookie taken before sign-out no longer works: the session ended on the server.
+    const replay = await fresh.request.get(new URL('/api/v1/stats', demo.url).href, { headers: { cookie: copy } });
+    assert.equal(replay.status(), 401);
+    await fresh.close();
+  });
+
+  test('a fresh load logs no error in the console before sign-in', async () => {
+    const fresh = await browser.newContext({ viewport: LAPTOP, locale: 'en-GB' });
+    const page = await fresh.newPage();
+    const errors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(new URL('/?lang=en#/overview', demo.url).href);
+    await page.getByLabel('Password').waitFor();
+    await page.waitForTimeout(300);
+    assert.deepEqual(errors, []);
     await fresh.close();
   });
 

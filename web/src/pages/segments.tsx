@@ -1,5 +1,5 @@
 import { useMemo } from 'react';
-import { authHeaders, useApi } from '../api.js';
+import { useApi } from '../api.js';
 import { AXIS_NAME, Chart } from '../chart.js';
 import { useI18n } from '../i18n.js';
 import type { SegmentsView } from '../types.js';
@@ -136,7 +136,7 @@ function Migration({ migration }: { migration: SegmentsView['lifecycle']['migrat
 
 async function downloadCsv(name: string): Promise<void> {
   const response = await fetch(`/api/v1/dashboard/segments/${encodeURIComponent(name)}/members.csv`, {
-    headers: authHeaders(),
+    credentials: 'same-origin',
   });
   if (!response.ok) return;
   const url = URL.createObjectURL(await response.blob());
