@@ -5,6 +5,8 @@ import { type DialectName, idColumn } from './columns.js';
  * Dashboard sessions kept on the server, so that signing out, changing the password or revoking the
  * session ends it at once: the cookie holds a random token, the table its keyed hash. A session opened
  * with an API key remembers the key (revoking the key ends the session) and carries the key's scope.
+ * Also the order's name as the store shows it (Shopify's `#1001`, beside its numeric id), null where
+ * the format has none.
  */
 export function sessionsMigration(dialect: DialectName) {
   return {
@@ -23,6 +25,7 @@ export function sessionsMigration(dialect: DialectName) {
         .addColumn('revoked_at', 'bigint')
         .execute();
       await db.schema.createIndex('api_sessions_username').on('api_sessions').column('username').execute();
+      await db.schema.alterTable('orders').addColumn('name', 'text').execute();
     },
   };
 }
