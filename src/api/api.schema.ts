@@ -8,6 +8,7 @@ export type ApiTables = {
   admin_users: AdminUserTable;
   webhook_receipts: WebhookReceiptTable;
   api_settings: ApiSettingTable;
+  api_sessions: ApiSessionTable;
 };
 
 export type ApiScope = 'read' | 'write' | 'admin';
@@ -43,6 +44,23 @@ export interface WebhookReceiptTable {
 export interface ApiSettingTable {
   name: string;
   value: string;
+}
+
+/** A dashboard session (migration 027): a password sign-in (`username`) or an API key traded for one. */
+export interface ApiSessionTable {
+  id: Generated<number>;
+  /** HMAC-SHA256 of the cookie's token under the server's session secret; the token is never stored. */
+  token_hash: string;
+  /** The admin account; null for a session opened with an API key. */
+  username: string | null;
+  api_key_id: number | null;
+  scope: ApiScope;
+  address: string | null;
+  user_agent: string | null;
+  created_at: number;
+  expires_at: number;
+  last_seen_at: number;
+  revoked_at: number | null;
 }
 
 /** A database handle that also knows the API's tables. */

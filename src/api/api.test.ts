@@ -427,7 +427,7 @@ for (const dialect of DIALECTS) {
       assert.match(setCookie, /SameSite=Lax/);
       const cookie = setCookie.split(';')[0]!;
       const who = await app.inject({ url: '/api/v1/session', headers: { cookie } });
-      assert.deepEqual(who.json(), { kind: 'session', scope: 'admin', name: 'owner' });
+      assert.deepEqual(who.json(), { kind: 'session', scope: 'admin', name: 'owner', viaKey: false });
       assert.equal((await app.inject({ url: '/api/v1/keys', headers: { cookie } })).statusCode, 200);
       const tampered = cookie.replace(/.$/, (ch) => (ch === 'A' ? 'B' : 'A'));
       assert.equal((await app.inject({ url: '/api/v1/stats', headers: { cookie: tampered } })).statusCode, 401);

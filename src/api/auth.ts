@@ -3,15 +3,18 @@ import { ComebackError } from '../errors.js';
 import type { Db } from '../store/index.js';
 import type { ApiScope } from './api.schema.js';
 import { findApiKey, scopeAllows, touchApiKey } from './keys.queries.js';
-import { readCookie, SESSION_COOKIE, verifySession } from './session.js';
+import { findSession, readCookie, SESSION_COOKIE } from './session.js';
 
 /** Who is calling: an API key, or an admin signed in to the dashboard (who holds the admin scope). */
 export type Principal =
   | { kind: 'key'; keyId: number; name: string; scope: ApiScope }
-  | { kind: 'session'; username: string; scope: 'admin' };
+  | { kind: 'session'; sessionId: number; username: string; scope: ApiScope; keyId: number | null };
 
-/** What a route needs: a scope, or nothing (`public`: health, login, signed webhooks). */
-export type RouteAccess = ApiScope | 'public';
+/**
+ * What a route needs: a scope, nothing (`public`: health, login, signed webhooks), or `optional`: the
+ * caller is identified when it can be (`GET /session`), and a missing or ended session is no error.
+ */
+export type RouteAccess = ApiScope | 'public' | 'optional';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -20,6 +23,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal?: Principal;
+    /** Why authentication failed; answered after the rate limit has counted the request. */
+    authFailure?: ComebackError;
   }
 }
 
@@ -29,7 +34,9 @@ const TOUCH_EVERY_MS = 60_000;
 /**
  * The `onRequest` hook that authenticates `/api/` requests: `Authorization: Bearer <key>`, Segment's
  * basic-auth style (the key as the user name, no password), or the dashboard's signed session cookie.
- * No or unknown credentials → 401; a key below the route's scope → 403.
+ * No or unknown credentials → 401; a key below the route's scope → 403. The failure is recorded on the
+ * request and thrown by `authFailureHook` at `preParsing`, so that the per-address rate limit (a route
+ * `onRequest` hook, which runs after this one) counts requests with no key or a wrong key too.
  */
 export function authHook({ db, now, sessionSecret }: { db: Db; now: () => number; sessionSecret: string }) {
   const touched = new Map<number, number>();
@@ -38,14 +45,33 @@ export function authHook({ db, now, sessionSecret }: { db: Db; now: () => number
     if (request.is404 || !request.routeOptions.url?.startsWith('/api/')) return;
     const access = request.routeOptions.config.access ?? 'admin';
     if (access === 'public') return;
-    const principal = await authenticate(request, db, now(), sessionSecret);
-    if (!principal) {
-      throw new ComebackError('unauthorized', 'send an API key as "Authorization: Bearer cb_…" or sign in');
+    let principal: Principal | undefined;
+    try {
+      principal = await authenticate(request, db, now(), sessionSecret);
+    } catch (error) {
+      if (!(error instanceof ComebackError)) throw error;
+      request.authFailure = error;
+      return;
     }
-    if (!scopeAllows(principal.scope, access)) {
-      throw new ComebackError('forbidden', `this endpoint needs a ${access} key; this one is ${principal.scope}`);
+    if (access === 'optional') {
+      request.principal = principal;
+      return;
+    }
+    if (!principal) {
+      request.authFailure = new ComebackError(
+        'unauthorized',
+        'send an API key as "Authorization: Bearer cb_…" or sign in',
+      );
+      return;
     }
     request.principal = principal;
+    if (!scopeAllows(principal.scope, access)) {
+      request.authFailure = new ComebackError(
+        'forbidden',
+        `this endpoint needs a ${access} key; this one is ${principal.scope}`,
+      );
+      return;
+    }
     if (principal.kind === 'key') {
       const at = now();
       const last = touched.get(principal.keyId);
@@ -55,6 +81,11 @@ export function authHook({ db, now, sessionSecret }: { db: Db; now: () => number
       }
     }
   };
+}
+
+/** The `preParsing` hook that answers the failure `authHook` recorded (401 or 403), before the body is read. */
+export async function authFailureHook(request: FastifyRequest): Promise<void> {
+  if (request.authFailure) throw request.authFailure;
 }
 
 async function authenticate(
@@ -72,8 +103,10 @@ async function authenticate(
     return { kind: 'key', keyId: found.id, name: found.name, scope: found.scope };
   }
   const token = readCookie(request.headers.cookie, SESSION_COOKIE);
-  const username = token ? verifySession(sessionSecret, token, now) : undefined;
-  return username ? { kind: 'session', username, scope: 'admin' } : undefined;
+  const session = token ? await findSession(db, sessionSecret, token, now) : undefined;
+  return session
+    ? { kind: 'session', sessionId: session.id, username: session.name, scope: session.scope, keyId: session.apiKeyId }
+    : undefined;
 }
 
 function keyOfHeader(header: string): string | undefined {

@@ -13,7 +13,7 @@ import { DEFAULT_USER_ID_SOURCE } from '../ingest/events.js';
 import { packageRoot } from '../shared/paths.js';
 import type { Store } from '../store/index.js';
 import type { ApiApp, RouteDeps } from './app.types.js';
-import { authHook } from './auth.js';
+import { authFailureHook, authHook } from './auth.js';
 import { installErrorHandler, notFoundBody } from './error-handler.js';
 import { messageLinkSecret, readOrCreateSetting } from './keys.queries.js';
 import { DEFAULT_RATE_LIMIT, MAX_JSON_DEPTH } from './limits.js';
@@ -168,18 +168,20 @@ export async function buildApp({
     await app.register(rateLimit, {
       max: limit.max,
       timeWindow: limit.timeWindowMs,
-      // After authentication, so that the limit is per key; anonymous callers share their IP's.
-      hook: 'preParsing',
+      // A route hook runs after the global authentication hook, so that the limit is per key; anonymous
+      // callers, and callers with a wrong key or an ended session, share their address's.
+      hook: 'onRequest',
       keyGenerator: (request) => {
-        const who = request.principal;
+        const who = request.authFailure?.kind === 'unauthorized' ? undefined : request.principal;
         if (who?.kind === 'key') return `key:${who.keyId}`;
-        if (who?.kind === 'session') return `user:${who.username}`;
+        if (who?.kind === 'session') return who.keyId === null ? `user:${who.username}` : `key:${who.keyId}`;
         return `ip:${request.ip}`;
       },
       errorResponseBuilder: (_request, context) =>
         new ComebackError('rate_limited', `rate limit of ${context.max} requests per ${context.after} reached`),
     });
   }
+  app.addHook('preParsing', authFailureHook);
 
   await app.register(
     async (api) => {

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import type { Db } from '../store/index.js';
+import { toMajor } from '../shared/money.js';
+import { type Db, REVENUE_STATUSES } from '../store/index.js';
 
 /** One row of a customer search. */
 export interface CustomerListItem {
@@ -13,6 +14,10 @@ export interface CustomerListItem {
   firstSeenAt: number;
   orders: number;
   lastOrderAt: number | null;
+  /** The customer's id in the store it came from (its identity under `source`, else its first), or null. */
+  storeId: string | null;
+  /** Net revenue (paid and partly refunded orders, less refunds) per currency, in major units. */
+  revenue: Array<{ currency: string; revenueMinor: number; revenue: number }>;
 }
 
 /**
@@ -71,6 +76,33 @@ export async function searchCustomers(
     .limit(limit)
     .offset(offset)
     .execute();
+  const ids = rows.map((r) => Number(r.id));
+  const identities =
+    ids.length === 0
+      ? []
+      : await db
+          .selectFrom('customer_identities')
+          .select(['customer_id', 'source', 'external_id'])
+          .where('customer_id', 'in', ids)
+          .orderBy('customer_id')
+          .orderBy('source')
+          .orderBy('external_id')
+          .execute();
+  const revenue =
+    ids.length === 0
+      ? []
+      : await db
+          .selectFrom('orders')
+          .select(['customer_id', 'currency', sql<number>`sum(total_minor - refunded_minor)`.as('net')])
+          .where('customer_id', 'in', ids)
+          .where('status', 'in', REVENUE_STATUSES)
+          .groupBy(['customer_id', 'currency'])
+          .orderBy('currency')
+          .execute();
+  const storeIdOf = (id: number, source: string): string | null => {
+    const mine = identities.filter((i) => Number(i.customer_id) === id);
+    return (mine.find((i) => i.source === source) ?? mine[0])?.external_id ?? null;
+  };
   return {
     total: Number(total.n),
     customers: rows.map((r) => ({
@@ -84,6 +116,14 @@ export async function searchCustomers(
       firstSeenAt: Number(r.first_seen_at),
       orders: Number(r.orders ?? 0),
       lastOrderAt: r.last_order_at === null || r.last_order_at === undefined ? null : Number(r.last_order_at),
+      storeId: storeIdOf(Number(r.id), r.source),
+      revenue: revenue
+        .filter((v) => Number(v.customer_id) === Number(r.id))
+        .map((v) => ({
+          currency: v.currency,
+          revenueMinor: Number(v.net),
+          revenue: toMajor(Number(v.net), v.currency),
+        })),
     })),
   };
 }

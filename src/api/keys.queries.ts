@@ -2,6 +2,7 @@ import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { ComebackError } from '../errors.js';
 import type { Db } from '../store/index.js';
 import { type ApiScope, apiDb } from './api.schema.js';
+import { revokeUserSessions } from './session.js';
 
 export const SCOPES: readonly ApiScope[] = ['read', 'write', 'admin'];
 
@@ -146,7 +147,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
-/** Creates a local admin account, or sets a new password for an existing one. */
+/** Creates a local admin account, or sets a new password for an existing one (ending its sessions). */
 export async function upsertAdminUser(
   db: Db,
   { username, password, now }: { username: string; password: string; now: number },
@@ -165,6 +166,8 @@ export async function upsertAdminUser(
   const existing = await adb.selectFrom('admin_users').select('id').where('username', '=', name).executeTakeFirst();
   if (existing) {
     await adb.updateTable('admin_users').set({ password_hash }).where('id', '=', existing.id).execute();
+    // A new password ends every session the old one opened (a stolen cookie dies with it).
+    await revokeUserSessions(db, name, now);
     return { username: name, created: false };
   }
   await adb.insertInto('admin_users').values({ username: name, password_hash, created_at: now }).execute();

@@ -21,6 +21,9 @@ const SignedMinor = (description: string) =>
 /** The body of `POST /orders`: amounts are integers in the currency's minor unit. */
 export const OrderBody = Type.Object({
   externalId: Type.String({ minLength: 1, maxLength: 255, description: 'your order id; the idempotency key' }),
+  name: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 255, description: 'the order name people see, e.g. Shopify #1001' }),
+  ),
   placedAt: Type.String({ description: 'ISO 8601 with offset, e.g. 2026-01-15T10:37:33-05:00' }),
   currency: Type.String({ pattern: '^[A-Za-z]{3}$', description: 'an active ISO 4217 code' }),
   status: Type.Union(
@@ -123,6 +126,7 @@ export function orderBodyToInput(body: OrderBodyType): OrderInput {
     : [];
   return {
     externalId: body.externalId,
+    name: body.name,
     customer: c
       ? {
           externalId: c.externalId,

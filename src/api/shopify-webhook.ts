@@ -187,6 +187,7 @@ export function shopifyOrder(order: Json): ShopifyOrder {
     updatedAt: updated,
     presentment,
     externalId,
+    name: text(order.name),
     customer,
     email,
     placedAt: created.epochMs,

@@ -176,6 +176,16 @@ for (const dialect of DIALECTS) {
         from ${raw}`);
       const orders = await db.selectFrom('orders').selectAll().where('source', '=', 'shopify').execute();
       assert.equal(orders.length, expected.orders);
+      // Shopify's order name (#1051) is kept beside its numeric id, for people to recognise the order.
+      const names = await duckOne(`select string_agg(distinct "Name", ',' order by "Name") as names from ${raw}`);
+      assert.equal(
+        orders
+          .map((o) => o.name)
+          .sort()
+          .join(','),
+        names.names,
+      );
+      assert.ok(orders.every((o) => o.external_id !== o.name));
       assert.equal(
         orders.reduce((s, o) => s + o.total_minor, 0),
         expected.total,

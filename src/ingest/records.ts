@@ -67,6 +67,8 @@ export interface OrderInput {
   cancelledAt?: number;
   /** Payment method, referring and landing site, channel, UTM parameters: where the export has them. */
   acquisition?: Acquisition;
+  /** The order's name as the store shows it (Shopify's `#1001`), when it differs from `externalId`. */
+  name?: string;
   lines: LineInput[];
 }
 

@@ -184,6 +184,7 @@ export class ImportWriter {
               utm_source: order.acquisition?.utmSource ?? null,
               utm_medium: order.acquisition?.utmMedium ?? null,
               utm_campaign: order.acquisition?.utmCampaign ?? null,
+              name: order.name ?? null,
             })),
           )
           .onConflict((oc) =>
@@ -209,6 +210,7 @@ export class ImportWriter {
               utm_source: eb.ref('excluded.utm_source'),
               utm_medium: eb.ref('excluded.utm_medium'),
               utm_campaign: eb.ref('excluded.utm_campaign'),
+              name: eb.ref('excluded.name'),
               // Formats whose refunds are separate records leave these to the refunds already stored.
               ...(withRefunds
                 ? { refunded_minor: eb.ref('excluded.refunded_minor'), status: eb.ref('excluded.status') }

@@ -79,9 +79,16 @@ export type TimelineEntry =
       kind: 'order';
       orderId: number;
       externalId: string;
+      /** The store's name of the order (Shopify `#1001`), or null. */
+      name: string | null;
       status: string;
+      /** Gross: the order's total as placed, refunds not taken off. */
       totalMinor: number;
+      /** Refunded so far; net = totalMinor − refundedMinor. */
+      refundedMinor: number;
       currency: string;
+      /** Minutes east of UTC of the clock the order was placed by. */
+      placedOffset: number;
     }
   | { at: number; kind: 'refund'; orderId: number | null; amountMinor: number; currency: string; reason: string | null }
   | { at: number; kind: 'event'; type: string; event: string | null; properties: Record<string, unknown> };
@@ -110,8 +117,12 @@ export interface CustomerProfile {
   orders: Array<{
     id: number;
     externalId: string;
+    /** The store's name of the order (Shopify `#1001`), or null. */
+    name: string | null;
     source: string;
     placedAt: number;
+    /** Minutes east of UTC of the clock the order was placed by. */
+    placedOffset: number;
     placedDate: string;
     status: string;
     currency: string;
@@ -239,9 +250,12 @@ export async function customerProfile(
       kind: 'order' as const,
       orderId: Number(o.id),
       externalId: o.external_id,
+      name: o.name ?? null,
       status: o.status,
       totalMinor: Number(o.total_minor),
+      refundedMinor: Number(o.refunded_minor),
       currency: o.currency,
+      placedOffset: Number(o.placed_offset),
     })),
     ...refunds.map((r) => ({
       at: Number(r.refunded_at),
@@ -311,8 +325,10 @@ export async function customerProfile(
     orders: orders.map((o) => ({
       id: Number(o.id),
       externalId: o.external_id,
+      name: o.name ?? null,
       source: o.source,
       placedAt: Number(o.placed_at),
+      placedOffset: Number(o.placed_offset),
       placedDate: o.placed_date,
       status: o.status,
       currency: o.currency,

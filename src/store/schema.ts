@@ -149,6 +149,8 @@ export interface OrderTable {
   utm_source?: string | null;
   utm_medium?: string | null;
   utm_campaign?: string | null;
+  /** The order's name as the store shows it (Shopify `#1001`), migration 027; null where unknown. */
+  name?: string | null;
 }
 
 export type OrderLineKind = 'product' | 'shipping' | 'fee' | 'discount' | 'adjustment';

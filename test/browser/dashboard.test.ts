@@ -410,7 +410,142 @@ describe('dashboard in Chromium against comeback demo', { skip }, () => {
     await korean.close();
   });
 
-  test('signs in with a pasted read key instead of the password', async () => {
+  for (const lang of LANGS) {
+    test(`Customers (${lang}): store ids and net revenue in the list, "1 customer", a search with no match says so`, async () => {
+      const i18n = makeI18n(lang);
+      interface Row {
+        id: number;
+        storeId: string | null;
+        revenue: Array<{ currency: string; revenue: number }>;
+      }
+      const list = await api<{ total: number; customers: Row[] }>('/customers?limit=25&offset=0');
+      const page = await context.newPage();
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      await open(page, lang, 'customers');
+      await settle(page);
+      for (const c of list.customers.slice(0, 5)) {
+        // The store's id and revenue from the customer's own profile (another query than the list's).
+        const profile = await api<{
+          identities: Array<{ source: string; externalId: string }>;
+          revenue: Array<{ currency: string; revenue: number }>;
+        }>(`/customers/${c.id}`);
+        const cells = (await page.getByTestId(`customer-row-${c.id}`).locator('td').allTextContents()).map((x) =>
+          x.trim(),
+        );
+        assert.equal(cells[1], profile.identities.find((i) => i.source === 'online-retail')?.externalId);
+        const revenue = profile.revenue[0];
+        assert.equal(cells[4], revenue ? i18n.money(revenue.revenue, revenue.currency) : '—', `customer ${c.id}`);
+        assert.doesNotMatch(cells[0]!, /#\d/, 'a customer is named, not numbered');
+      }
+      const storeId = list.customers[0]!.storeId!;
+      await page.getByLabel(i18n.t('search')).fill(storeId);
+      await page.getByLabel(i18n.t('search')).press('Enter');
+      await page.waitForURL(/q=/);
+      await settle(page);
+      assert.equal(await textOf(page, 'customers-total'), lang === 'en' ? '1 customer' : '고객 1명');
+      await page.getByLabel(i18n.t('search')).fill('nobody-by-this-name');
+      await page.getByLabel(i18n.t('search')).press('Enter');
+      await page.waitForURL(/nobody/);
+      await settle(page);
+      const empty = page.getByTestId('empty');
+      assert.equal(
+        (await empty.locator('.empty-title').textContent())?.trim(),
+        lang === 'en' ? 'No customer matches “nobody-by-this-name”' : '“nobody-by-this-name”에 맞는 고객이 없습니다',
+      );
+      assert.doesNotMatch((await empty.textContent()) ?? '', new RegExp(i18n.t('noData')));
+      await page.close();
+    });
+  }
+
+  test('the timeline names the order #1001, labels gross and net as the orders table does, in local time with the zone', async () => {
+    const posted = await context.request.post(new URL('/api/v1/orders', demo.url).href, {
+      data: {
+        externalId: '5550001001',
+        name: '#1001',
+        placedAt: '2011-12-09T12:50:00+01:00',
+        currency: 'GBP',
+        status: 'partially_refunded',
+        totalMinor: 32924,
+        refundedMinor: 6084,
+        customer: { externalId: 'timeline-1', email: 'timeline@example.com', firstName: 'Tia', lastName: 'Line' },
+        lines: [{ sku: 'T-1', title: 'Lamp', quantity: 1, unitPriceMinor: 32924 }],
+      },
+    });
+    assert.ok(posted.ok(), await posted.text());
+    const found = await api<{ customers: Array<{ id: number }> }>('/customers?limit=5&offset=0&q=timeline@example.com');
+    const id = found.customers[0]!.id;
+    for (const lang of LANGS) {
+      const i18n = makeI18n(lang);
+      const page = await context.newPage();
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      await open(page, lang, `customers/${id}`);
+      await settle(page);
+      const entry = page.locator('.timeline-item', { hasText: '#1001' });
+      await entry.waitFor();
+      const text = ((await entry.textContent()) ?? '').replace(/\s+/g, ' ');
+      // £329.24 placed, £60.84 refunded: £268.40 net. 11:50 UTC on a clock one hour east is 12:50.
+      const gross = lang === 'en' ? 'gross £329.24' : '결제 금액 £329.24';
+      const net = lang === 'en' ? 'net £268.40' : '환불 후 £268.40';
+      assert.ok(text.includes('#1001'), text);
+      assert.ok(!text.includes('5550001001'), `Shopify's id is not shown: ${text}`);
+      assert.ok(text.includes(gross) && text.includes(net), text);
+      assert.match((await entry.locator('time').textContent()) ?? '', /12:50 UTC\+01:00$/);
+      // The orders table says its amount is the net one, and shows the same name.
+      const header = await page.locator('th').allTextContents();
+      assert.ok(header.includes(i18n.t('netTotal')), header.join('|'));
+      const row = page.locator('tr', { hasText: '#1001' });
+      assert.ok(((await row.textContent()) ?? '').includes('£268.40'));
+      await page.close();
+    }
+  });
+
+  test('the CLV histogram bins read as round money', async () => {
+    const report = await api<{ currency: string; clv: Array<{ from: number; to: number; count: number }> }>(
+      '/dashboard/predictions',
+    );
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await open(page, 'en', 'predictions');
+    await settle(page);
+    const text = ((await page.getByTestId('clv-bins').textContent()) ?? '').trim();
+    const ranges = text.split('; ').map((part) => part.split(':')[0]!);
+    assert.equal(ranges.length, report.clv.length);
+    for (const range of ranges) {
+      // Every edge is a whole number of pounds (or of thousands): no "£671.6".
+      for (const edge of range.split('–')) assert.match(edge, /^£(\d+|\d+(\.\d+)?[kKM])$/, `${range} in ${text}`);
+    }
+    assert.equal(ranges[0]!.split('–')[0], '£0');
+    await page.close();
+  });
+
+  test('on a phone a wide table shows that it scrolls, and the shadow moves as it does', async () => {
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.setViewportSize(PHONE);
+    await open(page, 'en', 'segments');
+    await settle(page);
+    const hints = page.getByTestId('scroll-hint');
+    assert.ok((await hints.count()) >= 1, 'a wide table says it scrolls');
+    await hints.first().waitFor({ state: 'visible' });
+    assert.equal((await hints.first().textContent())?.trim(), 'Scroll sideways to see every column →');
+    const wrap = page.locator('.table-scroll-wrap.overflows').first();
+    assert.match((await wrap.getAttribute('class')) ?? '', /shadow-end/);
+    assert.doesNotMatch((await wrap.getAttribute('class')) ?? '', /shadow-start/);
+    await wrap.locator('.table-scroll').evaluate((element) => {
+      const box = element as unknown as { scrollLeft: number; scrollWidth: number };
+      box.scrollLeft = box.scrollWidth;
+    });
+    await page.waitForTimeout(200);
+    assert.match((await wrap.getAttribute('class')) ?? '', /shadow-start/);
+    assert.doesNotMatch((await wrap.getAttribute('class')) ?? '', /shadow-end/);
+    await page.setViewportSize(LAPTOP);
+    await open(page, 'en', 'overview');
+    await settle(page);
+    assert.equal(await page.getByTestId('scroll-hint').count(), 0, 'no hint where nothing is cut off');
+    await page.close();
+  });
+
+  test('a pasted read key is traded for a session cookie: nothing in sessionStorage, sign-out ends it', async () => {
     const created = await context.request.post(new URL('/api/v1/keys', demo.url).href, {
       data: { scope: 'read', name: 'browser test' },
     });
@@ -424,8 +559,35 @@ describe('dashboard in Chromium against comeback demo', { skip }, () => {
     await page.getByRole('button', { name: 'Use this key' }).click();
     await settle(page);
     await page.getByTestId('kpi-model-customers-value').waitFor();
-    assert.equal(await page.evaluate('sessionStorage.length'), 1, 'the key is kept for this tab only');
-    assert.deepEqual(await fresh.cookies(), [], 'a key sign-in sets no cookie');
+    assert.equal(await page.evaluate('sessionStorage.length'), 0, 'the page keeps no key');
+    const cookies = await fresh.cookies();
+    assert.deepEqual(
+      cookies.map((c) => [c.name, c.httpOnly]),
+      [['comeback_session', true]],
+    );
+    const who = await fresh.request.get(new URL('/api/v1/session', demo.url).href);
+    assert.deepEqual(await who.json(), { kind: 'session', scope: 'read', name: 'browser test', viaKey: true });
+    const copy = `comeback_session=${cookies[0]!.value}`;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').waitFor();
+    // A copy of the cookie taken before sign-out no longer works: the session ended on the server.
+    const replay = await fresh.request.get(new URL('/api/v1/stats', demo.url).href, { headers: { cookie: copy } });
+    assert.equal(replay.status(), 401);
+    await fresh.close();
+  });
+
+  test('a fresh load logs no error in the console before sign-in', async () => {
+    const fresh = await browser.newContext({ viewport: LAPTOP, locale: 'en-GB' });
+    const page = await fresh.newPage();
+    const errors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(new URL('/?lang=en#/overview', demo.url).href);
+    await page.getByLabel('Password').waitFor();
+    await page.waitForTimeout(300);
+    assert.deepEqual(errors, []);
     await fresh.close();
   });
 

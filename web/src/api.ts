@@ -1,7 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
 
-const KEY_STORAGE = 'comeback.apiKey';
-
 /** An HTTP error from the API, with its status. */
 export class ApiError extends Error {
   constructor(
@@ -12,28 +10,14 @@ export class ApiError extends Error {
   }
 }
 
-/** The API key pasted at sign-in, kept for this tab only. */
-export function storedKey(): string | null {
-  return sessionStorage.getItem(KEY_STORAGE);
+/** Forgets an API key an older dashboard kept in this tab: a key is now traded for a session cookie. */
+export function forgetStoredKey(): void {
+  sessionStorage.removeItem('comeback.apiKey');
 }
 
-/** Remembers (or forgets, with null) the API key of this tab. */
-export function storeKey(key: string | null): void {
-  if (key === null) sessionStorage.removeItem(KEY_STORAGE);
-  else sessionStorage.setItem(KEY_STORAGE, key);
-}
-
-/** The headers that authenticate a request made with a pasted key (a session needs none: it is a cookie). */
-export function authHeaders(init?: HeadersInit): Headers {
-  const headers = new Headers(init);
-  const key = storedKey();
-  if (key) headers.set('authorization', `Bearer ${key}`);
-  return headers;
-}
-
-/** Calls the API with the session cookie, or the stored key as a bearer token. */
+/** Calls the API with the session cookie (HttpOnly: the page never holds a credential). */
 export async function apiFetch<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const headers = authHeaders(init.headers);
+  const headers = new Headers(init.headers);
   if (init.body) headers.set('content-type', 'application/json');
   const response = await fetch(`/api/v1${path}`, { ...init, headers, credentials: 'same-origin' });
   const text = await response.text();

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { ApiError, apiFetch, storeKey } from './api.js';
+import { apiFetch, forgetStoredKey } from './api.js';
 import { detectLang, I18nContext, type Lang, type MessageKey, makeI18n } from './i18n.js';
 import { CohortsPage } from './pages/cohorts.js';
 import { CustomerPage, CustomersPage } from './pages/customers.js';
@@ -69,10 +69,12 @@ export function App() {
   }, [lang, i18n]);
 
   useEffect(() => {
-    apiFetch<Who>('/session').then(setWho, (error: unknown) => {
-      if (error instanceof ApiError && error.status === 401) storeKey(null);
-      setWho(null);
-    });
+    forgetStoredKey();
+    // Before sign-in the server answers 200 { kind: 'none' } (no 401 in the console on a fresh load).
+    apiFetch<Who | { kind: 'none' }>('/session').then(
+      (who) => setWho(who.kind === 'none' ? null : who),
+      () => setWho(null),
+    );
   }, []);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: the phone menu closes whenever the page changes.
@@ -86,7 +88,6 @@ export function App() {
   }, []);
 
   const signOut = useCallback(async () => {
-    storeKey(null);
     await apiFetch('/session', { method: 'DELETE' }).catch(() => undefined);
     setWho(null);
   }, []);

@@ -1,4 +1,5 @@
 import { createContext, useContext } from 'react';
+import { CUSTOMERS_EN, CUSTOMERS_KO } from './i18n-customers.js';
 import { FLOWS_EN, FLOWS_KO } from './i18n-flows.js';
 
 /** The dashboard's languages. */
@@ -157,6 +158,7 @@ const en = {
   pAliveFallback: 'Churn risk and lifecycle stages use days since the last order instead.',
   language: 'Language',
   ...FLOWS_EN,
+  ...CUSTOMERS_EN,
 } as const;
 
 /** A message key. */
@@ -314,6 +316,7 @@ const ko: Record<MessageKey, string> = {
   pAliveFallback: '이탈 위험과 라이프사이클 단계는 마지막 주문 이후 일수로 판단합니다.',
   language: '언어',
   ...FLOWS_KO,
+  ...CUSTOMERS_KO,
 };
 
 const MESSAGES: Record<Lang, Record<MessageKey, string>> = { en, ko };
@@ -347,6 +350,10 @@ export interface I18n {
   money(value: number, currency: string): string;
   compactMoney(value: number, currency: string): string;
   date(ms: number): string;
+  /** Date and time of an instant on the clock `offsetMinutes` east of UTC, with the zone (`UTC+01:00`). */
+  localTime(ms: number, offsetMinutes: number): string;
+  /** `one` or `other` by the language's plural rule for `n` (Intl.PluralRules), with `{n}` formatted. */
+  count(n: number, one: MessageKey, other: MessageKey): string;
   month(label: string): string;
 }
 
@@ -360,6 +367,9 @@ export function makeI18n(lang: Lang): I18n {
     day: 'numeric',
     timeZone: 'UTC',
   });
+  const timeFormat = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+  const plural = new Intl.PluralRules(locale);
+  const numberFormat = new Intl.NumberFormat(locale);
   const monthFormat = new Intl.DateTimeFormat(locale, { year: 'numeric', month: 'short', timeZone: 'UTC' });
   return {
     lang,
@@ -395,11 +405,23 @@ export function makeI18n(lang: Lang): I18n {
         maximumFractionDigits: 1,
       }).format(value),
     date: (ms) => dateFormat.format(ms),
+    localTime: (ms, offsetMinutes) => `${timeFormat.format(ms + offsetMinutes * 60_000)} ${zoneLabel(offsetMinutes)}`,
+    count(n, one, other) {
+      return table[plural.select(n) === 'one' ? one : other].replaceAll('{n}', numberFormat.format(n));
+    },
     month: (label) => {
       const [year, month] = label.split('-').map(Number);
       return year && month ? monthFormat.format(Date.UTC(year, month - 1, 1)) : label;
     },
   };
+}
+
+/** `UTC`, or `UTC+05:30` / `UTC−05:00` for a clock that many minutes east of UTC. */
+export function zoneLabel(offsetMinutes: number): string {
+  if (offsetMinutes === 0) return 'UTC';
+  const abs = Math.abs(offsetMinutes);
+  const hhmm = `${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  return `UTC${offsetMinutes > 0 ? '+' : '−'}${hhmm}`;
 }
 
 /** The current language's messages and formatters. */

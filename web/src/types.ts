@@ -111,6 +111,8 @@ export interface CustomerItem {
   firstSeenAt: number;
   orders: number;
   lastOrderAt: number | null;
+  storeId: string | null;
+  revenue: Array<{ currency: string; revenueMinor: number; revenue: number }>;
 }
 
 export interface CustomerList {
@@ -130,7 +132,9 @@ export interface OrderLine {
 export interface CustomerOrder {
   id: number;
   externalId: string;
+  name: string | null;
   placedAt: number;
+  placedOffset: number;
   currency: string;
   totalMinor: number;
   refundedMinor: number;
@@ -156,9 +160,12 @@ export type TimelineEntry =
       kind: 'order';
       orderId: number;
       externalId: string;
+      name: string | null;
       status: string;
       totalMinor: number;
+      refundedMinor: number;
       currency: string;
+      placedOffset: number;
     }
   | { at: number; kind: 'refund'; orderId: number | null; amountMinor: number; currency: string; reason: string | null }
   | { at: number; kind: 'event'; type: string; event: string | null };

@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import type { Loaded } from './api.js';
 import { useI18n } from './i18n.js';
 
@@ -128,6 +128,62 @@ export function PageHead({ title, lead, children }: { title: string; lead?: stri
         {lead && <p className="muted">{lead}</p>}
       </div>
       {children}
+    </div>
+  );
+}
+
+/**
+ * A box a wide table scrolls sideways in. When the table is wider than the screen, a shadow on the
+ * edge that hides columns and a line under the table say so (a phone shows no scroll bar until touched).
+ */
+export function TableScroll({ children }: { children: ReactNode }) {
+  const { t } = useI18n();
+  const hintId = useId();
+  const ref = useRef<HTMLDivElement>(null);
+  const [view, setView] = useState({ overflows: false, atStart: true, atEnd: true });
+  useEffect(() => {
+    const box = ref.current;
+    if (!box) return;
+    const update = () => {
+      const overflows = box.scrollWidth > box.clientWidth + 1;
+      const atStart = box.scrollLeft <= 1;
+      const atEnd = box.scrollLeft + box.clientWidth >= box.scrollWidth - 1;
+      setView((old) =>
+        old.overflows === overflows && old.atStart === atStart && old.atEnd === atEnd
+          ? old
+          : { overflows, atStart, atEnd },
+      );
+    };
+    update();
+    const observer = new ResizeObserver(update);
+    observer.observe(box);
+    if (box.firstElementChild) observer.observe(box.firstElementChild);
+    box.addEventListener('scroll', update, { passive: true });
+    return () => {
+      observer.disconnect();
+      box.removeEventListener('scroll', update);
+    };
+  }, []);
+  const classes = ['table-scroll-wrap'];
+  if (view.overflows) classes.push('overflows');
+  if (view.overflows && !view.atStart) classes.push('shadow-start');
+  if (view.overflows && !view.atEnd) classes.push('shadow-end');
+  return (
+    <div className={classes.join(' ')}>
+      <div
+        className="table-scroll"
+        ref={ref}
+        // A box that scrolls must be reachable by keyboard to be scrolled without a pointer.
+        tabIndex={view.overflows ? 0 : undefined}
+        aria-describedby={view.overflows ? hintId : undefined}
+      >
+        {children}
+      </div>
+      {view.overflows && (
+        <p className="scroll-hint" id={hintId} data-testid="scroll-hint">
+          {t('scrollHint')} <span aria-hidden="true">→</span>
+        </p>
+      )}
     </div>
   );
 }

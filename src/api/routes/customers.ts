@@ -20,6 +20,14 @@ const CustomerItem = Type.Object({
   firstSeenAt: EpochMs,
   orders: Type.Integer(),
   lastOrderAt: Nullable(EpochMs),
+  storeId: Nullable(Type.String({ description: "the customer's id in the store it came from" })),
+  revenue: Type.Array(
+    Type.Object({
+      currency: Type.String(),
+      revenueMinor: Type.Integer({ description: 'net of refunds, paid and partly refunded orders' }),
+      revenue: Type.Number({ description: 'the same in major units' }),
+    }),
+  ),
 });
 
 /** Customer search and the customer profile. */

@@ -7,10 +7,31 @@ import { samplePath } from '../../shared/paths.js';
 import type { ApiApp } from '../app.types.js';
 import { buildApp } from '../build-app.js';
 import { createApiKey } from '../keys.queries.js';
+import { niceStep } from './dashboard.js';
 
 const NOW = Date.UTC(2026, 0, 15);
 // The day after the sample's latest sale (2011-12-09): what the dashboard describes.
 const AS_OF = Date.UTC(2011, 11, 10);
+
+test('bin widths are the smallest of 1, 2, 2.5, 5 × 10^k at least the raw width', () => {
+  const cases: Array<[number, number]> = [
+    [67.16, 100],
+    [50, 50],
+    [50.01, 100],
+    [20.5, 25],
+    [0.3, 0.5],
+    [0.25, 0.25],
+    [1, 1],
+    [1.0001, 2],
+    [2.4, 2.5],
+    [2.6, 5],
+    [5.1, 10],
+    [0, 1],
+    [-3, 1],
+    [Number.NaN, 1],
+  ];
+  for (const [raw, expected] of cases) assert.equal(niceStep(raw), expected, `niceStep(${raw})`);
+});
 
 for (const dialect of DIALECTS) {
   describe(`dashboard routes (${dialect.name})`, { skip: dialect.skip }, () => {
@@ -100,6 +121,18 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(report.pAlive, []);
       assert.equal(report.meanPAlive, null);
       assert.equal(binned(report.clv), report.customers);
+      // Bin edges are round money: one width of 1, 2, 2.5 or 5 × 10^k, edges its multiples from 0.
+      const width = report.clv[0].to - report.clv[0].from;
+      const mantissa = width / 10 ** Math.floor(Math.log10(width));
+      assert.ok(
+        [1, 2, 2.5, 5].some((m) => Math.abs(mantissa - m) < 1e-9),
+        `bin width ${width}`,
+      );
+      assert.ok(report.clv.length <= 10);
+      report.clv.forEach((bin: { from: number; to: number }, i: number) => {
+        assert.ok(Math.abs(bin.from - i * width) < 1e-9 * width, `bin ${i} from ${bin.from}`);
+        assert.ok(Math.abs(bin.to - (i + 1) * width) < 1e-9 * width, `bin ${i} to ${bin.to}`);
+      });
       assert.ok(report.totalClv > 0);
       assert.equal(report.holdout.weeks, 26);
       assert.ok(report.holdout.totalActual > 0 && report.holdout.totalPredicted > 0);

@@ -45,6 +45,21 @@ async function dashboardAsOf(db: Db, now: number): Promise<number> {
   return (await defaultAsOf(db)) ?? now;
 }
 
+/**
+ * The smallest "readable" bin width at least `raw`: 1, 2, 2.5 or 5 times a power of ten (0.25, 50,
+ * 2,500…), so that bin edges read as round money. `raw` ≤ 0 or not finite gives 1.
+ */
+export function niceStep(raw: number): number {
+  if (!(raw > 0) || !Number.isFinite(raw)) return 1;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 2.5, 5, 10]) {
+    // Rounded to 12 significant digits: 0.1 × 3 is not 0.3 in binary.
+    const step = Number((m * power).toPrecision(12));
+    if (step >= raw) return step;
+  }
+  return 10 * power;
+}
+
 /** Counts of `values` in `bins` equal-width bins over [min, max]. */
 function histogram(values: ArrayLike<number>, min: number, max: number, bins = HISTOGRAM_BINS) {
   const width = (max - min) / bins || 1;
@@ -196,12 +211,18 @@ export async function predictionReport(db: Db, asOf: number): Promise<Prediction
       run.spendNote ??
       (spend ? null : 'too few repeat customers for the spend model: CLV uses each customer’s own average order'),
     pAlive: informative ? histogram(alive, 0, 1) : [],
+    // Round bin edges (£0–£50, £50–£100…): at most HISTOGRAM_BINS bins of a readable width.
     clv: values
-      ? histogram(
-          values.map((v) => Math.min(v, clvMax)),
-          0,
-          clvMax,
-        )
+      ? (() => {
+          const width = niceStep(clvMax / HISTOGRAM_BINS);
+          const bins = Math.max(1, Math.ceil(clvMax / width));
+          return histogram(
+            values.map((v) => Math.min(v, clvMax)),
+            0,
+            Number((bins * width).toPrecision(12)),
+            bins,
+          );
+        })()
       : [],
     meanPAlive: informative && alive.length > 0 ? alive.reduce((a, b) => a + b, 0) / alive.length : null,
     totalClv: values ? values.reduce((a, b) => a + b, 0) : null,

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { upsertAdminUser } from '../../api/keys.queries.js';
+import { listSessions, revokeSession } from '../../api/session.js';
 import { ComebackError } from '../../errors.js';
 import { openStore } from '../../store/index.js';
+import { safeText } from '../io.js';
 import { type CommandContext, dbOption } from '../shared.js';
 
 /** `comeback admin create USER`: a local account that signs in to the dashboard. */
@@ -19,7 +21,39 @@ export function registerAdmin(program: Command, ctx: CommandContext): void {
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
       const result = await upsertAdminUser(store.db, { username: user, password, now: ctx.now() });
-      ctx.io.out.write(`${result.created ? 'Created' : 'Updated the password of'} admin ${result.username}.\n`);
+      ctx.io.out.write(
+        `${result.created ? 'Created' : 'Updated the password of (and signed out)'} admin ${result.username}.\n`,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+  dbOption(
+    admin
+      .command('sessions')
+      .description('list the live dashboard sessions, or end one with --revoke ID')
+      .option('--revoke <id>', 'end this session (its cookie stops working at once)'),
+  ).action(async (flags: { revoke?: string; db?: string }) => {
+    const revokeId = flags.revoke === undefined ? undefined : Number(flags.revoke);
+    if (revokeId !== undefined && !(Number.isSafeInteger(revokeId) && revokeId > 0)) {
+      throw new ComebackError('usage', `--revoke: "${flags.revoke}" is not a session id`);
+    }
+    const store = await openStore(ctx.config(flags).dbUrl);
+    try {
+      if (revokeId !== undefined) {
+        const ended = await revokeSession(store.db, revokeId, ctx.now());
+        ctx.io.out.write(`Ended session ${ended.id} (${safeText(ended.name)}).\n`);
+        return;
+      }
+      const sessions = await listSessions(store.db, ctx.now());
+      if (sessions.length === 0) ctx.io.out.write('No live sessions.\n');
+      for (const s of sessions) {
+        const opened = new Date(s.createdAt).toISOString().slice(0, 16).replace('T', ' ');
+        const via = s.apiKeyId === null ? 'password' : `API key ${s.apiKeyId}`;
+        ctx.io.out.write(
+          `${s.id}\t${safeText(s.name)}\t${s.scope}\t${via}\topened ${opened} UTC\tfrom ${safeText(s.address ?? '?')}\n`,
+        );
+      }
     } finally {
       await store.close();
     }

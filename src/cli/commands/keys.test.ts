@@ -75,6 +75,35 @@ for (const dialect of DIALECTS) {
           payload: { username: 'owner', password: 'a long passphrase' },
         });
         assert.equal(login.statusCode, 200);
+        const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+        const stats = () => app.inject({ url: '/api/v1/stats', headers: { cookie } });
+        assert.equal((await stats()).statusCode, 200);
+        const listed = await run('admin', 'sessions', '--db', t.url);
+        assert.equal(listed.code, 0, listed.err);
+        const line = listed.out.trim().split('\n');
+        assert.equal(line.length, 1, listed.out);
+        assert.match(
+          line[0]!,
+          /^\d+\towner\tadmin\tpassword\topened \d{4}-\d\d-\d\d \d\d:\d\d UTC\tfrom 127\.0\.0\.1$/,
+        );
+        const id = line[0]!.split('\t')[0]!;
+        assert.equal((await run('admin', 'sessions', '--revoke', 'x', '--db', t.url)).code, 2);
+        const ended = await run('admin', 'sessions', '--revoke', id, '--db', t.url);
+        assert.equal(ended.code, 0, ended.err);
+        assert.equal((await stats()).statusCode, 401);
+        assert.equal((await run('admin', 'sessions', '--db', t.url)).out, 'No live sessions.\n');
+
+        // Setting a new password from the CLI signs the account out everywhere.
+        const again = await app.inject({
+          method: 'POST',
+          url: '/api/v1/session',
+          payload: { username: 'owner', password: 'a long passphrase' },
+        });
+        const second = String(again.headers['set-cookie']).split(';')[0]!;
+        assert.equal((await app.inject({ url: '/api/v1/stats', headers: { cookie: second } })).statusCode, 200);
+        const changed = await run('admin', 'create', 'owner', '--password', 'another passphrase', '--db', t.url);
+        assert.match(changed.out, /signed out/);
+        assert.equal((await app.inject({ url: '/api/v1/stats', headers: { cookie: second } })).statusCode, 401);
       } finally {
         await app.close();
       }

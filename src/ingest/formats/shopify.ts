@@ -161,6 +161,7 @@ async function* parseOrders(
         line,
         order: {
           externalId: cell(f, c.id) || cell(f, c.name),
+          name: present(cell(f, c.name)),
           customer,
           email,
           placedAt: created.epochMs,

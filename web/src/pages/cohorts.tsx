@@ -3,7 +3,7 @@ import { useApi } from '../api.js';
 import { AXIS_NAME, Chart } from '../chart.js';
 import { type I18n, useI18n } from '../i18n.js';
 import { type CohortMetric, type CohortTable, GROUPINGS } from '../types.js';
-import { Async, Card, Empty, PageHead } from '../ui.js';
+import { Async, Card, Empty, PageHead, TableScroll } from '../ui.js';
 
 const METRICS: Array<{ metric: CohortMetric; label: 'metricCustomers' | 'metricRevenue' | 'metricLtv' }> = [
   { metric: 'customers', label: 'metricCustomers' },
@@ -168,7 +168,7 @@ export function CohortsPage() {
                 <Heatmap table={table} />
               </Card>
               <Card wide>
-                <div className="table-scroll">
+                <TableScroll>
                   <table className="table cohort-table">
                     <thead>
                       <tr>
@@ -206,7 +206,7 @@ export function CohortsPage() {
                       ))}
                     </tbody>
                   </table>
-                </div>
+                </TableScroll>
                 {table.by && <p className="muted small">{table.by.rule}</p>}
                 {table.partial && (
                   <p className="muted small" data-testid="cohort-partial">

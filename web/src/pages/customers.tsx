@@ -10,14 +10,22 @@ import type {
   CustomerStory,
   TimelineEntry,
 } from '../types.js';
-import { Async, Card, Empty, Kpi, PageHead } from '../ui.js';
+import { Async, Card, Empty, Kpi, PageHead, TableScroll } from '../ui.js';
 
 const PAGE = 25;
 
-/** A customer's name for people: the name, else the e-mail, else the number. */
-export function displayName(c: Pick<CustomerItem, 'id' | 'firstName' | 'lastName' | 'email'>, i18n: I18n): string {
+/** A customer's name for people: the name, else the e-mail, else the store's id, else Comeback's number. */
+export function displayName(
+  c: Pick<CustomerItem, 'id' | 'firstName' | 'lastName' | 'email'> & { storeId?: string | null },
+  i18n: I18n,
+): string {
   const name = [c.firstName, c.lastName].filter(Boolean).join(' ');
-  return name || c.email || `${i18n.t('customer')} #${c.id}`;
+  return name || c.email || i18n.t('customerWithId', { id: c.storeId ?? `#${c.id}` });
+}
+
+/** Net revenue per currency, never added across currencies; '—' when none. */
+function revenueText(i18n: I18n, revenue: CustomerItem['revenue']): string {
+  return revenue.length === 0 ? '—' : revenue.map((r) => i18n.money(r.revenue, r.currency)).join(' + ');
 }
 
 /** The Customers page: search and a paged list. */
@@ -54,20 +62,28 @@ export function CustomersPage({ q, offset }: { q: string; offset: number }) {
       <Async state={state} retry={retry}>
         {(list) =>
           list.customers.length === 0 ? (
-            <Empty />
+            q ? (
+              <Empty title={i18n.t('noMatchTitle', { q })} hint={i18n.t('noMatchHint')} />
+            ) : (
+              <Empty />
+            )
           ) : (
             <Card wide>
               <p className="muted" data-testid="customers-total">
-                {i18n.t('customersFound', { n: i18n.number(list.total) })}
+                {i18n.count(list.total, 'customersFoundOne', 'customersFoundOther')}
               </p>
-              <div className="table-scroll">
+              <TableScroll>
                 <table className="table">
                   <thead>
                     <tr>
                       <th scope="col">{i18n.t('customer')}</th>
+                      <th scope="col">{i18n.t('storeId')}</th>
                       <th scope="col">{i18n.t('country')}</th>
                       <th scope="col" className="num">
                         {i18n.t('orders')}
+                      </th>
+                      <th scope="col" className="num">
+                        {i18n.t('netRevenue')}
                       </th>
                       <th scope="col">{i18n.t('firstSeen')}</th>
                       <th scope="col">{i18n.t('lastOrder')}</th>
@@ -75,19 +91,21 @@ export function CustomersPage({ q, offset }: { q: string; offset: number }) {
                   </thead>
                   <tbody>
                     {list.customers.map((c) => (
-                      <tr key={c.id}>
+                      <tr key={c.id} data-testid={`customer-row-${c.id}`}>
                         <td>
                           <a href={hrefOf({ page: 'customer', id: c.id })}>{displayName(c, i18n)}</a>
                         </td>
+                        <td className="nowrap">{c.storeId ?? '—'}</td>
                         <td>{c.country ?? '—'}</td>
                         <td className="num">{i18n.number(c.orders)}</td>
+                        <td className="num nowrap">{revenueText(i18n, c.revenue)}</td>
                         <td>{i18n.date(c.firstSeenAt)}</td>
                         <td>{c.lastOrderAt === null ? '—' : i18n.date(c.lastOrderAt)}</td>
                       </tr>
                     ))}
                   </tbody>
                 </table>
-              </div>
+              </TableScroll>
               <nav className="pager" aria-label="pagination">
                 <a
                   className={offset === 0 ? 'button disabled' : 'button'}
@@ -172,11 +190,20 @@ function money(i18n: I18n, minor: number, currency: string): string {
   return i18n.money(minor / 10 ** currencyDigits(currency), currency);
 }
 
-/** One line of the timeline: an order, a refund, or an event (a tracked one by its name). */
+/**
+ * One line of the timeline: an order (by the store's name, #1001, with its gross total and, once
+ * refunded, its net, as the orders table shows), a refund, or an event (a tracked one by its name).
+ */
 function entryText(i18n: I18n, entry: TimelineEntry): string {
   switch (entry.kind) {
-    case 'order':
-      return `${i18n.t('orderPlaced', { id: entry.externalId })} · ${money(i18n, entry.totalMinor, entry.currency)}`;
+    case 'order': {
+      const gross = i18n.t('orderGross', { amount: money(i18n, entry.totalMinor, entry.currency) });
+      const net =
+        entry.refundedMinor > 0
+          ? ` · ${i18n.t('orderNet', { amount: money(i18n, entry.totalMinor - entry.refundedMinor, entry.currency) })}`
+          : '';
+      return `${i18n.t('orderPlaced', { id: entry.name ?? entry.externalId })} · ${gross}${net}`;
+    }
     case 'refund':
       return `${i18n.t('refund')} · ${money(i18n, entry.amountMinor, entry.currency)}`;
     case 'event': {
@@ -191,12 +218,16 @@ function Timeline({ story }: { story: CustomerStory }) {
   const i18n = useI18n();
   const items = [...story.timeline].sort((a, b) => b.at - a.at);
   if (items.length === 0) return <Empty />;
+  // Orders show the clock they were placed by; refunds and events the clock of the latest order (the store's).
+  const storeOffset = items.find((item) => item.kind === 'order')?.placedOffset ?? 0;
   return (
     <ol className="timeline">
       {items.slice(0, 40).map((item, i) => (
         // biome-ignore lint/suspicious/noArrayIndexKey: entries have no id of their own across kinds.
         <li key={i} className={`timeline-item ${item.kind === 'order' ? item.status : item.kind}`}>
-          <time dateTime={new Date(item.at).toISOString()}>{i18n.date(item.at)}</time>
+          <time dateTime={new Date(item.at).toISOString()}>
+            {i18n.localTime(item.at, item.kind === 'order' ? item.placedOffset : storeOffset)}
+          </time>
           <span>{entryText(i18n, item)}</span>
         </li>
       ))}
@@ -258,7 +289,7 @@ export function CustomerPage({ id }: { id: number }) {
                 {profile.orders.length === 0 ? (
                   <Empty />
                 ) : (
-                  <div className="table-scroll">
+                  <TableScroll>
                     <table className="table">
                       <thead>
                         <tr>
@@ -268,8 +299,8 @@ export function CustomerPage({ id }: { id: number }) {
                           <th scope="col" className="num">
                             {i18n.t('items')}
                           </th>
-                          <th scope="col" className="num">
-                            {i18n.t('total')}
+                          <th scope="col" className="num" title={i18n.t('netTotalHint')}>
+                            {i18n.t('netTotal')}
                           </th>
                         </tr>
                       </thead>
@@ -277,7 +308,7 @@ export function CustomerPage({ id }: { id: number }) {
                         {[...profile.orders].reverse().map((o) => (
                           <tr key={o.id}>
                             <td className="nowrap">{i18n.date(o.placedAt)}</td>
-                            <td>{o.externalId}</td>
+                            <td className="nowrap">{o.name ?? o.externalId}</td>
                             <td>
                               <span className={`badge ${o.status}`}>{statusLabel(i18n, o.status)}</span>
                             </td>
@@ -287,7 +318,7 @@ export function CustomerPage({ id }: { id: number }) {
                         ))}
                       </tbody>
                     </table>
-                  </div>
+                  </TableScroll>
                 )}
               </Card>
             </div>

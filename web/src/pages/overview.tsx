@@ -10,7 +10,7 @@ import {
   type StoreStats,
   type TimeToSecondOrder,
 } from '../types.js';
-import { Async, Card, Empty, Kpi, PageHead } from '../ui.js';
+import { Async, Card, Empty, Kpi, PageHead, TableScroll } from '../ui.js';
 
 const PERIODS = [1, 3, 6, 12] as const;
 /** Active windows a store can read its retention by (0: derived from the store's own repeat gaps). */
@@ -104,7 +104,7 @@ const GROUP_COLUMNS: Metric[] = [
 function GroupTable({ grouped }: { grouped: NonNullable<RetentionReport['byGroup']> }) {
   const i18n = useI18n();
   return (
-    <div className="table-scroll">
+    <TableScroll>
       <p className="muted small">{grouped.rule}</p>
       <table className="table" data-testid="group-table">
         <thead>
@@ -130,7 +130,7 @@ function GroupTable({ grouped }: { grouped: NonNullable<RetentionReport['byGroup
           ))}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   );
 }
 

@@ -6,11 +6,13 @@ import type { Bin, Predictions } from '../types.js';
 import { Async, Card, Empty, Kpi, PageHead } from '../ui.js';
 
 function Histogram({
+  id,
   bins,
   label,
   axis,
   format,
 }: {
+  id: string;
   bins: Bin[];
   label: string;
   axis: string;
@@ -40,7 +42,15 @@ function Histogram({
     }),
     [bins, axis, format, i18n],
   );
-  return <Chart option={option} height={300} label={label} />;
+  return (
+    <>
+      <Chart option={option} height={300} label={label} />
+      {/* The bars as text, for screen readers (and the browser test): the canvas holds no words. */}
+      <p className="sr-only" data-testid={`${id}-bins`}>
+        {bins.map((b) => `${format(b.from)}–${format(b.to)}: ${i18n.number(b.count)}`).join('; ')}
+      </p>
+    </>
+  );
 }
 
 function HoldoutChart({ holdout }: { holdout: NonNullable<Predictions['holdout']> }) {
@@ -124,6 +134,7 @@ export function PredictionsPage() {
                     </div>
                   ) : (
                     <Histogram
+                      id="palive"
                       bins={p.pAlive}
                       label={i18n.t('pAliveDist')}
                       axis={i18n.t('pAlive')}
@@ -134,6 +145,7 @@ export function PredictionsPage() {
                 <Card title={i18n.t('clvDist')}>
                   {p.clv.length ? (
                     <Histogram
+                      id="clv"
                       bins={p.clv}
                       label={i18n.t('clvDist')}
                       axis={`CLV (${currency})`}

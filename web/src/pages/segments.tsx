@@ -1,9 +1,9 @@
 import { useMemo } from 'react';
-import { authHeaders, useApi } from '../api.js';
+import { useApi } from '../api.js';
 import { AXIS_NAME, Chart } from '../chart.js';
 import { useI18n } from '../i18n.js';
 import type { SegmentsView } from '../types.js';
-import { Async, Card, Empty, PageHead } from '../ui.js';
+import { Async, Card, Empty, PageHead, TableScroll } from '../ui.js';
 import { stageLabel } from './customers.js';
 
 /** A blue of the given strength (0–1) and a text colour that stays readable on it. */
@@ -100,7 +100,7 @@ function Migration({ migration }: { migration: SegmentsView['lifecycle']['migrat
   const i18n = useI18n();
   const max = Math.max(1, ...migration.counts.flat());
   return (
-    <div className="table-scroll">
+    <TableScroll>
       <table className="table matrix">
         <thead>
           <tr>
@@ -130,13 +130,13 @@ function Migration({ migration }: { migration: SegmentsView['lifecycle']['migrat
           ))}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   );
 }
 
 async function downloadCsv(name: string): Promise<void> {
   const response = await fetch(`/api/v1/dashboard/segments/${encodeURIComponent(name)}/members.csv`, {
-    headers: authHeaders(),
+    credentials: 'same-origin',
   });
   if (!response.ok) return;
   const url = URL.createObjectURL(await response.blob());
@@ -207,7 +207,7 @@ export function SegmentsPage() {
                 <RfmGrid rfm={view.rfm} />
               </Card>
               <Card title={i18n.t('rfmGroups')}>
-                <div className="table-scroll">
+                <TableScroll>
                   <table className="table">
                     <thead>
                       <tr>
@@ -232,10 +232,10 @@ export function SegmentsPage() {
                       ))}
                     </tbody>
                   </table>
-                </div>
+                </TableScroll>
               </Card>
               <Card title={i18n.t('personasTitle')} wide>
-                <div className="table-scroll">
+                <TableScroll>
                   <table className="table">
                     <thead>
                       <tr>
@@ -256,7 +256,7 @@ export function SegmentsPage() {
                       ))}
                     </tbody>
                   </table>
-                </div>
+                </TableScroll>
               </Card>
               <Card title={i18n.t('lifecycleTitle')} wide>
                 <div className="split">

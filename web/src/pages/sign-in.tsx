@@ -1,15 +1,16 @@
 import { type FormEvent, useState } from 'react';
-import { ApiError, apiFetch, storeKey } from '../api.js';
+import { ApiError, apiFetch } from '../api.js';
 import { type Lang, useI18n } from '../i18n.js';
 
 /** Who is signed in, as `GET /session` answers. */
 export interface Who {
   kind: 'key' | 'session';
-  scope: string;
+  scope: 'read' | 'write' | 'admin';
   name: string;
+  viaKey: boolean;
 }
 
-/** The sign-in page: the local admin account, or an API key kept for this tab. */
+/** The sign-in page: the local admin account, or an API key traded for a session cookie. */
 export function SignInPage({ onSignedIn, onLang }: { onSignedIn: (who: Who) => void; onLang: (lang: Lang) => void }) {
   const i18n = useI18n();
   const [username, setUsername] = useState('admin');
@@ -23,7 +24,6 @@ export function SignInPage({ onSignedIn, onLang }: { onSignedIn: (who: Who) => v
     setBusy(true);
     setError(null);
     try {
-      storeKey(null);
       onSignedIn(await apiFetch<Who>('/session', { method: 'POST', body: JSON.stringify({ username, password }) }));
     } catch (e) {
       setError(e instanceof ApiError && e.status === 401 ? i18n.t('wrongLogin') : String(e));
@@ -35,12 +35,15 @@ export function SignInPage({ onSignedIn, onLang }: { onSignedIn: (who: Who) => v
   const signInWithKey = async (event: FormEvent) => {
     event.preventDefault();
     setError(null);
-    storeKey(key.trim());
+    setBusy(true);
     try {
-      onSignedIn(await apiFetch<Who>('/session'));
-    } catch {
-      storeKey(null);
-      setError(i18n.t('badKey'));
+      // The key is sent once and traded for an HttpOnly session cookie; the page does not keep it.
+      onSignedIn(await apiFetch<Who>('/session', { method: 'POST', body: JSON.stringify({ key: key.trim() }) }));
+      setKey('');
+    } catch (e) {
+      setError(e instanceof ApiError && e.status === 429 ? e.message : i18n.t('badKey'));
+    } finally {
+      setBusy(false);
     }
   };
 
@@ -101,7 +104,7 @@ export function SignInPage({ onSignedIn, onLang }: { onSignedIn: (who: Who) => v
               required
             />
           </label>
-          <button type="submit" className="button">
+          <button type="submit" className="button" disabled={busy}>
             {i18n.t('useKey')}
           </button>
         </form>
