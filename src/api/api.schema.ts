@@ -11,7 +11,8 @@ export type ApiTables = {
   api_sessions: ApiSessionTable;
 };
 
-export type ApiScope = 'read' | 'write' | 'admin';
+/** `publishable` keys live in storefront pages: events and the signed-in member's own data only. */
+export type ApiScope = 'publishable' | 'read' | 'write' | 'admin';
 
 export interface ApiKeyTable {
   id: Generated<number>;
@@ -24,6 +25,10 @@ export interface ApiKeyTable {
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
+  /** Publishable keys: JSON array of the origins (`https://shop.example`) browsers may call from. */
+  origins: string | null;
+  /** Publishable keys: the secret the store signs its signed-in customer's id with (HMAC-SHA256). */
+  member_secret: string | null;
 }
 
 export interface AdminUserTable {

@@ -7,7 +7,16 @@ import { findSession, readCookie, SESSION_COOKIE } from './session.js';
 
 /** Who is calling: an API key, or an admin signed in to the dashboard (who holds the admin scope). */
 export type Principal =
-  | { kind: 'key'; keyId: number; name: string; scope: ApiScope }
+  | {
+      kind: 'key';
+      keyId: number;
+      name: string;
+      scope: ApiScope;
+      /** Publishable keys: the origins browsers may use it from. */
+      origins: string[];
+      /** Publishable keys: the secret member tokens are signed with. */
+      memberSecret: string | null;
+    }
   | { kind: 'session'; sessionId: number; username: string; scope: ApiScope; keyId: number | null };
 
 /**
@@ -20,6 +29,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a route needs; an `/api/` route that does not say needs `admin` (fail closed). */
     access?: RouteAccess;
+    /** Publishable (browser) keys may call this route too though it needs a higher scope (events). */
+    publishable?: boolean;
   }
   interface FastifyRequest {
     principal?: Principal;
@@ -65,7 +76,22 @@ export function authHook({ db, now, sessionSecret }: { db: Db; now: () => number
       return;
     }
     request.principal = principal;
-    if (!scopeAllows(principal.scope, access)) {
+    // A browser sends Origin on every cross-origin call: a publishable key works only from its store's
+    // pages. (Without Origin the caller is no browser, and the key is public anyway.)
+    const origin = request.headers.origin;
+    if (
+      principal.kind === 'key' &&
+      principal.scope === 'publishable' &&
+      origin &&
+      !principal.origins.includes(origin)
+    ) {
+      request.authFailure = new ComebackError('forbidden', `origin: this publishable key is not for ${origin}`, {
+        location: { field: 'origin' },
+      });
+      return;
+    }
+    const asBrowser = principal.scope === 'publishable' && request.routeOptions.config.publishable === true;
+    if (!scopeAllows(principal.scope, access) && !asBrowser) {
       request.authFailure = new ComebackError(
         'forbidden',
         `this endpoint needs a ${access} key; this one is ${principal.scope}`,
@@ -100,7 +126,14 @@ async function authenticate(
     if (!key) throw new ComebackError('unauthorized', 'the Authorization header is not "Bearer <key>"');
     const found = await findApiKey(db, key);
     if (!found) throw new ComebackError('unauthorized', 'unknown or revoked API key');
-    return { kind: 'key', keyId: found.id, name: found.name, scope: found.scope };
+    return {
+      kind: 'key',
+      keyId: found.id,
+      name: found.name,
+      scope: found.scope,
+      origins: found.origins,
+      memberSecret: found.memberSecret,
+    };
   }
   const token = readCookie(request.headers.cookie, SESSION_COOKIE);
   const session = token ? await findSession(db, sessionSecret, token, now) : undefined;

@@ -1,13 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyRequest } from 'fastify';
 import { ComebackError } from '../errors.js';
 import { DEFAULT_USER_ID_SOURCE } from '../ingest/events.js';
 import { packageRoot } from '../shared/paths.js';
@@ -15,8 +17,9 @@ import type { Store } from '../store/index.js';
 import type { ApiApp, RouteDeps } from './app.types.js';
 import { authFailureHook, authHook } from './auth.js';
 import { installErrorHandler, notFoundBody } from './error-handler.js';
-import { messageLinkSecret, readOrCreateSetting } from './keys.queries.js';
+import { messageLinkSecret, publishableOrigins, readOrCreateSetting } from './keys.queries.js';
 import { DEFAULT_RATE_LIMIT, MAX_JSON_DEPTH } from './limits.js';
+import { MEMBER_HEADER } from './member-token.js';
 import { registerCustomerRoutes } from './routes/customers.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerEventRoutes } from './routes/events.js';
@@ -29,6 +32,7 @@ import { registerOrderRoutes } from './routes/orders.js';
 import { registerProductRoutes } from './routes/products.js';
 import { registerSessionRoutes } from './routes/session.js';
 import { registerStatsRoutes } from './routes/stats.js';
+import { registerStorefrontRoutes } from './routes/storefront.js';
 import { registerShopifyWebhookRoutes } from './routes/webhooks.js';
 import { ErrorBody } from './schemas.js';
 import { SegmentRefresher } from './segment-refresher.js';
@@ -49,6 +53,8 @@ export interface BuildAppOptions {
   sessionSecret?: string;
   /** Where the built dashboard is; default `web/dist` of the package, served when it exists. */
   dashboardDir?: string;
+  /** The built storefront snippet, served at `/comeback.js`; default `web/dist/snippet/comeback.js`. */
+  snippetFile?: string;
   logger?: FastifyBaseLogger | false;
   /** How long after an order or event its customer's segments are refreshed (a burst costs one refresh). */
   segmentRefreshDelayMs?: number;
@@ -73,6 +79,7 @@ export async function buildApp({
   userIdSource = DEFAULT_USER_ID_SOURCE,
   sessionSecret,
   dashboardDir = join(packageRoot(), 'web', 'dist'),
+  snippetFile = join(packageRoot(), 'web', 'dist', 'snippet', 'comeback.js'),
   logger = false,
   segmentRefreshDelayMs = 1000,
   trustProxy = false,
@@ -163,6 +170,25 @@ export async function buildApp({
   // staticCSP: the reference page's own inline script and style get hashes in its CSP.
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
+  // Browsers on a store's pages may call the routes a publishable key opens, from the origins some live
+  // publishable key lists (read per preflight: a new key works at once); no cookies cross origins.
+  await app.register(cors, {
+    hook: 'onRequest',
+    delegator: async (request: FastifyRequest) => {
+      const path = request.url.split('?', 1)[0] ?? '';
+      const origin = request.headers.origin;
+      const allowed =
+        STOREFRONT_PATH.test(path) && origin !== undefined && (await publishableOrigins(store.db)).has(origin);
+      return {
+        origin: allowed ? origin : false,
+        methods: ['GET', 'POST'],
+        allowedHeaders: ['content-type', 'authorization', MEMBER_HEADER],
+        credentials: false,
+        maxAge: 600,
+      };
+    },
+  });
+
   app.addHook('onRequest', authHook({ db: store.db, now, sessionSecret: deps.sessionSecret }));
   if (limit) {
     await app.register(rateLimit, {
@@ -173,6 +199,8 @@ export async function buildApp({
       hook: 'onRequest',
       keyGenerator: (request) => {
         const who = request.authFailure?.kind === 'unauthorized' ? undefined : request.principal;
+        // A publishable key is in every visitor's page: each address gets its own allowance.
+        if (who?.kind === 'key' && who.scope === 'publishable') return `pub:${who.keyId}:${request.ip}`;
         if (who?.kind === 'key') return `key:${who.keyId}`;
         if (who?.kind === 'session') return who.keyId === null ? `user:${who.username}` : `key:${who.keyId}`;
         return `ip:${request.ip}`;
@@ -197,6 +225,7 @@ export async function buildApp({
       registerLoyaltyRoutes(api, deps);
       registerFlowRoutes(api, deps);
       registerProductRoutes(api, deps);
+      registerStorefrontRoutes(api, deps);
       // Its own scope: the webhook route reads JSON bodies as raw bytes to check their signature.
       await api.register(async (webhooks) => registerShopifyWebhookRoutes(webhooks, deps));
     },
@@ -206,6 +235,8 @@ export async function buildApp({
   // Signed links in messages (unsubscribe), public, outside /api/v1 so that they stay short.
   const linkSecret = await messageLinkSecret(store.db);
   await app.register(async (links) => registerMessageLinkRoutes(links, { ...deps, linkSecret }));
+
+  registerSnippetRoute(app, snippetFile);
 
   const hasDashboard = existsSync(join(dashboardDir, 'index.html'));
   if (hasDashboard) {
@@ -226,6 +257,36 @@ export async function buildApp({
     return reply.code(404).send(notFoundBody(request));
   });
   return app;
+}
+
+/** The routes a storefront page calls across origins (events and `/storefront/…`). */
+const STOREFRONT_PATH = /^\/api\/v1\/(track|identify|page|batch|storefront\/[\w/-]+)$/;
+
+/**
+ * `/comeback.js`, the storefront snippet: read once at start, gzipped when the browser accepts it,
+ * cached for five minutes and revalidated by ETag (the URL carries no version), and loadable by other
+ * origins' pages (`Cross-Origin-Resource-Policy: cross-origin`). 404 naming the build step when absent.
+ */
+function registerSnippetRoute(app: ApiApp, file: string): void {
+  const body = existsSync(file) ? readFileSync(file) : undefined;
+  const gzipped = body ? gzipSync(body, { level: 9 }) : undefined;
+  const etag = body ? `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` : '';
+  app.get('/comeback.js', { schema: { hide: true } }, async (request, reply) => {
+    if (!body || !gzipped) {
+      throw new ComebackError('not_found', 'the storefront snippet is not built: run `npm run build:web`');
+    }
+    reply
+      .header('cache-control', 'public, max-age=300, stale-while-revalidate=86400')
+      .header('etag', etag)
+      .header('vary', 'accept-encoding')
+      .header('cross-origin-resource-policy', 'cross-origin')
+      .type('text/javascript; charset=utf-8');
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+    if (/\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) {
+      return reply.header('content-encoding', 'gzip').send(gzipped);
+    }
+    return reply.send(body);
+  });
 }
 
 /** Whether a parsed JSON value nests arrays or objects deeper than `max` levels (iterative: no recursion). */

@@ -4,14 +4,15 @@ import type { Db } from '../store/index.js';
 import { type ApiScope, apiDb } from './api.schema.js';
 import { revokeUserSessions } from './session.js';
 
-export const SCOPES: readonly ApiScope[] = ['read', 'write', 'admin'];
+/** The scopes, weakest first: publishable ⊂ read ⊂ write ⊂ admin. */
+export const SCOPES: readonly ApiScope[] = ['publishable', 'read', 'write', 'admin'];
 
 /** Narrows a string to a scope. */
 export function isScope(value: string): value is ApiScope {
   return SCOPES.some((scope) => scope === value);
 }
 
-/** Whether a key of scope `held` may do what needs `needed`: admin ⊃ write ⊃ read. */
+/** Whether a key of scope `held` may do what needs `needed`: admin ⊃ write ⊃ read ⊃ publishable. */
 export function scopeAllows(held: ApiScope, needed: ApiScope): boolean {
   return SCOPES.indexOf(held) >= SCOPES.indexOf(needed);
 }
@@ -25,6 +26,38 @@ export interface ApiKey {
   createdAt: number;
   lastUsedAt: number | null;
   revokedAt: number | null;
+  /** The origins a publishable key may be used from; empty for server keys. */
+  origins: string[];
+}
+
+/** A live key as authentication sees it: with the secret that signs member tokens (publishable keys). */
+export interface FoundApiKey extends ApiKey {
+  memberSecret: string | null;
+}
+
+/**
+ * Parses the origins of a publishable key: each `http(s)://host[:port]` exactly as browsers send it in
+ * `Origin` (no path, no trailing slash). Throws bad_input naming `origins` otherwise.
+ */
+export function parseOrigins(origins: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const text of origins) {
+    let url: URL | undefined;
+    try {
+      url = new URL(text);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== text.trim()) {
+      throw new ComebackError(
+        'bad_input',
+        `origins: "${text}" is not an origin like https://shop.example (scheme and host, no path)`,
+        { location: { field: 'origins' } },
+      );
+    }
+    if (!out.includes(url.origin)) out.push(url.origin);
+  }
+  return out;
 }
 
 /** Hex SHA-256 of a key: what is stored and looked up. */
@@ -32,16 +65,32 @@ export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
-/** Creates a key `cb_<scope>_<32 random bytes, base64url>`; the returned `key` is the only copy. */
+/**
+ * Creates a key `cb_<scope>_<32 random bytes, base64url>`; the returned `key` is the only copy. A
+ * publishable key needs at least one origin and comes with `memberSecret`, the HMAC key the store
+ * signs its signed-in customer's id with (shown here once too); other scopes take no origins.
+ */
 export async function createApiKey(
   db: Db,
-  { scope, name, now }: { scope: ApiScope; name?: string; now: number },
-): Promise<{ key: string; apiKey: ApiKey }> {
+  { scope, name, now, origins = [] }: { scope: ApiScope; name?: string; now: number; origins?: readonly string[] },
+): Promise<{ key: string; apiKey: ApiKey; memberSecret?: string }> {
   if (!SCOPES.includes(scope)) {
-    throw new ComebackError('bad_input', `scope must be read, write or admin, not "${scope}"`, {
+    throw new ComebackError('bad_input', `scope must be publishable, read, write or admin, not "${scope}"`, {
       location: { field: 'scope' },
     });
   }
+  const allowed = parseOrigins(origins);
+  if (scope === 'publishable' && allowed.length === 0) {
+    throw new ComebackError('bad_input', 'origins: a publishable key needs the storefront origins it is used from', {
+      location: { field: 'origins' },
+    });
+  }
+  if (scope !== 'publishable' && allowed.length > 0) {
+    throw new ComebackError('bad_input', 'origins: only publishable keys are used from browsers', {
+      location: { field: 'origins' },
+    });
+  }
+  const memberSecret = scope === 'publishable' ? randomBytes(32).toString('base64url') : undefined;
   const key = `cb_${scope}_${randomBytes(32).toString('base64url')}`;
   const prefix = key.slice(0, `cb_${scope}_`.length + 8);
   const row = await apiDb(db)
@@ -54,21 +103,40 @@ export async function createApiKey(
       created_at: now,
       last_used_at: null,
       revoked_at: null,
+      origins: scope === 'publishable' ? JSON.stringify(allowed) : null,
+      member_secret: memberSecret ?? null,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
-  return { key, apiKey: keyRowToKey(row) };
+  return { key, apiKey: keyRowToKey(row), ...(memberSecret ? { memberSecret } : {}) };
 }
 
 /** The live (not revoked) key with this secret, or undefined. */
-export async function findApiKey(db: Db, key: string): Promise<ApiKey | undefined> {
+export async function findApiKey(db: Db, key: string): Promise<FoundApiKey | undefined> {
   const row = await apiDb(db)
     .selectFrom('api_keys')
     .selectAll()
     .where('secret_sha256', '=', hashKey(key))
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
-  return row ? keyRowToKey(row) : undefined;
+  return row ? { ...keyRowToKey(row), memberSecret: row.member_secret } : undefined;
+}
+
+/** Every origin some live publishable key may be used from (what CORS allows). */
+export async function publishableOrigins(db: Db): Promise<Set<string>> {
+  const rows = await apiDb(db)
+    .selectFrom('api_keys')
+    .select('origins')
+    .where('scope', '=', 'publishable')
+    .where('revoked_at', 'is', null)
+    .execute();
+  return new Set(rows.flatMap((r) => originsOf(r.origins)));
+}
+
+function originsOf(text: string | null): string[] {
+  if (!text) return [];
+  const parsed: unknown = JSON.parse(text);
+  return Array.isArray(parsed) ? parsed.filter((o): o is string => typeof o === 'string') : [];
 }
 
 /** Every key, newest first. */
@@ -104,6 +172,7 @@ function keyRowToKey(row: {
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
+  origins: string | null;
 }): ApiKey {
   return {
     id: Number(row.id),
@@ -113,6 +182,7 @@ function keyRowToKey(row: {
     createdAt: Number(row.created_at),
     lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
     revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+    origins: originsOf(row.origins),
   };
 }
 

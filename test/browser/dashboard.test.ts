@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { type I18n, type Lang, makeI18n } from '../../web/src/i18n.js';
+import { CHROMIUM, hasChromium, launchChromium } from './chromium.js';
 
 /**
  * The dashboard in a real browser: Debian's Chromium, driven by playwright-core, against `comeback
@@ -15,10 +16,8 @@ import { type I18n, type Lang, makeI18n } from '../../web/src/i18n.js';
  * as a PNG under test-artifacts/screenshots/.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
-const hasChromium = existsSync(CHROMIUM);
 // In CI a missing browser must fail the run, not skip it: the test then runs and fails at launch.
 const skip = hasChromium || process.env.CI ? false : `${CHROMIUM} not found (apt-get install chromium)`;
 
@@ -102,26 +101,13 @@ describe('dashboard in Chromium against comeback demo', { skip }, () => {
   const pageErrors: string[] = [];
 
   before(async () => {
-    if (!hasChromium) throw new Error(`CI is set and ${CHROMIUM} is missing: .ci/run installs it from Debian`);
     if (!existsSync(join(ROOT, 'web', 'dist', 'index.html'))) {
       execFileSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts'], { cwd: ROOT, stdio: 'ignore' });
     }
     mkdirSync(SHOTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'comeback-browser-'));
     demo = await startDemo(join(dir, 'demo.db'));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: LAPTOP, locale: 'en-GB' });
     // The server's Content-Security-Policy must not block anything the dashboard itself does.
     context.on('console', (message) => {

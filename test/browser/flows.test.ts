@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { campaignDb } from '../../src/campaigns/tables.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { makeI18n } from '../../web/src/i18n.js';
+import { CHROMIUM, hasChromium, launchChromium } from './chromium.js';
 
 /**
  * The Flows page in Chromium against `comeback demo`: the built-in flows listed in English and Korean,
@@ -16,10 +17,8 @@ import { makeI18n } from '../../web/src/i18n.js';
  * demo's SQLite file — showing the figures counted here by hand and the intervals the API returns.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
-const hasChromium = existsSync(CHROMIUM);
 const skip = hasChromium || process.env.CI ? false : `${CHROMIUM} not found (apt-get install chromium)`;
 // In the page, on failure: the outermost elements that stick out on the right.
 const WIDEST = `[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.parentElement?.closest('.table-scroll')).slice(0, 5).map((e) => e.tagName + '.' + e.className).join(' ')`;
@@ -217,11 +216,7 @@ describe('Flows page in Chromium against comeback demo', { skip }, () => {
     mkdirSync(SHOTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'comeback-flows-'));
     demo = await startDemo(join(dir, 'demo.db'));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1366, height: 800 }, locale: 'en-GB' });
     const signIn = await context.request.post(new URL('/api/v1/session', demo.url).href, {
       data: { username: demo.user, password: demo.password },

@@ -1,9 +1,11 @@
 import { type Static, Type } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Compile } from 'typebox/compile';
 import { ComebackError } from '../../errors.js';
 import { type EventInput, type RecordEventsResult, recordEvents } from '../../ingest/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { fieldOfIssue } from '../error-handler.js';
+import { memberOf } from '../member-token.js';
 import { authErrors } from '../schemas.js';
 
 /** Segment's batch limit. */
@@ -75,6 +77,36 @@ const Accepted = Type.Object({
   rejected: Type.Optional(Type.Array(Rejected, { description: 'batch calls not stored, each with its reason' })),
 });
 
+/**
+ * What a publishable (browser) key may send: calls about the visitor's anonymous id, and calls about a
+ * customer only when the store signed that customer in (`x-comeback-member`); traits, which overwrite
+ * a customer's e-mail, phone and consent, only for that signed-in customer. 403 naming the field.
+ */
+function guardBrowserCalls(request: FastifyRequest, calls: ReadonlyArray<Record<string, unknown>>, prefix = ''): void {
+  if (request.principal?.kind !== 'key' || request.principal.scope !== 'publishable') return;
+  const member = memberOf(request);
+  calls.forEach((call, index) => {
+    const at = prefix ? `${prefix}[${index}].` : '';
+    const userId = call.userId;
+    if (userId !== undefined && userId !== null && String(userId) !== member) {
+      throw new ComebackError('forbidden', `${at}userId: a publishable key sends only the signed-in customer's id`, {
+        location: { field: `${at}userId` },
+      });
+    }
+    const context = call.context;
+    const contextTraits = typeof context === 'object' && context !== null && 'traits' in context;
+    if (member === undefined && (call.traits !== undefined || contextTraits)) {
+      throw new ComebackError(
+        'forbidden',
+        `${at}traits: a publishable key sends traits only for a signed-in customer`,
+        {
+          location: { field: `${at}traits` },
+        },
+      );
+    }
+  });
+}
+
 /** Segment-compatible ingestion: `/identify`, `/track`, `/page`, `/screen`, `/batch` (up to 500 calls). */
 export function registerEventRoutes(app: ApiApp, deps: RouteDeps): void {
   const record = async (events: EventInput[], extra: { sentAt?: string; path?: string; partial?: boolean } = {}) => {
@@ -99,11 +131,12 @@ export function registerEventRoutes(app: ApiApp, deps: RouteDeps): void {
     type: EventInput['type'],
     body: S,
     summary: string,
+    browser = false,
   ) =>
     app.post(
       path,
       {
-        config: { access: 'write' },
+        config: { access: 'write', publishable: browser },
         schema: {
           summary,
           tags: ['events'],
@@ -111,11 +144,15 @@ export function registerEventRoutes(app: ApiApp, deps: RouteDeps): void {
           response: { 200: Accepted, 409: Type.Ref('ErrorBody'), ...authErrors },
         },
       },
-      async (request) => answer(await record([{ ...(request.body as Static<S>), type } as EventInput])),
+      async (request) => {
+        const call = request.body as Static<S>;
+        guardBrowserCalls(request, [call]);
+        return answer(await record([{ ...call, type } as EventInput]));
+      },
     );
-  single('/identify', 'identify', IdentifyCall, 'Segment identify: who the user is, with traits');
-  single('/track', 'track', TrackCall, 'Segment track: something the user did');
-  single('/page', 'page', PageCall, 'Segment page: a page view');
+  single('/identify', 'identify', IdentifyCall, 'Segment identify: who the user is, with traits', true);
+  single('/track', 'track', TrackCall, 'Segment track: something the user did', true);
+  single('/page', 'page', PageCall, 'Segment page: a page view', true);
   single('/screen', 'screen', PageCall, 'Segment screen: an app screen view');
   single('/alias', 'alias', AliasCall, 'Segment alias: previousId (an earlier userId or anonymousId) becomes userId');
   single('/group', 'group', GroupCall, 'Segment group: the user belongs to groupId, with the group traits');
@@ -123,7 +160,7 @@ export function registerEventRoutes(app: ApiApp, deps: RouteDeps): void {
   app.post(
     '/batch',
     {
-      config: { access: 'write' },
+      config: { access: 'write', publishable: true },
       schema: {
         summary: `Segment batch: up to ${MAX_BATCH} calls, answered call by call`,
         description:
@@ -136,6 +173,12 @@ export function registerEventRoutes(app: ApiApp, deps: RouteDeps): void {
     },
     async (request) => {
       const { batch, sentAt, context } = request.body;
+      guardBrowserCalls(request, [{ context }]);
+      guardBrowserCalls(
+        request,
+        batch.map((call) => (typeof call === 'object' && call !== null ? { ...call } : {})),
+        'batch',
+      );
       const rejected: Array<Static<typeof Rejected>> = [];
       const valid: EventInput[] = [];
       const indexOf: number[] = [];

@@ -3,7 +3,12 @@ import type { ApiApp, RouteDeps } from '../app.types.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../keys.queries.js';
 import { authErrors, EpochMs, Nullable } from '../schemas.js';
 
-const Scope = Type.Union([Type.Literal('read'), Type.Literal('write'), Type.Literal('admin')]);
+const Scope = Type.Union([
+  Type.Literal('publishable'),
+  Type.Literal('read'),
+  Type.Literal('write'),
+  Type.Literal('admin'),
+]);
 
 const ApiKeySchema = Type.Object({
   id: Type.Integer(),
@@ -13,6 +18,7 @@ const ApiKeySchema = Type.Object({
   createdAt: EpochMs,
   lastUsedAt: Nullable(EpochMs),
   revokedAt: Nullable(EpochMs),
+  origins: Type.Array(Type.String(), { description: 'publishable keys: the storefront origins it may be used from' }),
 });
 
 /** Key management for admins: list, create (the key is in the answer once), revoke. */
@@ -37,8 +43,21 @@ export function registerKeyRoutes(app: ApiApp, deps: RouteDeps): void {
       schema: {
         summary: 'Create an API key; the answer is the only time the key is shown',
         tags: ['keys'],
-        body: Type.Object({ scope: Scope, name: Type.Optional(Type.String({ maxLength: 100 })) }),
-        response: { 201: Type.Object({ key: Type.String(), apiKey: ApiKeySchema }), ...authErrors },
+        body: Type.Object({
+          scope: Scope,
+          name: Type.Optional(Type.String({ maxLength: 100 })),
+          origins: Type.Optional(Type.Array(Type.String({ maxLength: 300 }), { maxItems: 50 })),
+        }),
+        response: {
+          201: Type.Object({
+            key: Type.String(),
+            apiKey: ApiKeySchema,
+            memberSecret: Type.Optional(
+              Type.String({ description: "publishable keys: signs the signed-in customer's id (shown once)" }),
+            ),
+          }),
+          ...authErrors,
+        },
       },
     },
     async (request, reply) => {

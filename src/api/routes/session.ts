@@ -17,7 +17,12 @@ import {
   sessionCookie,
 } from '../session.js';
 
-const ScopeSchema = Type.Union([Type.Literal('read'), Type.Literal('write'), Type.Literal('admin')]);
+const ScopeSchema = Type.Union([
+  Type.Literal('publishable'),
+  Type.Literal('read'),
+  Type.Literal('write'),
+  Type.Literal('admin'),
+]);
 
 /** Who is calling, as `GET /session` and sign-in answer. */
 export const WhoSchema = Type.Object({
@@ -118,6 +123,12 @@ export function registerSessionRoutes(app: ApiApp, deps: RouteDeps): void {
         if (!found) {
           throttle.fail(account, request.ip, deps.now());
           throw new ComebackError('unauthorized', 'unknown or revoked API key');
+        }
+        if (found.scope === 'publishable') {
+          // A storefront's key is public: it opens no dashboard.
+          throw new ComebackError('forbidden', 'key: a publishable key cannot sign in to the dashboard', {
+            location: { field: 'key' },
+          });
         }
         await open(request, reply, { apiKeyId: found.id, scope: found.scope });
         return { kind: 'session' as const, scope: found.scope, name: found.name, viaKey: true };

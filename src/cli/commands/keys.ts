@@ -13,24 +13,39 @@ export function registerKeys(program: Command, ctx: CommandContext): void {
     keys
       .command('create')
       .description('create an API key (printed once; only its hash is stored)')
-      .requiredOption('--scope <scope>', 'read, write (orders and events) or admin (keys and everything)')
+      .requiredOption(
+        '--scope <scope>',
+        'publishable (storefront pages: events and the signed-in member only), read, write (orders and events) or admin (keys and everything)',
+      )
+      .option(
+        '--origin <origin...>',
+        'publishable keys: a storefront origin it is used from, e.g. https://shop.example (repeatable)',
+      )
       .option('--name <name>', 'a label to recognise the key by')
       .option('--json', 'print JSON'),
-  ).action(async (flags: { scope: string; name?: string; db?: string; json?: boolean }) => {
+  ).action(async (flags: { scope: string; origin?: string[]; name?: string; db?: string; json?: boolean }) => {
     const scope = flags.scope;
-    if (!isScope(scope)) throw new ComebackError('usage', `--scope ${scope}: use read, write or admin`);
+    if (!isScope(scope)) throw new ComebackError('usage', `--scope ${scope}: use publishable, read, write or admin`);
+    if (scope === 'publishable' && !flags.origin?.length) {
+      throw new ComebackError('usage', '--scope publishable needs --origin https://your-shop.example');
+    }
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
-      const { key, apiKey } = await createApiKey(store.db, {
+      const { key, apiKey, memberSecret } = await createApiKey(store.db, {
         scope,
         name: flags.name,
         now: ctx.now(),
+        origins: flags.origin,
       });
-      if (flags.json) printJson(ctx.io, { key, ...apiKey });
+      if (flags.json) printJson(ctx.io, { key, ...apiKey, ...(memberSecret ? { memberSecret } : {}) });
       else {
         ctx.io.out.write(`${key}\n`);
+        if (memberSecret) ctx.io.out.write(`member secret: ${memberSecret}\n`);
         ctx.io.err.write(
-          `Created ${apiKey.scope} key ${apiKey.id} "${apiKey.name}". Store it now: it is not shown again.\n`,
+          memberSecret
+            ? `Created publishable key ${apiKey.id} "${apiKey.name}" for ${apiKey.origins.join(', ')}. The key goes in the page; ` +
+                "the member secret stays on the store's server (it signs the signed-in customer's id) and is not shown again.\n"
+            : `Created ${apiKey.scope} key ${apiKey.id} "${apiKey.name}". Store it now: it is not shown again.\n`,
         );
       }
     } finally {

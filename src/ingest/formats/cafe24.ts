@@ -21,7 +21,7 @@ import {
   rejectOrder,
   won,
 } from './korean.js';
-import { type KoreanLineStatus, koreanLineStatus, koreanOrderStatus } from './status.js';
+import { type KoreanLineStatus, koreanLineStatus, koreanOrderStatus } from '../order-status.js';
 
 /** Marks of the order spreadsheet's header row and of the member download's. */
 const ORDER_MARKS = ['주문번호', '주문일시'] as const;

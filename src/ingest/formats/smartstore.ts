@@ -17,7 +17,7 @@ import {
   rejectOrder,
   won,
 } from './korean.js';
-import { type KoreanLineStatus, koreanLineStatus, koreanOrderStatus } from './status.js';
+import { type KoreanLineStatus, koreanLineStatus, koreanOrderStatus } from '../order-status.js';
 
 /**
  * Naver SmartStore's seller-centre order spreadsheet (주문통합검색, 발주발송관리, 구매확정내역): one row per

@@ -13,6 +13,7 @@ import { postcodeMigration } from './015-postcode.js';
 import { catalogueMigration } from './017-catalogue.js';
 import { campaignsMigration } from './020-campaigns.js';
 import { sessionsMigration } from './027-sessions-order-names.js';
+import { storefrontMigration } from './021-storefront.js';
 import type { DialectName } from './columns.js';
 
 export type { DialectName } from './columns.js';
@@ -37,5 +38,6 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '011_acquisition': acquisitionMigration(dialect),
     '017_catalogue': catalogueMigration(dialect),
     '027_sessions_order_names': sessionsMigration(dialect),
+    '021_storefront': storefrontMigration(),
   };
 }

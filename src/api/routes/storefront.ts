@@ -1,0 +1,313 @@
+import { Type } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { defaultAsOf } from '../../analytics/index.js';
+import { ComebackError } from '../../errors.js';
+import { normaliseEmail, recordConsent, recordEvents } from '../../ingest/index.js';
+import type { LoyaltyTables } from '../../loyalty/index.js';
+import {
+  loadProgram,
+  memberStatus,
+  type ProgramConfig,
+  qualifyingValue,
+  redeem,
+  staleWriteRefusal,
+} from '../../loyalty/index.js';
+import { recommendationsBlock } from '../../recommend/index.js';
+import type { ApiApp, RouteDeps } from '../app.types.js';
+import { memberOf } from '../member-token.js';
+import { authErrors } from '../schemas.js';
+import { customerOfEmail, customerOfUser, matchingSegments } from '../storefront.queries.js';
+
+const Json = (description: string) => Type.Unknown({ description });
+const Locale = Type.Optional(Type.Union([Type.Literal('en'), Type.Literal('ko')]));
+
+/** One way a member earns points, as the rewards launcher lists it. */
+export interface WayToEarn {
+  action: string;
+  points: number;
+  /** `order`: points per 1.00 of the program currency; otherwise points per action. */
+  per: 'unit' | 'action';
+}
+
+/** The ways to earn of a program: orders, then each configured action, then referrals. */
+export function waysToEarn(config: ProgramConfig): WayToEarn[] {
+  const out: WayToEarn[] = [];
+  if (config.earning.pointsPerUnit > 0)
+    out.push({ action: 'order', points: config.earning.pointsPerUnit, per: 'unit' });
+  const { signup, birthday, review, share, custom } = config.actions;
+  for (const [action, rule] of [
+    ['signup', signup],
+    ['birthday', birthday],
+    ['review', review],
+    ['share', share],
+  ] as const) {
+    if (rule && rule.points > 0) out.push({ action, points: rule.points, per: 'action' });
+  }
+  for (const [name, rule] of Object.entries(custom ?? {})) {
+    if (rule.points > 0) out.push({ action: `custom:${name}`, points: rule.points, per: 'action' });
+  }
+  if (config.referral && config.referral.referrerPoints > 0) {
+    out.push({ action: 'referral', points: config.referral.referrerPoints, per: 'action' });
+  }
+  return out;
+}
+
+/**
+ * What the storefront snippet reads and writes with a publishable key: the signed-in member's own
+ * rewards (the member is named by a store-signed `x-comeback-member` header, never by an id the
+ * visitor could change), one-step redemption, recommendation blocks, whether an on-site offer's
+ * segments describe the visitor, and the e-mail capture form. Every route here also answers server keys.
+ */
+export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
+  const db = deps.store.db;
+  /** The signed-in customer, undefined for a visitor; a signed id the store has not sent yet is 404. */
+  const signedIn = async (request: FastifyRequest, required: boolean): Promise<number | undefined> => {
+    const userId = memberOf(request);
+    if (userId === undefined) {
+      if (required) {
+        throw new ComebackError('unauthorized', 'x-comeback-member: sign the customer in (see the README)', {
+          location: { field: 'x-comeback-member' },
+        });
+      }
+      return undefined;
+    }
+    const customerId = await customerOfUser(db, deps.userIdSource, userId);
+    if (customerId === undefined && required) {
+      throw new ComebackError('not_found', `customer ${userId} is not known yet (identify them first)`);
+    }
+    return customerId;
+  };
+
+  app.get(
+    '/storefront/me',
+    {
+      config: { access: 'publishable' },
+      schema: {
+        summary: "The signed-in member's balance, tier and progress, rewards, ways to earn and referral code",
+        tags: ['storefront'],
+        response: { 200: Json('see WayToEarn and memberStatus'), 404: Type.Ref('ErrorBody'), ...authErrors },
+      },
+    },
+    async (request) => {
+      const customerId = await signedIn(request, true);
+      const program = await loadProgram(db);
+      const now = deps.now();
+      const status = await memberStatus(db, program, customerId!, { asOf: now, entries: 0 });
+      const { config } = program;
+      const base = { currency: config.currency, waysToEarn: waysToEarn(config), referral: config.referral ?? null };
+      if (!status) return { ...base, member: null };
+      const qualifying = await qualifyingValue(db.withTables<LoyaltyTables>(), config, customerId!, now);
+      const rank = (key: string | undefined) => config.tiers.levels.findIndex((l) => l.key === key);
+      return {
+        ...base,
+        member: {
+          available: status.available,
+          pending: status.pending,
+          availableValueMinor: status.availableValueMinor,
+          tier: { key: status.tier.key, name: status.tier.name, perks: status.tier.perks },
+          nextTier: status.nextTier
+            ? { ...status.nextTier, basis: config.tiers.basis, qualifying, windowDays: config.tiers.windowDays }
+            : null,
+          referralCode: status.referralCode,
+          rewards: config.rewards.map((r) => ({
+            key: r.key,
+            name: r.name,
+            type: r.type,
+            cost: r.cost,
+            minTier: r.minTier ?? null,
+            redeemable: status.rewardsWithinReach.some((w) => w.key === r.key),
+            short: Math.max(0, r.cost - status.available),
+            tierTooLow: r.minTier !== undefined && rank(r.minTier) > rank(status.tier.key),
+          })),
+          redemptions: status.redemptions.slice(0, 5),
+        },
+      };
+    },
+  );
+
+  app.post(
+    '/storefront/me/redeem',
+    {
+      config: { access: 'publishable' },
+      schema: {
+        summary: 'The signed-in member redeems a reward in one step: points debited, single-use code issued',
+        tags: ['storefront'],
+        body: Type.Object({
+          reward: Type.String({ minLength: 1, maxLength: 100 }),
+          idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+        }),
+        response: {
+          200: Json('the redemption with its code'),
+          404: Type.Ref('ErrorBody'),
+          409: Type.Ref('ErrorBody'),
+          422: Type.Ref('ErrorBody'),
+          ...authErrors,
+        },
+      },
+    },
+    async (request) => {
+      const customerId = await signedIn(request, true);
+      const now = deps.now();
+      const refusal = staleWriteRefusal(now, await defaultAsOf(db), false);
+      if (refusal) throw new ComebackError('conflict', refusal);
+      const result = await redeem(db, await loadProgram(db), {
+        customerId: customerId!,
+        rewardKey: request.body.reward,
+        now,
+        idempotencyKey: request.body.idempotencyKey
+          ? `storefront:${customerId}:${request.body.idempotencyKey}`
+          : undefined,
+      });
+      if (!result.ok)
+        throw new ComebackError(result.error.kind, result.error.message, { location: { field: 'reward' } });
+      const r = result.value;
+      return {
+        code: r.code,
+        reward: { key: r.reward.key, name: r.reward.name },
+        points: r.points,
+        balance: r.balance,
+        minOrderMinor: r.minOrderMinor,
+        currency: r.currency,
+        expiresAt: r.expiresAt,
+        created: r.created,
+      };
+    },
+  );
+
+  app.get(
+    '/storefront/recommendations',
+    {
+      config: { access: 'publishable' },
+      schema: {
+        summary: '"Recommended for you" (the signed-in member, else best-sellers) or "bought together" with a product',
+        tags: ['storefront'],
+        querystring: Type.Object({
+          block: Type.Union([Type.Literal('for-you'), Type.Literal('bought-together')]),
+          product: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'SKU (bought-together)' })),
+          n: Type.Optional(Type.Integer({ minimum: 1, maximum: 24 })),
+          locale: Locale,
+        }),
+        response: { 200: Json('items of the recommendations block'), 404: Type.Ref('ErrorBody'), ...authErrors },
+      },
+    },
+    async (request) => {
+      const { block, product, n = 4, locale = 'en' } = request.query;
+      const customerId = await signedIn(request, false);
+      let seed: number | undefined;
+      if (block === 'bought-together') {
+        if (!product) {
+          throw new ComebackError('bad_input', 'product: bought-together needs the SKU it is about', {
+            location: { field: 'product' },
+          });
+        }
+        const row = await db.selectFrom('products').select('id').where('sku', '=', product).executeTakeFirst();
+        if (!row)
+          throw new ComebackError('not_found', `product: no product with SKU ${product}`, {
+            location: { field: 'product' },
+          });
+        seed = Number(row.id);
+      }
+      // A visitor has no history: "for you" is then the best-sellers, and says so.
+      const method =
+        block === 'bought-together' ? 'bought-together' : customerId === undefined ? 'popular' : 'personal';
+      try {
+        const answer = await recommendationsBlock(db, customerId ?? 0, { method, seed, n, locale });
+        return { block, method, items: answer.items, note: answer.note };
+      } catch (error) {
+        if (error instanceof ComebackError && error.kind === 'not_found') {
+          return { block, method, items: [], note: error.message };
+        }
+        throw error;
+      }
+    },
+  );
+
+  app.get(
+    '/storefront/offer',
+    {
+      config: { access: 'publishable' },
+      schema: {
+        summary:
+          "Which of the offer's segments (visitor, member, kind:value such as lifecycle:at_risk) describe this visitor",
+        tags: ['storefront'],
+        querystring: Type.Object({ segments: Type.String({ minLength: 1, maxLength: 1000 }) }),
+        response: {
+          200: Type.Object({ eligible: Type.Boolean(), matched: Type.Array(Type.String()) }),
+          ...authErrors,
+        },
+      },
+    },
+    async (request) => {
+      const wanted = request.query.segments
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+      const matched = await matchingSegments(db, await signedIn(request, false), wanted);
+      return { eligible: matched.length > 0, matched };
+    },
+  );
+
+  app.post(
+    '/storefront/subscribe',
+    {
+      config: { access: 'publishable' },
+      schema: {
+        summary: 'E-mail capture: records e-mail marketing consent (source storefront) and a "Signed Up" event',
+        description:
+          'The "Signed Up" track event is what a welcome flow triggers on (`trigger: {type: event, events: [Signed Up]}`).',
+        tags: ['storefront'],
+        body: Type.Object({
+          email: Type.String({ minLength: 3, maxLength: 254 }),
+          consent: Type.Literal(true, { description: 'the visitor ticked the consent box' }),
+          anonymousId: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+          locale: Locale,
+          messageId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+        }),
+        response: {
+          200: Type.Object({ subscribed: Type.Boolean(), duplicate: Type.Boolean() }),
+          409: Type.Ref('ErrorBody'),
+          ...authErrors,
+        },
+      },
+    },
+    async (request) => {
+      const { anonymousId, locale = 'en', messageId } = request.body;
+      const email = normaliseEmail(request.body.email);
+      if (!email || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
+        throw new ComebackError('bad_input', `email: "${request.body.email}" is not an e-mail address`, {
+          location: { field: 'email' },
+        });
+      }
+      const userId = memberOf(request);
+      const now = deps.now();
+      const who = { ...(userId ? { userId } : {}), ...(anonymousId ? { anonymousId } : {}) };
+      const result = await recordEvents(
+        db,
+        [
+          {
+            type: 'identify',
+            ...who,
+            traits: { email, consent: { email: true } },
+            ...(messageId ? { messageId: `${messageId}:identify` } : {}),
+          },
+          {
+            type: 'track',
+            ...who,
+            event: 'Signed Up',
+            context: { traits: { email } },
+            properties: { source: 'storefront', form: 'email-capture', locale },
+            ...(messageId ? { messageId: `${messageId}:signed-up` } : {}),
+          },
+        ],
+        { now, userIdSource: deps.userIdSource },
+      );
+      deps.segments.touch(result.customerIds);
+      const customerId = await customerOfEmail(db, email);
+      if (customerId !== undefined && result.inserted > 0) {
+        // The same instant as the identify's consent: the ledger then says where it was given.
+        await recordConsent(db, customerId, { channel: 'email', granted: true, at: now, source: 'storefront' });
+      }
+      return { subscribed: customerId !== undefined, duplicate: result.inserted === 0 && result.duplicates > 0 };
+    },
+  );
+}
