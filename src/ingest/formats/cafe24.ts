@@ -1,3 +1,4 @@
+import { type KoreanLineStatus, koreanLineStatus, koreanOrderStatus } from '../order-status.js';
 import type { ConsentInput, CustomerInput, LineInput } from '../records.js';
 import { normaliseEmail } from '../records.js';
 import type { SourceRow } from '../source.js';
@@ -21,7 +22,6 @@ import {
   rejectOrder,
   won,
 } from './korean.js';
-import { type KoreanLineStatus, koreanLineStatus, koreanOrderStatus } from '../order-status.js';
 
 /** Marks of the order spreadsheet's header row and of the member download's. */
 const ORDER_MARKS = ['주문번호', '주문일시'] as const;

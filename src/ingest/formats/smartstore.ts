@@ -1,3 +1,4 @@
+import { type KoreanLineStatus, koreanLineStatus, koreanOrderStatus } from '../order-status.js';
 import type { CustomerInput, LineInput } from '../records.js';
 import type { SourceRow } from '../source.js';
 import { FieldError, type Format, integer, type ParseContext, type ParsedItem, toReject } from './format.js';
@@ -17,7 +18,6 @@ import {
   rejectOrder,
   won,
 } from './korean.js';
-import { type KoreanLineStatus, koreanLineStatus, koreanOrderStatus } from '../order-status.js';
 
 /**
  * Naver SmartStore's seller-centre order spreadsheet (주문통합검색, 발주발송관리, 구매확정내역): one row per

@@ -12,8 +12,8 @@ import { webhookTruthMigration } from './014-webhook-truth.js';
 import { postcodeMigration } from './015-postcode.js';
 import { catalogueMigration } from './017-catalogue.js';
 import { campaignsMigration } from './020-campaigns.js';
-import { sessionsMigration } from './027-sessions-order-names.js';
 import { storefrontMigration } from './021-storefront.js';
+import { sessionsMigration } from './027-sessions-order-names.js';
 import type { DialectName } from './columns.js';
 
 export type { DialectName } from './columns.js';
