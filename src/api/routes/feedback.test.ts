@@ -4,6 +4,7 @@ import { addCustomer, addOrder, testProgramConfig } from '../../../test/loyalty-
 import { DIALECTS, freshDatabase } from '../../../test/setup.js';
 import { feedbackDb, importFeedbackCsv, issueSurveyLink, signPageLink } from '../../feedback/index.js';
 import { enrolMember, saveProgram } from '../../loyalty/index.js';
+import { parseRule, selectByRule } from '../../segments/index.js';
 import { buildApp } from '../build-app.js';
 import { createApiKey, messageLinkSecret } from '../keys.queries.js';
 
@@ -303,6 +304,27 @@ for (const dialect of DIALECTS) {
           .select((eb) => eb.fn.countAll<number>().as('n'))
           .executeTakeFirstOrThrow();
         assert.equal(Number(count.n), 3, 'nothing partial');
+        // Segment rules read the feedback fields as of a date: A's latest CSAT is 2, B left as too expensive.
+        const asOf = NOW;
+        const pick = async (rule: unknown) => selectByRule(db, parseRule(rule), { asOf });
+        assert.deepEqual(await pick({ feedback: 'nps_group', op: 'eq', value: 'promoter' }), [a]);
+        assert.deepEqual(await pick({ feedback: 'last_csat', op: 'lte', value: 2 }), [a]);
+        assert.deepEqual(await pick({ feedback: 'last_csat', op: 'lte', value: 1 }), []);
+        assert.deepEqual(await pick({ feedback: 'exit_reason', op: 'in', value: ['too_expensive'] }), [a + 1]);
+        assert.deepEqual(
+          await pick({ feedback: 'nps_group', op: 'neq', value: 'promoter' }),
+          [a + 1],
+          'no answer is "not equal"',
+        );
+        assert.deepEqual(await pick({ feedback: 'review_count', op: 'gte', value: 0 }), [a, a + 1]);
+        assert.deepEqual(
+          await selectByRule(db, parseRule({ feedback: 'nps_group', op: 'exists', value: true }), {
+            asOf: Date.parse('2026-03-01T00:00:00Z'),
+          }),
+          [],
+          'an answer given on 1 March is not there before it',
+        );
+        assert.throws(() => parseRule({ feedback: 'mood', op: 'eq', value: 'x' }), /must be one of nps_group/);
         const alerts = await db.selectFrom('events').select('event').where('event', '=', 'Low CSAT').execute();
         assert.equal(alerts.length, 1, 'a CSAT of 2 emits Low CSAT');
       } finally {
