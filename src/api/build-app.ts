@@ -23,6 +23,7 @@ import { MEMBER_HEADER } from './member-token.js';
 import { registerCustomerRoutes } from './routes/customers.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerEventRoutes } from './routes/events.js';
+import { registerFeedbackRoutes, registerSurveyPageRoutes } from './routes/feedback.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerKeyRoutes } from './routes/keys.js';
 import { registerLoyaltyRoutes } from './routes/loyalty.js';
@@ -235,6 +236,9 @@ export async function buildApp({
   // Signed links in messages (unsubscribe), public, outside /api/v1 so that they stay short.
   const linkSecret = await messageLinkSecret(store.db);
   await app.register(async (links) => registerMessageLinkRoutes(links, { ...deps, linkSecret }));
+  // The customer's pages (surveys, reviews, preferences, rewards) and the feedback API.
+  await app.register(async (pages) => registerSurveyPageRoutes(pages, { ...deps, linkSecret }));
+  await app.register(async (api) => registerFeedbackRoutes(api, { ...deps, linkSecret }), { prefix: '/api/v1' });
 
   registerSnippetRoute(app, snippetFile);
 

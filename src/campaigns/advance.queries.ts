@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { feedbackFields } from '../feedback/index.js';
 import { randomCode } from '../loyalty/index.js';
 import { currencyExponent } from '../shared/money.js';
 import { type Db, REVENUE_STATUSES } from '../store/index.js';
@@ -83,7 +84,7 @@ export async function advanceJourneys(db: Db, options: AdvanceOptions): Promise<
       definition = await flowVersion(db, journey.flow_id, journey.version);
       definitions.set(versionKey, definition);
     }
-    const facts = await journeyFacts(cdb, journey.customer_id, journey.entered_at, definition, settings, now);
+    const facts = await journeyFacts(db, journey.customer_id, journey.entered_at, definition, settings, now);
     const state: JourneyState = {
       stepId: journey.step_id ?? undefined,
       stepStartedAt: journey.step_started_at,
@@ -145,13 +146,14 @@ interface CustomerFacts {
 }
 
 async function journeyFacts(
-  cdb: CampaignDb,
+  db: Db,
   customerId: number,
   enteredAt: number,
   definition: FlowDefinition,
   settings: MessagingSettings,
   now: number,
 ): Promise<CustomerFacts> {
+  const cdb = campaignDb(db);
   const customer = await cdb
     .selectFrom('customers')
     .select(['id', 'email', 'phone', 'first_name', 'last_name', 'country', 'time_zone'])
@@ -249,6 +251,10 @@ async function journeyFacts(
         'score.p_alive': score?.p_alive ?? null,
         'score.clv': score?.clv ?? null,
         'score.churn_band': score?.churn_band ?? null,
+        // Feedback fields (surveys and reviews) as of now, for branches: `survey.nps_group` …
+        ...Object.fromEntries(
+          Object.entries(await feedbackFields(db, customerId, now + 1)).map(([k, v]) => [`survey.${k}`, v]),
+        ),
       },
     },
     customer,

@@ -62,6 +62,11 @@ export const COMMANDS: ReadonlyArray<{
     load: async () => (await import('./commands/loyalty.js')).registerLoyalty,
   },
   {
+    name: 'feedback',
+    description: 'surveys and reviews: import answers collected elsewhere, the NPS / CSAT / exit-reason report',
+    load: async () => (await import('./commands/feedback.js')).registerFeedback,
+  },
+  {
     name: 'report',
     description:
       'retention metrics of a period (CRR, churn, repeat rate, AOV, CLV, revenue churn…) against the previous one',

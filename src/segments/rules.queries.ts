@@ -3,7 +3,7 @@ import { ComebackError } from '../errors.js';
 import { countrySpellings, isoCountry } from '../shared/countries.js';
 import type { Db } from '../store/index.js';
 import { mainCurrency } from './customers.queries.js';
-import { labelOf, type NumberOp, type Rule, revenueMinor, type TextField } from './rules.js';
+import { type FeedbackRule, labelOf, type NumberOp, type Rule, revenueMinor, type TextField } from './rules.js';
 import { salesAsOf } from './sales-as-of.queries.js';
 
 const DAY = 86_400_000;
@@ -100,6 +100,7 @@ export function compileRule(rule: Rule, ctx: RuleContext): RawBuilder<SqlBool> {
       and s.as_of = (select max(s2.as_of) from customer_scores s2 where s2.customer_id = c.id${model} and s2.as_of <= ${ctx.asOf})
       and ${sql.ref(`s.${rule.score}`)} is not null and ${sql.ref(`s.${rule.score}`)} ${op(rule.op)} ${rule.value})`;
   }
+  if ('feedback' in rule) return feedbackMatch(rule, ctx);
   const label = labelOf(rule);
   if (!label) throw new ComebackError('bad_input', 'unknown rule');
   if (label.kind === 'loyalty_tier') {
@@ -107,6 +108,34 @@ export function compileRule(rule: Rule, ctx: RuleContext): RawBuilder<SqlBool> {
   }
   return sql<SqlBool>`exists (select 1 from customer_segments g where g.customer_id = c.id and g.kind = ${label.kind}
     and g.value in (${sql.join(label.values)}))`;
+}
+
+/**
+ * A feedback field as of `asOf`, from the answers and reviews before it: the latest NPS answer's
+ * group (9–10 promoter, 7–8 passive, 0–6 detractor), the latest CSAT score and exit reason, the count
+ * of reviews. A customer without the value matches `eq`, `in` and the comparisons never, `neq` always.
+ */
+function feedbackMatch(rule: FeedbackRule, ctx: RuleContext): RawBuilder<SqlBool> {
+  const latest = (kind: string, column: string) =>
+    sql`(select ${sql.ref(`r.${column}`)} from survey_responses r where r.customer_id = c.id and r.kind = ${kind}
+      and r.answered_at < ${ctx.asOf} order by r.answered_at desc, r.id desc limit 1)`;
+  const value =
+    rule.feedback === 'nps_group'
+      ? sql`(select case when x.score >= 9 then 'promoter' when x.score >= 7 then 'passive' else 'detractor' end
+          from (select r.score from survey_responses r where r.customer_id = c.id and r.kind = 'nps' and r.score is not null
+          and r.answered_at < ${ctx.asOf} order by r.answered_at desc, r.id desc limit 1) x)`
+      : rule.feedback === 'exit_reason'
+        ? latest('exit', 'reason')
+        : rule.feedback === 'last_csat'
+          ? latest('csat', 'score')
+          : sql`(select count(*) from product_reviews pr where pr.customer_id = c.id and pr.created_at < ${ctx.asOf})`;
+  if (rule.op === 'exists') return rule.value ? sql<SqlBool>`(${value} is not null)` : sql<SqlBool>`(${value} is null)`;
+  if (rule.op === 'in') return sql<SqlBool>`(coalesce(${value} in (${sql.join(rule.value)}), false))`;
+  if (typeof rule.value === 'string') {
+    const eq = sql<SqlBool>`(coalesce(${value} = ${rule.value}, false))`;
+    return rule.op === 'eq' ? eq : sql<SqlBool>`(not ${eq})`;
+  }
+  return sql<SqlBool>`(coalesce(${value} ${op(rule.op as NumberOp)} ${rule.value}, false))`;
 }
 
 /** What a rule compiles with: the as-of instant (exclusive) and the main currency, for `revenue` without one. */

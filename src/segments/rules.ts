@@ -29,7 +29,11 @@ import { currencyExponent, normaliseCurrency } from '../shared/money.js';
  * - `{"rfm": ["Champions", "Loyal"]}`, `{"persona": "repeat_buyer"}`, `{"lifecycle": "at_risk"}`:
  *   the customer's current label of that kind, as the last segments refresh stored it (so as of that
  *   refresh, not of `asOf`);
- * - `{"loyaltyTier": "gold"}`: the customer's tier in the loyalty program.
+ * - `{"loyaltyTier": "gold"}`: the customer's tier in the loyalty program;
+ * - `{"feedback": "nps_group", "op": "eq", "value": "detractor"}`: a feedback field as of `asOf` —
+ *   `nps_group` (of the latest NPS answer: promoter, passive, detractor) and `exit_reason` (of the
+ *   latest exit survey) take `eq`, `neq`, `in`, `exists`; `last_csat` (1–5) and `review_count` take
+ *   the number comparisons (`last_csat` also `exists`).
  *
  * Only customers first seen before `asOf` are selected.
  */
@@ -41,7 +45,17 @@ export type Rule =
   | OrdersRule
   | EventsRule
   | ScoreRule
-  | LabelRule;
+  | LabelRule
+  | FeedbackRule;
+
+/** The feedback fields a rule can test (surveys and reviews, see feedback/). */
+export type FeedbackField = 'nps_group' | 'exit_reason' | 'last_csat' | 'review_count';
+
+export type FeedbackRule =
+  | { feedback: 'nps_group' | 'exit_reason'; op: 'eq' | 'neq'; value: string }
+  | { feedback: 'nps_group' | 'exit_reason'; op: 'in'; value: string[] }
+  | { feedback: FeedbackField; op: 'exists'; value: boolean }
+  | { feedback: 'last_csat' | 'review_count'; op: NumberOp; value: number };
 
 export type TextField = 'email' | 'phone' | 'first_name' | 'last_name' | 'country' | 'city' | 'source' | 'birthday';
 export type NumberField = 'first_seen_at';
@@ -234,6 +248,7 @@ function parseAt(input: unknown, path: string, depth: number, timeZone: string):
       value: finite(input.value, `${path}.value`),
     };
   }
+  if ('feedback' in input) return feedbackRule(input, path);
   for (const key of Object.keys(LABEL_KINDS) as LabelKey[]) {
     if (key in input) {
       onlyKeys(input, [key], path);
@@ -245,7 +260,44 @@ function parseAt(input: unknown, path: string, depth: number, timeZone: string):
       return { [key]: list as string[] } as LabelRule;
     }
   }
-  throw bad(path, 'expected one of all, any, not, field, orders, events, score, rfm, persona, lifecycle, loyaltyTier');
+  throw bad(
+    path,
+    'expected one of all, any, not, field, orders, events, score, rfm, persona, lifecycle, loyaltyTier, feedback',
+  );
+}
+
+const FEEDBACK_TEXT = ['nps_group', 'exit_reason'] as const;
+const FEEDBACK_NUMBER = ['last_csat', 'review_count'] as const;
+
+function feedbackRule(input: Record<string, unknown>, path: string): FeedbackRule {
+  onlyKeys(input, ['feedback', 'op', 'value'], path);
+  const field = input.feedback;
+  const isText = FEEDBACK_TEXT.includes(field as 'nps_group');
+  if (!isText && !FEEDBACK_NUMBER.includes(field as 'last_csat')) {
+    throw bad(`${path}.feedback`, `must be one of ${[...FEEDBACK_TEXT, ...FEEDBACK_NUMBER].join(', ')}`);
+  }
+  if (input.op === 'exists') {
+    if (typeof input.value !== 'boolean') throw bad(`${path}.value`, 'must be true or false');
+    return { feedback: field as FeedbackField, op: 'exists', value: input.value };
+  }
+  if (!isText) {
+    return {
+      feedback: field as 'last_csat',
+      op: numberOp(input.op, `${path}.op`),
+      value: finite(input.value, `${path}.value`),
+    };
+  }
+  const text = field as 'nps_group';
+  if (input.op === 'in') {
+    const list = input.value;
+    if (!Array.isArray(list) || list.length === 0 || !list.every((v) => typeof v === 'string')) {
+      throw bad(`${path}.value`, 'must be a non-empty array of strings');
+    }
+    return { feedback: text, op: 'in', value: list as string[] };
+  }
+  if (input.op !== 'eq' && input.op !== 'neq') throw bad(`${path}.op`, 'text fields take eq, neq, in or exists');
+  if (typeof input.value !== 'string') throw bad(`${path}.value`, 'must be a string');
+  return { feedback: text, op: input.op, value: input.value };
 }
 
 /** The kind and the values of a label rule, or undefined for another rule. */

@@ -14,6 +14,7 @@ import { catalogueMigration } from './017-catalogue.js';
 import { campaignsMigration } from './020-campaigns.js';
 import { storefrontMigration } from './021-storefront.js';
 import { sessionsMigration } from './027-sessions-order-names.js';
+import { feedbackMigration } from './022-feedback.js';
 import type { DialectName } from './columns.js';
 
 export type { DialectName } from './columns.js';
@@ -39,5 +40,6 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '017_catalogue': catalogueMigration(dialect),
     '027_sessions_order_names': sessionsMigration(dialect),
     '021_storefront': storefrontMigration(),
+    '022_feedback': feedbackMigration(dialect),
   };
 }

@@ -1,0 +1,272 @@
+import { Type } from '@fastify/type-provider-typebox';
+import { ComebackError } from '../../errors.js';
+import {
+  answerSurveyLink,
+  checkAnswer,
+  feedbackDb,
+  feedbackReport,
+  issueSurveyLink,
+  loadSurvey,
+  openReviewLink,
+  openSurveyLink,
+  productRatings,
+  recordResponse,
+  saveSurvey,
+  submitReview,
+} from '../../feedback/index.js';
+import {
+  messagePage,
+  type PageLang,
+  pageLang,
+  type Refusal,
+  refusedPage,
+  reviewPage,
+  surveyPage,
+  TEXT,
+} from '../../hosted/index.js';
+import { immediateTransaction } from '../../store/index.js';
+import type { ApiApp, RouteDeps } from '../app.types.js';
+import { endDateQuery } from '../schemas.js';
+
+/** The HTTP status of a refused customer link: forged 400, unknown 404, answered 409, expired 410. */
+export function refusalStatus(reason: Refusal): number {
+  return reason === 'expired' ? 410 : reason === 'used' ? 409 : reason === 'unknown_link' ? 404 : 400;
+}
+
+/** Reads an `application/x-www-form-urlencoded` body (kept as text by the scope's parser). */
+function formOf(body: unknown): Record<string, string> {
+  if (typeof body !== 'string') return {};
+  return Object.fromEntries(new URLSearchParams(body));
+}
+
+type Reply = {
+  code(n: number): Reply;
+  type(t: string): Reply;
+  header(k: string, v: string): Reply;
+  send(b: string): unknown;
+};
+const sendPage = (reply: Reply, status: number, body: string) =>
+  reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+
+/**
+ * The customer's survey and review pages, public and signed: `GET /s/:token` shows a survey,
+ * `POST /s/:token` answers it once (a second answer 409, an expired link 410, a forged one 400);
+ * `GET /r/:token` lists an order's products to review, `POST /r/:token` reviews one (once per product).
+ */
+export function registerSurveyPageRoutes(app: ApiApp, deps: RouteDeps & { linkSecret: string }): void {
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 16_384 },
+    (_r, body, done) => done(null, body),
+  );
+  const params = Type.Object({ token: Type.String({ minLength: 10, maxLength: 2000 }) });
+  const querystring = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 5 })) });
+  const langOf = (request: { query: { lang?: string }; headers: Record<string, unknown> }): PageLang =>
+    pageLang(request.query.lang, request.headers['accept-language'] as string | undefined);
+  const db = deps.store.db;
+  const schema = { hide: true, params, querystring };
+
+  app.get('/s/:token', { config: { access: 'public' }, schema }, async (request, reply) => {
+    const lang = langOf(request);
+    const opened = await openSurveyLink(db, deps.linkSecret, request.params.token, deps.now());
+    if (!opened.ok) return sendPage(reply, refusalStatus(opened.reason), refusedPage(lang, opened.reason));
+    return sendPage(reply, 200, surveyPage(lang, opened.open.survey, `/s/${request.params.token}?lang=${lang}`));
+  });
+  app.post('/s/:token', { config: { access: 'public' }, schema }, async (request, reply) => {
+    const lang = langOf(request);
+    const given = formOf(request.body);
+    const result = await answerSurveyLink(db, deps.linkSecret, request.params.token, given, deps.now());
+    if (result.ok) {
+      const t = TEXT[lang];
+      return sendPage(
+        reply,
+        200,
+        messagePage(
+          lang,
+          result.survey.title[lang],
+          result.points > 0 ? [t.thanks, t.points(result.points)] : [t.thanks],
+        ),
+      );
+    }
+    if (result.reason === 'bad_answer') {
+      const opened = await openSurveyLink(db, deps.linkSecret, request.params.token, deps.now());
+      if (!opened.ok) return sendPage(reply, refusalStatus(opened.reason), refusedPage(lang, opened.reason));
+      return sendPage(
+        reply,
+        400,
+        surveyPage(lang, opened.open.survey, `/s/${request.params.token}?lang=${lang}`, given, result.problems),
+      );
+    }
+    return sendPage(reply, refusalStatus(result.reason), refusedPage(lang, result.reason));
+  });
+
+  app.get('/r/:token', { config: { access: 'public' }, schema }, async (request, reply) => {
+    const lang = langOf(request);
+    const opened = await openReviewLink(db, deps.linkSecret, request.params.token, deps.now());
+    if (!opened.ok) return sendPage(reply, refusalStatus(opened.reason), refusedPage(lang, opened.reason));
+    return sendPage(reply, 200, reviewPage(lang, opened.open.items, `/r/${request.params.token}?lang=${lang}`));
+  });
+  app.post('/r/:token', { config: { access: 'public' }, schema }, async (request, reply) => {
+    const lang = langOf(request);
+    const form = formOf(request.body);
+    const productId = /^\d{1,15}$/.test(form.product ?? '') ? Number(form.product) : -1;
+    const result = await submitReview(
+      db,
+      deps.linkSecret,
+      request.params.token,
+      { productId, rating: form.rating, body: form.body },
+      deps.now(),
+    );
+    const t = TEXT[lang];
+    if (!result.ok && result.reason !== 'bad_input' && result.reason !== 'not_in_order')
+      return sendPage(reply, refusalStatus(result.reason), refusedPage(lang, result.reason));
+    const opened = await openReviewLink(db, deps.linkSecret, request.params.token, deps.now());
+    if (!opened.ok) return sendPage(reply, refusalStatus(opened.reason), refusedPage(lang, opened.reason));
+    const action = `/r/${request.params.token}?lang=${lang}`;
+    if (!result.ok) {
+      const notice = result.reason === 'bad_input' ? `${t.rating}: ${result.message}` : t.notInOrder;
+      return sendPage(reply, 400, reviewPage(lang, opened.open.items, action, notice));
+    }
+    const notice = result.points > 0 ? `${t.reviewed} ${t.points(result.points)}` : t.reviewed;
+    return sendPage(reply, 200, reviewPage(lang, opened.open.items, action, notice));
+  });
+}
+
+/**
+ * The feedback API under `/api/v1`: `POST /survey-responses` (write) stores answers collected
+ * elsewhere, once per `id`; `POST /surveys` (admin) saves a definition; `POST /survey-links` (write)
+ * issues a signed link (survey or review); `GET /feedback/report` (read) and `GET /products/ratings`.
+ */
+export function registerFeedbackRoutes(app: ApiApp, deps: RouteDeps & { linkSecret: string }): void {
+  const db = deps.store.db;
+  app.post(
+    '/survey-responses',
+    {
+      config: { access: 'write' },
+      schema: {
+        summary: 'Store an answer collected elsewhere (once per id)',
+        tags: ['feedback'],
+        body: Type.Object({
+          id: Type.String({ minLength: 1, maxLength: 200 }),
+          survey: Type.String({ minLength: 1, maxLength: 40 }),
+          customerId: Type.Integer({ minimum: 1 }),
+          answers: Type.Record(Type.String(), Type.Union([Type.String({ maxLength: 2000 }), Type.Number()])),
+          answeredAt: Type.Optional(Type.String({ format: 'date-time' })),
+          context: Type.Optional(Type.String({ maxLength: 200 })),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const now = deps.now();
+      const body = request.body;
+      const survey = await loadSurvey(db, body.survey, now);
+      if (!survey) throw new ComebackError('bad_input', `no survey ${body.survey}`, { location: { field: 'survey' } });
+      const customer = await db
+        .selectFrom('customers')
+        .select('id')
+        .where('id', '=', body.customerId)
+        .executeTakeFirst();
+      if (!customer)
+        throw new ComebackError('bad_input', `no customer ${body.customerId}`, { location: { field: 'customerId' } });
+      const checked = checkAnswer(survey, body.answers);
+      if (!checked.ok) {
+        const p = checked.problems[0]!;
+        throw new ComebackError('bad_input', p.message, { location: { field: `answers.${p.path}` } });
+      }
+      const answeredAt = body.answeredAt === undefined ? now : Date.parse(body.answeredAt);
+      if (!Number.isFinite(answeredAt) || answeredAt > now)
+        throw new ComebackError('bad_input', 'an instant not in the future', { location: { field: 'answeredAt' } });
+      const stored = await immediateTransaction(feedbackDb(db), (trx) =>
+        recordResponse(trx, {
+          survey,
+          customerId: body.customerId,
+          responseKey: `api:${survey.key}:${body.id}`,
+          source: 'api',
+          answer: checked.answer,
+          context: body.context ?? null,
+          answeredAt,
+        }),
+      );
+      return reply.code(stored.created ? 201 : 200).send(stored);
+    },
+  );
+  app.post(
+    '/surveys',
+    {
+      config: { access: 'admin' },
+      schema: { summary: 'Save a survey definition (validated; errors name the field)', tags: ['feedback'] },
+    },
+    async (request) => {
+      const saved = await saveSurvey(db, request.body, deps.now());
+      if (!saved.ok) {
+        const p = saved.problems[0]!;
+        throw new ComebackError('bad_input', p.message, { location: { field: p.path } });
+      }
+      return saved.survey;
+    },
+  );
+  app.post(
+    '/survey-links',
+    {
+      config: { access: 'write' },
+      schema: {
+        summary: 'Issue a signed per-customer link to a survey, or to review an order (survey "review", orderId)',
+        tags: ['feedback'],
+        body: Type.Object({
+          survey: Type.String({ minLength: 1, maxLength: 40 }),
+          customerId: Type.Integer({ minimum: 1 }),
+          orderId: Type.Optional(Type.Integer({ minimum: 1 })),
+          context: Type.Optional(Type.String({ maxLength: 200 })),
+        }),
+      },
+    },
+    async (request) => {
+      const now = deps.now();
+      const { survey, customerId, orderId } = request.body;
+      if (survey !== 'review' && !(await loadSurvey(db, survey, now)))
+        throw new ComebackError('bad_input', `no survey ${survey}`, { location: { field: 'survey' } });
+      const customer = await db.selectFrom('customers').select('id').where('id', '=', customerId).executeTakeFirst();
+      if (!customer)
+        throw new ComebackError('bad_input', `no customer ${customerId}`, { location: { field: 'customerId' } });
+      if (survey === 'review') {
+        const order =
+          orderId === undefined
+            ? undefined
+            : await db.selectFrom('orders').select('customer_id').where('id', '=', orderId).executeTakeFirst();
+        if (!order || order.customer_id !== customerId)
+          throw new ComebackError('bad_input', 'an order of this customer', { location: { field: 'orderId' } });
+      }
+      const context = orderId !== undefined ? `order:${orderId}` : request.body.context;
+      const link = await issueSurveyLink(db, deps.linkSecret, { surveyKey: survey, customerId, context, now });
+      return { ...link, path: `/${survey === 'review' ? 'r' : 's'}/${link.token}` };
+    },
+  );
+  app.get(
+    '/feedback/report',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'NPS with its interval and trend, CSAT, response rates, exit reasons, comments, reviews',
+        tags: ['feedback'],
+        querystring: Type.Object({
+          from: Type.Optional(Type.String({ description: 'YYYY-MM-DD, inclusive' })),
+          asOf: Type.Optional(Type.String({ description: 'YYYY-MM-DD, inclusive' })),
+        }),
+      },
+    },
+    async (request) => {
+      const asOf = endDateQuery(request.query.asOf, 'asOf') ?? deps.now();
+      const fromEnd = endDateQuery(request.query.from, 'from');
+      const from = fromEnd === undefined ? undefined : fromEnd - 86_400_000;
+      return feedbackReport(db, { asOf, ...(from !== undefined ? { from } : {}) });
+    },
+  );
+  app.get(
+    '/products/ratings',
+    {
+      config: { access: 'read' },
+      schema: { summary: 'Average rating and review count per reviewed product', tags: ['feedback'] },
+    },
+    async () => ({ ratings: [...(await productRatings(db)).values()] }),
+  );
+}

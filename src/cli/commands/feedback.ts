@@ -1,0 +1,122 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { ComebackError } from '../../errors.js';
+import { type FeedbackReport, feedbackReport, importFeedbackCsv } from '../../feedback/index.js';
+import { openStore } from '../../store/index.js';
+import { formatTable, printJson } from '../io.js';
+import { AS_OF_HELP, type CommandContext, dateFlag, dbOption, endDateFlag } from '../shared.js';
+
+const num = (v: number | null, digits = 1) => (v === null ? '–' : v.toFixed(digits));
+const noteText = (note: string | null) =>
+  note === 'no_answers' ? ' (no answers: no figure)' : note === 'small_sample' ? ' (few answers: a wide interval)' : '';
+
+/** The human face of the feedback report. */
+function printReport(ctx: CommandContext, r: FeedbackReport): void {
+  const out = ctx.io.out;
+  const day = (ms: number) => new Date(ms - 1).toISOString().slice(0, 10);
+  out.write(
+    `Feedback ${r.from === null ? 'up to' : `from ${new Date(r.from).toISOString().slice(0, 10)} to`} ${day(r.asOf)}\n\n`,
+  );
+  const n = r.nps;
+  out.write(
+    n.nps === null
+      ? `NPS: no answers in the period, so no score${'\n'}`
+      : `NPS ${num(n.nps)} [${num(n.interval!.low)}, ${num(n.interval!.high)}] (95 % adjusted-Wald interval, Rocks 2016) from ${n.answers} answers: ${n.promoters} promoters, ${n.passives} passives, ${n.detractors} detractors${noteText(n.note)}\n`,
+  );
+  if (r.npsTrend.length > 0) {
+    out.write(
+      `${formatTable([
+        ['month', 'answers', 'NPS', 'low', 'high'],
+        ...r.npsTrend.map((m) => [
+          m.month,
+          m.answers,
+          num(m.nps),
+          num(m.interval?.low ?? null),
+          num(m.interval?.high ?? null),
+        ]),
+      ])}\n`,
+    );
+  }
+  const c = r.csat;
+  out.write(
+    c.csat === null
+      ? 'CSAT: no answers in the period, so no score\n'
+      : `CSAT ${num(c.csat)} % satisfied (4–5), mean ${num(c.mean, 2)} of 5, from ${c.answers} answers${noteText(c.note)}\n`,
+  );
+  if (r.responseRates.length > 0) {
+    out.write(
+      `\n${formatTable([
+        ['survey', 'links', 'answered', 'rate'],
+        ...r.responseRates.map((x) => [
+          x.survey,
+          x.issued,
+          x.answered,
+          x.rate === null ? '–' : `${(x.rate * 100).toFixed(1)} %`,
+        ]),
+      ])}\n`,
+    );
+  }
+  out.write(
+    r.exitReasons.total.length === 0
+      ? '\nExit reasons: no exit-survey answers in the period\n'
+      : `\nExit reasons\n${formatTable([['reason', 'answers'], ...r.exitReasons.total.map((x) => [x.reason, x.answers])])}\n`,
+  );
+  out.write(
+    r.reviews.count === 0
+      ? '\nReviews: none in the period\n'
+      : `\nReviews: ${r.reviews.count}, average ${num(r.reviews.average, 2)} of 5\n`,
+  );
+}
+
+/** `comeback feedback import FILE` and `comeback feedback report`. */
+export function registerFeedback(program: Command, ctx: CommandContext): void {
+  const feedback = program
+    .command('feedback')
+    .description('surveys and reviews: import answers collected elsewhere, the NPS / CSAT / exit-reason report');
+  dbOption(
+    feedback
+      .command('import <file>')
+      .description(
+        'import survey answers from CSV: survey, customer (id or e-mail), answered_at, then score, reason, comment…; all or nothing, a re-run adds nothing',
+      ),
+  )
+    .option('--json', 'machine output')
+    .action(async (file: string, flags: { db?: string; json?: boolean }) => {
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (error) {
+        throw new ComebackError('bad_input', `cannot read ${file}`, { cause: error, location: { file } });
+      }
+      const store = await openStore(ctx.config(flags).dbUrl);
+      try {
+        const summary = await importFeedbackCsv(store.db, text, { file, now: ctx.now() });
+        if (flags.json) return printJson(ctx.io, summary);
+        ctx.io.out.write(
+          `${file}: ${summary.rows} answers, ${summary.created} new, ${summary.existing} already imported\n`,
+        );
+      } finally {
+        await store.close();
+      }
+    });
+  dbOption(
+    feedback
+      .command('report')
+      .description('NPS with its interval and monthly trend, CSAT, response rates, exit reasons, reviews'),
+  )
+    .option('--from <date>', 'first day, YYYY-MM-DD, included')
+    .option('--as-of <date>', `${AS_OF_HELP.replace(/ \(default.*$/, '')} (default: now)`)
+    .option('--json', 'machine output')
+    .action(async (flags: { db?: string; from?: string; asOf?: string; json?: boolean }) => {
+      const from = dateFlag(flags.from, '--from');
+      const asOf = endDateFlag(flags.asOf, '--as-of') ?? ctx.now();
+      const store = await openStore(ctx.config(flags).dbUrl);
+      try {
+        const report = await feedbackReport(store.db, { asOf, ...(from !== undefined ? { from } : {}) });
+        if (flags.json) return printJson(ctx.io, report);
+        printReport(ctx, report);
+      } finally {
+        await store.close();
+      }
+    });
+}

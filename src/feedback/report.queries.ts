@@ -1,0 +1,216 @@
+import { type RawBuilder, sql } from 'kysely';
+import { type Db, isPostgres } from '../store/index.js';
+import { type CsatSummary, csatSummary, type NpsSummary, npsSummary } from './nps.js';
+import { latestReviews } from './reviews.queries.js';
+import { feedbackDb } from './tables.js';
+
+/** The feedback figures of a period. */
+export interface FeedbackReport {
+  /** The period: answers with `from ≤ answered_at < asOf` (from: the beginning when absent). */
+  from: number | null;
+  asOf: number;
+  nps: NpsSummary;
+  /** NPS per calendar month (UTC) with its interval; months without answers are absent. */
+  npsTrend: Array<{ month: string } & NpsSummary>;
+  csat: CsatSummary;
+  csatTrend: Array<{ month: string } & CsatSummary>;
+  /** Links issued in the period and how many were answered, per survey. */
+  responseRates: Array<{ survey: string; issued: number; answered: number; rate: number | null }>;
+  /** Exit-survey reasons: overall, by the customer's lifecycle stage now, and per month. */
+  exitReasons: {
+    total: Array<{ reason: string; answers: number }>;
+    bySegment: Array<{ segment: string; reason: string; answers: number }>;
+    byMonth: Array<{ month: string; reason: string; answers: number }>;
+  };
+  cartReasons: Array<{ reason: string; answers: number }>;
+  latestComments: Array<{
+    customerId: number;
+    survey: string;
+    score: number | null;
+    reason: string | null;
+    comment: string;
+    answeredAt: number;
+  }>;
+  reviews: {
+    count: number;
+    average: number | null;
+    latest: Awaited<ReturnType<typeof latestReviews>>;
+  };
+}
+
+/** `YYYY-MM` of an epoch-ms column in UTC, spelled for the dialect. */
+function monthOf(db: Db, column: string): RawBuilder<string> {
+  const ref = sql.ref(column);
+  return isPostgres(db)
+    ? sql<string>`to_char(to_timestamp(${ref} / 1000.0) at time zone 'UTC', 'YYYY-MM')`
+    : sql<string>`strftime('%Y-%m', ${ref} / 1000, 'unixepoch')`;
+}
+
+/**
+ * NPS (with its adjusted-Wald interval, see nps.ts) overall and per month, CSAT, response rates, exit
+ * and cart reasons, the latest comments and the reviews, for answers in `[from, asOf)`. A figure with
+ * no answers is null and its note says `no_answers`.
+ */
+export async function feedbackReport(db: Db, { asOf, from }: { asOf: number; from?: number }): Promise<FeedbackReport> {
+  const fdb = feedbackDb(db);
+  const lower = from ?? Number.MIN_SAFE_INTEGER;
+  const month = monthOf(db, 'answered_at');
+  const npsRows = await fdb
+    .selectFrom('survey_responses')
+    .select([
+      month.as('month'),
+      sql<number>`sum(case when score >= 9 then 1 else 0 end)`.as('p'),
+      sql<number>`sum(case when score between 7 and 8 then 1 else 0 end)`.as('m'),
+      sql<number>`sum(case when score <= 6 then 1 else 0 end)`.as('d'),
+    ])
+    .where('kind', '=', 'nps')
+    .where('score', 'is not', null)
+    .where('answered_at', '>=', lower)
+    .where('answered_at', '<', asOf)
+    .groupBy(month)
+    .orderBy(month)
+    .execute();
+  const npsTrend = npsRows.map((r) => ({
+    month: r.month,
+    ...npsSummary({ promoters: Number(r.p), passives: Number(r.m), detractors: Number(r.d) }),
+  }));
+  const totals = npsTrend.reduce(
+    (t, r) => ({
+      promoters: t.promoters + r.promoters,
+      passives: t.passives + r.passives,
+      detractors: t.detractors + r.detractors,
+    }),
+    { promoters: 0, passives: 0, detractors: 0 },
+  );
+  const csatRows = await fdb
+    .selectFrom('survey_responses')
+    .select([
+      month.as('month'),
+      sql<number>`count(*)`.as('n'),
+      sql<number>`sum(case when score >= 4 then 1 else 0 end)`.as('s'),
+      sql<number>`sum(score)`.as('total'),
+    ])
+    .where('kind', '=', 'csat')
+    .where('score', 'is not', null)
+    .where('answered_at', '>=', lower)
+    .where('answered_at', '<', asOf)
+    .groupBy(month)
+    .orderBy(month)
+    .execute();
+  const csatTrend = csatRows.map((r) => ({
+    month: r.month,
+    ...csatSummary({ answers: Number(r.n), satisfied: Number(r.s), sum: Number(r.total) }),
+  }));
+  const csat = csatSummary(
+    csatRows.reduce(
+      (t, r) => ({
+        answers: t.answers + Number(r.n),
+        satisfied: t.satisfied + Number(r.s),
+        sum: t.sum + Number(r.total),
+      }),
+      { answers: 0, satisfied: 0, sum: 0 },
+    ),
+  );
+  const links = await fdb
+    .selectFrom('survey_links')
+    .select([
+      'survey_key',
+      sql<number>`count(*)`.as('issued'),
+      sql<number>`sum(case when used_at is not null and used_at < ${asOf} then 1 else 0 end)`.as('answered'),
+    ])
+    .where('issued_at', '>=', lower)
+    .where('issued_at', '<', asOf)
+    .groupBy('survey_key')
+    .orderBy('survey_key')
+    .execute();
+  const reasons = async (kind: string) =>
+    (
+      await fdb
+        .selectFrom('survey_responses')
+        .select(['reason', sql<number>`count(*)`.as('n')])
+        .where('kind', '=', kind)
+        .where('reason', 'is not', null)
+        .where('answered_at', '>=', lower)
+        .where('answered_at', '<', asOf)
+        .groupBy('reason')
+        .orderBy(sql`count(*)`, 'desc')
+        .orderBy('reason')
+        .execute()
+    ).map((r) => ({ reason: r.reason ?? '', answers: Number(r.n) }));
+  const bySegment = await fdb
+    .selectFrom('survey_responses as r')
+    .leftJoin('customer_segments as g', (j) =>
+      j.onRef('g.customer_id', '=', 'r.customer_id').on('g.kind', '=', 'lifecycle'),
+    )
+    .select([sql<string>`coalesce(g.value, 'none')`.as('segment'), 'r.reason', sql<number>`count(*)`.as('n')])
+    .where('r.kind', '=', 'exit')
+    .where('r.reason', 'is not', null)
+    .where('r.answered_at', '>=', lower)
+    .where('r.answered_at', '<', asOf)
+    .groupBy([sql`coalesce(g.value, 'none')`, 'r.reason'])
+    .orderBy(sql`coalesce(g.value, 'none')`)
+    .orderBy('r.reason')
+    .execute();
+  const byMonth = await fdb
+    .selectFrom('survey_responses')
+    .select([month.as('month'), 'reason', sql<number>`count(*)`.as('n')])
+    .where('kind', '=', 'exit')
+    .where('reason', 'is not', null)
+    .where('answered_at', '>=', lower)
+    .where('answered_at', '<', asOf)
+    .groupBy([month, 'reason'])
+    .orderBy(month)
+    .orderBy('reason')
+    .execute();
+  const comments = await fdb
+    .selectFrom('survey_responses')
+    .select(['customer_id', 'survey_key', 'score', 'reason', 'comment', 'answered_at'])
+    .where('comment', 'is not', null)
+    .where('comment', '<>', '')
+    .where('answered_at', '>=', lower)
+    .where('answered_at', '<', asOf)
+    .orderBy('answered_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(20)
+    .execute();
+  const reviewTotals = await fdb
+    .selectFrom('product_reviews')
+    .select([sql<number>`count(*)`.as('n'), sql<number>`sum(rating)`.as('total')])
+    .where('created_at', '>=', lower)
+    .where('created_at', '<', asOf)
+    .executeTakeFirstOrThrow();
+  const reviewCount = Number(reviewTotals.n);
+  return {
+    from: from ?? null,
+    asOf,
+    nps: npsSummary(totals),
+    npsTrend,
+    csat,
+    csatTrend,
+    responseRates: links.map((l) => ({
+      survey: l.survey_key,
+      issued: Number(l.issued),
+      answered: Number(l.answered),
+      rate: Number(l.issued) === 0 ? null : Number(l.answered) / Number(l.issued),
+    })),
+    exitReasons: {
+      total: await reasons('exit'),
+      bySegment: bySegment.map((r) => ({ segment: r.segment, reason: r.reason ?? '', answers: Number(r.n) })),
+      byMonth: byMonth.map((r) => ({ month: r.month, reason: r.reason ?? '', answers: Number(r.n) })),
+    },
+    cartReasons: await reasons('cart'),
+    latestComments: comments.map((c) => ({
+      customerId: c.customer_id,
+      survey: c.survey_key,
+      score: c.score,
+      reason: c.reason,
+      comment: c.comment ?? '',
+      answeredAt: Number(c.answered_at),
+    })),
+    reviews: {
+      count: reviewCount,
+      average: reviewCount === 0 ? null : Number(reviewTotals.total) / reviewCount,
+      latest: (await latestReviews(db, { limit: 10 })).filter((r) => r.createdAt < asOf),
+    },
+  };
+}
