@@ -7,6 +7,7 @@ export {
 } from './events.js';
 export { CSV_FIELDS, FORMATS, type FormatName, isFormatName } from './formats/index.js';
 export { SHOPIFY_FINANCIAL_STATUS } from './formats/shopify.js';
+export { EventGroupCommit, type GroupCommitOptions } from './group-commit.js';
 export {
   changeEmail,
   customerByEmail,
