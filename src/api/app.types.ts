@@ -6,6 +6,7 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
 } from 'fastify';
+import type { EventGroupCommit } from '../ingest/index.js';
 import type { Store } from '../store/index.js';
 import type { SegmentRefresher } from './segment-refresher.js';
 
@@ -29,4 +30,6 @@ export interface RouteDeps {
   sessionSecret: string;
   /** Recomputes the segments of customers whose orders or events changed. */
   segments: SegmentRefresher;
+  /** Event requests share short batches that commit once (group commit). */
+  events: EventGroupCommit;
 }

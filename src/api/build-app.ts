@@ -12,6 +12,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyRequest } from 'fastify';
 import { ComebackError } from '../errors.js';
 import { DEFAULT_USER_ID_SOURCE } from '../ingest/events.js';
+import { EventGroupCommit, type GroupCommitOptions } from '../ingest/group-commit.js';
 import { packageRoot } from '../shared/paths.js';
 import type { Store } from '../store/index.js';
 import type { ApiApp, RouteDeps } from './app.types.js';
@@ -65,6 +66,8 @@ export interface BuildAppOptions {
    * `true` trusts any proxy; a string lists addresses or CIDRs (`127.0.0.1,10.0.0.0/8`). Default off.
    */
   trustProxy?: boolean | string;
+  /** Group commit of event requests (`POST /track`, `/batch` …): batch size and wait; see EventGroupCommit. */
+  eventGroupCommit?: GroupCommitOptions;
 }
 
 /**
@@ -84,6 +87,7 @@ export async function buildApp({
   logger = false,
   segmentRefreshDelayMs = 1000,
   trustProxy = false,
+  eventGroupCommit,
 }: BuildAppOptions): Promise<ApiApp> {
   const app: ApiApp = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
@@ -105,9 +109,14 @@ export async function buildApp({
     segments: new SegmentRefresher(store.db, now, segmentRefreshDelayMs, (error) =>
       app.log.error({ err: error }, 'segment refresh failed'),
     ),
+    events: new EventGroupCommit(store.db, eventGroupCommit),
   };
   app.decorate('segments', deps.segments);
-  app.addHook('onClose', async () => deps.segments.flush());
+  // Events first: the requests still waiting on a batch are answered before segments catch up.
+  app.addHook('onClose', async () => {
+    await deps.events.drain();
+    await deps.segments.flush();
+  });
 
   installErrorHandler(app);
   app.addSchema(ErrorBody);

@@ -139,6 +139,13 @@ export const COMMANDS: ReadonlyArray<{
     description: 'product recommendations for a customer, with reasons; --build, --evaluate, --cycles',
     load: async () => (await import('./commands/recommend.js')).registerRecommend,
   },
+  {
+    name: 'simulate',
+    creates: true,
+    description:
+      'write a simulated store (BG/NBD or Pareto/NBD purchases, Gamma-Gamma values, CDNOW parameters) into the database or as a Shopify export',
+    load: async () => (await import('./commands/simulate.js')).registerSimulate,
+  },
 ];
 
 /** The command a command line names: its first word that is not an option (`help X` names X). */

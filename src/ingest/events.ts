@@ -114,6 +114,29 @@ export async function recordEvents(
   events: readonly EventInput[],
   options: RecordEventsOptions,
 ): Promise<RecordEventsResult> {
+  const prepared = prepareEvents(events, options);
+  if (prepared.calls.length === 0) return prepared.result;
+  if (db.isTransaction) await prepared.write(db);
+  // Immediate on SQLite: events arriving during an import wait for its batch instead of failing busy.
+  else await batchTransaction(db, prepared.write);
+  return prepared.result;
+}
+
+/**
+ * Calls checked and ready to store: `write(trx)` stores them inside a transaction the caller holds
+ * (several requests' calls can share one commit, see `EventGroupCommit`) and fills `result`.
+ */
+export interface PreparedEvents {
+  calls: readonly unknown[];
+  result: RecordEventsResult;
+  write(trx: Db): Promise<void>;
+}
+
+/**
+ * The checking half of `recordEvents`: throws `bad_input` for a malformed call (or, with `partial`,
+ * lists it in `result.rejected`); writes nothing.
+ */
+export function prepareEvents(events: readonly EventInput[], options: RecordEventsOptions): PreparedEvents {
   const result: RecordEventsResult = {
     received: events.length,
     inserted: 0,
@@ -124,7 +147,7 @@ export async function recordEvents(
     rejected: [],
     customersMerged: 0,
   };
-  if (events.length === 0) return result;
+  if (events.length === 0) return { calls: [], result, write: async () => {} };
   const prepared: PreparedCall[] = [];
   events.forEach((event, index) => {
     try {
@@ -139,8 +162,8 @@ export async function recordEvents(
       });
     }
   });
-  if (prepared.length === 0) return result;
-  const run = async (trx: Db) => {
+  const write = async (trx: Db) => {
+    if (prepared.length === 0) return;
     const fresh = await dropDuplicates(trx, prepared);
     result.duplicates = prepared.length - fresh.length;
     if (fresh.length === 0) return;
@@ -184,12 +207,10 @@ export async function recordEvents(
     for (const customerId of resolver.linked.values()) touched.add(resolver.current(customerId));
     for (const into of resolver.merged.values()) touched.add(resolver.current(into));
     result.customerIds = [...touched];
+    result.rejected.sort((x, y) => x.index - y.index);
   };
-  if (db.isTransaction) await run(db);
-  // Immediate on SQLite: events arriving during an import wait for its batch instead of failing busy.
-  else await batchTransaction(db, run);
   result.rejected.sort((x, y) => x.index - y.index);
-  return result;
+  return { calls: prepared, result, write };
 }
 
 function fieldName(options: RecordEventsOptions, index: number, name: string): string {

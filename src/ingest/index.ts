@@ -6,6 +6,7 @@ export {
   recordEvents,
 } from './events.js';
 export { CSV_FIELDS, FORMATS, type FormatName, isFormatName } from './formats/index.js';
+export { EventGroupCommit, type GroupCommitOptions } from './group-commit.js';
 export {
   changeEmail,
   customerByEmail,

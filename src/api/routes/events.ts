@@ -110,7 +110,7 @@ function guardBrowserCalls(request: FastifyRequest, calls: ReadonlyArray<Record<
 /** Segment-compatible ingestion: `/identify`, `/track`, `/page`, `/screen`, `/batch` (up to 500 calls). */
 export function registerEventRoutes(app: ApiApp, deps: RouteDeps): void {
   const record = async (events: EventInput[], extra: { sentAt?: string; path?: string; partial?: boolean } = {}) => {
-    const result: RecordEventsResult = await recordEvents(deps.store.db, events, {
+    const result: RecordEventsResult = await deps.events.record(events, {
       now: deps.now(),
       userIdSource: deps.userIdSource,
       ...extra,
