@@ -261,7 +261,10 @@ async function journeyFacts(
 }
 
 /** The address a channel sends to, if the customer has one. Webhooks go to the store, always. */
-function addressFor(channel: Channel, customer: CustomerFacts['customer']): string | null {
+export function addressFor(
+  channel: Channel,
+  customer: Pick<CustomerFacts['customer'], 'id' | 'email' | 'phone'>,
+): string | null {
   if (channel === 'email') return customer.email;
   if (channel === 'sms' || channel === 'kakao') return customer.phone;
   return `customer:${customer.id}`;
@@ -273,7 +276,12 @@ function addressFor(channel: Channel, customer: CustomerFacts['customer']): stri
  */
 export function preferredChannel(
   channels: readonly Channel[],
-  facts: Pick<CustomerFacts, 'customer' | 'consent' | 'suppressed' | 'engagement'>,
+  facts: {
+    customer: Pick<CustomerFacts['customer'], 'id' | 'email' | 'phone'>;
+    consent: ReadonlyMap<string, boolean>;
+    suppressed: ReadonlyMap<string, SuppressionReason>;
+    engagement: ReadonlyMap<string, number>;
+  },
   purpose: 'marketing' | 'transactional',
 ): Channel | undefined {
   const usable = channels.filter(
@@ -288,7 +296,7 @@ export function preferredChannel(
 }
 
 /** Consent for a channel: e-mail and SMS have their own rows; KakaoTalk friend messages ride on SMS consent here. */
-function consentFor(channel: Channel, consent: ReadonlyMap<string, boolean>): boolean {
+export function consentFor(channel: Channel, consent: ReadonlyMap<string, boolean>): boolean {
   if (channel === 'webhook') return true;
   return consent.get(channel === 'kakao' ? 'sms' : channel) === true;
 }

@@ -1,4 +1,5 @@
 export { type AdvanceSummary, advanceJourneys, describeOffer, preferredChannel } from './advance.queries.js';
+export { type BacktestEntrant, type BacktestMessage, type BacktestReport, backtestFlow } from './backtest.queries.js';
 export { BUILTIN_TEMPLATES, builtinFlows, installBuiltins } from './builtin.js';
 export {
   addDuration,

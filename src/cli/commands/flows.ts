@@ -2,6 +2,10 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { messageLinkSecret } from '../../api/keys.queries.js';
 import {
+  type BacktestReport,
+  backtestFlow,
+  builtinFlows,
+  type FlowDefinition,
   type FlowReport,
   flowReport,
   httpSender,
@@ -22,9 +26,9 @@ import {
   workerTick,
 } from '../../campaigns/index.js';
 import { ComebackError } from '../../errors.js';
-import { openStore } from '../../store/index.js';
+import { type Db, openStore } from '../../store/index.js';
 import { formatTable, printJson } from '../io.js';
-import { type CommandContext, dbOption, resolveAsOf } from '../shared.js';
+import { type CommandContext, dateFlag, dbOption, endDateFlag, resolveAsOf } from '../shared.js';
 
 const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)} %`);
 const interval = (i: { estimate: number; low: number | null; high: number | null } | null, f: (v: number) => string) =>
@@ -85,6 +89,71 @@ function printReport(ctx: CommandContext, r: FlowReport): void {
     ])}\n`,
   );
   out.write(`\ncoupons issued ${r.coupons.issued}, used ${r.coupons.used} (secondary attribution, not the lift)\n`);
+}
+
+/** A flow file (`*.json`, validated), or undefined when `ref` names a flow by key. */
+async function backtestDefinition(ref: string): Promise<FlowDefinition | undefined> {
+  if (!ref.endsWith('.json')) return undefined;
+  let input: unknown;
+  try {
+    input = JSON.parse(await readFile(ref, 'utf8'));
+  } catch (error) {
+    throw new ComebackError('bad_input', `${ref}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const result = validateFlow(input);
+  if (!result.ok) {
+    throw new ComebackError('bad_input', result.problems.map((p) => `${ref}: ${p.path}: ${p.message}`).join('\n'));
+  }
+  return result.flow;
+}
+
+/** The store's current version of a flow, else the built-in one of that key (without installing it). */
+async function savedOrBuiltin(db: Db, key: string): Promise<FlowDefinition> {
+  try {
+    return (await loadFlow(db, key)).definition;
+  } catch (error) {
+    const builtin = builtinFlows().find((f) => f.key === key);
+    if (builtin && error instanceof ComebackError && error.kind === 'not_found') return builtin;
+    throw error;
+  }
+}
+
+/** The human face of a backtest. */
+function printBacktest(ctx: CommandContext, r: BacktestReport): void {
+  const out = ctx.io.out;
+  const at = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+  out.write(
+    `Backtest of ${r.key} from ${new Date(r.from).toISOString().slice(0, 10)} to ${new Date(r.to - 1).toISOString().slice(0, 10)} (nothing was sent or written)\n`,
+  );
+  for (const note of r.notes) out.write(`  note: ${note}\n`);
+  const t = r.totals;
+  const skipped = Object.entries(t.skipped)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
+  out.write(
+    `\n${t.entrants} entrants (${t.treatment} treated, ${t.control} held out), ${t.notEntered} occurrences already in the flow or not allowed to re-enter\n`,
+  );
+  out.write(
+    `messages: ${t.wouldSend} would be sent (${t.deferred} after quiet hours), ${t.heldOut} held out, skipped: ${skipped || 'none'}\n\n`,
+  );
+  if (r.entrants.length === 0) return;
+  out.write(
+    `${formatTable([
+      ['customer', 'entered', 'arm', 'end', 'messages'],
+      ...r.entrants.map((e) => [
+        e.externalId ?? String(e.customerId),
+        at(e.enteredAt),
+        e.arm,
+        e.end.status === 'exited' ? `exited: ${e.end.reason}` : e.end.status,
+        e.messages
+          .map(
+            (m) =>
+              `${m.stepId} ${m.outcome === 'would_send' ? at(m.at) : m.outcome === 'held_out' ? 'held out' : `skipped (${m.reason})`}`,
+          )
+          .join('; ') || '–',
+      ]),
+    ])}\n`,
+  );
 }
 
 /** `comeback flows …`, `comeback worker` and `comeback messages preview`. */
@@ -184,6 +253,30 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
       const report = await flowReport(store.db, key, Math.max(asOf, ctx.now()));
       if (flags.json) printJson(ctx.io, report);
       else printReport(ctx, report);
+    } finally {
+      await store.close();
+    }
+  });
+
+  dbOption(
+    flows
+      .command('backtest <flow>')
+      .description(
+        'run a flow over past data: who would have entered, when, and which messages they would have received (sends and writes nothing)',
+      )
+      .requiredOption('--from <date>', 'first day of the period, YYYY-MM-DD, included')
+      .requiredOption('--to <date>', 'last day of the period, YYYY-MM-DD, included')
+      .option('--json', 'print JSON'),
+  ).action(async (ref: string, flags: { db?: string; from: string; to: string; json?: boolean }) => {
+    const from = dateFlag(flags.from, '--from')!;
+    const to = endDateFlag(flags.to, '--to')!;
+    const definition = await backtestDefinition(ref);
+    const store = await openStore(ctx.config(flags).dbUrl);
+    try {
+      const flow = definition ?? (await savedOrBuiltin(store.db, ref));
+      const report = await backtestFlow(store.db, flow, { from, to });
+      if (flags.json) return printJson(ctx.io, report);
+      printBacktest(ctx, report);
     } finally {
       await store.close();
     }
