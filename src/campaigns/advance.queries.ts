@@ -5,7 +5,7 @@ import { type Db, REVENUE_STATUSES } from '../store/index.js';
 import { type JourneyAction, type JourneyFacts, type JourneyState, nextActions } from './engine.js';
 import type { Channel, FlowDefinition, Offer } from './flow.js';
 import { flowVersion, latestTemplateIn } from './flows.queries.js';
-import type { Arm } from './holdout.js';
+import { type Arm, holdoutDraw } from './holdout.js';
 import { type LinkPurpose, signLink } from './links.js';
 import { decideSend, type SuppressionReason } from './policy.js';
 import { type MessageContext, renderMessage } from './render.js';
@@ -249,6 +249,8 @@ async function journeyFacts(
         'score.p_alive': score?.p_alive ?? null,
         'score.clv': score?.clv ?? null,
         'score.churn_band': score?.churn_band ?? null,
+        // A stable draw in [0, 1) per (flow, customer), apart from the hold-out's: A/B splits branch on it.
+        'ab.draw': holdoutDraw(`${definition.key}:ab`, customerId),
       },
     },
     customer,

@@ -12,7 +12,7 @@ import type { Db } from '../store/index.js';
 import { addressFor, consentFor, preferredChannel } from './advance.queries.js';
 import { type ExitReason, enterJourney, type JourneyFacts, type JourneyState, nextActions } from './engine.js';
 import type { Channel, FlowDefinition } from './flow.js';
-import { type Arm, assignArm } from './holdout.js';
+import { type Arm, assignArm, holdoutDraw } from './holdout.js';
 import { decideSend, type SuppressionReason } from './policy.js';
 import { type MessagingSettings, messagingSettings } from './settings.js';
 import { campaignDb } from './tables.js';
@@ -426,6 +426,7 @@ export async function backtestFlow(
           'score.p_alive': score?.p_alive ?? null,
           'score.clv': score?.clv ?? null,
           'score.churn_band': score?.band ?? null,
+          'ab.draw': holdoutDraw(`${definition.key}:ab`, customerId),
         },
       };
     };

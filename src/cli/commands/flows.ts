@@ -5,6 +5,9 @@ import {
   type BacktestReport,
   backtestFlow,
   builtinFlows,
+  CHANNELS,
+  type Channel,
+  createCampaign,
   type FlowDefinition,
   type FlowReport,
   flowReport,
@@ -20,6 +23,7 @@ import {
   type Sender,
   saveFlow,
   saveMessagingSettings,
+  sendCampaign,
   setFlowEnabled,
   smtpSender,
   validateFlow,
@@ -28,7 +32,7 @@ import {
 import { ComebackError } from '../../errors.js';
 import { type Db, openStore } from '../../store/index.js';
 import { formatTable, printJson } from '../io.js';
-import { type CommandContext, dateFlag, dbOption, endDateFlag, resolveAsOf } from '../shared.js';
+import { AS_OF_HELP, type CommandContext, dateFlag, dbOption, endDateFlag, resolveAsOf } from '../shared.js';
 
 const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)} %`);
 const interval = (i: { estimate: number; low: number | null; high: number | null } | null, f: (v: number) => string) =>
@@ -73,7 +77,7 @@ function printReport(ctx: CommandContext, r: FlowReport): void {
   out.write(`\n${verdict}\n\n`);
   out.write(
     `${formatTable([
-      ['step', 'sent', 'queued', 'skipped', 'held out', 'opened', 'clicked', 'unsubscribed'],
+      ['step', 'sent', 'queued', 'skipped', 'held out', 'opened', 'clicked', 'unsubscribed', 'lift (95 %)'],
       ...r.steps.map((s) => [
         s.stepId,
         s.treated.sent,
@@ -85,6 +89,7 @@ function printReport(ctx: CommandContext, r: FlowReport): void {
         s.opened,
         s.clicked,
         s.unsubscribed,
+        interval(s.lift.conversionLift, (v) => `${(v * 100).toFixed(1)} pt`),
       ]),
     ])}\n`,
   );
@@ -382,6 +387,116 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
       }
     },
   );
+
+  const campaigns = program
+    .command('campaigns')
+    .description('one-off messages to a saved segment, now or scheduled, with an A/B split and a hold-out');
+  dbOption(
+    campaigns
+      .command('create <key>')
+      .description('create a campaign (or save a change as a new version)')
+      .requiredOption('--segment <name>', 'the saved segment that receives it (comeback segments save)')
+      .requiredOption('--template <key>', 'the template (variant A with --template-b)')
+      .option('--template-b <key>', 'a second template: an A/B split of subject or content')
+      .option('--split <share>', 'share of the treated who get variant A (default 0.5)')
+      .option('--channels <list>', 'channels, the customer’s preferred first: email,sms,kakao,webhook (default email)')
+      .option('--holdout <share>', 'share held out as the control group (default 0.1)')
+      .option('--attribution-days <n>', 'orders this many days after the send count (default 5)')
+      .option('--name <text>', 'a name for people'),
+  ).action(
+    async (
+      key: string,
+      flags: {
+        db?: string;
+        segment: string;
+        template: string;
+        templateB?: string;
+        split?: string;
+        channels?: string;
+        holdout?: string;
+        attributionDays?: string;
+        name?: string;
+      },
+    ) => {
+      const number = (text: string | undefined, flag: string) => {
+        if (text === undefined) return undefined;
+        const n = Number(text);
+        if (text.trim() === '' || !Number.isFinite(n)) throw new ComebackError('usage', `${flag} ${text}: a number`);
+        return n;
+      };
+      const channels = flags.channels?.split(',').map((c) => c.trim());
+      for (const c of channels ?? []) {
+        if (!(CHANNELS as readonly string[]).includes(c)) {
+          throw new ComebackError('usage', `--channels ${flags.channels}: ${c} is not one of ${CHANNELS.join(', ')}`);
+        }
+      }
+      const split = number(flags.split, '--split');
+      const holdout = number(flags.holdout, '--holdout');
+      const days = number(flags.attributionDays, '--attribution-days');
+      const store = await openStore(ctx.config(flags).dbUrl);
+      try {
+        await installBuiltins(store.db, ctx.now());
+        const saved = await createCampaign(
+          store.db,
+          {
+            key,
+            segment: flags.segment,
+            templates: flags.templateB ? [flags.template, flags.templateB] : [flags.template],
+            ...(flags.name ? { name: flags.name } : {}),
+            ...(split !== undefined ? { split } : {}),
+            ...(channels ? { channels: channels as Channel[] } : {}),
+            ...(holdout !== undefined ? { holdoutShare: holdout } : {}),
+            ...(days !== undefined ? { attributionDays: days } : {}),
+          },
+          ctx.now(),
+        );
+        ctx.io.out.write(
+          saved.created
+            ? `saved campaign ${key} version ${saved.campaign.version}: comeback campaigns send ${key} to send it\n`
+            : `campaign ${key} is unchanged (version ${saved.campaign.version})\n`,
+        );
+      } finally {
+        await store.close();
+      }
+    },
+  );
+  dbOption(
+    campaigns
+      .command('send <key>')
+      .description('enter the segment’s members now (or at --at); the worker delivers the messages')
+      .option('--at <instant>', 'send at this instant, e.g. 2026-06-01T09:00:00Z (default now)')
+      .option('--json', 'print JSON'),
+  ).action(async (key: string, flags: { db?: string; at?: string; json?: boolean }) => {
+    const at = dateFlag(flags.at, '--at');
+    const store = await openStore(ctx.config(flags).dbUrl);
+    try {
+      const now = ctx.now();
+      const sent = await sendCampaign(store.db, key, { now, ...(at !== undefined ? { at } : {}) });
+      if (flags.json) return printJson(ctx.io, sent);
+      ctx.io.out.write(
+        `${key}: ${sent.entered} of ${sent.audience} segment members entered (${sent.treatment} treated, ${sent.control} held out), sending from ${new Date(sent.at).toISOString()}${sent.entered < sent.audience ? `; ${sent.audience - sent.entered} had it already` : ''}\n`,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+  dbOption(
+    campaigns
+      .command('report <key>')
+      .description('entrants, sends, each variant’s lift and the lift against the hold-out group, with 95 % intervals')
+      .option('--as-of <date>', AS_OF_HELP)
+      .option('--json', 'print JSON'),
+  ).action(async (key: string, flags: { db?: string; asOf?: string; json?: boolean }) => {
+    const store = await openStore(ctx.config(flags).dbUrl);
+    try {
+      const { asOf } = await resolveAsOf(ctx, store.db, flags.asOf);
+      const report = await flowReport(store.db, key, Math.max(asOf, ctx.now()));
+      if (flags.json) printJson(ctx.io, report);
+      else printReport(ctx, report);
+    } finally {
+      await store.close();
+    }
+  });
 
   const messages = program.command('messages').description('message templates');
   dbOption(
