@@ -57,4 +57,28 @@ describe('comeback flows', () => {
     assert.equal(unknown.code, 1);
     assert.match(unknown.err, /no flow "nope"/);
   });
+
+  test('backtest runs a built-in flow over past data, writes nothing, and refuses a bad date', () => {
+    const backtest = comeback(
+      'flows',
+      'backtest',
+      'second-order',
+      '--from',
+      '1997-01-01',
+      '--to',
+      '1997-03-31',
+      '--json',
+    );
+    assert.equal(backtest.code, 0, backtest.err);
+    const report = JSON.parse(backtest.out) as { totals: { entrants: number }; entrants: Array<{ enteredAt: number }> };
+    assert.ok(report.totals.entrants > 0);
+    assert.ok(report.entrants.every((e) => e.enteredAt >= Date.UTC(1997, 0, 1) && e.enteredAt < Date.UTC(1997, 3, 1)));
+    assert.match(
+      comeback('flows', 'backtest', 'second-order', '--from', '1997-01-01', '--to', '1997-03-31').out,
+      /nothing was sent or written/,
+    );
+    const bad = comeback('flows', 'backtest', 'second-order', '--from', '1997-13-01', '--to', '1997-03-31');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--from 1997-13-01: write a date as YYYY-MM-DD/);
+  });
 });

@@ -6,7 +6,7 @@ import { type Db, REVENUE_STATUSES } from '../store/index.js';
 import { type JourneyAction, type JourneyFacts, type JourneyState, nextActions } from './engine.js';
 import type { Channel, FlowDefinition, Offer } from './flow.js';
 import { flowVersion, latestTemplateIn } from './flows.queries.js';
-import type { Arm } from './holdout.js';
+import { type Arm, holdoutDraw } from './holdout.js';
 import { type LinkPurpose, signLink } from './links.js';
 import { decideSend, type SuppressionReason } from './policy.js';
 import { type MessageContext, renderMessage } from './render.js';
@@ -255,6 +255,8 @@ async function journeyFacts(
         ...Object.fromEntries(
           Object.entries(await feedbackFields(db, customerId, now + 1)).map(([k, v]) => [`survey.${k}`, v]),
         ),
+        // A stable draw in [0, 1) per (flow, customer), apart from the hold-out's: A/B splits branch on it.
+        'ab.draw': holdoutDraw(`${definition.key}:ab`, customerId),
       },
     },
     customer,
@@ -267,7 +269,10 @@ async function journeyFacts(
 }
 
 /** The address a channel sends to, if the customer has one. Webhooks go to the store, always. */
-function addressFor(channel: Channel, customer: CustomerFacts['customer']): string | null {
+export function addressFor(
+  channel: Channel,
+  customer: Pick<CustomerFacts['customer'], 'id' | 'email' | 'phone'>,
+): string | null {
   if (channel === 'email') return customer.email;
   if (channel === 'sms' || channel === 'kakao') return customer.phone;
   return `customer:${customer.id}`;
@@ -279,7 +284,12 @@ function addressFor(channel: Channel, customer: CustomerFacts['customer']): stri
  */
 export function preferredChannel(
   channels: readonly Channel[],
-  facts: Pick<CustomerFacts, 'customer' | 'consent' | 'suppressed' | 'engagement'>,
+  facts: {
+    customer: Pick<CustomerFacts['customer'], 'id' | 'email' | 'phone'>;
+    consent: ReadonlyMap<string, boolean>;
+    suppressed: ReadonlyMap<string, SuppressionReason>;
+    engagement: ReadonlyMap<string, number>;
+  },
   purpose: 'marketing' | 'transactional',
 ): Channel | undefined {
   const usable = channels.filter(
@@ -294,7 +304,7 @@ export function preferredChannel(
 }
 
 /** Consent for a channel: e-mail and SMS have their own rows; KakaoTalk friend messages ride on SMS consent here. */
-function consentFor(channel: Channel, consent: ReadonlyMap<string, boolean>): boolean {
+export function consentFor(channel: Channel, consent: ReadonlyMap<string, boolean>): boolean {
   if (channel === 'webhook') return true;
   return consent.get(channel === 'kakao' ? 'sms' : channel) === true;
 }

@@ -64,6 +64,11 @@ const Trigger = Type.Union([
   Type.Object({ type: Type.Literal('replenishment_due') }, { additionalProperties: false }),
   /** A subscriber who has not bought yet (captured on the storefront). */
   Type.Object({ type: Type.Literal('subscribed') }, { additionalProperties: false }),
+  /** A one-off campaign to a saved segment's members, entered when it is sent (`comeback campaigns send`). */
+  Type.Object(
+    { type: Type.Literal('campaign'), segment: Type.String({ minLength: 1, maxLength: 200 }) },
+    { additionalProperties: false },
+  ),
 ]);
 export type FlowTrigger = Static<typeof Trigger>;
 

@@ -1,5 +1,13 @@
 export { type AdvanceSummary, advanceJourneys, describeOffer, preferredChannel } from './advance.queries.js';
+export { type BacktestEntrant, type BacktestMessage, type BacktestReport, backtestFlow } from './backtest.queries.js';
 export { BUILTIN_TEMPLATES, builtinFlows, installBuiltins } from './builtin.js';
+export {
+  type CampaignInput,
+  type CampaignSendSummary,
+  campaignDefinition,
+  createCampaign,
+  sendCampaign,
+} from './campaigns.queries.js';
 export {
   addDuration,
   conditionHolds,

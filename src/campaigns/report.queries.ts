@@ -12,6 +12,11 @@ export interface StepFigures {
   opened: number;
   clicked: number;
   unsubscribed: number;
+  /**
+   * The lift of this step: entrants who reached it (treated sent or skipped, control held out), with
+   * their orders from the step until `attributionDays` after it. For an A/B split, each variant's lift.
+   */
+  lift: LiftReport;
 }
 
 /** A flow's report: entrants, per-step figures and the lift against its hold-out. */
@@ -91,26 +96,7 @@ export async function flowReport(db: Db, key: string, asOf: number): Promise<Flo
     }
     perJourney.set(r.journey, j);
   }
-  const totals = (arm: string): ArmTotals => {
-    const t: ArmTotals = {
-      entrants: 0,
-      converters: 0,
-      orders: 0,
-      ordersSquared: 0,
-      revenueMinor: 0,
-      revenueSquared: 0,
-    };
-    for (const j of perJourney.values()) {
-      if (j.arm !== arm) continue;
-      t.entrants += 1;
-      if (j.orders > 0) t.converters += 1;
-      t.orders += j.orders;
-      t.ordersSquared += j.orders * j.orders;
-      t.revenueMinor += j.revenue;
-      t.revenueSquared += j.revenue * j.revenue;
-    }
-    return t;
-  };
+  const totals = (arm: string): ArmTotals => armTotals([...perJourney.values()], arm);
 
   const coupons = await cdb
     .selectFrom('coupons')
@@ -150,6 +136,50 @@ export async function flowReport(db: Db, key: string, asOf: number): Promise<Flo
     .where('message_events.occurred_at', '<', asOf)
     .groupBy(['outbox.step_id', 'message_events.kind'])
     .execute();
+  // Per step: every journey that reached it, and its orders within the window after the step's row.
+  const stepOrders = await cdb
+    .selectFrom('outbox as s')
+    .innerJoin('journeys as j', 'j.id', 's.journey_id')
+    .leftJoin('orders as o', (join) =>
+      join
+        .onRef('o.customer_id', '=', 's.customer_id')
+        .on('o.status', 'in', [...REVENUE_STATUSES, 'refunded'])
+        .onRef('o.placed_at', '>', 's.created_at')
+        .on(sql<boolean>`o.placed_at < s.created_at + ${window}`)
+        .on('o.placed_at', '<', asOf),
+    )
+    .select([
+      's.step_id',
+      's.journey_id',
+      'j.arm',
+      'o.id as order_id',
+      'o.currency',
+      'o.total_minor',
+      sql<number>`(select coalesce(sum(r.amount_minor), 0) from refunds r where r.order_id = o.id and r.refunded_at < ${asOf})`.as(
+        'refunded',
+      ),
+    ])
+    .where('s.flow_id', '=', flow.id)
+    .where('s.created_at', '<', asOf)
+    .execute();
+  const perStep = new Map<string, Map<number, { arm: string; orders: number; revenue: number }>>();
+  for (const r of stepOrders) {
+    const journeys = perStep.get(r.step_id) ?? new Map<number, { arm: string; orders: number; revenue: number }>();
+    perStep.set(r.step_id, journeys);
+    const j = journeys.get(r.journey_id) ?? { arm: r.arm, orders: 0, revenue: 0 };
+    journeys.set(r.journey_id, j);
+    if (r.order_id === null) continue;
+    const net = Number(r.total_minor ?? 0) - Number(r.refunded ?? 0);
+    if (net > 0) {
+      j.orders += 1;
+      if (r.currency === currency) j.revenue += net;
+    }
+  }
+  const stepLift = (stepId: string) => {
+    const journeys = [...(perStep.get(stepId)?.values() ?? [])];
+    return liftReport(armTotals(journeys, 'treatment'), armTotals(journeys, 'control'));
+  };
+
   const steps: StepFigures[] = flow.definition.steps
     .filter((s) => s.type === 'send' || s.type === 'outreach')
     .map((s) => {
@@ -176,6 +206,7 @@ export async function flowReport(db: Db, key: string, asOf: number): Promise<Flo
         opened: events('opened'),
         clicked: events('clicked'),
         unsubscribed: events('unsubscribed'),
+        lift: stepLift(s.id),
       };
     });
 
@@ -192,4 +223,19 @@ export async function flowReport(db: Db, key: string, asOf: number): Promise<Flo
     lift: liftReport(treatment, control, couponCost),
     coupons: { issued: coupons.length, used },
   };
+}
+
+/** The sums of one arm over journeys with their attributed orders and revenue. */
+function armTotals(journeys: ReadonlyArray<{ arm: string; orders: number; revenue: number }>, arm: string): ArmTotals {
+  const t: ArmTotals = { entrants: 0, converters: 0, orders: 0, ordersSquared: 0, revenueMinor: 0, revenueSquared: 0 };
+  for (const j of journeys) {
+    if (j.arm !== arm) continue;
+    t.entrants += 1;
+    if (j.orders > 0) t.converters += 1;
+    t.orders += j.orders;
+    t.ordersSquared += j.orders * j.orders;
+    t.revenueMinor += j.revenue;
+    t.revenueSquared += j.revenue * j.revenue;
+  }
+  return t;
 }

@@ -134,6 +134,11 @@ export const COMMANDS: ReadonlyArray<{
     load: async () => (await import('./commands/flows.js')).registerFlows,
   },
   {
+    name: 'campaigns',
+    description: 'one-off messages to a saved segment, now or scheduled, with an A/B split and a hold-out',
+    load: async () => (await import('./commands/flows.js')).registerFlows,
+  },
+  {
     name: 'recommend',
     args: '[customer]',
     description: 'product recommendations for a customer, with reasons; --build, --evaluate, --cycles',

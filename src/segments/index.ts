@@ -18,6 +18,7 @@ export { type KMeansResult, kMeans, standardise } from './kmeans.js';
 export {
   computeLifecycle,
   type GapThresholds,
+  gapThresholds,
   LIFECYCLE_STAGES,
   type LifecycleAssignment,
   type LifecycleOptions,
@@ -47,6 +48,7 @@ export { computeRfm, countBy, type RfmResult, type RfmScore } from './rfm.js';
 export { RFM_GROUPS, RFM_RULES, type RfmGroup, rfmGroup } from './rfm-groups.js';
 export { MAX_RULE_DEPTH, parseRule, type Rule, type RuleParseOptions } from './rules.js';
 export { compileRule, selectByRule } from './rules.queries.js';
+export { salesAsOf } from './sales-as-of.queries.js';
 export {
   getSavedSegment,
   listSavedSegments,

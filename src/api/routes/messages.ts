@@ -1,9 +1,12 @@
 import { Type } from '@fastify/type-provider-typebox';
 import {
+  CHANNELS,
+  createCampaign,
   flowReport,
   installBuiltins,
   listFlows,
   loadFlow,
+  sendCampaign,
   setFlowEnabled,
   unsubscribeByToken,
 } from '../../campaigns/index.js';
@@ -135,6 +138,86 @@ export function registerFlowRoutes(app: ApiApp, deps: RouteDeps): void {
       schema: {
         summary: 'Treated against held-out entrants, with 95 % intervals',
         tags: ['flows'],
+        params: Type.Object({ key: Type.String({ maxLength: 64 }) }),
+        querystring: Type.Object({ asOf: Type.Optional(Type.String({ description: 'YYYY-MM-DD, inclusive' })) }),
+      },
+    },
+    async (request) =>
+      flowReport(deps.store.db, request.params.key, endDateQuery(request.query.asOf, 'asOf') ?? deps.now()),
+  );
+
+  registerCampaignRoutes(app, deps);
+}
+
+/**
+ * One-off campaigns: `GET /api/v1/campaigns` (read) lists them; `POST /campaigns` (write) creates one or
+ * saves a change `{ key, segment, templates: [A] | [A, B], split?, channels?, holdoutShare?,
+ * attributionDays?, name? }`; `POST /campaigns/:key/send` (write) `{ at? }` enters the segment's members
+ * now or at an ISO instant; `GET /campaigns/:key/report` (read) is the flows report with each variant's lift.
+ */
+function registerCampaignRoutes(app: ApiApp, deps: RouteDeps): void {
+  const key = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$', maxLength: 64 });
+  app.get(
+    '/campaigns',
+    { config: { access: 'read' }, schema: { summary: 'Every one-off campaign', tags: ['campaigns'] } },
+    async () => ({ campaigns: (await listFlows(deps.store.db)).filter((f) => f.kind === 'campaign') }),
+  );
+  app.post(
+    '/campaigns',
+    {
+      config: { access: 'write' },
+      schema: {
+        summary: 'Create a campaign to a saved segment (or save a change as a new version)',
+        tags: ['campaigns'],
+        body: Type.Object(
+          {
+            key,
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            segment: Type.String({ minLength: 1, maxLength: 200 }),
+            templates: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 2 }),
+            split: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 })),
+            channels: Type.Optional(
+              Type.Array(Type.Union(CHANNELS.map((c) => Type.Literal(c))), { minItems: 1, uniqueItems: true }),
+            ),
+            holdoutShare: Type.Optional(Type.Number({ minimum: 0, maximum: 0.5 })),
+            attributionDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 90 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      await installBuiltins(deps.store.db, deps.now());
+      const saved = await createCampaign(deps.store.db, request.body, deps.now());
+      return reply.code(saved.created ? 201 : 200).send({ ...saved.campaign, created: saved.created });
+    },
+  );
+  app.post(
+    '/campaigns/:key/send',
+    {
+      config: { access: 'write' },
+      schema: {
+        summary: 'Send a campaign now or at an instant',
+        tags: ['campaigns'],
+        params: Type.Object({ key: Type.String({ maxLength: 64 }) }),
+        body: Type.Optional(
+          Type.Object({ at: Type.Optional(Type.String({ format: 'date-time' })) }, { additionalProperties: false }),
+        ),
+      },
+    },
+    async (request) => {
+      const at = request.body?.at === undefined ? undefined : Date.parse(request.body.at);
+      const now = deps.now();
+      return sendCampaign(deps.store.db, request.params.key, { now, ...(at !== undefined ? { at } : {}) });
+    },
+  );
+  app.get(
+    '/campaigns/:key/report',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'Treated against held-out entrants, and each variant’s lift, with 95 % intervals',
+        tags: ['campaigns'],
         params: Type.Object({ key: Type.String({ maxLength: 64 }) }),
         querystring: Type.Object({ asOf: Type.Optional(Type.String({ description: 'YYYY-MM-DD, inclusive' })) }),
       },

@@ -2,6 +2,13 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { messageLinkSecret } from '../../api/keys.queries.js';
 import {
+  type BacktestReport,
+  backtestFlow,
+  builtinFlows,
+  CHANNELS,
+  type Channel,
+  createCampaign,
+  type FlowDefinition,
   type FlowReport,
   flowReport,
   httpSender,
@@ -16,15 +23,16 @@ import {
   type Sender,
   saveFlow,
   saveMessagingSettings,
+  sendCampaign,
   setFlowEnabled,
   smtpSender,
   validateFlow,
   workerTick,
 } from '../../campaigns/index.js';
 import { ComebackError } from '../../errors.js';
-import { openStore } from '../../store/index.js';
+import { type Db, openStore } from '../../store/index.js';
 import { formatTable, printJson } from '../io.js';
-import { type CommandContext, dbOption, resolveAsOf } from '../shared.js';
+import { AS_OF_HELP, type CommandContext, dateFlag, dbOption, endDateFlag, resolveAsOf } from '../shared.js';
 
 const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)} %`);
 const interval = (i: { estimate: number; low: number | null; high: number | null } | null, f: (v: number) => string) =>
@@ -69,7 +77,7 @@ function printReport(ctx: CommandContext, r: FlowReport): void {
   out.write(`\n${verdict}\n\n`);
   out.write(
     `${formatTable([
-      ['step', 'sent', 'queued', 'skipped', 'held out', 'opened', 'clicked', 'unsubscribed'],
+      ['step', 'sent', 'queued', 'skipped', 'held out', 'opened', 'clicked', 'unsubscribed', 'lift (95 %)'],
       ...r.steps.map((s) => [
         s.stepId,
         s.treated.sent,
@@ -81,10 +89,76 @@ function printReport(ctx: CommandContext, r: FlowReport): void {
         s.opened,
         s.clicked,
         s.unsubscribed,
+        interval(s.lift.conversionLift, (v) => `${(v * 100).toFixed(1)} pt`),
       ]),
     ])}\n`,
   );
   out.write(`\ncoupons issued ${r.coupons.issued}, used ${r.coupons.used} (secondary attribution, not the lift)\n`);
+}
+
+/** A flow file (`*.json`, validated), or undefined when `ref` names a flow by key. */
+async function backtestDefinition(ref: string): Promise<FlowDefinition | undefined> {
+  if (!ref.endsWith('.json')) return undefined;
+  let input: unknown;
+  try {
+    input = JSON.parse(await readFile(ref, 'utf8'));
+  } catch (error) {
+    throw new ComebackError('bad_input', `${ref}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const result = validateFlow(input);
+  if (!result.ok) {
+    throw new ComebackError('bad_input', result.problems.map((p) => `${ref}: ${p.path}: ${p.message}`).join('\n'));
+  }
+  return result.flow;
+}
+
+/** The store's current version of a flow, else the built-in one of that key (without installing it). */
+async function savedOrBuiltin(db: Db, key: string): Promise<FlowDefinition> {
+  try {
+    return (await loadFlow(db, key)).definition;
+  } catch (error) {
+    const builtin = builtinFlows().find((f) => f.key === key);
+    if (builtin && error instanceof ComebackError && error.kind === 'not_found') return builtin;
+    throw error;
+  }
+}
+
+/** The human face of a backtest. */
+function printBacktest(ctx: CommandContext, r: BacktestReport): void {
+  const out = ctx.io.out;
+  const at = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+  out.write(
+    `Backtest of ${r.key} from ${new Date(r.from).toISOString().slice(0, 10)} to ${new Date(r.to - 1).toISOString().slice(0, 10)} (nothing was sent or written)\n`,
+  );
+  for (const note of r.notes) out.write(`  note: ${note}\n`);
+  const t = r.totals;
+  const skipped = Object.entries(t.skipped)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
+  out.write(
+    `\n${t.entrants} entrants (${t.treatment} treated, ${t.control} held out), ${t.notEntered} occurrences already in the flow or not allowed to re-enter\n`,
+  );
+  out.write(
+    `messages: ${t.wouldSend} would be sent (${t.deferred} after quiet hours), ${t.heldOut} held out, skipped: ${skipped || 'none'}\n\n`,
+  );
+  if (r.entrants.length === 0) return;
+  out.write(
+    `${formatTable([
+      ['customer', 'entered', 'arm', 'end', 'messages'],
+      ...r.entrants.map((e) => [
+        e.externalId ?? String(e.customerId),
+        at(e.enteredAt),
+        e.arm,
+        e.end.status === 'exited' ? `exited: ${e.end.reason}` : e.end.status,
+        e.messages
+          .map(
+            (m) =>
+              `${m.stepId} ${m.outcome === 'would_send' ? at(m.at) : m.outcome === 'held_out' ? 'held out' : `skipped (${m.reason})`}`,
+          )
+          .join('; ') || '–',
+      ]),
+    ])}\n`,
+  );
 }
 
 /** `comeback flows …`, `comeback worker` and `comeback messages preview`. */
@@ -191,6 +265,30 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
 
   dbOption(
     flows
+      .command('backtest <flow>')
+      .description(
+        'run a flow over past data: who would have entered, when, and which messages they would have received (sends and writes nothing)',
+      )
+      .requiredOption('--from <date>', 'first day of the period, YYYY-MM-DD, included')
+      .requiredOption('--to <date>', 'last day of the period, YYYY-MM-DD, included')
+      .option('--json', 'print JSON'),
+  ).action(async (ref: string, flags: { db?: string; from: string; to: string; json?: boolean }) => {
+    const from = dateFlag(flags.from, '--from')!;
+    const to = endDateFlag(flags.to, '--to')!;
+    const definition = await backtestDefinition(ref);
+    const store = await openStore(ctx.config(flags).dbUrl);
+    try {
+      const flow = definition ?? (await savedOrBuiltin(store.db, ref));
+      const report = await backtestFlow(store.db, flow, { from, to });
+      if (flags.json) return printJson(ctx.io, report);
+      printBacktest(ctx, report);
+    } finally {
+      await store.close();
+    }
+  });
+
+  dbOption(
+    flows
       .command('settings')
       .description('show or change the store’s messaging settings (sender, zone, quiet hours, cap, public URL)')
       .option('--set <json>', 'a JSON object of settings to change, e.g. \'{"timeZone":"Europe/London"}\''),
@@ -289,6 +387,116 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
       }
     },
   );
+
+  const campaigns = program
+    .command('campaigns')
+    .description('one-off messages to a saved segment, now or scheduled, with an A/B split and a hold-out');
+  dbOption(
+    campaigns
+      .command('create <key>')
+      .description('create a campaign (or save a change as a new version)')
+      .requiredOption('--segment <name>', 'the saved segment that receives it (comeback segments save)')
+      .requiredOption('--template <key>', 'the template (variant A with --template-b)')
+      .option('--template-b <key>', 'a second template: an A/B split of subject or content')
+      .option('--split <share>', 'share of the treated who get variant A (default 0.5)')
+      .option('--channels <list>', 'channels, the customer’s preferred first: email,sms,kakao,webhook (default email)')
+      .option('--holdout <share>', 'share held out as the control group (default 0.1)')
+      .option('--attribution-days <n>', 'orders this many days after the send count (default 5)')
+      .option('--name <text>', 'a name for people'),
+  ).action(
+    async (
+      key: string,
+      flags: {
+        db?: string;
+        segment: string;
+        template: string;
+        templateB?: string;
+        split?: string;
+        channels?: string;
+        holdout?: string;
+        attributionDays?: string;
+        name?: string;
+      },
+    ) => {
+      const number = (text: string | undefined, flag: string) => {
+        if (text === undefined) return undefined;
+        const n = Number(text);
+        if (text.trim() === '' || !Number.isFinite(n)) throw new ComebackError('usage', `${flag} ${text}: a number`);
+        return n;
+      };
+      const channels = flags.channels?.split(',').map((c) => c.trim());
+      for (const c of channels ?? []) {
+        if (!(CHANNELS as readonly string[]).includes(c)) {
+          throw new ComebackError('usage', `--channels ${flags.channels}: ${c} is not one of ${CHANNELS.join(', ')}`);
+        }
+      }
+      const split = number(flags.split, '--split');
+      const holdout = number(flags.holdout, '--holdout');
+      const days = number(flags.attributionDays, '--attribution-days');
+      const store = await openStore(ctx.config(flags).dbUrl);
+      try {
+        await installBuiltins(store.db, ctx.now());
+        const saved = await createCampaign(
+          store.db,
+          {
+            key,
+            segment: flags.segment,
+            templates: flags.templateB ? [flags.template, flags.templateB] : [flags.template],
+            ...(flags.name ? { name: flags.name } : {}),
+            ...(split !== undefined ? { split } : {}),
+            ...(channels ? { channels: channels as Channel[] } : {}),
+            ...(holdout !== undefined ? { holdoutShare: holdout } : {}),
+            ...(days !== undefined ? { attributionDays: days } : {}),
+          },
+          ctx.now(),
+        );
+        ctx.io.out.write(
+          saved.created
+            ? `saved campaign ${key} version ${saved.campaign.version}: comeback campaigns send ${key} to send it\n`
+            : `campaign ${key} is unchanged (version ${saved.campaign.version})\n`,
+        );
+      } finally {
+        await store.close();
+      }
+    },
+  );
+  dbOption(
+    campaigns
+      .command('send <key>')
+      .description('enter the segment’s members now (or at --at); the worker delivers the messages')
+      .option('--at <instant>', 'send at this instant, e.g. 2026-06-01T09:00:00Z (default now)')
+      .option('--json', 'print JSON'),
+  ).action(async (key: string, flags: { db?: string; at?: string; json?: boolean }) => {
+    const at = dateFlag(flags.at, '--at');
+    const store = await openStore(ctx.config(flags).dbUrl);
+    try {
+      const now = ctx.now();
+      const sent = await sendCampaign(store.db, key, { now, ...(at !== undefined ? { at } : {}) });
+      if (flags.json) return printJson(ctx.io, sent);
+      ctx.io.out.write(
+        `${key}: ${sent.entered} of ${sent.audience} segment members entered (${sent.treatment} treated, ${sent.control} held out), sending from ${new Date(sent.at).toISOString()}${sent.entered < sent.audience ? `; ${sent.audience - sent.entered} had it already` : ''}\n`,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+  dbOption(
+    campaigns
+      .command('report <key>')
+      .description('entrants, sends, each variant’s lift and the lift against the hold-out group, with 95 % intervals')
+      .option('--as-of <date>', AS_OF_HELP)
+      .option('--json', 'print JSON'),
+  ).action(async (key: string, flags: { db?: string; asOf?: string; json?: boolean }) => {
+    const store = await openStore(ctx.config(flags).dbUrl);
+    try {
+      const { asOf } = await resolveAsOf(ctx, store.db, flags.asOf);
+      const report = await flowReport(store.db, key, Math.max(asOf, ctx.now()));
+      if (flags.json) printJson(ctx.io, report);
+      else printReport(ctx, report);
+    } finally {
+      await store.close();
+    }
+  });
 
   const messages = program.command('messages').description('message templates');
   dbOption(
