@@ -589,7 +589,8 @@ async function renderPayload(
     return { version: null, body: { type: 'comeback.message', template: templateKey, ...context } };
   }
   const template = await latestTemplateIn(trx, templateKey);
-  const advertisement = facts.korean && action.purpose === 'marketing';
+  // KakaoTalk is a Korean service: its advertisements follow the Korean rules whoever receives them.
+  const advertisement = action.purpose === 'marketing' && (facts.korean || channel === 'kakao');
   const who: AdvertiserIdentity = {
     senderName: settings.korea.senderName || settings.storeName,
     contact: settings.korea.contact || null,
