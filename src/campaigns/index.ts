@@ -1,5 +1,5 @@
 export { type AdvanceSummary, advanceJourneys, describeOffer, preferredChannel } from './advance.queries.js';
-export { BUILTIN_TEMPLATES, builtinFlows, installBuiltins } from './builtin.js';
+export { BUILTIN_TEMPLATES, BUILTIN_TEMPLATES_KO, builtinFlows, installBuiltins } from './builtin.js';
 export {
   CONSENT_CHANNELS,
   RECONFIRM_FLOW_KEY,

@@ -75,6 +75,8 @@ export const MessagingSettingsSchema = Type.Object(
     kakao: Type.Union([KakaoSettingsSchema, Type.Null()]),
     /** The Korean advertising rules (정보통신망법 제50조; see `korea.ts`). */
     korea: KoreaSettingsSchema,
+    /** The language of the built-in templates installed for this store. */
+    language: Type.Union([Type.Literal('en'), Type.Literal('ko')]),
   },
   { additionalProperties: false },
 );
@@ -105,6 +107,7 @@ export interface MessagingSettings {
     transactionException: boolean;
     reconfirmInWorker: boolean;
   };
+  language: 'en' | 'ko';
 }
 
 /**
@@ -124,6 +127,7 @@ export const DEFAULT_MESSAGING: MessagingSettings = {
   sendWithinHours: 24,
   kakao: null,
   korea: { senderName: '', contact: '', optOutNumber: '', transactionException: false, reconfirmInWorker: true },
+  language: 'en',
 };
 
 /** The saved settings over the defaults. */
