@@ -4,12 +4,23 @@ import { randomCode } from '../loyalty/index.js';
 import { currencyExponent } from '../shared/money.js';
 import { type Db, REVENUE_STATUSES } from '../store/index.js';
 import { type JourneyAction, type JourneyFacts, type JourneyState, nextActions } from './engine.js';
-import type { Channel, FlowDefinition, Offer } from './flow.js';
+import { type Channel, type FlowDefinition, kakaoKind, type Offer } from './flow.js';
 import { flowVersion, latestTemplateIn } from './flows.queries.js';
 import { type Arm, holdoutDraw } from './holdout.js';
+import {
+  type AdvertiserIdentity,
+  addSeoulMonths,
+  isKoreanRecipient,
+  koreanAdHtml,
+  koreanAdSubject,
+  koreanAdText,
+  NIGHT_CONSENT_CHANNEL,
+  smsType,
+} from './korea.js';
 import { type LinkPurpose, signLink } from './links.js';
 import { decideSend, type SuppressionReason } from './policy.js';
-import { type MessageContext, renderMessage } from './render.js';
+import { type MessageContext, renderLiquid, renderMessage } from './render.js';
+import { fillAlimtalk } from './senders/kakao.js';
 import { type MessagingSettings, messagingSettings } from './settings.js';
 import { type CampaignDb, campaignDb, type OutboxStatus } from './tables.js';
 
@@ -143,6 +154,8 @@ interface CustomerFacts {
   /** Opens and clicks per channel: the preferred channel is the one the customer engages with. */
   engagement: ReadonlyMap<string, number>;
   clv: { value: number; currency: string } | null;
+  /** A Korean recipient (+82 or country KR): the advertising rules of `korea.ts` apply to marketing. */
+  korean: boolean;
 }
 
 async function journeyFacts(
@@ -265,6 +278,7 @@ async function journeyFacts(
     recentMarketingSends: recent.map((r) => r.sent_at ?? r.send_after),
     engagement: new Map(engagementRows.map((r) => [r.channel, Number(r.n)])),
     clv: score?.clv != null && score.currency ? { value: score.clv, currency: score.currency } : null,
+    korean: isKoreanRecipient(customer),
   };
 }
 
@@ -291,11 +305,15 @@ export function preferredChannel(
     engagement: ReadonlyMap<string, number>;
   },
   purpose: 'marketing' | 'transactional',
+  /** The Korean 6-month transaction exception stands in for consent (the policy checks it again). */
+  consentException = false,
 ): Channel | undefined {
   const usable = channels.filter(
     (c) =>
       addressFor(c, facts.customer) !== null &&
-      (c === 'webhook' || purpose === 'transactional' || (facts.consent.get(c) === true && !facts.suppressed.has(c))),
+      (c === 'webhook' ||
+        purpose === 'transactional' ||
+        ((consentException || consentFor(c, facts.consent)) && !facts.suppressed.has(c))),
   );
   return [...usable].sort(
     (a, b) =>
@@ -324,7 +342,13 @@ async function enqueue(
   const { now } = options;
   const purpose = action.type === 'send' ? action.purpose : 'marketing';
   const channels: readonly Channel[] = action.type === 'send' ? action.channels : [];
-  const chosen = action.type === 'send' ? (preferredChannel(channels, facts, purpose) ?? channels[0]!) : undefined;
+  const exception =
+    facts.korean &&
+    settings.korea.transactionException &&
+    facts.journey.lastOrderAt !== undefined &&
+    now < addSeoulMonths(facts.journey.lastOrderAt, 6);
+  const chosen =
+    action.type === 'send' ? (preferredChannel(channels, facts, purpose, exception) ?? channels[0]!) : undefined;
   const channel = chosen ?? 'outreach';
   const address = chosen ? addressFor(chosen, facts.customer) : null;
   let status: OutboxStatus = 'pending';
@@ -337,6 +361,15 @@ async function enqueue(
     if (address === null) {
       status = 'skipped';
       reason = `no_address:${chosen}`;
+    } else if (
+      chosen === 'kakao' &&
+      action.type === 'send' &&
+      kakaoKind(action) === 'alimtalk' &&
+      purpose !== 'transactional'
+    ) {
+      // Validation refuses this when a flow is saved or enabled; a definition stored before the rule is refused here.
+      status = 'skipped';
+      reason = 'alimtalk_promotional';
     } else {
       const decision = decideSend(
         {
@@ -347,10 +380,20 @@ async function enqueue(
           consent: consentFor(chosen, facts.consent),
           ...(facts.suppressed.has(chosen) ? { suppressed: facts.suppressed.get(chosen)! } : {}),
           recentMarketingSends: facts.recentMarketingSends,
+          ...(facts.korean && chosen !== 'webhook'
+            ? {
+                korea: {
+                  adConsent: consentFor(chosen, facts.consent),
+                  nightConsent: facts.consent.get(NIGHT_CONSENT_CHANNEL) === true,
+                  ...(facts.journey.lastOrderAt !== undefined ? { lastTransactionAt: facts.journey.lastOrderAt } : {}),
+                },
+              }
+            : {}),
         },
         {
           ...(settings.quietHours ? { quietHours: settings.quietHours } : {}),
           ...(settings.cap ? { cap: settings.cap } : {}),
+          korea: { transactionException: settings.korea.transactionException },
         },
         now,
       );
@@ -400,7 +443,18 @@ async function enqueue(
     const coupon = action.offer
       ? await issueCoupon(trx, inserted.id, journey.customer_id, action.offer, definition, facts, now)
       : null;
-    const payload = await renderPayload(trx, inserted.id, action.template, chosen, facts, settings, coupon, options);
+    let payload: { version: number | null; body: Record<string, unknown> };
+    try {
+      payload = await renderPayload(trx, inserted.id, action, chosen, facts, settings, coupon, options);
+    } catch (error) {
+      if (!(error instanceof KakaoRefusal)) throw error;
+      await trx
+        .updateTable('outbox')
+        .set({ status: 'skipped', reason: error.reason, last_error: error.message })
+        .where('id', '=', inserted.id)
+        .execute();
+      return 'skipped';
+    }
     await trx
       .updateTable('outbox')
       .set({
@@ -484,11 +538,24 @@ export function describeOffer(offer: Offer, maxDiscountMinor: number | null, cur
   }
 }
 
-/** Renders a message for the outbox: fixed at enqueue, so a resend sends the same content. */
+/** A KakaoTalk message that must not be sent (a promotional template as 알림톡, a template that does not fill). */
+class KakaoRefusal extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Renders a message for the outbox: fixed at enqueue, so a resend sends the same content. A marketing
+ * message to a Korean recipient gets `(광고)`, the sender and the free opt-out (`korea.ts`).
+ */
 async function renderPayload(
   trx: CampaignDb,
   outboxId: number,
-  templateKey: string,
+  action: Extract<JourneyAction, { type: 'send' }>,
   channel: Channel,
   facts: CustomerFacts,
   settings: MessagingSettings,
@@ -533,10 +600,66 @@ async function renderPayload(
     links: { unsubscribe: link('unsubscribe'), preferences: link('preferences') },
     trigger: {},
   };
+  const templateKey = action.template;
   if (channel === 'webhook') {
     return { version: null, body: { type: 'comeback.message', template: templateKey, ...context } };
   }
   const template = await latestTemplateIn(trx, templateKey);
+  // KakaoTalk is a Korean service: its advertisements follow the Korean rules whoever receives them.
+  const advertisement = action.purpose === 'marketing' && (facts.korean || channel === 'kakao');
+  const who: AdvertiserIdentity = {
+    senderName: settings.korea.senderName || settings.storeName,
+    contact: settings.korea.contact || null,
+    optOutNumber: settings.korea.optOutNumber || null,
+    optOutLink: context.links.unsubscribe,
+  };
+  if (channel === 'kakao') {
+    const kind = kakaoKind(action);
+    const fallbackFrom = settings.kakao?.fallbackNumber ?? '';
+    if (kind === 'alimtalk') {
+      if (template.purpose !== 'transactional' || action.purpose !== 'transactional') {
+        throw new KakaoRefusal('alimtalk_promotional', `template ${templateKey} is marketing: never 알림톡`);
+      }
+      const variables: Record<string, string> = {};
+      for (const [name, source] of Object.entries(action.kakao?.variables ?? {})) {
+        variables[name] = await renderLiquid(source, context, 'text', `${templateKey}.#{${name}}`);
+      }
+      let text: string;
+      try {
+        // The registered text, reproduced exactly: only the #{…} placeholders change.
+        text = fillAlimtalk(template.body, variables);
+      } catch (error) {
+        throw new KakaoRefusal('alimtalk_variables', error instanceof Error ? error.message : String(error));
+      }
+      const type = smsType(text);
+      return {
+        version: template.version,
+        body: {
+          kakao: { type: kind, templateCode: action.kakao?.templateCode ?? null, variables, isAd: false },
+          from: fallbackFrom,
+          text,
+          fallback: fallbackFrom && type !== 'too_long' ? { type, text } : null,
+        },
+      };
+    }
+    const message = await renderMessage(template, context);
+    const text = advertisement ? koreanAdText(message.text, who) : message.text;
+    const type = smsType(text);
+    return {
+      version: template.version,
+      body: {
+        kakao: {
+          type: kind,
+          templateCode: action.kakao?.templateCode ?? null,
+          variables: {},
+          isAd: action.purpose === 'marketing',
+        },
+        from: fallbackFrom,
+        text,
+        fallback: fallbackFrom && type !== 'too_long' ? { type, text } : null,
+      },
+    };
+  }
   const message = await renderMessage(template, context);
   if (channel === 'email') {
     const unsubscribe = context.links.unsubscribe;
@@ -544,9 +667,9 @@ async function renderPayload(
       version: template.version,
       body: {
         from: { name: settings.fromName, address: settings.fromEmail },
-        subject: message.subject,
-        html: message.html,
-        text: message.text,
+        subject: advertisement && message.subject !== null ? koreanAdSubject(message.subject) : message.subject,
+        html: advertisement && message.html ? koreanAdHtml(message.html, who) : message.html,
+        text: advertisement ? koreanAdText(message.text, who) : message.text,
         // RFC 2369 and RFC 8058: one-click unsubscribe from the mail client.
         headers: {
           'List-Unsubscribe': `<${unsubscribe}>`,
@@ -555,7 +678,13 @@ async function renderPayload(
       },
     };
   }
-  return { version: template.version, body: { from: settings.smsSender, text: message.text } };
+  if (!advertisement) return { version: template.version, body: { from: settings.smsSender, text: message.text } };
+  const text = koreanAdText(message.text, who);
+  const type = smsType(text);
+  return {
+    version: template.version,
+    body: { from: settings.smsSender, text, ...(type !== 'too_long' ? { type } : {}) },
+  };
 }
 
 export type { Arm };

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DIALECTS, freshDatabase } from '../../test/setup.js';
-import { BUILTIN_TEMPLATES, builtinFlows, installBuiltins } from './builtin.js';
-import { listFlows, saveFlow } from './flows.queries.js';
+import { BUILTIN_TEMPLATES, BUILTIN_TEMPLATES_KO, builtinFlows, installBuiltins } from './builtin.js';
+import { latestTemplate, listFlows, saveFlow } from './flows.queries.js';
+import { type MessageContext, renderMessage } from './render.js';
+import { saveMessagingSettings } from './settings.js';
 
 describe('built-in flows', () => {
   test('every built-in flow validates and names only built-in templates', () => {
@@ -33,6 +35,50 @@ describe('built-in flows', () => {
         assert.deepEqual(await installBuiltins(t.store.db, 3000), { flows: 0, templates: 0 });
         const after = await listFlows(t.store.db);
         assert.equal(after.find((f) => f.key === 'win-back')?.version, 2);
+      } finally {
+        await t.drop();
+      }
+    });
+  }
+
+  test('the Korean templates have the same keys, channels and purposes as the English ones', () => {
+    const shape = (t: (typeof BUILTIN_TEMPLATES)[number]) => `${t.key}|${t.channel}|${t.purpose}`;
+    assert.deepEqual(BUILTIN_TEMPLATES_KO.map(shape), BUILTIN_TEMPLATES.map(shape));
+    for (const t of BUILTIN_TEMPLATES_KO) {
+      // No English left in what the customer reads (the MJML markup and Liquid aside).
+      const words = `${t.subject ?? ''} ${t.body}`
+        .replace(/<[^>]+>/g, ' ')
+        .replace(/\{[{%][^}]*[}%]\}/g, ' ')
+        .match(/[A-Za-z]{3,}/g);
+      assert.equal(words, null, `${t.key}: ${words?.join(' ')}`);
+    }
+  });
+
+  for (const dialect of DIALECTS) {
+    test(`a store whose language is ko gets the Korean templates, and they render (${dialect.name})`, {
+      skip: dialect.skip,
+    }, async () => {
+      const t = await freshDatabase(dialect.name);
+      try {
+        await saveMessagingSettings(t.store.db, { language: 'ko', storeName: '다온상회' });
+        await installBuiltins(t.store.db, 1000);
+        const template = await latestTemplate(t.store.db, 'birthday');
+        const context: MessageContext = {
+          customer: { id: 1, first_name: '하늘', last_name: '김', email: 'a@example.kr', country: 'KR' },
+          store: { name: '다온상회', url: null },
+          scores: { p_alive: null, clv: null, churn_risk: null },
+          loyalty: { member: false, balance: null, tier: null, rewards_within_reach: [] },
+          coupon: { code: 'BIRT-ABC', description: '10% 할인', expires_on: '2026-07-01' },
+          products: [],
+          new_arrivals: [],
+          links: { unsubscribe: 'https://x.example/m/u/t', preferences: 'https://x.example/m/p/t' },
+          trigger: {},
+        };
+        const message = await renderMessage(template, context);
+        assert.equal(message.subject, '하늘님, 생일 축하드려요!');
+        assert.match(message.text, /생일을 맞은 고객님께 작은 선물을 드려요\./);
+        assert.match(message.text, /쿠폰 코드 BIRT-ABC: 10% 할인 \(2026-07-01까지\)/);
+        assert.match(message.text, /다온상회에서 쇼핑하신 고객님께 보내 드리는 메일입니다\./);
       } finally {
         await t.drop();
       }

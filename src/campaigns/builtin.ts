@@ -2,6 +2,7 @@ import type { Db } from '../store/index.js';
 import { type FlowDefinition, validateFlow } from './flow.js';
 import { saveFlow, saveTemplate } from './flows.queries.js';
 import type { TemplateSource } from './render.js';
+import { messagingSettings } from './settings.js';
 import { campaignDb } from './tables.js';
 
 /**
@@ -9,8 +10,22 @@ import { campaignDb } from './tables.js';
  * are installed once; a store's edits are new versions and are never overwritten by a later install.
  */
 
+const EMAIL_WORDS_EN = {
+  picked: 'Picked for you',
+  because: 'You receive this because you shop at {{ store.name }}.',
+  preferences: 'Preferences',
+  unsubscribe: 'Unsubscribe',
+};
+const EMAIL_WORDS_KO = {
+  picked: '고객님을 위해 골랐어요',
+  because: '{{ store.name }}에서 쇼핑하신 고객님께 보내 드리는 메일입니다.',
+  preferences: '수신 설정',
+  unsubscribe: '수신거부',
+};
+
 /** A one-column MJML e-mail with the store's name, the message, optional blocks and the unsubscribe link. */
-function email(body: string): string {
+function email(body: string, lang: 'en' | 'ko' = 'en'): string {
+  const words = lang === 'ko' ? EMAIL_WORDS_KO : EMAIL_WORDS_EN;
   return `<mjml>
   <mj-head><mj-attributes><mj-all font-family="Helvetica, Arial, sans-serif" /></mj-attributes></mj-head>
   <mj-body background-color="#f4f4f5">
@@ -19,13 +34,13 @@ function email(body: string): string {
         <mj-text font-size="18px" font-weight="bold">{{ store.name }}</mj-text>
 ${body}
         <mj-raw>{% if products.size > 0 %}</mj-raw>
-        <mj-text font-weight="bold">Picked for you</mj-text>
+        <mj-text font-weight="bold">${words.picked}</mj-text>
         <mj-raw>{% for p in products %}</mj-raw>
         <mj-text><a href="{{ p.url }}">{{ p.title }}</a> {{ p.price }}<br /><span style="color:#71717a">{{ p.reason }}</span></mj-text>
         <mj-raw>{% endfor %}{% endif %}</mj-raw>
         <mj-divider border-width="1px" border-color="#e4e4e7" />
-        <mj-text font-size="12px" color="#71717a">You receive this because you shop at {{ store.name }}.
-          <a href="{{ links.preferences }}">Preferences</a> · <a href="{{ links.unsubscribe }}">Unsubscribe</a></mj-text>
+        <mj-text font-size="12px" color="#71717a">${words.because}
+          <a href="{{ links.preferences }}">${words.preferences}</a> · <a href="{{ links.unsubscribe }}">${words.unsubscribe}</a></mj-text>
       </mj-column>
     </mj-section>
   </mj-body>
@@ -112,6 +127,92 @@ export const BUILTIN_TEMPLATES: readonly TemplateSource[] = [
     purpose: 'marketing',
     subject: 'Happy birthday, {{ customer.first_name | default: "" }}!',
     body: email(`${text('A small gift from us for your birthday.')}\n${coupon}`),
+  },
+];
+
+const couponKo = `        <mj-raw>{% if coupon %}</mj-raw>
+        <mj-text font-size="15px">쿠폰 코드 <b>{{ coupon.code }}</b>: {{ coupon.description }} ({{ coupon.expires_on }}까지)</mj-text>
+        <mj-raw>{% endif %}</mj-raw>`;
+const ko = (t: string) => email(text(t), 'ko');
+const koWithCoupon = (t: string) => email(`${text(t)}\n${couponKo}`, 'ko');
+
+/**
+ * The built-in templates in Korean, for a store whose messaging language is `ko`: the same keys, written
+ * as a Korean shop writes to its customers. Marketing e-mail to a Korean recipient also gets `(광고)`
+ * and the sender's footer at send time (korea.ts).
+ */
+export const BUILTIN_TEMPLATES_KO: readonly TemplateSource[] = [
+  {
+    key: 'win-back-reminder',
+    channel: 'email',
+    purpose: 'marketing',
+    subject: '{{ customer.first_name | default: "고객" }}님, 오랜만이에요',
+    body: ko('한동안 뵙지 못했네요. 지난번 방문 이후 새로 들어온 상품을 모아 보았어요.'),
+  },
+  {
+    key: 'win-back-offer',
+    channel: 'email',
+    purpose: 'marketing',
+    subject: '다시 만나고 싶어 작은 선물을 준비했어요',
+    body: koWithCoupon('다시 찾아 주시길 바라는 마음으로 고객님만을 위한 혜택을 드려요.'),
+  },
+  {
+    key: 'win-back-sorry',
+    channel: 'email',
+    purpose: 'marketing',
+    subject: '{{ customer.first_name | default: "고객" }}님, 불편을 드려 죄송합니다',
+    body: koWithCoupon(
+      '저희 서비스가 만족스럽지 못하셨다는 말씀을 들었습니다. 진심으로 사과드리며, 담당자가 직접 연락드리겠습니다.',
+    ),
+  },
+  {
+    key: 'win-back-last-call',
+    channel: 'email',
+    purpose: 'marketing',
+    subject: '혜택이 곧 끝나요',
+    body: koWithCoupon('당분간 마지막으로 드리는 안내예요.'),
+  },
+  {
+    key: 'cart-reminder',
+    channel: 'email',
+    purpose: 'marketing',
+    subject: '장바구니에 담아 두신 상품이 기다리고 있어요',
+    body: ko('장바구니는 그대로 저장되어 있어요. 편하실 때 주문을 마무리해 주세요.'),
+  },
+  {
+    key: 'browse-reminder',
+    channel: 'email',
+    purpose: 'marketing',
+    subject: '아직 고민 중이신가요?',
+    body: ko('둘러보신 상품을 다시 모아 보았어요. 함께 좋아하실 만한 상품도 골랐어요.'),
+  },
+  {
+    key: 'welcome',
+    channel: 'email',
+    purpose: 'marketing',
+    subject: '{{ store.name }}에 오신 것을 환영해요',
+    body: ko('첫 주문 감사합니다. 다른 고객님들이 특히 아끼는 상품을 소개해 드려요.'),
+  },
+  {
+    key: 'second-order',
+    channel: 'email',
+    purpose: 'marketing',
+    subject: '다음 쇼핑을 위한 혜택이에요',
+    body: koWithCoupon('많은 고객님이 이맘때 다시 찾아 주세요. 다음 주문에 쓰실 수 있는 혜택을 드려요.'),
+  },
+  {
+    key: 'review-request',
+    channel: 'email',
+    purpose: 'marketing',
+    subject: '주문하신 상품은 마음에 드셨나요?',
+    body: ko('다른 고객님들께 솔직한 후기를 들려주세요. 1분이면 충분해요.'),
+  },
+  {
+    key: 'birthday',
+    channel: 'email',
+    purpose: 'marketing',
+    subject: '{{ customer.first_name | default: "고객" }}님, 생일 축하드려요!',
+    body: koWithCoupon('생일을 맞은 고객님께 작은 선물을 드려요.'),
   },
 ];
 
@@ -269,13 +370,17 @@ export function builtinFlows(): FlowDefinition[] {
   });
 }
 
-/** Installs the built-in templates and flows the store does not have yet (flows disabled). */
+/**
+ * Installs the built-in templates and flows the store does not have yet (flows disabled); the templates
+ * are Korean when the store's messaging language is `ko`.
+ */
 export async function installBuiltins(db: Db, now: number): Promise<{ flows: number; templates: number }> {
+  const builtinTemplates = (await messagingSettings(db)).language === 'ko' ? BUILTIN_TEMPLATES_KO : BUILTIN_TEMPLATES;
   const cdb = campaignDb(db);
   const haveTemplates = new Set((await cdb.selectFrom('message_templates').select('key').execute()).map((r) => r.key));
   const haveFlows = new Set((await cdb.selectFrom('flows').select('key').execute()).map((r) => r.key));
   let templates = 0;
-  for (const template of BUILTIN_TEMPLATES) {
+  for (const template of builtinTemplates) {
     if (haveTemplates.has(template.key)) continue;
     await saveTemplate(db, template, now);
     templates += 1;

@@ -1,5 +1,14 @@
 import { MS_PER_DAY, wallTimeInZone, zoneOffsetAt } from '../shared/dates.js';
-import type { Channel, Condition, Duration, ExitCondition, FlowDefinition, FlowStep, Offer } from './flow.js';
+import type {
+  Channel,
+  Condition,
+  Duration,
+  ExitCondition,
+  FlowDefinition,
+  FlowStep,
+  KakaoStep,
+  Offer,
+} from './flow.js';
 import type { Arm } from './holdout.js';
 
 /**
@@ -50,6 +59,7 @@ export type JourneyAction =
       template: string;
       purpose: 'marketing' | 'transactional';
       offer?: Offer;
+      kakao?: KakaoStep;
       heldOut: boolean;
       at: number;
     }
@@ -193,6 +203,7 @@ export function nextActions(
           template: step.template,
           purpose: step.purpose,
           ...(step.offer ? { offer: step.offer } : {}),
+          ...(step.kakao ? { kakao: step.kakao } : {}),
           heldOut,
           at: now,
         });

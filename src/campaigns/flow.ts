@@ -112,6 +112,31 @@ export const OfferSchema = Type.Object(
 );
 export type Offer = Static<typeof OfferSchema>;
 
+/**
+ * How a send step uses KakaoTalk. 알림톡 needs a template code registered with Kakao; the step's template
+ * is the registered text with `#{name}` placeholders, and `variables` gives each name a Liquid
+ * expression rendered as text. 친구톡 / 브랜드 메시지 renders the template as Liquid.
+ */
+export const KakaoStepSchema = Type.Object(
+  {
+    type: Type.Union([Type.Literal('alimtalk'), Type.Literal('friendtalk')]),
+    templateCode: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    variables: Type.Optional(
+      Type.Record(Type.String({ minLength: 1, maxLength: 40 }), Type.String({ maxLength: 500 })),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type KakaoStep = Static<typeof KakaoStepSchema>;
+
+/** The KakaoTalk message kind of a send step: as set, else 알림톡 for transactional and 친구톡 for marketing. */
+export function kakaoKind(step: {
+  purpose: 'marketing' | 'transactional';
+  kakao?: KakaoStep;
+}): 'alimtalk' | 'friendtalk' {
+  return step.kakao?.type ?? (step.purpose === 'transactional' ? 'alimtalk' : 'friendtalk');
+}
+
 /** A comparison on one fact of the customer (a field, a score, a survey answer, a segment). */
 const Condition = Type.Object(
   {
@@ -148,6 +173,8 @@ const SendStep = Type.Object(
     /** Marketing needs consent, respects caps and quiet hours; transactional (order status) does not. */
     purpose: Type.Union([Type.Literal('marketing'), Type.Literal('transactional')]),
     offer: Type.Optional(OfferSchema),
+    /** KakaoTalk: 알림톡 (informational, a registered template) or 친구톡 (may advertise). See `kakaoKind`. */
+    kakao: Type.Optional(KakaoStepSchema),
     next: Type.Optional(StepId),
   },
   { additionalProperties: false },
@@ -272,6 +299,26 @@ function graphProblems(flow: FlowDefinition): FlowProblem[] {
       }
       if (step.purpose === 'transactional') {
         problems.push({ path: `steps.${i}.offer`, message: 'an offer is marketing: the step cannot be transactional' });
+      }
+    }
+    if (step.type === 'send' && (step.channels.includes('kakao') || step.kakao)) {
+      const kind = kakaoKind(step);
+      // 정보통신망법 제50조: a promotion sent as 알림톡 is an advertisement without the ad rules; refuse it.
+      if (kind === 'alimtalk' && step.purpose !== 'transactional') {
+        problems.push({
+          path: `steps.${i}.kakao.type`,
+          message:
+            '알림톡 carries information only (order, payment, shipping, points): a marketing step (win-back, birthday coupon, offers) must use friendtalk',
+        });
+      }
+      if (kind === 'alimtalk' && !step.kakao?.templateCode) {
+        problems.push({
+          path: `steps.${i}.kakao.templateCode`,
+          message: '알림톡 needs the code of a template registered with Kakao',
+        });
+      }
+      if (!step.channels.includes('kakao')) {
+        problems.push({ path: `steps.${i}.kakao`, message: 'kakao settings on a step without the kakao channel' });
       }
     }
     if (step.type === 'branch') {

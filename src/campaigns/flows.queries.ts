@@ -24,7 +24,13 @@ export interface SavedFlow extends FlowSummary {
 /** Reads a stored definition, which was validated when it was saved. */
 function parseStored(text: string, where: string): FlowDefinition {
   const result = validateFlow(JSON.parse(text));
-  if (!result.ok) throw new ComebackError('internal', `${where}: stored definition no longer validates`);
+  if (!result.ok) {
+    // A rule added since it was saved (promotional 알림톡, for one) refuses it, naming the field.
+    const first = result.problems[0]!;
+    throw new ComebackError('bad_input', `${where}: ${first.path}: ${first.message}`, {
+      location: { field: first.path },
+    });
+  }
   return result.flow;
 }
 

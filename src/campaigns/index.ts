@@ -1,6 +1,6 @@
 export { type AdvanceSummary, advanceJourneys, describeOffer, preferredChannel } from './advance.queries.js';
 export { type BacktestEntrant, type BacktestMessage, type BacktestReport, backtestFlow } from './backtest.queries.js';
-export { BUILTIN_TEMPLATES, builtinFlows, installBuiltins } from './builtin.js';
+export { BUILTIN_TEMPLATES, BUILTIN_TEMPLATES_KO, builtinFlows, installBuiltins } from './builtin.js';
 export {
   type CampaignInput,
   type CampaignSendSummary,
@@ -8,6 +8,13 @@ export {
   createCampaign,
   sendCampaign,
 } from './campaigns.queries.js';
+export {
+  CONSENT_CHANNELS,
+  RECONFIRM_FLOW_KEY,
+  type ReconfirmNotice,
+  reconfirmConsents,
+  recordConsent,
+} from './consent.queries.js';
 export {
   addDuration,
   conditionHolds,
@@ -33,6 +40,8 @@ export {
   FlowSchema,
   type FlowStep,
   type FlowTrigger,
+  type KakaoStep,
+  kakaoKind,
   type Offer,
   successors,
   validateFlow,
@@ -51,6 +60,24 @@ export {
   setFlowEnabled,
 } from './flows.queries.js';
 export { type Arm, assignArm, holdoutDraw } from './holdout.js';
+export {
+  AD_PREFIX,
+  type AdvertiserIdentity,
+  eucKrBytes,
+  inKoreanNight,
+  isKoreanNumber,
+  isKoreanRecipient,
+  KOREAN_NIGHT,
+  type KoreanAdDecision,
+  type KoreanAdFacts,
+  type KoreanAdRules,
+  koreanAdDecision,
+  koreanAdText,
+  NIGHT_CONSENT_CHANNEL,
+  nextSeoulMorning,
+  reconfirmDueAt,
+  smsType,
+} from './korea.js';
 export {
   type ArmFigures,
   type ArmTotals,
@@ -87,6 +114,14 @@ export { type UnsubscribeResult, unsubscribeByToken } from './preferences.querie
 export { compileTemplate, liquidEngine, type MessageContext, renderMessage, type TemplateSource } from './render.js';
 export { type FlowReport, flowReport, type StepFigures } from './report.queries.js';
 export { httpSender, providerBody, signBody } from './senders/http.js';
+export {
+  fillAlimtalk,
+  KAKAO_PROVIDERS,
+  type KakaoProvider,
+  type KakaoSenderOptions,
+  kakaoRequest,
+  kakaoSender,
+} from './senders/kakao.js';
 export { backoffMs, type OutgoingMessage, type Sender, type SendOutcome } from './senders/sender.js';
 export { smtpSender } from './senders/smtp.js';
 export {

@@ -1,6 +1,7 @@
 import { MS_PER_DAY, zoneOffsetAt } from '../shared/dates.js';
 import { nextLocalTime } from './engine.js';
 import type { Channel } from './flow.js';
+import { type KoreanAdFacts, type KoreanAdRules, koreanAdDecision } from './korea.js';
 
 /**
  * One policy check that every send passes just before the outbox: hold-out, suppression, consent,
@@ -17,6 +18,8 @@ export interface SendRules {
   quietHours?: { start: string; end: string };
   /** At most `count` marketing messages per customer in any `days` days, over every flow and campaign. */
   cap?: { count: number; days: number };
+  /** The store's choices under the Korean rules (applied when `facts.korea` is set). */
+  korea?: KoreanAdRules;
 }
 
 /** What the policy needs to know about one send. */
@@ -33,6 +36,8 @@ export interface SendFacts {
   suppressed?: SuppressionReason;
   /** Instants of the marketing messages sent or queued for this customer (any flow or campaign). */
   recentMarketingSends: readonly number[];
+  /** Set for a Korean recipient (+82 or country KR): the advertising rules of `korea.ts` apply. */
+  korea?: KoreanAdFacts;
 }
 
 /** Why a send did not happen. */
@@ -41,7 +46,7 @@ export type SkipReason = 'held_out' | 'suppressed' | 'no_consent' | 'frequency_c
 /** The decision for one send at `now`. */
 export type SendDecision =
   | { type: 'send' }
-  | { type: 'defer'; until: number; reason: 'quiet_hours' }
+  | { type: 'defer'; until: number; reason: 'quiet_hours' | 'kr_night_no_consent' }
   | { type: 'skip'; reason: SkipReason; detail?: string };
 
 const minutesOf = (hhmm: string): number => {
@@ -62,14 +67,27 @@ export function inQuietHours(minute: number, quiet: { start: string; end: string
  * stops every message and any other suppression stops marketing; marketing needs the channel's consent;
  * marketing over the cap (messages sent or already queued in the last `days` days) is skipped; marketing
  * inside quiet hours is queued for the moment they end. Transactional messages skip consent, quiet
- * hours and the cap.
+ * hours and the cap. A Korean recipient's marketing follows `korea.ts` instead of the plain consent
+ * check (the 6-month exception when the store allows it) and, without night consent, waits from
+ * 21:00 to 08:00 Seoul (reason `kr_night_no_consent`) before the store's own quiet hours apply.
  */
 export function decideSend(facts: SendFacts, rules: SendRules, now: number): SendDecision {
   if (facts.heldOut) return { type: 'skip', reason: 'held_out' };
   if (facts.suppressed === 'bounce') return { type: 'skip', reason: 'suppressed', detail: 'bounce' };
   if (facts.purpose === 'transactional') return { type: 'send' };
   if (facts.suppressed) return { type: 'skip', reason: 'suppressed', detail: facts.suppressed };
-  if (!facts.consent) return { type: 'skip', reason: 'no_consent', detail: facts.channel };
+  let koreanNight: number | undefined;
+  if (facts.korea) {
+    // 정보통신망법 제50조: opt-in (or the 6-month exception) and the separate night consent.
+    const korean = koreanAdDecision(
+      { ...facts.korea, adConsent: facts.consent },
+      rules.korea ?? { transactionException: false },
+      now,
+    );
+    if (korean.type === 'skip')
+      return { type: 'skip', reason: 'no_consent', detail: `${facts.channel}:${korean.detail}` };
+    if (korean.type === 'defer') koreanNight = korean.until;
+  } else if (!facts.consent) return { type: 'skip', reason: 'no_consent', detail: facts.channel };
   if (rules.cap) {
     const since = now - rules.cap.days * MS_PER_DAY;
     // Messages already queued for later (deferred by quiet hours) count too.
@@ -82,6 +100,7 @@ export function decideSend(facts: SendFacts, rules: SendRules, now: number): Sen
       };
     }
   }
+  if (koreanNight !== undefined) return { type: 'defer', until: koreanNight, reason: 'kr_night_no_consent' };
   if (rules.quietHours) {
     const minute = Math.floor((now + zoneOffsetAt(now, facts.timeZone) * 60_000) / 60_000) % (24 * 60);
     if (inQuietHours(minute, rules.quietHours)) {

@@ -104,7 +104,13 @@ export async function compileTemplate(template: TemplateSource): Promise<Compile
       throw new ComebackError('bad_input', `${where}: ${part}: ${error instanceof Error ? error.message : error}`);
     }
   }
-  if (template.purpose === 'marketing' && template.channel !== 'webhook' && !/links\.unsubscribe/.test(template.body)) {
+  // A KakaoTalk advertisement gets its opt-out line from the Korean rules at render (korea.ts), always.
+  if (
+    template.purpose === 'marketing' &&
+    template.channel !== 'webhook' &&
+    template.channel !== 'kakao' &&
+    !/links\.unsubscribe/.test(template.body)
+  ) {
     throw new ComebackError(
       'bad_input',
       `${where}: a marketing message must carry the unsubscribe link ({{ links.unsubscribe }})`,

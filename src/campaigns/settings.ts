@@ -3,9 +3,43 @@ import { Value } from '@sinclair/typebox/value';
 import { ComebackError } from '../errors.js';
 import { isValidTimeZone } from '../shared/dates.js';
 import type { Db } from '../store/index.js';
+import { KAKAO_PROVIDERS, type KakaoProvider } from './senders/kakao.js';
 import { campaignDb } from './tables.js';
 
 const HHMM = '^([01]\\d|2[0-3]):[0-5]\\d$';
+
+/** Which KakaoTalk provider, where, and the channel's sender key. */
+export const KakaoSettingsSchema = Type.Object(
+  {
+    provider: Type.Union(KAKAO_PROVIDERS.map((p) => Type.Literal(p))),
+    /** Base URL (Solapi `https://api.solapi.com`, NHN Cloud `https://api-alimtalk.cloud.toast.com`) or the generic endpoint. */
+    url: Type.String({ minLength: 1, maxLength: 500, pattern: '^https?://' }),
+    /** The KakaoTalk channel's sender key (Solapi pfId, NHN senderKey). */
+    senderKey: Type.String({ minLength: 1, maxLength: 100 }),
+    /** NHN Cloud's app key. */
+    appKey: Type.Optional(Type.String({ maxLength: 100 })),
+    /** The registered sender number for the SMS/LMS fallback (발신번호); empty: no fallback. */
+    fallbackNumber: Type.String({ maxLength: 20, pattern: '^[0-9-]*$' }),
+  },
+  { additionalProperties: false },
+);
+
+/** The store's choices under the Korean advertising rules. */
+export const KoreaSettingsSchema = Type.Object(
+  {
+    /** The sender named in every advertisement; the store's name when empty. */
+    senderName: Type.String({ maxLength: 100 }),
+    /** The store's contact named in advertisements (a phone number or e-mail); empty for none. */
+    contact: Type.String({ maxLength: 100 }),
+    /** A free opt-out number (080-…); empty: the signed unsubscribe link is used. */
+    optOutNumber: Type.String({ maxLength: 20, pattern: '^(080-?[0-9]{3,4}-?[0-9]{4})?$' }),
+    /** The 6-month transaction exception (제50조 제1항 단서): off unless the store turns it on. */
+    transactionException: Type.Boolean(),
+    /** Send the two-yearly consent re-confirmation notices from the worker (시행령 제62조의3). */
+    reconfirmInWorker: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
 
 /** The store's messaging settings, as saved with `comeback flows settings` or the API. */
 export const MessagingSettingsSchema = Type.Object(
@@ -37,6 +71,12 @@ export const MessagingSettingsSchema = Type.Object(
     ]),
     /** A message still unsent this many hours after it was due expires instead of arriving late. */
     sendWithinHours: Type.Integer({ minimum: 1, maximum: 24 * 14 }),
+    /** KakaoTalk provider (secrets come from the environment: COMEBACK_KAKAO_API_KEY, COMEBACK_KAKAO_API_SECRET). */
+    kakao: Type.Union([KakaoSettingsSchema, Type.Null()]),
+    /** The Korean advertising rules (정보통신망법 제50조; see `korea.ts`). */
+    korea: KoreaSettingsSchema,
+    /** The language of the built-in templates installed for this store. */
+    language: Type.Union([Type.Literal('en'), Type.Literal('ko')]),
   },
   { additionalProperties: false },
 );
@@ -53,9 +93,27 @@ export interface MessagingSettings {
   quietHours: { start: string; end: string } | null;
   cap: { count: number; days: number } | null;
   sendWithinHours: number;
+  kakao: {
+    provider: KakaoProvider;
+    url: string;
+    senderKey: string;
+    appKey?: string;
+    fallbackNumber: string;
+  } | null;
+  korea: {
+    senderName: string;
+    contact: string;
+    optOutNumber: string;
+    transactionException: boolean;
+    reconfirmInWorker: boolean;
+  };
+  language: 'en' | 'ko';
 }
 
-/** The defaults: quiet 21:00–08:00, at most 2 marketing messages in 7 days, a day to deliver. */
+/**
+ * The defaults: quiet 21:00–08:00, at most 2 marketing messages in 7 days, a day to deliver; no
+ * KakaoTalk provider; the Korean transaction exception off, re-confirmation in the worker on.
+ */
 export const DEFAULT_MESSAGING: MessagingSettings = {
   storeName: 'Our store',
   storeUrl: null,
@@ -67,6 +125,9 @@ export const DEFAULT_MESSAGING: MessagingSettings = {
   quietHours: { start: '21:00', end: '08:00' },
   cap: { count: 2, days: 7 },
   sendWithinHours: 24,
+  kakao: null,
+  korea: { senderName: '', contact: '', optOutNumber: '', transactionException: false, reconfirmInWorker: true },
+  language: 'en',
 };
 
 /** The saved settings over the defaults. */
@@ -77,13 +138,23 @@ export async function messagingSettings(db: Db): Promise<MessagingSettings> {
     .where('name', '=', 'messaging')
     .executeTakeFirst();
   if (!row) return DEFAULT_MESSAGING;
-  const merged: unknown = { ...DEFAULT_MESSAGING, ...JSON.parse(row.value) };
+  const saved = JSON.parse(row.value) as Record<string, unknown>;
+  const merged: unknown = {
+    ...DEFAULT_MESSAGING,
+    ...saved,
+    korea: { ...DEFAULT_MESSAGING.korea, ...(saved.korea as object | undefined) },
+  };
   return Value.Check(MessagingSettingsSchema, merged) ? merged : DEFAULT_MESSAGING;
 }
 
 /** Validates and saves a change to the settings; bad_input naming the field. */
 export async function saveMessagingSettings(db: Db, change: Record<string, unknown>): Promise<MessagingSettings> {
-  const merged: unknown = { ...(await messagingSettings(db)), ...change };
+  const current = await messagingSettings(db);
+  const merged: unknown = {
+    ...current,
+    ...change,
+    ...(change.korea && typeof change.korea === 'object' ? { korea: { ...current.korea, ...change.korea } } : {}),
+  };
   const error = [...Value.Errors(MessagingSettingsSchema, merged)][0];
   if (error) {
     throw new ComebackError('bad_input', error.message, {

@@ -12,6 +12,16 @@ export type CampaignTables = {
   message_events: MessageEventTable;
   coupons: CouponTable;
   messaging_settings: { name: string; value: string };
+  /** Migration 024: the two-yearly consent re-confirmation notices (Korean rules). */
+  consent_reconfirmations: {
+    customer_id: number;
+    channel: string;
+    consented_at: number;
+    due_at: number;
+    notified_at: number;
+    outbox_id: number | null;
+    status: string;
+  };
   /** Read here, written by segments/ (migration 004). */
   customer_segments: { customer_id: number; kind: string; value: string; since: number; reason: string };
 };

@@ -1,7 +1,9 @@
 import type { Db } from '../store/index.js';
 import { type AdvanceSummary, advanceJourneys } from './advance.queries.js';
+import { reconfirmConsents } from './consent.queries.js';
 import { type DeliverySummary, deliverDue, recoverOutbox } from './outbox.queries.js';
 import type { Sender } from './senders/sender.js';
+import { messagingSettings } from './settings.js';
 import { type EnrolSummary, enrolNewEntrants } from './triggers.queries.js';
 
 /** What the worker is given: the clock and randomness come from the caller, as everywhere. */
@@ -23,11 +25,14 @@ export interface TickSummary {
   advanced: AdvanceSummary;
   recovered: { uncertain: number; expired: number };
   delivered: DeliverySummary;
+  /** Consent re-confirmation notices queued (Korean rules, 시행령 제62조의3), when the setting is on. */
+  reconfirmed: number;
 }
 
 /**
  * One pass of the worker: enter new trigger occurrences, move due journeys (writing outbox rows after
- * the policy check), mark lost leases uncertain and late messages expired, then deliver what is due.
+ * the policy check), queue the consent re-confirmations that fell due, mark lost leases uncertain and
+ * late messages expired, then deliver what is due.
  * Every step is idempotent, so ticks may overlap across processes and a crash loses nothing.
  */
 export async function workerTick(db: Db, options: WorkerOptions): Promise<TickSummary> {
@@ -37,6 +42,9 @@ export async function workerTick(db: Db, options: WorkerOptions): Promise<TickSu
     linkSecret: options.linkSecret,
     limit: options.batch ?? 500,
   });
+  const reconfirmed = (await messagingSettings(db)).korea.reconfirmInWorker
+    ? (await reconfirmConsents(db, { now: options.now(), linkSecret: options.linkSecret })).length
+    : 0;
   const recovered = await recoverOutbox(db, options.now());
   const delivered = await deliverDue(db, options.senders, {
     now: options.now,
@@ -45,5 +53,5 @@ export async function workerTick(db: Db, options: WorkerOptions): Promise<TickSu
     ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
   });
-  return { enrolled, advanced, recovered, delivered };
+  return { enrolled, advanced, recovered, delivered, reconfirmed };
 }

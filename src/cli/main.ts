@@ -139,6 +139,11 @@ export const COMMANDS: ReadonlyArray<{
     load: async () => (await import('./commands/flows.js')).registerFlows,
   },
   {
+    name: 'consent',
+    description: 'marketing consent: record a change, re-confirm every two years (Korean rules)',
+    load: async () => (await import('./commands/consent.js')).registerConsent,
+  },
+  {
     name: 'recommend',
     args: '[customer]',
     description: 'product recommendations for a customer, with reasons; --build, --evaluate, --cycles',

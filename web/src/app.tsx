@@ -161,7 +161,9 @@ export function App() {
                 </select>
               </label>
               <div className="who">
-                <span className="muted">{who.name}</span>
+                <span className="muted" translate="no">
+                  {who.name}
+                </span>
                 <button type="button" className="link" onClick={() => void signOut()}>
                   {i18n.t('signOut')}
                 </button>

@@ -39,7 +39,13 @@ export interface RetentionReport extends PeriodFigures {
   /** What "an active customer" means in this report, in words. */
   definition: string;
   activeWindowDays: number;
-  activeWindow: { days: number; source: 'given' | 'derived' | 'fallback'; rule: string };
+  activeWindow: {
+    days: number;
+    source: 'given' | 'derived' | 'fallback';
+    rule: string;
+    repeatGaps?: number;
+    p90GapDays?: number | null;
+  };
   byGroup: { by: string; rule: string; currency: string; groups: GroupFigures[] } | null;
   previous: PeriodFigures;
   change: Record<string, number | null>;

@@ -13,6 +13,7 @@ import {
   flowReport,
   httpSender,
   installBuiltins,
+  kakaoSender,
   latestTemplate,
   listFlows,
   loadFlow,
@@ -358,6 +359,15 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
       const smsToken = flags.smsToken ?? ctx.env.COMEBACK_SMS_TOKEN;
       if (smsUrl) senders.sms = httpSender({ url: smsUrl, ...(smsToken ? { bearer: smsToken } : {}), now: ctx.now });
       const webhookUrl = flags.webhookUrl ?? ctx.env.COMEBACK_WEBHOOK_URL;
+      const kakao = (await messagingSettings(store.db)).kakao;
+      if (kakao) {
+        senders.kakao = kakaoSender({
+          ...kakao,
+          ...(ctx.env.COMEBACK_KAKAO_API_KEY ? { apiKey: ctx.env.COMEBACK_KAKAO_API_KEY } : {}),
+          ...(ctx.env.COMEBACK_KAKAO_API_SECRET ? { apiSecret: ctx.env.COMEBACK_KAKAO_API_SECRET } : {}),
+          now: ctx.now,
+        });
+      }
       try {
         const secret = await messageLinkSecret(store.db);
         if (webhookUrl) senders.webhook = httpSender({ url: webhookUrl, signingSecret: secret, now: ctx.now });

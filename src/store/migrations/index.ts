@@ -13,8 +13,9 @@ import { postcodeMigration } from './015-postcode.js';
 import { catalogueMigration } from './017-catalogue.js';
 import { campaignsMigration } from './020-campaigns.js';
 import { storefrontMigration } from './021-storefront.js';
-import { sessionsMigration } from './027-sessions-order-names.js';
 import { feedbackMigration } from './022-feedback.js';
+import { consentReconfirmMigration } from './024-consent-reconfirm.js';
+import { sessionsMigration } from './027-sessions-order-names.js';
 import type { DialectName } from './columns.js';
 
 export type { DialectName } from './columns.js';
@@ -41,5 +42,6 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '027_sessions_order_names': sessionsMigration(dialect),
     '021_storefront': storefrontMigration(),
     '022_feedback': feedbackMigration(dialect),
+    '024_consent_reconfirm': consentReconfirmMigration(),
   };
 }

@@ -1,6 +1,7 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { useApi } from '../api.js';
 import { currencyDigits, type I18n, useI18n } from '../i18n.js';
+import { countryName, eventWord, extra, personaText, rfmGroupLabel } from '../i18n-korean.js';
 import { hrefOf } from '../router.js';
 import type {
   CustomerItem,
@@ -96,7 +97,7 @@ export function CustomersPage({ q, offset }: { q: string; offset: number }) {
                           <a href={hrefOf({ page: 'customer', id: c.id })}>{displayName(c, i18n)}</a>
                         </td>
                         <td className="nowrap">{c.storeId ?? '—'}</td>
-                        <td>{c.country ?? '—'}</td>
+                        <td>{countryName(i18n.lang, c.country) ?? '—'}</td>
                         <td className="num">{i18n.number(c.orders)}</td>
                         <td className="num nowrap">{revenueText(i18n, c.revenue)}</td>
                         <td>{i18n.date(c.firstSeenAt)}</td>
@@ -106,7 +107,7 @@ export function CustomersPage({ q, offset }: { q: string; offset: number }) {
                   </tbody>
                 </table>
               </TableScroll>
-              <nav className="pager" aria-label="pagination">
+              <nav className="pager" aria-label={extra(i18n.lang, 'pagination')}>
                 <a
                   className={offset === 0 ? 'button disabled' : 'button'}
                   aria-disabled={offset === 0}
@@ -168,9 +169,9 @@ function Scores({ scores }: { scores: CustomerStory }) {
   const i18n = useI18n();
   const rows: Array<[string, string]> = [
     [i18n.t('rfmScore'), scores.rfm ? `R${scores.rfm.r} F${scores.rfm.f} M${scores.rfm.m}` : '—'],
-    [i18n.t('rfmGroup'), scores.rfm?.group ?? '—'],
+    [i18n.t('rfmGroup'), scores.rfm ? rfmGroupLabel(i18n.lang, scores.rfm.group) : '—'],
     [i18n.t('expectedPurchases'), scores.prediction ? i18n.number(scores.prediction.expectedPurchases, 1) : '—'],
-    [i18n.t('persona'), scores.persona?.label ?? '—'],
+    [i18n.t('persona'), scores.persona ? personaText(i18n.lang, scores.persona.persona, scores.persona).label : '—'],
     [i18n.t('lifecycle'), scores.lifecycle ? stageLabel(i18n, scores.lifecycle.stage) : '—'],
     [i18n.t('savedSegments'), scores.segments.length ? scores.segments.join(', ') : i18n.t('noneYet')],
   ];
@@ -179,7 +180,8 @@ function Scores({ scores }: { scores: CustomerStory }) {
       {rows.map(([label, value]) => (
         <div key={label}>
           <dt>{label}</dt>
-          <dd>{value}</dd>
+          {/* Saved segments are named by the store: its own words, not the dashboard's. */}
+          <dd translate={label === i18n.t('savedSegments') && scores.segments.length ? 'no' : undefined}>{value}</dd>
         </div>
       ))}
     </dl>
@@ -207,9 +209,9 @@ function entryText(i18n: I18n, entry: TimelineEntry): string {
     case 'refund':
       return `${i18n.t('refund')} · ${money(i18n, entry.amountMinor, entry.currency)}`;
     case 'event': {
-      const kind = entry.type.replaceAll('_', ' ');
+      const kind = eventWord(i18n.lang, entry.type);
       if (!entry.event) return kind;
-      return entry.type === 'track' ? entry.event : `${kind}: ${entry.event.replaceAll('_', ' ')}`;
+      return entry.type === 'track' ? entry.event : `${kind}: ${eventWord(i18n.lang, entry.event)}`;
     }
   }
 }
@@ -252,7 +254,10 @@ export function CustomerPage({ id }: { id: number }) {
             </a>
             <PageHead
               title={displayName(profile.customer, i18n)}
-              lead={[profile.customer.country, `${i18n.t('firstSeen')} ${i18n.date(profile.customer.firstSeenAt)}`]
+              lead={[
+                countryName(i18n.lang, profile.customer.country),
+                `${i18n.t('firstSeen')} ${i18n.date(profile.customer.firstSeenAt)}`,
+              ]
                 .filter(Boolean)
                 .join(' · ')}
             />

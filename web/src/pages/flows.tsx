@@ -5,6 +5,7 @@ import { useMemo, useState } from 'react';
 import { apiFetch, useApi } from '../api.js';
 import { AXIS_NAME, Chart } from '../chart.js';
 import { currencyDigits, type I18n, type MessageKey, useI18n } from '../i18n.js';
+import { flowName } from '../i18n-korean.js';
 import { Async, Card, Empty, Kpi, PageHead } from '../ui.js';
 import type { Who } from './sign-in.js';
 import './flows.css';
@@ -267,7 +268,9 @@ function Report({ flowKey }: { flowKey: string }) {
                     const skipped = Object.entries(s.treated.skipped);
                     return (
                       <tr key={s.stepId} data-testid={`flow-step-${s.stepId}`}>
-                        <th scope="row">{s.stepId}</th>
+                        <th scope="row" translate="no">
+                          {s.stepId}
+                        </th>
                         <td className="num" data-col="sent">
                           {i18n.number(s.treated.sent)}
                         </td>
@@ -366,8 +369,10 @@ export function FlowsPage() {
                         return (
                           <tr key={f.key} data-testid={`flow-${f.key}`} aria-selected={f.key === current}>
                             <th scope="row">
-                              {f.name}
-                              <div className="muted">{f.key}</div>
+                              {flowName(i18n.lang, f.key, f.name)}
+                              <div className="muted" translate="no">
+                                {f.key}
+                              </div>
                             </th>
                             <td>{trigger ? i18n.t(trigger) : f.trigger}</td>
                             <td className="num">{f.version}</td>
@@ -382,7 +387,7 @@ export function FlowsPage() {
                                     disabled={busy !== null}
                                     onChange={() => void toggle(f)}
                                     data-testid={`flow-toggle-${f.key}`}
-                                    aria-label={`${f.name}: ${i18n.t(f.enabled ? 'flowOn' : 'flowOff')}`}
+                                    aria-label={`${flowName(i18n.lang, f.key, f.name)}: ${i18n.t(f.enabled ? 'flowOn' : 'flowOff')}`}
                                   />{' '}
                                   <span data-testid={`flow-state-${f.key}`}>
                                     {i18n.t(f.enabled ? 'flowOn' : 'flowOff')}
@@ -411,7 +416,9 @@ export function FlowsPage() {
                   </table>
                 </div>
               </Card>
-              <Card title={`${i18n.t('flowReport')}: ${flows.find((f) => f.key === current)?.name ?? current}`}>
+              <Card
+                title={`${i18n.t('flowReport')}: ${flowName(i18n.lang, current, flows.find((f) => f.key === current)?.name ?? current)}`}
+              >
                 <Report key={current} flowKey={current} />
               </Card>
             </>

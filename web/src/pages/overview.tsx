@@ -2,6 +2,7 @@ import { useMemo, useState } from 'react';
 import { apiFetch, useLoad } from '../api.js';
 import { AXIS_NAME, Chart } from '../chart.js';
 import { type I18n, type MessageKey, useI18n } from '../i18n.js';
+import { extra } from '../i18n-korean.js';
 import {
   GROUPINGS,
   type Overview,
@@ -50,6 +51,23 @@ function show(i18n: I18n, kind: Kind, value: number | null, currency: string): s
   return i18n.number(value);
 }
 
+/** How the active window was chosen, in the reader's language (the server's rule text as a last resort). */
+function windowRule(
+  i18n: I18n,
+  w: { source: string; rule: string; repeatGaps?: number; p90GapDays?: number | null; days: number },
+): string {
+  if (w.source === 'derived' && typeof w.repeatGaps === 'number' && typeof w.p90GapDays === 'number') {
+    return extra(i18n.lang, 'windowDerived', {
+      gaps: i18n.number(w.repeatGaps),
+      days: i18n.number(Math.round(w.p90GapDays)),
+    });
+  }
+  if (w.source === 'fallback' && typeof w.repeatGaps === 'number') {
+    return extra(i18n.lang, 'windowFallback', { gaps: i18n.number(w.repeatGaps), days: i18n.number(w.days) });
+  }
+  return w.rule;
+}
+
 /** The change against the previous period: points for rates, a relative change for the rest. */
 function changeOf(i18n: I18n, kind: Kind, current: number | null, previous: number | null) {
   if (current === null || previous === null) return { text: i18n.t('noPrevious'), direction: 'flat' as const };
@@ -57,7 +75,7 @@ function changeOf(i18n: I18n, kind: Kind, current: number | null, previous: numb
   const direction = Math.abs(diff) < 1e-9 ? ('flat' as const) : diff > 0 ? ('up' as const) : ('down' as const);
   if (kind === 'rate') {
     const points = i18n.number(Math.abs(diff) * 100, 1);
-    return { text: `${diff < 0 ? '−' : '+'}${points} pp`, direction };
+    return { text: extra(i18n.lang, 'percentPoints', { n: `${diff < 0 ? '−' : '+'}${points}` }), direction };
   }
   if (previous === 0) return { text: i18n.t('noPrevious'), direction: 'flat' as const };
   return { text: `${diff < 0 ? '−' : '+'}${i18n.percent(Math.abs(diff / previous))}`, direction };
@@ -326,7 +344,7 @@ export function OverviewPage() {
                 {i18n.t('activeDefinition', { days: i18n.number(data.report.activeWindowDays) })}{' '}
                 {data.report.activeWindow.source === 'given'
                   ? ''
-                  : `${i18n.t('windowAuto', { n: i18n.number(data.report.activeWindowDays) })}: ${data.report.activeWindow.rule}`}
+                  : `${i18n.t('windowAuto', { n: i18n.number(data.report.activeWindowDays) })}: ${windowRule(i18n, data.report.activeWindow)}`}
               </p>
               {data.report.byGroup && (
                 <Card title={i18n.t('groupsTitle', { by: data.report.byGroup.by })} wide>

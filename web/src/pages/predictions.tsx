@@ -2,6 +2,7 @@ import { useMemo } from 'react';
 import { useApi } from '../api.js';
 import { AXIS_NAME, Chart } from '../chart.js';
 import { useI18n } from '../i18n.js';
+import { diagnosticText, extra, modelName } from '../i18n-korean.js';
 import type { Bin, Predictions } from '../types.js';
 import { Async, Card, Empty, Kpi, PageHead } from '../ui.js';
 
@@ -119,7 +120,10 @@ export function PredictionsPage() {
               </div>
               {p.model && p.model.identified === false && (
                 <p id="model-diagnostics" className="muted small" role="note">
-                  {p.model.name}: {(p.model.diagnostics ?? []).map((d) => d.message).join(' · ')}
+                  {modelName(i18n.lang, p.model.name)}:{' '}
+                  {[
+                    ...new Set((p.model.diagnostics ?? []).map((d) => diagnosticText(i18n.lang, d.code, d.message))),
+                  ].join(' · ')}
                 </p>
               )}
               <div className="grid">
@@ -129,7 +133,9 @@ export function PredictionsPage() {
                       <p>
                         <strong>{i18n.t('pAliveNotInformative')}</strong>
                       </p>
-                      <p className="muted small">{p.pAliveNote}</p>
+                      <p className="muted small">
+                        {i18n.lang === 'en' ? p.pAliveNote : extra(i18n.lang, 'pAliveNoteGeneric')}
+                      </p>
                       <p className="muted small">{i18n.t('pAliveFallback')}</p>
                     </div>
                   ) : (

@@ -2,6 +2,7 @@ import { useMemo } from 'react';
 import { useApi } from '../api.js';
 import { AXIS_NAME, Chart } from '../chart.js';
 import { useI18n } from '../i18n.js';
+import { personaText, rfmGroupLabel } from '../i18n-korean.js';
 import type { SegmentsView } from '../types.js';
 import { Async, Card, Empty, PageHead, TableScroll } from '../ui.js';
 import { stageLabel } from './customers.js';
@@ -155,7 +156,7 @@ function SavedSegments({ saved }: { saved: SegmentsView['saved'] }) {
       {saved.map((s) => (
         <li key={s.name}>
           <div className="saved-head">
-            <strong>{s.name}</strong>
+            <strong translate="no">{s.name}</strong>
             <span className="muted">
               {i18n.t('size')}: <span data-testid={`saved-size-${s.name}`}>{i18n.number(s.size)}</span>
             </span>
@@ -223,7 +224,7 @@ export function SegmentsPage() {
                     <tbody>
                       {view.rfm.groups.map((g) => (
                         <tr key={g.group}>
-                          <th scope="row">{g.group}</th>
+                          <th scope="row">{rfmGroupLabel(i18n.lang, g.group)}</th>
                           <td className="num" data-testid={`rfm-group-${g.group}`}>
                             {i18n.number(g.customers)}
                           </td>
@@ -249,9 +250,9 @@ export function SegmentsPage() {
                     <tbody>
                       {view.personas.map((p) => (
                         <tr key={p.persona}>
-                          <th scope="row">{p.label}</th>
+                          <th scope="row">{personaText(i18n.lang, p.persona, p).label}</th>
                           <td className="num">{i18n.number(p.customers)}</td>
-                          <td className="play">{p.play}</td>
+                          <td className="play">{personaText(i18n.lang, p.persona, p).play}</td>
                         </tr>
                       ))}
                     </tbody>
