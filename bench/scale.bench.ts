@@ -9,7 +9,7 @@
  * server in a child process and drives it from this one.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -93,7 +93,7 @@ async function rawSqlite(file: string, dir: string): Promise<{ seconds: number; 
   const raw = new Database(join(dir, `raw-${Math.random()}.db`));
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = NORMAL');
-  raw.exec(`create table lines (${SHOPIFY_COLUMNS.map((c, i) => `c${i} text`).join(', ')})`);
+  raw.exec(`create table lines (${SHOPIFY_COLUMNS.map((_c, i) => `c${i} text`).join(', ')})`);
   const insert = raw.prepare(`insert into lines values (${SHOPIFY_COLUMNS.map(() => '?').join(', ')})`);
   let rows = 0;
   raw.exec('begin');
@@ -111,7 +111,7 @@ async function rawCopy(file: string, url: string): Promise<{ seconds: number; ro
   await client.connect();
   try {
     await client.query('drop table if exists bench_raw_lines');
-    await client.query(`create table bench_raw_lines (${SHOPIFY_COLUMNS.map((c, i) => `c${i} text`).join(', ')})`);
+    await client.query(`create table bench_raw_lines (${SHOPIFY_COLUMNS.map((_c, i) => `c${i} text`).join(', ')})`);
     const started = performance.now();
     await pipeline(
       createReadStream(file),
