@@ -213,7 +213,7 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
   const writer = new ImportWriter(db, format.name, options.now);
   // COPY needs the raw client of the session its transactions run on.
   const session = options.copy === false ? undefined : await pgSession(db);
-  if (session) writer.useCopy(session.client);
+  if (session) writer.copyThrough(session.client);
   const writeDb = session?.db ?? db;
   const batchSize = options.batchSize ?? (session ? COPY_BATCH : BATCH);
   let orders: OrderInput[] = [];
@@ -244,7 +244,7 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
   } finally {
     session?.release();
   }
-  writer.useCopy(undefined);
+  writer.copyThrough(undefined);
   await batchTransaction(db, async (trx) => {
     if (format.catalogue) {
       const catalogue = new ProductWriter(trx, format.name, options.now);

@@ -90,7 +90,7 @@ export class ImportWriter {
    * this writer's transactions run on, see `pgSession`), then one set-based upsert per table with the
    * same conflict rules as the row-by-row path. Customers, products and refunds are written as before.
    */
-  useCopy(client: pg.PoolClient | undefined): this {
+  copyThrough(client: pg.PoolClient | undefined): this {
     this.copy = client;
     return this;
   }
