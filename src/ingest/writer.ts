@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
+import type pg from 'pg';
 import { isoCountry } from '../shared/countries.js';
 import { localDate } from '../shared/dates.js';
-import { type Db, type SqliteHandle, sqliteHandle } from '../store/index.js';
+import { copyRows, type Db, type SqliteHandle, sqliteHandle } from '../store/index.js';
 import type { OrderStatus } from '../store/schema.js';
 import { findOrCreateCustomer } from './identity.js';
 import { type ConsentInput, type CustomerInput, normaliseEmail, type OrderInput, type RefundInput } from './records.js';
@@ -67,6 +68,7 @@ export class ImportWriter {
   private readonly productIds = new Map<string, number>();
   private readonly firstSeen = new Map<number, number>();
   private lineUpsert: ReturnType<SqliteHandle['prepare']> | undefined;
+  private copy: pg.PoolClient | undefined;
 
   constructor(
     private db: Db,
@@ -81,6 +83,69 @@ export class ImportWriter {
   use(db: Db): this {
     this.db = db;
     return this;
+  }
+
+  /**
+   * PostgreSQL: write orders and lines by `COPY` into temporary staging tables on `client` (the session
+   * this writer's transactions run on, see `pgSession`), then one set-based upsert per table with the
+   * same conflict rules as the row-by-row path. Customers, products and refunds are written as before.
+   */
+  copyThrough(client: pg.PoolClient | undefined): this {
+    this.copy = client;
+    return this;
+  }
+
+  private async copyUpsertOrders(
+    values: ReadonlyArray<Record<string, unknown>>,
+    withRefunds: boolean,
+  ): Promise<Array<{ id: number; external_id: string }>> {
+    const client = this.copy!;
+    const columns = Object.keys(values[0] ?? {});
+    await sql`create temporary table if not exists stage_orders on commit delete rows as
+      select ${sql.raw(columns.map((c) => `"${c}"`).join(', '))} from orders with no data`.execute(this.db);
+    await sql`truncate stage_orders`.execute(this.db);
+    await copyRows(
+      client,
+      'stage_orders',
+      columns,
+      values.map((v) => columns.map((c) => v[c])),
+    );
+    const kept = new Set([
+      'source',
+      'external_id',
+      'imported_at',
+      ...(withRefunds ? [] : ['refunded_minor', 'status']),
+    ]);
+    const set = columns
+      .filter((c) => !kept.has(c))
+      .map((c) => `"${c}" = excluded."${c}"`)
+      .join(', ');
+    const list = columns.map((c) => `"${c}"`).join(', ');
+    const result = await sql<{ id: number; external_id: string }>`insert into orders (${sql.raw(list)})
+      select ${sql.raw(list)} from stage_orders
+      on conflict (source, external_id) do update set ${sql.raw(set)}
+      returning id, external_id`.execute(this.db);
+    return result.rows;
+  }
+
+  private async copyUpsertLines(rows: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+    const columns = Object.keys(rows[0] ?? {});
+    const list = columns.map((c) => `"${c}"`).join(', ');
+    await sql`create temporary table if not exists stage_lines on commit delete rows as
+      select ${sql.raw(list)} from order_lines with no data`.execute(this.db);
+    await sql`truncate stage_lines`.execute(this.db);
+    await copyRows(
+      this.copy!,
+      'stage_lines',
+      columns,
+      rows.map((r) => columns.map((c) => r[c])),
+    );
+    const set = columns
+      .filter((c) => c !== 'order_id' && c !== 'line_no')
+      .map((c) => `"${c}" = excluded."${c}"`)
+      .join(', ');
+    await sql`insert into order_lines (${sql.raw(list)}) select ${sql.raw(list)} from stage_lines
+      on conflict (order_id, line_no) do update set ${sql.raw(set)}`.execute(this.db);
   }
 
   private moneyOf(currency: string): StoredMoney {
@@ -149,44 +214,49 @@ export class ImportWriter {
       const customerId = order.customer ? await this.resolveCustomer(order.customer, order.placedAt) : undefined;
       rows.push({ order, customerId });
     }
-    for (let start = 0; start < rows.length; start += ORDER_CHUNK) {
-      const chunk = rows.slice(start, start + ORDER_CHUNK);
+    // COPY takes the whole batch in one statement; inserts go in chunks below the parameter limit.
+    const chunkSize = this.copy ? Math.max(1, rows.length) : ORDER_CHUNK;
+    for (let start = 0; start < rows.length; start += chunkSize) {
+      const chunk = rows.slice(start, start + chunkSize);
       for (const withRefunds of [true, false]) {
         const part = chunk.filter((r) => (r.order.refundedMinor !== undefined) === withRefunds);
         if (part.length === 0) continue;
+        const values = part.map(({ order, customerId }) => ({
+          source: this.source,
+          external_id: order.externalId,
+          customer_id: customerId ?? null,
+          email: normaliseEmail(order.email ?? order.customer?.email) ?? null,
+          placed_at: order.placedAt,
+          placed_offset: order.placedOffset,
+          placed_date: localDate(order.placedAt, order.placedOffset),
+          currency: order.currency,
+          subtotal_minor: order.subtotalMinor,
+          shipping_minor: order.shippingMinor,
+          tax_minor: order.taxMinor,
+          discount_minor: order.discountMinor,
+          total_minor: order.totalMinor,
+          refunded_minor: order.refundedMinor ?? 0,
+          status: order.status,
+          discount_codes: JSON.stringify(order.discountCodes),
+          country: isoCountry(order.country) ?? order.country ?? null,
+          cancelled_at: order.cancelledAt ?? null,
+          imported_at: this.now,
+          payment_method: order.acquisition?.paymentMethod ?? null,
+          referring_site: order.acquisition?.referringSite ?? null,
+          landing_site: order.acquisition?.landingSite ?? null,
+          sales_channel: order.acquisition?.channel ?? null,
+          utm_source: order.acquisition?.utmSource ?? null,
+          utm_medium: order.acquisition?.utmMedium ?? null,
+          utm_campaign: order.acquisition?.utmCampaign ?? null,
+          name: order.name ?? null,
+        }));
+        if (this.copy) {
+          for (const row of await this.copyUpsertOrders(values, withRefunds)) ids.set(row.external_id, row.id);
+          continue;
+        }
         const inserted = await this.db
           .insertInto('orders')
-          .values(
-            part.map(({ order, customerId }) => ({
-              source: this.source,
-              external_id: order.externalId,
-              customer_id: customerId ?? null,
-              email: normaliseEmail(order.email ?? order.customer?.email) ?? null,
-              placed_at: order.placedAt,
-              placed_offset: order.placedOffset,
-              placed_date: localDate(order.placedAt, order.placedOffset),
-              currency: order.currency,
-              subtotal_minor: order.subtotalMinor,
-              shipping_minor: order.shippingMinor,
-              tax_minor: order.taxMinor,
-              discount_minor: order.discountMinor,
-              total_minor: order.totalMinor,
-              refunded_minor: order.refundedMinor ?? 0,
-              status: order.status,
-              discount_codes: JSON.stringify(order.discountCodes),
-              country: isoCountry(order.country) ?? order.country ?? null,
-              cancelled_at: order.cancelledAt ?? null,
-              imported_at: this.now,
-              payment_method: order.acquisition?.paymentMethod ?? null,
-              referring_site: order.acquisition?.referringSite ?? null,
-              landing_site: order.acquisition?.landingSite ?? null,
-              sales_channel: order.acquisition?.channel ?? null,
-              utm_source: order.acquisition?.utmSource ?? null,
-              utm_medium: order.acquisition?.utmMedium ?? null,
-              utm_campaign: order.acquisition?.utmCampaign ?? null,
-              name: order.name ?? null,
-            })),
-          )
+          .values(values)
           .onConflict((oc) =>
             oc.columns(['source', 'external_id']).doUpdateSet((eb) => ({
               customer_id: eb.ref('excluded.customer_id'),
@@ -288,7 +358,9 @@ export class ImportWriter {
       }));
     });
     const sqlite = sqliteHandle(this.db);
-    if (sqlite) {
+    if (this.copy && rows.length > 0) {
+      await this.copyUpsertLines(rows);
+    } else if (sqlite) {
       // SQLite: one prepared statement run per line beats compiling a multi-row insert per batch.
       this.lineUpsert ??= sqlite.prepare(SQLITE_LINE_UPSERT);
       for (const r of rows) {

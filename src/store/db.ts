@@ -64,6 +64,7 @@ export async function openStore(url: string, { migrate = true }: { migrate?: boo
     // the pool discards it and the next query opens a new one.
     pool.on('error', () => {});
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    pgPools.set(db.getExecutor().adapter, pool);
   }
   const store: Store = {
     db,
@@ -133,6 +134,30 @@ const sqliteHandles = new WeakMap<object, SqliteHandle>();
  */
 export function sqliteHandle(db: Db): SqliteHandle | undefined {
   return sqliteHandles.get(db.getExecutor().adapter);
+}
+
+const pgPools = new WeakMap<object, pg.Pool>();
+
+/**
+ * A PostgreSQL store's own connection for bulk loads (`COPY`): one client of the pool, and a Kysely
+ * instance that runs every query on that client, so that its transactions and the client's COPY
+ * streams are one session. Undefined on SQLite. The caller calls `release()`.
+ */
+export async function pgSession(db: Db): Promise<{ client: pg.PoolClient; db: Db; release(): void } | undefined> {
+  const pool = pgPools.get(db.getExecutor().adapter);
+  if (!pool) return undefined;
+  const client = await pool.connect();
+  // A pool of one that never closes the client: Kysely's connection is this session.
+  const borrowed = {
+    query: ((...args: Parameters<pg.PoolClient['query']>) => client.query(...args)) as pg.PoolClient['query'],
+    release() {},
+  };
+  const single = { connect: async () => borrowed, end: async () => {} };
+  return {
+    client,
+    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: single }) }),
+    release: () => client.release(),
+  };
 }
 
 const STATEMENT_CACHE_SIZE = 128;

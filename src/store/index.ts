@@ -1,3 +1,4 @@
+export { copyRows } from './copy.js';
 export {
   countRows,
   type Db,
@@ -6,6 +7,7 @@ export {
   migrateToLatest,
   openStore,
   parseDbUrl,
+  pgSession,
   type SqliteHandle,
   type Store,
   sqliteHandle,
