@@ -11,6 +11,7 @@ import { decideSend, type SuppressionReason } from './policy.js';
 import { type MessageContext, renderMessage } from './render.js';
 import { type MessagingSettings, messagingSettings } from './settings.js';
 import { type CampaignDb, campaignDb, type OutboxStatus } from './tables.js';
+import { trackHtml } from './tracking.js';
 
 /** What the advance step needs beyond the database: the instant and the secret that signs links. */
 export interface AdvanceOptions {
@@ -539,7 +540,17 @@ async function renderPayload(
       body: {
         from: { name: settings.fromName, address: settings.fromEmail },
         subject: message.subject,
-        html: message.html,
+        // Opens and clicks, as secondary attribution: signed redirects and a pixel served by `comeback serve`.
+        html:
+          message.html === null
+            ? null
+            : trackHtml(message.html, {
+                publicUrl: settings.publicUrl,
+                secret: options.linkSecret,
+                customerId: facts.customer.id,
+                outboxId,
+                expiresAt: options.now + LINK_DAYS * DAY,
+              }),
         text: message.text,
         // RFC 2369 and RFC 8058: one-click unsubscribe from the mail client.
         headers: {
