@@ -12,6 +12,7 @@ import { webhookTruthMigration } from './014-webhook-truth.js';
 import { postcodeMigration } from './015-postcode.js';
 import { catalogueMigration } from './017-catalogue.js';
 import { campaignsMigration } from './020-campaigns.js';
+import { flowTierCursorMigration } from './026-flow-tier-cursor.js';
 import type { DialectName } from './columns.js';
 
 export type { DialectName } from './columns.js';
@@ -35,5 +36,6 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '010_identifiability': identifiabilityMigration(),
     '011_acquisition': acquisitionMigration(dialect),
     '017_catalogue': catalogueMigration(dialect),
+    '026_flow_tier_cursor': flowTierCursorMigration(),
   };
 }
