@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { enrolNewEntrants, saveFlow, setFlowEnabled, validateFlow } from '../src/campaigns/index.js';
+import { backtestFlow, enrolNewEntrants, saveFlow, setFlowEnabled, validateFlow } from '../src/campaigns/index.js';
 import { campaignDb } from '../src/campaigns/tables.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 
@@ -72,6 +72,15 @@ for (const dialect of DIALECTS) {
         [[3, T0 + 2000]],
       );
       assert.deepEqual(await enrolNewEntrants(db, T0 + 6000), { flows: 1, entered: 0, skipped: 0 });
+      // The backtest over the same history sees both gold arrivals (it starts before the flow was on).
+      const backtest = await backtestFlow(db, flow.flow, { from: T0 - 10_000, to: T0 + 10_000 });
+      assert.deepEqual(
+        backtest.entrants.map((e) => [e.customerId, e.enteredAt]),
+        [
+          [1, T0 - 1000],
+          [3, T0 + 2000],
+        ],
+      );
     });
   });
 }
