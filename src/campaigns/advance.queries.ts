@@ -23,6 +23,7 @@ import { type MessageContext, renderLiquid, renderMessage } from './render.js';
 import { fillAlimtalk } from './senders/kakao.js';
 import { type MessagingSettings, messagingSettings } from './settings.js';
 import { type CampaignDb, campaignDb, type OutboxStatus } from './tables.js';
+import { trackHtml } from './tracking.js';
 
 /** What the advance step needs beyond the database: the instant and the secret that signs links. */
 export interface AdvanceOptions {
@@ -668,7 +669,17 @@ async function renderPayload(
       body: {
         from: { name: settings.fromName, address: settings.fromEmail },
         subject: advertisement && message.subject !== null ? koreanAdSubject(message.subject) : message.subject,
-        html: advertisement && message.html ? koreanAdHtml(message.html, who) : message.html,
+        // Opens and clicks, as secondary attribution: signed redirects and a pixel served by `comeback serve`.
+        html:
+          message.html === null
+            ? null
+            : trackHtml(advertisement ? koreanAdHtml(message.html, who) : message.html, {
+                publicUrl: settings.publicUrl,
+                secret: options.linkSecret,
+                customerId: facts.customer.id,
+                outboxId,
+                expiresAt: options.now + LINK_DAYS * DAY,
+              }),
         text: advertisement ? koreanAdText(message.text, who) : message.text,
         // RFC 2369 and RFC 8058: one-click unsubscribe from the mail client.
         headers: {

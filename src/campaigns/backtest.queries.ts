@@ -82,7 +82,7 @@ interface Occurrence {
   key: string;
 }
 
-const BACKTEST_TRIGGERS = new Set(['segment_entered', 'event', 'order', 'date']);
+const BACKTEST_TRIGGERS = new Set(['segment_entered', 'event', 'order', 'date', 'tier_reached']);
 
 /**
  * Runs `definition` over [from, to) (instants; `--from D --to D` are inclusive days at the faces).
@@ -265,6 +265,18 @@ export async function backtestFlow(
           occurrences.push({ customerId: r.id, at, key: `birthday:${target.getUTCFullYear()}` });
         }
       }
+    }
+  }
+  if (trigger.type === 'tier_reached') {
+    let query = cdb
+      .selectFrom('loyalty_tier_history')
+      .select(['id', 'customer_id', 'from_tier', 'to_tier', 'changed_at'])
+      .where('changed_at', '>=', from)
+      .where('changed_at', '<', to);
+    if (trigger.tiers) query = query.where('to_tier', 'in', trigger.tiers);
+    for (const r of await query.execute()) {
+      if (r.from_tier !== r.to_tier)
+        occurrences.push({ customerId: r.customer_id, at: r.changed_at, key: `tier:${r.id}` });
     }
   }
   occurrences.sort((a, b) => a.customerId - b.customerId || a.at - b.at || a.key.localeCompare(b.key));

@@ -167,7 +167,7 @@ export async function listFlows(db: Db): Promise<FlowSummary[]> {
 }
 
 /** Triggers the worker can evaluate today; the others are refused when a flow is enabled. */
-export const SUPPORTED_TRIGGERS = new Set(['segment_entered', 'event', 'order', 'date']);
+export const SUPPORTED_TRIGGERS = new Set(['segment_entered', 'event', 'order', 'date', 'tier_reached']);
 
 /**
  * Turns a flow on or off. Turning it on starts its trigger scan from now: events and orders stored
@@ -188,6 +188,7 @@ export async function setFlowEnabled(db: Db, key: string, enabled: boolean, now:
     ? {
         event_cursor: sql<number>`coalesce((select max(id) from events), 0)`,
         order_cursor: sql<number>`coalesce((select max(id) from orders), 0)`,
+        tier_cursor: sql<number>`coalesce((select max(id) from loyalty_tier_history), 0)`,
       }
     : {};
   await cdb

@@ -130,5 +130,7 @@ export {
   messagingSettings,
   saveMessagingSettings,
 } from './settings.js';
+export { trackHtml } from './tracking.js';
+export { applyDeliveryReceipt, type DeliveryReceipt, receiptSignature, recordTracking } from './tracking.queries.js';
 export { type EnrolSummary, enrolNewEntrants } from './triggers.queries.js';
 export { type TickSummary, type WorkerOptions, workerTick } from './worker.js';

@@ -20,6 +20,8 @@ export interface LinkClaims {
   m?: number;
   /** Expiry, epoch ms. */
   e: number;
+  /** For a click: the address it leads to, signed with the rest, so the redirect is never open. */
+  u?: string;
 }
 
 const mac = (secret: string, payload: string) => createHmac('sha256', secret).update(payload).digest('base64url');
@@ -66,6 +68,7 @@ function isClaims(value: unknown): value is LinkClaims {
     typeof v.p === 'string' &&
     ['unsubscribe', 'preferences', 'open', 'click'].includes(v.p) &&
     Number.isSafeInteger(v.e) &&
-    (v.m === undefined || Number.isSafeInteger(v.m))
+    (v.m === undefined || Number.isSafeInteger(v.m)) &&
+    (v.u === undefined || (typeof v.u === 'string' && /^https?:\/\//i.test(v.u)))
   );
 }

@@ -22,6 +22,14 @@ export type CampaignTables = {
     outbox_id: number | null;
     status: string;
   };
+  /** Read here, written by loyalty/ (migration 002). */
+  loyalty_tier_history: {
+    id: number;
+    customer_id: number;
+    from_tier: string | null;
+    to_tier: string;
+    changed_at: number;
+  };
   /** Read here, written by segments/ (migration 004). */
   customer_segments: { customer_id: number; kind: string; value: string; since: number; reason: string };
 };
@@ -43,6 +51,8 @@ export type FlowTable = {
   current_version: number;
   event_cursor: number;
   order_cursor: number;
+  /** Migration 026: the last loyalty tier change (loyalty_tier_history.id) the tier_reached scan read. */
+  tier_cursor: Generated<number>;
   created_at: number;
   updated_at: number;
 };

@@ -33,7 +33,7 @@ export async function enrolNewEntrants(db: Db, now: number): Promise<EnrolSummar
   const cdb = campaignDb(db);
   const flows = await cdb
     .selectFrom('flows')
-    .select(['id', 'key', 'current_version', 'event_cursor', 'order_cursor'])
+    .select(['id', 'key', 'current_version', 'event_cursor', 'order_cursor', 'tier_cursor'])
     .where('enabled', '=', 1)
     .where('kind', '=', 'flow')
     .execute();
@@ -48,7 +48,7 @@ export async function enrolNewEntrants(db: Db, now: number): Promise<EnrolSummar
     }
     await cdb
       .updateTable('flows')
-      .set({ event_cursor: found.eventCursor, order_cursor: found.orderCursor })
+      .set({ event_cursor: found.eventCursor, order_cursor: found.orderCursor, tier_cursor: found.tierCursor })
       .where('id', '=', flow.id)
       .execute();
   }
@@ -59,12 +59,13 @@ export async function enrolNewEntrants(db: Db, now: number): Promise<EnrolSummar
 async function occurrences(
   cdb: CampaignDb,
   definition: FlowDefinition,
-  flow: { event_cursor: number; order_cursor: number },
+  flow: { event_cursor: number; order_cursor: number; tier_cursor: number },
   now: number,
-): Promise<{ items: Occurrence[]; eventCursor: number; orderCursor: number }> {
+): Promise<{ items: Occurrence[]; eventCursor: number; orderCursor: number; tierCursor: number }> {
   const trigger = definition.trigger;
   let eventCursor = flow.event_cursor;
   let orderCursor = flow.order_cursor;
+  let tierCursor = Number(flow.tier_cursor);
   const items: Occurrence[] = [];
   if (trigger.type === 'segment_entered' || trigger.type === 'event') {
     // `lifecycle:at_risk` is a segment_entered event named `at_risk` whose properties say kind lifecycle.
@@ -134,8 +135,21 @@ async function occurrences(
     }
   } else if (trigger.type === 'date') {
     items.push(...(await birthdays(cdb, trigger.daysBefore ?? 0, now)));
+  } else if (trigger.type === 'tier_reached') {
+    // The loyalty ledger's tier changes (upgrades and downgrades alike) into one of the listed tiers.
+    let query = cdb
+      .selectFrom('loyalty_tier_history')
+      .select(['id', 'customer_id', 'from_tier', 'to_tier', 'changed_at'])
+      .where('id', '>', tierCursor)
+      .where('changed_at', '<=', now);
+    if (trigger.tiers) query = query.where('to_tier', 'in', trigger.tiers);
+    for (const row of await query.orderBy('id').limit(BATCH).execute()) {
+      tierCursor = Math.max(tierCursor, Number(row.id));
+      if (row.from_tier === row.to_tier) continue;
+      items.push({ customerId: row.customer_id, at: row.changed_at, key: `tier:${row.id}` });
+    }
   }
-  return { items, eventCursor, orderCursor };
+  return { items, eventCursor, orderCursor, tierCursor };
 }
 
 /** Reads the `kind` of a segment event's properties (`{"kind":"lifecycle",…}`). */

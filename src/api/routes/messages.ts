@@ -1,11 +1,13 @@
 import { Type } from '@fastify/type-provider-typebox';
 import {
+  applyDeliveryReceipt,
   CHANNELS,
   createCampaign,
   flowReport,
   installBuiltins,
   listFlows,
   loadFlow,
+  recordTracking,
   sendCampaign,
   setFlowEnabled,
   unsubscribeByToken,
@@ -42,6 +44,9 @@ function page(lang: 'en' | 'ko', body: string): string {
 </head><body><h1>${t.title}</h1>${body}</body></html>`;
 }
 
+/** A transparent 1×1 GIF. */
+const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+
 function languageOf(accept: string | undefined): 'en' | 'ko' {
   return /^\s*ko\b/i.test(accept ?? '') ? 'ko' : 'en';
 }
@@ -70,6 +75,48 @@ export function registerMessageLinkRoutes(app: ApiApp, deps: RouteDeps & { linkS
           `<p>${t.ask}</p><form method="post" action="/m/u/${escapeHtml(request.params.token)}"><button type="submit">${t.button}</button></form>`,
         ),
       );
+  });
+  // The open pixel: always a transparent GIF (a mail client shows nothing either way); valid tokens count.
+  app.get('/m/o/:token', { config: { access: 'public' }, schema: { hide: true, params } }, async (request, reply) => {
+    await recordTracking(deps.store.db, deps.linkSecret, request.params.token, 'open', deps.now());
+    return reply.type('image/gif').header('cache-control', 'no-store').send(PIXEL);
+  });
+  // A click: the target is inside the signed token, so only links the store sent redirect anywhere.
+  app.get('/m/c/:token', { config: { access: 'public' }, schema: { hide: true, params } }, async (request, reply) => {
+    const result = await recordTracking(deps.store.db, deps.linkSecret, request.params.token, 'click', deps.now());
+    if (!result.ok || result.url === null) {
+      const lang = languageOf(request.headers['accept-language']);
+      return reply
+        .code(400)
+        .type('text/html')
+        .send(page(lang, `<p>${TEXT[lang].refused}</p>`));
+    }
+    return reply.header('cache-control', 'no-store').redirect(result.url, 302);
+  });
+  // SMS delivery receipts from the provider, signed over the raw body (`x-comeback-signature: sha256=…`).
+  app.register(async (receipts) => {
+    receipts.removeAllContentTypeParsers();
+    receipts.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 16_384 }, (_request, body, done) =>
+      done(null, body),
+    );
+    receipts.post('/m/r/sms', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
+      const raw = typeof request.body === 'string' ? request.body : '';
+      const signature = request.headers['x-comeback-signature'];
+      const result = await applyDeliveryReceipt(
+        deps.store.db,
+        deps.linkSecret,
+        raw,
+        typeof signature === 'string' ? signature : undefined,
+        deps.now(),
+      );
+      if (!result.ok) {
+        const status = result.reason === 'forged' ? 401 : result.reason === 'unknown_message' ? 404 : 400;
+        return reply.code(status).send({
+          error: { code: result.reason, message: `receipt refused: ${result.reason}`, field: result.field ?? null },
+        });
+      }
+      return result;
+    });
   });
   app.post('/m/u/:token', { config: { access: 'public' }, schema: { hide: true, params } }, async (request, reply) => {
     const lang = languageOf(request.headers['accept-language']);
