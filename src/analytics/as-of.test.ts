@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { addCustomer, addEvent, addOrder, addRefund, DAY, HOUR } from '../../test/segments-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import { applyRefund } from '../ingest/index.js';
+import { customerProfile } from '../segments/index.js';
 import type { Db } from '../store/index.js';
 import { cohortTable } from './cohorts.queries.js';
 import { retentionReport } from './report.queries.js';
@@ -82,6 +83,20 @@ for (const dialect of DIALECTS) {
       const report = await retentionReport(db, { asOf: endOf('2024-02-10'), ...JANUARY, activeWindowDays: 365 });
       assert.equal(report.orders, 3);
       assert.equal(report.revenue, 95);
+      // C's profile: £50 less £10 by the 9th, less £25 by the 10th.
+      const c = Number(
+        (await db.selectFrom('customers').select('id').where('email', '=', 'c@example.com').executeTakeFirstOrThrow())
+          .id,
+      );
+      const revenueOf = async (day: string) =>
+        (await customerProfile(db, c, { asOf: endOf(day) }))?.revenue.map((r) => [
+          r.currency,
+          r.orders,
+          r.revenueMinor,
+        ]);
+      assert.deepEqual(await revenueOf('2024-02-09'), [['GBP', 1, 4000]]);
+      assert.deepEqual(await revenueOf('2024-02-10'), [['GBP', 1, 2500]]);
+      assert.deepEqual(await revenueOf('2024-01-04'), []);
     });
 
     test('as of 29 February only C is left of January (£25) and B starts in February', async () => {
