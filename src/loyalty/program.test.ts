@@ -134,6 +134,11 @@ describe('the money and the ladder the points are computed from (values by hand)
     );
   });
 
+  test('a refund of an order of zero total takes back what it earned, never NaN or Infinity', () => {
+    assert.equal(reversalTarget(7, 0, 0, false), 7);
+    assert.equal(reversalTarget(7, 5, 0, false), 7);
+  });
+
   test('the tier a value reaches: the threshold itself reaches it, one point below does not', () => {
     const config = testProgramConfig();
     assert.deepEqual(
