@@ -107,6 +107,40 @@ describe('comeback loyalty', () => {
     assert.equal(report.points.redeemed, 800, 'five-off 500 and free-shipping 300');
     assert.match((await comeback('loyalty', 'report', ...asOf)).out, /liability\s+£/);
     const dormant = JSON.parse((await comeback('loyalty', 'dormant', '--days', '180', ...asOf, '--json')).out);
+    // Who is dormant, read independently from the raw ledger: members whose latest earn (of points) or
+    // redemption is at least 180 days before the end of 2011-12-31. The list must be exactly them.
+    const ledgerStore = await openStore(`sqlite:${join(dir, 'loyalty.db')}`);
+    const cutoff = Date.parse('2012-01-01T00:00:00Z') - 180 * 86_400_000;
+    let expectedDormant: number[];
+    try {
+      const rows = await ledgerStore.db
+        .withTables<LoyaltyTables>()
+        .selectFrom('loyalty_members as m')
+        .select('m.customer_id')
+        .where((eb) =>
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('loyalty_ledger as l')
+                .select('l.id')
+                .whereRef('l.customer_id', '=', 'm.customer_id')
+                .where((w) =>
+                  w.or([w.and([w('l.kind', '=', 'earn'), w('l.amount', '>', 0)]), w('l.kind', '=', 'redeem')]),
+                )
+                .where('l.occurred_at', '>', cutoff),
+            ),
+          ),
+        )
+        .execute();
+      expectedDormant = rows.map((r) => Number(r.customer_id)).sort((x, y) => x - y);
+    } finally {
+      await ledgerStore.close();
+    }
+    assert.ok(expectedDormant.length > 0, 'the sample has dormant members: the check below is not vacuous');
+    assert.deepEqual(
+      dormant.map((m: { customerId: number }) => m.customerId).sort((x: number, y: number) => x - y),
+      expectedDormant,
+    );
     assert.ok(dormant.every((m: { daysInactive: number }) => m.daysInactive >= 180));
     assert.equal((await comeback('loyalty', 'status', ...asOf)).code, 0);
 

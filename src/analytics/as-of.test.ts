@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { addCustomer, addEvent, addOrder, addRefund, DAY, HOUR } from '../../test/segments-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import { applyRefund } from '../ingest/index.js';
+import { customerProfile } from '../segments/index.js';
 import type { Db } from '../store/index.js';
 import { cohortTable } from './cohorts.queries.js';
 import { retentionReport } from './report.queries.js';
@@ -82,6 +83,20 @@ for (const dialect of DIALECTS) {
       const report = await retentionReport(db, { asOf: endOf('2024-02-10'), ...JANUARY, activeWindowDays: 365 });
       assert.equal(report.orders, 3);
       assert.equal(report.revenue, 95);
+      // C's profile: £50 less £10 by the 9th, less £25 by the 10th.
+      const c = Number(
+        (await db.selectFrom('customers').select('id').where('email', '=', 'c@example.com').executeTakeFirstOrThrow())
+          .id,
+      );
+      const revenueOf = async (day: string) =>
+        (await customerProfile(db, c, { asOf: endOf(day) }))?.revenue.map((r) => [
+          r.currency,
+          r.orders,
+          r.revenueMinor,
+        ]);
+      assert.deepEqual(await revenueOf('2024-02-09'), [['GBP', 1, 4000]]);
+      assert.deepEqual(await revenueOf('2024-02-10'), [['GBP', 1, 2500]]);
+      assert.deepEqual(await revenueOf('2024-01-04'), []);
     });
 
     test('as of 29 February only C is left of January (£25) and B starts in February', async () => {
@@ -98,6 +113,33 @@ for (const dialect of DIALECTS) {
       assert.equal(report.orders, 1);
       assert.equal(report.revenue, 25);
       assert.equal(report.newCustomers, 1);
+    });
+  });
+
+  describe(`a Seoul store's report months are its local months, on ${dialect.name}`, { skip: dialect.skip }, () => {
+    let t: TestDb;
+    before(async () => {
+      t = await freshDatabase(dialect.name);
+    });
+    after(async () => t?.drop());
+
+    test('2024-03-01 08:00+09:00 is a March order; 2024-02-29 23:30+09:00 a February one', async () => {
+      const db = t.store.db;
+      const a = await addCustomer(db, { email: 'a@example.kr' });
+      const b = await addCustomer(db, { email: 'b@example.kr' });
+      await addOrder(db, a, { at: at('2024-03-01T08:00:00+09:00'), totalMinor: 30_000, currency: 'KRW' });
+      await addOrder(db, b, { at: at('2024-02-29T23:30:00+09:00'), totalMinor: 20_000, currency: 'KRW' });
+      // As of the end of 31 March in Seoul (15:00Z): the last full local month is March.
+      const asOf = at('2024-03-31T15:00:00Z');
+      const seoul = await retentionReport(db, { asOf, activeWindowDays: 365, timeZone: 'Asia/Seoul' });
+      assert.deepEqual([seoul.from, seoul.to], [at('2024-02-29T15:00:00Z'), asOf]);
+      assert.deepEqual([seoul.orders, seoul.revenue, seoul.newCustomers], [1, 30_000, 1]);
+      assert.deepEqual([seoul.previous.orders, seoul.previous.revenue], [1, 20_000]);
+      // The same data read in UTC months puts both orders in February.
+      const utc = await retentionReport(db, { asOf, activeWindowDays: 365 });
+      assert.deepEqual([utc.from, utc.to], [at('2024-02-01T00:00:00Z'), at('2024-03-01T00:00:00Z')]);
+      assert.equal(utc.orders, 2);
+      await assert.rejects(retentionReport(db, { asOf, timeZone: 'Mars/Olympus' }), /timeZone/);
     });
   });
 

@@ -5,6 +5,7 @@ import {
   defaultPeriod,
   isoWeekLabel,
   monthLabel,
+  monthStart,
   parseDurationDays,
   previousPeriod,
   weekOfEpochDay,
@@ -53,5 +54,32 @@ describe('periods', () => {
     assert.notEqual(weekOfEpochDay(day('2011-01-09')), weekOfEpochDay(day('2011-01-10')));
     assert.equal(monthLabel(2011 * 12), '2011-01');
     assert.equal(monthLabel(2011 * 12 + 11), '2011-12');
+  });
+
+  test("a Seoul store's months start at its local midnight: March 2024 is [02-29T15:00Z, 03-31T15:00Z)", () => {
+    const seoulMarch = Date.parse('2024-02-29T15:00:00Z');
+    const seoulApril = Date.parse('2024-03-31T15:00:00Z');
+    // 2024-03-01 08:00+09:00 is 2024-02-29T23:00Z: in March in Seoul, in February in UTC.
+    const order = Date.parse('2024-03-01T08:00:00+09:00');
+    assert.equal(monthStart(order, 0, 'Asia/Seoul'), seoulMarch);
+    assert.equal(monthStart(order), Date.parse('2024-02-01T00:00:00Z'));
+    // One millisecond before the local midnight is still February.
+    assert.equal(monthStart(seoulMarch - 1, 0, 'Asia/Seoul'), Date.parse('2024-01-31T15:00:00Z'));
+    const period = defaultPeriod(seoulApril, 'Asia/Seoul');
+    assert.deepEqual(period, { from: seoulMarch, to: seoulApril, timeZone: 'Asia/Seoul' });
+    assert.deepEqual(previousPeriod(period), {
+      from: Date.parse('2024-01-31T15:00:00Z'),
+      to: seoulMarch,
+      timeZone: 'Asia/Seoul',
+    });
+    // London: BST starts 2024-03-31, so April starts at 23:00Z the day before.
+    assert.equal(
+      monthStart(Date.parse('2024-04-15T12:00:00Z'), 0, 'Europe/London'),
+      Date.parse('2024-03-31T23:00:00Z'),
+    );
+    assert.equal(
+      monthStart(Date.parse('2024-04-15T12:00:00Z'), -1, 'Europe/London'),
+      Date.parse('2024-03-01T00:00:00Z'),
+    );
   });
 });

@@ -1,10 +1,14 @@
 import { ComebackError } from '../errors.js';
-import { MS_PER_DAY } from '../shared/dates.js';
+import { MS_PER_DAY, wallTimeInZone, zoneOffsetAt } from '../shared/dates.js';
 
-/** A half-open period `[from, to)` in epoch milliseconds. */
+/**
+ * A half-open period `[from, to)` in epoch milliseconds; `timeZone` (IANA, default UTC) is the store's
+ * zone its month boundaries are local midnights of, so that the period before it is whole months too.
+ */
 export interface Period {
   readonly from: number;
   readonly to: number;
+  readonly timeZone?: string;
 }
 
 const DURATION = /^(\d+)\s*(d|w|m|y)?$/i;
@@ -24,10 +28,13 @@ export function parseDurationDays(text: string, field = 'duration'): number {
   return amount * days;
 }
 
-/** UTC midnight of the first day of the month that holds `ms`, moved by `months` months. */
-export function monthStart(ms: number, months = 0): number {
-  const d = new Date(ms);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1);
+/**
+ * Midnight of the first day of the month that holds `ms`, moved by `months` months, in `timeZone`
+ * (default UTC): in Asia/Seoul, March 2024 starts at 2024-02-29T15:00Z.
+ */
+export function monthStart(ms: number, months = 0, timeZone = 'UTC'): number {
+  const d = new Date(ms + zoneOffsetAt(ms, timeZone) * 60_000);
+  return wallTimeInZone(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1), timeZone).epochMs;
 }
 
 /** UTC midnight of the day that holds `ms`. */
@@ -41,9 +48,9 @@ export function dayStart(ms: number): number {
  * unless `asOf` is its very start, since a half month would read as a drop). A year-long period
  * would leave the start population empty for any store with less than two years of history.
  */
-export function defaultPeriod(asOf: number): Period {
-  const to = monthStart(asOf);
-  return { from: monthStart(to, -1), to };
+export function defaultPeriod(asOf: number, timeZone = 'UTC'): Period {
+  const to = monthStart(asOf, 0, timeZone);
+  return { from: monthStart(to, -1, timeZone), to, ...(timeZone === 'UTC' ? {} : { timeZone }) };
 }
 
 /**
@@ -51,14 +58,15 @@ export function defaultPeriod(asOf: number): Period {
  * (so that June–November compares with December–May), else the same number of milliseconds.
  */
 export function previousPeriod(period: Period): Period {
-  const { from, to } = period;
-  if (monthStart(from) === from && monthStart(to) === to) {
-    const a = new Date(from);
-    const b = new Date(to);
+  const { from, to, timeZone = 'UTC' } = period;
+  const zone = timeZone === 'UTC' ? {} : { timeZone };
+  if (monthStart(from, 0, timeZone) === from && monthStart(to, 0, timeZone) === to) {
+    const a = new Date(from + zoneOffsetAt(from, timeZone) * 60_000);
+    const b = new Date(to + zoneOffsetAt(to, timeZone) * 60_000);
     const months = (b.getUTCFullYear() - a.getUTCFullYear()) * 12 + b.getUTCMonth() - a.getUTCMonth();
-    return { from: monthStart(from, -months), to: from };
+    return { from: monthStart(from, -months, timeZone), to: from, ...zone };
   }
-  return { from: from - (to - from), to: from };
+  return { from: from - (to - from), to: from, ...zone };
 }
 
 /** `2011-01-03` for an epoch day number. */

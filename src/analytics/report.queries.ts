@@ -1,6 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import { ComebackError } from '../errors.js';
-import { MS_PER_DAY } from '../shared/dates.js';
+import { isValidTimeZone, MS_PER_DAY } from '../shared/dates.js';
 import { toMajor } from '../shared/money.js';
 import type { Db } from '../store/index.js';
 import {
@@ -48,6 +48,11 @@ export interface RetentionOptions {
   currency?: string;
   /** Also give every figure per group of customers (main currency), side by side: see `groupAssignment`. */
   by?: Grouping;
+  /**
+   * The store's IANA zone: the default period is the last full month of its local dates (a Seoul
+   * store's order at 2024-03-01 08:00+09:00 is in March). Default UTC.
+   */
+  timeZone?: string;
 }
 
 /** One group's figures of the period and of the previous one. */
@@ -548,14 +553,27 @@ export async function activeWindowOf(db: Db, options: { asOf: number; currency: 
   };
 }
 
-/** Resolves the period of a report: the one given, or the last full month before `asOf`. */
-export function reportPeriod(options: { from?: number; to?: number; asOf: number }): Period & { isDefault: boolean } {
-  const { asOf } = options;
-  if (options.from === undefined && options.to === undefined) return { ...defaultPeriod(asOf), isDefault: true };
+/**
+ * Resolves the period of a report: the one given, or the last full month before `asOf` in the store's
+ * `timeZone` (local midnights; default UTC). Given instants are taken as they are.
+ */
+export function reportPeriod(options: {
+  from?: number;
+  to?: number;
+  asOf: number;
+  timeZone?: string;
+}): Period & { isDefault: boolean } {
+  const { asOf, timeZone = 'UTC' } = options;
+  if (!isValidTimeZone(timeZone))
+    throw new ComebackError('bad_input', `timeZone: ${timeZone} is not an IANA time zone`);
+  const zone = timeZone === 'UTC' ? {} : { timeZone };
+  if (options.from === undefined && options.to === undefined) {
+    return { ...defaultPeriod(asOf, timeZone), isDefault: true };
+  }
   const to = options.to ?? asOf;
-  const from = options.from ?? defaultPeriod(to).from;
+  const from = options.from ?? defaultPeriod(to, timeZone).from;
   if (from >= to) throw new ComebackError('bad_input', 'from: must be before to');
-  return { from, to, isDefault: false };
+  return { from, to, ...zone, isDefault: false };
 }
 
 /** The current and previous figures of one currency with the change of each metric. */

@@ -130,6 +130,7 @@ for (const dialect of DIALECTS) {
         post('/track', { userId: `load-${Math.floor(i / 3)}`, event: 'Product Viewed', messageId: `load-msg-${i}` }),
       );
       const answers = await Promise.all(calls);
+      assert.equal(answers.length, 150);
       assert.ok(answers.every((a) => a.status === 200));
       assert.equal(await countRows(t.store.db, 'customers'), before + 50);
       const identities = await t.store.db

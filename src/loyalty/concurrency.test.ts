@@ -172,6 +172,7 @@ for (const dialect of DIALECTS) {
             .select(['order_id', 'earned'])
             .where('order_id', 'in', orders)
             .execute();
+          assert.equal(earned.length, orders.length, 'every order earned once');
           assert.ok(earned.every((row) => row.earned > 0));
           assert.deepEqual((await auditLedger(t.store.db)).problems, []);
         } finally {

@@ -99,6 +99,7 @@ describe('CDNOW sample, 39-week calibration', () => {
     // Our maximum is at least as high as the published point's likelihood.
     const published = pnbdLogLikelihood({ r: 0.5533, alpha: 10.5776, s: 0.6061, beta: 11.665 }, groupHistories(cdnow));
     assert.ok(fit.logLikelihood >= published - 1e-9);
+    assert.deepEqual(Object.keys(fit.stderr).sort(), ['alpha', 'beta', 'r', 's']);
     assert.ok(Object.values(fit.stderr).every((se) => se > 0 && Number.isFinite(se)));
     assert.ok(pnbdParams(fit.params).s > 0);
   });

@@ -35,6 +35,7 @@ describe('groupHistories', () => {
   it('keeps one history per customer when asked not to group', () => {
     const histories = ungroupedHistories(summary);
     assert.equal(histories.count, 7);
+    assert.equal(histories.weight.length, 7);
     assert.ok(histories.weight.every((w) => w === 1));
   });
 

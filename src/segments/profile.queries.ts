@@ -2,10 +2,11 @@ import { sql } from 'kysely';
 import { ComebackError } from '../errors.js';
 import { profileRecommendations } from '../recommend/index.js';
 import { toMajor } from '../shared/money.js';
-import { type Db, REVENUE_STATUSES } from '../store/index.js';
+import type { Db } from '../store/index.js';
 import { computeLifecycle, type LifecycleStage } from './lifecycle.js';
 import { computePersonas, PERSONAS, type Persona } from './personas.js';
 import { computeRfm, type RfmScore } from './rfm.js';
+import { salesAsOf } from './sales-as-of.queries.js';
 import { customerSegmentsOf } from './segments.queries.js';
 import type { CustomerScores, ScoresByCustomer } from './tables.js';
 
@@ -197,19 +198,12 @@ export async function customerProfile(
     .where('customer_id', '=', customerId)
     .orderBy('linked_at')
     .execute();
-  const revenue = await db
-    .selectFrom('orders')
-    .select([
-      'currency',
-      sql<number>`count(*)`.as('orders'),
-      sql<number>`coalesce(sum(total_minor - refunded_minor), 0)`.as('net'),
-    ])
-    .where('customer_id', '=', customerId)
-    .where('placed_at', '<=', asOf)
-    .where('status', 'in', REVENUE_STATUSES)
-    .groupBy('currency')
-    .orderBy('currency')
-    .execute();
+  // Sales as they stood at asOf (exclusive): later refunds and cancellations do not reach back.
+  const revenue = (
+    await sql<{ currency: string; orders: number; net: number }>`
+      select s.currency, count(*) as orders, coalesce(sum(s.net), 0) as net from ${salesAsOf(asOf)} s
+      where s.customer_id = ${customerId} group by s.currency order by s.currency`.execute(db)
+  ).rows;
   const orders = await db
     .selectFrom('orders')
     .selectAll()

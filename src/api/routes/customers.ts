@@ -81,7 +81,11 @@ export function registerCustomerRoutes(app: ApiApp, deps: RouteDeps): void {
     async (request) => {
       const db = deps.store.db;
       const asOf = (await defaultAsOf(db)) ?? deps.now();
-      return customerProfile(db, request.params.id, { asOf, scores: await loadLatestScores(db), timelineLimit: 200 });
+      return customerProfile(db, request.params.id, {
+        asOf,
+        scores: await loadLatestScores(db, { asOf }),
+        timelineLimit: 200,
+      });
     },
   );
 }

@@ -12,6 +12,7 @@ import {
   retentionReport,
   type TimeToSecondOrder,
 } from '../../analytics/index.js';
+import { messagingSettings } from '../../campaigns/settings.js';
 import { ComebackError } from '../../errors.js';
 import { MS_PER_DAY } from '../../shared/dates.js';
 import { openStore } from '../../store/index.js';
@@ -72,6 +73,8 @@ export function registerReport(program: Command, ctx: CommandContext): void {
         activeWindowDays,
         currency: flags.currency,
         by,
+        // The store's zone (`comeback flows settings`): the default month is a month of its local dates.
+        timeZone: (await messagingSettings(store.db)).timeZone,
       });
       if (flags.json) printJson(ctx.io, reportJson(report, source));
       else printReport(ctx.io, report, source);
