@@ -483,4 +483,36 @@ describe('Korean exports without a database', () => {
       delete process.env.COMEBACK_XLSX_PASSWORD;
     }
   });
+
+  test('comeback demo --store kr loads the four Korean samples into a Korean store', async () => {
+    const dir = tempDir();
+    const cli = cliIn(dir, 'unused.db');
+    const bad = cli('demo', '--store', 'jp', '--no-serve', '--file', join(dir, 'x.db'));
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--store jp: use retail or kr/);
+    const run = cli('demo', '--store', 'kr', '--no-serve', '--file', join(dir, 'kr.db'));
+    assert.equal(run.code, 0, run.err);
+    // The generator writes 160 + 40 Cafe24 orders and 120 SmartStore orders (scripts/kr-samples.ts).
+    assert.match(run.out, /^Loaded 320 orders /);
+    const { openStore } = await import('../store/index.js');
+    const store = await openStore(`sqlite:${join(dir, 'kr.db')}`);
+    try {
+      const db = store.db;
+      assert.equal(await count(db, 'select count(*) as v from orders'), 320);
+      assert.equal(
+        await count(db, `select count(*) as v from orders where currency <> 'KRW' or placed_offset <> 540`),
+        0,
+      );
+      assert.equal(
+        (await count(db, `select count(*) as v from customers where source = 'cafe24' and birthday is not null`)) > 0,
+        true,
+      );
+      const settings = await sql<{
+        value: string;
+      }>`select value from messaging_settings where name = 'messaging'`.execute(db);
+      assert.equal(JSON.parse(settings.rows[0]!.value).timeZone, 'Asia/Seoul');
+    } finally {
+      await store.close();
+    }
+  });
 });
