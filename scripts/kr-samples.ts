@@ -213,6 +213,7 @@ function cafe24Orders(people: Member[], count: number, seq0: number): Cafe24Row[
     const guest = random() < 0.25;
     const member = guest ? undefined : pick(people);
     const guestName = `${pick(FAMILY)}${pick(GIVEN)}`;
+    const guestMobile = mobile();
     const lineCount = random() < 0.6 ? 1 : int(2, 3);
     const roll = random();
     const kind =
@@ -262,7 +263,7 @@ function cafe24Orders(people: Member[], count: number, seq0: number): Cafe24Row[
         '결제일시(입금확인일)': paidAt,
         주문자명: member?.name ?? guestName,
         주문자ID: member?.id ?? '',
-        '주문자 휴대전화': member?.mobile ?? mobile(),
+        '주문자 휴대전화': member?.mobile ?? guestMobile,
         '주문 시 회원등급': member ? pick(['일반회원', '실버', '골드']) : '비회원',
         주문경로: pick(['PC쇼핑몰', '모바일웹', '모바일웹', '네이버 페이']),
         결제수단: pick(['신용카드', '무통장입금', '카카오페이', '네이버페이']),
