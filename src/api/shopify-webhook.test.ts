@@ -150,6 +150,8 @@ for (const dialect of DIALECTS) {
         [row?.status, row?.total_minor, row?.source_updated_at],
         ['paid', 2000, Date.UTC(2026, 0, 12, 15, 0, 1)],
       );
+      // Shopify's order name, as the merchant knows it, beside the numeric id.
+      assert.deepEqual([row?.external_id, row?.name], ['4001', '#1001']);
     });
 
     test('a retried orders/create (paid) after cancellation and refund does not make the order paid again', async () => {

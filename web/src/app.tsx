@@ -9,6 +9,7 @@ import { PredictionsPage } from './pages/predictions.js';
 import { SegmentsPage } from './pages/segments.js';
 import { SignInPage, type Who } from './pages/sign-in.js';
 import { type Route, useRoute } from './router.js';
+import type { WhoOrNone } from './types.js';
 
 const NAV: Array<{ page: Route['page']; href: string; label: MessageKey; icon: string }> = [
   { page: 'overview', href: '#/overview', label: 'navOverview', icon: 'M3 13h4v8H3zM10 8h4v13h-4zM17 3h4v18h-4z' },
@@ -71,7 +72,7 @@ export function App() {
   useEffect(() => {
     forgetStoredKey();
     // Before sign-in the server answers 200 { kind: 'none' } (no 401 in the console on a fresh load).
-    apiFetch<Who | { kind: 'none' }>('/session').then(
+    apiFetch<WhoOrNone>('/session').then(
       (who) => setWho(who.kind === 'none' ? null : who),
       () => setWho(null),
     );

@@ -10,6 +10,7 @@ import {
   type ScoreRun,
 } from '../../predict/index.js';
 import {
+  type CustomerProfile,
   type CustomerScores,
   computeLifecycle,
   computePersonas,
@@ -292,6 +293,54 @@ async function rfmGrid(db: Db, asOf: number) {
  * The dashboard's read-only views over analytics, segments and models: one request per page, each
  * computed as of the day after the latest sale.
  */
+/** What the Segments page shows at `asOf`: the RFM grid and groups, personas, lifecycle with the 90-day migration, saved segments. */
+export async function segmentsView(db: Db, asOf: number) {
+  const rfm = await rfmGrid(db, asOf);
+  const personas = await computePersonas(db, { asOf });
+  const personaCounts = new Map(PERSONA_ORDER.map((p) => [p, 0]));
+  for (const p of personas) personaCounts.set(p.persona, (personaCounts.get(p.persona) ?? 0) + 1);
+  const lifecycle = await computeLifecycle(db, { asOf });
+  const stageCounts = new Map(LIFECYCLE_STAGES.map((s) => [s, 0]));
+  for (const c of lifecycle.customers) stageCounts.set(c.stage, (stageCounts.get(c.stage) ?? 0) + 1);
+  const migration = await lifecycleMigration(db, { from: asOf - 90 * MS_PER_DAY, to: asOf });
+  const saved = [];
+  for (const segment of await listSavedSegments(db)) {
+    const history = await segmentSizeHistory(db, segment.id);
+    saved.push({
+      name: segment.name,
+      rule: segment.rule,
+      updatedAt: segment.updatedAt,
+      size: history.at(-1)?.size ?? 0,
+      history,
+    });
+  }
+  return {
+    asOf,
+    rfm,
+    personas: PERSONA_ORDER.map((p) => ({
+      persona: p,
+      label: PERSONAS[p].label,
+      play: PERSONAS[p].play,
+      customers: personaCounts.get(p) ?? 0,
+    })),
+    lifecycle: {
+      thresholds: lifecycle.thresholds,
+      stages: LIFECYCLE_STAGES.map((stage) => ({ stage, customers: stageCounts.get(stage) ?? 0 })),
+      migration,
+    },
+    saved,
+  };
+}
+
+/** `GET /dashboard/segments`. */
+export type SegmentsView = Awaited<ReturnType<typeof segmentsView>>;
+
+/** `GET /dashboard/customers/:id`: the customer's story (src/segments) with the model's prediction. */
+export type CustomerStory = CustomerProfile & { currency: string | null; prediction: CustomerPrediction | null };
+
+/** `GET /dashboard/predictions`: the report without the per-customer scores, which stay on the server. */
+export type PredictionsView = Omit<PredictionReport, 'byCustomer'>;
+
 export function registerDashboardRoutes(app: ApiApp, deps: RouteDeps): void {
   const db = deps.store.db;
   // Fitting takes a moment; keep the latest report per asOf (new sales move asOf and refit).
@@ -318,44 +367,7 @@ export function registerDashboardRoutes(app: ApiApp, deps: RouteDeps): void {
         response: { 200: Json('{ asOf, rfm, personas, lifecycle, saved }'), ...authErrors },
       },
     },
-    async () => {
-      const asOf = await dashboardAsOf(db, deps.now());
-      const rfm = await rfmGrid(db, asOf);
-      const personas = await computePersonas(db, { asOf });
-      const personaCounts = new Map(PERSONA_ORDER.map((p) => [p, 0]));
-      for (const p of personas) personaCounts.set(p.persona, (personaCounts.get(p.persona) ?? 0) + 1);
-      const lifecycle = await computeLifecycle(db, { asOf });
-      const stageCounts = new Map(LIFECYCLE_STAGES.map((s) => [s, 0]));
-      for (const c of lifecycle.customers) stageCounts.set(c.stage, (stageCounts.get(c.stage) ?? 0) + 1);
-      const migration = await lifecycleMigration(db, { from: asOf - 90 * MS_PER_DAY, to: asOf });
-      const saved = [];
-      for (const segment of await listSavedSegments(db)) {
-        const history = await segmentSizeHistory(db, segment.id);
-        saved.push({
-          name: segment.name,
-          rule: segment.rule,
-          updatedAt: segment.updatedAt,
-          size: history.at(-1)?.size ?? 0,
-          history,
-        });
-      }
-      return {
-        asOf,
-        rfm,
-        personas: PERSONA_ORDER.map((p) => ({
-          persona: p,
-          label: PERSONAS[p].label,
-          play: PERSONAS[p].play,
-          customers: personaCounts.get(p) ?? 0,
-        })),
-        lifecycle: {
-          thresholds: lifecycle.thresholds,
-          stages: LIFECYCLE_STAGES.map((stage) => ({ stage, customers: stageCounts.get(stage) ?? 0 })),
-          migration,
-        },
-        saved,
-      };
-    },
+    async () => segmentsView(db, await dashboardAsOf(db, deps.now())),
   );
 
   app.get(

@@ -3,6 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ComebackError } from '../../errors.js';
 import type { ApiScope } from '../api.schema.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
+// The type also brings auth.ts's `request.principal` into any program that reads this file (the dashboard's).
+import type { Principal } from '../auth.js';
 import { findApiKey, hashKey, upsertAdminUser, verifyAdminUser } from '../keys.queries.js';
 import { LoginThrottle } from '../login-throttle.js';
 import { authErrors, EpochMs, Nullable } from '../schemas.js';
@@ -154,7 +156,7 @@ export function registerSessionRoutes(app: ApiApp, deps: RouteDeps): void {
       },
     },
     async (request): Promise<WhoOrNone> => {
-      const who = request.principal;
+      const who: Principal | undefined = request.principal;
       if (!who) return { kind: 'none' };
       return who.kind === 'key'
         ? { kind: 'key', scope: who.scope, name: who.name, viaKey: false }
@@ -196,7 +198,7 @@ export function registerSessionRoutes(app: ApiApp, deps: RouteDeps): void {
       },
     },
     async (request, reply) => {
-      const who = request.principal;
+      const who: Principal | undefined = request.principal;
       if (who?.kind !== 'session' || who.keyId !== null) {
         throw new ComebackError('forbidden', 'only an admin signed in with a password can change it');
       }

@@ -2,13 +2,9 @@ import { type FormEvent, useState } from 'react';
 import { ApiError, apiFetch } from '../api.js';
 import { type Lang, useI18n } from '../i18n.js';
 
-/** Who is signed in, as `GET /session` answers. */
-export interface Who {
-  kind: 'key' | 'session';
-  scope: 'read' | 'write' | 'admin';
-  name: string;
-  viaKey: boolean;
-}
+import type { Who } from '../types.js';
+
+export type { Who };
 
 /** The sign-in page: the local admin account, or an API key traded for a session cookie. */
 export function SignInPage({ onSignedIn, onLang }: { onSignedIn: (who: Who) => void; onLang: (lang: Lang) => void }) {
