@@ -76,7 +76,7 @@ function shopPage(path: string, embed: string): string {
     path === '/product.html'
       ? product
       : path === '/checkout.html'
-        ? '<h1>Checkout</h1><a href="/account.html">Sign in</a>'
+        ? '<h1>Checkout</h1><div data-comeback="email-capture"></div><a href="/account.html">Sign in</a>'
         : '<h1>Your account</h1><button id="store-button">Store button</button>' +
           '<template data-comeback="offer" data-title="Come back for 10% off"><p>Use code <b>STAY10</b> today.</p></template>';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Test shop ${path}</title></head><body>${body}${embed}</body></html>`;
@@ -208,6 +208,23 @@ describe('the storefront snippet in Chromium', { skip: chromiumSkip }, () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('link', { name: 'Checkout' }).click();
     await page.waitForURL(/checkout/);
+    // E-mail capture on the way: consent recorded with its source, a Signed Up event for the welcome flow.
+    await page.getByLabel('E-mail address').fill('jo@example.com');
+    await page.getByLabel(/I agree to receive marketing e-mails/).check();
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByText('Thank you! Please check your inbox.').waitFor();
+    const store = await openStore(`sqlite:${file}`);
+    try {
+      const consent = await store.db
+        .selectFrom('customer_consents')
+        .innerJoin('customers', 'customers.id', 'customer_consents.customer_id')
+        .select(['customer_consents.channel', 'customer_consents.granted', 'customer_consents.source'])
+        .where('customers.email', '=', 'jo@example.com')
+        .execute();
+      assert.deepEqual(consent, [{ channel: 'email', granted: 1, source: 'storefront' }]);
+    } finally {
+      await store.close();
+    }
     await page.getByRole('link', { name: 'Sign in' }).click();
     await page.waitForURL(/account/);
     const events = await until(
