@@ -105,7 +105,8 @@ describe('the storefront snippet in Chromium', { skip: chromiumSkip }, () => {
     // The shop's origin first: the publishable key is made for it.
     let embed = '';
     shop = createServer((request, response) => {
-      const path = new URL(request.url ?? '/', 'http://x').pathname;
+      const asked = new URL(request.url ?? '/', 'http://x');
+      const path = asked.pathname;
       if (!/^\/(product|checkout|account)\.html$/.test(path)) {
         response.writeHead(path === '/favicon.ico' ? 204 : 404).end();
         return;
@@ -113,7 +114,9 @@ describe('the storefront snippet in Chromium', { skip: chromiumSkip }, () => {
       const signedIn =
         path === '/account.html'
           ? ` data-customer-id="${USER}" data-customer-hash="${createHmac('sha256', secret).update(USER).digest('hex')}" data-offer="exit" data-offer-segments="member"`
-          : '';
+          : asked.searchParams.get('consent') === 'required'
+            ? ' data-consent="required"'
+            : '';
       response
         .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
         .end(shopPage(path, embed.replace('SIGNED_IN', signedIn)));
@@ -306,5 +309,52 @@ describe('the storefront snippet in Chromium', { skip: chromiumSkip }, () => {
     assert.equal(await page.getByRole('dialog').count(), 0);
     const shown = (await eventsOfCustomer()).filter((e) => e.event === 'Offer Shown');
     assert.equal(shown.length, 1);
+  });
+
+  test('with data-consent="required" nothing is stored or sent until consent(true), then what waited is sent', async () => {
+    const visit = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'ko-KR' });
+    try {
+      const tab = await visit.newPage();
+      const apiCalls: string[] = [];
+      tab.on('request', (r) => {
+        if (r.url().startsWith(`${serve.url}/api/`) && r.method() === 'POST') apiCalls.push(r.url());
+      });
+      await tab.goto(`${shopUrl}/product.html?consent=required&utm_source=ads`);
+      await tab.waitForFunction('"comeback" in window');
+      await tab.getByRole('button', { name: 'Add to cart' }).click();
+      await tab.waitForTimeout(800);
+      assert.deepEqual(apiCalls, [], 'nothing sent before consent');
+      assert.deepEqual(await visit.cookies(), []);
+      assert.equal(await tab.evaluate('localStorage.length + sessionStorage.length'), 0);
+      await tab.evaluate('window.comeback.consent(true)');
+      const anonymousId = String(await tab.evaluate('window.comeback.anonymousId()'));
+      assert.equal(await tab.evaluate('localStorage.getItem("comeback_aid")'), anonymousId);
+      const store = await openStore(`sqlite:${file}`);
+      try {
+        const sent = await until(
+          'the waiting events after consent',
+          () =>
+            store.db
+              .selectFrom('events')
+              .select(['type', 'event', 'utm_source'])
+              .where('anonymous_id', '=', anonymousId)
+              .orderBy('id')
+              .execute(),
+          (rows) => rows.length >= 3,
+        );
+        assert.deepEqual(
+          sent.map((e) => [e.type, e.event, e.utm_source]),
+          [
+            ['page', null, 'ads'],
+            ['track', 'Product Viewed', 'ads'],
+            ['track', 'Product Added', 'ads'],
+          ],
+        );
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await visit.close();
+    }
   });
 });
