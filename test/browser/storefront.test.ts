@@ -76,7 +76,7 @@ function shopPage(path: string, embed: string): string {
     path === '/product.html'
       ? product
       : path === '/checkout.html'
-        ? '<h1>Checkout</h1><a href="/account.html">Sign in</a>'
+        ? '<h1>Checkout</h1><div data-comeback="email-capture"></div><a href="/account.html">Sign in</a>'
         : '<h1>Your account</h1><button id="store-button">Store button</button>' +
           '<template data-comeback="offer" data-title="Come back for 10% off"><p>Use code <b>STAY10</b> today.</p></template>';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Test shop ${path}</title></head><body>${body}${embed}</body></html>`;
@@ -105,7 +105,8 @@ describe('the storefront snippet in Chromium', { skip: chromiumSkip }, () => {
     // The shop's origin first: the publishable key is made for it.
     let embed = '';
     shop = createServer((request, response) => {
-      const path = new URL(request.url ?? '/', 'http://x').pathname;
+      const asked = new URL(request.url ?? '/', 'http://x');
+      const path = asked.pathname;
       if (!/^\/(product|checkout|account)\.html$/.test(path)) {
         response.writeHead(path === '/favicon.ico' ? 204 : 404).end();
         return;
@@ -113,7 +114,9 @@ describe('the storefront snippet in Chromium', { skip: chromiumSkip }, () => {
       const signedIn =
         path === '/account.html'
           ? ` data-customer-id="${USER}" data-customer-hash="${createHmac('sha256', secret).update(USER).digest('hex')}" data-offer="exit" data-offer-segments="member"`
-          : '';
+          : asked.searchParams.get('consent') === 'required'
+            ? ' data-consent="required"'
+            : '';
       response
         .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
         .end(shopPage(path, embed.replace('SIGNED_IN', signedIn)));
@@ -208,6 +211,23 @@ describe('the storefront snippet in Chromium', { skip: chromiumSkip }, () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('link', { name: 'Checkout' }).click();
     await page.waitForURL(/checkout/);
+    // E-mail capture on the way: consent recorded with its source, a Signed Up event for the welcome flow.
+    await page.getByLabel('E-mail address').fill('jo@example.com');
+    await page.getByLabel(/I agree to receive marketing e-mails/).check();
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByText('Thank you! Please check your inbox.').waitFor();
+    const store = await openStore(`sqlite:${file}`);
+    try {
+      const consent = await store.db
+        .selectFrom('customer_consents')
+        .innerJoin('customers', 'customers.id', 'customer_consents.customer_id')
+        .select(['customer_consents.channel', 'customer_consents.granted', 'customer_consents.source'])
+        .where('customers.email', '=', 'jo@example.com')
+        .execute();
+      assert.deepEqual(consent, [{ channel: 'email', granted: 1, source: 'storefront' }]);
+    } finally {
+      await store.close();
+    }
     await page.getByRole('link', { name: 'Sign in' }).click();
     await page.waitForURL(/account/);
     const events = await until(
@@ -289,5 +309,52 @@ describe('the storefront snippet in Chromium', { skip: chromiumSkip }, () => {
     assert.equal(await page.getByRole('dialog').count(), 0);
     const shown = (await eventsOfCustomer()).filter((e) => e.event === 'Offer Shown');
     assert.equal(shown.length, 1);
+  });
+
+  test('with data-consent="required" nothing is stored or sent until consent(true), then what waited is sent', async () => {
+    const visit = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'ko-KR' });
+    try {
+      const tab = await visit.newPage();
+      const apiCalls: string[] = [];
+      tab.on('request', (r) => {
+        if (r.url().startsWith(`${serve.url}/api/`) && r.method() === 'POST') apiCalls.push(r.url());
+      });
+      await tab.goto(`${shopUrl}/product.html?consent=required&utm_source=ads`);
+      await tab.waitForFunction('"comeback" in window');
+      await tab.getByRole('button', { name: 'Add to cart' }).click();
+      await tab.waitForTimeout(800);
+      assert.deepEqual(apiCalls, [], 'nothing sent before consent');
+      assert.deepEqual(await visit.cookies(), []);
+      assert.equal(await tab.evaluate('localStorage.length + sessionStorage.length'), 0);
+      await tab.evaluate('window.comeback.consent(true)');
+      const anonymousId = String(await tab.evaluate('window.comeback.anonymousId()'));
+      assert.equal(await tab.evaluate('localStorage.getItem("comeback_aid")'), anonymousId);
+      const store = await openStore(`sqlite:${file}`);
+      try {
+        const sent = await until(
+          'the waiting events after consent',
+          () =>
+            store.db
+              .selectFrom('events')
+              .select(['type', 'event', 'utm_source'])
+              .where('anonymous_id', '=', anonymousId)
+              .orderBy('id')
+              .execute(),
+          (rows) => rows.length >= 3,
+        );
+        assert.deepEqual(
+          sent.map((e) => [e.type, e.event, e.utm_source]),
+          [
+            ['page', null, 'ads'],
+            ['track', 'Product Viewed', 'ads'],
+            ['track', 'Product Added', 'ads'],
+          ],
+        );
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await visit.close();
+    }
   });
 });

@@ -443,6 +443,44 @@ async function renderRecommendations(target: HTMLElement): Promise<void> {
   }
 }
 
+// ——— reviews ———
+
+async function renderReviews(target: HTMLElement): Promise<void> {
+  const sku = target.dataset.product;
+  if (!sku) return;
+  try {
+    const r = await api<{ count: number; average: number | null; latest: Array<{ rating: number; text: string }> }>(
+      'GET',
+      `storefront/reviews?product=${encodeURIComponent(sku)}`,
+    );
+    if (r.count === 0 || r.average === null) return;
+    const stars = (n: number) => '★'.repeat(Math.round(n)) + '☆'.repeat(5 - Math.round(n));
+    target.replaceChildren(
+      h(
+        'section',
+        { class: 'cb-reviews' },
+        h('h3', {}, t('reviews')),
+        h(
+          'p',
+          {},
+          h('span', { 'aria-label': t('rated', { avg: r.average }) }, stars(r.average)),
+          ' ',
+          t('reviewCount', { n: r.count }),
+        ),
+        h(
+          'ul',
+          {},
+          ...r.latest.map((x) =>
+            h('li', {}, h('span', { 'aria-label': t('rated', { avg: x.rating }) }, stars(x.rating)), ' ', x.text),
+          ),
+        ),
+      ),
+    );
+  } catch {
+    // Leaves the placeholder as the store wrote it.
+  }
+}
+
 // ——— on-site offer ———
 
 async function maybeOffer(): Promise<void> {
@@ -520,6 +558,7 @@ function start(): void {
   for (const el of document.querySelectorAll<HTMLElement>('[data-comeback="email-capture"]')) renderCapture(el);
   for (const el of document.querySelectorAll<HTMLElement>('[data-comeback="recommendations"]'))
     void renderRecommendations(el);
+  for (const el of document.querySelectorAll<HTMLElement>('[data-comeback="reviews"]')) void renderReviews(el);
   armOffer();
 }
 

@@ -36,6 +36,9 @@ export const WORDS = {
     boughtTogether: 'Frequently bought together',
     offerTitle: 'A little something for you',
     dismiss: 'No thanks',
+    reviews: 'Reviews',
+    reviewCount: '{n} reviews',
+    rated: 'Rated {avg} out of 5',
   },
   ko: {
     rewards: '적립금 혜택',
@@ -73,6 +76,9 @@ export const WORDS = {
     boughtTogether: '함께 많이 구매한 상품',
     offerTitle: '회원님을 위한 특별 혜택',
     dismiss: '괜찮아요',
+    reviews: '구매 후기',
+    reviewCount: '후기 {n}개',
+    rated: '5점 만점에 {avg}점',
   },
 } as const;
 

@@ -317,8 +317,23 @@ for (const dialect of DIALECTS) {
         signedUp.map((e) => e.event),
         ['Signed Up'],
       );
+      // Someone else's address does not pull this visit onto that customer.
+      await call('POST', '/track', pub, { payload: { anonymousId: 'anon-9', event: 'Product Viewed' } });
+      const bob = await call('POST', '/storefront/subscribe', pub, {
+        payload: { email: 'bob@example.com', consent: true, anonymousId: 'anon-9' },
+      });
+      assert.equal(bob.statusCode, 200, bob.body);
+      const anon9 = await t.store.db
+        .selectFrom('events')
+        .select('customer_id')
+        .where('anonymous_id', '=', 'anon-9')
+        .execute();
+      assert.deepEqual(
+        anon9.map((e) => e.customer_id),
+        [null],
+      );
       const enrolled = await enrolNewEntrants(t.store.db, NOW + 1000);
-      assert.equal(enrolled.entered, 1);
+      assert.equal(enrolled.entered, 2, 'the new subscriber and bob signed up');
       const journey = await t.store.db
         .withTables<{ journeys: { customer_id: number; flow_id: number } }>()
         .selectFrom('journeys')
@@ -326,8 +341,8 @@ for (const dialect of DIALECTS) {
         .where('flow_id', '=', flow.id)
         .execute();
       assert.deepEqual(
-        journey.map((j) => Number(j.customer_id)),
-        [Number(customer.id)],
+        journey.map((j) => Number(j.customer_id)).sort((a, b) => a - b),
+        [ids.bob!, Number(customer.id)].sort((a, b) => a - b),
       );
     });
 
@@ -361,6 +376,71 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(forYou.json().items, []);
       assert.match(forYou.json().note, /recommend --build/);
       assert.equal(forYou.json().method, 'popular');
+    });
+
+    test('reviews: empty before the reviews table exists, then the published ones averaged', async () => {
+      const product = await t.store.db
+        .insertInto('products')
+        .values({
+          sku: 'MUG-1',
+          title: 'Mug',
+          category: null,
+          price_minor: 1250,
+          currency: 'GBP',
+          handle: null,
+          image_url: null,
+          url: null,
+          vendor: null,
+          product_type: null,
+          tags: null,
+          inventory_quantity: null,
+          compare_at_minor: null,
+          catalogue_source: null,
+          updated_at: NOW,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const unknown = await call('GET', '/storefront/reviews?product=NOPE', pub);
+      assert.equal(unknown.statusCode, 404);
+      assert.equal(unknown.json().error.field, 'product');
+      const before = await call('GET', '/storefront/reviews?product=MUG-1', pub);
+      assert.equal(before.statusCode, 200, before.body);
+      assert.deepEqual(before.json(), { count: 0, average: null, latest: [] });
+      // The feedback module's table, in the shape this block reads (product, rating, body, status, time).
+      await t.store.db.schema
+        .createTable('product_reviews')
+        .addColumn('product_id', 'integer')
+        .addColumn('rating', 'integer')
+        .addColumn('body', 'text')
+        .addColumn('status', 'text')
+        .addColumn('created_at', 'bigint')
+        .execute();
+      const reviews = t.store.db.withTables<{
+        product_reviews: { product_id: number; rating: number; body: string; status: string; created_at: number };
+      }>();
+      const rows: Array<[number, string, string, number]> = [
+        [5, 'Lovely', 'published', 1],
+        [4, 'Good', 'published', 3],
+        [4, 'Fine <b>mug</b>', 'published', 2],
+        [1, 'spam', 'rejected', 4],
+      ];
+      for (const [rating, body, status, n] of rows) {
+        await reviews
+          .insertInto('product_reviews')
+          .values({ product_id: Number(product.id), rating, body, status, created_at: NOW + n })
+          .execute();
+      }
+      const after = await call('GET', '/storefront/reviews?product=MUG-1', pub);
+      // (5 + 4 + 4) / 3 = 4.333… → 4.3; the rejected one counts nowhere; newest first.
+      assert.deepEqual(after.json(), {
+        count: 3,
+        average: 4.3,
+        latest: [
+          { rating: 4, text: 'Good', at: NOW + 3 },
+          { rating: 4, text: 'Fine <b>mug</b>', at: NOW + 2 },
+          { rating: 5, text: 'Lovely', at: NOW + 1 },
+        ],
+      });
     });
 
     test('rate limit: per publishable key and address', async () => {

@@ -16,7 +16,7 @@ import { recommendationsBlock } from '../../recommend/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { memberOf } from '../member-token.js';
 import { authErrors } from '../schemas.js';
-import { customerOfEmail, customerOfUser, matchingSegments } from '../storefront.queries.js';
+import { customerOfEmail, customerOfUser, matchingSegments, productReviewSummary } from '../storefront.queries.js';
 
 const Json = (description: string) => Type.Unknown({ description });
 const Locale = Type.Optional(Type.Union([Type.Literal('en'), Type.Literal('ko')]));
@@ -223,6 +223,40 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
   );
 
   app.get(
+    '/storefront/reviews',
+    {
+      config: { access: 'publishable' },
+      schema: {
+        summary: "A product's average rating, review count and latest reviews",
+        tags: ['storefront'],
+        querystring: Type.Object({ product: Type.String({ minLength: 1, maxLength: 255, description: 'SKU' }) }),
+        response: {
+          200: Type.Object({
+            count: Type.Integer(),
+            average: Type.Union([Type.Number(), Type.Null()]),
+            latest: Type.Array(Type.Object({ rating: Type.Number(), text: Type.String(), at: Type.Number() })),
+          }),
+          404: Type.Ref('ErrorBody'),
+          ...authErrors,
+        },
+      },
+    },
+    async (request) => {
+      const row = await db
+        .selectFrom('products')
+        .select('id')
+        .where('sku', '=', request.query.product)
+        .executeTakeFirst();
+      if (!row) {
+        throw new ComebackError('not_found', `product: no product with SKU ${request.query.product}`, {
+          location: { field: 'product' },
+        });
+      }
+      return productReviewSummary(db, Number(row.id));
+    },
+  );
+
+  app.get(
     '/storefront/offer',
     {
       config: { access: 'publishable' },
@@ -280,7 +314,13 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
       }
       const userId = memberOf(request);
       const now = deps.now();
-      const who = { ...(userId ? { userId } : {}), ...(anonymousId ? { anonymousId } : {}) };
+      // The visit joins a new subscriber; an address that is already a customer's does not pull the
+      // visit onto that customer (anyone can type anyone's address): their own sign-in links it.
+      const known = (await customerOfEmail(db, email)) !== undefined;
+      const who = {
+        ...(userId ? { userId } : {}),
+        anonymousId: anonymousId && !known ? anonymousId : `subscribe:${email}`,
+      };
       const result = await recordEvents(
         db,
         [

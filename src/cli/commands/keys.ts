@@ -67,12 +67,13 @@ export function registerKeys(program: Command, ctx: CommandContext): void {
         ms === null ? '–' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
       ctx.io.out.write(
         `${formatTable([
-          ['id', 'name', 'key', 'scope', 'created', 'last used', 'revoked'],
+          ['id', 'name', 'key', 'scope', 'origins', 'created', 'last used', 'revoked'],
           ...list.map((k) => [
             k.id,
             k.name,
             `${k.prefix}…`,
             k.scope,
+            k.origins.join(' ') || '–',
             when(k.createdAt),
             when(k.lastUsedAt),
             when(k.revokedAt),
