@@ -1,4 +1,5 @@
 import { createContext, useContext } from 'react';
+import { FEEDBACK_EN, FEEDBACK_KO } from './i18n-feedback.js';
 import { FLOWS_EN, FLOWS_KO } from './i18n-flows.js';
 
 /** The dashboard's languages. */
@@ -157,6 +158,7 @@ const en = {
   pAliveFallback: 'Churn risk and lifecycle stages use days since the last order instead.',
   language: 'Language',
   ...FLOWS_EN,
+  ...FEEDBACK_EN,
 } as const;
 
 /** A message key. */
@@ -314,6 +316,7 @@ const ko: Record<MessageKey, string> = {
   pAliveFallback: '이탈 위험과 라이프사이클 단계는 마지막 주문 이후 일수로 판단합니다.',
   language: '언어',
   ...FLOWS_KO,
+  ...FEEDBACK_KO,
 };
 
 const MESSAGES: Record<Lang, Record<MessageKey, string>> = { en, ko };
