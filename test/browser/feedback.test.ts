@@ -115,6 +115,17 @@ describe('customer pages in Chromium on a phone', { skip }, () => {
     await dashboard.goto(new URL(`/?lang=en#/customers/${customer}`, url).href);
     await dashboard.locator('.timeline').getByText('Survey Answered').waitFor({ timeout: 30_000 });
     await dashboard.screenshot({ path: join(SHOTS, 'en-phone-timeline-survey.png'), fullPage: true });
+    // The Feedback page in Korean: one promoter is an NPS of 100.0 with a wide interval, said as such.
+    await dashboard.goto(new URL('/?lang=ko#/feedback', url).href);
+    await dashboard.getByTestId('kpi-nps-value').waitFor({ timeout: 30_000 });
+    assert.equal((await dashboard.getByTestId('kpi-nps-value').textContent())?.trim(), '100.0');
+    assert.equal(await dashboard.locator('h1').first().textContent(), '고객 의견');
+    assert.match((await dashboard.getByTestId('nps-note').textContent()) ?? '', /응답 수가 적어/);
+    assert.match((await dashboard.getByTestId('comments').textContent()) ?? '', /배송이 빨라요/);
+    await dashboard.screenshot({ path: join(SHOTS, 'ko-phone-feedback.png'), fullPage: true });
+    // No loyalty program in this store: the Loyalty page says so instead of showing zeros.
+    await dashboard.goto(new URL('/?lang=en#/loyalty', url).href);
+    await dashboard.getByText('No loyalty program yet').waitFor({ timeout: 30_000 });
     await admin.close();
   });
 
