@@ -10,6 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { ComebackError } from '../errors.js';
 import { DEFAULT_USER_ID_SOURCE } from '../ingest/events.js';
+import { fetchSender } from '../loyalty/index.js';
 import { packageRoot } from '../shared/paths.js';
 import type { Store } from '../store/index.js';
 import type { ApiApp, RouteDeps } from './app.types.js';
@@ -59,6 +60,8 @@ export interface BuildAppOptions {
    * `true` trusts any proxy; a string lists addresses or CIDRs (`127.0.0.1,10.0.0.0/8`). Default off.
    */
   trustProxy?: boolean | string;
+  /** Where low NPS and CSAT answers are posted, signed with `secret` (X-Comeback-Signature); default none. */
+  helpdeskWebhook?: { url: string; secret: string };
 }
 
 /**
@@ -77,6 +80,7 @@ export async function buildApp({
   logger = false,
   segmentRefreshDelayMs = 1000,
   trustProxy = false,
+  helpdeskWebhook,
 }: BuildAppOptions): Promise<ApiApp> {
   const app: ApiApp = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
@@ -206,7 +210,8 @@ export async function buildApp({
   const linkSecret = await messageLinkSecret(store.db);
   await app.register(async (links) => registerMessageLinkRoutes(links, { ...deps, linkSecret }));
   // The customer's pages (surveys, reviews, preferences, rewards) and the feedback API.
-  await app.register(async (pages) => registerSurveyPageRoutes(pages, { ...deps, linkSecret }));
+  const helpdesk = helpdeskWebhook ? { ...helpdeskWebhook, sender: fetchSender() } : undefined;
+  await app.register(async (pages) => registerSurveyPageRoutes(pages, { ...deps, linkSecret, helpdesk }));
   await app.register(async (api) => registerFeedbackRoutes(api, { ...deps, linkSecret }), { prefix: '/api/v1' });
 
   const hasDashboard = existsSync(join(dashboardDir, 'index.html'));
