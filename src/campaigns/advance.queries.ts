@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { feedbackFields } from '../feedback/index.js';
+import { pausedAt } from '../hosted/index.js';
 import { randomCode } from '../loyalty/index.js';
 import { currencyExponent } from '../shared/money.js';
 import { type Db, REVENUE_STATUSES } from '../store/index.js';
@@ -185,7 +186,11 @@ async function journeyFacts(
     .select(['channel', 'granted', 'updated_at'])
     .where('customer_id', '=', customerId)
     .execute();
-  const consent = new Map(consents.filter((c) => c.updated_at <= now).map((c) => [c.channel, c.granted === 1]));
+  // A pause chosen on the preference centre withholds every channel's marketing consent until it ends.
+  const paused = await pausedAt(db, customerId, now);
+  const consent = new Map(
+    consents.filter((c) => c.updated_at <= now).map((c) => [c.channel, c.granted === 1 && !paused]),
+  );
   const addresses = [customer.email, customer.phone].filter((a): a is string => a !== null);
   const suppressions =
     addresses.length === 0

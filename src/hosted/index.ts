@@ -1,2 +1,17 @@
+export { type PreferenceNotice, preferencePage, rewardsPage } from './account-pages.js';
 export { escapeHtml, html, layout, type PageLang, pageLang, Raw } from './html.js';
+export {
+  applyPreferences,
+  CHANNELS,
+  type ConsentChange,
+  consentLedger,
+  PAUSE_DAYS,
+  type PreferenceChange,
+  type PreferenceChannel,
+  type Preferences,
+  type PreferenceTopic,
+  pausedAt,
+  preferencesOf,
+  TOPICS,
+} from './preferences.queries.js';
 export { messagePage, type Refusal, refusedPage, reviewPage, surveyPage, TEXT } from './survey-pages.js';

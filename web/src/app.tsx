@@ -3,7 +3,9 @@ import { apiFetch, forgetStoredKey } from './api.js';
 import { detectLang, I18nContext, type Lang, type MessageKey, makeI18n } from './i18n.js';
 import { CohortsPage } from './pages/cohorts.js';
 import { CustomerPage, CustomersPage } from './pages/customers.js';
+import { FeedbackPage } from './pages/feedback.js';
 import { FlowsPage } from './pages/flows.js';
+import { LoyaltyPage } from './pages/loyalty.js';
 import { OverviewPage } from './pages/overview.js';
 import { PredictionsPage } from './pages/predictions.js';
 import { SegmentsPage } from './pages/segments.js';
@@ -33,6 +35,13 @@ const NAV: Array<{ page: Route['page']; href: string; label: MessageKey; icon: s
   },
   { page: 'predictions', href: '#/predictions', label: 'navPredictions', icon: 'M3 17l6-6 4 4 8-8M15 7h6v6' },
   { page: 'flows', href: '#/flows', label: 'navFlows', icon: 'M4 6h10l3 3-3 3H4zM20 14H10l-3 3 3 3h10z' },
+  {
+    page: 'loyalty',
+    href: '#/loyalty',
+    label: 'navLoyalty',
+    icon: 'M12 2l3 6 6 1-4.5 4.5L18 20l-6-3-6 3 1.5-6.5L3 9l6-1z',
+  },
+  { page: 'feedback', href: '#/feedback', label: 'navFeedback', icon: 'M4 4h16v12H8l-4 4z' },
 ];
 
 function Page({ route }: { route: Route }) {
@@ -51,6 +60,10 @@ function Page({ route }: { route: Route }) {
       return <PredictionsPage />;
     case 'flows':
       return <FlowsPage />;
+    case 'loyalty':
+      return <LoyaltyPage />;
+    case 'feedback':
+      return <FeedbackPage />;
   }
 }
 

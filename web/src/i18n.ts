@@ -1,5 +1,6 @@
 import { createContext, useContext } from 'react';
 import { CUSTOMERS_EN, CUSTOMERS_KO } from './i18n-customers.js';
+import { FEEDBACK_EN, FEEDBACK_KO } from './i18n-feedback.js';
 import { FLOWS_EN, FLOWS_KO } from './i18n-flows.js';
 
 /** The dashboard's languages. */
@@ -159,6 +160,7 @@ const en = {
   language: 'Language',
   ...FLOWS_EN,
   ...CUSTOMERS_EN,
+  ...FEEDBACK_EN,
 } as const;
 
 /** A message key. */
@@ -317,6 +319,7 @@ const ko: Record<MessageKey, string> = {
   language: '언어',
   ...FLOWS_KO,
   ...CUSTOMERS_KO,
+  ...FEEDBACK_KO,
 };
 
 const MESSAGES: Record<Lang, Record<MessageKey, string>> = { en, ko };

@@ -8,7 +8,9 @@ export type Route =
   | { page: 'customer'; id: number }
   | { page: 'segments' }
   | { page: 'predictions' }
-  | { page: 'flows' };
+  | { page: 'flows' }
+  | { page: 'loyalty' }
+  | { page: 'feedback' };
 
 /** Parses a hash such as `#/customers?q=ann` into a route; anything unknown is the overview. */
 export function parseHash(hash: string): Route {
@@ -24,6 +26,10 @@ export function parseHash(hash: string): Route {
       return { page: 'predictions' };
     case 'flows':
       return { page: 'flows' };
+    case 'loyalty':
+      return { page: 'loyalty' };
+    case 'feedback':
+      return { page: 'feedback' };
     case 'customers': {
       const id = Number(parts[1]);
       if (Number.isInteger(id) && id > 0) return { page: 'customer', id };

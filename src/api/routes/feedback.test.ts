@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { addCustomer, addOrder, testProgramConfig } from '../../../test/loyalty-fixtures.js';
 import { DIALECTS, freshDatabase } from '../../../test/setup.js';
@@ -329,6 +332,163 @@ for (const dialect of DIALECTS) {
         assert.equal(alerts.length, 1, 'a CSAT of 2 emits Low CSAT');
       } finally {
         await t.drop();
+      }
+    });
+
+    test('preference centre: channels and topics, pause for 30 days, unsubscribe from everything, all in the consent ledger', async () => {
+      const t = await freshDatabase(dialect.name);
+      const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });
+      try {
+        const db = t.store.db;
+        const customer = await addCustomer(db, { email: 'pref@example.com' });
+        await db
+          .insertInto('customer_consents')
+          .values({ customer_id: customer, channel: 'email', granted: 1, updated_at: 0, source: 'import' })
+          .execute();
+        const auth = { authorization: `Bearer ${(await createApiKey(db, { scope: 'write', now: NOW })).key}` };
+        const link = await app.inject({
+          method: 'POST',
+          url: '/api/v1/customer-links',
+          headers: auth,
+          payload: { customerId: customer, page: 'preferences' },
+        });
+        const path: string = link.json().path;
+        const page = await app.inject({ method: 'GET', url: `${path}?lang=ko` });
+        assert.equal(page.statusCode, 200);
+        assert.match(page.body, /메시지 수신 설정/);
+        assert.match(page.body, /name="channel_email" value="1" checked/);
+
+        const saved = await app.inject({
+          method: 'POST',
+          url: path,
+          headers: form,
+          payload: 'do=save&channel_email=1&channel_sms=1&topic_offers=1&topic_rewards=1&topic_surveys=1',
+        });
+        assert.equal(saved.statusCode, 200);
+        const paused = await app.inject({ method: 'POST', url: path, headers: form, payload: 'do=pause' });
+        assert.match(paused.body, /paused until 1 July 2026/, '30 days after 1 June');
+        const all = await app.inject({ method: 'POST', url: path, headers: form, payload: 'do=unsubscribe_all' });
+        assert.match(all.body, /unsubscribed from all/);
+        const again = await app.inject({ method: 'POST', url: path, headers: form, payload: 'do=unsubscribe_all' });
+        assert.equal(again.statusCode, 200);
+
+        const ledger = await app.inject({
+          method: 'GET',
+          url: `/api/v1/customers/${customer}/consent-ledger`,
+          headers: auth,
+        });
+        assert.deepEqual(
+          ledger
+            .json()
+            .changes.map((c: { subject: string; granted: boolean; source: string }) => [
+              c.subject,
+              c.granted,
+              c.source,
+            ]),
+          [
+            ['sms', true, 'preference_centre'],
+            ['topic:new_products', false, 'preference_centre'],
+            ['pause', false, 'preference_centre'],
+            ['email', false, 'preference_centre'],
+            ['sms', false, 'preference_centre'],
+          ],
+          'only what changed is written, once',
+        );
+        const consents = await db
+          .selectFrom('customer_consents')
+          .select(['channel', 'granted', 'source'])
+          .where('customer_id', '=', customer)
+          .orderBy('channel')
+          .execute();
+        assert.deepEqual(consents, [
+          { channel: 'email', granted: 0, source: 'preference_centre' },
+          { channel: 'sms', granted: 0, source: 'preference_centre' },
+        ]);
+        const forged = await app.inject({
+          method: 'POST',
+          url: `${path.slice(0, -2)}xx`,
+          headers: form,
+          payload: 'do=save',
+        });
+        assert.equal(forged.statusCode, 400);
+      } finally {
+        await app.close();
+        await t.drop();
+      }
+    });
+
+    test('rewards page: balance, tier and rewards of a member without a store login', async () => {
+      const t = await freshDatabase(dialect.name);
+      const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });
+      try {
+        const db = t.store.db;
+        const program = await saveProgram(db, testProgramConfig(), { now: NOW - 30 * DAY });
+        const customer = await addCustomer(db, { email: 'member@example.com' });
+        await enrolMember(db, program, { customerId: customer, now: NOW - 20 * DAY });
+        const token = signPageLink(await messageLinkSecret(db), { c: customer, p: 'rewards', e: NOW + DAY });
+        const page = await app.inject({ method: 'GET', url: `/w/${token}` });
+        assert.equal(page.statusCode, 200);
+        // Sign-up earns 50 points: "Free shipping" (60) is 10 away, "£5 off" (100) 50 away.
+        assert.match(page.body, /data-balance>50</);
+        assert.match(page.body, /Blue/);
+        assert.match(page.body, /10 more points needed/);
+        const expired = signPageLink(await messageLinkSecret(db), { c: customer, p: 'rewards', e: NOW });
+        assert.equal((await app.inject({ method: 'GET', url: `/w/${expired}` })).statusCode, 410);
+      } finally {
+        await app.close();
+        await t.drop();
+      }
+    });
+
+    test('a low CSAT is posted, signed, to the helpdesk; a good one is not', async () => {
+      const received: Array<{ body: string; signature: string | undefined }> = [];
+      const server = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => {
+          body += c.toString();
+        });
+        req.on('end', () => {
+          received.push({ body, signature: req.headers['x-comeback-signature'] as string | undefined });
+          res.writeHead(204).end();
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const port = (server.address() as AddressInfo).port;
+      const t = await freshDatabase(dialect.name);
+      const secret = 'helpdesk-secret';
+      const app = await buildApp({
+        store: t.store,
+        now: () => NOW,
+        rateLimit: false,
+        helpdeskWebhook: { url: `http://127.0.0.1:${port}/hook`, secret },
+      });
+      try {
+        const db = t.store.db;
+        const customer = await addCustomer(db, { email: 'low@example.com' });
+        const linkSecret = await messageLinkSecret(db);
+        for (const score of [2, 3]) {
+          const link = await issueSurveyLink(db, linkSecret, { surveyKey: 'csat', customerId: customer, now: NOW });
+          const answered = await app.inject({
+            method: 'POST',
+            url: `/s/${link.token}`,
+            headers: form,
+            payload: `score=${score}&comment=late`,
+          });
+          assert.equal(answered.statusCode, 200);
+        }
+        assert.equal(received.length, 1, 'only the CSAT of 2 is an alert');
+        const alert = JSON.parse(received[0]!.body);
+        assert.equal(alert.type, 'Low CSAT');
+        assert.equal(alert.score, 2);
+        assert.equal(alert.customer.email, 'low@example.com');
+        assert.equal(
+          received[0]!.signature,
+          `sha256=${createHmac('sha256', secret).update(received[0]!.body).digest('hex')}`,
+        );
+      } finally {
+        await app.close();
+        await t.drop();
+        server.close();
       }
     });
   });

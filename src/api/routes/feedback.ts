@@ -1,10 +1,12 @@
 import { Type } from '@fastify/type-provider-typebox';
+import { signLink, verifyLink } from '../../campaigns/index.js';
 import { ComebackError } from '../../errors.js';
 import {
   answerSurveyLink,
   checkAnswer,
   feedbackDb,
   feedbackReport,
+  type HelpdeskHook,
   issueSurveyLink,
   loadSurvey,
   openReviewLink,
@@ -12,18 +14,30 @@ import {
   productRatings,
   recordResponse,
   saveSurvey,
+  signPageLink,
   submitReview,
+  verifyPageLink,
 } from '../../feedback/index.js';
 import {
+  applyPreferences,
+  CHANNELS,
+  consentLedger,
   messagePage,
   type PageLang,
+  type PreferenceChange,
+  type PreferenceNotice,
   pageLang,
+  preferencePage,
+  preferencesOf,
   type Refusal,
   refusedPage,
   reviewPage,
+  rewardsPage,
   surveyPage,
   TEXT,
+  TOPICS,
 } from '../../hosted/index.js';
+import { dormantMembers, findProgram, memberStatus } from '../../loyalty/index.js';
 import { immediateTransaction } from '../../store/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { endDateQuery } from '../schemas.js';
@@ -53,7 +67,10 @@ const sendPage = (reply: Reply, status: number, body: string) =>
  * `POST /s/:token` answers it once (a second answer 409, an expired link 410, a forged one 400);
  * `GET /r/:token` lists an order's products to review, `POST /r/:token` reviews one (once per product).
  */
-export function registerSurveyPageRoutes(app: ApiApp, deps: RouteDeps & { linkSecret: string }): void {
+export function registerSurveyPageRoutes(
+  app: ApiApp,
+  deps: RouteDeps & { linkSecret: string; helpdesk?: HelpdeskHook | undefined },
+): void {
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string', bodyLimit: 16_384 },
@@ -75,7 +92,9 @@ export function registerSurveyPageRoutes(app: ApiApp, deps: RouteDeps & { linkSe
   app.post('/s/:token', { config: { access: 'public' }, schema }, async (request, reply) => {
     const lang = langOf(request);
     const given = formOf(request.body);
-    const result = await answerSurveyLink(db, deps.linkSecret, request.params.token, given, deps.now());
+    const result = await answerSurveyLink(db, deps.linkSecret, request.params.token, given, deps.now(), {
+      ...(deps.helpdesk ? { helpdesk: deps.helpdesk } : {}),
+    });
     if (result.ok) {
       const t = TEXT[lang];
       return sendPage(
@@ -129,6 +148,60 @@ export function registerSurveyPageRoutes(app: ApiApp, deps: RouteDeps & { linkSe
     }
     const notice = result.points > 0 ? `${t.reviewed} ${t.points(result.points)}` : t.reviewed;
     return sendPage(reply, 200, reviewPage(lang, opened.open.items, action, notice));
+  });
+
+  // The preference centre opens with a campaigns `preferences` link (as in every marketing message).
+  app.get('/p/:token', { config: { access: 'public' }, schema }, async (request, reply) => {
+    const lang = langOf(request);
+    const verified = verifyLink(deps.linkSecret, request.params.token, 'preferences', deps.now());
+    if (!verified.ok) return sendPage(reply, refusalStatus(verified.reason), refusedPage(lang, verified.reason));
+    const prefs = await preferencesOf(db, verified.claims.c, deps.now());
+    return sendPage(reply, 200, preferencePage(lang, prefs, `/p/${request.params.token}?lang=${lang}`));
+  });
+  app.post('/p/:token', { config: { access: 'public' }, schema }, async (request, reply) => {
+    const lang = langOf(request);
+    const now = deps.now();
+    const verified = verifyLink(deps.linkSecret, request.params.token, 'preferences', now);
+    if (!verified.ok) return sendPage(reply, refusalStatus(verified.reason), refusedPage(lang, verified.reason));
+    const form = formOf(request.body);
+    const customerId = verified.claims.c;
+    let change: PreferenceChange;
+    let notice: PreferenceNotice;
+    if (form.do === 'unsubscribe_all' || form['List-Unsubscribe'] === 'One-Click') {
+      change = { type: 'unsubscribe_all' };
+      notice = 'unsubscribed';
+    } else if (form.do === 'pause' || form.do === 'resume') {
+      change = { type: form.do };
+      notice = form.do === 'pause' ? 'paused' : 'resumed';
+    } else if (form.do === 'save') {
+      change = {
+        type: 'save',
+        channels: Object.fromEntries(CHANNELS.map((c) => [c, form[`channel_${c}`] === '1'])) as Record<
+          (typeof CHANNELS)[number],
+          boolean
+        >,
+        topics: Object.fromEntries(TOPICS.map((x) => [x, form[`topic_${x}`] === '1'])) as Record<
+          (typeof TOPICS)[number],
+          boolean
+        >,
+      };
+      notice = 'saved';
+    } else {
+      return sendPage(reply, 400, refusedPage(lang, 'malformed'));
+    }
+    await applyPreferences(db, customerId, change, { source: 'preference_centre', now });
+    const prefs = await preferencesOf(db, customerId, now);
+    return sendPage(reply, 200, preferencePage(lang, prefs, `/p/${request.params.token}?lang=${lang}`, notice));
+  });
+
+  app.get('/w/:token', { config: { access: 'public' }, schema }, async (request, reply) => {
+    const lang = langOf(request);
+    const now = deps.now();
+    const verified = verifyPageLink(deps.linkSecret, request.params.token, 'rewards', now);
+    if (!verified.ok) return sendPage(reply, refusalStatus(verified.reason), refusedPage(lang, verified.reason));
+    const program = await findProgram(db);
+    const status = program ? await memberStatus(db, program, verified.claims.c, { asOf: now, entries: 20 }) : undefined;
+    return sendPage(reply, 200, rewardsPage(lang, status, program?.config.rewards ?? []));
   });
 }
 
@@ -259,6 +332,62 @@ export function registerFeedbackRoutes(app: ApiApp, deps: RouteDeps & { linkSecr
       const fromEnd = endDateQuery(request.query.from, 'from');
       const from = fromEnd === undefined ? undefined : fromEnd - 86_400_000;
       return feedbackReport(db, { asOf, ...(from !== undefined ? { from } : {}) });
+    },
+  );
+  app.post(
+    '/customer-links',
+    {
+      config: { access: 'write' },
+      schema: {
+        summary: 'A signed link to a customer’s preference centre or rewards page (valid `days`, default 90)',
+        tags: ['feedback'],
+        body: Type.Object({
+          customerId: Type.Integer({ minimum: 1 }),
+          page: Type.Union([Type.Literal('preferences'), Type.Literal('rewards')]),
+          days: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })),
+        }),
+      },
+    },
+    async (request) => {
+      const now = deps.now();
+      const { customerId, page, days = 90 } = request.body;
+      const customer = await db.selectFrom('customers').select('id').where('id', '=', customerId).executeTakeFirst();
+      if (!customer)
+        throw new ComebackError('bad_input', `no customer ${customerId}`, { location: { field: 'customerId' } });
+      const e = now + days * 86_400_000;
+      const token =
+        page === 'preferences'
+          ? signLink(deps.linkSecret, { c: customerId, p: 'preferences', e })
+          : signPageLink(deps.linkSecret, { c: customerId, p: 'rewards', e });
+      return { token, expiresAt: e, path: `/${page === 'preferences' ? 'p' : 'w'}/${token}` };
+    },
+  );
+  app.get(
+    '/customers/:id/consent-ledger',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'Every consent change of a customer, with its source, oldest first',
+        tags: ['feedback'],
+        params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+      },
+    },
+    async (request) => ({ changes: await consentLedger(db, request.params.id) }),
+  );
+  app.get(
+    '/loyalty/dormant',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'Members with no activity for the program’s dormant days, with the rewards within their reach',
+        tags: ['loyalty'],
+        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
+      },
+    },
+    async (request) => {
+      const program = await findProgram(db);
+      if (!program) throw new ComebackError('not_found', 'no loyalty program');
+      return { members: await dormantMembers(db, program, { asOf: deps.now(), limit: request.query.limit ?? 50 }) };
     },
   );
   app.get(

@@ -1,0 +1,141 @@
+import type { MemberStatus, RewardConfig } from '../loyalty/index.js';
+import { html, layout, type PageLang } from './html.js';
+import { CHANNELS, type Preferences, TOPICS } from './preferences.queries.js';
+
+const TEXT = {
+  en: {
+    title: 'Your message preferences',
+    channels: 'How we may contact you',
+    topics: 'What you would like to hear about',
+    channel: { email: 'E-mail', sms: 'Text messages (SMS)', kakao: 'KakaoTalk' },
+    topic: {
+      offers: 'Offers and discounts',
+      new_products: 'New products',
+      rewards: 'Rewards and points',
+      surveys: 'Surveys',
+    },
+    save: 'Save my choices',
+    pause: 'Pause all marketing for 30 days',
+    resume: 'Resume messages now',
+    unsubscribeAll: 'Unsubscribe from everything',
+    pausedUntil: (d: string) => `Marketing messages are paused until ${d}.`,
+    saved: 'Your choices are saved.',
+    unsubscribed: 'You are unsubscribed from all marketing messages.',
+    paused: 'Marketing messages are paused for 30 days.',
+    resumed: 'Messages are on again.',
+    note: 'Order confirmations and other service messages are still sent.',
+    rewardsTitle: 'Your rewards',
+    balance: 'Points available',
+    worth: (v: string) => `worth ${v}`,
+    pending: (n: number) => `${n} points pending (they become available after the return window)`,
+    tier: 'Tier',
+    nextTier: (name: string, missing: number) => `${missing} more points to ${name}`,
+    topTier: 'You are in the highest tier.',
+    rewards: 'Rewards',
+    canRedeem: 'You can redeem this now',
+    needMore: (n: number) => `${n} more points needed`,
+    history: 'History',
+    referral: 'Invite friends',
+    referralText: 'Share your code: friends get points on their first order, and so do you.',
+    none: 'Nothing yet.',
+    notMember: 'You are not a member of the rewards program yet.',
+  },
+  ko: {
+    title: '메시지 수신 설정',
+    channels: '연락 방법',
+    topics: '받고 싶은 소식',
+    channel: { email: '이메일', sms: '문자 메시지(SMS)', kakao: '카카오톡' },
+    topic: { offers: '할인 및 혜택', new_products: '신상품 소식', rewards: '적립금 및 포인트', surveys: '설문' },
+    save: '설정 저장',
+    pause: '30일 동안 광고 메시지 받지 않기',
+    resume: '지금부터 다시 받기',
+    unsubscribeAll: '모든 광고 메시지 수신 거부',
+    pausedUntil: (d: string) => `${d}까지 광고 메시지 발송이 중지됩니다.`,
+    saved: '설정이 저장되었습니다.',
+    unsubscribed: '모든 광고성 메시지 수신이 거부되었습니다.',
+    paused: '30일 동안 광고 메시지를 보내지 않습니다.',
+    resumed: '메시지 수신이 다시 시작되었습니다.',
+    note: '주문 확인 등 서비스 안내 메시지는 계속 발송됩니다.',
+    rewardsTitle: '나의 적립 혜택',
+    balance: '사용 가능한 포인트',
+    worth: (v: string) => `${v} 상당`,
+    pending: (n: number) => `적립 예정 ${n}포인트 (반품 기간이 지나면 사용할 수 있어요)`,
+    tier: '등급',
+    nextTier: (name: string, missing: number) => `${name} 등급까지 ${missing}포인트 남았어요`,
+    topTier: '최고 등급입니다.',
+    rewards: '교환 가능한 혜택',
+    canRedeem: '지금 바로 교환할 수 있어요',
+    needMore: (n: number) => `${n}포인트 더 필요해요`,
+    history: '적립 내역',
+    referral: '친구 초대',
+    referralText: '초대 코드를 공유하세요. 친구가 첫 주문을 하면 친구와 나 모두 포인트를 받아요.',
+    none: '아직 내역이 없습니다.',
+    notMember: '아직 적립 프로그램 회원이 아닙니다.',
+  },
+} as const;
+
+/** The notices the preference centre shows after a change. */
+export type PreferenceNotice = 'saved' | 'unsubscribed' | 'paused' | 'resumed';
+
+const dateIn = (lang: PageLang, ms: number) =>
+  new Intl.DateTimeFormat(lang === 'ko' ? 'ko-KR' : 'en-GB', { dateStyle: 'long', timeZone: 'UTC' }).format(ms);
+
+/** The preference centre: consent per channel and topic, pause for 30 days, unsubscribe from everything. */
+export function preferencePage(lang: PageLang, prefs: Preferences, action: string, notice?: PreferenceNotice): string {
+  const t = TEXT[lang];
+  const box = (name: string, label: string, on: boolean) =>
+    html`<label class="switch"><span>${label}</span><input type="checkbox" name="${name}" value="1"${on ? html` checked` : ''}></label>`;
+  return layout(
+    lang,
+    t.title,
+    html`<h1>${t.title}</h1>${notice ? html`<p class="ok" role="status">${t[notice]}</p>` : ''}${
+      prefs.pausedUntil !== null ? html`<p>${t.pausedUntil(dateIn(lang, prefs.pausedUntil))}</p>` : ''
+    }<form method="post" action="${action}"><input type="hidden" name="do" value="save"><fieldset><legend>${t.channels}</legend>${CHANNELS.map(
+      (c) => box(`channel_${c}`, t.channel[c], prefs.channels[c]),
+    )}</fieldset><fieldset><legend>${t.topics}</legend>${TOPICS.map((x) => box(`topic_${x}`, t.topic[x], prefs.topics[x]))}</fieldset><button type="submit">${t.save}</button></form>
+<form method="post" action="${action}"><input type="hidden" name="do" value="${prefs.pausedUntil !== null ? 'resume' : 'pause'}"><button class="secondary" type="submit">${prefs.pausedUntil !== null ? t.resume : t.pause}</button></form>
+<form method="post" action="${action}"><input type="hidden" name="do" value="unsubscribe_all"><button class="secondary" type="submit">${t.unsubscribeAll}</button></form><p class="muted">${t.note}</p>`,
+  );
+}
+
+/** Formats minor units of a currency for people. */
+function money(lang: PageLang, minor: number, currency: string): string {
+  const digits =
+    new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  return new Intl.NumberFormat(lang === 'ko' ? 'ko-KR' : 'en-GB', { style: 'currency', currency }).format(
+    minor / 10 ** digits,
+  );
+}
+
+/** The rewards page of a member without a store login: balance, tier, rewards, history, referral code. */
+export function rewardsPage(
+  lang: PageLang,
+  status: MemberStatus | undefined,
+  rewards: readonly RewardConfig[],
+): string {
+  const t = TEXT[lang];
+  if (!status) return layout(lang, t.rewardsTitle, html`<h1>${t.rewardsTitle}</h1><p>${t.notMember}</p>`);
+  const missing = status.nextTier ? Math.max(0, status.nextTier.threshold - status.lifetimeEarned) : 0;
+  return layout(
+    lang,
+    t.rewardsTitle,
+    html`<h1>${t.rewardsTitle}</h1>
+<div class="row"><div><div class="muted">${t.balance}</div><div class="big" data-balance>${status.available.toLocaleString(lang === 'ko' ? 'ko-KR' : 'en-GB')}</div><div class="muted">${t.worth(money(lang, status.availableValueMinor, status.currency))}</div></div>
+<div><div class="muted">${t.tier}</div><div class="big">${status.tier.name}</div></div></div>
+${status.pending > 0 ? html`<p class="muted">${t.pending(status.pending)}</p>` : ''}
+<p>${status.nextTier ? t.nextTier(status.nextTier.name, missing) : t.topTier}</p>
+<h2>${t.rewards}</h2><table>${rewards.map(
+      (r) =>
+        html`<tr><td>${r.name}</td><td class="n">${r.cost}</td><td>${r.cost <= status.available ? html`<span class="ok">${t.canRedeem}</span>` : t.needMore(r.cost - status.available)}</td></tr>`,
+    )}</table>
+<h2>${t.history}</h2>${
+      status.entries.length === 0
+        ? html`<p class="muted">${t.none}</p>`
+        : html`<table>${status.entries.map(
+            (e) =>
+              html`<tr><td>${new Date(e.occurredAt).toISOString().slice(0, 10)}</td><td>${e.reason}</td><td class="n">${e.amount > 0 ? '+' : ''}${e.amount}</td></tr>`,
+          )}</table>`
+    }
+<h2>${t.referral}</h2><p>${t.referralText}</p><p class="big"><code>${status.referralCode}</code></p>`,
+  );
+}

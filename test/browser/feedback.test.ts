@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium } from 'playwright-core';
+import type { ApiApp } from '../../src/api/app.types.js';
+import { buildApp } from '../../src/api/build-app.js';
+import { createApiKey, messageLinkSecret, upsertAdminUser } from '../../src/api/keys.queries.js';
+import { issueSurveyLink } from '../../src/feedback/index.js';
+import { openStore, type Store } from '../../src/store/index.js';
+
+/**
+ * The customer's pages in Chromium on a phone-sized screen, against a real server on loopback with a
+ * real SQLite file: an NPS survey is answered from its signed link and shows on the customer's timeline
+ * in the dashboard; the preference centre unsubscribes from everything and the consent ledger shows it.
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
+const hasChromium = existsSync(CHROMIUM);
+const hasDashboard = existsSync(join(ROOT, 'web', 'dist', 'index.html'));
+const skip =
+  hasChromium || process.env.CI
+    ? hasDashboard || process.env.CI
+      ? false
+      : 'web/dist is not built (npm run build:web)'
+    : `${CHROMIUM} not found (apt-get install chromium)`;
+const PHONE = { width: 390, height: 844 };
+
+describe('customer pages in Chromium on a phone', { skip }, () => {
+  let dir: string;
+  let store: Store;
+  let app: ApiApp;
+  let url: string;
+  let browser: Browser;
+  let customer: number;
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    dir = mkdtempSync(join(tmpdir(), 'comeback-feedback-'));
+    store = await openStore(`sqlite:${join(dir, 'test.db')}`);
+    const now = Date.now();
+    const row = await store.db
+      .insertInto('customers')
+      .values({
+        source: 'test',
+        email: 'mina@example.com',
+        first_name: 'Mina',
+        first_seen_at: now - 86_400_000,
+        created_at: now,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    customer = row.id;
+    await store.db
+      .insertInto('customer_consents')
+      .values({ customer_id: customer, channel: 'email', granted: 1, updated_at: now - 86_400_000, source: 'import' })
+      .execute();
+    await upsertAdminUser(store.db, { username: 'admin', password: 'correct horse battery', now });
+    app = await buildApp({ store, rateLimit: false });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+    await store?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    assert.deepEqual(pageErrors, []);
+  });
+
+  test('an NPS survey answered on a phone appears on the customer’s timeline', async () => {
+    const link = await issueSurveyLink(store.db, await messageLinkSecret(store.db), {
+      surveyKey: 'nps',
+      customerId: customer,
+      now: Date.now(),
+    });
+    const context = await browser.newContext({ viewport: PHONE, locale: 'ko-KR', isMobile: true, hasTouch: true });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(new URL(`/s/${link.token}`, url).href);
+    assert.equal(await page.locator('h1').textContent(), '저희 서비스는 어떠셨나요?');
+    const box = await page.locator('main').boundingBox();
+    assert.ok(
+      box && box.x >= 0 && box.x + box.width <= PHONE.width,
+      `the page fits the phone (${JSON.stringify(box)})`,
+    );
+    // The 0–10 scale: tap 9 (a promoter), then write a comment and send.
+    await page.locator('label', { hasText: /^9$/ }).tap();
+    await page.locator('textarea[name="comment"]').fill('배송이 빨라요');
+    await page.screenshot({ path: join(SHOTS, 'ko-phone-survey.png'), fullPage: true });
+    await page.getByRole('button', { name: '보내기' }).tap();
+    await page.getByText('소중한 의견 감사합니다').waitFor({ timeout: 10_000 });
+    // The same link again: already answered.
+    const again = await page.goto(new URL(`/s/${link.token}`, url).href);
+    assert.equal(again?.status(), 409);
+    await context.close();
+
+    const admin = await browser.newContext({ viewport: PHONE, locale: 'en-GB' });
+    const signIn = await admin.request.post(new URL('/api/v1/session', url).href, {
+      data: { username: 'admin', password: 'correct horse battery' },
+    });
+    assert.equal(signIn.status(), 200, await signIn.text());
+    const dashboard = await admin.newPage();
+    dashboard.on('pageerror', (error) => pageErrors.push(error.message));
+    await dashboard.goto(new URL(`/?lang=en#/customers/${customer}`, url).href);
+    await dashboard.locator('.timeline').getByText('Survey Answered').waitFor({ timeout: 30_000 });
+    await dashboard.screenshot({ path: join(SHOTS, 'en-phone-timeline-survey.png'), fullPage: true });
+    // The Feedback page in Korean: one promoter is an NPS of 100.0 with a wide interval, said as such.
+    await dashboard.goto(new URL('/?lang=ko#/feedback', url).href);
+    await dashboard.getByTestId('kpi-nps-value').waitFor({ timeout: 30_000 });
+    assert.equal((await dashboard.getByTestId('kpi-nps-value').textContent())?.trim(), '100.0');
+    assert.equal(await dashboard.locator('h1').first().textContent(), '고객 의견');
+    assert.match((await dashboard.getByTestId('nps-note').textContent()) ?? '', /응답 수가 적어/);
+    assert.match((await dashboard.getByTestId('comments').textContent()) ?? '', /배송이 빨라요/);
+    await dashboard.screenshot({ path: join(SHOTS, 'ko-phone-feedback.png'), fullPage: true });
+    // No loyalty program in this store: the Loyalty page says so instead of showing zeros.
+    await dashboard.goto(new URL('/?lang=en#/loyalty', url).href);
+    await dashboard.getByText('No loyalty program yet').waitFor({ timeout: 30_000 });
+    await admin.close();
+  });
+
+  test('the preference centre unsubscribes from everything and the consent ledger shows it', async () => {
+    const key = (await createApiKey(store.db, { scope: 'admin', now: Date.now() })).key;
+    const headers = { authorization: `Bearer ${key}` };
+    const context = await browser.newContext({ viewport: PHONE, locale: 'en-GB', isMobile: true, hasTouch: true });
+    const made = await context.request.post(new URL('/api/v1/customer-links', url).href, {
+      headers,
+      data: { customerId: customer, page: 'preferences' },
+    });
+    assert.equal(made.status(), 200, await made.text());
+    const { path } = (await made.json()) as { path: string };
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(new URL(path, url).href);
+    assert.equal(await page.locator('input[name="channel_email"]').isChecked(), true);
+    await page.getByRole('button', { name: 'Unsubscribe from everything' }).tap();
+    await page.getByText('You are unsubscribed from all marketing messages.').waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('input[name="channel_email"]').isChecked(), false);
+    await page.screenshot({ path: join(SHOTS, 'en-phone-preferences.png'), fullPage: true });
+    await context.close();
+    const ledger = await fetch(new URL(`/api/v1/customers/${customer}/consent-ledger`, url), { headers });
+    const { changes } = (await ledger.json()) as {
+      changes: Array<{ subject: string; granted: boolean; source: string }>;
+    };
+    assert.deepEqual(
+      changes.map((c) => [c.subject, c.granted, c.source]),
+      [['email', false, 'preference_centre']],
+    );
+  });
+});
