@@ -1,3 +1,4 @@
+import { latestReviews, productRatings } from '../feedback/reviews.queries.js';
 import type { Db } from '../store/index.js';
 
 /** The customer a Segment `userId` names under `source`, or undefined. */
@@ -57,38 +58,14 @@ export interface ReviewSummary {
   latest: Array<{ rating: number; text: string; at: number }>;
 }
 
-/**
- * The published reviews of one product from `product_reviews` (the feedback module's table), read
- * loosely — `rating`, the text in `body`, `text` or `comment`, the instant in `created_at` or
- * `submitted_at`, and a `status` other than published/approved left out — so that the block works
- * with that table as it lands. Before the table exists the summary is empty (count 0).
- */
+/** One product's rating and latest reviews (src/feedback's `productRatings` and `latestReviews`). */
 export async function productReviewSummary(db: Db, productId: number, latest = 3): Promise<ReviewSummary> {
-  let rows: Array<Record<string, unknown>>;
-  try {
-    rows = await db
-      .withTables<{ product_reviews: { product_id: number } & Record<string, unknown> }>()
-      .selectFrom('product_reviews')
-      .selectAll()
-      .where('product_id', '=', productId)
-      .execute();
-  } catch (error) {
-    if (/no such table|does not exist/i.test(String(error))) return { count: 0, average: null, latest: [] };
-    throw error;
-  }
-  const reviews = rows
-    .filter((r) => r.status === undefined || r.status === null || r.status === 'published' || r.status === 'approved')
-    .map((r) => ({
-      rating: Number(r.rating),
-      text: String(r.body ?? r.text ?? r.comment ?? ''),
-      at: Number(r.created_at ?? r.submitted_at ?? 0),
-    }))
-    .filter((r) => Number.isFinite(r.rating) && r.rating >= 1 && r.rating <= 5);
-  if (reviews.length === 0) return { count: 0, average: null, latest: [] };
-  const sum = reviews.reduce((s, r) => s + r.rating, 0);
+  const rating = (await productRatings(db, [productId])).get(productId);
+  if (!rating) return { count: 0, average: null, latest: [] };
+  const reviews = await latestReviews(db, { productId, limit: latest });
   return {
-    count: reviews.length,
-    average: Math.round((sum / reviews.length) * 10) / 10,
-    latest: reviews.sort((a, b) => b.at - a.at).slice(0, latest),
+    count: rating.count,
+    average: Math.round(rating.average * 10) / 10,
+    latest: reviews.map((r) => ({ rating: r.rating, text: r.body ?? '', at: r.createdAt })),
   };
 }
