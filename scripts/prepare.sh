@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm install` / `npm ci` (the `prepare` script): build the CLI (dist/) and the dashboard (web/dist/)
+# `npm install` / `npm ci` (the `prepare` script): build the CLI (dist/), the dashboard and the storefront snippet (web/dist/)
 # unless they are already newer than every file they are built from. `npx comeback` inside the clone
 # runs `prepare` again before its first use; with nothing changed it costs nothing.
 set -euo pipefail
@@ -17,7 +17,9 @@ if stale dist/.built src tsconfig.json tsconfig.build.json package.json package-
   npx tsc -p tsconfig.build.json
   touch dist/.built
 fi
-if stale web/dist/.built web/src web/index.html web/vite.config.ts web/tsconfig.json src/api package.json package-lock.json; then
+if stale web/dist/.built web/src web/snippet web/index.html web/vite.config.ts web/tsconfig.json src/api package.json package-lock.json; then
+  # The dashboard, then the storefront snippet (web/dist/snippet/comeback.js) beside it.
   npx vite build --config web/vite.config.ts
+  npx vite build --config web/snippet/vite.config.ts
   touch web/dist/.built
 fi

@@ -336,6 +336,15 @@ for (const dialect of DIALECTS) {
       await consent(db, 5, 'sms', seoul('2024-06-10T09:00:00'));
       // Given 2024-06-10 11:00: due an hour after `now`, not yet.
       await consent(db, 5, 'email', seoul('2024-06-10T11:00:00'));
+      // A store that has not named itself sends no notice in the name of "Our store".
+      await saveMessagingSettings(db, { storeName: 'Our store' });
+      await assert.rejects(reconfirmConsents(db, { now, linkSecret: SECRET }), (error: ComebackError) => {
+        assert.equal(error.kind, 'bad_input');
+        assert.deepEqual(error.location, { field: 'korea.senderName' });
+        return true;
+      });
+      assert.equal((await tick(now)).reconfirmed, 0, 'the worker waits for a name too');
+      await saveMessagingSettings(db, { storeName: '다온상회' });
       const told = await reconfirmConsents(db, { now, linkSecret: SECRET });
       assert.deepEqual(
         told.map((n) => [n.customerId, n.channel, n.consentedAt, n.dueAt, n.to, n.status]),

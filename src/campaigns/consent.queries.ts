@@ -12,7 +12,7 @@ import {
   smsType,
 } from './korea.js';
 import { signLink } from './links.js';
-import { messagingSettings } from './settings.js';
+import { DEFAULT_MESSAGING, type MessagingSettings, messagingSettings } from './settings.js';
 import { campaignDb } from './tables.js';
 
 /**
@@ -65,8 +65,19 @@ const LINK_DAYS = 180;
 const DAY = 86_400_000;
 
 /**
+ * Whether the store has said who it is: `korea.senderName`, or a `storeName` other than the default.
+ * A Korean advertisement or consent notice must name its sender (정보통신망법 제50조 ④).
+ */
+export function advertiserNamed(settings: MessagingSettings): boolean {
+  return (
+    settings.korea.senderName.trim() !== '' || ![DEFAULT_MESSAGING.storeName, ''].includes(settings.storeName.trim())
+  );
+}
+
+/**
  * Writes the notices due at `now` and returns them (whom it told). E-mail consent is confirmed by
  * e-mail; SMS/KakaoTalk and night consent by SMS. Idempotent by (customer, channel, due date).
+ * Errors: `bad_input` (`korea.senderName`) when notices are due and the store has not named itself.
  */
 export async function reconfirmConsents(
   db: Db,
@@ -109,6 +120,13 @@ export async function reconfirmConsents(
   );
   const todo = due.filter((d) => !done.has(`${d.customer_id}|${d.channel}|${d.dueAt}`));
   if (todo.length === 0) return [];
+  if (!advertiserNamed(settings)) {
+    throw new ComebackError(
+      'bad_input',
+      'korea.senderName: the notice must name the store; set it (or storeName) with `comeback flows settings` first',
+      { location: { field: 'korea.senderName' } },
+    );
+  }
   const flow = await loadFlow(db, RECONFIRM_FLOW_KEY).catch(async () => (await saveFlow(db, reconfirmFlow, now)).flow);
   const told: ReconfirmNotice[] = [];
   for (const d of todo) {

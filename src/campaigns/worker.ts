@@ -1,6 +1,6 @@
 import type { Db } from '../store/index.js';
 import { type AdvanceSummary, advanceJourneys } from './advance.queries.js';
-import { reconfirmConsents } from './consent.queries.js';
+import { advertiserNamed, reconfirmConsents } from './consent.queries.js';
 import { type DeliverySummary, deliverDue, recoverOutbox } from './outbox.queries.js';
 import type { Sender } from './senders/sender.js';
 import { messagingSettings } from './settings.js';
@@ -42,9 +42,12 @@ export async function workerTick(db: Db, options: WorkerOptions): Promise<TickSu
     linkSecret: options.linkSecret,
     limit: options.batch ?? 500,
   });
-  const reconfirmed = (await messagingSettings(db)).korea.reconfirmInWorker
-    ? (await reconfirmConsents(db, { now: options.now(), linkSecret: options.linkSecret })).length
-    : 0;
+  const settings = await messagingSettings(db);
+  // A store that has not named itself is not sent notices in its name (`consent reconfirm` says why).
+  const reconfirmed =
+    settings.korea.reconfirmInWorker && advertiserNamed(settings)
+      ? (await reconfirmConsents(db, { now: options.now(), linkSecret: options.linkSecret })).length
+      : 0;
   const recovered = await recoverOutbox(db, options.now());
   const delivered = await deliverDue(db, options.senders, {
     now: options.now,

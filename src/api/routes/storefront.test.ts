@@ -378,7 +378,7 @@ for (const dialect of DIALECTS) {
       assert.equal(forYou.json().method, 'popular');
     });
 
-    test('reviews: empty before the reviews table exists, then the published ones averaged', async () => {
+    test('reviews: empty without reviews, then the average and the newest three', async () => {
       const product = await t.store.db
         .insertInto('products')
         .values({
@@ -406,39 +406,45 @@ for (const dialect of DIALECTS) {
       const before = await call('GET', '/storefront/reviews?product=MUG-1', pub);
       assert.equal(before.statusCode, 200, before.body);
       assert.deepEqual(before.json(), { count: 0, average: null, latest: [] });
-      // The feedback module's table, in the shape this block reads (product, rating, body, status, time).
-      await t.store.db.schema
-        .createTable('product_reviews')
-        .addColumn('product_id', 'integer')
-        .addColumn('rating', 'integer')
-        .addColumn('body', 'text')
-        .addColumn('status', 'text')
-        .addColumn('created_at', 'bigint')
-        .execute();
+      // Four reviews in the feedback module's table (one per customer, product and order).
       const reviews = t.store.db.withTables<{
-        product_reviews: { product_id: number; rating: number; body: string; status: string; created_at: number };
+        product_reviews: {
+          customer_id: number;
+          product_id: number;
+          order_id: number;
+          rating: number;
+          body: string;
+          created_at: number;
+        };
       }>();
-      const rows: Array<[number, string, string, number]> = [
-        [5, 'Lovely', 'published', 1],
-        [4, 'Good', 'published', 3],
-        [4, 'Fine <b>mug</b>', 'published', 2],
-        [1, 'spam', 'rejected', 4],
+      const rows: Array<[string, number, number, string, number]> = [
+        ['alice', 1, 5, 'Lovely', 1],
+        ['alice', 2, 4, 'Good', 4],
+        ['bob', 3, 4, 'Fine <b>mug</b>', 3],
+        ['bob', 4, 2, 'Chipped', 2],
       ];
-      for (const [rating, body, status, n] of rows) {
+      for (const [user, order, rating, body, n] of rows) {
         await reviews
           .insertInto('product_reviews')
-          .values({ product_id: Number(product.id), rating, body, status, created_at: NOW + n })
+          .values({
+            customer_id: ids[user]!,
+            product_id: Number(product.id),
+            order_id: order,
+            rating,
+            body,
+            created_at: NOW + n,
+          })
           .execute();
       }
       const after = await call('GET', '/storefront/reviews?product=MUG-1', pub);
-      // (5 + 4 + 4) / 3 = 4.333… → 4.3; the rejected one counts nowhere; newest first.
+      // (5 + 4 + 4 + 2) / 4 = 3.75 → 3.8; the newest three, newest first; text as stored (escaped on the page).
       assert.deepEqual(after.json(), {
-        count: 3,
-        average: 4.3,
+        count: 4,
+        average: 3.8,
         latest: [
-          { rating: 4, text: 'Good', at: NOW + 3 },
-          { rating: 4, text: 'Fine <b>mug</b>', at: NOW + 2 },
-          { rating: 5, text: 'Lovely', at: NOW + 1 },
+          { rating: 4, text: 'Good', at: NOW + 4 },
+          { rating: 4, text: 'Fine <b>mug</b>', at: NOW + 3 },
+          { rating: 2, text: 'Chipped', at: NOW + 2 },
         ],
       });
     });
