@@ -3,6 +3,7 @@ import { messageLinkSecret } from '../../api/keys.queries.js';
 import { CONSENT_CHANNELS, reconfirmConsents, recordConsent } from '../../campaigns/index.js';
 import { ComebackError } from '../../errors.js';
 import { openStore } from '../../store/index.js';
+import { resolveCustomerRef } from '../customer-ref.js';
 import { formatTable, printJson } from '../io.js';
 import { type CommandContext, dbOption } from '../shared.js';
 
@@ -61,13 +62,12 @@ export function registerConsent(program: Command, ctx: CommandContext): void {
         `record a consent change: channel ${CONSENT_CHANNELS.join(', ')} (ad_night: 21:00–08:00 in Korea); granted yes or no`,
       ),
   ).action(async (customer: string, channel: string, granted: string, flags: { db?: string }) => {
-    const id = Number(customer);
-    if (!Number.isSafeInteger(id) || id <= 0) throw new ComebackError('usage', `customer ${customer}: a customer id`);
     const known = CONSENT_CHANNELS.find((c) => c === channel);
     if (!known) throw new ComebackError('usage', `channel ${channel}: choose one of ${CONSENT_CHANNELS.join(', ')}`);
     if (granted !== 'yes' && granted !== 'no') throw new ComebackError('usage', `granted ${granted}: yes or no`);
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
+      const id = await resolveCustomerRef(store.db, customer);
       const changed = await recordConsent(
         store.db,
         { customerId: id, channel: known, granted: granted === 'yes', source: 'cli' },

@@ -32,6 +32,7 @@ import {
 } from '../../campaigns/index.js';
 import { ComebackError } from '../../errors.js';
 import { type Db, openStore } from '../../store/index.js';
+import { resolveCustomerRef } from '../customer-ref.js';
 import { formatTable, printJson } from '../io.js';
 import { AS_OF_HELP, type CommandContext, dateFlag, dbOption, endDateFlag, resolveAsOf } from '../shared.js';
 
@@ -513,12 +514,12 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
     messages
       .command('preview <template>')
       .description('render a template for a customer, as it would be sent')
-      .requiredOption('--customer <id>', 'customer id'),
+      .requiredOption('--customer <ref>', "the customer: the store's id, an e-mail, source:id or #internal-id"),
   ).action(async (key: string, flags: { db?: string; customer: string }) => {
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
       await installBuiltins(store.db, ctx.now());
-      const id = Number(flags.customer);
+      const id = await resolveCustomerRef(store.db, flags.customer);
       const customer = await store.db
         .selectFrom('customers')
         .select(['id', 'first_name', 'last_name', 'email', 'country'])

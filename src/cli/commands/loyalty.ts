@@ -28,6 +28,7 @@ import {
 } from '../../loyalty/index.js';
 import { formatMoney } from '../../shared/money.js';
 import { type Db, openStore } from '../../store/index.js';
+import { resolveCustomerRef } from '../customer-ref.js';
 import { formatCount, formatTable, printJson } from '../io.js';
 import { type CommandContext, dbOption, resolveAsOf } from '../shared.js';
 
@@ -420,16 +421,8 @@ function syncProgress(ctx: CommandContext): { update(done: number, total: number
   };
 }
 
-async function resolveCustomer(db: Db, text: string): Promise<number> {
-  if (/^\d+$/.test(text)) return Number(text);
-  const row = await db
-    .selectFrom('customers')
-    .select('id')
-    .where('email', '=', text.trim().toLowerCase())
-    .executeTakeFirst();
-  if (!row) throw new ComebackError('not_found', `no customer ${text}`);
-  return row.id;
-}
+/** The customer a person names: the one rule of `comeback customer` (src/cli/customer-ref.ts). */
+const resolveCustomer = resolveCustomerRef;
 
 function unwrap<T>(result: Result<T>): T {
   if (!result.ok) throw new ComebackError(result.error.kind, result.error.message);

@@ -12,9 +12,9 @@ import {
   recommendForCustomer,
   repurchaseCycles,
 } from '../../recommend/index.js';
-import { resolveCustomerId } from '../../segments/index.js';
 import { formatMoney } from '../../shared/money.js';
 import { openStore } from '../../store/index.js';
+import { resolveCustomerRef } from '../customer-ref.js';
 import { formatTable, printJson } from '../io.js';
 import { type CommandContext, dbOption, endDateFlag } from '../shared.js';
 
@@ -113,7 +113,7 @@ export function registerRecommend(program: Command, ctx: CommandContext): void {
         return;
       }
       if (!customer) return;
-      const customerId = await resolveCustomerId(db, customer);
+      const customerId = await resolveCustomerRef(db, customer);
       if (!(await latestBuild(db))) {
         ctx.io.err.write('no recommendation build yet: building one now\n');
         await build();
