@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { campaignDb } from '../../src/campaigns/tables.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { makeI18n } from '../../web/src/i18n.js';
 import { CHROMIUM, hasChromium, launchChromium } from './chromium.js';
+import { type Demo, ROOT, startDemo } from './demo-helper.js';
 
 /**
  * The Flows page in Chromium against `comeback demo`: the built-in flows listed in English and Korean,
@@ -17,7 +17,6 @@ import { CHROMIUM, hasChromium, launchChromium } from './chromium.js';
  * demo's SQLite file — showing the figures counted here by hand and the intervals the API returns.
  */
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
 const skip = hasChromium || process.env.CI ? false : `${CHROMIUM} not found (apt-get install chromium)`;
 // In the page, on failure: the outermost elements that stick out on the right.
@@ -34,45 +33,6 @@ const BUILTIN_KEYS = [
   'welcome',
   'win-back',
 ];
-
-interface Demo {
-  process: ChildProcessWithoutNullStreams;
-  url: string;
-  user: string;
-  password: string;
-  output: () => string;
-}
-
-/** Starts `comeback demo --port 0` and reads the URL and the admin credentials from its stdout. */
-async function startDemo(file: string): Promise<Demo> {
-  const tsx = fileURLToPath(import.meta.resolve('tsx'));
-  const child = spawn(
-    process.execPath,
-    ['--import', tsx, join(ROOT, 'src/cli/main.ts'), 'demo', '--port', '0', '--file', file],
-    { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' } },
-  );
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const ready = await new Promise<{ url: string; user: string; password: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`comeback demo did not start in 90 s:\n${out}\n${err}`)), 90_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /Comeback demo: (http:\/\/\S+)\s+user: (\S+)\s+password: (\S+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ url: match[1]!, user: match[2]!, password: match[3]! });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`comeback demo exited with ${code}:\n${out}\n${err}`));
-    });
-  });
-  return { process: child, ...ready, output: () => `${out}\n${err}` };
-}
 
 async function settle(page: Page): Promise<void> {
   // A locator, not a string evaluated in the page: the server's CSP forbids eval, as it should.
