@@ -24,6 +24,9 @@ tree="$work/tree"
 mkdir -p "$tree"
 (cd "$root" && tar --exclude=./node_modules --exclude=./test-artifacts --exclude=./.git -cf - .) | tar -C "$tree" -xf -
 cp -al "$root/node_modules" "$tree/node_modules"
+# The real datasets the full-file tests read sit beside the repository (../shared/datasets): beside
+# the copy too, so that the same tests run (under CI a missing file fails the run, as on Node 20).
+if [ -d "$root/../shared" ]; then ln -s "$(cd "$root/../shared" && pwd)" "$work/shared"; fi
 rm -rf "$tree/node_modules/better-sqlite3"
 cp -a "$root/node_modules/better-sqlite3" "$tree/node_modules/better-sqlite3"
 
