@@ -14,15 +14,17 @@ import { type Demo, ROOT, startDemo } from './demo-helper.js';
  * names, customer names, e-mails, ids) sits in elements marked `translate="no"` and is not read; codes
  * a Korean reader sees as they are (currency codes, NPS, RFM …) are allowed by name.
  *
- * `COMEBACK_BROWSER_STORE=kr` runs it over the Korean demo store (`comeback demo --store kr`); by
- * default it runs over the bundled demo data.
+ * It runs over the Korean demo store (`comeback demo --store kr`) and over the bundled demo data;
+ * `COMEBACK_BROWSER_STORE=kr` (or `retail`) runs one of them.
  */
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 const skip = hasChromium || process.env.CI ? false : `${CHROMIUM} not found (apt-get install chromium)`;
-const STORE = process.env.COMEBACK_BROWSER_STORE;
-const DEMO_ARGS = STORE ? ['--store', STORE] : [];
+/** The Korean demo store (`demo --store kr`) and the bundled demo data; or the one the variable names. */
+const STORES: ReadonlyArray<string | undefined> = process.env.COMEBACK_BROWSER_STORE
+  ? [process.env.COMEBACK_BROWSER_STORE]
+  : ['kr', undefined];
 
 /** Latin-letter words a Korean page may show as they are: the product's name, codes and abbreviations. */
 const ALLOWED = new Set([
@@ -88,104 +90,107 @@ function englishWords(text: string, storeNames: readonly string[]): string[] {
   return words.filter((w) => !ALLOWED.has(w) && !CURRENCY.test(w));
 }
 
-describe(`the dashboard in Korean has no English left (${STORE ? `demo --store ${STORE}` : 'demo data'})`, {
-  skip,
-}, () => {
-  let dir: string;
-  let demo: Demo;
-  let browser: Browser;
-  let context: BrowserContext;
-  const ko = makeI18n('ko');
-  const pageErrors: string[] = [];
-  /** Names the store gave its own saved segments: its words, shown as they are (in chart labels, too). */
-  let storeNames: string[] = [];
+for (const STORE of STORES) {
+  const DEMO_ARGS = STORE ? ['--store', STORE] : [];
+  describe(`the dashboard in Korean has no English left (${STORE ? `demo --store ${STORE}` : 'demo data'})`, {
+    skip,
+  }, () => {
+    let dir: string;
+    let demo: Demo;
+    let browser: Browser;
+    let context: BrowserContext;
+    const ko = makeI18n('ko');
+    const pageErrors: string[] = [];
+    /** Names the store gave its own saved segments: its words, shown as they are (in chart labels, too). */
+    let storeNames: string[] = [];
 
-  before(async () => {
-    if (!hasChromium) throw new Error(`CI is set and ${CHROMIUM} is missing`);
-    if (!existsSync(join(ROOT, 'web', 'dist', 'index.html'))) {
-      execFileSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts'], { cwd: ROOT, stdio: 'ignore' });
-    }
-    dir = mkdtempSync(join(tmpdir(), 'comeback-korean-'));
-    demo = await startDemo(join(dir, 'demo.db'), DEMO_ARGS);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
+    before(async () => {
+      if (!hasChromium) throw new Error(`CI is set and ${CHROMIUM} is missing`);
+      if (!existsSync(join(ROOT, 'web', 'dist', 'index.html'))) {
+        execFileSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts'], { cwd: ROOT, stdio: 'ignore' });
+      }
+      dir = mkdtempSync(join(tmpdir(), 'comeback-korean-'));
+      demo = await startDemo(join(dir, 'demo.db'), DEMO_ARGS);
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
+      });
+      context = await browser.newContext({ viewport: { width: 1366, height: 800 }, locale: 'ko-KR' });
     });
-    context = await browser.newContext({ viewport: { width: 1366, height: 800 }, locale: 'ko-KR' });
-  });
 
-  after(async () => {
-    await browser?.close();
-    if (demo) {
-      const exited = new Promise<number | null>((resolve) => demo.process.once('exit', resolve));
-      demo.process.kill('SIGTERM');
-      await exited;
+    after(async () => {
+      await browser?.close();
+      if (demo) {
+        const exited = new Promise<number | null>((resolve) => demo.process.once('exit', resolve));
+        demo.process.kill('SIGTERM');
+        await exited;
+      }
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    async function settle(page: Page): Promise<void> {
+      await page.locator('[aria-busy="true"]').first().waitFor({ state: 'detached', timeout: 30_000 });
+      await page.waitForTimeout(400);
     }
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
 
-  async function settle(page: Page): Promise<void> {
-    await page.locator('[aria-busy="true"]').first().waitFor({ state: 'detached', timeout: 30_000 });
-    await page.waitForTimeout(400);
-  }
-
-  /** The English strings on the page as it stands, each with the text it was found in. */
-  async function english(page: Page): Promise<string[]> {
-    const texts = (await page.evaluate(COLLECT)) as string[];
-    const found: string[] = [];
-    for (const text of texts) {
-      const words = englishWords(text, storeNames);
-      if (words.length > 0) found.push(`${words.join(' ')}  ←  "${text.slice(0, 120)}"`);
+    /** The English strings on the page as it stands, each with the text it was found in. */
+    async function english(page: Page): Promise<string[]> {
+      const texts = (await page.evaluate(COLLECT)) as string[];
+      const found: string[] = [];
+      for (const text of texts) {
+        const words = englishWords(text, storeNames);
+        if (words.length > 0) found.push(`${words.join(' ')}  ←  "${text.slice(0, 120)}"`);
+      }
+      return [...new Set(found)];
     }
-    return [...new Set(found)];
-  }
 
-  /** The page and every tab on it. */
-  async function walk(page: Page, name: string, problems: string[]): Promise<void> {
-    await settle(page);
-    for (const e of await english(page)) problems.push(`${name}: ${e}`);
-    const tabs = page.getByRole('tab');
-    const count = await tabs.count();
-    for (let i = 0; i < count; i++) {
-      const tab = tabs.nth(i);
-      if (!(await tab.isVisible())) continue;
-      const label = ((await tab.textContent()) ?? '').trim();
-      await tab.click();
+    /** The page and every tab on it. */
+    async function walk(page: Page, name: string, problems: string[]): Promise<void> {
       await settle(page);
-      for (const e of await english(page)) problems.push(`${name} › ${label}: ${e}`);
+      for (const e of await english(page)) problems.push(`${name}: ${e}`);
+      const tabs = page.getByRole('tab');
+      const count = await tabs.count();
+      for (let i = 0; i < count; i++) {
+        const tab = tabs.nth(i);
+        if (!(await tab.isVisible())) continue;
+        const label = ((await tab.textContent()) ?? '').trim();
+        await tab.click();
+        await settle(page);
+        for (const e of await english(page)) problems.push(`${name} › ${label}: ${e}`);
+      }
     }
-  }
 
-  test('the sign-in page, then every page, signed in', async () => {
-    const problems: string[] = [];
-    const page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(new URL('/?lang=ko', demo.url).href);
-    await page.getByLabel(ko.t('password')).waitFor();
-    for (const e of await english(page)) problems.push(`sign-in: ${e}`);
-    await page.getByLabel(ko.t('username')).fill(demo.user);
-    await page.getByLabel(ko.t('password')).fill(demo.password);
-    await page.getByRole('button', { name: ko.t('signIn'), exact: true }).click();
-    await page.getByTestId('nav-overview').waitFor();
-    const segments = await context.request.get(new URL('/api/v1/dashboard/segments', demo.url).href);
-    assert.equal(segments.status(), 200);
-    storeNames = ((await segments.json()) as { saved: Array<{ name: string }> }).saved.map((s) => s.name);
+    test('the sign-in page, then every page, signed in', async () => {
+      const problems: string[] = [];
+      const page = await context.newPage();
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      await page.goto(new URL('/?lang=ko', demo.url).href);
+      await page.getByLabel(ko.t('password')).waitFor();
+      for (const e of await english(page)) problems.push(`sign-in: ${e}`);
+      await page.getByLabel(ko.t('username')).fill(demo.user);
+      await page.getByLabel(ko.t('password')).fill(demo.password);
+      await page.getByRole('button', { name: ko.t('signIn'), exact: true }).click();
+      await page.getByTestId('nav-overview').waitFor();
+      const segments = await context.request.get(new URL('/api/v1/dashboard/segments', demo.url).href);
+      assert.equal(segments.status(), 200);
+      storeNames = ((await segments.json()) as { saved: Array<{ name: string }> }).saved.map((s) => s.name);
 
-    for (const hash of ['overview', 'cohorts', 'customers', 'segments', 'predictions', 'flows']) {
-      await page.goto(new URL(`/?lang=ko#/${hash}`, demo.url).href);
-      await walk(page, hash, problems);
-    }
-    // One customer's page: the first in the list.
-    const response = await context.request.get(new URL('/api/v1/customers?limit=1', demo.url).href);
-    assert.equal(response.status(), 200);
-    const list = (await response.json()) as { customers?: Array<{ id: number }>; items?: Array<{ id: number }> };
-    const first = (list.customers ?? list.items ?? [])[0];
-    assert.ok(first, 'the demo has customers');
-    await page.goto(new URL(`/?lang=ko#/customers/${first.id}`, demo.url).href);
-    await walk(page, `customer ${first.id}`, problems);
-    await page.close();
-    assert.deepEqual(pageErrors, []);
-    assert.deepEqual(problems, [], `English on the Korean dashboard:\n${problems.join('\n')}`);
+      for (const hash of ['overview', 'cohorts', 'customers', 'segments', 'predictions', 'flows']) {
+        await page.goto(new URL(`/?lang=ko#/${hash}`, demo.url).href);
+        await walk(page, hash, problems);
+      }
+      // One customer's page: the first in the list.
+      const response = await context.request.get(new URL('/api/v1/customers?limit=1', demo.url).href);
+      assert.equal(response.status(), 200);
+      const list = (await response.json()) as { customers?: Array<{ id: number }>; items?: Array<{ id: number }> };
+      const first = (list.customers ?? list.items ?? [])[0];
+      assert.ok(first, 'the demo has customers');
+      await page.goto(new URL(`/?lang=ko#/customers/${first.id}`, demo.url).href);
+      await walk(page, `customer ${first.id}`, problems);
+      await page.close();
+      assert.deepEqual(pageErrors, []);
+      assert.deepEqual(problems, [], `English on the Korean dashboard:\n${problems.join('\n')}`);
+    });
   });
-});
+}
