@@ -120,6 +120,30 @@ for (const dialect of DIALECTS) {
       assert.equal((await groupsAt('country', sale + 1)).a, 'CA');
     });
 
+    test('a cancellation after the instant does not move a past group (the order as it stood then)', async () => {
+      const db = t.store.db;
+      const sale = Date.UTC(2024, 2, 5, 10);
+      const cancelledAt = Date.UTC(2024, 3, 10);
+      const before = await sql<{ id: number; status: string }>`select id, status from orders
+        where customer_id = ${id.get('a')!} and placed_at = ${sale}`.execute(db);
+      assert.equal(before.rows.length, 1, "a's Canadian PayPal order of 2024-03-05");
+      const order = before.rows[0]!;
+      await sql`update orders set status = 'cancelled', cancelled_at = ${cancelledAt} where id = ${order.id}`.execute(
+        db,
+      );
+      try {
+        // As of the end of March the order was a sale: Canada and PayPal, as before it was cancelled.
+        assert.equal((await groupsAt('country', MARCH_END)).a, 'CA');
+        assert.equal((await groupsAt('payment', MARCH_END)).a, 'PayPal');
+        // From the cancellation on, the January sale is the latest: US and Shopify Payments.
+        assert.equal((await groupsAt('country', cancelledAt)).a, 'CA', 'at the instant it is not yet cancelled');
+        assert.equal((await groupsAt('country', cancelledAt + 1)).a, 'US');
+        assert.equal((await groupsAt('payment', cancelledAt + 1)).a, 'Shopify Payments');
+      } finally {
+        await sql`update orders set status = ${order.status}, cancelled_at = null where id = ${order.id}`.execute(db);
+      }
+    });
+
     test('acquisition: the first touch (order or event) before the instant', async () => {
       assert.deepEqual(await groupsAt('source', MARCH_END), {
         a: 'google',

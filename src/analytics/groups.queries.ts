@@ -1,7 +1,7 @@
 import { type RawBuilder, sql } from 'kysely';
 import { ComebackError } from '../errors.js';
 import type { Db } from '../store/index.js';
-import { int, isSale } from './sales.queries.js';
+import { int, isSale, ordersAsOf } from './sales.queries.js';
 
 /**
  * Who the customers are, for the figures side by side: a grouping names, for every customer, one
@@ -117,7 +117,8 @@ export async function groupAssignment(db: Db, grouping: Grouping, at: number): P
       const column = sql.ref(grouping.kind === 'country' ? 'o.country' : 'o.payment_method');
       const fallback = grouping.kind === 'country' ? sql`c.country` : sql`null`;
       return sql`select c.id as customer_id, coalesce(
-          (select ${column} from orders o where o.customer_id = c.id and ${isSale('o')} and o.placed_at < ${before}
+          (select ${column} from ${ordersAsOf(at)} o where o.customer_id = c.id and ${isSale('o')}
+             and o.placed_at < ${before}
              and ${column} is not null
            order by o.placed_at desc, o.id desc limit 1),
           ${fallback}, 'unknown') as grp
