@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DIALECTS, freshDatabase, type TestDb, tempDir } from '../../test/setup.js';
+import { saveMessagingSettings } from '../campaigns/settings.js';
 import { importFile } from '../ingest/index.js';
 import { samplePath } from '../shared/paths.js';
 import type { ApiApp } from './app.types.js';
@@ -46,6 +47,16 @@ for (const dialect of DIALECTS) {
       assert.equal(report.lastDay, '2011-06-30');
       const asOf = await app.inject({ url: '/api/v1/metrics?asOf=2011-06-30&activeWindow=90d', headers });
       assert.equal(asOf.json().asOf, Date.UTC(2011, 6, 1), 'asOf=2011-06-30 is the end of that day');
+      // The default period is the last full month in the store's zone, as on the command line: June in
+      // UTC; in Seoul the as-of (2011-07-01 00:00 UTC) is 09:00 on 1 July, so June 1–30 Seoul time.
+      assert.deepEqual([asOf.json().from, asOf.json().to], [Date.UTC(2011, 5, 1), Date.UTC(2011, 6, 1)]);
+      await saveMessagingSettings(t.store.db, { timeZone: 'Asia/Seoul' });
+      try {
+        const seoul = await app.inject({ url: '/api/v1/metrics?asOf=2011-06-30&activeWindow=90d', headers });
+        assert.deepEqual([seoul.json().from, seoul.json().to], [Date.UTC(2011, 4, 31, 15), Date.UTC(2011, 5, 30, 15)]);
+      } finally {
+        await saveMessagingSettings(t.store.db, { timeZone: 'UTC' });
+      }
       const byCountry = await app.inject({ url: '/api/v1/metrics?activeWindow=90d&by=country', headers });
       assert.equal(byCountry.statusCode, 200);
       const grouped = byCountry.json().byGroup;

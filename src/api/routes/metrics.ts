@@ -13,6 +13,7 @@ import {
   retentionReport,
   timeToSecondOrder,
 } from '../../analytics/index.js';
+import { messagingSettings } from '../../campaigns/settings.js';
 import { ComebackError } from '../../errors.js';
 import type { Db } from '../../store/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
@@ -112,7 +113,9 @@ export function registerMetricRoutes(app: ApiApp, deps: RouteDeps): void {
       }
       const asOf = await asOfOf(db, q.asOf, q.currency, deps.now());
       const by = byQuery(q.by);
-      return retentionReport(db, { from, to, asOf, activeWindowDays, currency: q.currency, by });
+      // The store's zone (messaging settings): the default month is a month of its local dates, as in the CLI.
+      const { timeZone } = await messagingSettings(db);
+      return retentionReport(db, { from, to, asOf, activeWindowDays, currency: q.currency, by, timeZone });
     },
   );
 
