@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { signToken, type TokenRefusal, verifyToken } from '../shared/signed-token.js';
 
 /**
  * Signed links in messages: `base64url(JSON payload).base64url(HMAC-SHA256(secret, payload))`. The
@@ -24,16 +24,13 @@ export interface LinkClaims {
   u?: string;
 }
 
-const mac = (secret: string, payload: string) => createHmac('sha256', secret).update(payload).digest('base64url');
-
-/** Signs claims into a URL-safe token. */
+/** Signs claims into a URL-safe token (src/shared/signed-token.ts, no domain prefix). */
 export function signLink(secret: string, claims: LinkClaims): string {
-  const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
-  return `${payload}.${mac(secret, payload)}`;
+  return signToken(secret, '', claims);
 }
 
 /** Why a token was refused. */
-export type LinkRefusal = 'malformed' | 'forged' | 'expired' | 'wrong_purpose';
+export type LinkRefusal = TokenRefusal;
 
 /** Checks a token for `purpose` at `now`: its claims, or why it is refused. */
 export function verifyLink(
@@ -42,22 +39,7 @@ export function verifyLink(
   purpose: LinkPurpose,
   now: number,
 ): { ok: true; claims: LinkClaims } | { ok: false; reason: LinkRefusal } {
-  const dot = token.indexOf('.');
-  if (dot <= 0 || dot !== token.lastIndexOf('.')) return { ok: false, reason: 'malformed' };
-  const payload = token.slice(0, dot);
-  const given = Buffer.from(token.slice(dot + 1));
-  const expected = Buffer.from(mac(secret, payload));
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'forged' };
-  let claims: unknown;
-  try {
-    claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'malformed' };
-  }
-  if (!isClaims(claims)) return { ok: false, reason: 'malformed' };
-  if (claims.p !== purpose) return { ok: false, reason: 'wrong_purpose' };
-  if (claims.e <= now) return { ok: false, reason: 'expired' };
-  return { ok: true, claims };
+  return verifyToken(secret, '', token, { purpose, now, isClaims });
 }
 
 function isClaims(value: unknown): value is LinkClaims {

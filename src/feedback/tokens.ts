@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { signToken, type TokenRefusal, verifyToken } from '../shared/signed-token.js';
 
 /**
  * Signed links of the customer's pages: `base64url(JSON claims).base64url(HMAC-SHA256(secret,
@@ -22,16 +22,13 @@ export interface PageClaims {
 }
 
 /** Why a link was refused. */
-export type PageRefusal = 'malformed' | 'forged' | 'expired' | 'wrong_purpose';
+export type PageRefusal = TokenRefusal;
 
 const PURPOSES: readonly string[] = ['survey', 'review', 'rewards'];
-const mac = (secret: string, payload: string) =>
-  createHmac('sha256', secret).update(`feedback.${payload}`).digest('base64url');
 
-/** Signs claims into a URL-safe token. */
+/** Signs claims into a URL-safe token (src/shared/signed-token.ts, domain `feedback.`). */
 export function signPageLink(secret: string, claims: PageClaims): string {
-  const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
-  return `${payload}.${mac(secret, payload)}`;
+  return signToken(secret, 'feedback.', claims);
 }
 
 /** Checks a token for `purpose` at `now` (epoch ms): its claims, or why it is refused. */
@@ -41,22 +38,7 @@ export function verifyPageLink(
   purpose: PagePurpose,
   now: number,
 ): { ok: true; claims: PageClaims } | { ok: false; reason: PageRefusal } {
-  const dot = token.indexOf('.');
-  if (dot <= 0 || dot !== token.lastIndexOf('.')) return { ok: false, reason: 'malformed' };
-  const payload = token.slice(0, dot);
-  const given = Buffer.from(token.slice(dot + 1));
-  const expected = Buffer.from(mac(secret, payload));
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'forged' };
-  let claims: unknown;
-  try {
-    claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'malformed' };
-  }
-  if (!isClaims(claims)) return { ok: false, reason: 'malformed' };
-  if (claims.p !== purpose) return { ok: false, reason: 'wrong_purpose' };
-  if (claims.e <= now) return { ok: false, reason: 'expired' };
-  return { ok: true, claims };
+  return verifyToken(secret, 'feedback.', token, { purpose, now, isClaims });
 }
 
 function isClaims(value: unknown): value is PageClaims {
