@@ -55,6 +55,24 @@ describe('built-in flows', () => {
   });
 
   for (const dialect of DIALECTS) {
+    test(`the sender's name follows the store's name until it is set apart (${dialect.name})`, {
+      skip: dialect.skip,
+    }, async () => {
+      const t = await freshDatabase(dialect.name);
+      try {
+        const named = await saveMessagingSettings(t.store.db, { storeName: 'Tea & Co' });
+        assert.deepEqual([named.storeName, named.fromName], ['Tea & Co', 'Tea & Co']);
+        const apart = await saveMessagingSettings(t.store.db, { fromName: 'Ana at Tea & Co' });
+        assert.deepEqual([apart.storeName, apart.fromName], ['Tea & Co', 'Ana at Tea & Co']);
+        const renamed = await saveMessagingSettings(t.store.db, { storeName: 'Tea & Cake' });
+        assert.deepEqual([renamed.storeName, renamed.fromName], ['Tea & Cake', 'Ana at Tea & Co']);
+      } finally {
+        await t.drop();
+      }
+    });
+  }
+
+  for (const dialect of DIALECTS) {
     test(`a store whose language is ko gets the Korean templates, and they render (${dialect.name})`, {
       skip: dialect.skip,
     }, async () => {

@@ -147,12 +147,19 @@ export async function messagingSettings(db: Db): Promise<MessagingSettings> {
   return Value.Check(MessagingSettingsSchema, merged) ? merged : DEFAULT_MESSAGING;
 }
 
-/** Validates and saves a change to the settings; bad_input naming the field. */
+/**
+ * Validates and saves a change to the settings; bad_input naming the field. A new `storeName` becomes
+ * the `fromName` too while the two were the same (the sender was never named apart from the store).
+ */
 export async function saveMessagingSettings(db: Db, change: Record<string, unknown>): Promise<MessagingSettings> {
   const current = await messagingSettings(db);
+  // The sender's name follows the store's name until it is set apart from it.
+  const follows =
+    change.storeName !== undefined && change.fromName === undefined && current.fromName === current.storeName;
   const merged: unknown = {
     ...current,
     ...change,
+    ...(follows ? { fromName: change.storeName } : {}),
     ...(change.korea && typeof change.korea === 'object' ? { korea: { ...current.korea, ...change.korea } } : {}),
   };
   const error = [...Value.Errors(MessagingSettingsSchema, merged)][0];
