@@ -127,7 +127,8 @@ for (const dialect of DIALECTS) {
       // Nothing is lost silently: every message arrived, or is reported uncertain.
       const missing = rows.filter((r) => !received.has(r.message_id));
       for (const r of missing) assert.equal(r.status, 'uncertain');
-      assert.ok(uncertain.length <= 4, `${uncertain.length} uncertain: at most the in-flight ones`);
+      // The child sends 2 at a time: only those being handed over can be uncertain, never its whole batch of 20.
+      assert.ok(uncertain.length <= 2, `${uncertain.length} uncertain: at most the in-flight ones`);
 
       // On request, uncertain messages go again with the same Message-ID, so a receiver can drop a repeat.
       assert.equal(await resendUncertain(db, later + 1), uncertain.length);

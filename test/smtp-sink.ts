@@ -59,6 +59,11 @@ export async function startSmtpSink(
       });
     },
   });
+  // A client killed mid-session (the crash tests SIGKILL their worker) resets its connection: that is
+  // the client's end, not the sink's, and must not surface as an uncaught error in the test process.
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') throw error;
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
   return {

@@ -212,7 +212,7 @@ async function journeyFacts(
     .select(['sent_at', 'send_after'])
     .where('customer_id', '=', customerId)
     .where('purpose', '=', 'marketing')
-    .where('status', 'in', ['sent', 'sending', 'pending', 'uncertain'])
+    .where('status', 'in', ['sent', 'sending', 'claimed', 'pending', 'uncertain'])
     .where('send_after', '>', now - capDays * DAY)
     .execute();
   const segments = await cdb

@@ -50,7 +50,7 @@ export async function claimDue(
     return trx
       .updateTable('outbox')
       .set({
-        status: 'sending',
+        status: 'claimed',
         attempts: sql<number>`attempts + 1`,
         claim_token: token,
         lease_until: now + leaseMs,
@@ -144,12 +144,23 @@ export async function suppress(
 }
 
 /**
- * Housekeeping at `now`: rows claimed by a worker whose lease ran out may have reached the provider,
- * so they become `uncertain` (never resent silently); pending rows past their send-by time expire
- * instead of arriving late. Returns how many of each.
+ * Housekeeping at `now`, for rows whose worker's lease ran out: rows being handed to a provider
+ * (`sending`) may have reached it, so they become `uncertain` (never resent silently); rows only
+ * claimed were never handed over and wait again (`released`). Pending rows past their send-by time
+ * expire instead of arriving late. Returns how many of each.
  */
-export async function recoverOutbox(db: Db, now: number): Promise<{ uncertain: number; expired: number }> {
+export async function recoverOutbox(
+  db: Db,
+  now: number,
+): Promise<{ uncertain: number; expired: number; released: number }> {
   const cdb = campaignDb(db);
+  // Claimed but never handed to a provider: nobody has it, so it simply waits again.
+  const released = await cdb
+    .updateTable('outbox')
+    .set({ status: 'pending', claim_token: null, lease_until: null })
+    .where('status', '=', 'claimed')
+    .where('lease_until', '<', now)
+    .executeTakeFirst();
   const uncertain = await cdb
     .updateTable('outbox')
     .set({ status: 'uncertain', last_error: 'the worker stopped while sending: the provider may have it' })
@@ -162,7 +173,11 @@ export async function recoverOutbox(db: Db, now: number): Promise<{ uncertain: n
     .where('status', '=', 'pending')
     .where('send_by', '<=', now)
     .executeTakeFirst();
-  return { uncertain: Number(uncertain.numUpdatedRows), expired: Number(expired.numUpdatedRows) };
+  return {
+    uncertain: Number(uncertain.numUpdatedRows),
+    expired: Number(expired.numUpdatedRows),
+    released: Number(released.numUpdatedRows),
+  };
 }
 
 /** Puts uncertain messages back in the queue, on request; they keep their Message-ID. */
@@ -205,6 +220,18 @@ export async function deliverDue(
   const work = async () => {
     while (next < claimed.length) {
       const message = claimed[next++]!;
+      // Marked just before it is handed over: a crash leaves only these few uncertain, the rest claimed.
+      const handing = await campaignDb(db)
+        .updateTable('outbox')
+        .set({ status: 'sending' })
+        .where('id', '=', message.id)
+        .where('claim_token', '=', message.token)
+        .where('status', '=', 'claimed')
+        .executeTakeFirst();
+      if (Number(handing.numUpdatedRows) === 0) {
+        summary.lost += 1;
+        continue;
+      }
       const outcome = await senders[message.channel]!.send(message);
       const kept = await finishMessage(db, message, outcome, { now: options.now(), random: options.random() });
       if (!kept) summary.lost += 1;

@@ -197,7 +197,7 @@ export async function flowReport(db: Db, key: string, asOf: number): Promise<Flo
         stepId: s.id,
         treated: {
           sent: count('sent'),
-          queued: count('pending') + count('sending'),
+          queued: count('pending') + count('claimed') + count('sending'),
           skipped,
           failed: count('failed') + count('expired'),
           uncertain: count('uncertain'),

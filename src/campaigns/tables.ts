@@ -88,7 +88,20 @@ export type JourneyTable = {
 };
 
 /** Where an outbox row stands. `held_out` and `skipped` rows never leave; they record the decision. */
-export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'uncertain' | 'expired' | 'skipped' | 'held_out';
+/**
+ * `claimed`: held by a worker, not yet handed to a provider (back to `pending` when its lease runs out);
+ * `sending`: being handed to the provider (`uncertain` when its lease runs out: the provider may have it).
+ */
+export type OutboxStatus =
+  | 'pending'
+  | 'claimed'
+  | 'sending'
+  | 'sent'
+  | 'failed'
+  | 'uncertain'
+  | 'expired'
+  | 'skipped'
+  | 'held_out';
 
 export type OutboxTable = {
   id: Generated<number>;
