@@ -60,7 +60,7 @@ export {
   reportPeriod,
   retentionReport,
 } from './report.queries.js';
-export { type CurrencyCount, defaultAsOf, saleCurrencies } from './sales.queries.js';
+export { type CurrencyCount, defaultAsOf, latestSaleEnd, saleCurrencies } from './sales.queries.js';
 export {
   type CustomerSummaries,
   customerSummaries,

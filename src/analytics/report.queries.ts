@@ -27,7 +27,16 @@ import {
 } from './formulas.js';
 import { GROUP_RULES, type Grouping, groupAssignment, groupingName } from './groups.queries.js';
 import { dayStart, defaultPeriod, type Period, previousPeriod } from './periods.js';
-import { customerKey, int, localDay, net, ordersAsOf, saleCurrencies, salesWhere } from './sales.queries.js';
+import {
+  customerKey,
+  int,
+  latestSaleEnd,
+  localDay,
+  net,
+  ordersAsOf,
+  saleCurrencies,
+  salesWhere,
+} from './sales.queries.js';
 
 /** The active window when the store has too few repeat purchases to derive one from (see `activeWindowOf`). */
 export const DEFAULT_ACTIVE_WINDOW_DAYS = 365;
@@ -617,10 +626,10 @@ export async function retentionReport(db: Db, options: RetentionOptions): Promis
     currencies = [code];
   }
   // One window for every currency: the given one, else the one derived from the main currency's sales.
-  const activeWindow: ActiveWindow =
+  const windowOf = async (main: string | undefined): Promise<ActiveWindow> =>
     given !== undefined
       ? { days: given, source: 'given', rule: 'given', repeatGaps: 0, p90GapDays: null }
-      : currencies[0] === undefined
+      : main === undefined
         ? {
             days: DEFAULT_ACTIVE_WINDOW_DAYS,
             source: 'fallback',
@@ -628,20 +637,54 @@ export async function retentionReport(db: Db, options: RetentionOptions): Promis
             repeatGaps: 0,
             p90GapDays: null,
           }
-        : await activeWindowOf(db, { asOf, currency: currencies[0] });
-  const activeWindowDays = activeWindow.days;
-  const byCurrency: CurrencyReport[] = [];
-  for (const currency of currencies) {
-    byCurrency.push(await currencyReport(db, period, { asOf, activeWindowDays, currency }));
-  }
+        : await activeWindowOf(db, { asOf, currency: main });
+  const reportsOf = async (codes: string[], activeWindowDays: number): Promise<CurrencyReport[]> => {
+    const reports: CurrencyReport[] = [];
+    for (const currency of codes) reports.push(await currencyReport(db, period, { asOf, activeWindowDays, currency }));
+    return reports;
+  };
+  let activeWindow = await windowOf(currencies[0]);
+  let byCurrency = await reportsOf(currencies, activeWindow.days);
   const notes: string[] = [];
   if (period.to > asOf) {
     notes.push(
       `the period ends after the data (as of ${isoDay(asOf)}): a partial period, only sales before then are counted`,
     );
   }
-  if (currencies.length > 1) {
-    notes.push(`several currencies: the top-level figures are in ${currencies[0]}, the others are in byCurrency`);
+  if (options.currency === undefined) {
+    // A currency with nobody active and nothing sold in either period is another shop's history (or a
+    // shop that stopped selling in it): a table of zeros beside its all-time repeat rate would read as a
+    // collapse. Say when it last sold instead, and how to report it; the main currency is then the
+    // first one that did sell, and the derived window is its own.
+    const quiet = byCurrency.filter((r) => isQuiet(r) && isQuiet(r.previous)).map((r) => r.currency);
+    if (quiet.length > 0 && quiet.length < currencies.length) {
+      for (const currency of quiet) {
+        const last = isoDay((await latestSaleEnd(db, currency))! - 1);
+        notes.push(
+          `${currency}: nobody active and no sales in either period (its latest sale was on ${last}); ` +
+            `left out: --currency ${currency} --as-of ${last} reports it`,
+        );
+      }
+      const kept = currencies.filter((c) => !quiet.includes(c));
+      if (given === undefined && kept[0] !== currencies[0]) {
+        activeWindow = await windowOf(kept[0]);
+        byCurrency = await reportsOf(kept, activeWindow.days);
+      } else {
+        byCurrency = byCurrency.filter((r) => !quiet.includes(r.currency));
+      }
+      currencies = kept;
+    }
+    for (const { currency } of await saleCurrencies(db)) {
+      if (all.some((c) => c.currency === currency)) continue;
+      const last = isoDay((await latestSaleEnd(db, currency))! - 1);
+      notes.push(`${currency}: all its sales are after the as-of; --currency ${currency} reports it as of ${last}`);
+    }
+  }
+  const activeWindowDays = activeWindow.days;
+  if (byCurrency.length > 1) {
+    notes.push(
+      `several currencies: the top-level figures are in ${byCurrency[0]!.currency}, the others are in byCurrency`,
+    );
   }
   const main = byCurrency[0] ?? emptyReport(period, asOf);
   const byGroup =
@@ -660,6 +703,11 @@ export async function retentionReport(db: Db, options: RetentionOptions): Promis
     byGroup,
     notes,
   };
+}
+
+/** Whether a period's figures hold nobody active and no sale at all. */
+function isQuiet(f: PeriodFigures): boolean {
+  return f.customersStart === 0 && f.customersEnd === 0 && f.orders === 0 && f.guestOrders === 0;
 }
 
 function emptyFigures(period: Period, asOf: number): PeriodFigures {

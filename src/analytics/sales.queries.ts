@@ -1,6 +1,7 @@
 import { type RawBuilder, sql } from 'kysely';
 import { ComebackError } from '../errors.js';
 import { MS_PER_DAY } from '../shared/dates.js';
+import { MAIN_CURRENCY_DAYS } from '../shared/money.js';
 import { type Db, REVENUE_STATUSES } from '../store/index.js';
 
 /**
@@ -133,26 +134,31 @@ export function ordersAsOf(asOf: number): RawBuilder<unknown> {
       where order_id is not null and refunded_at >= ${at} group by order_id) lr on lr.order_id = o.id)`;
 }
 
-/** A currency of the store with how many sales it has. */
+/** A currency of the store with how many sales it has, and how many in the year before the as-of. */
 export interface CurrencyCount {
   currency: string;
   orders: number;
+  /** Sales in the `MAIN_CURRENCY_DAYS` days before the as-of (all of them without an as-of). */
+  recentOrders: number;
 }
 
 /**
- * The currencies of the store's sales, the main one (most orders) first; with `asOf`, of the sales placed
- * before it as they stood then (`ordersAsOf`), so that later sales cannot change a past figure's currency.
+ * The currencies of the store's sales, the main one first (most sales in the `MAIN_CURRENCY_DAYS` days
+ * before `asOf`, then most sales, then alphabetical); with `asOf`, of the sales placed before it as they
+ * stood then (`ordersAsOf`), so that later sales cannot change a past figure's currency.
  */
 export async function saleCurrencies(db: Db, asOf?: number): Promise<CurrencyCount[]> {
   const { rows } =
     asOf === undefined
-      ? await sql<{ currency: string; n: number }>`select currency, count(*) as n from orders o where ${isSale('o')}
-          group by currency`.execute(db)
-      : await sql<{ currency: string; n: number }>`select o.currency, count(*) as n from ${ordersAsOf(asOf)} o
+      ? await sql<{ currency: string; n: number; recent: number }>`select currency, count(*) as n, count(*) as recent
+          from orders o where ${isSale('o')} group by currency`.execute(db)
+      : await sql<{ currency: string; n: number; recent: number }>`select o.currency, count(*) as n,
+          sum(case when o.placed_at >= ${int(asOf - MAIN_CURRENCY_DAYS * MS_PER_DAY, 'asOf')} then 1 else 0 end) as recent
+          from ${ordersAsOf(asOf)} o
           where ${isSale('o')} and +o.placed_at < ${int(asOf, 'asOf')} group by o.currency`.execute(db);
   return rows
-    .map((r) => ({ currency: r.currency, orders: Number(r.n) }))
-    .sort((a, b) => b.orders - a.orders || a.currency.localeCompare(b.currency));
+    .map((r) => ({ currency: r.currency, orders: Number(r.n), recentOrders: Number(r.recent) }))
+    .sort((a, b) => b.recentOrders - a.recentOrders || b.orders - a.orders || a.currency.localeCompare(b.currency));
 }
 
 /**
@@ -196,11 +202,21 @@ export async function resolveCurrency(db: Db, currency?: string, asOf?: number):
 }
 
 /**
- * The default `asOf`: the start of the day after the latest sale, so that a historical data set gives
- * meaningful figures and its last day counts whole (of one currency's sales, when given). Undefined when
- * there are no sales.
+ * The default `asOf` every command and endpoint shares, "the store's latest data": the end of the day
+ * of the latest sale (the next UTC midnight), so that a historical data set gives meaningful figures
+ * and its last day counts whole; of one currency's sales when `currency` is given. Undefined when there
+ * are no sales. The currency a figure then defaults to is the one the store sold most in during the
+ * year before it (`saleCurrencies`), so old sales in another currency do not make a table of zeros.
  */
 export async function defaultAsOf(db: Db, currency?: string): Promise<number | undefined> {
+  return latestSaleEnd(db, currency);
+}
+
+/**
+ * The end of the day (the next UTC midnight, epoch ms) of the latest sale in any currency, or of
+ * `currency` when given. Undefined when there is no such sale.
+ */
+export async function latestSaleEnd(db: Db, currency?: string): Promise<number | undefined> {
   let query = db.selectFrom('orders').select(sql<number | null>`max(placed_at)`.as('last')).where(isSale());
   if (currency !== undefined) query = query.where('currency', '=', currency.trim().toUpperCase());
   const row = await query.executeTakeFirstOrThrow();

@@ -68,7 +68,7 @@ export async function customerSummaries(db: Db, options: SummaryOptions): Promis
   if (calibrationEnd > asOf) {
     throw new ComebackError('bad_input', 'calibrationEnd: must not be after asOf');
   }
-  const currency = (await resolveCurrency(db, options.currency)) ?? null;
+  const currency = (await resolveCurrency(db, options.currency, asOf)) ?? null;
   const lastDay = lastDayBefore(calibrationEnd);
   const rows =
     currency === null
@@ -162,7 +162,7 @@ export async function holdoutPurchases(db: Db, options: HoldoutOptions): Promise
   const { calibrationEnd, holdoutEnd } = options;
   if (holdoutEnd < calibrationEnd)
     throw new ComebackError('bad_input', 'holdoutEnd: must not be before calibrationEnd');
-  const currency = await resolveCurrency(db, options.currency);
+  const currency = await resolveCurrency(db, options.currency, holdoutEnd);
   if (currency === undefined) return { customerIds: new Float64Array(0), purchases: new Float64Array(0) };
   const calLast = int(lastDayBefore(calibrationEnd), 'calibrationEnd');
   const holdLast = int(lastDayBefore(holdoutEnd), 'holdoutEnd');

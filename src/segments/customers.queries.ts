@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { MAIN_CURRENCY_DAYS } from '../shared/money.js';
 import type { Db } from '../store/index.js';
 import { salesAsOf } from './sales-as-of.queries.js';
 
@@ -8,11 +9,18 @@ import { salesAsOf } from './sales-as-of.queries.js';
  * only the refunds dated before it.
  */
 
-/** The currency most sales before `asOf` are in (ties: alphabetical), or undefined when there are none. */
+/**
+ * The main currency as of `asOf`, the same rule as `saleCurrencies` in `src/analytics`: most sales in the
+ * `MAIN_CURRENCY_DAYS` days before it, then most sales before it, then alphabetical. Undefined when there
+ * are no sales.
+ */
 export async function mainCurrency(db: Db, asOf: number): Promise<string | undefined> {
+  const recentFrom = sql.lit(asOf - MAIN_CURRENCY_DAYS * 86_400_000);
   const result = await sql<{ currency: string }>`
     select s.currency from ${salesAsOf(asOf)} s
-    group by s.currency order by count(*) desc, s.currency limit 1`.execute(db);
+    group by s.currency
+    order by sum(case when s.placed_at >= ${recentFrom} then 1 else 0 end) desc, count(*) desc, s.currency
+    limit 1`.execute(db);
   return result.rows[0]?.currency;
 }
 

@@ -145,3 +145,10 @@ export function formatMoney(minor: number, currency: string, locale = 'en'): str
     maximumFractionDigits: exponent,
   }).format(toMajor(minor, currency));
 }
+
+/**
+ * The main currency is the one with most sales in this many days before the as-of, then with most
+ * sales before it: a database that holds an old shop's sales beside a current one's (or a shop that
+ * moved to another currency) reports the currency it sells in now.
+ */
+export const MAIN_CURRENCY_DAYS = 365;

@@ -10,11 +10,26 @@ export interface StoreStats {
   customers: number;
   orders: number;
   lines: number;
+  /** Refund records (dated rows); refunds that exports give only as an order's refunded total are in `revenue`. */
   refunds: number;
   products: number;
   events: number;
-  /** Net revenue of paid orders per currency; currencies are never added together. */
-  revenue: Array<{ currency: string; orders: number; revenueMinor: number; revenue: number }>;
+  /**
+   * Per currency (never added together): the paid orders and their net revenue (minor units and major);
+   * the orders with anything refunded, whatever their status, and the refunded amount stored on them
+   * (from refund records or from the export's refunded total); and the refund records that matched no
+   * order, with their amount.
+   */
+  revenue: Array<{
+    currency: string;
+    orders: number;
+    revenueMinor: number;
+    revenue: number;
+    refundedOrders: number;
+    refundedMinor: number;
+    unmatchedRefunds: number;
+    unmatchedRefundedMinor: number;
+  }>;
   firstOrderAt: number | null;
   lastOrderAt: number | null;
 }
@@ -29,13 +44,21 @@ export async function storeStats(db: Db): Promise<StoreStats> {
     .selectFrom('orders')
     .select([
       'currency',
-      sql<number>`count(*)`.as('orders'),
-      sql<number>`coalesce(sum(total_minor - refunded_minor), 0)`.as('revenue_minor'),
+      sql<number>`sum(case when status in (${sql.join(REVENUE_STATUSES)}) then 1 else 0 end)`.as('orders'),
+      sql<number>`coalesce(sum(case when status in (${sql.join(REVENUE_STATUSES)})
+        then total_minor - refunded_minor else 0 end), 0)`.as('revenue_minor'),
+      sql<number>`sum(case when refunded_minor > 0 then 1 else 0 end)`.as('refunded_orders'),
+      sql<number>`coalesce(sum(case when refunded_minor > 0 then refunded_minor else 0 end), 0)`.as('refunded_minor'),
     ])
-    .where('status', 'in', REVENUE_STATUSES)
     .groupBy('currency')
-    .orderBy('currency')
     .execute();
+  const unmatched = await db
+    .selectFrom('refunds')
+    .select(['currency', sql<number>`count(*)`.as('n'), sql<number>`coalesce(sum(amount_minor), 0)`.as('amount')])
+    .where('order_id', 'is', null)
+    .groupBy('currency')
+    .execute();
+  const currencies = [...new Set([...revenue.map((r) => r.currency), ...unmatched.map((r) => r.currency)])].sort();
   const span = await db
     .selectFrom('orders')
     .select([sql<number | null>`min(placed_at)`.as('first'), sql<number | null>`max(placed_at)`.as('last')])
@@ -47,12 +70,21 @@ export async function storeStats(db: Db): Promise<StoreStats> {
     refunds: await count('refunds'),
     products: await count('products'),
     events: await count('events'),
-    revenue: revenue.map((r) => ({
-      currency: r.currency,
-      orders: Number(r.orders),
-      revenueMinor: Number(r.revenue_minor),
-      revenue: toMajor(Number(r.revenue_minor), r.currency),
-    })),
+    revenue: currencies.map((currency) => {
+      const r = revenue.find((row) => row.currency === currency);
+      const u = unmatched.find((row) => row.currency === currency);
+      const revenueMinor = Number(r?.revenue_minor ?? 0);
+      return {
+        currency,
+        orders: Number(r?.orders ?? 0),
+        revenueMinor,
+        revenue: toMajor(revenueMinor, currency),
+        refundedOrders: Number(r?.refunded_orders ?? 0),
+        refundedMinor: Number(r?.refunded_minor ?? 0),
+        unmatchedRefunds: Number(u?.n ?? 0),
+        unmatchedRefundedMinor: Number(u?.amount ?? 0),
+      };
+    }),
     firstOrderAt: span.first === null ? null : Number(span.first),
     lastOrderAt: span.last === null ? null : Number(span.last),
   };

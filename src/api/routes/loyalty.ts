@@ -1,5 +1,5 @@
 import { Type } from '@fastify/type-provider-typebox';
-import { defaultAsOf } from '../../analytics/index.js';
+import { defaultAsOf, latestSaleEnd } from '../../analytics/index.js';
 import { ComebackError, type ErrorKind } from '../../errors.js';
 import {
   earnForAction,
@@ -57,7 +57,7 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
     const given = endDateQuery(text, 'asOf');
     if (given !== undefined) return given;
     const now = deps.now();
-    const refusal = staleWriteRefusal(now, await defaultAsOf(db), false);
+    const refusal = staleWriteRefusal(now, await latestSaleEnd(db), false);
     if (refusal) throw new ComebackError('conflict', refusal, { location: { field: 'asOf' } });
     return now;
   };

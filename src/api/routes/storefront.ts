@@ -1,6 +1,6 @@
 import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { defaultAsOf } from '../../analytics/index.js';
+import { latestSaleEnd } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
 import { normaliseEmail, recordConsent, recordEvents } from '../../ingest/index.js';
 import type { LoyaltyTables } from '../../loyalty/index.js';
@@ -148,7 +148,7 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
     async (request) => {
       const customerId = await signedIn(request, true);
       const now = deps.now();
-      const refusal = staleWriteRefusal(now, await defaultAsOf(db), false);
+      const refusal = staleWriteRefusal(now, await latestSaleEnd(db), false);
       if (refusal) throw new ComebackError('conflict', refusal);
       const result = await redeem(db, await loadProgram(db), {
         customerId: customerId!,

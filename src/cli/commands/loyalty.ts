@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { defaultAsOf } from '../../analytics/index.js';
+import { latestSaleEnd } from '../../analytics/index.js';
 import { ComebackError, type Result } from '../../errors.js';
 import {
   adjust,
@@ -69,7 +69,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
       const program = await loadProgram(store.db);
       const resolved = await resolveAsOf(ctx, store.db, flags.asOf, program.config.currency);
       if (write) {
-        const refusal = staleWriteRefusal(resolved.asOf, await defaultAsOf(store.db), resolved.source === 'given');
+        const refusal = staleWriteRefusal(resolved.asOf, await latestSaleEnd(store.db), resolved.source === 'given');
         if (refusal) throw new ComebackError('conflict', refusal);
       }
       await fn(store.db, program, resolved.asOf, resolved.source);

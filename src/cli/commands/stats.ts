@@ -30,7 +30,7 @@ export function registerStats(program: Command, ctx: CommandContext): void {
           ['customers', formatCount(stats.customers)],
           ['orders', formatCount(stats.orders)],
           ['order lines', formatCount(stats.lines)],
-          ['refunds', formatCount(stats.refunds)],
+          ['refund records', formatCount(stats.refunds)],
           ['products', formatCount(stats.products)],
           ['events', formatCount(stats.events)],
         ])}\n\n`,
@@ -38,8 +38,17 @@ export function registerStats(program: Command, ctx: CommandContext): void {
       if (stats.revenue.length > 0) {
         ctx.io.out.write(
           `${formatTable([
-            ['currency', 'paid orders', 'net revenue'],
-            ...stats.revenue.map((r) => [r.currency, formatCount(r.orders), formatMoney(r.revenueMinor, r.currency)]),
+            ['currency', 'paid orders', 'net revenue', 'orders refunded', 'refunded', 'refunds without order'],
+            ...stats.revenue.map((r) => [
+              r.currency,
+              formatCount(r.orders),
+              formatMoney(r.revenueMinor, r.currency),
+              formatCount(r.refundedOrders),
+              formatMoney(r.refundedMinor, r.currency),
+              r.unmatchedRefunds === 0
+                ? '0'
+                : `${formatCount(r.unmatchedRefunds)} (${formatMoney(r.unmatchedRefundedMinor, r.currency)})`,
+            ]),
           ])}\n\n`,
         );
       }
