@@ -52,12 +52,6 @@ const EXCEPTIONS: Array<{ pattern: RegExp; reason: string }> = [
     reason: 'event de-duplication by message id: a fan-out query on Citus (see docs/scaling.md)',
   },
   {
-    pattern:
-      /^select currency, count\(\*\) as n, count\(\*\) as recent from orders o where "o"\."status" in \(\$1, \$2\) group by currency$/,
-    reason:
-      "the store's currencies, for the report's note on those sold only after the as-of: a single-table aggregate that Citus runs on every shard and merges",
-  },
-  {
     pattern: /^select count\(\*\) as n from events e where e\.occurred_at >= \d+ and e\.occurred_at < \d+$/,
     reason: "the report's event count of a period: a single-table count that Citus runs on every shard and sums",
   },

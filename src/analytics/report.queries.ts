@@ -659,7 +659,7 @@ export async function retentionReport(db: Db, options: RetentionOptions): Promis
     const quiet = byCurrency.filter((r) => isQuiet(r) && isQuiet(r.previous)).map((r) => r.currency);
     if (quiet.length > 0 && quiet.length < currencies.length) {
       for (const currency of quiet) {
-        const last = isoDay((await latestSaleEnd(db, currency))! - 1);
+        const last = isoDay((await latestSaleEnd(db, currency, asOf))! - 1);
         notes.push(
           `${currency}: nobody active and no sales in either period (its latest sale was on ${last}); ` +
             `left out: --currency ${currency} --as-of ${last} reports it`,
@@ -673,11 +673,6 @@ export async function retentionReport(db: Db, options: RetentionOptions): Promis
         byCurrency = byCurrency.filter((r) => !quiet.includes(r.currency));
       }
       currencies = kept;
-    }
-    for (const { currency } of await saleCurrencies(db)) {
-      if (all.some((c) => c.currency === currency)) continue;
-      const last = isoDay((await latestSaleEnd(db, currency))! - 1);
-      notes.push(`${currency}: all its sales are after the as-of; --currency ${currency} reports it as of ${last}`);
     }
   }
   const activeWindowDays = activeWindow.days;

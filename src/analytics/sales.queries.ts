@@ -214,12 +214,22 @@ export async function defaultAsOf(db: Db, currency?: string): Promise<number | u
 
 /**
  * The end of the day (the next UTC midnight, epoch ms) of the latest sale in any currency, or of
- * `currency` when given. Undefined when there is no such sale.
+ * `currency` when given. With `asOf`, of the sales placed before it as they stood then (`ordersAsOf`),
+ * so that nothing later changes it. Undefined when there is no such sale.
  */
-export async function latestSaleEnd(db: Db, currency?: string): Promise<number | undefined> {
-  let query = db.selectFrom('orders').select(sql<number | null>`max(placed_at)`.as('last')).where(isSale());
-  if (currency !== undefined) query = query.where('currency', '=', currency.trim().toUpperCase());
-  const row = await query.executeTakeFirstOrThrow();
+export async function latestSaleEnd(db: Db, currency?: string, asOf?: number): Promise<number | undefined> {
+  const code = currency?.trim().toUpperCase();
+  const row =
+    asOf === undefined
+      ? await (code === undefined ? db.selectFrom('orders') : db.selectFrom('orders').where('currency', '=', code))
+          .select(sql<number | null>`max(placed_at)`.as('last'))
+          .where(isSale())
+          .executeTakeFirstOrThrow()
+      : (
+          await sql<{ last: number | null }>`select max(o.placed_at) as last from ${ordersAsOf(asOf)} o
+            where ${isSale('o')} and +o.placed_at < ${int(asOf, 'asOf')}
+            ${code === undefined ? sql`` : sql`and o.currency = ${code}`}`.execute(db)
+        ).rows[0]!;
   if (row.last === null) return undefined;
   return (Math.floor(Number(row.last) / MS_PER_DAY) + 1) * MS_PER_DAY;
 }
