@@ -56,8 +56,14 @@ export async function addOrder(
     refundedMinor = 0,
     discountMinor = 0,
     cancelledAt = null,
+    codes = [],
+    country = null,
   }: {
     at: number;
+    /** Discount codes used. */
+    codes?: string[];
+    /** The shipping country (ISO 3166-1 alpha-2). */
+    country?: string | null;
     cancelledAt?: number | null;
     totalMinor?: number;
     status?: OrderStatus;
@@ -84,8 +90,8 @@ export async function addOrder(
       total_minor: totalMinor,
       refunded_minor: refundedMinor,
       status,
-      discount_codes: '[]',
-      country: null,
+      discount_codes: JSON.stringify(codes),
+      country,
       cancelled_at: cancelledAt,
       imported_at: at,
     })

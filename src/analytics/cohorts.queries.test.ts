@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { dropWhenClosed } from '../../test/pg-drop.js';
+import { addCustomer, addOrder } from '../../test/segments-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
-import { localDate } from '../shared/dates.js';
 import { cohortTable } from './cohorts.queries.js';
 
 const AS_OF = Date.UTC(2024, 2, 1);
@@ -27,43 +27,18 @@ for (const dialect of DIALECTS) {
     before(async () => {
       t = await freshDatabase(dialect.name);
       const db = t.store.db;
-      let n = 0;
-      const order = async (customerId: number, euros: number, day: string, country: string | null, codes: string[]) => {
-        const at = Date.parse(`${day}T12:00:00Z`);
-        n += 1;
-        await db
-          .insertInto('orders')
-          .values({
-            source: 'test',
-            external_id: String(n),
-            customer_id: customerId,
-            email: null,
-            placed_at: at,
-            placed_offset: 0,
-            placed_date: localDate(at, 0),
-            currency: 'EUR',
-            subtotal_minor: euros * 100,
-            shipping_minor: 0,
-            tax_minor: 0,
-            discount_minor: 0,
-            total_minor: euros * 100,
-            refunded_minor: 0,
-            status: 'paid',
-            discount_codes: JSON.stringify(codes),
-            country,
-            cancelled_at: null,
-            imported_at: 0,
-          })
-          .execute();
-      };
+      const order = (customerId: number, euros: number, day: string, country: string | null, codes: string[]) =>
+        addOrder(db, customerId, {
+          at: Date.parse(`${day}T12:00:00Z`),
+          currency: 'EUR',
+          totalMinor: euros * 100,
+          codes,
+          country,
+        });
       for (const c of FIRST_ORDERS) {
-        const row = await db
-          .insertInto('customers')
-          .values({ source: 'test', first_seen_at: 0, created_at: 0, email: `${c.email}@x.test` })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        await order(Number(row.id), c.euros, c.day, c.country, c.email === 'b' ? ['HELLO'] : []);
-        if (c.email === 'b') await order(Number(row.id), 5, '2024-02-02', 'DE', []);
+        const id = await addCustomer(db, { email: `${c.email}@x.test` });
+        await order(id, c.euros, c.day, c.country, c.email === 'b' ? ['HELLO'] : []);
+        if (c.email === 'b') await order(id, 5, '2024-02-02', 'DE', []);
       }
     });
     after(() => dropWhenClosed(t));

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { dropWhenClosed } from '../../test/pg-drop.js';
+import { addCustomer, addOrder } from '../../test/segments-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
-import { localDate } from '../shared/dates.js';
 import type { Db, OrderStatus } from '../store/index.js';
 import { newVsReturning, timeToSecondOrder } from './acquisition.queries.js';
 import { cohortTable } from './cohorts.queries.js';
@@ -52,46 +52,24 @@ const ORDERS: TestOrder[] = [
 
 async function load(db: Db): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
-  let n = 0;
   for (const o of ORDERS) {
     let customerId: number | null = null;
     if (o.customer !== null) {
       customerId = ids.get(o.customer) ?? null;
       if (customerId === null) {
-        const row = await db
-          .insertInto('customers')
-          .values({ source: 'test', first_seen_at: at(o.date), created_at: at(o.date), email: `${o.customer}@x.test` })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        customerId = Number(row.id);
+        customerId = await addCustomer(db, { email: `${o.customer}@x.test`, firstSeenAt: at(o.date) });
         ids.set(o.customer, customerId);
       }
     }
-    n += 1;
-    await db
-      .insertInto('orders')
-      .values({
-        source: 'test',
-        external_id: String(n),
-        customer_id: customerId,
-        email: null,
-        placed_at: at(o.date),
-        placed_offset: 0,
-        placed_date: localDate(at(o.date), 0),
-        currency: o.currency ?? 'EUR',
-        subtotal_minor: o.total * 100,
-        shipping_minor: 0,
-        tax_minor: 0,
-        discount_minor: 0,
-        total_minor: o.total * 100,
-        refunded_minor: (o.refunded ?? 0) * 100,
-        status: o.status ?? 'paid',
-        discount_codes: JSON.stringify(o.codes ?? []),
-        country: o.country ?? null,
-        cancelled_at: null,
-        imported_at: 0,
-      })
-      .execute();
+    await addOrder(db, customerId, {
+      at: at(o.date),
+      currency: o.currency ?? 'EUR',
+      totalMinor: o.total * 100,
+      refundedMinor: (o.refunded ?? 0) * 100,
+      status: o.status ?? 'paid',
+      codes: o.codes,
+      country: o.country ?? null,
+    });
   }
   return ids;
 }
