@@ -93,6 +93,7 @@ for (const dialect of DIALECTS) {
         r.byCurrency.map((c) => c.currency),
         ['KRW'],
       );
+      assert.deepEqual(r.leftOutCurrencies, [{ currency: 'USD', lastSaleDay: '1998-06-30' }]);
       assert.ok(
         r.notes.some((n) => n.includes('USD: nobody active') && n.includes('--currency USD --as-of 1998-06-30')),
         r.notes.join('\n'),
@@ -108,6 +109,7 @@ for (const dialect of DIALECTS) {
         ['USD'],
       );
       assert.ok(!r.notes.some((n) => n.includes('KRW')), r.notes.join('\n'));
+      assert.deepEqual(r.leftOutCurrencies, []);
       assert.equal(r.orders, 2, 'June 1998: U5 and U6');
     });
 

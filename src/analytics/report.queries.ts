@@ -205,6 +205,12 @@ export interface RetentionReport extends Omit<CurrencyReport, 'currency'> {
   engagement: { current: Engagement | null; previous: Engagement | null } | null;
   /** The figures per group when `by` was asked for; null otherwise. */
   byGroup: GroupedFigures | null;
+  /**
+   * Currencies left out of `byCurrency` because nobody was active and nothing sold in them in either
+   * period, with the day of their last sale before the as-of (YYYY-MM-DD): another shop's history in the
+   * same database, reported with `currency` and that day as the as-of. Empty when a currency was asked for.
+   */
+  leftOutCurrencies: Array<{ currency: string; lastSaleDay: string }>;
   notes: string[];
 }
 
@@ -646,6 +652,7 @@ export async function retentionReport(db: Db, options: RetentionOptions): Promis
   let activeWindow = await windowOf(currencies[0]);
   let byCurrency = await reportsOf(currencies, activeWindow.days);
   const notes: string[] = [];
+  const leftOutCurrencies: RetentionReport['leftOutCurrencies'] = [];
   if (period.to > asOf) {
     notes.push(
       `the period ends after the data (as of ${isoDay(asOf)}): a partial period, only sales before then are counted`,
@@ -660,6 +667,7 @@ export async function retentionReport(db: Db, options: RetentionOptions): Promis
     if (quiet.length > 0 && quiet.length < currencies.length) {
       for (const currency of quiet) {
         const last = isoDay((await latestSaleEnd(db, currency, asOf))! - 1);
+        leftOutCurrencies.push({ currency, lastSaleDay: last });
         notes.push(
           `${currency}: nobody active and no sales in either period (its latest sale was on ${last}); ` +
             `left out: --currency ${currency} --as-of ${last} reports it`,
@@ -696,6 +704,7 @@ export async function retentionReport(db: Db, options: RetentionOptions): Promis
     byCurrency,
     engagement: await engagementBesidePrevious(db, period, asOf),
     byGroup,
+    leftOutCurrencies,
     notes,
   };
 }

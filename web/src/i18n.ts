@@ -44,6 +44,8 @@ const en = {
     'Retention and churn are not shown: the sales start on {start}, but a {days}-day active window before {from} needs them from {needed}. Choose a shorter window or a later period.',
   partialMonth: '* {month}: partial month, the data stops on {day} ({days} of {of} days).',
   partialMonths: '* The data stops inside this month: it covers only part of it.',
+  currencyLeftOut:
+    'Sales in {currency} are not shown: nobody bought in {currency} in these periods (last sale {day}). `comeback report --currency {currency} --as-of {iso}` reports them.',
   groupsTitle: 'By {by}',
   group: 'Group',
   days: '{n} days',
@@ -204,6 +206,8 @@ const ko: Record<MessageKey, string> = {
     '유지율과 이탈률을 표시하지 않습니다: 판매 기록은 {start}부터인데, {from} 이전 {days}일 활성 기준에는 {needed}부터의 기록이 필요합니다. 더 짧은 기준이나 이후 기간을 고르세요.',
   partialMonth: '* {month}: 부분 월입니다. 데이터는 {day}까지입니다({of}일 중 {days}일).',
   partialMonths: '* 데이터가 이 달 중간에 끝나 일부만 포함합니다.',
+  currencyLeftOut:
+    '{currency} 판매는 표시하지 않습니다: 이 기간에 {currency}로 구매한 고객이 없습니다(마지막 판매 {day}). `comeback report --currency {currency} --as-of {iso}`로 볼 수 있습니다.',
   groupsTitle: '{by}별',
   group: '그룹',
   days: '{n}일',

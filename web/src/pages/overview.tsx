@@ -335,6 +335,15 @@ export function OverviewPage() {
                 })}
               </p>
               <Kpis report={data.report} />
+              {data.report.leftOutCurrencies.map((c) => (
+                <p key={c.currency} className="notice" data-testid={`left-out-${c.currency}`}>
+                  {i18n.t('currencyLeftOut', {
+                    currency: c.currency,
+                    day: i18n.date(Date.parse(c.lastSaleDay)),
+                    iso: c.lastSaleDay,
+                  })}
+                </p>
+              ))}
               {data.report.unsupported.map((u) => (
                 <p key={u.code} className="notice" data-testid={`unsupported-${u.code}`}>
                   {historyShortText(i18n, data.report, u)}
