@@ -167,7 +167,14 @@ export async function listFlows(db: Db): Promise<FlowSummary[]> {
 }
 
 /** Triggers the worker can evaluate today; the others are refused when a flow is enabled. */
-export const SUPPORTED_TRIGGERS = new Set(['segment_entered', 'event', 'order', 'date', 'tier_reached']);
+export const SUPPORTED_TRIGGERS = new Set([
+  'segment_entered',
+  'event',
+  'order',
+  'date',
+  'tier_reached',
+  'points_expiring',
+]);
 
 /**
  * Turns a flow on or off. Turning it on starts its trigger scan from now: events and orders stored

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { expiringPoints, findProgram } from '../loyalty/index.js';
 import type { Db } from '../store/index.js';
 import type { FlowDefinition } from './flow.js';
 import { flowVersion } from './flows.queries.js';
@@ -40,7 +41,7 @@ export async function enrolNewEntrants(db: Db, now: number): Promise<EnrolSummar
   const summary: EnrolSummary = { flows: flows.length, entered: 0, skipped: 0 };
   for (const flow of flows) {
     const definition = await flowVersion(db, flow.id, flow.current_version);
-    const found = await occurrences(cdb, definition, flow, now);
+    const found = await occurrences(db, definition, flow, now);
     for (const occurrence of found.items) {
       const created = await enter(cdb, flow.id, flow.key, flow.current_version, definition, occurrence, now);
       if (created) summary.entered += 1;
@@ -57,11 +58,12 @@ export async function enrolNewEntrants(db: Db, now: number): Promise<EnrolSummar
 
 /** The trigger occurrences of one flow past its cursors, up to `now`. */
 async function occurrences(
-  cdb: CampaignDb,
+  db: Db,
   definition: FlowDefinition,
   flow: { event_cursor: number; order_cursor: number; tier_cursor: number },
   now: number,
 ): Promise<{ items: Occurrence[]; eventCursor: number; orderCursor: number; tierCursor: number }> {
+  const cdb = campaignDb(db);
   const trigger = definition.trigger;
   let eventCursor = flow.event_cursor;
   let orderCursor = flow.order_cursor;
@@ -147,6 +149,13 @@ async function occurrences(
       tierCursor = Math.max(tierCursor, Number(row.id));
       if (row.from_tier === row.to_tier) continue;
       items.push({ customerId: row.customer_id, at: row.changed_at, key: `tier:${row.id}` });
+    }
+  } else if (trigger.type === 'points_expiring') {
+    // Members whose points expire within `daysBefore` days, once per expiry date (the first one due).
+    const program = await findProgram(db);
+    for (const due of program ? await expiringPoints(db, program, now, trigger.daysBefore) : []) {
+      const day = new Date(due.expiresAt).toISOString().slice(0, 10);
+      items.push({ customerId: due.customerId, at: now, key: `points_expiring:${day}` });
     }
   }
   return { items, eventCursor, orderCursor, tierCursor };

@@ -1,4 +1,5 @@
 export { randomCode } from './codes.js';
+export { type ExpiringPoints, expiringPoints } from './expiring.queries.js';
 export {
   type Adjustment,
   adjust,
