@@ -5,7 +5,7 @@ import { busyError, ComebackError, inputError, isBusyError } from '../errors.js'
 import { toCsv } from '../shared/csv.js';
 import { isValidTimeZone } from '../shared/dates.js';
 import { type DecimalMark, normaliseCurrency } from '../shared/money.js';
-import { type Db, immediateTransaction, pgSession } from '../store/index.js';
+import { type Db, immediateTransaction, pgSession, REVENUE_STATUSES } from '../store/index.js';
 import type { ParseContext } from './formats/format.js';
 import { FORMATS, type FormatName } from './formats/index.js';
 import { type CatalogueStats, type ProductInput, ProductWriter, storeCurrency } from './products.js';
@@ -59,6 +59,11 @@ export interface Reconciliation {
   storedNetMinor: number;
   explained: ReconciliationItem[];
   unexplainedMinor: number;
+  /**
+   * Orders of the file that are stored but are not sales (cancelled, pending, refunded …), per status,
+   * with their net: part of both nets above, left out of revenue and every figure.
+   */
+  notSales: Array<{ status: string; count: number; minor: number }>;
 }
 
 export interface ImportSummary extends WriteStats {
@@ -289,13 +294,17 @@ export async function batchTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): 
 
 /** The money the file states, per currency, gathered by the checking pass. */
 class FileMoney {
-  private readonly orders = new Map<string, { currency: string; net: number }>();
+  private readonly orders = new Map<string, { currency: string; net: number; status: string }>();
   private readonly refunds = new Map<string, number>();
   private readonly skips = new Map<string, Map<string, { count: number; minor: number }>>();
 
   order(order: OrderInput): void {
     // A split order comes again with its totals so far: the last one counts.
-    this.orders.set(order.externalId, { currency: order.currency, net: order.totalMinor - (order.refundedMinor ?? 0) });
+    this.orders.set(order.externalId, {
+      currency: order.currency,
+      net: order.totalMinor - (order.refundedMinor ?? 0),
+      status: order.status,
+    });
   }
 
   refund(refund: RefundInput): void {
@@ -347,7 +356,14 @@ class FileMoney {
         });
       }
       const unexplainedMinor = fileNetMinor - storedNetMinor - explained.reduce((sum, e) => sum + e.minor, 0);
-      return { currency, fileNetMinor, storedNetMinor, explained, unexplainedMinor };
+      const byStatus = new Map<string, { status: string; count: number; minor: number }>();
+      for (const o of this.orders.values()) {
+        if (o.currency !== currency || (REVENUE_STATUSES as readonly string[]).includes(o.status)) continue;
+        const item = byStatus.get(o.status) ?? { status: o.status, count: 0, minor: 0 };
+        byStatus.set(o.status, { ...item, count: item.count + 1, minor: item.minor + o.net });
+      }
+      const notSales = [...byStatus.values()].sort((a, b) => a.status.localeCompare(b.status));
+      return { currency, fileNetMinor, storedNetMinor, explained, unexplainedMinor, notSales };
     });
   }
 }

@@ -169,6 +169,8 @@ for (const dialect of DIALECTS) {
           count(*) filter (where not pending and refund > 0 and refund < total) as partial,
           count(*) filter (where not pending and refund > 0 and refund >= total) as refunded_orders,
           sum(total - refund) filter (where not pending and refund < total) as sales_net,
+          sum(total) filter (where unpaid) as cancelled_net,
+          sum(total - refund) filter (where pending and not unpaid) as pending_net,
           max(totals_stated) as totals_stated,
           epoch_ms(min(placed)) as first_placed_wall
         from ${orders}`);
@@ -204,6 +206,16 @@ for (const dialect of DIALECTS) {
           `select sum(total_minor - refunded_minor) as v ${source} and status in ('paid', 'partially_refunded')`,
         ),
         e.sales_net,
+      );
+      // The reconciliation names the stored orders that are not sales, so it meets the revenue of `stats`.
+      const [krw] = summary.reconciliation;
+      const notSale = (status: string) => krw!.notSales.find((n) => n.status === status);
+      assert.deepEqual(notSale('cancelled'), { status: 'cancelled', count: e.cancelled, minor: e.cancelled_net });
+      assert.deepEqual(notSale('pending'), { status: 'pending', count: e.pending, minor: e.pending_net });
+      assert.equal(
+        krw!.storedNetMinor - krw!.notSales.reduce((sum, n) => sum + n.minor, 0),
+        e.sales_net,
+        'the stored net less what is not a sale is the sales net',
       );
       // KST wall-clock time: the instant is nine hours before the same digits read as UTC.
       assert.equal(await count(db, `select min(placed_at) as v ${source}`), Number(e.first_placed_wall) - KST_MS);

@@ -193,5 +193,13 @@ function printSummary(io: Io, s: ImportSummary): void {
         ? '    every difference is explained\n'
         : `    ${money(r.unexplainedMinor).padStart(16)}  UNEXPLAINED: the store and the file disagree\n`,
     );
+    const notSales = r.notSales.filter((n) => n.minor !== 0);
+    if (notSales.length > 0) {
+      const total = notSales.reduce((sum, n) => sum + n.minor, 0);
+      io.out.write(
+        `    of the stored net, ${money(total)} is in orders that are not sales (kept, left out of revenue): ` +
+          `${notSales.map((n) => `${formatCount(n.count)} ${n.status} ${money(n.minor)}`).join(', ')}\n`,
+      );
+    }
   }
 }
