@@ -6,7 +6,13 @@
  */
 import type { FitOptions, FitResult, PurchasePredictor } from './fit.js';
 import type { Histories, RfmSummary } from './histories.js';
-import { definePurchaseModel, transactionStart } from './model-definition.js';
+import {
+  type ClosedForms,
+  closedFormPredictions,
+  definePurchaseModel,
+  type PurchaseModel,
+  transactionStart,
+} from './model-definition.js';
 import { nbdLogPmf, nbdUpperTail } from './nbd.js';
 import { digamma, hyp2f1, lbeta, lgamma, logistic, softplus } from './special.js';
 
@@ -123,25 +129,45 @@ export function betaGeometricLogLikelihood(
   return ll;
 }
 
+/**
+ * What sets MBG/NBD apart from BG/NBD (Batislam et al. 2007 against Fader, Hardie & Lee 2005): its
+ * name, its likelihood (`betaGeometricLogLikelihood` with shift 1 rather than 0) and its closed forms.
+ */
+export interface BetaGeometricVariant extends ClosedForms<BgNbdParams> {
+  model: 'bgnbd' | 'mbgnbd';
+  logLikelihood(params: BgNbdParams, histories: Histories, gradient?: Float64Array): number;
+}
+
+/**
+ * The one definition behind BG/NBD and MBG/NBD: parameters (r, α, a, b) in that order, starting values
+ * from `transactionStart`, dropout through p ~ Beta(a, b); the variant supplies the rest.
+ */
+export function defineBetaGeometricModel(variant: BetaGeometricVariant): PurchaseModel<BgNbdParams> {
+  const { model, logLikelihood, ...forms } = variant;
+  return definePurchaseModel<BgNbdParams>({
+    model,
+    names: BGNBD_PARAMS,
+    fromArray: (t) => ({
+      r: t[0] ?? Number.NaN,
+      alpha: t[1] ?? Number.NaN,
+      a: t[2] ?? Number.NaN,
+      b: t[3] ?? Number.NaN,
+    }),
+    start: transactionStart,
+    logLikelihood,
+    predictions: closedFormPredictions(forms),
+    dropoutParameters: ['a', 'b'],
+  });
+}
+
 /** BG/NBD as a purchase model: its parameters, likelihood and predictions. */
-export const BGNBD = definePurchaseModel<BgNbdParams>({
+export const BGNBD = defineBetaGeometricModel({
   model: 'bgnbd',
-  names: BGNBD_PARAMS,
-  fromArray: (t) => ({
-    r: t[0] ?? Number.NaN,
-    alpha: t[1] ?? Number.NaN,
-    a: t[2] ?? Number.NaN,
-    b: t[3] ?? Number.NaN,
-  }),
-  start: transactionStart,
   logLikelihood: bgnbdLogLikelihood,
-  predictions: (params) => ({
-    probabilityAlive: (x, tx, T) => bgnbdProbabilityAlive(params, x, tx, T),
-    conditionalExpectedPurchases: (t, x, tx, T) => bgnbdConditionalExpectedPurchases(params, t, x, tx, T),
-    expectedPurchases: (t) => bgnbdExpectedPurchases(params, t),
-    probabilityOfPurchases: (n, t) => bgnbdProbabilityOfPurchases(params, n, t),
-  }),
-  dropoutParameters: ['a', 'b'],
+  probabilityAlive: bgnbdProbabilityAlive,
+  conditionalExpectedPurchases: bgnbdConditionalExpectedPurchases,
+  expectedPurchases: bgnbdExpectedPurchases,
+  probabilityOfPurchases: bgnbdProbabilityOfPurchases,
 });
 
 /** Reads BG/NBD parameters from a record such as `FitResult.params`. */

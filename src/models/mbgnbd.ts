@@ -6,18 +6,23 @@
  * purchases is not certainly alive. Equation references are to the BG/NBD paper (Fader, Hardie & Lee
  * 2005) whose derivations this follows with b + x + 1 in place of b + x.
  */
-import { type BgNbdParams, betaGeometricLogLikelihood, smoothAtOne } from './bgnbd.js';
+import {
+  BGNBD_PARAMS,
+  type BgNbdParams,
+  betaGeometricLogLikelihood,
+  defineBetaGeometricModel,
+  smoothAtOne,
+} from './bgnbd.js';
 import type { FitOptions, FitResult, PurchasePredictor } from './fit.js';
 import type { Histories, RfmSummary } from './histories.js';
-import { definePurchaseModel, transactionStart } from './model-definition.js';
 import { nbdLogPmf, nbdUpperTail } from './nbd.js';
 import { hyp2f1, lbeta, lgamma, logistic, softplus } from './special.js';
 
 /** MBG/NBD parameters have BG/NBD's names and meanings. */
 export type MbgNbdParams = BgNbdParams;
 
-/** Parameter names in the order the fit reports them. */
-export const MBGNBD_PARAMS = ['r', 'alpha', 'a', 'b'] as const;
+/** Parameter names in the order the fit reports them: BG/NBD's. */
+export const MBGNBD_PARAMS = BGNBD_PARAMS;
 
 /**
  * One customer's log-likelihood (Batislam et al. 2007, Appendix A):
@@ -47,24 +52,13 @@ export function mbgnbdLogLikelihood(params: MbgNbdParams, histories: Histories, 
 }
 
 /** MBG/NBD as a purchase model: its parameters, likelihood and predictions. */
-export const MBGNBD = definePurchaseModel<MbgNbdParams>({
+export const MBGNBD = defineBetaGeometricModel({
   model: 'mbgnbd',
-  names: MBGNBD_PARAMS,
-  fromArray: (t) => ({
-    r: t[0] ?? Number.NaN,
-    alpha: t[1] ?? Number.NaN,
-    a: t[2] ?? Number.NaN,
-    b: t[3] ?? Number.NaN,
-  }),
-  start: transactionStart,
   logLikelihood: mbgnbdLogLikelihood,
-  predictions: (params) => ({
-    probabilityAlive: (x, tx, T) => mbgnbdProbabilityAlive(params, x, tx, T),
-    conditionalExpectedPurchases: (t, x, tx, T) => mbgnbdConditionalExpectedPurchases(params, t, x, tx, T),
-    expectedPurchases: (t) => mbgnbdExpectedPurchases(params, t),
-    probabilityOfPurchases: (n, t) => mbgnbdProbabilityOfPurchases(params, n, t),
-  }),
-  dropoutParameters: ['a', 'b'],
+  probabilityAlive: mbgnbdProbabilityAlive,
+  conditionalExpectedPurchases: mbgnbdConditionalExpectedPurchases,
+  expectedPurchases: mbgnbdExpectedPurchases,
+  probabilityOfPurchases: mbgnbdProbabilityOfPurchases,
 });
 
 /** Reads MBG/NBD parameters from a record such as `FitResult.params`. */

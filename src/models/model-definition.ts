@@ -49,6 +49,24 @@ export interface PurchaseModel<P> extends PurchaseModelSpec<P> {
   predictor(params: P): PurchasePredictor;
 }
 
+/** A model's closed-form predictions, each taking the parameters first (as the model files export them). */
+export interface ClosedForms<P> {
+  probabilityAlive(params: P, x: number, tx: number, T: number): number;
+  conditionalExpectedPurchases(params: P, t: number, x: number, tx: number, T: number): number;
+  expectedPurchases(params: P, t: number): number;
+  probabilityOfPurchases(params: P, n: number, t: number): number;
+}
+
+/** `PurchaseModelSpec.predictions` from a model's closed forms: binds them to one set of parameters. */
+export function closedFormPredictions<P>(forms: ClosedForms<P>): PurchaseModelSpec<P>['predictions'] {
+  return (params) => ({
+    probabilityAlive: (x, tx, T) => forms.probabilityAlive(params, x, tx, T),
+    conditionalExpectedPurchases: (t, x, tx, T) => forms.conditionalExpectedPurchases(params, t, x, tx, T),
+    expectedPurchases: (t) => forms.expectedPurchases(params, t),
+    probabilityOfPurchases: (n, t) => forms.probabilityOfPurchases(params, n, t),
+  });
+}
+
 /**
  * Evidence (in log-likelihood) that a model needs its dropout process: it must beat the NBD, its
  * limit without dropout, by more than this. 2.57 nats is half the 5 % critical value (5.14) of the

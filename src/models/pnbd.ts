@@ -9,7 +9,7 @@
 
 import type { FitOptions, FitResult, PurchasePredictor } from './fit.js';
 import type { Histories, RfmSummary } from './histories.js';
-import { definePurchaseModel, transactionStart } from './model-definition.js';
+import { closedFormPredictions, definePurchaseModel, transactionStart } from './model-definition.js';
 import { nbdLogPmf } from './nbd.js';
 import { appellF1, digamma, hyp2f1, lbeta, lgamma, log1mExp, logAddExp } from './special.js';
 
@@ -408,11 +408,11 @@ export const PNBD = definePurchaseModel<ParetoNbdParams>({
     return [r, alpha, 1, alpha];
   },
   logLikelihood: pnbdLogLikelihood,
-  predictions: (params) => ({
-    probabilityAlive: (x, tx, T) => pnbdProbabilityAlive(params, x, tx, T),
-    conditionalExpectedPurchases: (t, x, tx, T) => pnbdConditionalExpectedPurchases(params, t, x, tx, T),
-    expectedPurchases: (t) => pnbdExpectedPurchases(params, t),
-    probabilityOfPurchases: (n, t) => pnbdProbabilityOfPurchases(params, n, t),
+  predictions: closedFormPredictions({
+    probabilityAlive: pnbdProbabilityAlive,
+    conditionalExpectedPurchases: pnbdConditionalExpectedPurchases,
+    expectedPurchases: pnbdExpectedPurchases,
+    probabilityOfPurchases: pnbdProbabilityOfPurchases,
   }),
   dropoutParameters: ['s', 'beta'],
 });

@@ -1,8 +1,9 @@
 import { useEffect, useMemo, useState } from 'react';
 import { useApi } from '../api.js';
 import { AXIS_NAME, Chart } from '../chart.js';
+import { GroupBySelect } from '../components/group-by-select.js';
 import { type I18n, useI18n } from '../i18n.js';
-import { type CohortMetric, type CohortTable, GROUPINGS } from '../types.js';
+import type { CohortMetric, CohortTable } from '../types.js';
 import { Async, Card, Empty, PageHead, TableScroll } from '../ui.js';
 
 const METRICS: Array<{ metric: CohortMetric; label: 'metricCustomers' | 'metricRevenue' | 'metricLtv' }> = [
@@ -146,17 +147,7 @@ export function CohortsPage() {
             </button>
           ))}
         </fieldset>
-        <label className="field inline">
-          <span>{i18n.t('groupBy')}</span>
-          <select value={by} onChange={(e) => setBy(e.target.value)} data-testid="cohort-group-by">
-            <option value="">{i18n.t('groupNone')}</option>
-            {GROUPINGS.map((g) => (
-              <option key={g} value={g}>
-                {g}
-              </option>
-            ))}
-          </select>
-        </label>
+        <GroupBySelect value={by} onChange={setBy} testId="cohort-group-by" />
       </PageHead>
       <Async state={state} retry={retry}>
         {(table) =>

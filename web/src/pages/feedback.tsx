@@ -1,5 +1,6 @@
 import { useApi } from '../api.js';
 import { AXIS_NAME, Chart, PALETTE } from '../chart.js';
+import { DataTable } from '../components/data-table.js';
 import { type MessageKey, useI18n } from '../i18n.js';
 import { Async, Card, Empty, Kpi, PageHead } from '../ui.js';
 
@@ -140,112 +141,58 @@ export function FeedbackPage() {
                 )}
               </Card>
               <Card title={t('fbExitReasons')}>
-                {r.exitReasons.total.length === 0 ? (
-                  <Empty title={t('fbNoExit')} />
-                ) : (
-                  <table className="table">
-                    <thead>
-                      <tr>
-                        <th>{t('fbReason')}</th>
-                        <th>{t('fbAnswers')}</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {r.exitReasons.total.map((x) => (
-                        <tr key={x.reason}>
-                          <td>{reason(x.reason)}</td>
-                          <td>{i18n.number(x.answers)}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                )}
+                <DataTable
+                  rows={r.exitReasons.total}
+                  rowKey={(x) => x.reason}
+                  empty={<Empty title={t('fbNoExit')} />}
+                  columns={[
+                    { head: t('fbReason'), cell: (x) => reason(x.reason) },
+                    { head: t('fbAnswers'), cell: (x) => i18n.number(x.answers) },
+                  ]}
+                />
               </Card>
               <Card title={t('fbResponseRates')}>
-                {r.responseRates.length === 0 ? (
-                  <Empty />
-                ) : (
-                  <table className="table">
-                    <thead>
-                      <tr>
-                        <th>{t('fbSurvey')}</th>
-                        <th>{t('fbLinks')}</th>
-                        <th>{t('fbAnswered')}</th>
-                        <th>{t('fbRate')}</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {r.responseRates.map((x) => (
-                        <tr key={x.survey}>
-                          <td>{x.survey}</td>
-                          <td>{i18n.number(x.issued)}</td>
-                          <td>{i18n.number(x.answered)}</td>
-                          <td>{x.rate === null ? '–' : i18n.percent(x.rate)}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                )}
+                <DataTable
+                  rows={r.responseRates}
+                  rowKey={(x) => x.survey}
+                  empty={<Empty />}
+                  columns={[
+                    { head: t('fbSurvey'), cell: (x) => x.survey },
+                    { head: t('fbLinks'), cell: (x) => i18n.number(x.issued) },
+                    { head: t('fbAnswered'), cell: (x) => i18n.number(x.answered) },
+                    { head: t('fbRate'), cell: (x) => (x.rate === null ? '–' : i18n.percent(x.rate)) },
+                  ]}
+                />
               </Card>
               <Card title={t('fbComments')} wide>
-                {r.latestComments.length === 0 ? (
-                  <Empty title={t('fbNoComments')} />
-                ) : (
-                  <div className="table-scroll">
-                    <table className="table" data-testid="comments">
-                      <thead>
-                        <tr>
-                          <th>{t('fbDate')}</th>
-                          <th>{t('fbCustomer')}</th>
-                          <th>{t('fbSurvey')}</th>
-                          <th>{t('fbScore')}</th>
-                          <th>{t('fbComment')}</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {r.latestComments.map((c) => (
-                          <tr key={`${c.customerId}-${c.answeredAt}-${c.survey}`}>
-                            <td>{i18n.date(c.answeredAt)}</td>
-                            <td>
-                              <a href={`#/customers/${c.customerId}`}>{c.customerId}</a>
-                            </td>
-                            <td>{c.survey}</td>
-                            <td>{c.score ?? '–'}</td>
-                            <td>{c.comment}</td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  </div>
-                )}
+                <DataTable
+                  rows={r.latestComments}
+                  rowKey={(c) => `${c.customerId}-${c.answeredAt}-${c.survey}`}
+                  empty={<Empty title={t('fbNoComments')} />}
+                  scroll
+                  testId="comments"
+                  columns={[
+                    { head: t('fbDate'), cell: (c) => i18n.date(c.answeredAt) },
+                    { head: t('fbCustomer'), cell: (c) => <a href={`#/customers/${c.customerId}`}>{c.customerId}</a> },
+                    { head: t('fbSurvey'), cell: (c) => c.survey },
+                    { head: t('fbScore'), cell: (c) => c.score ?? '–' },
+                    { head: t('fbComment'), cell: (c) => c.comment },
+                  ]}
+                />
               </Card>
               <Card title={t('fbReviews')} wide>
-                {r.reviews.latest.length === 0 ? (
-                  <Empty title={t('fbNoReviews')} />
-                ) : (
-                  <div className="table-scroll">
-                    <table className="table">
-                      <thead>
-                        <tr>
-                          <th>{t('fbDate')}</th>
-                          <th>{t('fbProduct')}</th>
-                          <th>{t('fbRating')}</th>
-                          <th>{t('fbComment')}</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {r.reviews.latest.map((x) => (
-                          <tr key={x.id}>
-                            <td>{i18n.date(x.createdAt)}</td>
-                            <td>{x.product}</td>
-                            <td>{'★'.repeat(x.rating)}</td>
-                            <td>{x.body ?? ''}</td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  </div>
-                )}
+                <DataTable
+                  rows={r.reviews.latest}
+                  rowKey={(x) => x.id}
+                  empty={<Empty title={t('fbNoReviews')} />}
+                  scroll
+                  columns={[
+                    { head: t('fbDate'), cell: (x) => i18n.date(x.createdAt) },
+                    { head: t('fbProduct'), cell: (x) => x.product },
+                    { head: t('fbRating'), cell: (x) => '★'.repeat(x.rating) },
+                    { head: t('fbComment'), cell: (x) => x.body ?? '' },
+                  ]}
+                />
               </Card>
             </div>
           </>

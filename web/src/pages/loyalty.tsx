@@ -1,4 +1,5 @@
 import { ApiError, apiFetch, useLoad } from '../api.js';
+import { DataTable } from '../components/data-table.js';
 import { useI18n } from '../i18n.js';
 import { Async, Card, Empty, Kpi, PageHead } from '../ui.js';
 
@@ -87,88 +88,63 @@ export function LoyaltyPage() {
               </div>
               <div className="grid">
                 <Card title={t('loyTiers')}>
-                  <table className="table">
-                    <thead>
-                      <tr>
-                        <th>{t('loyTier')}</th>
-                        <th>{t('loyMembers')}</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {data.report.tiers.map((tier) => (
-                        <tr key={tier.key}>
-                          <td>{tier.name}</td>
-                          <td>{i18n.number(tier.members)}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
+                  <DataTable
+                    rows={data.report.tiers}
+                    rowKey={(tier) => tier.key}
+                    columns={[
+                      { head: t('loyTier'), cell: (tier) => tier.name },
+                      { head: t('loyMembers'), cell: (tier) => i18n.number(tier.members) },
+                    ]}
+                  />
                   <p className="muted">
                     {t('loyMovement', { days: data.report.movementDays })}: {t('loyUpgrades')} {data.report.upgrades} ·{' '}
                     {t('loyDowngrades')} {data.report.downgrades}
                   </p>
                 </Card>
                 <Card title={t('loyRepeat')}>
-                  <table className="table">
-                    <thead>
-                      <tr>
-                        <th />
-                        <th>{t('loyBuyers')}</th>
-                        <th>{t('loyRepeaters')}</th>
-                        <th>{t('loyRepeat')}</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {(['members', 'nonMembers'] as const).map((k) => (
-                        <tr key={k}>
-                          <td>{t(k === 'members' ? 'loyMembersRepeat' : 'loyNonMembersRepeat')}</td>
-                          <td>{i18n.number(data.report.repeatPurchase[k].customers)}</td>
-                          <td>{i18n.number(data.report.repeatPurchase[k].repeaters)}</td>
-                          <td>
-                            {data.report.repeatPurchase[k].rate === null
-                              ? '–'
-                              : i18n.percent(data.report.repeatPurchase[k].rate ?? 0)}
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
+                  <DataTable
+                    rows={['members', 'nonMembers'] as const}
+                    rowKey={(k) => k}
+                    columns={[
+                      { head: null, cell: (k) => t(k === 'members' ? 'loyMembersRepeat' : 'loyNonMembersRepeat') },
+                      { head: t('loyBuyers'), cell: (k) => i18n.number(data.report.repeatPurchase[k].customers) },
+                      { head: t('loyRepeaters'), cell: (k) => i18n.number(data.report.repeatPurchase[k].repeaters) },
+                      {
+                        head: t('loyRepeat'),
+                        cell: (k) =>
+                          data.report.repeatPurchase[k].rate === null
+                            ? '–'
+                            : i18n.percent(data.report.repeatPurchase[k].rate ?? 0),
+                      },
+                    ]}
+                  />
                 </Card>
                 <Card title={t('loyDormant')} wide>
-                  {data.dormant.members.length === 0 ? (
-                    <Empty title={t('loyNoDormant')} />
-                  ) : (
-                    <div className="table-scroll">
-                      <table className="table">
-                        <thead>
-                          <tr>
-                            <th>{t('fbCustomer')}</th>
-                            <th>{t('loyDays')}</th>
-                            <th>{t('loyBalance')}</th>
-                            <th>{t('loyWithinReach')}</th>
-                            <th>{t('loyNextReward')}</th>
-                          </tr>
-                        </thead>
-                        <tbody>
-                          {data.dormant.members.map((m) => (
-                            <tr key={m.customerId}>
-                              <td>
-                                <a href={`#/customers/${m.customerId}`}>{m.email ?? m.customerId}</a>
-                              </td>
-                              <td>{i18n.number(m.daysInactive)}</td>
-                              <td>{i18n.number(m.balance)}</td>
-                              <td>{m.rewardsWithinReach.map((r) => r.name).join(', ') || '–'}</td>
-                              <td>
-                                {m.nextReward
-                                  ? t('loyMissing', { name: m.nextReward.name, missing: m.nextReward.missing })
-                                  : '–'}
-                              </td>
-                            </tr>
-                          ))}
-                        </tbody>
-                      </table>
-                    </div>
-                  )}
+                  <DataTable
+                    rows={data.dormant.members}
+                    rowKey={(m) => m.customerId}
+                    empty={<Empty title={t('loyNoDormant')} />}
+                    scroll
+                    columns={[
+                      {
+                        head: t('fbCustomer'),
+                        cell: (m) => <a href={`#/customers/${m.customerId}`}>{m.email ?? m.customerId}</a>,
+                      },
+                      { head: t('loyDays'), cell: (m) => i18n.number(m.daysInactive) },
+                      { head: t('loyBalance'), cell: (m) => i18n.number(m.balance) },
+                      {
+                        head: t('loyWithinReach'),
+                        cell: (m) => m.rewardsWithinReach.map((r) => r.name).join(', ') || '–',
+                      },
+                      {
+                        head: t('loyNextReward'),
+                        cell: (m) =>
+                          m.nextReward
+                            ? t('loyMissing', { name: m.nextReward.name, missing: m.nextReward.missing })
+                            : '–',
+                      },
+                    ]}
+                  />
                 </Card>
               </div>
             </>

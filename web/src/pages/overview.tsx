@@ -1,16 +1,10 @@
 import { useMemo, useState } from 'react';
 import { apiFetch, useLoad } from '../api.js';
 import { AXIS_NAME, Chart } from '../chart.js';
+import { GroupBySelect } from '../components/group-by-select.js';
 import { type I18n, type MessageKey, useI18n } from '../i18n.js';
 import { extra } from '../i18n-korean.js';
-import {
-  GROUPINGS,
-  type Overview,
-  type PeriodFigures,
-  type RetentionReport,
-  type StoreStats,
-  type TimeToSecondOrder,
-} from '../types.js';
+import type { Overview, PeriodFigures, RetentionReport, StoreStats, TimeToSecondOrder } from '../types.js';
 import { Async, Card, Empty, Kpi, PageHead, TableScroll } from '../ui.js';
 
 const PERIODS = [1, 3, 6, 12] as const;
@@ -309,17 +303,7 @@ export function OverviewPage() {
             ))}
           </select>
         </label>
-        <label className="field inline">
-          <span>{i18n.t('groupBy')}</span>
-          <select value={by} onChange={(e) => setBy(e.target.value)} data-testid="group-by">
-            <option value="">{i18n.t('groupNone')}</option>
-            {GROUPINGS.map((g) => (
-              <option key={g} value={g}>
-                {g}
-              </option>
-            ))}
-          </select>
-        </label>
+        <GroupBySelect value={by} onChange={setBy} testId="group-by" />
       </PageHead>
       <Async state={state} retry={retry}>
         {(data) =>
