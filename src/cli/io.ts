@@ -114,3 +114,13 @@ export function progressBar(io: Io, label: string): { update(done: number, total
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
+
+/**
+ * An as-of instant (epoch ms) in words, the way every command prints it: `the end of 2011-12-09` for
+ * the UTC midnight that ends that day (what `--as-of 2011-12-09` and the default as-of give), else the
+ * instant in ISO 8601.
+ */
+export function asOfText(asOf: number): string {
+  const iso = new Date(asOf).toISOString();
+  return iso.endsWith('T00:00:00.000Z') ? `the end of ${new Date(asOf - 1).toISOString().slice(0, 10)}` : iso;
+}

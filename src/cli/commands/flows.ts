@@ -33,7 +33,7 @@ import {
 import { ComebackError } from '../../errors.js';
 import { type Db, openStore } from '../../store/index.js';
 import { resolveCustomerRef } from '../customer-ref.js';
-import { formatTable, printJson } from '../io.js';
+import { asOfText, formatTable, printJson } from '../io.js';
 import { AS_OF_HELP, type CommandContext, dateFlag, dbOption, endDateFlag, resolveAsOf } from '../shared.js';
 
 const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)} %`);
@@ -44,9 +44,7 @@ const interval = (i: { estimate: number; low: number | null; high: number | null
 function printReport(ctx: CommandContext, r: FlowReport): void {
   const out = ctx.io.out;
   const money = (minor: number) => (r.currency ? `${(minor / 100).toFixed(2)} ${r.currency}` : String(minor));
-  out.write(
-    `${r.name} (${r.key}) as of ${new Date(r.asOf).toISOString().slice(0, 10)}, attribution ${r.attributionDays} days\n\n`,
-  );
+  out.write(`${r.name} (${r.key}) as of ${asOfText(r.asOf)}, attribution ${r.attributionDays} days\n\n`);
   out.write(
     `${formatTable([
       ['', 'treated', 'held out'],

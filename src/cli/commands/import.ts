@@ -15,7 +15,7 @@ import { refreshSegments, segmentsInUse } from '../../segments/index.js';
 import { formatMoney } from '../../shared/money.js';
 import { openStore, parseDbUrl } from '../../store/index.js';
 import { checkInputFile, describeGzipFailure, formatsThatFit } from '../input-file.js';
-import { formatCount, type Io, printJson, progressBar } from '../io.js';
+import { asOfText, formatCount, type Io, printJson, progressBar } from '../io.js';
 import { type CommandContext, dbOption } from '../shared.js';
 
 interface ImportFlags {
@@ -109,7 +109,7 @@ export function registerImport(program: Command, ctx: CommandContext): void {
         const asOf = (await defaultAsOf(store.db)) ?? ctx.now();
         const refreshed = await refreshSegments(store.db, { asOf });
         ctx.io.err.write(
-          `segments refreshed as of ${new Date(asOf).toISOString().slice(0, 10)}: ${refreshed.changes.length} changes\n`,
+          `segments refreshed as of ${asOfText(asOf)}: ${formatCount(refreshed.changes.length)} changes\n`,
         );
       }
     } catch (error) {

@@ -15,7 +15,7 @@ import {
 import { formatMoney } from '../../shared/money.js';
 import { openStore } from '../../store/index.js';
 import { resolveCustomerRef } from '../customer-ref.js';
-import { formatTable, printJson } from '../io.js';
+import { asOfText, formatCount, formatTable, printJson } from '../io.js';
 import { type CommandContext, dbOption, endDateFlag } from '../shared.js';
 
 interface RecommendFlags {
@@ -78,8 +78,8 @@ export function registerRecommend(program: Command, ctx: CommandContext): void {
         const asOf = endDateFlag(flags.asOf, '--as-of') ?? (await defaultAsOf(db)) ?? ctx.now();
         const summary = await buildRecommendations(db, { asOf, now: ctx.now() });
         ctx.io.err.write(
-          `build ${summary.buildId} as of ${day(asOf)}: ${summary.orders} orders, ${summary.customers} customers, ` +
-            `${summary.items} products; read ${summary.loadMs} ms, built ${summary.buildMs} ms, stored ${summary.storeMs} ms\n`,
+          `build ${summary.buildId} as of ${asOfText(asOf)}: ${formatCount(summary.orders)} orders, ${formatCount(summary.customers)} customers, ` +
+            `${formatCount(summary.items)} products; read ${summary.loadMs} ms, built ${summary.buildMs} ms, stored ${summary.storeMs} ms\n`,
         );
         return summary;
       };
@@ -134,7 +134,7 @@ export function registerRecommend(program: Command, ctx: CommandContext): void {
 }
 
 function printRecommendations(ctx: CommandContext, r: CustomerRecommendations): void {
-  ctx.io.out.write(`customer ${r.customerId}, ${r.method}, build ${r.buildId} (as of ${day(r.builtAsOf)})\n`);
+  ctx.io.out.write(`customer ${r.customerId}, ${r.method}, build ${r.buildId} (as of ${asOfText(r.builtAsOf)})\n`);
   if (r.items.length > 0) {
     ctx.io.out.write(
       table([
