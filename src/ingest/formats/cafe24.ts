@@ -2,14 +2,13 @@ import { type KoreanLineStatus, koreanLineStatus, koreanOrderStatus } from '../o
 import type { ConsentInput, CustomerInput, LineInput } from '../records.js';
 import { normaliseEmail } from '../records.js';
 import type { SourceRow } from '../source.js';
-import { FieldError, type Format, integer, type ParseContext, type ParsedItem, toReject } from './format.js';
+import { cell, FieldError, type Format, integer, type ParseContext, type ParsedItem, toReject } from './format.js';
 import {
   atLine,
   fit,
   KRW,
   type KrHeader,
   KST,
-  krCell,
   krDate,
   krMobile,
   krTimestamp,
@@ -84,27 +83,27 @@ async function* parseOrders(header: KrHeader, rows: AsyncIterable<SourceRow>, ct
   function build(orderId: string, all: SourceRow[]): ParsedItem {
     const head = all[0]!;
     const f = head.fields;
-    const placed = krTimestamp(krCell(f, c.orderedAt), '주문일시', ctx.timeZone);
+    const placed = krTimestamp(cell(f, c.orderedAt), '주문일시', ctx.timeZone);
     const lineNos = new Set<number>();
     const states: KoreanLineStatus[] = [];
     let refundFromLines = 0;
     const lines: LineInput[] = all.map((row, i) =>
       atLine(row.line, () => {
         const r = row.fields;
-        const statusText = krCell(r, c.status);
+        const statusText = cell(r, c.status);
         const state = koreanLineStatus(statusText);
         if (!state) throw new FieldError('주문 상태', `"${statusText}" is not a Cafe24 order status`);
         states.push(state);
-        const quantity = integer(krCell(r, c.quantity), '수량');
+        const quantity = integer(cell(r, c.quantity), '수량');
         if (quantity <= 0) throw new FieldError('수량', `${quantity} is not a positive quantity`);
-        const gross = c.gross !== undefined ? won(krCell(r, c.gross), '상품구매금액(KRW)') : undefined;
-        const price = c.price !== undefined ? won(krCell(r, c.price), '판매가') : Math.round(gross! / quantity);
+        const gross = c.gross !== undefined ? won(cell(r, c.gross), '상품구매금액(KRW)') : undefined;
+        const price = c.price !== undefined ? won(cell(r, c.price), '판매가') : Math.round(gross! / quantity);
         const grossMinor = gross ?? price * quantity;
-        const paidText = krCell(r, c.linePaid);
-        const discount = won(krCell(r, c.lineDiscount), '상품별 추가할인금액', 0);
+        const paidText = cell(r, c.linePaid);
+        const discount = won(cell(r, c.lineDiscount), '상품별 추가할인금액', 0);
         const total = paidText !== '' ? won(paidText, '품목별 결제금액') : grossMinor - discount;
         if (price < 0 || total < 0) throw new FieldError('품목별 결제금액', 'is negative');
-        const itemId = krCell(r, c.item);
+        const itemId = cell(r, c.item);
         const suffix = /-(\d{1,4})$/.exec(itemId);
         const lineNo = suffix ? Number(suffix[1]) : i + 1;
         if (lineNos.has(lineNo)) {
@@ -115,13 +114,13 @@ async function* parseOrders(header: KrHeader, rows: AsyncIterable<SourceRow>, ct
         }
         lineNos.add(lineNo);
         if (state === 'refunded') {
-          const refundText = krCell(r, c.lineRefund);
+          const refundText = cell(r, c.lineRefund);
           refundFromLines += refundText !== '' ? Math.abs(won(refundText, '실제 환불금액')) : total;
         }
         return {
           lineNo,
-          sku: krCell(r, c.sku) || undefined,
-          title: lineTitle(krCell(r, c.title), krCell(r, c.option)),
+          sku: cell(r, c.sku) || undefined,
+          title: lineTitle(cell(r, c.title), cell(r, c.option)),
           quantity,
           unitPriceMinor: price,
           discountMinor: grossMinor - total,
@@ -150,11 +149,11 @@ async function* parseOrders(header: KrHeader, rows: AsyncIterable<SourceRow>, ct
       throw new FieldError('실제 환불금액', `refunds of ${refunded} won are more than the order's payment of ${total}`);
     }
     const status = koreanOrderStatus(states, refunded, total);
-    const memberId = platformId(krCell(f, c.memberId));
-    const mobile = krMobile(krCell(f, c.mobile));
-    const email = normaliseEmail(krCell(f, c.email));
-    const name = krCell(f, c.name);
-    const paidAt = optionalKrTimestamp(krCell(f, c.paidAt), '결제일시(입금확인일)', ctx.timeZone);
+    const memberId = platformId(cell(f, c.memberId));
+    const mobile = krMobile(cell(f, c.mobile));
+    const email = normaliseEmail(cell(f, c.email));
+    const name = cell(f, c.name);
+    const paidAt = optionalKrTimestamp(cell(f, c.paidAt), '결제일시(입금확인일)', ctx.timeZone);
     const customer: CustomerInput | undefined =
       memberId || mobile
         ? { externalId: memberId ?? mobile, email, phone: mobile, firstName: name || undefined }
@@ -162,7 +161,7 @@ async function* parseOrders(header: KrHeader, rows: AsyncIterable<SourceRow>, ct
           ? { email, firstName: name || undefined }
           : undefined;
     // A coupon's name may hold commas (`신규회원 1,000원 할인`): each row's name is kept whole.
-    const codes = all.map((row) => krCell(row.fields, c.coupon)).filter(Boolean);
+    const codes = all.map((row) => cell(row.fields, c.coupon)).filter(Boolean);
     return {
       kind: 'order',
       line: head.line,
@@ -184,8 +183,8 @@ async function* parseOrders(header: KrHeader, rows: AsyncIterable<SourceRow>, ct
         country: 'KR',
         cancelledAt: status === 'cancelled' ? (paidAt?.epochMs ?? placed.epochMs) : undefined,
         acquisition: {
-          paymentMethod: krCell(f, c.payment) || undefined,
-          channel: krCell(f, c.channel) || undefined,
+          paymentMethod: cell(f, c.payment) || undefined,
+          channel: cell(f, c.channel) || undefined,
         },
         lines,
       },
@@ -211,10 +210,10 @@ async function* parseMembers(header: KrHeader, rows: AsyncIterable<SourceRow>, c
   for await (const row of rows) {
     try {
       const f = fit(header, row);
-      const id = krCell(f, c.id);
+      const id = cell(f, c.id);
       if (id === '') throw new FieldError('아이디', 'is empty');
-      const joined = optionalKrTimestamp(krCell(f, c.joined), '회원가입일', ctx.timeZone);
-      const emailText = krCell(f, c.email);
+      const joined = optionalKrTimestamp(cell(f, c.joined), '회원가입일', ctx.timeZone);
+      const emailText = cell(f, c.email);
       const email = normaliseEmail(emailText);
       if (emailText !== '' && !email) throw new FieldError('이메일', `"${emailText}" is not an e-mail address`);
       const consents: ConsentInput[] = [];
@@ -226,10 +225,10 @@ async function* parseMembers(header: KrHeader, rows: AsyncIterable<SourceRow>, c
         channel: 'email' | 'sms',
         field: string,
       ) => {
-        const text = krCell(f, index);
+        const text = cell(f, index);
         if (text === '') return;
         const granted = consentFlag(text, field);
-        const at = optionalKrTimestamp(krCell(f, atIndex), `${field}일`, ctx.timeZone) ?? joined;
+        const at = optionalKrTimestamp(cell(f, atIndex), `${field}일`, ctx.timeZone) ?? joined;
         consents.push({ channel, granted, at: at?.epochMs ?? ctx.now, source: 'cafe24-members' });
       };
       consent(c.sms, c.smsAt, 'sms', 'SMS 수신여부');
@@ -240,9 +239,9 @@ async function* parseMembers(header: KrHeader, rows: AsyncIterable<SourceRow>, c
         customer: {
           externalId: id,
           email,
-          phone: krMobile(krCell(f, c.mobile)),
-          firstName: krCell(f, c.name) || undefined,
-          birthday: krDate(krCell(f, c.birthday), '생년월일'),
+          phone: krMobile(cell(f, c.mobile)),
+          firstName: cell(f, c.name) || undefined,
+          birthday: krDate(cell(f, c.birthday), '생년월일'),
           country: 'KR',
           consents,
         },

@@ -72,39 +72,56 @@ export class FieldError extends Error {
 }
 
 /**
- * The columns of a header row, found by name (case- and space-insensitive) with aliases. A missing
- * required column stops the import at the header line.
+ * The columns of a header row, found by name (case- and space-insensitive) with aliases, names compared
+ * as `key` makes them (`normaliseName`, or the Korean exports' `headerKey`). A missing required column
+ * stops the import at the header line.
  */
 export class Header {
   private readonly index = new Map<string, number>();
+  private readonly key: (name: string) => string;
   readonly width: number;
 
   constructor(
     fields: string[],
     readonly file: string,
     readonly line: number,
+    key: (name: string) => string = normaliseName,
   ) {
+    this.key = key;
     this.width = fields.length;
     fields.forEach((name, i) => {
-      const key = normaliseName(name);
-      if (!this.index.has(key)) this.index.set(key, i);
+      const k = key(name);
+      if (!this.index.has(k)) this.index.set(k, i);
     });
   }
 
   /** The position of the first of `names` present, or undefined. */
   find(...names: string[]): number | undefined {
     for (const name of names) {
-      const at = this.index.get(normaliseName(name));
+      const at = this.index.get(this.key(name));
       if (at !== undefined) return at;
     }
     return undefined;
   }
 
-  /** The position of a column the format cannot do without. */
+  /** The position of a column the format cannot do without; missing, it stops the import at the header line. */
   require(...names: string[]): number {
     const at = this.find(...names);
     if (at === undefined) {
       throw inputError(`missing column "${names[0]}"`, { file: this.file, line: this.line, field: 'header' });
+    }
+    return at;
+  }
+
+  /** The first of `names` present, else an error naming all of them. */
+  requireOne(...names: string[]): number {
+    const at = this.find(...names);
+    if (at === undefined) {
+      throw inputError(`missing column: one of ${names.map((n) => `"${n}"`).join(', ')}`, {
+        file: this.file,
+        line: this.line,
+        field: 'header',
+      });
     }
     return at;
   }

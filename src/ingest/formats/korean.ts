@@ -2,7 +2,16 @@ import { inputError } from '../../errors.js';
 import { parseTimestamp, type Timestamp, wallTimeInZone } from '../../shared/dates.js';
 import { phoneToE164 } from '../phone.js';
 import type { SourceRow } from '../source.js';
-import { amount, FieldError, type ParseContext, type ParsedItem, type Reject, toReject } from './format.js';
+import {
+  amount,
+  cell,
+  FieldError,
+  Header,
+  type ParseContext,
+  type ParsedItem,
+  type Reject,
+  toReject,
+} from './format.js';
 
 /**
  * What the Korean shop exports (Cafe24, Naver SmartStore) share: headers matched by name with every
@@ -60,56 +69,13 @@ export function headerKey(name: string): string {
     .toLowerCase();
 }
 
-/** The columns of a Korean export's header row, found by name with spaces removed (`품목별 주문번호` = `품목별주문번호`). */
-export class KrHeader {
-  private readonly index = new Map<string, number>();
-  readonly width: number;
-
-  constructor(
-    fields: string[],
-    readonly file: string,
-    readonly line: number,
-  ) {
-    this.width = fields.length;
-    fields.forEach((name, i) => {
-      const key = headerKey(name);
-      if (key !== '' && !this.index.has(key)) this.index.set(key, i);
-    });
-  }
-
-  /** The position of the first of `names` present, or undefined. */
-  find(...names: string[]): number | undefined {
-    for (const name of names) {
-      const at = this.index.get(headerKey(name));
-      if (at !== undefined) return at;
-    }
-    return undefined;
-  }
-
-  /** The position of a column the format cannot do without; missing, it stops the import at the header line. */
-  require(...names: string[]): number {
-    const at = this.find(...names);
-    if (at === undefined) {
-      throw inputError(`missing column "${names[0]}"`, { file: this.file, line: this.line, field: 'header' });
-    }
-    return at;
-  }
-
-  /** The first of `names` present, else an error naming all of them. */
-  requireOne(...names: string[]): number {
-    const at = this.find(...names);
-    if (at === undefined) {
-      throw inputError(`missing column: one of ${names.map((n) => `"${n}"`).join(', ')}`, {
-        file: this.file,
-        line: this.line,
-        field: 'header',
-      });
-    }
-    return at;
-  }
-
-  has(...names: string[]): boolean {
-    return this.find(...names) !== undefined;
+/**
+ * The columns of a Korean export's header row, found by name with spaces removed (`품목별 주문번호` =
+ * `품목별주문번호`): a `Header` whose names are compared by `headerKey`.
+ */
+export class KrHeader extends Header {
+  constructor(fields: string[], file: string, line: number) {
+    super(fields, file, line, headerKey);
   }
 }
 
@@ -153,11 +119,6 @@ export function fit(header: KrHeader, row: SourceRow): string[] {
     throw new FieldError('row', `has ${fields.length} columns, the header has ${header.width}`);
   }
   return fields;
-}
-
-/** The trimmed value at `index`, or '' when the column is absent or the row is short. */
-export function krCell(row: string[], index: number | undefined): string {
-  return index === undefined ? '' : (row[index] ?? '').trim();
 }
 
 /**
@@ -274,7 +235,7 @@ export function onceAcrossRows(
   if (index === undefined) return { present: false };
   let first: { value: number; line: number } | undefined;
   for (const row of rows) {
-    const text = krCell(row.fields, index);
+    const text = cell(row.fields, index);
     if (text === '') continue;
     const value = atLine(row.line, () => won(text, field));
     if (first === undefined) first = { value, line: row.line };
@@ -320,7 +281,7 @@ export async function* orderRowGroups(
     let orderId: string;
     try {
       fit(header, row);
-      orderId = krCell(row.fields, order);
+      orderId = cell(row.fields, order);
       if (orderId === '') throw new FieldError('주문번호', 'is empty');
       if (orderId !== current || group.length === 0) groups.check(orderId, row.line, '주문번호');
     } catch (error) {

@@ -1,13 +1,12 @@
 import { type KoreanLineStatus, koreanLineStatus, koreanOrderStatus } from '../order-status.js';
 import type { CustomerInput, LineInput } from '../records.js';
 import type { SourceRow } from '../source.js';
-import { FieldError, type Format, integer, type ParseContext, type ParsedItem } from './format.js';
+import { cell, FieldError, type Format, integer, type ParseContext, type ParsedItem } from './format.js';
 import {
   atLine,
   KRW,
   type KrHeader,
   KST,
-  krCell,
   krMobile,
   krTimestamp,
   lineTitle,
@@ -70,43 +69,42 @@ async function* parseOrders(header: KrHeader, rows: AsyncIterable<SourceRow>, ct
   function build(orderId: string, all: SourceRow[]): ParsedItem {
     const head = all[0]!;
     const f = head.fields;
-    const placed = krTimestamp(krCell(f, c.orderedAt), '주문일시', ctx.timeZone);
+    const placed = krTimestamp(cell(f, c.orderedAt), '주문일시', ctx.timeZone);
     const states: KoreanLineStatus[] = [];
     let shipping = 0;
     let refunded = 0;
     const items = all.map((row) =>
       atLine(row.line, () => {
         const r = row.fields;
-        const itemId = krCell(r, c.item);
+        const itemId = cell(r, c.item);
         if (itemId === '') throw new FieldError('상품주문번호', 'is empty');
         if (lineIds.has(itemId)) throw new FieldError('상품주문번호', `${itemId} appears twice`);
         lineIds.add(itemId);
-        const state = lineState(krCell(r, c.status), krCell(r, c.detail));
+        const state = lineState(cell(r, c.status), cell(r, c.detail));
         states.push(state);
-        const quantity = integer(krCell(r, c.quantity), '수량');
+        const quantity = integer(cell(r, c.quantity), '수량');
         if (quantity <= 0) throw new FieldError('수량', `${quantity} is not a positive quantity`);
-        const price = won(krCell(r, c.price), '상품가격') + won(krCell(r, c.optionPrice), '옵션가격', 0);
+        const price = won(cell(r, c.price), '상품가격') + won(cell(r, c.optionPrice), '옵션가격', 0);
         if (price < 0) throw new FieldError('상품가격', 'is negative');
-        const total = won(krCell(r, c.total), '최종 상품별 총 주문금액');
+        const total = won(cell(r, c.total), '최종 상품별 총 주문금액');
         if (total < 0) throw new FieldError('최종 상품별 총 주문금액', 'is negative');
-        const discountText = krCell(r, c.discount);
+        const discountText = cell(r, c.discount);
         const discount =
           discountText === '' ? price * quantity - total : Math.abs(won(discountText, '최종 상품별 할인액'));
         // Shipping is stated per bundle on each of its lines: taken once, on the bundle's first line.
-        const bundle = krCell(r, c.bundle) || `order:${orderId}`;
+        const bundle = cell(r, c.bundle) || `order:${orderId}`;
         if (!bundles.has(bundle)) {
           bundles.add(bundle);
           const fee =
-            won(krCell(r, c.shipping), '배송비 합계', 0) -
-            Math.abs(won(krCell(r, c.shippingDiscount), '배송비 할인액', 0));
+            won(cell(r, c.shipping), '배송비 합계', 0) - Math.abs(won(cell(r, c.shippingDiscount), '배송비 할인액', 0));
           if (fee < 0) throw new FieldError('배송비 할인액', 'is more than 배송비 합계');
           if (state !== 'unpaid_cancel') shipping += fee;
         }
         if (state === 'refunded') refunded += total;
         const line: LineInput = {
           lineNo: 0,
-          sku: krCell(r, c.optionCode) || krCell(r, c.sellerCode) || krCell(r, c.productNo) || undefined,
-          title: lineTitle(krCell(r, c.title), krCell(r, c.option)),
+          sku: cell(r, c.optionCode) || cell(r, c.sellerCode) || cell(r, c.productNo) || undefined,
+          title: lineTitle(cell(r, c.title), cell(r, c.option)),
           quantity,
           unitPriceMinor: price,
           discountMinor: discount,
@@ -122,14 +120,14 @@ async function* parseOrders(header: KrHeader, rows: AsyncIterable<SourceRow>, ct
     const total =
       items.filter((it) => it.state !== 'unpaid_cancel').reduce((s, it) => s + it.line.totalMinor, 0) + shipping;
     const status = koreanOrderStatus(states, refunded, total);
-    const buyerId = platformId(krCell(f, c.buyerId));
-    const mobile = krMobile(krCell(f, c.phone));
-    const name = krCell(f, c.name);
+    const buyerId = platformId(cell(f, c.buyerId));
+    const mobile = krMobile(cell(f, c.phone));
+    const name = cell(f, c.name);
     const customer: CustomerInput | undefined =
       buyerId || mobile ? { externalId: buyerId ?? mobile, phone: mobile, firstName: name || undefined } : undefined;
     const subtotal = lines.reduce((s, l) => s + l.unitPriceMinor * l.quantity, 0);
-    const device = krCell(f, c.device);
-    const channel = krCell(f, c.channel);
+    const device = cell(f, c.device);
+    const channel = cell(f, c.channel);
     return {
       kind: 'order',
       line: head.line,
@@ -150,7 +148,7 @@ async function* parseOrders(header: KrHeader, rows: AsyncIterable<SourceRow>, ct
         country: 'KR',
         cancelledAt: status === 'cancelled' ? placed.epochMs : undefined,
         acquisition: {
-          paymentMethod: krCell(f, c.payment) || undefined,
+          paymentMethod: cell(f, c.payment) || undefined,
           channel: [channel, device].filter(Boolean).join(' / ') || undefined,
         },
         lines,
