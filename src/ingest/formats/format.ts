@@ -266,6 +266,41 @@ export function checkWidth(header: Header, row: { line: number; fields: string[]
   };
 }
 
+/**
+ * The rows of a file whose first row is its header, one record (or none) per row: `columns` reads the
+ * header row (a missing column stops the import there); a later row of another width is a reject
+ * (`checkWidth`), else `read` turns it into what it yields, a FieldError it throws into a reject of that
+ * row. Returns whether the file had a header row (false: empty).
+ */
+export async function* readHeadedRows<C>(
+  rows: AsyncIterable<SourceRow>,
+  file: string,
+  columns: (header: Header, fields: string[]) => C,
+  read: (fields: string[], line: number, columns: C) => ParsedItem | undefined,
+): AsyncGenerator<ParsedItem, boolean> {
+  let head: { header: Header; columns: C } | undefined;
+  for await (const row of rows) {
+    if (!head) {
+      const header = new Header(row.fields, file, row.line);
+      head = { header, columns: columns(header, row.fields) };
+      continue;
+    }
+    const width = checkWidth(head.header, row);
+    if (width) {
+      yield width;
+      continue;
+    }
+    let item: ParsedItem | undefined;
+    try {
+      item = read(row.fields, row.line, head.columns);
+    } catch (error) {
+      item = toReject(error, row.line, [row.fields]);
+    }
+    if (item) yield item;
+  }
+  return head !== undefined;
+}
+
 /** Splits `First Last` into its parts. */
 export function splitName(full: string): { firstName?: string; lastName?: string } {
   const parts = full.trim().split(/\s+/).filter(Boolean);
