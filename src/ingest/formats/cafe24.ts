@@ -2,24 +2,22 @@ import { type KoreanLineStatus, koreanLineStatus, koreanOrderStatus } from '../o
 import type { ConsentInput, CustomerInput, LineInput } from '../records.js';
 import { normaliseEmail } from '../records.js';
 import type { SourceRow } from '../source.js';
-import { FieldError, type Format, integer, type ParseContext, type ParsedItem, toReject } from './format.js';
+import { cell, FieldError, type Format, integer, type ParseContext, type ParsedItem, toReject } from './format.js';
 import {
   atLine,
-  findHeaderRow,
   fit,
   KRW,
-  KrHeader,
+  type KrHeader,
   KST,
-  krCell,
   krDate,
   krMobile,
   krTimestamp,
-  noticeItems,
-  OrderGroups,
+  lineTitle,
   onceAcrossRows,
   optionalKrTimestamp,
+  orderRowGroups,
   platformId,
-  rejectOrder,
+  readKoreanSheet,
   won,
 } from './korean.js';
 
@@ -43,13 +41,11 @@ export const cafe24: Format = {
   timeZone: KST,
   encoding: 'utf8-or-cp949',
   async *parse(rows: AsyncIterable<SourceRow>, ctx: ParseContext): AsyncGenerator<ParsedItem> {
-    const iterator = rows[Symbol.asyncIterator]();
-    const found = await findHeaderRow(iterator, ctx.file, [ORDER_MARKS, MEMBER_MARKS, MEMBER_MARKS_ALT]);
-    yield* noticeItems(found.notices);
-    const header = new KrHeader(found.row.fields, ctx.file, found.row.line);
-    const rest = { [Symbol.asyncIterator]: () => iterator };
-    if (found.kind === 0) yield* parseOrders(header, rest, ctx);
-    else yield* parseMembers(header, rest, ctx);
+    yield* readKoreanSheet(rows, ctx, [
+      { marks: ORDER_MARKS, read: parseOrders },
+      { marks: MEMBER_MARKS, read: parseMembers },
+      { marks: MEMBER_MARKS_ALT, read: parseMembers },
+    ]);
   },
 };
 
@@ -83,159 +79,119 @@ async function* parseOrders(header: KrHeader, rows: AsyncIterable<SourceRow>, ct
   };
   if (c.price === undefined && c.gross === undefined) header.requireOne('판매가', '상품구매금액(KRW)');
   if (c.total === undefined && c.linePaid === undefined) header.requireOne('총결제금액(KRW)', '품목별 결제금액');
-  const groups = new OrderGroups();
-  let group: SourceRow[] = [];
-  let current = '';
 
-  function build(): ParsedItem | undefined {
-    if (group.length === 0) return undefined;
-    const all = group;
-    group = [];
+  function build(orderId: string, all: SourceRow[]): ParsedItem {
     const head = all[0]!;
-    try {
-      const f = head.fields;
-      const orderId = current;
-      const placed = krTimestamp(krCell(f, c.orderedAt), '주문일시', ctx.timeZone);
-      const lineNos = new Set<number>();
-      const states: KoreanLineStatus[] = [];
-      let refundFromLines = 0;
-      const lines: LineInput[] = all.map((row, i) =>
-        atLine(row.line, () => {
-          const r = row.fields;
-          const statusText = krCell(r, c.status);
-          const state = koreanLineStatus(statusText);
-          if (!state) throw new FieldError('주문 상태', `"${statusText}" is not a Cafe24 order status`);
-          states.push(state);
-          const quantity = integer(krCell(r, c.quantity), '수량');
-          if (quantity <= 0) throw new FieldError('수량', `${quantity} is not a positive quantity`);
-          const gross = c.gross !== undefined ? won(krCell(r, c.gross), '상품구매금액(KRW)') : undefined;
-          const price = c.price !== undefined ? won(krCell(r, c.price), '판매가') : Math.round(gross! / quantity);
-          const grossMinor = gross ?? price * quantity;
-          const paidText = krCell(r, c.linePaid);
-          const discount = won(krCell(r, c.lineDiscount), '상품별 추가할인금액', 0);
-          const total = paidText !== '' ? won(paidText, '품목별 결제금액') : grossMinor - discount;
-          if (price < 0 || total < 0) throw new FieldError('품목별 결제금액', 'is negative');
-          const itemId = krCell(r, c.item);
-          const suffix = /-(\d{1,4})$/.exec(itemId);
-          const lineNo = suffix ? Number(suffix[1]) : i + 1;
-          if (lineNos.has(lineNo)) {
-            throw new FieldError(
-              '품목별 주문번호',
-              `line ${lineNo} of order ${orderId} appears twice (${itemId || 'no id'})`,
-            );
-          }
-          lineNos.add(lineNo);
-          if (state === 'refunded') {
-            const refundText = krCell(r, c.lineRefund);
-            refundFromLines += refundText !== '' ? Math.abs(won(refundText, '실제 환불금액')) : total;
-          }
-          const title = krCell(r, c.title);
-          const option = krCell(r, c.option);
-          return {
-            lineNo,
-            sku: krCell(r, c.sku) || undefined,
-            title: title === '' ? undefined : option === '' ? title : `${title} (${option})`,
-            quantity,
-            unitPriceMinor: price,
-            discountMinor: grossMinor - total,
-            totalMinor: total,
-            kind: 'product',
-          };
-        }),
-      );
-      lines.sort((a, b) => a.lineNo - b.lineNo);
-      const shipping = onceAcrossRows(all, c.shipping, '총배송비(KRW)');
-      const stated = onceAcrossRows(all, c.total, '총결제금액(KRW)');
-      const subtotalStated = onceAcrossRows(all, c.subtotal, '총 상품구매금액(KRW)');
-      const orderRefund = onceAcrossRows(all, c.orderRefund, '총 실제 환불금액');
-      const shippingMinor = shipping.present ? shipping.value : 0;
-      // Lines called off before payment are not in what was paid.
-      const payable = lines.filter((_, i) => states[i] !== 'unpaid_cancel');
-      const total = stated.present ? stated.value : payable.reduce((s, l) => s + l.totalMinor, 0) + shippingMinor;
-      if (total < 0) throw new FieldError('총결제금액(KRW)', 'is negative');
-      const subtotal = subtotalStated.present
-        ? subtotalStated.value
-        : lines.reduce((s, l) => s + l.unitPriceMinor * l.quantity, 0);
-      // The order's own refund total when the sheet has it, else the refunded lines' (their refund, else their payment).
-      let refunded = orderRefund.present ? Math.abs(orderRefund.value) : refundFromLines;
-      if (states.every((s) => s === 'unpaid_cancel')) refunded = 0;
-      if (refunded > total) {
-        throw new FieldError(
-          '실제 환불금액',
-          `refunds of ${refunded} won are more than the order's payment of ${total}`,
-        );
-      }
-      const status = koreanOrderStatus(states, refunded, total);
-      const memberId = platformId(krCell(f, c.memberId));
-      const mobile = krMobile(krCell(f, c.mobile));
-      const email = normaliseEmail(krCell(f, c.email));
-      const name = krCell(f, c.name);
-      const paidAt = optionalKrTimestamp(krCell(f, c.paidAt), '결제일시(입금확인일)', ctx.timeZone);
-      const customer: CustomerInput | undefined =
-        memberId || mobile
-          ? { externalId: memberId ?? mobile, email, phone: mobile, firstName: name || undefined }
-          : email
-            ? { email, firstName: name || undefined }
-            : undefined;
-      // A coupon's name may hold commas (`신규회원 1,000원 할인`): each row's name is kept whole.
-      const codes = all.map((row) => krCell(row.fields, c.coupon)).filter(Boolean);
-      return {
-        kind: 'order',
-        line: head.line,
-        order: {
-          externalId: orderId,
-          customer,
-          email,
-          placedAt: placed.epochMs,
-          placedOffset: placed.offsetMinutes,
-          currency: KRW,
-          subtotalMinor: subtotal,
-          shippingMinor,
-          taxMinor: 0,
-          discountMinor: Math.max(0, subtotal + shippingMinor - total),
+    const f = head.fields;
+    const placed = krTimestamp(cell(f, c.orderedAt), '주문일시', ctx.timeZone);
+    const lineNos = new Set<number>();
+    const states: KoreanLineStatus[] = [];
+    let refundFromLines = 0;
+    const lines: LineInput[] = all.map((row, i) =>
+      atLine(row.line, () => {
+        const r = row.fields;
+        const statusText = cell(r, c.status);
+        const state = koreanLineStatus(statusText);
+        if (!state) throw new FieldError('주문 상태', `"${statusText}" is not a Cafe24 order status`);
+        states.push(state);
+        const quantity = integer(cell(r, c.quantity), '수량');
+        if (quantity <= 0) throw new FieldError('수량', `${quantity} is not a positive quantity`);
+        const gross = c.gross !== undefined ? won(cell(r, c.gross), '상품구매금액(KRW)') : undefined;
+        const price = c.price !== undefined ? won(cell(r, c.price), '판매가') : Math.round(gross! / quantity);
+        const grossMinor = gross ?? price * quantity;
+        const paidText = cell(r, c.linePaid);
+        const discount = won(cell(r, c.lineDiscount), '상품별 추가할인금액', 0);
+        const total = paidText !== '' ? won(paidText, '품목별 결제금액') : grossMinor - discount;
+        if (price < 0 || total < 0) throw new FieldError('품목별 결제금액', 'is negative');
+        const itemId = cell(r, c.item);
+        const suffix = /-(\d{1,4})$/.exec(itemId);
+        const lineNo = suffix ? Number(suffix[1]) : i + 1;
+        if (lineNos.has(lineNo)) {
+          throw new FieldError(
+            '품목별 주문번호',
+            `line ${lineNo} of order ${orderId} appears twice (${itemId || 'no id'})`,
+          );
+        }
+        lineNos.add(lineNo);
+        if (state === 'refunded') {
+          const refundText = cell(r, c.lineRefund);
+          refundFromLines += refundText !== '' ? Math.abs(won(refundText, '실제 환불금액')) : total;
+        }
+        return {
+          lineNo,
+          sku: cell(r, c.sku) || undefined,
+          title: lineTitle(cell(r, c.title), cell(r, c.option)),
+          quantity,
+          unitPriceMinor: price,
+          discountMinor: grossMinor - total,
           totalMinor: total,
-          refundedMinor: refunded,
-          status,
-          discountCodes: [...new Set(codes)],
-          country: 'KR',
-          cancelledAt: status === 'cancelled' ? (paidAt?.epochMs ?? placed.epochMs) : undefined,
-          acquisition: {
-            paymentMethod: krCell(f, c.payment) || undefined,
-            channel: krCell(f, c.channel) || undefined,
-          },
-          lines,
-        },
-      };
-    } catch (error) {
-      return rejectOrder(error, all);
+          kind: 'product',
+        };
+      }),
+    );
+    lines.sort((a, b) => a.lineNo - b.lineNo);
+    const shipping = onceAcrossRows(all, c.shipping, '총배송비(KRW)');
+    const stated = onceAcrossRows(all, c.total, '총결제금액(KRW)');
+    const subtotalStated = onceAcrossRows(all, c.subtotal, '총 상품구매금액(KRW)');
+    const orderRefund = onceAcrossRows(all, c.orderRefund, '총 실제 환불금액');
+    const shippingMinor = shipping.present ? shipping.value : 0;
+    // Lines called off before payment are not in what was paid.
+    const payable = lines.filter((_, i) => states[i] !== 'unpaid_cancel');
+    const total = stated.present ? stated.value : payable.reduce((s, l) => s + l.totalMinor, 0) + shippingMinor;
+    if (total < 0) throw new FieldError('총결제금액(KRW)', 'is negative');
+    const subtotal = subtotalStated.present
+      ? subtotalStated.value
+      : lines.reduce((s, l) => s + l.unitPriceMinor * l.quantity, 0);
+    // The order's own refund total when the sheet has it, else the refunded lines' (their refund, else their payment).
+    let refunded = orderRefund.present ? Math.abs(orderRefund.value) : refundFromLines;
+    if (states.every((s) => s === 'unpaid_cancel')) refunded = 0;
+    if (refunded > total) {
+      throw new FieldError('실제 환불금액', `refunds of ${refunded} won are more than the order's payment of ${total}`);
     }
+    const status = koreanOrderStatus(states, refunded, total);
+    const memberId = platformId(cell(f, c.memberId));
+    const mobile = krMobile(cell(f, c.mobile));
+    const email = normaliseEmail(cell(f, c.email));
+    const name = cell(f, c.name);
+    const paidAt = optionalKrTimestamp(cell(f, c.paidAt), '결제일시(입금확인일)', ctx.timeZone);
+    const customer: CustomerInput | undefined =
+      memberId || mobile
+        ? { externalId: memberId ?? mobile, email, phone: mobile, firstName: name || undefined }
+        : email
+          ? { email, firstName: name || undefined }
+          : undefined;
+    // A coupon's name may hold commas (`신규회원 1,000원 할인`): each row's name is kept whole.
+    const codes = all.map((row) => cell(row.fields, c.coupon)).filter(Boolean);
+    return {
+      kind: 'order',
+      line: head.line,
+      order: {
+        externalId: orderId,
+        customer,
+        email,
+        placedAt: placed.epochMs,
+        placedOffset: placed.offsetMinutes,
+        currency: KRW,
+        subtotalMinor: subtotal,
+        shippingMinor,
+        taxMinor: 0,
+        discountMinor: Math.max(0, subtotal + shippingMinor - total),
+        totalMinor: total,
+        refundedMinor: refunded,
+        status,
+        discountCodes: [...new Set(codes)],
+        country: 'KR',
+        cancelledAt: status === 'cancelled' ? (paidAt?.epochMs ?? placed.epochMs) : undefined,
+        acquisition: {
+          paymentMethod: cell(f, c.payment) || undefined,
+          channel: cell(f, c.channel) || undefined,
+        },
+        lines,
+      },
+    };
   }
 
-  for await (const row of rows) {
-    let orderId: string;
-    try {
-      fit(header, row);
-      orderId = krCell(row.fields, c.order);
-      if (orderId === '') throw new FieldError('주문번호', 'is empty');
-      if (orderId !== current || group.length === 0) groups.check(orderId, row.line, '주문번호');
-    } catch (error) {
-      const built = build();
-      if (built) yield built;
-      current = '';
-      yield toReject(error, row.line, [row.fields]);
-      continue;
-    }
-    if (orderId === current && group.length > 0) {
-      group.push(row);
-      continue;
-    }
-    const built = build();
-    if (built) yield built;
-    current = orderId;
-    group = [row];
-  }
-  const built = build();
-  if (built) yield built;
+  yield* orderRowGroups(header, rows, c.order, build);
 }
 
 async function* parseMembers(header: KrHeader, rows: AsyncIterable<SourceRow>, ctx: ParseContext) {
@@ -254,10 +210,10 @@ async function* parseMembers(header: KrHeader, rows: AsyncIterable<SourceRow>, c
   for await (const row of rows) {
     try {
       const f = fit(header, row);
-      const id = krCell(f, c.id);
+      const id = cell(f, c.id);
       if (id === '') throw new FieldError('아이디', 'is empty');
-      const joined = optionalKrTimestamp(krCell(f, c.joined), '회원가입일', ctx.timeZone);
-      const emailText = krCell(f, c.email);
+      const joined = optionalKrTimestamp(cell(f, c.joined), '회원가입일', ctx.timeZone);
+      const emailText = cell(f, c.email);
       const email = normaliseEmail(emailText);
       if (emailText !== '' && !email) throw new FieldError('이메일', `"${emailText}" is not an e-mail address`);
       const consents: ConsentInput[] = [];
@@ -269,10 +225,10 @@ async function* parseMembers(header: KrHeader, rows: AsyncIterable<SourceRow>, c
         channel: 'email' | 'sms',
         field: string,
       ) => {
-        const text = krCell(f, index);
+        const text = cell(f, index);
         if (text === '') return;
         const granted = consentFlag(text, field);
-        const at = optionalKrTimestamp(krCell(f, atIndex), `${field}일`, ctx.timeZone) ?? joined;
+        const at = optionalKrTimestamp(cell(f, atIndex), `${field}일`, ctx.timeZone) ?? joined;
         consents.push({ channel, granted, at: at?.epochMs ?? ctx.now, source: 'cafe24-members' });
       };
       consent(c.sms, c.smsAt, 'sms', 'SMS 수신여부');
@@ -283,9 +239,9 @@ async function* parseMembers(header: KrHeader, rows: AsyncIterable<SourceRow>, c
         customer: {
           externalId: id,
           email,
-          phone: krMobile(krCell(f, c.mobile)),
-          firstName: krCell(f, c.name) || undefined,
-          birthday: krDate(krCell(f, c.birthday), '생년월일'),
+          phone: krMobile(cell(f, c.mobile)),
+          firstName: cell(f, c.name) || undefined,
+          birthday: krDate(cell(f, c.birthday), '생년월일'),
           country: 'KR',
           consents,
         },

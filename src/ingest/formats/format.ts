@@ -72,39 +72,56 @@ export class FieldError extends Error {
 }
 
 /**
- * The columns of a header row, found by name (case- and space-insensitive) with aliases. A missing
- * required column stops the import at the header line.
+ * The columns of a header row, found by name (case- and space-insensitive) with aliases, names compared
+ * as `key` makes them (`normaliseName`, or the Korean exports' `headerKey`). A missing required column
+ * stops the import at the header line.
  */
 export class Header {
   private readonly index = new Map<string, number>();
+  private readonly key: (name: string) => string;
   readonly width: number;
 
   constructor(
     fields: string[],
     readonly file: string,
     readonly line: number,
+    key: (name: string) => string = normaliseName,
   ) {
+    this.key = key;
     this.width = fields.length;
     fields.forEach((name, i) => {
-      const key = normaliseName(name);
-      if (!this.index.has(key)) this.index.set(key, i);
+      const k = key(name);
+      if (!this.index.has(k)) this.index.set(k, i);
     });
   }
 
   /** The position of the first of `names` present, or undefined. */
   find(...names: string[]): number | undefined {
     for (const name of names) {
-      const at = this.index.get(normaliseName(name));
+      const at = this.index.get(this.key(name));
       if (at !== undefined) return at;
     }
     return undefined;
   }
 
-  /** The position of a column the format cannot do without. */
+  /** The position of a column the format cannot do without; missing, it stops the import at the header line. */
   require(...names: string[]): number {
     const at = this.find(...names);
     if (at === undefined) {
       throw inputError(`missing column "${names[0]}"`, { file: this.file, line: this.line, field: 'header' });
+    }
+    return at;
+  }
+
+  /** The first of `names` present, else an error naming all of them. */
+  requireOne(...names: string[]): number {
+    const at = this.find(...names);
+    if (at === undefined) {
+      throw inputError(`missing column: one of ${names.map((n) => `"${n}"`).join(', ')}`, {
+        file: this.file,
+        line: this.line,
+        field: 'header',
+      });
     }
     return at;
   }
@@ -247,6 +264,41 @@ export function checkWidth(header: Header, row: { line: number; fields: string[]
     message: `has ${row.fields.length} columns, the header has ${header.width}`,
     rows: [row.fields],
   };
+}
+
+/**
+ * The rows of a file whose first row is its header, one record (or none) per row: `columns` reads the
+ * header row (a missing column stops the import there); a later row of another width is a reject
+ * (`checkWidth`), else `read` turns it into what it yields, a FieldError it throws into a reject of that
+ * row. Returns whether the file had a header row (false: empty).
+ */
+export async function* readHeadedRows<C>(
+  rows: AsyncIterable<SourceRow>,
+  file: string,
+  columns: (header: Header, fields: string[]) => C,
+  read: (fields: string[], line: number, columns: C) => ParsedItem | undefined,
+): AsyncGenerator<ParsedItem, boolean> {
+  let head: { header: Header; columns: C } | undefined;
+  for await (const row of rows) {
+    if (!head) {
+      const header = new Header(row.fields, file, row.line);
+      head = { header, columns: columns(header, row.fields) };
+      continue;
+    }
+    const width = checkWidth(head.header, row);
+    if (width) {
+      yield width;
+      continue;
+    }
+    let item: ParsedItem | undefined;
+    try {
+      item = read(row.fields, row.line, head.columns);
+    } catch (error) {
+      item = toReject(error, row.line, [row.fields]);
+    }
+    if (item) yield item;
+  }
+  return head !== undefined;
 }
 
 /** Splits `First Last` into its parts. */

@@ -2,7 +2,16 @@ import { inputError } from '../../errors.js';
 import { parseTimestamp, type Timestamp, wallTimeInZone } from '../../shared/dates.js';
 import { phoneToE164 } from '../phone.js';
 import type { SourceRow } from '../source.js';
-import { amount, FieldError, type ParsedItem, type Reject, toReject } from './format.js';
+import {
+  amount,
+  cell,
+  FieldError,
+  Header,
+  type ParseContext,
+  type ParsedItem,
+  type Reject,
+  toReject,
+} from './format.js';
 
 /**
  * What the Korean shop exports (Cafe24, Naver SmartStore) share: headers matched by name with every
@@ -60,56 +69,13 @@ export function headerKey(name: string): string {
     .toLowerCase();
 }
 
-/** The columns of a Korean export's header row, found by name with spaces removed (`품목별 주문번호` = `품목별주문번호`). */
-export class KrHeader {
-  private readonly index = new Map<string, number>();
-  readonly width: number;
-
-  constructor(
-    fields: string[],
-    readonly file: string,
-    readonly line: number,
-  ) {
-    this.width = fields.length;
-    fields.forEach((name, i) => {
-      const key = headerKey(name);
-      if (key !== '' && !this.index.has(key)) this.index.set(key, i);
-    });
-  }
-
-  /** The position of the first of `names` present, or undefined. */
-  find(...names: string[]): number | undefined {
-    for (const name of names) {
-      const at = this.index.get(headerKey(name));
-      if (at !== undefined) return at;
-    }
-    return undefined;
-  }
-
-  /** The position of a column the format cannot do without; missing, it stops the import at the header line. */
-  require(...names: string[]): number {
-    const at = this.find(...names);
-    if (at === undefined) {
-      throw inputError(`missing column "${names[0]}"`, { file: this.file, line: this.line, field: 'header' });
-    }
-    return at;
-  }
-
-  /** The first of `names` present, else an error naming all of them. */
-  requireOne(...names: string[]): number {
-    const at = this.find(...names);
-    if (at === undefined) {
-      throw inputError(`missing column: one of ${names.map((n) => `"${n}"`).join(', ')}`, {
-        file: this.file,
-        line: this.line,
-        field: 'header',
-      });
-    }
-    return at;
-  }
-
-  has(...names: string[]): boolean {
-    return this.find(...names) !== undefined;
+/**
+ * The columns of a Korean export's header row, found by name with spaces removed (`품목별 주문번호` =
+ * `품목별주문번호`): a `Header` whose names are compared by `headerKey`.
+ */
+export class KrHeader extends Header {
+  constructor(fields: string[], file: string, line: number) {
+    super(fields, file, line, headerKey);
   }
 }
 
@@ -153,11 +119,6 @@ export function fit(header: KrHeader, row: SourceRow): string[] {
     throw new FieldError('row', `has ${fields.length} columns, the header has ${header.width}`);
   }
   return fields;
-}
-
-/** The trimmed value at `index`, or '' when the column is absent or the row is short. */
-export function krCell(row: string[], index: number | undefined): string {
-  return index === undefined ? '' : (row[index] ?? '').trim();
 }
 
 /**
@@ -232,6 +193,11 @@ export function krMobile(text: string): string | undefined {
   return e164?.startsWith('+') ? e164 : undefined;
 }
 
+/** A line's title: the product's name with its option in brackets (`티셔츠 (블랙 / L)`); no name, undefined. */
+export function lineTitle(title: string, option: string): string | undefined {
+  return title === '' ? undefined : option === '' ? title : `${title} (${option})`;
+}
+
 /** A platform id, unless masked (`abc****`, as SmartStore may show a buyer's Naver id). */
 export function platformId(text: string): string | undefined {
   return text === '' || text.includes('*') ? undefined : text;
@@ -269,7 +235,7 @@ export function onceAcrossRows(
   if (index === undefined) return { present: false };
   let first: { value: number; line: number } | undefined;
   for (const row of rows) {
-    const text = krCell(row.fields, index);
+    const text = cell(row.fields, index);
     if (text === '') continue;
     const value = atLine(row.line, () => won(text, field));
     if (first === undefined) first = { value, line: row.line };
@@ -282,4 +248,85 @@ export function onceAcrossRows(
     }
   }
   return first === undefined ? { present: false } : { value: first.value, present: true };
+}
+
+/**
+ * An order export's rows, one order at a time: rows of the same `주문번호` (column `order`) that stand
+ * together make one group, handed to `build` with the order id once the next order (or the end) is
+ * reached; a FieldError `build` throws rejects the whole group at its line (`rejectOrder`). A row with
+ * an empty or returning order id, or wider than the header, is refused alone, after the group before it.
+ */
+export async function* orderRowGroups(
+  header: KrHeader,
+  rows: AsyncIterable<SourceRow>,
+  order: number,
+  build: (orderId: string, rows: SourceRow[]) => ParsedItem,
+): AsyncGenerator<ParsedItem> {
+  const groups = new OrderGroups();
+  let group: SourceRow[] = [];
+  let current = '';
+
+  function flush(): ParsedItem | undefined {
+    if (group.length === 0) return undefined;
+    const all = group;
+    group = [];
+    try {
+      return build(current, all);
+    } catch (error) {
+      return rejectOrder(error, all);
+    }
+  }
+
+  for await (const row of rows) {
+    let orderId: string;
+    try {
+      fit(header, row);
+      orderId = cell(row.fields, order);
+      if (orderId === '') throw new FieldError('주문번호', 'is empty');
+      if (orderId !== current || group.length === 0) groups.check(orderId, row.line, '주문번호');
+    } catch (error) {
+      const built = flush();
+      if (built) yield built;
+      current = '';
+      yield toReject(error, row.line, [row.fields]);
+      continue;
+    }
+    if (orderId === current && group.length > 0) {
+      group.push(row);
+      continue;
+    }
+    const built = flush();
+    if (built) yield built;
+    current = orderId;
+    group = [row];
+  }
+  const built = flush();
+  if (built) yield built;
+}
+
+/** How one kind of Korean export is told (the columns of its header row) and read (the rows below it). */
+export interface KoreanReader {
+  marks: readonly string[];
+  read(header: KrHeader, rows: AsyncIterable<SourceRow>, ctx: ParseContext): AsyncIterable<ParsedItem>;
+}
+
+/**
+ * A Korean export: its header row found below any notice rows (`findHeaderRow`, the first reader whose
+ * marks it holds; none stops the import), the notices counted as headers, then the rows below read by
+ * that reader.
+ */
+export async function* readKoreanSheet(
+  rows: AsyncIterable<SourceRow>,
+  ctx: ParseContext,
+  readers: readonly KoreanReader[],
+): AsyncGenerator<ParsedItem> {
+  const iterator = rows[Symbol.asyncIterator]();
+  const found = await findHeaderRow(
+    iterator,
+    ctx.file,
+    readers.map((r) => r.marks),
+  );
+  yield* noticeItems(found.notices);
+  const header = new KrHeader(found.row.fields, ctx.file, found.row.line);
+  yield* readers[found.kind]!.read(header, { [Symbol.asyncIterator]: () => iterator }, ctx);
 }

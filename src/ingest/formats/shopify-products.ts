@@ -4,15 +4,13 @@ import type { SourceRow } from '../source.js';
 import {
   amount,
   cell,
-  checkWidth,
   FieldError,
   type Format,
-  Header,
   integer,
   type ParseContext,
   type ParsedItem,
   present,
-  toReject,
+  readHeadedRows,
 } from './format.js';
 
 /** `Status` of a Shopify product; without the column, `Published` true is active and false is draft. */
@@ -44,52 +42,40 @@ export const shopifyProducts: Format = {
   catalogue: true,
   description: 'Shopify products export (one row per variant, extra rows per image)',
   async *parse(rows: AsyncIterable<SourceRow>, ctx: ParseContext): AsyncGenerator<ParsedItem> {
-    let header: Header | undefined;
-    let c: Record<string, number | undefined> = {};
-    let trackerColumn = false;
     const groups = new Map<string, Group>();
     const currency = catalogueCurrency(ctx);
-    for await (const row of rows) {
-      if (!header) {
-        header = new Header(row.fields, ctx.file, row.line);
-        c = {
-          handle: header.require('Handle'),
-          title: header.require('Title'),
-          vendor: header.find('Vendor'),
-          type: header.find('Type'),
-          category: header.find('Product Category', 'Product category'),
-          tags: header.find('Tags'),
-          published: header.find('Published'),
-          status: header.find('Status'),
-          option1: header.find('Option1 Value'),
-          option2: header.find('Option2 Value'),
-          option3: header.find('Option3 Value'),
-          sku: header.find('Variant SKU'),
-          tracker: header.find('Variant Inventory Tracker'),
-          qty: header.find('Variant Inventory Qty', 'Inventory quantity', 'Variant Inventory Quantity'),
-          price: header.require('Variant Price'),
-          compareAt: header.find('Variant Compare At Price'),
-          image: header.find('Image Src'),
-          position: header.find('Image Position'),
-          variantImage: header.find('Variant Image'),
-        };
-        trackerColumn = c.tracker !== undefined;
-        continue;
-      }
-      const width = checkWidth(header, row);
-      if (width) {
-        yield width;
-        continue;
-      }
-      const f = row.fields;
-      try {
+    yield* readHeadedRows(
+      rows,
+      ctx.file,
+      (header) => ({
+        handle: header.require('Handle'),
+        title: header.require('Title'),
+        vendor: header.find('Vendor'),
+        type: header.find('Type'),
+        category: header.find('Product Category', 'Product category'),
+        tags: header.find('Tags'),
+        published: header.find('Published'),
+        status: header.find('Status'),
+        option1: header.find('Option1 Value'),
+        option2: header.find('Option2 Value'),
+        option3: header.find('Option3 Value'),
+        sku: header.find('Variant SKU'),
+        tracker: header.find('Variant Inventory Tracker'),
+        qty: header.find('Variant Inventory Qty', 'Inventory quantity', 'Variant Inventory Quantity'),
+        price: header.require('Variant Price'),
+        compareAt: header.find('Variant Compare At Price'),
+        image: header.find('Image Src'),
+        position: header.find('Image Position'),
+        variantImage: header.find('Variant Image'),
+      }),
+      (f, line, c) => {
         const handle = cell(f, c.handle);
         if (handle === '') throw new FieldError('Handle', 'is empty');
         let group = groups.get(handle);
         if (!group) {
           const title = cell(f, c.title);
           if (title === '') throw new FieldError('Title', 'is empty on the first row of the product');
-          group = { handle, line: row.line, tags: [], images: [], variants: [], rows: [] };
+          group = { handle, line, tags: [], images: [], variants: [], rows: [] };
           groups.set(handle, group);
           group.title = title;
           group.vendor = present(cell(f, c.vendor));
@@ -111,12 +97,12 @@ export const shopifyProducts: Format = {
         const priceText = cell(f, c.price);
         const sku = cell(f, c.sku);
         // An image row carries no variant fields at all.
-        if (priceText === '' && sku === '' && options.length === 0) continue;
+        if (priceText === '' && sku === '' && options.length === 0) return undefined;
         const qtyText = cell(f, c.qty);
-        const tracked = !trackerColumn || cell(f, c.tracker) !== '';
+        const tracked = c.tracker === undefined || cell(f, c.tracker) !== '';
         const compareAt = amount(cell(f, c.compareAt), 'Variant Compare At Price', currency, -1);
         group.variants.push({
-          line: row.line,
+          line,
           sku: sku || [handle, ...options].join('/'),
           options,
           priceMinor: amount(priceText, 'Variant Price', currency),
@@ -126,10 +112,9 @@ export const shopifyProducts: Format = {
           imageUrl: present(cell(f, c.variantImage)),
           url: `/products/${handle}`,
         });
-      } catch (error) {
-        yield toReject(error, row.line, [f]);
-      }
-    }
+        return undefined;
+      },
+    );
     const seen = new Map<string, number>();
     for (const group of groups.values()) {
       if (group.variants.length === 0) {

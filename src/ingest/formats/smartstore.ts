@@ -1,21 +1,18 @@
 import { type KoreanLineStatus, koreanLineStatus, koreanOrderStatus } from '../order-status.js';
 import type { CustomerInput, LineInput } from '../records.js';
 import type { SourceRow } from '../source.js';
-import { FieldError, type Format, integer, type ParseContext, type ParsedItem, toReject } from './format.js';
+import { cell, FieldError, type Format, integer, type ParseContext, type ParsedItem } from './format.js';
 import {
   atLine,
-  findHeaderRow,
-  fit,
   KRW,
-  KrHeader,
+  type KrHeader,
   KST,
-  krCell,
   krMobile,
   krTimestamp,
-  noticeItems,
-  OrderGroups,
+  lineTitle,
+  orderRowGroups,
   platformId,
-  rejectOrder,
+  readKoreanSheet,
   won,
 } from './korean.js';
 
@@ -34,11 +31,7 @@ export const smartstore: Format = {
   timeZone: KST,
   encoding: 'utf8-or-cp949',
   async *parse(rows: AsyncIterable<SourceRow>, ctx: ParseContext): AsyncGenerator<ParsedItem> {
-    const iterator = rows[Symbol.asyncIterator]();
-    const found = await findHeaderRow(iterator, ctx.file, [['상품주문번호', '주문번호']]);
-    yield* noticeItems(found.notices);
-    const header = new KrHeader(found.row.fields, ctx.file, found.row.line);
-    yield* parseOrders(header, { [Symbol.asyncIterator]: () => iterator }, ctx);
+    yield* readKoreanSheet(rows, ctx, [{ marks: ['상품주문번호', '주문번호'], read: parseOrders }]);
   },
 };
 
@@ -70,139 +63,100 @@ async function* parseOrders(header: KrHeader, rows: AsyncIterable<SourceRow>, ct
     shipping: header.find('배송비 합계'),
     shippingDiscount: header.find('배송비 할인액'),
   };
-  const groups = new OrderGroups();
   const bundles = new Set<string>();
   const lineIds = new Set<string>();
-  let group: SourceRow[] = [];
-  let current = '';
 
-  function build(): ParsedItem | undefined {
-    if (group.length === 0) return undefined;
-    const all = group;
-    group = [];
+  function build(orderId: string, all: SourceRow[]): ParsedItem {
     const head = all[0]!;
-    try {
-      const f = head.fields;
-      const placed = krTimestamp(krCell(f, c.orderedAt), '주문일시', ctx.timeZone);
-      const states: KoreanLineStatus[] = [];
-      let shipping = 0;
-      let refunded = 0;
-      const items = all.map((row) =>
-        atLine(row.line, () => {
-          const r = row.fields;
-          const itemId = krCell(r, c.item);
-          if (itemId === '') throw new FieldError('상품주문번호', 'is empty');
-          if (lineIds.has(itemId)) throw new FieldError('상품주문번호', `${itemId} appears twice`);
-          lineIds.add(itemId);
-          const state = lineState(krCell(r, c.status), krCell(r, c.detail));
-          states.push(state);
-          const quantity = integer(krCell(r, c.quantity), '수량');
-          if (quantity <= 0) throw new FieldError('수량', `${quantity} is not a positive quantity`);
-          const price = won(krCell(r, c.price), '상품가격') + won(krCell(r, c.optionPrice), '옵션가격', 0);
-          if (price < 0) throw new FieldError('상품가격', 'is negative');
-          const total = won(krCell(r, c.total), '최종 상품별 총 주문금액');
-          if (total < 0) throw new FieldError('최종 상품별 총 주문금액', 'is negative');
-          const discountText = krCell(r, c.discount);
-          const discount =
-            discountText === '' ? price * quantity - total : Math.abs(won(discountText, '최종 상품별 할인액'));
-          // Shipping is stated per bundle on each of its lines: taken once, on the bundle's first line.
-          const bundle = krCell(r, c.bundle) || `order:${current}`;
-          if (!bundles.has(bundle)) {
-            bundles.add(bundle);
-            const fee =
-              won(krCell(r, c.shipping), '배송비 합계', 0) -
-              Math.abs(won(krCell(r, c.shippingDiscount), '배송비 할인액', 0));
-            if (fee < 0) throw new FieldError('배송비 할인액', 'is more than 배송비 합계');
-            if (state !== 'unpaid_cancel') shipping += fee;
-          }
-          if (state === 'refunded') refunded += total;
-          const title = krCell(r, c.title);
-          const option = krCell(r, c.option);
-          const line: LineInput = {
-            lineNo: 0,
-            sku: krCell(r, c.optionCode) || krCell(r, c.sellerCode) || krCell(r, c.productNo) || undefined,
-            title: title === '' ? undefined : option === '' ? title : `${title} (${option})`,
-            quantity,
-            unitPriceMinor: price,
-            discountMinor: discount,
-            totalMinor: total,
-            kind: 'product',
-          };
-          return { itemId, line, state };
-        }),
-      );
-      // Line numbers follow the product order numbers, so a sheet sorted differently stores the same lines.
-      items.sort(
-        (a, b) => a.itemId.length - b.itemId.length || (a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0),
-      );
-      const lines = items.map((it, i) => ({ ...it.line, lineNo: i + 1 }));
-      const total =
-        items.filter((it) => it.state !== 'unpaid_cancel').reduce((s, it) => s + it.line.totalMinor, 0) + shipping;
-      const status = koreanOrderStatus(states, refunded, total);
-      const buyerId = platformId(krCell(f, c.buyerId));
-      const mobile = krMobile(krCell(f, c.phone));
-      const name = krCell(f, c.name);
-      const customer: CustomerInput | undefined =
-        buyerId || mobile ? { externalId: buyerId ?? mobile, phone: mobile, firstName: name || undefined } : undefined;
-      const subtotal = lines.reduce((s, l) => s + l.unitPriceMinor * l.quantity, 0);
-      const device = krCell(f, c.device);
-      const channel = krCell(f, c.channel);
-      return {
-        kind: 'order',
-        line: head.line,
-        order: {
-          externalId: current,
-          customer,
-          placedAt: placed.epochMs,
-          placedOffset: placed.offsetMinutes,
-          currency: KRW,
-          subtotalMinor: subtotal,
-          shippingMinor: shipping,
-          taxMinor: 0,
-          discountMinor: Math.max(0, subtotal + shipping - total),
+    const f = head.fields;
+    const placed = krTimestamp(cell(f, c.orderedAt), '주문일시', ctx.timeZone);
+    const states: KoreanLineStatus[] = [];
+    let shipping = 0;
+    let refunded = 0;
+    const items = all.map((row) =>
+      atLine(row.line, () => {
+        const r = row.fields;
+        const itemId = cell(r, c.item);
+        if (itemId === '') throw new FieldError('상품주문번호', 'is empty');
+        if (lineIds.has(itemId)) throw new FieldError('상품주문번호', `${itemId} appears twice`);
+        lineIds.add(itemId);
+        const state = lineState(cell(r, c.status), cell(r, c.detail));
+        states.push(state);
+        const quantity = integer(cell(r, c.quantity), '수량');
+        if (quantity <= 0) throw new FieldError('수량', `${quantity} is not a positive quantity`);
+        const price = won(cell(r, c.price), '상품가격') + won(cell(r, c.optionPrice), '옵션가격', 0);
+        if (price < 0) throw new FieldError('상품가격', 'is negative');
+        const total = won(cell(r, c.total), '최종 상품별 총 주문금액');
+        if (total < 0) throw new FieldError('최종 상품별 총 주문금액', 'is negative');
+        const discountText = cell(r, c.discount);
+        const discount =
+          discountText === '' ? price * quantity - total : Math.abs(won(discountText, '최종 상품별 할인액'));
+        // Shipping is stated per bundle on each of its lines: taken once, on the bundle's first line.
+        const bundle = cell(r, c.bundle) || `order:${orderId}`;
+        if (!bundles.has(bundle)) {
+          bundles.add(bundle);
+          const fee =
+            won(cell(r, c.shipping), '배송비 합계', 0) - Math.abs(won(cell(r, c.shippingDiscount), '배송비 할인액', 0));
+          if (fee < 0) throw new FieldError('배송비 할인액', 'is more than 배송비 합계');
+          if (state !== 'unpaid_cancel') shipping += fee;
+        }
+        if (state === 'refunded') refunded += total;
+        const line: LineInput = {
+          lineNo: 0,
+          sku: cell(r, c.optionCode) || cell(r, c.sellerCode) || cell(r, c.productNo) || undefined,
+          title: lineTitle(cell(r, c.title), cell(r, c.option)),
+          quantity,
+          unitPriceMinor: price,
+          discountMinor: discount,
           totalMinor: total,
-          refundedMinor: refunded,
-          status,
-          discountCodes: [],
-          country: 'KR',
-          cancelledAt: status === 'cancelled' ? placed.epochMs : undefined,
-          acquisition: {
-            paymentMethod: krCell(f, c.payment) || undefined,
-            channel: [channel, device].filter(Boolean).join(' / ') || undefined,
-          },
-          lines,
+          kind: 'product',
+        };
+        return { itemId, line, state };
+      }),
+    );
+    // Line numbers follow the product order numbers, so a sheet sorted differently stores the same lines.
+    items.sort((a, b) => a.itemId.length - b.itemId.length || (a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0));
+    const lines = items.map((it, i) => ({ ...it.line, lineNo: i + 1 }));
+    const total =
+      items.filter((it) => it.state !== 'unpaid_cancel').reduce((s, it) => s + it.line.totalMinor, 0) + shipping;
+    const status = koreanOrderStatus(states, refunded, total);
+    const buyerId = platformId(cell(f, c.buyerId));
+    const mobile = krMobile(cell(f, c.phone));
+    const name = cell(f, c.name);
+    const customer: CustomerInput | undefined =
+      buyerId || mobile ? { externalId: buyerId ?? mobile, phone: mobile, firstName: name || undefined } : undefined;
+    const subtotal = lines.reduce((s, l) => s + l.unitPriceMinor * l.quantity, 0);
+    const device = cell(f, c.device);
+    const channel = cell(f, c.channel);
+    return {
+      kind: 'order',
+      line: head.line,
+      order: {
+        externalId: orderId,
+        customer,
+        placedAt: placed.epochMs,
+        placedOffset: placed.offsetMinutes,
+        currency: KRW,
+        subtotalMinor: subtotal,
+        shippingMinor: shipping,
+        taxMinor: 0,
+        discountMinor: Math.max(0, subtotal + shipping - total),
+        totalMinor: total,
+        refundedMinor: refunded,
+        status,
+        discountCodes: [],
+        country: 'KR',
+        cancelledAt: status === 'cancelled' ? placed.epochMs : undefined,
+        acquisition: {
+          paymentMethod: cell(f, c.payment) || undefined,
+          channel: [channel, device].filter(Boolean).join(' / ') || undefined,
         },
-      };
-    } catch (error) {
-      return rejectOrder(error, all);
-    }
+        lines,
+      },
+    };
   }
 
-  for await (const row of rows) {
-    let orderId: string;
-    try {
-      fit(header, row);
-      orderId = krCell(row.fields, c.order);
-      if (orderId === '') throw new FieldError('주문번호', 'is empty');
-      if (orderId !== current || group.length === 0) groups.check(orderId, row.line, '주문번호');
-    } catch (error) {
-      const built = build();
-      if (built) yield built;
-      current = '';
-      yield toReject(error, row.line, [row.fields]);
-      continue;
-    }
-    if (orderId === current && group.length > 0) {
-      group.push(row);
-      continue;
-    }
-    const built = build();
-    if (built) yield built;
-    current = orderId;
-    group = [row];
-  }
-  const built = build();
-  if (built) yield built;
+  yield* orderRowGroups(header, rows, c.order, build);
 }
 
 /**

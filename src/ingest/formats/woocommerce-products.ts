@@ -4,15 +4,13 @@ import type { SourceRow } from '../source.js';
 import {
   amount,
   cell,
-  checkWidth,
   FieldError,
   type Format,
-  Header,
   integer,
   type ParseContext,
   type ParsedItem,
   present,
-  toReject,
+  readHeadedRows,
 } from './format.js';
 import { splitTags } from './shopify-products.js';
 
@@ -49,42 +47,29 @@ export const woocommerceProducts: Format = {
   catalogue: true,
   description: 'WooCommerce product export (one row per product and per variation)',
   async *parse(rows: AsyncIterable<SourceRow>, ctx: ParseContext): AsyncGenerator<ParsedItem> {
-    let header: Header | undefined;
-    let c: Record<string, number | undefined> = {};
-    let attributeColumns: number[] = [];
     const currency = catalogueCurrency(ctx);
     const all: WooRow[] = [];
-    for await (const row of rows) {
-      if (!header) {
-        header = new Header(row.fields, ctx.file, row.line);
-        c = {
-          id: header.require('ID'),
-          type: header.require('Type'),
-          sku: header.find('SKU'),
-          name: header.require('Name'),
-          published: header.find('Published'),
-          inStock: header.find('In stock?'),
-          stock: header.find('Stock'),
-          sale: header.find('Sale price'),
-          regular: header.require('Regular price'),
-          categories: header.find('Categories'),
-          tags: header.find('Tags'),
-          images: header.find('Images'),
-          parent: header.find('Parent'),
-          url: header.find('External URL'),
-        };
-        attributeColumns = row.fields.flatMap((name, i) =>
-          /^attribute \d+ value\(s\)$/i.test(name.trim()) ? [i] : [],
-        );
-        continue;
-      }
-      const width = checkWidth(header, row);
-      if (width) {
-        yield width;
-        continue;
-      }
-      const f = row.fields;
-      try {
+    yield* readHeadedRows(
+      rows,
+      ctx.file,
+      (header, fields) => ({
+        id: header.require('ID'),
+        type: header.require('Type'),
+        sku: header.find('SKU'),
+        name: header.require('Name'),
+        published: header.find('Published'),
+        inStock: header.find('In stock?'),
+        stock: header.find('Stock'),
+        sale: header.find('Sale price'),
+        regular: header.require('Regular price'),
+        categories: header.find('Categories'),
+        tags: header.find('Tags'),
+        images: header.find('Images'),
+        parent: header.find('Parent'),
+        url: header.find('External URL'),
+        attributes: fields.flatMap((name, i) => (/^attribute \d+ value\(s\)$/i.test(name.trim()) ? [i] : [])),
+      }),
+      (f, line, c) => {
         const id = cell(f, c.id);
         if (id === '') throw new FieldError('ID', 'is empty');
         const type = cell(f, c.type).toLowerCase().split(',')[0]!.trim();
@@ -94,7 +79,7 @@ export const woocommerceProducts: Format = {
         const inStock = cell(f, c.inStock);
         const firstImage = cell(f, c.images).split(',')[0]?.trim() ?? '';
         all.push({
-          line: row.line,
+          line,
           id,
           type,
           sku: cell(f, c.sku),
@@ -108,13 +93,12 @@ export const woocommerceProducts: Format = {
           tags: splitTags(cell(f, c.tags)),
           image: present(firstImage),
           url: present(cell(f, c.url)),
-          attributes: attributeColumns.map((i) => cell(f, i)).filter(Boolean),
+          attributes: c.attributes.map((i) => cell(f, i)).filter(Boolean),
           fields: f,
         });
-      } catch (error) {
-        yield toReject(error, row.line, [f]);
-      }
-    }
+        return undefined;
+      },
+    );
     const parents = new Map<string, WooRow>();
     for (const r of all) {
       parents.set(`id:${r.id}`, r);

@@ -5,17 +5,15 @@ import type { SourceRow } from '../source.js';
 import {
   amount,
   cell,
-  checkWidth,
   currencyOf,
   FieldError,
   type Format,
-  Header,
   integer,
   type ParseContext,
   type ParsedItem,
   present,
+  readHeadedRows,
   timestamp,
-  toReject,
 } from './format.js';
 
 /**
@@ -30,13 +28,11 @@ export const woocommerce: Format = {
   layout: 'csv',
   description: 'WooCommerce order export (one row per order, line_item_N columns)',
   async *parse(rows: AsyncIterable<SourceRow>, ctx: ParseContext): AsyncGenerator<ParsedItem> {
-    let header: Header | undefined;
-    let c: Record<string, number | undefined> = {};
-    let itemColumns: number[] = [];
-    for await (const row of rows) {
-      if (!header) {
-        header = new Header(row.fields, ctx.file, row.line);
-        c = {
+    const headed = yield* readHeadedRows(
+      rows,
+      ctx.file,
+      (header, fields) => {
+        const c = {
           id: header.require('order_id'),
           number: header.find('order_number'),
           date: header.require('order_date'),
@@ -60,19 +56,13 @@ export const woocommerce: Format = {
           coupons: header.find('coupon_items'),
           refunds: header.find('refund_items'),
         };
-        itemColumns = row.fields.flatMap((name, i) => (/^line_item_\d+$/i.test(name.trim()) ? [i] : []));
+        const itemColumns = fields.flatMap((name, i) => (/^line_item_\d+$/i.test(name.trim()) ? [i] : []));
         if (itemColumns.length === 0) {
-          throw inputError('missing column "line_item_1"', { file: ctx.file, line: row.line, field: 'header' });
+          throw inputError('missing column "line_item_1"', { file: ctx.file, line: header.line, field: 'header' });
         }
-        continue;
-      }
-      const width = checkWidth(header, row);
-      if (width) {
-        yield width;
-        continue;
-      }
-      const f = row.fields;
-      try {
+        return { c, itemColumns };
+      },
+      (f, line, { c, itemColumns }) => {
         const currency = currencyOf(cell(f, c.currency), ctx.currency, 'order_currency');
         const placed = timestamp(cell(f, c.date), 'order_date', ctx.timeZone);
         const status = orderStatus(cell(f, c.status));
@@ -112,9 +102,9 @@ export const woocommerce: Format = {
         const email = normaliseEmail(cell(f, c.email));
         const user = cell(f, c.user);
         const registered = user !== '' && user !== '0';
-        yield {
+        return {
           kind: 'order',
-          line: row.line,
+          line,
           order: {
             externalId: cell(f, c.id),
             customer:
@@ -160,11 +150,9 @@ export const woocommerce: Format = {
             lines,
           },
         };
-      } catch (error) {
-        yield toReject(error, row.line, [f]);
-      }
-    }
-    if (!header) throw inputError('the file is empty', { file: ctx.file, line: 1, field: 'header' });
+      },
+    );
+    if (!headed) throw inputError('the file is empty', { file: ctx.file, line: 1, field: 'header' });
   },
 };
 
