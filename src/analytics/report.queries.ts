@@ -562,7 +562,7 @@ export async function activeWindowOf(db: Db, options: { asOf: number; currency: 
   return {
     days,
     source: 'derived',
-    rule: `derived: 9 in 10 of the store's ${repeatGaps} repeat purchases came within ${Math.round(p90)} days of the previous one (rounded up to whole 30-day months)`,
+    rule: `derived: 9 in 10 of the store's ${repeatGaps.toLocaleString('en-US')} repeat purchases came within ${Math.round(p90)} days of the previous one (rounded up to whole 30-day months)`,
     repeatGaps,
     p90GapDays: p90,
   };
