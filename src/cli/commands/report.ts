@@ -149,7 +149,7 @@ const ROWS: Array<[ComparedMetric, string, Kind]> = [
   ['aov', 'average order value', 'money'],
   ['purchaseFrequency', 'purchase frequency', 'number'],
   ['customerValue', 'customer value', 'money'],
-  ['averageLifespanDays', 'average lifespan', 'days'],
+  ['averageLifespanDays', 'expected lifespan (period ÷ churn)', 'days'],
   ['clv', 'customer lifetime value', 'money'],
   ['revenueChurn', 'revenue churn', 'rate'],
   ['netRevenueRetention', 'net revenue retention', 'rate'],
