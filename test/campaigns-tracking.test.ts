@@ -17,6 +17,7 @@ import {
 } from '../src/campaigns/index.js';
 import { campaignDb } from '../src/campaigns/tables.js';
 import { parseRule, saveSegment } from '../src/segments/index.js';
+import { addCustomer } from './campaign-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 import { type SmtpSink, startSmtpSink } from './smtp-sink.js';
 
@@ -54,23 +55,7 @@ for (const dialect of DIALECTS) {
       const db = t.store.db;
       secret = await messageLinkSecret(db);
       for (const id of [1, 2]) {
-        await db
-          .insertInto('customers')
-          .values({
-            id,
-            source: 'test',
-            email: `c${id}@example.com`,
-            phone: `+44770090000${id}`,
-            first_name: null,
-            last_name: null,
-            birthday: null,
-            country: 'GB',
-            city: null,
-            address: null,
-            first_seen_at: T0 - DAY,
-            created_at: T0 - DAY,
-          })
-          .execute();
+        await addCustomer(db, id, T0 - DAY, { email: `c${id}@example.com`, phone: `+44770090000${id}`, country: 'GB' });
         await db
           .insertInto('customer_consents')
           .values([

@@ -16,6 +16,7 @@ import {
 } from '../src/campaigns/index.js';
 import { campaignDb } from '../src/campaigns/tables.js';
 import type { Db } from '../src/store/index.js';
+import { addCustomer, enterAtRisk } from './campaign-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 import { type ReceivedMail, type SmtpSink, startSmtpSink } from './smtp-sink.js';
 
@@ -65,56 +66,18 @@ const EMAIL = `<mjml><mj-body><mj-section><mj-column>
 /** Customers 1…40: e-mail consent for odd ids, SMS consent for ids divisible by 3; #7's name tries HTML. */
 async function seedCustomers(db: Db, at: number): Promise<void> {
   for (let id = 1; id <= 40; id++) {
-    await db
-      .insertInto('customers')
-      .values({
-        id,
-        source: 'test',
-        email: `c${id}@example.com`,
-        phone: `+4477009${String(id).padStart(5, '0')}`,
-        first_name: id === 7 ? 'Eve <b>bold</b>' : `Name${id}`,
-        last_name: null,
-        birthday: null,
-        country: 'GB',
-        city: null,
-        address: null,
-        first_seen_at: at - 400 * DAY,
-        created_at: at - 400 * DAY,
-      })
-      .execute();
+    await addCustomer(db, id, at - 400 * DAY, {
+      email: `c${id}@example.com`,
+      phone: `+4477009${String(id).padStart(5, '0')}`,
+      first_name: id === 7 ? 'Eve <b>bold</b>' : `Name${id}`,
+      country: 'GB',
+    });
     await db
       .insertInto('customer_consents')
       .values([
         { customer_id: id, channel: 'email', granted: id % 2, updated_at: at - 300 * DAY, source: 'test' },
         { customer_id: id, channel: 'sms', granted: id % 3 === 0 ? 1 : 0, updated_at: at - 300 * DAY, source: 'test' },
       ])
-      .execute();
-  }
-}
-
-/** The lifecycle change the segments code writes when a customer becomes at risk. */
-async function enterAtRisk(db: Db, customerIds: readonly number[], at: number): Promise<void> {
-  for (const id of customerIds) {
-    await db
-      .insertInto('events')
-      .values({
-        message_id: `lifecycle:${id}:${new Date(at).toISOString().slice(0, 10)}:at_risk`,
-        type: 'segment_entered',
-        event: 'at_risk',
-        customer_id: id,
-        anonymous_id: null,
-        session_id: null,
-        properties: JSON.stringify({ kind: 'lifecycle', from: 'active', to: 'at_risk' }),
-        occurred_at: at,
-        received_at: at,
-      })
-      .execute();
-    await db
-      .withTables<{
-        customer_segments: { customer_id: number; kind: string; value: string; since: number; reason: string };
-      }>()
-      .insertInto('customer_segments')
-      .values({ customer_id: id, kind: 'lifecycle', value: 'at_risk', since: at, reason: 'test' })
       .execute();
   }
 }

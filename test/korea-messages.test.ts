@@ -17,6 +17,7 @@ import {
 import { campaignDb } from '../src/campaigns/tables.js';
 import { ComebackError } from '../src/errors.js';
 import type { Db } from '../src/store/index.js';
+import { addCustomer, enterAtRisk } from './campaign-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 
 const seoul = (local: string) => Date.parse(`${local}+09:00`);
@@ -54,23 +55,13 @@ async function startGateway(): Promise<{
 }
 
 async function customer(db: Db, id: number, phone: string, country: string, at: number): Promise<void> {
-  await db
-    .insertInto('customers')
-    .values({
-      id,
-      source: 'test',
-      email: `kr${id}@example.kr`,
-      phone,
-      first_name: ['하늘', '바다', '누리', '가람', '이슬'][id - 1] ?? null,
-      last_name: '김',
-      birthday: null,
-      country,
-      city: null,
-      address: null,
-      first_seen_at: at - 800 * DAY,
-      created_at: at - 800 * DAY,
-    })
-    .execute();
+  await addCustomer(db, id, at - 800 * DAY, {
+    email: `kr${id}@example.kr`,
+    phone,
+    first_name: ['하늘', '바다', '누리', '가람', '이슬'][id - 1] ?? null,
+    last_name: '김',
+    country,
+  });
 }
 
 async function consent(db: Db, id: number, channel: string, at: number): Promise<void> {
@@ -78,29 +69,6 @@ async function consent(db: Db, id: number, channel: string, at: number): Promise
     .insertInto('customer_consents')
     .values({ customer_id: id, channel, granted: 1, updated_at: at, source: 'test' })
     .execute();
-}
-
-async function enterAtRisk(db: Db, ids: readonly number[], at: number): Promise<void> {
-  for (const id of ids) {
-    await db
-      .insertInto('events')
-      .values({
-        message_id: `lifecycle:${id}:at_risk`,
-        type: 'segment_entered',
-        event: 'at_risk',
-        customer_id: id,
-        anonymous_id: null,
-        session_id: null,
-        properties: JSON.stringify({ kind: 'lifecycle', from: 'active', to: 'at_risk' }),
-        occurred_at: at,
-        received_at: at,
-      })
-      .execute();
-    await campaignDb(db)
-      .insertInto('customer_segments')
-      .values({ customer_id: id, kind: 'lifecycle', value: 'at_risk', since: at, reason: 'test' })
-      .execute();
-  }
 }
 
 const krFlow = validateFlow({
@@ -181,7 +149,7 @@ for (const dialect of DIALECTS) {
 
     test('at 21:00 Seoul: night consent sends now with (광고), sender and 080 opt-out; the others wait or skip, with reasons', async () => {
       const db = t.store.db;
-      await enterAtRisk(db, [1, 2, 3], T0);
+      await enterAtRisk(db, [1, 2, 3], T0, (id) => `lifecycle:${id}:at_risk`);
       const summary = await tick(T0);
       assert.equal(summary.enrolled.entered, 3);
       const rows = await campaignDb(db)
