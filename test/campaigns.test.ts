@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   flowReport,
@@ -17,46 +15,13 @@ import {
 import { campaignDb } from '../src/campaigns/tables.js';
 import type { Db } from '../src/store/index.js';
 import { addCustomer, enterAtRisk } from './campaign-fixtures.js';
+import { type JsonGateway, startJsonGateway } from './json-gateway.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 import { type ReceivedMail, type SmtpSink, startSmtpSink } from './smtp-sink.js';
 
 const utc = (text: string) => Date.parse(text);
 const DAY = 86_400_000;
 const SECRET = 'test-link-secret';
-
-/** A real HTTP server on loopback that implements the SMS provider contract: JSON POST, bearer token. */
-async function startSmsProvider(): Promise<{
-  url: string;
-  received: Array<Record<string, unknown>>;
-  close(): Promise<void>;
-}> {
-  const received: Array<Record<string, unknown>> = [];
-  const read = (req: IncomingMessage) =>
-    new Promise<string>((resolve) => {
-      let body = '';
-      req.on('data', (c) => {
-        body += c;
-      });
-      req.on('end', () => resolve(body));
-    });
-  const server: Server = createServer(async (req, res) => {
-    const body = await read(req);
-    if (req.headers.authorization !== 'Bearer sms-token') {
-      res.writeHead(401).end('{"error":"unauthorised"}');
-      return;
-    }
-    const message = JSON.parse(body) as Record<string, unknown>;
-    received.push(message);
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `sms-${received.length}` }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}/messages`,
-    received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 const EMAIL = `<mjml><mj-body><mj-section><mj-column>
 <mj-text>Hello {{ customer.first_name }}, we miss you at {{ store.name }}.</mj-text>
@@ -113,7 +78,7 @@ for (const dialect of DIALECTS) {
   }, () => {
     let t: TestDb;
     let sink: SmtpSink;
-    let sms: Awaited<ReturnType<typeof startSmsProvider>>;
+    let sms: JsonGateway;
     let senders: { email: ReturnType<typeof smtpSender>; sms: ReturnType<typeof httpSender> };
     const T0 = utc('2026-06-01T10:00:00Z'); // 11:00 in London
     let clock = T0;
@@ -131,10 +96,10 @@ for (const dialect of DIALECTS) {
     before(async () => {
       t = await freshDatabase(dialect.name);
       sink = await startSmtpSink();
-      sms = await startSmsProvider();
+      sms = await startJsonGateway({ bearer: 'sms-token' });
       senders = {
         email: smtpSender({ host: '127.0.0.1', port: sink.port, ignoreTLS: true, maxConnections: 2 }),
-        sms: httpSender({ url: sms.url, bearer: 'sms-token', now: () => clock }),
+        sms: httpSender({ url: `${sms.url}/messages`, bearer: 'sms-token', now: () => clock }),
       };
       const db = t.store.db;
       await seedCustomers(db, T0);

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   type FlowDefinition,
@@ -18,41 +16,12 @@ import { campaignDb } from '../src/campaigns/tables.js';
 import { ComebackError } from '../src/errors.js';
 import type { Db } from '../src/store/index.js';
 import { addCustomer, enterAtRisk } from './campaign-fixtures.js';
+import { type JsonGateway, startJsonGateway } from './json-gateway.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 
 const seoul = (local: string) => Date.parse(`${local}+09:00`);
 const DAY = 86_400_000;
 const SECRET = 'kr-link-secret';
-
-/** A generic JSON gateway on loopback (bearer token, `{id}`), for KakaoTalk and plain SMS. */
-async function startGateway(): Promise<{
-  url: string;
-  received: Array<Record<string, unknown>>;
-  close(): Promise<void>;
-}> {
-  const received: Array<Record<string, unknown>> = [];
-  const server: Server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => {
-      raw += c;
-    });
-    req.on('end', () => {
-      if (req.headers.authorization !== 'Bearer kr-token') {
-        res.writeHead(401).end('{}');
-        return;
-      }
-      const body = JSON.parse(raw) as Record<string, unknown>;
-      received.push({ path: req.url, ...body });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `g${received.length}` }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 async function customer(db: Db, id: number, phone: string, country: string, at: number): Promise<void> {
   await addCustomer(db, id, at - 800 * DAY, {
@@ -84,7 +53,7 @@ for (const dialect of DIALECTS) {
     skip: dialect.skip,
   }, () => {
     let t: TestDb;
-    let gw: Awaited<ReturnType<typeof startGateway>>;
+    let gw: JsonGateway;
     let clock = 0;
     const tick = (now: number) => {
       clock = now;
@@ -108,7 +77,7 @@ for (const dialect of DIALECTS) {
 
     before(async () => {
       t = await freshDatabase(dialect.name);
-      gw = await startGateway();
+      gw = await startJsonGateway({ bearer: 'kr-token', idPrefix: 'g' });
       const db = t.store.db;
       await saveMessagingSettings(db, {
         storeName: '다온상회',
