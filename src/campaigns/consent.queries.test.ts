@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { addCustomer } from '../../test/campaign-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import type { ComebackError } from '../errors.js';
 import { recordConsent as recordImportedConsent } from '../ingest/index.js';
@@ -24,23 +25,7 @@ for (const dialect of DIALECTS) {
     let t: TestDb;
     before(async () => {
       t = await freshDatabase(dialect.name);
-      await t.store.db
-        .insertInto('customers')
-        .values({
-          id: 1,
-          source: 'test',
-          email: 'a@example.com',
-          phone: null,
-          first_name: null,
-          last_name: null,
-          birthday: null,
-          country: null,
-          city: null,
-          address: null,
-          first_seen_at: NOW - 900 * DAY,
-          created_at: NOW - 900 * DAY,
-        })
-        .execute();
+      await addCustomer(t.store.db, 1, NOW - 900 * DAY, { email: 'a@example.com' });
     });
     after(() => t.drop());
 
