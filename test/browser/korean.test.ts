@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { makeI18n } from '../../web/src/i18n.js';
 import { chromiumSkip, launchChromium } from './chromium.js';
-import { type Demo, ROOT, startDemo } from './demo-helper.js';
+import { type Demo, ROOT, startDemo, stopDemo } from './demo-helper.js';
 
 /**
  * Every dashboard page in Korean, signed in, in a real browser: the visible text (and the titles,
@@ -114,11 +114,7 @@ for (const STORE of STORES) {
 
     after(async () => {
       await browser?.close();
-      if (demo) {
-        const exited = new Promise<number | null>((resolve) => demo.process.once('exit', resolve));
-        demo.process.kill('SIGTERM');
-        await exited;
-      }
+      if (demo) await stopDemo(demo);
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
