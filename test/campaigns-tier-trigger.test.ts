@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { backtestFlow, enrolNewEntrants, saveFlow, setFlowEnabled, validateFlow } from '../src/campaigns/index.js';
 import { campaignDb } from '../src/campaigns/tables.js';
+import type { LoyaltyTables } from '../src/loyalty/index.js';
 import { addCustomer } from './campaign-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 
@@ -25,16 +26,7 @@ for (const dialect of DIALECTS) {
       }
       const change = (customer_id: number, from_tier: string | null, to_tier: string, changed_at: number) =>
         db
-          .withTables<{
-            loyalty_tier_history: {
-              customer_id: number;
-              from_tier: string | null;
-              to_tier: string;
-              changed_at: number;
-              reason: string;
-              qualifying_value: number;
-            };
-          }>()
+          .withTables<LoyaltyTables>()
           .insertInto('loyalty_tier_history')
           .values({ customer_id, from_tier, to_tier, changed_at, reason: 'test', qualifying_value: 0 })
           .execute();
