@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { enrolNewEntrants, flowReport, saveFlow, setFlowEnabled, validateFlow } from '../src/campaigns/index.js';
 import { campaignDb } from '../src/campaigns/tables.js';
 import type { Db } from '../src/store/index.js';
+import { customerRow } from './campaign-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 
 /**
@@ -66,22 +67,7 @@ async function simulate(db: Db, s: Scenario): Promise<void> {
     const ids = customers.slice(i, i + 500);
     await cdb
       .insertInto('customers')
-      .values(
-        ids.map((id) => ({
-          id,
-          source: 'sim',
-          email: null,
-          phone: null,
-          first_name: null,
-          last_name: null,
-          birthday: null,
-          country: 'GB',
-          city: null,
-          address: null,
-          first_seen_at: T0 - 100 * DAY,
-          created_at: T0 - 100 * DAY,
-        })),
-      )
+      .values(ids.map((id) => customerRow(id, T0 - 100 * DAY, { source: 'sim', country: 'GB' })))
       .execute();
     await cdb
       .insertInto('events')

@@ -13,6 +13,7 @@ import {
 } from '../src/campaigns/index.js';
 import { campaignDb } from '../src/campaigns/tables.js';
 import { parseRule, saveSegment } from '../src/segments/index.js';
+import { addCustomer } from './campaign-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 import { type SmtpSink, startSmtpSink } from './smtp-sink.js';
 
@@ -43,23 +44,11 @@ for (const dialect of DIALECTS) {
       const db = t.store.db;
       // Customers 1…200: 1…160 in GB, the rest in FR; e-mail consent for all but multiples of 10.
       for (let id = 1; id <= 200; id++) {
-        await db
-          .insertInto('customers')
-          .values({
-            id,
-            source: 'test',
-            email: `c${id}@example.com`,
-            phone: null,
-            first_name: `N${id}`,
-            last_name: null,
-            birthday: null,
-            country: id <= 160 ? 'GB' : 'FR',
-            city: null,
-            address: null,
-            first_seen_at: T0 - 100 * DAY,
-            created_at: T0 - 100 * DAY,
-          })
-          .execute();
+        await addCustomer(db, id, T0 - 100 * DAY, {
+          email: `c${id}@example.com`,
+          first_name: `N${id}`,
+          country: id <= 160 ? 'GB' : 'FR',
+        });
         await db
           .insertInto('customer_consents')
           .values({

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { backtestFlow, enrolNewEntrants, saveFlow, setFlowEnabled, validateFlow } from '../src/campaigns/index.js';
 import { campaignDb } from '../src/campaigns/tables.js';
+import type { LoyaltyTables } from '../src/loyalty/index.js';
+import { addCustomer } from './campaign-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 
 const T0 = Date.parse('2026-06-01T10:00:00Z');
@@ -20,36 +22,11 @@ for (const dialect of DIALECTS) {
       const db = t.store.db;
       const cdb = campaignDb(db);
       for (const id of [1, 2, 3]) {
-        await db
-          .insertInto('customers')
-          .values({
-            id,
-            source: 'test',
-            email: null,
-            phone: null,
-            first_name: null,
-            last_name: null,
-            birthday: null,
-            country: 'GB',
-            city: null,
-            address: null,
-            first_seen_at: T0 - 1000,
-            created_at: T0 - 1000,
-          })
-          .execute();
+        await addCustomer(db, id, T0 - 1000, { country: 'GB' });
       }
       const change = (customer_id: number, from_tier: string | null, to_tier: string, changed_at: number) =>
         db
-          .withTables<{
-            loyalty_tier_history: {
-              customer_id: number;
-              from_tier: string | null;
-              to_tier: string;
-              changed_at: number;
-              reason: string;
-              qualifying_value: number;
-            };
-          }>()
+          .withTables<LoyaltyTables>()
           .insertInto('loyalty_tier_history')
           .values({ customer_id, from_tier, to_tier, changed_at, reason: 'test', qualifying_value: 0 })
           .execute();

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { buildApp } from '../src/api/build-app.js';
 import { messageLinkSecret } from '../src/api/keys.queries.js';
@@ -17,6 +15,8 @@ import {
 } from '../src/campaigns/index.js';
 import { campaignDb } from '../src/campaigns/tables.js';
 import { parseRule, saveSegment } from '../src/segments/index.js';
+import { addCustomer } from './campaign-fixtures.js';
+import { type JsonGateway, startJsonGateway } from './json-gateway.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 import { type SmtpSink, startSmtpSink } from './smtp-sink.js';
 
@@ -24,53 +24,20 @@ const DAY = 86_400_000;
 const T0 = Date.parse('2026-06-01T10:00:00Z');
 const TARGET = 'https://shop.example/sale?x=1&y=2';
 
-/** A loopback SMS provider: answers each accepted message with an id `sms-N`. */
-async function startSmsProvider(): Promise<{ url: string; close(): Promise<void> }> {
-  let n = 0;
-  const server: Server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      n += 1;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `sms-${n}` }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/messages`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
 for (const dialect of DIALECTS) {
   describe(`open pixel, signed clicks and SMS delivery receipts (${dialect.name})`, { skip: dialect.skip }, () => {
     let t: TestDb;
     let sink: SmtpSink;
-    let sms: Awaited<ReturnType<typeof startSmsProvider>>;
+    let sms: JsonGateway;
     let secret: string;
     before(async () => {
       t = await freshDatabase(dialect.name);
       sink = await startSmtpSink();
-      sms = await startSmsProvider();
+      sms = await startJsonGateway();
       const db = t.store.db;
       secret = await messageLinkSecret(db);
       for (const id of [1, 2]) {
-        await db
-          .insertInto('customers')
-          .values({
-            id,
-            source: 'test',
-            email: `c${id}@example.com`,
-            phone: `+44770090000${id}`,
-            first_name: null,
-            last_name: null,
-            birthday: null,
-            country: 'GB',
-            city: null,
-            address: null,
-            first_seen_at: T0 - DAY,
-            created_at: T0 - DAY,
-          })
-          .execute();
+        await addCustomer(db, id, T0 - DAY, { email: `c${id}@example.com`, phone: `+44770090000${id}`, country: 'GB' });
         await db
           .insertInto('customer_consents')
           .values([
@@ -172,7 +139,7 @@ for (const dialect of DIALECTS) {
         T0,
       );
       await sendCampaign(db, 'text', { now: T0 });
-      const sender = httpSender({ url: sms.url, bearer: 'x', now: () => T0 });
+      const sender = httpSender({ url: `${sms.url}/messages`, bearer: 'x', now: () => T0 });
       await workerTick(db, { now: () => T0, random: () => 0.5, linkSecret: secret, senders: { sms: sender } });
       const sent = await campaignDb(db)
         .selectFrom('outbox')

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   flowReport,
@@ -16,46 +14,14 @@ import {
 } from '../src/campaigns/index.js';
 import { campaignDb } from '../src/campaigns/tables.js';
 import type { Db } from '../src/store/index.js';
+import { addCustomer, enterAtRisk } from './campaign-fixtures.js';
+import { type JsonGateway, startJsonGateway } from './json-gateway.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 import { type ReceivedMail, type SmtpSink, startSmtpSink } from './smtp-sink.js';
 
 const utc = (text: string) => Date.parse(text);
 const DAY = 86_400_000;
 const SECRET = 'test-link-secret';
-
-/** A real HTTP server on loopback that implements the SMS provider contract: JSON POST, bearer token. */
-async function startSmsProvider(): Promise<{
-  url: string;
-  received: Array<Record<string, unknown>>;
-  close(): Promise<void>;
-}> {
-  const received: Array<Record<string, unknown>> = [];
-  const read = (req: IncomingMessage) =>
-    new Promise<string>((resolve) => {
-      let body = '';
-      req.on('data', (c) => {
-        body += c;
-      });
-      req.on('end', () => resolve(body));
-    });
-  const server: Server = createServer(async (req, res) => {
-    const body = await read(req);
-    if (req.headers.authorization !== 'Bearer sms-token') {
-      res.writeHead(401).end('{"error":"unauthorised"}');
-      return;
-    }
-    const message = JSON.parse(body) as Record<string, unknown>;
-    received.push(message);
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `sms-${received.length}` }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}/messages`,
-    received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 const EMAIL = `<mjml><mj-body><mj-section><mj-column>
 <mj-text>Hello {{ customer.first_name }}, we miss you at {{ store.name }}.</mj-text>
@@ -65,56 +31,18 @@ const EMAIL = `<mjml><mj-body><mj-section><mj-column>
 /** Customers 1…40: e-mail consent for odd ids, SMS consent for ids divisible by 3; #7's name tries HTML. */
 async function seedCustomers(db: Db, at: number): Promise<void> {
   for (let id = 1; id <= 40; id++) {
-    await db
-      .insertInto('customers')
-      .values({
-        id,
-        source: 'test',
-        email: `c${id}@example.com`,
-        phone: `+4477009${String(id).padStart(5, '0')}`,
-        first_name: id === 7 ? 'Eve <b>bold</b>' : `Name${id}`,
-        last_name: null,
-        birthday: null,
-        country: 'GB',
-        city: null,
-        address: null,
-        first_seen_at: at - 400 * DAY,
-        created_at: at - 400 * DAY,
-      })
-      .execute();
+    await addCustomer(db, id, at - 400 * DAY, {
+      email: `c${id}@example.com`,
+      phone: `+4477009${String(id).padStart(5, '0')}`,
+      first_name: id === 7 ? 'Eve <b>bold</b>' : `Name${id}`,
+      country: 'GB',
+    });
     await db
       .insertInto('customer_consents')
       .values([
         { customer_id: id, channel: 'email', granted: id % 2, updated_at: at - 300 * DAY, source: 'test' },
         { customer_id: id, channel: 'sms', granted: id % 3 === 0 ? 1 : 0, updated_at: at - 300 * DAY, source: 'test' },
       ])
-      .execute();
-  }
-}
-
-/** The lifecycle change the segments code writes when a customer becomes at risk. */
-async function enterAtRisk(db: Db, customerIds: readonly number[], at: number): Promise<void> {
-  for (const id of customerIds) {
-    await db
-      .insertInto('events')
-      .values({
-        message_id: `lifecycle:${id}:${new Date(at).toISOString().slice(0, 10)}:at_risk`,
-        type: 'segment_entered',
-        event: 'at_risk',
-        customer_id: id,
-        anonymous_id: null,
-        session_id: null,
-        properties: JSON.stringify({ kind: 'lifecycle', from: 'active', to: 'at_risk' }),
-        occurred_at: at,
-        received_at: at,
-      })
-      .execute();
-    await db
-      .withTables<{
-        customer_segments: { customer_id: number; kind: string; value: string; since: number; reason: string };
-      }>()
-      .insertInto('customer_segments')
-      .values({ customer_id: id, kind: 'lifecycle', value: 'at_risk', since: at, reason: 'test' })
       .execute();
   }
 }
@@ -150,7 +78,7 @@ for (const dialect of DIALECTS) {
   }, () => {
     let t: TestDb;
     let sink: SmtpSink;
-    let sms: Awaited<ReturnType<typeof startSmsProvider>>;
+    let sms: JsonGateway;
     let senders: { email: ReturnType<typeof smtpSender>; sms: ReturnType<typeof httpSender> };
     const T0 = utc('2026-06-01T10:00:00Z'); // 11:00 in London
     let clock = T0;
@@ -168,10 +96,10 @@ for (const dialect of DIALECTS) {
     before(async () => {
       t = await freshDatabase(dialect.name);
       sink = await startSmtpSink();
-      sms = await startSmsProvider();
+      sms = await startJsonGateway({ bearer: 'sms-token' });
       senders = {
         email: smtpSender({ host: '127.0.0.1', port: sink.port, ignoreTLS: true, maxConnections: 2 }),
-        sms: httpSender({ url: sms.url, bearer: 'sms-token', now: () => clock }),
+        sms: httpSender({ url: `${sms.url}/messages`, bearer: 'sms-token', now: () => clock }),
       };
       const db = t.store.db;
       await seedCustomers(db, T0);

@@ -1,28 +1,16 @@
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { majorAmount } from '../src/cli/export-columns.js';
 import { formatTable, safeText } from '../src/cli/io.js';
-import { main } from '../src/cli/main.js';
+import { runCli as run } from './run-cli.js';
 import { DIALECTS, freshDatabase, type TestDb, tempDir } from './setup.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const dir = tempDir('comeback-exports-');
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-async function run(...args: string[]) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (chunk) => (stdout += String(chunk)));
-  err.on('data', (chunk) => (stderr += String(chunk)));
-  const code = await main(['node', 'comeback', ...args], { out, err }, {});
-  return { code, out: stdout, err: stderr };
-}
 
 // Store ids 2, 1, C-77 arrive in that order, so internal #1 is the store's "2" and internal #2 the store's
 // "1": a bare 1 or 2 names two customers. Names hold ESC, BEL and NUL (NUL on SQLite only: PostgreSQL's

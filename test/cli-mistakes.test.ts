@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { main } from '../src/cli/main.js';
+import { runCli as run } from './run-cli.js';
 import { PG_URL, tempDir } from './setup.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -12,18 +11,6 @@ const SHOPIFY = join(ROOT, 'samples/shopify/orders_export_1.devstore.redacted.cs
 const CDNOW = join(ROOT, 'samples/cdnow/CDNOW_sample.txt');
 const dir = tempDir('comeback-mistakes-');
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Runs the CLI in-process with no environment, capturing what it writes. */
-async function run(...args: string[]) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (chunk) => (stdout += String(chunk)));
-  err.on('data', (chunk) => (stderr += String(chunk)));
-  const code = await main(['node', 'comeback', ...args], { out, err }, {});
-  return { code, out: stdout, err: stderr };
-}
 
 /** No stack trace: no line of the form `    at fn (file:line:col)`. */
 function assertNoStack(text: string) {

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   type FlowDefinition,
@@ -17,60 +15,22 @@ import {
 import { campaignDb } from '../src/campaigns/tables.js';
 import { ComebackError } from '../src/errors.js';
 import type { Db } from '../src/store/index.js';
+import { addCustomer, enterAtRisk } from './campaign-fixtures.js';
+import { type JsonGateway, startJsonGateway } from './json-gateway.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 
 const seoul = (local: string) => Date.parse(`${local}+09:00`);
 const DAY = 86_400_000;
 const SECRET = 'kr-link-secret';
 
-/** A generic JSON gateway on loopback (bearer token, `{id}`), for KakaoTalk and plain SMS. */
-async function startGateway(): Promise<{
-  url: string;
-  received: Array<Record<string, unknown>>;
-  close(): Promise<void>;
-}> {
-  const received: Array<Record<string, unknown>> = [];
-  const server: Server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => {
-      raw += c;
-    });
-    req.on('end', () => {
-      if (req.headers.authorization !== 'Bearer kr-token') {
-        res.writeHead(401).end('{}');
-        return;
-      }
-      const body = JSON.parse(raw) as Record<string, unknown>;
-      received.push({ path: req.url, ...body });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `g${received.length}` }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
 async function customer(db: Db, id: number, phone: string, country: string, at: number): Promise<void> {
-  await db
-    .insertInto('customers')
-    .values({
-      id,
-      source: 'test',
-      email: `kr${id}@example.kr`,
-      phone,
-      first_name: ['하늘', '바다', '누리', '가람', '이슬'][id - 1] ?? null,
-      last_name: '김',
-      birthday: null,
-      country,
-      city: null,
-      address: null,
-      first_seen_at: at - 800 * DAY,
-      created_at: at - 800 * DAY,
-    })
-    .execute();
+  await addCustomer(db, id, at - 800 * DAY, {
+    email: `kr${id}@example.kr`,
+    phone,
+    first_name: ['하늘', '바다', '누리', '가람', '이슬'][id - 1] ?? null,
+    last_name: '김',
+    country,
+  });
 }
 
 async function consent(db: Db, id: number, channel: string, at: number): Promise<void> {
@@ -78,29 +38,6 @@ async function consent(db: Db, id: number, channel: string, at: number): Promise
     .insertInto('customer_consents')
     .values({ customer_id: id, channel, granted: 1, updated_at: at, source: 'test' })
     .execute();
-}
-
-async function enterAtRisk(db: Db, ids: readonly number[], at: number): Promise<void> {
-  for (const id of ids) {
-    await db
-      .insertInto('events')
-      .values({
-        message_id: `lifecycle:${id}:at_risk`,
-        type: 'segment_entered',
-        event: 'at_risk',
-        customer_id: id,
-        anonymous_id: null,
-        session_id: null,
-        properties: JSON.stringify({ kind: 'lifecycle', from: 'active', to: 'at_risk' }),
-        occurred_at: at,
-        received_at: at,
-      })
-      .execute();
-    await campaignDb(db)
-      .insertInto('customer_segments')
-      .values({ customer_id: id, kind: 'lifecycle', value: 'at_risk', since: at, reason: 'test' })
-      .execute();
-  }
 }
 
 const krFlow = validateFlow({
@@ -116,7 +53,7 @@ for (const dialect of DIALECTS) {
     skip: dialect.skip,
   }, () => {
     let t: TestDb;
-    let gw: Awaited<ReturnType<typeof startGateway>>;
+    let gw: JsonGateway;
     let clock = 0;
     const tick = (now: number) => {
       clock = now;
@@ -140,7 +77,7 @@ for (const dialect of DIALECTS) {
 
     before(async () => {
       t = await freshDatabase(dialect.name);
-      gw = await startGateway();
+      gw = await startJsonGateway({ bearer: 'kr-token', idPrefix: 'g' });
       const db = t.store.db;
       await saveMessagingSettings(db, {
         storeName: '다온상회',
@@ -181,7 +118,7 @@ for (const dialect of DIALECTS) {
 
     test('at 21:00 Seoul: night consent sends now with (광고), sender and 080 opt-out; the others wait or skip, with reasons', async () => {
       const db = t.store.db;
-      await enterAtRisk(db, [1, 2, 3], T0);
+      await enterAtRisk(db, [1, 2, 3], T0, (id) => `lifecycle:${id}:at_risk`);
       const summary = await tick(T0);
       assert.equal(summary.enrolled.entered, 3);
       const rows = await campaignDb(db)

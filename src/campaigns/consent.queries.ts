@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ComebackError } from '../errors.js';
+// From writer.js, not ingest/index.js: the index would load the file formats (exceljs, officecrypto-tool) into
+// every process that loads campaigns/.
+import { recordConsent as recordImportedConsent } from '../ingest/writer.js';
 import type { Db } from '../store/index.js';
 import type { FlowDefinition } from './flow.js';
 import { loadFlow, saveFlow } from './flows.queries.js';
@@ -257,14 +260,18 @@ export const CONSENT_CHANNELS = ['email', 'sms', NIGHT_CONSENT_CHANNEL] as const
 /**
  * Records a consent change for one customer at `now` (source `source`); not_found when there is no such
  * customer. Returns whether anything changed (a repeat answers false).
+ *
+ * Not the importer's rule, though it writes through the importer's `recordConsent`: an import replays
+ * dated statements (newest wins, a repeat with a later date moves `updated_at`), while this is a change
+ * made now, so it overrides whatever date is stored, and a repeat writes nothing, so the consent date
+ * the two-yearly re-confirmation counts from stays the date consent was first given.
  */
 export async function recordConsent(
   db: Db,
   change: { customerId: number; channel: (typeof CONSENT_CHANNELS)[number]; granted: boolean; source: string },
   now: number,
 ): Promise<boolean> {
-  const cdb = campaignDb(db);
-  return cdb.transaction().execute(async (trx) => {
+  return db.transaction().execute(async (trx) => {
     const customer = await trx
       .selectFrom('customers')
       .select('id')
@@ -277,21 +284,13 @@ export async function recordConsent(
       .where('customer_id', '=', change.customerId)
       .where('channel', '=', change.channel)
       .executeTakeFirst();
-    const granted = change.granted ? 1 : 0;
-    if (current?.granted === granted) return false;
-    await trx
-      .insertInto('customer_consents')
-      .values({
-        customer_id: change.customerId,
-        channel: change.channel,
-        granted,
-        updated_at: now,
-        source: change.source,
-      })
-      .onConflict((oc) =>
-        oc.columns(['customer_id', 'channel']).doUpdateSet({ granted, updated_at: now, source: change.source }),
-      )
-      .execute();
+    if (current?.granted === (change.granted ? 1 : 0)) return false;
+    await recordImportedConsent(
+      trx,
+      change.customerId,
+      { channel: change.channel, granted: change.granted, at: now, source: change.source },
+      { overrideNewer: true },
+    );
     return true;
   });
 }

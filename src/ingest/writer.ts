@@ -609,8 +609,17 @@ export async function applyRefund(db: Db, orderId: number, amountMinor: number):
 /**
  * Records a customer's marketing consent on a channel, with when and where it was given or withdrawn.
  * The newest statement wins whatever the order of arrival; the same statement again changes nothing.
+ * With `overrideNewer` the statement replaces the stored one even when that one is dated later: a
+ * change made by hand now (`comeback consent set`, campaigns/consent.queries.ts) is the customer's
+ * latest word, whatever date an import put on the stored row. The channel is `email`, `sms` or any
+ * other consent channel (`ad_night`). No customer check: the foreign key refuses an unknown id.
  */
-export async function recordConsent(db: Db, customerId: number, consent: ConsentInput): Promise<void> {
+export async function recordConsent(
+  db: Db,
+  customerId: number,
+  consent: Omit<ConsentInput, 'channel'> & { channel: string },
+  { overrideNewer = false }: { overrideNewer?: boolean } = {},
+): Promise<void> {
   await db
     .insertInto('customer_consents')
     .values({
@@ -620,15 +629,13 @@ export async function recordConsent(db: Db, customerId: number, consent: Consent
       updated_at: consent.at,
       source: consent.source,
     })
-    .onConflict((oc) =>
-      oc
-        .columns(['customer_id', 'channel'])
-        .doUpdateSet((eb) => ({
-          granted: eb.ref('excluded.granted'),
-          updated_at: eb.ref('excluded.updated_at'),
-          source: eb.ref('excluded.source'),
-        }))
-        .whereRef('excluded.updated_at', '>=', 'customer_consents.updated_at'),
-    )
+    .onConflict((oc) => {
+      const update = oc.columns(['customer_id', 'channel']).doUpdateSet((eb) => ({
+        granted: eb.ref('excluded.granted'),
+        updated_at: eb.ref('excluded.updated_at'),
+        source: eb.ref('excluded.source'),
+      }));
+      return overrideNewer ? update : update.whereRef('excluded.updated_at', '>=', 'customer_consents.updated_at');
+    })
     .execute();
 }

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { type I18n, type Lang, makeI18n } from '../../web/src/i18n.js';
 import { CHROMIUM, hasChromium, launchChromium } from './chromium.js';
-import { type Demo, ROOT, startDemo } from './demo-helper.js';
+import { type Demo, ROOT, startDemo, stopDemo } from './demo-helper.js';
 
 /**
  * The dashboard in a real browser: Debian's Chromium, driven by playwright-core, against `comeback
@@ -78,9 +78,7 @@ describe('dashboard in Chromium against comeback demo', { skip }, () => {
   after(async () => {
     await browser?.close();
     if (demo) {
-      const exited = new Promise<number | null>((resolve) => demo.process.once('exit', resolve));
-      demo.process.kill('SIGTERM');
-      const code = await exited;
+      const code = await stopDemo(demo);
       assert.equal(code, 0, `comeback demo should stop cleanly on SIGTERM:\n${demo.output()}`);
     }
     if (dir) rmSync(dir, { recursive: true, force: true });

@@ -48,3 +48,10 @@ export async function startDemo(file: string, extra: readonly string[] = []): Pr
   });
   return { process: child, ...ready, output: () => `${out}\n${err}` };
 }
+
+/** Stops a demo started by `startDemo` with SIGTERM; resolves with its exit code once it has exited. */
+export function stopDemo(demo: Demo): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => demo.process.once('exit', resolve));
+  demo.process.kill('SIGTERM');
+  return exited;
+}

@@ -9,7 +9,7 @@ import { campaignDb } from '../../src/campaigns/tables.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { makeI18n } from '../../web/src/i18n.js';
 import { CHROMIUM, hasChromium, launchChromium } from './chromium.js';
-import { type Demo, ROOT, startDemo } from './demo-helper.js';
+import { type Demo, ROOT, startDemo, stopDemo } from './demo-helper.js';
 
 /**
  * The Flows page in Chromium against `comeback demo`: the built-in flows listed in English and Korean,
@@ -186,11 +186,7 @@ describe('Flows page in Chromium against comeback demo', { skip }, () => {
 
   after(async () => {
     await browser?.close();
-    if (demo) {
-      const exited = new Promise<number | null>((resolve) => demo.process.once('exit', resolve));
-      demo.process.kill('SIGTERM');
-      await exited;
-    }
+    if (demo) await stopDemo(demo);
     if (dir) rmSync(dir, { recursive: true, force: true });
     assert.deepEqual(pageErrors, []);
   });

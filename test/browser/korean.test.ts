@@ -4,9 +4,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { makeI18n } from '../../web/src/i18n.js';
-import { type Demo, ROOT, startDemo } from './demo-helper.js';
+import { chromiumSkip, launchChromium } from './chromium.js';
+import { type Demo, ROOT, startDemo, stopDemo } from './demo-helper.js';
 
 /**
  * Every dashboard page in Korean, signed in, in a real browser: the visible text (and the titles,
@@ -18,9 +19,6 @@ import { type Demo, ROOT, startDemo } from './demo-helper.js';
  * `COMEBACK_BROWSER_STORE=kr` (or `retail`) runs one of them.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-const skip = hasChromium || process.env.CI ? false : `${CHROMIUM} not found (apt-get install chromium)`;
 /** The Korean demo store (`demo --store kr`) and the bundled demo data; or the one the variable names. */
 const STORES: ReadonlyArray<string | undefined> = process.env.COMEBACK_BROWSER_STORE
   ? [process.env.COMEBACK_BROWSER_STORE]
@@ -93,7 +91,7 @@ function englishWords(text: string, storeNames: readonly string[]): string[] {
 for (const STORE of STORES) {
   const DEMO_ARGS = STORE ? ['--store', STORE] : [];
   describe(`the dashboard in Korean has no English left (${STORE ? `demo --store ${STORE}` : 'demo data'})`, {
-    skip,
+    skip: chromiumSkip,
   }, () => {
     let dir: string;
     let demo: Demo;
@@ -105,27 +103,18 @@ for (const STORE of STORES) {
     let storeNames: string[] = [];
 
     before(async () => {
-      if (!hasChromium) throw new Error(`CI is set and ${CHROMIUM} is missing`);
       if (!existsSync(join(ROOT, 'web', 'dist', 'index.html'))) {
         execFileSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts'], { cwd: ROOT, stdio: 'ignore' });
       }
       dir = mkdtempSync(join(tmpdir(), 'comeback-korean-'));
       demo = await startDemo(join(dir, 'demo.db'), DEMO_ARGS);
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
-      });
+      browser = await launchChromium();
       context = await browser.newContext({ viewport: { width: 1366, height: 800 }, locale: 'ko-KR' });
     });
 
     after(async () => {
       await browser?.close();
-      if (demo) {
-        const exited = new Promise<number | null>((resolve) => demo.process.once('exit', resolve));
-        demo.process.kill('SIGTERM');
-        await exited;
-      }
+      if (demo) await stopDemo(demo);
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 

@@ -3,7 +3,8 @@ import type { Lang } from './i18n.js';
 /**
  * The labels the server sends as keys (RFM groups, personas and their plays, built-in flow names,
  * model diagnostics, timeline entries, countries), in English and natural Korean. The dashboard shows
- * these, never the server's English text; an unknown key falls back to what the server sent.
+ * these, never the server's English text, except where a table's English is empty because the server's
+ * English is the text (personas, built-in flows, diagnostics); an unknown key falls back to what the server sent.
  */
 
 type Table = Readonly<Record<string, string>>;
@@ -37,33 +38,13 @@ const RFM_GROUPS: Record<Lang, Table> = {
   },
 };
 
+/**
+ * Korean only: in English the dashboard shows the label and play the server sends, which come from
+ * `PERSONAS` in src/segments/personas.ts, the one English text (not imported: web/ imports only types
+ * from src/, and personas.ts loads the store).
+ */
 const PERSONAS: Record<Lang, Readonly<Record<string, { label: string; play: string }>>> = {
-  en: {
-    cart_abandoner: {
-      label: 'Cart abandoner',
-      play: 'Send a reminder of what was left in the cart within a day; add a small incentive only on the second nudge.',
-    },
-    repeat_buyer: {
-      label: 'Repeat buyer',
-      play: 'Reward the habit: loyalty points and tiers, early access, and bulk or subscription offers on what they reorder.',
-    },
-    first_time_high_value: {
-      label: 'First-time buyer, high order value',
-      play: 'Treat them as a VIP from the start: a personal thank-you, premium service and first pick of new products.',
-    },
-    first_time_low_value: {
-      label: 'First-time buyer, low order value',
-      play: 'Grow the basket: suggest complementary products and bundles, with a threshold for free shipping.',
-    },
-    passive_browser: {
-      label: 'Passive browser',
-      play: 'Show them the products they looked at again: personal recommendations on site and retargeting ads.',
-    },
-    bouncer: {
-      label: 'Bouncer',
-      play: 'Catch them before they leave: an exit-intent offer or a sign-up incentive on the landing page.',
-    },
-  },
+  en: {},
   ko: {
     cart_abandoner: {
       label: '장바구니 이탈 고객',

@@ -378,6 +378,18 @@ for (const dialect of DIALECTS) {
       assert.equal(forYou.json().method, 'popular');
     });
 
+    test('recommendations and reviews answer an unknown SKU alike: 404 naming product', async () => {
+      for (const url of [
+        '/storefront/recommendations?block=bought-together&product=NOPE',
+        '/storefront/reviews?product=NOPE',
+      ]) {
+        const r = await call('GET', url, pub);
+        assert.equal(r.statusCode, 404, r.body);
+        assert.equal(r.json().error.field, 'product', url);
+        assert.equal(r.json().error.message, 'product: no product with SKU NOPE', url);
+      }
+    });
+
     test('reviews: empty without reviews, then the average and the newest three', async () => {
       const product = await t.store.db
         .insertInto('products')

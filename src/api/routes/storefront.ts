@@ -77,6 +77,13 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
     }
     return customerId;
   };
+  /** The id of the product with this SKU; not_found (field `product`) when there is none. */
+  const productOfSku = async (sku: string): Promise<number> => {
+    const row = await db.selectFrom('products').select('id').where('sku', '=', sku).executeTakeFirst();
+    if (!row)
+      throw new ComebackError('not_found', `product: no product with SKU ${sku}`, { location: { field: 'product' } });
+    return Number(row.id);
+  };
 
   app.get(
     '/storefront/me',
@@ -200,12 +207,7 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
             location: { field: 'product' },
           });
         }
-        const row = await db.selectFrom('products').select('id').where('sku', '=', product).executeTakeFirst();
-        if (!row)
-          throw new ComebackError('not_found', `product: no product with SKU ${product}`, {
-            location: { field: 'product' },
-          });
-        seed = Number(row.id);
+        seed = await productOfSku(product);
       }
       // A visitor has no history: "for you" is then the best-sellers, and says so.
       const method =
@@ -241,19 +243,7 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
         },
       },
     },
-    async (request) => {
-      const row = await db
-        .selectFrom('products')
-        .select('id')
-        .where('sku', '=', request.query.product)
-        .executeTakeFirst();
-      if (!row) {
-        throw new ComebackError('not_found', `product: no product with SKU ${request.query.product}`, {
-          location: { field: 'product' },
-        });
-      }
-      return productReviewSummary(db, Number(row.id));
-    },
+    async (request) => productReviewSummary(db, await productOfSku(request.query.product)),
   );
 
   app.get(

@@ -40,6 +40,24 @@ const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)}
 const interval = (i: { estimate: number; low: number | null; high: number | null } | null, f: (v: number) => string) =>
   i === null ? '–' : `${f(i.estimate)} [${i.low === null ? '?' : f(i.low)}, ${i.high === null ? '?' : f(i.high)}]`;
 
+/**
+ * The action of `flows report <flow>` and `campaigns report <key>` (a campaign is a flow): the report
+ * as of the later of now and the end of `--as-of`, human or `--json`.
+ */
+function reportAction(ctx: CommandContext) {
+  return async (key: string, flags: { db?: string; asOf?: string; json?: boolean }): Promise<void> => {
+    const store = await openStore(ctx.config(flags).dbUrl);
+    try {
+      const { asOf } = await resolveAsOf(ctx, store.db, flags.asOf);
+      const report = await flowReport(store.db, key, Math.max(asOf, ctx.now()));
+      if (flags.json) printJson(ctx.io, report);
+      else printReport(ctx, report);
+    } finally {
+      await store.close();
+    }
+  };
+}
+
 /** The human face of a flow report. */
 function printReport(ctx: CommandContext, r: FlowReport): void {
   const out = ctx.io.out;
@@ -251,17 +269,7 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
       .description('entrants, sends and the lift against the hold-out group, with 95 % intervals')
       .option('--as-of <date>', 'count orders up to the end of this day (default: the store’s latest data)')
       .option('--json', 'print JSON'),
-  ).action(async (key: string, flags: { db?: string; asOf?: string; json?: boolean }) => {
-    const store = await openStore(ctx.config(flags).dbUrl);
-    try {
-      const { asOf } = await resolveAsOf(ctx, store.db, flags.asOf);
-      const report = await flowReport(store.db, key, Math.max(asOf, ctx.now()));
-      if (flags.json) printJson(ctx.io, report);
-      else printReport(ctx, report);
-    } finally {
-      await store.close();
-    }
-  });
+  ).action(reportAction(ctx));
 
   dbOption(
     flows
@@ -495,17 +503,7 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
       .description('entrants, sends, each variant’s lift and the lift against the hold-out group, with 95 % intervals')
       .option('--as-of <date>', AS_OF_HELP)
       .option('--json', 'print JSON'),
-  ).action(async (key: string, flags: { db?: string; asOf?: string; json?: boolean }) => {
-    const store = await openStore(ctx.config(flags).dbUrl);
-    try {
-      const { asOf } = await resolveAsOf(ctx, store.db, flags.asOf);
-      const report = await flowReport(store.db, key, Math.max(asOf, ctx.now()));
-      if (flags.json) printJson(ctx.io, report);
-      else printReport(ctx, report);
-    } finally {
-      await store.close();
-    }
-  });
+  ).action(reportAction(ctx));
 
   const messages = program.command('messages').description('message templates');
   dbOption(

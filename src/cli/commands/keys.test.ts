@@ -1,21 +1,8 @@
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { runCli as run } from '../../../test/run-cli.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../../test/setup.js';
 import { buildApp } from '../../api/build-app.js';
-import { main } from '../main.js';
-
-/** Runs the CLI in-process, capturing what it writes. */
-async function run(...args: string[]) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (chunk) => (stdout += String(chunk)));
-  err.on('data', (chunk) => (stderr += String(chunk)));
-  const code = await main(['node', 'comeback', ...args], { out, err }, {});
-  return { code, out: stdout, err: stderr };
-}
 
 for (const dialect of DIALECTS) {
   describe(`comeback keys and admin on ${dialect.name}`, { skip: dialect.skip }, () => {
