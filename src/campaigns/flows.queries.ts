@@ -174,6 +174,7 @@ export const SUPPORTED_TRIGGERS = new Set([
   'date',
   'tier_reached',
   'points_expiring',
+  'subscribed',
 ]);
 
 /**

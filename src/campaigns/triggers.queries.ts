@@ -24,6 +24,9 @@ export interface EnrolSummary {
 
 const BATCH = 2000;
 
+/** The Segment event of a new subscriber (Segment's spec name; the storefront's e-mail capture sends it). */
+export const SIGNED_UP = 'Signed Up';
+
 /**
  * Enters the customers whose trigger fired since the last pass into every enabled flow, under the
  * flow's current version. Each (flow, customer, occurrence) enters once: the journey row has a unique
@@ -69,24 +72,25 @@ async function occurrences(
   let orderCursor = flow.order_cursor;
   let tierCursor = Number(flow.tier_cursor);
   const items: Occurrence[] = [];
-  if (trigger.type === 'segment_entered' || trigger.type === 'event') {
+  if (trigger.type === 'segment_entered' || trigger.type === 'event' || trigger.type === 'subscribed') {
     // `lifecycle:at_risk` is a segment_entered event named `at_risk` whose properties say kind lifecycle.
+    // A subscriber is a `Signed Up` (the storefront's e-mail capture, or the store's own) by a customer
+    // with no sale before it.
+    const tracked = trigger.type === 'event' || trigger.type === 'subscribed';
     const wanted =
-      trigger.type === 'event'
-        ? trigger.events.map((e) => ({ kind: undefined, name: e }))
-        : trigger.segments.map((s) => {
-            const [kind, ...rest] = s.split(':');
-            return rest.length === 0 ? { kind: undefined, name: s } : { kind, name: rest.join(':') };
-          });
+      trigger.type === 'subscribed'
+        ? [{ kind: undefined, name: SIGNED_UP }]
+        : trigger.type === 'event'
+          ? trigger.events.map((e) => ({ kind: undefined, name: e }))
+          : trigger.segments.map((s) => {
+              const [kind, ...rest] = s.split(':');
+              return rest.length === 0 ? { kind: undefined, name: s } : { kind, name: rest.join(':') };
+            });
     const rows = await cdb
       .selectFrom('events')
       .select(['id', 'customer_id', 'message_id', 'occurred_at', 'properties'])
       .where('id', '>', flow.event_cursor)
-      .where(
-        'type',
-        trigger.type === 'event' ? 'in' : '=',
-        trigger.type === 'event' ? ['track', 'screen'] : 'segment_entered',
-      )
+      .where('type', tracked ? 'in' : '=', tracked ? ['track', 'screen'] : 'segment_entered')
       .where(
         'event',
         'in',
@@ -102,6 +106,17 @@ async function occurrences(
       if (trigger.type === 'segment_entered') {
         const kind = kindOf(row.properties);
         if (!wanted.some((w) => w.kind === undefined || w.kind === kind)) continue;
+      }
+      if (trigger.type === 'subscribed') {
+        const bought = await cdb
+          .selectFrom('orders')
+          .select('id')
+          .where('customer_id', '=', row.customer_id)
+          .where('status', 'in', ['paid', 'partially_refunded'])
+          .where('placed_at', '<', row.occurred_at)
+          .limit(1)
+          .executeTakeFirst();
+        if (bought) continue; // a customer already, not a subscriber to nurture
       }
       items.push({ customerId: row.customer_id, at: row.occurred_at, key: `event:${row.message_id}` });
     }
