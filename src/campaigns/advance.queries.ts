@@ -362,10 +362,21 @@ export function preferredChannel(
   )[0];
 }
 
-/** Consent for a channel: e-mail and SMS have their own rows; KakaoTalk friend messages ride on SMS consent here. */
-export function consentFor(channel: Channel, consent: ReadonlyMap<string, boolean>): boolean {
+/**
+ * The recorded consent that governs a channel's marketing, or undefined when no row is recorded:
+ * e-mail and SMS read their own rows; KakaoTalk reads its own row (the preference centre's KakaoTalk
+ * switch) and falls back to the SMS row only when the customer has no KakaoTalk row at all (a store that
+ * collects one consent for text messages). Webhooks go to the store and need none (true).
+ */
+export function recordedConsentFor(channel: Channel, consent: ReadonlyMap<string, boolean>): boolean | undefined {
   if (channel === 'webhook') return true;
-  return consent.get(channel === 'kakao' ? 'sms' : channel) === true;
+  if (channel === 'kakao' && !consent.has('kakao')) return consent.get('sms');
+  return consent.get(channel);
+}
+
+/** Consent for a channel's marketing (`recordedConsentFor` is true): KakaoTalk's own row, else SMS's. */
+export function consentFor(channel: Channel, consent: ReadonlyMap<string, boolean>): boolean {
+  return recordedConsentFor(channel, consent) === true;
 }
 
 /**
