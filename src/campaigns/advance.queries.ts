@@ -342,11 +342,16 @@ export function preferredChannel(
   facts: {
     customer: Pick<CustomerFacts['customer'], 'id' | 'email' | 'phone'>;
     consent: ReadonlyMap<string, boolean>;
+    /** A preference-centre pause runs (closes the transaction exception). */
+    paused?: boolean;
     suppressed: ReadonlyMap<string, SuppressionReason>;
     engagement: ReadonlyMap<string, number>;
   },
   purpose: 'marketing' | 'transactional',
-  /** The Korean 6-month transaction exception stands in for consent (the policy checks it again). */
+  /**
+   * The Korean 6-month transaction exception is in force (setting on, a paid order within 6 months): it
+   * stands in for consent on a channel where `transactionExceptionOpen` (the policy checks it again).
+   */
   consentException = false,
 ): Channel | undefined {
   const usable = channels.filter(
@@ -354,7 +359,8 @@ export function preferredChannel(
       addressFor(c, facts.customer) !== null &&
       (c === 'webhook' ||
         purpose === 'transactional' ||
-        ((consentException || consentFor(c, facts.consent)) && !facts.suppressed.has(c))),
+        ((consentFor(c, facts.consent) || (consentException && transactionExceptionOpen(c, facts))) &&
+          !facts.suppressed.has(c))),
   );
   return [...usable].sort(
     (a, b) =>
@@ -372,6 +378,18 @@ export function recordedConsentFor(channel: Channel, consent: ReadonlyMap<string
   if (channel === 'webhook') return true;
   if (channel === 'kakao' && !consent.has('kakao')) return consent.get('sms');
   return consent.get(channel);
+}
+
+/**
+ * Whether the Korean transaction exception (제50조 제1항 단서) may stand in for consent on `channel`: only
+ * when no consent row governs the channel (`recordedConsentFor` is undefined: never a recorded "no",
+ * 제50조 제2항) and no preference-centre pause runs. The setting and the 6 months are checked by the caller.
+ */
+export function transactionExceptionOpen(
+  channel: Channel,
+  facts: { consent: ReadonlyMap<string, boolean>; paused?: boolean },
+): boolean {
+  return facts.paused !== true && recordedConsentFor(channel, facts.consent) === undefined;
 }
 
 /** Consent for a channel's marketing (`recordedConsentFor` is true): KakaoTalk's own row, else SMS's. */
@@ -405,6 +423,7 @@ export function policyDecision(
         ? {
             korea: {
               adConsent: consentFor(channel, facts.consent),
+              refused: !transactionExceptionOpen(channel, facts),
               nightConsent: facts.consent.get(NIGHT_CONSENT_CHANNEL) === true,
               ...(facts.lastOrderAt !== undefined ? { lastTransactionAt: facts.lastOrderAt } : {}),
             },
