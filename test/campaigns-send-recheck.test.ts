@@ -10,13 +10,16 @@ import {
   saveMessagingSettings,
   saveTemplate,
   setFlowEnabled,
+  smtpSender,
   validateFlow,
   workerTick,
 } from '../src/campaigns/index.js';
+import { suppress } from '../src/campaigns/outbox.queries.js';
 import { campaignDb } from '../src/campaigns/tables.js';
 import { applyPreferences } from '../src/hosted/index.js';
 import type { Db } from '../src/store/index.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
+import { type SmtpSink, startSmtpSink } from './smtp-sink.js';
 
 // The policy runs again just before a claimed marketing row is handed to a provider: consent withdrawn,
 // a pause or the Korean night since it was queued stop or defer it; transactional rows go as they are.
@@ -293,6 +296,129 @@ for (const dialect of DIALECTS) {
       assert.match(String(gw.received[2]!.text), /^\(광고\) 다온상회\n봄 세일 https:\/\/daon.example\/m\/u\//);
       const row = await rowOf(2);
       assert.deepEqual([row.status, row.attempts], ['sent', 2]);
+    });
+  });
+}
+
+const london = (local: string) => Date.parse(`${local}+01:00`);
+
+const EMAIL = `<mjml><mj-body><mj-section><mj-column>
+<mj-text>We miss you. <a href="{{ links.unsubscribe }}">Unsubscribe</a></mj-text>
+</mj-column></mj-section></mj-body></mjml>`;
+
+const ukFlow = validateFlow({
+  key: 'uk-win-back',
+  name: 'Win back',
+  trigger: { type: 'segment_entered', segments: ['lifecycle:at_risk'] },
+  holdoutShare: 0,
+  steps: [{ id: 'mail', type: 'send', channels: ['email'], template: 'uk-mail', purpose: 'marketing' }],
+});
+
+for (const dialect of DIALECTS) {
+  describe(`quiet hours and suppressions again just before sending, e-mail through a real SMTP server (${dialect.name})`, {
+    skip: dialect.skip,
+  }, () => {
+    let t: TestDb;
+    let sink: SmtpSink;
+    let email: ReturnType<typeof smtpSender>;
+    let clock = 0;
+    const tick = (now: number, withSender: boolean) => {
+      clock = now;
+      return workerTick(t.store.db, {
+        now: () => clock,
+        random: () => 0.5,
+        linkSecret: SECRET,
+        senders: withSender ? { email } : {},
+      });
+    };
+    const rowOf = (id: number) =>
+      campaignDb(t.store.db)
+        .selectFrom('outbox')
+        .select(['status', 'reason', 'send_after', 'attempts'])
+        .where('customer_id', '=', id)
+        .executeTakeFirstOrThrow()
+        .then((r) => [r.status, r.reason, Number(r.send_after), r.attempts]);
+    const Q = london('2026-06-01T20:50:00');
+
+    before(async () => {
+      t = await freshDatabase(dialect.name);
+      sink = await startSmtpSink();
+      email = smtpSender({ host: '127.0.0.1', port: sink.port, ignoreTLS: true });
+      const db = t.store.db;
+      await saveMessagingSettings(db, {
+        storeName: 'Corner Shop',
+        timeZone: 'Europe/London',
+        publicUrl: 'https://corner.example',
+        quietHours: { start: '21:00', end: '08:00' },
+        cap: null,
+      });
+      for (const id of [11, 12]) {
+        await db
+          .insertInto('customers')
+          .values({
+            id,
+            source: 'test',
+            email: `c${id}@example.com`,
+            phone: null,
+            country: 'GB',
+            first_seen_at: Q - 400 * DAY,
+            created_at: Q - 400 * DAY,
+          })
+          .execute();
+        await db
+          .insertInto('customer_consents')
+          .values({ customer_id: id, channel: 'email', granted: 1, updated_at: Q - 300 * DAY, source: 'test' })
+          .execute();
+      }
+      await saveTemplate(
+        db,
+        { key: 'uk-mail', channel: 'email', purpose: 'marketing', subject: 'We miss you', body: EMAIL },
+        Q - DAY,
+      );
+      assert.ok(ukFlow.ok);
+      await saveFlow(db, (ukFlow as { flow: FlowDefinition }).flow, Q - DAY);
+      await setFlowEnabled(db, 'uk-win-back', true, Q - DAY);
+    });
+
+    after(async () => {
+      email.close?.();
+      await sink.close();
+      await t.drop();
+    });
+
+    test('queued at 20:50, delivered only at 21:30: one waits for 08:00 (quiet_hours), the one complained about since is skipped', async () => {
+      const db = t.store.db;
+      await enterAtRisk(db, 11, Q);
+      await enterAtRisk(db, 12, Q);
+      // No e-mail sender yet: the rows stay queued, due at 20:50.
+      const queued = await tick(Q, false);
+      assert.equal(queued.advanced.queued, 2);
+      assert.deepEqual(await rowOf(11), ['pending', null, Q, 0]);
+      await suppress(
+        campaignDb(db),
+        'email',
+        'c12@example.com',
+        'complaint',
+        'provider',
+        london('2026-06-01T20:55:00'),
+      );
+      const late = await tick(london('2026-06-01T21:30:00'), true);
+      assert.deepEqual(
+        [late.delivered.claimed, late.delivered.sent, late.delivered.deferred, late.delivered.skipped],
+        [2, 0, 1, 1],
+      );
+      assert.equal(sink.received.length, 0);
+      const morning = london('2026-06-02T08:00:00');
+      assert.deepEqual(await rowOf(11), ['pending', 'quiet_hours', morning, 0]);
+      assert.deepEqual(await rowOf(12), ['skipped', 'suppressed:complaint', Q, 1]);
+      assert.equal((await tick(morning - 1, true)).delivered.claimed, 0);
+      const sent = await tick(morning, true);
+      assert.equal(sent.delivered.sent, 1);
+      assert.deepEqual(
+        sink.received.map((m) => m.envelopeTo),
+        [['c11@example.com']],
+      );
+      assert.deepEqual(await rowOf(11), ['sent', 'quiet_hours', morning, 1]);
     });
   });
 }
