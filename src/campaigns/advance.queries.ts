@@ -5,7 +5,7 @@ import { randomCode } from '../loyalty/index.js';
 import { currencyExponent } from '../shared/money.js';
 import { type Db, REVENUE_STATUSES } from '../store/index.js';
 import { type JourneyAction, type JourneyFacts, type JourneyState, nextActions } from './engine.js';
-import { type Channel, type FlowDefinition, kakaoKind, type Offer } from './flow.js';
+import { CHANNELS, type Channel, type FlowDefinition, kakaoKind, type Offer } from './flow.js';
 import { flowVersion, latestTemplateIn } from './flows.queries.js';
 import { type Arm, holdoutDraw } from './holdout.js';
 import {
@@ -19,7 +19,7 @@ import {
   smsType,
 } from './korea.js';
 import { type LinkPurpose, signLink } from './links.js';
-import { decideSend, type SuppressionReason } from './policy.js';
+import { decideSend, type SendDecision, type SuppressionReason } from './policy.js';
 import { type MessageContext, renderLiquid, renderMessage } from './render.js';
 import { fillAlimtalk } from './senders/kakao.js';
 import { type MessagingSettings, messagingSettings } from './settings.js';
@@ -139,9 +139,12 @@ export async function advanceJourneys(db: Db, options: AdvanceOptions): Promise<
   return summary;
 }
 
-/** The customer as sending needs them: addresses, consent, suppression, zone and what branches read. */
-interface CustomerFacts {
-  journey: JourneyFacts;
+/**
+ * What the send policy reads about a customer as of `now`: addresses, zone, last paid order, consent
+ * per channel (a row's value is false while a pause runs), the pause, suppressions and whether the
+ * Korean rules apply. Gathered by `policyFacts`, both when a send is queued and again just before it leaves.
+ */
+export interface PolicyFacts {
   customer: {
     id: number;
     email: string | null;
@@ -150,24 +153,35 @@ interface CustomerFacts {
     last_name: string | null;
     country: string | null;
   };
+  /** The customer's IANA zone, else the store's. */
+  timeZone: string;
+  /** The customer's last paid order at or before `now` (ms), if any. */
+  lastOrderAt?: number;
+  /** Consent rows recorded at or before `now`, per channel: granted and not paused. A channel without a row is absent. */
   consent: ReadonlyMap<string, boolean>;
+  /** A pause chosen on the preference centre is running at `now`. */
+  paused: boolean;
   suppressed: ReadonlyMap<string, SuppressionReason>;
-  recentMarketingSends: number[];
-  /** Opens and clicks per channel: the preferred channel is the one the customer engages with. */
-  engagement: ReadonlyMap<string, number>;
-  clv: { value: number; currency: string } | null;
   /** A Korean recipient (+82 or country KR): the advertising rules of `korea.ts` apply to marketing. */
   korean: boolean;
 }
 
-async function journeyFacts(
+/** The customer as sending needs them: the policy's facts plus what branches, the cap and rendering read. */
+interface CustomerFacts extends PolicyFacts {
+  journey: JourneyFacts;
+  recentMarketingSends: number[];
+  /** Opens and clicks per channel: the preferred channel is the one the customer engages with. */
+  engagement: ReadonlyMap<string, number>;
+  clv: { value: number; currency: string } | null;
+}
+
+/** Reads a customer's `PolicyFacts` as of `now` (rows written after `now` are not seen); throws when the customer is unknown. */
+export async function policyFacts(
   db: Db,
   customerId: number,
-  enteredAt: number,
-  definition: FlowDefinition,
   settings: MessagingSettings,
   now: number,
-): Promise<CustomerFacts> {
+): Promise<PolicyFacts & { consentRows: Array<{ channel: string; granted: number; updated_at: number }> }> {
   const cdb = campaignDb(db);
   const customer = await cdb
     .selectFrom('customers')
@@ -181,7 +195,7 @@ async function journeyFacts(
     .where('status', 'in', REVENUE_STATUSES)
     .where('placed_at', '<=', now)
     .executeTakeFirst();
-  const consents = await cdb
+  const consentRows = await cdb
     .selectFrom('customer_consents')
     .select(['channel', 'granted', 'updated_at'])
     .where('customer_id', '=', customerId)
@@ -189,7 +203,7 @@ async function journeyFacts(
   // A pause chosen on the preference centre withholds every channel's marketing consent until it ends.
   const paused = await pausedAt(db, customerId, now);
   const consent = new Map(
-    consents.filter((c) => c.updated_at <= now).map((c) => [c.channel, c.granted === 1 && !paused]),
+    consentRows.filter((c) => c.updated_at <= now).map((c) => [c.channel, c.granted === 1 && !paused]),
   );
   const addresses = [customer.email, customer.phone].filter((a): a is string => a !== null);
   const suppressions =
@@ -206,6 +220,30 @@ async function journeyFacts(
     const reason = s.reason === 'bounce' || s.reason === 'complaint' ? s.reason : 'unsubscribe';
     if (suppressed.get(s.channel) !== 'bounce') suppressed.set(s.channel, reason);
   }
+  const { time_zone, ...rest } = customer;
+  return {
+    customer: rest,
+    timeZone: time_zone ?? settings.timeZone,
+    ...(lastOrder?.at != null ? { lastOrderAt: Number(lastOrder.at) } : {}),
+    consent,
+    paused,
+    suppressed,
+    korean: isKoreanRecipient(customer),
+    consentRows,
+  };
+}
+
+async function journeyFacts(
+  db: Db,
+  customerId: number,
+  enteredAt: number,
+  definition: FlowDefinition,
+  settings: MessagingSettings,
+  now: number,
+): Promise<CustomerFacts> {
+  const cdb = campaignDb(db);
+  const { consentRows: consents, ...policy } = await policyFacts(db, customerId, settings, now);
+  const { suppressed } = policy;
   const capDays = settings.cap?.days ?? 0;
   const recent = await cdb
     .selectFrom('outbox')
@@ -257,16 +295,17 @@ async function journeyFacts(
     consents.length > 0 && consents.every((c) => c.granted === 0 || c.updated_at > now) ? unsubscribedAt : undefined;
   const suppressedAll = [...suppressed.values()].some((r) => r === 'unsubscribe') ? now : undefined;
   return {
+    ...policy,
     journey: {
-      timeZone: customer.time_zone ?? settings.timeZone,
-      ...(lastOrder?.at != null ? { lastOrderAt: Number(lastOrder.at) } : {}),
+      timeZone: policy.timeZone,
+      ...(policy.lastOrderAt !== undefined ? { lastOrderAt: policy.lastOrderAt } : {}),
       ...((everyChannelWithdrawn ?? suppressedAll) !== undefined
         ? { unsubscribedAt: everyChannelWithdrawn ?? suppressedAll }
         : {}),
       segments: segmentSet,
       lastEventAt,
       values: {
-        country: customer.country,
+        country: policy.customer.country,
         'score.p_alive': score?.p_alive ?? null,
         'score.clv': score?.clv ?? null,
         'score.churn_band': score?.churn_band ?? null,
@@ -278,13 +317,9 @@ async function journeyFacts(
         'ab.draw': holdoutDraw(`${definition.key}:ab`, customerId),
       },
     },
-    customer,
-    consent,
-    suppressed,
     recentMarketingSends: recent.map((r) => r.sent_at ?? r.send_after),
     engagement: new Map(engagementRows.map((r) => [r.channel, Number(r.n)])),
     clv: score?.clv != null && score.currency ? { value: score.clv, currency: score.currency } : null,
-    korean: isKoreanRecipient(customer),
   };
 }
 
@@ -307,11 +342,16 @@ export function preferredChannel(
   facts: {
     customer: Pick<CustomerFacts['customer'], 'id' | 'email' | 'phone'>;
     consent: ReadonlyMap<string, boolean>;
+    /** A preference-centre pause runs (closes the transaction exception). */
+    paused?: boolean;
     suppressed: ReadonlyMap<string, SuppressionReason>;
     engagement: ReadonlyMap<string, number>;
   },
   purpose: 'marketing' | 'transactional',
-  /** The Korean 6-month transaction exception stands in for consent (the policy checks it again). */
+  /**
+   * The Korean 6-month transaction exception is in force (setting on, a paid order within 6 months): it
+   * stands in for consent on a channel where `transactionExceptionOpen` (the policy checks it again).
+   */
   consentException = false,
 ): Channel | undefined {
   const usable = channels.filter(
@@ -319,7 +359,8 @@ export function preferredChannel(
       addressFor(c, facts.customer) !== null &&
       (c === 'webhook' ||
         purpose === 'transactional' ||
-        ((consentException || consentFor(c, facts.consent)) && !facts.suppressed.has(c))),
+        ((consentFor(c, facts.consent) || (consentException && transactionExceptionOpen(c, facts))) &&
+          !facts.suppressed.has(c))),
   );
   return [...usable].sort(
     (a, b) =>
@@ -327,11 +368,95 @@ export function preferredChannel(
   )[0];
 }
 
-/** Consent for a channel: e-mail and SMS have their own rows; KakaoTalk friend messages ride on SMS consent here. */
-export function consentFor(channel: Channel, consent: ReadonlyMap<string, boolean>): boolean {
+/**
+ * The recorded consent that governs a channel's marketing, or undefined when no row is recorded:
+ * e-mail and SMS read their own rows; KakaoTalk reads its own row (the preference centre's KakaoTalk
+ * switch) and falls back to the SMS row only when the customer has no KakaoTalk row at all (a store that
+ * collects one consent for text messages). Webhooks go to the store and need none (true).
+ */
+export function recordedConsentFor(channel: Channel, consent: ReadonlyMap<string, boolean>): boolean | undefined {
   if (channel === 'webhook') return true;
-  return consent.get(channel === 'kakao' ? 'sms' : channel) === true;
+  if (channel === 'kakao' && !consent.has('kakao')) return consent.get('sms');
+  return consent.get(channel);
 }
+
+/**
+ * Whether the Korean transaction exception (제50조 제1항 단서) may stand in for consent on `channel`: only
+ * when no consent row governs the channel (`recordedConsentFor` is undefined: never a recorded "no",
+ * 제50조 제2항) and no preference-centre pause runs. The setting and the 6 months are checked by the caller.
+ */
+export function transactionExceptionOpen(
+  channel: Channel,
+  facts: { consent: ReadonlyMap<string, boolean>; paused?: boolean },
+): boolean {
+  return facts.paused !== true && recordedConsentFor(channel, facts.consent) === undefined;
+}
+
+/** Consent for a channel's marketing (`recordedConsentFor` is true): KakaoTalk's own row, else SMS's. */
+export function consentFor(channel: Channel, consent: ReadonlyMap<string, boolean>): boolean {
+  return recordedConsentFor(channel, consent) === true;
+}
+
+/**
+ * The one policy check (`decideSend`, policy.ts) of a send on `channel` for a customer's facts at `now`,
+ * under the store's quiet hours, cap and Korean choices. The cap is checked only when
+ * `recentMarketingSends` is given (instants in ms of the customer's marketing sent or queued).
+ */
+export function policyDecision(
+  channel: Channel,
+  purpose: 'marketing' | 'transactional',
+  facts: PolicyFacts,
+  settings: MessagingSettings,
+  now: number,
+  recentMarketingSends?: readonly number[],
+): SendDecision {
+  return decideSend(
+    {
+      purpose,
+      channel,
+      timeZone: facts.timeZone,
+      heldOut: false,
+      consent: consentFor(channel, facts.consent),
+      ...(facts.suppressed.has(channel) ? { suppressed: facts.suppressed.get(channel)! } : {}),
+      recentMarketingSends: recentMarketingSends ?? [],
+      ...(facts.korean && channel !== 'webhook'
+        ? {
+            korea: {
+              adConsent: consentFor(channel, facts.consent),
+              refused: !transactionExceptionOpen(channel, facts),
+              nightConsent: facts.consent.get(NIGHT_CONSENT_CHANNEL) === true,
+              ...(facts.lastOrderAt !== undefined ? { lastTransactionAt: facts.lastOrderAt } : {}),
+            },
+          }
+        : {}),
+    },
+    {
+      ...(settings.quietHours ? { quietHours: settings.quietHours } : {}),
+      ...(settings.cap && recentMarketingSends ? { cap: settings.cap } : {}),
+      korea: { transactionException: settings.korea.transactionException },
+    },
+    now,
+  );
+}
+
+/**
+ * The policy check again, for a claimed marketing row just before it is handed to a provider: consent,
+ * pause, suppression, the Korean night rule and quiet hours as of `now` (`policyFacts` +
+ * `policyDecision`). The cap is not counted again: the row was counted when it was queued.
+ * Transactional rows and rows of a customer or channel the policy does not know always `send`.
+ */
+export async function recheckBeforeSending(
+  db: Db,
+  row: { customerId: number; channel: string; purpose: string },
+  settings: MessagingSettings,
+  now: number,
+): Promise<SendDecision> {
+  if (row.purpose !== 'marketing' || !isChannel(row.channel)) return { type: 'send' };
+  const facts = await policyFacts(db, row.customerId, settings, now);
+  return policyDecision(row.channel, 'marketing', facts, settings, now);
+}
+
+const isChannel = (c: string): c is Channel => (CHANNELS as readonly string[]).includes(c);
 
 type Enqueued = OutboxStatus | 'deferred';
 
@@ -377,32 +502,7 @@ async function enqueue(
       status = 'skipped';
       reason = 'alimtalk_promotional';
     } else {
-      const decision = decideSend(
-        {
-          purpose,
-          channel: chosen,
-          timeZone: facts.journey.timeZone,
-          heldOut: false,
-          consent: consentFor(chosen, facts.consent),
-          ...(facts.suppressed.has(chosen) ? { suppressed: facts.suppressed.get(chosen)! } : {}),
-          recentMarketingSends: facts.recentMarketingSends,
-          ...(facts.korean && chosen !== 'webhook'
-            ? {
-                korea: {
-                  adConsent: consentFor(chosen, facts.consent),
-                  nightConsent: facts.consent.get(NIGHT_CONSENT_CHANNEL) === true,
-                  ...(facts.journey.lastOrderAt !== undefined ? { lastTransactionAt: facts.journey.lastOrderAt } : {}),
-                },
-              }
-            : {}),
-        },
-        {
-          ...(settings.quietHours ? { quietHours: settings.quietHours } : {}),
-          ...(settings.cap ? { cap: settings.cap } : {}),
-          korea: { transactionException: settings.korea.transactionException },
-        },
-        now,
-      );
+      const decision = policyDecision(chosen, purpose, facts, settings, now, facts.recentMarketingSends);
       if (decision.type === 'skip') {
         status = 'skipped';
         reason = decision.detail ? `${decision.reason}:${decision.detail}` : decision.reason;

@@ -27,7 +27,7 @@ const korean = (over: Partial<SendFacts> = {}): SendFacts => ({
   heldOut: false,
   consent: true,
   recentMarketingSends: [],
-  korea: { adConsent: true, nightConsent: false },
+  korea: { adConsent: true, refused: false, nightConsent: false },
   ...over,
 });
 
@@ -55,7 +55,7 @@ describe('Korean advertising rules (정보통신망법 제50조)', () => {
   });
 
   test('the separate night consent lets a message go at 21:00 and 07:59', () => {
-    const withNight = korean({ korea: { adConsent: true, nightConsent: true } });
+    const withNight = korean({ korea: { adConsent: true, refused: false, nightConsent: true } });
     assert.deepEqual(decideSend(withNight, {}, seoul('2026-06-01T21:00:00')), { type: 'send' });
     assert.deepEqual(decideSend(withNight, {}, seoul('2026-06-02T07:59:00')), { type: 'send' });
   });
@@ -76,7 +76,7 @@ describe('Korean advertising rules (정보통신망법 제50조)', () => {
   test('no opt-in, no advertisement; the 6-month transaction exception only when the store turns it on', () => {
     const facts = korean({
       consent: false,
-      korea: { adConsent: false, nightConsent: false, lastTransactionAt: seoul('2026-01-15T10:00:00') },
+      korea: { adConsent: false, refused: false, nightConsent: false, lastTransactionAt: seoul('2026-01-15T10:00:00') },
     });
     const noon = seoul('2026-06-01T12:00:00');
     assert.deepEqual(decideSend(facts, {}, noon), { type: 'skip', reason: 'no_consent', detail: 'kakao:kr_no_opt_in' });
@@ -93,6 +93,32 @@ describe('Korean advertising rules (정보통신망법 제50조)', () => {
     assert.equal(decideSend(facts, rules, seoul('2026-06-01T22:00:00')).type, 'defer');
   });
 
+  test('the transaction exception never overrides a recorded no or a pause (제50조 제2항)', () => {
+    const noon = seoul('2026-06-01T12:00:00');
+    const rules = { korea: { transactionException: true } };
+    const order = seoul('2026-05-01T10:00:00');
+    const refused = korean({
+      consent: false,
+      korea: { adConsent: false, refused: true, nightConsent: false, lastTransactionAt: order },
+    });
+    assert.deepEqual(decideSend(refused, rules, noon), {
+      type: 'skip',
+      reason: 'no_consent',
+      detail: 'kakao:kr_opted_out',
+    });
+    // Without the exception the detail stays the plain one.
+    assert.deepEqual(decideSend(refused, {}, noon), {
+      type: 'skip',
+      reason: 'no_consent',
+      detail: 'kakao:kr_no_opt_in',
+    });
+    const silent = korean({
+      consent: false,
+      korea: { adConsent: false, refused: false, nightConsent: false, lastTransactionAt: order },
+    });
+    assert.deepEqual(decideSend(silent, rules, noon), { type: 'send' });
+  });
+
   test('calendar months in Seoul clamp to the month end', () => {
     assert.equal(addSeoulMonths(seoul('2026-08-31T09:00:00'), 6), seoul('2027-02-28T09:00:00'));
     // 2025-12-31 20:00 UTC is already 2026-01-01 05:00 in Seoul.
@@ -101,13 +127,16 @@ describe('Korean advertising rules (정보통신망법 제50조)', () => {
 
   test('koreanAdDecision names its basis', () => {
     const now = seoul('2026-06-01T12:00:00');
-    assert.deepEqual(koreanAdDecision({ adConsent: true, nightConsent: false }, { transactionException: false }, now), {
-      type: 'send',
-      basis: 'consent',
-    });
+    assert.deepEqual(
+      koreanAdDecision({ adConsent: true, refused: false, nightConsent: false }, { transactionException: false }, now),
+      {
+        type: 'send',
+        basis: 'consent',
+      },
+    );
     assert.deepEqual(
       koreanAdDecision(
-        { adConsent: false, nightConsent: false, lastTransactionAt: now - 86_400_000 },
+        { adConsent: false, refused: false, nightConsent: false, lastTransactionAt: now - 86_400_000 },
         { transactionException: true },
         now,
       ),

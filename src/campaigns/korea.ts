@@ -96,6 +96,12 @@ export interface KoreanAdRules {
 export interface KoreanAdFacts {
   /** Prior explicit consent to advertisements on this channel. */
   adConsent: boolean;
+  /**
+   * The recipient said no on this channel (a consent row that is withdrawn or refused) or paused
+   * marketing: the transaction exception never applies (제50조 제2항). False only when no consent row
+   * exists for the channel and no pause runs.
+   */
+  refused: boolean;
   /** The separate consent for 21:00–08:00. */
   nightConsent: boolean;
   /** The customer's last paid order (the transaction the contact came from), if any. */
@@ -109,15 +115,21 @@ export type KoreanAdDecision =
   | { type: 'defer'; until: number; reason: 'kr_night_no_consent' };
 
 /**
- * Decides a Korean advertisement at `now`: consent (or, when the store turned it on, a paid order within
- * 6 calendar months before `now`: 제50조 제1항 단서), then the night rule (제50조 제3항: without the
+ * Decides a Korean advertisement at `now`: consent, then the night rule (제50조 제3항: without the
  * separate night consent, a send between 21:00 and 08:00 Seoul waits for 08:00).
+ * Without consent, the transaction exception (제50조 제1항 단서; only when the store turned it on) lets a
+ * contact collected in a transaction receive the sender's own similar goods within 6 calendar months
+ * (Seoul) of a paid order at or before `now`, but only a recipient who never answered: no consent row for
+ * the channel and no pause running. Under 제50조 제2항 a sender must not advertise, 제1항 notwithstanding,
+ * to a recipient who refused or withdrew consent, so a recorded "no" or a pause is never overridden
+ * (`refused`; skip detail `kr_opted_out`).
  */
 export function koreanAdDecision(facts: KoreanAdFacts, rules: KoreanAdRules, now: number): KoreanAdDecision {
   let basis: 'consent' | 'transaction_exception' = 'consent';
   if (!facts.adConsent) {
     const within =
       rules.transactionException &&
+      !facts.refused &&
       facts.lastTransactionAt !== undefined &&
       facts.lastTransactionAt <= now &&
       now < addSeoulMonths(facts.lastTransactionAt, 6);
@@ -125,7 +137,11 @@ export function koreanAdDecision(facts: KoreanAdFacts, rules: KoreanAdRules, now
       return {
         type: 'skip',
         reason: 'no_consent',
-        detail: rules.transactionException ? 'kr_no_opt_in_or_recent_order' : 'kr_no_opt_in',
+        detail: !rules.transactionException
+          ? 'kr_no_opt_in'
+          : facts.refused
+            ? 'kr_opted_out'
+            : 'kr_no_opt_in_or_recent_order',
       };
     }
     basis = 'transaction_exception';

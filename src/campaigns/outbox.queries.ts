@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { type Db, immediateTransaction, isPostgres } from '../store/index.js';
+import { recheckBeforeSending } from './advance.queries.js';
+import type { SendDecision } from './policy.js';
 import { backoffMs, type Sender, type SendOutcome } from './senders/sender.js';
+import { type MessagingSettings, messagingSettings } from './settings.js';
 import { type CampaignDb, campaignDb } from './tables.js';
 
 /**
@@ -17,10 +20,14 @@ export interface ClaimedMessage {
   id: number;
   customerId: number;
   channel: string;
+  /** `marketing` rows pass the policy check again just before they are handed over (`deliverDue`). */
+  purpose: string;
   to: string;
   messageId: string;
   payload: Record<string, unknown>;
   attempts: number;
+  /** The row's send-by time (ms): pending past it, it expires. */
+  sendBy: number;
   token: string;
 }
 
@@ -57,17 +64,29 @@ export async function claimDue(
       })
       .where('id', 'in', ids)
       .where('status', '=', 'pending')
-      .returning(['id', 'customer_id', 'channel', 'to_address', 'message_id', 'payload', 'attempts'])
+      .returning([
+        'id',
+        'customer_id',
+        'channel',
+        'purpose',
+        'to_address',
+        'message_id',
+        'payload',
+        'attempts',
+        'send_by',
+      ])
       .execute();
   });
   return rows.map((r) => ({
     id: r.id,
     customerId: r.customer_id,
     channel: r.channel,
+    purpose: r.purpose,
     to: r.to_address ?? '',
     messageId: r.message_id,
     payload: r.payload ? (JSON.parse(r.payload) as Record<string, unknown>) : {},
     attempts: r.attempts,
+    sendBy: Number(r.send_by),
     token,
   }));
 }
@@ -190,12 +209,57 @@ export async function resendUncertain(db: Db, now: number, ids?: readonly number
   return Number((await query.executeTakeFirst()).numUpdatedRows);
 }
 
+/**
+ * Writes what the check before sending decided for a claimed row this worker still holds: a skip with
+ * the policy's reason (`no_consent:email`, `suppressed:unsubscribe` …), or pending again at the end of
+ * the deferral. Returns false when the lease was lost.
+ */
+async function holdClaimed(
+  db: Db,
+  message: ClaimedMessage,
+  decision: Exclude<SendDecision, { type: 'send' }>,
+  settings: MessagingSettings,
+): Promise<boolean> {
+  const owned = campaignDb(db)
+    .updateTable('outbox')
+    .where('id', '=', message.id)
+    .where('claim_token', '=', message.token)
+    .where('status', '=', 'claimed');
+  const result =
+    decision.type === 'skip'
+      ? await owned
+          .set({
+            status: 'skipped',
+            reason: decision.detail ? `${decision.reason}:${decision.detail}` : decision.reason,
+            last_error: 'stopped by the policy check just before sending',
+            claim_token: null,
+            lease_until: null,
+          })
+          .executeTakeFirst()
+      : await owned
+          .set({
+            status: 'pending',
+            reason: decision.reason,
+            send_after: decision.until,
+            send_by: Math.max(message.sendBy, decision.until + settings.sendWithinHours * 3_600_000),
+            attempts: sql<number>`attempts - 1`,
+            claim_token: null,
+            lease_until: null,
+          })
+          .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
 /** What one delivery pass did. */
 export interface DeliverySummary {
   claimed: number;
   sent: number;
   retried: number;
   failed: number;
+  /** Marketing rows the check before sending stopped (consent withdrawn, paused, suppressed): `skipped` with the reason. */
+  skipped: number;
+  /** Marketing rows the check before sending found inside the Korean night or quiet hours: pending again until they end. */
+  deferred: number;
   /** Rows whose lease was lost before the outcome was written. */
   lost: number;
 }
@@ -203,6 +267,11 @@ export interface DeliverySummary {
 /**
  * Claims due messages for the channels that have a sender and sends them, `concurrency` at a time; each
  * outcome is written as soon as it is known, so a crash leaves at most the in-flight ones uncertain.
+ * Just before a claimed marketing row is handed over, the policy runs again at `now()`
+ * (`recheckBeforeSending`): consent withdrawn, a pause or a suppression since it was queued makes it
+ * `skipped` with the policy's reason; the Korean night (21:00–08:00 Seoul without night consent) or the
+ * store's quiet hours put it back to `pending` until they end, the attempt not counted and its send-by
+ * moved to at least the end plus the store's `sendWithinHours`. Transactional rows go as they are.
  */
 export async function deliverDue(
   db: Db,
@@ -215,11 +284,31 @@ export async function deliverDue(
     leaseMs: options.leaseMs ?? 60_000,
     channels: Object.keys(senders),
   });
-  const summary: DeliverySummary = { claimed: claimed.length, sent: 0, retried: 0, failed: 0, lost: 0 };
+  const summary: DeliverySummary = {
+    claimed: claimed.length,
+    sent: 0,
+    retried: 0,
+    failed: 0,
+    skipped: 0,
+    deferred: 0,
+    lost: 0,
+  };
+  let settings: MessagingSettings | undefined;
   let next = 0;
   const work = async () => {
     while (next < claimed.length) {
       const message = claimed[next++]!;
+      if (message.purpose === 'marketing') {
+        settings ??= await messagingSettings(db);
+        const now = options.now();
+        const decision = await recheckBeforeSending(db, message, settings, now);
+        if (decision.type !== 'send') {
+          if (!(await holdClaimed(db, message, decision, settings))) summary.lost += 1;
+          else if (decision.type === 'skip') summary.skipped += 1;
+          else summary.deferred += 1;
+          continue;
+        }
+      }
       // Marked just before it is handed over: a crash leaves only these few uncertain, the rest claimed.
       const handing = await campaignDb(db)
         .updateTable('outbox')

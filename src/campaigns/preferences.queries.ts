@@ -10,7 +10,8 @@ export type UnsubscribeResult =
 
 /**
  * Honours an unsubscribe at once, from the link, the one-click header (RFC 8058 POST) or the API: the
- * channel's marketing consent is withdrawn (source `unsubscribe`), the address joins the suppression
+ * message's channel's marketing consent (e-mail, SMS or KakaoTalk; e-mail for a link without a message)
+ * is withdrawn (source `unsubscribe`), the address joins the suppression
  * list and the message records the event. The state changes once; following the link again answers
  * "already done", and the link keeps working for months.
  */
@@ -34,7 +35,8 @@ export async function unsubscribeByToken(
           .executeTakeFirst();
   if (outboxId !== undefined && (!message || message.customer_id !== customerId))
     return { ok: false, reason: 'unknown_message' };
-  const channel = message?.channel === 'sms' || message?.channel === 'kakao' ? 'sms' : 'email';
+  // A KakaoTalk message withdraws the KakaoTalk consent, which from then on governs KakaoTalk (not SMS's).
+  const channel = message?.channel === 'sms' || message?.channel === 'kakao' ? message.channel : 'email';
   return cdb.transaction().execute(async (trx) => {
     const current = await trx
       .selectFrom('customer_consents')

@@ -393,7 +393,7 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
         while (!stop) {
           const t = await workerTick(store.db, { now: ctx.now, random: Math.random, linkSecret: secret, senders });
           ctx.io.err.write(
-            `worker: entered ${t.enrolled.entered}, queued ${t.advanced.queued}, held out ${t.advanced.heldOut}, skipped ${t.advanced.skipped}, sent ${t.delivered.sent}, retried ${t.delivered.retried}, failed ${t.delivered.failed}${t.recovered.uncertain ? `, ${t.recovered.uncertain} uncertain` : ''}\n`,
+            `worker: entered ${t.enrolled.entered}, queued ${t.advanced.queued}, held out ${t.advanced.heldOut}, skipped ${t.advanced.skipped}, sent ${t.delivered.sent}, retried ${t.delivered.retried}, failed ${t.delivered.failed}${t.delivered.skipped || t.delivered.deferred ? `, stopped before sending ${t.delivered.skipped}, deferred before sending ${t.delivered.deferred}` : ''}${t.recovered.uncertain ? `, ${t.recovered.uncertain} uncertain` : ''}\n`,
           );
           if (flags.once) break;
           await new Promise((r) => setTimeout(r, interval * 1000));
