@@ -215,6 +215,65 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(own, { email: 'mallory@example.com', phone: '+447700900998' });
     });
 
+    test('the e-mail capture cannot switch a customer’s consent back on, nor tell that the address is known', async () => {
+      const before = await victimState();
+      const subscribe = (email: string, extra: Record<string, unknown> = {}, member?: string) =>
+        call('POST', '/storefront/subscribe', pub, { member, body: { email, consent: true, ...extra } });
+      const known = await subscribe(' Victim@Example.com ', { anonymousId: 'attacker-browser', messageId: 'f1' });
+      const fresh = await subscribe('fresh@example.com', { anonymousId: 'fresh-browser', messageId: 'f2' });
+      assert.equal(known.status, 200, known.text);
+      assert.equal(fresh.status, 200, fresh.text);
+      assert.equal(known.text, fresh.text, 'the same answer for a known and a new address');
+      assert.deepEqual(known.json(), { subscribed: true, duplicate: false });
+      assert.deepEqual(await victimState(), before, 'the withdrawn consent stays withdrawn; nothing is stored');
+      for (const table of ['anonymous_ids', 'events'] as const) {
+        const rows = await t.store.db
+          .selectFrom(table)
+          .select('anonymous_id')
+          .where('anonymous_id', '=', 'attacker-browser')
+          .execute();
+        assert.deepEqual(rows, [], `no ${table} row for the attempt`);
+      }
+      // The new address is a subscriber, with consent from the storefront, and its visit.
+      const created = await t.store.db
+        .selectFrom('customers')
+        .select('id')
+        .where('email', '=', 'fresh@example.com')
+        .executeTakeFirstOrThrow();
+      const consents = await t.store.db
+        .selectFrom('customer_consents')
+        .select(['channel', 'granted', 'source'])
+        .where('customer_id', '=', created.id)
+        .execute();
+      assert.deepEqual(
+        consents.map((c) => `${c.channel}:${Number(c.granted)}:${c.source}`),
+        ['email:1:storefront'],
+      );
+      const link = await t.store.db
+        .selectFrom('anonymous_ids')
+        .select('customer_id')
+        .where('anonymous_id', '=', 'fresh-browser')
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(link.customer_id), Number(created.id));
+      // A former address of the victim is theirs too: the store's server moves vic to a new address.
+      const moved = await call('POST', '/identify', server, {
+        body: { userId: 'vic', traits: { email: 'vera@example.com' } },
+      });
+      assert.equal(moved.status, 200, moved.text);
+      const movedState = await victimState();
+      const former = await subscribe(VICTIM);
+      assert.deepEqual(former.json(), { subscribed: true, duplicate: false });
+      assert.equal(
+        await t.store.db.selectFrom('customers').select('id').where('email', '=', VICTIM).executeTakeFirst(),
+        undefined,
+      );
+      assert.deepEqual(await victimState(), movedState);
+      // The victim, signed in by the store, subscribes their own address: that consent is theirs to give.
+      const own = await subscribe('vera@example.com', { messageId: 'f3' }, 'vic');
+      assert.deepEqual(own.json(), { subscribed: true, duplicate: false });
+      assert.deepEqual((await victimState()).consents, ['email:1:storefront', 'sms:1:events']);
+    });
+
     test('the store’s server keeps its authority: a server identify ties a new userId to the e-mail’s owner', async () => {
       const r = await call('POST', '/identify', server, { body: { userId: 'vic-app', traits: { email: VICTIM } } });
       assert.equal(r.status, 200, r.text);

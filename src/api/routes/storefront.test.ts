@@ -295,7 +295,8 @@ for (const dialect of DIALECTS) {
       const again = await call('POST', '/storefront/subscribe', pub, {
         payload: { email: 'new@example.com', consent: true, anonymousId: 'anon-3', messageId: 'form-1' },
       });
-      assert.deepEqual(again.json(), { subscribed: true, duplicate: true });
+      // The replay meets an address that is now a customer's: stored once, answered as any address is.
+      assert.deepEqual(again.json(), { subscribed: true, duplicate: false });
       const customer = await t.store.db
         .selectFrom('customers')
         .select('id')
@@ -330,8 +331,8 @@ for (const dialect of DIALECTS) {
         .execute();
       assert.deepEqual(
         anon9.map((e) => e.customer_id),
-        [null, null, null],
-        "the visit's page view, identify and Signed Up stay the visitor's, not bob's",
+        [null],
+        'nothing of the visit is stored for bob’s address, and the page view stays the visitor’s',
       );
       const enrolled = await enrolNewEntrants(t.store.db, NOW + 1000);
       assert.equal(enrolled.entered, 1, 'the new subscriber signed up; typing bob’s address does not sign bob up');

@@ -296,6 +296,9 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
     const { anonymousId, locale = 'en', messageId } = body;
     const now = deps.now();
     const owner = await customerByEmail(db, email);
+    const member = userId !== undefined ? await customerOfUser(db, deps.userIdSource, userId) : undefined;
+    // Someone else's address: nothing of theirs changes, nothing is stored, and the answer is a new one's.
+    if (owner !== undefined && owner !== member) return { subscribed: true, duplicate: false };
     const who = { ...(userId ? { userId } : {}), anonymousId: anonymousId ?? `subscribe:${email}` };
     const result = await recordEvents(
       db,
