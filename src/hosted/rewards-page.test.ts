@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { addCustomer, testProgramConfig } from '../../test/loyalty-fixtures.js';
 import { DIALECTS, freshDatabase } from '../../test/setup.js';
 import { buildApp } from '../api/build-app.js';
-import { messageLinkSecret } from '../api/keys.queries.js';
+import { createApiKey, messageLinkSecret } from '../api/keys.queries.js';
 import { signPageLink } from '../feedback/index.js';
 import { enrolMember, saveProgram } from '../loyalty/index.js';
 
 const NOW = Date.UTC(2026, 2, 1, 12);
 const DAY = 86_400_000;
+const SHOP = 'https://shop.example';
 
 for (const dialect of DIALECTS) {
   describe(`hosted rewards page money on ${dialect.name}`, { skip: dialect.skip }, () => {
@@ -40,6 +42,23 @@ for (const dialect of DIALECTS) {
           // 50 × 2469 = 123 450 minor units = 1 234.50 rupiah.
           assert.match(body, worth, lang);
         }
+        // The storefront launcher formats the same worth: /storefront/me gives it the ISO 4217 exponent.
+        const { key, memberSecret } = await createApiKey(db, { scope: 'publishable', origins: [SHOP], now: NOW });
+        await db
+          .insertInto('customer_identities')
+          .values({ source: 'api', external_id: 'm1', customer_id: customer })
+          .execute();
+        const hash = createHmac('sha256', memberSecret!).update('m1').digest('hex');
+        const me = await fetch(`${base}/api/v1/storefront/me`, {
+          headers: { authorization: `Bearer ${key}`, origin: SHOP, 'x-comeback-member': `m1.${hash}` },
+        });
+        const body = (await me.json()) as {
+          currency: string;
+          currencyExponent: number;
+          member: { availableValueMinor: number };
+        };
+        assert.equal(me.status, 200, JSON.stringify(body));
+        assert.deepEqual([body.currency, body.currencyExponent, body.member.availableValueMinor], ['IDR', 2, 123_450]);
       } finally {
         await app.close();
         await t.drop();

@@ -13,6 +13,7 @@ import {
   staleWriteRefusal,
 } from '../../loyalty/index.js';
 import { recommendationsBlock } from '../../recommend/index.js';
+import { currencyExponent } from '../../shared/money.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { memberOf } from '../member-token.js';
 import { authErrors } from '../schemas.js';
@@ -94,7 +95,12 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
       const now = deps.now();
       const status = await memberStatus(db, program, customerId!, { asOf: now, entries: 0 });
       const { config } = program;
-      const base = { currency: config.currency, waysToEarn: waysToEarn(config), referral: config.referral ?? null };
+      const base = {
+        currency: config.currency,
+        currencyExponent: currencyExponent(config.currency),
+        waysToEarn: waysToEarn(config),
+        referral: config.referral ?? null,
+      };
       if (!status) return { ...base, member: null };
       const qualifying = await qualifyingValue(db.withTables<LoyaltyTables>(), config, customerId!, now);
       const rank = (key: string | undefined) => config.tiers.levels.findIndex((l) => l.key === key);
