@@ -152,16 +152,26 @@ for (const dialect of DIALECTS) {
 
       const app = await buildApp({ store: t.store, now: () => T0 + 60_000, rateLimit: false });
       try {
-        const receipt = (body: Record<string, unknown>, key = secret) => {
+        await app.listen({ port: 0, host: '127.0.0.1' });
+        const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+        // The provider's key is HMAC-SHA256(link secret, "sms-receipts") (README), never the link secret.
+        const receiptKey = createHmac('sha256', secret).update('sms-receipts').digest('hex');
+        const receipt = async (body: Record<string, unknown>, key = receiptKey) => {
           const raw = JSON.stringify(body);
           const signature = `sha256=${createHmac('sha256', key).update(raw).digest('hex')}`;
-          return app.inject({
+          const response = await fetch(`${base}/m/r/sms`, {
             method: 'POST',
-            url: '/m/r/sms',
             headers: { 'content-type': 'application/json', 'x-comeback-signature': signature },
-            payload: raw,
+            body: raw,
           });
+          const text = await response.text();
+          return { statusCode: response.status, body: text, json: () => JSON.parse(text) };
         };
+        assert.equal(
+          (await receipt({ providerId: sent[0]!.provider_id, status: 'delivered' }, secret)).statusCode,
+          401,
+          'the link secret itself signs no receipt',
+        );
         const delivered = await receipt({ providerId: sent[0]!.provider_id, status: 'delivered' });
         assert.equal(delivered.statusCode, 200, delivered.body);
         assert.equal(delivered.json().suppressed, false);

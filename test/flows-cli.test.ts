@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { cliIn, tempDir } from './setup.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -80,5 +82,22 @@ describe('comeback flows', () => {
     const bad = comeback('flows', 'backtest', 'second-order', '--from', '1997-13-01', '--to', '1997-03-31');
     assert.equal(bad.code, 2);
     assert.match(bad.err, /--from 1997-13-01: write a date as YYYY-MM-DD/);
+  });
+
+  test('settings --signing-keys shows the receipt and webhook keys, each HMAC-SHA256(link secret, purpose)', () => {
+    const shown = comeback('flows', 'settings', '--signing-keys');
+    assert.equal(shown.code, 0, shown.err);
+    const keys = JSON.parse(shown.out) as { smsReceipts: string; webhooks: string };
+    const db = new Database(join(dir, 'flows.db'), { readonly: true });
+    const { value: linkSecret } = db.prepare("select value from api_settings where name = 'link_secret'").get() as {
+      value: string;
+    };
+    db.close();
+    assert.deepEqual(keys, {
+      smsReceipts: createHmac('sha256', linkSecret).update('sms-receipts').digest('hex'),
+      webhooks: createHmac('sha256', linkSecret).update('webhooks').digest('hex'),
+    });
+    assert.ok(!shown.out.includes(linkSecret), 'the link secret itself is never shown');
+    assert.deepEqual(JSON.parse(comeback('flows', 'settings', '--signing-keys').out), keys, 'stable');
   });
 });

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { ComebackError } from '../errors.js';
 import type { Db } from '../store/index.js';
 import { type ApiScope, apiDb } from './api.schema.js';
@@ -277,4 +277,16 @@ export async function readOrCreateSetting(db: Db, name: string, initial: () => s
 /** The secret that signs the links in messages (unsubscribe, preferences, tracking), created on first use. */
 export function messageLinkSecret(db: Db): Promise<string> {
   return readOrCreateSetting(db, 'link_secret', () => randomBytes(32).toString('base64url'));
+}
+
+/** What a key derived from the link secret is for; each purpose has its own key. */
+export type SigningPurpose = 'sms-receipts' | 'webhooks';
+
+/**
+ * The key of one purpose, derived from the link secret: hex HMAC-SHA256(link secret, purpose). Whoever
+ * holds it (the SMS provider, a webhook receiver) cannot recover the link secret, so cannot sign
+ * customer links (/p, /w, /m/c, /m/u); the link secret never leaves the server.
+ */
+export function signingKey(linkSecret: string, purpose: SigningPurpose): string {
+  return createHmac('sha256', linkSecret).update(purpose, 'utf8').digest('hex');
 }

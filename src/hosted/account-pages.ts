@@ -1,4 +1,5 @@
 import type { MemberStatus, RewardConfig } from '../loyalty/index.js';
+import { formatMoney } from '../shared/money.js';
 import { html, layout, type PageLang } from './html.js';
 import { CHANNELS, type Preferences, TOPICS } from './preferences.queries.js';
 
@@ -98,13 +99,12 @@ export function preferencePage(lang: PageLang, prefs: Preferences, action: strin
   );
 }
 
-/** Formats minor units of a currency for people. */
+/**
+ * Formats minor units of a currency for people, by the ISO 4217 exponent the amounts are stored in
+ * (IDR, HUF, COP and PKR have 2 there, where Intl shows 0 decimals).
+ */
 function money(lang: PageLang, minor: number, currency: string): string {
-  const digits =
-    new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  return new Intl.NumberFormat(lang === 'ko' ? 'ko-KR' : 'en-GB', { style: 'currency', currency }).format(
-    minor / 10 ** digits,
-  );
+  return formatMoney(minor, currency, lang === 'ko' ? 'ko-KR' : 'en-GB');
 }
 
 /** The rewards page of a member without a store login: balance, tier, rewards, history, referral code. */

@@ -55,6 +55,12 @@ export interface RecordEventsOptions {
    * of refusing everything when one call is bad (the default: a bad call throws and nothing is stored).
    */
   partial?: boolean;
+  /**
+   * The calls come from a browser (a publishable key): a userId is found or created by itself, never by
+   * the e-mail in its traits; an e-mail another customer has is ignored (never claimed, merged into or
+   * changed); consent traits are not applied. Server calls (secret keys, imports) leave it unset.
+   */
+  browser?: boolean;
 }
 
 /** A call that was not stored, with its index in the request and why. */
@@ -167,7 +173,12 @@ export function prepareEvents(events: readonly EventInput[], options: RecordEven
     const fresh = await dropDuplicates(trx, prepared);
     result.duplicates = prepared.length - fresh.length;
     if (fresh.length === 0) return;
-    const resolver = new CustomerResolver(trx, options.userIdSource ?? DEFAULT_USER_ID_SOURCE, options.now);
+    const resolver = new CustomerResolver(
+      trx,
+      options.userIdSource ?? DEFAULT_USER_ID_SOURCE,
+      options.now,
+      options.browser ?? false,
+    );
     const rows: PendingEvent[] = [];
     for (const call of fresh) {
       const resolved = await resolver.resolve(call);
@@ -342,11 +353,14 @@ class CustomerResolver {
   private readonly byUser = new Map<string, number>();
   private readonly byAnonymous = new Map<string, number | null>();
   private readonly firstSeen = new Map<number, number>();
+  /** Customers a browser call of this batch created for an e-mail, so that later calls meet them. */
+  private readonly madeForEmail = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
     private readonly userIdSource: string,
     private readonly now: number,
+    private readonly browser: boolean,
   ) {}
 
   /** The customer `id` is now, after the merges of this batch. */
@@ -359,7 +373,9 @@ class CustomerResolver {
   async resolve(call: PreparedCall): Promise<Resolved> {
     const at = call.row.occurred_at;
     let customerId: number | undefined;
-    if (call.userId !== undefined || call.email !== undefined) {
+    if (this.browser) {
+      customerId = await this.knownFromBrowser(call.userId, call.email, at);
+    } else if (call.userId !== undefined || call.email !== undefined) {
       customerId = await this.known(call.userId, call.email, at);
     }
     if (customerId === undefined && call.anonymousId !== undefined) {
@@ -404,6 +420,33 @@ class CustomerResolver {
   }
 
   /**
+   * A browser call's customer: its userId's (found or created by the id alone), else a new customer for
+   * an e-mail nobody has; undefined when neither, so an e-mail typed in a browser never leads to the
+   * customer who owns it.
+   */
+  private async knownFromBrowser(
+    userId: string | undefined,
+    email: string | undefined,
+    at: number,
+  ): Promise<number | undefined> {
+    if (userId !== undefined) return this.known(userId, undefined, at);
+    if (email === undefined) return undefined;
+    const made = this.madeForEmail.get(email);
+    if (made !== undefined) return this.current(made);
+    const { id, created } = await findOrCreateCustomer(this.db, {
+      source: 'events',
+      email,
+      customerSource: 'events',
+      seenAt: at,
+      now: this.now,
+    });
+    if (!created) return undefined;
+    this.customersCreated += 1;
+    this.madeForEmail.set(email, id);
+    return id;
+  }
+
+  /**
    * An identify's e-mail: followed when free (the old address stays an identity); when another customer
    * has it, a customer without an e-mail of their own is merged into that one, anything else is a conflict.
    */
@@ -416,6 +459,8 @@ class CustomerResolver {
       if (owner === undefined) await changeEmail(this.db, customerId, email, { mergeable: async () => false });
       return { kind: 'ok', customerId };
     }
+    // From a browser, someone else's address is not this customer's to claim: it is ignored.
+    if (this.browser) return { kind: 'ok', customerId };
     const own = await this.db.selectFrom('customers').select('email').where('id', '=', customerId).executeTakeFirst();
     if (own?.email === null || own?.email === undefined) {
       const merged = await mergeCustomers(this.db, customerId, owner);
@@ -547,6 +592,8 @@ class CustomerResolver {
     if (Object.keys(set).length > 0) {
       await this.db.updateTable('customers').set(set).where('id', '=', customerId).execute();
     }
+    // Consent from a browser goes through the signed preference centre or the e-mail capture only.
+    if (this.browser) return;
     for (const [channel, granted] of consentsOf(traits)) {
       await recordConsent(this.db, customerId, { channel, granted, at, source: 'events' });
     }
@@ -579,6 +626,15 @@ class CustomerResolver {
     }
   }
 }
+
+/** The trait names that carry marketing consent (see consentsOf); a browser call may not send them. */
+export const CONSENT_TRAITS = [
+  'consent',
+  'acceptsMarketing',
+  'accepts_marketing',
+  'acceptsSmsMarketing',
+  'accepts_sms_marketing',
+] as const;
 
 /**
  * Marketing consent in identify traits. Segment has no standard trait for it, so Comeback reads

@@ -1,4 +1,5 @@
 export {
+  CONSENT_TRAITS,
   type EventInput,
   type EventType,
   type RecordEventsResult,

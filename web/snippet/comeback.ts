@@ -157,16 +157,23 @@ function consent(granted: boolean): void {
 
 // ——— money ———
 
-function money(minor: number, currency: string): string {
-  const format = new Intl.NumberFormat(LOCALE === 'ko' ? 'ko-KR' : 'en', { style: 'currency', currency });
-  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
-  return format.format(minor / 10 ** digits);
+/** Minor units by the ISO 4217 exponent the server stores them in (IDR has 2 there, 0 in Intl). */
+function money(minor: number, me: Pick<Me, 'currency' | 'currencyExponent'>): string {
+  const digits = me.currencyExponent;
+  return new Intl.NumberFormat(LOCALE === 'ko' ? 'ko-KR' : 'en', {
+    style: 'currency',
+    currency: me.currency,
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(minor / 10 ** digits);
 }
 
 // ——— rewards launcher ———
 
 interface Me {
   currency: string;
+  /** ISO 4217 decimals of `currency`: its amounts are integers of 10^-currencyExponent. */
+  currencyExponent: number;
   waysToEarn: Array<{ action: string; points: number; per: 'unit' | 'action' }>;
   referral: { referrerPoints: number; refereePoints: number } | null;
   member: null | {
@@ -232,7 +239,7 @@ function rewardsBody(me: Me, refresh: () => void): Child[] {
         { 'data-comeback': 'balance' },
         h('strong', {}, t('points', { n: m.available })),
         ' · ',
-        t('worth', { money: money(m.availableValueMinor, me.currency) }),
+        t('worth', { money: money(m.availableValueMinor, me) }),
       ),
       h('p', { 'data-comeback': 'tier' }, t('tier', { tier: m.tier.name })),
     );
@@ -250,7 +257,7 @@ function rewardsBody(me: Me, refresh: () => void): Child[] {
           'p',
           { class: 'cb-muted' },
           next.basis === 'spend'
-            ? t('toNextSpend', { money: money(left, me.currency), tier: next.name })
+            ? t('toNextSpend', { money: money(left, me), tier: next.name })
             : t('toNext', { n: left, tier: next.name }),
         ),
       );
@@ -320,7 +327,7 @@ function rewardsBody(me: Me, refresh: () => void): Child[] {
             : w.action.replace(/^custom:/, '');
         const amount =
           w.per === 'unit'
-            ? t('perUnit', { n: w.points, money: money(100, me.currency) })
+            ? t('perUnit', { n: w.points, money: money(10 ** me.currencyExponent, me) })
             : t('perAction', { n: w.points });
         return h('li', {}, h('span', {}, label), h('span', {}, amount));
       }),

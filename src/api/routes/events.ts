@@ -2,7 +2,7 @@ import { type Static, Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Compile } from 'typebox/compile';
 import { ComebackError } from '../../errors.js';
-import { type EventInput, type RecordEventsResult, recordEvents } from '../../ingest/index.js';
+import { CONSENT_TRAITS, type EventInput, type RecordEventsResult, recordEvents } from '../../ingest/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { fieldOfIssue } from '../error-handler.js';
 import { memberOf } from '../member-token.js';
@@ -77,42 +77,69 @@ const Accepted = Type.Object({
   rejected: Type.Optional(Type.Array(Rejected, { description: 'batch calls not stored, each with its reason' })),
 });
 
+/** Whether a request is a browser's: made with a publishable key. */
+function fromBrowser(request: FastifyRequest): boolean {
+  return request.principal?.kind === 'key' && request.principal.scope === 'publishable';
+}
+
 /**
- * What a publishable (browser) key may send: calls about the visitor's anonymous id, and calls about a
- * customer only when the store signed that customer in (`x-comeback-member`); traits, which overwrite
- * a customer's e-mail, phone and consent, only for that signed-in customer. 403 naming the field.
+ * What a publishable (browser) key may send: track, page and identify calls about the visitor's
+ * anonymous id, and about a customer only when the store signed that customer in (`x-comeback-member`);
+ * traits only in calls that name that customer's userId, and never consent (which goes through the
+ * signed preference centre or the e-mail capture). 403 naming the field. What the traits may still do
+ * to a customer is limited by `browser` in recordEvents.
  */
 function guardBrowserCalls(request: FastifyRequest, calls: ReadonlyArray<Record<string, unknown>>, prefix = ''): void {
-  if (request.principal?.kind !== 'key' || request.principal.scope !== 'publishable') return;
+  if (!fromBrowser(request)) return;
   const member = memberOf(request);
   calls.forEach((call, index) => {
     const at = prefix ? `${prefix}[${index}].` : '';
-    const userId = call.userId;
-    if (userId !== undefined && userId !== null && String(userId) !== member) {
-      throw new ComebackError('forbidden', `${at}userId: a publishable key sends only the signed-in customer's id`, {
-        location: { field: `${at}userId` },
-      });
+    const forbid = (field: string, message: string) => {
+      throw new ComebackError('forbidden', `${at}${field}: ${message}`, { location: { field: `${at}${field}` } });
+    };
+    // Merging customers (alias) and company membership (group) are the store's server's to say.
+    if (prefix && (call.type === 'alias' || call.type === 'group')) {
+      forbid('type', `a publishable key sends track, page, screen and identify calls, not ${call.type}`);
     }
+    const userId = call.userId;
+    const named = userId !== undefined && userId !== null;
+    if (named && String(userId) !== member)
+      forbid('userId', "a publishable key sends only the signed-in customer's id");
     const context = call.context;
-    const contextTraits = typeof context === 'object' && context !== null && 'traits' in context;
-    if (member === undefined && (call.traits !== undefined || contextTraits)) {
-      throw new ComebackError(
-        'forbidden',
-        `${at}traits: a publishable key sends traits only for a signed-in customer`,
-        {
-          location: { field: `${at}traits` },
-        },
-      );
+    const contextTraits =
+      typeof context === 'object' && context !== null ? (context as Record<string, unknown>).traits : undefined;
+    for (const [field, traits] of [
+      ['traits', call.traits],
+      ['context.traits', contextTraits],
+    ] as const) {
+      if (traits === undefined) continue;
+      if (member === undefined || !named) {
+        forbid(field, "a publishable key sends traits only with the signed-in customer's userId");
+      }
+      if (typeof traits === 'object' && traits !== null) {
+        const consent = CONSENT_TRAITS.find((name) => name in traits);
+        if (consent) {
+          forbid(
+            `${field}.${consent}`,
+            'a publishable key does not change consent (the preference centre and the e-mail capture do)',
+          );
+        }
+      }
     }
   });
 }
 
 /** Segment-compatible ingestion: `/identify`, `/track`, `/page`, `/screen`, `/batch` (up to 500 calls). */
 export function registerEventRoutes(app: ApiApp, deps: RouteDeps): void {
-  const record = async (events: EventInput[], extra: { sentAt?: string; path?: string; partial?: boolean } = {}) => {
+  const record = async (
+    request: FastifyRequest,
+    events: EventInput[],
+    extra: { sentAt?: string; path?: string; partial?: boolean } = {},
+  ) => {
     const result: RecordEventsResult = await deps.events.record(events, {
       now: deps.now(),
       userIdSource: deps.userIdSource,
+      browser: fromBrowser(request),
       ...extra,
     });
     deps.segments.touch(result.customerIds);
@@ -147,7 +174,7 @@ export function registerEventRoutes(app: ApiApp, deps: RouteDeps): void {
       async (request) => {
         const call = request.body as Static<S>;
         guardBrowserCalls(request, [call]);
-        return answer(await record([{ ...call, type } as EventInput]));
+        return answer(await record(request, [{ ...call, type } as EventInput]));
       },
     );
   single('/identify', 'identify', IdentifyCall, 'Segment identify: who the user is, with traits', true);
@@ -205,7 +232,7 @@ export function registerEventRoutes(app: ApiApp, deps: RouteDeps): void {
       // recordEvents numbers the calls it is given; its errors are renamed to the batch's own indices.
       const result =
         valid.length > 0
-          ? await record(valid, { sentAt, partial: true })
+          ? await record(request, valid, { sentAt, partial: true })
           : await recordEvents(deps.store.db, [], { now: deps.now() });
       for (const r of result.rejected) {
         const index = indexOf[r.index]!;

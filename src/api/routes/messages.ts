@@ -13,6 +13,7 @@ import {
   unsubscribeByToken,
 } from '../../campaigns/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
+import { signingKey } from '../keys.queries.js';
 import { endDateQuery } from '../schemas.js';
 
 const escapeHtml = (s: string) =>
@@ -93,7 +94,9 @@ export function registerMessageLinkRoutes(app: ApiApp, deps: RouteDeps & { linkS
     }
     return reply.header('cache-control', 'no-store').redirect(result.url, 302);
   });
-  // SMS delivery receipts from the provider, signed over the raw body (`x-comeback-signature: sha256=…`).
+  // SMS delivery receipts from the provider, signed over the raw body (`x-comeback-signature: sha256=…`)
+  // under the receipts' own key, never the link secret.
+  const receiptKey = signingKey(deps.linkSecret, 'sms-receipts');
   app.register(async (receipts) => {
     receipts.removeAllContentTypeParsers();
     receipts.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 16_384 }, (_request, body, done) =>
@@ -104,7 +107,7 @@ export function registerMessageLinkRoutes(app: ApiApp, deps: RouteDeps & { linkS
       const signature = request.headers['x-comeback-signature'];
       const result = await applyDeliveryReceipt(
         deps.store.db,
-        deps.linkSecret,
+        receiptKey,
         raw,
         typeof signature === 'string' ? signature : undefined,
         deps.now(),

@@ -295,7 +295,8 @@ for (const dialect of DIALECTS) {
       const again = await call('POST', '/storefront/subscribe', pub, {
         payload: { email: 'new@example.com', consent: true, anonymousId: 'anon-3', messageId: 'form-1' },
       });
-      assert.deepEqual(again.json(), { subscribed: true, duplicate: true });
+      // The replay meets an address that is now a customer's: stored once, answered as any address is.
+      assert.deepEqual(again.json(), { subscribed: true, duplicate: false });
       const customer = await t.store.db
         .selectFrom('customers')
         .select('id')
@@ -331,9 +332,10 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(
         anon9.map((e) => e.customer_id),
         [null],
+        'nothing of the visit is stored for bob’s address, and the page view stays the visitor’s',
       );
       const enrolled = await enrolNewEntrants(t.store.db, NOW + 1000);
-      assert.equal(enrolled.entered, 2, 'the new subscriber and bob signed up');
+      assert.equal(enrolled.entered, 1, 'the new subscriber signed up; typing bob’s address does not sign bob up');
       const journey = await t.store.db
         .withTables<{ journeys: { customer_id: number; flow_id: number } }>()
         .selectFrom('journeys')
@@ -342,7 +344,7 @@ for (const dialect of DIALECTS) {
         .execute();
       assert.deepEqual(
         journey.map((j) => Number(j.customer_id)).sort((a, b) => a - b),
-        [ids.bob!, Number(customer.id)].sort((a, b) => a - b),
+        [Number(customer.id)],
       );
     });
 

@@ -2,7 +2,7 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { latestSaleEnd } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
-import { normaliseEmail, recordConsent, recordEvents } from '../../ingest/index.js';
+import { customerByEmail, normaliseEmail, recordConsent, recordEvents } from '../../ingest/index.js';
 import type { LoyaltyTables } from '../../loyalty/index.js';
 import {
   loadProgram,
@@ -13,6 +13,7 @@ import {
   staleWriteRefusal,
 } from '../../loyalty/index.js';
 import { recommendationsBlock } from '../../recommend/index.js';
+import { currencyExponent } from '../../shared/money.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { memberOf } from '../member-token.js';
 import { authErrors } from '../schemas.js';
@@ -101,7 +102,12 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
       const now = deps.now();
       const status = await memberStatus(db, program, customerId!, { asOf: now, entries: 0 });
       const { config } = program;
-      const base = { currency: config.currency, waysToEarn: waysToEarn(config), referral: config.referral ?? null };
+      const base = {
+        currency: config.currency,
+        currencyExponent: currencyExponent(config.currency),
+        waysToEarn: waysToEarn(config),
+        referral: config.referral ?? null,
+      };
       if (!status) return { ...base, member: null };
       const qualifying = await qualifyingValue(db.withTables<LoyaltyTables>(), config, customerId!, now);
       const rank = (key: string | undefined) => config.tiers.levels.findIndex((l) => l.key === key);
@@ -271,6 +277,59 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
     },
   );
 
+  /**
+   * The e-mail capture from a browser, where anyone can type anyone's address: a new address becomes a
+   * subscriber with e-mail consent (source `storefront`), the signed-in member may subscribe their own
+   * address; an address another customer has (now or before) changes nothing of theirs — they subscribe
+   * through the preference-centre link (`/p/…`) in any of the store's e-mails. Every answer is
+   * `{subscribed: true}`, so the form does not tell whether an address is known.
+   */
+  const subscribeFromBrowser = async (
+    email: string,
+    userId: string | undefined,
+    body: { anonymousId?: string; locale?: 'en' | 'ko'; messageId?: string },
+  ): Promise<{ subscribed: boolean; duplicate: boolean }> => {
+    const { anonymousId, locale = 'en', messageId } = body;
+    const now = deps.now();
+    const owner = await customerByEmail(db, email);
+    const member = userId !== undefined ? await customerOfUser(db, deps.userIdSource, userId) : undefined;
+    // Someone else's address: nothing of theirs changes, nothing is stored, and the answer is a new one's.
+    if (owner !== undefined && owner !== member) return { subscribed: true, duplicate: false };
+    const who = { ...(userId ? { userId } : {}), anonymousId: anonymousId ?? `subscribe:${email}` };
+    const result = await recordEvents(
+      db,
+      [
+        {
+          type: 'identify',
+          ...who,
+          traits: { email },
+          ...(messageId ? { messageId: `${messageId}:identify` } : {}),
+        },
+        {
+          type: 'track',
+          ...who,
+          event: 'Signed Up',
+          context: { traits: { email } },
+          properties: { source: 'storefront', form: 'email-capture', locale },
+          ...(messageId ? { messageId: `${messageId}:signed-up` } : {}),
+        },
+      ],
+      { now, userIdSource: deps.userIdSource, browser: true },
+    );
+    deps.segments.touch(result.customerIds);
+    // Consent goes to the customer this request made for the address, or to the member whose address it is.
+    const holder = await customerOfEmail(db, email);
+    const ours =
+      holder !== undefined &&
+      (userId !== undefined
+        ? holder === (await customerOfUser(db, deps.userIdSource, userId))
+        : owner === undefined && result.customersCreated > 0);
+    if (ours && result.inserted > 0) {
+      await recordConsent(db, holder, { channel: 'email', granted: true, at: now, source: 'storefront' });
+    }
+    return { subscribed: true, duplicate: result.inserted === 0 && result.duplicates > 0 };
+  };
+
   app.post(
     '/storefront/subscribe',
     {
@@ -278,7 +337,8 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
       schema: {
         summary: 'E-mail capture: records e-mail marketing consent (source storefront) and a "Signed Up" event',
         description:
-          'The "Signed Up" track event is what a welcome flow triggers on (`trigger: {type: event, events: [Signed Up]}`).',
+          'The "Signed Up" track event is what a welcome flow triggers on (`trigger: {type: event, events: [Signed Up]}`). ' +
+          "With a publishable key, an address another customer already has changes nothing of theirs (they subscribe through the preference centre's link in the store's e-mails), and the answer is the same as for a new address.",
         tags: ['storefront'],
         body: Type.Object({
           email: Type.String({ minLength: 3, maxLength: 254 }),
@@ -304,6 +364,9 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
       }
       const userId = memberOf(request);
       const now = deps.now();
+      if (request.principal?.kind === 'key' && request.principal.scope === 'publishable') {
+        return subscribeFromBrowser(email, userId, request.body);
+      }
       // The visit joins a new subscriber; an address that is already a customer's does not pull the
       // visit onto that customer (anyone can type anyone's address): their own sign-in links it.
       const known = (await customerOfEmail(db, email)) !== undefined;

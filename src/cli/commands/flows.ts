@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { messageLinkSecret } from '../../api/keys.queries.js';
+import { messageLinkSecret, signingKey } from '../../api/keys.queries.js';
 import {
   type BacktestReport,
   backtestFlow,
@@ -299,8 +299,9 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
     flows
       .command('settings')
       .description('show or change the store’s messaging settings (sender, zone, quiet hours, cap, public URL)')
-      .option('--set <json>', 'a JSON object of settings to change, e.g. \'{"timeZone":"Europe/London"}\''),
-  ).action(async (flags: { db?: string; set?: string }) => {
+      .option('--set <json>', 'a JSON object of settings to change, e.g. \'{"timeZone":"Europe/London"}\'')
+      .option('--signing-keys', 'show the keys for the SMS provider (receipts) and webhook receivers instead'),
+  ).action(async (flags: { db?: string; set?: string; signingKeys?: boolean }) => {
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
       if (flags.set !== undefined) {
@@ -313,6 +314,14 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
         if (!change || typeof change !== 'object' || Array.isArray(change))
           throw new ComebackError('usage', '--set: a JSON object');
         await saveMessagingSettings(store.db, change as Record<string, unknown>);
+      }
+      if (flags.signingKeys) {
+        // Derived from the link secret, which itself is never shown: it signs the customers' links.
+        const secret = await messageLinkSecret(store.db);
+        return printJson(ctx.io, {
+          smsReceipts: signingKey(secret, 'sms-receipts'),
+          webhooks: signingKey(secret, 'webhooks'),
+        });
       }
       printJson(ctx.io, await messagingSettings(store.db));
     } finally {
@@ -377,7 +386,12 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
       }
       try {
         const secret = await messageLinkSecret(store.db);
-        if (webhookUrl) senders.webhook = httpSender({ url: webhookUrl, signingSecret: secret, now: ctx.now });
+        if (webhookUrl)
+          senders.webhook = httpSender({
+            url: webhookUrl,
+            signingSecret: signingKey(secret, 'webhooks'),
+            now: ctx.now,
+          });
         if (Object.keys(senders).length === 0) {
           ctx.io.err.write('worker: no channel configured (--smtp, --sms-url, --webhook-url); messages stay queued\n');
         }
