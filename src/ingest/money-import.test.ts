@@ -134,6 +134,7 @@ for (const dialect of DIALECTS) {
             },
           ],
           unexplainedMinor: 0,
+          notSales: [],
         },
       ]);
 
