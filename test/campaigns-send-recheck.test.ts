@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   type FlowDefinition,
@@ -18,6 +16,8 @@ import { suppress } from '../src/campaigns/outbox.queries.js';
 import { campaignDb } from '../src/campaigns/tables.js';
 import { applyPreferences } from '../src/hosted/index.js';
 import type { Db } from '../src/store/index.js';
+import { addCustomer } from './campaign-fixtures.js';
+import { startJsonGateway } from './json-gateway.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 import { type SmtpSink, startSmtpSink } from './smtp-sink.js';
 
@@ -29,57 +29,17 @@ const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const SECRET = 'recheck-secret';
 
-/** A JSON SMS/KakaoTalk gateway on loopback; `failNext` answers that many requests 503 with Retry-After. */
-async function startGateway(): Promise<{
-  url: string;
-  received: Array<Record<string, unknown>>;
-  failNext: { count: number; retryAfterSeconds: number };
-  close(): Promise<void>;
-}> {
-  const received: Array<Record<string, unknown>> = [];
-  const failNext = { count: 0, retryAfterSeconds: 0 };
-  const server: Server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => {
-      raw += c;
-    });
-    req.on('end', () => {
-      received.push({ path: req.url, ...(JSON.parse(raw) as Record<string, unknown>) });
-      if (failNext.count > 0) {
-        failNext.count -= 1;
-        res.writeHead(503, { 'retry-after': String(failNext.retryAfterSeconds) }).end('{}');
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `g${received.length}` }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    received,
-    failNext,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
+/** The loopback SMS/KakaoTalk gateway (`failNext` answers 503 with Retry-After). */
+const startGateway = () => startJsonGateway({ idPrefix: 'g' });
 
 async function customer(db: Db, id: number, phone: string, at: number): Promise<void> {
-  await db
-    .insertInto('customers')
-    .values({
-      id,
-      source: 'test',
-      email: `r${id}@example.kr`,
-      phone,
-      first_name: '하늘',
-      last_name: '김',
-      birthday: null,
-      country: 'KR',
-      city: null,
-      address: null,
-      first_seen_at: at - 800 * DAY,
-      created_at: at - 800 * DAY,
-    })
-    .execute();
+  await addCustomer(db, id, at - 800 * DAY, {
+    email: `r${id}@example.kr`,
+    phone,
+    first_name: '하늘',
+    last_name: '김',
+    country: 'KR',
+  });
   await db
     .insertInto('customer_consents')
     .values({ customer_id: id, channel: 'sms', granted: 1, updated_at: at - 300 * DAY, source: 'test' })

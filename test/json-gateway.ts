@@ -7,6 +7,8 @@ export interface JsonGateway {
   url: string;
   /** Each accepted request: its path (`path`) and the fields of its JSON body. */
   received: Array<Record<string, unknown>>;
+  /** Set `count` to answer that many of the next requests 503 with `Retry-After` (they are still kept). */
+  failNext: { count: number; retryAfterSeconds: number };
   close(): Promise<void>;
 }
 
@@ -23,6 +25,7 @@ export async function startJsonGateway({
   idPrefix?: string;
 } = {}): Promise<JsonGateway> {
   const received: Array<Record<string, unknown>> = [];
+  const failNext = { count: 0, retryAfterSeconds: 0 };
   const server: Server = createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => {
@@ -35,6 +38,11 @@ export async function startJsonGateway({
       }
       const body = JSON.parse(raw) as Record<string, unknown>;
       received.push({ path: req.url, ...body });
+      if (failNext.count > 0) {
+        failNext.count -= 1;
+        res.writeHead(503, { 'retry-after': String(failNext.retryAfterSeconds) }).end('{}');
+        return;
+      }
       res
         .writeHead(200, { 'content-type': 'application/json' })
         .end(JSON.stringify({ id: `${idPrefix}${received.length}` }));
@@ -44,6 +52,7 @@ export async function startJsonGateway({
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     received,
+    failNext,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   type FlowDefinition,
@@ -15,6 +13,8 @@ import {
 import { campaignDb } from '../src/campaigns/tables.js';
 import { applyPreferences } from '../src/hosted/index.js';
 import type { Db } from '../src/store/index.js';
+import { addCustomer } from './campaign-fixtures.js';
+import { startJsonGateway } from './json-gateway.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 
 // The Korean 6-month transaction exception (정보통신망법 제50조 제1항 단서) speaks only for a recipient who
@@ -24,57 +24,17 @@ const seoul = (local: string) => Date.parse(`${local}+09:00`);
 const DAY = 86_400_000;
 const SECRET = 'kr-exception-secret';
 
-/** A JSON SMS/KakaoTalk gateway on loopback; `failNext` answers that many requests 503 with Retry-After. */
-async function startGateway(): Promise<{
-  url: string;
-  received: Array<Record<string, unknown>>;
-  failNext: { count: number; retryAfterSeconds: number };
-  close(): Promise<void>;
-}> {
-  const received: Array<Record<string, unknown>> = [];
-  const failNext = { count: 0, retryAfterSeconds: 0 };
-  const server: Server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => {
-      raw += c;
-    });
-    req.on('end', () => {
-      received.push({ path: req.url, ...(JSON.parse(raw) as Record<string, unknown>) });
-      if (failNext.count > 0) {
-        failNext.count -= 1;
-        res.writeHead(503, { 'retry-after': String(failNext.retryAfterSeconds) }).end('{}');
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `g${received.length}` }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    received,
-    failNext,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
+/** The loopback SMS/KakaoTalk gateway (`failNext` answers 503 with Retry-After). */
+const startGateway = () => startJsonGateway({ idPrefix: 'g' });
 
 async function customer(db: Db, id: number, at: number): Promise<void> {
-  await db
-    .insertInto('customers')
-    .values({
-      id,
-      source: 'test',
-      email: `x${id}@example.kr`,
-      phone: `+82103333000${id}`,
-      first_name: '가람',
-      last_name: '이',
-      birthday: null,
-      country: 'KR',
-      city: null,
-      address: null,
-      first_seen_at: at - 800 * DAY,
-      created_at: at - 800 * DAY,
-    })
-    .execute();
+  await addCustomer(db, id, at - 800 * DAY, {
+    email: `x${id}@example.kr`,
+    phone: `+82103333000${id}`,
+    first_name: '가람',
+    last_name: '이',
+    country: 'KR',
+  });
   // A paid order on 2026-04-01 12:00 Seoul: the 6 months run to 2026-10-01 12:00 Seoul.
   await db
     .insertInto('orders')
