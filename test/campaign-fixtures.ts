@@ -44,14 +44,15 @@ export async function addCustomer(
 
 /**
  * The lifecycle change the segments code writes when a customer becomes at risk: a `segment_entered`
- * event (its message id by `messageId`, by default `lifecycle:<id>:<UTC day>:at_risk`) and the
- * `customer_segments` row.
+ * event (its message id by `messageId`, by default `lifecycle:<id>:<UTC day>:at_risk`) and, unless
+ * `eventOnly`, the `customer_segments` row (a customer may enter again only with `eventOnly`).
  */
 export async function enterAtRisk(
   db: Db,
   customerIds: readonly number[],
   at: number,
   messageId: (id: number) => string = (id) => `lifecycle:${id}:${new Date(at).toISOString().slice(0, 10)}:at_risk`,
+  eventOnly = false,
 ): Promise<void> {
   for (const id of customerIds) {
     await db
@@ -68,6 +69,7 @@ export async function enterAtRisk(
         received_at: at,
       })
       .execute();
+    if (eventOnly) continue;
     await db
       .withTables<{
         customer_segments: { customer_id: number; kind: string; value: string; since: number; reason: string };

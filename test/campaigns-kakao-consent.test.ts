@@ -14,7 +14,7 @@ import {
 import { campaignDb } from '../src/campaigns/tables.js';
 import { applyPreferences } from '../src/hosted/index.js';
 import type { Db } from '../src/store/index.js';
-import { addCustomer } from './campaign-fixtures.js';
+import { addCustomer, enterAtRisk as enterAtRiskEvents } from './campaign-fixtures.js';
 import { startJsonGateway } from './json-gateway.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 
@@ -38,22 +38,9 @@ async function customer(db: Db, id: number, at: number): Promise<void> {
   });
 }
 
-async function enterAtRisk(db: Db, id: number, at: number): Promise<void> {
-  await db
-    .insertInto('events')
-    .values({
-      message_id: `lifecycle:${id}:at_risk:${at}`,
-      type: 'segment_entered',
-      event: 'at_risk',
-      customer_id: id,
-      anonymous_id: null,
-      session_id: null,
-      properties: JSON.stringify({ kind: 'lifecycle', from: 'active', to: 'at_risk' }),
-      occurred_at: at,
-      received_at: at,
-    })
-    .execute();
-}
+/** A `segment_entered` at_risk event only, one per instant (a customer can enter again). */
+const enterAtRisk = (db: Db, id: number, at: number) =>
+  enterAtRiskEvents(db, [id], at, () => `lifecycle:${id}:at_risk:${at}`, true);
 
 const flow = validateFlow({
   key: 'kr-kakao-ad',

@@ -16,7 +16,7 @@ import { suppress } from '../src/campaigns/outbox.queries.js';
 import { campaignDb } from '../src/campaigns/tables.js';
 import { applyPreferences } from '../src/hosted/index.js';
 import type { Db } from '../src/store/index.js';
-import { addCustomer } from './campaign-fixtures.js';
+import { addCustomer, enterAtRisk as enterAtRiskEvents } from './campaign-fixtures.js';
 import { startJsonGateway } from './json-gateway.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 import { type SmtpSink, startSmtpSink } from './smtp-sink.js';
@@ -46,26 +46,9 @@ async function customer(db: Db, id: number, phone: string, at: number): Promise<
     .execute();
 }
 
-async function enterAtRisk(db: Db, id: number, at: number): Promise<void> {
-  await db
-    .insertInto('events')
-    .values({
-      message_id: `lifecycle:${id}:at_risk`,
-      type: 'segment_entered',
-      event: 'at_risk',
-      customer_id: id,
-      anonymous_id: null,
-      session_id: null,
-      properties: JSON.stringify({ kind: 'lifecycle', from: 'active', to: 'at_risk' }),
-      occurred_at: at,
-      received_at: at,
-    })
-    .execute();
-  await campaignDb(db)
-    .insertInto('customer_segments')
-    .values({ customer_id: id, kind: 'lifecycle', value: 'at_risk', since: at, reason: 'test' })
-    .execute();
-}
+/** The at_risk lifecycle change: its event (one per customer) and its customer_segments row. */
+const enterAtRisk = (db: Db, id: number, at: number) =>
+  enterAtRiskEvents(db, [id], at, () => `lifecycle:${id}:at_risk`);
 
 const flow = validateFlow({
   key: 'kr-sms-ad',
