@@ -234,6 +234,10 @@ export interface ModelSelection {
   holdoutEnd: number;
   candidates: ModelCandidate[];
   reason: string;
+  /** Relative tolerance within which hold-out errors tie (`HOLDOUT_TIE_TOLERANCE`). */
+  tieTolerance: number;
+  /** Who wins a tie: the first of these (simplest model first). */
+  tieOrder: PurchaseModelName[];
 }
 
 export interface ScoreRun {
@@ -259,11 +263,35 @@ export interface ScoreComputation extends Omit<ScoreRun, 'purchaseFit' | 'spendF
 }
 
 /**
+ * Relative tolerance within which two hold-out errors count as equal. The errors are sums over
+ * thousands of customers whose last digits depend on the database's float summation order (SQLite
+ * and PostgreSQL differ in the 8th significant digit on Online Retail); a difference this small says
+ * nothing about which model predicts better.
+ */
+export const HOLDOUT_TIE_TOLERANCE = 1e-6;
+
+const TIE_RULE = `errors within a relative ${HOLDOUT_TIE_TOLERANCE} of the lowest count as a tie, won by the simplest model (${PURCHASE_MODELS.join(', ')})`;
+
+/**
+ * The candidate with the lowest hold-out error, where errors within `HOLDOUT_TIE_TOLERANCE` (relative)
+ * of the lowest tie and the tie goes to the first of `PURCHASE_MODELS` (bgnbd, mbgnbd, pnbd: simplest
+ * first). `pool` must be non-empty with finite errors.
+ */
+export function lowestHoldoutError<C extends { model: PurchaseModelName; holdoutError: number }>(pool: C[]): C {
+  const lowest = Math.min(...pool.map((c) => c.holdoutError));
+  const ties = pool.filter((c) => c.holdoutError - lowest <= HOLDOUT_TIE_TOLERANCE * Math.abs(lowest));
+  ties.sort((a, b) => PURCHASE_MODELS.indexOf(a.model) - PURCHASE_MODELS.indexOf(b.model));
+  return ties[0]!;
+}
+
+/**
  * Chooses the purchase model for a store: each of BG/NBD, MBG/NBD and Pareto/NBD is fitted on a
  * calibration period (all but the last third of the store's history, in whole days) and scored by
  * its mean absolute error per customer on the hold-out, and fitted on the whole history to check that
  * the data identify it. The model with the lowest error wins among the identified ones; only when
  * none is identified, among those whose P(alive) is informative, and only then among the rest.
+ * Errors within a relative `HOLDOUT_TIE_TOLERANCE` tie, and a tie goes to the simplest model
+ * (`lowestHoldoutError`), so the choice does not flip with the database's float summation order.
  */
 export async function chooseModel(
   db: Db,
@@ -314,20 +342,28 @@ export async function chooseModel(
       `no purchase model could be fitted: ${candidates.map((c) => c.failure).join('; ')}`,
     );
   }
-  const best = (pool: ModelCandidate[]) => pool.reduce((a, b) => (b.holdoutError < a.holdoutError ? b : a));
+  const best = lowestHoldoutError;
   const identified = usable.filter((c) => c.identified);
   const informative = usable.filter((c) => c.pAliveInformative);
   const [winner, reason] =
     identified.length > 0
-      ? [best(identified), 'the lowest hold-out error among the identified models']
+      ? [best(identified), `the lowest hold-out error among the identified models; ${TIE_RULE}`]
       : informative.length > 0
         ? [
             best(informative),
-            'no model is fully identified; the lowest hold-out error among those whose P(alive) is informative',
+            `no model is fully identified; the lowest hold-out error among those whose P(alive) is informative; ${TIE_RULE}`,
           ]
-        : [best(usable), 'no model can tell who has left; the lowest hold-out error'];
+        : [best(usable), `no model can tell who has left; the lowest hold-out error; ${TIE_RULE}`];
   return {
-    selection: { chosen: winner.model, calibrationEnd, holdoutEnd: asOf, candidates, reason },
+    selection: {
+      chosen: winner.model,
+      calibrationEnd,
+      holdoutEnd: asOf,
+      candidates,
+      reason,
+      tieTolerance: HOLDOUT_TIE_TOLERANCE,
+      tieOrder: [...PURCHASE_MODELS],
+    },
     fits,
   };
 }

@@ -316,6 +316,7 @@ function selectionJson(s: ModelSelection) {
   return {
     chosen: s.chosen,
     reason: s.reason,
+    tieRule: { relativeTolerance: s.tieTolerance, order: s.tieOrder },
     calibrationLastDay: day(s.calibrationEnd - 86_400_000),
     holdoutLastDay: day(s.holdoutEnd - 86_400_000),
     candidates: s.candidates.map((c) => ({
