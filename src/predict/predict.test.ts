@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { copyCustomersReversed } from '../../test/renumbered.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import { importFile } from '../ingest/index.js';
 import { samplePath } from '../shared/paths.js';
-import { computeScores, fitStoreModel, lowestHoldoutError, scoreCustomers } from './predict.js';
+import { chooseModel, computeScores, fitStoreModel, lowestHoldoutError, scoreCustomers } from './predict.js';
 
 const CDNOW = samplePath('cdnow', 'CDNOW_sample.txt');
 const CALIBRATION_END = Date.UTC(1997, 9, 1);
@@ -193,6 +194,28 @@ for (const dialect of DIALECTS) {
       assert.equal(run.model, best.model);
       assert.equal(run.pAliveNote, undefined);
       assert.equal(run.scores.length, 2357);
+    });
+
+    test('the same customers under other ids give bit-identical fits and hold-out errors', async () => {
+      // SQLite and PostgreSQL number the customers of one import differently; the fits must not notice.
+      const other = await freshDatabase(dialect.name);
+      try {
+        await copyCustomersReversed(t.store.db, other.store.db);
+        await importFile(other.store.db, CDNOW, { format: 'cdnow', now: 0 });
+        const a = await chooseModel(t.store.db, { asOf: HOLDOUT_END, unit: 'week' });
+        const b = await chooseModel(other.store.db, { asOf: HOLDOUT_END, unit: 'week' });
+        assert.deepEqual(
+          b.selection.candidates.map((c) => [c.model, c.holdoutError, c.totalPredicted]),
+          a.selection.candidates.map((c) => [c.model, c.holdoutError, c.totalPredicted]),
+        );
+        for (const model of ['bgnbd', 'mbgnbd', 'pnbd'] as const) {
+          assert.deepEqual(b.fits.get(model)?.fit.params, a.fits.get(model)?.fit.params, model);
+        }
+        const gg = (db: typeof t.store.db) => fitStoreModel(db, { model: 'gg', asOf: CALIBRATION_END, now: 1 });
+        assert.deepEqual((await gg(other.store.db)).fit.params, (await gg(t.store.db)).fit.params);
+      } finally {
+        await other.drop();
+      }
     });
 
     test('Gamma-Gamma on the repeaters matches the published p, q, γ', async () => {

@@ -112,11 +112,16 @@ export async function evaluateModel(db: Db, options: Omit<FitStoreOptions, 'now'
   let fit: FitResult;
   let holdout: HoldoutCheck | undefined;
   let spendCorrelation: number | undefined;
+  // The fits sum over customers in an order of their values, not of the store's ids (which SQLite
+  // and PostgreSQL number differently on one import), so both databases give bit-identical fits.
+  const order = valueOrder([summary.x, summary.tx, summary.T, summary.monetary]);
+  const x = permute(summary.x, order);
   if (options.model === 'gg') {
-    fit = fitGammaGamma({ x: summary.x, mean: summary.monetary });
-    spendCorrelation = spendFrequencyCorrelation({ x: summary.x, mean: summary.monetary }).correlation;
+    const mean = permute(summary.monetary, order);
+    fit = fitGammaGamma({ x, mean });
+    spendCorrelation = spendFrequencyCorrelation({ x, mean }).correlation;
   } else {
-    fit = fitPurchaseModel(options.model, rfmSummary(summary.x, summary.tx, summary.T));
+    fit = fitPurchaseModel(options.model, rfmSummary(x, permute(summary.tx, order), permute(summary.T, order)));
   }
   if (fit.failure !== undefined) throw new ComebackError('bad_input', `${options.model}: ${fit.failure}`);
   if (options.model !== 'gg' && calibrationEnd < asOf) {
@@ -142,19 +147,44 @@ async function holdoutCheck(
   const actual = await holdoutPurchases(db, { calibrationEnd, holdoutEnd, currency });
   const predictor = purchasePredictor(fit);
   const length = (lastDayBefore(holdoutEnd) - lastDayBefore(calibrationEnd)) / UNIT_DAYS[summary.unit];
+  // Summed in an order of the values (see `valueOrder`), so the error does not depend on the ids.
+  const purchases = Float64Array.from({ length: summary.count }, (_, i) => actual.purchases[i] ?? 0);
+  const order = valueOrder([summary.x, summary.tx, summary.T, purchases]);
+  const [x, tx, T, held] = [summary.x, summary.tx, summary.T, purchases].map((column) => permute(column, order));
   const predicted = new Float64Array(summary.count);
   let absolute = 0;
   for (let i = 0; i < summary.count; i++) {
-    predicted[i] = predictor.conditionalExpectedPurchases(length, summary.x[i]!, summary.tx[i]!, summary.T[i]!);
-    absolute += Math.abs(predicted[i]! - (actual.purchases[i] ?? 0));
+    predicted[i] = predictor.conditionalExpectedPurchases(length, x![i]!, tx![i]!, T![i]!);
+    absolute += Math.abs(predicted[i]! - held![i]!);
   }
   return {
     calibrationEnd,
     holdoutEnd,
     length,
-    comparison: compareHoldout(summary.x, predicted, actual.purchases),
+    comparison: compareHoldout(x!, predicted, held!),
     meanAbsoluteError: summary.count > 0 ? absolute / summary.count : Number.NaN,
   };
+}
+
+/**
+ * The row indices sorted by the values of `columns` (lexicographically): an order that depends on the
+ * customers' figures only, so sums over it are the same whatever ids the database gave them. Rows
+ * equal in every column are interchangeable in any sum over those columns.
+ */
+export function valueOrder(columns: readonly ArrayLike<number>[]): Int32Array {
+  const n = columns[0]?.length ?? 0;
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  return order.sort((a, b) => {
+    for (const column of columns) {
+      const diff = column[a]! - column[b]!;
+      if (diff !== 0) return diff;
+    }
+    return a - b;
+  });
+}
+
+function permute(column: ArrayLike<number>, order: Int32Array): Float64Array {
+  return Float64Array.from(order, (i) => column[i]!);
 }
 
 async function recordFit(db: Db, r: ModelEvaluation, now: number): Promise<number> {

@@ -3,6 +3,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { duckRows } from '../../test/duck.js';
+import { copyCustomersReversed } from '../../test/renumbered.js';
 import { DIALECTS, freshDatabase, type TestDb, tempDir } from '../../test/setup.js';
 import { importFile } from '../ingest/index.js';
 import { samplePath } from '../shared/paths.js';
@@ -230,23 +231,7 @@ for (const dialect of DIALECTS) {
       // created in the reverse order of their ids before the same file is imported.
       const other = await freshDatabase(dialect.name);
       try {
-        const customers = await t.store.db.selectFrom('customers').selectAll().orderBy('id', 'desc').execute();
-        const identities = await t.store.db.selectFrom('customer_identities').selectAll().execute();
-        const renumbered = new Map<number, number>();
-        for (const { id, ...row } of customers) {
-          const inserted = await other.store.db
-            .insertInto('customers')
-            .values(row)
-            .returning('id')
-            .executeTakeFirstOrThrow();
-          renumbered.set(Number(id), Number(inserted.id));
-        }
-        for (const { customer_id, ...row } of identities) {
-          await other.store.db
-            .insertInto('customer_identities')
-            .values({ ...row, customer_id: renumbered.get(Number(customer_id))! })
-            .execute();
-        }
+        const renumbered = await copyCustomersReversed(t.store.db, other.store.db);
         await importFile(other.store.db, RETAIL, { format: 'online-retail', now: AS_OF });
         const a = await computeClusters(t.store.db, { asOf: AS_OF, k: 5 });
         const b = await computeClusters(other.store.db, { asOf: AS_OF, k: 5 });
