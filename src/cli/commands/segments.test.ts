@@ -58,6 +58,29 @@ for (const dialect of DIALECTS) {
       await dropWhenClosed(t);
     });
 
+    test('RFM groups nobody is in show – for their averages (null in the JSON), never 0 days or $0.00', async () => {
+      // Ten days into CDNOW, customers have at most ten days of history: several groups are empty.
+      const buyers = await duckOne(`select count(distinct customer) as n from ${RAW} where date <= '19970110'`);
+      const json = await run(['segments', 'rfm', '--json', '--as-of', '1997-01-10', '--db', t.url]);
+      assert.equal(json.code, 0, json.err);
+      const result = JSON.parse(json.out) as {
+        customers: Array<{ group: string; frequency: number }>;
+        groups: Array<{ group: string; customers: number; avgRecencyDays: number | null; avgOrders: number | null }>;
+      };
+      assert.equal(result.customers.length, Number(buyers.n));
+      const empty = result.groups.filter((g) => g.customers === 0);
+      assert.ok(empty.length > 0 && empty.length < 11, `${empty.length} empty groups`);
+      for (const g of empty) assert.deepEqual([g.avgRecencyDays, g.avgOrders], [null, null], g.group);
+      for (const g of result.groups.filter((g) => g.customers > 0)) {
+        const members = result.customers.filter((c) => c.group === g.group);
+        assert.equal(g.customers, members.length);
+        assert.equal(g.avgOrders, members.reduce((s, c) => s + c.frequency, 0) / members.length);
+      }
+      const table = await run(['segments', 'rfm', '--as-of', '1997-01-10', '--db', t.url]);
+      for (const g of empty) assert.match(table.out, new RegExp(`^${g.group}\\s+0\\s+0\\.0 %\\s+–\\s+–\\s+–$`, 'm'));
+      assert.doesNotMatch(table.out, /\$0\.00/);
+    });
+
     test('"bought in the last 30 days as of 1997-04-01" is [1997-03-03, 1997-04-02), as DuckDB counts it', async () => {
       const expected = await duckOne(`select count(distinct customer) as n from ${RAW}
         where date >= '19970303' and date <= '19970401'`);
