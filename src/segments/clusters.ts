@@ -221,7 +221,9 @@ export function canonicalKMeans(
     return customerIds[a]! - customerIds[b]!;
   });
   const sorted = new Float64Array(n * d);
-  order.forEach((i, r) => sorted.set(raw.subarray(i * d, i * d + d), r * d));
+  order.forEach((i, r) => {
+    sorted.set(raw.subarray(i * d, i * d + d), r * d);
+  });
   const result = kMeans(standardise(sorted, d), d, options);
   const labels = new Int32Array(n);
   order.forEach((i, r) => {
