@@ -177,3 +177,64 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+for (const dialect of DIALECTS) {
+  describe(`scores stored without P(alive) on the Online Retail sample on ${dialect.name}`, {
+    skip: dialect.skip,
+  }, () => {
+    let t: TestDb;
+    before(async () => {
+      t = await freshDatabase(dialect.name);
+      await importFile(t.store.db, samplePath('online-retail', 'online-retail-sample.csv.gz'), {
+        format: 'online-retail',
+        now: NOW,
+      });
+      // BG/NBD on this sample cannot tell who has left: the scores are stored with P(alive) null.
+      const predicted = await run(['predict', '--model', 'bgnbd', '--as-of', '2011-12-09', '--db', t.url]);
+      assert.equal(predicted.code, 0, predicted.err);
+      assert.match(predicted.err, /P\(alive\) is not informative/);
+    });
+    after(async () => dropWhenClosed(t));
+
+    test('the customer view shows the stored expected purchases and CLV and says P(alive) is not informative', async () => {
+      const stored = await t.store.db
+        .selectFrom('customer_scores')
+        .innerJoin('customer_identities', 'customer_identities.customer_id', 'customer_scores.customer_id')
+        .select(['p_alive', 'expected_purchases', 'clv'])
+        .where('customer_identities.source', '=', 'online-retail')
+        .where('customer_identities.external_id', '=', '13263')
+        .executeTakeFirstOrThrow();
+      assert.equal(stored.p_alive, null);
+      const json = await run(['customer', 'online-retail:13263', '--json', '--db', t.url]);
+      assert.equal(json.code, 0, json.err);
+      const story = JSON.parse(json.out);
+      assert.ok(story.scores, 'scores shown');
+      assert.equal(story.scores.pAlive, null);
+      assert.equal(story.scores.expectedPurchases, Number(stored.expected_purchases));
+      assert.equal(story.scores.clv, Number(stored.clv));
+      assert.match(story.predictionNote, /cannot tell who has left/);
+      const text = await run(['customer', 'online-retail:13263', '--db', t.url]);
+      assert.match(
+        text.out,
+        new RegExp(
+          `P\\(alive\\) not informative \\(.*cannot tell who has left.*\\), expected purchases ${Number(stored.expected_purchases).toFixed(2)}, CLV ${Number(stored.clv).toFixed(2)}`,
+        ),
+      );
+    });
+
+    test('segments lifecycle says the stored scores have no P(alive), not that none are stored', async () => {
+      const text = await run(['segments', 'lifecycle', '--as-of', '2011-12-09', '--db', t.url]);
+      assert.equal(text.code, 0, text.err);
+      assert.doesNotMatch(text.out, /no model scores stored/);
+      assert.match(
+        text.out,
+        /the stored model scores have no P\(alive\) \(.*cannot tell who has left.*\): stages from days since the last order, the recency rule/,
+      );
+      const json = JSON.parse(
+        (await run(['segments', 'lifecycle', '--as-of', '2011-12-09', '--json', '--db', t.url])).out,
+      );
+      assert.equal(json.scored, 0);
+      assert.match(json.pAliveNote, /cannot tell who has left/);
+    });
+  });
+}

@@ -13,6 +13,7 @@ import {
   exportCustomers,
   getSavedSegment,
   LIFECYCLE_STAGES,
+  latestScoresWithoutPAlive,
   lifecycleMigration,
   listSavedSegments,
   loadLatestScores,
@@ -220,9 +221,12 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
       withStore(ctx, flags, async (store) => {
         const asOf = await asOfOf(ctx, store.db, flags.asOf);
         const scores = await loadLatestScores(store.db, { model: flags.model, asOf });
+        const withoutPAlive = scores
+          ? undefined
+          : await latestScoresWithoutPAlive(store.db, { model: flags.model, asOf });
         const result = await computeLifecycle(store.db, { asOf, scores });
         output(ctx, flags, {
-          json: () => ({ ...result, scored: scores?.size ?? 0 }),
+          json: () => ({ ...result, scored: scores?.size ?? 0, pAliveNote: withoutPAlive ?? null }),
           csv: () =>
             stringify(
               result.customers.map((c) => [
@@ -250,7 +254,9 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
             ])}\n\n${
               scores
                 ? `${formatCount(scores.size)} customers staged by model scores, the others by days since their last order`
-                : 'no model scores stored: stages from days since the last order'
+                : withoutPAlive
+                  ? `the stored model scores have no P(alive) (${withoutPAlive}): stages from days since the last order, the recency rule`
+                  : 'no model scores stored: stages from days since the last order'
             }: at risk beyond ${t.atRiskDays.toFixed(1)} days, lapsed beyond ${t.lapsedDays.toFixed(1)}, churned beyond ${t.churnedDays.toFixed(1)} (from ${formatCount(t.gaps)} gaps between orders)`;
           },
         });
