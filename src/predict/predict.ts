@@ -238,7 +238,12 @@ export interface CustomerScore {
   churnRisk: number | null;
   churnBand: ChurnBand | null;
   expectedPurchases: number;
-  expectedSpend: number;
+  /**
+   * Expected net value of one order, major units: the Gamma-Gamma conditional mean (Fader, Hardie & Lee
+   * 2005, eq. 5), or the customer's own average order without a usable spend model. Not spend over the
+   * horizon: that is `expectedPurchases × expectedOrderValue`, discounted in `clv`.
+   */
+  expectedOrderValue: number;
   clv: number;
   /** Expected instant of the next order; null when the model expects none within two years or P(alive) is not informative. */
   nextOrderAt: number | null;
@@ -435,7 +440,7 @@ export async function computeScores(db: Db, options: Omit<ScoreOptions, 'now'>):
     if (!(error instanceof ComebackError)) throw error;
     spendNote = error.message;
   }
-  if (spendNote) spendNote += '; expected spend is each customer’s own average';
+  if (spendNote) spendNote += '; the expected order value is each customer’s own average order';
   const predictor = purchasePredictor(purchaseFit.fit);
   const note = pAliveNote(purchaseFit.fit);
   const unitDays = UNIT_DAYS[unit];
@@ -454,7 +459,9 @@ export async function computeScores(db: Db, options: Omit<ScoreOptions, 'now'>):
     const T = summary.T[i]!;
     const pAlive = note === undefined ? predictor.probabilityAlive(x, tx, T) : null;
     const risk = pAlive === null ? null : churnRisk(pAlive);
-    const expectedSpend = spend ? ggConditionalExpectedSpend(spend, x, summary.monetary[i]!) : summary.averageSpent[i]!;
+    const expectedOrderValue = spend
+      ? ggConditionalExpectedSpend(spend, x, summary.monetary[i]!)
+      : summary.averageSpent[i]!;
     const next = note === undefined ? timeToNextOrder(predictor, x, tx, T, { cap: (2 * 365) / unitDays }) : Number.NaN;
     scores.push({
       customerId: summary.customerIds[i]!,
@@ -462,8 +469,8 @@ export async function computeScores(db: Db, options: Omit<ScoreOptions, 'now'>):
       churnRisk: risk,
       churnBand: risk === null ? null : churnBand(risk),
       expectedPurchases: predictor.conditionalExpectedPurchases(horizon, x, tx, T),
-      expectedSpend,
-      clv: discountedCustomerValue(predictor, x, tx, T, expectedSpend, clvOptions),
+      expectedOrderValue,
+      clv: discountedCustomerValue(predictor, x, tx, T, expectedOrderValue, clvOptions),
       nextOrderAt: Number.isFinite(next) ? Math.round(nextDayStart + next * unitDays * MS_PER_DAY) : null,
     });
   }
@@ -519,7 +526,8 @@ async function storeScores(
       p_alive_note: run.pAliveNote ?? null,
       expected_purchases: s.expectedPurchases,
       horizon_days: run.horizonDays,
-      expected_spend: Number.isFinite(s.expectedSpend) ? s.expectedSpend : null,
+      // The column keeps its first name; it holds the expected value of one order.
+      expected_spend: Number.isFinite(s.expectedOrderValue) ? s.expectedOrderValue : null,
       clv: Number.isFinite(s.clv) ? s.clv : null,
       currency: run.currency,
       next_order_at: s.nextOrderAt,
@@ -574,7 +582,7 @@ export async function latestStoredScores(
       churnRisk: nullable(row.churn_risk),
       churnBand: row.churn_band === null ? null : (row.churn_band as ChurnBand),
       expectedPurchases: number(row.expected_purchases),
-      expectedSpend: number(row.expected_spend),
+      expectedOrderValue: number(row.expected_spend),
       clv: number(row.clv),
       nextOrderAt: row.next_order_at === null ? null : Number(row.next_order_at),
     })),
