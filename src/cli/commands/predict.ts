@@ -285,7 +285,7 @@ function printFit(ctx: CommandContext, r: StoreFit): void {
     lines.push(
       '',
       `hold-out ${day(r.holdout.calibrationEnd)} … ${day(r.holdout.holdoutEnd - 86_400_000)} (${r.holdout.length.toFixed(1)} ${r.unit}s): ` +
-        `predicted ${h.totalPredicted.toFixed(1)} purchases, actual ${h.totalActual}`,
+        `predicted ${formatPurchases(h.totalPredicted)} purchases, actual ${formatCount(h.totalActual)}`,
       formatTable([
         ['calibration repeat purchases', 'customers', 'predicted (mean)', 'actual (mean)'],
         ...h.byFrequency.map((row) => [
@@ -326,7 +326,15 @@ function selectionJson(s: ModelSelection) {
   };
 }
 
-function selectionText(s: ModelSelection, unit: string): string {
+/** Expected purchases (a sum of expectations) to one decimal with thousands separators; – when unknown. */
+function formatPurchases(value: number): string {
+  return Number.isFinite(value)
+    ? value.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 })
+    : '–';
+}
+
+/** The table of `--model auto`: each candidate's hold-out error, predicted and actual purchases (whole). */
+export function selectionText(s: ModelSelection, unit: string): string {
   return [
     `model chosen: ${s.chosen} (${s.reason}); hold-out ${day(s.calibrationEnd)} … ${day(s.holdoutEnd - 86_400_000)}, per ${unit} unit`,
     formatTable([
@@ -341,8 +349,8 @@ function selectionText(s: ModelSelection, unit: string): string {
       ...s.candidates.map((c) => [
         c.model,
         c.failure ? `failed: ${c.failure}` : formatEstimate(c.holdoutError),
-        formatEstimate(c.totalPredicted),
-        formatEstimate(c.totalActual),
+        formatPurchases(c.totalPredicted),
+        Number.isFinite(c.totalActual) ? formatCount(c.totalActual) : '–',
         c.identified ? 'yes' : 'no',
         c.pAliveInformative ? 'informative' : 'not informative',
       ]),
