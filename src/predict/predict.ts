@@ -3,7 +3,9 @@ import {
   customerSummaries,
   defaultAsOf,
   holdoutPurchases,
+  type LeftOutCurrency,
   lastDayBefore,
+  leftOutCurrencies,
   type SummaryUnit,
 } from '../analytics/index.js';
 import { ComebackError } from '../errors.js';
@@ -289,6 +291,8 @@ export interface ScoreRun {
   scores: CustomerScore[];
   /** Why P(alive) is not informative for this run (then no score carries P(alive) or churn risk). */
   pAliveNote?: string;
+  /** The store's other currencies and the customers who bought only in them, so were not scored. */
+  leftOut?: LeftOutCurrency[];
 }
 
 /** Scores computed and not (yet) stored. */
@@ -474,6 +478,7 @@ export async function computeScores(db: Db, options: Omit<ScoreOptions, 'now'>):
       nextOrderAt: Number.isFinite(next) ? Math.round(nextDayStart + next * unitDays * MS_PER_DAY) : null,
     });
   }
+  const leftOut = summary.currency === null ? [] : await leftOutCurrencies(db, { asOf, currency: summary.currency });
   return {
     model,
     purchaseFit,
@@ -481,6 +486,7 @@ export async function computeScores(db: Db, options: Omit<ScoreOptions, 'now'>):
     asOf,
     horizonDays,
     currency: summary.currency,
+    leftOut,
     scores,
     selection,
     spendNote,

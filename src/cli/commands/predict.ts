@@ -13,6 +13,7 @@ import {
 import { openStore } from '../../store/index.js';
 import { storeCustomers } from '../export-columns.js';
 import { formatCount, formatTable, printJson } from '../io.js';
+import { leftOutNote } from '../left-out.js';
 import { AS_OF_HELP, type CommandContext, dbOption, endDateFlag } from '../shared.js';
 
 const MODELS = ['bgnbd', 'pnbd', 'mbgnbd', 'gg'] as const;
@@ -168,6 +169,8 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
             pAliveInformative: run.pAliveNote === undefined,
             pAliveNote: run.pAliveNote ?? null,
             spendNote: run.spendNote ?? null,
+            leftOutCurrencies: run.leftOut ?? [],
+            leftOutNote: leftOutNote(run.leftOut ?? [], 'predict'),
             asOf: day(run.asOf),
             horizonDays: run.horizonDays,
             currency: run.currency,
@@ -210,6 +213,8 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
           `total predicted value over the horizon: ${round(clv, 2).toLocaleString('en-US')} ${run.currency ?? ''}`,
         );
         if (run.spendNote) out.push(`spend model: ${run.spendNote}`);
+        const leftOut = leftOutNote(run.leftOut ?? [], 'predict');
+        if (leftOut) out.push(leftOut);
         for (const w of run.spendFit?.fit.warnings ?? []) out.push(`spend model warning: ${w}`);
         ctx.io.out.write(`${out.join('\n')}\n`);
       } finally {
