@@ -67,7 +67,9 @@ export {
   type HoldoutOptions,
   type HoldoutPurchases,
   holdoutPurchases,
+  type LeftOutCurrency,
   lastDayBefore,
+  leftOutCurrencies,
   type SummaryOptions,
   type SummaryUnit,
 } from './summary.queries.js';

@@ -184,3 +184,32 @@ export async function holdoutPurchases(db: Db, options: HoldoutOptions): Promise
     purchases: Float64Array.from(rows, (r) => Number(r.purchases)),
   };
 }
+
+/** Customers a one-currency figure leaves out: those who bought in another currency only. */
+export interface LeftOutCurrency {
+  currency: string;
+  /** Customers with a sale in `currency` before the as-of and none in the figure's currency. */
+  customers: number;
+}
+
+/**
+ * The other currencies of the store's sales up to the last day before `asOf`, each with the customers
+ * who bought only in them (and so are not in a summary of `currency`), by currency code. A customer
+ * who bought in two other currencies is counted under each.
+ */
+export async function leftOutCurrencies(
+  db: Db,
+  { asOf, currency }: { asOf: number; currency: string },
+): Promise<LeftOutCurrency[]> {
+  const lastDay = int(lastDayBefore(asOf), 'asOf');
+  const { rows } = await sql<{ currency: string; customers: number }>`
+    select o.currency, count(distinct o.customer_id) as customers
+    from orders o
+    where o.customer_id is not null and ${isSale('o')} and o.currency <> ${currency} and ${localDay('o')} <= ${lastDay}
+      and not exists (
+        select 1 from orders m
+        where m.customer_id = o.customer_id and ${isSale('m')} and m.currency = ${currency} and ${localDay('m')} <= ${lastDay})
+    group by o.currency
+    order by o.currency`.execute(db);
+  return rows.map((r) => ({ currency: r.currency, customers: Number(r.customers) }));
+}

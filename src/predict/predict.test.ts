@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { copyCustomersReversed } from '../../test/renumbered.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import { importFile } from '../ingest/index.js';
 import { samplePath } from '../shared/paths.js';
-import { computeScores, fitStoreModel, scoreCustomers } from './predict.js';
+import { chooseModel, computeScores, fitStoreModel, lowestHoldoutError, scoreCustomers } from './predict.js';
 
 const CDNOW = samplePath('cdnow', 'CDNOW_sample.txt');
 const CALIBRATION_END = Date.UTC(1997, 9, 1);
@@ -72,6 +73,38 @@ function bgnbdEq10(p: Record<string, number>, t: number, x: number, tx: number, 
   const alive = x > 0 ? 1 / (1 + (a / (b + x - 1)) * ((alpha + T) / (alpha + tx)) ** (r + x)) : 1;
   return ((a + b + x - 1) / (a - 1)) * bracket * alive;
 }
+
+describe('choosing the model with the lowest hold-out error', () => {
+  // Online Retail's errors on SQLite and PostgreSQL: equal to 7 significant digits, ordered differently.
+  const sqlite = [
+    { model: 'bgnbd' as const, holdoutError: 1.1288254 },
+    { model: 'mbgnbd' as const, holdoutError: 1.1288256 },
+    { model: 'pnbd' as const, holdoutError: 1.12882552 },
+  ];
+  const postgres = [
+    { model: 'bgnbd' as const, holdoutError: 1.12882552 },
+    { model: 'mbgnbd' as const, holdoutError: 1.1288256 },
+    { model: 'pnbd' as const, holdoutError: 1.1288254 },
+  ];
+
+  test('errors within a relative 1e-6 tie and the tie goes to the simplest model, whatever the order', () => {
+    assert.equal(lowestHoldoutError(sqlite).model, 'bgnbd');
+    assert.equal(lowestHoldoutError(postgres).model, 'bgnbd');
+    assert.equal(lowestHoldoutError([...postgres].reverse()).model, 'bgnbd');
+    assert.equal(lowestHoldoutError(postgres.filter((c) => c.model !== 'bgnbd')).model, 'mbgnbd');
+  });
+
+  test('a difference beyond the tolerance still decides', () => {
+    // 1 + 1.1e-6 is outside a 1e-6 tie with 1; 1 + 0.9e-6 is inside.
+    const pool = (e: number) => [
+      { model: 'bgnbd' as const, holdoutError: e },
+      { model: 'pnbd' as const, holdoutError: 1 },
+    ];
+    assert.equal(lowestHoldoutError(pool(1 + 1.1e-6)).model, 'pnbd');
+    assert.equal(lowestHoldoutError(pool(1 + 0.9e-6)).model, 'bgnbd');
+    assert.equal(lowestHoldoutError(pool(0.5)).model, 'bgnbd');
+  });
+});
 
 for (const dialect of DIALECTS) {
   describe(`predictions from the store on ${dialect.name}`, { skip: dialect.skip }, () => {
@@ -151,11 +184,38 @@ for (const dialect of DIALECTS) {
       const identified = selection.candidates.filter((c) => c.identified);
       assert.ok(identified.length > 0);
       for (const c of selection.candidates) assert.ok(Number.isFinite(c.holdoutError) && c.holdoutError > 0, c.model);
-      const best = identified.reduce((a, b) => (b.holdoutError < a.holdoutError ? b : a));
+      const lowest = Math.min(...identified.map((c) => c.holdoutError));
+      // The winner: the first identified model (bgnbd, mbgnbd, pnbd) within 1e-6 of the lowest error.
+      const best = identified.find((c) => c.holdoutError <= lowest * (1 + 1e-6))!;
       assert.equal(selection.chosen, best.model);
+      assert.deepEqual(selection.tieOrder, ['bgnbd', 'mbgnbd', 'pnbd']);
+      assert.equal(selection.tieTolerance, 1e-6);
+      assert.match(selection.reason, /tie, won by the simplest model \(bgnbd, mbgnbd, pnbd\)/);
       assert.equal(run.model, best.model);
       assert.equal(run.pAliveNote, undefined);
       assert.equal(run.scores.length, 2357);
+    });
+
+    test('the same customers under other ids give bit-identical fits and hold-out errors', async () => {
+      // SQLite and PostgreSQL number the customers of one import differently; the fits must not notice.
+      const other = await freshDatabase(dialect.name);
+      try {
+        await copyCustomersReversed(t.store.db, other.store.db);
+        await importFile(other.store.db, CDNOW, { format: 'cdnow', now: 0 });
+        const a = await chooseModel(t.store.db, { asOf: HOLDOUT_END, unit: 'week' });
+        const b = await chooseModel(other.store.db, { asOf: HOLDOUT_END, unit: 'week' });
+        assert.deepEqual(
+          b.selection.candidates.map((c) => [c.model, c.holdoutError, c.totalPredicted]),
+          a.selection.candidates.map((c) => [c.model, c.holdoutError, c.totalPredicted]),
+        );
+        for (const model of ['bgnbd', 'mbgnbd', 'pnbd'] as const) {
+          assert.deepEqual(b.fits.get(model)?.fit.params, a.fits.get(model)?.fit.params, model);
+        }
+        const gg = (db: typeof t.store.db) => fitStoreModel(db, { model: 'gg', asOf: CALIBRATION_END, now: 1 });
+        assert.deepEqual((await gg(other.store.db)).fit.params, (await gg(t.store.db)).fit.params);
+      } finally {
+        await other.drop();
+      }
     });
 
     test('Gamma-Gamma on the repeaters matches the published p, q, γ', async () => {

@@ -3,7 +3,9 @@ import {
   customerSummaries,
   defaultAsOf,
   holdoutPurchases,
+  type LeftOutCurrency,
   lastDayBefore,
+  leftOutCurrencies,
   type SummaryUnit,
 } from '../analytics/index.js';
 import { ComebackError } from '../errors.js';
@@ -112,11 +114,16 @@ export async function evaluateModel(db: Db, options: Omit<FitStoreOptions, 'now'
   let fit: FitResult;
   let holdout: HoldoutCheck | undefined;
   let spendCorrelation: number | undefined;
+  // The fits sum over customers in an order of their values, not of the store's ids (which SQLite
+  // and PostgreSQL number differently on one import), so both databases give bit-identical fits.
+  const order = valueOrder([summary.x, summary.tx, summary.T, summary.monetary]);
+  const x = permute(summary.x, order);
   if (options.model === 'gg') {
-    fit = fitGammaGamma({ x: summary.x, mean: summary.monetary });
-    spendCorrelation = spendFrequencyCorrelation({ x: summary.x, mean: summary.monetary }).correlation;
+    const mean = permute(summary.monetary, order);
+    fit = fitGammaGamma({ x, mean });
+    spendCorrelation = spendFrequencyCorrelation({ x, mean }).correlation;
   } else {
-    fit = fitPurchaseModel(options.model, rfmSummary(summary.x, summary.tx, summary.T));
+    fit = fitPurchaseModel(options.model, rfmSummary(x, permute(summary.tx, order), permute(summary.T, order)));
   }
   if (fit.failure !== undefined) throw new ComebackError('bad_input', `${options.model}: ${fit.failure}`);
   if (options.model !== 'gg' && calibrationEnd < asOf) {
@@ -142,19 +149,44 @@ async function holdoutCheck(
   const actual = await holdoutPurchases(db, { calibrationEnd, holdoutEnd, currency });
   const predictor = purchasePredictor(fit);
   const length = (lastDayBefore(holdoutEnd) - lastDayBefore(calibrationEnd)) / UNIT_DAYS[summary.unit];
+  // Summed in an order of the values (see `valueOrder`), so the error does not depend on the ids.
+  const purchases = Float64Array.from({ length: summary.count }, (_, i) => actual.purchases[i] ?? 0);
+  const order = valueOrder([summary.x, summary.tx, summary.T, purchases]);
+  const [x, tx, T, held] = [summary.x, summary.tx, summary.T, purchases].map((column) => permute(column, order));
   const predicted = new Float64Array(summary.count);
   let absolute = 0;
   for (let i = 0; i < summary.count; i++) {
-    predicted[i] = predictor.conditionalExpectedPurchases(length, summary.x[i]!, summary.tx[i]!, summary.T[i]!);
-    absolute += Math.abs(predicted[i]! - (actual.purchases[i] ?? 0));
+    predicted[i] = predictor.conditionalExpectedPurchases(length, x![i]!, tx![i]!, T![i]!);
+    absolute += Math.abs(predicted[i]! - held![i]!);
   }
   return {
     calibrationEnd,
     holdoutEnd,
     length,
-    comparison: compareHoldout(summary.x, predicted, actual.purchases),
+    comparison: compareHoldout(x!, predicted, held!),
     meanAbsoluteError: summary.count > 0 ? absolute / summary.count : Number.NaN,
   };
+}
+
+/**
+ * The row indices sorted by the values of `columns` (lexicographically): an order that depends on the
+ * customers' figures only, so sums over it are the same whatever ids the database gave them. Rows
+ * equal in every column are interchangeable in any sum over those columns.
+ */
+export function valueOrder(columns: readonly ArrayLike<number>[]): Int32Array {
+  const n = columns[0]?.length ?? 0;
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  return order.sort((a, b) => {
+    for (const column of columns) {
+      const diff = column[a]! - column[b]!;
+      if (diff !== 0) return diff;
+    }
+    return a - b;
+  });
+}
+
+function permute(column: ArrayLike<number>, order: Int32Array): Float64Array {
+  return Float64Array.from(order, (i) => column[i]!);
 }
 
 async function recordFit(db: Db, r: ModelEvaluation, now: number): Promise<number> {
@@ -208,7 +240,12 @@ export interface CustomerScore {
   churnRisk: number | null;
   churnBand: ChurnBand | null;
   expectedPurchases: number;
-  expectedSpend: number;
+  /**
+   * Expected net value of one order, major units: the Gamma-Gamma conditional mean (Fader, Hardie & Lee
+   * 2005, eq. 5), or the customer's own average order without a usable spend model. Not spend over the
+   * horizon: that is `expectedPurchases × expectedOrderValue`, discounted in `clv`.
+   */
+  expectedOrderValue: number;
   clv: number;
   /** Expected instant of the next order; null when the model expects none within two years or P(alive) is not informative. */
   nextOrderAt: number | null;
@@ -234,6 +271,10 @@ export interface ModelSelection {
   holdoutEnd: number;
   candidates: ModelCandidate[];
   reason: string;
+  /** Relative tolerance within which hold-out errors tie (`HOLDOUT_TIE_TOLERANCE`). */
+  tieTolerance: number;
+  /** Who wins a tie: the first of these (simplest model first). */
+  tieOrder: PurchaseModelName[];
 }
 
 export interface ScoreRun {
@@ -250,6 +291,8 @@ export interface ScoreRun {
   scores: CustomerScore[];
   /** Why P(alive) is not informative for this run (then no score carries P(alive) or churn risk). */
   pAliveNote?: string;
+  /** The store's other currencies and the customers who bought only in them, so were not scored. */
+  leftOut?: LeftOutCurrency[];
 }
 
 /** Scores computed and not (yet) stored. */
@@ -259,11 +302,35 @@ export interface ScoreComputation extends Omit<ScoreRun, 'purchaseFit' | 'spendF
 }
 
 /**
+ * Relative tolerance within which two hold-out errors count as equal. The errors are sums over
+ * thousands of customers whose last digits depend on the database's float summation order (SQLite
+ * and PostgreSQL differ in the 8th significant digit on Online Retail); a difference this small says
+ * nothing about which model predicts better.
+ */
+export const HOLDOUT_TIE_TOLERANCE = 1e-6;
+
+const TIE_RULE = `errors within a relative ${HOLDOUT_TIE_TOLERANCE} of the lowest count as a tie, won by the simplest model (${PURCHASE_MODELS.join(', ')})`;
+
+/**
+ * The candidate with the lowest hold-out error, where errors within `HOLDOUT_TIE_TOLERANCE` (relative)
+ * of the lowest tie and the tie goes to the first of `PURCHASE_MODELS` (bgnbd, mbgnbd, pnbd: simplest
+ * first). `pool` must be non-empty with finite errors.
+ */
+export function lowestHoldoutError<C extends { model: PurchaseModelName; holdoutError: number }>(pool: C[]): C {
+  const lowest = Math.min(...pool.map((c) => c.holdoutError));
+  const ties = pool.filter((c) => c.holdoutError - lowest <= HOLDOUT_TIE_TOLERANCE * Math.abs(lowest));
+  ties.sort((a, b) => PURCHASE_MODELS.indexOf(a.model) - PURCHASE_MODELS.indexOf(b.model));
+  return ties[0]!;
+}
+
+/**
  * Chooses the purchase model for a store: each of BG/NBD, MBG/NBD and Pareto/NBD is fitted on a
  * calibration period (all but the last third of the store's history, in whole days) and scored by
  * its mean absolute error per customer on the hold-out, and fitted on the whole history to check that
  * the data identify it. The model with the lowest error wins among the identified ones; only when
  * none is identified, among those whose P(alive) is informative, and only then among the rest.
+ * Errors within a relative `HOLDOUT_TIE_TOLERANCE` tie, and a tie goes to the simplest model
+ * (`lowestHoldoutError`), so the choice does not flip with the database's float summation order.
  */
 export async function chooseModel(
   db: Db,
@@ -314,20 +381,28 @@ export async function chooseModel(
       `no purchase model could be fitted: ${candidates.map((c) => c.failure).join('; ')}`,
     );
   }
-  const best = (pool: ModelCandidate[]) => pool.reduce((a, b) => (b.holdoutError < a.holdoutError ? b : a));
+  const best = lowestHoldoutError;
   const identified = usable.filter((c) => c.identified);
   const informative = usable.filter((c) => c.pAliveInformative);
   const [winner, reason] =
     identified.length > 0
-      ? [best(identified), 'the lowest hold-out error among the identified models']
+      ? [best(identified), `the lowest hold-out error among the identified models; ${TIE_RULE}`]
       : informative.length > 0
         ? [
             best(informative),
-            'no model is fully identified; the lowest hold-out error among those whose P(alive) is informative',
+            `no model is fully identified; the lowest hold-out error among those whose P(alive) is informative; ${TIE_RULE}`,
           ]
-        : [best(usable), 'no model can tell who has left; the lowest hold-out error'];
+        : [best(usable), `no model can tell who has left; the lowest hold-out error; ${TIE_RULE}`];
   return {
-    selection: { chosen: winner.model, calibrationEnd, holdoutEnd: asOf, candidates, reason },
+    selection: {
+      chosen: winner.model,
+      calibrationEnd,
+      holdoutEnd: asOf,
+      candidates,
+      reason,
+      tieTolerance: HOLDOUT_TIE_TOLERANCE,
+      tieOrder: [...PURCHASE_MODELS],
+    },
     fits,
   };
 }
@@ -369,7 +444,7 @@ export async function computeScores(db: Db, options: Omit<ScoreOptions, 'now'>):
     if (!(error instanceof ComebackError)) throw error;
     spendNote = error.message;
   }
-  if (spendNote) spendNote += '; expected spend is each customer’s own average';
+  if (spendNote) spendNote += '; the expected order value is each customer’s own average order';
   const predictor = purchasePredictor(purchaseFit.fit);
   const note = pAliveNote(purchaseFit.fit);
   const unitDays = UNIT_DAYS[unit];
@@ -388,7 +463,9 @@ export async function computeScores(db: Db, options: Omit<ScoreOptions, 'now'>):
     const T = summary.T[i]!;
     const pAlive = note === undefined ? predictor.probabilityAlive(x, tx, T) : null;
     const risk = pAlive === null ? null : churnRisk(pAlive);
-    const expectedSpend = spend ? ggConditionalExpectedSpend(spend, x, summary.monetary[i]!) : summary.averageSpent[i]!;
+    const expectedOrderValue = spend
+      ? ggConditionalExpectedSpend(spend, x, summary.monetary[i]!)
+      : summary.averageSpent[i]!;
     const next = note === undefined ? timeToNextOrder(predictor, x, tx, T, { cap: (2 * 365) / unitDays }) : Number.NaN;
     scores.push({
       customerId: summary.customerIds[i]!,
@@ -396,11 +473,12 @@ export async function computeScores(db: Db, options: Omit<ScoreOptions, 'now'>):
       churnRisk: risk,
       churnBand: risk === null ? null : churnBand(risk),
       expectedPurchases: predictor.conditionalExpectedPurchases(horizon, x, tx, T),
-      expectedSpend,
-      clv: discountedCustomerValue(predictor, x, tx, T, expectedSpend, clvOptions),
+      expectedOrderValue,
+      clv: discountedCustomerValue(predictor, x, tx, T, expectedOrderValue, clvOptions),
       nextOrderAt: Number.isFinite(next) ? Math.round(nextDayStart + next * unitDays * MS_PER_DAY) : null,
     });
   }
+  const leftOut = summary.currency === null ? [] : await leftOutCurrencies(db, { asOf, currency: summary.currency });
   return {
     model,
     purchaseFit,
@@ -408,6 +486,7 @@ export async function computeScores(db: Db, options: Omit<ScoreOptions, 'now'>):
     asOf,
     horizonDays,
     currency: summary.currency,
+    leftOut,
     scores,
     selection,
     spendNote,
@@ -453,7 +532,8 @@ async function storeScores(
       p_alive_note: run.pAliveNote ?? null,
       expected_purchases: s.expectedPurchases,
       horizon_days: run.horizonDays,
-      expected_spend: Number.isFinite(s.expectedSpend) ? s.expectedSpend : null,
+      // The column keeps its first name; it holds the expected value of one order.
+      expected_spend: Number.isFinite(s.expectedOrderValue) ? s.expectedOrderValue : null,
       clv: Number.isFinite(s.clv) ? s.clv : null,
       currency: run.currency,
       next_order_at: s.nextOrderAt,
@@ -508,7 +588,7 @@ export async function latestStoredScores(
       churnRisk: nullable(row.churn_risk),
       churnBand: row.churn_band === null ? null : (row.churn_band as ChurnBand),
       expectedPurchases: number(row.expected_purchases),
-      expectedSpend: number(row.expected_spend),
+      expectedOrderValue: number(row.expected_spend),
       clv: number(row.clv),
       nextOrderAt: row.next_order_at === null ? null : Number(row.next_order_at),
     })),

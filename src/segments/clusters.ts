@@ -41,10 +41,12 @@ const TOP_CATEGORIES = 5;
 const TOP_COUNTRIES = 3;
 
 /**
- * Clusters customers with a sale in the main currency by k-means++ (seeded, so runs repeat) over
+ * Clusters customers with a sale in the main currency by k-means++ (seeded, and over the customers in
+ * an order of their features, so runs repeat on any database: `canonicalKMeans`) over
  * standardised features: days since last sale, log orders, log net spend, the share of product spend
  * in each of the store's top categories, the share of orders with a discount, and whether the
- * customer is in each of the top countries. Each cluster comes back as a persona card.
+ * customer is in each of the top countries. Each cluster comes back as a persona card, with a label
+ * no other card shares (`uniqueLabels`).
  */
 export async function computeClusters(
   db: Db,
@@ -62,14 +64,14 @@ export async function computeClusters(
       select o.customer_id, p.category, sum(l.total_minor) as spend
       from orders o join order_lines l on l.order_id = o.id join products p on p.id = l.product_id
       where ${sales} and l.kind = 'product' and p.category is not null
-      group by o.customer_id, p.category`.execute(db)
+      group by o.customer_id, p.category order by o.customer_id, p.category`.execute(db)
   ).rows;
   const discountRows = (
     await sql<{ customer_id: number; n: number }>`
       select o.customer_id, count(*) as n from orders o
       where ${sales} and (o.discount_minor > 0 or o.discount_codes <> '[]') group by o.customer_id`.execute(db)
   ).rows;
-  const people = await db.selectFrom('customers').select(['id', 'country', 'birthday']).execute();
+  const people = await db.selectFrom('customers').select(['id', 'country', 'birthday']).orderBy('id').execute();
   const countryOf = new Map<number, string | null>();
   const ageOf = new Map<number, number>();
   for (const p of people) {
@@ -87,13 +89,13 @@ export async function computeClusters(
   const categoryTotals = new Map<string, number>();
   for (const r of categoryRows) categoryTotals.set(r.category, (categoryTotals.get(r.category) ?? 0) + Number(r.spend));
   const topCategories = [...categoryTotals]
-    .sort((a, b) => b[1] - a[1])
+    .sort(byCountThenName)
     .slice(0, TOP_CATEGORIES)
     .map(([c]) => c);
   const countryCounts = new Map<string, number>();
   for (const c of countryOf.values()) if (c) countryCounts.set(c, (countryCounts.get(c) ?? 0) + 1);
   const topCountries = [...countryCounts]
-    .sort((a, b) => b[1] - a[1])
+    .sort(byCountThenName)
     .slice(0, TOP_COUNTRIES)
     .map(([c]) => c);
 
@@ -137,8 +139,7 @@ export async function computeClusters(
     const country = countryOf.get(agg.customerId[i]!) ?? null;
     for (const c of topCountries) raw[row + j++] = country === c ? 1 : 0;
   }
-  const z = standardise(raw, d);
-  const result = kMeans(z, d, { k, seed });
+  const result = canonicalKMeans(raw, d, agg.customerId, { k, seed });
 
   const totalRevenue = agg.netMinor.reduce((s, v) => s + v, 0);
   const cards: PersonaCard[] = [];
@@ -173,11 +174,11 @@ export async function computeClusters(
       typicalRecencyDays: Math.round(median(members.map((i) => raw[i * d]!))),
       discountShare: members.filter((i) => discounted[i]! > 0).length / members.length,
       topCategories: [...cats]
-        .sort((a, b) => b[1] - a[1])
+        .sort(byCountThenName)
         .slice(0, 3)
         .map(([category, spend]) => ({ category, share: catTotal > 0 ? spend / catTotal : 0 })),
       topCountries: [...countries]
-        .sort((a, b) => b[1] - a[1])
+        .sort(byCountThenName)
         .slice(0, 3)
         .map(([country, count]) => ({ country, share: count / members.length })),
       medianAge: ages.length > 0 ? median(ages) : null,
@@ -185,7 +186,8 @@ export async function computeClusters(
       gender: null,
     });
   }
-  cards.sort((a, b) => b.revenueShare - a.revenueShare);
+  cards.sort((a, b) => b.revenueShare - a.revenueShare || a.cluster - b.cluster);
+  uniqueLabels(cards, (card) => result.centroids.subarray(card.cluster * d, card.cluster * d + d), features);
   return {
     asOf,
     currency,
@@ -196,6 +198,45 @@ export async function computeClusters(
   };
 }
 
+/**
+ * k-means over `raw` (n rows of d features) standardised, with the rows taken in an order that depends
+ * on their values only: lexicographically by feature, then by customer id. The store's own customer
+ * ids are not a stable order (SQLite and PostgreSQL number the customers of one import differently),
+ * and k-means++ draws its seeds by position, so the same customers read in another order gave other
+ * clusters. Labels come back in the order of `raw`.
+ */
+export function canonicalKMeans(
+  raw: Float64Array,
+  d: number,
+  customerIds: readonly number[],
+  options: { k: number; seed: number },
+): ReturnType<typeof kMeans> {
+  const n = customerIds.length;
+  const order = Array.from({ length: n }, (_, i) => i);
+  order.sort((a, b) => {
+    for (let j = 0; j < d; j++) {
+      const diff = raw[a * d + j]! - raw[b * d + j]!;
+      if (diff !== 0) return diff;
+    }
+    return customerIds[a]! - customerIds[b]!;
+  });
+  const sorted = new Float64Array(n * d);
+  order.forEach((i, r) => {
+    sorted.set(raw.subarray(i * d, i * d + d), r * d);
+  });
+  const result = kMeans(standardise(sorted, d), d, options);
+  const labels = new Int32Array(n);
+  order.forEach((i, r) => {
+    labels[i] = result.labels[r]!;
+  });
+  return { ...result, labels };
+}
+
+/** Larger count first; equal counts by name, so ties do not depend on the order rows arrived in. */
+function byCountThenName(a: [string, number], b: [string, number]): number {
+  return b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+}
+
 function describeCentre(recency: number, orders: number, spend: number): string {
   const level = (z: number, high: string, low: string, mid: string) => (z > 0.5 ? high : z < -0.5 ? low : mid);
   return [
@@ -203,4 +244,33 @@ function describeCentre(recency: number, orders: number, spend: number): string 
     level(orders, 'frequent', 'rare', 'occasional'),
     level(spend, 'high spend', 'low spend', 'mid spend'),
   ].join(', ');
+}
+
+/**
+ * Makes the labels of `cards` unique in place: clusters whose recency/frequency/spend words coincide
+ * get the feature on which their centre stands out most among the rest (a category, discounts, a
+ * country, in standard deviations), and, should that coincide too, their cluster number.
+ */
+export function uniqueLabels(
+  cards: Array<{ cluster: number; label: string }>,
+  centre: (card: { cluster: number }) => ArrayLike<number>,
+  features: readonly string[],
+): void {
+  const clash = (card: { label: string }) => cards.filter((c) => c.label === card.label).length > 1;
+  const clashing = cards.filter(clash);
+  for (const card of clashing) {
+    const z = centre(card);
+    let best = -1;
+    for (let j = 3; j < features.length; j++) if (best < 0 || Math.abs(z[j]!) > Math.abs(z[best]!)) best = j;
+    if (best >= 0 && Math.abs(z[best]!) > 0.5) card.label += `, ${describeFeature(features[best]!, z[best]! > 0)}`;
+  }
+  for (const card of cards.filter(clash)) card.label += ` (cluster ${card.cluster})`;
+}
+
+function describeFeature(feature: string, above: boolean): string {
+  if (feature === 'discount_share') return above ? 'uses discounts' : 'few discounts';
+  const [kind, value] = [feature.slice(0, feature.indexOf(':')), feature.slice(feature.indexOf(':') + 1)];
+  if (kind === 'category') return above ? `buys ${value}` : `little ${value}`;
+  if (kind === 'country') return above ? `in ${value}` : `outside ${value}`;
+  return above ? `high ${feature}` : `low ${feature}`;
 }

@@ -39,6 +39,7 @@ export {
 export {
   type CustomerProfile,
   customerProfile,
+  latestScoresWithoutPAlive,
   loadLatestScores,
   resolveCustomerId,
   type TimelineEntry,

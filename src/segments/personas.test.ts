@@ -102,6 +102,16 @@ for (const dialect of DIALECTS) {
       }
     });
 
+    test('a first-time buyer’s reason names the money with its currency, not raw minor units', async () => {
+      const reasons = (await computePersonas(t.store.db, { asOf: T }))
+        .filter((p) => p.persona?.startsWith('first_time'))
+        .map((p) => p.reason);
+      // First orders of 20.00 and 30.00 GBP against the median first order, 30.00 GBP.
+      assert.ok(reasons.includes('one order of £20.00, below £30.00'), reasons.join('; '));
+      assert.ok(reasons.includes('one order of £30.00, at or above £30.00'), reasons.join('; '));
+      for (const reason of reasons) assert.doesNotMatch(reason, /minor units/);
+    });
+
     test('the window, the threshold and the lookback are configurable', async () => {
       const found = new Map(
         (

@@ -1,3 +1,4 @@
+import { formatMoney } from '../shared/money.js';
 import type { Db } from '../store/index.js';
 import { type BehaviourFacts, behaviourFacts, type PurchaseFacts, purchaseFacts } from './customers.queries.js';
 
@@ -108,14 +109,15 @@ export function classifyPersona(input: PersonaInput): { persona: Persona; reason
   if (purchases && sales === 1) {
     const threshold = input.thresholdMinor(purchases.firstSaleCurrency);
     const value = purchases.firstSaleMinor;
+    const money = (minor: number) => formatMoney(minor, purchases.firstSaleCurrency);
     return value >= threshold
       ? {
           persona: 'first_time_high_value',
-          reason: `one order of ${value} ${purchases.firstSaleCurrency} minor units, at or above ${threshold}`,
+          reason: `one order of ${money(value)}, at or above ${money(threshold)}`,
         }
       : {
           persona: 'first_time_low_value',
-          reason: `one order of ${value} ${purchases.firstSaleCurrency} minor units, below ${threshold}`,
+          reason: `one order of ${money(value)}, below ${money(threshold)}`,
         };
   }
   if (!behaviour || cartAt !== null) return undefined;

@@ -73,6 +73,27 @@ export async function loadLatestScores(
   return scores.size > 0 ? scores : undefined;
 }
 
+/**
+ * Why the latest stored scores (of one model, when given; at or before `asOf`) carry no P(alive):
+ * their `p_alive_note`, or undefined when no scores are stored or the latest ones have P(alive).
+ */
+export async function latestScoresWithoutPAlive(
+  db: Db,
+  { model, asOf }: { model?: string; asOf?: number } = {},
+): Promise<string | undefined> {
+  let query = db
+    .selectFrom('customer_scores')
+    .select(['p_alive', 'p_alive_note'])
+    .orderBy('as_of', 'desc')
+    .orderBy('fit_id', 'desc')
+    .limit(1);
+  if (model) query = query.where('model', '=', model);
+  if (asOf !== undefined) query = query.where('as_of', '<=', asOf);
+  const row = await query.executeTakeFirst();
+  if (!row || row.p_alive !== null) return undefined;
+  return row.p_alive_note ?? 'the fit cannot tell who has left';
+}
+
 /** One entry of a customer's timeline. */
 export type TimelineEntry =
   | {
@@ -146,7 +167,11 @@ export interface CustomerProfile {
     | null;
   persona: { persona: Persona; label: string; reason: string; play: string } | null;
   lifecycle: { stage: LifecycleStage; reason: string } | null;
-  scores: (CustomerScores & { nextOrderDate: string | null }) | null;
+  /**
+   * The latest stored model scores; `pAlive` (and the next order) null when the fit could not tell who
+   * has left, `predictionNote` then says why.
+   */
+  scores: (Omit<CustomerScores, 'pAlive'> & { pAlive: number | null; nextOrderDate: string | null }) | null;
   /**
    * Why the latest model scores carry no P(alive) for this customer (the fit could not tell who has
    * left, so the lifecycle stage comes from days since the last order); null when they do or none exist.
@@ -275,7 +300,7 @@ export async function customerProfile(
   const own = scores?.get(customerId);
   const latestScore = await db
     .selectFrom('customer_scores')
-    .select('p_alive_note')
+    .select(['p_alive', 'p_alive_note', 'expected_purchases', 'clv'])
     .where('customer_id', '=', customerId)
     .orderBy('as_of', 'desc')
     .orderBy('fit_id', 'desc')
@@ -360,7 +385,16 @@ export async function customerProfile(
     lifecycle: lifecycle ? { stage: lifecycle.stage, reason: lifecycle.reason } : null,
     scores: own
       ? { ...own, nextOrderDate: own.nextOrderAt ? new Date(own.nextOrderAt).toISOString().slice(0, 10) : null }
-      : null,
+      : latestScore && latestScore.p_alive === null
+        ? // Stored without P(alive) (the fit cannot tell who has left): the expected purchases and CLV stand.
+          {
+            pAlive: null,
+            expectedPurchases: latestScore.expected_purchases === null ? null : Number(latestScore.expected_purchases),
+            clv: latestScore.clv === null ? null : Number(latestScore.clv),
+            nextOrderAt: null,
+            nextOrderDate: null,
+          }
+        : null,
     predictionNote: own ? null : (latestScore?.p_alive_note ?? null),
     loyalty: loyalty
       ? {

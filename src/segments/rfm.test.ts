@@ -3,10 +3,11 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { duckRows } from '../../test/duck.js';
+import { copyCustomersReversed } from '../../test/renumbered.js';
 import { DIALECTS, freshDatabase, type TestDb, tempDir } from '../../test/setup.js';
 import { importFile } from '../ingest/index.js';
 import { samplePath } from '../shared/paths.js';
-import { computeClusters } from './clusters.js';
+import { computeClusters, uniqueLabels } from './clusters.js';
 import { quintileScores } from './quintiles.js';
 import { computeRfm } from './rfm.js';
 import { RFM_RULES, rfmGroup } from './rfm-groups.js';
@@ -30,6 +31,32 @@ test('quintile scores keep ties together at the middle of their ranks and spread
     const days = [...Array.from({ length: tied }, () => 0), ...Array.from({ length: 10 - tied }, (_, i) => i + 1)];
     assert.ok(quintileScores(days, false)[0]! >= 3, `${tied} tied at 0 days`);
   }
+});
+
+test('cluster labels that coincide are told apart by the feature that stands out, then by number', () => {
+  const features = ['recency_days', 'log_orders', 'log_spend', 'discount_share', 'country:DE', 'country:FR'];
+  const centres: Record<number, number[]> = {
+    0: [-1, 1, 1, 0.1, -0.2, -0.2],
+    1: [-1, 1, 1, 0.2, 3.4, -0.3],
+    2: [1, -1, -1, 0, 0, 0],
+    3: [1, -1, -1, 0.1, 0, 0.3],
+  };
+  const cards = [
+    { cluster: 0, label: 'recent, frequent, high spend' },
+    { cluster: 1, label: 'recent, frequent, high spend' },
+    { cluster: 2, label: 'long gone, rare, low spend' },
+    { cluster: 3, label: 'long gone, rare, low spend' },
+  ];
+  uniqueLabels(cards, (c) => centres[c.cluster]!, features);
+  assert.deepEqual(
+    cards.map((c) => c.label),
+    [
+      'recent, frequent, high spend',
+      'recent, frequent, high spend, in DE',
+      'long gone, rare, low spend (cluster 2)',
+      'long gone, rare, low spend (cluster 3)',
+    ],
+  );
 });
 
 test('the group table is the published recency × frequency map, with Lost cut out of hibernating', () => {
@@ -196,6 +223,33 @@ for (const dialect of DIALECTS) {
         assert.equal(card.gender, null);
       }
       assert.ok(a.features.includes('country:GB'), 'countries stored as ISO codes on import');
+      assert.equal(new Set(a.cards.map((c) => c.label)).size, a.cards.length, 'no two cards share a label');
+    });
+
+    test('the same customers numbered in another order get the same clusters', async () => {
+      // SQLite and PostgreSQL number the customers of one import differently; here the customers are
+      // created in the reverse order of their ids before the same file is imported.
+      const other = await freshDatabase(dialect.name);
+      try {
+        const renumbered = await copyCustomersReversed(t.store.db, other.store.db);
+        await importFile(other.store.db, RETAIL, { format: 'online-retail', now: AS_OF });
+        const a = await computeClusters(t.store.db, { asOf: AS_OF, k: 5 });
+        const b = await computeClusters(other.store.db, { asOf: AS_OF, k: 5 });
+        assert.ok(
+          [...renumbered].some(([from, to]) => from !== to),
+          'the ids differ',
+        );
+        assert.deepEqual(
+          b.cards.map((c) => [c.size, c.label]),
+          a.cards.map((c) => [c.size, c.label]),
+        );
+        const labelA = new Map(a.cards.map((c) => [c.cluster, c.label]));
+        const labelB = new Map(b.cards.map((c) => [c.cluster, c.label]));
+        const inB = new Map(b.members.map((m) => [m.customerId, labelB.get(m.cluster)]));
+        for (const m of a.members) assert.equal(inB.get(renumbered.get(m.customerId)!), labelA.get(m.cluster));
+      } finally {
+        await other.drop();
+      }
     });
   });
 }

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { ComebackError } from '../../errors.js';
 import { batchTransaction, betterPhone, changeEmail, hasIdentity, ImportWriter, lockKey } from '../../ingest/index.js';
 import { parseTimestamp } from '../../shared/dates.js';
+import { formatMoney } from '../../shared/money.js';
 import type { Db, OrderStatus } from '../../store/index.js';
 import { apiDb } from '../api.schema.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
@@ -342,8 +343,8 @@ async function storeRefund(
   if (!inserted) return;
   if (refund.linesMinor !== refund.amountMinor && !refund.unconverted) {
     applied.notes.push(
-      `refund ${refund.externalId}: its lines amount to ${refund.linesMinor} and its refund transactions to ` +
-        `${refund.amountMinor} ${refund.currency} minor units; only transactions move money, ${refund.amountMinor} counted`,
+      `refund ${refund.externalId}: its lines amount to ${formatMoney(refund.linesMinor, refund.currency)} and its refund transactions to ` +
+        `${formatMoney(refund.amountMinor, refund.currency)}; only transactions move money, ${formatMoney(refund.amountMinor, refund.currency)} counted`,
     );
   }
   if (order) await addRefunded(trx, order.id, refund.amountMinor);

@@ -10,11 +10,13 @@ import {
   cohortTable,
   GROUP_KINDS,
   type Grouping,
+  leftOutCurrencies,
   parseGrouping,
 } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
 import { openStore } from '../../store/index.js';
 import { formatCount, formatTable, type Io, printJson } from '../io.js';
+import { leftOutNote } from '../left-out.js';
 import { AS_OF_HELP, type CommandContext, dbOption, resolveAsOf } from '../shared.js';
 
 interface CohortFlags {
@@ -75,8 +77,19 @@ export function registerCohorts(program: Command, ctx: CommandContext): void {
     try {
       const { asOf } = await resolveAsOf(ctx, store.db, flags.asOf, flags.currency);
       const table = await cohortTable(store.db, { period, metric, breakdown, by, asOf, currency: flags.currency });
-      if (flags.json) printJson(ctx.io, { ...table, asOf: new Date(table.asOf).toISOString() });
-      else ctx.io.out.write(renderCohorts(table, wantsColour(ctx.io, ctx.env)));
+      const leftOut = table.currency ? await leftOutCurrencies(store.db, { asOf, currency: table.currency }) : [];
+      const note = leftOutNote(leftOut, 'cohorts');
+      if (flags.json) {
+        printJson(ctx.io, {
+          ...table,
+          asOf: new Date(table.asOf).toISOString(),
+          leftOutCurrencies: leftOut,
+          leftOutNote: note,
+        });
+      } else {
+        ctx.io.out.write(renderCohorts(table, wantsColour(ctx.io, ctx.env)));
+        if (note) ctx.io.out.write(`${note}\n`);
+      }
     } finally {
       await store.close();
     }

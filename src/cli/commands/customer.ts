@@ -58,8 +58,12 @@ export function registerCustomer(program: Command, ctx: CommandContext): void {
         out.push(`persona: ${p.persona.label} — ${safe(p.persona.reason)}\n  play: ${safe(p.persona.play)}`);
       if (p.lifecycle) out.push(`stage: ${p.lifecycle.stage.replace('_', ' ')} — ${safe(p.lifecycle.reason)}`);
       if (p.scores) {
+        const alive =
+          p.scores.pAlive === null
+            ? `P(alive) not informative${p.predictionNote ? ` (${safe(p.predictionNote)})` : ''}`
+            : `P(alive) ${p.scores.pAlive.toFixed(3)}`;
         out.push(
-          `P(alive) ${p.scores.pAlive.toFixed(3)}, expected purchases ${p.scores.expectedPurchases?.toFixed(2) ?? '–'}, CLV ${p.scores.clv?.toFixed(2) ?? '–'}, next order ${p.scores.nextOrderDate ?? '–'}`,
+          `${alive}, expected purchases ${p.scores.expectedPurchases?.toFixed(2) ?? '–'}, CLV ${p.scores.clv?.toFixed(2) ?? '–'}, next order ${p.scores.nextOrderDate ?? '–'}`,
         );
       }
       if (p.loyalty) out.push(`loyalty: ${p.loyalty.tier}, ${p.loyalty.balance} points (${p.loyalty.pending} pending)`);

@@ -13,6 +13,7 @@ import {
 import { openStore } from '../../store/index.js';
 import { storeCustomers } from '../export-columns.js';
 import { formatCount, formatTable, printJson } from '../io.js';
+import { leftOutNote } from '../left-out.js';
 import { AS_OF_HELP, type CommandContext, dbOption, endDateFlag } from '../shared.js';
 
 const MODELS = ['bgnbd', 'pnbd', 'mbgnbd', 'gg'] as const;
@@ -71,7 +72,7 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
   dbOption(
     program
       .command('predict')
-      .description('score every customer: P(alive), churn risk, expected purchases and spend, CLV, next order')
+      .description('score every customer: P(alive), churn risk, expected purchases and order value, CLV, next order')
       .option(
         '--model <model>',
         'auto | bgnbd | pnbd | mbgnbd (auto: the lowest hold-out error among identified models)',
@@ -126,7 +127,7 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
           churn_risk: s.churnRisk === null ? null : round(s.churnRisk, 4),
           churn_band: s.churnBand,
           expected_purchases: round(s.expectedPurchases, 4),
-          expected_spend: round(s.expectedSpend, 2),
+          expected_order_value: round(s.expectedOrderValue, 2),
           clv: round(s.clv, 2),
           next_order: s.nextOrderAt === null ? null : day(s.nextOrderAt),
         }));
@@ -168,6 +169,8 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
             pAliveInformative: run.pAliveNote === undefined,
             pAliveNote: run.pAliveNote ?? null,
             spendNote: run.spendNote ?? null,
+            leftOutCurrencies: run.leftOut ?? [],
+            leftOutNote: leftOutNote(run.leftOut ?? [], 'predict'),
             asOf: day(run.asOf),
             horizonDays: run.horizonDays,
             currency: run.currency,
@@ -210,6 +213,8 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
           `total predicted value over the horizon: ${round(clv, 2).toLocaleString('en-US')} ${run.currency ?? ''}`,
         );
         if (run.spendNote) out.push(`spend model: ${run.spendNote}`);
+        const leftOut = leftOutNote(run.leftOut ?? [], 'predict');
+        if (leftOut) out.push(leftOut);
         for (const w of run.spendFit?.fit.warnings ?? []) out.push(`spend model warning: ${w}`);
         ctx.io.out.write(`${out.join('\n')}\n`);
       } finally {
@@ -285,7 +290,7 @@ function printFit(ctx: CommandContext, r: StoreFit): void {
     lines.push(
       '',
       `hold-out ${day(r.holdout.calibrationEnd)} … ${day(r.holdout.holdoutEnd - 86_400_000)} (${r.holdout.length.toFixed(1)} ${r.unit}s): ` +
-        `predicted ${h.totalPredicted.toFixed(1)} purchases, actual ${h.totalActual}`,
+        `predicted ${formatPurchases(h.totalPredicted)} purchases, actual ${formatCount(h.totalActual)}`,
       formatTable([
         ['calibration repeat purchases', 'customers', 'predicted (mean)', 'actual (mean)'],
         ...h.byFrequency.map((row) => [
@@ -316,6 +321,7 @@ function selectionJson(s: ModelSelection) {
   return {
     chosen: s.chosen,
     reason: s.reason,
+    tieRule: { relativeTolerance: s.tieTolerance, order: s.tieOrder },
     calibrationLastDay: day(s.calibrationEnd - 86_400_000),
     holdoutLastDay: day(s.holdoutEnd - 86_400_000),
     candidates: s.candidates.map((c) => ({
@@ -325,7 +331,15 @@ function selectionJson(s: ModelSelection) {
   };
 }
 
-function selectionText(s: ModelSelection, unit: string): string {
+/** Expected purchases (a sum of expectations) to one decimal with thousands separators; – when unknown. */
+function formatPurchases(value: number): string {
+  return Number.isFinite(value)
+    ? value.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 })
+    : '–';
+}
+
+/** The table of `--model auto`: each candidate's hold-out error, predicted and actual purchases (whole). */
+export function selectionText(s: ModelSelection, unit: string): string {
   return [
     `model chosen: ${s.chosen} (${s.reason}); hold-out ${day(s.calibrationEnd)} … ${day(s.holdoutEnd - 86_400_000)}, per ${unit} unit`,
     formatTable([
@@ -340,8 +354,8 @@ function selectionText(s: ModelSelection, unit: string): string {
       ...s.candidates.map((c) => [
         c.model,
         c.failure ? `failed: ${c.failure}` : formatEstimate(c.holdoutError),
-        formatEstimate(c.totalPredicted),
-        formatEstimate(c.totalActual),
+        formatPurchases(c.totalPredicted),
+        Number.isFinite(c.totalActual) ? formatCount(c.totalActual) : '–',
         c.identified ? 'yes' : 'no',
         c.pAliveInformative ? 'informative' : 'not informative',
       ]),

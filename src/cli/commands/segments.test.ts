@@ -58,6 +58,29 @@ for (const dialect of DIALECTS) {
       await dropWhenClosed(t);
     });
 
+    test('RFM groups nobody is in show – for their averages (null in the JSON), never 0 days or $0.00', async () => {
+      // Ten days into CDNOW, customers have at most ten days of history: several groups are empty.
+      const buyers = await duckOne(`select count(distinct customer) as n from ${RAW} where date <= '19970110'`);
+      const json = await run(['segments', 'rfm', '--json', '--as-of', '1997-01-10', '--db', t.url]);
+      assert.equal(json.code, 0, json.err);
+      const result = JSON.parse(json.out) as {
+        customers: Array<{ group: string; frequency: number }>;
+        groups: Array<{ group: string; customers: number; avgRecencyDays: number | null; avgOrders: number | null }>;
+      };
+      assert.equal(result.customers.length, Number(buyers.n));
+      const empty = result.groups.filter((g) => g.customers === 0);
+      assert.ok(empty.length > 0 && empty.length < 11, `${empty.length} empty groups`);
+      for (const g of empty) assert.deepEqual([g.avgRecencyDays, g.avgOrders], [null, null], g.group);
+      for (const g of result.groups.filter((g) => g.customers > 0)) {
+        const members = result.customers.filter((c) => c.group === g.group);
+        assert.equal(g.customers, members.length);
+        assert.equal(g.avgOrders, members.reduce((s, c) => s + c.frequency, 0) / members.length);
+      }
+      const table = await run(['segments', 'rfm', '--as-of', '1997-01-10', '--db', t.url]);
+      for (const g of empty) assert.match(table.out, new RegExp(`^${g.group}\\s+0\\s+0\\.0 %\\s+–\\s+–\\s+–$`, 'm'));
+      assert.doesNotMatch(table.out, /\$0\.00/);
+    });
+
     test('"bought in the last 30 days as of 1997-04-01" is [1997-03-03, 1997-04-02), as DuckDB counts it', async () => {
       const expected = await duckOne(`select count(distinct customer) as n from ${RAW}
         where date >= '19970303' and date <= '19970401'`);
@@ -151,6 +174,67 @@ for (const dialect of DIALECTS) {
       assert.ok(!/\n\s+at /.test(saved.err), 'no stack trace');
       const list = JSON.parse((await run(['segments', 'list', '--json', '--db', t.url])).out);
       assert.ok(!list.some((s: { name: string }) => s.name === 'deep'), 'nothing saved');
+    });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`scores stored without P(alive) on the Online Retail sample on ${dialect.name}`, {
+    skip: dialect.skip,
+  }, () => {
+    let t: TestDb;
+    before(async () => {
+      t = await freshDatabase(dialect.name);
+      await importFile(t.store.db, samplePath('online-retail', 'online-retail-sample.csv.gz'), {
+        format: 'online-retail',
+        now: NOW,
+      });
+      // BG/NBD on this sample cannot tell who has left: the scores are stored with P(alive) null.
+      const predicted = await run(['predict', '--model', 'bgnbd', '--as-of', '2011-12-09', '--db', t.url]);
+      assert.equal(predicted.code, 0, predicted.err);
+      assert.match(predicted.err, /P\(alive\) is not informative/);
+    });
+    after(async () => dropWhenClosed(t));
+
+    test('the customer view shows the stored expected purchases and CLV and says P(alive) is not informative', async () => {
+      const stored = await t.store.db
+        .selectFrom('customer_scores')
+        .innerJoin('customer_identities', 'customer_identities.customer_id', 'customer_scores.customer_id')
+        .select(['p_alive', 'expected_purchases', 'clv'])
+        .where('customer_identities.source', '=', 'online-retail')
+        .where('customer_identities.external_id', '=', '13263')
+        .executeTakeFirstOrThrow();
+      assert.equal(stored.p_alive, null);
+      const json = await run(['customer', 'online-retail:13263', '--json', '--db', t.url]);
+      assert.equal(json.code, 0, json.err);
+      const story = JSON.parse(json.out);
+      assert.ok(story.scores, 'scores shown');
+      assert.equal(story.scores.pAlive, null);
+      assert.equal(story.scores.expectedPurchases, Number(stored.expected_purchases));
+      assert.equal(story.scores.clv, Number(stored.clv));
+      assert.match(story.predictionNote, /cannot tell who has left/);
+      const text = await run(['customer', 'online-retail:13263', '--db', t.url]);
+      assert.match(
+        text.out,
+        new RegExp(
+          `P\\(alive\\) not informative \\(.*cannot tell who has left.*\\), expected purchases ${Number(stored.expected_purchases).toFixed(2)}, CLV ${Number(stored.clv).toFixed(2)}`,
+        ),
+      );
+    });
+
+    test('segments lifecycle says the stored scores have no P(alive), not that none are stored', async () => {
+      const text = await run(['segments', 'lifecycle', '--as-of', '2011-12-09', '--db', t.url]);
+      assert.equal(text.code, 0, text.err);
+      assert.doesNotMatch(text.out, /no model scores stored/);
+      assert.match(
+        text.out,
+        /the stored model scores have no P\(alive\) \(.*cannot tell who has left.*\): stages from days since the last order, the recency rule/,
+      );
+      const json = JSON.parse(
+        (await run(['segments', 'lifecycle', '--as-of', '2011-12-09', '--json', '--db', t.url])).out,
+      );
+      assert.equal(json.scored, 0);
+      assert.match(json.pAliveNote, /cannot tell who has left/);
     });
   });
 }

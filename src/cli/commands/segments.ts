@@ -13,6 +13,7 @@ import {
   exportCustomers,
   getSavedSegment,
   LIFECYCLE_STAGES,
+  latestScoresWithoutPAlive,
   lifecycleMigration,
   listSavedSegments,
   loadLatestScores,
@@ -64,7 +65,30 @@ async function withStore<T>(
 }
 
 const pct = (part: number, whole: number) => (whole === 0 ? '–' : `${((100 * part) / whole).toFixed(1)} %`);
-const mean = (values: number[]) => (values.length === 0 ? 0 : values.reduce((s, v) => s + v, 0) / values.length);
+/** The mean, or null for no values: an empty group has no average recency or spend, not 0. */
+const mean = (values: number[]) => (values.length === 0 ? null : values.reduce((s, v) => s + v, 0) / values.length);
+
+/**
+ * Each of the eleven RFM groups in order: its customers and their average recency (days), orders and
+ * spend (minor units), the averages null when the group is empty.
+ */
+function rfmGroupSummary(
+  customers: Array<{ group: string; recencyDays: number; frequency: number; monetaryMinor: number }>,
+) {
+  return countBy(
+    customers.map((c) => c.group),
+    RFM_GROUPS,
+  ).map(({ value, count }) => {
+    const members = customers.filter((c) => c.group === value);
+    return {
+      group: value,
+      customers: count,
+      avgRecencyDays: mean(members.map((c) => c.recencyDays)),
+      avgOrders: mean(members.map((c) => c.frequency)),
+      avgSpendMinor: mean(members.map((c) => c.monetaryMinor)),
+    };
+  });
+}
 
 function output(
   ctx: CommandContext,
@@ -105,7 +129,7 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
           )
         : undefined;
       output(ctx, flags, {
-        json: () => result,
+        json: () => ({ ...result, groups: rfmGroupSummary(result.customers) }),
         csv: () =>
           stringify(
             result.customers.map((c) => [
@@ -140,20 +164,15 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
           ),
         table: () => {
           const n = result.customers.length;
-          const rows = countBy(
-            result.customers.map((c) => c.group),
-            RFM_GROUPS,
-          ).map(({ value, count }) => {
-            const members = result.customers.filter((c) => c.group === value);
-            return [
-              value,
-              formatCount(count),
-              pct(count, n),
-              mean(members.map((c) => c.recencyDays)).toFixed(0),
-              mean(members.map((c) => c.frequency)).toFixed(1),
-              formatMoney(Math.round(mean(members.map((c) => c.monetaryMinor))), currency),
-            ];
-          });
+          const dash = (v: number | null, digits: number) => (v === null ? '–' : v.toFixed(digits));
+          const rows = rfmGroupSummary(result.customers).map((g) => [
+            g.group,
+            formatCount(g.customers),
+            pct(g.customers, n),
+            dash(g.avgRecencyDays, 0),
+            dash(g.avgOrders, 1),
+            g.avgSpendMinor === null ? '–' : formatMoney(Math.round(g.avgSpendMinor), currency),
+          ]);
           return `${formatTable([['group', 'customers', 'share', 'avg recency (days)', 'avg orders', 'avg spend'], ...rows])}\n\n${formatCount(n)} customers with a sale in ${result.currency ?? '–'}`;
         },
       });
@@ -202,9 +221,12 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
       withStore(ctx, flags, async (store) => {
         const asOf = await asOfOf(ctx, store.db, flags.asOf);
         const scores = await loadLatestScores(store.db, { model: flags.model, asOf });
+        const withoutPAlive = scores
+          ? undefined
+          : await latestScoresWithoutPAlive(store.db, { model: flags.model, asOf });
         const result = await computeLifecycle(store.db, { asOf, scores });
         output(ctx, flags, {
-          json: () => ({ ...result, scored: scores?.size ?? 0 }),
+          json: () => ({ ...result, scored: scores?.size ?? 0, pAliveNote: withoutPAlive ?? null }),
           csv: () =>
             stringify(
               result.customers.map((c) => [
@@ -232,7 +254,9 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
             ])}\n\n${
               scores
                 ? `${formatCount(scores.size)} customers staged by model scores, the others by days since their last order`
-                : 'no model scores stored: stages from days since the last order'
+                : withoutPAlive
+                  ? `the stored model scores have no P(alive) (${withoutPAlive}): stages from days since the last order, the recency rule`
+                  : 'no model scores stored: stages from days since the last order'
             }: at risk beyond ${t.atRiskDays.toFixed(1)} days, lapsed beyond ${t.lapsedDays.toFixed(1)}, churned beyond ${t.churnedDays.toFixed(1)} (from ${formatCount(t.gaps)} gaps between orders)`;
           },
         });
