@@ -12,7 +12,7 @@ import {
 } from '../../predict/index.js';
 import { openStore } from '../../store/index.js';
 import { storeCustomers } from '../export-columns.js';
-import { formatCount, formatTable, printJson } from '../io.js';
+import { asOfText, formatCount, formatTable, printJson } from '../io.js';
 import { leftOutNote } from '../left-out.js';
 import { AS_OF_HELP, type CommandContext, dbOption, endDateFlag } from '../shared.js';
 
@@ -189,7 +189,7 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
         const out: string[] = [];
         if (run.selection) out.push(selectionText(run.selection, unit), '');
         out.push(
-          `Scored ${formatCount(run.scores.length)} customers with ${run.model} as of ${day(run.asOf)}, ` +
+          `Scored ${formatCount(run.scores.length)} customers with ${run.model} as of ${asOfText(run.asOf)}, ` +
             `horizon ${horizon} ${unit}s; stored for segments and campaigns.`,
           '',
         );
