@@ -1,7 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import type { Selectable } from 'kysely';
 import { ComebackError } from '../errors.js';
 import type { Db } from '../store/index.js';
-import { type ApiScope, apiDb } from './api.schema.js';
+import { type ApiScope, type ApiSessionTable, apiDb } from './api.schema.js';
 
 /** The cookie that carries a dashboard session. */
 export const SESSION_COOKIE = 'comeback_session';
@@ -148,21 +149,7 @@ export async function revokeUserSessions(db: Db, username: string, now: number):
   return Number(result.numUpdatedRows);
 }
 
-function sessionOfRow(
-  row: {
-    id: number;
-    username: string | null;
-    api_key_id: number | null;
-    scope: ApiScope;
-    address: string | null;
-    user_agent: string | null;
-    created_at: number;
-    expires_at: number;
-    last_seen_at: number;
-    revoked_at: number | null;
-  },
-  keyName: string | null,
-): Session {
+function sessionOfRow(row: Omit<Selectable<ApiSessionTable>, 'token_hash'>, keyName: string | null): Session {
   return {
     id: Number(row.id),
     username: row.username,

@@ -16,7 +16,7 @@ import { messagingSettings } from '../../campaigns/settings.js';
 import { ComebackError } from '../../errors.js';
 import { MS_PER_DAY } from '../../shared/dates.js';
 import { openStore } from '../../store/index.js';
-import { formatCount, formatTable, type Io, printJson } from '../io.js';
+import { asOfText, formatCount, formatTable, type Io, printJson } from '../io.js';
 import { type CommandContext, dateFlag, dbOption, endDateFlag, resolveAsOf } from '../shared.js';
 
 interface ReportFlags {
@@ -189,7 +189,7 @@ function printReport(io: Io, report: RetentionReport, asOfSource: string): void 
     `Retention report for ${period}${report.defaultPeriod ? ' (the last full month before as-of)' : ''}, ` +
       `previous period ${previous}\n`,
   );
-  write(`as of the end of ${lastDay(report.asOf)} (${asOfSource})\n`);
+  write(`as of ${asOfText(report.asOf)} (${asOfSource})\n`);
   write(`A customer at time t is one with at least one sale in the ${report.activeWindowDays} days before t`);
   write(
     report.activeWindow.source === 'given'
