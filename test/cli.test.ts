@@ -57,7 +57,7 @@ describe('the comeback command line', () => {
     const lines = predict.out.trim().split('\n');
     assert.equal(
       lines[0],
-      'customer_id,source,store_id,email,currency,p_alive,churn_risk,churn_band,expected_purchases,expected_order_value,clv,next_order',
+      'customer_id,source,store_id,email,currency,p_alive,churn_risk,churn_band,expected_purchases,expected_purchase_value,clv,next_order',
     );
     assert.equal(lines.length, 2358);
     assert.equal(comeback('fit', 'nonsense').code, 2);

@@ -241,11 +241,12 @@ export interface CustomerScore {
   churnBand: ChurnBand | null;
   expectedPurchases: number;
   /**
-   * Expected net value of one order, major units: the Gamma-Gamma conditional mean (Fader, Hardie & Lee
-   * 2005, eq. 5), or the customer's own average order without a usable spend model. Not spend over the
-   * horizon: that is `expectedPurchases × expectedOrderValue`, discounted in `clv`.
+   * Expected net value of one purchase, major units: a purchase is a day's orders, as the purchase models
+   * count them (a customer's orders on one day are one purchase). The Gamma-Gamma conditional mean
+   * (Fader, Hardie & Lee 2005, eq. 5), or the customer's own average purchase without a usable spend model. Not spend over the
+   * horizon: that is `expectedPurchases × expectedPurchaseValue`, discounted in `clv`.
    */
-  expectedOrderValue: number;
+  expectedPurchaseValue: number;
   clv: number;
   /** Expected instant of the next order; null when the model expects none within two years or P(alive) is not informative. */
   nextOrderAt: number | null;
@@ -463,7 +464,7 @@ export async function computeScores(db: Db, options: Omit<ScoreOptions, 'now'>):
     const T = summary.T[i]!;
     const pAlive = note === undefined ? predictor.probabilityAlive(x, tx, T) : null;
     const risk = pAlive === null ? null : churnRisk(pAlive);
-    const expectedOrderValue = spend
+    const expectedPurchaseValue = spend
       ? ggConditionalExpectedSpend(spend, x, summary.monetary[i]!)
       : summary.averageSpent[i]!;
     const next = note === undefined ? timeToNextOrder(predictor, x, tx, T, { cap: (2 * 365) / unitDays }) : Number.NaN;
@@ -473,8 +474,8 @@ export async function computeScores(db: Db, options: Omit<ScoreOptions, 'now'>):
       churnRisk: risk,
       churnBand: risk === null ? null : churnBand(risk),
       expectedPurchases: predictor.conditionalExpectedPurchases(horizon, x, tx, T),
-      expectedOrderValue,
-      clv: discountedCustomerValue(predictor, x, tx, T, expectedOrderValue, clvOptions),
+      expectedPurchaseValue,
+      clv: discountedCustomerValue(predictor, x, tx, T, expectedPurchaseValue, clvOptions),
       nextOrderAt: Number.isFinite(next) ? Math.round(nextDayStart + next * unitDays * MS_PER_DAY) : null,
     });
   }
@@ -533,7 +534,7 @@ async function storeScores(
       expected_purchases: s.expectedPurchases,
       horizon_days: run.horizonDays,
       // The column keeps its first name; it holds the expected value of one order.
-      expected_spend: Number.isFinite(s.expectedOrderValue) ? s.expectedOrderValue : null,
+      expected_spend: Number.isFinite(s.expectedPurchaseValue) ? s.expectedPurchaseValue : null,
       clv: Number.isFinite(s.clv) ? s.clv : null,
       currency: run.currency,
       next_order_at: s.nextOrderAt,
@@ -588,7 +589,7 @@ export async function latestStoredScores(
       churnRisk: nullable(row.churn_risk),
       churnBand: row.churn_band === null ? null : (row.churn_band as ChurnBand),
       expectedPurchases: number(row.expected_purchases),
-      expectedOrderValue: number(row.expected_spend),
+      expectedPurchaseValue: number(row.expected_spend),
       clv: number(row.clv),
       nextOrderAt: row.next_order_at === null ? null : Number(row.next_order_at),
     })),

@@ -259,7 +259,7 @@ export interface CustomerScoreTable {
   churn_band: string | null;
   expected_purchases: number | null;
   horizon_days: number;
-  /** Expected value of one order (Gamma-Gamma), major units; `expected_order_value` in exports. */
+  /** Expected value of one order (Gamma-Gamma), major units; `expected_purchase_value` in exports. */
   expected_spend: number | null;
   clv: number | null;
   currency: string | null;

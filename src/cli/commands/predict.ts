@@ -72,7 +72,7 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
   dbOption(
     program
       .command('predict')
-      .description('score every customer: P(alive), churn risk, expected purchases and order value, CLV, next order')
+      .description('score every customer: P(alive), churn risk, expected purchases and purchase value, CLV, next order')
       .option(
         '--model <model>',
         'auto | bgnbd | pnbd | mbgnbd (auto: the lowest hold-out error among identified models)',
@@ -127,7 +127,7 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
           churn_risk: s.churnRisk === null ? null : round(s.churnRisk, 4),
           churn_band: s.churnBand,
           expected_purchases: round(s.expectedPurchases, 4),
-          expected_order_value: round(s.expectedOrderValue, 2),
+          expected_purchase_value: round(s.expectedPurchaseValue, 2),
           clv: round(s.clv, 2),
           next_order: s.nextOrderAt === null ? null : day(s.nextOrderAt),
         }));
