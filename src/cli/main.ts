@@ -85,7 +85,7 @@ export const COMMANDS: ReadonlyArray<{
   },
   {
     name: 'predict',
-    description: 'score every customer: P(alive), churn risk, expected purchases and order value, CLV, next order',
+    description: 'score every customer: P(alive), churn risk, expected purchases and purchase value, CLV, next order',
     load: async () => (await import('./commands/predict.js')).registerPredict,
   },
   {
