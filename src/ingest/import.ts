@@ -64,6 +64,11 @@ export interface Reconciliation {
    * with their net: part of both nets above, left out of revenue and every figure.
    */
   notSales: Array<{ status: string; count: number; minor: number }>;
+  /**
+   * Refunds the file states on its orders (Shopify's `Refunded Amount`, Cafe24's refund column) rather
+   * than as refund records: how many orders carry one and their sum, already netted in both nets above.
+   */
+  refundedOnOrders: { count: number; minor: number };
 }
 
 export interface ImportSummary extends WriteStats {
@@ -294,7 +299,7 @@ export async function batchTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): 
 
 /** The money the file states, per currency, gathered by the checking pass. */
 class FileMoney {
-  private readonly orders = new Map<string, { currency: string; net: number; status: string }>();
+  private readonly orders = new Map<string, { currency: string; net: number; status: string; refunded: number }>();
   private readonly refunds = new Map<string, number>();
   private readonly skips = new Map<string, Map<string, { count: number; minor: number }>>();
 
@@ -304,6 +309,7 @@ class FileMoney {
       currency: order.currency,
       net: order.totalMinor - (order.refundedMinor ?? 0),
       status: order.status,
+      refunded: order.refundedMinor ?? 0,
     });
   }
 
@@ -363,7 +369,13 @@ class FileMoney {
         byStatus.set(o.status, { ...item, count: item.count + 1, minor: item.minor + o.net });
       }
       const notSales = [...byStatus.values()].sort((a, b) => a.status.localeCompare(b.status));
-      return { currency, fileNetMinor, storedNetMinor, explained, unexplainedMinor, notSales };
+      const refundedOnOrders = { count: 0, minor: 0 };
+      for (const o of this.orders.values()) {
+        if (o.currency !== currency || o.refunded <= 0) continue;
+        refundedOnOrders.count += 1;
+        refundedOnOrders.minor += o.refunded;
+      }
+      return { currency, fileNetMinor, storedNetMinor, explained, unexplainedMinor, notSales, refundedOnOrders };
     });
   }
 }

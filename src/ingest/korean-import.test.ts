@@ -163,6 +163,7 @@ for (const dialect of DIALECTS) {
         from ${raw} group by 1)`;
       const e = await duckOne(`
         select count(*) as orders, sum(total) as total, sum(refund) filter (where not unpaid) as refunded,
+          count(*) filter (where not unpaid and refund > 0) as refunded_count,
           count(*) filter (where unpaid) as cancelled,
           count(*) filter (where pending and not unpaid) as pending,
           count(*) filter (where not pending and refund = 0) as paid,
@@ -212,6 +213,9 @@ for (const dialect of DIALECTS) {
       const notSale = (status: string) => krw!.notSales.find((n) => n.status === status);
       assert.deepEqual(notSale('cancelled'), { status: 'cancelled', count: e.cancelled, minor: e.cancelled_net });
       assert.deepEqual(notSale('pending'), { status: 'pending', count: e.pending, minor: e.pending_net });
+      // Cafe24 states refunds on its orders, not as refund records: the summary says how many and how much.
+      assert.equal(summary.refunds, 0);
+      assert.deepEqual(krw!.refundedOnOrders, { count: Number(e.refunded_count), minor: Number(e.refunded) });
       assert.equal(
         krw!.storedNetMinor - krw!.notSales.reduce((sum, n) => sum + n.minor, 0),
         e.sales_net,

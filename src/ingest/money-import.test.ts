@@ -135,6 +135,7 @@ for (const dialect of DIALECTS) {
           ],
           unexplainedMinor: 0,
           notSales: [],
+          refundedOnOrders: { count: 0, minor: 0 },
         },
       ]);
 

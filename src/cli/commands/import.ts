@@ -166,7 +166,7 @@ function printSummary(io: Io, s: ImportSummary): void {
     `${formatCount(s.rows)} rows`,
     `${formatCount(s.orders)} orders`,
     `${formatCount(s.lines)} lines`,
-    `${formatCount(s.refunds)} new refunds`,
+    `${formatCount(s.refunds)} new refund records`,
     `${formatCount(s.customersCreated)} new customers`,
     `${formatCount(s.productsCreated)} new products`,
   ];
@@ -193,6 +193,10 @@ function printSummary(io: Io, s: ImportSummary): void {
         ? '    every difference is explained\n'
         : `    ${money(r.unexplainedMinor).padStart(16)}  UNEXPLAINED: the store and the file disagree\n`,
     );
+    if (r.refundedOnOrders.count > 0)
+      io.out.write(
+        `    refunds stated on the orders (in both nets): ${formatCount(r.refundedOnOrders.count)} orders, ${money(r.refundedOnOrders.minor)}\n`,
+      );
     const notSales = r.notSales.filter((n) => n.minor !== 0);
     if (notSales.length > 0) {
       const total = notSales.reduce((sum, n) => sum + n.minor, 0);
