@@ -14,8 +14,9 @@ import {
   parseGrouping,
 } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
+import { currencyExponent } from '../../shared/money.js';
 import { openStore } from '../../store/index.js';
-import { formatCount, formatTable, type Io, printJson } from '../io.js';
+import { asOfText, formatCount, formatTable, type Io, printJson } from '../io.js';
 import { leftOutNote } from '../left-out.js';
 import { AS_OF_HELP, type CommandContext, dbOption, resolveAsOf } from '../shared.js';
 
@@ -115,7 +116,11 @@ function heat(text: string, share: number): string {
 export function renderCohorts(table: CohortTable, colour: boolean): string {
   if (table.cohorts.length === 0) return 'No sales in the store: no cohorts.\n';
   const width = Math.max(...table.cohorts.map((c) => c.values.length));
-  const cell = (v: number) => (table.metric === 'customers' ? `${(v * 100).toFixed(1)}%` : v.toFixed(2));
+  // Money in major units with the currency's own decimals (none for KRW or JPY), thousands grouped.
+  const digits = table.currency ? currencyExponent(table.currency) : 2;
+  const money = (v: number) =>
+    v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  const cell = (v: number) => (table.metric === 'customers' ? `${(v * 100).toFixed(1)}%` : money(v));
   // The acquisition period is 100 % by definition; the scale is set by the later periods.
   const later = table.cohorts.flatMap((c) => (table.metric === 'customers' ? c.values.slice(1) : c.values));
   const max = Math.max(1e-12, ...later);
@@ -147,10 +152,12 @@ export function renderCohorts(table: CohortTable, colour: boolean): string {
   }[table.metric];
   const grouped = table.by ? `groups: ${table.by.rule}\n` : '';
   const bands = table.bands
-    ? `first-order value bands: ${table.bands.map((b) => `${b.group} ${b.min.toFixed(2)}–${b.max.toFixed(2)}`).join(', ')}\n`
+    ? `first-order value bands: ${table.bands.map((b) => `${b.group} ${money(b.min)}–${money(b.max)}`).join(', ')}\n`
     : '';
   const partial = table.partial
     ? `* ${table.partial.cohort} is partial: the data stops on ${table.partial.lastDay} (${table.partial.days} of ${table.partial.ofDays} days), so its values are not comparable with whole periods\n`
     : '';
-  return `Acquisition cohorts by ${table.period} of first purchase: ${what}\n${grouped}${bands}${formatTable([header, ...rows])}\n${partial}`;
+  // Whose and when: the cohorts count only the customers who bought in this currency, up to the as-of.
+  const scope = `${table.currency ? `customers who bought in ${table.currency}, ` : ''}as of ${asOfText(table.asOf)}\n`;
+  return `Acquisition cohorts by ${table.period} of first purchase: ${what}\n${scope}${grouped}${bands}${formatTable([header, ...rows])}\n${partial}`;
 }

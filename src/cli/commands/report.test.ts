@@ -154,6 +154,12 @@ for (const dialect of DIALECTS) {
       assert.equal(nov.partial, null, 'as of the end of November 30 the last month is whole');
       const text = (await run(['cohorts', '--db', t.url, '--as-of', '2025-12-06'])).out;
       assert.match(text, /\* 2025-12 is partial: the data stops on 2025-12-06 \(6 of 31 days\)/);
+      // The heading says whose cohorts and as of when; KRW has no minor unit, so no decimals.
+      assert.match(plain.out, /^customers who bought in KRW, as of the end of \d{4}-\d{2}-\d{2}$/m);
+      const won = (await run(['cohorts', '--db', t.url, '--currency', 'KRW', '--metric', 'revenue'])).out;
+      assert.match(won, /net revenue per original customer in each period \(KRW\)/);
+      assert.doesNotMatch(won.split('\n').slice(3).join('\n'), /\d\.\d/, 'no decimals in won');
+      assert.match(won, /\d,\d{3}/, 'thousands grouped');
       assert.ok(!plain.out.includes('\u001b['), 'no colour when stdout is not a terminal');
       const coloured = await run(['cohorts', '--db', t.url, '--currency', 'KRW'], { tty: true });
       assert.ok(coloured.out.includes('\u001b[48;5;'), 'ANSI 256-colour backgrounds on a terminal');
