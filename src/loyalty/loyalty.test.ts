@@ -410,5 +410,29 @@ for (const dialect of DIALECTS) {
       assert.ok(dormant.length > 0);
       for (const m of dormant) assert.ok(m.daysInactive >= 60);
     });
+
+    test('dormant members as of a past date: the balance, activity and tier as they stood then', async () => {
+      const c = await addCustomer(db);
+      // Enrolled on day 1000 (the 50-point sign-up bonus is an earn), 5 points for a share on day 1100.
+      ok(await enrolMember(db, program, { customerId: c, now: day(1000) }));
+      ok(await earnForAction(db, program, { customerId: c, action: 'share', reference: 'late', now: day(1100) }));
+      const find = async (asOf: number) =>
+        (await dormantMembers(db, program, { asOf, days: 60 })).find((m) => m.customerId === c);
+      assert.equal(await find(day(999)), undefined, 'not yet a member');
+      // 60 days after the sign-up exactly: dormant (no activity for 60 days); a millisecond before, not.
+      assert.equal(await find(day(1060) - 1), undefined);
+      const then = await find(day(1090));
+      assert.deepEqual(
+        then && { balance: then.balance, daysInactive: then.daysInactive, tier: then.tier, last: then.lastActivityAt },
+        { balance: 50, daysInactive: 90, tier: 'blue', last: day(1000) },
+        'as of day 1090 the later share is not read',
+      );
+      assert.equal(await find(day(1150)), undefined, 'the share on day 1100 is 50 days before');
+      const later = await find(day(1200));
+      assert.deepEqual(
+        later && { balance: later.balance, daysInactive: later.daysInactive, last: later.lastActivityAt },
+        { balance: 55, daysInactive: 100, last: day(1100) },
+      );
+    });
   });
 }

@@ -247,7 +247,11 @@ export interface DormantMember {
 
 /**
  * Members with no earn or redemption for `days` (the program's `dormantDays` by default) as of
- * `asOf`, largest balance first: the list a win-back flow sends to.
+ * `asOf`, largest balance first: the list a win-back flow sends to. Everything is read as it stood at
+ * `asOf` from the append-only ledger and tier history (as `programReport` reads them), never from the
+ * members' current counters: the balance is the entries that occurred by `asOf` and were available then
+ * (not pending, not debt), the last activity the latest earn of points or redemption by then (else the
+ * enrolment), the tier the last change by then. Members enrolled after `asOf` are left out.
  */
 export async function dormantMembers(
   db: Db,
@@ -256,21 +260,40 @@ export async function dormantMembers(
 ): Promise<DormantMember[]> {
   const { config } = program;
   const span = (days ?? config.dormantDays) * MS_PER_DAY;
-  const rows = await db
-    .withTables<LoyaltyTables>()
-    .selectFrom('loyalty_members as m')
-    .innerJoin('customers as c', 'c.id', 'm.customer_id')
-    .select(['m.customer_id', 'c.email', 'm.last_activity_at', 'm.balance', 'm.tier'])
-    .where('m.last_activity_at', '<=', asOf - span)
-    .orderBy('m.balance', 'desc')
-    .orderBy('m.customer_id')
-    .limit(limit)
-    .execute();
+  const { rows } = await sql<{
+    customer_id: number;
+    email: string | null;
+    last_activity_at: number;
+    balance: number;
+    tier: string;
+  }>`
+    select m.customer_id, c.email,
+      coalesce(a.last_active, m.enrolled_at) as last_activity_at,
+      coalesce(a.balance, 0) as balance,
+      coalesce((select h.to_tier from loyalty_tier_history h
+        where h.customer_id = m.customer_id and h.changed_at <= ${asOf}
+        order by h.changed_at desc, h.id desc limit 1), m.tier) as tier
+    from loyalty_members m
+    join customers c on c.id = m.customer_id
+    left join (
+      select l.customer_id,
+        max(case when (l.kind = 'earn' and l.amount > 0) or l.kind = 'redeem' then l.occurred_at end) as last_active,
+        sum(case when l.bucket <> 'debt' and not (l.available_at > ${asOf} and (l.bucket = 'pending' or l.amount > 0))
+          then l.amount else 0 end) as balance
+      from loyalty_ledger l
+      where l.occurred_at <= ${asOf}
+      group by l.customer_id
+    ) a on a.customer_id = m.customer_id
+    where m.enrolled_at <= ${asOf} and coalesce(a.last_active, m.enrolled_at) <= ${asOf - span}
+    order by coalesce(a.balance, 0) desc, m.customer_id
+    limit ${limit}`.execute(db);
   const rewards = [...config.rewards].sort((a, b) => a.cost - b.cost);
-  return rows.map((r) => {
+  return rows.map((row) => {
+    // PostgreSQL returns bigint sums and maxima as strings.
+    const r = { ...row, balance: Number(row.balance), last_activity_at: Number(row.last_activity_at) };
     const next = rewards.find((reward) => reward.cost > r.balance);
     return {
-      customerId: r.customer_id,
+      customerId: Number(r.customer_id),
       email: r.email,
       lastActivityAt: r.last_activity_at,
       daysInactive: Math.floor((asOf - r.last_activity_at) / MS_PER_DAY),
