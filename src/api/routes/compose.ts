@@ -3,6 +3,7 @@ import {
   CHANNELS,
   campaignAudience,
   campaignSends,
+  installBuiltins,
   listFlows,
   listTemplates,
   loadFlow,
@@ -48,8 +49,18 @@ export function registerComposeRoutes(app: ApiApp, deps: RouteDeps): void {
   const db = deps.store.db;
   app.get(
     '/templates',
-    { config: { access: 'read' }, schema: { summary: 'Every message template, newest version', tags: ['campaigns'] } },
-    async () => ({ templates: await listTemplates(db) }),
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'Every message template, newest version (installs the built-in ones first)',
+        tags: ['campaigns'],
+      },
+    },
+    async () => {
+      // As GET /flows: the built-in flows' templates are there from the first look.
+      await installBuiltins(db, deps.now());
+      return { templates: await listTemplates(db) };
+    },
   );
   app.post(
     '/templates/:key/preview',
