@@ -123,7 +123,8 @@ export const COMPOSE_EN = {
   composeConfirm: 'Create and send to {n} customers',
   composeConfirmLater: 'Create and schedule for {n} customers',
   composeSending: 'Sending…',
-  composeSent: 'Campaign {key}: {entered} customers entered ({treated} to receive it, {control} held out).',
+  composeSent:
+    'Campaign {key}: {entered} customers entered ({treated} in the treated group, {control} held out). Those without consent or an address are skipped and counted in its report.',
   composeChanged: 'The form changed since the audience was counted: check it again.',
   composeNeedAt: 'Choose a date and time.',
   composeInPast: 'That time has passed.',
@@ -254,7 +255,8 @@ export const COMPOSE_KO: Record<keyof typeof COMPOSE_EN, string> = {
   composeConfirm: '만들고 {n}명에게 보내기',
   composeConfirmLater: '만들고 {n}명에게 예약하기',
   composeSending: '보내는 중…',
-  composeSent: '캠페인 {key}: {entered}명이 들어왔습니다(발송 {treated}명, 대조군 {control}명).',
+  composeSent:
+    '캠페인 {key}: {entered}명이 들어왔습니다(발송 그룹 {treated}명, 대조군 {control}명). 수신 동의나 연락처가 없는 고객은 발송에서 제외되며 보고서에 집계됩니다.',
   composeChanged: '대상 고객을 센 뒤에 입력이 바뀌었습니다. 다시 확인해 주세요.',
   composeNeedAt: '날짜와 시각을 고르세요.',
   composeInPast: '이미 지난 시각입니다.',

@@ -236,14 +236,8 @@ function Composer({
   const reach = audience?.data.reachable ?? 0;
   const zone = zoneLabel(-new Date().getTimezoneOffset());
   return (
-    <form
-      className="compose-form"
-      data-testid="campaign-composer"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void check();
-      }}
-    >
+    // Not a <form>: the template preview inside it is one.
+    <div className="compose-form" data-testid="campaign-composer">
       <div className="compose-grid">
         <label className="field" htmlFor={`${id}-key`}>
           <span>{i18n.t('composeKey')}</span>
@@ -385,8 +379,9 @@ function Composer({
       {preview && <TemplatePreview key={preview} templates={templates} fixed={preview} />}
       <div className="compose-actions">
         <button
-          type="submit"
+          type="button"
           className="button"
+          onClick={() => void check()}
           disabled={busy !== null || !draft.segment || draft.channels.length === 0}
           data-testid="compose-check"
         >
@@ -438,7 +433,7 @@ function Composer({
           {done}
         </p>
       )}
-    </form>
+    </div>
   );
 }
 
