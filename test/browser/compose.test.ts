@@ -260,4 +260,44 @@ describe('flow editor, campaign composer and template preview in Chromium', { sk
     await phone.screenshot({ path: join(SHOTS, 'ko-phone-campaigns.png'), fullPage: true });
     await phone.close();
   });
+
+  test('a scheduled campaign sends at the date and time typed, in the browser’s own zone (Seoul here)', async () => {
+    const seoul = await browser.newContext({ viewport: PHONE, locale: 'ko-KR', timezoneId: 'Asia/Seoul' });
+    try {
+      const signIn = await seoul.request.post(new URL('/api/v1/session', demo.url).href, {
+        data: { username: demo.user, password: demo.password },
+      });
+      assert.equal(signIn.status(), 200);
+      const page = await seoul.newPage();
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      await page.goto(new URL('/?lang=ko#/flows/campaigns', demo.url).href);
+      await page.getByTestId('campaign-composer').waitFor({ timeout: 30_000 });
+      await page.getByTestId('compose-key').fill('composer-later');
+      await page.getByTestId('compose-segment').selectOption('composer-test');
+      await page.getByTestId('compose-templateA').selectOption('composer-hello');
+      await page.getByTestId('compose-later').check();
+      // 09:30 on 15 January 2030 in Seoul (UTC+9, no daylight saving) is 00:30 UTC.
+      await page.getByTestId('compose-at').fill('2030-01-15T09:30');
+      await page.getByTestId('compose-check').click();
+      await page.getByTestId('compose-audience').waitFor({ timeout: 30_000 });
+      assert.equal(
+        await page.getByTestId('compose-send').textContent(),
+        makeI18n('ko').t('composeConfirmLater', { n: '5' }),
+      );
+      await page.getByTestId('compose-send').click();
+      await page.getByTestId('compose-done').waitFor({ timeout: 30_000 });
+      await fitsTheScreen(page);
+      const listed = await api<{ campaigns: { key: string; entered: number; sendAt: number | null }[] }>(
+        '/campaigns/sends',
+      );
+      assert.deepEqual(
+        listed.campaigns.filter((c) => c.key === 'composer-later').map((c) => [c.entered, c.sendAt]),
+        [[5, Date.UTC(2030, 0, 15, 0, 30)]],
+      );
+      const cell = page.getByTestId('campaign-composer-later').locator('[data-col="send-at"]');
+      assert.match((await cell.textContent()) ?? '', /UTC\+09:00/);
+    } finally {
+      await seoul.close();
+    }
+  });
 });
