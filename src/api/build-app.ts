@@ -22,6 +22,7 @@ import { installErrorHandler, notFoundBody } from './error-handler.js';
 import { messageLinkSecret, publishableOrigins, readOrCreateSetting } from './keys.queries.js';
 import { DEFAULT_RATE_LIMIT, MAX_JSON_DEPTH } from './limits.js';
 import { MEMBER_HEADER } from './member-token.js';
+import { registerComposeRoutes } from './routes/compose.js';
 import { registerCustomerRoutes } from './routes/customers.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerEventRoutes } from './routes/events.js';
@@ -238,6 +239,7 @@ export async function buildApp({
       registerDashboardRoutes(api, deps);
       registerLoyaltyRoutes(api, deps);
       registerFlowRoutes(api, deps);
+      registerComposeRoutes(api, deps);
       registerProductRoutes(api, deps);
       registerStorefrontRoutes(api, deps);
       // Its own scope: the webhook route reads JSON bodies as raw bytes to check their signature.

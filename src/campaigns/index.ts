@@ -1,4 +1,11 @@
 export { type AdvanceSummary, advanceJourneys, describeOffer, preferredChannel } from './advance.queries.js';
+export {
+  type AudienceExclusion,
+  type CampaignAudience,
+  type CampaignSends,
+  campaignAudience,
+  campaignSends,
+} from './audience.queries.js';
 export { type BacktestEntrant, type BacktestMessage, type BacktestReport, backtestFlow } from './backtest.queries.js';
 export { BUILTIN_TEMPLATES, BUILTIN_TEMPLATES_KO, builtinFlows, installBuiltins } from './builtin.js';
 export {
@@ -111,6 +118,15 @@ export {
   type SuppressionReason,
 } from './policy.js';
 export { type UnsubscribeResult, unsubscribeByToken } from './preferences.queries.js';
+export {
+  listTemplates,
+  previewTemplate,
+  SAMPLE_CUSTOMER,
+  type TemplatePreview,
+  type TemplateSummary,
+  type TextLength,
+  textLength,
+} from './preview.queries.js';
 export { compileTemplate, liquidEngine, type MessageContext, renderMessage, type TemplateSource } from './render.js';
 export { type FlowReport, flowReport, type StepFigures } from './report.queries.js';
 export { httpSender, providerBody, signBody } from './senders/http.js';

@@ -4,7 +4,7 @@ import { detectLang, I18nContext, type Lang, type MessageKey, makeI18n } from '.
 import { CohortsPage } from './pages/cohorts.js';
 import { CustomerPage, CustomersPage } from './pages/customers.js';
 import { FeedbackPage } from './pages/feedback.js';
-import { FlowsPage } from './pages/flows.js';
+import { FlowsWorkspace } from './pages/flows-workspace.js';
 import { LoyaltyPage } from './pages/loyalty.js';
 import { OverviewPage } from './pages/overview.js';
 import { PredictionsPage } from './pages/predictions.js';
@@ -59,7 +59,7 @@ function Page({ route }: { route: Route }) {
     case 'predictions':
       return <PredictionsPage />;
     case 'flows':
-      return <FlowsPage />;
+      return <FlowsWorkspace />;
     case 'loyalty':
       return <LoyaltyPage />;
     case 'feedback':

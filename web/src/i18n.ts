@@ -1,4 +1,5 @@
 import { createContext, useContext } from 'react';
+import { COMPOSE_EN, COMPOSE_KO } from './i18n-compose.js';
 import { CUSTOMERS_EN, CUSTOMERS_KO } from './i18n-customers.js';
 import { FEEDBACK_EN, FEEDBACK_KO } from './i18n-feedback.js';
 import { FLOWS_EN, FLOWS_KO } from './i18n-flows.js';
@@ -163,6 +164,7 @@ const en = {
   ...FLOWS_EN,
   ...CUSTOMERS_EN,
   ...FEEDBACK_EN,
+  ...COMPOSE_EN,
 } as const;
 
 /** A message key. */
@@ -324,6 +326,7 @@ const ko: Record<MessageKey, string> = {
   ...FLOWS_KO,
   ...CUSTOMERS_KO,
   ...FEEDBACK_KO,
+  ...COMPOSE_KO,
 };
 
 const MESSAGES: Record<Lang, Record<MessageKey, string>> = { en, ko };
