@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DIALECTS, freshDatabase } from '../../test/setup.js';
 import { BUILTIN_TEMPLATES, BUILTIN_TEMPLATES_KO, builtinFlows, installBuiltins } from './builtin.js';
+import { emptyBlocks } from './context.queries.js';
 import { latestTemplate, listFlows, saveFlow } from './flows.queries.js';
 import { type MessageContext, renderMessage } from './render.js';
 import { saveMessagingSettings } from './settings.js';
@@ -82,15 +83,12 @@ describe('built-in flows', () => {
         await installBuiltins(t.store.db, 1000);
         const template = await latestTemplate(t.store.db, 'birthday');
         const context: MessageContext = {
+          ...emptyBlocks(),
           customer: { id: 1, first_name: '하늘', last_name: '김', email: 'a@example.kr', country: 'KR' },
           store: { name: '다온상회', url: null },
           scores: { p_alive: null, clv: null, churn_risk: null },
-          loyalty: { member: false, balance: null, tier: null, rewards_within_reach: [] },
           coupon: { code: 'BIRT-ABC', description: '10% 할인', expires_on: '2026-07-01' },
-          products: [],
-          new_arrivals: [],
           links: { unsubscribe: 'https://x.example/m/u/t', preferences: 'https://x.example/m/p/t' },
-          trigger: {},
         };
         const message = await renderMessage(template, context);
         assert.equal(message.subject, '하늘님, 생일 축하드려요!');

@@ -263,14 +263,14 @@ export async function storeBuild(
   });
 }
 
-/** The newest build, or undefined when none was made. */
-export async function latestBuild(db: Db): Promise<{ id: number; asOf: number; createdAt: number } | undefined> {
-  const row = await tables(db)
-    .selectFrom('recommend_builds')
-    .select(['id', 'as_of', 'created_at'])
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+/** The newest build (made at or before `at`, when given), or undefined when none was made. */
+export async function latestBuild(
+  db: Db,
+  at?: number,
+): Promise<{ id: number; asOf: number; createdAt: number } | undefined> {
+  let query = tables(db).selectFrom('recommend_builds').select(['id', 'as_of', 'created_at']);
+  if (at !== undefined) query = query.where('created_at', '<=', at);
+  const row = await query.orderBy('id', 'desc').limit(1).executeTakeFirst();
   return row ? { id: Number(row.id), asOf: Number(row.as_of), createdAt: Number(row.created_at) } : undefined;
 }
 
