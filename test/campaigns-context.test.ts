@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
+  builtinFlows,
+  httpSender,
+  installBuiltins,
   previewBlocks,
   saveFlow,
   saveMessagingSettings,
@@ -15,6 +18,7 @@ import { adjust, enrolMember, saveProgram } from '../src/loyalty/index.js';
 import { buildRecommendations } from '../src/recommend/index.js';
 import type { Db } from '../src/store/index.js';
 import { addCustomer, enterAtRisk } from './campaign-fixtures.js';
+import { type JsonGateway, startJsonGateway } from './json-gateway.js';
 import { testProgramConfig } from './loyalty-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 import { type SmtpSink, startSmtpSink } from './smtp-sink.js';
@@ -351,6 +355,135 @@ for (const dialect of DIALECTS) {
       // The HTML shows each item's image.
       const html = String(sink.received.find((m) => m.envelopeTo[0] === 'c7@example.com')!.parsed.html);
       assert.match(html, /src="https:\/\/cdn\.example\/darj\.jpg"/);
+    });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`the built-in templates show the blocks (${dialect.name})`, { skip: dialect.skip }, () => {
+    let t: TestDb;
+    let sink: SmtpSink;
+    let sms: JsonGateway;
+    let ids: Map<string, number>;
+    before(async () => {
+      t = await freshDatabase(dialect.name);
+      sink = await startSmtpSink();
+      sms = await startJsonGateway();
+      const db = t.store.db;
+      await saveMessagingSettings(db, {
+        publicUrl: 'https://shop.example/comeback',
+        storeName: 'Tea & Co',
+        storeUrl: 'https://shop.example',
+        cap: null,
+        quietHours: null,
+      });
+      ids = await catalogue(db);
+      for (let id = 1; id <= 10; id++) {
+        await addCustomer(db, id, T0 - 60 * DAY, {
+          email: id === 10 ? null : `c${id}@example.com`,
+          phone: id === 10 ? '+447700900010' : null,
+          country: 'GB',
+        });
+      }
+      await order(db, ids, 1, T0 - 20 * DAY, [['ASSAM', 1, 750]]);
+      for (const c of [2, 3, 4])
+        await order(db, ids, c, T0 - 20 * DAY, [
+          ['ASSAM', 1, 750],
+          ['DARJ', 1, 1299],
+        ]);
+      for (const c of [5, 6])
+        await order(db, ids, c, T0 - 20 * DAY, [
+          ['ASSAM', 1, 750],
+          ['OOLONG', 1, 900],
+        ]);
+      for (const [id, channel] of [
+        [1, 'email'],
+        [7, 'email'],
+        [9, 'email'],
+        [10, 'sms'],
+      ] as const) {
+        await db
+          .insertInto('customer_consents')
+          .values({ customer_id: id, channel, granted: 1, updated_at: T0 - 30 * DAY, source: 'test' })
+          .execute();
+      }
+      const program = await saveProgram(db, testProgramConfig({ actions: {} }), { now: T0 - 30 * DAY });
+      assert.ok((await enrolMember(db, program, { customerId: 1, now: T0 - 30 * DAY })).ok);
+      assert.ok((await adjust(db, program, { customerId: 1, points: 180, reason: 'test', now: T0 - 10 * DAY })).ok);
+      await buildRecommendations(db, { asOf: T0 - 2 * HOUR, now: T0 - 2 * HOUR });
+      await installBuiltins(db, T0 - DAY);
+      for (const flow of builtinFlows()) {
+        if (!['win-back', 'cart-abandonment', 'review-request'].includes(flow.key)) continue;
+        await saveFlow(db, { ...flow, holdoutShare: 0 }, T0 - DAY);
+        await setFlowEnabled(db, flow.key, true, T0 - DAY);
+      }
+    });
+    after(async () => {
+      await sink?.close();
+      await sms?.close();
+      await t?.drop();
+    });
+
+    test('win-back with products and what a member is missing, cart items by e-mail and SMS, the review names the order', async () => {
+      const db = t.store.db;
+      await enterAtRisk(db, [1], T0);
+      const cart = [
+        { sku: 'DARJ', name: 'Darjeeling 100 g', price: 12.99, quantity: 2 },
+        { sku: 'OOLONG', quantity: 1 },
+        { sku: 'MUG', quantity: 1 },
+      ];
+      await event(db, 7, 'Checkout Started', T0, { currency: 'GBP', products: cart.slice(0, 1) }, 'checkout-7');
+      await event(db, 10, 'Checkout Started', T0, { currency: 'GBP', products: cart }, 'checkout-10');
+      await order(
+        db,
+        ids,
+        9,
+        T0,
+        [
+          ['DARJ', 2, 1299],
+          ['OOLONG', 1, 900],
+        ],
+        '#1002',
+      );
+      const run = async (at: number) => {
+        const email = smtpSender({ host: '127.0.0.1', port: sink.port, ignoreTLS: true });
+        const text = httpSender({ url: `${sms.url}/messages`, bearer: 'x', now: () => at });
+        await workerTick(db, { now: () => at, random: () => 0.5, linkSecret: SECRET, senders: { email, sms: text } });
+        await email.close?.();
+      };
+      await run(T0);
+      await run(T0 + 5 * HOUR);
+      await run(T0 + 10 * DAY);
+      const mail = (to: number, subject: RegExp) => {
+        const found = sink.received.find(
+          (m) => m.envelopeTo[0] === `c${to}@example.com` && subject.test(m.parsed.subject ?? ''),
+        );
+        assert.ok(found, `no mail ${subject} to ${to}: ${sink.received.map((m) => m.parsed.subject).join(' / ')}`);
+        return { text: String(found.parsed.text), html: String(found.parsed.html) };
+      };
+      const winBack = mail(1, /^It has been a while/).text;
+      // 180 points at 1p each; Blue may take Free shipping (60) and £5 off (100) now; 10% off (250) needs 70 more.
+      assert.match(winBack, /What you are missing/);
+      assert.match(winBack, /You have 180 points \(£1\.80\) as a Blue member\./);
+      assert.match(winBack, /Free shipping: yours now for 60 points/);
+      assert.match(winBack, /£5 off: yours now for 100 points/);
+      assert.match(winBack, /10% off: 70 more points to go/);
+      assert.match(winBack, /Darjeeling \[[^\]]+\] £12\.99\s+Because you bought Assam/);
+      assert.match(winBack, /Oolong \[[^\]]+\] £9\.00\s+Because you bought Assam/);
+      assert.match(winBack, /New since your last visit\s+Hojicha \[[^\]]+\] £11\.00/);
+      const cart7 = mail(7, /^You left something/);
+      assert.match(cart7.text, /Darjeeling 100 g \[[^\]]+\] · Qty 2 · £12\.99/);
+      assert.match(cart7.html, /src="https:\/\/cdn\.example\/darj\.jpg"/);
+      // Customer 10 has only a phone: the SMS version of the reminder, naming the first item and the rest.
+      const text10 = sms.received.find((r) => r.to === '+447700900010');
+      assert.ok(text10, JSON.stringify(sms.received));
+      assert.match(
+        String(text10.text),
+        /^Tea & Co: Darjeeling 100 g and 2 more are waiting for you\. https:\/\/shop\.example Stop: https:\/\/shop\.example\/comeback\/m\/u\/\S+$/,
+      );
+      const review = mail(9, /^How was your order/);
+      assert.match(review.text, /what you thought of Darjeeling and Oolong: a review takes\s+a minute/);
+      assert.ok(sink.received.some((m) => m.parsed.subject === 'How was your order #1002?'));
     });
   });
 }

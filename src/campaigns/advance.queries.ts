@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ComebackError } from '../errors.js';
 import { feedbackFields } from '../feedback/index.js';
 import { pausedAt } from '../hosted/index.js';
 import { randomCode } from '../loyalty/index.js';
@@ -7,7 +8,7 @@ import { type Db, REVENUE_STATUSES } from '../store/index.js';
 import { blocksRead, ContextLoader, emptyBlocks } from './context.queries.js';
 import { type JourneyAction, type JourneyFacts, type JourneyState, nextActions } from './engine.js';
 import { CHANNELS, type Channel, type FlowDefinition, kakaoKind, type Offer } from './flow.js';
-import { flowVersion, latestTemplateIn } from './flows.queries.js';
+import { flowVersion, latestTemplateIn, type SavedTemplate } from './flows.queries.js';
 import { type Arm, holdoutDraw } from './holdout.js';
 import {
   type AdvertiserIdentity,
@@ -683,6 +684,22 @@ class KakaoRefusal extends Error {
 }
 
 /**
+ * The template a step's send uses on `channel`: `<key>-<channel>` when the step's template is for
+ * another channel and the store has that one (`cart-reminder-sms` beside the `cart-reminder` e-mail),
+ * else the step's own (an e-mail template sent as SMS sends its plain-text part).
+ */
+async function templateFor(trx: CampaignDb, key: string, channel: Channel): Promise<SavedTemplate> {
+  const template = await latestTemplateIn(trx, key);
+  if (template.channel === channel) return template;
+  try {
+    return await latestTemplateIn(trx, `${key}-${channel}`);
+  } catch (error) {
+    if (error instanceof ComebackError && error.kind === 'not_found') return template;
+    throw error;
+  }
+}
+
+/**
  * Renders a message for the outbox: fixed at enqueue, so a resend sends the same content. A marketing
  * message to a Korean recipient gets `(광고)`, the sender and the free opt-out (`korea.ts`).
  */
@@ -709,7 +726,7 @@ async function renderPayload(
       },
     )}`;
   const templateKey = action.template;
-  const template = channel === 'webhook' ? undefined : await latestTemplateIn(trx, templateKey);
+  const template = channel === 'webhook' ? undefined : await templateFor(trx, templateKey, channel);
   // A block is read only when the template reads it; a webhook carries every block.
   const wants = template
     ? blocksRead(template.body, template.subject, template.text, ...Object.values(action.kakao?.variables ?? {}))
