@@ -13,7 +13,16 @@ describe('built-in flows', () => {
     const flows = builtinFlows();
     assert.deepEqual(
       flows.map((f) => f.key),
-      ['win-back', 'cart-abandonment', 'browse-abandonment', 'welcome', 'second-order', 'review-request', 'birthday'],
+      [
+        'win-back',
+        'cart-abandonment',
+        'browse-abandonment',
+        'welcome',
+        'second-order',
+        'review-request',
+        'replenishment',
+        'birthday',
+      ],
     );
     for (const flow of flows) {
       for (const step of flow.steps)
@@ -27,9 +36,9 @@ describe('built-in flows', () => {
     }, async () => {
       const t = await freshDatabase(dialect.name);
       try {
-        assert.deepEqual(await installBuiltins(t.store.db, 1000), { flows: 7, templates: BUILTIN_TEMPLATES.length });
+        assert.deepEqual(await installBuiltins(t.store.db, 1000), { flows: 8, templates: BUILTIN_TEMPLATES.length });
         const listed = await listFlows(t.store.db);
-        assert.equal(listed.length, 7);
+        assert.equal(listed.length, 8);
         assert.ok(listed.every((f) => !f.enabled && f.version === 1));
         const winBack = builtinFlows()[0]!;
         await saveFlow(t.store.db, { ...winBack, holdoutShare: 0.2 }, 2000);

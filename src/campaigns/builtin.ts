@@ -469,6 +469,26 @@ const flows: readonly unknown[] = [
     ],
   },
   {
+    key: 'replenishment',
+    name: 'Replenishment and buy-again',
+    description:
+      'A product’s own repurchase cycle (learned by the recommendation build) comes due: a reminder with a buy-again link, on the due day. Needs more than two cycles overdue have ended and are not chased.',
+    trigger: { type: 'replenishment_due' },
+    exitWhen: [{ type: 'ordered' }, { type: 'unsubscribed' }],
+    // One product at a time: a second product due the same day enters the day after.
+    reentry: { type: 'after', days: 1 },
+    steps: [
+      {
+        id: 'remind',
+        type: 'send',
+        channels: ['email'],
+        template: 'replenishment',
+        purpose: 'marketing',
+        products: { method: 'replenishment', n: 4 },
+      },
+    ],
+  },
+  {
     key: 'birthday',
     name: 'Birthday',
     trigger: { type: 'date', field: 'birthday', daysBefore: 0 },

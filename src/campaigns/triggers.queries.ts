@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { expiringPoints, findProgram } from '../loyalty/index.js';
+import { dueReplenishments } from '../recommend/index.js';
 import type { Db } from '../store/index.js';
 import type { FlowDefinition } from './flow.js';
 import { flowVersion } from './flows.queries.js';
@@ -182,6 +183,23 @@ async function occurrences(
         at: now,
         key: `points_expiring:${day}`,
         data: { points: due.points, expires_on: day },
+      });
+    }
+  } else if (trigger.type === 'replenishment_due') {
+    // A product's repurchase cycle has come due for a customer who bought it (recommend/), once per
+    // (customer, product, due day); a need more than REPLENISH_MAX_CYCLES cycles overdue has ended.
+    for (const due of await dueReplenishments(db, now)) {
+      items.push({
+        customerId: due.customerId,
+        at: now,
+        key: `replenishment:${due.productId}:${due.dueOn}`,
+        data: {
+          product_id: due.productId,
+          sku: due.sku,
+          due_on: due.dueOn,
+          cycle_days: due.cycleDays,
+          last_bought_at: due.lastBoughtAt,
+        },
       });
     }
   }
