@@ -98,10 +98,14 @@ for (const dialect of DIALECTS) {
       await setFlowEnabled(db, 'use-them', true, day(25));
       assert.deepEqual(await enrolNewEntrants(db, day(25)), { flows: 1, entered: 1, skipped: 0 });
       assert.deepEqual(await enrolNewEntrants(db, day(26)), { flows: 1, entered: 0, skipped: 1 }, 'the same date');
-      const journeys = await campaignDb(db).selectFrom('journeys').select(['customer_id', 'occurrence']).execute();
+      const journeys = await campaignDb(db)
+        .selectFrom('journeys')
+        .select(['customer_id', 'occurrence', 'trigger_data'])
+        .execute();
       assert.deepEqual(
-        journeys.map((j) => [j.customer_id, j.occurrence]),
-        [[a, 'points_expiring:2025-01-31']],
+        journeys.map((j) => [j.customer_id, j.occurrence, JSON.parse(j.trigger_data ?? 'null')]),
+        [[a, 'points_expiring:2025-01-31', { points: 40, expires_on: '2025-01-31' }]],
+        'the journey keeps the points and the date, for `trigger.points` and `trigger.expires_on`',
       );
     });
   });

@@ -24,7 +24,7 @@ describe('comeback flows', () => {
     const listed = comeback('flows', 'list', '--json');
     assert.equal(listed.code, 0, listed.err);
     const flows = JSON.parse(listed.out) as Array<{ key: string; enabled: boolean; version: number }>;
-    assert.equal(flows.length, 7);
+    assert.equal(flows.length, 8);
     assert.ok(flows.every((f) => !f.enabled));
 
     const shown = comeback('flows', 'show', 'win-back');

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { ComebackError } from '../errors.js';
 import { feedbackFields } from '../feedback/index.js';
 import { pausedAt } from '../hosted/index.js';
 import { randomCode } from '../loyalty/index.js';
 import { currencyExponent } from '../shared/money.js';
 import { type Db, REVENUE_STATUSES } from '../store/index.js';
+import { blocksRead, ContextLoader, emptyBlocks } from './context.queries.js';
 import { type JourneyAction, type JourneyFacts, type JourneyState, nextActions } from './engine.js';
 import { CHANNELS, type Channel, type FlowDefinition, kakaoKind, type Offer } from './flow.js';
-import { flowVersion, latestTemplateIn } from './flows.queries.js';
+import { flowVersion, latestTemplateIn, type SavedTemplate } from './flows.queries.js';
 import { type Arm, holdoutDraw } from './holdout.js';
 import {
   type AdvertiserIdentity,
@@ -73,6 +75,7 @@ export async function advanceJourneys(db: Db, options: AdvanceOptions): Promise<
       'journeys.step_started_at',
       'journeys.updated_at',
       'journeys.occurrence',
+      'journeys.trigger_data',
       'flows.key as flow_key',
     ])
     .where('journeys.status', '=', 'active')
@@ -90,6 +93,9 @@ export async function advanceJourneys(db: Db, options: AdvanceOptions): Promise<
     completed: 0,
   };
   const definitions = new Map<string, FlowDefinition>();
+  // The blocks every message of the pass may read: loyalty for all its customers in one go.
+  const blocks = new ContextLoader(db, now, { locale: settings.language, storeUrl: settings.storeUrl });
+  await blocks.prefetch(due.map((j) => j.customer_id));
   for (const journey of due) {
     const versionKey = `${journey.flow_id}:${journey.version}`;
     let definition = definitions.get(versionKey);
@@ -107,7 +113,8 @@ export async function advanceJourneys(db: Db, options: AdvanceOptions): Promise<
     };
     const next = nextActions(definition, state, facts.journey, now);
     const wait = next.actions.find((a) => a.type === 'wait');
-    await cdb.transaction().execute(async (trx) => {
+    await db.transaction().execute(async (tx) => {
+      const trx = campaignDb(tx);
       // Optimistic: only the worker that read this version of the journey moves it.
       const moved = await trx
         .updateTable('journeys')
@@ -128,7 +135,7 @@ export async function advanceJourneys(db: Db, options: AdvanceOptions): Promise<
         if (action.type === 'exit') summary.exited += 1;
         if (action.type === 'complete') summary.completed += 1;
         if (action.type !== 'send' && action.type !== 'outreach') continue;
-        const status = await enqueue(trx, journey, definition, action, facts, settings, options);
+        const status = await enqueue(trx, journey, definition, action, facts, settings, { ...options, blocks, tx });
         if (status === 'pending') summary.queued += 1;
         else if (status === 'held_out') summary.heldOut += 1;
         else if (status === 'deferred') summary.deferred += 1;
@@ -460,15 +467,26 @@ const isChannel = (c: string): c is Channel => (CHANNELS as readonly string[]).i
 
 type Enqueued = OutboxStatus | 'deferred';
 
+/** The journey fields a message's blocks are read from. */
+interface JourneyRow {
+  id: number;
+  flow_id: number;
+  customer_id: number;
+  arm: string;
+  flow_key: string;
+  occurrence: string;
+  trigger_data?: string | null;
+}
+
 /** Writes one send (or outreach) as an outbox row with its decision; returns the row's status. */
 async function enqueue(
   trx: CampaignDb,
-  journey: { id: number; flow_id: number; customer_id: number; arm: string; flow_key: string },
+  journey: JourneyRow,
   definition: FlowDefinition,
   action: Extract<JourneyAction, { type: 'send' | 'outreach' }>,
   facts: CustomerFacts,
   settings: MessagingSettings,
-  options: AdvanceOptions,
+  options: AdvanceOptions & { blocks: ContextLoader; tx: Db },
 ): Promise<Enqueued> {
   const { now } = options;
   const purpose = action.type === 'send' ? action.purpose : 'marketing';
@@ -551,7 +569,18 @@ async function enqueue(
       : null;
     let payload: { version: number | null; body: Record<string, unknown> };
     try {
-      payload = await renderPayload(trx, inserted.id, action, chosen, facts, settings, coupon, options);
+      payload = await renderPayload(
+        trx,
+        inserted.id,
+        journey,
+        definition,
+        action,
+        chosen,
+        facts,
+        settings,
+        coupon,
+        options,
+      );
     } catch (error) {
       if (!(error instanceof KakaoRefusal)) throw error;
       await trx
@@ -655,18 +684,36 @@ class KakaoRefusal extends Error {
 }
 
 /**
+ * The template a step's send uses on `channel`: `<key>-<channel>` when the step's template is for
+ * another channel and the store has that one (`cart-reminder-sms` beside the `cart-reminder` e-mail),
+ * else the step's own (an e-mail template sent as SMS sends its plain-text part).
+ */
+async function templateFor(trx: CampaignDb, key: string, channel: Channel): Promise<SavedTemplate> {
+  const template = await latestTemplateIn(trx, key);
+  if (template.channel === channel) return template;
+  try {
+    return await latestTemplateIn(trx, `${key}-${channel}`);
+  } catch (error) {
+    if (error instanceof ComebackError && error.kind === 'not_found') return template;
+    throw error;
+  }
+}
+
+/**
  * Renders a message for the outbox: fixed at enqueue, so a resend sends the same content. A marketing
  * message to a Korean recipient gets `(광고)`, the sender and the free opt-out (`korea.ts`).
  */
 async function renderPayload(
   trx: CampaignDb,
   outboxId: number,
+  journey: JourneyRow,
+  definition: FlowDefinition,
   action: Extract<JourneyAction, { type: 'send' }>,
   channel: Channel,
   facts: CustomerFacts,
   settings: MessagingSettings,
   coupon: IssuedCoupon | null,
-  options: AdvanceOptions,
+  options: AdvanceOptions & { blocks: ContextLoader; tx: Db },
 ): Promise<{ version: number | null; body: Record<string, unknown> }> {
   const link = (purpose: LinkPurpose) =>
     `${settings.publicUrl.replace(/\/$/, '')}/m/${purpose === 'unsubscribe' ? 'u' : 'p'}/${signLink(
@@ -678,7 +725,26 @@ async function renderPayload(
         e: options.now + LINK_DAYS * DAY,
       },
     )}`;
+  const templateKey = action.template;
+  const template = channel === 'webhook' ? undefined : await templateFor(trx, templateKey, channel);
+  // A block is read only when the template reads it; a webhook carries every block.
+  const wants = template
+    ? blocksRead(template.body, template.subject, template.text, ...Object.values(action.kakao?.variables ?? {}))
+    : new Set(['trigger', 'products', 'new_arrivals', 'loyalty'] as const);
+  const blocks = await options.blocks.load(
+    {
+      customerId: facts.customer.id,
+      trigger: definition.trigger,
+      occurrence: journey.occurrence,
+      triggerData: journey.trigger_data ?? null,
+      products: action.products,
+      wants,
+    },
+    options.tx,
+  );
   const context: MessageContext = {
+    ...emptyBlocks(),
+    ...blocks,
     customer: {
       id: facts.customer.id,
       first_name: facts.customer.first_name,
@@ -693,7 +759,6 @@ async function renderPayload(
       churn_risk:
         typeof facts.journey.values['score.churn_band'] === 'string' ? facts.journey.values['score.churn_band'] : null,
     },
-    loyalty: { member: false, balance: null, tier: null, rewards_within_reach: [] },
     coupon: coupon
       ? {
           code: coupon.code,
@@ -701,16 +766,11 @@ async function renderPayload(
           expires_on: new Date(coupon.expiresAt).toISOString().slice(0, 10),
         }
       : null,
-    products: [],
-    new_arrivals: [],
     links: { unsubscribe: link('unsubscribe'), preferences: link('preferences') },
-    trigger: {},
   };
-  const templateKey = action.template;
-  if (channel === 'webhook') {
+  if (!template) {
     return { version: null, body: { type: 'comeback.message', template: templateKey, ...context } };
   }
-  const template = await latestTemplateIn(trx, templateKey);
   // KakaoTalk is a Korean service: its advertisements follow the Korean rules whoever receives them.
   const advertisement = action.purpose === 'marketing' && (facts.korean || channel === 'kakao');
   const who: AdvertiserIdentity = {

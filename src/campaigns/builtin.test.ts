@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DIALECTS, freshDatabase } from '../../test/setup.js';
 import { BUILTIN_TEMPLATES, BUILTIN_TEMPLATES_KO, builtinFlows, installBuiltins } from './builtin.js';
+import { emptyBlocks } from './context.queries.js';
 import { latestTemplate, listFlows, saveFlow } from './flows.queries.js';
 import { type MessageContext, renderMessage } from './render.js';
 import { saveMessagingSettings } from './settings.js';
@@ -12,7 +13,16 @@ describe('built-in flows', () => {
     const flows = builtinFlows();
     assert.deepEqual(
       flows.map((f) => f.key),
-      ['win-back', 'cart-abandonment', 'browse-abandonment', 'welcome', 'second-order', 'review-request', 'birthday'],
+      [
+        'win-back',
+        'cart-abandonment',
+        'browse-abandonment',
+        'welcome',
+        'second-order',
+        'review-request',
+        'replenishment',
+        'birthday',
+      ],
     );
     for (const flow of flows) {
       for (const step of flow.steps)
@@ -26,9 +36,9 @@ describe('built-in flows', () => {
     }, async () => {
       const t = await freshDatabase(dialect.name);
       try {
-        assert.deepEqual(await installBuiltins(t.store.db, 1000), { flows: 7, templates: BUILTIN_TEMPLATES.length });
+        assert.deepEqual(await installBuiltins(t.store.db, 1000), { flows: 8, templates: BUILTIN_TEMPLATES.length });
         const listed = await listFlows(t.store.db);
-        assert.equal(listed.length, 7);
+        assert.equal(listed.length, 8);
         assert.ok(listed.every((f) => !f.enabled && f.version === 1));
         const winBack = builtinFlows()[0]!;
         await saveFlow(t.store.db, { ...winBack, holdoutShare: 0.2 }, 2000);
@@ -82,15 +92,12 @@ describe('built-in flows', () => {
         await installBuiltins(t.store.db, 1000);
         const template = await latestTemplate(t.store.db, 'birthday');
         const context: MessageContext = {
+          ...emptyBlocks(),
           customer: { id: 1, first_name: '하늘', last_name: '김', email: 'a@example.kr', country: 'KR' },
           store: { name: '다온상회', url: null },
           scores: { p_alive: null, clv: null, churn_risk: null },
-          loyalty: { member: false, balance: null, tier: null, rewards_within_reach: [] },
           coupon: { code: 'BIRT-ABC', description: '10% 할인', expires_on: '2026-07-01' },
-          products: [],
-          new_arrivals: [],
           links: { unsubscribe: 'https://x.example/m/u/t', preferences: 'https://x.example/m/p/t' },
-          trigger: {},
         };
         const message = await renderMessage(template, context);
         assert.equal(message.subject, '하늘님, 생일 축하드려요!');

@@ -8,6 +8,7 @@ import type {
   FlowStep,
   KakaoStep,
   Offer,
+  ProductsBlock,
 } from './flow.js';
 import type { Arm } from './holdout.js';
 
@@ -60,6 +61,7 @@ export type JourneyAction =
       purpose: 'marketing' | 'transactional';
       offer?: Offer;
       kakao?: KakaoStep;
+      products?: ProductsBlock;
       heldOut: boolean;
       at: number;
     }
@@ -204,6 +206,7 @@ export function nextActions(
           purpose: step.purpose,
           ...(step.offer ? { offer: step.offer } : {}),
           ...(step.kakao ? { kakao: step.kakao } : {}),
+          ...(step.products ? { products: step.products } : {}),
           heldOut,
           at: now,
         });

@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { METHODS } from '../recommend/index.js';
 
 /**
  * A flow is a validated JSON document: what starts it (trigger), what ends it early (exit
@@ -137,6 +138,23 @@ export function kakaoKind(step: {
   return step.kakao?.type ?? (step.purpose === 'transactional' ? 'alimtalk' : 'friendtalk');
 }
 
+/** Most items a template block (products, new arrivals, a trigger's items) carries. */
+export const MAX_BLOCK_ITEMS = 12;
+
+/**
+ * The `products` block of a send step: the recommendation method (`personal` by default: what the
+ * customer bought and viewed, topped up with best-sellers; `popular-in-category` for their categories;
+ * `buy-again` or `replenishment` for a reminder) and how many items every list block carries (default 4).
+ */
+export const ProductsBlockSchema = Type.Object(
+  {
+    method: Type.Optional(Type.Union(METHODS.map((m) => Type.Literal(m)))),
+    n: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BLOCK_ITEMS })),
+  },
+  { additionalProperties: false },
+);
+export type ProductsBlock = Static<typeof ProductsBlockSchema>;
+
 /** A comparison on one fact of the customer (a field, a score, a survey answer, a segment). */
 const Condition = Type.Object(
   {
@@ -175,6 +193,8 @@ const SendStep = Type.Object(
     offer: Type.Optional(OfferSchema),
     /** KakaoTalk: 알림톡 (informational, a registered template) or 친구톡 (may advertise). See `kakaoKind`. */
     kakao: Type.Optional(KakaoStepSchema),
+    /** Which recommendations fill `products`, and how many items the list blocks carry. */
+    products: Type.Optional(ProductsBlockSchema),
     next: Type.Optional(StepId),
   },
   { additionalProperties: false },

@@ -175,6 +175,7 @@ export const SUPPORTED_TRIGGERS = new Set([
   'tier_reached',
   'points_expiring',
   'subscribed',
+  'replenishment_due',
 ]);
 
 /**

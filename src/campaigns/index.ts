@@ -23,6 +23,16 @@ export {
   recordConsent,
 } from './consent.queries.js';
 export {
+  blocksRead,
+  type ContextBlocks,
+  ContextLoader,
+  DEFAULT_BLOCK_ITEMS,
+  emptyBlocks,
+  previewBlocks,
+  type TriggerBlock,
+  type TriggerItem,
+} from './context.queries.js';
+export {
   addDuration,
   conditionHolds,
   type ExitReason,

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { emptyBlocks } from './context.queries.js';
 import { compileTemplate, type MessageContext, renderMessage } from './render.js';
 
 export function sampleContext(over: Partial<MessageContext> = {}): MessageContext {
   return {
+    ...emptyBlocks(),
     customer: {
       id: 7,
       first_name: 'Ada <script>alert(1)</script>',
@@ -13,10 +15,11 @@ export function sampleContext(over: Partial<MessageContext> = {}): MessageContex
     },
     store: { name: 'Tea & Co', url: 'https://shop.example' },
     scores: { p_alive: 0.4, clv: 120.5, churn_risk: 'high' },
-    loyalty: { member: true, balance: 450, tier: 'Gold', rewards_within_reach: [] },
+    loyalty: { member: true, balance: 450, balance_value: '£4.50', tier: 'Gold', rewards_within_reach: [] },
     coupon: { code: 'CB-7Q2X', description: '15 % off', expires_on: '2026-12-14' },
     products: [
       {
+        product_id: 1,
         title: 'Earl Grey "Supreme"',
         url: 'https://shop.example/p/1',
         image: null,
@@ -24,9 +27,7 @@ export function sampleContext(over: Partial<MessageContext> = {}): MessageContex
         reason: 'bought with Darjeeling',
       },
     ],
-    new_arrivals: [],
     links: { unsubscribe: 'https://c.example/u/tok', preferences: 'https://c.example/p/tok' },
-    trigger: {},
     ...over,
   };
 }

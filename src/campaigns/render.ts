@@ -21,19 +21,40 @@ export type MessageContext = {
   };
   store: { name: string; url: string | null };
   scores: { p_alive: number | null; clv: number | null; churn_risk: string | null };
-  loyalty: { member: boolean; balance: number | null; tier: string | null; rewards_within_reach: unknown[] };
+  /** The member's status as of the send (`member: false` and nulls for a customer who is not one). */
+  loyalty: {
+    member: boolean;
+    balance: number | null;
+    /** What the balance is worth, formatted in the program's currency. */
+    balance_value: string | null;
+    tier: string | null;
+    /** Rewards they can take now (`points_needed` 0), then the next one they cannot yet. */
+    rewards_within_reach: Array<{ key: string; name: string; cost: number; points_needed: number }>;
+  };
   coupon: { code: string; description: string; expires_on: string } | null;
+  /** Recommended products (the step's method), each with the reason it is shown. */
   products: Array<{
+    product_id: number;
     title: string;
     url: string | null;
     image: string | null;
     price: string | null;
     reason: string | null;
   }>;
-  new_arrivals: Array<{ title: string; url: string | null; image: string | null; price: string | null }>;
+  /** Which recommendations `products` holds; `note` says why the list is short or empty (no build yet …). */
+  recommendations: { method: string | null; build_id: number | null; note: string | null };
+  /** The catalogue's newest items (first priced by a catalogue import or webhook), newest first. */
+  new_arrivals: Array<{
+    product_id: number;
+    title: string;
+    url: string | null;
+    image: string | null;
+    price: string | null;
+    arrived_on: string;
+  }>;
   links: { unsubscribe: string; preferences: string };
-  /** Anything else the trigger carried (the cart's items, the order's name …). */
-  trigger: Record<string, unknown>;
+  /** What the trigger carried (the cart's items, the order with its lines, the points and date …): `TriggerBlock`. */
+  trigger: { type: string; items: unknown[] } & Record<string, unknown>;
 };
 
 const LIMITS = { parseLimit: 100_000, renderLimit: 1_000, memoryLimit: 10_000_000 } as const;

@@ -85,6 +85,8 @@ export type JourneyTable = {
   status: string;
   exit_reason: string | null;
   updated_at: number;
+  /** What the occurrence carried, JSON (migration 029); null when the occurrence key says all. */
+  trigger_data?: string | null;
 };
 
 /** Where an outbox row stands. `held_out` and `skipped` rows never leave; they record the decision. */

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { expiringPoints, findProgram } from '../loyalty/index.js';
+import { dueReplenishments } from '../recommend/index.js';
 import type { Db } from '../store/index.js';
 import type { FlowDefinition } from './flow.js';
 import { flowVersion } from './flows.queries.js';
@@ -12,6 +13,8 @@ export interface Occurrence {
   at: number;
   /** The event's message id, `order:<id>`, `birthday:<year>` … */
   key: string;
+  /** What the occurrence carried beyond its key (points and date, tiers, the product due), kept on the journey. */
+  data?: Record<string, string | number>;
 }
 
 /** What an enrolment pass did. */
@@ -163,14 +166,41 @@ async function occurrences(
     for (const row of await query.orderBy('id').limit(BATCH).execute()) {
       tierCursor = Math.max(tierCursor, Number(row.id));
       if (row.from_tier === row.to_tier) continue;
-      items.push({ customerId: row.customer_id, at: row.changed_at, key: `tier:${row.id}` });
+      items.push({
+        customerId: row.customer_id,
+        at: row.changed_at,
+        key: `tier:${row.id}`,
+        data: { ...(row.from_tier ? { from_tier: row.from_tier } : {}), to_tier: row.to_tier },
+      });
     }
   } else if (trigger.type === 'points_expiring') {
     // Members whose points expire within `daysBefore` days, once per expiry date (the first one due).
     const program = await findProgram(db);
     for (const due of program ? await expiringPoints(db, program, now, trigger.daysBefore) : []) {
       const day = new Date(due.expiresAt).toISOString().slice(0, 10);
-      items.push({ customerId: due.customerId, at: now, key: `points_expiring:${day}` });
+      items.push({
+        customerId: due.customerId,
+        at: now,
+        key: `points_expiring:${day}`,
+        data: { points: due.points, expires_on: day },
+      });
+    }
+  } else if (trigger.type === 'replenishment_due') {
+    // A product's repurchase cycle has come due for a customer who bought it (recommend/), once per
+    // (customer, product, due day); a need more than REPLENISH_MAX_CYCLES cycles overdue has ended.
+    for (const due of await dueReplenishments(db, now)) {
+      items.push({
+        customerId: due.customerId,
+        at: now,
+        key: `replenishment:${due.productId}:${due.dueOn}`,
+        data: {
+          product_id: due.productId,
+          sku: due.sku,
+          due_on: due.dueOn,
+          cycle_days: due.cycleDays,
+          last_bought_at: due.lastBoughtAt,
+        },
+      });
     }
   }
   return { items, eventCursor, orderCursor, tierCursor };
@@ -239,6 +269,7 @@ async function enter(
       status: 'active',
       exit_reason: null,
       updated_at: now,
+      trigger_data: occurrence.data ? JSON.stringify(occurrence.data) : null,
     })
     .onConflict((oc) => oc.columns(['flow_id', 'customer_id', 'occurrence']).doNothing())
     .returning('id')

@@ -21,7 +21,9 @@ export {
   enrolMember,
   type LedgerEntry,
   type MemberStatus,
+  type MemberSummary,
   memberStatus,
+  memberSummaries,
 } from './members.queries.js';
 export { type SyncSummary, syncOrders } from './orders.queries.js';
 export {

@@ -537,3 +537,81 @@ export function entryRowToEntry(row: {
     orderId: row.order_id,
   };
 }
+
+/** What a message says about a member: spendable points, tier and the rewards in reach. */
+export interface MemberSummary {
+  customerId: number;
+  /** Spendable as of `asOf`, computed as `memberStatus` computes `available`. */
+  available: number;
+  /** What the available points are worth, in minor units of `currency`. */
+  availableValueMinor: number;
+  currency: string;
+  tier: { key: string; name: string };
+  /**
+   * The rewards the member's tier allows that they can take now (cost ≤ available), then the cheapest
+   * one they cannot take yet (the next goal), cheapest first; `pointsNeeded` is 0 for the first kind.
+   */
+  rewardsWithinReach: Array<{ key: string; name: string; cost: number; pointsNeeded: number }>;
+}
+
+/**
+ * `MemberSummary` of many customers at once as of `asOf` (two queries, whatever the count); customers
+ * who are not members are absent from the map.
+ */
+export async function memberSummaries(
+  db: Db,
+  program: Program,
+  customerIds: readonly number[],
+  asOf: number,
+): Promise<Map<number, MemberSummary>> {
+  const out = new Map<number, MemberSummary>();
+  const ids = [...new Set(customerIds)];
+  const l = db.withTables<LoyaltyTables>();
+  const { config } = program;
+  for (let at = 0; at < ids.length; at += 500) {
+    const chunk = ids.slice(at, at + 500);
+    const members = await l
+      .selectFrom('loyalty_members')
+      .select(['customer_id', 'balance', 'debt', 'settled_at', 'tier'])
+      .where('customer_id', 'in', chunk)
+      .execute();
+    if (members.length === 0) continue;
+    // Pending points whose window has passed by `asOf` are spendable (as `memberStatus` counts them).
+    const dueRows = await l
+      .selectFrom('loyalty_ledger as e')
+      .innerJoin('loyalty_members as m', 'm.customer_id', 'e.customer_id')
+      .select(['e.customer_id', sql<number>`coalesce(sum(e.amount), 0)`.as('due')])
+      .where('e.customer_id', 'in', chunk)
+      .where('e.bucket', '=', 'pending')
+      .whereRef('e.available_at', '>', 'm.settled_at')
+      .where('e.available_at', '<=', asOf)
+      .groupBy('e.customer_id')
+      .execute();
+    const due = new Map(dueRows.map((r) => [Number(r.customer_id), Number(r.due)]));
+    for (const m of members) {
+      const pendingDue = due.get(Number(m.customer_id)) ?? 0;
+      const repaid = Math.min(m.debt, m.balance + pendingDue);
+      const available = m.balance + pendingDue - repaid;
+      const tier = tierByKey(config, m.tier);
+      const allowed = config.rewards
+        .filter((r) => r.minTier === undefined || tierRank(config, r.minTier) <= tierRank(config, tier.key))
+        .sort((a, b) => a.cost - b.cost || a.key.localeCompare(b.key));
+      const now = allowed.filter((r) => r.cost <= available);
+      const next = allowed.find((r) => r.cost > available);
+      out.set(Number(m.customer_id), {
+        customerId: Number(m.customer_id),
+        available,
+        availableValueMinor: Math.floor(available * config.pointValueMinor),
+        currency: config.currency,
+        tier: { key: tier.key, name: tier.name },
+        rewardsWithinReach: [...now, ...(next ? [next] : [])].map((r) => ({
+          key: r.key,
+          name: r.name,
+          cost: r.cost,
+          pointsNeeded: Math.max(0, r.cost - available),
+        })),
+      });
+    }
+  }
+  return out;
+}

@@ -44,10 +44,15 @@ export {
   recommendForCustomer,
 } from './recommend.js';
 export {
+  type DueReplenishment,
+  dueReplenishments,
   type LoadedInteractions,
   latestBuild,
   loadInteractions,
+  REPLENISH_MAX_CYCLES,
+  type ReplenishmentState,
   type RepurchaseCycle,
+  replenishmentState,
   repurchaseCycles,
   SIGNAL_EVENTS,
 } from './recommend.queries.js';

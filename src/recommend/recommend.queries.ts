@@ -1,4 +1,5 @@
 import type { Generated, Kysely } from 'kysely';
+import { MS_PER_DAY } from '../shared/dates.js';
 import type { Database, Db, ProductStatus } from '../store/index.js';
 import {
   type CatalogueItem,
@@ -263,14 +264,14 @@ export async function storeBuild(
   });
 }
 
-/** The newest build, or undefined when none was made. */
-export async function latestBuild(db: Db): Promise<{ id: number; asOf: number; createdAt: number } | undefined> {
-  const row = await tables(db)
-    .selectFrom('recommend_builds')
-    .select(['id', 'as_of', 'created_at'])
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+/** The newest build (made at or before `at`, when given), or undefined when none was made. */
+export async function latestBuild(
+  db: Db,
+  at?: number,
+): Promise<{ id: number; asOf: number; createdAt: number } | undefined> {
+  let query = tables(db).selectFrom('recommend_builds').select(['id', 'as_of', 'created_at']);
+  if (at !== undefined) query = query.where('created_at', '<=', at);
+  const row = await query.orderBy('id', 'desc').limit(1).executeTakeFirst();
   return row ? { id: Number(row.id), asOf: Number(row.as_of), createdAt: Number(row.created_at) } : undefined;
 }
 
@@ -516,4 +517,115 @@ export async function repurchaseCycles(
     repeatItem: Number(r.repeat_item) === 1,
     notBoughtAgain: Number(r.repeat_buyers) === 0 && Number(r.buyers) >= minBuyers,
   }));
+}
+
+/** How many usual cycles may pass after the last purchase before the need counts as ended (not chased). */
+export const REPLENISH_MAX_CYCLES = 2;
+
+/** Where a product's repurchase cycle stands for one customer at `now`. */
+export type ReplenishmentState = 'not_yet' | 'due' | 'ended';
+
+/**
+ * The due day is the UTC calendar day of `lastAt + cycleDays`; from that day's start it is `due`,
+ * until more than `maxCycles` cycles have passed since the last purchase (`now − lastAt > maxCycles ×
+ * cycle`): then the customer has stopped buying it (or buys it elsewhere) and the need has `ended`.
+ */
+export function replenishmentState(
+  lastAt: number,
+  cycleDays: number,
+  now: number,
+  maxCycles = REPLENISH_MAX_CYCLES,
+): { state: ReplenishmentState; dueOn: string } {
+  const dueAt = lastAt + cycleDays * MS_PER_DAY;
+  const dueDayStart = Math.floor(dueAt / MS_PER_DAY) * MS_PER_DAY;
+  const dueOn = new Date(dueDayStart).toISOString().slice(0, 10);
+  if (now < dueDayStart) return { state: 'not_yet', dueOn };
+  if (now - lastAt > maxCycles * cycleDays * MS_PER_DAY) return { state: 'ended', dueOn };
+  return { state: 'due', dueOn };
+}
+
+/** A product due again for a customer. */
+export interface DueReplenishment {
+  customerId: number;
+  productId: number;
+  sku: string;
+  lastBoughtAt: number;
+  cycleDays: number;
+  dueOn: string;
+}
+
+/**
+ * The (customer, product) pairs whose repurchase cycle is due at `now` (`replenishmentState`), from the
+ * newest build made by `now`: repeat-purchase items with their own cycle, else their category's (as the
+ * `replenishment` method reads them), against each customer's last purchase of the item up to `now`
+ * (cancelled orders aside). Purchases older than `maxCycles` of the longest cycle are not read: those
+ * needs have ended. Ordered by customer, then product.
+ */
+export async function dueReplenishments(
+  db: Db,
+  now: number,
+  maxCycles = REPLENISH_MAX_CYCLES,
+): Promise<DueReplenishment[]> {
+  const build = await latestBuild(db, now);
+  if (!build) return [];
+  const t = tables(db);
+  const stats = await t
+    .selectFrom('recommend_builds')
+    .select('stats')
+    .where('id', '=', build.id)
+    .executeTakeFirstOrThrow();
+  const categories = (JSON.parse(stats.stats) as { categories?: Record<string, { repurchaseDays: number | null }> })
+    .categories;
+  const items = await t
+    .selectFrom('recommend_items as i')
+    .innerJoin('products as p', 'p.id', 'i.product_id')
+    .select(['i.product_id', 'i.repurchase_days', 'p.sku', 'p.category'])
+    .where('i.build_id', '=', build.id)
+    .where('i.repeat_item', '=', 1)
+    .execute();
+  const cycles = new Map<number, { sku: string; cycle: number }>();
+  for (const i of items) {
+    const cycle =
+      i.repurchase_days !== null
+        ? Number(i.repurchase_days)
+        : i.category
+          ? (categories?.[i.category]?.repurchaseDays ?? null)
+          : null;
+    if (cycle !== null && cycle > 0) cycles.set(Number(i.product_id), { sku: i.sku, cycle });
+  }
+  if (cycles.size === 0) return [];
+  const longest = Math.max(...[...cycles.values()].map((c) => c.cycle));
+  const ids = [...cycles.keys()];
+  const out: DueReplenishment[] = [];
+  for (let at = 0; at < ids.length; at += 500) {
+    const rows = await db
+      .selectFrom('orders as o')
+      .innerJoin('order_lines as l', 'l.order_id', 'o.id')
+      .select(['o.customer_id', 'l.product_id', (eb) => eb.fn.max('o.placed_at').as('last')])
+      .where('o.customer_id', 'is not', null)
+      .where('l.kind', '=', 'product')
+      .where('l.quantity', '>', 0)
+      .where('l.product_id', 'in', ids.slice(at, at + 500))
+      .where('o.status', '!=', 'cancelled')
+      .where('o.placed_at', '<=', now)
+      .where('o.placed_at', '>=', now - (maxCycles * longest + 1) * MS_PER_DAY)
+      .groupBy(['o.customer_id', 'l.product_id'])
+      .execute();
+    for (const r of rows) {
+      const productId = Number(r.product_id);
+      const item = cycles.get(productId)!;
+      const last = Number(r.last);
+      const { state, dueOn } = replenishmentState(last, item.cycle, now, maxCycles);
+      if (state !== 'due') continue;
+      out.push({
+        customerId: Number(r.customer_id),
+        productId,
+        sku: item.sku,
+        lastBoughtAt: last,
+        cycleDays: item.cycle,
+        dueOn,
+      });
+    }
+  }
+  return out.sort((a, b) => a.customerId - b.customerId || a.productId - b.productId);
 }

@@ -28,6 +28,7 @@ const BUILTIN_KEYS = [
   'birthday',
   'browse-abandonment',
   'cart-abandonment',
+  'replenishment',
   'review-request',
   'second-order',
   'welcome',

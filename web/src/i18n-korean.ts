@@ -83,6 +83,7 @@ const BUILTIN_FLOWS: Record<Lang, Readonly<Record<string, { en: string; name: st
     welcome: { en: 'Welcome after a first order', name: '첫 구매 환영 인사' },
     'second-order': { en: 'Second-order nudge', name: '두 번째 구매 유도' },
     'review-request': { en: 'Review request', name: '구매 후기 요청' },
+    replenishment: { en: 'Replenishment and buy-again', name: '재구매 시기 알림' },
     birthday: { en: 'Birthday', name: '생일 축하' },
     'consent-reconfirm': { en: '', name: '광고성 정보 수신동의 재확인 (2년마다)' },
   },

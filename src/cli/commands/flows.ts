@@ -19,6 +19,7 @@ import {
   loadFlow,
   type MessageContext,
   messagingSettings,
+  previewBlocks,
   renderMessage,
   resendUncertain,
   type Sender,
@@ -537,16 +538,18 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
         .executeTakeFirst();
       if (!customer) throw new ComebackError('not_found', `no customer ${flags.customer}`);
       const settings = await messagingSettings(store.db);
+      // The customer's real blocks as of now (recommendations, new arrivals, loyalty); no journey, so no trigger.
+      const blocks = await previewBlocks(store.db, id, ctx.now(), {
+        locale: settings.language,
+        storeUrl: settings.storeUrl,
+      });
       const context: MessageContext = {
+        ...blocks,
         customer,
         store: { name: settings.storeName, url: settings.storeUrl },
         scores: { p_alive: null, clv: null, churn_risk: null },
-        loyalty: { member: false, balance: null, tier: null, rewards_within_reach: [] },
         coupon: { code: 'PREVIEW-CODE', description: 'an example offer', expires_on: '2099-12-31' },
-        products: [],
-        new_arrivals: [],
         links: { unsubscribe: `${settings.publicUrl}/m/u/preview`, preferences: `${settings.publicUrl}/m/p/preview` },
-        trigger: {},
       };
       const template = await latestTemplate(store.db, key);
       const message = await renderMessage(template, context);
