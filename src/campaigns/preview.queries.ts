@@ -1,5 +1,6 @@
 import { ComebackError } from '../errors.js';
 import type { Db } from '../store/index.js';
+import { emptyBlocks, previewBlocks } from './context.queries.js';
 import { latestTemplate } from './flows.queries.js';
 import {
   type AdvertiserIdentity,
@@ -140,7 +141,14 @@ export async function previewTemplate(
   }
   const settings = await messagingSettings(db);
   const base = settings.publicUrl.replace(/\/$/, '');
+  // A real customer's blocks as of `now` (recommendations, new arrivals, loyalty), as the CLI's preview
+  // reads them; the sample customer has none. No journey, so no trigger.
+  const blocks =
+    customerId === undefined
+      ? emptyBlocks()
+      : await previewBlocks(db, customer.id, now, { locale: settings.language, storeUrl: settings.storeUrl });
   const context: MessageContext = {
+    ...blocks,
     customer: {
       id: customer.id,
       first_name: customer.first_name,
@@ -150,16 +158,12 @@ export async function previewTemplate(
     },
     store: { name: settings.storeName, url: settings.storeUrl },
     scores: { p_alive: null, clv: null, churn_risk: null },
-    loyalty: { member: false, balance: null, tier: null, rewards_within_reach: [] },
     coupon: {
       code: 'PREVIEW-CODE',
       description: 'an example offer',
       expires_on: new Date(now + 14 * 86_400_000).toISOString().slice(0, 10),
     },
-    products: [],
-    new_arrivals: [],
     links: { unsubscribe: `${base}/m/u/preview`, preferences: `${base}/m/p/preview` },
-    trigger: {},
   };
   const summary: TemplateSummary = {
     key: template.key,
