@@ -1,12 +1,11 @@
 import { type FeedbackDb, feedbackDb } from '../feedback/index.js';
+import { type PreferenceTopic, TOPICS } from '../feedback/tables.js';
 import { type Db, immediateTransaction } from '../store/index.js';
 
 /** The channels a customer chooses on the preference centre. */
 export const CHANNELS = ['email', 'sms', 'kakao'] as const;
 export type PreferenceChannel = (typeof CHANNELS)[number];
-/** The topics of marketing a customer can choose. */
-export const TOPICS = ['offers', 'new_products', 'rewards', 'surveys'] as const;
-export type PreferenceTopic = (typeof TOPICS)[number];
+export { type PreferenceTopic, TOPICS };
 
 /** What the preference centre shows: consent per channel and topic, and a pause's end. */
 export interface Preferences {
