@@ -182,6 +182,28 @@ for (const dialect of DIALECTS) {
         const bad = await post('/api/v1/campaigns', { key: 'x', segment: 'uk', templates: ['spring-a'], split: 1.5 });
         assert.equal(bad.statusCode, 400);
         assert.match(bad.body, /split/);
+        const badTopic = await post('/api/v1/campaigns', {
+          key: 'x',
+          segment: 'uk',
+          templates: ['spring-a'],
+          topic: 'promotions',
+        });
+        assert.equal(badTopic.statusCode, 400);
+        assert.match(badTopic.body, /topic/);
+        const topical = await post('/api/v1/campaigns', {
+          key: 'autumn',
+          segment: 'uk',
+          templates: ['spring-a'],
+          topic: 'new_products',
+        });
+        assert.equal(topical.statusCode, 201, topical.body);
+        const autumn = await campaignDb(t.store.db)
+          .selectFrom('flow_versions')
+          .innerJoin('flows', 'flows.id', 'flow_versions.flow_id')
+          .select('flow_versions.definition')
+          .where('flows.key', '=', 'autumn')
+          .executeTakeFirstOrThrow();
+        assert.equal(JSON.parse(autumn.definition).steps[0].topic, 'new_products');
         const noSegment = await post('/api/v1/campaigns', { key: 'x', segment: 'nobody', templates: ['spring-a'] });
         assert.equal(noSegment.statusCode, 404);
         assert.match(noSegment.body, /nobody/);
@@ -201,7 +223,7 @@ for (const dialect of DIALECTS) {
         const list = await app.inject({ url: '/api/v1/campaigns', headers: write });
         assert.deepEqual(
           list.json().campaigns.map((c: { key: string }) => c.key),
-          ['spring', 'summer'],
+          ['autumn', 'spring', 'summer'],
         );
         const stored = await campaignDb(t.store.db)
           .selectFrom('flows')

@@ -21,8 +21,9 @@ import { startJsonGateway } from './json-gateway.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 import { type SmtpSink, startSmtpSink } from './smtp-sink.js';
 
-// The policy runs again just before a claimed marketing row is handed to a provider: consent withdrawn,
-// a pause or the Korean night since it was queued stop or defer it; transactional rows go as they are.
+// The policy runs again just before a claimed marketing row is handed to a provider: a suppression or the
+// Korean night since it was queued stop or defer it (withdrawn consent and a pause skip the queued rows at
+// once, when they are recorded); transactional rows go as they are.
 
 const seoul = (local: string) => Date.parse(`${local}+09:00`);
 const DAY = 86_400_000;
@@ -121,7 +122,7 @@ for (const dialect of DIALECTS) {
       await t.drop();
     });
 
-    test('queued at 22:00 and deferred to 08:00; withdrawn at 23:00 (unsubscribe, pause): skipped at 08:00 with the reason, nothing sent', async () => {
+    test('queued at 22:00 and deferred to 08:00; withdrawn at 23:00 (unsubscribe, pause): skipped at once with the reason, nothing sent', async () => {
       const db = t.store.db;
       await enterAtRisk(db, 1, T22);
       await enterAtRisk(db, 3, T22);
@@ -181,28 +182,32 @@ for (const dialect of DIALECTS) {
         [['+821011110001', '주문이 발송되었습니다']],
       );
 
-      // One millisecond before 08:00 nothing is due; at 08:00 both are claimed and stopped before the provider.
-      assert.equal((await tick(morning - 1)).delivered.claimed, 0);
-      const done = await tick(morning);
-      assert.deepEqual(
-        [done.delivered.claimed, done.delivered.sent, done.delivered.skipped, done.delivered.deferred],
-        [2, 0, 2, 0],
-      );
-      assert.equal(gw.received.length, 1, 'no advertisement reached the gateway');
-      for (const id of [1, 3]) {
+      // Withdrawn at 23:00 (unsubscribe, pause): both rows were skipped then, in the same transaction, so at
+      // 08:00 nothing is left to claim and no advertisement reaches the gateway.
+      for (const [id, reason] of [
+        [1, 'no_consent:sms'],
+        [3, 'paused'],
+      ] as const) {
         const row = await rowOf(id);
-        assert.deepEqual([row.status, row.reason], ['skipped', 'no_consent:sms:kr_no_opt_in'], `customer ${id}`);
+        assert.deepEqual([row.status, row.reason, row.attempts], ['skipped', reason, 0], `customer ${id}`);
       }
+      const done = await tick(morning);
+      assert.deepEqual([done.delivered.claimed, done.delivered.sent], [0, 0]);
+      assert.equal(gw.received.length, 1, 'no advertisement reached the gateway');
       // Skips are where they were always recorded: the report counts them by reason.
       const skips = await cdb
         .selectFrom('outbox')
         .select(['reason', (eb) => eb.fn.countAll<number>().as('n')])
         .where('status', '=', 'skipped')
         .groupBy('reason')
+        .orderBy('reason')
         .execute();
       assert.deepEqual(
         skips.map((s) => [s.reason, Number(s.n)]),
-        [['no_consent:sms:kr_no_opt_in', 2]],
+        [
+          ['no_consent:sms', 1],
+          ['paused', 1],
+        ],
       );
     });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ComebackError } from '../errors.js';
-import { feedbackFields } from '../feedback/index.js';
+import { feedbackDb, feedbackFields } from '../feedback/index.js';
 import { pausedAt } from '../hosted/index.js';
 import { randomCode } from '../loyalty/index.js';
 import { currencyExponent } from '../shared/money.js';
@@ -168,6 +168,8 @@ export interface PolicyFacts {
   consent: ReadonlyMap<string, boolean>;
   /** A pause chosen on the preference centre is running at `now`. */
   paused: boolean;
+  /** The preference-centre topics the customer turned off, as recorded at or before `now`. */
+  topicsOff: ReadonlySet<string>;
   suppressed: ReadonlyMap<string, SuppressionReason>;
   /** A Korean recipient (+82 or country KR): the advertising rules of `korea.ts` apply to marketing. */
   korean: boolean;
@@ -212,6 +214,17 @@ export async function policyFacts(
   const consent = new Map(
     consentRows.filter((c) => c.updated_at <= now).map((c) => [c.channel, c.granted === 1 && !paused]),
   );
+  const topicsOff = new Set(
+    (
+      await feedbackDb(db)
+        .selectFrom('consent_topics')
+        .select('topic')
+        .where('customer_id', '=', customerId)
+        .where('granted', '=', 0)
+        .where('updated_at', '<=', now)
+        .execute()
+    ).map((t) => t.topic),
+  );
   const addresses = [customer.email, customer.phone].filter((a): a is string => a !== null);
   const suppressions =
     addresses.length === 0
@@ -234,6 +247,7 @@ export async function policyFacts(
     ...(lastOrder?.at != null ? { lastOrderAt: Number(lastOrder.at) } : {}),
     consent,
     paused,
+    topicsOff,
     suppressed,
     korean: isKoreanRecipient(customer),
     consentRows,
@@ -407,7 +421,8 @@ export function consentFor(channel: Channel, consent: ReadonlyMap<string, boolea
 /**
  * The one policy check (`decideSend`, policy.ts) of a send on `channel` for a customer's facts at `now`,
  * under the store's quiet hours, cap and Korean choices. The cap is checked only when
- * `recentMarketingSends` is given (instants in ms of the customer's marketing sent or queued).
+ * `recentMarketingSends` is given (instants in ms of the customer's marketing sent or queued); the
+ * customer's topic choice only when the message has a `topic` (null: none).
  */
 export function policyDecision(
   channel: Channel,
@@ -416,6 +431,7 @@ export function policyDecision(
   settings: MessagingSettings,
   now: number,
   recentMarketingSends?: readonly number[],
+  topic?: string | null,
 ): SendDecision {
   return decideSend(
     {
@@ -424,6 +440,7 @@ export function policyDecision(
       timeZone: facts.timeZone,
       heldOut: false,
       consent: consentFor(channel, facts.consent),
+      ...(topic ? { topic: { name: topic, on: !facts.topicsOff.has(topic) } } : {}),
       ...(facts.suppressed.has(channel) ? { suppressed: facts.suppressed.get(channel)! } : {}),
       recentMarketingSends: recentMarketingSends ?? [],
       ...(facts.korean && channel !== 'webhook'
@@ -448,19 +465,20 @@ export function policyDecision(
 
 /**
  * The policy check again, for a claimed marketing row just before it is handed to a provider: consent,
- * pause, suppression, the Korean night rule and quiet hours as of `now` (`policyFacts` +
+ * pause, the row's topic (turned off since it was queued: `topic_opted_out`), suppression, the Korean
+ * night rule and quiet hours as of `now` (`policyFacts` +
  * `policyDecision`). The cap is not counted again: the row was counted when it was queued.
  * Transactional rows and rows of a customer or channel the policy does not know always `send`.
  */
 export async function recheckBeforeSending(
   db: Db,
-  row: { customerId: number; channel: string; purpose: string },
+  row: { customerId: number; channel: string; purpose: string; topic?: string | null },
   settings: MessagingSettings,
   now: number,
 ): Promise<SendDecision> {
   if (row.purpose !== 'marketing' || !isChannel(row.channel)) return { type: 'send' };
   const facts = await policyFacts(db, row.customerId, settings, now);
-  return policyDecision(row.channel, 'marketing', facts, settings, now);
+  return policyDecision(row.channel, 'marketing', facts, settings, now, undefined, row.topic);
 }
 
 const isChannel = (c: string): c is Channel => (CHANNELS as readonly string[]).includes(c);
@@ -520,7 +538,15 @@ async function enqueue(
       status = 'skipped';
       reason = 'alimtalk_promotional';
     } else {
-      const decision = policyDecision(chosen, purpose, facts, settings, now, facts.recentMarketingSends);
+      const decision = policyDecision(
+        chosen,
+        purpose,
+        facts,
+        settings,
+        now,
+        facts.recentMarketingSends,
+        action.type === 'send' ? action.topic : undefined,
+      );
       if (decision.type === 'skip') {
         status = 'skipped';
         reason = decision.detail ? `${decision.reason}:${decision.detail}` : decision.reason;
@@ -541,6 +567,7 @@ async function enqueue(
       arm: journey.arm,
       channel,
       purpose,
+      topic: action.type === 'send' && purpose === 'marketing' ? (action.topic ?? null) : null,
       template_key: action.type === 'send' ? action.template : 'outreach',
       template_version: null,
       to_address: address,

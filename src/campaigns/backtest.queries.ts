@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { ComebackError } from '../errors.js';
+import { feedbackDb } from '../feedback/index.js';
 import {
   type GapThresholds,
   gapThresholds,
@@ -288,6 +289,7 @@ export async function backtestFlow(
     { id: number; email: string | null; phone: string | null; country: string | null; time_zone: string | null }
   >();
   const consents = new Map<number, Array<{ channel: string; granted: number; updated_at: number }>>();
+  const topicChoices = new Map<number, Array<{ topic: string; granted: number; updated_at: number }>>();
   const identities = new Map<number, string>();
   const scores = new Map<
     number,
@@ -315,6 +317,13 @@ export async function backtestFlow(
       .where('customer_id', 'in', ids)
       .execute()) {
       push(consents, c.customer_id, c);
+    }
+    for (const t of await feedbackDb(db)
+      .selectFrom('consent_topics')
+      .select(['customer_id', 'topic', 'granted', 'updated_at'])
+      .where('customer_id', 'in', ids)
+      .execute()) {
+      push(topicChoices, t.customer_id, t);
     }
     for (const r of await cdb
       .selectFrom('customer_identities')
@@ -461,6 +470,12 @@ export async function backtestFlow(
                     .filter((c) => c.updated_at <= now)
                     .map((c) => [c.channel, c.granted === 1]),
                 ),
+                // A topic choice is current state only: one recorded after `now` is not known then (on).
+                topicsOff: new Set(
+                  (topicChoices.get(customerId) ?? [])
+                    .filter((t) => t.granted === 0 && t.updated_at <= now)
+                    .map((t) => t.topic),
+                ),
                 suppressed: suppressedAt(customer, now),
                 engagement: engagement.get(customerId) ?? new Map(),
                 recent: [...(realSends.get(customerId) ?? []), ...simulatedSends],
@@ -581,6 +596,7 @@ function decide(
     settings: MessagingSettings;
     timeZone: string;
     consent: ReadonlyMap<string, boolean>;
+    topicsOff: ReadonlySet<string>;
     suppressed: ReadonlyMap<string, SuppressionReason>;
     engagement: ReadonlyMap<string, number>;
     recent: readonly number[];
@@ -611,6 +627,9 @@ function decide(
       timeZone: facts.timeZone,
       heldOut: false,
       consent: consentFor(chosen, facts.consent),
+      ...(action.purpose === 'marketing' && action.topic
+        ? { topic: { name: action.topic, on: !facts.topicsOff.has(action.topic) } }
+        : {}),
       ...(facts.suppressed.has(chosen) ? { suppressed: facts.suppressed.get(chosen)! } : {}),
       recentMarketingSends: facts.recent,
     },

@@ -8,6 +8,22 @@ import { type MessageContext, renderMessage } from './render.js';
 import { saveMessagingSettings } from './settings.js';
 
 describe('built-in flows', () => {
+  test('every built-in marketing send names its preference-centre topic', () => {
+    const topics = builtinFlows().map((f) => [
+      f.key,
+      [...new Set(f.steps.flatMap((s) => (s.type === 'send' ? [s.topic ?? 'none'] : [])))],
+    ]);
+    assert.deepEqual(topics, [
+      ['win-back', ['offers']],
+      ['cart-abandonment', ['offers']],
+      ['browse-abandonment', ['new_products']],
+      ['welcome', ['new_products']],
+      ['second-order', ['offers']],
+      ['review-request', ['surveys']],
+      ['birthday', ['offers']],
+    ]);
+  });
+
   test('every built-in flow validates and names only built-in templates', () => {
     const keys = new Set(BUILTIN_TEMPLATES.map((t) => t.key));
     const flows = builtinFlows();

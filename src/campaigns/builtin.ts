@@ -361,6 +361,7 @@ const flows: readonly unknown[] = [
         purpose: 'marketing',
         // What they bought leads: neighbours of their own purchases, topped up with best-sellers.
         products: { method: 'personal', n: 4 },
+        topic: 'offers',
         next: 'wait-1',
       },
       { id: 'wait-1', type: 'wait', for: { days: 4 }, atLocalTime: '10:00', next: 'why' },
@@ -376,6 +377,7 @@ const flows: readonly unknown[] = [
         channels: ['email'],
         template: 'win-back-sorry',
         purpose: 'marketing',
+        topic: 'offers',
         offer: { type: 'percent', percent: 15, validDays: 21, maxShareOfPredictedValue: 0.2 },
         next: 'staff',
       },
@@ -386,11 +388,19 @@ const flows: readonly unknown[] = [
         channels: ['email'],
         template: 'win-back-offer',
         purpose: 'marketing',
+        topic: 'offers',
         offer: { type: 'percent', percent: 15, validDays: 14, maxShareOfPredictedValue: 0.2 },
         next: 'wait-2',
       },
       { id: 'wait-2', type: 'wait', for: { days: 7 }, atLocalTime: '10:00', next: 'last' },
-      { id: 'last', type: 'send', channels: ['email'], template: 'win-back-last-call', purpose: 'marketing' },
+      {
+        id: 'last',
+        type: 'send',
+        channels: ['email'],
+        template: 'win-back-last-call',
+        purpose: 'marketing',
+        topic: 'offers',
+      },
     ],
   },
   {
@@ -408,10 +418,18 @@ const flows: readonly unknown[] = [
         channels: ['email', 'sms'],
         template: 'cart-reminder',
         purpose: 'marketing',
+        topic: 'offers',
         next: 'wait-2',
       },
       { id: 'wait-2', type: 'wait', for: { days: 1 }, next: 'again' },
-      { id: 'again', type: 'send', channels: ['email'], template: 'cart-reminder', purpose: 'marketing' },
+      {
+        id: 'again',
+        type: 'send',
+        channels: ['email'],
+        template: 'cart-reminder',
+        purpose: 'marketing',
+        topic: 'offers',
+      },
     ],
   },
   {
@@ -426,7 +444,14 @@ const flows: readonly unknown[] = [
     reentry: { type: 'after', days: 14 },
     steps: [
       { id: 'wait', type: 'wait', for: { hours: 12 }, atLocalTime: '10:00', next: 'remind' },
-      { id: 'remind', type: 'send', channels: ['email'], template: 'browse-reminder', purpose: 'marketing' },
+      {
+        id: 'remind',
+        type: 'send',
+        channels: ['email'],
+        template: 'browse-reminder',
+        purpose: 'marketing',
+        topic: 'new_products',
+      },
     ],
   },
   {
@@ -436,7 +461,14 @@ const flows: readonly unknown[] = [
     exitWhen: [{ type: 'unsubscribed' }],
     steps: [
       { id: 'wait', type: 'wait', for: { hours: 2 }, next: 'welcome' },
-      { id: 'welcome', type: 'send', channels: ['email'], template: 'welcome', purpose: 'marketing' },
+      {
+        id: 'welcome',
+        type: 'send',
+        channels: ['email'],
+        template: 'welcome',
+        purpose: 'marketing',
+        topic: 'new_products',
+      },
     ],
   },
   {
@@ -453,6 +485,7 @@ const flows: readonly unknown[] = [
         channels: ['email'],
         template: 'second-order',
         purpose: 'marketing',
+        topic: 'offers',
         offer: { type: 'amount', amountMinor: 500, minOrderMinor: 3000, validDays: 14, maxShareOfPredictedValue: 0.2 },
       },
     ],
@@ -465,7 +498,14 @@ const flows: readonly unknown[] = [
     exitWhen: [{ type: 'unsubscribed' }],
     steps: [
       { id: 'wait', type: 'wait', for: { days: 10 }, atLocalTime: '10:00', next: 'ask' },
-      { id: 'ask', type: 'send', channels: ['email'], template: 'review-request', purpose: 'marketing' },
+      {
+        id: 'ask',
+        type: 'send',
+        channels: ['email'],
+        template: 'review-request',
+        purpose: 'marketing',
+        topic: 'surveys',
+      },
     ],
   },
   {
@@ -501,13 +541,18 @@ const flows: readonly unknown[] = [
         channels: ['email'],
         template: 'birthday',
         purpose: 'marketing',
+        topic: 'offers',
         offer: { type: 'percent', percent: 10, validDays: 30 },
       },
     ],
   },
 ];
 
-/** The built-in flow definitions, validated. */
+/**
+ * The built-in flow definitions, validated. Each send has its preference-centre topic: win-back, cart
+ * abandonment, the second-order nudge and the birthday gift are `offers`; browse abandonment and the
+ * welcome (products to discover) `new_products`; the review request `surveys`.
+ */
 export function builtinFlows(): FlowDefinition[] {
   return flows.map((f) => {
     const result = validateFlow(f);

@@ -1,4 +1,5 @@
 import { ComebackError } from '../errors.js';
+import { type PreferenceTopic, TOPICS } from '../feedback/tables.js';
 import { getSavedSegment, refreshMembership, segmentMemberIds } from '../segments/index.js';
 import type { Db } from '../store/index.js';
 import { type Channel, type FlowDefinition, validateFlow } from './flow.js';
@@ -26,13 +27,23 @@ export interface CampaignInput {
   split?: number;
   /** Channels to choose from, the customer's preferred first (default e-mail). */
   channels?: readonly Channel[];
+  /**
+   * The preference-centre topic (one of `TOPICS`): customers who turned it off are skipped
+   * (`topic_opted_out`). Without one, only the channel's consent governs.
+   */
+  topic?: string;
   holdoutShare?: number;
   attributionDays?: number;
 }
 
 /** The flow document of a campaign; `bad_input` naming the field when it cannot be one. */
 export function campaignDefinition(input: CampaignInput): FlowDefinition {
-  const { templates, split = 0.5, channels = ['email'] } = input;
+  const { templates, split = 0.5, channels = ['email'], topic } = input;
+  if (topic !== undefined && !(TOPICS as readonly string[]).includes(topic)) {
+    throw new ComebackError('bad_input', `topic ${topic}: one of ${TOPICS.join(', ')}`, {
+      location: { field: 'topic' },
+    });
+  }
   if (templates.length < 1 || templates.length > 2) {
     throw new ComebackError('bad_input', 'a campaign has one template, or two for an A/B split', {
       location: { field: 'templates' },
@@ -49,6 +60,7 @@ export function campaignDefinition(input: CampaignInput): FlowDefinition {
     channels,
     template,
     purpose: 'marketing',
+    ...(topic !== undefined ? { topic: topic as PreferenceTopic } : {}),
   });
   const steps =
     templates.length === 1

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ComebackError } from '../errors.js';
+import { feedbackDb } from '../feedback/index.js';
 // From writer.js, not ingest/index.js: the index would load the file formats (exceljs, officecrypto-tool) into
 // every process that loads campaigns/.
 import { recordConsent as recordImportedConsent } from '../ingest/writer.js';
@@ -259,7 +260,8 @@ export const CONSENT_CHANNELS = ['email', 'sms', NIGHT_CONSENT_CHANNEL] as const
 
 /**
  * Records a consent change for one customer at `now` (source `source`); not_found when there is no such
- * customer. Returns whether anything changed (a repeat answers false).
+ * customer. Returns whether anything changed (a repeat answers false). A change is also appended to the
+ * consent ledger (`consent_changes`: subject the channel, with its source), as the preference centre does.
  *
  * Not the importer's rule, though it writes through the importer's `recordConsent`: an import replays
  * dated statements (newest wins, a repeat with a later date moves `updated_at`), while this is a change
@@ -291,6 +293,17 @@ export async function recordConsent(
       { channel: change.channel, granted: change.granted, at: now, source: change.source },
       { overrideNewer: true },
     );
+    await feedbackDb(trx)
+      .insertInto('consent_changes')
+      .values({
+        customer_id: change.customerId,
+        subject: change.channel,
+        granted: change.granted ? 1 : 0,
+        source: change.source,
+        detail: null,
+        occurred_at: now,
+      })
+      .execute();
     return true;
   });
 }

@@ -1,3 +1,4 @@
+import type { PreferenceTopic } from '../feedback/tables.js';
 import { MS_PER_DAY, wallTimeInZone, zoneOffsetAt } from '../shared/dates.js';
 import type {
   Channel,
@@ -59,6 +60,8 @@ export type JourneyAction =
       channels: readonly Channel[];
       template: string;
       purpose: 'marketing' | 'transactional';
+      /** The preference-centre topic (`stepTopic`): a customer who turned it off is skipped. */
+      topic?: PreferenceTopic;
       offer?: Offer;
       kakao?: KakaoStep;
       products?: ProductsBlock;
@@ -204,6 +207,8 @@ export function nextActions(
           channels: step.channels,
           template: step.template,
           purpose: step.purpose,
+          // `stepTopic` (flow.ts), inline: the engine imports only types.
+          ...(step.purpose === 'marketing' && (step.topic ?? step.offer) ? { topic: step.topic ?? 'offers' } : {}),
           ...(step.offer ? { offer: step.offer } : {}),
           ...(step.kakao ? { kakao: step.kakao } : {}),
           ...(step.products ? { products: step.products } : {}),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { validateFlow } from './flow.js';
+import { stepTopic, validateFlow } from './flow.js';
 
 /** A small valid win-back flow; tests change one thing at a time. */
 function winBack(): Record<string, unknown> {
@@ -41,6 +41,35 @@ const problemsOf = (input: unknown) => {
 };
 
 describe('validateFlow', () => {
+  test('a send step takes a topic of the preference centre; others and transactional topics are refused by field', () => {
+    const withTopic = (step: number, topic: unknown, purpose?: string) => {
+      const flow = winBack();
+      const steps = flow.steps as Array<Record<string, unknown>>;
+      steps[step] = { ...steps[step]!, topic, ...(purpose ? { purpose } : {}) };
+      return flow;
+    };
+    const ok = validateFlow(withTopic(0, 'new_products'));
+    assert.ok(ok.ok);
+    assert.equal((ok.flow.steps[0] as { topic?: string }).topic, 'new_products');
+    assert.deepEqual(
+      problemsOf(withTopic(4, 'promotions')).map((p) => p.path),
+      ['steps.4.topic'],
+    );
+    assert.deepEqual(problemsOf(withTopic(4, 'surveys', 'transactional')), [
+      {
+        path: 'steps.4.topic',
+        message: 'a topic is a marketing choice: a transactional step has none (topics never block it)',
+      },
+    ]);
+  });
+
+  test("stepTopic: the step's topic, else offers for a marketing step with an offer, else none; transactional none", () => {
+    assert.equal(stepTopic({ purpose: 'marketing', topic: 'rewards', offer: {} }), 'rewards');
+    assert.equal(stepTopic({ purpose: 'marketing', offer: {} }), 'offers');
+    assert.equal(stepTopic({ purpose: 'marketing' }), undefined);
+    assert.equal(stepTopic({ purpose: 'transactional' }), undefined);
+  });
+
   test('accepts a valid flow and fills the defaults', () => {
     const r = validateFlow(winBack());
     assert.ok(r.ok);

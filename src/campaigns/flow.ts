@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { type PreferenceTopic, TOPICS } from '../feedback/tables.js';
 import { METHODS } from '../recommend/index.js';
 
 /**
@@ -154,6 +155,22 @@ export const ProductsBlockSchema = Type.Object(
   { additionalProperties: false },
 );
 export type ProductsBlock = Static<typeof ProductsBlockSchema>;
+/** The topic of a marketing message: one of the preference centre's topics (`TOPICS`). */
+export const TopicSchema = Type.Union(TOPICS.map((t) => Type.Literal(t)));
+
+/**
+ * The preference-centre topic a send step's message belongs to: the step's `topic`; else `offers` for a
+ * marketing step with an offer (a coupon is an offer, whatever the template says); else none, and only the
+ * channel's consent governs it. A transactional step has none: topics never block it.
+ */
+export function stepTopic(step: {
+  purpose: 'marketing' | 'transactional';
+  topic?: PreferenceTopic;
+  offer?: unknown;
+}): PreferenceTopic | undefined {
+  if (step.purpose !== 'marketing') return undefined;
+  return step.topic ?? (step.offer !== undefined ? 'offers' : undefined);
+}
 
 /** A comparison on one fact of the customer (a field, a score, a survey answer, a segment). */
 const Condition = Type.Object(
@@ -191,6 +208,11 @@ const SendStep = Type.Object(
     /** Marketing needs consent, respects caps and quiet hours; transactional (order status) does not. */
     purpose: Type.Union([Type.Literal('marketing'), Type.Literal('transactional')]),
     offer: Type.Optional(OfferSchema),
+    /**
+     * Marketing only: the preference-centre topic (`offers`, `new_products`, `rewards`, `surveys`); a
+     * customer who turned it off is skipped (`topic_opted_out`). Without one, see `stepTopic`.
+     */
+    topic: Type.Optional(TopicSchema),
     /** KakaoTalk: 알림톡 (informational, a registered template) or 친구톡 (may advertise). See `kakaoKind`. */
     kakao: Type.Optional(KakaoStepSchema),
     /** Which recommendations fill `products`, and how many items the list blocks carry. */
@@ -251,6 +273,15 @@ export const FlowSchema = Type.Object(
 );
 export type FlowDefinition = Static<typeof FlowSchema>;
 
+/** Each step type's own schema: a step that fails the union is explained by the variant its `type` names. */
+const STEP_VARIANTS: Record<string, TSchema> = {
+  wait: WaitStep,
+  send: SendStep,
+  branch: BranchStep,
+  outreach: OutreachStep,
+  exit: ExitStep,
+};
+
 /** A problem in a flow document, at a dotted path (`steps.2.next`). */
 export interface FlowProblem {
   path: string;
@@ -273,8 +304,21 @@ function schemaProblems(schema: TSchema, value: unknown): FlowProblem[] {
     seen.add(key);
     problems.push({ path, message: error.message });
   }
+  // A step of a known type that fails the union: the errors of its own variant name the field (`steps.4.topic`).
+  const steps = (value as { steps?: unknown }).steps;
+  const explained = problems.flatMap((p) => {
+    const i = /^steps\.(\d+)$/.exec(p.path)?.[1];
+    const step = i !== undefined && Array.isArray(steps) ? (steps[Number(i)] as { type?: unknown }) : undefined;
+    const variant = typeof step?.type === 'string' ? STEP_VARIANTS[step.type] : undefined;
+    if (!variant || schema !== FlowSchema) return [p];
+    const inner = schemaProblems(variant, step).map((q) => ({
+      path: q.path === '(root)' ? p.path : `${p.path}.${q.path}`,
+      message: q.message,
+    }));
+    return inner.length > 0 ? inner : [p];
+  });
   // Drop a parent's "expected union value" when a deeper path explains it.
-  return problems.filter((p) => !problems.some((q) => q !== p && q.path.startsWith(`${p.path}.`)));
+  return explained.filter((p) => !explained.some((q) => q !== p && q.path.startsWith(`${p.path}.`)));
 }
 
 /** The steps a step can go to next. */
@@ -320,6 +364,12 @@ function graphProblems(flow: FlowDefinition): FlowProblem[] {
       if (step.purpose === 'transactional') {
         problems.push({ path: `steps.${i}.offer`, message: 'an offer is marketing: the step cannot be transactional' });
       }
+    }
+    if (step.type === 'send' && step.topic !== undefined && step.purpose === 'transactional') {
+      problems.push({
+        path: `steps.${i}.topic`,
+        message: 'a topic is a marketing choice: a transactional step has none (topics never block it)',
+      });
     }
     if (step.type === 'send' && (step.channels.includes('kakao') || step.kakao)) {
       const kind = kakaoKind(step);

@@ -22,6 +22,8 @@ export interface ClaimedMessage {
   channel: string;
   /** `marketing` rows pass the policy check again just before they are handed over (`deliverDue`). */
   purpose: string;
+  /** The preference-centre topic of a marketing row (null: none); read again by that check. */
+  topic: string | null;
   to: string;
   messageId: string;
   payload: Record<string, unknown>;
@@ -69,6 +71,7 @@ export async function claimDue(
         'customer_id',
         'channel',
         'purpose',
+        'topic',
         'to_address',
         'message_id',
         'payload',
@@ -82,6 +85,7 @@ export async function claimDue(
     customerId: r.customer_id,
     channel: r.channel,
     purpose: r.purpose,
+    topic: r.topic,
     to: r.to_address ?? '',
     messageId: r.message_id,
     payload: r.payload ? (JSON.parse(r.payload) as Record<string, unknown>) : {},
@@ -268,7 +272,7 @@ export interface DeliverySummary {
  * Claims due messages for the channels that have a sender and sends them, `concurrency` at a time; each
  * outcome is written as soon as it is known, so a crash leaves at most the in-flight ones uncertain.
  * Just before a claimed marketing row is handed over, the policy runs again at `now()`
- * (`recheckBeforeSending`): consent withdrawn, a pause or a suppression since it was queued makes it
+ * (`recheckBeforeSending`): consent withdrawn, its topic turned off, a pause or a suppression since it was queued makes it
  * `skipped` with the policy's reason; the Korean night (21:00–08:00 Seoul without night consent) or the
  * store's quiet hours put it back to `pending` until they end, the attempt not counted and its send-by
  * moved to at least the end plus the store's `sendWithinHours`. Transactional rows go as they are.

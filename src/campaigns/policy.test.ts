@@ -29,6 +29,27 @@ describe('decideSend', () => {
     assert.equal(decideSend(marketing({ heldOut: true, purpose: 'transactional' }), rules, noon).type, 'skip');
   });
 
+  test('a topic the customer turned off stops marketing (after consent, before the cap); transactional never', () => {
+    const off = { topic: { name: 'offers', on: false } };
+    assert.deepEqual(decideSend(marketing(off), rules, noon), {
+      type: 'skip',
+      reason: 'topic_opted_out',
+      detail: 'offers',
+    });
+    assert.deepEqual(decideSend(marketing({ topic: { name: 'offers', on: true } }), rules, noon), { type: 'send' });
+    assert.deepEqual(decideSend(marketing({ ...off, purpose: 'transactional' }), rules, noon), { type: 'send' });
+    // Without channel consent the consent reason comes first; over the cap, the topic's.
+    assert.equal(
+      (decideSend(marketing({ ...off, consent: false }), rules, noon) as { reason: string }).reason,
+      'no_consent',
+    );
+    const full = { recentMarketingSends: [noon - DAY, noon - 2 * DAY] };
+    assert.equal(
+      (decideSend(marketing({ ...off, ...full }), rules, noon) as { reason: string }).reason,
+      'topic_opted_out',
+    );
+  });
+
   test('no consent, no marketing; transactional needs none', () => {
     assert.deepEqual(decideSend(marketing({ consent: false }), rules, noon), {
       type: 'skip',

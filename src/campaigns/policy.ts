@@ -32,6 +32,11 @@ export interface SendFacts {
   heldOut: boolean;
   /** Consent for this channel's marketing as of now (transactional messages need none). */
   consent: boolean;
+  /**
+   * The message's preference-centre topic and whether the customer has it on as of now (a topic without
+   * a recorded choice is on). Absent: no topic, only the channel's consent governs. Never read for transactional.
+   */
+  topic?: { name: string; on: boolean };
   /** The address is suppressed, and why. */
   suppressed?: SuppressionReason;
   /** Instants of the marketing messages sent or queued for this customer (any flow or campaign). */
@@ -41,7 +46,7 @@ export interface SendFacts {
 }
 
 /** Why a send did not happen. */
-export type SkipReason = 'held_out' | 'suppressed' | 'no_consent' | 'frequency_cap';
+export type SkipReason = 'held_out' | 'suppressed' | 'no_consent' | 'topic_opted_out' | 'frequency_cap';
 
 /** The decision for one send at `now`. */
 export type SendDecision =
@@ -65,9 +70,10 @@ export function inQuietHours(minute: number, quiet: { start: string; end: string
 /**
  * Decides one send at `now`, in this order: the control group never receives anything; a hard bounce
  * stops every message and any other suppression stops marketing; marketing needs the channel's consent;
- * marketing over the cap (messages sent or already queued in the last `days` days) is skipped; marketing
+ * marketing of a topic the customer turned off on the preference centre is skipped (`topic_opted_out`,
+ * detail the topic); marketing over the cap (messages sent or already queued in the last `days` days) is skipped; marketing
  * inside quiet hours is queued for the moment they end. Transactional messages skip consent, quiet
- * hours and the cap. A Korean recipient's marketing follows `korea.ts` instead of the plain consent
+ * hours, topics and the cap. A Korean recipient's marketing follows `korea.ts` instead of the plain consent
  * check (the 6-month exception when the store allows it) and, without night consent, waits from
  * 21:00 to 08:00 Seoul (reason `kr_night_no_consent`) before the store's own quiet hours apply.
  */
@@ -88,6 +94,7 @@ export function decideSend(facts: SendFacts, rules: SendRules, now: number): Sen
       return { type: 'skip', reason: 'no_consent', detail: `${facts.channel}:${korean.detail}` };
     if (korean.type === 'defer') koreanNight = korean.until;
   } else if (!facts.consent) return { type: 'skip', reason: 'no_consent', detail: facts.channel };
+  if (facts.topic && !facts.topic.on) return { type: 'skip', reason: 'topic_opted_out', detail: facts.topic.name };
   if (rules.cap) {
     const since = now - rules.cap.days * MS_PER_DAY;
     // Messages already queued for later (deferred by quiet hours) count too.

@@ -1,4 +1,4 @@
-import type { Db } from '../store/index.js';
+import { type Db, skipQueuedMarketing } from '../store/index.js';
 import { type LinkRefusal, verifyLink } from './links.js';
 import { suppress } from './outbox.queries.js';
 import { campaignDb } from './tables.js';
@@ -12,7 +12,8 @@ export type UnsubscribeResult =
  * Honours an unsubscribe at once, from the link, the one-click header (RFC 8058 POST) or the API: the
  * message's channel's marketing consent (e-mail, SMS or KakaoTalk; e-mail for a link without a message)
  * is withdrawn (source `unsubscribe`), the address joins the suppression
- * list and the message records the event. The state changes once; following the link again answers
+ * list, the customer's pending marketing rows on the channel are skipped (`no_consent:<channel>`) and the
+ * message records the event. The state changes once; following the link again answers
  * "already done", and the link keeps working for months.
  */
 export async function unsubscribeByToken(
@@ -37,7 +38,8 @@ export async function unsubscribeByToken(
     return { ok: false, reason: 'unknown_message' };
   // A KakaoTalk message withdraws the KakaoTalk consent, which from then on governs KakaoTalk (not SMS's).
   const channel = message?.channel === 'sms' || message?.channel === 'kakao' ? message.channel : 'email';
-  return cdb.transaction().execute(async (trx) => {
+  return db.transaction().execute(async (base) => {
+    const trx = campaignDb(base);
     const current = await trx
       .selectFrom('customer_consents')
       .select('granted')
@@ -67,6 +69,8 @@ export async function unsubscribeByToken(
       }
     }
     if (message?.to_address) await suppress(trx, channel, message.to_address, 'unsubscribe', 'link', now);
+    // What is already queued on the channel stops now, not when it comes up for sending.
+    await skipQueuedMarketing(base, customerId, channel);
     return { ok: true, customerId, channel, alreadyDone };
   });
 }

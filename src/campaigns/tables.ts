@@ -114,6 +114,8 @@ export type OutboxTable = {
   arm: string;
   channel: string;
   purpose: string;
+  /** Migration 025: the preference-centre topic of a marketing message (null: none, or transactional). */
+  topic: Generated<string | null>;
   template_key: string;
   template_version: number | null;
   to_address: string | null;

@@ -1,6 +1,13 @@
 import type { Generated, Kysely } from 'kysely';
 import type { Database, Db } from '../store/index.js';
 
+/**
+ * The topics of marketing a customer can choose on the preference centre (`consent_topics.topic`);
+ * every marketing send of a topic the customer turned off is skipped (campaigns/policy.ts).
+ */
+export const TOPICS = ['offers', 'new_products', 'rewards', 'surveys'] as const;
+export type PreferenceTopic = (typeof TOPICS)[number];
+
 /** The tables of migration 022_feedback (type aliases, as `withTables` needs). */
 export type FeedbackTables = {
   surveys: { key: string; kind: string; definition: string; updated_at: number };

@@ -1,12 +1,11 @@
 import { type FeedbackDb, feedbackDb } from '../feedback/index.js';
-import { type Db, immediateTransaction } from '../store/index.js';
+import { type PreferenceTopic, TOPICS } from '../feedback/tables.js';
+import { type Db, immediateTransaction, skipQueuedMarketing } from '../store/index.js';
 
 /** The channels a customer chooses on the preference centre. */
 export const CHANNELS = ['email', 'sms', 'kakao'] as const;
 export type PreferenceChannel = (typeof CHANNELS)[number];
-/** The topics of marketing a customer can choose. */
-export const TOPICS = ['offers', 'new_products', 'rewards', 'surveys'] as const;
-export type PreferenceTopic = (typeof TOPICS)[number];
+export { type PreferenceTopic, TOPICS };
 
 /** What the preference centre shows: consent per channel and topic, and a pause's end. */
 export interface Preferences {
@@ -59,8 +58,9 @@ export type PreferenceChange =
 /**
  * Applies a change at `now`: every channel or topic whose state changes gets a row in the consent
  * ledger (`consent_changes`, with `source`), and the current state is updated (`customer_consents`
- * per channel, `consent_topics`, `marketing_pauses`). Unchanged choices write nothing. Returns the
- * number of ledger rows written.
+ * per channel, `consent_topics`, `marketing_pauses`). Unchanged choices write nothing. A channel
+ * withdrawn or a pause started skips the customer's pending marketing rows at once (`skipQueuedMarketing`).
+ * Returns the number of ledger rows written.
  */
 export async function applyPreferences(
   db: Db,
@@ -68,7 +68,8 @@ export async function applyPreferences(
   change: PreferenceChange,
   { source, now }: { source: string; now: number },
 ): Promise<number> {
-  return immediateTransaction(feedbackDb(db), async (trx) => {
+  return immediateTransaction(db, async (base) => {
+    const trx = feedbackDb(base);
     const before = await readPreferences(trx, customerId, now);
     let written = 0;
     const log = async (subject: string, granted: boolean, detail: string | null = null) => {
@@ -88,6 +89,8 @@ export async function applyPreferences(
         )
         .execute();
       await log(channel, granted);
+      // Withdrawn consent stops what is already queued on the channel, in this transaction.
+      if (!granted) await skipQueuedMarketing(base, customerId, channel);
     };
     const setTopic = async (topic: PreferenceTopic, granted: boolean) => {
       if (before.topics[topic] === granted) return;
@@ -113,6 +116,7 @@ export async function applyPreferences(
         .onConflict((oc) => oc.column('customer_id').doUpdateSet({ until, source, created_at: now }))
         .execute();
       await log('pause', false, new Date(until).toISOString());
+      await skipQueuedMarketing(base, customerId, 'pause');
     } else if (before.pausedUntil !== null) {
       await trx.updateTable('marketing_pauses').set({ until: now }).where('customer_id', '=', customerId).execute();
       await log('pause', true, 'resumed');

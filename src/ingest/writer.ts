@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type pg from 'pg';
 import { isoCountry } from '../shared/countries.js';
 import { localDate } from '../shared/dates.js';
-import { copyRows, type Db, type SqliteHandle, sqliteHandle } from '../store/index.js';
+import { copyRows, type Db, type SqliteHandle, skipQueuedMarketing, sqliteHandle } from '../store/index.js';
 import type { OrderStatus } from '../store/schema.js';
 import { findOrCreateCustomer } from './identity.js';
 import { type ConsentInput, type CustomerInput, normaliseEmail, type OrderInput, type RefundInput } from './records.js';
@@ -613,6 +613,8 @@ export async function applyRefund(db: Db, orderId: number, amountMinor: number):
  * change made by hand now (`comeback consent set`, campaigns/consent.queries.ts) is the customer's
  * latest word, whatever date an import put on the stored row. The channel is `email`, `sms` or any
  * other consent channel (`ad_night`). No customer check: the foreign key refuses an unknown id.
+ * A withdrawal that stands (the stored row now says no) skips the customer's pending marketing rows on
+ * the channel at once (`skipQueuedMarketing`), in the caller's transaction.
  */
 export async function recordConsent(
   db: Db,
@@ -638,4 +640,12 @@ export async function recordConsent(
       return overrideNewer ? update : update.whereRef('excluded.updated_at', '>=', 'customer_consents.updated_at');
     })
     .execute();
+  if (consent.granted) return;
+  const stored = await db
+    .selectFrom('customer_consents')
+    .select('granted')
+    .where('customer_id', '=', customerId)
+    .where('channel', '=', consent.channel)
+    .executeTakeFirst();
+  if (stored?.granted === 0) await skipQueuedMarketing(db, customerId, consent.channel);
 }

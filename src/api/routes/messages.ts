@@ -12,6 +12,7 @@ import {
   setFlowEnabled,
   unsubscribeByToken,
 } from '../../campaigns/index.js';
+import { TOPICS } from '../../hosted/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { signingKey } from '../keys.queries.js';
 import { endDateQuery } from '../schemas.js';
@@ -202,7 +203,7 @@ export function registerFlowRoutes(app: ApiApp, deps: RouteDeps): void {
 /**
  * One-off campaigns: `GET /api/v1/campaigns` (read) lists them; `POST /campaigns` (write) creates one or
  * saves a change `{ key, segment, templates: [A] | [A, B], split?, channels?, holdoutShare?,
- * attributionDays?, name? }`; `POST /campaigns/:key/send` (write) `{ at? }` enters the segment's members
+ * attributionDays?, topic?, name? }`; `POST /campaigns/:key/send` (write) `{ at? }` enters the segment's members
  * now or at an ISO instant; `GET /campaigns/:key/report` (read) is the flows report with each variant's lift.
  */
 function registerCampaignRoutes(app: ApiApp, deps: RouteDeps): void {
@@ -231,6 +232,7 @@ function registerCampaignRoutes(app: ApiApp, deps: RouteDeps): void {
             ),
             holdoutShare: Type.Optional(Type.Number({ minimum: 0, maximum: 0.5 })),
             attributionDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 90 })),
+            topic: Type.Optional(Type.Union(TOPICS.map((t) => Type.Literal(t)))),
           },
           { additionalProperties: false },
         ),

@@ -434,6 +434,10 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
       .option('--channels <list>', 'channels, the customer’s preferred first: email,sms,kakao,webhook (default email)')
       .option('--holdout <share>', 'share held out as the control group (default 0.1)')
       .option('--attribution-days <n>', 'orders this many days after the send count (default 5)')
+      .option(
+        '--topic <topic>',
+        'preference-centre topic: offers, new_products, rewards, surveys (opted-out customers are skipped)',
+      )
       .option('--name <text>', 'a name for people'),
   ).action(
     async (
@@ -447,6 +451,7 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
         channels?: string;
         holdout?: string;
         attributionDays?: string;
+        topic?: string;
         name?: string;
       },
     ) => {
@@ -479,6 +484,7 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
             ...(channels ? { channels: channels as Channel[] } : {}),
             ...(holdout !== undefined ? { holdoutShare: holdout } : {}),
             ...(days !== undefined ? { attributionDays: days } : {}),
+            ...(flags.topic !== undefined ? { topic: flags.topic } : {}),
           },
           ctx.now(),
         );

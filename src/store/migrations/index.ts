@@ -15,6 +15,7 @@ import { campaignsMigration } from './020-campaigns.js';
 import { storefrontMigration } from './021-storefront.js';
 import { feedbackMigration } from './022-feedback.js';
 import { consentReconfirmMigration } from './024-consent-reconfirm.js';
+import { outboxTopicMigration } from './025-outbox-topic.js';
 import { flowTierCursorMigration } from './026-flow-tier-cursor.js';
 import { sessionsMigration } from './027-sessions-order-names.js';
 import { journeyTriggerDataMigration } from './029-journey-trigger-data.js';
@@ -45,6 +46,7 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '021_storefront': storefrontMigration(),
     '022_feedback': feedbackMigration(dialect),
     '024_consent_reconfirm': consentReconfirmMigration(),
+    '025_outbox_topic': outboxTopicMigration(),
     '026_flow_tier_cursor': flowTierCursorMigration(),
     '029_journey_trigger_data': journeyTriggerDataMigration(),
   };
