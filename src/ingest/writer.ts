@@ -622,6 +622,18 @@ export class ImportWriter {
 
   /** Writes the earliest-seen instants gathered during the import back to the customers. */
   async finish(): Promise<void> {
+    if (dialectOf(this.db) === 'postgres') {
+      // One statement per 50,000 customers rather than one each: the same rows, the same rule.
+      const all = [...this.firstSeen];
+      for (let start = 0; start < all.length; start += 50_000) {
+        const part = all.slice(start, start + 50_000);
+        await sql`update customers c set first_seen_at = t.seen_at
+          from unnest(${part.map(([id]) => id)}::bigint[], ${part.map(([, at]) => at)}::bigint[]) as t(id, seen_at)
+          where c.id = t.id and c.first_seen_at > t.seen_at`.execute(this.db);
+      }
+      this.firstSeen.clear();
+      return;
+    }
     for (const [id, seenAt] of this.firstSeen) {
       await this.db
         .updateTable('customers')
