@@ -184,4 +184,43 @@ describe('set-based identity resolution', () => {
       }
     });
   }
+
+  for (const dialect of DIALECTS) {
+    it(`${dialect.name}: two imports meeting the same new shoppers at once make one customer each, no error`, {
+      skip: dialect.skip,
+    }, async () => {
+      // Same shoppers, same order in both files (as two exports of one store would list them); on
+      // PostgreSQL the second import's batches find the first's customers committed after their look-up.
+      const dir = tempDir();
+      const t = await freshDatabase(dialect.name);
+      try {
+        const header = 'order_id,placed_at,customer_id,email,currency,total';
+        const file = (prefix: string) => {
+          const lines = Array.from({ length: 300 }, (_, i) => {
+            const day = String(1 + (i % 28)).padStart(2, '0');
+            return `${prefix}${i},2025-04-${day} 10:00:00,K${i % 150},shopper${i}@x.test,GBP,1.00`;
+          });
+          const path = join(dir, `${prefix}.csv`);
+          writeFileSync(path, `${header}\n${lines.join('\n')}\n`);
+          return path;
+        };
+        const [a, b] = [file('a'), file('b')];
+        const options = { format: 'csv', now: NOW, batchSize: 25 } as const;
+        const [x, y] = await Promise.all([importFile(t.store.db, a, options), importFile(t.store.db, b, options)]);
+        assert.equal(x.orders + y.orders, 600);
+        const db = t.store.db;
+        const customers = await db.selectFrom('customers').select(['id', 'email']).execute();
+        // K0…K149 claim shopper0…149 first; shopper150…299 come with a known id: 150 customers in all.
+        assert.equal(customers.length, 150);
+        assert.equal(x.customersCreated + y.customersCreated, 150);
+        const identities = await db.selectFrom('customer_identities').select('customer_id').execute();
+        assert.equal(identities.length, 150);
+        const orders = await db.selectFrom('orders').select(['customer_id']).where('customer_id', 'is', null).execute();
+        assert.equal(orders.length, 0);
+      } finally {
+        await t.drop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
