@@ -1,12 +1,16 @@
 /**
- * `npm run bench:scale [-- --customers N] [--pg URL] [--skip-sqlite]`: a simulated store (BG/NBD with the
- * CDNOW parameters, see `comeback simulate`) on SQLite and, when a server is given (`--pg` or
+ * `npm run bench:scale [-- --customers N] [--months M] [--steps import,report,…] [--pg URL] [--skip-sqlite]`:
+ * a simulated store (BG/NBD with the CDNOW parameters, see `comeback simulate`) on SQLite and, when a
+ * server is given (`--pg` or
  * COMEBACK_TEST_PG), PostgreSQL. For each step: time, rows per second, peak memory, and the ratio to
  * its reference measured in the same run — a raw load of the same rows into one table (SQLite: one
  * prepared INSERT per row in one transaction; PostgreSQL: one COPY) for writing and importing, a bare
  * Fastify route for `POST /track`, DuckDB over the same export for report and cohorts. The commands
  * run as a user runs them (a child process each, peak RSS by /usr/bin/time); the track step runs the
- * server in a child process and drives it from this one.
+ * server in a child process and drives it from this one. The import is timed twice: as the CLI (start-up
+ * included, as a user runs it) and in this process (the import alone, as its raw reference is timed).
+ * `--steps` runs only the steps named (simulate, import, track, report, cohorts, summary, predict,
+ * refresh, export); the export and its raw reference are always made.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
@@ -46,6 +50,13 @@ const MONTHS = Number(flag('--months') ?? 24);
 const TRACK_SECONDS = Number(flag('--track-seconds') ?? 5);
 const PG_URL = flag('--pg') ?? process.env.COMEBACK_TEST_PG;
 const SKIP_SQLITE = process.argv.includes('--skip-sqlite');
+const STEPS = ['simulate', 'import', 'track', 'report', 'cohorts', 'summary', 'predict', 'refresh', 'export'] as const;
+/** `--steps import,report`: only those steps (the export and its raw reference are always made). */
+const ONLY = new Set((flag('--steps') ?? STEPS.join(',')).split(',').map((s) => s.trim()));
+for (const step of ONLY) {
+  if (!(STEPS as readonly string[]).includes(step)) throw new Error(`--steps ${step}: steps are ${STEPS.join(', ')}`);
+}
+const wants = (step: (typeof STEPS)[number]) => ONLY.has(step);
 
 interface Step {
   db: string;
@@ -202,45 +213,79 @@ async function sampledPeak<T>(fn: () => Promise<T>): Promise<{ value: T; peakMb:
 
 async function run(dbName: 'sqlite' | 'postgres', dir: string, makeUrl: (name: string) => Promise<string>) {
   const exportFile = join(dir, 'store.csv');
-  // 1. simulate straight into the database (orders, lines, events).
+  // The export of the store: the rows of every reference.
   const url = await makeUrl('direct');
-  const sim = cli(
-    ['simulate', '--customers', String(CUSTOMERS), '--months', String(MONTHS), '--seed', '1', '--json'],
-    url,
-  );
-  const counts = JSON.parse(sim.out) as { orders: number; lines: number; events: number; customers: number };
-  // The export of the same store: the rows of every reference.
-  cli(
-    ['simulate', '--customers', String(CUSTOMERS), '--months', String(MONTHS), '--seed', '1', '--out', exportFile],
+  const exported = cli(
+    [
+      'simulate',
+      '--customers',
+      String(CUSTOMERS),
+      '--months',
+      String(MONTHS),
+      '--seed',
+      '1',
+      '--out',
+      exportFile,
+      '--json',
+    ],
     url,
   );
   const raw = dbName === 'sqlite' ? await rawSqlite(exportFile, dir) : await rawCopy(exportFile, url);
   const rawLabel = dbName === 'sqlite' ? 'raw INSERT' : 'raw COPY';
-  print({
-    db: dbName,
-    step: 'simulate → db',
-    seconds: sim.seconds,
-    rows: counts.lines + counts.events,
-    peakMb: sim.peakMb,
-    reference: rawLabel,
-    refSeconds: raw.seconds,
-    note: `${counts.customers} customers, ${counts.orders} orders, ${counts.lines} lines, ${counts.events} events`,
-  });
-  // 2. import the Shopify export into a fresh database.
-  const importUrl = await makeUrl('import');
-  const imported = cli(['import', exportFile, '--format', 'shopify', '--json'], importUrl);
-  print({
-    db: dbName,
-    step: 'import (shopify)',
-    seconds: imported.seconds,
-    rows: raw.rows,
-    peakMb: imported.peakMb,
-    reference: rawLabel,
-    refSeconds: raw.seconds,
-    note: dbName === 'postgres' ? 'COPY into staging tables' : 'row-by-row',
-  });
+  // Every later step reads the store simulate writes; without them it is skipped unless asked for.
+  const needsStore = [...ONLY].some((step) => step !== 'import');
+  // 1. simulate straight into the database (orders, lines, events).
+  let counts = JSON.parse(exported.out) as { orders: number; lines: number; events: number; customers: number };
+  if (needsStore || wants('simulate')) {
+    const sim = cli(
+      ['simulate', '--customers', String(CUSTOMERS), '--months', String(MONTHS), '--seed', '1', '--json'],
+      url,
+    );
+    counts = JSON.parse(sim.out) as typeof counts;
+    print({
+      db: dbName,
+      step: 'simulate → db',
+      seconds: sim.seconds,
+      rows: counts.lines + counts.events,
+      peakMb: sim.peakMb,
+      reference: rawLabel,
+      refSeconds: raw.seconds,
+      note: `${counts.customers} customers, ${counts.orders} orders, ${counts.lines} lines, ${counts.events} events`,
+    });
+  }
+  // 2. import the Shopify export into a fresh database: as a user runs it (a child process, start-up
+  // included), and in this process (the import alone, as the raw reference is timed).
+  if (wants('import')) {
+    const importUrl = await makeUrl('import');
+    const imported = cli(['import', exportFile, '--format', 'shopify', '--json'], importUrl);
+    const how = dbName === 'postgres' ? 'COPY into staging tables, customers set-based' : 'customers set-based';
+    print({
+      db: dbName,
+      step: 'import (shopify)',
+      seconds: imported.seconds,
+      rows: raw.rows,
+      peakMb: imported.peakMb,
+      reference: rawLabel,
+      refSeconds: raw.seconds,
+      note: `${how}; the CLI, start-up included`,
+    });
+    const store = await openStore(await makeUrl('import_in_process'));
+    const { importFile } = await import('../src/ingest/index.js');
+    const measured = await sampledPeak(() => importFile(store.db, exportFile, { format: 'shopify', now: Date.now() }));
+    await store.close();
+    print({
+      db: dbName,
+      step: 'import (in process)',
+      seconds: measured.seconds,
+      rows: raw.rows,
+      peakMb: measured.peakMb,
+      reference: rawLabel,
+      refSeconds: raw.seconds,
+      note: `${how}; peak RSS of this process, sampled`,
+    });
+  }
   // 3. POST /track with group commit against a bare Fastify route.
-  {
+  if (wants('track')) {
     const store = await openStore(url);
     const { key } = await createApiKey(store.db, { scope: 'write', now: Date.now() });
     await store.close();
@@ -266,36 +311,40 @@ async function run(dbName: 'sqlite' | 'postgres', dir: string, makeUrl: (name: s
   const orders = `(select "Email" as email, strptime(substr("Created at", 1, 19), '%Y-%m-%d %H:%M:%S') as ts,
       cast("Total" as double) - cast("Refunded Amount" as double) as net
     from ${csv} where "Total" <> '' and "Financial Status" <> 'refunded')`;
-  const report = cli(['report', '--json'], url);
-  const duckReport = await duck(`with o as ${orders}
+  if (wants('report')) {
+    const report = cli(['report', '--json'], url);
+    const duckReport = await duck(`with o as ${orders}
     select count(distinct email) as customers, count(*) as orders, sum(net) as revenue,
       count(distinct case when ts >= (select max(ts) from o) - interval 30 day then email end) as active
     from o`);
-  print({
-    db: dbName,
-    step: 'report',
-    seconds: report.seconds,
-    rows: counts.orders,
-    peakMb: report.peakMb,
-    reference: 'DuckDB',
-    refSeconds: duckReport,
-  });
-  const cohorts = cli(['cohorts', '--json'], url);
-  const duckCohorts = await duck(`with o as ${orders},
+    print({
+      db: dbName,
+      step: 'report',
+      seconds: report.seconds,
+      rows: counts.orders,
+      peakMb: report.peakMb,
+      reference: 'DuckDB',
+      refSeconds: duckReport,
+    });
+  }
+  if (wants('cohorts')) {
+    const cohorts = cli(['cohorts', '--json'], url);
+    const duckCohorts = await duck(`with o as ${orders},
       f as (select email, min(date_trunc('month', ts)) as cohort from o group by email)
     select f.cohort, datediff('month', f.cohort, date_trunc('month', o.ts)) as age, count(distinct o.email)
     from o join f using (email) group by 1, 2`);
-  print({
-    db: dbName,
-    step: 'cohorts',
-    seconds: cohorts.seconds,
-    rows: counts.orders,
-    peakMb: cohorts.peakMb,
-    reference: 'DuckDB',
-    refSeconds: duckCohorts,
-  });
+    print({
+      db: dbName,
+      step: 'cohorts',
+      seconds: cohorts.seconds,
+      rows: counts.orders,
+      peakMb: cohorts.peakMb,
+      reference: 'DuckDB',
+      refSeconds: duckCohorts,
+    });
+  }
   // 6. the per-customer summary (in this process, memory sampled).
-  {
+  if (wants('summary')) {
     const store = await openStore(url);
     const { customerSummaries } = await import('../src/analytics/index.js');
     const { defaultAsOf } = await import('../src/analytics/index.js');
@@ -316,30 +365,36 @@ async function run(dbName: 'sqlite' | 'postgres', dir: string, makeUrl: (name: s
     });
   }
   // 7–9. fit and score every customer; RFM, personas, lifecycle refresh; a segment export.
-  const predict = cli(['predict', '--model', 'bgnbd', '--json'], url);
-  print({
-    db: dbName,
-    step: 'fit + score all',
-    seconds: predict.seconds,
-    rows: counts.customers,
-    peakMb: predict.peakMb,
-  });
-  const refresh = cli(['segments', 'refresh', '--json'], url);
-  print({
-    db: dbName,
-    step: 'segments refresh',
-    seconds: refresh.seconds,
-    rows: counts.customers,
-    peakMb: refresh.peakMb,
-  });
-  const exported = cli(['segments', 'rfm', '--csv'], url);
-  print({
-    db: dbName,
-    step: 'segment export (rfm csv)',
-    seconds: exported.seconds,
-    rows: exported.out.split('\n').length - 2,
-    peakMb: exported.peakMb,
-  });
+  if (wants('predict')) {
+    const predict = cli(['predict', '--model', 'bgnbd', '--json'], url);
+    print({
+      db: dbName,
+      step: 'fit + score all',
+      seconds: predict.seconds,
+      rows: counts.customers,
+      peakMb: predict.peakMb,
+    });
+  }
+  if (wants('refresh')) {
+    const refresh = cli(['segments', 'refresh', '--json'], url);
+    print({
+      db: dbName,
+      step: 'segments refresh',
+      seconds: refresh.seconds,
+      rows: counts.customers,
+      peakMb: refresh.peakMb,
+    });
+  }
+  if (wants('export')) {
+    const segmentCsv = cli(['segments', 'rfm', '--csv'], url);
+    print({
+      db: dbName,
+      step: 'segment export (rfm csv)',
+      seconds: segmentCsv.seconds,
+      rows: segmentCsv.out.split('\n').length - 2,
+      peakMb: segmentCsv.peakMb,
+    });
+  }
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'comeback-scale-'));

@@ -20,6 +20,7 @@ describe('built-in flows', () => {
       ['welcome', ['new_products']],
       ['second-order', ['offers']],
       ['review-request', ['surveys']],
+      ['replenishment', ['new_products']],
       ['birthday', ['offers']],
     ]);
   });

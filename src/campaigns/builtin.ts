@@ -524,6 +524,8 @@ const flows: readonly unknown[] = [
         channels: ['email'],
         template: 'replenishment',
         purpose: 'marketing',
+        // A reminder of products, like browse abandonment: no offer.
+        topic: 'new_products',
         products: { method: 'replenishment', n: 4 },
       },
     ],

@@ -34,7 +34,9 @@ export interface ImportOptions {
   batchSize?: number;
   /**
    * PostgreSQL: orders and lines go through `COPY` into staging tables, then set-based upserts
-   * (default true; false writes row by row with multi-row inserts). Ignored on SQLite.
+   * (default true; false writes row by row with multi-row inserts). On both databases, true also
+   * resolves each batch's customers set-based (identity-batch.ts); false resolves them one by one,
+   * the reference the set-based path is tested against.
    */
   copy?: boolean;
   onProgress?: (read: number, total: number) => void;
@@ -228,6 +230,7 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
   // COPY needs the raw client of the session its transactions run on.
   const session = options.copy === false ? undefined : await pgSession(db);
   if (session) writer.copyThrough(session.client);
+  writer.resolveInBatches(options.copy !== false);
   const writeDb = session?.db ?? db;
   const batchSize = options.batchSize ?? (session ? COPY_BATCH : BATCH);
   let orders: OrderInput[] = [];
@@ -238,7 +241,7 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
     if (orders.length + refunds.length + customers.length === 0) return;
     await batchTransaction(writeDb, async (trx) => {
       writer.use(trx);
-      for (const customer of customers) await writer.resolveCustomer(customer, options.now);
+      await writer.resolveCustomers(customers.map((customer) => ({ customer, seenAt: options.now })));
       await writer.writeOrders(orders);
       await writer.writeRefunds(refunds);
     });

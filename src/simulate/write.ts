@@ -107,7 +107,7 @@ export async function writeSimulation(db: Db, options: WriteSimulationOptions): 
     batch = [];
     await batchTransaction(db, async (trx) => {
       // A writer per batch: its caches hold this batch's customers and products only.
-      const writer = new ImportWriter(trx, SIMULATE_SOURCE, options.now);
+      const writer = new ImportWriter(trx, SIMULATE_SOURCE, options.now).resolveInBatches(true);
       await writer.writeOrders(customers.flatMap((c) => simulatedOrders(c, options.currency)));
       await writer.finish();
     });
