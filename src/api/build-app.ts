@@ -34,6 +34,7 @@ import { registerMetricRoutes } from './routes/metrics.js';
 import { registerOrderRoutes } from './routes/orders.js';
 import { registerProductRoutes } from './routes/products.js';
 import { registerSessionRoutes } from './routes/session.js';
+import { registerSettingsRoutes } from './routes/settings.js';
 import { registerStatsRoutes } from './routes/stats.js';
 import { registerStorefrontRoutes } from './routes/storefront.js';
 import { registerShopifyWebhookRoutes } from './routes/webhooks.js';
@@ -238,6 +239,7 @@ export async function buildApp({
       registerDashboardRoutes(api, deps);
       registerLoyaltyRoutes(api, deps);
       registerFlowRoutes(api, deps);
+      registerSettingsRoutes(api, deps);
       registerProductRoutes(api, deps);
       registerStorefrontRoutes(api, deps);
       // Its own scope: the webhook route reads JSON bodies as raw bytes to check their signature.

@@ -129,6 +129,7 @@ export {
   type MessagingSettings,
   messagingSettings,
   saveMessagingSettings,
+  webUrlProblem,
 } from './settings.js';
 export { trackHtml } from './tracking.js';
 export { applyDeliveryReceipt, type DeliveryReceipt, receiptSignature, recordTracking } from './tracking.queries.js';

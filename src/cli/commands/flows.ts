@@ -300,10 +300,16 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
       .command('settings')
       .description('show or change the store’s messaging settings (sender, zone, quiet hours, cap, public URL)')
       .option('--set <json>', 'a JSON object of settings to change, e.g. \'{"timeZone":"Europe/London"}\'')
+      .option('--store-url <url>', 'the store’s public https address, linked from the customer’s pages')
+      .option('--helpdesk-url <url>', 'where detractors and low CSAT answers are posted, signed ("" for nowhere)')
       .option('--signing-keys', 'show the keys for the SMS provider (receipts) and webhook receivers instead'),
-  ).action(async (flags: { db?: string; set?: string; signingKeys?: boolean }) => {
+  ).action(async (flags: SettingsFlags) => {
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
+      const named: Record<string, unknown> = {};
+      if (flags.storeUrl !== undefined) named.storeUrl = flags.storeUrl === '' ? null : flags.storeUrl;
+      if (flags.helpdeskUrl !== undefined) named.helpdeskUrl = flags.helpdeskUrl === '' ? null : flags.helpdeskUrl;
+      if (Object.keys(named).length > 0) await saveMessagingSettings(store.db, named);
       if (flags.set !== undefined) {
         let change: unknown;
         try {
@@ -321,6 +327,7 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
         return printJson(ctx.io, {
           smsReceipts: signingKey(secret, 'sms-receipts'),
           webhooks: signingKey(secret, 'webhooks'),
+          helpdesk: signingKey(secret, 'helpdesk'),
         });
       }
       printJson(ctx.io, await messagingSettings(store.db));
@@ -557,3 +564,6 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
     }
   });
 }
+
+/** The flags of `flows settings`. */
+type SettingsFlags = { db?: string; set?: string; storeUrl?: string; helpdeskUrl?: string; signingKeys?: boolean };
