@@ -59,6 +59,16 @@ export {
   saveTemplate,
   setFlowEnabled,
 } from './flows.queries.js';
+export {
+  HELPDESK_EVENTS,
+  HELPDESK_FLOW_KEY,
+  HELPDESK_FRESH_MS,
+  type HelpdeskPassSummary,
+  type HelpdeskQueueSummary,
+  helpdeskPass,
+  helpdeskSender,
+  queueHelpdeskAlerts,
+} from './helpdesk.queries.js';
 export { type Arm, assignArm, holdoutDraw } from './holdout.js';
 export {
   AD_PREFIX,

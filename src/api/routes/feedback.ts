@@ -6,7 +6,6 @@ import {
   checkAnswer,
   feedbackDb,
   feedbackReport,
-  type HelpdeskHook,
   issueSurveyLink,
   loadSurvey,
   openReviewLink,
@@ -69,10 +68,7 @@ const sendPage = (reply: Reply, status: number, body: string) =>
  * `POST /s/:token` answers it once (a second answer 409, an expired link 410, a forged one 400);
  * `GET /r/:token` lists an order's products to review, `POST /r/:token` reviews one (once per product).
  */
-export function registerSurveyPageRoutes(
-  app: ApiApp,
-  deps: RouteDeps & { linkSecret: string; helpdesk?: HelpdeskHook | undefined },
-): void {
+export function registerSurveyPageRoutes(app: ApiApp, deps: RouteDeps & { linkSecret: string }): void {
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string', bodyLimit: 16_384 },
@@ -101,9 +97,7 @@ export function registerSurveyPageRoutes(
   app.post('/s/:token', { config: { access: 'public' }, schema }, async (request, reply) => {
     const lang = langOf(request);
     const given = formOf(request.body);
-    const result = await answerSurveyLink(db, deps.linkSecret, request.params.token, given, deps.now(), {
-      ...(deps.helpdesk ? { helpdesk: deps.helpdesk } : {}),
-    });
+    const result = await answerSurveyLink(db, deps.linkSecret, request.params.token, given, deps.now());
     if (result.ok) {
       const t = TEXT[lang];
       return sendPage(

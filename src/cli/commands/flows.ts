@@ -11,6 +11,7 @@ import {
   type FlowDefinition,
   type FlowReport,
   flowReport,
+  helpdeskSender,
   httpSender,
   installBuiltins,
   kakaoSender,
@@ -399,6 +400,9 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
             signingSecret: signingKey(secret, 'webhooks'),
             now: ctx.now,
           });
+        const helpdeskUrl = (await messagingSettings(store.db)).helpdeskUrl;
+        if (helpdeskUrl)
+          senders.helpdesk = helpdeskSender(helpdeskUrl, { now: ctx.now, signingKey: signingKey(secret, 'helpdesk') });
         if (Object.keys(senders).length === 0) {
           ctx.io.err.write('worker: no channel configured (--smtp, --sms-url, --webhook-url); messages stay queued\n');
         }
