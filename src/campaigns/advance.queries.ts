@@ -5,6 +5,7 @@ import { randomCode } from '../loyalty/index.js';
 import { currencyExponent } from '../shared/money.js';
 import { type Db, REVENUE_STATUSES } from '../store/index.js';
 import { type JourneyAction, type JourneyFacts, type JourneyState, nextActions } from './engine.js';
+import { feedbackLinks } from './feedback-links.queries.js';
 import { CHANNELS, type Channel, type FlowDefinition, kakaoKind, type Offer } from './flow.js';
 import { flowVersion, latestTemplateIn } from './flows.queries.js';
 import { type Arm, holdoutDraw } from './holdout.js';
@@ -703,7 +704,19 @@ async function renderPayload(
       : null,
     products: [],
     new_arrivals: [],
-    links: { unsubscribe: link('unsubscribe'), preferences: link('preferences') },
+    links: {
+      unsubscribe: link('unsubscribe'),
+      preferences: link('preferences'),
+      ...(await feedbackLinks(trx, {
+        outboxId,
+        customerId: facts.customer.id,
+        templateKey: action.template,
+        channel,
+        publicUrl: settings.publicUrl,
+        linkSecret: options.linkSecret,
+        now: options.now,
+      })),
+    },
     trigger: {},
   };
   const templateKey = action.template;

@@ -48,6 +48,10 @@ ${body}
 }
 
 const text = (t: string) => `        <mj-text font-size="15px" line-height="22px">${t}</mj-text>`;
+/** The signed link to the order's review page (`links.review`, feedback-links.queries.ts), when the message has one. */
+const reviewButton = (label: string) => `        <mj-raw>{% if links.review %}</mj-raw>
+        <mj-button href="{{ links.review }}" background-color="#18181b">${label}</mj-button>
+        <mj-raw>{% endif %}</mj-raw>`;
 const coupon = `        <mj-raw>{% if coupon %}</mj-raw>
         <mj-text font-size="15px">Your code <b>{{ coupon.code }}</b>: {{ coupon.description }}, until {{ coupon.expires_on }}.</mj-text>
         <mj-raw>{% endif %}</mj-raw>`;
@@ -119,7 +123,9 @@ export const BUILTIN_TEMPLATES: readonly TemplateSource[] = [
     channel: 'email',
     purpose: 'marketing',
     subject: 'How was your order?',
-    body: email(text('Tell other shoppers what you thought: a review takes a minute.')),
+    body: email(
+      `${text('Tell other shoppers what you thought: a review takes a minute.')}\n${reviewButton('Write a review')}`,
+    ),
   },
   {
     key: 'birthday',
@@ -205,7 +211,10 @@ export const BUILTIN_TEMPLATES_KO: readonly TemplateSource[] = [
     channel: 'email',
     purpose: 'marketing',
     subject: '주문하신 상품은 마음에 드셨나요?',
-    body: ko('다른 고객님들께 솔직한 후기를 들려주세요. 1분이면 충분해요.'),
+    body: email(
+      `${text('다른 고객님들께 솔직한 후기를 들려주세요. 1분이면 충분해요.')}\n${reviewButton('후기 쓰기')}`,
+      'ko',
+    ),
   },
   {
     key: 'birthday',

@@ -31,7 +31,8 @@ export type MessageContext = {
     reason: string | null;
   }>;
   new_arrivals: Array<{ title: string; url: string | null; image: string | null; price: string | null }>;
-  links: { unsubscribe: string; preferences: string };
+  /** `review` and `csat`: signed links to the order's review page and CSAT survey (feedback-links.queries.ts), null when not applicable. */
+  links: { unsubscribe: string; preferences: string; review?: string | null; csat?: string | null };
   /** Anything else the trigger carried (the cart's items, the order's name …). */
   trigger: Record<string, unknown>;
 };

@@ -556,7 +556,12 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
         coupon: { code: 'PREVIEW-CODE', description: 'an example offer', expires_on: '2099-12-31' },
         products: [],
         new_arrivals: [],
-        links: { unsubscribe: `${settings.publicUrl}/m/u/preview`, preferences: `${settings.publicUrl}/m/p/preview` },
+        links: {
+          unsubscribe: `${settings.publicUrl}/m/u/preview`,
+          preferences: `${settings.publicUrl}/m/p/preview`,
+          review: `${settings.publicUrl}/r/preview`,
+          csat: `${settings.publicUrl}/s/preview`,
+        },
         trigger: {},
       };
       const template = await latestTemplate(store.db, key);
