@@ -84,10 +84,10 @@ describe('comeback flows', () => {
     assert.match(bad.err, /--from 1997-13-01: write a date as YYYY-MM-DD/);
   });
 
-  test('settings --signing-keys shows the receipt and webhook keys, each HMAC-SHA256(link secret, purpose)', () => {
+  test('settings --signing-keys shows the receipt, webhook and helpdesk keys, each HMAC-SHA256(link secret, purpose)', () => {
     const shown = comeback('flows', 'settings', '--signing-keys');
     assert.equal(shown.code, 0, shown.err);
-    const keys = JSON.parse(shown.out) as { smsReceipts: string; webhooks: string };
+    const keys = JSON.parse(shown.out) as { smsReceipts: string; webhooks: string; helpdesk: string };
     const db = new Database(join(dir, 'flows.db'), { readonly: true });
     const { value: linkSecret } = db.prepare("select value from api_settings where name = 'link_secret'").get() as {
       value: string;
@@ -96,6 +96,7 @@ describe('comeback flows', () => {
     assert.deepEqual(keys, {
       smsReceipts: createHmac('sha256', linkSecret).update('sms-receipts').digest('hex'),
       webhooks: createHmac('sha256', linkSecret).update('webhooks').digest('hex'),
+      helpdesk: createHmac('sha256', linkSecret).update('helpdesk').digest('hex'),
     });
     assert.ok(!shown.out.includes(linkSecret), 'the link secret itself is never shown');
     assert.deepEqual(JSON.parse(comeback('flows', 'settings', '--signing-keys').out), keys, 'stable');

@@ -55,6 +55,7 @@ export {
   type GroupFigures,
   groupedFigures,
   type PeriodFigures,
+  periodFigures,
   type RetentionOptions,
   type RetentionReport,
   reportPeriod,

@@ -13,7 +13,6 @@ import Fastify, { type FastifyBaseLogger, type FastifyRequest } from 'fastify';
 import { ComebackError } from '../errors.js';
 import { DEFAULT_USER_ID_SOURCE } from '../ingest/events.js';
 import { EventGroupCommit, type GroupCommitOptions } from '../ingest/group-commit.js';
-import { fetchSender } from '../loyalty/index.js';
 import { packageRoot } from '../shared/paths.js';
 import type { Store } from '../store/index.js';
 import type { ApiApp, RouteDeps } from './app.types.js';
@@ -35,6 +34,7 @@ import { registerMetricRoutes } from './routes/metrics.js';
 import { registerOrderRoutes } from './routes/orders.js';
 import { registerProductRoutes } from './routes/products.js';
 import { registerSessionRoutes } from './routes/session.js';
+import { registerSettingsRoutes } from './routes/settings.js';
 import { registerStatsRoutes } from './routes/stats.js';
 import { registerStorefrontRoutes } from './routes/storefront.js';
 import { registerShopifyWebhookRoutes } from './routes/webhooks.js';
@@ -70,8 +70,6 @@ export interface BuildAppOptions {
   trustProxy?: boolean | string;
   /** Group commit of event requests (`POST /track`, `/batch` …): batch size and wait; see EventGroupCommit. */
   eventGroupCommit?: GroupCommitOptions;
-  /** Where low NPS and CSAT answers are posted, signed with `secret` (X-Comeback-Signature); default none. */
-  helpdeskWebhook?: { url: string; secret: string };
 }
 
 /**
@@ -92,7 +90,6 @@ export async function buildApp({
   segmentRefreshDelayMs = 1000,
   trustProxy = false,
   eventGroupCommit,
-  helpdeskWebhook,
 }: BuildAppOptions): Promise<ApiApp> {
   const app: ApiApp = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
@@ -240,6 +237,7 @@ export async function buildApp({
       registerLoyaltyRoutes(api, deps);
       registerFlowRoutes(api, deps);
       registerComposeRoutes(api, deps);
+      registerSettingsRoutes(api, deps);
       registerProductRoutes(api, deps);
       registerStorefrontRoutes(api, deps);
       // Its own scope: the webhook route reads JSON bodies as raw bytes to check their signature.
@@ -252,8 +250,8 @@ export async function buildApp({
   const linkSecret = await messageLinkSecret(store.db);
   await app.register(async (links) => registerMessageLinkRoutes(links, { ...deps, linkSecret }));
   // The customer's pages (surveys, reviews, preferences, rewards) and the feedback API.
-  const helpdesk = helpdeskWebhook ? { ...helpdeskWebhook, sender: fetchSender() } : undefined;
-  await app.register(async (pages) => registerSurveyPageRoutes(pages, { ...deps, linkSecret, helpdesk }));
+  // Low scores reach the helpdesk through the outbox (campaigns/helpdesk.queries.ts), not from here.
+  await app.register(async (pages) => registerSurveyPageRoutes(pages, { ...deps, linkSecret }));
   await app.register(async (api) => registerFeedbackRoutes(api, { ...deps, linkSecret }), { prefix: '/api/v1' });
 
   registerSnippetRoute(app, snippetFile);

@@ -280,7 +280,7 @@ export function messageLinkSecret(db: Db): Promise<string> {
 }
 
 /** What a key derived from the link secret is for; each purpose has its own key. */
-export type SigningPurpose = 'sms-receipts' | 'webhooks';
+export type SigningPurpose = 'sms-receipts' | 'webhooks' | 'helpdesk';
 
 /**
  * The key of one purpose, derived from the link secret: hex HMAC-SHA256(link secret, purpose). Whoever

@@ -7,6 +7,7 @@ import { currencyExponent } from '../shared/money.js';
 import { type Db, REVENUE_STATUSES } from '../store/index.js';
 import { blocksRead, ContextLoader, emptyBlocks } from './context.queries.js';
 import { type JourneyAction, type JourneyFacts, type JourneyState, nextActions } from './engine.js';
+import { feedbackLinks } from './feedback-links.queries.js';
 import { CHANNELS, type Channel, type FlowDefinition, kakaoKind, type Offer } from './flow.js';
 import { flowVersion, latestTemplateIn, type SavedTemplate } from './flows.queries.js';
 import { type Arm, holdoutDraw } from './holdout.js';
@@ -793,7 +794,19 @@ async function renderPayload(
           expires_on: new Date(coupon.expiresAt).toISOString().slice(0, 10),
         }
       : null,
-    links: { unsubscribe: link('unsubscribe'), preferences: link('preferences') },
+    links: {
+      unsubscribe: link('unsubscribe'),
+      preferences: link('preferences'),
+      ...(await feedbackLinks(trx, {
+        outboxId,
+        customerId: facts.customer.id,
+        templateKey: action.template,
+        channel,
+        publicUrl: settings.publicUrl,
+        linkSecret: options.linkSecret,
+        now: options.now,
+      })),
+    },
   };
   if (!template) {
     return { version: null, body: { type: 'comeback.message', template: templateKey, ...context } };

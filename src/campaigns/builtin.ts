@@ -97,6 +97,10 @@ ${parts.join('\n')}
 }
 
 const text = (t: string) => `        <mj-text font-size="15px" line-height="22px">${t}</mj-text>`;
+/** The signed link to the order's review page (`links.review`, feedback-links.queries.ts), when the message has one. */
+const reviewButton = (label: string) => `        <mj-raw>{% if links.review %}</mj-raw>
+        <mj-button href="{{ links.review }}" background-color="#18181b">${label}</mj-button>
+        <mj-raw>{% endif %}</mj-raw>`;
 const coupon = `        <mj-raw>{% if coupon %}</mj-raw>
         <mj-text font-size="15px">Your code <b>{{ coupon.code }}</b>: {{ coupon.description }}, until {{ coupon.expires_on }}.</mj-text>
         <mj-raw>{% endif %}</mj-raw>`;
@@ -185,9 +189,9 @@ export const BUILTIN_TEMPLATES: readonly TemplateSource[] = [
     purpose: 'marketing',
     subject: 'How was your order{% if trigger.order %} {{ trigger.order.name }}{% endif %}?',
     body: email(
-      text(
+      `${text(
         'Tell other shoppers what you thought of {% for i in trigger.items %}{% if forloop.last and forloop.length > 1 %} and {% elsif forloop.index > 1 %}, {% endif %}{{ i.title }}{% endfor %}: a review takes a minute.',
-      ),
+      )}\n${reviewButton('Write a review')}`,
       'en',
       { items: true },
     ),
@@ -307,8 +311,11 @@ export const BUILTIN_TEMPLATES_KO: readonly TemplateSource[] = [
     channel: 'email',
     purpose: 'marketing',
     subject: '주문하신 상품은 마음에 드셨나요?',
-    body: ko(
-      '{% for i in trigger.items %}{% if forloop.index > 1 %}, {% endif %}{{ i.title }}{% endfor %} 어떠셨나요? 다른 고객님들께 솔직한 후기를 들려주세요. 1분이면 충분해요.',
+    body: email(
+      `${text(
+        '{% for i in trigger.items %}{% if forloop.index > 1 %}, {% endif %}{{ i.title }}{% endfor %} 어떠셨나요? 다른 고객님들께 솔직한 후기를 들려주세요. 1분이면 충분해요.',
+      )}\n${reviewButton('후기 쓰기')}`,
+      'ko',
       { items: true },
     ),
   },

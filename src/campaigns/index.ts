@@ -76,6 +76,16 @@ export {
   saveTemplate,
   setFlowEnabled,
 } from './flows.queries.js';
+export {
+  HELPDESK_EVENTS,
+  HELPDESK_FLOW_KEY,
+  HELPDESK_FRESH_MS,
+  type HelpdeskPassSummary,
+  type HelpdeskQueueSummary,
+  helpdeskPass,
+  helpdeskSender,
+  queueHelpdeskAlerts,
+} from './helpdesk.queries.js';
 export { type Arm, assignArm, holdoutDraw } from './holdout.js';
 export {
   AD_PREFIX,
@@ -155,6 +165,7 @@ export {
   type MessagingSettings,
   messagingSettings,
   saveMessagingSettings,
+  webUrlProblem,
 } from './settings.js';
 export { trackHtml } from './tracking.js';
 export { applyDeliveryReceipt, type DeliveryReceipt, receiptSignature, recordTracking } from './tracking.queries.js';

@@ -163,7 +163,12 @@ export async function previewTemplate(
       description: 'an example offer',
       expires_on: new Date(now + 14 * 86_400_000).toISOString().slice(0, 10),
     },
-    links: { unsubscribe: `${base}/m/u/preview`, preferences: `${base}/m/p/preview` },
+    links: {
+      unsubscribe: `${base}/m/u/preview`,
+      preferences: `${base}/m/p/preview`,
+      review: `${base}/r/preview`,
+      csat: `${base}/s/preview`,
+    },
   };
   const summary: TemplateSummary = {
     key: template.key,

@@ -52,7 +52,8 @@ export type MessageContext = {
     price: string | null;
     arrived_on: string;
   }>;
-  links: { unsubscribe: string; preferences: string };
+  /** `review` and `csat`: signed links to the order's review page and CSAT survey (feedback-links.queries.ts), null when not applicable. */
+  links: { unsubscribe: string; preferences: string; review?: string | null; csat?: string | null };
   /** What the trigger carried (the cart's items, the order with its lines, the points and date …): `TriggerBlock`. */
   trigger: { type: string; items: unknown[] } & Record<string, unknown>;
 };

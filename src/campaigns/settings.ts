@@ -45,7 +45,10 @@ export const KoreaSettingsSchema = Type.Object(
 export const MessagingSettingsSchema = Type.Object(
   {
     storeName: Type.String({ minLength: 1, maxLength: 200 }),
+    /** The store's public address (https), for "back to the store" on hosted pages and product links. */
     storeUrl: Type.Union([Type.String({ maxLength: 500 }), Type.Null()]),
+    /** Where NPS detractors and low CSAT answers are posted, signed (see `helpdesk.queries.ts`); null: nowhere. */
+    helpdeskUrl: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])),
     /** The store's IANA zone, used for customers who have none. */
     timeZone: Type.String({ minLength: 1 }),
     /** `From:` of e-mails. */
@@ -85,6 +88,8 @@ export const MessagingSettingsSchema = Type.Object(
 export interface MessagingSettings {
   storeName: string;
   storeUrl: string | null;
+  /** Absent or null: answers raise no helpdesk alert. */
+  helpdeskUrl?: string | null;
   timeZone: string;
   fromEmail: string;
   fromName: string;
@@ -130,6 +135,26 @@ export const DEFAULT_MESSAGING: MessagingSettings = {
   language: 'en',
 };
 
+/**
+ * Why `text` is not a public web address (https, a host, no credentials), or undefined when it is.
+ * `loopbackHttp` also admits http://127.0.0.1 and http://localhost (a receiver on the same machine).
+ */
+export function webUrlProblem(text: string, { loopbackHttp }: { loopbackHttp: boolean }): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `"${text}" is not an address; write it in full, e.g. https://shop.example.com`;
+  }
+  const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
+  if (url.protocol !== 'https:' && !(loopbackHttp && loopback && url.protocol === 'http:')) {
+    return `"${text}" must start with https://`;
+  }
+  if (url.username || url.password) return `"${text}" must not carry a user name or password`;
+  if (!url.hostname) return `"${text}" names no host`;
+  return undefined;
+}
+
 /** The saved settings over the defaults. */
 export async function messagingSettings(db: Db): Promise<MessagingSettings> {
   const row = await campaignDb(db)
@@ -169,6 +194,13 @@ export async function saveMessagingSettings(db: Db, change: Record<string, unkno
     });
   }
   if (!Value.Check(MessagingSettingsSchema, merged)) throw new ComebackError('bad_input', 'invalid settings');
+  for (const [field, value, loopbackHttp] of [
+    ['storeUrl', merged.storeUrl, false],
+    ['helpdeskUrl', merged.helpdeskUrl ?? null, true],
+  ] as const) {
+    const problem = value === null ? undefined : webUrlProblem(value, { loopbackHttp });
+    if (problem) throw new ComebackError('bad_input', `${field}: ${problem}`, { location: { field } });
+  }
   if (!isValidTimeZone(merged.timeZone)) {
     throw new ComebackError('bad_input', `unknown time zone "${merged.timeZone}"`, { location: { field: 'timeZone' } });
   }

@@ -1,6 +1,7 @@
 import type { Db } from '../store/index.js';
 import { type AdvanceSummary, advanceJourneys } from './advance.queries.js';
 import { advertiserNamed, reconfirmConsents } from './consent.queries.js';
+import { type HelpdeskQueueSummary, queueHelpdeskAlerts } from './helpdesk.queries.js';
 import { type DeliverySummary, deliverDue, recoverOutbox } from './outbox.queries.js';
 import type { Sender } from './senders/sender.js';
 import { messagingSettings } from './settings.js';
@@ -27,6 +28,8 @@ export interface TickSummary {
   delivered: DeliverySummary;
   /** Consent re-confirmation notices queued (Korean rules, 시행령 제62조의3), when the setting is on. */
   reconfirmed: number;
+  /** Helpdesk alerts queued (detractors, low CSAT), when a helpdeskUrl is set; sent on the `helpdesk` channel. */
+  helpdesk: HelpdeskQueueSummary;
 }
 
 /**
@@ -48,6 +51,7 @@ export async function workerTick(db: Db, options: WorkerOptions): Promise<TickSu
     settings.korea.reconfirmInWorker && advertiserNamed(settings)
       ? (await reconfirmConsents(db, { now: options.now(), linkSecret: options.linkSecret })).length
       : 0;
+  const helpdesk = await queueHelpdeskAlerts(db, { now: options.now() });
   const recovered = await recoverOutbox(db, options.now());
   const delivered = await deliverDue(db, options.senders, {
     now: options.now,
@@ -56,5 +60,5 @@ export async function workerTick(db: Db, options: WorkerOptions): Promise<TickSu
     ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
   });
-  return { enrolled, advanced, recovered, delivered, reconfirmed };
+  return { enrolled, advanced, recovered, delivered, reconfirmed, helpdesk };
 }

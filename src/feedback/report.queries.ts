@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import { type Db, isPostgres } from '../store/index.js';
+import { type ExitChurn, exitChurn } from './churn.queries.js';
 import { type CsatSummary, csatSummary, type NpsSummary, npsSummary } from './nps.js';
 import { latestReviews } from './reviews.queries.js';
 import { feedbackDb } from './tables.js';
@@ -21,6 +22,8 @@ export interface FeedbackReport {
     total: Array<{ reason: string; answers: number }>;
     bySegment: Array<{ segment: string; reason: string; answers: number }>;
     byMonth: Array<{ month: string; reason: string; answers: number }>;
+    /** The store's churn for the same months and lifecycle stages, beside the reasons (churn.queries.ts). */
+    churn: ExitChurn;
   };
   cartReasons: Array<{ reason: string; answers: number }>;
   latestComments: Array<{
@@ -197,6 +200,11 @@ export async function feedbackReport(db: Db, { asOf, from }: { asOf: number; fro
       total: await reasons('exit'),
       bySegment: bySegment.map((r) => ({ segment: r.segment, reason: r.reason ?? '', answers: Number(r.n) })),
       byMonth: byMonth.map((r) => ({ month: r.month, reason: r.reason ?? '', answers: Number(r.n) })),
+      churn: await exitChurn(db, {
+        asOf,
+        ...(from !== undefined ? { from } : {}),
+        months: byMonth.map((r) => r.month),
+      }),
     },
     cartReasons: await reasons('cart'),
     latestComments: comments.map((c) => ({

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { adjust, loadProgram, type Sender, SIGNATURE_HEADER, signBody } from '../loyalty/index.js';
+import { adjust, loadProgram } from '../loyalty/index.js';
 import { type Db, immediateTransaction } from '../store/index.js';
 import { npsGroup } from './nps.js';
 import {
@@ -222,13 +222,6 @@ export async function recordResponse(trx: FeedbackDb, input: ResponseInput): Pro
   return { id: inserted.id, created: true, alert };
 }
 
-/** Where an answer's low-score alert goes: a helpdesk URL and the secret that signs its body. */
-export interface HelpdeskHook {
-  url: string;
-  secret: string;
-  sender: Sender;
-}
-
 /** The result of answering through a link. */
 export type LinkAnswerResult =
   | { ok: true; response: StoredResponse; points: number; survey: SurveyDefinition }
@@ -239,8 +232,8 @@ export type LinkAnswerResult =
  * Answers a survey through its signed link at `now`: checks the token and the answer, then in one
  * transaction marks the link used (only if it was not: a second answer is refused as `used`) and
  * stores the response. A custom survey's points are credited afterwards through the loyalty ledger
- * (idempotency key `survey:<link>`, members only); a low score is posted, signed, to the helpdesk
- * when one is given (a failed delivery is reported, the answer stays).
+ * (idempotency key `survey:<link>`, members only). A low score's alert event is sent to the helpdesk
+ * through the outbox (campaigns/helpdesk.queries.ts).
  */
 export async function answerSurveyLink(
   db: Db,
@@ -248,7 +241,6 @@ export async function answerSurveyLink(
   token: string,
   given: Record<string, unknown>,
   now: number,
-  { helpdesk }: { helpdesk?: HelpdeskHook } = {},
 ): Promise<LinkAnswerResult> {
   const opened = await openSurveyLink(db, secret, token, now);
   if (!opened.ok) return opened;
@@ -275,7 +267,6 @@ export async function answerSurveyLink(
   });
   if (!stored) return { ok: false, reason: 'used' };
   const points = await creditSurveyPoints(db, survey, customerId, `link:${linkId}`, now);
-  if (helpdesk && stored.alert) await postAlert(db, helpdesk, customerId, survey, checked.answer, stored, now);
   return { ok: true, response: stored, points, survey };
 }
 
@@ -299,41 +290,4 @@ export async function creditSurveyPoints(
     idempotencyKey: `survey:${responseKey}`,
   });
   return credited.ok && credited.value.applied ? survey.points : 0;
-}
-
-/**
- * Posts a low-score alert to a helpdesk: JSON `{type, customer, survey, score, comment, at}` signed in
- * `X-Comeback-Signature` (HMAC-SHA256, as the loyalty webhooks). Returns the HTTP status, or the error.
- */
-export async function postAlert(
-  db: Db,
-  hook: HelpdeskHook,
-  customerId: number,
-  survey: SurveyDefinition,
-  answer: SurveyAnswer,
-  stored: StoredResponse,
-  now: number,
-): Promise<{ status: number } | { error: string }> {
-  const customer = await db
-    .selectFrom('customers')
-    .select(['id', 'email', 'phone', 'first_name', 'last_name'])
-    .where('id', '=', customerId)
-    .executeTakeFirst();
-  const body = JSON.stringify({
-    type: stored.alert,
-    responseId: stored.id,
-    customer: customer ?? { id: customerId },
-    survey: survey.key,
-    score: answer.score,
-    comment: answer.comment,
-    at: new Date(now).toISOString(),
-  });
-  try {
-    return await hook.sender.post(hook.url, body, {
-      'content-type': 'application/json',
-      [SIGNATURE_HEADER]: signBody(body, hook.secret),
-    });
-  } catch (error) {
-    return { error: error instanceof Error ? error.message : String(error) };
-  }
 }

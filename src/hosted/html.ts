@@ -53,9 +53,28 @@ button{font:inherit;font-size:1rem;width:100%;min-height:48px;padding:.75rem 1.2
 button.secondary{background:#fff;color:#18181b;border:1px solid #d4d4d8;margin-top:.5rem}.error{color:#b91c1c}.ok{color:#15803d}
 table{width:100%;border-collapse:collapse;font-size:.9rem}td,th{padding:.35rem .25rem;border-bottom:1px solid #f4f4f5;text-align:left}td.n{text-align:right}
 .big{font-size:2rem;font-weight:700}.muted{color:#71717a;font-size:.85rem}.row{display:flex;justify-content:space-between;align-items:center;gap:.5rem}
+.store{max-width:32rem;margin:0 auto .75rem}.store a{color:#18181b;display:inline-block;min-height:44px;line-height:44px}
 .switch{display:flex;justify-content:space-between;align-items:center;min-height:44px;border-bottom:1px solid #f4f4f5}code{word-break:break-all}`;
 
 /** A whole page: the language, title and body. */
 export function layout(lang: PageLang, title: string, body: Raw): string {
   return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body><main>${body.html}</main></body></html>`;
+}
+
+/** The store a customer's page links back to: its name and public https address. */
+export interface StoreLink {
+  name: string;
+  url: string;
+}
+
+const BACK = { en: (name: string) => `← Back to ${name}`, ko: (name: string) => `← ${name} 바로가기` } as const;
+
+/**
+ * Adds "back to the store" at the top of a page made by `layout`, when the store's address is set
+ * (`storeUrl`, validated as https when saved); the page as it was otherwise.
+ */
+export function withStoreLink(page: string, lang: PageLang, store: StoreLink | null): string {
+  if (!store) return page;
+  const nav = html`<nav class="store"><a href="${store.url}" rel="noopener" data-store-link>${BACK[lang](store.name)}</a></nav>`;
+  return page.replace('<body>', `<body>${nav.html}`);
 }

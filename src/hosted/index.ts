@@ -1,5 +1,14 @@
 export { type PreferenceNotice, preferencePage, rewardsPage } from './account-pages.js';
-export { escapeHtml, html, layout, type PageLang, pageLang, Raw } from './html.js';
+export {
+  escapeHtml,
+  html,
+  layout,
+  type PageLang,
+  pageLang,
+  Raw,
+  type StoreLink,
+  withStoreLink,
+} from './html.js';
 export {
   applyPreferences,
   CHANNELS,

@@ -8,8 +8,9 @@ import { type Browser, chromium } from 'playwright-core';
 import type { ApiApp } from '../../src/api/app.types.js';
 import { buildApp } from '../../src/api/build-app.js';
 import { createApiKey, messageLinkSecret, upsertAdminUser } from '../../src/api/keys.queries.js';
-import { issueSurveyLink } from '../../src/feedback/index.js';
+import { importFeedbackCsv, issueSurveyLink } from '../../src/feedback/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
+import { addOrder } from '../loyalty-fixtures.js';
 
 /**
  * The customer's pages in Chromium on a phone-sized screen, against a real server on loopback with a
@@ -115,6 +116,18 @@ describe('customer pages in Chromium on a phone', { skip }, () => {
     await dashboard.goto(new URL(`/?lang=en#/customers/${customer}`, url).href);
     await dashboard.locator('.timeline').getByText('Survey Answered').waitFor({ timeout: 30_000 });
     await dashboard.screenshot({ path: join(SHOTS, 'en-phone-timeline-survey.png'), fullPage: true });
+    // An exit answer and the customer's one order of last week: the reason shows beside a churn the
+    // history is too short to tell (a whole active window of sales is needed before the month).
+    await addOrder(store.db, { customerId: customer, placedAt: Date.now() - 7 * 86_400_000, subtotalMinor: 1500 });
+    const answeredAt = new Date(Date.now() - 3_600_000).toISOString();
+    await importFeedbackCsv(
+      store.db,
+      `survey,customer,answered_at,reason\nexit,${customer},${answeredAt},too_expensive\n`,
+      {
+        file: 'exit.csv',
+        now: Date.now(),
+      },
+    );
     // The Feedback page in Korean: one promoter is an NPS of 100.0 with a wide interval, said as such.
     await dashboard.goto(new URL('/?lang=ko#/feedback', url).href);
     await dashboard.getByTestId('kpi-nps-value').waitFor({ timeout: 30_000 });
@@ -122,6 +135,10 @@ describe('customer pages in Chromium on a phone', { skip }, () => {
     assert.equal(await dashboard.locator('h1').first().textContent(), '고객 의견');
     assert.match((await dashboard.getByTestId('nps-note').textContent()) ?? '', /응답 수가 적어/);
     assert.match((await dashboard.getByTestId('comments').textContent()) ?? '', /배송이 빨라요/);
+    const churnByMonth = (await dashboard.getByTestId('exit-churn-byMonth').textContent()) ?? '';
+    assert.match(churnByMonth, /가격 부담 1/);
+    assert.match(churnByMonth, /알 수 없음\(구매 이력이 짧음\)/);
+    await dashboard.getByText('고객 단계별 이탈 이유와 이탈률').waitFor();
     await dashboard.screenshot({ path: join(SHOTS, 'ko-phone-feedback.png'), fullPage: true });
     // No loyalty program in this store: the Loyalty page says so instead of showing zeros.
     await dashboard.goto(new URL('/?lang=en#/loyalty', url).href);

@@ -1,12 +1,11 @@
 import { Type } from '@fastify/type-provider-typebox';
-import { signLink, verifyLink } from '../../campaigns/index.js';
+import { messagingSettings, signLink, verifyLink, webUrlProblem } from '../../campaigns/index.js';
 import { ComebackError } from '../../errors.js';
 import {
   answerSurveyLink,
   checkAnswer,
   feedbackDb,
   feedbackReport,
-  type HelpdeskHook,
   issueSurveyLink,
   loadSurvey,
   openReviewLink,
@@ -33,9 +32,11 @@ import {
   refusedPage,
   reviewPage,
   rewardsPage,
+  type StoreLink,
   surveyPage,
   TEXT,
   TOPICS,
+  withStoreLink,
 } from '../../hosted/index.js';
 import { dormantMembers, findProgram, memberStatus } from '../../loyalty/index.js';
 import { immediateTransaction } from '../../store/index.js';
@@ -67,10 +68,7 @@ const sendPage = (reply: Reply, status: number, body: string) =>
  * `POST /s/:token` answers it once (a second answer 409, an expired link 410, a forged one 400);
  * `GET /r/:token` lists an order's products to review, `POST /r/:token` reviews one (once per product).
  */
-export function registerSurveyPageRoutes(
-  app: ApiApp,
-  deps: RouteDeps & { linkSecret: string; helpdesk?: HelpdeskHook | undefined },
-): void {
+export function registerSurveyPageRoutes(app: ApiApp, deps: RouteDeps & { linkSecret: string }): void {
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string', bodyLimit: 16_384 },
@@ -82,6 +80,13 @@ export function registerSurveyPageRoutes(
     pageLang(request.query.lang, request.headers['accept-language'] as string | undefined);
   const db = deps.store.db;
   const schema = { hide: true, params, querystring };
+  // "Back to the store" on the pages a customer lands on, once the store's address is set.
+  const storeLink = async (): Promise<StoreLink | null> => {
+    const settings = await messagingSettings(db);
+    const url = settings.storeUrl;
+    return url && !webUrlProblem(url, { loopbackHttp: false }) ? { name: settings.storeName, url } : null;
+  };
+  const storePage = async (lang: PageLang, page: string) => withStoreLink(page, lang, await storeLink());
 
   app.get('/s/:token', { config: { access: 'public' }, schema }, async (request, reply) => {
     const lang = langOf(request);
@@ -92,18 +97,19 @@ export function registerSurveyPageRoutes(
   app.post('/s/:token', { config: { access: 'public' }, schema }, async (request, reply) => {
     const lang = langOf(request);
     const given = formOf(request.body);
-    const result = await answerSurveyLink(db, deps.linkSecret, request.params.token, given, deps.now(), {
-      ...(deps.helpdesk ? { helpdesk: deps.helpdesk } : {}),
-    });
+    const result = await answerSurveyLink(db, deps.linkSecret, request.params.token, given, deps.now());
     if (result.ok) {
       const t = TEXT[lang];
       return sendPage(
         reply,
         200,
-        messagePage(
+        await storePage(
           lang,
-          result.survey.title[lang],
-          result.points > 0 ? [t.thanks, t.points(result.points)] : [t.thanks],
+          messagePage(
+            lang,
+            result.survey.title[lang],
+            result.points > 0 ? [t.thanks, t.points(result.points)] : [t.thanks],
+          ),
         ),
       );
     }
@@ -147,7 +153,7 @@ export function registerSurveyPageRoutes(
       return sendPage(reply, 400, reviewPage(lang, opened.open.items, action, notice));
     }
     const notice = result.points > 0 ? `${t.reviewed} ${t.points(result.points)}` : t.reviewed;
-    return sendPage(reply, 200, reviewPage(lang, opened.open.items, action, notice));
+    return sendPage(reply, 200, await storePage(lang, reviewPage(lang, opened.open.items, action, notice)));
   });
 
   // The preference centre opens with a campaigns `preferences` link (as in every marketing message).
@@ -156,7 +162,11 @@ export function registerSurveyPageRoutes(
     const verified = verifyLink(deps.linkSecret, request.params.token, 'preferences', deps.now());
     if (!verified.ok) return sendPage(reply, refusalStatus(verified.reason), refusedPage(lang, verified.reason));
     const prefs = await preferencesOf(db, verified.claims.c, deps.now());
-    return sendPage(reply, 200, preferencePage(lang, prefs, `/p/${request.params.token}?lang=${lang}`));
+    return sendPage(
+      reply,
+      200,
+      await storePage(lang, preferencePage(lang, prefs, `/p/${request.params.token}?lang=${lang}`)),
+    );
   });
   app.post('/p/:token', { config: { access: 'public' }, schema }, async (request, reply) => {
     const lang = langOf(request);
@@ -191,7 +201,11 @@ export function registerSurveyPageRoutes(
     }
     await applyPreferences(db, customerId, change, { source: 'preference_centre', now });
     const prefs = await preferencesOf(db, customerId, now);
-    return sendPage(reply, 200, preferencePage(lang, prefs, `/p/${request.params.token}?lang=${lang}`, notice));
+    return sendPage(
+      reply,
+      200,
+      await storePage(lang, preferencePage(lang, prefs, `/p/${request.params.token}?lang=${lang}`, notice)),
+    );
   });
 
   app.get('/w/:token', { config: { access: 'public' }, schema }, async (request, reply) => {
@@ -201,7 +215,7 @@ export function registerSurveyPageRoutes(
     if (!verified.ok) return sendPage(reply, refusalStatus(verified.reason), refusedPage(lang, verified.reason));
     const program = await findProgram(db);
     const status = program ? await memberStatus(db, program, verified.claims.c, { asOf: now, entries: 20 }) : undefined;
-    return sendPage(reply, 200, rewardsPage(lang, status, program?.config.rewards ?? []));
+    return sendPage(reply, 200, await storePage(lang, rewardsPage(lang, status, program?.config.rewards ?? [])));
   });
 }
 

@@ -26,7 +26,9 @@ export function signBody(secret: string, body: string, nowMs: number): string {
  * rendered context object. Bodies are objects serialised with JSON.stringify, never JSON a template wrote.
  */
 export function providerBody(message: OutgoingMessage): Record<string, unknown> {
-  if (message.channel === 'webhook') return { message_id: message.messageId, ...message.payload };
+  // A webhook and a helpdesk alert (campaigns/helpdesk.queries.ts) receive their payload object as it is.
+  if (message.channel === 'webhook' || message.channel === 'helpdesk')
+    return { message_id: message.messageId, ...message.payload };
   return {
     message_id: message.messageId,
     to: message.to,

@@ -61,6 +61,34 @@ function printReport(ctx: CommandContext, r: FeedbackReport): void {
       ? '\nExit reasons: no exit-survey answers in the period\n'
       : `\nExit reasons\n${formatTable([['reason', 'answers'], ...r.exitReasons.total.map((x) => [x.reason, x.answers])])}\n`,
   );
+  const churn = r.exitReasons.churn;
+  if (churn.byMonth.length > 0) {
+    const rate = (c: { churnRate: number | null; customersLost: number | null; customersStart: number }) =>
+      c.churnRate === null || c.customersLost === null
+        ? 'not known'
+        : `${(c.churnRate * 100).toFixed(1)} % (${c.customersLost} of ${c.customersStart})`;
+    const reasonsOf = (list: Array<{ reason: string; answers: number }>) =>
+      list.map((x) => `${x.reason} ${x.answers}`).join(', ') || '–';
+    out.write(
+      `\nReasons for leaving beside churn (customers active at the start, a purchase in the ${churn.activeWindowDays} days before, no longer active at the end; ${churn.currency} customers)\n${formatTable(
+        [
+          ['month', 'churn', 'exit reasons'],
+          ...churn.byMonth.map((c) => [
+            `${c.month}${c.partial ? ' (so far)' : ''}`,
+            rate(c),
+            reasonsOf(r.exitReasons.byMonth.filter((x) => x.month === c.month)),
+          ]),
+        ],
+      )}\n\n${formatTable([
+        ['lifecycle stage', 'churn', 'exit reasons'],
+        ...churn.bySegment.map((c) => [
+          c.segment,
+          rate(c),
+          reasonsOf(r.exitReasons.bySegment.filter((x) => x.segment === c.segment)),
+        ]),
+      ])}\n${churn.note ? `${churn.note}\n` : ''}`,
+    );
+  }
   out.write(
     r.reviews.count === 0
       ? '\nReviews: none in the period\n'

@@ -11,6 +11,7 @@ import {
   type FlowDefinition,
   type FlowReport,
   flowReport,
+  helpdeskSender,
   httpSender,
   installBuiltins,
   kakaoSender,
@@ -301,10 +302,16 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
       .command('settings')
       .description('show or change the store’s messaging settings (sender, zone, quiet hours, cap, public URL)')
       .option('--set <json>', 'a JSON object of settings to change, e.g. \'{"timeZone":"Europe/London"}\'')
+      .option('--store-url <url>', 'the store’s public https address, linked from the customer’s pages')
+      .option('--helpdesk-url <url>', 'where detractors and low CSAT answers are posted, signed ("" for nowhere)')
       .option('--signing-keys', 'show the keys for the SMS provider (receipts) and webhook receivers instead'),
-  ).action(async (flags: { db?: string; set?: string; signingKeys?: boolean }) => {
+  ).action(async (flags: SettingsFlags) => {
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
+      const named: Record<string, unknown> = {};
+      if (flags.storeUrl !== undefined) named.storeUrl = flags.storeUrl === '' ? null : flags.storeUrl;
+      if (flags.helpdeskUrl !== undefined) named.helpdeskUrl = flags.helpdeskUrl === '' ? null : flags.helpdeskUrl;
+      if (Object.keys(named).length > 0) await saveMessagingSettings(store.db, named);
       if (flags.set !== undefined) {
         let change: unknown;
         try {
@@ -322,6 +329,7 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
         return printJson(ctx.io, {
           smsReceipts: signingKey(secret, 'sms-receipts'),
           webhooks: signingKey(secret, 'webhooks'),
+          helpdesk: signingKey(secret, 'helpdesk'),
         });
       }
       printJson(ctx.io, await messagingSettings(store.db));
@@ -393,6 +401,9 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
             signingSecret: signingKey(secret, 'webhooks'),
             now: ctx.now,
           });
+        const helpdeskUrl = (await messagingSettings(store.db)).helpdeskUrl;
+        if (helpdeskUrl)
+          senders.helpdesk = helpdeskSender(helpdeskUrl, { now: ctx.now, signingKey: signingKey(secret, 'helpdesk') });
         if (Object.keys(senders).length === 0) {
           ctx.io.err.write('worker: no channel configured (--smtp, --sms-url, --webhook-url); messages stay queued\n');
         }
@@ -555,7 +566,12 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
         store: { name: settings.storeName, url: settings.storeUrl },
         scores: { p_alive: null, clv: null, churn_risk: null },
         coupon: { code: 'PREVIEW-CODE', description: 'an example offer', expires_on: '2099-12-31' },
-        links: { unsubscribe: `${settings.publicUrl}/m/u/preview`, preferences: `${settings.publicUrl}/m/p/preview` },
+        links: {
+          unsubscribe: `${settings.publicUrl}/m/u/preview`,
+          preferences: `${settings.publicUrl}/m/p/preview`,
+          review: `${settings.publicUrl}/r/preview`,
+          csat: `${settings.publicUrl}/s/preview`,
+        },
       };
       const template = await latestTemplate(store.db, key);
       const message = await renderMessage(template, context);
@@ -566,3 +582,6 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
     }
   });
 }
+
+/** The flags of `flows settings`. */
+type SettingsFlags = { db?: string; set?: string; storeUrl?: string; helpdeskUrl?: string; signingKeys?: boolean };

@@ -2,6 +2,7 @@ import { useApi } from '../api.js';
 import { AXIS_NAME, Chart, PALETTE } from '../chart.js';
 import { DataTable } from '../components/data-table.js';
 import { type MessageKey, useI18n } from '../i18n.js';
+import { eventWord } from '../i18n-korean.js';
 import { Async, Card, Empty, Kpi, PageHead } from '../ui.js';
 
 interface Nps {
@@ -14,13 +15,35 @@ interface Nps {
   note: 'no_answers' | 'small_sample' | null;
 }
 
+interface ReasonCount {
+  reason: string;
+  answers: number;
+}
+
+interface Churn {
+  customersStart: number;
+  customersLost: number | null;
+  churnRate: number | null;
+}
+
 /** `GET /api/v1/feedback/report`. */
 export interface FeedbackReportView {
   nps: Nps;
   npsTrend: Array<{ month: string } & Nps>;
   csat: { answers: number; csat: number | null; mean: number | null; note: string | null };
   responseRates: Array<{ survey: string; issued: number; answered: number; rate: number | null }>;
-  exitReasons: { total: Array<{ reason: string; answers: number }> };
+  exitReasons: {
+    total: Array<{ reason: string; answers: number }>;
+    bySegment: Array<{ segment: string; reason: string; answers: number }>;
+    byMonth: Array<{ month: string; reason: string; answers: number }>;
+    churn: {
+      currency: string | null;
+      activeWindowDays: number;
+      byMonth: Array<{ month: string; partial: boolean } & Churn>;
+      bySegment: Array<{ segment: string } & Churn>;
+      note: string | null;
+    };
+  };
   latestComments: Array<{
     customerId: number;
     survey: string;
@@ -151,6 +174,59 @@ export function FeedbackPage() {
                   ]}
                 />
               </Card>
+              {(['byMonth', 'bySegment'] as const).map((side) => {
+                const churn = r.exitReasons.churn;
+                const rows: Array<{ key: string; label: string; churn: Churn; reasons: ReasonCount[] }> =
+                  side === 'byMonth'
+                    ? churn.byMonth.map((c) => ({
+                        key: c.month,
+                        label: `${c.month}${c.partial ? ` ${t('fbPartial')}` : ''}`,
+                        churn: c,
+                        reasons: r.exitReasons.byMonth.filter((x) => x.month === c.month),
+                      }))
+                    : churn.bySegment.map((c) => ({
+                        key: c.segment,
+                        label: c.segment === 'none' ? t('fbNoStage') : eventWord(i18n.lang, c.segment),
+                        churn: c,
+                        reasons: r.exitReasons.bySegment.filter((x) => x.segment === c.segment),
+                      }));
+                return (
+                  <Card key={side} title={t(side === 'byMonth' ? 'fbChurnByMonth' : 'fbChurnBySegment')} wide>
+                    <DataTable
+                      rows={rows}
+                      rowKey={(x) => x.key}
+                      empty={<Empty title={t('fbNoExit')} />}
+                      testId={`exit-churn-${side}`}
+                      columns={[
+                        { head: t(side === 'byMonth' ? 'fbMonth' : 'fbStage'), cell: (x) => x.label },
+                        {
+                          head: t('fbChurn'),
+                          cell: (x) =>
+                            x.churn.churnRate === null || x.churn.customersLost === null
+                              ? t('fbChurnUnknown')
+                              : `${i18n.percent(x.churn.churnRate)} (${t('fbChurnOf', {
+                                  lost: i18n.number(x.churn.customersLost),
+                                  start: i18n.number(x.churn.customersStart),
+                                })})`,
+                        },
+                        {
+                          head: t('fbExitReasons'),
+                          cell: (x) =>
+                            x.reasons.length === 0
+                              ? '–'
+                              : x.reasons.map((y) => `${reason(y.reason)} ${i18n.number(y.answers)}`).join(', '),
+                        },
+                      ]}
+                    />
+                    {churn.currency && (
+                      <p className="muted">
+                        {t('fbChurnRule', { days: churn.activeWindowDays, currency: churn.currency })}
+                        {churn.note ? ` ${churn.note}` : ''}
+                      </p>
+                    )}
+                  </Card>
+                );
+              })}
               <Card title={t('fbResponseRates')}>
                 <DataTable
                   rows={r.responseRates}
