@@ -10,6 +10,7 @@ export {
   type PreferenceChannel,
   type Preferences,
   type PreferenceTopic,
+  pausedAmong,
   pausedAt,
   preferencesOf,
   TOPICS,
