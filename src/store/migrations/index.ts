@@ -17,6 +17,7 @@ import { feedbackMigration } from './022-feedback.js';
 import { consentReconfirmMigration } from './024-consent-reconfirm.js';
 import { flowTierCursorMigration } from './026-flow-tier-cursor.js';
 import { sessionsMigration } from './027-sessions-order-names.js';
+import { enqueueOutreachMigration } from './030-enqueue-outreach.js';
 import type { DialectName } from './columns.js';
 
 export type { DialectName } from './columns.js';
@@ -45,5 +46,6 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '022_feedback': feedbackMigration(dialect),
     '024_consent_reconfirm': consentReconfirmMigration(),
     '026_flow_tier_cursor': flowTierCursorMigration(),
+    '030_enqueue_outreach': enqueueOutreachMigration(),
   };
 }
