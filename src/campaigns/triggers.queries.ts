@@ -41,6 +41,7 @@ export async function enrolNewEntrants(db: Db, now: number): Promise<EnrolSummar
     .select(['id', 'key', 'current_version', 'event_cursor', 'order_cursor', 'tier_cursor', 'points_checked_at'])
     .where('enabled', '=', 1)
     .where('kind', '=', 'flow')
+    .orderBy('id')
     .execute();
   const summary: EnrolSummary = { flows: flows.length, entered: 0, skipped: 0 };
   for (const flow of flows) {
