@@ -1,14 +1,15 @@
 /**
- * `npm run bench:campaigns [-- --messages N]`: a flow enqueues N e-mails (default 100,000) into the
- * outbox of a fresh SQLite file — enrolment, the engine, the policy check and the Liquid render of each
+ * `npm run bench:campaigns [-- --messages N] [--db sqlite|postgres]`: a flow enqueues N e-mails (default
+ * 100,000) into the outbox of a fresh database (a SQLite file, or a fresh database on the PostgreSQL
+ * server of COMEBACK_TEST_PG) — enrolment, the engine, the policy check and the Liquid render of each
  * message — and the worker's delivery step sends them to a real SMTP server on loopback (smtp-server,
- * not parsing). The reference, measured in the same run against the same server: a bare loop over a
- * pooled nodemailer transport sending the same rendered messages with the same concurrency. Prints
- * messages per second for each, the ratio (target ≥ 0.5×) and the peak memory.
+ * not parsing). Two references measured in the same run: for enqueueing, a bare multi-row insert of
+ * the same N outbox rows (as written, payloads included) into a copy of the table, 500 rows a
+ * statement in one transaction; for delivery, a bare loop over a pooled nodemailer transport sending
+ * the same rendered messages with the same concurrency. Prints the times, messages per second, the
+ * ratios (delivery target ≥ 0.5×) and the peak memory.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { sql } from 'kysely';
 import nodemailer from 'nodemailer';
 import {
   advanceJourneys,
@@ -21,22 +22,26 @@ import {
   validateFlow,
 } from '../src/campaigns/index.js';
 import { campaignDb } from '../src/campaigns/tables.js';
-import { openStore } from '../src/store/index.js';
+import { freshDatabase } from '../test/setup.js';
 import { startSmtpSink } from '../test/smtp-sink.js';
 
 const arg = process.argv.indexOf('--messages');
 const N = arg > 0 ? Number(process.argv[arg + 1]) : 100_000;
+const dbArg = process.argv.indexOf('--db');
+const dialect = dbArg > 0 ? process.argv[dbArg + 1] : 'sqlite';
+if (dialect !== 'sqlite' && dialect !== 'postgres') throw new Error(`--db ${dialect}: sqlite or postgres`);
 const CONCURRENCY = 10;
 const perSecond = (n: number, ms: number) => Math.round(n / (ms / 1000));
 const fmt = (n: number) => n.toLocaleString('en-US');
 
-const dir = mkdtempSync(join(tmpdir(), 'comeback-bench-campaigns-'));
 const sink = await startSmtpSink({ parse: false });
+const fresh = await freshDatabase(dialect);
 try {
-  const store = await openStore(`sqlite:${join(dir, 'comeback.db')}`);
-  const db = store.db;
+  const db = fresh.store.db;
   const now = Date.UTC(2026, 5, 1, 12);
-  console.log(`bench:campaigns: ${fmt(N)} customers with e-mail consent, one flow, SMTP on 127.0.0.1:${sink.port}`);
+  console.log(
+    `bench:campaigns (${dialect}): ${fmt(N)} customers with e-mail consent, one flow, SMTP on 127.0.0.1:${sink.port}`,
+  );
   for (let start = 1; start <= N; start += 5000) {
     const ids = Array.from({ length: Math.min(5000, N - start + 1) }, (_, i) => start + i);
     await db.transaction().execute(async (trx) => {
@@ -112,6 +117,7 @@ try {
     entered += e.entered;
     if (e.entered + e.skipped === 0) break;
   }
+  const enrolMs = performance.now() - enqueueStart;
   let queued = 0;
   for (;;) {
     const a = await advanceJourneys(db, { now: now + 1, linkSecret: 'bench', limit: 2000 });
@@ -119,6 +125,23 @@ try {
     if (a.journeys === 0) break;
   }
   const enqueueMs = performance.now() - enqueueStart;
+  const rssAfterEnqueue = process.resourceUsage().maxRSS / 1024;
+
+  // Reference for enqueueing: the same N outbox rows, as written, by a bare multi-row insert into a copy.
+  const written = await campaignDb(db).selectFrom('outbox').selectAll().orderBy('id').execute();
+  await sql`CREATE TABLE outbox_reference AS SELECT * FROM outbox WHERE 1 = 0`.execute(db);
+  const insertStart = performance.now();
+  await db.transaction().execute(async (trx) => {
+    for (const part of chunk(written, 500)) {
+      await campaignDb(trx)
+        .withTables<{ outbox_reference: (typeof written)[number] }>()
+        .insertInto('outbox_reference')
+        .values(part)
+        .execute();
+    }
+  });
+  const insertMs = performance.now() - insertStart;
+  await sql`DROP TABLE outbox_reference`.execute(db);
 
   // Deliver: claim, send, record, CONCURRENCY at a time.
   const email = smtpSender({ host: '127.0.0.1', port: sink.port, ignoreTLS: true, maxConnections: CONCURRENCY });
@@ -139,7 +162,7 @@ try {
 
   // Reference: the same rendered messages through a bare pooled nodemailer loop, same concurrency.
   const payloads = await campaignDb(db).selectFrom('outbox').select(['to_address', 'payload', 'message_id']).execute();
-  await store.close();
+  await fresh.drop();
   const transport = nodemailer.createTransport({
     host: '127.0.0.1',
     port: sink.port,
@@ -175,7 +198,10 @@ try {
   const rate = perSecond(sent, deliverMs);
   const refRate = perSecond(refSent, refMs);
   console.log(
-    `entered ${fmt(entered)}, queued ${fmt(queued)} in ${(enqueueMs / 1000).toFixed(1)} s: ${fmt(perSecond(queued, enqueueMs))} messages/s`,
+    `entered ${fmt(entered)} in ${(enrolMs / 1000).toFixed(1)} s, queued ${fmt(queued)}: enqueue ${(enqueueMs / 1000).toFixed(1)} s in all, ${fmt(perSecond(queued, enqueueMs))} messages/s (peak RSS so far ${Math.round(rssAfterEnqueue)} MiB)`,
+  );
+  console.log(
+    `reference, bare multi-row insert of the same ${fmt(written.length)} outbox rows: ${(insertMs / 1000).toFixed(1)} s, ${fmt(perSecond(written.length, insertMs))} rows/s; enqueue takes ${(enqueueMs / insertMs).toFixed(1)}× as long`,
   );
   console.log(`outbox → SMTP: ${fmt(sent)} sent in ${(deliverMs / 1000).toFixed(1)} s: ${fmt(rate)} messages/s`);
   console.log(
@@ -186,7 +212,7 @@ try {
   console.log(`peak RSS: ${Math.round(Math.max(rssAfterOutbox, process.resourceUsage().maxRSS / 1024))} MiB`);
 } finally {
   await sink.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fresh.drop().catch(() => undefined);
 }
 
 function chunk<T>(items: readonly T[], size: number): T[][] {

@@ -1,20 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { ComebackError } from '../errors.js';
-import { feedbackDb, feedbackFields } from '../feedback/index.js';
-import { pausedAt } from '../hosted/index.js';
 import { randomCode } from '../loyalty/index.js';
 import { currencyExponent } from '../shared/money.js';
-import { type Db, REVENUE_STATUSES } from '../store/index.js';
+import type { Db } from '../store/index.js';
 import { blocksRead, ContextLoader, emptyBlocks } from './context.queries.js';
-import { type JourneyAction, type JourneyFacts, type JourneyState, nextActions } from './engine.js';
+import { type JourneyAction, type JourneyState, nextActions } from './engine.js';
+import {
+  type CustomerFacts,
+  journeyFactsMany,
+  type PolicyFacts,
+  type PolicyFactsWithRows,
+  policyFactsMany,
+} from './facts.queries.js';
 import { feedbackLinks } from './feedback-links.queries.js';
 import { CHANNELS, type Channel, type FlowDefinition, kakaoKind, type Offer } from './flow.js';
 import { flowVersion, latestTemplateIn, type SavedTemplate } from './flows.queries.js';
-import { type Arm, holdoutDraw } from './holdout.js';
+import type { Arm } from './holdout.js';
 import {
   type AdvertiserIdentity,
   addSeoulMonths,
-  isKoreanRecipient,
   koreanAdHtml,
   koreanAdSubject,
   koreanAdText,
@@ -57,6 +61,12 @@ const DAY = 86_400_000;
  * suppression, consent, quiet hours, the shared cap). Held-out and skipped sends are rows too, with
  * their reason, so the report and the customer's 360 see every decision. Rows are keyed by (journey,
  * step): a retried pass writes nothing twice. A journey another worker moved first is left alone.
+ *
+ * Set-based: the facts of the whole batch are read a few statements per 1,000 customers
+ * (`journeyFactsMany`), and the batch is written in one transaction with multi-row outbox inserts.
+ * Decisions are those of a pass that took the journeys one at a time in `wake_at` order: a customer's
+ * journeys are written in rounds (their first in the first round, …), and each queued marketing
+ * message joins the customer's cap count before their next journey is decided.
  */
 export async function advanceJourneys(db: Db, options: AdvanceOptions): Promise<AdvanceSummary> {
   const { now, limit = 500 } = options;
@@ -82,6 +92,7 @@ export async function advanceJourneys(db: Db, options: AdvanceOptions): Promise<
     .where('journeys.status', '=', 'active')
     .where('journeys.wake_at', '<=', now)
     .orderBy('journeys.wake_at')
+    .orderBy('journeys.id')
     .limit(limit)
     .execute();
   const summary: AdvanceSummary = {
@@ -93,18 +104,22 @@ export async function advanceJourneys(db: Db, options: AdvanceOptions): Promise<
     exited: 0,
     completed: 0,
   };
+  if (due.length === 0) return summary;
   const definitions = new Map<string, FlowDefinition>();
-  // The blocks every message of the pass may read: loyalty for all its customers in one go.
-  const blocks = new ContextLoader(db, now, { locale: settings.language, storeUrl: settings.storeUrl });
-  await blocks.prefetch(due.map((j) => j.customer_id));
+  const definitionOf = (journey: { flow_id: number; version: number }) =>
+    definitions.get(`${journey.flow_id}:${journey.version}`)!;
   for (const journey of due) {
     const versionKey = `${journey.flow_id}:${journey.version}`;
-    let definition = definitions.get(versionKey);
-    if (!definition) {
-      definition = await flowVersion(db, journey.flow_id, journey.version);
-      definitions.set(versionKey, definition);
-    }
-    const facts = await journeyFacts(db, journey.customer_id, journey.entered_at, definition, settings, now);
+    if (!definitions.has(versionKey))
+      definitions.set(versionKey, await flowVersion(db, journey.flow_id, journey.version));
+  }
+  const facts = await journeyFactsMany(
+    db,
+    due.map((j) => ({ customerId: j.customer_id, enteredAt: j.entered_at, definition: definitionOf(j) })),
+    settings,
+    now,
+  );
+  const plans = due.map((journey, i) => {
     const state: JourneyState = {
       stepId: journey.step_id ?? undefined,
       stepStartedAt: journey.step_started_at,
@@ -112,12 +127,19 @@ export async function advanceJourneys(db: Db, options: AdvanceOptions): Promise<
       arm: journey.arm === 'control' ? 'control' : 'treatment',
       status: 'active',
     };
-    const next = nextActions(definition, state, facts.journey, now);
-    const wait = next.actions.find((a) => a.type === 'wait');
-    await db.transaction().execute(async (tx) => {
-      const trx = campaignDb(tx);
-      // Optimistic: only the worker that read this version of the journey moves it.
-      const moved = await trx
+    const next = nextActions(definitionOf(journey), state, facts[i]!.journey, now);
+    return { journey, facts: facts[i]!, next, wait: next.actions.find((a) => a.type === 'wait') };
+  });
+  // The blocks every message of the pass may read: loyalty for all its customers in one go.
+  const blocks = new ContextLoader(db, now, { locale: settings.language, storeUrl: settings.storeUrl });
+  await blocks.prefetch(due.map((j) => j.customer_id));
+  await db.transaction().execute(async (tx) => {
+    const trx = campaignDb(tx);
+    // Optimistic: only the worker that read this version of a journey moves it.
+    const moved: typeof plans = [];
+    for (const plan of plans) {
+      const { journey, next, wait } = plan;
+      const result = await trx
         .updateTable('journeys')
         .set({
           step_id: next.state.stepId ?? null,
@@ -131,59 +153,53 @@ export async function advanceJourneys(db: Db, options: AdvanceOptions): Promise<
         .where('updated_at', '=', journey.updated_at)
         .where('status', '=', 'active')
         .executeTakeFirst();
-      if (Number(moved.numUpdatedRows) === 0) return;
-      for (const action of next.actions) {
-        if (action.type === 'exit') summary.exited += 1;
-        if (action.type === 'complete') summary.completed += 1;
-        if (action.type !== 'send' && action.type !== 'outreach') continue;
-        const status = await enqueue(trx, journey, definition, action, facts, settings, { ...options, blocks, tx });
+      if (Number(result.numUpdatedRows) > 0) moved.push(plan);
+    }
+    // Rows already written for (journey, step): a step visited again (a flow that loops) writes nothing.
+    const written = new Set<string>();
+    for (let i = 0; i < moved.length; i += 1000) {
+      const rows = await trx
+        .selectFrom('outbox')
+        .select(['journey_id', 'step_id'])
+        .where(
+          'journey_id',
+          'in',
+          moved.slice(i, i + 1000).map((p) => p.journey.id),
+        )
+        .execute();
+      for (const r of rows) written.add(`${r.journey_id}:${r.step_id}`);
+    }
+    // Rounds: a customer's n-th journey of the batch is written in round n.
+    const rounds: Array<typeof moved> = [];
+    const seen = new Map<number, number>();
+    for (const plan of moved) {
+      const n = seen.get(plan.journey.customer_id) ?? 0;
+      seen.set(plan.journey.customer_id, n + 1);
+      if (rounds[n] === undefined) rounds[n] = [];
+      rounds[n]!.push(plan);
+    }
+    for (const round of rounds) {
+      const items: EnqueueItem[] = [];
+      for (const plan of round) {
+        for (const action of plan.next.actions) {
+          if (action.type === 'exit') summary.exited += 1;
+          if (action.type === 'complete') summary.completed += 1;
+          if (action.type !== 'send' && action.type !== 'outreach') continue;
+          items.push({ journey: plan.journey, definition: definitionOf(plan.journey), action, facts: plan.facts });
+        }
+      }
+      for (const status of await enqueueMany(trx, items, written, settings, { ...options, blocks, tx })) {
         if (status === 'pending') summary.queued += 1;
         else if (status === 'held_out') summary.heldOut += 1;
         else if (status === 'deferred') summary.deferred += 1;
         else if (status === 'skipped') summary.skipped += 1;
       }
-    });
-  }
+    }
+  });
   return summary;
 }
 
-/**
- * What the send policy reads about a customer as of `now`: addresses, zone, last paid order, consent
- * per channel (a row's value is false while a pause runs), the pause, suppressions and whether the
- * Korean rules apply. Gathered by `policyFacts`, both when a send is queued and again just before it leaves.
- */
-export interface PolicyFacts {
-  customer: {
-    id: number;
-    email: string | null;
-    phone: string | null;
-    first_name: string | null;
-    last_name: string | null;
-    country: string | null;
-  };
-  /** The customer's IANA zone, else the store's. */
-  timeZone: string;
-  /** The customer's last paid order at or before `now` (ms), if any. */
-  lastOrderAt?: number;
-  /** Consent rows recorded at or before `now`, per channel: granted and not paused. A channel without a row is absent. */
-  consent: ReadonlyMap<string, boolean>;
-  /** A pause chosen on the preference centre is running at `now`. */
-  paused: boolean;
-  /** The preference-centre topics the customer turned off, as recorded at or before `now`. */
-  topicsOff: ReadonlySet<string>;
-  suppressed: ReadonlyMap<string, SuppressionReason>;
-  /** A Korean recipient (+82 or country KR): the advertising rules of `korea.ts` apply to marketing. */
-  korean: boolean;
-}
-
-/** The customer as sending needs them: the policy's facts plus what branches, the cap and rendering read. */
-interface CustomerFacts extends PolicyFacts {
-  journey: JourneyFacts;
-  recentMarketingSends: number[];
-  /** Opens and clicks per channel: the preferred channel is the one the customer engages with. */
-  engagement: ReadonlyMap<string, number>;
-  clv: { value: number; currency: string } | null;
-}
+export type { CustomerFacts, PolicyFacts } from './facts.queries.js';
 
 /** Reads a customer's `PolicyFacts` as of `now` (rows written after `now` are not seen); throws when the customer is unknown. */
 export async function policyFacts(
@@ -191,158 +207,8 @@ export async function policyFacts(
   customerId: number,
   settings: MessagingSettings,
   now: number,
-): Promise<PolicyFacts & { consentRows: Array<{ channel: string; granted: number; updated_at: number }> }> {
-  const cdb = campaignDb(db);
-  const customer = await cdb
-    .selectFrom('customers')
-    .select(['id', 'email', 'phone', 'first_name', 'last_name', 'country', 'time_zone'])
-    .where('id', '=', customerId)
-    .executeTakeFirstOrThrow();
-  const lastOrder = await cdb
-    .selectFrom('orders')
-    .select((eb) => eb.fn.max('placed_at').as('at'))
-    .where('customer_id', '=', customerId)
-    .where('status', 'in', REVENUE_STATUSES)
-    .where('placed_at', '<=', now)
-    .executeTakeFirst();
-  const consentRows = await cdb
-    .selectFrom('customer_consents')
-    .select(['channel', 'granted', 'updated_at'])
-    .where('customer_id', '=', customerId)
-    .execute();
-  // A pause chosen on the preference centre withholds every channel's marketing consent until it ends.
-  const paused = await pausedAt(db, customerId, now);
-  const consent = new Map(
-    consentRows.filter((c) => c.updated_at <= now).map((c) => [c.channel, c.granted === 1 && !paused]),
-  );
-  const topicsOff = new Set(
-    (
-      await feedbackDb(db)
-        .selectFrom('consent_topics')
-        .select('topic')
-        .where('customer_id', '=', customerId)
-        .where('granted', '=', 0)
-        .where('updated_at', '<=', now)
-        .execute()
-    ).map((t) => t.topic),
-  );
-  const addresses = [customer.email, customer.phone].filter((a): a is string => a !== null);
-  const suppressions =
-    addresses.length === 0
-      ? []
-      : await cdb
-          .selectFrom('suppressions')
-          .select(['channel', 'address', 'reason', 'created_at'])
-          .where('address', 'in', addresses)
-          .where('created_at', '<=', now)
-          .execute();
-  const suppressed = new Map<string, SuppressionReason>();
-  for (const s of suppressions) {
-    const reason = s.reason === 'bounce' || s.reason === 'complaint' ? s.reason : 'unsubscribe';
-    if (suppressed.get(s.channel) !== 'bounce') suppressed.set(s.channel, reason);
-  }
-  const { time_zone, ...rest } = customer;
-  return {
-    customer: rest,
-    timeZone: time_zone ?? settings.timeZone,
-    ...(lastOrder?.at != null ? { lastOrderAt: Number(lastOrder.at) } : {}),
-    consent,
-    paused,
-    topicsOff,
-    suppressed,
-    korean: isKoreanRecipient(customer),
-    consentRows,
-  };
-}
-
-async function journeyFacts(
-  db: Db,
-  customerId: number,
-  enteredAt: number,
-  definition: FlowDefinition,
-  settings: MessagingSettings,
-  now: number,
-): Promise<CustomerFacts> {
-  const cdb = campaignDb(db);
-  const { consentRows: consents, ...policy } = await policyFacts(db, customerId, settings, now);
-  const { suppressed } = policy;
-  const capDays = settings.cap?.days ?? 0;
-  const recent = await cdb
-    .selectFrom('outbox')
-    .select(['sent_at', 'send_after'])
-    .where('customer_id', '=', customerId)
-    .where('purpose', '=', 'marketing')
-    .where('status', 'in', ['sent', 'sending', 'claimed', 'pending', 'uncertain'])
-    .where('send_after', '>', now - capDays * DAY)
-    .execute();
-  const segments = await cdb
-    .selectFrom('customer_segments')
-    .select(['kind', 'value'])
-    .where('customer_id', '=', customerId)
-    .execute();
-  const segmentSet = new Set(segments.map((s) => `${s.kind}:${s.value}`));
-  const exitEvents = definition.exitWhen.flatMap((c) => (c.type === 'event' ? c.events : []));
-  const lastEventAt = new Map<string, number>();
-  if (exitEvents.length > 0) {
-    const events = await cdb
-      .selectFrom('events')
-      .select(['event', (eb) => eb.fn.max('occurred_at').as('at')])
-      .where('customer_id', '=', customerId)
-      .where('event', 'in', exitEvents)
-      .where('occurred_at', '>', enteredAt)
-      .groupBy('event')
-      .execute();
-    for (const e of events) if (e.event !== null && e.at !== null) lastEventAt.set(e.event, Number(e.at));
-  }
-  const score = await cdb
-    .selectFrom('customer_scores')
-    .select(['p_alive', 'clv', 'currency', 'churn_band'])
-    .where('customer_id', '=', customerId)
-    .where('as_of', '<=', now)
-    .orderBy('as_of', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  const engagementRows = await cdb
-    .selectFrom('message_events')
-    .innerJoin('outbox', 'outbox.id', 'message_events.outbox_id')
-    .select(['outbox.channel', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('message_events.customer_id', '=', customerId)
-    .where('message_events.kind', 'in', ['opened', 'clicked'])
-    .groupBy('outbox.channel')
-    .execute();
-  const unsubscribedAt = [...consents]
-    .filter((c) => c.granted === 0 && c.updated_at <= now)
-    .reduce<number | undefined>((at, c) => (at === undefined ? c.updated_at : Math.min(at, c.updated_at)), undefined);
-  const everyChannelWithdrawn =
-    consents.length > 0 && consents.every((c) => c.granted === 0 || c.updated_at > now) ? unsubscribedAt : undefined;
-  const suppressedAll = [...suppressed.values()].some((r) => r === 'unsubscribe') ? now : undefined;
-  return {
-    ...policy,
-    journey: {
-      timeZone: policy.timeZone,
-      ...(policy.lastOrderAt !== undefined ? { lastOrderAt: policy.lastOrderAt } : {}),
-      ...((everyChannelWithdrawn ?? suppressedAll) !== undefined
-        ? { unsubscribedAt: everyChannelWithdrawn ?? suppressedAll }
-        : {}),
-      segments: segmentSet,
-      lastEventAt,
-      values: {
-        country: policy.customer.country,
-        'score.p_alive': score?.p_alive ?? null,
-        'score.clv': score?.clv ?? null,
-        'score.churn_band': score?.churn_band ?? null,
-        // Feedback fields (surveys and reviews) as of now, for branches: `survey.nps_group` …
-        ...Object.fromEntries(
-          Object.entries(await feedbackFields(db, customerId, now + 1)).map(([k, v]) => [`survey.${k}`, v]),
-        ),
-        // A stable draw in [0, 1) per (flow, customer), apart from the hold-out's: A/B splits branch on it.
-        'ab.draw': holdoutDraw(`${definition.key}:ab`, customerId),
-      },
-    },
-    recentMarketingSends: recent.map((r) => r.sent_at ?? r.send_after),
-    engagement: new Map(engagementRows.map((r) => [r.channel, Number(r.n)])),
-    clv: score?.clv != null && score.currency ? { value: score.clv, currency: score.currency } : null,
-  };
+): Promise<PolicyFactsWithRows> {
+  return (await policyFactsMany(db, [customerId], settings, now)).get(customerId)!;
 }
 
 /** The address a channel sends to, if the customer has one. Webhooks go to the store, always. */
@@ -497,17 +363,28 @@ interface JourneyRow {
   trigger_data?: string | null;
 }
 
-/** Writes one send (or outreach) as an outbox row with its decision; returns the row's status. */
-async function enqueue(
-  trx: CampaignDb,
-  journey: JourneyRow,
-  definition: FlowDefinition,
-  action: Extract<JourneyAction, { type: 'send' | 'outreach' }>,
-  facts: CustomerFacts,
-  settings: MessagingSettings,
-  options: AdvanceOptions & { blocks: ContextLoader; tx: Db },
-): Promise<Enqueued> {
-  const { now } = options;
+/** One send (or outreach) of a journey to write. */
+interface EnqueueItem {
+  journey: JourneyRow;
+  definition: FlowDefinition;
+  action: Extract<JourneyAction, { type: 'send' | 'outreach' }>;
+  facts: CustomerFacts;
+}
+
+/** What the policy decided for one send, before it is written. */
+interface RowDecision {
+  channel: string;
+  chosen: Channel | undefined;
+  address: string | null;
+  purpose: 'marketing' | 'transactional';
+  status: OutboxStatus;
+  reason: string | null;
+  sendAfter: number;
+}
+
+/** The channel, address and policy decision of one send (or outreach); pure. */
+function decideRow(item: EnqueueItem, settings: MessagingSettings, now: number): RowDecision {
+  const { action, facts } = item;
   const purpose = action.type === 'send' ? action.purpose : 'marketing';
   const channels: readonly Channel[] = action.type === 'send' ? action.channels : [];
   const exception =
@@ -557,78 +434,131 @@ async function enqueue(
       }
     }
   }
-  const messageId = `<${randomUUID()}@comeback>`;
-  const inserted = await trx
-    .insertInto('outbox')
-    .values({
-      journey_id: journey.id,
-      flow_id: journey.flow_id,
-      step_id: action.stepId,
-      customer_id: journey.customer_id,
-      arm: journey.arm,
-      channel,
-      purpose,
-      topic: action.type === 'send' && purpose === 'marketing' ? (action.topic ?? null) : null,
-      template_key: action.type === 'send' ? action.template : 'outreach',
-      template_version: null,
-      to_address: address,
-      status,
-      reason,
-      payload: action.type === 'outreach' ? JSON.stringify({ note: action.note }) : null,
-      coupon_code: null,
-      attempts: 0,
-      claim_token: null,
-      lease_until: null,
-      send_after: sendAfter,
-      send_by: sendAfter + settings.sendWithinHours * 3_600_000,
-      message_id: messageId,
-      provider_id: null,
-      last_error: null,
-      created_at: now,
-      sent_at: null,
-    })
-    .onConflict((oc) => oc.columns(['journey_id', 'step_id']).doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  if (!inserted) return 'skipped';
-  if (status === 'pending' && action.type === 'send' && chosen) {
-    const coupon = action.offer
-      ? await issueCoupon(trx, inserted.id, journey.customer_id, action.offer, definition, facts, now)
-      : null;
-    let payload: { version: number | null; body: Record<string, unknown> };
-    try {
-      payload = await renderPayload(
-        trx,
-        inserted.id,
-        journey,
-        definition,
-        action,
-        chosen,
-        facts,
-        settings,
-        coupon,
-        options,
-      );
-    } catch (error) {
-      if (!(error instanceof KakaoRefusal)) throw error;
-      await trx
-        .updateTable('outbox')
-        .set({ status: 'skipped', reason: error.reason, last_error: error.message })
-        .where('id', '=', inserted.id)
-        .execute();
-      return 'skipped';
-    }
-    await trx
-      .updateTable('outbox')
-      .set({
-        payload: JSON.stringify(payload.body),
-        template_version: payload.version,
-        coupon_code: coupon?.code ?? null,
-      })
-      .where('id', '=', inserted.id)
-      .execute();
+  return { channel, chosen, address, purpose, status, reason, sendAfter };
+}
+
+/** Outbox rows per multi-row insert (23 columns: well under both databases' parameter limits). */
+const INSERT_ROWS = 500;
+
+/**
+ * Writes sends (or outreach) as outbox rows with their decisions, at most one item per customer (a
+ * round of `advanceJourneys`): decisions in memory, multi-row inserts, then the coupon and the render
+ * of each queued send. A (journey, step) in `written` writes nothing and counts as skipped, as a
+ * conflicting insert does. A queued marketing message joins the customer's cap count. Returns each
+ * item's status, in order.
+ */
+async function enqueueMany(
+  trx: CampaignDb,
+  items: readonly EnqueueItem[],
+  written: Set<string>,
+  settings: MessagingSettings,
+  options: AdvanceOptions & { blocks: ContextLoader; tx: Db },
+): Promise<Enqueued[]> {
+  const { now } = options;
+  const statuses: Enqueued[] = items.map(() => 'skipped');
+  const decisions = items.map((item) => decideRow(item, settings, now));
+  const fresh: number[] = [];
+  for (const [i, item] of items.entries()) {
+    const key = `${item.journey.id}:${item.action.stepId}`;
+    if (written.has(key)) continue;
+    written.add(key);
+    fresh.push(i);
   }
-  return status === 'pending' && sendAfter > now ? 'deferred' : status;
+  const ids = new Map<number, number>();
+  for (let start = 0; start < fresh.length; start += INSERT_ROWS) {
+    const part = fresh.slice(start, start + INSERT_ROWS);
+    const inserted = await trx
+      .insertInto('outbox')
+      .values(
+        part.map((i) => {
+          const { journey, action } = items[i]!;
+          const d = decisions[i]!;
+          return {
+            journey_id: journey.id,
+            flow_id: journey.flow_id,
+            step_id: action.stepId,
+            customer_id: journey.customer_id,
+            arm: journey.arm,
+            channel: d.channel,
+            purpose: d.purpose,
+            topic: action.type === 'send' && d.purpose === 'marketing' ? (action.topic ?? null) : null,
+            template_key: action.type === 'send' ? action.template : 'outreach',
+            template_version: null,
+            to_address: d.address,
+            status: d.status,
+            reason: d.reason,
+            payload: action.type === 'outreach' ? JSON.stringify({ note: action.note }) : null,
+            coupon_code: null,
+            attempts: 0,
+            claim_token: null,
+            lease_until: null,
+            send_after: d.sendAfter,
+            send_by: d.sendAfter + settings.sendWithinHours * 3_600_000,
+            message_id: `<${randomUUID()}@comeback>`,
+            provider_id: null,
+            last_error: null,
+            created_at: now,
+            sent_at: null,
+          };
+        }),
+      )
+      .onConflict((oc) => oc.columns(['journey_id', 'step_id']).doNothing())
+      .returning(['id', 'journey_id', 'step_id'])
+      .execute();
+    const byKey = new Map(inserted.map((r) => [`${r.journey_id}:${r.step_id}`, Number(r.id)]));
+    for (const i of part) {
+      const id = byKey.get(`${items[i]!.journey.id}:${items[i]!.action.stepId}`);
+      if (id !== undefined) ids.set(i, id);
+    }
+  }
+  for (const [i, outboxId] of ids) {
+    const { journey, definition, action, facts } = items[i]!;
+    const d = decisions[i]!;
+    let status: OutboxStatus = d.status;
+    if (status === 'pending' && action.type === 'send' && d.chosen) {
+      const coupon = action.offer
+        ? await issueCoupon(trx, outboxId, journey.customer_id, action.offer, definition, facts, now)
+        : null;
+      try {
+        const payload = await renderPayload(
+          trx,
+          outboxId,
+          journey,
+          definition,
+          action,
+          d.chosen,
+          facts,
+          settings,
+          coupon,
+          options,
+        );
+        await trx
+          .updateTable('outbox')
+          .set({
+            payload: JSON.stringify(payload.body),
+            template_version: payload.version,
+            coupon_code: coupon?.code ?? null,
+          })
+          .where('id', '=', outboxId)
+          .execute();
+      } catch (error) {
+        if (!(error instanceof KakaoRefusal)) throw error;
+        await trx
+          .updateTable('outbox')
+          .set({ status: 'skipped', reason: error.reason, last_error: error.message })
+          .where('id', '=', outboxId)
+          .execute();
+        status = 'skipped';
+      }
+    }
+    // The cap counts queued marketing (outreach included) from its send-after instant.
+    const capDays = settings.cap?.days ?? 0;
+    if (d.purpose === 'marketing' && status === 'pending' && d.sendAfter > now - capDays * DAY) {
+      facts.recentMarketingSends.push(d.sendAfter);
+    }
+    statuses[i] = status === 'pending' && d.sendAfter > now ? 'deferred' : status;
+  }
+  return statuses;
 }
 
 /** A coupon issued for one message. */

@@ -129,6 +129,14 @@ export {
   suppress,
 } from './outbox.queries.js';
 export {
+  completeOutreach,
+  listOutreach,
+  type OutreachDone,
+  type OutreachFilter,
+  type OutreachTask,
+  outreachCounts,
+} from './outreach.queries.js';
+export {
   decideSend,
   inQuietHours,
   type SendDecision,

@@ -195,6 +195,8 @@ export async function recoverOutbox(
     .set({ status: 'expired', last_error: 'not sent before its send-by time' })
     .where('status', '=', 'pending')
     .where('send_by', '<=', now)
+    // An outreach task waits for a person, however long: it is open until marked done (outreach.queries.ts).
+    .where('channel', '!=', 'outreach')
     .executeTakeFirst();
   return {
     uncertain: Number(uncertain.numUpdatedRows),

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { type Db, REVENUE_STATUSES } from '../store/index.js';
 import { loadFlow } from './flows.queries.js';
 import { type ArmTotals, type LiftReport, liftReport } from './lift.js';
+import { outreachCounts } from './outreach.queries.js';
 import { campaignDb } from './tables.js';
 
 /** What happened at one step, per arm. */
@@ -32,6 +33,8 @@ export interface FlowReport {
   lift: LiftReport;
   /** Coupons issued and used, as secondary attribution (never the lift). */
   coupons: { issued: number; used: number };
+  /** Staff outreach tasks of treated entrants: created, done and still open (`comeback flows outreach`). */
+  outreach: { created: number; done: number; open: number };
 }
 
 const DAY = 86_400_000;
@@ -222,6 +225,7 @@ export async function flowReport(db: Db, key: string, asOf: number): Promise<Flo
     steps,
     lift: liftReport(treatment, control, couponCost),
     coupons: { issued: coupons.length, used },
+    outreach: await outreachCounts(db, flow.id),
   };
 }
 

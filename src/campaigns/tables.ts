@@ -22,6 +22,8 @@ export type CampaignTables = {
     outbox_id: number | null;
     status: string;
   };
+  /** Migration 030: outreach tasks marked done (one per outbox row of channel `outreach`). */
+  outreach_done: { outbox_id: number; customer_id: number; done_at: number; done_by: string; note: string | null };
   /** Read here, written by loyalty/ (migration 002). */
   loyalty_tier_history: {
     id: number;
@@ -53,6 +55,8 @@ export type FlowTable = {
   order_cursor: number;
   /** Migration 026: the last loyalty tier change (loyalty_tier_history.id) the tier_reached scan read. */
   tier_cursor: Generated<number>;
+  /** Migration 030: when the points_expiring trigger last replayed the ledger (ms; at most once a UTC day). */
+  points_checked_at: Generated<number>;
   created_at: number;
   updated_at: number;
 };

@@ -26,6 +26,7 @@ export interface EnrolSummary {
 }
 
 const BATCH = 2000;
+const DAY = 86_400_000;
 
 /** The Segment event of a new subscriber (Segment's spec name; the storefront's e-mail capture sends it). */
 export const SIGNED_UP = 'Signed Up';
@@ -40,22 +41,29 @@ export async function enrolNewEntrants(db: Db, now: number): Promise<EnrolSummar
   const cdb = campaignDb(db);
   const flows = await cdb
     .selectFrom('flows')
-    .select(['id', 'key', 'current_version', 'event_cursor', 'order_cursor', 'tier_cursor'])
+    .select(['id', 'key', 'current_version', 'event_cursor', 'order_cursor', 'tier_cursor', 'points_checked_at'])
     .where('enabled', '=', 1)
     .where('kind', '=', 'flow')
+    .orderBy('id')
     .execute();
   const summary: EnrolSummary = { flows: flows.length, entered: 0, skipped: 0 };
   for (const flow of flows) {
     const definition = await flowVersion(db, flow.id, flow.current_version);
+    // The ledger replay of points_expiring runs at most once a UTC day per flow.
+    const pointsDue = Math.floor(now / DAY) > Math.floor(Number(flow.points_checked_at) / DAY);
+    if (definition.trigger.type === 'points_expiring' && !pointsDue) continue;
     const found = await occurrences(db, definition, flow, now);
-    for (const occurrence of found.items) {
-      const created = await enter(cdb, flow.id, flow.key, flow.current_version, definition, occurrence, now);
-      if (created) summary.entered += 1;
-      else summary.skipped += 1;
-    }
+    const entered = await enterMany(cdb, flow.id, flow.key, flow.current_version, definition, found.items, now);
+    summary.entered += entered;
+    summary.skipped += found.items.length - entered;
     await cdb
       .updateTable('flows')
-      .set({ event_cursor: found.eventCursor, order_cursor: found.orderCursor, tier_cursor: found.tierCursor })
+      .set({
+        event_cursor: found.eventCursor,
+        order_cursor: found.orderCursor,
+        tier_cursor: found.tierCursor,
+        ...(definition.trigger.type === 'points_expiring' ? { points_checked_at: now } : {}),
+      })
       .where('id', '=', flow.id)
       .execute();
   }
@@ -103,6 +111,23 @@ async function occurrences(
       .orderBy('id')
       .limit(BATCH)
       .execute();
+    // A subscriber who had bought before signing up is a customer already, not one to nurture: the
+    // first paid order of each customer of the batch, read in one statement.
+    const firstPaid = new Map<number, number>();
+    if (trigger.type === 'subscribed') {
+      const ids = [...new Set(rows.flatMap((r) => (r.customer_id === null ? [] : [r.customer_id])))];
+      for (let i = 0; i < ids.length; i += 1000) {
+        const firsts = await cdb
+          .selectFrom('orders')
+          .select(['customer_id', (eb) => eb.fn.min('placed_at').as('at')])
+          .where('customer_id', 'in', ids.slice(i, i + 1000))
+          .where('status', 'in', ['paid', 'partially_refunded'])
+          .groupBy('customer_id')
+          .execute();
+        for (const f of firsts)
+          if (f.customer_id !== null && f.at !== null) firstPaid.set(Number(f.customer_id), Number(f.at));
+      }
+    }
     for (const row of rows) {
       eventCursor = Math.max(eventCursor, row.id);
       if (row.customer_id === null) continue; // an anonymous visitor cannot be messaged until identified
@@ -111,15 +136,8 @@ async function occurrences(
         if (!wanted.some((w) => w.kind === undefined || w.kind === kind)) continue;
       }
       if (trigger.type === 'subscribed') {
-        const bought = await cdb
-          .selectFrom('orders')
-          .select('id')
-          .where('customer_id', '=', row.customer_id)
-          .where('status', 'in', ['paid', 'partially_refunded'])
-          .where('placed_at', '<', row.occurred_at)
-          .limit(1)
-          .executeTakeFirst();
-        if (bought) continue; // a customer already, not a subscriber to nurture
+        const first = firstPaid.get(row.customer_id);
+        if (first !== undefined && first < row.occurred_at) continue; // a customer already
       }
       items.push({ customerId: row.customer_id, at: row.occurred_at, key: `event:${row.message_id}` });
     }
@@ -133,23 +151,34 @@ async function occurrences(
       .orderBy('id')
       .limit(BATCH)
       .execute();
+    // The n-th order: the customer's orders (refunded ones count) before it by (placed_at, id), read
+    // for the whole batch in one statement per 1,000 customers.
+    const ordersOf = new Map<number, Array<{ id: number; placed_at: number }>>();
+    if (trigger.nth !== undefined) {
+      const ids = [...new Set(rows.flatMap((r) => (r.customer_id === null ? [] : [r.customer_id])))];
+      for (let i = 0; i < ids.length; i += 1000) {
+        const all = await cdb
+          .selectFrom('orders')
+          .select(['id', 'customer_id', 'placed_at'])
+          .where('customer_id', 'in', ids.slice(i, i + 1000))
+          .where('status', 'in', ['paid', 'partially_refunded', 'refunded'])
+          .execute();
+        for (const o of all) {
+          if (o.customer_id === null) continue;
+          const list = ordersOf.get(Number(o.customer_id)) ?? [];
+          list.push({ id: Number(o.id), placed_at: Number(o.placed_at) });
+          ordersOf.set(Number(o.customer_id), list);
+        }
+      }
+    }
     for (const row of rows) {
       orderCursor = Math.max(orderCursor, row.id);
       if (row.customer_id === null) continue;
       if (trigger.nth !== undefined) {
-        const earlier = await cdb
-          .selectFrom('orders')
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('customer_id', '=', row.customer_id)
-          .where('status', 'in', ['paid', 'partially_refunded', 'refunded'])
-          .where((eb) =>
-            eb.or([
-              eb('placed_at', '<', row.placed_at),
-              eb.and([eb('placed_at', '=', row.placed_at), eb('id', '<', row.id)]),
-            ]),
-          )
-          .executeTakeFirstOrThrow();
-        if (Number(earlier.n) + 1 !== trigger.nth) continue;
+        const earlier = (ordersOf.get(row.customer_id) ?? []).filter(
+          (o) => o.placed_at < row.placed_at || (o.placed_at === row.placed_at && o.id < row.id),
+        ).length;
+        if (earlier + 1 !== trigger.nth) continue;
       }
       items.push({ customerId: row.customer_id, at: row.placed_at, key: `order:${row.id}` });
     }
@@ -230,38 +259,61 @@ async function birthdays(cdb: CampaignDb, daysBefore: number, now: number): Prom
   return rows.map((r) => ({ customerId: r.id, at: now, key: `birthday:${target.getUTCFullYear()}` }));
 }
 
-/** Enters one occurrence; false when the journey exists or the flow's re-entry rule says no. */
-async function enter(
+/**
+ * Enters occurrences of one flow, set-based: the customers' journeys in this flow are read once per
+ * 1,000 customers, the re-entry rule is decided in memory in occurrence order (an occurrence entered
+ * counts as the customer's latest journey for the next one, as if entered one at a time), and the
+ * journeys are written by multi-row inserts that do nothing on an existing (flow, customer, occurrence).
+ * The arm is drawn from (flow, customer) as always. Returns how many entered.
+ */
+async function enterMany(
   cdb: CampaignDb,
   flowId: number,
   flowKey: string,
   version: number,
   definition: FlowDefinition,
-  occurrence: Occurrence,
+  occurrences: readonly Occurrence[],
   now: number,
-): Promise<boolean> {
-  const previous = await cdb
-    .selectFrom('journeys')
-    .select(['entered_at', 'status'])
-    .where('flow_id', '=', flowId)
-    .where('customer_id', '=', occurrence.customerId)
-    .orderBy('entered_at', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  if (previous) {
-    if (previous.status === 'active') return false; // one journey at a time per flow and customer
-    if (definition.reentry.type === 'never') return false;
-    if (occurrence.at < previous.entered_at + definition.reentry.days * 86_400_000) return false;
+): Promise<number> {
+  if (occurrences.length === 0) return 0;
+  const ids = [...new Set(occurrences.map((o) => o.customerId))];
+  const latest = new Map<number, { entered_at: number; status: string }>();
+  const keys = new Set<string>();
+  for (let i = 0; i < ids.length; i += 1000) {
+    const rows = await cdb
+      .selectFrom('journeys')
+      .select(['customer_id', 'occurrence', 'entered_at', 'status'])
+      .where('flow_id', '=', flowId)
+      .where('customer_id', 'in', ids.slice(i, i + 1000))
+      .execute();
+    for (const r of rows) {
+      keys.add(`${r.customer_id}:${r.occurrence}`);
+      const seen = latest.get(Number(r.customer_id));
+      if (!seen || Number(r.entered_at) > seen.entered_at) {
+        latest.set(Number(r.customer_id), { entered_at: Number(r.entered_at), status: r.status });
+      }
+    }
   }
-  const arm = assignArm(flowKey, occurrence.customerId, definition.holdoutShare);
-  const inserted = await cdb
-    .insertInto('journeys')
-    .values({
+  const values = [];
+  for (const occurrence of occurrences) {
+    const previous = latest.get(occurrence.customerId);
+    if (previous) {
+      if (previous.status === 'active') continue; // one journey at a time per flow and customer
+      if (definition.reentry.type === 'never') continue;
+      if (occurrence.at < previous.entered_at + definition.reentry.days * DAY) continue;
+    }
+    const key = `${occurrence.customerId}:${occurrence.key}`;
+    if (keys.has(key)) continue;
+    keys.add(key);
+    if (!previous || occurrence.at > previous.entered_at) {
+      latest.set(occurrence.customerId, { entered_at: occurrence.at, status: 'active' });
+    }
+    values.push({
       flow_id: flowId,
       version,
       customer_id: occurrence.customerId,
       occurrence: occurrence.key,
-      arm,
+      arm: assignArm(flowKey, occurrence.customerId, definition.holdoutShare),
       entered_at: occurrence.at,
       step_id: null,
       step_started_at: occurrence.at,
@@ -270,9 +322,17 @@ async function enter(
       exit_reason: null,
       updated_at: now,
       trigger_data: occurrence.data ? JSON.stringify(occurrence.data) : null,
-    })
-    .onConflict((oc) => oc.columns(['flow_id', 'customer_id', 'occurrence']).doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  return inserted !== undefined;
+    });
+  }
+  let entered = 0;
+  for (let i = 0; i < values.length; i += 500) {
+    const inserted = await cdb
+      .insertInto('journeys')
+      .values(values.slice(i, i + 500))
+      .onConflict((oc) => oc.columns(['flow_id', 'customer_id', 'occurrence']).doNothing())
+      .returning('id')
+      .execute();
+    entered += inserted.length;
+  }
+  return entered;
 }

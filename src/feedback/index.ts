@@ -1,4 +1,4 @@
-export { FEEDBACK_FIELDS, type FeedbackFields, feedbackFields } from './fields.queries.js';
+export { FEEDBACK_FIELDS, type FeedbackFields, feedbackFields, feedbackFieldsMany } from './fields.queries.js';
 export { FEEDBACK_CSV_COLUMNS, type FeedbackImportSummary, importFeedbackCsv } from './import.js';
 export {
   type CsatSummary,

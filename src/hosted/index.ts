@@ -19,6 +19,7 @@ export {
   type PreferenceChannel,
   type Preferences,
   type PreferenceTopic,
+  pausedAmong,
   pausedAt,
   preferencesOf,
   TOPICS,

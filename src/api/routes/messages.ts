@@ -16,6 +16,7 @@ import { TOPICS } from '../../hosted/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { signingKey } from '../keys.queries.js';
 import { endDateQuery } from '../schemas.js';
+import { registerOutreachRoutes } from './outreach.js';
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -198,6 +199,7 @@ export function registerFlowRoutes(app: ApiApp, deps: RouteDeps): void {
   );
 
   registerCampaignRoutes(app, deps);
+  registerOutreachRoutes(app, deps);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { messageLinkSecret, signingKey } from '../../api/keys.queries.js';
 import {
@@ -7,6 +8,7 @@ import {
   builtinFlows,
   CHANNELS,
   type Channel,
+  completeOutreach,
   createCampaign,
   type FlowDefinition,
   type FlowReport,
@@ -17,6 +19,7 @@ import {
   kakaoSender,
   latestTemplate,
   listFlows,
+  listOutreach,
   loadFlow,
   type MessageContext,
   messagingSettings,
@@ -33,6 +36,7 @@ import {
   workerTick,
 } from '../../campaigns/index.js';
 import { ComebackError } from '../../errors.js';
+import { currencyExponent, formatMoney } from '../../shared/money.js';
 import { type Db, openStore } from '../../store/index.js';
 import { resolveCustomerRef } from '../customer-ref.js';
 import { asOfText, formatTable, printJson } from '../io.js';
@@ -114,6 +118,18 @@ function printReport(ctx: CommandContext, r: FlowReport): void {
     ])}\n`,
   );
   out.write(`\ncoupons issued ${r.coupons.issued}, used ${r.coupons.used} (secondary attribution, not the lift)\n`);
+  if (r.outreach.created > 0) {
+    out.write(`outreach tasks ${r.outreach.created}: ${r.outreach.done} done, ${r.outreach.open} open\n`);
+  }
+}
+
+/** Who marks an outreach task done from the command line, unless `--by` says: the login name. */
+function loginName(): string {
+  try {
+    return userInfo().username || 'cli';
+  } catch {
+    return 'cli';
+  }
 }
 
 /** A flow file (`*.json`, validated), or undefined when `ref` names a flow by key. */
@@ -272,6 +288,87 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
       .option('--as-of <date>', 'count orders up to the end of this day (default: the store’s latest data)')
       .option('--json', 'print JSON'),
   ).action(reportAction(ctx));
+
+  const outreach = dbOption(
+    flows
+      .command('outreach')
+      .description(
+        'the staff outreach queue: tasks flows made for a person (open by default); `outreach done <id>` closes one',
+      )
+      .option('--open', 'open tasks only (the default)')
+      .option('--done', 'done tasks only')
+      .option('--all', 'open and done tasks')
+      .option('--json', 'print JSON'),
+  ).action(async (flags: { db?: string; open?: boolean; done?: boolean; all?: boolean; json?: boolean }) => {
+    const chosen = [flags.open, flags.done, flags.all].filter(Boolean).length;
+    if (chosen > 1) throw new ComebackError('usage', '--open, --done and --all: choose one');
+    const filter = flags.done ? 'done' : flags.all ? 'all' : 'open';
+    const store = await openStore(ctx.config(flags).dbUrl);
+    try {
+      const tasks = await listOutreach(store.db, filter, ctx.now());
+      if (flags.json) return printJson(ctx.io, { filter, tasks });
+      if (tasks.length === 0) {
+        ctx.io.out.write(`no ${filter === 'all' ? '' : `${filter} `}outreach tasks\n`);
+        return;
+      }
+      const day = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+      ctx.io.out.write(
+        `${formatTable([
+          ['id', 'customer', 'why', 'flow / step', 'since', 'orders', 'spent', 'predicted', 'last order', 'done'],
+          ...tasks.map((t) => [
+            String(t.id),
+            [t.customer.name, t.customer.email ?? t.customer.phone ?? `#${t.customer.id}`].filter(Boolean).join(' '),
+            t.why,
+            `${t.flow.key} / ${t.stepId ?? ''}`,
+            day(t.createdAt),
+            String(t.value.orders),
+            t.value.spent.map((s) => formatMoney(s.minor, s.currency)).join(' + ') || '–',
+            t.value.clv
+              ? formatMoney(
+                  Math.round(t.value.clv.value * 10 ** currencyExponent(t.value.clv.currency)),
+                  t.value.clv.currency,
+                )
+              : '–',
+            t.lastOrder
+              ? `${day(t.lastOrder.at).slice(0, 10)} ${formatMoney(t.lastOrder.totalMinor, t.lastOrder.currency)}`
+              : 'none',
+            t.done ? `${day(t.done.at)} by ${t.done.by}${t.done.note ? `: ${t.done.note}` : ''}` : 'open',
+          ]),
+        ])}\n`,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+  dbOption(
+    outreach
+      .command('done <id>')
+      .description('mark an outreach task done (again: nothing changes)')
+      .option('--note <text>', 'what was done or said')
+      .option('--by <name>', 'who did it (default: the login name)')
+      .option('--json', 'print JSON'),
+  ).action(async (ref: string, flags: { db?: string; note?: string; by?: string; json?: boolean }) => {
+    if (!/^[1-9][0-9]{0,15}$/.test(ref)) {
+      throw new ComebackError('bad_input', `id: "${ref}" is not a task id (comeback flows outreach lists them)`);
+    }
+    const by = flags.by ?? loginName();
+    const store = await openStore(ctx.config(flags).dbUrl);
+    try {
+      const done = await completeOutreach(store.db, Number(ref), {
+        by,
+        ...(flags.note !== undefined ? { note: flags.note } : {}),
+        now: ctx.now(),
+      });
+      if (flags.json) return printJson(ctx.io, done);
+      ctx.io.out.write(
+        done.alreadyDone
+          ? `task ${done.id} was already done (${new Date(done.at).toISOString()} by ${done.by}): nothing changed\n`
+          : `task ${done.id} done by ${done.by}\n`,
+      );
+    } finally {
+      await store.close();
+    }
+  });
 
   dbOption(
     flows

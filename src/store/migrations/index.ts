@@ -19,6 +19,7 @@ import { outboxTopicMigration } from './025-outbox-topic.js';
 import { flowTierCursorMigration } from './026-flow-tier-cursor.js';
 import { sessionsMigration } from './027-sessions-order-names.js';
 import { journeyTriggerDataMigration } from './029-journey-trigger-data.js';
+import { enqueueOutreachMigration } from './030-enqueue-outreach.js';
 import type { DialectName } from './columns.js';
 
 export type { DialectName } from './columns.js';
@@ -49,5 +50,6 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '025_outbox_topic': outboxTopicMigration(),
     '026_flow_tier_cursor': flowTierCursorMigration(),
     '029_journey_trigger_data': journeyTriggerDataMigration(),
+    '030_enqueue_outreach': enqueueOutreachMigration(),
   };
 }
