@@ -39,9 +39,23 @@ const Currency = Type.Optional(
 // schema documents them loosely so that a field added there is never dropped by the serialiser.
 const Loose = (description: string) => Type.Object({}, { additionalProperties: true, description });
 
-/** `asOf` as given (a day: its end), else the end of the day of the latest sale (as the CLI), else now. */
-async function asOfOf(db: Db, text: string | undefined, currency: string | undefined, now: number): Promise<number> {
-  return endDateQuery(text, 'asOf') ?? (await defaultAsOf(db, currency)) ?? now;
+/**
+ * `asOf` as given (a day: its end), else the end of the day of the latest sale (as the CLI), else now;
+ * days are days of `timeZone`, the store's zone (`storeZone`).
+ */
+async function asOfOf(
+  db: Db,
+  text: string | undefined,
+  currency: string | undefined,
+  now: number,
+  timeZone: string,
+): Promise<number> {
+  return endDateQuery(text, 'asOf', timeZone) ?? (await defaultAsOf(db, currency, timeZone)) ?? now;
+}
+
+/** The store's IANA zone (messaging settings, default UTC): typed days and the default as-of are its days. */
+async function storeZone(db: Db): Promise<string> {
+  return (await messagingSettings(db)).timeZone;
 }
 
 const By = Type.Optional(
@@ -106,15 +120,15 @@ export function registerMetricRoutes(app: ApiApp, deps: RouteDeps): void {
           });
         }
       }
-      const from = dateQuery(q.from, 'from');
-      const to = endDateQuery(q.to, 'to');
+      // The store's zone (messaging settings): typed days, the as-of and the default month are its days, as in the CLI.
+      const timeZone = await storeZone(db);
+      const from = dateQuery(q.from, 'from', timeZone);
+      const to = endDateQuery(q.to, 'to', timeZone);
       if (from !== undefined && to !== undefined && from >= to) {
         throw new ComebackError('bad_input', 'must be before to', { location: { field: 'from' } });
       }
-      const asOf = await asOfOf(db, q.asOf, q.currency, deps.now());
+      const asOf = await asOfOf(db, q.asOf, q.currency, deps.now(), timeZone);
       const by = byQuery(q.by);
-      // The store's zone (messaging settings): the default month is a month of its local dates, as in the CLI.
-      const { timeZone } = await messagingSettings(db);
       return retentionReport(db, { from, to, asOf, activeWindowDays, currency: q.currency, by, timeZone });
     },
   );
@@ -146,7 +160,7 @@ export function registerMetricRoutes(app: ApiApp, deps: RouteDeps): void {
       if (by !== undefined && breakdown !== undefined) {
         throw new ComebackError('bad_input', 'give either breakdown or by', { location: { field: 'by' } });
       }
-      const asOf = await asOfOf(db, request.query.asOf, currency, deps.now());
+      const asOf = await asOfOf(db, request.query.asOf, currency, deps.now(), await storeZone(db));
       return cohortTable(db, { period, metric, breakdown, by, currency, asOf });
     },
   );
@@ -171,11 +185,12 @@ export function registerMetricRoutes(app: ApiApp, deps: RouteDeps): void {
     },
     async (request) => {
       const q = request.query;
-      const asOf = await asOfOf(db, q.asOf, q.currency, deps.now());
+      const timeZone = await storeZone(db);
+      const asOf = await asOfOf(db, q.asOf, q.currency, deps.now(), timeZone);
       return newVsReturning(db, {
         asOf,
-        from: dateQuery(q.from, 'from'),
-        to: endDateQuery(q.to, 'to'),
+        from: dateQuery(q.from, 'from', timeZone),
+        to: endDateQuery(q.to, 'to', timeZone),
         currency: q.currency,
       });
     },
@@ -194,11 +209,12 @@ export function registerMetricRoutes(app: ApiApp, deps: RouteDeps): void {
     },
     async (request) => {
       const q = request.query;
-      const asOf = await asOfOf(db, q.asOf, q.currency, deps.now());
+      const timeZone = await storeZone(db);
+      const asOf = await asOfOf(db, q.asOf, q.currency, deps.now(), timeZone);
       return timeToSecondOrder(db, {
         asOf,
-        from: dateQuery(q.from, 'from'),
-        to: endDateQuery(q.to, 'to'),
+        from: dateQuery(q.from, 'from', timeZone),
+        to: endDateQuery(q.to, 'to', timeZone),
         currency: q.currency,
       });
     },
