@@ -13,11 +13,11 @@ import {
   retentionReport,
   timeToSecondOrder,
 } from '../../analytics/index.js';
-import { messagingSettings } from '../../campaigns/settings.js';
 import { ComebackError } from '../../errors.js';
 import type { Db } from '../../store/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { authErrors, dateQuery, endDateQuery } from '../schemas.js';
+import { storeZone } from '../store-zone.js';
 
 const DateParam = (description: string) =>
   Type.Optional(Type.String({ maxLength: 40, description: `${description}: YYYY-MM-DD (UTC) or an ISO 8601 instant` }));
@@ -51,11 +51,6 @@ async function asOfOf(
   timeZone: string,
 ): Promise<number> {
   return endDateQuery(text, 'asOf', timeZone) ?? (await defaultAsOf(db, currency, timeZone)) ?? now;
-}
-
-/** The store's IANA zone (messaging settings, default UTC): typed days and the default as-of are its days. */
-async function storeZone(db: Db): Promise<string> {
-  return (await messagingSettings(db)).timeZone;
 }
 
 const By = Type.Optional(
