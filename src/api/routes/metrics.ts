@@ -20,14 +20,19 @@ import { authErrors, dateQuery, endDateQuery } from '../schemas.js';
 import { storeZone } from '../store-zone.js';
 
 const DateParam = (description: string) =>
-  Type.Optional(Type.String({ maxLength: 40, description: `${description}: YYYY-MM-DD (UTC) or an ISO 8601 instant` }));
+  Type.Optional(
+    Type.String({
+      maxLength: 40,
+      description: `${description}: YYYY-MM-DD (a day of the store's time zone, the messaging setting timeZone, default UTC) or an ISO 8601 instant`,
+    }),
+  );
 
 /** An end date: a day is included (`to=2011-03-31` includes March 31; `asOf=D` is the end of day D). */
 const EndDateParam = (description: string) =>
   Type.Optional(
     Type.String({
       maxLength: 40,
-      description: `${description}: YYYY-MM-DD (UTC), that day included (the range ends at the next midnight), or an ISO 8601 instant, taken as it is`,
+      description: `${description}: YYYY-MM-DD (a day of the store's time zone, the messaging setting timeZone, default UTC), that day included (the range ends at the next local midnight), or an ISO 8601 instant, taken as it is`,
     }),
   );
 
