@@ -1,6 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import { ComebackError } from '../errors.js';
-import { isValidTimeZone, MS_PER_DAY } from '../shared/dates.js';
+import { dayInZone, isValidTimeZone, MS_PER_DAY, wallTimeInZone } from '../shared/dates.js';
 import { toMajor } from '../shared/money.js';
 import type { Db } from '../store/index.js';
 import {
@@ -26,7 +26,7 @@ import {
   weightedQuantile,
 } from './formulas.js';
 import { GROUP_RULES, type Grouping, groupAssignment, groupingName } from './groups.queries.js';
-import { dayStart, defaultPeriod, type Period, previousPeriod } from './periods.js';
+import { defaultPeriod, type Period, previousPeriod } from './periods.js';
 import {
   customerKey,
   int,
@@ -399,18 +399,18 @@ function figuresOf(period: Period, c: Counts, currency: string, coverage: Covera
     unsupported.push({
       code: 'history_shorter_than_window',
       figures: ['customersLost', 'retainedCustomers', 'crr', 'churnRate', 'averageLifespanDays', 'clv'],
-      historyStart: isoDay(coverage.historyStart!),
-      needed: isoDay(needed),
+      historyStart: isoDay(coverage.historyStart!, period.timeZone),
+      needed: isoDay(needed, period.timeZone),
       message:
-        `the sales start on ${isoDay(coverage.historyStart!)}, but a ${windowDays}-day active window before ` +
-        `${isoDay(period.from)} needs them from ${isoDay(needed)}: nobody could be seen leaving, so retention ` +
+        `the sales start on ${isoDay(coverage.historyStart!, period.timeZone)}, but a ${windowDays}-day active window before ` +
+        `${isoDay(period.from, period.timeZone)} needs them from ${isoDay(needed, period.timeZone)}: nobody could be seen leaving, so retention ` +
         'and churn are not shown (use a shorter --active-window or a later period)',
     });
   }
   return {
     from: period.from,
     to: period.to,
-    lastDay: isoDay(period.to - 1),
+    lastDay: isoDay(period.to - 1, period.timeZone),
     customersStart: c.s,
     customersEnd: c.e,
     newCustomers: c.n,
@@ -439,15 +439,17 @@ function figuresOf(period: Period, c: Counts, currency: string, coverage: Covera
   };
 }
 
-const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+/** The local date of an instant in the store's zone (`Period.timeZone`, default UTC). */
+const isoDay = (ms: number, timeZone?: string) => dayInZone(ms, timeZone);
 
-/** UTC midnight of the day of the first sale of one currency before `asOf`, or undefined. */
-async function historyStartOf(db: Db, currency: string, asOf: number): Promise<number | undefined> {
+/** Midnight (in `timeZone`, default UTC) of the day of the first sale of one currency before `asOf`, or undefined. */
+async function historyStartOf(db: Db, currency: string, asOf: number, timeZone = 'UTC'): Promise<number | undefined> {
   const { rows } = await sql<{ first: number | null }>`
     select min(o.placed_at) as first from ${ordersAsOf(asOf)} o
     where ${salesWhere('o', { currency, before: asOf })}`.execute(db);
   const first = rows[0]?.first;
-  return first === null || first === undefined ? undefined : dayStart(Number(first));
+  if (first === null || first === undefined) return undefined;
+  return wallTimeInZone(Date.parse(dayInZone(Number(first), timeZone)), timeZone).epochMs;
 }
 
 /**
@@ -467,7 +469,11 @@ export async function periodFigures(
   const chain = [previousPeriod(previous), previous, period];
   const windowMs = activeWindowDays * MS_PER_DAY;
   const [before, now] = await chainCounts(db, chain, windowMs, asOf, currency);
-  const coverage: Coverage = { windowMs, historyStart: await historyStartOf(db, currency, asOf), asOf };
+  const coverage: Coverage = {
+    windowMs,
+    historyStart: await historyStartOf(db, currency, asOf, period.timeZone),
+    asOf,
+  };
   return {
     current: figuresOf(period, now!, currency, coverage),
     previous: figuresOf(previous, before!, currency, coverage),
@@ -503,7 +509,11 @@ export async function groupedFigures(
     currency,
     await groupAssignment(db, by, at(previous)),
   );
-  const coverage: Coverage = { windowMs, historyStart: await historyStartOf(db, currency, asOf), asOf };
+  const coverage: Coverage = {
+    windowMs,
+    historyStart: await historyStartOf(db, currency, asOf, period.timeZone),
+    asOf,
+  };
   const names = [...new Set([...current.keys(), ...before.keys()])];
   const groups = names.map((group) => ({
     group,
@@ -655,7 +665,7 @@ export async function retentionReport(db: Db, options: RetentionOptions): Promis
   const leftOutCurrencies: RetentionReport['leftOutCurrencies'] = [];
   if (period.to > asOf) {
     notes.push(
-      `the period ends after the data (as of ${isoDay(asOf)}): a partial period, only sales before then are counted`,
+      `the period ends after the data (as of ${isoDay(asOf, period.timeZone)}): a partial period, only sales before then are counted`,
     );
   }
   if (options.currency === undefined) {
@@ -666,7 +676,7 @@ export async function retentionReport(db: Db, options: RetentionOptions): Promis
     const quiet = byCurrency.filter((r) => isQuiet(r) && isQuiet(r.previous)).map((r) => r.currency);
     if (quiet.length > 0 && quiet.length < currencies.length) {
       for (const currency of quiet) {
-        const last = isoDay((await latestSaleEnd(db, currency, asOf))! - 1);
+        const last = isoDay((await latestSaleEnd(db, currency, asOf, period.timeZone))! - 1, period.timeZone);
         leftOutCurrencies.push({ currency, lastSaleDay: last });
         notes.push(
           `${currency}: nobody active and no sales in either period (its latest sale was on ${last}); ` +
@@ -718,7 +728,7 @@ function emptyFigures(period: Period, asOf: number): PeriodFigures {
   return {
     from: period.from,
     to: period.to,
-    lastDay: isoDay(period.to - 1),
+    lastDay: isoDay(period.to - 1, period.timeZone),
     customersStart: 0,
     customersEnd: 0,
     newCustomers: 0,

@@ -1,6 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import { ComebackError } from '../errors.js';
-import { MS_PER_DAY } from '../shared/dates.js';
+import { dayEndInZone, MS_PER_DAY } from '../shared/dates.js';
 import { MAIN_CURRENCY_DAYS } from '../shared/money.js';
 import { type Db, REVENUE_STATUSES } from '../store/index.js';
 
@@ -203,21 +203,26 @@ export async function resolveCurrency(db: Db, currency?: string, asOf?: number):
 
 /**
  * The default `asOf` every command and endpoint shares, "the store's latest data": the end of the day
- * of the latest sale (the next UTC midnight), so that a historical data set gives meaningful figures
+ * of the latest sale (the next midnight in the store's `timeZone`, IANA, default UTC), so that a historical data set gives meaningful figures
  * and its last day counts whole; of one currency's sales when `currency` is given. Undefined when there
  * are no sales. The currency a figure then defaults to is the one the store sold most in during the
  * year before it (`saleCurrencies`), so old sales in another currency do not make a table of zeros.
  */
-export async function defaultAsOf(db: Db, currency?: string): Promise<number | undefined> {
-  return latestSaleEnd(db, currency);
+export async function defaultAsOf(db: Db, currency?: string, timeZone = 'UTC'): Promise<number | undefined> {
+  return latestSaleEnd(db, currency, undefined, timeZone);
 }
 
 /**
- * The end of the day (the next UTC midnight, epoch ms) of the latest sale in any currency, or of
- * `currency` when given. With `asOf`, of the sales placed before it as they stood then (`ordersAsOf`),
+ * The end of the day (the next midnight in `timeZone`, the store's IANA zone, default UTC; epoch ms)
+ * of the latest sale in any currency, or of `currency` when given. With `asOf`, of the sales placed before it as they stood then (`ordersAsOf`),
  * so that nothing later changes it. Undefined when there is no such sale.
  */
-export async function latestSaleEnd(db: Db, currency?: string, asOf?: number): Promise<number | undefined> {
+export async function latestSaleEnd(
+  db: Db,
+  currency?: string,
+  asOf?: number,
+  timeZone = 'UTC',
+): Promise<number | undefined> {
   const code = currency?.trim().toUpperCase();
   const row =
     asOf === undefined
@@ -231,5 +236,5 @@ export async function latestSaleEnd(db: Db, currency?: string, asOf?: number): P
             ${code === undefined ? sql`` : sql`and o.currency = ${code}`}`.execute(db)
         ).rows[0]!;
   if (row.last === null) return undefined;
-  return (Math.floor(Number(row.last) / MS_PER_DAY) + 1) * MS_PER_DAY;
+  return dayEndInZone(Number(row.last), timeZone);
 }

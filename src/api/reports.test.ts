@@ -48,7 +48,8 @@ for (const dialect of DIALECTS) {
       const asOf = await app.inject({ url: '/api/v1/metrics?asOf=2011-06-30&activeWindow=90d', headers });
       assert.equal(asOf.json().asOf, Date.UTC(2011, 6, 1), 'asOf=2011-06-30 is the end of that day');
       // The default period is the last full month in the store's zone, as on the command line: June in
-      // UTC; in Seoul the as-of (2011-07-01 00:00 UTC) is 09:00 on 1 July, so June 1–30 Seoul time.
+      // UTC; in Seoul asOf=2011-06-30 is the end of 30 June Seoul time (2011-06-30 15:00 UTC), so June
+      // 1–30 Seoul time.
       assert.deepEqual([asOf.json().from, asOf.json().to], [Date.UTC(2011, 5, 1), Date.UTC(2011, 6, 1)]);
       await saveMessagingSettings(t.store.db, { timeZone: 'Asia/Seoul' });
       try {

@@ -31,20 +31,26 @@ export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(sch
 /** Epoch milliseconds, as every instant in the API. */
 export const EpochMs = Type.Number({ description: 'epoch milliseconds (UTC)' });
 
-/** A `YYYY-MM-DD` query parameter as epoch ms; absent or empty is undefined, anything else a 400 naming it. */
-export function dateQuery(text: string | undefined, field: string): number | undefined {
+/**
+ * A `YYYY-MM-DD` query parameter as epoch ms: the midnight starting that day in `timeZone` (the store's
+ * zone, default UTC); absent or empty is undefined, anything else a 400 naming it.
+ */
+export function dateQuery(text: string | undefined, field: string, timeZone = 'UTC'): number | undefined {
   if (text === undefined || text === '') return undefined;
-  const ms = parseDateArgument(text);
+  const ms = parseDateArgument(text, timeZone);
   if (ms === undefined) {
     throw new ComebackError('bad_input', `"${text}" is not a date (YYYY-MM-DD)`, { location: { field } });
   }
   return ms;
 }
 
-/** A `YYYY-MM-DD` query parameter read as an inclusive end: the instant just after that day. 400 naming it. */
-export function endDateQuery(text: string | undefined, field: string): number | undefined {
+/**
+ * A `YYYY-MM-DD` query parameter read as an inclusive end: the instant just after that day (the next
+ * midnight in `timeZone`, the store's zone, default UTC). 400 naming it.
+ */
+export function endDateQuery(text: string | undefined, field: string, timeZone = 'UTC'): number | undefined {
   if (text === undefined || text === '') return undefined;
-  const ms = parseEndDateArgument(text);
+  const ms = parseEndDateArgument(text, timeZone);
   if (ms === undefined) {
     throw new ComebackError('bad_input', `"${text}" is not a date (YYYY-MM-DD)`, { location: { field } });
   }

@@ -1,6 +1,6 @@
-import { defaultAsOf } from '../analytics/index.js';
 import { refreshSegmentsForCustomers } from '../segments/index.js';
 import type { Db } from '../store/index.js';
+import { storeDefaultAsOf } from './store-zone.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -55,7 +55,7 @@ export class SegmentRefresher {
 
   // The same as-of as the commands and the dashboard: the day after the latest sale, else the clock.
   private async refresh(ids: number[]): Promise<void> {
-    const asOf = (await defaultAsOf(this.db)) ?? this.now();
+    const asOf = await storeDefaultAsOf(this.db, this.now());
     await refreshSegmentsForCustomers(this.db, ids, { asOf });
   }
 }

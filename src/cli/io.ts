@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type cliProgressModule from 'cli-progress';
+import { dayInZone, isMidnightInZone } from '../shared/dates.js';
 
 /** Where a command writes: results to `out`, progress and logs to `err`. */
 export interface Io {
@@ -117,10 +118,11 @@ export function formatCount(n: number): string {
 
 /**
  * An as-of instant (epoch ms) in words, the way every command prints it: `the end of 2011-12-09` for
- * the UTC midnight that ends that day (what `--as-of 2011-12-09` and the default as-of give), else the
- * instant in ISO 8601.
+ * the midnight in `timeZone` (the store's zone, default UTC) that ends that local day (what
+ * `--as-of 2011-12-09` and the default as-of give), else the instant in ISO 8601 (UTC).
  */
-export function asOfText(asOf: number): string {
-  const iso = new Date(asOf).toISOString();
-  return iso.endsWith('T00:00:00.000Z') ? `the end of ${new Date(asOf - 1).toISOString().slice(0, 10)}` : iso;
+export function asOfText(asOf: number, timeZone = 'UTC'): string {
+  return isMidnightInZone(asOf, timeZone)
+    ? `the end of ${dayInZone(asOf - 1, timeZone)}`
+    : new Date(asOf).toISOString();
 }

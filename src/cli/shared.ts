@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { defaultAsOf } from '../analytics/index.js';
+import { messagingSettings } from '../campaigns/settings.js';
 import { type Config, loadConfig } from '../config.js';
 import { ComebackError } from '../errors.js';
 import { parseDateArgument, parseEndDateArgument } from '../shared/dates.js';
@@ -52,21 +53,25 @@ export function requireExistingDatabase(url: string): void {
   );
 }
 
-/** Parses a `YYYY-MM-DD` (UTC midnight) or an instant given on the command line, naming the flag. */
-export function dateFlag(text: string | undefined, flag: string): number | undefined {
+/**
+ * Parses a `YYYY-MM-DD` (the midnight that starts that day in `timeZone`, the store's zone, default UTC)
+ * or an instant given on the command line, naming the flag.
+ */
+export function dateFlag(text: string | undefined, flag: string, timeZone = 'UTC'): number | undefined {
   if (text === undefined) return undefined;
-  const ms = parseDateArgument(text);
+  const ms = parseDateArgument(text, timeZone);
   if (ms === undefined) throw new ComebackError('usage', `${flag} ${text}: write a date as YYYY-MM-DD`);
   return ms;
 }
 
 /**
  * Parses an end date typed on the command line, inclusive: `--to 2011-03-31` includes that day, so the
- * result is the exclusive instant just after it (the next midnight UTC). Names the flag when unreadable.
+ * result is the exclusive instant just after it (the next midnight in `timeZone`, the store's zone,
+ * default UTC). Names the flag when unreadable.
  */
-export function endDateFlag(text: string | undefined, flag: string): number | undefined {
+export function endDateFlag(text: string | undefined, flag: string, timeZone = 'UTC'): number | undefined {
   if (text === undefined) return undefined;
-  const ms = parseEndDateArgument(text);
+  const ms = parseEndDateArgument(text, timeZone);
   if (ms === undefined) throw new ComebackError('usage', `${flag} ${text}: write a date as YYYY-MM-DD`);
   return ms;
 }
@@ -76,18 +81,28 @@ export const AS_OF_HELP =
   'as of the end of this day, YYYY-MM-DD, included (default: the end of the day of the latest sale)';
 
 /**
- * The as-of of a command: `--as-of D` is the end of day D (the instant just after it, as `endDateFlag`),
- * else the end of the day of the store's latest sale (the next UTC midnight), else now.
+ * The store's IANA zone (`comeback flows settings`, default UTC): the zone of every day a person types
+ * and every day printed. Read once per command, at the top, and passed down.
+ */
+export async function storeTimeZone(db: Db): Promise<string> {
+  return (await messagingSettings(db)).timeZone;
+}
+
+/**
+ * The as-of of a command and the store's zone it reads days in (`storeTimeZone`): `--as-of D` is the end
+ * of day D in that zone (the next local midnight, as `endDateFlag`), else the end of the local day of the
+ * store's latest sale, else now.
  */
 export async function resolveAsOf(
   ctx: CommandContext,
   db: Db,
   flag: string | undefined,
   currency?: string,
-): Promise<{ asOf: number; source: string }> {
-  const given = endDateFlag(flag, '--as-of');
-  if (given !== undefined) return { asOf: given, source: 'given' };
-  const latest = await defaultAsOf(db, currency);
-  if (latest !== undefined) return { asOf: latest, source: 'the end of the day of the latest sale' };
-  return { asOf: ctx.now(), source: 'now' };
+): Promise<{ asOf: number; source: string; timeZone: string }> {
+  const timeZone = await storeTimeZone(db);
+  const given = endDateFlag(flag, '--as-of', timeZone);
+  if (given !== undefined) return { asOf: given, source: 'given', timeZone };
+  const latest = await defaultAsOf(db, currency, timeZone);
+  if (latest !== undefined) return { asOf: latest, source: 'the end of the day of the latest sale', timeZone };
+  return { asOf: ctx.now(), source: 'now', timeZone };
 }

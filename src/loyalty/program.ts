@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ComebackError } from '../errors.js';
+import { dayInZone } from '../shared/dates.js';
 import { currencyExponent } from '../shared/money.js';
 
 const Key = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$', maxLength: 64 });
@@ -306,11 +307,17 @@ export const STALE_WRITE_DAYS = 7;
  * data ends at `dataEnd` (epoch ms, the end of the day of its latest sale) more than `STALE_WRITE_DAYS`
  * days before `at`, so a sync would settle, expire and review tiers against a clock the data never
  * reached (the ledger is append-only: that cannot be undone). An explicit date is always accepted.
+ * Days are named in `timeZone` (the store's IANA zone, default UTC), as `dataEnd` is a midnight of it.
  */
-export function staleWriteRefusal(at: number, dataEnd: number | undefined, explicit: boolean): string | undefined {
+export function staleWriteRefusal(
+  at: number,
+  dataEnd: number | undefined,
+  explicit: boolean,
+  timeZone = 'UTC',
+): string | undefined {
   if (explicit || dataEnd === undefined) return undefined;
   const days = (at - dataEnd) / 86_400_000;
   if (days <= STALE_WRITE_DAYS) return undefined;
-  const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  const iso = (ms: number) => dayInZone(ms, timeZone);
   return `the store's data ends on ${iso(dataEnd - 1)}, ${Math.floor(days)} days before ${iso(at)}: a ledger write then would settle, expire and review tiers against dates the data never reached; give the date explicitly (--as-of / asOf)`;
 }

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatWithOffset, localDate, parseTimestamp, zoneOffsetAt } from './dates.js';
+import {
+  dayEndInZone,
+  dayInZone,
+  formatWithOffset,
+  isMidnightInZone,
+  localDate,
+  parseDateArgument,
+  parseEndDateArgument,
+  parseTimestamp,
+  zoneOffsetAt,
+} from './dates.js';
 
 describe('timestamps', () => {
   test("keeps the offset Shopify writes, '2025-12-06 10:37:33 -0500'", () => {
@@ -32,5 +42,36 @@ describe('timestamps', () => {
     for (const bad of ['2011-02-30', '2011-13-01', 'yesterday', '2011-01-01 25:00', '']) {
       assert.equal(parseTimestamp(bad), undefined, bad);
     }
+  });
+});
+
+describe("days a person types, in the store's zone", () => {
+  test('--as-of / --to D ends at the local midnight after D; --from D starts at the local midnight of D', () => {
+    // Seoul is +09:00 all year: the 26th ends at 15:00 UTC on the 26th.
+    assert.equal(parseEndDateArgument('2025-06-26', 'Asia/Seoul'), Date.UTC(2025, 5, 26, 15));
+    assert.equal(parseDateArgument('2025-06-26', 'Asia/Seoul'), Date.UTC(2025, 5, 25, 15));
+    // New York: EDT (−04:00) in June, so the 26th ends at 04:00 UTC on the 27th.
+    assert.equal(parseEndDateArgument('2025-06-26', 'America/New_York'), Date.UTC(2025, 5, 27, 4));
+    // Across the spring change (9 March 2025, 02:00 EST → 03:00 EDT): the 8th ends at 05:00 UTC (EST),
+    // the 9th, a 23-hour day, ends at 04:00 UTC on the 10th (EDT).
+    assert.equal(parseEndDateArgument('2025-03-08', 'America/New_York'), Date.UTC(2025, 2, 9, 5));
+    assert.equal(parseEndDateArgument('2025-03-09', 'America/New_York'), Date.UTC(2025, 2, 10, 4));
+    // UTC, the default, as before; an instant with an offset is taken as it is in any zone.
+    assert.equal(parseEndDateArgument('2025-06-26'), Date.UTC(2025, 5, 27));
+    assert.equal(parseEndDateArgument('2025-06-26T12:00:00Z', 'Asia/Seoul'), Date.UTC(2025, 5, 26, 12));
+    assert.equal(parseEndDateArgument('2025-02-30', 'Asia/Seoul'), undefined);
+  });
+
+  test('the local day of an instant, its end, and whether it is a local midnight', () => {
+    const seoulOrder = Date.UTC(2025, 5, 26, 15, 42); // 00:42 on the 27th in Seoul
+    assert.equal(dayInZone(seoulOrder, 'Asia/Seoul'), '2025-06-27');
+    assert.equal(dayInZone(seoulOrder), '2025-06-26');
+    assert.equal(dayEndInZone(seoulOrder, 'Asia/Seoul'), Date.UTC(2025, 5, 27, 15));
+    assert.equal(dayEndInZone(seoulOrder), Date.UTC(2025, 5, 27));
+    assert.equal(dayEndInZone(Date.UTC(2025, 2, 9, 12), 'America/New_York'), Date.UTC(2025, 2, 10, 4));
+    assert.equal(isMidnightInZone(Date.UTC(2025, 5, 27, 15), 'Asia/Seoul'), true);
+    assert.equal(isMidnightInZone(Date.UTC(2025, 5, 27), 'Asia/Seoul'), false);
+    assert.equal(isMidnightInZone(Date.UTC(2025, 5, 27)), true);
+    assert.equal(isMidnightInZone(Date.UTC(2025, 5, 27, 0, 0, 0, 1)), false);
   });
 });

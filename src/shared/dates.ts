@@ -136,20 +136,43 @@ export function formatWithOffset(epochMs: number, offsetMinutes: number): string
   return `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }
 
-/** Parses a calendar date or instant given on a command line or in an API query (`2011-01-01`). */
-export function parseDateArgument(text: string): number | undefined {
-  return parseTimestamp(text, 'UTC')?.epochMs;
+/**
+ * Parses a calendar date or instant given on a command line or in an API query (`2011-01-01`), as the
+ * START of that day: midnight in `timeZone` (the store's IANA zone, default UTC); a time without an
+ * offset is wall time there, an instant with one is taken as it is. Undefined when not a date.
+ */
+export function parseDateArgument(text: string, timeZone = 'UTC'): number | undefined {
+  return parseTimestamp(text, timeZone)?.epochMs;
 }
 
 /**
  * Parses a date a person typed as the END of a range, inclusive: `2011-03-31` means up to and including
- * that day, so the result is the next midnight UTC (the exclusive instant every query uses); a full
- * instant (`2011-03-31T12:00:00Z`) is taken as it is. Undefined when the text is not a date.
+ * that day, so the result is the next midnight in `timeZone` (the store's zone, default UTC; the
+ * exclusive instant every query uses): `2025-06-26` in Asia/Seoul is 2025-06-26T15:00Z. A full instant
+ * (`2011-03-31T12:00:00Z`) is taken as it is. Undefined when the text is not a date.
  */
-export function parseEndDateArgument(text: string): number | undefined {
-  const ms = parseDateArgument(text);
-  if (ms === undefined) return undefined;
-  return /^\d{4}-\d{2}-\d{2}$/.test(text.trim()) ? ms + MS_PER_DAY : ms;
+export function parseEndDateArgument(text: string, timeZone = 'UTC'): number | undefined {
+  const value = text.trim();
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return parseDateArgument(value, timeZone);
+  const midnightUtc = parseDateArgument(value, 'UTC');
+  if (midnightUtc === undefined) return undefined;
+  return wallTimeInZone(midnightUtc + MS_PER_DAY, timeZone).epochMs;
+}
+
+/** The calendar date (`YYYY-MM-DD`) in `timeZone` (IANA, default UTC) of the instant `epochMs`. */
+export function dayInZone(epochMs: number, timeZone = 'UTC'): string {
+  return localDate(epochMs, zoneOffsetAt(epochMs, timeZone));
+}
+
+/** The first midnight in `timeZone` after the instant `epochMs`: the end of its local day (epoch ms). */
+export function dayEndInZone(epochMs: number, timeZone = 'UTC'): number {
+  if (timeZone === 'UTC') return (Math.floor(epochMs / MS_PER_DAY) + 1) * MS_PER_DAY;
+  return wallTimeInZone(Date.parse(dayInZone(epochMs, timeZone)) + MS_PER_DAY, timeZone).epochMs;
+}
+
+/** Whether `epochMs` is a midnight in `timeZone` (default UTC), i.e. the end of a local day. */
+export function isMidnightInZone(epochMs: number, timeZone = 'UTC'): boolean {
+  return dayEndInZone(epochMs - 1, timeZone) === epochMs;
 }
 
 /** Days between two instants, as a fraction. */

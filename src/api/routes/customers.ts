@@ -1,11 +1,11 @@
 import { Type } from '@fastify/type-provider-typebox';
-import { defaultAsOf } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
 import { customerProfile, loadLatestScores } from '../../segments/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { searchCustomers } from '../customers.queries.js';
 import { MAX_OFFSET } from '../limits.js';
 import { authErrors, EpochMs, Nullable } from '../schemas.js';
+import { storeDefaultAsOf } from '../store-zone.js';
 
 const NullableText = Nullable(Type.String());
 
@@ -80,7 +80,7 @@ export function registerCustomerRoutes(app: ApiApp, deps: RouteDeps): void {
     },
     async (request) => {
       const db = deps.store.db;
-      const asOf = (await defaultAsOf(db)) ?? deps.now();
+      const asOf = await storeDefaultAsOf(db, deps.now());
       return customerProfile(db, request.params.id, {
         asOf,
         scores: await loadLatestScores(db, { asOf }),

@@ -1,5 +1,4 @@
 import { Type } from '@fastify/type-provider-typebox';
-import { defaultAsOf } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
 import { MIN_CUSTOMERS } from '../../models/index.js';
 import {
@@ -33,6 +32,7 @@ import { toMajor } from '../../shared/money.js';
 import type { Db } from '../../store/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { authErrors } from '../schemas.js';
+import { storeDefaultAsOf } from '../store-zone.js';
 
 const DAYS_PER_MONTH = 365.25 / 12;
 /** Length of the hold-out period of the model check. */
@@ -43,7 +43,7 @@ const Json = (description: string) => Type.Unknown({ description });
 
 /** The instant the dashboard describes: the day after the latest sale (sample data is historical), else now. */
 async function dashboardAsOf(db: Db, now: number): Promise<number> {
-  return (await defaultAsOf(db)) ?? now;
+  return storeDefaultAsOf(db, now);
 }
 
 /**

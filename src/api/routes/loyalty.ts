@@ -1,5 +1,6 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { defaultAsOf, latestSaleEnd } from '../../analytics/index.js';
+import { messagingSettings } from '../../campaigns/settings.js';
 import { ComebackError, type ErrorKind } from '../../errors.js';
 import {
   earnForAction,
@@ -50,14 +51,18 @@ function unwrap<T>(result: { ok: true; value: T } | { ok: false; error: { kind: 
 export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
   const db = deps.store.db;
   /** The as-of every face shares: the one asked for, else the store's latest data, else now. */
-  const readAsOf = async (text: string | undefined, currency: string) =>
-    endDateQuery(text, 'asOf') ?? (await defaultAsOf(db, currency)) ?? deps.now();
+  /** Days are days of the store's zone (messaging settings, default UTC), as in the CLI. */
+  const readAsOf = async (text: string | undefined, currency: string) => {
+    const { timeZone } = await messagingSettings(db);
+    return endDateQuery(text, 'asOf', timeZone) ?? (await defaultAsOf(db, currency, timeZone)) ?? deps.now();
+  };
   /** When a write happens: the date asked for, else now unless now is far past the store's data (409). */
   const writeAt = async (text: string | undefined) => {
-    const given = endDateQuery(text, 'asOf');
+    const { timeZone } = await messagingSettings(db);
+    const given = endDateQuery(text, 'asOf', timeZone);
     if (given !== undefined) return given;
     const now = deps.now();
-    const refusal = staleWriteRefusal(now, await latestSaleEnd(db), false);
+    const refusal = staleWriteRefusal(now, await latestSaleEnd(db, undefined, undefined, timeZone), false, timeZone);
     if (refusal) throw new ComebackError('conflict', refusal, { location: { field: 'asOf' } });
     return now;
   };

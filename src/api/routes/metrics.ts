@@ -13,21 +13,26 @@ import {
   retentionReport,
   timeToSecondOrder,
 } from '../../analytics/index.js';
-import { messagingSettings } from '../../campaigns/settings.js';
 import { ComebackError } from '../../errors.js';
 import type { Db } from '../../store/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { authErrors, dateQuery, endDateQuery } from '../schemas.js';
+import { storeZone } from '../store-zone.js';
 
 const DateParam = (description: string) =>
-  Type.Optional(Type.String({ maxLength: 40, description: `${description}: YYYY-MM-DD (UTC) or an ISO 8601 instant` }));
+  Type.Optional(
+    Type.String({
+      maxLength: 40,
+      description: `${description}: YYYY-MM-DD (a day of the store's time zone, the messaging setting timeZone, default UTC) or an ISO 8601 instant`,
+    }),
+  );
 
 /** An end date: a day is included (`to=2011-03-31` includes March 31; `asOf=D` is the end of day D). */
 const EndDateParam = (description: string) =>
   Type.Optional(
     Type.String({
       maxLength: 40,
-      description: `${description}: YYYY-MM-DD (UTC), that day included (the range ends at the next midnight), or an ISO 8601 instant, taken as it is`,
+      description: `${description}: YYYY-MM-DD (a day of the store's time zone, the messaging setting timeZone, default UTC), that day included (the range ends at the next local midnight), or an ISO 8601 instant, taken as it is`,
     }),
   );
 
@@ -39,9 +44,18 @@ const Currency = Type.Optional(
 // schema documents them loosely so that a field added there is never dropped by the serialiser.
 const Loose = (description: string) => Type.Object({}, { additionalProperties: true, description });
 
-/** `asOf` as given (a day: its end), else the end of the day of the latest sale (as the CLI), else now. */
-async function asOfOf(db: Db, text: string | undefined, currency: string | undefined, now: number): Promise<number> {
-  return endDateQuery(text, 'asOf') ?? (await defaultAsOf(db, currency)) ?? now;
+/**
+ * `asOf` as given (a day: its end), else the end of the day of the latest sale (as the CLI), else now;
+ * days are days of `timeZone`, the store's zone (`storeZone`).
+ */
+async function asOfOf(
+  db: Db,
+  text: string | undefined,
+  currency: string | undefined,
+  now: number,
+  timeZone: string,
+): Promise<number> {
+  return endDateQuery(text, 'asOf', timeZone) ?? (await defaultAsOf(db, currency, timeZone)) ?? now;
 }
 
 const By = Type.Optional(
@@ -106,15 +120,15 @@ export function registerMetricRoutes(app: ApiApp, deps: RouteDeps): void {
           });
         }
       }
-      const from = dateQuery(q.from, 'from');
-      const to = endDateQuery(q.to, 'to');
+      // The store's zone (messaging settings): typed days, the as-of and the default month are its days, as in the CLI.
+      const timeZone = await storeZone(db);
+      const from = dateQuery(q.from, 'from', timeZone);
+      const to = endDateQuery(q.to, 'to', timeZone);
       if (from !== undefined && to !== undefined && from >= to) {
         throw new ComebackError('bad_input', 'must be before to', { location: { field: 'from' } });
       }
-      const asOf = await asOfOf(db, q.asOf, q.currency, deps.now());
+      const asOf = await asOfOf(db, q.asOf, q.currency, deps.now(), timeZone);
       const by = byQuery(q.by);
-      // The store's zone (messaging settings): the default month is a month of its local dates, as in the CLI.
-      const { timeZone } = await messagingSettings(db);
       return retentionReport(db, { from, to, asOf, activeWindowDays, currency: q.currency, by, timeZone });
     },
   );
@@ -146,7 +160,7 @@ export function registerMetricRoutes(app: ApiApp, deps: RouteDeps): void {
       if (by !== undefined && breakdown !== undefined) {
         throw new ComebackError('bad_input', 'give either breakdown or by', { location: { field: 'by' } });
       }
-      const asOf = await asOfOf(db, request.query.asOf, currency, deps.now());
+      const asOf = await asOfOf(db, request.query.asOf, currency, deps.now(), await storeZone(db));
       return cohortTable(db, { period, metric, breakdown, by, currency, asOf });
     },
   );
@@ -171,11 +185,12 @@ export function registerMetricRoutes(app: ApiApp, deps: RouteDeps): void {
     },
     async (request) => {
       const q = request.query;
-      const asOf = await asOfOf(db, q.asOf, q.currency, deps.now());
+      const timeZone = await storeZone(db);
+      const asOf = await asOfOf(db, q.asOf, q.currency, deps.now(), timeZone);
       return newVsReturning(db, {
         asOf,
-        from: dateQuery(q.from, 'from'),
-        to: endDateQuery(q.to, 'to'),
+        from: dateQuery(q.from, 'from', timeZone),
+        to: endDateQuery(q.to, 'to', timeZone),
         currency: q.currency,
       });
     },
@@ -194,11 +209,12 @@ export function registerMetricRoutes(app: ApiApp, deps: RouteDeps): void {
     },
     async (request) => {
       const q = request.query;
-      const asOf = await asOfOf(db, q.asOf, q.currency, deps.now());
+      const timeZone = await storeZone(db);
+      const asOf = await asOfOf(db, q.asOf, q.currency, deps.now(), timeZone);
       return timeToSecondOrder(db, {
         asOf,
-        from: dateQuery(q.from, 'from'),
-        to: endDateQuery(q.to, 'to'),
+        from: dateQuery(q.from, 'from', timeZone),
+        to: endDateQuery(q.to, 'to', timeZone),
         currency: q.currency,
       });
     },

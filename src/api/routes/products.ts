@@ -1,9 +1,9 @@
 import { Type } from '@fastify/type-provider-typebox';
-import { defaultAsOf } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
 import { buildRecommendations, METHODS, type Method, recommendForCustomer } from '../../recommend/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { authErrors, EpochMs, Nullable } from '../schemas.js';
+import { storeDefaultAsOf } from '../store-zone.js';
 
 const NullableText = Nullable(Type.String());
 const NullableInt = Nullable(Type.Integer());
@@ -270,7 +270,7 @@ export function registerProductRoutes(app: ApiApp, deps: RouteDeps): void {
     },
     async () => {
       const db = deps.store.db;
-      const asOf = (await defaultAsOf(db)) ?? deps.now();
+      const asOf = await storeDefaultAsOf(db, deps.now());
       const s = await buildRecommendations(db, { asOf, now: deps.now() });
       return {
         buildId: s.buildId,

@@ -76,7 +76,7 @@ export function registerCohorts(program: Command, ctx: CommandContext): void {
     }
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
-      const { asOf } = await resolveAsOf(ctx, store.db, flags.asOf, flags.currency);
+      const { asOf, timeZone } = await resolveAsOf(ctx, store.db, flags.asOf, flags.currency);
       const table = await cohortTable(store.db, { period, metric, breakdown, by, asOf, currency: flags.currency });
       const leftOut = table.currency ? await leftOutCurrencies(store.db, { asOf, currency: table.currency }) : [];
       const note = leftOutNote(leftOut, 'cohorts');
@@ -88,7 +88,7 @@ export function registerCohorts(program: Command, ctx: CommandContext): void {
           leftOutNote: note,
         });
       } else {
-        ctx.io.out.write(renderCohorts(table, wantsColour(ctx.io, ctx.env)));
+        ctx.io.out.write(renderCohorts(table, wantsColour(ctx.io, ctx.env), timeZone));
         if (note) ctx.io.out.write(`${note}\n`);
       }
     } finally {
@@ -113,7 +113,7 @@ function heat(text: string, share: number): string {
 }
 
 /** The cohort table for people: one row per cohort, one column per period since acquisition. */
-export function renderCohorts(table: CohortTable, colour: boolean): string {
+export function renderCohorts(table: CohortTable, colour: boolean, timeZone = 'UTC'): string {
   if (table.cohorts.length === 0) return 'No sales in the store: no cohorts.\n';
   const width = Math.max(...table.cohorts.map((c) => c.values.length));
   // Money in major units with the currency's own decimals (none for KRW or JPY), thousands grouped.
@@ -158,6 +158,6 @@ export function renderCohorts(table: CohortTable, colour: boolean): string {
     ? `* ${table.partial.cohort} is partial: the data stops on ${table.partial.lastDay} (${table.partial.days} of ${table.partial.ofDays} days), so its values are not comparable with whole periods\n`
     : '';
   // Whose and when: the cohorts count only the customers who bought in this currency, up to the as-of.
-  const scope = `${table.currency ? `customers who bought in ${table.currency}, ` : ''}as of ${asOfText(table.asOf)}\n`;
+  const scope = `${table.currency ? `customers who bought in ${table.currency}, ` : ''}as of ${asOfText(table.asOf, timeZone)}\n`;
   return `Acquisition cohorts by ${table.period} of first purchase: ${what}\n${scope}${grouped}${bands}${formatTable([header, ...rows])}\n${partial}`;
 }

@@ -13,7 +13,7 @@ import { MS_PER_DAY } from '../../shared/dates.js';
 import { samplePath } from '../../shared/paths.js';
 import { openStore, type Store, storeStats } from '../../store/index.js';
 import { formatCount } from '../io.js';
-import type { CommandContext } from '../shared.js';
+import { type CommandContext, storeTimeZone } from '../shared.js';
 
 export const DEMO_SAMPLE = samplePath('online-retail', 'online-retail-sample.csv.gz');
 
@@ -73,7 +73,7 @@ async function prepareExtras(
   ctx: CommandContext,
   segments: ReadonlyArray<{ name: string; rule: Rule }>,
 ): Promise<void> {
-  const asOf = (await defaultAsOf(store.db)) ?? ctx.now();
+  const asOf = (await defaultAsOf(store.db, undefined, await storeTimeZone(store.db))) ?? ctx.now();
   try {
     // BG/NBD alone: `--model auto` would fit all three twice before the demo starts.
     const run = await scoreCustomers(store.db, { model: 'bgnbd', asOf, now: ctx.now() });

@@ -4,7 +4,7 @@ import { ComebackError } from '../../errors.js';
 import { type FeedbackReport, feedbackReport, importFeedbackCsv } from '../../feedback/index.js';
 import { openStore } from '../../store/index.js';
 import { formatTable, printJson } from '../io.js';
-import { AS_OF_HELP, type CommandContext, dateFlag, dbOption, endDateFlag } from '../shared.js';
+import { AS_OF_HELP, type CommandContext, dateFlag, dbOption, endDateFlag, storeTimeZone } from '../shared.js';
 
 const num = (v: number | null, digits = 1) => (v === null ? '–' : v.toFixed(digits));
 const noteText = (note: string | null) =>
@@ -136,10 +136,14 @@ export function registerFeedback(program: Command, ctx: CommandContext): void {
     .option('--as-of <date>', `${AS_OF_HELP.replace(/ \(default.*$/, '')} (default: now)`)
     .option('--json', 'machine output')
     .action(async (flags: { db?: string; from?: string; asOf?: string; json?: boolean }) => {
-      const from = dateFlag(flags.from, '--from');
-      const asOf = endDateFlag(flags.asOf, '--as-of') ?? ctx.now();
+      // Read in UTC first so that a bad date is refused before the store opens; re-read in its zone.
+      dateFlag(flags.from, '--from');
+      endDateFlag(flags.asOf, '--as-of');
       const store = await openStore(ctx.config(flags).dbUrl);
       try {
+        const timeZone = await storeTimeZone(store.db);
+        const from = dateFlag(flags.from, '--from', timeZone);
+        const asOf = endDateFlag(flags.asOf, '--as-of', timeZone) ?? ctx.now();
         const report = await feedbackReport(store.db, { asOf, ...(from !== undefined ? { from } : {}) });
         if (flags.json) return printJson(ctx.io, report);
         printReport(ctx, report);

@@ -40,7 +40,15 @@ import { currencyExponent, formatMoney } from '../../shared/money.js';
 import { type Db, openStore } from '../../store/index.js';
 import { resolveCustomerRef } from '../customer-ref.js';
 import { asOfText, formatTable, printJson } from '../io.js';
-import { AS_OF_HELP, type CommandContext, dateFlag, dbOption, endDateFlag, resolveAsOf } from '../shared.js';
+import {
+  AS_OF_HELP,
+  type CommandContext,
+  dateFlag,
+  dbOption,
+  endDateFlag,
+  resolveAsOf,
+  storeTimeZone,
+} from '../shared.js';
 
 const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)} %`);
 const interval = (i: { estimate: number; low: number | null; high: number | null } | null, f: (v: number) => string) =>
@@ -54,10 +62,10 @@ function reportAction(ctx: CommandContext) {
   return async (key: string, flags: { db?: string; asOf?: string; json?: boolean }): Promise<void> => {
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
-      const { asOf } = await resolveAsOf(ctx, store.db, flags.asOf);
+      const { asOf, timeZone } = await resolveAsOf(ctx, store.db, flags.asOf);
       const report = await flowReport(store.db, key, Math.max(asOf, ctx.now()));
       if (flags.json) printJson(ctx.io, report);
-      else printReport(ctx, report);
+      else printReport(ctx, report, timeZone);
     } finally {
       await store.close();
     }
@@ -65,10 +73,10 @@ function reportAction(ctx: CommandContext) {
 }
 
 /** The human face of a flow report. */
-function printReport(ctx: CommandContext, r: FlowReport): void {
+function printReport(ctx: CommandContext, r: FlowReport, timeZone: string): void {
   const out = ctx.io.out;
   const money = (minor: number) => (r.currency ? `${(minor / 100).toFixed(2)} ${r.currency}` : String(minor));
-  out.write(`${r.name} (${r.key}) as of ${asOfText(r.asOf)}, attribution ${r.attributionDays} days\n\n`);
+  out.write(`${r.name} (${r.key}) as of ${asOfText(r.asOf, timeZone)}, attribution ${r.attributionDays} days\n\n`);
   out.write(
     `${formatTable([
       ['', 'treated', 'held out'],
@@ -380,11 +388,15 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
       .requiredOption('--to <date>', 'last day of the period, YYYY-MM-DD, included')
       .option('--json', 'print JSON'),
   ).action(async (ref: string, flags: { db?: string; from: string; to: string; json?: boolean }) => {
-    const from = dateFlag(flags.from, '--from')!;
-    const to = endDateFlag(flags.to, '--to')!;
+    // Read in UTC first so that a bad date is refused before anything opens; re-read in the store's zone.
+    dateFlag(flags.from, '--from');
+    endDateFlag(flags.to, '--to');
     const definition = await backtestDefinition(ref);
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
+      const timeZone = await storeTimeZone(store.db);
+      const from = dateFlag(flags.from, '--from', timeZone)!;
+      const to = endDateFlag(flags.to, '--to', timeZone)!;
       const flow = definition ?? (await savedOrBuiltin(store.db, ref));
       const report = await backtestFlow(store.db, flow, { from, to });
       if (flags.json) return printJson(ctx.io, report);

@@ -16,7 +16,7 @@ import { formatMoney } from '../../shared/money.js';
 import { openStore, parseDbUrl } from '../../store/index.js';
 import { checkInputFile, describeGzipFailure, formatsThatFit } from '../input-file.js';
 import { asOfText, formatCount, type Io, printJson, progressBar } from '../io.js';
-import { type CommandContext, dbOption } from '../shared.js';
+import { type CommandContext, dbOption, storeTimeZone } from '../shared.js';
 
 interface ImportFlags {
   format: string;
@@ -106,10 +106,11 @@ export function registerImport(program: Command, ctx: CommandContext): void {
       }
       // Segment membership follows new orders: refresh it when the store uses segments.
       if (await segmentsInUse(store.db)) {
-        const asOf = (await defaultAsOf(store.db)) ?? ctx.now();
+        const timeZone = await storeTimeZone(store.db);
+        const asOf = (await defaultAsOf(store.db, undefined, timeZone)) ?? ctx.now();
         const refreshed = await refreshSegments(store.db, { asOf });
         ctx.io.err.write(
-          `segments refreshed as of ${asOfText(asOf)}: ${formatCount(refreshed.changes.length)} changes\n`,
+          `segments refreshed as of ${asOfText(asOf, timeZone)}: ${formatCount(refreshed.changes.length)} changes\n`,
         );
       }
     } catch (error) {

@@ -69,7 +69,9 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
       const program = await loadProgram(store.db);
       const resolved = await resolveAsOf(ctx, store.db, flags.asOf, program.config.currency);
       if (write) {
-        const refusal = staleWriteRefusal(resolved.asOf, await latestSaleEnd(store.db), resolved.source === 'given');
+        const { timeZone } = resolved;
+        const dataEnd = await latestSaleEnd(store.db, undefined, undefined, timeZone);
+        const refusal = staleWriteRefusal(resolved.asOf, dataEnd, resolved.source === 'given', timeZone);
         if (refusal) throw new ComebackError('conflict', refusal);
       }
       await fn(store.db, program, resolved.asOf, resolved.source);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
+import { defaultAsOf } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
 import { formatEstimate, isPurchaseModel, type ModelName } from '../../models/index.js';
 import {
@@ -10,11 +11,12 @@ import {
   scoreCustomers,
   UNIT_DAYS,
 } from '../../predict/index.js';
+import { dayInZone, isMidnightInZone, MS_PER_DAY } from '../../shared/dates.js';
 import { openStore } from '../../store/index.js';
 import { storeCustomers } from '../export-columns.js';
 import { asOfText, formatCount, formatTable, printJson } from '../io.js';
 import { leftOutNote } from '../left-out.js';
-import { AS_OF_HELP, type CommandContext, dbOption, endDateFlag } from '../shared.js';
+import { AS_OF_HELP, type CommandContext, dbOption, endDateFlag, storeTimeZone } from '../shared.js';
 
 const MODELS = ['bgnbd', 'pnbd', 'mbgnbd', 'gg'] as const;
 
@@ -23,7 +25,10 @@ function unitOf(value: string): 'day' | 'week' {
   return value;
 }
 
-const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+/** The local date of an instant in the store's zone `tz` (`storeTimeZone`). */
+const day = (ms: number, tz: string) => dayInZone(ms, tz);
+/** The last day before an exclusive end: the local day a midnight of `tz` ends, else the day 24 hours before. */
+const lastDay = (ms: number, tz: string) => dayInZone(isMidnightInZone(ms, tz) ? ms - 1 : ms - MS_PER_DAY, tz);
 
 /** `comeback fit MODEL` and `comeback predict`: the probabilistic models over the store's customers. */
 export function registerPredict(program: Command, ctx: CommandContext): void {
@@ -50,16 +55,18 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
       }
       const store = await openStore(ctx.config(flags).dbUrl);
       try {
+        // Typed days, the default as-of and printed days are days of the store's zone.
+        const tz = await storeTimeZone(store.db);
         const result = await fitStoreModel(store.db, {
           model: model as ModelName,
-          asOf: endDateFlag(flags.asOf, '--as-of'),
-          calibrationEnd: endDateFlag(flags.calibrationEnd, '--calibration-end'),
+          asOf: endDateFlag(flags.asOf, '--as-of', tz) ?? (await defaultAsOf(store.db, flags.currency, tz)),
+          calibrationEnd: endDateFlag(flags.calibrationEnd, '--calibration-end', tz),
           unit: unitOf(flags.unit),
           currency: flags.currency,
           now: ctx.now(),
         });
-        if (flags.json) printJson(ctx.io, fitJson(result));
-        else printFit(ctx, result);
+        if (flags.json) printJson(ctx.io, fitJson(result, tz));
+        else printFit(ctx, result, tz);
         if (!result.fit.identified) {
           ctx.io.err.write(`${model}: the data do not identify this fit: ${notIdentifiedSummary(result)}\n`);
         }
@@ -111,11 +118,13 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
       if (!(margin > 0 && margin <= 1)) throw new ComebackError('usage', `--margin ${flags.margin}: between 0 and 1`);
       const store = await openStore(ctx.config(flags).dbUrl);
       try {
+        // Typed days, the default as-of and printed days are days of the store's zone.
+        const tz = await storeTimeZone(store.db);
         const run = await scoreCustomers(store.db, {
           model: chosenModel,
           unit,
           horizonDays: horizon * UNIT_DAYS[unit],
-          asOf: endDateFlag(flags.asOf, '--as-of'),
+          asOf: endDateFlag(flags.asOf, '--as-of', tz) ?? (await defaultAsOf(store.db, flags.currency, tz)),
           currency: flags.currency,
           monthlyDiscountRate: rate,
           margin,
@@ -129,7 +138,7 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
           expected_purchases: round(s.expectedPurchases, 4),
           expected_purchase_value: round(s.expectedPurchaseValue, 2),
           clv: round(s.clv, 2),
-          next_order: s.nextOrderAt === null ? null : day(s.nextOrderAt),
+          next_order: s.nextOrderAt === null ? null : day(s.nextOrderAt, tz),
         }));
         // Said on stderr whatever the output format: the stored scores carry no P(alive) or churn risk.
         if (run.pAliveNote) {
@@ -165,17 +174,17 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
         if (flags.json) {
           printJson(ctx.io, {
             model: run.model,
-            selection: run.selection ? selectionJson(run.selection) : null,
+            selection: run.selection ? selectionJson(run.selection, tz) : null,
             pAliveInformative: run.pAliveNote === undefined,
             pAliveNote: run.pAliveNote ?? null,
             spendNote: run.spendNote ?? null,
             leftOutCurrencies: run.leftOut ?? [],
             leftOutNote: leftOutNote(run.leftOut ?? [], 'predict'),
-            asOf: day(run.asOf),
+            asOf: day(run.asOf, tz),
             horizonDays: run.horizonDays,
             currency: run.currency,
-            purchaseFit: fitJson(run.purchaseFit),
-            spendFit: run.spendFit ? fitJson(run.spendFit) : null,
+            purchaseFit: fitJson(run.purchaseFit, tz),
+            spendFit: run.spendFit ? fitJson(run.spendFit, tz) : null,
             customers: rows,
           });
           return;
@@ -187,9 +196,9 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
           clv += Number.isFinite(s.clv) ? s.clv : 0;
         }
         const out: string[] = [];
-        if (run.selection) out.push(selectionText(run.selection, unit), '');
+        if (run.selection) out.push(selectionText(run.selection, unit, tz), '');
         out.push(
-          `Scored ${formatCount(run.scores.length)} customers with ${run.model} as of ${asOfText(run.asOf)}, ` +
+          `Scored ${formatCount(run.scores.length)} customers with ${run.model} as of ${asOfText(run.asOf, tz)}, ` +
             `horizon ${horizon} ${unit}s; stored for segments and campaigns.`,
           '',
         );
@@ -229,7 +238,7 @@ function round(value: number, digits: number): number {
   return Number.isFinite(value) ? Math.round(value * f) / f : value;
 }
 
-function fitJson(r: StoreFit) {
+function fitJson(r: StoreFit, tz = 'UTC') {
   return {
     model: r.fit.model,
     params: r.fit.params,
@@ -244,15 +253,15 @@ function fitJson(r: StoreFit) {
     ...(r.fit.model === 'gg' ? {} : { pAliveInformative: pAliveInformative(r.fit) }),
     unit: r.unit,
     currency: r.currency,
-    calibrationEnd: day(r.calibrationEnd),
-    calibrationLastDay: day(r.calibrationEnd - 86_400_000),
-    asOf: day(r.asOf),
+    calibrationEnd: day(r.calibrationEnd, tz),
+    calibrationLastDay: lastDay(r.calibrationEnd, tz),
+    asOf: day(r.asOf, tz),
     ...(r.spendCorrelation === undefined ? {} : { spendFrequencyCorrelation: r.spendCorrelation }),
     holdout: r.holdout
       ? {
-          calibrationEnd: day(r.holdout.calibrationEnd),
-          calibrationLastDay: day(r.holdout.calibrationEnd - 86_400_000),
-          holdoutEnd: day(r.holdout.holdoutEnd),
+          calibrationEnd: day(r.holdout.calibrationEnd, tz),
+          calibrationLastDay: lastDay(r.holdout.calibrationEnd, tz),
+          holdoutEnd: day(r.holdout.holdoutEnd, tz),
           length: r.holdout.length,
           meanAbsoluteError: r.holdout.meanAbsoluteError ?? null,
           ...r.holdout.comparison,
@@ -261,13 +270,13 @@ function fitJson(r: StoreFit) {
   };
 }
 
-function printFit(ctx: CommandContext, r: StoreFit): void {
+function printFit(ctx: CommandContext, r: StoreFit, tz = 'UTC'): void {
   const f = r.fit;
   const num = (v: number | undefined, digits = 4) => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
   const estimate = (v: number | undefined) => formatEstimate(v);
   const lines = [
     `${f.model} fitted to ${formatCount(f.customers)} customers (${formatCount(f.histories)} distinct histories), ` +
-      `calibration up to and including ${day(r.calibrationEnd - 86_400_000)} in ${r.unit}s${r.currency ? `, ${r.currency}` : ''}`,
+      `calibration up to and including ${lastDay(r.calibrationEnd, tz)} in ${r.unit}s${r.currency ? `, ${r.currency}` : ''}`,
     '',
     formatTable([
       ['parameter', 'estimate', 'std. error'],
@@ -289,7 +298,7 @@ function printFit(ctx: CommandContext, r: StoreFit): void {
     const h = r.holdout.comparison;
     lines.push(
       '',
-      `hold-out ${day(r.holdout.calibrationEnd)} … ${day(r.holdout.holdoutEnd - 86_400_000)} (${r.holdout.length.toFixed(1)} ${r.unit}s): ` +
+      `hold-out ${day(r.holdout.calibrationEnd, tz)} … ${lastDay(r.holdout.holdoutEnd, tz)} (${r.holdout.length.toFixed(1)} ${r.unit}s): ` +
         `predicted ${formatPurchases(h.totalPredicted)} purchases, actual ${formatCount(h.totalActual)}`,
       formatTable([
         ['calibration repeat purchases', 'customers', 'predicted (mean)', 'actual (mean)'],
@@ -317,13 +326,13 @@ function notIdentifiedSummary(r: StoreFit | { fit: StoreFit['fit'] }): string {
   return r.fit.diagnostics.map((d) => d.code).join(', ') || 'see the warnings';
 }
 
-function selectionJson(s: ModelSelection) {
+function selectionJson(s: ModelSelection, tz = 'UTC') {
   return {
     chosen: s.chosen,
     reason: s.reason,
     tieRule: { relativeTolerance: s.tieTolerance, order: s.tieOrder },
-    calibrationLastDay: day(s.calibrationEnd - 86_400_000),
-    holdoutLastDay: day(s.holdoutEnd - 86_400_000),
+    calibrationLastDay: lastDay(s.calibrationEnd, tz),
+    holdoutLastDay: lastDay(s.holdoutEnd, tz),
     candidates: s.candidates.map((c) => ({
       ...c,
       holdoutError: Number.isFinite(c.holdoutError) ? c.holdoutError : null,
@@ -339,9 +348,9 @@ function formatPurchases(value: number): string {
 }
 
 /** The table of `--model auto`: each candidate's hold-out error, predicted and actual purchases (whole). */
-export function selectionText(s: ModelSelection, unit: string): string {
+export function selectionText(s: ModelSelection, unit: string, tz = 'UTC'): string {
   return [
-    `model chosen: ${s.chosen} (${s.reason}); hold-out ${day(s.calibrationEnd)} … ${day(s.holdoutEnd - 86_400_000)}, per ${unit} unit`,
+    `model chosen: ${s.chosen} (${s.reason}); hold-out ${day(s.calibrationEnd, tz)} … ${lastDay(s.holdoutEnd, tz)}, per ${unit} unit`,
     formatTable([
       [
         'model',

@@ -16,7 +16,7 @@ import { formatMoney } from '../../shared/money.js';
 import { openStore } from '../../store/index.js';
 import { resolveCustomerRef } from '../customer-ref.js';
 import { asOfText, formatCount, formatTable, printJson } from '../io.js';
-import { type CommandContext, dbOption, endDateFlag } from '../shared.js';
+import { type CommandContext, dbOption, endDateFlag, storeTimeZone } from '../shared.js';
 
 interface RecommendFlags {
   db?: string;
@@ -75,10 +75,12 @@ export function registerRecommend(program: Command, ctx: CommandContext): void {
         return;
       }
       const build = async () => {
-        const asOf = endDateFlag(flags.asOf, '--as-of') ?? (await defaultAsOf(db)) ?? ctx.now();
+        const timeZone = await storeTimeZone(db);
+        const asOf =
+          endDateFlag(flags.asOf, '--as-of', timeZone) ?? (await defaultAsOf(db, undefined, timeZone)) ?? ctx.now();
         const summary = await buildRecommendations(db, { asOf, now: ctx.now() });
         ctx.io.err.write(
-          `build ${summary.buildId} as of ${asOfText(asOf)}: ${formatCount(summary.orders)} orders, ${formatCount(summary.customers)} customers, ` +
+          `build ${summary.buildId} as of ${asOfText(asOf, timeZone)}: ${formatCount(summary.orders)} orders, ${formatCount(summary.customers)} customers, ` +
             `${formatCount(summary.items)} products; read ${summary.loadMs} ms, built ${summary.buildMs} ms, stored ${summary.storeMs} ms\n`,
         );
         return summary;

@@ -12,9 +12,8 @@ import {
   retentionReport,
   type TimeToSecondOrder,
 } from '../../analytics/index.js';
-import { messagingSettings } from '../../campaigns/settings.js';
 import { ComebackError } from '../../errors.js';
-import { MS_PER_DAY } from '../../shared/dates.js';
+import { dayInZone, isMidnightInZone, MS_PER_DAY } from '../../shared/dates.js';
 import { openStore } from '../../store/index.js';
 import { asOfText, formatCount, formatTable, type Io, printJson } from '../io.js';
 import { type CommandContext, dateFlag, dbOption, endDateFlag, resolveAsOf } from '../shared.js';
@@ -57,15 +56,21 @@ export function registerReport(program: Command, ctx: CommandContext): void {
   ).action(async (flags: ReportFlags) => {
     const activeWindowDays =
       flags.activeWindow === undefined ? undefined : parseDurationDays(flags.activeWindow, '--active-window');
-    const from = dateFlag(flags.from, '--from');
-    const to = endDateFlag(flags.to, '--to');
+    // Read in UTC first so that a bad date is refused before the store is opened; re-read in its zone below.
+    const inZone = (timeZone?: string) => ({
+      from: dateFlag(flags.from, '--from', timeZone),
+      to: endDateFlag(flags.to, '--to', timeZone),
+    });
+    const checked = inZone();
     const by = flags.by === undefined ? undefined : groupingFlag(flags.by);
-    if (from !== undefined && to !== undefined && from >= to) {
+    if (checked.from !== undefined && checked.to !== undefined && checked.from >= checked.to) {
       throw new ComebackError('usage', `--from ${flags.from} must not be after --to ${flags.to}`);
     }
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
-      const { asOf, source } = await resolveAsOf(ctx, store.db, flags.asOf, flags.currency);
+      // The store's zone (`comeback flows settings`): typed days, the as-of and the default month are its local days.
+      const { asOf, source, timeZone } = await resolveAsOf(ctx, store.db, flags.asOf, flags.currency);
+      const { from, to } = inZone(timeZone);
       const report = await retentionReport(store.db, {
         from,
         to,
@@ -73,11 +78,10 @@ export function registerReport(program: Command, ctx: CommandContext): void {
         activeWindowDays,
         currency: flags.currency,
         by,
-        // The store's zone (`comeback flows settings`): the default month is a month of its local dates.
-        timeZone: (await messagingSettings(store.db)).timeZone,
+        timeZone,
       });
-      if (flags.json) printJson(ctx.io, reportJson(report, source));
-      else printReport(ctx.io, report, source);
+      if (flags.json) printJson(ctx.io, reportJson(report, source, timeZone));
+      else printReport(ctx.io, report, source, timeZone);
     } finally {
       await store.close();
     }
@@ -93,8 +97,11 @@ function groupingFlag(text: string): Grouping {
   }
 }
 
-const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-const lastDay = (ms: number) => day(ms - MS_PER_DAY);
+/** The local date of an instant in the store's zone. */
+const day = (ms: number, timeZone: string) => dayInZone(ms, timeZone);
+/** The last day before an exclusive end: the local day a local midnight ends, else the day 24 hours before. */
+const lastDay = (ms: number, timeZone: string) =>
+  dayInZone(isMidnightInZone(ms, timeZone) ? ms - 1 : ms - MS_PER_DAY, timeZone);
 
 /** Right-aligns every column but the first, whatever its text, then lays the table out. */
 function table(rows: string[][]): string {
@@ -106,18 +113,18 @@ function table(rows: string[][]): string {
  * The JSON face: `from` is the first day, `to` the exclusive end (the day after the last), `lastDay`
  * the last day included; `asOf` is an instant (the end of `asOfLastDay`).
  */
-function reportJson(report: RetentionReport, asOfSource: string) {
+function reportJson(report: RetentionReport, asOfSource: string, timeZone: string) {
   const dates = <T extends { from: number; to: number }>(p: T) => ({
     ...p,
-    from: day(p.from),
-    to: day(p.to),
-    lastDay: lastDay(p.to),
+    from: day(p.from, timeZone),
+    to: day(p.to, timeZone),
+    lastDay: lastDay(p.to, timeZone),
   });
   const currency = <T extends Omit<CurrencyReport, 'currency'>>(c: T) => ({ ...dates(c), previous: dates(c.previous) });
   return {
     ...currency(report),
     asOf: new Date(report.asOf).toISOString(),
-    asOfLastDay: lastDay(report.asOf),
+    asOfLastDay: lastDay(report.asOf, timeZone),
     asOfSource,
     dates:
       'from and lastDay are included; to is the exclusive end (the day after lastDay); asOf is the end of asOfLastDay',
@@ -177,19 +184,19 @@ function formatValue(value: number | null, kind: Kind, currency: string, isChang
   }
 }
 
-function printReport(io: Io, report: RetentionReport, asOfSource: string): void {
+function printReport(io: Io, report: RetentionReport, asOfSource: string, timeZone: string): void {
   const write = (text: string) => io.out.write(text);
   if (report.byCurrency.length === 0) {
     write('No sales in the store: nothing to report.\n');
     return;
   }
-  const period = `${day(report.from)} … ${lastDay(report.to)}`;
-  const previous = `${day(report.previous.from)} … ${lastDay(report.previous.to)}`;
+  const period = `${day(report.from, timeZone)} … ${lastDay(report.to, timeZone)}`;
+  const previous = `${day(report.previous.from, timeZone)} … ${lastDay(report.previous.to, timeZone)}`;
   write(
     `Retention report for ${period}${report.defaultPeriod ? ' (the last full month before as-of)' : ''}, ` +
       `previous period ${previous}\n`,
   );
-  write(`as of ${asOfText(report.asOf)} (${asOfSource})\n`);
+  write(`as of ${asOfText(report.asOf, timeZone)} (${asOfSource})\n`);
   write(`A customer at time t is one with at least one sale in the ${report.activeWindowDays} days before t`);
   write(
     report.activeWindow.source === 'given'

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
+import { dayInZone } from '../../shared/dates.js';
 import { formatMoney } from '../../shared/money.js';
 import { openStore, storeStats } from '../../store/index.js';
 import { formatCount, formatTable, printJson } from '../io.js';
-import { type CommandContext, dbOption } from '../shared.js';
+import { type CommandContext, dbOption, storeTimeZone } from '../shared.js';
 
 /** `comeback stats`: what the store holds. */
 export function registerStats(program: Command, ctx: CommandContext): void {
@@ -15,6 +16,7 @@ export function registerStats(program: Command, ctx: CommandContext): void {
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
       const stats = await storeStats(store.db);
+      const timeZone = await storeTimeZone(store.db);
       if (flags.json) {
         printJson(ctx.io, {
           ...stats,
@@ -23,7 +25,8 @@ export function registerStats(program: Command, ctx: CommandContext): void {
         });
         return;
       }
-      const day = (ms: number | null) => (ms === null ? '–' : new Date(ms).toISOString().slice(0, 10));
+      // The first and last days in the store's zone (`comeback flows settings`), as every other command.
+      const day = (ms: number | null) => (ms === null ? '–' : dayInZone(ms, timeZone));
       ctx.io.out.write(
         `${formatTable([
           ['', 'count'],
