@@ -118,7 +118,7 @@ for (const dialect of DIALECTS) {
         cap: null,
         korea: { contact: '02-123-4567', transactionException: true },
       });
-      for (const id of [1, 2, 3, 4]) await customer(db, id, NOON);
+      for (const id of [1, 2, 3, 4, 5]) await customer(db, id, NOON);
       const src = (now: number) => ({ source: 'preference_centre', now });
       // 1: said yes to SMS, then no: a recorded withdrawal on SMS.
       await applyPreferences(
@@ -136,6 +136,8 @@ for (const dialect of DIALECTS) {
       // 2 and 4: no consent row, "Pause 30 days" clicked. 3: withdrew e-mail only, nothing recorded for SMS.
       await applyPreferences(db, 2, { type: 'pause' }, src(PAUSED_AT));
       await applyPreferences(db, 4, { type: 'pause' }, src(PAUSED_AT));
+      // 5: never answered on any channel, then "Unsubscribe from everything".
+      await applyPreferences(db, 5, { type: 'unsubscribe_all' }, src(NOON - 5 * DAY));
       await applyPreferences(
         db,
         3,
@@ -189,6 +191,18 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(
         gw.received.map((r) => r.to),
         ['+821033330003', '+821033330004'],
+      );
+    });
+
+    test('"unsubscribe from everything" by a customer who never answered is a "no" on SMS: the exception never sends', async () => {
+      const at = NOON + 2 * DAY;
+      await enterAtRisk(t.store.db, 5, at);
+      await tick(at);
+      assert.deepEqual(await last(5), { status: 'skipped', reason: 'no_consent:sms:kr_opted_out' });
+      assert.deepEqual(
+        gw.received.map((r) => r.to),
+        ['+821033330003', '+821033330004'],
+        'nothing more sent',
       );
     });
   });

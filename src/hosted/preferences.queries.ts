@@ -58,7 +58,8 @@ export type PreferenceChange =
 /**
  * Applies a change at `now`: every channel or topic whose state changes gets a row in the consent
  * ledger (`consent_changes`, with `source`), and the current state is updated (`customer_consents`
- * per channel, `consent_topics`, `marketing_pauses`). Unchanged choices write nothing. A channel
+ * per channel, `consent_topics`, `marketing_pauses`). Unchanged choices write nothing, except that
+ * "unsubscribe from everything" stores a "no" on every channel never answered before. A channel
  * withdrawn or a pause started skips the customer's pending marketing rows at once (`skipQueuedMarketing`).
  * Returns the number of ledger rows written.
  */
@@ -79,8 +80,24 @@ export async function applyPreferences(
         .execute();
       written += 1;
     };
-    const setChannel = async (channel: PreferenceChannel, granted: boolean) => {
-      if (before.channels[channel] === granted) return;
+    // Channels with a stored answer (yes or no); a channel never answered has none.
+    const answered = new Set(
+      (
+        await trx
+          .selectFrom('customer_consents')
+          .select('channel')
+          .where('customer_id', '=', customerId)
+          .where('updated_at', '<=', now)
+          .execute()
+      ).map((r) => r.channel),
+    );
+    /**
+     * `explicit`: store the answer even when the channel reads the same already because it was never
+     * answered. "Unsubscribe from everything" is a "no" on every channel, and a stored "no" is what keeps
+     * the Korean 6-month transaction exception (korea.ts) from standing in for consent afterwards.
+     */
+    const setChannel = async (channel: PreferenceChannel, granted: boolean, explicit = false) => {
+      if (before.channels[channel] === granted && !(explicit && !answered.has(channel))) return;
       await trx
         .insertInto('customer_consents')
         .values({ customer_id: customerId, channel, granted: granted ? 1 : 0, updated_at: now, source })
@@ -107,7 +124,7 @@ export async function applyPreferences(
       for (const c of CHANNELS) await setChannel(c, change.channels[c]);
       for (const t of TOPICS) await setTopic(t, change.topics[t]);
     } else if (change.type === 'unsubscribe_all') {
-      for (const c of CHANNELS) await setChannel(c, false);
+      for (const c of CHANNELS) await setChannel(c, false, true);
     } else if (change.type === 'pause') {
       const until = now + PAUSE_DAYS * 86_400_000;
       await trx

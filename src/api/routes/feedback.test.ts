@@ -388,8 +388,10 @@ for (const dialect of DIALECTS) {
             ['pause', false, 'preference_centre'],
             ['email', false, 'preference_centre'],
             ['sms', false, 'preference_centre'],
+            // Never answered before: "everything" stores a "no" on KakaoTalk too (the Korean exception reads it).
+            ['kakao', false, 'preference_centre'],
           ],
-          'only what changed is written, once',
+          'only what changed is written, once; the second unsubscribe writes nothing',
         );
         const consents = await db
           .selectFrom('customer_consents')
@@ -399,6 +401,7 @@ for (const dialect of DIALECTS) {
           .execute();
         assert.deepEqual(consents, [
           { channel: 'email', granted: 0, source: 'preference_centre' },
+          { channel: 'kakao', granted: 0, source: 'preference_centre' },
           { channel: 'sms', granted: 0, source: 'preference_centre' },
         ]);
         const forged = await app.inject({
