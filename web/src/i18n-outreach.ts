@@ -17,7 +17,7 @@ export const OUTREACH_EN = {
   outreachUnnamed: 'Customer #{id}',
   outreachWhy: 'Why',
   outreachFlow: 'Flow',
-  outreachCreated: 'Since',
+  outreachCreated: 'Created',
   outreachOrders: 'Orders',
   outreachSpent: 'Spent',
   outreachClv: 'Predicted value',

@@ -45,7 +45,6 @@ export function OutreachPanel({ canWrite }: { canWrite: boolean }) {
   const [state, reload] = useApi<{ status: Filter; tasks: OutreachTaskItem[] }>(`/outreach?status=${filter}`);
   return (
     <Card
-      title={i18n.t('outreachTab')}
       actions={
         <fieldset className="outreach-filter" data-testid="outreach-filter">
           <legend className="sr-only">{i18n.t('outreachFilter')}</legend>
