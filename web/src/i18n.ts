@@ -3,6 +3,7 @@ import { COMPOSE_EN, COMPOSE_KO } from './i18n-compose.js';
 import { CUSTOMERS_EN, CUSTOMERS_KO } from './i18n-customers.js';
 import { FEEDBACK_EN, FEEDBACK_KO } from './i18n-feedback.js';
 import { FLOWS_EN, FLOWS_KO } from './i18n-flows.js';
+import { OUTREACH_EN, OUTREACH_KO } from './i18n-outreach.js';
 
 /** The dashboard's languages. */
 export type Lang = 'en' | 'ko';
@@ -162,6 +163,7 @@ const en = {
   pAliveFallback: 'Churn risk and lifecycle stages use days since the last order instead.',
   language: 'Language',
   ...FLOWS_EN,
+  ...OUTREACH_EN,
   ...CUSTOMERS_EN,
   ...FEEDBACK_EN,
   ...COMPOSE_EN,
@@ -324,6 +326,7 @@ const ko: Record<MessageKey, string> = {
   pAliveFallback: '이탈 위험과 라이프사이클 단계는 마지막 주문 이후 일수로 판단합니다.',
   language: '언어',
   ...FLOWS_KO,
+  ...OUTREACH_KO,
   ...CUSTOMERS_KO,
   ...FEEDBACK_KO,
   ...COMPOSE_KO,

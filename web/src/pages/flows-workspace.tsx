@@ -6,6 +6,7 @@ import { type TemplateItem, TemplatePreview } from '../components/template-previ
 import { type MessageKey, useI18n } from '../i18n.js';
 import { Async, Card, PageHead } from '../ui.js';
 import { FlowsPage } from './flows.js';
+import { OutreachPanel } from './outreach.js';
 import type { Who } from './sign-in.js';
 import './compose.css';
 
@@ -14,6 +15,7 @@ const TABS = [
   { tab: 'edit', hash: '#/flows/edit', label: 'composeTabEdit' },
   { tab: 'campaigns', hash: '#/flows/campaigns', label: 'composeTabCampaigns' },
   { tab: 'templates', hash: '#/flows/templates', label: 'composeTabTemplates' },
+  { tab: 'outreach', hash: '#/flows/outreach', label: 'outreachTab' },
 ] as const satisfies ReadonlyArray<{ tab: string; hash: string; label: MessageKey }>;
 type Tab = (typeof TABS)[number]['tab'];
 
@@ -48,8 +50,8 @@ function TemplatesPanel() {
 
 /**
  * The Flows section: the flows and their reports (pages/flows.tsx), the flow editor, the campaigns with
- * their composer, and template previews, one tab each (`#/flows`, `#/flows/edit`, `#/flows/campaigns`,
- * `#/flows/templates`).
+ * their composer, template previews and the staff outreach queue, one tab each (`#/flows`, `#/flows/edit`,
+ * `#/flows/campaigns`, `#/flows/templates`, `#/flows/outreach`).
  */
 export function FlowsWorkspace() {
   const i18n = useI18n();
@@ -86,6 +88,7 @@ export function FlowsWorkspace() {
       {tab === 'edit' && <FlowEditor canWrite={canWrite} />}
       {tab === 'campaigns' && <CampaignsPanel canWrite={canWrite} />}
       {tab === 'templates' && <TemplatesPanel />}
+      {tab === 'outreach' && <OutreachPanel canWrite={canWrite} />}
     </>
   );
 }

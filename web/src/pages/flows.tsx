@@ -73,6 +73,11 @@ const TRIGGERS: Record<string, MessageKey> = {
   event: 'flowTriggerEvent',
   order: 'flowTriggerOrder',
   date: 'flowTriggerDate',
+  birthday: 'flowTriggerBirthday',
+  points_expiring: 'flowTriggerPointsExpiring',
+  tier_reached: 'flowTriggerTierReached',
+  replenishment_due: 'flowTriggerReplenishment',
+  subscribed: 'flowTriggerSubscribed',
 };
 
 const SKIP_REASONS: Record<string, MessageKey> = {
