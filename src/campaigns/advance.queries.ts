@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { ComebackError } from '../errors.js';
 import { randomCode } from '../loyalty/index.js';
 import { currencyExponent } from '../shared/money.js';
@@ -30,7 +29,7 @@ import { decideSend, type SendDecision, type SuppressionReason } from './policy.
 import { type MessageContext, renderLiquid, renderMessage } from './render.js';
 import { fillAlimtalk } from './senders/kakao.js';
 import { type MessagingSettings, messagingSettings } from './settings.js';
-import { type CampaignDb, campaignDb, type OutboxStatus } from './tables.js';
+import { type CampaignDb, campaignDb, newOutboxRow, type OutboxStatus } from './tables.js';
 import { trackHtml } from './tracking.js';
 
 /** What the advance step needs beyond the database: the instant and the secret that signs links. */
@@ -280,6 +279,24 @@ export function transactionExceptionOpen(
   return facts.paused !== true && recordedConsentFor(channel, facts.consent) === undefined;
 }
 
+/**
+ * Whether the Korean 6-month transaction exception is in force for a customer at `now`: a Korean
+ * recipient, the store turned it on (`settings.korea.transactionException`), and a paid order less than
+ * 6 months (Seoul calendar, `addSeoulMonths`) before. Per channel it also needs `transactionExceptionOpen`.
+ */
+export function transactionExceptionInForce(
+  facts: { korean: boolean; lastOrderAt?: number },
+  settings: MessagingSettings,
+  now: number,
+): boolean {
+  return (
+    facts.korean &&
+    settings.korea.transactionException &&
+    facts.lastOrderAt !== undefined &&
+    now < addSeoulMonths(facts.lastOrderAt, 6)
+  );
+}
+
 /** Consent for a channel's marketing (`recordedConsentFor` is true): KakaoTalk's own row, else SMS's. */
 export function consentFor(channel: Channel, consent: ReadonlyMap<string, boolean>): boolean {
   return recordedConsentFor(channel, consent) === true;
@@ -387,11 +404,7 @@ function decideRow(item: EnqueueItem, settings: MessagingSettings, now: number):
   const { action, facts } = item;
   const purpose = action.type === 'send' ? action.purpose : 'marketing';
   const channels: readonly Channel[] = action.type === 'send' ? action.channels : [];
-  const exception =
-    facts.korean &&
-    settings.korea.transactionException &&
-    facts.journey.lastOrderAt !== undefined &&
-    now < addSeoulMonths(facts.journey.lastOrderAt, 6);
+  const exception = transactionExceptionInForce(facts, settings, now);
   const chosen =
     action.type === 'send' ? (preferredChannel(channels, facts, purpose, exception) ?? channels[0]!) : undefined;
   const channel = chosen ?? 'outreach';
@@ -473,7 +486,7 @@ async function enqueueMany(
         part.map((i) => {
           const { journey, action } = items[i]!;
           const d = decisions[i]!;
-          return {
+          return newOutboxRow({
             journey_id: journey.id,
             flow_id: journey.flow_id,
             step_id: action.stepId,
@@ -483,23 +496,14 @@ async function enqueueMany(
             purpose: d.purpose,
             topic: action.type === 'send' && d.purpose === 'marketing' ? (action.topic ?? null) : null,
             template_key: action.type === 'send' ? action.template : 'outreach',
-            template_version: null,
             to_address: d.address,
             status: d.status,
             reason: d.reason,
             payload: action.type === 'outreach' ? JSON.stringify({ note: action.note }) : null,
-            coupon_code: null,
-            attempts: 0,
-            claim_token: null,
-            lease_until: null,
             send_after: d.sendAfter,
             send_by: d.sendAfter + settings.sendWithinHours * 3_600_000,
-            message_id: `<${randomUUID()}@comeback>`,
-            provider_id: null,
-            last_error: null,
             created_at: now,
-            sent_at: null,
-          };
+          });
         }),
       )
       .onConflict((oc) => oc.columns(['journey_id', 'step_id']).doNothing())

@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import { getSavedSegment, selectByRule } from '../segments/index.js';
 import type { Db } from '../store/index.js';
-import { addressFor, policyDecision, policyFacts, preferredChannel } from './advance.queries.js';
+import { addressFor, policyDecision, preferredChannel, transactionExceptionInForce } from './advance.queries.js';
+import { policyFactsMany } from './facts.queries.js';
 import type { Channel } from './flow.js';
 import { assignArm } from './holdout.js';
-import { addSeoulMonths } from './korea.js';
 import { messagingSettings } from './settings.js';
 import { campaignDb } from './tables.js';
 
@@ -49,17 +49,15 @@ export async function campaignAudience(
   const excluded: Record<AudienceExclusion, number> = { no_address: 0, no_consent: 0, suppressed: 0 };
   let reachable = 0;
   let heldOut = 0;
+  // Read set-based, as the worker's advance pass reads them (a few statements per 1,000 members).
+  const factsOf = await policyFactsMany(db, members, settings, now);
   for (const customerId of members) {
     if (input.key !== undefined && assignArm(input.key, customerId, input.holdoutShare ?? 0.1) === 'control') {
       heldOut += 1;
     }
-    const facts = await policyFacts(db, customerId, settings, now);
+    const facts = factsOf.get(customerId)!;
     // The Korean transaction exception, as the worker applies it when it queues (advance.queries.ts).
-    const exception =
-      facts.korean &&
-      settings.korea.transactionException &&
-      facts.lastOrderAt !== undefined &&
-      now < addSeoulMonths(facts.lastOrderAt, 6);
+    const exception = transactionExceptionInForce(facts, settings, now);
     const chosen = preferredChannel(channels, { ...facts, engagement: new Map() }, 'marketing', exception);
     if (chosen !== undefined) {
       reachable += 1;

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { ComebackError } from '../errors.js';
 import { feedbackDb } from '../feedback/index.js';
 // From writer.js, not ingest/index.js: the index would load the file formats (exceljs, officecrypto-tool) into
@@ -17,7 +16,7 @@ import {
 } from './korea.js';
 import { signLink } from './links.js';
 import { DEFAULT_MESSAGING, type MessagingSettings, messagingSettings } from './settings.js';
-import { campaignDb } from './tables.js';
+import { campaignDb, newOutboxRow } from './tables.js';
 
 /**
  * The two-yearly re-confirmation of advertising consent (정보통신망법 시행령 제62조의3): every Korean
@@ -182,32 +181,25 @@ export async function reconfirmConsents(
         .executeTakeFirstOrThrow();
       const row = await trx
         .insertInto('outbox')
-        .values({
-          journey_id: journey.id,
-          flow_id: flow.id,
-          step_id: 'notice',
-          customer_id: d.customer_id,
-          arm: 'treatment',
-          channel,
-          purpose: 'transactional',
-          template_key: RECONFIRM_FLOW_KEY,
-          template_version: null,
-          to_address: to,
-          status: 'pending',
-          reason: 'consent_reconfirm',
-          payload: null,
-          coupon_code: null,
-          attempts: 0,
-          claim_token: null,
-          lease_until: null,
-          send_after: now,
-          send_by: now + 7 * DAY,
-          message_id: `<${randomUUID()}@comeback>`,
-          provider_id: null,
-          last_error: null,
-          created_at: now,
-          sent_at: null,
-        })
+        .values(
+          newOutboxRow({
+            journey_id: journey.id,
+            flow_id: flow.id,
+            step_id: 'notice',
+            customer_id: d.customer_id,
+            arm: 'treatment',
+            channel,
+            purpose: 'transactional',
+            template_key: RECONFIRM_FLOW_KEY,
+            to_address: to,
+            status: 'pending',
+            reason: 'consent_reconfirm',
+            payload: null,
+            send_after: now,
+            send_by: now + 7 * DAY,
+            created_at: now,
+          }),
+        )
         .returning('id')
         .executeTakeFirstOrThrow();
       const link = `${settings.publicUrl.replace(/\/$/, '')}/m/u/${signLink(options.linkSecret, {

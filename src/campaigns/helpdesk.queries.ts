@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../store/index.js';
 import type { FlowDefinition } from './flow.js';
@@ -6,7 +5,7 @@ import { loadFlow, saveFlow } from './flows.queries.js';
 import { type DeliverySummary, deliverDue, recoverOutbox } from './outbox.queries.js';
 import { httpSender } from './senders/http.js';
 import { messagingSettings } from './settings.js';
-import { campaignDb } from './tables.js';
+import { campaignDb, newOutboxRow } from './tables.js';
 
 /**
  * Low-score alerts to a helpdesk. Every answer that emits `NPS Detractor` (0–6) or `Low CSAT` (1–2) on
@@ -143,32 +142,25 @@ export async function queueHelpdeskAlerts(
       if (!journey) return false;
       await trx
         .insertInto('outbox')
-        .values({
-          journey_id: journey.id,
-          flow_id: flow.id,
-          step_id: 'alert',
-          customer_id: customerId,
-          arm: 'treatment',
-          channel: 'helpdesk',
-          purpose: 'transactional',
-          template_key: HELPDESK_FLOW_KEY,
-          template_version: null,
-          to_address: settings.helpdeskUrl ?? null,
-          status: 'pending',
-          reason: a.event,
-          payload: JSON.stringify(body),
-          coupon_code: null,
-          attempts: 0,
-          claim_token: null,
-          lease_until: null,
-          send_after: now,
-          send_by: now + 7 * DAY,
-          message_id: `<${randomUUID()}@comeback>`,
-          provider_id: null,
-          last_error: null,
-          created_at: now,
-          sent_at: null,
-        })
+        .values(
+          newOutboxRow({
+            journey_id: journey.id,
+            flow_id: flow.id,
+            step_id: 'alert',
+            customer_id: customerId,
+            arm: 'treatment',
+            channel: 'helpdesk',
+            purpose: 'transactional',
+            template_key: HELPDESK_FLOW_KEY,
+            to_address: settings.helpdeskUrl ?? null,
+            status: 'pending',
+            reason: a.event,
+            payload: JSON.stringify(body),
+            send_after: now,
+            send_by: now + 7 * DAY,
+            created_at: now,
+          }),
+        )
         .execute();
       return true;
     });

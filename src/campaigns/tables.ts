@@ -1,4 +1,5 @@
-import type { Generated, Kysely } from 'kysely';
+import { randomUUID } from 'node:crypto';
+import type { Generated, Insertable, Kysely } from 'kysely';
 import type { Database, Db } from '../store/index.js';
 
 /** The tables of migration 020_campaigns (type aliases, as `withTables` needs). */
@@ -138,6 +139,47 @@ export type OutboxTable = {
   created_at: number;
   sent_at: number | null;
 };
+
+/** What a new outbox row must say; the rest has the defaults of `newOutboxRow`. */
+export type NewOutboxRow = Pick<
+  Insertable<OutboxTable>,
+  | 'journey_id'
+  | 'flow_id'
+  | 'step_id'
+  | 'customer_id'
+  | 'arm'
+  | 'channel'
+  | 'purpose'
+  | 'template_key'
+  | 'to_address'
+  | 'status'
+  | 'reason'
+  | 'send_after'
+  | 'send_by'
+  | 'created_at'
+> &
+  Partial<Insertable<OutboxTable>>;
+
+/**
+ * An outbox row to insert: `row` over the state of a message nobody has claimed, sent or rendered yet
+ * (no template version, payload or coupon, 0 attempts, no claim or lease, no outcome) with a fresh
+ * Message-ID, which a resend keeps.
+ */
+export function newOutboxRow(row: NewOutboxRow): Insertable<OutboxTable> {
+  return {
+    template_version: null,
+    payload: null,
+    coupon_code: null,
+    attempts: 0,
+    claim_token: null,
+    lease_until: null,
+    message_id: `<${randomUUID()}@comeback>`,
+    provider_id: null,
+    last_error: null,
+    sent_at: null,
+    ...row,
+  };
+}
 
 export type SuppressionTable = { channel: string; address: string; reason: string; source: string; created_at: number };
 

@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -9,8 +6,9 @@ import { saveTemplate } from '../../src/campaigns/index.js';
 import { parseRule, saveSegment } from '../../src/segments/index.js';
 import { openStore } from '../../src/store/index.js';
 import { makeI18n } from '../../web/src/i18n.js';
-import { chromiumSkip, launchChromium } from './chromium.js';
-import { type Demo, ROOT, startDemo, stopDemo } from './demo-helper.js';
+import { chromiumSkip } from './chromium.js';
+import type { Demo } from './demo-helper.js';
+import { SHOTS, type SignedInDemo, startSignedInDemo } from './signed-in-demo.js';
 
 /**
  * The flow editor, campaign composer and template previews in Chromium against `comeback demo`, with
@@ -19,7 +17,6 @@ import { type Demo, ROOT, startDemo, stopDemo } from './demo-helper.js';
  * listed with the customers it entered.
  */
 
-const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
 const PHONE = { width: 390, height: 844 };
 const BASE = 9_200_000;
 const NAME = '<img src=x onerror=alert(1)>Ann';
@@ -83,40 +80,23 @@ async function seed(file: string): Promise<void> {
 }
 
 describe('flow editor, campaign composer and template preview in Chromium', { skip: chromiumSkip }, () => {
-  let dir: string;
+  let session: SignedInDemo;
   let demo: Demo;
   let browser: Browser;
   let context: BrowserContext;
   const pageErrors: string[] = [];
 
   before(async () => {
-    if (!existsSync(join(ROOT, 'web', 'dist', 'index.html'))) {
-      execFileSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts'], { cwd: ROOT, stdio: 'ignore' });
-    }
-    mkdirSync(SHOTS, { recursive: true });
-    dir = mkdtempSync(join(tmpdir(), 'comeback-compose-'));
-    demo = await startDemo(join(dir, 'demo.db'));
-    await seed(join(dir, 'demo.db'));
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1366, height: 800 }, locale: 'en-GB' });
-    const signIn = await context.request.post(new URL('/api/v1/session', demo.url).href, {
-      data: { username: demo.user, password: demo.password },
-    });
-    assert.equal(signIn.status(), 200, await signIn.text());
+    session = await startSignedInDemo('compose', seed);
+    ({ demo, browser, context } = session);
   });
 
   after(async () => {
-    await browser?.close();
-    if (demo) await stopDemo(demo);
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await session?.close();
     assert.deepEqual(pageErrors, []);
   });
 
-  async function api<T>(path: string): Promise<T> {
-    const response = await context.request.get(new URL(`/api/v1${path}`, demo.url).href);
-    assert.equal(response.status(), 200, `${path}: ${await response.text()}`);
-    return (await response.json()) as T;
-  }
+  const api = <T>(path: string) => session.api<T>(path);
 
   async function open(lang: 'en' | 'ko', tab: string, ready: string, viewport?: typeof PHONE): Promise<Page> {
     const page = await context.newPage();

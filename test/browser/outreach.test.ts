@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import {
   advanceJourneys,
   enrolNewEntrants,
@@ -12,12 +9,14 @@ import {
   setFlowEnabled,
   validateFlow,
 } from '../../src/campaigns/index.js';
+import type { OutreachTask } from '../../src/campaigns/outreach.queries.js';
 import { openStore } from '../../src/store/index.js';
 import { makeI18n } from '../../web/src/i18n.js';
 import { addCustomer } from '../campaign-fixtures.js';
 import { addOrder } from '../segments-fixtures.js';
-import { chromiumSkip, launchChromium } from './chromium.js';
-import { type Demo, ROOT, startDemo, stopDemo } from './demo-helper.js';
+import { chromiumSkip } from './chromium.js';
+import type { Demo } from './demo-helper.js';
+import { SHOTS, type SignedInDemo, startSignedInDemo } from './signed-in-demo.js';
 
 /**
  * The staff outreach queue in the Flows workspace (`#/flows/outreach`), in Chromium against
@@ -28,7 +27,6 @@ import { type Demo, ROOT, startDemo, stopDemo } from './demo-helper.js';
  * hand: Ann has 2 orders, £55.50 spent, last order £35.50.
  */
 
-const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
 const PHONE = { width: 390, height: 844 };
 const BASE = 9_300_000;
 const DAY = 86_400_000;
@@ -81,40 +79,22 @@ async function seed(file: string): Promise<void> {
   }
 }
 
-interface Task {
-  id: number;
-  customer: { id: number; name: string | null };
-  flow: { key: string };
-  done: { at: number; by: string; note: string | null } | null;
-}
+/** A task as `GET /api/v1/outreach` answers it. */
+type Task = OutreachTask;
 
 describe('the staff outreach queue in Chromium', { skip: chromiumSkip }, () => {
-  let dir: string;
+  let session: SignedInDemo;
   let demo: Demo;
-  let browser: Browser;
   let context: BrowserContext;
   const pageErrors: string[] = [];
 
   before(async () => {
-    if (!existsSync(join(ROOT, 'web', 'dist', 'index.html'))) {
-      execFileSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts'], { cwd: ROOT, stdio: 'ignore' });
-    }
-    mkdirSync(SHOTS, { recursive: true });
-    dir = mkdtempSync(join(tmpdir(), 'comeback-outreach-'));
-    demo = await startDemo(join(dir, 'demo.db'));
-    await seed(join(dir, 'demo.db'));
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1366, height: 800 }, locale: 'en-GB' });
-    const signIn = await context.request.post(new URL('/api/v1/session', demo.url).href, {
-      data: { username: demo.user, password: demo.password },
-    });
-    assert.equal(signIn.status(), 200, await signIn.text());
+    session = await startSignedInDemo('outreach', seed);
+    ({ demo, context } = session);
   });
 
   after(async () => {
-    await browser?.close();
-    if (demo) await stopDemo(demo);
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await session?.close();
     assert.deepEqual(pageErrors, []);
   });
 

@@ -1,40 +1,18 @@
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { runCli } from '../../../test/run-cli.js';
 import { DIALECTS, freshDatabase, type TestDb, tempDir } from '../../../test/setup.js';
 import { buildApp } from '../../api/build-app.js';
 import { createApiKey } from '../../api/keys.queries.js';
 import { saveMessagingSettings } from '../../campaigns/settings.js';
 import { importFile } from '../../ingest/index.js';
-import type { Io } from '../io.js';
-import { main } from '../main.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 
 /** Runs `comeback ARGS…` in-process. */
-async function run(args: string[]) {
-  let out = '';
-  let err = '';
-  const sink = (write: (s: string) => void) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        write(String(chunk));
-        done();
-      },
-    });
-  const io: Io = {
-    out: sink((s) => {
-      out += s;
-    }),
-    err: sink((s) => {
-      err += s;
-    }),
-  };
-  const code = await main(['node', 'comeback', ...args], io, {});
-  return { code, out, err };
-}
+const run = (args: string[]) => runCli(...args);
 
 /**
  * One store per zone, with the same local wall times: a first order on the 20th at noon, one at 23:30

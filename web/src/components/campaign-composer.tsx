@@ -1,39 +1,21 @@
 import { useId, useState } from 'react';
+import type { CampaignAudience, CampaignSends } from '../../../src/campaigns/audience.queries.js';
+import type { CampaignSendSummary } from '../../../src/campaigns/campaigns.queries.js';
+import type { FlowSummary } from '../../../src/campaigns/flows.queries.js';
 import { useApi } from '../api.js';
 import { callApi, type Refusal } from '../compose-api.js';
 import { type I18n, useI18n, zoneLabel } from '../i18n.js';
 import { Async, Card } from '../ui.js';
 import { channelName, RefusalText, type TemplateItem, TemplatePreview, templateLabel } from './template-preview.js';
 
-/** `GET /api/v1/campaigns/sends`. */
-interface CampaignRow {
-  key: string;
-  name: string;
-  version: number;
-  entered: number;
-  heldOut: number;
-  sendAt: number | null;
-}
+/** `GET /api/v1/campaigns/sends`: each campaign with what sending it did. */
+type CampaignRow = FlowSummary & CampaignSends;
 
 /** `POST /api/v1/campaigns/audience`. */
-interface Audience {
-  segment: string;
-  asOf: number;
-  members: number;
-  heldOut: number | null;
-  reachable: number;
-  excluded: { no_address: number; no_consent: number; suppressed: number };
-}
+type Audience = CampaignAudience;
 
 /** What `POST /campaigns/:key/send` answers. */
-interface SendSummary {
-  key: string;
-  at: number;
-  audience: number;
-  entered: number;
-  treatment: number;
-  control: number;
-}
+type SendSummary = CampaignSendSummary;
 
 const CHANNELS = ['email', 'sms', 'kakao'] as const;
 

@@ -1,4 +1,6 @@
 import { useEffect, useId, useState } from 'react';
+import type { FlowDefinition } from '../../../src/campaigns/flow.js';
+import type { FlowSummary, SavedFlow } from '../../../src/campaigns/flows.queries.js';
 import { useApi } from '../api.js';
 import { callApi, type Refusal } from '../compose-api.js';
 import { type I18n, useI18n } from '../i18n.js';
@@ -7,48 +9,16 @@ import { Async, Card, Empty } from '../ui.js';
 import { channelName, RefusalText } from './template-preview.js';
 
 /** A flow as `GET /api/v1/flows` lists it. */
-interface FlowListItem {
-  key: string;
-  name: string;
-  kind: 'flow' | 'campaign';
-  enabled: boolean;
-  version: number;
-}
-
-type Duration = { days?: number; hours?: number; minutes?: number };
-type Condition = { fact: string; eq?: unknown; in?: unknown[]; gte?: number; lt?: number; exists?: boolean };
-type Step =
-  | { id: string; type: 'wait'; for: Duration; atLocalTime?: string; next: string }
-  | {
-      id: string;
-      type: 'send';
-      channels: string[];
-      template: string;
-      purpose: 'marketing' | 'transactional';
-      offer?: { type: string; amountMinor?: number; percent?: number; validDays: number };
-      next?: string;
-    }
-  | { id: string; type: 'branch'; cases: Array<{ when: Condition; next: string }>; default: string }
-  | { id: string; type: 'outreach'; note: string; next?: string }
-  | { id: string; type: 'exit' };
+type FlowListItem = FlowSummary;
 
 /** A flow definition as the server stores it (the TypeBox schema of src/campaigns/flow.ts). */
-interface FlowDocument {
-  key: string;
-  name: string;
-  description?: string;
-  trigger: { type: string; [field: string]: unknown };
-  exitWhen: Array<{ type: string; segments?: string[]; events?: string[] }>;
-  steps: Step[];
-  holdoutShare: number;
-  attributionDays: number;
-  reentry: { type: 'never' } | { type: 'after'; days: number };
-}
+type FlowDocument = FlowDefinition;
+type Step = FlowDocument['steps'][number];
+type Duration = Extract<Step, { type: 'wait' }>['for'];
+type Condition = Extract<Step, { type: 'branch' }>['cases'][number]['when'];
 
 /** `GET /api/v1/flows/:key`. */
-interface FlowDetail extends FlowListItem {
-  definition: FlowDocument;
-}
+type FlowDetail = SavedFlow;
 
 function duration(i18n: I18n, d: Duration): string {
   const parts = [
@@ -106,7 +76,8 @@ function exitText(i18n: I18n, e: FlowDocument['exitWhen'][number]): string {
     case 'event':
       return i18n.t('exitEvent', { events: list(e.events) });
     default:
-      return e.type;
+      // A kind added on the server before the dashboard knows it.
+      return (e as { type: string }).type;
   }
 }
 

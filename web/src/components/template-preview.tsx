@@ -1,33 +1,10 @@
 import { useId, useState } from 'react';
+import type { TemplatePreview as PreviewView, TemplateSummary } from '../../../src/campaigns/preview.queries.js';
 import { callApi, type Refusal } from '../compose-api.js';
 import { type I18n, type MessageKey, useI18n } from '../i18n.js';
 
 /** A template as `GET /api/v1/templates` lists it. */
-export interface TemplateItem {
-  key: string;
-  version: number;
-  channel: 'email' | 'sms' | 'kakao' | 'webhook';
-  purpose: 'marketing' | 'transactional';
-  subject: string | null;
-}
-
-/** `POST /api/v1/templates/:key/preview`. */
-interface PreviewView {
-  template: TemplateItem;
-  customer: { id: number | null; name: string | null; sample: boolean; korean: boolean };
-  subject: string | null;
-  html: string | null;
-  text: string;
-  advertisement: boolean;
-  length: {
-    characters: number;
-    encoding: 'gsm7' | 'ucs2';
-    units: number;
-    segments: number;
-    eucKrBytes: number;
-    koreanType: 'SMS' | 'LMS' | 'too_long';
-  } | null;
-}
+export type TemplateItem = TemplateSummary;
 
 const CHANNEL: Record<TemplateItem['channel'], MessageKey> = {
   email: 'channelEmail',

@@ -1,3 +1,5 @@
+import type { ChurnFigures } from '../../../src/feedback/churn.queries.js';
+import type { FeedbackReport } from '../../../src/feedback/report.queries.js';
 import { useApi } from '../api.js';
 import { AXIS_NAME, Chart, PALETTE } from '../chart.js';
 import { DataTable } from '../components/data-table.js';
@@ -5,65 +7,11 @@ import { type MessageKey, useI18n } from '../i18n.js';
 import { eventWord } from '../i18n-korean.js';
 import { Async, Card, Empty, Kpi, PageHead } from '../ui.js';
 
-interface Nps {
-  answers: number;
-  promoters: number;
-  passives: number;
-  detractors: number;
-  nps: number | null;
-  interval: { low: number; high: number; level: number } | null;
-  note: 'no_answers' | 'small_sample' | null;
-}
+type ReasonCount = FeedbackReport['exitReasons']['total'][number];
+type Churn = ChurnFigures;
 
-interface ReasonCount {
-  reason: string;
-  answers: number;
-}
-
-interface Churn {
-  customersStart: number;
-  customersLost: number | null;
-  churnRate: number | null;
-}
-
-/** `GET /api/v1/feedback/report`. */
-export interface FeedbackReportView {
-  nps: Nps;
-  npsTrend: Array<{ month: string } & Nps>;
-  csat: { answers: number; csat: number | null; mean: number | null; note: string | null };
-  responseRates: Array<{ survey: string; issued: number; answered: number; rate: number | null }>;
-  exitReasons: {
-    total: Array<{ reason: string; answers: number }>;
-    bySegment: Array<{ segment: string; reason: string; answers: number }>;
-    byMonth: Array<{ month: string; reason: string; answers: number }>;
-    churn: {
-      currency: string | null;
-      activeWindowDays: number;
-      byMonth: Array<{ month: string; partial: boolean } & Churn>;
-      bySegment: Array<{ segment: string } & Churn>;
-      note: string | null;
-    };
-  };
-  latestComments: Array<{
-    customerId: number;
-    survey: string;
-    score: number | null;
-    comment: string;
-    answeredAt: number;
-  }>;
-  reviews: {
-    count: number;
-    average: number | null;
-    latest: Array<{
-      id: number;
-      product: string;
-      customerId: number;
-      rating: number;
-      body: string | null;
-      createdAt: number;
-    }>;
-  };
-}
+/** `GET /api/v1/feedback/report`: the server's own type. */
+export type FeedbackReportView = FeedbackReport;
 
 /** The Feedback page: NPS with its interval and trend, CSAT, response rates, exit reasons, comments, reviews. */
 export function FeedbackPage() {

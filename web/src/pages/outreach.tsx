@@ -1,28 +1,15 @@
 import { useId, useState } from 'react';
+import type { OutreachFilter, OutreachTask } from '../../../src/campaigns/outreach.queries.js';
 import { useApi } from '../api.js';
 import { callApi, type Refusal } from '../compose-api.js';
 import { currencyDigits, type I18n, type MessageKey, useI18n } from '../i18n.js';
 import { Async, Card, Empty } from '../ui.js';
 import './outreach.css';
 
-/** One task of `GET /api/v1/outreach` (src/campaigns/outreach.queries.ts `OutreachTask`). */
-export interface OutreachTaskItem {
-  id: number;
-  customer: { id: number; email: string | null; phone: string | null; name: string | null };
-  why: string;
-  flow: { key: string; name: string };
-  stepId: string | null;
-  createdAt: number;
-  value: {
-    orders: number;
-    spent: Array<{ currency: string; minor: number }>;
-    clv: { value: number; currency: string } | null;
-  };
-  lastOrder: { at: number; totalMinor: number; currency: string } | null;
-  done: { at: number; by: string; note: string | null } | null;
-}
+/** One task of `GET /api/v1/outreach`: the server's own type. */
+type OutreachTaskItem = OutreachTask;
 
-type Filter = 'open' | 'done' | 'all';
+type Filter = OutreachFilter;
 const FILTERS: ReadonlyArray<{ filter: Filter; label: MessageKey }> = [
   { filter: 'open', label: 'outreachOpen' },
   { filter: 'done', label: 'outreachDone' },
