@@ -36,6 +36,7 @@ import {
   workerTick,
 } from '../../campaigns/index.js';
 import { ComebackError } from '../../errors.js';
+import { dayInZone, formatWithOffset, zoneOffsetAt } from '../../shared/dates.js';
 import { currencyExponent, formatMoney } from '../../shared/money.js';
 import { type Db, openStore } from '../../store/index.js';
 import { resolveCustomerRef } from '../customer-ref.js';
@@ -168,11 +169,12 @@ async function savedOrBuiltin(db: Db, key: string): Promise<FlowDefinition> {
 }
 
 /** The human face of a backtest. */
-function printBacktest(ctx: CommandContext, r: BacktestReport): void {
+function printBacktest(ctx: CommandContext, r: BacktestReport, timeZone: string): void {
   const out = ctx.io.out;
-  const at = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+  // Days and times of the store's zone, as the dates were typed.
+  const at = (ms: number) => formatWithOffset(ms, zoneOffsetAt(ms, timeZone)).slice(0, 16).replace('T', ' ');
   out.write(
-    `Backtest of ${r.key} from ${new Date(r.from).toISOString().slice(0, 10)} to ${new Date(r.to - 1).toISOString().slice(0, 10)} (nothing was sent or written)\n`,
+    `Backtest of ${r.key} from ${dayInZone(r.from, timeZone)} to ${dayInZone(r.to - 1, timeZone)} (nothing was sent or written)\n`,
   );
   for (const note of r.notes) out.write(`  note: ${note}\n`);
   const t = r.totals;
@@ -400,7 +402,7 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
       const flow = definition ?? (await savedOrBuiltin(store.db, ref));
       const report = await backtestFlow(store.db, flow, { from, to });
       if (flags.json) return printJson(ctx.io, report);
-      printBacktest(ctx, report);
+      printBacktest(ctx, report, timeZone);
     } finally {
       await store.close();
     }

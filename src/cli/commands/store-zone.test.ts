@@ -99,6 +99,15 @@ for (const dialect of DIALECTS) {
         assert.match(typed.out, /as of the end of 2025-06-26 \(given\)/);
       });
 
+      test('flows backtest prints the days as typed, in the store zone', async () => {
+        const args = ['flows', 'backtest', 'second-order', '--from', '2025-06-01', '--to', '2025-06-30'];
+        const human = await run([...args, '--db', t.url]);
+        assert.equal(human.code, 0, human.err);
+        assert.match(human.out, /^Backtest of second-order from 2025-06-01 to 2025-06-30 /m);
+        const json = JSON.parse((await run([...args, '--json', '--db', t.url])).out);
+        assert.deepEqual([json.from, json.to], [z.from, z.to]);
+      });
+
       test('stats: the last order is on 27 June, local', async () => {
         const { code, out, err } = await run(['stats', '--db', t.url]);
         assert.equal(code, 0, err);
