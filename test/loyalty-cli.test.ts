@@ -209,20 +209,19 @@ describe('comeback loyalty', () => {
     assert.doesNotMatch(quiet.err, /\[.*\] \d+%/, 'no bar when stderr is not a terminal');
   });
 
-  test('a ledger write far past the store data needs an explicit --as-of', async () => {
+  test('a program in a currency the store never sold in is refused, naming the field; nothing is stored', async () => {
     const example = join(ROOT, 'samples/loyalty/program.example.json');
     const csv = join(dir, 'eur.csv');
     writeFileSync(csv, 'order_id,customer_id,placed_at,total,currency\no-1,c-1,2011-03-01,20.00,EUR\n');
     const imported = await comebackOn('eur.db', false, 'import', csv, '--format', 'csv');
     assert.equal(imported.code, 0, imported.err);
-    assert.equal((await comebackOn('eur.db', false, 'loyalty', 'init', '--config', example)).code, 0);
-    // No sale in the program's currency (GBP): the default is the clock, years after the last sale.
-    const refused = await comebackOn('eur.db', false, 'loyalty', 'sync');
+    // The example program is in GBP: it could never earn here, and a sync would pass over the orders for good.
+    const refused = await comebackOn('eur.db', false, 'loyalty', 'init', '--config', example);
     assert.equal(refused.code, 1);
-    assert.match(refused.err, /data ends on 2011-03-0[12].*--as-of/);
-    const given = await comebackOn('eur.db', false, 'loyalty', 'sync', '--as-of', '2011-03-31', '--json');
-    assert.equal(given.code, 0, given.err);
-    assert.equal(JSON.parse(given.out).orders.otherCurrency, 0, 'not a member: no order is looked at for points');
+    assert.match(refused.err, /program\.example\.json: currency: the store has no sales in GBP, only in EUR/);
+    const status = await comebackOn('eur.db', false, 'loyalty', 'status');
+    assert.equal(status.code, 1, 'no program was stored');
+    assert.match(status.err, /loyalty init/);
   });
 
   test('a bad program file is refused naming the field', async () => {

@@ -1,11 +1,14 @@
 import { ComebackError } from '../errors.js';
-import type { Db } from '../store/index.js';
+import { type Db, REVENUE_STATUSES } from '../store/index.js';
 import type { LoyaltyTables } from './loyalty-tables.js';
 import { type Program, type ProgramConfig, validateProgramConfig } from './program.js';
 
 /**
  * Stores a configuration as the next version, unless it equals the current one (then that version is
  * returned). Older versions stay: ledger entries name the version they were computed under.
+ * Errors (`bad_input`, field `currency`): a program in a currency the store has sales in none of, while
+ * it has sales in others (it could never earn, and each sync would pass over the orders for good); a
+ * version in another currency than the current one (the points already earned are worth that currency).
  */
 export async function saveProgram(db: Db, config: ProgramConfig, { now }: { now: number }): Promise<Program> {
   const l = db.withTables<LoyaltyTables>();
@@ -18,6 +21,30 @@ export async function saveProgram(db: Db, config: ProgramConfig, { now }: { now:
     .limit(1)
     .executeTakeFirst();
   if (current && current.config === text) return { version: current.version, config: valid };
+  if (current) {
+    const was = (JSON.parse(current.config) as { currency: string }).currency;
+    if (was !== valid.currency) {
+      throw new ComebackError(
+        'bad_input',
+        `currency: the program is in ${was} (version ${current.version}); a program keeps its currency, as the points already earned are worth ${was}`,
+        { location: { field: 'currency' } },
+      );
+    }
+  }
+  const sold = await db
+    .selectFrom('orders')
+    .select('currency')
+    .where('status', 'in', REVENUE_STATUSES)
+    .groupBy('currency')
+    .orderBy('currency')
+    .execute();
+  if (sold.length > 0 && !sold.some((r) => r.currency === valid.currency)) {
+    throw new ComebackError(
+      'bad_input',
+      `currency: the store has no sales in ${valid.currency}, only in ${sold.map((r) => r.currency).join(', ')}: a program in ${valid.currency} would earn nothing`,
+      { location: { field: 'currency' } },
+    );
+  }
   const version = (current?.version ?? 0) + 1;
   await l
     .insertInto('loyalty_programs')

@@ -96,7 +96,12 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
       const store = await openStore(ctx.config(flags).dbUrl);
       try {
         const { asOf } = await resolveAsOf(ctx, store.db, flags.asOf, config.currency);
-        const saved = await saveProgram(store.db, config, { now: asOf });
+        const saved = await saveProgram(store.db, config, { now: asOf }).catch((error: unknown) => {
+          // A refusal about the file's content names the file, as a bad field in it does.
+          if (error instanceof ComebackError && error.kind === 'bad_input' && error.location?.field)
+            throw new ComebackError('bad_input', `${flags.config}: ${error.message}`, { cause: error });
+          throw error;
+        });
         if (flags.json) printJson(ctx.io, { version: saved.version, name: config.name, currency: config.currency });
         else out(`loyalty program "${config.name}" (${config.currency}) is version ${saved.version}`);
       } finally {
