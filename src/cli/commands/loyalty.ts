@@ -29,7 +29,7 @@ import {
 import { formatMoney } from '../../shared/money.js';
 import { type Db, openStore } from '../../store/index.js';
 import { resolveCustomerRef } from '../customer-ref.js';
-import { formatCount, formatTable, printJson } from '../io.js';
+import { asOfText, formatCount, formatTable, printJson } from '../io.js';
 import { type CommandContext, dbOption, resolveAsOf } from '../shared.js';
 
 interface Flags {
@@ -61,7 +61,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
    */
   const withProgram = async <F extends Flags>(
     flags: F,
-    fn: (db: Db, program: Program, now: number, source: string) => Promise<void>,
+    fn: (db: Db, program: Program, now: number, source: string, timeZone: string) => Promise<void>,
     { write = false }: { write?: boolean } = {},
   ): Promise<void> => {
     const store = await openStore(ctx.config(flags).dbUrl);
@@ -74,7 +74,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         const refusal = staleWriteRefusal(resolved.asOf, dataEnd, resolved.source === 'given', timeZone);
         if (refusal) throw new ComebackError('conflict', refusal);
       }
-      await fn(store.db, program, resolved.asOf, resolved.source);
+      await fn(store.db, program, resolved.asOf, resolved.source, resolved.timeZone);
     } finally {
       await store.close();
     }
@@ -274,8 +274,8 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
     async (flags: Flags) =>
       withProgram(
         flags,
-        async (db, p, now, source) => {
-          ctx.io.err.write(`loyalty sync as of ${new Date(now).toISOString()} (${source})\n`);
+        async (db, p, now, source, timeZone) => {
+          ctx.io.err.write(`loyalty sync as of ${asOfText(now, timeZone)} (${source})\n`);
           const bar = syncProgress(ctx);
           let orders: SyncSummary;
           try {
@@ -313,11 +313,11 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
     'report',
     'members, points issued (gross and net of reversals) / redeemed / expired, liability, debt, tiers, repeat purchase',
   ).action(async (flags: Flags) =>
-    withProgram(flags, async (db, p, now) => {
+    withProgram(flags, async (db, p, now, _source, timeZone) => {
       const r = await programReport(db, p, { asOf: now });
       if (flags.json) return printJson(ctx.io, r);
       const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)} %`);
-      out(`as of ${new Date(r.asOf).toISOString()}, from the ledger up to then`);
+      out(`as of ${asOfText(r.asOf, timeZone)}, from the ledger up to then`);
       out(
         formatTable([
           ['', 'value'],
