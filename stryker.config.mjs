@@ -2,7 +2,21 @@
 // One folder at a time: STRYKER_FOLDER=models npx stryker run (or `npm run test:mutation -- models`).
 // The mutants are made in src/<folder>; the tests that may kill them are the folder's own tests plus
 // the cross-cutting ones that exercise it (listed below). Not in CI: a folder takes minutes to hours.
+import { readFileSync } from 'node:fs';
+
 const folder = process.env.STRYKER_FOLDER ?? 'models';
+/** A sampled run (scripts/mutation-sample.mjs): one mutate range per drawn node. */
+const sample = process.env.STRYKER_SAMPLE ? JSON.parse(readFileSync(process.env.STRYKER_SAMPLE, 'utf8')).sample : null;
+const sampleRanges = sample
+  ? [
+      ...new Set(
+        sample.map(
+          (m) =>
+            `${m.file}:${m.location.start.line + 1}:${m.location.start.column}-${m.location.end.line + 1}:${m.location.end.column}`,
+        ),
+      ),
+    ]
+  : null;
 
 /** Test files beyond the folder's own that exercise its code. */
 const extraTests = {
@@ -11,11 +25,16 @@ const extraTests = {
   loyalty: ['test/loyalty-cli.test.ts'],
   segments: ['src/cli/commands/segments.test.ts'],
   models: ['src/predict/*.test.ts'],
+  recommend: ['src/cli/commands/recommend.test.ts', 'src/api/routes/products.test.ts'],
+  // The flow engine's own end-to-end tests (real SMTP sink); the other test/campaigns-*.test.ts files
+  // each take tens of seconds, too many to re-run per mutant.
+  campaigns: ['test/campaigns.test.ts', 'test/campaigns-set-based.test.ts'],
 };
 
 export default {
   testRunner: 'tap',
-  plugins: ['@stryker-mutator/tap-runner'],
+  plugins: ['@stryker-mutator/tap-runner', './scripts/stryker-sample-ignorer.mjs'],
+  ignorers: sample ? ['sample'] : [],
   tap: {
     // STRYKER_OWN_TESTS=1 keeps to the folder's own tests, STRYKER_TESTS=a.test.ts,b.test.ts to the ones
     // named (quicker runs on a shared machine, with `--mutate <file>` and `--incremental`).
@@ -24,10 +43,12 @@ export default {
       : [`src/${folder}/**/*.test.ts`, ...(process.env.STRYKER_OWN_TESTS === '1' ? [] : (extraTests[folder] ?? []))],
     nodeArgs: ['--import', 'tsx', '-r', '{{hookFile}}', '{{testFile}}'],
   },
-  mutate: [`src/${folder}/**/*.ts`, `!src/${folder}/**/*.test.ts`, `!src/${folder}/**/*.bench.ts`],
+  mutate: sampleRanges ?? [`src/${folder}/**/*.ts`, `!src/${folder}/**/*.test.ts`, `!src/${folder}/**/*.bench.ts`],
   coverageAnalysis: 'perTest',
   concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 2),
-  timeoutMS: 60_000,
+  // Added to each mutant's expected time (1.5 × its tests' time in the dry run): a mutant that loops is
+  // given up on after that, and counts as killed. 60 s made every looping optimiser mutant cost a minute.
+  timeoutMS: Number(process.env.STRYKER_TIMEOUT_MS ?? 15_000),
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: `test-artifacts/mutation/${folder}.html` },
   jsonReporter: { fileName: `test-artifacts/mutation/${folder}.json` },

@@ -196,8 +196,12 @@ function wolfeLineSearch(
   return best;
 }
 
-/** Minimiser of the cubic through (a, fa, da) and (b, fb, db); the quadratic one when db is unknown. */
-function cubicMinimiser(a: number, fa: number, da: number, b: number, fb: number, db: number): number {
+/**
+ * Minimiser of the cubic through (a, fa, da) and (b, fb, db) (Nocedal & Wright 2006, eq. 3.59); of the
+ * quadratic through fa, da and fb when db is NaN (unknown); NaN when there is none (fb not finite, a
+ * cubic with no real turning point, a quadratic that is not convex). Exported for its tests.
+ */
+export function cubicMinimiser(a: number, fa: number, da: number, b: number, fb: number, db: number): number {
   if (!Number.isFinite(fb)) return Number.NaN;
   if (Number.isNaN(db)) {
     // Quadratic through fa, da and fb.
