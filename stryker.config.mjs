@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 
 const folder = process.env.STRYKER_FOLDER ?? 'models';
+const reportDir = process.env.MUTATION_DIR ?? 'test-artifacts/mutation';
 /** A sampled run (scripts/mutation-sample.mjs): one mutate range per drawn node. */
 const sample = process.env.STRYKER_SAMPLE ? JSON.parse(readFileSync(process.env.STRYKER_SAMPLE, 'utf8')).sample : null;
 const sampleRanges = sample
@@ -50,9 +51,10 @@ export default {
   // given up on after that, and counts as killed. 60 s made every looping optimiser mutant cost a minute.
   timeoutMS: Number(process.env.STRYKER_TIMEOUT_MS ?? 15_000),
   reporters: ['clear-text', 'progress', 'html', 'json'],
-  htmlReporter: { fileName: `test-artifacts/mutation/${folder}.html` },
-  jsonReporter: { fileName: `test-artifacts/mutation/${folder}.json` },
-  tempDirName: '.stryker-tmp',
-  ignorePatterns: ['dist', 'web/dist', 'test-artifacts', '.stryker-tmp', 'comeback*.db'],
+  // MUTATION_DIR: where the reports go (default test-artifacts/mutation), so that two runs can go side by side.
+  htmlReporter: { fileName: `${reportDir}/${folder}.html` },
+  jsonReporter: { fileName: `${reportDir}/${folder}.json` },
+  tempDirName: process.env.MUTATION_DIR ? '.stryker-tmp-2' : '.stryker-tmp',
+  ignorePatterns: ['dist', 'web/dist', 'test-artifacts', '.stryker-tmp*', 'comeback*.db'],
   thresholds: { high: 90, low: 80, break: null },
 };

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { Instrumenter } from '@stryker-mutator/instrumenter';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const artifacts = path.join(root, 'test-artifacts', 'mutation');
+const artifacts = path.resolve(root, process.env.MUTATION_DIR ?? path.join('test-artifacts', 'mutation'));
 
 /** The source files Stryker mutates in a folder (as stryker.config.mjs: no tests, no benches). */
 function sourceFiles(folder) {
