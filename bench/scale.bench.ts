@@ -3,8 +3,9 @@
  * a simulated store (BG/NBD with the CDNOW parameters, see `comeback simulate`) on SQLite and, when a
  * server is given (`--pg` or
  * COMEBACK_TEST_PG), PostgreSQL. For each step: time, rows per second, peak memory, and the ratio to
- * its reference measured in the same run — a raw load of the same rows into one table (SQLite: one
- * prepared INSERT per row in one transaction; PostgreSQL: one COPY) for writing and importing, a bare
+ * its reference measured in the same run — a raw load of the same rows into one table each (SQLite: one
+ * prepared INSERT per row in one transaction; PostgreSQL: one COPY): for `simulate → db` its lines and
+ * events, for the import the export's rows; a bare
  * Fastify route for `POST /track`, DuckDB over the same export for report and cohorts. The commands
  * run as a user runs them (a child process each, peak RSS by /usr/bin/time); the track step runs the
  * server in a child process and drives it from this one. The import is timed twice: as the CLI (start-up
@@ -13,11 +14,11 @@
  * refresh, export); the export and its raw reference are always made.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import Database from 'better-sqlite3';
 import { parse } from 'csv-parse';
@@ -25,8 +26,9 @@ import Fastify from 'fastify';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createApiKey } from '../src/api/keys.queries.js';
+import { toCsv } from '../src/shared/csv.js';
 import { packageRoot } from '../src/shared/paths.js';
-import { SHOPIFY_COLUMNS } from '../src/simulate/index.js';
+import { SHOPIFY_COLUMNS, simulateStore } from '../src/simulate/index.js';
 import { openStore } from '../src/store/index.js';
 
 const MAIN = join(packageRoot(), 'src', 'cli', 'main.ts');
@@ -99,42 +101,112 @@ function cli(args: string[], url: string): { seconds: number; peakMb: number; ou
   return { seconds, peakMb: kb / 1024, out: result.stdout };
 }
 
-async function rawSqlite(file: string, dir: string): Promise<{ seconds: number; rows: number }> {
+/** A raw load of a CSV file (`columns` text columns, `header` lines skipped) into one fresh table. */
+interface RawFile {
+  file: string;
+  columns: number;
+  header: boolean;
+}
+
+async function rawSqlite(files: RawFile[], dir: string): Promise<{ seconds: number; rows: number }> {
   const started = performance.now();
   const raw = new Database(join(dir, `raw-${Math.random()}.db`));
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = NORMAL');
-  raw.exec(`create table lines (${SHOPIFY_COLUMNS.map((_c, i) => `c${i} text`).join(', ')})`);
-  const insert = raw.prepare(`insert into lines values (${SHOPIFY_COLUMNS.map(() => '?').join(', ')})`);
   let rows = 0;
-  raw.exec('begin');
-  for await (const record of createReadStream(file).pipe(parse({ from_line: 2 })) as AsyncIterable<string[]>) {
-    insert.run(record);
-    rows += 1;
+  for (const [t, { file, columns, header }] of files.entries()) {
+    raw.exec(`create table t${t} (${Array.from({ length: columns }, (_c, i) => `c${i} text`).join(', ')})`);
+    const insert = raw.prepare(`insert into t${t} values (${Array.from({ length: columns }, () => '?').join(', ')})`);
+    raw.exec('begin');
+    for await (const record of createReadStream(file).pipe(parse({ from_line: header ? 2 : 1 })) as AsyncIterable<
+      string[]
+    >) {
+      insert.run(record);
+      rows += 1;
+    }
+    raw.exec('commit');
   }
-  raw.exec('commit');
   raw.close();
   return { seconds: (performance.now() - started) / 1000, rows };
 }
 
-async function rawCopy(file: string, url: string): Promise<{ seconds: number; rows: number }> {
+async function rawCopy(files: RawFile[], url: string): Promise<{ seconds: number; rows: number }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query('drop table if exists bench_raw_lines');
-    await client.query(`create table bench_raw_lines (${SHOPIFY_COLUMNS.map((_c, i) => `c${i} text`).join(', ')})`);
-    const started = performance.now();
-    await pipeline(
-      createReadStream(file),
-      client.query(copyFrom('COPY bench_raw_lines FROM STDIN (FORMAT csv, HEADER true)')),
-    );
-    const seconds = (performance.now() - started) / 1000;
-    const { rows } = await client.query('select count(*)::int as n from bench_raw_lines');
-    await client.query('drop table bench_raw_lines');
-    return { seconds, rows: rows[0].n };
+    let seconds = 0;
+    let rows = 0;
+    for (const { file, columns, header } of files) {
+      await client.query('drop table if exists bench_raw');
+      await client.query(
+        `create table bench_raw (${Array.from({ length: columns }, (_c, i) => `c${i} text`).join(', ')})`,
+      );
+      const started = performance.now();
+      await pipeline(
+        createReadStream(file),
+        client.query(copyFrom(`COPY bench_raw FROM STDIN (FORMAT csv, HEADER ${header})`)),
+      );
+      seconds += (performance.now() - started) / 1000;
+      const counted = await client.query('select count(*)::int as n from bench_raw');
+      rows += counted.rows[0].n;
+      await client.query('drop table bench_raw');
+    }
+    return { seconds, rows };
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The rows `simulate → db` stores that a raw load can be compared with: its order lines (the columns of
+ * `order_lines`) and its events (the columns of `events` it fills), as two CSV files without a header,
+ * drawn by the same generator with the same options as the CLI's defaults.
+ */
+async function simulatedRows(dir: string): Promise<RawFile[]> {
+  const linesFile = join(dir, 'sim-lines.csv');
+  const eventsFile = join(dir, 'sim-events.csv');
+  const lines = createWriteStream(linesFile);
+  const events = createWriteStream(eventsFile);
+  const now = Date.now();
+  const write = async (out: WriteStream, rows: unknown[][]) => {
+    if (!out.write(toCsv(rows))) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  };
+  let customerId = 0;
+  for (const customer of simulateStore({ customers: CUSTOMERS, months: MONTHS, seed: 1, currency: 'USD' })) {
+    customerId += 1;
+    const lineRows = customer.orders.flatMap((order, o) =>
+      order.lines.map((line, i) => [
+        customerId * 1000 + o,
+        i + 1,
+        customerId,
+        line.sku,
+        line.title,
+        line.quantity,
+        line.unitPriceMinor,
+        0,
+        line.quantity * line.unitPriceMinor,
+        'product',
+      ]),
+    );
+    const eventRows = customer.events.map((e) => [
+      e.messageId,
+      e.type,
+      e.name,
+      customerId,
+      JSON.stringify(e.sku ? { sku: e.sku } : {}),
+      e.at,
+      now,
+    ]);
+    await write(lines, lineRows);
+    await write(events, eventRows);
+  }
+  lines.end();
+  events.end();
+  await Promise.all([finished(lines), finished(events)]);
+  return [
+    { file: linesFile, columns: 10, header: false },
+    { file: eventsFile, columns: 7, header: false },
+  ];
 }
 
 async function duck(sql: string): Promise<number> {
@@ -230,7 +302,8 @@ async function run(dbName: 'sqlite' | 'postgres', dir: string, makeUrl: (name: s
     ],
     url,
   );
-  const raw = dbName === 'sqlite' ? await rawSqlite(exportFile, dir) : await rawCopy(exportFile, url);
+  const exportRaw = [{ file: exportFile, columns: SHOPIFY_COLUMNS.length, header: true }];
+  const raw = dbName === 'sqlite' ? await rawSqlite(exportRaw, dir) : await rawCopy(exportRaw, url);
   const rawLabel = dbName === 'sqlite' ? 'raw INSERT' : 'raw COPY';
   // Every later step reads the store simulate writes; without them it is skipped unless asked for.
   const needsStore = [...ONLY].some((step) => step !== 'import');
@@ -242,14 +315,22 @@ async function run(dbName: 'sqlite' | 'postgres', dir: string, makeUrl: (name: s
       url,
     );
     counts = JSON.parse(sim.out) as typeof counts;
+    // The reference: a raw load of the same lines and events (orders and customers are not counted).
+    const simRows = await simulatedRows(dir);
+    const simRaw = dbName === 'sqlite' ? await rawSqlite(simRows, dir) : await rawCopy(simRows, url);
+    if (simRaw.rows !== counts.lines + counts.events) {
+      throw new Error(
+        `simulate wrote ${counts.lines} lines and ${counts.events} events; the reference ${simRaw.rows} rows`,
+      );
+    }
     print({
       db: dbName,
       step: 'simulate → db',
       seconds: sim.seconds,
       rows: counts.lines + counts.events,
       peakMb: sim.peakMb,
-      reference: rawLabel,
-      refSeconds: raw.seconds,
+      reference: `${rawLabel} of its lines and events`,
+      refSeconds: simRaw.seconds,
       note: `${counts.customers} customers, ${counts.orders} orders, ${counts.lines} lines, ${counts.events} events`,
     });
   }

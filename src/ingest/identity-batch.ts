@@ -368,8 +368,25 @@ async function writeSqlite(db: Db, w: Writes): Promise<number[]> {
  * created by this batch (`ref < 0`) have nothing queued.
  */
 async function skipWithdrawn(db: Db, consents: ReadonlyArray<{ ref: number; consent: ConsentInput }>): Promise<void> {
-  for (const { ref, consent } of consents) {
-    if (consent.granted || ref < 0) continue;
+  const withdrawn = consents.filter(({ ref, consent }) => !consent.granted && ref >= 0);
+  if (withdrawn.length === 0) return;
+  // Only customers with pending marketing have anything to skip: one look-up finds them (usually none,
+  // so a re-import does not pay two queries per customer who said no).
+  const queued = new Set<number>();
+  for (const chunk of chunks([...new Set(withdrawn.map((w) => w.ref))], 900)) {
+    const rows = await db
+      .withTables<{ outbox: { customer_id: number; purpose: string; status: string } }>()
+      .selectFrom('outbox')
+      .select('customer_id')
+      .distinct()
+      .where('customer_id', 'in', chunk)
+      .where('purpose', '=', 'marketing')
+      .where('status', '=', 'pending')
+      .execute();
+    for (const row of rows) queued.add(Number(row.customer_id));
+  }
+  for (const { ref, consent } of withdrawn) {
+    if (!queued.has(ref)) continue;
     const stored = await db
       .selectFrom('customer_consents')
       .select('granted')

@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { basename } from 'node:path';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { finished } from 'node:stream/promises';
+import { deserialize, serialize } from 'node:v8';
 import { busyError, ComebackError, inputError, isBusyError } from '../errors.js';
 import { toCsv } from '../shared/csv.js';
 import { isValidTimeZone } from '../shared/dates.js';
 import { type DecimalMark, normaliseCurrency } from '../shared/money.js';
 import { type Db, immediateTransaction, pgSession, REVENUE_STATUSES } from '../store/index.js';
-import type { ParseContext } from './formats/format.js';
+import type { ParseContext, ParsedItem } from './formats/format.js';
 import { FORMATS, type FormatName } from './formats/index.js';
 import { type CatalogueStats, type ProductInput, ProductWriter, storeCurrency } from './products.js';
 import type { CustomerInput, OrderInput, RefundInput } from './records.js';
@@ -160,12 +164,21 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
   // A product export states no currency: the store's own (the currency of its orders) unless given.
   if (format.catalogue) ctx.currency ??= await storeCurrency(db);
 
-  // Pass 1: every row read and checked, nothing written.
+  // Pass 1: every row read and checked, nothing written; the records kept in a spill file, so that the
+  // writing pass reads them back instead of parsing the file again.
   const fileMoney = new FileMoney();
   let rejects: WriteStream | undefined;
   let headers = format.layout === 'csv' ? 1 : 0;
+  const spill = await Spill.create();
+  let fileTotal = 0;
   try {
-    for await (const item of items((read, total) => options.onProgress?.(Math.round(read / 2), total), true)) {
+    for await (const item of items((read, total) => {
+      fileTotal = total;
+      options.onProgress?.(Math.round(read / 2), total);
+    }, true)) {
+      if (item.kind === 'order' || item.kind === 'refund' || item.kind === 'customer' || item.kind === 'product') {
+        await spill.push(item);
+      }
       switch (item.kind) {
         case 'reject':
           if (!options.skipInvalid) throw inputError(item.message, { file, line: item.line, field: item.field });
@@ -193,94 +206,176 @@ export async function importFile(db: Db, file: string, options: ImportOptions): 
           break;
       }
     }
+    await spill.close();
+  } catch (error) {
+    await spill.remove();
+    throw error;
   } finally {
     if (rejects) await new Promise((resolve) => rejects!.end(resolve));
   }
-  if (rows === 0) throw inputError('the file is empty', { file, line: 1 });
-  if (format.layout === 'csv' && rows === 1) throw inputError('the file has a header and no rows', { file, line: 2 });
-  summary.rows = Math.max(0, rows - headers);
-
-  // Pass 2: written in short transactions.
-  const sha = await sha256(file);
-  const run = await batchTransaction(db, async (trx) => {
-    const unfinished = await trx
-      .selectFrom('imports')
-      .select('id')
-      .where('sha256', '=', sha)
-      .where('completed_at', 'is', null)
-      .execute();
-    summary.resumed = unfinished.length > 0;
-    const row = await trx
-      .insertInto('imports')
-      .values({
-        file: basename(file),
-        format: options.format,
-        sha256: sha,
-        rows: summary.rows,
-        orders: 0,
-        rejected: summary.rejected,
-        imported_at: options.now,
-        completed_at: null,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return { id: Number(row.id), unfinished: unfinished.map((r) => Number(r.id)) };
-  });
-  const writer = new ImportWriter(db, format.name, options.now);
-  // COPY needs the raw client of the session its transactions run on.
-  const session = options.copy === false ? undefined : await pgSession(db);
-  if (session) writer.copyThrough(session.client);
-  writer.resolveInBatches(options.copy !== false);
-  const writeDb = session?.db ?? db;
-  const batchSize = options.batchSize ?? (session ? COPY_BATCH : BATCH);
-  let orders: OrderInput[] = [];
-  let refunds: RefundInput[] = [];
-  let customers: CustomerInput[] = [];
-  const products: ProductInput[] = [];
-  const flush = async () => {
-    if (orders.length + refunds.length + customers.length === 0) return;
-    await batchTransaction(writeDb, async (trx) => {
-      writer.use(trx);
-      await writer.resolveCustomers(customers.map((customer) => ({ customer, seenAt: options.now })));
-      await writer.writeOrders(orders);
-      await writer.writeRefunds(refunds);
-    });
-    orders = [];
-    refunds = [];
-    customers = [];
-  };
   try {
-    for await (const item of items((read, total) => options.onProgress?.(Math.round((total + read) / 2), total))) {
-      if (item.kind === 'order') orders.push(item.order);
-      else if (item.kind === 'refund') refunds.push(item.refund);
-      else if (item.kind === 'customer') customers.push(item.customer);
-      else if (item.kind === 'product') products.push(item.product);
-      if (orders.length + refunds.length + customers.length >= batchSize) await flush();
-    }
-    await flush();
+    return await write();
   } finally {
-    session?.release();
+    await spill.remove();
   }
-  writer.copyThrough(undefined);
-  await batchTransaction(db, async (trx) => {
-    if (format.catalogue) {
-      const catalogue = new ProductWriter(trx, format.name, options.now);
-      await catalogue.write(products);
-      summary.catalogue = catalogue.stats;
+
+  async function write(): Promise<ImportSummary> {
+    if (rows === 0) throw inputError('the file is empty', { file, line: 1 });
+    if (format.layout === 'csv' && rows === 1) throw inputError('the file has a header and no rows', { file, line: 2 });
+    summary.rows = Math.max(0, rows - headers);
+
+    // Pass 2: written in short transactions.
+    const sha = await sha256(file);
+    const run = await batchTransaction(db, async (trx) => {
+      const unfinished = await trx
+        .selectFrom('imports')
+        .select('id')
+        .where('sha256', '=', sha)
+        .where('completed_at', 'is', null)
+        .execute();
+      summary.resumed = unfinished.length > 0;
+      const row = await trx
+        .insertInto('imports')
+        .values({
+          file: basename(file),
+          format: options.format,
+          sha256: sha,
+          rows: summary.rows,
+          orders: 0,
+          rejected: summary.rejected,
+          imported_at: options.now,
+          completed_at: null,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return { id: Number(row.id), unfinished: unfinished.map((r) => Number(r.id)) };
+    });
+    const writer = new ImportWriter(db, format.name, options.now);
+    // COPY needs the raw client of the session its transactions run on.
+    const session = options.copy === false ? undefined : await pgSession(db);
+    if (session) writer.copyThrough(session.client);
+    writer.resolveInBatches(options.copy !== false);
+    const writeDb = session?.db ?? db;
+    const batchSize = options.batchSize ?? (session ? COPY_BATCH : BATCH);
+    let orders: OrderInput[] = [];
+    let refunds: RefundInput[] = [];
+    let customers: CustomerInput[] = [];
+    const products: ProductInput[] = [];
+    const flush = async () => {
+      if (orders.length + refunds.length + customers.length === 0) return;
+      await batchTransaction(writeDb, async (trx) => {
+        writer.use(trx);
+        await writer.resolveCustomers(customers.map((customer) => ({ customer, seenAt: options.now })));
+        await writer.writeOrders(orders);
+        await writer.writeRefunds(refunds);
+      });
+      orders = [];
+      refunds = [];
+      customers = [];
+    };
+    try {
+      let replayed = 0;
+      for await (const item of spill.read()) {
+        replayed += 1;
+        if (replayed % 1000 === 0 || replayed === spill.count) {
+          options.onProgress?.(Math.round((fileTotal + (fileTotal * replayed) / spill.count) / 2), fileTotal);
+        }
+        if (item.kind === 'order') orders.push(item.order);
+        else if (item.kind === 'refund') refunds.push(item.refund);
+        else if (item.kind === 'customer') customers.push(item.customer);
+        else if (item.kind === 'product') products.push(item.product);
+        if (orders.length + refunds.length + customers.length >= batchSize) await flush();
+      }
+      await flush();
+    } finally {
+      session?.release();
     }
-    writer.use(trx);
-    await writer.finish();
-    await trx
-      .updateTable('imports')
-      .set({ orders: writer.stats.orders, completed_at: options.now })
-      .where('id', '=', run.id)
-      .execute();
-    // The interrupted runs of this file are complete now.
-    if (run.unfinished.length > 0) await trx.deleteFrom('imports').where('id', 'in', run.unfinished).execute();
-  });
-  Object.assign(summary, writer.stats);
-  summary.reconciliation = fileMoney.reconcile(writer.money, summary.rejected);
-  return summary;
+    writer.copyThrough(undefined);
+    await batchTransaction(db, async (trx) => {
+      if (format.catalogue) {
+        const catalogue = new ProductWriter(trx, format.name, options.now);
+        await catalogue.write(products);
+        summary.catalogue = catalogue.stats;
+      }
+      writer.use(trx);
+      await writer.finish();
+      await trx
+        .updateTable('imports')
+        .set({ orders: writer.stats.orders, completed_at: options.now })
+        .where('id', '=', run.id)
+        .execute();
+      // The interrupted runs of this file are complete now.
+      if (run.unfinished.length > 0) await trx.deleteFrom('imports').where('id', 'in', run.unfinished).execute();
+    });
+    Object.assign(summary, writer.stats);
+    summary.reconciliation = fileMoney.reconcile(writer.money, summary.rejected);
+    return summary;
+  }
+}
+
+type SpilledItem = Extract<ParsedItem, { kind: 'order' | 'refund' | 'customer' | 'product' }>;
+
+/**
+ * The records of the checking pass, kept for the writing pass in a temporary file (chunks of 2,000
+ * records in V8's structured-clone format, each behind its byte length), so that the file is parsed
+ * once and memory holds one chunk, whatever the file's size.
+ */
+class Spill {
+  count = 0;
+  private chunk: SpilledItem[] = [];
+  private constructor(
+    private readonly dir: string,
+    private readonly out: WriteStream,
+  ) {}
+
+  static async create(): Promise<Spill> {
+    const dir = await mkdtemp(join(tmpdir(), 'comeback-import-'));
+    return new Spill(dir, createWriteStream(join(dir, 'records')));
+  }
+
+  async push(item: SpilledItem): Promise<void> {
+    this.chunk.push(item);
+    this.count += 1;
+    if (this.chunk.length >= 2000) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.chunk.length === 0) return;
+    const body = serialize(this.chunk);
+    this.chunk = [];
+    const head = Buffer.alloc(4);
+    head.writeUInt32LE(body.length);
+    this.out.write(head);
+    if (!this.out.write(body)) await new Promise<void>((resolve) => this.out.once('drain', () => resolve()));
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.out.end();
+    await finished(this.out);
+  }
+
+  async *read(): AsyncGenerator<SpilledItem> {
+    const handle = await open(join(this.dir, 'records'));
+    try {
+      const head = Buffer.alloc(4);
+      for (;;) {
+        const { bytesRead } = await handle.read(head, 0, 4, null);
+        if (bytesRead < 4) return;
+        const body = Buffer.alloc(head.readUInt32LE(0));
+        await handle.read(body, 0, body.length, null);
+        const items: SpilledItem[] = deserialize(body);
+        yield* items;
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async remove(): Promise<void> {
+    this.out.destroy();
+    await rm(this.dir, { recursive: true, force: true });
+  }
 }
 
 /**

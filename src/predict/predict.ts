@@ -521,7 +521,8 @@ async function storeScores(
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await trx.deleteFrom('customer_scores').where('model', '=', run.model).where('as_of', '=', run.asOf).execute();
-    const rows = run.scores.map((s) => ({
+    // 500 rows per statement, mapped a chunk at a time (the scores are held once, not twice).
+    const row = (s: (typeof run.scores)[number]) => ({
       customer_id: s.customerId,
       model: run.model,
       as_of: run.asOf,
@@ -538,11 +539,11 @@ async function storeScores(
       clv: Number.isFinite(s.clv) ? s.clv : null,
       currency: run.currency,
       next_order_at: s.nextOrderAt,
-    }));
-    for (let start = 0; start < rows.length; start += 500) {
+    });
+    for (let start = 0; start < run.scores.length; start += 500) {
       await trx
         .insertInto('customer_scores')
-        .values(rows.slice(start, start + 500))
+        .values(run.scores.slice(start, start + 500).map(row))
         .execute();
     }
   });

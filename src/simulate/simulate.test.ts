@@ -6,10 +6,17 @@ import { finished } from 'node:stream/promises';
 import { describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { DIALECTS, freshDatabase, tempDir } from '../../test/setup.js';
-import { importFile } from '../ingest/index.js';
+import { importFile, recordEvents } from '../ingest/index.js';
 import { evaluateModel } from '../predict/index.js';
 import type { Db } from '../store/index.js';
-import { CDNOW_BGNBD, writeShopifyExport, writeSimulation } from './index.js';
+import {
+  CDNOW_BGNBD,
+  SIMULATE_SOURCE,
+  simulatedEvents,
+  simulateStore,
+  writeShopifyExport,
+  writeSimulation,
+} from './index.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 
@@ -109,6 +116,67 @@ describe('comeback simulate', () => {
       }
     });
 
+    it(`${dialect.name}: the events simulate writes in bulk are the rows recordEvents stores for the same calls, first-seen instants included`, {
+      skip: dialect.skip,
+    }, async () => {
+      const options = { customers: 180, months: 6, seed: 5, currency: 'USD', now: NOW, batchSize: 70 };
+      const bulk = await freshDatabase(dialect.name);
+      const reference = await freshDatabase(dialect.name);
+      try {
+        const stats = await writeSimulation(bulk.store.db, options);
+        // The reference: the same orders (browsing draws from a stream of its own), then every customer's
+        // calls through the API's path, one customer at a time.
+        await writeSimulation(reference.store.db, { ...options, events: false });
+        for (const customer of simulateStore(options)) {
+          await recordEvents(reference.store.db, simulatedEvents(customer), {
+            now: NOW,
+            userIdSource: SIMULATE_SOURCE,
+          });
+        }
+        const events = async (db: Db) =>
+          (
+            await db
+              .selectFrom('events')
+              .leftJoin('customers', 'customers.id', 'events.customer_id')
+              .select([
+                'events.message_id',
+                'events.type',
+                'events.event',
+                'customers.email',
+                'events.anonymous_id',
+                'events.session_id',
+                'events.properties',
+                'events.occurred_at',
+                'events.received_at',
+                'events.utm_source',
+                'events.referrer',
+              ])
+              .execute()
+          )
+            .map((r) => JSON.stringify(Object.values(r).map(String)))
+            .sort();
+        const seen = async (db: Db) =>
+          (await db.selectFrom('customers').select(['email', 'first_seen_at']).execute())
+            .map((r) => `${r.email} ${r.first_seen_at}`)
+            .sort();
+        const a = await events(bulk.store.db);
+        assert.equal(a.length, stats.events);
+        assert.deepEqual(a, await events(reference.store.db));
+        assert.deepEqual(await seen(bulk.store.db), await seen(reference.store.db));
+        // Some customer was first seen browsing, before the first order.
+        const earlier = await sql<{ n: number }>`select count(*) as n from customers c
+          where c.first_seen_at < (select min(placed_at) from orders o where o.customer_id = c.id)`.execute(
+          bulk.store.db,
+        );
+        assert.ok(Number(earlier.rows[0]?.n) > 0);
+        // A second run stores no event twice.
+        await writeSimulation(bulk.store.db, options);
+        assert.deepEqual(await events(bulk.store.db), a);
+      } finally {
+        await bulk.drop();
+        await reference.drop();
+      }
+    });
     it(`${dialect.name}: BG/NBD fitted on a simulated store of 3,000 customers recovers the CDNOW parameters`, {
       skip: dialect.skip,
     }, async () => {

@@ -1,8 +1,9 @@
 import type { Writable } from 'node:stream';
-import { batchTransaction, type EventInput, ImportWriter, type OrderInput, recordEvents } from '../ingest/index.js';
+import { batchTransaction, type EventInput, ImportWriter, type OrderInput } from '../ingest/index.js';
 import { toCsv } from '../shared/csv.js';
 import { currencyExponent } from '../shared/money.js';
-import type { Db } from '../store/index.js';
+import { type Db, pgSession } from '../store/index.js';
+import { storeSimulatedEvents } from './events.queries.js';
 import { type SimulatedCustomer, type SimulationOptions, simulateStore } from './store.js';
 
 /** The customer-id source of simulated customers; events name them by `userId` under it. */
@@ -93,38 +94,48 @@ export function simulatedEvents(customer: SimulatedCustomer): EventInput[] {
 
 /**
  * Writes a simulated store straight into the database through the importers' own write path
- * (`ImportWriter`, `recordEvents`), `batchSize` customers per transaction; one batch is in memory at a
- * time. Idempotent like an import: orders are keyed (simulate, external id), events by message id, so
- * running the same seed again changes nothing.
+ * (`ImportWriter`), `batchSize` customers per transaction (orders, lines and events of a batch commit
+ * together); one batch is in memory at a time. On PostgreSQL orders, lines and events go by `COPY` into
+ * staging tables and set-based upserts on one session of the pool (as `importFile` does); on SQLite by
+ * prepared (multi-row) inserts. Events are the rows `recordEvents` would store for `simulatedEvents`
+ * (see `storeSimulatedEvents`). Idempotent like an import: orders are keyed (simulate, external id),
+ * events by message id, so running the same seed again changes nothing.
  */
 export async function writeSimulation(db: Db, options: WriteSimulationOptions): Promise<SimulationStats> {
   const stats = emptyStats();
-  const batchSize = options.batchSize ?? 500;
+  // COPY needs the raw client of the session the transactions run on; inside a caller's transaction, none.
+  const session = db.isTransaction ? undefined : await pgSession(db);
+  const writeDb = session?.db ?? db;
+  const batchSize = options.batchSize ?? (session ? 2000 : 500);
   let batch: SimulatedCustomer[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
     const customers = batch;
     batch = [];
-    await batchTransaction(db, async (trx) => {
+    await batchTransaction(writeDb, async (trx) => {
       // A writer per batch: its caches hold this batch's customers and products only.
       const writer = new ImportWriter(trx, SIMULATE_SOURCE, options.now).resolveInBatches(true);
+      writer.copyThrough(session?.client);
       await writer.writeOrders(customers.flatMap((c) => simulatedOrders(c, options.currency)));
       await writer.finish();
+      await storeSimulatedEvents(trx, customers, {
+        source: SIMULATE_SOURCE,
+        now: options.now,
+        copy: session?.client,
+      });
     });
-    // Events after their customers exist; each chunk is its own transaction (recordEvents opens it),
-    // and a repeat run skips them by message id.
-    const events = customers.flatMap(simulatedEvents);
-    for (let i = 0; i < events.length; i += 500) {
-      await recordEvents(db, events.slice(i, i + 500), { now: options.now, userIdSource: SIMULATE_SOURCE });
-    }
     options.onProgress?.(stats.customers, options.customers);
   };
-  for (const customer of simulateStore(options)) {
-    count(stats, customer);
-    batch.push(customer);
-    if (batch.length >= batchSize) await flush();
+  try {
+    for (const customer of simulateStore(options)) {
+      count(stats, customer);
+      batch.push(customer);
+      if (batch.length >= batchSize) await flush();
+    }
+    await flush();
+  } finally {
+    session?.release();
   }
-  await flush();
   return stats;
 }
 

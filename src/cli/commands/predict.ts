@@ -157,18 +157,22 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
             store.db,
             run.scores.map((s) => s.customerId),
           );
-          const withStoreIds = rows.map(({ customer_id, ...rest }) => {
-            const c = known(customer_id);
-            return {
-              customer_id,
-              source: c.source,
-              store_id: c.storeId,
-              email: c.email,
-              currency: run.currency,
-              ...rest,
-            };
-          });
-          ctx.io.out.write(stringify(withStoreIds, { header: true }));
+          // Written 2,000 customers at a time, waiting for the reader, never as one string of every row.
+          for (let start = 0; start < rows.length; start += 2000) {
+            const chunk = rows.slice(start, start + 2000).map(({ customer_id, ...rest }) => {
+              const c = known(customer_id);
+              return {
+                customer_id,
+                source: c.source,
+                store_id: c.storeId,
+                email: c.email,
+                currency: run.currency,
+                ...rest,
+              };
+            });
+            await writeOut(ctx.io, stringify(chunk, { header: start === 0 }));
+          }
+          if (rows.length === 0) await writeOut(ctx.io, stringify([], { header: true }));
           return;
         }
         if (flags.json) {
@@ -370,4 +374,9 @@ export function selectionText(s: ModelSelection, unit: string, tz = 'UTC'): stri
       ]),
     ]),
   ].join('\n');
+}
+
+/** Writes to stdout, waiting for a slow reader to drain it before the next chunk. */
+async function writeOut(io: CommandContext['io'], text: string): Promise<void> {
+  if (!io.out.write(text)) await new Promise<void>((resolve) => io.out.once('drain', () => resolve()));
 }

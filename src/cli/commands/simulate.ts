@@ -85,9 +85,18 @@ export function registerSimulate(program: Command, ctx: CommandContext): void {
   });
 }
 
+/** On a terminal a counter redrawn in place; otherwise a line at each tenth of the customers (for logs). */
 function progress(io: Io): (done: number, total: number) => void {
-  if (!io.err.isTTY) return () => {};
-  return (done, total) => io.err.write(`\rsimulate ${formatCount(done)}/${formatCount(total)} customers`);
+  if (io.err.isTTY) {
+    return (done, total) => io.err.write(`\rsimulate ${formatCount(done)}/${formatCount(total)} customers`);
+  }
+  let tenth = 0;
+  return (done, total) => {
+    const reached = Math.floor((10 * done) / total);
+    if (reached <= tenth) return;
+    tenth = reached;
+    io.err.write(`simulate: ${formatCount(done)}/${formatCount(total)} customers written\n`);
+  };
 }
 
 function positiveInteger(text: string, flag: string): number {
