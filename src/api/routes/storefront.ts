@@ -5,6 +5,7 @@ import { ComebackError } from '../../errors.js';
 import { normaliseEmail, recordConsent, recordEvents } from '../../ingest/index.js';
 import type { LoyaltyTables } from '../../loyalty/index.js';
 import {
+  findProgram,
   loadProgram,
   memberStatus,
   type ProgramConfig,
@@ -93,18 +94,22 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
     {
       config: { access: 'publishable' },
       schema: {
-        summary: "The signed-in member's balance, tier and progress, rewards, ways to earn and referral code",
+        summary:
+          "The signed-in member's balance, tier and progress, rewards, ways to earn and referral code; `{program: false}` when the store has no loyalty program",
         tags: ['storefront'],
         response: { 200: Json('see WayToEarn and memberStatus'), 404: Type.Ref('ErrorBody'), ...authErrors },
       },
     },
     async (request) => {
       const customerId = await signedIn(request, true);
-      const program = await loadProgram(db);
+      // A store without a loyalty program: the launcher hides itself on this answer (not an error).
+      const program = await findProgram(db);
+      if (!program) return { program: false, member: null };
       const now = deps.now();
       const status = await memberStatus(db, program, customerId!, { asOf: now, entries: 0 });
       const { config } = program;
       const base = {
+        program: true,
         currency: config.currency,
         currencyExponent: currencyExponent(config.currency),
         waysToEarn: waysToEarn(config),
