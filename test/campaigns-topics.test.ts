@@ -18,7 +18,8 @@ import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 import { type SmtpSink, startSmtpSink } from './smtp-sink.js';
 
 // The preference centre's topics are read by every marketing send: a customer who turned "offers" off
-// gets no win-back offer (at queueing, and again just before sending when turned off after queueing),
+// gets no win-back offer (at queueing, and at once when turned off after queueing: the queued rows of the
+// topic are skipped in the preference centre's transaction; the send-time check stays as a backstop),
 // but still gets a message of another topic, one without a topic, and every transactional message.
 
 const DAY = 86_400_000;
@@ -161,7 +162,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual([report.steps[0]!.treated.sent, report.steps[0]!.treated.skipped], [1, { topic_opted_out: 1 }]);
     });
 
-    test('offers turned off after the offer was queued: skipped just before sending; the other topics still go', async () => {
+    test('offers turned off after the offer was queued: skipped at once, in the same transaction; the other topics still go', async () => {
       const db = t.store.db;
       const at = T + 10 * DAY;
       await enterAtRisk(db, [23], at);
@@ -173,9 +174,16 @@ for (const dialect of DIALECTS) {
         ['pending', 'pending', 'pending', 'pending'],
       );
       await offersOff(db, 23, at + MINUTE);
+      // Before any worker runs, the queued offer is skipped with the reason the send-time check writes.
+      assert.deepEqual(await rowsOf(23), [
+        ['wb-news', 'pending', null, 'new_products'],
+        ['wb-offer', 'skipped', 'topic_opted_out:offers', 'offers'],
+        ['wb-plain', 'pending', null, null],
+        ['wb-receipt', 'pending', null, null],
+      ]);
       const before = sink.received.length;
       const sent = await tick(at + 2 * MINUTE, true);
-      assert.deepEqual([sent.delivered.claimed, sent.delivered.sent, sent.delivered.skipped], [4, 3, 1]);
+      assert.deepEqual([sent.delivered.claimed, sent.delivered.sent, sent.delivered.skipped], [3, 3, 0]);
       assert.equal(sink.received.length, before + 3);
       assert.deepEqual(await rowsOf(23), [
         ['wb-news', 'sent', null, 'new_products'],

@@ -77,7 +77,7 @@ export type ReviewResult =
  * per (customer, product, order): a second submission answers `created: false` and changes nothing.
  * A new review goes on the customer's timeline (`Product Reviewed`) and earns the loyalty program's
  * review points once per (product, order) through the ledger (reference `product:<id>:order:<id>`),
- * for members of a program that rewards reviews.
+ * for members of a program that rewards reviews, in the review's transaction.
  */
 export async function submitReview(
   db: Db,
@@ -96,7 +96,9 @@ export async function submitReview(
   const body = typeof input.body === 'string' && input.body.trim() !== '' ? input.body.trim() : null;
   if (body !== null && body.length > 2000)
     return { ok: false, reason: 'bad_input', field: 'body', message: 'at most 2000 characters' };
-  const created = await immediateTransaction(feedbackDb(db), async (trx) => {
+  // The points are credited in the review's transaction: a crash between the two cannot keep one without the other.
+  const done = await immediateTransaction(db, async (base) => {
+    const trx = feedbackDb(base);
     const row = await trx
       .insertInto('product_reviews')
       .values({
@@ -110,7 +112,7 @@ export async function submitReview(
       .onConflict((oc) => oc.columns(['customer_id', 'product_id', 'order_id']).doNothing())
       .returning('id')
       .executeTakeFirst();
-    if (!row) return false;
+    if (!row) return { created: false, points: 0 };
     await trx
       .insertInto('events')
       .values({
@@ -126,13 +128,15 @@ export async function submitReview(
       })
       .onConflict((oc) => oc.column('message_id').doNothing())
       .execute();
-    return true;
+    return { created: true, points: await creditReviewPoints(base, customerId, input.productId, orderId, now) };
   });
-  const points = await creditReviewPoints(db, customerId, input.productId, orderId, now);
-  return { ok: true, created, points };
+  return { ok: true, ...done };
 }
 
-/** Credits the program's review points once per (product, order); 0 when nothing was credited. */
+/**
+ * Credits the program's review points once per (product, order); 0 when nothing was credited. In a
+ * transaction (`db` a transaction, or the connection of `immediateTransaction`) it writes in it.
+ */
 export async function creditReviewPoints(
   db: Db,
   customerId: number,

@@ -231,8 +231,8 @@ export type LinkAnswerResult =
 /**
  * Answers a survey through its signed link at `now`: checks the token and the answer, then in one
  * transaction marks the link used (only if it was not: a second answer is refused as `used`) and
- * stores the response. A custom survey's points are credited afterwards through the loyalty ledger
- * (idempotency key `survey:<link>`, members only). A low score's alert event is sent to the helpdesk
+ * stores the response, and credits a custom survey's points through the loyalty ledger (idempotency key
+ * `survey:<link>`, members only): the answer and its points are kept together or not at all. A low score's alert event is sent to the helpdesk
  * through the outbox (campaigns/helpdesk.queries.ts).
  */
 export async function answerSurveyLink(
@@ -247,7 +247,9 @@ export async function answerSurveyLink(
   const { survey, customerId, linkId, context } = opened.open;
   const checked = checkAnswer(survey, given);
   if (!checked.ok) return { ok: false, reason: 'bad_answer', problems: checked.problems };
-  const stored = await immediateTransaction(feedbackDb(db), async (trx) => {
+  // The points are credited in the answer's transaction: a crash between the two cannot keep one without the other.
+  const done = await immediateTransaction(db, async (base) => {
+    const trx = feedbackDb(base);
     const claimed = await trx
       .updateTable('survey_links')
       .set({ used_at: now })
@@ -255,7 +257,7 @@ export async function answerSurveyLink(
       .where('used_at', 'is', null)
       .executeTakeFirst();
     if (Number(claimed.numUpdatedRows) !== 1) return undefined;
-    return recordResponse(trx, {
+    const response = await recordResponse(trx, {
       survey,
       customerId,
       responseKey: `link:${linkId}`,
@@ -264,13 +266,17 @@ export async function answerSurveyLink(
       context,
       answeredAt: now,
     });
+    return { response, points: await creditSurveyPoints(base, survey, customerId, `link:${linkId}`, now) };
   });
-  if (!stored) return { ok: false, reason: 'used' };
-  const points = await creditSurveyPoints(db, survey, customerId, `link:${linkId}`, now);
+  if (!done) return { ok: false, reason: 'used' };
+  const { response: stored, points } = done;
   return { ok: true, response: stored, points, survey };
 }
 
-/** Credits a custom survey's points once per response key; 0 without points, program or membership. */
+/**
+ * Credits a custom survey's points once per response key; 0 without points, program or membership. In
+ * a transaction (`db` a transaction, or the connection of `immediateTransaction`) it writes in it.
+ */
 export async function creditSurveyPoints(
   db: Db,
   survey: SurveyDefinition,

@@ -9,6 +9,7 @@ export {
   type StoreLink,
   withStoreLink,
 } from './html.js';
+export { OPT_IN_TEXT, optInDonePage, optInPage, optInUsedPage } from './opt-in-pages.js';
 export {
   applyPreferences,
   CHANNELS,

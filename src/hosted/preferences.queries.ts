@@ -1,6 +1,6 @@
 import { type FeedbackDb, feedbackDb } from '../feedback/index.js';
 import { type PreferenceTopic, TOPICS } from '../feedback/tables.js';
-import { type Db, immediateTransaction, skipQueuedMarketing } from '../store/index.js';
+import { type Db, immediateTransaction, skipQueuedMarketing, skipQueuedTopic } from '../store/index.js';
 
 /** The channels a customer chooses on the preference centre. */
 export const CHANNELS = ['email', 'sms', 'kakao'] as const;
@@ -60,7 +60,8 @@ export type PreferenceChange =
  * ledger (`consent_changes`, with `source`), and the current state is updated (`customer_consents`
  * per channel, `consent_topics`, `marketing_pauses`). Unchanged choices write nothing, except that
  * "unsubscribe from everything" stores a "no" on every channel never answered before. A channel
- * withdrawn or a pause started skips the customer's pending marketing rows at once (`skipQueuedMarketing`).
+ * withdrawn or a pause started skips the customer's pending marketing rows at once (`skipQueuedMarketing`),
+ * and so does a topic turned off for the rows of that topic (`skipQueuedTopic`).
  * Returns the number of ledger rows written.
  */
 export async function applyPreferences(
@@ -119,6 +120,8 @@ export async function applyPreferences(
         )
         .execute();
       await log(`topic:${topic}`, granted);
+      // A topic turned off stops what is already queued on it, in this transaction.
+      if (!granted) await skipQueuedTopic(base, customerId, topic);
     };
     if (change.type === 'save') {
       for (const c of CHANNELS) await setChannel(c, change.channels[c]);

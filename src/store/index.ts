@@ -13,7 +13,7 @@ export {
   sqliteHandle,
 } from './db.js';
 export type { DialectName } from './migrations/index.js';
-export { skipQueuedMarketing } from './queued-marketing.queries.js';
+export { skipQueuedMarketing, skipQueuedTopic } from './queued-marketing.queries.js';
 export type * from './schema.js';
 export { REVENUE_STATUSES, type StoreStats, storeStats } from './stats.queries.js';
 export { immediateTransaction, isPostgres } from './transaction.js';

@@ -1,7 +1,7 @@
 import type { Db } from './db.js';
 
 /**
- * Withdrawn consent and a pause take effect at once on what is already queued: the customer's pending
+ * Withdrawn consent, a pause and a topic turned off take effect at once on what is already queued: the customer's pending
  * marketing outbox rows on the channels concerned become `skipped` with the reason, in the caller's
  * transaction. It lives in store/ because every writer of consent calls it (ingest's importer and
  * events, hosted's preference centre, campaigns' unsubscribe and `consent set`), and those folders may
@@ -11,7 +11,14 @@ import type { Db } from './db.js';
 
 /** The outbox's columns this module reads and writes (the table is campaigns', migration 020). */
 type OutboxColumns = {
-  outbox: { customer_id: number; channel: string; purpose: string; status: string; reason: string | null };
+  outbox: {
+    customer_id: number;
+    channel: string;
+    purpose: string;
+    status: string;
+    reason: string | null;
+    topic: string | null;
+  };
   customer_consents: { customer_id: number; channel: string; granted: number };
 };
 
@@ -55,4 +62,22 @@ export async function skipQueuedMarketing(db: Db, customerId: number, cause: str
     skipped += Number(result.numUpdatedRows);
   }
   return skipped;
+}
+
+/**
+ * Skips a customer's pending marketing rows of a preference-centre topic after they turned it off, on
+ * every channel, with the reason the check before sending would write (`topic_opted_out:<topic>`). Call
+ * it in the transaction that records the change. Returns the number of rows skipped.
+ */
+export async function skipQueuedTopic(db: Db, customerId: number, topic: string): Promise<number> {
+  const result = await db
+    .withTables<OutboxColumns>()
+    .updateTable('outbox')
+    .set({ status: 'skipped', reason: `topic_opted_out:${topic}` })
+    .where('customer_id', '=', customerId)
+    .where('topic', '=', topic)
+    .where('purpose', '=', 'marketing')
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }

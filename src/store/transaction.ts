@@ -1,6 +1,13 @@
 import { type Kysely, PostgresAdapter, sql } from 'kysely';
 
 /**
+ * The executors of SQLite connections inside a `BEGIN IMMEDIATE` of ours: Kysely does not mark such a
+ * connection as a transaction (`isTransaction` is false), and a nested `begin` on it would fail.
+ * `withTables()` keeps the executor, so a typed view of the same connection is recognised too.
+ */
+const openImmediate = new WeakSet<object>();
+
+/**
  * Runs `fn` in a transaction that holds the write lock from its first statement, on any Kysely
  * instance over this store (typed with whatever extra tables the caller knows). On SQLite, Kysely's
  * transactions begin DEFERRED, and a deferred reader that later writes fails with SQLITE_BUSY when
@@ -14,7 +21,7 @@ export async function immediateTransaction<DB, T>(
   fn: (trx: Kysely<DB>) => Promise<T>,
   { attempts = 5 }: { attempts?: number } = {},
 ): Promise<T> {
-  if (db.isTransaction) return fn(db);
+  if (db.isTransaction || openImmediate.has(db.getExecutor())) return fn(db);
   if (db.getExecutor().adapter instanceof PostgresAdapter) return db.transaction().execute(fn);
   return db.connection().execute(async (conn) => {
     for (let attempt = 1; ; attempt += 1) {
@@ -26,6 +33,7 @@ export async function immediateTransaction<DB, T>(
         if (!busy || attempt >= attempts) throw error;
       }
     }
+    openImmediate.add(conn.getExecutor());
     try {
       const result = await fn(conn);
       await sql`commit`.execute(conn);
@@ -33,6 +41,8 @@ export async function immediateTransaction<DB, T>(
     } catch (error) {
       await sql`rollback`.execute(conn);
       throw error;
+    } finally {
+      openImmediate.delete(conn.getExecutor());
     }
   });
 }

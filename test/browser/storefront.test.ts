@@ -111,9 +111,10 @@ describe('the storefront snippet in Chromium', { skip: chromiumSkip }, () => {
         response.writeHead(path === '/favicon.ico' ? 204 : 404).end();
         return;
       }
+      const user = asked.searchParams.get('user') ?? USER;
       const signedIn =
         path === '/account.html'
-          ? ` data-customer-id="${USER}" data-customer-hash="${createHmac('sha256', secret).update(USER).digest('hex')}" data-offer="exit" data-offer-segments="member"`
+          ? ` data-customer-id="${user}" data-customer-hash="${createHmac('sha256', secret).update(user).digest('hex')}" data-offer="exit" data-offer-segments="member"`
           : asked.searchParams.get('consent') === 'required'
             ? ' data-consent="required"'
             : '';
@@ -140,11 +141,7 @@ describe('the storefront snippet in Chromium', { skip: chromiumSkip }, () => {
         .where('email', '=', 'jo@example.com')
         .executeTakeFirstOrThrow();
       customerId = Number(row.id);
-      const program = await saveProgram(store.db, testProgramConfig(), { now: now - 60_000 });
-      assert.ok((await enrolMember(store.db, program, { customerId, now: now - 50_000 })).ok);
-      assert.ok(
-        (await earnForAction(store.db, program, { customerId, action: 'custom:contest', now: now - 40_000 })).ok,
-      );
+      // The loyalty program comes after the first test, which signs someone in to a store without one.
     } finally {
       await store.close();
     }
@@ -203,6 +200,38 @@ describe('the storefront snippet in Chromium', { skip: chromiumSkip }, () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
+
+  test('with no loyalty program the rewards launcher hides itself: no button, no error', async () => {
+    // A browser of its own: its visitor id must not become jo's visit in the next test.
+    const own = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-GB' });
+    const other = await own.newPage();
+    const seen: string[] = [];
+    other.on('pageerror', (error) => seen.push(error.message));
+    other.on('response', (response) => {
+      if (response.status() >= 400) seen.push(`${response.status()} ${response.url()}`);
+    });
+    const asked = other.waitForResponse((r) => r.url().endsWith('/api/v1/storefront/me'));
+    await other.goto(`${shopUrl}/account.html?user=no-program-member`);
+    const me = await asked;
+    assert.equal(me.status(), 200);
+    assert.deepEqual(await me.json(), { program: false, member: null });
+    await other.waitForLoadState('networkidle');
+    assert.equal(await other.locator('[data-comeback="launcher"]').count(), 0);
+    assert.deepEqual(seen, []);
+    await own.close();
+    // Now the store starts its program, with jo as a member (50 signup + 30 contest points).
+    const store = await openStore(`sqlite:${file}`);
+    try {
+      const now = Date.now();
+      const program = await saveProgram(store.db, testProgramConfig(), { now: now - 60_000 });
+      assert.ok((await enrolMember(store.db, program, { customerId, now: now - 50_000 })).ok);
+      assert.ok(
+        (await earnForAction(store.db, program, { customerId, action: 'custom:contest', now: now - 40_000 })).ok,
+      );
+    } finally {
+      await store.close();
+    }
+  });
 
   test('browsing, cart and checkout land on the customer after identify, with the first visit’s campaign', async () => {
     await page.goto(`${shopUrl}/product.html?utm_source=newsletter&utm_medium=email&utm_campaign=spring`);

@@ -103,10 +103,10 @@ async function api<T>(method: 'GET' | 'POST', path: string, body?: Props, keepal
   return json;
 }
 
-function send(call: Call): void {
+function send(call: Call): Promise<unknown> {
   if (!consented) {
     if (!decided) waiting.push(call);
-    return;
+    return Promise.resolve();
   }
   const body: Props = {
     ...call.body,
@@ -121,17 +121,17 @@ function send(call: Call): void {
       library: { name: 'comeback.js', version: '1' },
     },
   };
-  api('POST', call.path, body, true).catch(() => {});
+  return api('POST', call.path, body, true).catch(() => {});
 }
 
 /** Segment `track` (e-commerce spec names: `Product Viewed`, `Product Added`, `Checkout Started` …). */
 function track(event: string, properties: Props = {}): void {
-  send({ path: 'track', body: { event, properties } });
+  void send({ path: 'track', body: { event, properties } });
 }
 
 /** Segment `page`. */
 function page(name?: string, properties: Props = {}): void {
-  send({ path: 'page', body: { ...(name ? { name } : {}), properties } });
+  void send({ path: 'page', body: { ...(name ? { name } : {}), properties } });
 }
 
 /**
@@ -141,8 +141,8 @@ function page(name?: string, properties: Props = {}): void {
 function identify(id: string, signature: string, traits?: Props): void {
   userId = String(id);
   member = `${userId}.${signature}`;
-  send({ path: 'identify', body: traits ? { traits } : {} });
-  renderLauncher();
+  // The launcher asks about the member once the identify that may introduce them has been answered.
+  void send({ path: 'identify', body: traits ? { traits } : {} }).then(renderLauncher);
 }
 
 /** The visitor's consent decision: true stores the id and sends what waited; false drops it. */
@@ -151,7 +151,7 @@ function consent(granted: boolean): void {
   consented = granted;
   if (granted) {
     loadVisitor();
-    for (const call of waiting.splice(0)) send(call);
+    for (const call of waiting.splice(0)) void send(call);
   } else waiting.length = 0;
 }
 
@@ -171,6 +171,8 @@ function money(minor: number, me: Pick<Me, 'currency' | 'currencyExponent'>): st
 // ——— rewards launcher ———
 
 interface Me {
+  /** False when the store has no loyalty program (then nothing else is given). */
+  program: boolean;
   currency: string;
   /** ISO 4217 decimals of `currency`: its amounts are integers of 10^-currencyExponent. */
   currencyExponent: number;
@@ -195,14 +197,20 @@ interface Me {
 
 let launcher: HTMLElement | undefined;
 
+/** The launcher appears once the server has answered that the store has a program for this member. */
 function renderLauncher(): void {
   if (!member || launcher || data.rewards === 'off') return;
-  launcher = h(
+  const button = h(
     'button',
     { type: 'button', class: 'cb-launcher', 'data-comeback': 'launcher', onclick: openRewards },
     t('rewards'),
   );
-  document.body.append(launcher);
+  launcher = button;
+  api<Me>('GET', 'storefront/me')
+    .then((me) => {
+      if (me.program) document.body.append(button);
+    })
+    .catch(() => {});
 }
 
 async function openRewards(): Promise<void> {

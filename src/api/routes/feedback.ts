@@ -22,6 +22,9 @@ import {
   CHANNELS,
   consentLedger,
   messagePage,
+  optInDonePage,
+  optInPage,
+  optInUsedPage,
   type PageLang,
   type PreferenceChange,
   type PreferenceNotice,
@@ -42,6 +45,7 @@ import { dormantMembers, findProgram, memberStatus } from '../../loyalty/index.j
 import { immediateTransaction } from '../../store/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { endDateQuery } from '../schemas.js';
+import { confirmOptIn, type OptInRefusal, openOptIn } from '../storefront-opt-in.queries.js';
 
 /** The HTTP status of a refused customer link: forged 400, unknown 404, answered 409, expired 410. */
 export function refusalStatus(reason: Refusal): number {
@@ -154,6 +158,27 @@ export function registerSurveyPageRoutes(app: ApiApp, deps: RouteDeps & { linkSe
     }
     const notice = result.points > 0 ? `${t.reviewed} ${t.points(result.points)}` : t.reviewed;
     return sendPage(reply, 200, await storePage(lang, reviewPage(lang, opened.open.items, action, notice)));
+  });
+
+  // The storefront's double opt-in: GET shows the address and a button (mail scanners that open links
+  // change nothing), POST confirms once; forged 400, unknown 404, used 409, expired 410.
+  const optInRefused = (reply: Reply, lang: PageLang, reason: OptInRefusal) =>
+    sendPage(reply, refusalStatus(reason), reason === 'used' ? optInUsedPage(lang) : refusedPage(lang, reason));
+  app.get('/o/:token', { config: { access: 'public' }, schema }, async (request, reply) => {
+    const lang = langOf(request);
+    const opened = await openOptIn(db, deps.linkSecret, request.params.token, deps.now());
+    if (!opened.ok) return optInRefused(reply, lang, opened.reason);
+    return sendPage(reply, 200, optInPage(lang, opened.email, `/o/${request.params.token}?lang=${lang}`));
+  });
+  app.post('/o/:token', { config: { access: 'public' }, schema }, async (request, reply) => {
+    const lang = langOf(request);
+    const done = await confirmOptIn(db, deps.linkSecret, request.params.token, {
+      now: deps.now(),
+      userIdSource: deps.userIdSource,
+    });
+    if (!done.ok) return optInRefused(reply, lang, done.reason);
+    deps.segments.touch([done.customerId]);
+    return sendPage(reply, 200, await storePage(lang, optInDonePage(lang)));
   });
 
   // The preference centre opens with a campaigns `preferences` link (as in every marketing message).

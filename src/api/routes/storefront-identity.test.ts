@@ -224,8 +224,12 @@ for (const dialect of DIALECTS) {
       assert.equal(known.status, 200, known.text);
       assert.equal(fresh.status, 200, fresh.text);
       assert.equal(known.text, fresh.text, 'the same answer for a known and a new address');
-      assert.deepEqual(known.json(), { subscribed: true, duplicate: false });
-      assert.deepEqual(await victimState(), before, 'the withdrawn consent stays withdrawn; nothing is stored');
+      assert.deepEqual(known.json(), { subscribed: false, pending: true, duplicate: false });
+      assert.deepEqual(
+        await victimState(),
+        before,
+        'the withdrawn consent stays withdrawn; only a confirmation is asked',
+      );
       for (const table of ['anonymous_ids', 'events'] as const) {
         const rows = await t.store.db
           .selectFrom(table)
@@ -234,7 +238,7 @@ for (const dialect of DIALECTS) {
           .execute();
         assert.deepEqual(rows, [], `no ${table} row for the attempt`);
       }
-      // The new address is a subscriber, with consent from the storefront, and its visit.
+      // The new address is a customer without consent until the address confirms (double opt-in).
       const created = await t.store.db
         .selectFrom('customers')
         .select('id')
@@ -245,16 +249,17 @@ for (const dialect of DIALECTS) {
         .select(['channel', 'granted', 'source'])
         .where('customer_id', '=', created.id)
         .execute();
-      assert.deepEqual(
-        consents.map((c) => `${c.channel}:${Number(c.granted)}:${c.source}`),
-        ['email:1:storefront'],
-      );
-      const link = await t.store.db
-        .selectFrom('anonymous_ids')
-        .select('customer_id')
-        .where('anonymous_id', '=', 'fresh-browser')
-        .executeTakeFirstOrThrow();
-      assert.equal(Number(link.customer_id), Number(created.id));
+      assert.deepEqual(consents, []);
+      const asked = await t.store.db
+        .withTables<{ storefront_opt_ins: { email: string; customer_id: number; confirmed_at: number | null } }>()
+        .selectFrom('storefront_opt_ins')
+        .select(['email', 'confirmed_at'])
+        .orderBy('email')
+        .execute();
+      assert.deepEqual(asked, [
+        { email: 'fresh@example.com', confirmed_at: null },
+        { email: 'victim@example.com', confirmed_at: null },
+      ]);
       // A former address of the victim is theirs too: the store's server moves vic to a new address.
       const moved = await call('POST', '/identify', server, {
         body: { userId: 'vic', traits: { email: 'vera@example.com' } },
@@ -262,16 +267,16 @@ for (const dialect of DIALECTS) {
       assert.equal(moved.status, 200, moved.text);
       const movedState = await victimState();
       const former = await subscribe(VICTIM);
-      assert.deepEqual(former.json(), { subscribed: true, duplicate: false });
+      assert.deepEqual(former.json(), { subscribed: false, pending: true, duplicate: false });
       assert.equal(
         await t.store.db.selectFrom('customers').select('id').where('email', '=', VICTIM).executeTakeFirst(),
         undefined,
       );
       assert.deepEqual(await victimState(), movedState);
-      // The victim, signed in by the store, subscribes their own address: that consent is theirs to give.
+      // The victim, signed in by the store, subscribes their own address: confirmed through the e-mail too.
       const own = await subscribe('vera@example.com', { messageId: 'f3' }, 'vic');
-      assert.deepEqual(own.json(), { subscribed: true, duplicate: false });
-      assert.deepEqual((await victimState()).consents, ['email:1:storefront', 'sms:1:events']);
+      assert.deepEqual(own.json(), { subscribed: false, pending: true, duplicate: false });
+      assert.deepEqual(await victimState(), movedState);
     });
 
     test('the store’s server keeps its authority: a server identify ties a new userId to the e-mail’s owner', async () => {

@@ -2,9 +2,10 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { latestSaleEnd } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
-import { customerByEmail, normaliseEmail, recordConsent, recordEvents } from '../../ingest/index.js';
+import { normaliseEmail, recordConsent, recordEvents } from '../../ingest/index.js';
 import type { LoyaltyTables } from '../../loyalty/index.js';
 import {
+  findProgram,
   loadProgram,
   memberStatus,
   type ProgramConfig,
@@ -15,9 +16,11 @@ import {
 import { recommendationsBlock } from '../../recommend/index.js';
 import { currencyExponent } from '../../shared/money.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
+import { messageLinkSecret } from '../keys.queries.js';
 import { memberOf } from '../member-token.js';
 import { authErrors } from '../schemas.js';
 import { customerOfEmail, customerOfUser, matchingSegments, productReviewSummary } from '../storefront.queries.js';
+import { requestOptIn } from '../storefront-opt-in.queries.js';
 
 const Json = (description: string) => Type.Unknown({ description });
 const Locale = Type.Optional(Type.Union([Type.Literal('en'), Type.Literal('ko')]));
@@ -91,18 +94,22 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
     {
       config: { access: 'publishable' },
       schema: {
-        summary: "The signed-in member's balance, tier and progress, rewards, ways to earn and referral code",
+        summary:
+          "The signed-in member's balance, tier and progress, rewards, ways to earn and referral code; `{program: false}` when the store has no loyalty program",
         tags: ['storefront'],
         response: { 200: Json('see WayToEarn and memberStatus'), 404: Type.Ref('ErrorBody'), ...authErrors },
       },
     },
     async (request) => {
       const customerId = await signedIn(request, true);
-      const program = await loadProgram(db);
+      // A store without a loyalty program: the launcher hides itself on this answer (not an error).
+      const program = await findProgram(db);
+      if (!program) return { program: false, member: null };
       const now = deps.now();
       const status = await memberStatus(db, program, customerId!, { asOf: now, entries: 0 });
       const { config } = program;
       const base = {
+        program: true,
         currency: config.currency,
         currencyExponent: currencyExponent(config.currency),
         waysToEarn: waysToEarn(config),
@@ -278,56 +285,24 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
   );
 
   /**
-   * The e-mail capture from a browser, where anyone can type anyone's address: a new address becomes a
-   * subscriber with e-mail consent (source `storefront`), the signed-in member may subscribe their own
-   * address; an address another customer has (now or before) changes nothing of theirs — they subscribe
-   * through the preference-centre link (`/p/…`) in any of the store's e-mails. Every answer is
-   * `{subscribed: true}`, so the form does not tell whether an address is known.
+   * The e-mail capture from a browser, where anyone can type anyone's address: double opt-in. The
+   * address (a new one becomes a customer without consent) gets a confirmation e-mail with a signed,
+   * one-use link; consent, the ledger row and `Signed Up` come when the link is confirmed
+   * (`storefront-opt-in.queries.ts`). Confirmation e-mails are limited per address. Every answer is
+   * `{subscribed: false, pending: true}`, so the form does not tell whether an address is known.
    */
   const subscribeFromBrowser = async (
     email: string,
     userId: string | undefined,
-    body: { anonymousId?: string; locale?: 'en' | 'ko'; messageId?: string },
-  ): Promise<{ subscribed: boolean; duplicate: boolean }> => {
-    const { anonymousId, locale = 'en', messageId } = body;
-    const now = deps.now();
-    const owner = await customerByEmail(db, email);
-    const member = userId !== undefined ? await customerOfUser(db, deps.userIdSource, userId) : undefined;
-    // Someone else's address: nothing of theirs changes, nothing is stored, and the answer is a new one's.
-    if (owner !== undefined && owner !== member) return { subscribed: true, duplicate: false };
-    const who = { ...(userId ? { userId } : {}), anonymousId: anonymousId ?? `subscribe:${email}` };
-    const result = await recordEvents(
+    body: { locale?: 'en' | 'ko'; messageId?: string },
+  ): Promise<{ subscribed: boolean; pending: boolean; duplicate: boolean }> => {
+    const asked = await requestOptIn(
       db,
-      [
-        {
-          type: 'identify',
-          ...who,
-          traits: { email },
-          ...(messageId ? { messageId: `${messageId}:identify` } : {}),
-        },
-        {
-          type: 'track',
-          ...who,
-          event: 'Signed Up',
-          context: { traits: { email } },
-          properties: { source: 'storefront', form: 'email-capture', locale },
-          ...(messageId ? { messageId: `${messageId}:signed-up` } : {}),
-        },
-      ],
-      { now, userIdSource: deps.userIdSource, browser: true },
+      { email, ...(userId ? { userId } : {}), locale: body.locale ?? 'en', messageId: body.messageId, now: deps.now() },
+      { linkSecret: await messageLinkSecret(db), userIdSource: deps.userIdSource },
     );
-    deps.segments.touch(result.customerIds);
-    // Consent goes to the customer this request made for the address, or to the member whose address it is.
-    const holder = await customerOfEmail(db, email);
-    const ours =
-      holder !== undefined &&
-      (userId !== undefined
-        ? holder === (await customerOfUser(db, deps.userIdSource, userId))
-        : owner === undefined && result.customersCreated > 0);
-    if (ours && result.inserted > 0) {
-      await recordConsent(db, holder, { channel: 'email', granted: true, at: now, source: 'storefront' });
-    }
-    return { subscribed: true, duplicate: result.inserted === 0 && result.duplicates > 0 };
+    if (asked.status === 'queued') deps.segments.touch([asked.customerId]);
+    return { subscribed: false, pending: true, duplicate: false };
   };
 
   app.post(
@@ -335,10 +310,12 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
     {
       config: { access: 'publishable' },
       schema: {
-        summary: 'E-mail capture: records e-mail marketing consent (source storefront) and a "Signed Up" event',
+        summary:
+          'E-mail capture: with a publishable key, double opt-in (a confirmation e-mail; consent and "Signed Up" when confirmed); with a server key, consent at once',
         description:
           'The "Signed Up" track event is what a welcome flow triggers on (`trigger: {type: event, events: [Signed Up]}`). ' +
-          "With a publishable key, an address another customer already has changes nothing of theirs (they subscribe through the preference centre's link in the store's e-mails), and the answer is the same as for a new address.",
+          'With a publishable key (a browser, where anyone can type any address) nothing is granted yet: the address gets a transactional e-mail with a signed link valid for 7 days and usable once (`/o/…`); confirming it grants e-mail consent (source storefront, the consent ledger noting the double opt-in with both times) and records "Signed Up". At most one e-mail per address in 10 minutes and 3 in 24 hours; the answer is `{subscribed: false, pending: true}` for every address. ' +
+          "A server key is the store's own server vouching for the consent: it is recorded at once, as before.",
         tags: ['storefront'],
         body: Type.Object({
           email: Type.String({ minLength: 3, maxLength: 254 }),
@@ -348,7 +325,13 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
           messageId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
         }),
         response: {
-          200: Type.Object({ subscribed: Type.Boolean(), duplicate: Type.Boolean() }),
+          200: Type.Object({
+            subscribed: Type.Boolean(),
+            pending: Type.Optional(
+              Type.Boolean({ description: 'a confirmation e-mail is asked for (publishable keys)' }),
+            ),
+            duplicate: Type.Boolean(),
+          }),
           409: Type.Ref('ErrorBody'),
           ...authErrors,
         },
