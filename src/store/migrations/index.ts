@@ -20,6 +20,7 @@ import { flowTierCursorMigration } from './026-flow-tier-cursor.js';
 import { sessionsMigration } from './027-sessions-order-names.js';
 import { journeyTriggerDataMigration } from './029-journey-trigger-data.js';
 import { enqueueOutreachMigration } from './030-enqueue-outreach.js';
+import { storeCreditMigration } from './031-store-credit.js';
 import type { DialectName } from './columns.js';
 
 export type { DialectName } from './columns.js';
@@ -51,5 +52,6 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '026_flow_tier_cursor': flowTierCursorMigration(),
     '029_journey_trigger_data': journeyTriggerDataMigration(),
     '030_enqueue_outreach': enqueueOutreachMigration(),
+    '031_store_credit': storeCreditMigration(dialect),
   };
 }
