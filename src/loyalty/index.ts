@@ -1,4 +1,20 @@
 export { randomCode } from './codes.js';
+export {
+  adjustCredit,
+  applyCreditCodes,
+  CREDIT_CODE_PREFIX,
+  type CreditAdjustment,
+  type CreditEntry,
+  type CreditLiability,
+  type CreditOverUse,
+  type CreditSpend,
+  type CreditStatus,
+  type CreditSyncSummary,
+  creditLiability,
+  creditStatus,
+  expireCredit,
+  spendCredit,
+} from './credit.queries.js';
 export { type ExpiringPoints, expiringPoints } from './expiring.queries.js';
 export {
   type Adjustment,
@@ -13,7 +29,7 @@ export {
   settle,
   writeTransaction,
 } from './ledger.queries.js';
-export type { EntryKind, EntrySource, LoyaltyDb, LoyaltyTables } from './loyalty-tables.js';
+export type { CreditKind, EntryKind, EntrySource, LoyaltyDb, LoyaltyTables } from './loyalty-tables.js';
 export {
   type ActionCredit,
   type Enrolment,

@@ -616,7 +616,8 @@ export interface LedgerAudit {
 /**
  * Checks the ledger's invariants for every member (or one): balance + pending − debt = the sum of the
  * ledger, each counter equals the entries of its bucket as of `settled_at`, nothing below zero, no
- * idempotency key twice, and every reward code paid for by a `redeem` debit of its cost for its customer.
+ * idempotency key twice, every reward code paid for by a `redeem` debit of its cost for its customer, and
+ * every store-credit balance the sum of its credit ledger and not below zero.
  */
 export async function auditLedger(db: Db, { customerId }: { customerId?: number } = {}): Promise<LedgerAudit> {
   const l = db.withTables<LoyaltyTables>();
@@ -680,6 +681,30 @@ export async function auditLedger(db: Db, { customerId }: { customerId?: number 
   if (customerId !== undefined) unpaid = unpaid.where('r.customer_id', '=', customerId);
   for (const r of await unpaid.execute()) {
     problems.push(`code ${r.code} of member ${r.customer_id}: no redeem debit of ${r.points} points in the ledger`);
+  }
+  let credit = l
+    .selectFrom('store_credit_accounts as a')
+    .select([
+      'a.customer_id',
+      'a.currency',
+      'a.balance_minor',
+      (eb) =>
+        eb
+          .selectFrom('store_credit_ledger as c')
+          .select(sql<number>`coalesce(sum(c.amount_minor), 0)`.as('s'))
+          .whereRef('c.customer_id', '=', 'a.customer_id')
+          .whereRef('c.currency', '=', 'a.currency')
+          .as('total'),
+    ])
+    .orderBy('a.customer_id');
+  if (customerId !== undefined) credit = credit.where('a.customer_id', '=', customerId);
+  for (const a of await credit.execute()) {
+    const total = Number(a.total ?? 0);
+    if (Number(a.balance_minor) !== total || total < 0) {
+      problems.push(
+        `store credit of member ${a.customer_id} in ${a.currency}: balance ${a.balance_minor} ≠ credit ledger sum ${total}`,
+      );
+    }
   }
   return { members: rows.length, entries, problems };
 }

@@ -2,7 +2,7 @@ import type { Generated, Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
 
 /**
- * The tables of migrations 002_loyalty and 012_loyalty_debt (type aliases, as `withTables` needs). They live beside the loyalty code rather than in the shared
+ * The tables of migrations 002_loyalty, 012_loyalty_debt and 031_store_credit (type aliases, as `withTables` needs). They live beside the loyalty code rather than in the shared
  * schema; query functions take the shared `Db` and widen it with `withTables`.
  */
 export type LoyaltyTables = {
@@ -13,6 +13,8 @@ export type LoyaltyTables = {
   loyalty_redemptions: LoyaltyRedemptionTable;
   loyalty_tier_history: LoyaltyTierHistoryTable;
   loyalty_referrals: LoyaltyReferralTable;
+  store_credit_accounts: StoreCreditAccountTable;
+  store_credit_ledger: StoreCreditLedgerTable;
 };
 
 /** A Kysely instance (or transaction) that knows the loyalty tables. */
@@ -127,4 +129,37 @@ export type LoyaltyReferralTable = {
   created_at: number;
   rewarded_at: number | null;
   order_id: number | null;
+};
+
+/** A member's store credit in one currency: the row spends lock; `balance_minor` is the ledger's sum. */
+export type StoreCreditAccountTable = {
+  customer_id: number;
+  currency: string;
+  balance_minor: number;
+  /** The member's personal checkout code (unique, unguessable); an order carrying it spends the credit. */
+  code: string;
+  created_at: number;
+};
+
+/** `issued` by a reward, `spent` by an order, `restored` by its refund, `expired`, `adjusted` by staff. */
+export type CreditKind = 'issued' | 'spent' | 'restored' | 'expired' | 'adjusted';
+
+export type StoreCreditLedgerTable = {
+  id: Generated<number>;
+  customer_id: number;
+  currency: string;
+  /** Signed minor units of `currency`: positive credits, negative debits. */
+  amount_minor: number;
+  kind: CreditKind;
+  reason: string;
+  /** What the entry refers to: `reward:KEY`, `order:ID`, a staff note's reference … */
+  reference: string | null;
+  idempotency_key: string;
+  order_id: number | null;
+  /** For `issued` rows of a reward with validDays: when what is left of it expires. */
+  expires_at: number | null;
+  occurred_at: number;
+  created_at: number;
+  /** Who wrote an adjustment (`cli`, an API key's name); null for the system. */
+  actor: string | null;
 };

@@ -3,6 +3,7 @@ import type { Result } from '../errors.js';
 import { MS_PER_DAY } from '../shared/dates.js';
 import { type Db, REVENUE_STATUSES } from '../store/index.js';
 import { randomCode } from './codes.js';
+import { creditStatus } from './credit.queries.js';
 import {
   limitRefusal,
   lockMember,
@@ -15,7 +16,7 @@ import {
   writeTransaction,
 } from './ledger.queries.js';
 import type { LoyaltyDb, LoyaltyTables } from './loyalty-tables.js';
-import { type Action, actionRule, type Program, tierByKey, tierRank } from './program.js';
+import { type Action, actionRule, type Program, type RewardConfig, tierByKey, tierRank } from './program.js';
 
 /** The outcome of an enrolment. */
 export interface Enrolment {
@@ -414,6 +415,11 @@ export interface MemberStatus {
     expiresAt: number;
     usedAt: number | null;
   }>;
+  /**
+   * The member's store credit in the program currency as of `asOf` (minor units) and the personal
+   * code that spends it at checkout; null when no credit account was ever opened.
+   */
+  credit: { currency: string; balanceMinor: number; code: string } | null;
 }
 
 /**
@@ -465,6 +471,9 @@ export async function memberStatus(
     .where('customer_id', '=', customerId)
     .orderBy('id', 'desc')
     .execute();
+  const credit = (await creditStatus(db, customerId, { asOf, entries: 0 })).accounts.find(
+    (a) => a.currency === config.currency,
+  );
   // Points that settle by `asOf` repay the debt first, as `settleMember` will book them.
   const repaid = Math.min(member.debt, member.balance + due);
   const available = member.balance + due - repaid;
@@ -496,14 +505,18 @@ export async function memberStatus(
       .map((r) => ({ key: r.key, name: r.name, cost: r.cost })),
     entries: rows.map(entryRowToEntry),
     tierHistory: history.map((h) => ({ from: h.from_tier, to: h.to_tier, at: h.changed_at, reason: h.reason })),
-    redemptions: redemptions.map((r) => ({
-      code: r.code,
-      reward: r.reward_key,
-      points: r.points,
-      issuedAt: r.issued_at,
-      expiresAt: r.expires_at,
-      usedAt: r.used_at,
-    })),
+    // A store-credit redemption's row is a receipt, not a code to use: the credit shows in `credit`.
+    redemptions: redemptions
+      .filter((r) => (JSON.parse(r.reward) as RewardConfig).type !== 'store_credit')
+      .map((r) => ({
+        code: r.code,
+        reward: r.reward_key,
+        points: r.points,
+        issuedAt: r.issued_at,
+        expiresAt: r.expires_at,
+        usedAt: r.used_at,
+      })),
+    credit: credit ?? null,
   };
 }
 

@@ -2,7 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ComebackError } from '../errors.js';
 import { dayInZone } from '../shared/dates.js';
-import { currencyExponent } from '../shared/money.js';
+import { currencyExponent, MAX_AMOUNT_MINOR } from '../shared/money.js';
 
 const Key = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$', maxLength: 64 });
 
@@ -56,6 +56,8 @@ const RewardType = Type.Union([
   Type.Literal('free_product'),
   Type.Literal('bogo'),
   Type.Literal('early_access'),
+  /** `amountMinor` of the program currency credited to the member's store-credit balance. */
+  Type.Literal('store_credit'),
 ]);
 
 const Reward = Type.Object(
@@ -68,6 +70,7 @@ const Reward = Type.Object(
     percent: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
     sku: Type.Optional(Type.String({ minLength: 1 })),
     minOrderMinor: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Days a reward code stays valid; for `store_credit`, days the credit stays spendable before it expires. */
     validDays: Type.Integer({ minimum: 1 }),
     minTier: Type.Optional(Key),
   },
@@ -201,8 +204,17 @@ export function validateProgramConfig(value: unknown, file?: string): ProgramCon
     const at = `rewards.${i}`;
     if (rewardKeys.has(reward.key)) fail(`${at}.key`, `duplicate reward key ${reward.key}`);
     rewardKeys.add(reward.key);
-    if (reward.type === 'fixed_amount' && reward.amountMinor === undefined) {
-      fail(`${at}.amountMinor`, 'a fixed_amount reward needs amountMinor');
+    if ((reward.type === 'fixed_amount' || reward.type === 'store_credit') && reward.amountMinor === undefined) {
+      fail(`${at}.amountMinor`, `a ${reward.type} reward needs amountMinor (minor units of ${config.currency})`);
+    }
+    if (reward.type === 'store_credit') {
+      for (const field of ['percent', 'sku', 'minOrderMinor'] as const) {
+        if (reward[field] !== undefined) fail(`${at}.${field}`, `a store_credit reward has no ${field}`);
+      }
+      // The bound of every amount of money the edges accept (src/shared/currencies.ts).
+      if (reward.amountMinor! > MAX_AMOUNT_MINOR) {
+        fail(`${at}.amountMinor`, `at most ${MAX_AMOUNT_MINOR} minor units`);
+      }
     }
     if (reward.type === 'percentage' && reward.percent === undefined) {
       fail(`${at}.percent`, 'a percentage reward needs percent');

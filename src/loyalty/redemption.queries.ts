@@ -3,6 +3,7 @@ import { ComebackError, type Result } from '../errors.js';
 import { MS_PER_DAY } from '../shared/dates.js';
 import type { Db } from '../store/index.js';
 import { randomCode } from './codes.js';
+import { lockCreditAccount, postCredit } from './credit.queries.js';
 import { lockMember, notMember, post, reusedKey, settleMember, writeTransaction } from './ledger.queries.js';
 import type { LoyaltyTables } from './loyalty-tables.js';
 import { type Program, type RewardConfig, tierRank } from './program.js';
@@ -20,6 +21,11 @@ export interface Redemption {
   expiresAt: number;
   /** True when this call issued it; false when an earlier call with the same idempotency key did. */
   created: boolean;
+  /**
+   * For a `store_credit` reward: the member's personal credit code (`code` is the same), the credit
+   * issued and the credit balance after it, in minor units of `currency`; absent for other rewards.
+   */
+  credit?: { code: string; amountMinor: number; balanceMinor: number };
 }
 
 /**
@@ -55,12 +61,17 @@ export async function redeem(
     if (!reward) return { ok: false, error: { kind: 'not_found', message: `reward: no reward ${input.rewardKey}` } };
     if (!member) return notMember(input.customerId);
     if (earlier) {
+      const earlierReward = JSON.parse(earlier.reward) as RewardConfig;
+      const credit =
+        earlierReward.type === 'store_credit'
+          ? await lockCreditAccount(trx, input.customerId, config.currency, input.now)
+          : undefined;
       return {
         ok: true,
         value: {
-          code: earlier.code,
+          code: credit ? credit.code : earlier.code,
           customerId: earlier.customer_id,
-          reward: JSON.parse(earlier.reward) as RewardConfig,
+          reward: earlierReward,
           points: earlier.points,
           balance: member.balance,
           minOrderMinor: earlier.min_order_minor,
@@ -68,6 +79,15 @@ export async function redeem(
           issuedAt: earlier.issued_at,
           expiresAt: earlier.expires_at,
           created: false,
+          ...(credit
+            ? {
+                credit: {
+                  code: credit.code,
+                  amountMinor: earlierReward.amountMinor ?? 0,
+                  balanceMinor: credit.balance_minor,
+                },
+              }
+            : {}),
         },
       };
     }
@@ -104,6 +124,31 @@ export async function redeem(
     if (!debited) return reusedKey(key, 'another ledger entry');
     const expiresAt = input.now + reward.validDays * MS_PER_DAY;
     const minOrderMinor = reward.minOrderMinor ?? 0;
+    // Store credit goes to the member's credit account in the same transaction as the points debit;
+    // the redemption row below is then a receipt (used at once), the code to spend is the account's.
+    let credit: Redemption['credit'];
+    if (reward.type === 'store_credit') {
+      const account = await lockCreditAccount(trx, input.customerId, config.currency, input.now);
+      const amountMinor = reward.amountMinor!;
+      const issued = await postCredit(
+        trx,
+        account,
+        {
+          amountMinor,
+          kind: 'issued',
+          reason: `redeemed ${reward.name}`,
+          reference: `reward:${reward.key}`,
+          idempotencyKey: `credit:${ledgerKey}`,
+          occurredAt: input.now,
+          expiresAt,
+        },
+        input.now,
+      );
+      // The points are already debited: throw so that the transaction rolls the debit back.
+      if (!issued)
+        throw new ComebackError('conflict', `idempotency key ${key} was already used for another store-credit entry`);
+      credit = { code: account.code, amountMinor, balanceMinor: account.balance_minor };
+    }
     let code = randomCode(10, 'CB-');
     for (let attempt = 0; ; attempt += 1) {
       const inserted = await trx
@@ -118,7 +163,7 @@ export async function redeem(
           min_order_minor: minOrderMinor,
           issued_at: input.now,
           expires_at: expiresAt,
-          used_at: null,
+          used_at: credit ? input.now : null,
           used_order_id: null,
           program_version: program.version,
           ledger_key: ledgerKey,
@@ -143,7 +188,7 @@ export async function redeem(
     return {
       ok: true,
       value: {
-        code,
+        code: credit ? credit.code : code,
         customerId: input.customerId,
         reward,
         points: reward.cost,
@@ -153,6 +198,7 @@ export async function redeem(
         issuedAt: input.now,
         expiresAt,
         created: true,
+        ...(credit ? { credit } : {}),
       },
     };
   });

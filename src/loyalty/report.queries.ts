@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { MS_PER_DAY } from '../shared/dates.js';
 import { type Db, REVENUE_STATUSES } from '../store/index.js';
+import { type CreditLiability, creditLiability } from './credit.queries.js';
 import type { LoyaltyTables } from './loyalty-tables.js';
 import { type Program, tierRank } from './program.js';
 
@@ -63,6 +64,11 @@ export interface ProgramReport {
     members: { customers: number; repeaters: number; rate: number | null };
     nonMembers: { customers: number; repeaters: number; rate: number | null };
   };
+  /**
+   * Store credit outstanding per currency (money owed to members, beside the points' liability), and
+   * what was issued, spent, restored, expired and adjusted, from credit entries written by `asOf`.
+   */
+  credit: CreditLiability[];
 }
 
 /**
@@ -228,6 +234,7 @@ export async function programReport(
     upgrades,
     downgrades,
     repeatPurchase: { members: group(1), nonMembers: group(0) },
+    credit: await creditLiability(db, { asOf }),
   };
 }
 
