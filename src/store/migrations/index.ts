@@ -20,8 +20,8 @@ import { flowTierCursorMigration } from './026-flow-tier-cursor.js';
 import { sessionsMigration } from './027-sessions-order-names.js';
 import { journeyTriggerDataMigration } from './029-journey-trigger-data.js';
 import { enqueueOutreachMigration } from './030-enqueue-outreach.js';
-import { storefrontOptInMigration } from './032-storefront-opt-in.js';
 import { storeCreditMigration } from './031-store-credit.js';
+import { storefrontOptInMigration } from './032-storefront-opt-in.js';
 import type { DialectName } from './columns.js';
 
 export type { DialectName } from './columns.js';
@@ -53,7 +53,7 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '026_flow_tier_cursor': flowTierCursorMigration(),
     '029_journey_trigger_data': journeyTriggerDataMigration(),
     '030_enqueue_outreach': enqueueOutreachMigration(),
-    '032_storefront_opt_in': storefrontOptInMigration(dialect),
     '031_store_credit': storeCreditMigration(dialect),
+    '032_storefront_opt_in': storefrontOptInMigration(dialect),
   };
 }
