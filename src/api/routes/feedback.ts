@@ -44,7 +44,8 @@ import {
 import { dormantMembers, findProgram, memberStatus } from '../../loyalty/index.js';
 import { immediateTransaction } from '../../store/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
-import { endDateQuery } from '../schemas.js';
+import { dateQuery, endDateQuery } from '../schemas.js';
+import { storeZone } from '../store-zone.js';
 import { confirmOptIn, type OptInRefusal, openOptIn } from '../storefront-opt-in.queries.js';
 
 /** The HTTP status of a refused customer link: forged 400, unknown 404, answered 409, expired 410. */
@@ -367,9 +368,10 @@ export function registerFeedbackRoutes(app: ApiApp, deps: RouteDeps & { linkSecr
       },
     },
     async (request) => {
-      const asOf = endDateQuery(request.query.asOf, 'asOf') ?? deps.now();
-      const fromEnd = endDateQuery(request.query.from, 'from');
-      const from = fromEnd === undefined ? undefined : fromEnd - 86_400_000;
+      // Days of the store's zone, as everywhere: from is the local midnight starting its day.
+      const timeZone = await storeZone(db);
+      const asOf = endDateQuery(request.query.asOf, 'asOf', timeZone) ?? deps.now();
+      const from = dateQuery(request.query.from, 'from', timeZone);
       return feedbackReport(db, { asOf, ...(from !== undefined ? { from } : {}) });
     },
   );

@@ -15,7 +15,8 @@ import {
 import { TOPICS } from '../../hosted/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { signingKey } from '../keys.queries.js';
-import { endDateQuery } from '../schemas.js';
+import { dateQuery, endDateQuery } from '../schemas.js';
+import { storeZone } from '../store-zone.js';
 import { registerOutreachRoutes } from './outreach.js';
 
 const escapeHtml = (s: string) =>
@@ -195,7 +196,11 @@ export function registerFlowRoutes(app: ApiApp, deps: RouteDeps): void {
       },
     },
     async (request) =>
-      flowReport(deps.store.db, request.params.key, endDateQuery(request.query.asOf, 'asOf') ?? deps.now()),
+      flowReport(
+        deps.store.db,
+        request.params.key,
+        endDateQuery(request.query.asOf, 'asOf', await storeZone(deps.store.db)) ?? deps.now(),
+      ),
   );
 
   registerCampaignRoutes(app, deps);
@@ -260,7 +265,8 @@ function registerCampaignRoutes(app: ApiApp, deps: RouteDeps): void {
       },
     },
     async (request) => {
-      const at = request.body?.at === undefined ? undefined : Date.parse(request.body.at);
+      // Read as every date parameter is: an instant with an offset as it is, a day or wall time in the store's zone.
+      const at = dateQuery(request.body?.at, 'at', await storeZone(deps.store.db));
       const now = deps.now();
       return sendCampaign(deps.store.db, request.params.key, { now, ...(at !== undefined ? { at } : {}) });
     },
@@ -277,6 +283,10 @@ function registerCampaignRoutes(app: ApiApp, deps: RouteDeps): void {
       },
     },
     async (request) =>
-      flowReport(deps.store.db, request.params.key, endDateQuery(request.query.asOf, 'asOf') ?? deps.now()),
+      flowReport(
+        deps.store.db,
+        request.params.key,
+        endDateQuery(request.query.asOf, 'asOf', await storeZone(deps.store.db)) ?? deps.now(),
+      ),
   );
 }

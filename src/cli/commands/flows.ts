@@ -624,12 +624,18 @@ export function registerFlows(program: Command, ctx: CommandContext): void {
     campaigns
       .command('send <key>')
       .description('enter the segment’s members now (or at --at); the worker delivers the messages')
-      .option('--at <instant>', 'send at this instant, e.g. 2026-06-01T09:00:00Z (default now)')
+      .option(
+        '--at <instant>',
+        'send at this instant: 2026-06-01T09:00 (the store’s zone) or 2026-06-01T09:00:00Z (default now)',
+      )
       .option('--json', 'print JSON'),
   ).action(async (key: string, flags: { db?: string; at?: string; json?: boolean }) => {
-    const at = dateFlag(flags.at, '--at');
+    // Read in UTC first so that a bad instant is refused before the store opens; re-read in its zone
+    // (a wall time without an offset, 2026-06-01T09:00, is the store's; one with an offset is taken as it is).
+    dateFlag(flags.at, '--at');
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
+      const at = dateFlag(flags.at, '--at', await storeTimeZone(store.db));
       const now = ctx.now();
       const sent = await sendCampaign(store.db, key, { now, ...(at !== undefined ? { at } : {}) });
       if (flags.json) return printJson(ctx.io, sent);

@@ -31,7 +31,6 @@ interface RecommendFlags {
   json?: boolean;
 }
 
-const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const table = (rows: Array<Array<string | number>>) => `${formatTable(rows)}\n`;
 
 /**
@@ -69,9 +68,10 @@ export function registerRecommend(program: Command, ctx: CommandContext): void {
     try {
       const db = store.db;
       if (flags.evaluate) {
-        const result = await evaluateStore(db, { cut: endDateFlag(flags.cut, '--cut') });
+        const timeZone = await storeTimeZone(db);
+        const result = await evaluateStore(db, { cut: endDateFlag(flags.cut, '--cut', timeZone) });
         if (flags.json) printJson(ctx.io, result);
-        else printEvaluation(ctx, result);
+        else printEvaluation(ctx, result, timeZone);
         return;
       }
       const build = async () => {
@@ -155,10 +155,10 @@ function printRecommendations(ctx: CommandContext, r: CustomerRecommendations): 
   if (r.note) ctx.io.out.write(`note: ${r.note}\n`);
 }
 
-function printEvaluation(ctx: CommandContext, e: Evaluation): void {
+function printEvaluation(ctx: CommandContext, e: Evaluation, timeZone: string): void {
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
   ctx.io.out.write(
-    `held out the last order of ${e.customers} customers after ${day(e.cut)} (${e.heldOutItems} items); at ${e.k}:\n`,
+    `held out the last order of ${e.customers} customers placed after ${asOfText(e.cut, timeZone)} (${e.heldOutItems} items); at ${e.k}:\n`,
   );
   const base = e.methods.find((m) => m.method === e.baseline);
   ctx.io.out.write(

@@ -6,6 +6,7 @@ import { runCli } from '../../../test/run-cli.js';
 import { DIALECTS, freshDatabase, type TestDb, tempDir } from '../../../test/setup.js';
 import { buildApp } from '../../api/build-app.js';
 import { createApiKey } from '../../api/keys.queries.js';
+import { installBuiltins } from '../../campaigns/builtin.js';
 import { saveMessagingSettings } from '../../campaigns/settings.js';
 import { importFile } from '../../ingest/index.js';
 
@@ -135,6 +136,41 @@ for (const dialect of DIALECTS) {
         const rfmLatest = JSON.parse((await run(['segments', 'rfm', '--json', '--db', t.url])).out);
         assert.equal(rfmLatest.customers.length, 2);
         assert.equal(rfmLatest.asOf, z.defaultAsOf);
+      });
+
+      test('feedback report, recommend --evaluate --cut: days of the zone', async () => {
+        const feedback = JSON.parse(
+          (await run(['feedback', 'report', '--from', '2025-06-01', '--as-of', '2025-06-26', '--json', '--db', t.url]))
+            .out,
+        );
+        assert.deepEqual([feedback.from, feedback.asOf], [z.from, z.asOf26]);
+        const evaluation = await run(['recommend', '--evaluate', '--cut', '2025-06-26', '--json', '--db', t.url]);
+        assert.equal(evaluation.code, 0, evaluation.err);
+        assert.equal(JSON.parse(evaluation.out).cut, z.asOf26);
+        const human = await run(['recommend', '--evaluate', '--cut', '2025-06-26', '--db', t.url]);
+        assert.match(human.out, /placed after the end of 2025-06-26 /);
+      });
+
+      test('GET /feedback/report and GET /flows/:key/report: asOf and from are days of the zone', async () => {
+        const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });
+        try {
+          const key = (await createApiKey(t.store.db, { scope: 'read', now: NOW })).key;
+          const headers = { authorization: `Bearer ${key}` };
+          const feedback = await app.inject({
+            url: '/api/v1/feedback/report?from=2025-06-01&asOf=2025-06-26',
+            headers,
+          });
+          assert.equal(feedback.statusCode, 200, feedback.body);
+          assert.deepEqual([feedback.json().from, feedback.json().asOf], [z.from, z.asOf26]);
+          await installBuiltins(t.store.db, NOW);
+          const flow = await app.inject({ url: '/api/v1/flows/second-order/report?asOf=2025-06-26', headers });
+          assert.equal(flow.statusCode, 200, flow.body);
+          assert.equal(flow.json().asOf, z.asOf26);
+          const bad = await app.inject({ url: '/api/v1/feedback/report?from=June', headers });
+          assert.deepEqual([bad.statusCode, bad.json().error.field], [400, 'from']);
+        } finally {
+          await app.close();
+        }
       });
 
       test('GET /metrics: asOf=2025-06-26 and from/to are days of the zone, and so is the default', async () => {
