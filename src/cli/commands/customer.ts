@@ -1,13 +1,16 @@
 import type { Command } from 'commander';
 import { ComebackError } from '../../errors.js';
 import { customerProfile, loadLatestScores } from '../../segments/index.js';
+import { zoneOffsetAt } from '../../shared/dates.js';
 import { formatMoney } from '../../shared/money.js';
 import { openStore } from '../../store/index.js';
 import { resolveCustomerRef } from '../customer-ref.js';
 import { formatTable, printJson, safeText } from '../io.js';
 import { AS_OF_HELP, type CommandContext, dbOption, resolveAsOf } from '../shared.js';
 
-const stamp = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+/** An instant as the store's wall time, `2025-06-27 00:42` (the zone is named in the table's heading). */
+const stamp = (ms: number, timeZone: string) =>
+  new Date(ms + zoneOffsetAt(ms, timeZone) * 60_000).toISOString().slice(0, 16).replace('T', ' ');
 
 /** `comeback customer ID`: one customer's whole story. */
 export function registerCustomer(program: Command, ctx: CommandContext): void {
@@ -27,7 +30,7 @@ export function registerCustomer(program: Command, ctx: CommandContext): void {
       throw new ComebackError('usage', `--events ${flags.events}: a whole number`);
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
-      const { asOf } = await resolveAsOf(ctx, store.db, flags.asOf);
+      const { asOf, timeZone } = await resolveAsOf(ctx, store.db, flags.asOf);
       const id = await resolveCustomerRef(store.db, ref);
       const scores = await loadLatestScores(store.db);
       const p = await customerProfile(store.db, id, { asOf, scores, timelineLimit: limit });
@@ -47,7 +50,7 @@ export function registerCustomer(program: Command, ctx: CommandContext): void {
           ['phone', safe(c.phone) || 'unknown'],
           ['place', safe([c.city, c.country].filter(Boolean).join(', ')) || 'unknown'],
           ['birthday', safe(c.birthday) || 'unknown'],
-          ['first seen', stamp(c.firstSeenAt)],
+          ['first seen', `${stamp(c.firstSeenAt, timeZone)} (${timeZone})`],
           ['ids', p.identities.map((i) => safe(`${i.source}:${i.externalId}`)).join(', ') || 'none'],
           ['consent', p.consents.map((k) => `${k.channel} ${k.granted ? 'yes' : 'no'}`).join(', ') || 'none recorded'],
         ]).replace(/^.*\n/, ''),
@@ -87,9 +90,9 @@ export function registerCustomer(program: Command, ctx: CommandContext): void {
       }
       out.push(
         formatTable([
-          ['when', 'what'],
+          [`when (${timeZone})`, 'what'],
           ...p.timeline.map((e) => [
-            stamp(e.at),
+            stamp(e.at, timeZone),
             e.kind === 'order'
               ? `order ${safe(e.externalId)} ${formatMoney(e.totalMinor, e.currency)} (${safe(e.status)})`
               : e.kind === 'refund'

@@ -151,6 +151,13 @@ for (const dialect of DIALECTS) {
         assert.match(human.out, /placed after the end of 2025-06-26 /);
       });
 
+      test('customer: first seen and the timeline in the store zone', async () => {
+        const { code, out, err } = await run(['customer', 'b@example.kr', '--db', t.url]);
+        assert.equal(code, 0, err);
+        assert.match(out, new RegExp(`first seen +2025-06-27 00:42 \\(${z.zone}\\)`));
+        assert.match(out, new RegExp(`when \\(${z.zone}\\)[^\\n]*\\n2025-06-27 00:42 +order Z-3 `));
+      });
+
       test('GET /feedback/report and GET /flows/:key/report: asOf and from are days of the zone', async () => {
         const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });
         try {
