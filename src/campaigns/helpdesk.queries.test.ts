@@ -39,6 +39,8 @@ for (const dialect of DIALECTS) {
   describe(`a helpdesk pass (${dialect.name})`, { skip: dialect.skip }, () => {
     let t: TestDb;
     const got: string[] = [];
+    /** How many of the next requests the receiver answers 503 with `Retry-After: 45`. */
+    let failNext = 0;
     const server = createServer((request, response) => {
       let body = '';
       request.on('data', (chunk: Buffer) => {
@@ -46,6 +48,11 @@ for (const dialect of DIALECTS) {
       });
       request.on('end', () => {
         got.push(body);
+        if (failNext > 0) {
+          failNext -= 1;
+          response.writeHead(503, { 'retry-after': '45' }).end();
+          return;
+        }
         response.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"T-1"}');
       });
     });
@@ -130,6 +137,37 @@ for (const dialect of DIALECTS) {
         delivered: null,
       });
       assert.equal(got.length, 1);
+    });
+
+    test('a 503 puts the row back to pending for the Retry-After (45 s), and it goes then', async () => {
+      const db = t.store.db;
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/tickets`;
+      await saveMessagingSettings(db, { helpdeskUrl: url });
+      failNext = 1;
+      const P = NOW + 200_000;
+      // nps-2 (answered at NOW, written while no address was set) is queued now.
+      const first = await helpdeskPass(db, { now: () => P, random: () => 0, signingKey: 'k' });
+      assert.deepEqual(first, {
+        queued: 1,
+        stale: 0,
+        delivered: { claimed: 1, sent: 0, retried: 1, failed: 0, skipped: 0, deferred: 0, lost: 0 },
+      });
+      const row = async () =>
+        campaignDb(db)
+          .selectFrom('outbox')
+          .select(['status', 'send_after', 'last_error', 'attempts'])
+          .where('reason', '=', 'NPS Detractor')
+          .orderBy('id', 'desc')
+          .executeTakeFirstOrThrow()
+          .then((r) => [r.status, Number(r.send_after), r.last_error, Number(r.attempts)]);
+      assert.deepEqual(await row(), ['pending', P + 45_000, 'HTTP 503', 1]);
+      // A millisecond early it is not due; at P + 45 s it is, and it is sent.
+      const early = await helpdeskPass(db, { now: () => P + 44_999, random: () => 0, signingKey: 'k' });
+      assert.equal(early.delivered?.claimed, 0);
+      const due = await helpdeskPass(db, { now: () => P + 45_000, random: () => 0, signingKey: 'k' });
+      assert.equal(due.delivered?.sent, 1);
+      assert.deepEqual((await row()).slice(0, 2), ['sent', P + 45_000]);
+      assert.equal(got.length, 3);
     });
   });
 }
