@@ -4,7 +4,7 @@ import { DIALECTS, freshDatabase } from '../../test/setup.js';
 import { BUILTIN_TEMPLATES, BUILTIN_TEMPLATES_KO, builtinFlows, installBuiltins } from './builtin.js';
 import { emptyBlocks } from './context.queries.js';
 import { latestTemplate, listFlows, saveFlow } from './flows.queries.js';
-import { type MessageContext, renderMessage } from './render.js';
+import { compileTemplate, type MessageContext, renderMessage } from './render.js';
 import { saveMessagingSettings } from './settings.js';
 
 describe('built-in flows', () => {
@@ -126,4 +126,63 @@ describe('built-in flows', () => {
       }
     });
   }
+
+  test('each built-in flow has the name the dashboard lists it by', () => {
+    assert.deepEqual(
+      builtinFlows().map((f) => [f.key, f.name]),
+      [
+        ['win-back', 'Win-back'],
+        ['cart-abandonment', 'Cart abandonment'],
+        ['browse-abandonment', 'Browse abandonment'],
+        ['welcome', 'Welcome after a first order'],
+        ['second-order', 'Second-order nudge'],
+        ['review-request', 'Review request'],
+        ['replenishment', 'Replenishment and buy-again'],
+        ['birthday', 'Birthday'],
+      ],
+    );
+  });
+
+  test('the review request names the order and its items when the trigger carries them', async () => {
+    const template = await compileTemplate(BUILTIN_TEMPLATES.find((t) => t.key === 'review-request')!);
+    const item = (title: string) => ({
+      product_id: null,
+      sku: null,
+      title,
+      url: null,
+      image: null,
+      price: null,
+      quantity: 1,
+    });
+    const base: MessageContext = {
+      ...emptyBlocks(),
+      customer: { id: 1, first_name: 'Ana', last_name: null, email: 'a@example.com', country: 'GB' },
+      store: { name: 'Tea & Co', url: null },
+      scores: { p_alive: null, clv: null, churn_risk: null },
+      coupon: null,
+      links: {
+        unsubscribe: 'https://x.example/m/u/t',
+        preferences: 'https://x.example/m/p/t',
+        review: 'https://x.example/r/t',
+      },
+    };
+    const items = [item('Assam'), item('Oolong')];
+    const withOrder = await renderMessage(template, {
+      ...base,
+      trigger: {
+        ...base.trigger,
+        type: 'order',
+        items,
+        item_count: 2,
+        order: { name: '#1001', date: '2026-05-01', total: '£20.00', currency: 'GBP', lines: items },
+      },
+    });
+    assert.equal(withOrder.subject, 'How was your order #1001?');
+    // Two items: "A and B" (the last of more than one after "and"); the text part wraps at 72 columns.
+    assert.match(
+      withOrder.text,
+      /\nTell other shoppers what you thought of Assam and Oolong: a review takes a\nminute\.\n\nWrite a review \[https:\/\/x\.example\/r\/t\]\n/,
+    );
+    assert.equal((await renderMessage(template, base)).subject, 'How was your order?');
+  });
 });

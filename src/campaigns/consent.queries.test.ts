@@ -5,7 +5,9 @@ import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import type { ComebackError } from '../errors.js';
 import { recordConsent as recordImportedConsent } from '../ingest/index.js';
 import type { Db } from '../store/index.js';
-import { recordConsent } from './consent.queries.js';
+import { reconfirmConsents, recordConsent } from './consent.queries.js';
+import { saveMessagingSettings } from './settings.js';
+import { campaignDb } from './tables.js';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-06-01T12:00:00Z');
@@ -61,6 +63,73 @@ for (const dialect of DIALECTS) {
         true,
       );
       assert.deepEqual(await consentRow(db, 'email'), { granted: 0, updatedAt: NOW, source: 'cli' });
+    });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`the two-yearly consent re-confirmation (${dialect.name})`, { skip: dialect.skip }, () => {
+    // Consent at 10:00 Seoul on 5 March 2024; due two years later, 10:00 Seoul on 5 March 2026.
+    const CONSENTED = Date.parse('2024-03-05T01:00:00Z');
+    const DUE = Date.parse('2026-03-05T01:00:00Z');
+    const RUN = DUE + DAY;
+    let t: TestDb;
+    before(async () => {
+      t = await freshDatabase(dialect.name);
+      const db = t.store.db;
+      await addCustomer(db, 1, CONSENTED - DAY, { email: 'a@example.kr', phone: '+821012345678', country: 'KR' });
+      await db
+        .insertInto('customer_consents')
+        .values(
+          ['email', 'sms'].map((channel) => ({
+            customer_id: 1,
+            channel,
+            granted: 1,
+            updated_at: CONSENTED,
+            source: 'test',
+          })),
+        )
+        .execute();
+      await saveMessagingSettings(db, { storeName: 'Daon' });
+    });
+    after(() => t.drop());
+
+    test('e-mail consent is re-confirmed by e-mail, SMS consent by SMS; a second run tells nobody again', async () => {
+      const db = t.store.db;
+      const told = await reconfirmConsents(db, { now: RUN, linkSecret: 'secret' });
+      assert.deepEqual(
+        told.map((n) => [n.customerId, n.channel, n.consentedAt, n.dueAt, n.to, n.status]),
+        [
+          [1, 'email', CONSENTED, DUE, 'a@example.kr', 'queued'],
+          [1, 'sms', CONSENTED, DUE, '+821012345678', 'queued'],
+        ],
+      );
+      const rows = await campaignDb(db)
+        .selectFrom('outbox')
+        .select(['channel', 'to_address', 'payload'])
+        .orderBy('id')
+        .execute();
+      const subject = '[Daon] 광고성 정보 수신동의 확인 안내';
+      const payloads = rows.map((r) => [r.channel, r.to_address, JSON.parse(r.payload!)] as const);
+      // E-mail: From (the sender's name follows the store's), subject and text; SMS: the sender, text, type.
+      assert.deepEqual(
+        payloads.map(([channel, to, p]) => [channel, to, Object.keys(p).sort()]),
+        [
+          ['email', 'a@example.kr', ['from', 'subject', 'text']],
+          ['sms', '+821012345678', ['from', 'text', 'type']],
+        ],
+      );
+      assert.deepEqual(payloads[0]![2].from, { name: 'Daon', address: 'shop@example.com' });
+      assert.equal(payloads[0]![2].subject, subject);
+      assert.equal(payloads[1]![2].from, 'SHOP');
+      assert.equal(payloads[1]![2].type, 'LMS');
+      for (const [, , p] of payloads) {
+        assert.ok(p.text.startsWith(`${subject}\n고객님께서는 2024년 3월 5일에 Daon의 `), p.text);
+      }
+      // Done is done: even with the store's name reset (a notice could not be written now), the
+      // second run finds both notices already written and asks for nothing.
+      await saveMessagingSettings(db, { storeName: 'Our store' });
+      assert.deepEqual(await reconfirmConsents(db, { now: RUN + DAY, linkSecret: 'secret' }), []);
     });
   });
 }

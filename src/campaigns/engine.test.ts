@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { addDuration, enterJourney, type JourneyFacts, nextActions, nextLocalTime } from './engine.js';
+import { addDuration, conditionHolds, enterJourney, type JourneyFacts, nextActions, nextLocalTime } from './engine.js';
 import { type FlowDefinition, validateFlow } from './flow.js';
 
 const utc = (text: string) => Date.parse(text);
@@ -166,5 +166,18 @@ describe('nextActions', () => {
       sent.actions.map((a) => a.type),
       ['send', 'complete'],
     );
+  });
+});
+
+describe('branch conditions on a fact', () => {
+  test('`in` holds only for a listed value; `gte`/`lt` bound a number at their edges', () => {
+    const f = facts({ values: { country: 'FR', 'score.clv': 100 } });
+    assert.equal(conditionHolds({ fact: 'country', in: ['GB', 'IE'] }, f), false);
+    assert.equal(conditionHolds({ fact: 'country', in: ['GB', 'FR'] }, f), true);
+    // gte includes its bound, lt excludes it.
+    assert.equal(conditionHolds({ fact: 'score.clv', gte: 100 }, f), true);
+    assert.equal(conditionHolds({ fact: 'score.clv', gte: 100.01 }, f), false);
+    assert.equal(conditionHolds({ fact: 'score.clv', lt: 100 }, f), false);
+    assert.equal(conditionHolds({ fact: 'score.clv', lt: 100.01 }, f), true);
   });
 });

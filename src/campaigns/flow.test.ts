@@ -161,3 +161,13 @@ describe('validateFlow', () => {
     assert.deepEqual(problemsOf([]), [{ path: '(root)', message: 'a flow is a JSON object' }]);
   });
 });
+
+describe('the tier_reached trigger', () => {
+  test('validates with or without a list of tiers; a tier list of something else than keys is refused', () => {
+    const any = validateFlow({ ...winBack(), trigger: { type: 'tier_reached' } });
+    assert.ok(any.ok && any.flow.trigger.type === 'tier_reached' && any.flow.trigger.tiers === undefined);
+    const gold = validateFlow({ ...winBack(), trigger: { type: 'tier_reached', tiers: ['gold'] } });
+    assert.deepEqual(gold.ok && gold.flow.trigger, { type: 'tier_reached', tiers: ['gold'] });
+    assert.equal(validateFlow({ ...winBack(), trigger: { type: 'tier_reached', tiers: [3] } }).ok, false);
+  });
+});
