@@ -250,5 +250,75 @@ for (const dialect of DIALECTS) {
       const stored = await db.selectFrom('events').select('id').where('message_id', '=', 'ok-1').execute();
       assert.equal(stored.length, 0);
     });
+    test('partial: a bad call and a conflicting e-mail are rejected by index and field, the rest is stored', async () => {
+      const db = t.store.db;
+      await recordEvents(
+        db,
+        [
+          { type: 'identify', messageId: 'cf-1', userId: 'u-yara', traits: { email: 'yara@example.com' } },
+          { type: 'identify', messageId: 'cf-2', userId: 'u-zoe', traits: { email: 'zoe@example.com' } },
+        ],
+        { now: NOW },
+      );
+      const idOf = async (email: string) =>
+        Number((await db.selectFrom('customers').select('id').where('email', '=', email).executeTakeFirstOrThrow()).id);
+      const yara = await idOf('yara@example.com');
+      const zoe = await idOf('zoe@example.com');
+      // Yara (with an e-mail of her own) now says she is zoe@: not merged, a conflict on traits.email.
+      const result = await recordEvents(
+        db,
+        [
+          { type: 'track', messageId: 'cf-3', event: 'A' },
+          { type: 'identify', messageId: 'cf-4', userId: 'u-yara', traits: { email: 'zoe@example.com' } },
+          { type: 'track', messageId: 'cf-5', userId: 'u-yara', event: 'B' },
+        ],
+        { now: NOW, partial: true, path: 'batch' },
+      );
+      assert.deepEqual(result.rejected, [
+        { index: 0, kind: 'bad_input', field: 'batch[0].userId', reason: 'a call needs a userId or an anonymousId' },
+        {
+          index: 1,
+          kind: 'conflict',
+          field: 'batch[1].traits.email',
+          reason: `zoe@example.com belongs to customer ${zoe}; this user is customer ${yara} (yara@example.com): not merged`,
+        },
+      ]);
+      assert.equal(result.inserted, 1);
+      const stored = await db
+        .selectFrom('events')
+        .select(['message_id', 'customer_id'])
+        .where('message_id', 'in', ['cf-3', 'cf-4', 'cf-5'])
+        .execute();
+      assert.deepEqual(
+        stored.map((e) => [e.message_id, Number(e.customer_id)]),
+        [['cf-5', yara]],
+      );
+    });
+
+    test('alias: the anonymous id named as previousId becomes the user’s, its earlier events with it', async () => {
+      const db = t.store.db;
+      await recordEvents(db, [{ type: 'track', messageId: 'al-1', anonymousId: 'anon-al', event: 'A' }], { now: NOW });
+      await recordEvents(db, [{ type: 'alias', messageId: 'al-2', userId: 'u-al', previousId: 'anon-al' }], {
+        now: NOW,
+      });
+      const user = await db
+        .selectFrom('customer_identities')
+        .select('customer_id')
+        .where('source', '=', 'api')
+        .where('external_id', '=', 'u-al')
+        .executeTakeFirstOrThrow();
+      const earlier = await db
+        .selectFrom('events')
+        .select('customer_id')
+        .where('message_id', '=', 'al-1')
+        .executeTakeFirstOrThrow();
+      assert.equal(earlier.customer_id, user.customer_id);
+      const previous = await db
+        .selectFrom('customer_identities')
+        .select('customer_id')
+        .where('external_id', '=', 'anon-al')
+        .executeTakeFirstOrThrow();
+      assert.equal(previous.customer_id, user.customer_id);
+    });
   });
 }

@@ -222,5 +222,43 @@ for (const dialect of DIALECTS) {
       );
       assert.deepEqual(await counts(db), before);
     });
+    test('a compare-at price is kept only above the price: equal or zero is no sale', async () => {
+      const db = t.store.db;
+      const dir = tempDir();
+      const woo = join(dir, 'woo.csv');
+      // Regular 15,001 over a sale price of 15,000: compare-at 15,001. Regular = sale: no compare-at.
+      writeFileSync(
+        woo,
+        'ID,Type,SKU,Name,Published,Sale price,Regular price\n' +
+          '901,simple,CMP-ABOVE,Above,1,15000,15001\n' +
+          '902,simple,CMP-EQUAL,Equal,1,15000,15000\n' +
+          '903,simple,CMP-NONE,None,1,,15000\n',
+      );
+      await importFile(db, woo, { format: 'woocommerce-products', now: NOW, currency: 'KRW' });
+      // Shopify: a compare-at of 0.00 is none; 0.01 above a price of 0.00 is 1 minor unit.
+      const shopify = join(dir, 'shopify.csv');
+      writeFileSync(
+        shopify,
+        'Handle,Title,Variant SKU,Variant Price,Variant Compare At Price,Status\n' +
+          'zero,Zero,CMP-ZERO,5.00,0.00,active\n' +
+          'cent,Cent,CMP-CENT,0.00,0.01,active\n',
+      );
+      await importFile(db, shopify, { format: 'shopify-products', now: NOW, currency: 'EUR' });
+      const p = await catalogue(db);
+      assert.deepEqual(
+        ['CMP-ABOVE', 'CMP-EQUAL', 'CMP-NONE', 'CMP-ZERO', 'CMP-CENT'].map((sku) => [
+          sku,
+          p.get(sku)?.price_minor,
+          p.get(sku)?.compare_at_minor,
+        ]),
+        [
+          ['CMP-ABOVE', 15000, 15001],
+          ['CMP-EQUAL', 15000, null],
+          ['CMP-NONE', 15000, null],
+          ['CMP-ZERO', 500, null],
+          ['CMP-CENT', 0, 1],
+        ],
+      );
+    });
   });
 }

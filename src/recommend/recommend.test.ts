@@ -8,10 +8,13 @@ import {
   eligible,
   finish,
   modelFromBuild,
+  type Reason,
   type Signal,
 } from './answer.js';
 import { type BuildParams, buildRecommender, type Interactions } from './build.js';
 import { evaluate } from './evaluate.js';
+import { withFallback } from './fallback.js';
+import { replenishmentState } from './recommend.queries.js';
 
 /*
  * Five items A B C D E (product ids 101 … 105); A, B are "Tea", C, D "Cups", E has no category.
@@ -435,5 +438,282 @@ describe('evaluation by hand', () => {
       'only 1 customers have an order on both sides of the cut: the figures are not reliable',
       'no product has a category: popular-in-category cannot answer',
     ]);
+  });
+});
+
+/** Interactions from (customer or -1, day, items) orders and no views: small builds written out by hand. */
+function orders(itemCount: number, list: Array<[number, number, number[]]>, category = -1): Interactions {
+  const offsets = [0];
+  const items: number[] = [];
+  for (const [, , basket] of list) {
+    items.push(...basket);
+    offsets.push(items.length);
+  }
+  return {
+    itemCount,
+    itemCategory: new Int32Array(itemCount).fill(category),
+    categoryCount: category < 0 ? 0 : category + 1,
+    orderOffsets: Int32Array.from(offsets),
+    orderItems: Int32Array.from(items),
+    orderCustomer: Int32Array.from(list.map((o) => o[0])),
+    orderTime: Float64Array.from(list.map((o) => day(o[1]))),
+    viewOffsets: Int32Array.from([0]),
+    viewItems: new Int32Array(0),
+  };
+}
+
+describe('exact values of the build: ranks, ties and cut-offs', () => {
+  test('best-sellers rank by buyers, then orders, then index; a category keeps its topK by buyers, then index', () => {
+    // Items 0–4 (ids 10–14), all in category 0. c0 {3}; c1 {3,1}; c2 {3,1,2}; c3 {2}; a guest {2};
+    // c4 {0}; c5 {4}. Buyers: 3 → 3; 1 → 2 (2 orders); 2 → 2 (3 orders, the guest's too); 0 → 1; 4 → 1
+    // (1 order each: the lower index first). Popular: 3, 2, 1, 0, 4.
+    const data = orders(
+      5,
+      [
+        [0, 1, [3]],
+        [1, 1, [1, 3]],
+        [2, 1, [1, 2, 3]],
+        [3, 1, [2]],
+        [-1, 1, [2]],
+        [4, 1, [0]],
+        [5, 1, [4]],
+      ],
+      0,
+    );
+    const m = modelFromBuild(buildRecommender(data, { ...PARAMS, topK: 2 }), [10, 11, 12, 13, 14], 1, day(20), ['Tea']);
+    assert.deepEqual(m.popular, [13, 12, 11, 10, 14]);
+    // Scores are buyers over the top seller's 3.
+    assert.deepEqual(
+      candidates(m, 'popular', [], day(20), ANSWER, () => null).map((c) => [c.id, c.score]),
+      [
+        [13, 1],
+        [12, 2 / 3],
+        [11, 2 / 3],
+        [10, 1 / 3],
+        [14, 1 / 3],
+      ],
+    );
+    // Same category ranks by buyers only (1 and 2 tie at 2: the lower index), cut at topK = 2 of the four.
+    assert.deepEqual(
+      m.neighbours('same_category', 10).map((n) => [n.id, n.score]),
+      [
+        [13, 3],
+        [11, 2],
+      ],
+    );
+    assert.deepEqual(
+      m.neighbours('same_category', 13).map((n) => [n.id, n.score]),
+      [
+        [11, 2],
+        [12, 2],
+      ],
+    );
+  });
+
+  test('neighbour ties: more support first, then the lower index; topK keeps the best, not the last seen', () => {
+    // Guest orders (no customers): {0,1} {0,2} {0,3} {0,3} {3}; N = 5, orders 0 → 4, 1 → 1, 2 → 1, 3 → 3.
+    // Lift with 0: 1 → 1·5/(4·1) = 1.25 (support 1), 2 → 1.25 (support 1), 3 → 2·5/(4·3) = 5/6 (support 2).
+    const data = orders(4, [
+      [-1, 1, [0, 1]],
+      [-1, 1, [0, 2]],
+      [-1, 1, [0, 3]],
+      [-1, 1, [0, 3]],
+      [-1, 1, [3]],
+    ]);
+    const ids = [0, 1, 2, 3];
+    const of = (topK: number, id: number) =>
+      modelFromBuild(buildRecommender(data, { ...PARAMS, minSupport: 1, topK }), ids, 1, day(20))
+        .neighbours('bought_with', id)
+        .map((n) => [n.id, n.score, n.support]);
+    // 1 and 2 tie on lift and support: the lower index first; 3's higher support does not beat a higher lift.
+    assert.deepEqual(of(3, 0), [
+      [1, 1.25, 1],
+      [2, 1.25, 1],
+      [3, 5 / 6, 2],
+    ]);
+    // topK 1: the first best (1) stays; neither the tie (2) nor the weaker 3 replace it.
+    assert.deepEqual(of(1, 0), [[1, 1.25, 1]]);
+    // From 3: 0 (lift 5/6, support 2) is its only neighbour.
+    assert.deepEqual(of(1, 3), [[0, 5 / 6, 2]]);
+  });
+
+  test('customer similarity reads each customer’s maxHistory most recent items', () => {
+    // c0 and c1 each buy 0 on day 1, 1 on day 5 and 2 on day 9. With maxHistory 2 each keeps {1, 2}:
+    // the pair 1–2 has support 2 and cosine 2/√(2·2) = 1; 0 pairs with nothing.
+    const data = orders(3, [
+      [0, 1, [0]],
+      [0, 5, [1]],
+      [0, 9, [2]],
+      [1, 1, [0]],
+      [1, 5, [1]],
+      [1, 9, [2]],
+    ]);
+    const m = modelFromBuild(buildRecommender(data, { ...PARAMS, maxHistory: 2 }), [0, 1, 2], 1, day(20));
+    assert.deepEqual(
+      m.neighbours('similar', 2).map((n) => [n.id, n.score, n.support]),
+      [[1, 1, 2]],
+    );
+    assert.deepEqual(m.neighbours('similar', 0), []);
+  });
+});
+
+describe('exact values of an answer', () => {
+  test('bought together reads lift only; similar adds co-purchase, half co-view and a quarter same-category', () => {
+    const m = model();
+    // A customer who bought A (no repeat item): a seed given by the caller is answered all the same.
+    const history: Signal[] = [{ id: A, at: day(19), kind: 'purchase' }];
+    const scored = (method: 'bought-together' | 'similar', seed: number) =>
+      candidates(m, method, history, day(20), ANSWER, categoryOf, seed).map((c) => [c.id, c.score, c.reason]);
+    // Lift from A: B 1.2, C 0.8, each over the top 1.2.
+    assert.deepEqual(scored('bought-together', A), [
+      [B, 1, { kind: 'bought_with', productId: A }],
+      [C, 0.8 / 1.2, { kind: 'bought_with', productId: A }],
+    ]);
+    // From C only A was bought with it twice (B–C once); D is only a same-category neighbour.
+    assert.deepEqual(scored('bought-together', C), [[A, 1, { kind: 'bought_with', productId: C }]]);
+    // Similar to A: C = (2/√6)/(2/√6) = 1; B = (2/3)/(2/√6) = √6/3 from co-purchase plus 0.25 · 3/3 as the
+    // first same-category neighbour (A's co-views are below the support of 2).
+    const similar = scored('similar', A);
+    assert.deepEqual(
+      similar.map(([id, , reason]) => [id, reason]),
+      [
+        [B, { kind: 'similar_to', productId: A }],
+        [C, { kind: 'similar_to', productId: A }],
+      ],
+    );
+    close(similar[0]![1] as number, Math.sqrt(6) / 3 + 0.25);
+    close(similar[1]![1] as number, 1);
+  });
+
+  test('personal: an item bought and viewed weighs as bought; a signal halves every half-life', () => {
+    // A bought on day 19 and viewed the same day: its weight is the purchase's 1, not the view's 0.25.
+    const both: Signal[] = [
+      { id: A, at: day(19), kind: 'purchase' },
+      { id: A, at: day(19), kind: 'view' },
+    ];
+    const list = candidates(model(), 'personal', both, day(20), ANSWER, categoryOf);
+    assert.deepEqual(
+      list.map((c) => [c.id, c.reason]),
+      [
+        [C, { kind: 'because_you_bought', productId: A }],
+        [B, { kind: 'because_you_bought', productId: A }],
+      ],
+    );
+    close(list[0]!.score, 2 / Math.sqrt(6));
+    close(list[1]!.score, 2 / 3);
+    // Half-life 10 days, the purchase 10 days before asOf: weight 1 · 2^(−10/10) = 0.5.
+    const decayed = candidates(
+      model(),
+      'personal',
+      [{ id: A, at: day(10), kind: 'purchase' }],
+      day(20),
+      { ...ANSWER, halfLifeDays: 10 },
+      categoryOf,
+    );
+    close(decayed[0]!.score, 0.5 * (2 / Math.sqrt(6)));
+    close(decayed[1]!.score, 0.5 * (2 / 3));
+  });
+
+  test('a price drop is measured from the first time this item was seen, not another item nor a purchase', () => {
+    // Price 1200 from day 1, 1000 from day 11; the item is 1000 now.
+    const prices = [
+      { at: day(1), priceMinor: 1200 },
+      { at: day(11), priceMinor: 1000 },
+    ];
+    const flagsAfter = (signals: Signal[]) =>
+      finish(
+        [{ id: 1, score: 1, reason: { kind: 'viewed', productId: 1 } }],
+        new Map([[1, item(1, { prices })]]),
+        'EUR',
+        ANSWER,
+        signals,
+      )[0]!.flags;
+    // Seen on day 10 at 1200: a drop. Another item seen on day 0 does not move "seen" to before day 1.
+    assert.deepEqual(
+      flagsAfter([
+        { id: 2, at: day(0), kind: 'view' },
+        { id: 1, at: day(10), kind: 'view' },
+      ]),
+      ['price_drop'],
+    );
+    // Bought on day 0 (before any price), viewed on day 10: the purchase is not a sighting.
+    assert.deepEqual(
+      flagsAfter([
+        { id: 1, at: day(0), kind: 'purchase' },
+        { id: 1, at: day(10), kind: 'view' },
+      ]),
+      ['price_drop'],
+    );
+    // Seen first on day 0, when no price was known: no price to compare with, no compare-at: no flag.
+    assert.deepEqual(flagsAfter([{ id: 1, at: day(0), kind: 'cart' }]), []);
+  });
+
+  test('every reason’s text, with the product it names by title, else SKU, else "an earlier purchase"', () => {
+    const catalogue = new Map([
+      [1, item(1, { category: 'Cups' })],
+      [2, item(2, { title: 'Teapot' })],
+      [3, item(3, { title: null })],
+    ]);
+    const text = (reason: Omit<Reason, 'text'>) =>
+      finish([{ id: 1, score: 1, reason }], catalogue, 'EUR', ANSWER)[0]!.reason.text;
+    assert.equal(text({ kind: 'because_you_bought', productId: 2 }), 'Because you bought Teapot');
+    assert.equal(text({ kind: 'because_you_viewed', productId: 3 }), 'Because you looked at SKU-3');
+    assert.equal(text({ kind: 'bought_with', productId: 99 }), 'Often bought with an earlier purchase');
+    assert.equal(text({ kind: 'similar_to', productId: 2 }), 'Similar to Teapot');
+    assert.equal(text({ kind: 'popular' }), 'Popular right now');
+    assert.equal(text({ kind: 'popular_in_category', category: 'Tea' }), 'Popular in Tea');
+    assert.equal(text({ kind: 'popular_in_category' }), 'Popular in Cups');
+    assert.equal(text({ kind: 'trending' }), 'Trending');
+    assert.equal(text({ kind: 'buy_again', productId: 1, daysSince: 12 }), 'Buy again: last bought 12 days ago');
+    // 13.4 days rounds to 13.
+    assert.equal(
+      text({ kind: 'buy_again', productId: 1, cycleDays: 13.4, daysSince: 5 }),
+      'Buy again: usually every 13 days, last bought 5 days ago',
+    );
+    assert.equal(
+      text({ kind: 'replenishment_due', productId: 1, cycleDays: 29.5, daysSince: 31 }),
+      'Time to restock: usually every 30 days, last bought 31 days ago',
+    );
+    assert.equal(text({ kind: 'left_in_cart', productId: 1 }), 'Still in your cart');
+    assert.equal(text({ kind: 'on_wishlist', productId: 1 }), 'On your wishlist');
+    assert.equal(text({ kind: 'viewed', productId: 1 }), 'You looked at this');
+  });
+
+  test('personal tops a short list up with best-sellers it does not hold yet; other methods do not', () => {
+    const own = [{ id: C, score: 0.9, reason: { kind: 'because_you_bought' as const, productId: A } }];
+    const popular = () => [B, C, D].map((id) => ({ id, score: 1, reason: { kind: 'popular' as const } }));
+    assert.deepEqual(
+      withFallback('personal', own, popular).map((c) => [c.id, c.reason.kind]),
+      [
+        [C, 'because_you_bought'],
+        [B, 'popular'],
+        [D, 'popular'],
+      ],
+    );
+    assert.deepEqual(withFallback('similar', own, popular), own);
+  });
+});
+
+describe('the replenishment clock', () => {
+  // Last bought 2026-01-10 15:00 UTC, a 30-day cycle: due at 2026-02-09 15:00, so due from that day's
+  // start (00:00 UTC), and ended once more than 2 × 30 days have passed since the purchase.
+  const last = Date.UTC(2026, 0, 10, 15);
+  const dueDay = Date.UTC(2026, 1, 9);
+  test('not yet before the due day’s start, due from it, ended after maxCycles cycles', () => {
+    assert.deepEqual(replenishmentState(last, 30, dueDay - 1), { state: 'not_yet', dueOn: '2026-02-09' });
+    assert.deepEqual(replenishmentState(last, 30, dueDay), { state: 'due', dueOn: '2026-02-09' });
+    assert.deepEqual(replenishmentState(last, 30, last + 60 * MS_PER_DAY), { state: 'due', dueOn: '2026-02-09' });
+    assert.deepEqual(replenishmentState(last, 30, last + 60 * MS_PER_DAY + 1), {
+      state: 'ended',
+      dueOn: '2026-02-09',
+    });
+    // One cycle allowed: ended 30 days and 1 ms after the purchase.
+    assert.deepEqual(replenishmentState(last, 30, last + 30 * MS_PER_DAY, 1), { state: 'due', dueOn: '2026-02-09' });
+    assert.deepEqual(replenishmentState(last, 30, last + 30 * MS_PER_DAY + 1, 1), {
+      state: 'ended',
+      dueOn: '2026-02-09',
+    });
+    // 12.5 days after 2026-01-10 15:00 is 2026-01-23 03:00.
+    assert.deepEqual(replenishmentState(last, 12.5, Date.UTC(2026, 0, 23)), { state: 'due', dueOn: '2026-01-23' });
   });
 });
