@@ -439,6 +439,10 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
           ['outstanding available', formatCount(r.outstanding.available)],
           ['outstanding pending', formatCount(r.outstanding.pending)],
           ['liability', formatMoney(r.outstanding.liabilityMinor, r.currency)],
+          ...r.credit.map((c) => [
+            `store credit outstanding (${formatCount(c.accounts)} members)`,
+            formatMoney(c.outstandingMinor, c.currency),
+          ]),
           [
             `owed by members (${formatCount(r.outstanding.membersInDebt)})`,
             `${formatCount(r.outstanding.debt)} (${formatMoney(r.outstanding.debtValueMinor, r.currency)})`,
