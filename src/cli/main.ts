@@ -58,7 +58,7 @@ export const COMMANDS: ReadonlyArray<{
   {
     name: 'loyalty',
     creates: true,
-    description: 'the loyalty program: points, tiers, rewards and referrals on an append-only ledger',
+    description: 'the loyalty program: points, tiers, rewards, referrals and store credit on append-only ledgers',
     load: async () => (await import('./commands/loyalty.js')).registerLoyalty,
   },
   {

@@ -40,6 +40,8 @@ const TEXT = {
     referralText: 'Share your code: friends get points on their first order, and so do you.',
     none: 'Nothing yet.',
     notMember: 'You are not a member of the rewards program yet.',
+    credit: 'Store credit',
+    creditCode: 'Enter this code at checkout to spend it:',
   },
   ko: {
     title: '메시지 수신 설정',
@@ -72,6 +74,8 @@ const TEXT = {
     referralText: '초대 코드를 공유하세요. 친구가 첫 주문을 하면 친구와 나 모두 포인트를 받아요.',
     none: '아직 내역이 없습니다.',
     notMember: '아직 적립 프로그램 회원이 아닙니다.',
+    credit: '적립금',
+    creditCode: '결제할 때 이 코드를 입력하면 적립금을 사용할 수 있어요:',
   },
 } as const;
 
@@ -107,7 +111,10 @@ function money(lang: PageLang, minor: number, currency: string): string {
   return formatMoney(minor, currency, lang === 'ko' ? 'ko-KR' : 'en-GB');
 }
 
-/** The rewards page of a member without a store login: balance, tier, rewards, history, referral code. */
+/**
+ * The rewards page of a member without a store login: balance, tier, store credit and its checkout code
+ * (when there is any), rewards, history, referral code.
+ */
 export function rewardsPage(
   lang: PageLang,
   status: MemberStatus | undefined,
@@ -123,6 +130,11 @@ export function rewardsPage(
 <div class="row"><div><div class="muted">${t.balance}</div><div class="big" data-balance>${status.available.toLocaleString(lang === 'ko' ? 'ko-KR' : 'en-GB')}</div><div class="muted">${t.worth(money(lang, status.availableValueMinor, status.currency))}</div></div>
 <div><div class="muted">${t.tier}</div><div class="big">${status.tier.name}</div></div></div>
 ${status.pending > 0 ? html`<p class="muted">${t.pending(status.pending)}</p>` : ''}
+${
+  status.credit && status.credit.balanceMinor > 0
+    ? html`<h2>${t.credit}</h2><div class="big" data-credit>${money(lang, status.credit.balanceMinor, status.credit.currency)}</div><p>${t.creditCode}</p><p class="big"><code data-credit-code>${status.credit.code}</code></p>`
+    : ''
+}
 <p>${status.nextTier ? t.nextTier(status.nextTier.name, missing) : t.topTier}</p>
 <h2>${t.rewards}</h2><table>${rewards.map(
       (r) =>

@@ -661,3 +661,37 @@ export async function expireCredit(db: Db, { now }: { now: number }): Promise<Mo
   }
   return expired;
 }
+
+/** What `loyalty sync` did to store credit, and the outstanding credit before and after it per currency. */
+export interface CreditSync extends CreditSyncSummary {
+  expired: Money[];
+  /**
+   * Per currency: `afterMinor = beforeMinor − spent + restored − expired + otherMinor`, where `otherMinor`
+   * is what other writers changed meanwhile (a redemption or an adjustment during the sync); normally 0.
+   */
+  outstanding: Array<{ currency: string; beforeMinor: number; afterMinor: number; otherMinor: number }>;
+}
+
+/**
+ * The store-credit part of a sync: orders carrying a credit code spend it (refunds and cancellations give
+ * it back), then credit past its expiry lapses. Both are keyed, so a second run changes nothing. The
+ * outstanding credit is read before and after, so the output reconciles: what the run did accounts for
+ * the change, and anything else is shown as changed by others meanwhile.
+ */
+export async function syncCredit(db: Db, { now }: { now: number }): Promise<CreditSync> {
+  const outstanding = async () =>
+    new Map((await creditLiability(db, { asOf: now })).map((c) => [c.currency, c.outstandingMinor]));
+  const before = await outstanding();
+  const applied = await applyCreditCodes(db, { now });
+  const expired = await expireCredit(db, { now });
+  const after = await outstanding();
+  const sumIn = (list: Money[], currency: string) =>
+    list.filter((m) => m.currency === currency).reduce((s, m) => s + m.minor, 0);
+  const outstandingRows = [...new Set([...before.keys(), ...after.keys()])].sort().map((currency) => {
+    const beforeMinor = before.get(currency) ?? 0;
+    const afterMinor = after.get(currency) ?? 0;
+    const ours = -sumIn(applied.spent, currency) + sumIn(applied.restored, currency) - sumIn(expired, currency);
+    return { currency, beforeMinor, afterMinor, otherMinor: afterMinor - beforeMinor - ours };
+  });
+  return { ...applied, expired, outstanding: outstandingRows };
+}

@@ -9,11 +9,13 @@ export {
   type CreditOverUse,
   type CreditSpend,
   type CreditStatus,
+  type CreditSync,
   type CreditSyncSummary,
   creditLiability,
   creditStatus,
   expireCredit,
   spendCredit,
+  syncCredit,
 } from './credit.queries.js';
 export { type ExpiringPoints, expiringPoints } from './expiring.queries.js';
 export {

@@ -8,6 +8,7 @@ import {
   parseAmount,
   quantityProblem,
   readAmount,
+  readExactAmount,
   toMajor,
 } from './money.js';
 
@@ -34,6 +35,17 @@ describe('money', () => {
     assert.equal(parseAmount('1,234,567.89', 'USD'), 123_456_789);
     for (const bad of ['', 'abc', '1.2.3', '--1', '12a', '.', '1e5', '12,50', '7,5', '1.234,56', '1,2,3', '0,500'])
       assert.equal(parseAmount(bad, 'USD'), undefined, bad);
+  });
+
+  test('reads a typed amount exactly, refusing more decimals than the currency has', () => {
+    assert.deepEqual(readExactAmount('5.00', 'USD'), { ok: true, minor: 500 });
+    assert.deepEqual(readExactAmount('-2.5', 'GBP'), { ok: true, minor: -250 });
+    assert.deepEqual(readExactAmount('15000', 'KRW'), { ok: true, minor: 15_000 });
+    assert.deepEqual(readExactAmount('1.234', 'KWD'), { ok: true, minor: 1234 });
+    assert.deepEqual(readExactAmount('5.005', 'USD'), { ok: false, reason: '"5.005" has 3 decimals; USD has 2' });
+    assert.deepEqual(readExactAmount('100.5', 'KRW'), { ok: false, reason: '"100.5" has 1 decimal; KRW has none' });
+    assert.deepEqual(readExactAmount('five', 'USD'), { ok: false, reason: '"five" is not a number' });
+    assert.match(readExactAmount('99999999999.00', 'USD').ok ? '' : 'refused', /refused/);
   });
 
   test('formats for people, KRW without decimals', () => {

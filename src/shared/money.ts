@@ -130,6 +130,31 @@ export function parseAmount(text: string, currency: string): number | undefined 
   return reading.ok ? reading.minor : undefined;
 }
 
+/**
+ * Reads an amount a person types in major units with a decimal point (`"5.00"`, `"-2.5"`, `"15000"` KRW)
+ * into minor units by the currency's ISO 4217 exponent, refusing what `parseAmount` would round: more
+ * decimals than the currency has (`"5.005"` USD, `"100.5"` KRW) is a mistake to show, not to guess.
+ * The amount must be within `MAX_AMOUNT_MINOR`; zero and negatives are the caller's to judge.
+ */
+export function readExactAmount(
+  text: string,
+  currency: string,
+): { ok: true; minor: number } | { ok: false; reason: string } {
+  const quoted = `"${text.trim()}"`;
+  const reading = readAmount(text, currency, 'point');
+  if (!reading.ok) return reading;
+  const decimals = /\.(\d*)$/.exec(text.trim())?.[1]?.length ?? 0;
+  const exponent = currencyExponent(currency);
+  if (decimals > exponent) {
+    return {
+      ok: false,
+      reason: `${quoted} has ${decimals} decimal${decimals === 1 ? '' : 's'}; ${currency} has ${exponent === 0 ? 'none' : exponent}`,
+    };
+  }
+  const problem = amountProblem(reading.minor, { allowNegative: true });
+  return problem ? { ok: false, reason: `${quoted} ${problem}` } : { ok: true, minor: reading.minor };
+}
+
 /** Minor units to a major-unit number (for display and JSON only, never for storage). */
 export function toMajor(minor: number, currency: string): number {
   return minor / 10 ** currencyExponent(currency);

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createApiKey } from '../../src/api/keys.queries.js';
 import { recordEvents } from '../../src/ingest/index.js';
-import { earnForAction, enrolMember, saveProgram } from '../../src/loyalty/index.js';
+import { adjustCredit, earnForAction, enrolMember, saveProgram } from '../../src/loyalty/index.js';
 import { openStore } from '../../src/store/index.js';
 import { testProgramConfig } from '../loyalty-fixtures.js';
 import { chromiumSkip, launchChromium } from './chromium.js';
@@ -313,6 +313,37 @@ describe('the storefront snippet in Chromium', { skip: chromiumSkip }, () => {
     } finally {
       await store.close();
     }
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+  });
+
+  test('the rewards launcher shows the store credit and its checkout code once the member has some', async () => {
+    const store = await openStore(`sqlite:${file}`);
+    let code = '';
+    try {
+      const credited = await adjustCredit(store.db, {
+        customerId,
+        currency: 'GBP',
+        amountMinor: 250,
+        reason: 'goodwill',
+        now: Date.now(),
+      });
+      assert.ok(credited.ok);
+      const account = await store.db
+        .withTables<{ store_credit_accounts: { customer_id: number; code: string } }>()
+        .selectFrom('store_credit_accounts')
+        .select('code')
+        .where('customer_id', '=', customerId)
+        .executeTakeFirstOrThrow();
+      code = account.code;
+    } finally {
+      await store.close();
+    }
+    await page.getByRole('button', { name: 'Rewards' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Rewards' });
+    const credit = dialog.locator('[data-comeback="credit"]');
+    await credit.getByText('Store credit: £2.50').waitFor({ timeout: 15_000 });
+    assert.equal((await credit.locator('.cb-code').textContent())?.trim(), code);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
   });

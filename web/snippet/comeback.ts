@@ -184,6 +184,8 @@ interface Me {
     tier: { name: string };
     nextTier: null | { name: string; threshold: number; basis: 'points_earned' | 'spend'; qualifying: number };
     referralCode: string;
+    /** Store credit in the program currency and the code that spends it at checkout. */
+    credit: null | { balanceMinor: number; code: string };
     rewards: Array<{
       key: string;
       name: string;
@@ -251,6 +253,18 @@ function rewardsBody(me: Me, refresh: () => void): Child[] {
       ),
       h('p', { 'data-comeback': 'tier' }, t('tier', { tier: m.tier.name })),
     );
+    if (m.credit && m.credit.balanceMinor > 0) {
+      out.push(
+        h(
+          'p',
+          { 'data-comeback': 'credit' },
+          t('credit', { money: money(m.credit.balanceMinor, me) }),
+          ' · ',
+          t('creditCode'),
+          h('span', { class: 'cb-code' }, m.credit.code),
+        ),
+      );
+    }
     const next = m.nextTier;
     if (next) {
       const left = Math.max(0, next.threshold - next.qualifying);

@@ -39,6 +39,8 @@ export const WORDS = {
     reviews: 'Reviews',
     reviewCount: '{n} reviews',
     rated: 'Rated {avg} out of 5',
+    credit: 'Store credit: {money}',
+    creditCode: 'code at checkout: ',
   },
   ko: {
     rewards: '적립금 혜택',
@@ -79,6 +81,8 @@ export const WORDS = {
     reviews: '구매 후기',
     reviewCount: '후기 {n}개',
     rated: '5점 만점에 {avg}점',
+    credit: '적립금 {money}',
+    creditCode: '결제 시 코드: ',
   },
 } as const;
 

@@ -3,6 +3,8 @@ import { defaultAsOf, latestSaleEnd } from '../../analytics/index.js';
 import { messagingSettings } from '../../campaigns/settings.js';
 import { ComebackError, type ErrorKind } from '../../errors.js';
 import {
+  adjustCredit,
+  creditStatus,
   earnForAction,
   loadProgram,
   memberStatus,
@@ -11,6 +13,7 @@ import {
   redeem,
   staleWriteRefusal,
 } from '../../loyalty/index.js';
+import { MAX_AMOUNT_MINOR, normaliseCurrency } from '../../shared/money.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { authErrors, endDateQuery } from '../schemas.js';
 
@@ -36,10 +39,17 @@ const AsOfBody = Type.Optional(
   }),
 );
 
-/** A refused action (`{ ok: false }`) becomes the error response its kind stands for. */
-function unwrap<T>(result: { ok: true; value: T } | { ok: false; error: { kind: ErrorKind; message: string } }): T {
+/**
+ * A refused action (`{ ok: false }`) becomes the error response its kind stands for; a message that
+ * starts with one of the request's `fields` (`reason: …`) names that field in the answer.
+ */
+function unwrap<T>(
+  result: { ok: true; value: T } | { ok: false; error: { kind: ErrorKind; message: string } },
+  fields: readonly string[] = [],
+): T {
   if (result.ok) return result.value;
-  throw new ComebackError(result.error.kind, result.error.message);
+  const field = fields.find((f) => result.error.message.startsWith(`${f}: `));
+  throw new ComebackError(result.error.kind, result.error.message, field ? { location: { field } } : {});
 }
 
 /**
@@ -177,5 +187,100 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
           idempotencyKey: request.body.idempotencyKey,
         }),
       ),
+  );
+
+  app.get(
+    '/loyalty/members/:customerId/credit',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: "A member's store credit: balance and personal checkout code per currency, newest entries first",
+        tags: ['loyalty'],
+        params: CustomerParams,
+        querystring: Type.Object({
+          asOf: AsOfQuery,
+          entries: Type.Optional(
+            Type.Integer({ minimum: 0, maximum: 500, description: 'history entries (default 50)' }),
+          ),
+        }),
+        response: { 200: Json('the credit status of src/loyalty'), 404: Type.Ref('ErrorBody'), ...authErrors },
+      },
+    },
+    async (request) => {
+      const program = await loadProgram(db);
+      const asOf = await readAsOf(request.query.asOf, program.config.currency);
+      const { customerId } = request.params;
+      if (!(await memberStatus(db, program, customerId, { asOf, entries: 0 })))
+        throw new ComebackError('not_found', `customer ${customerId} is not a member`);
+      return { asOf, ...(await creditStatus(db, customerId, { asOf, entries: request.query.entries })) };
+    },
+  );
+
+  app.post(
+    '/loyalty/members/:customerId/credit/adjust',
+    {
+      config: { access: 'write' },
+      // The validator coerces "5.00" to 5: money typed as text would become 5 minor units, so refuse it first.
+      preValidation: async (request) => {
+        const body: unknown = request.body;
+        if (
+          typeof body === 'object' &&
+          body !== null &&
+          'amountMinor' in body &&
+          typeof body.amountMinor !== 'number'
+        ) {
+          throw new ComebackError('bad_input', 'amountMinor: a JSON number of minor units (500 is 5.00), not text', {
+            location: { field: 'amountMinor' },
+          });
+        }
+      },
+      schema: {
+        summary: "Credit or debit a member's store credit by hand, with a reason (never below zero)",
+        tags: ['loyalty'],
+        params: CustomerParams,
+        body: Type.Object({
+          amountMinor: Type.Integer({
+            minimum: -MAX_AMOUNT_MINOR,
+            maximum: MAX_AMOUNT_MINOR,
+            description: 'minor units of the currency (ISO 4217 exponent): 500 adds USD 5.00, -250 takes 2.50 away',
+          }),
+          currency: Type.Optional(
+            Type.String({ minLength: 3, maxLength: 3, description: "ISO 4217 code; default the program's currency" }),
+          ),
+          reason: Type.String({ minLength: 1, maxLength: 500, description: 'kept in the credit ledger' }),
+          idempotencyKey: IdempotencyKey,
+          asOf: AsOfBody,
+        }),
+        response: {
+          200: Json('the adjustment: amountMinor, balanceMinor, applied'),
+          404: Type.Ref('ErrorBody'),
+          409: Type.Ref('ErrorBody'),
+          ...authErrors,
+        },
+      },
+    },
+    async (request) => {
+      const program = await loadProgram(db);
+      const { body } = request;
+      const currency = body.currency === undefined ? program.config.currency : normaliseCurrency(body.currency);
+      if (!currency) {
+        throw new ComebackError('bad_input', `currency: "${body.currency}" is not an ISO 4217 currency code`, {
+          location: { field: 'currency' },
+        });
+      }
+      const who = request.principal;
+      return unwrap(
+        await adjustCredit(db, {
+          customerId: request.params.customerId,
+          currency,
+          amountMinor: body.amountMinor,
+          reason: body.reason,
+          now: await writeAt(body.asOf),
+          actor: who === undefined ? 'api' : who.kind === 'key' ? `key:${who.name}` : `user:${who.username}`,
+          idempotencyKey: body.idempotencyKey,
+        }),
+        ['amountMinor', 'reason', 'currency'],
+      );
+    },
   );
 }

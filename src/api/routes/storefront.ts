@@ -95,7 +95,7 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
       config: { access: 'publishable' },
       schema: {
         summary:
-          "The signed-in member's balance, tier and progress, rewards, ways to earn and referral code; `{program: false}` when the store has no loyalty program",
+          "The signed-in member's balance, tier and progress, store credit and its checkout code, rewards, ways to earn and referral code; `{program: false}` when the store has no loyalty program",
         tags: ['storefront'],
         response: { 200: Json('see WayToEarn and memberStatus'), 404: Type.Ref('ErrorBody'), ...authErrors },
       },
@@ -140,6 +140,8 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
             tierTooLow: r.minTier !== undefined && rank(r.minTier) > rank(status.tier.key),
           })),
           redemptions: status.redemptions.slice(0, 5),
+          // Store credit in the program currency and the personal code that spends it at checkout.
+          credit: status.credit,
         },
       };
     },
@@ -190,6 +192,8 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
         currency: r.currency,
         expiresAt: r.expiresAt,
         created: r.created,
+        // A store_credit reward: the credit went to the member's account; `code` is the account's code.
+        credit: r.credit ?? null,
       };
     },
   );

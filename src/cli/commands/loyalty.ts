@@ -5,7 +5,9 @@ import { latestSaleEnd } from '../../analytics/index.js';
 import { ComebackError, type Result } from '../../errors.js';
 import {
   adjust,
+  adjustCredit,
   auditLedger,
+  creditStatus,
   dormantMembers,
   earnForAction,
   enrolMember,
@@ -24,9 +26,10 @@ import {
   sendRedemptionWebhook,
   settle,
   staleWriteRefusal,
+  syncCredit,
   syncOrders,
 } from '../../loyalty/index.js';
-import { formatMoney } from '../../shared/money.js';
+import { formatMoney, type Money, normaliseCurrency, readExactAmount } from '../../shared/money.js';
 import { type Db, openStore } from '../../store/index.js';
 import { resolveCustomerRef } from '../customer-ref.js';
 import { asOfText, formatCount, formatTable, printJson } from '../io.js';
@@ -44,7 +47,7 @@ const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 export function registerLoyalty(program: Command, ctx: CommandContext): void {
   const loyalty = program
     .command('loyalty')
-    .description('the loyalty program: points, tiers, rewards and referrals on an append-only ledger');
+    .description('the loyalty program: points, tiers, rewards, referrals and store credit on append-only ledgers');
 
   /** Adds the common options and runs `fn` with an open store, the clock (or --as-of) and the program. */
   const command = (name: string, description: string) =>
@@ -270,43 +273,148 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
       );
     });
 
-  command('sync', "run the program over the store's orders, mark used codes, settle, expire and review tiers").action(
-    async (flags: Flags) =>
-      withProgram(
-        flags,
-        async (db, p, now, source, timeZone) => {
-          ctx.io.err.write(`loyalty sync as of ${asOfText(now, timeZone)} (${source})\n`);
-          const bar = syncProgress(ctx);
-          let orders: SyncSummary;
-          try {
-            orders = await syncOrders(db, p, { now, onProgress: bar.update });
-          } finally {
-            bar.stop();
-          }
-          const codesUsed = await markCodesUsed(db);
-          const settled = await settle(db, p, { now });
-          const upgrades = orders.upgrades + settled.upgrades;
-          const downgrades = orders.downgrades + settled.downgrades;
-          if (flags.json)
-            return printJson(ctx.io, { asOf: now, orders, codesUsed, settle: settled, upgrades, downgrades });
-          out(
-            formatTable([
-              ['', 'count'],
-              ['orders looked at', formatCount(orders.orders)],
-              ['members enrolled', formatCount(orders.enrolled)],
-              ['points earned', formatCount(orders.pointsEarned)],
-              ['points reversed', formatCount(orders.pointsReversed)],
-              ['points spent before a refund, now owed', formatCount(orders.shortfall)],
-              ['referral points', formatCount(orders.referralPoints)],
-              ['orders in other currencies', formatCount(orders.otherCurrency)],
-              ['codes marked used', formatCount(codesUsed)],
-              ['points expired', formatCount(settled.expired)],
-              ['tier upgrades / downgrades', `${formatCount(upgrades)} / ${formatCount(downgrades)}`],
+  const credit = command('credit', "a member's store credit: balance and checkout code per currency, and its history")
+    .argument('<customer>', 'customer id or e-mail')
+    .option('--entries <n>', 'history entries to show, newest first', '20')
+    .action(async (customer: string, flags: Flags & { entries: string }) => {
+      const entries = Number(flags.entries);
+      if (!Number.isSafeInteger(entries) || entries < 0)
+        throw new ComebackError('bad_input', `entries: "${flags.entries}" is not a whole number`);
+      await withProgram(flags, async (db, _p, now) => {
+        const id = await resolveCustomer(db, customer);
+        const status = await creditStatus(db, id, { asOf: now, entries });
+        if (flags.json) return printJson(ctx.io, { asOf: now, ...status });
+        if (status.accounts.length === 0) {
+          out(`customer ${id} has no store credit`);
+          return;
+        }
+        for (const a of status.accounts) {
+          out(`customer ${id}: ${formatMoney(a.balanceMinor, a.currency)} of store credit, checkout code ${a.code}`);
+        }
+        if (status.entries.length === 0) return;
+        out('');
+        out(
+          formatTable([
+            ['date', 'amount', 'kind', 'reason', 'by'],
+            ...status.entries.map((e) => [
+              day(e.occurredAt),
+              `${e.amountMinor > 0 ? '+' : ''}${formatMoney(e.amountMinor, e.currency)}`,
+              e.kind,
+              e.reason,
+              e.actor ?? (e.orderId !== null ? `order ${e.orderId}` : '–'),
             ]),
+          ]),
+        );
+      });
+    });
+
+  dbOption(credit.command('adjust').description("credit or debit a member's store credit by hand, with a reason"))
+    .argument('<customer>', 'customer id or e-mail')
+    .requiredOption('--amount <money>', 'in major units with a decimal point: 5.00 adds, -2.50 takes away')
+    .option('--currency <code>', "ISO 4217 code (default: the program's currency)")
+    .requiredOption('--reason <text>', 'why: kept in the credit ledger')
+    .option('--key <idempotency-key>', 'retrying with the same key applies it once; another request with it is refused')
+    .option('--json', 'print JSON')
+    .option('--as-of <date>', 'when the adjustment happens (YYYY-MM-DD or an ISO instant)')
+    .action(
+      async (customer: string, own: Flags & { amount: string; currency?: string; reason: string; key?: string }) => {
+        // `credit` has --db, --json and --as-of too, and commander gives them to it wherever they stand.
+        const flags = { ...credit.opts<Flags>(), ...own };
+        return withProgram(
+          flags,
+          async (db, p, now) => {
+            const currency = flags.currency === undefined ? p.config.currency : normaliseCurrency(flags.currency);
+            if (!currency)
+              throw new ComebackError('bad_input', `currency: "${flags.currency}" is not an ISO 4217 currency code`);
+            const amount = readExactAmount(flags.amount, currency);
+            if (!amount.ok) throw new ComebackError('bad_input', `amount: ${amount.reason}`);
+            if (amount.minor === 0) throw new ComebackError('bad_input', 'amount: must not be zero');
+            const id = await resolveCustomer(db, customer);
+            const result = await adjustCredit(db, {
+              customerId: id,
+              currency,
+              amountMinor: amount.minor,
+              reason: flags.reason,
+              now,
+              actor: 'cli',
+              idempotencyKey: flags.key,
+            });
+            // The library names its own field (`amountMinor`); here the person typed --amount.
+            if (!result.ok)
+              throw new ComebackError(result.error.kind, result.error.message.replace(/^amountMinor: /, 'amount: '));
+            const value = result.value;
+            if (flags.json) return printJson(ctx.io, value);
+            const moved = `${value.amountMinor > 0 ? '+' : ''}${formatMoney(value.amountMinor, currency)}`;
+            out(
+              `${value.applied ? moved : `already applied (${moved})`}; store credit ${formatMoney(value.balanceMinor, currency)}`,
+            );
+          },
+          WRITE,
+        );
+      },
+    );
+
+  command(
+    'sync',
+    "run the program over the store's orders, mark used codes, spend and expire store credit, settle, expire and review tiers",
+  ).action(async (flags: Flags) =>
+    withProgram(
+      flags,
+      async (db, p, now, source, timeZone) => {
+        ctx.io.err.write(`loyalty sync as of ${asOfText(now, timeZone)} (${source})\n`);
+        const bar = syncProgress(ctx);
+        let orders: SyncSummary;
+        try {
+          orders = await syncOrders(db, p, { now, onProgress: bar.update });
+        } finally {
+          bar.stop();
+        }
+        const codesUsed = await markCodesUsed(db);
+        const credit = await syncCredit(db, { now });
+        const settled = await settle(db, p, { now });
+        const upgrades = orders.upgrades + settled.upgrades;
+        const downgrades = orders.downgrades + settled.downgrades;
+        if (flags.json)
+          return printJson(ctx.io, { asOf: now, orders, codesUsed, credit, settle: settled, upgrades, downgrades });
+        const sums = (list: Money[]) =>
+          list.length === 0
+            ? formatMoney(0, p.config.currency)
+            : list.map((m) => formatMoney(m.minor, m.currency)).join(', ');
+        out(
+          formatTable([
+            ['', 'count'],
+            ['orders looked at', formatCount(orders.orders)],
+            ['members enrolled', formatCount(orders.enrolled)],
+            ['points earned', formatCount(orders.pointsEarned)],
+            ['points reversed', formatCount(orders.pointsReversed)],
+            ['points spent before a refund, now owed', formatCount(orders.shortfall)],
+            ['referral points', formatCount(orders.referralPoints)],
+            ['orders in other currencies', formatCount(orders.otherCurrency)],
+            ['codes marked used', formatCount(codesUsed)],
+            [`orders that spent store credit (${formatCount(credit.spends)})`, sums(credit.spent)],
+            [`store credit given back by refunds (${formatCount(credit.restores)})`, sums(credit.restored)],
+            ['orders over their store credit', formatCount(credit.overUses.length)],
+            ['credit codes in another currency', formatCount(credit.otherCurrency)],
+            ['store credit expired', sums(credit.expired)],
+            ['points expired', formatCount(settled.expired)],
+            ['tier upgrades / downgrades', `${formatCount(upgrades)} / ${formatCount(downgrades)}`],
+          ]),
+        );
+        for (const o of credit.overUses) {
+          out(
+            `order ${o.orderId} used ${o.code} for ${formatMoney(o.requestedMinor, o.currency)} with ${formatMoney(o.spentMinor, o.currency)} of store credit: only that was taken, ${formatMoney(o.requestedMinor - o.spentMinor, o.currency)} was given beyond it`,
           );
-        },
-        WRITE,
-      ),
+        }
+        for (const c of credit.outstanding) {
+          const others =
+            c.otherMinor === 0 ? '' : `, ${formatMoney(c.otherMinor, c.currency)} changed meanwhile by others`;
+          out(
+            `store credit outstanding in ${c.currency}: ${formatMoney(c.beforeMinor, c.currency)} before the sync, ${formatMoney(c.afterMinor, c.currency)} after${others}`,
+          );
+        }
+      },
+      WRITE,
+    ),
   );
 
   command(
@@ -331,6 +439,10 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
           ['outstanding available', formatCount(r.outstanding.available)],
           ['outstanding pending', formatCount(r.outstanding.pending)],
           ['liability', formatMoney(r.outstanding.liabilityMinor, r.currency)],
+          ...r.credit.map((c) => [
+            `store credit outstanding (${formatCount(c.accounts)} members)`,
+            formatMoney(c.outstandingMinor, c.currency),
+          ]),
           [
             `owed by members (${formatCount(r.outstanding.membersInDebt)})`,
             `${formatCount(r.outstanding.debt)} (${formatMoney(r.outstanding.debtValueMinor, r.currency)})`,

@@ -23,6 +23,8 @@ interface ProgramReportView {
   upgrades: number;
   downgrades: number;
   repeatPurchase: { members: Repeat; nonMembers: Repeat };
+  /** Store credit outstanding per currency: money owed to members beside the points' liability. */
+  credit: Array<{ currency: string; outstandingMinor: number; accounts: number }>;
 }
 
 interface DormantView {
@@ -36,7 +38,7 @@ interface DormantView {
   }>;
 }
 
-/** The Loyalty page: members, points, liability, redemption rate, tiers, repeat rate, dormant members. */
+/** The Loyalty page: members, points, liability, store credit, redemption rate, tiers, repeat rate, dormant members. */
 export function LoyaltyPage() {
   const i18n = useI18n();
   const { t } = i18n;
@@ -78,6 +80,21 @@ export function LoyaltyPage() {
                   id="liability"
                   label={t('loyLiability')}
                   value={money(data.report.outstanding.liabilityMinor, data.report.currency)}
+                />
+                <Kpi
+                  id="credit-liability"
+                  label={t('loyCreditLiability')}
+                  value={
+                    data.report.credit.length === 0
+                      ? money(0, data.report.currency)
+                      : data.report.credit.map((c) => money(c.outstandingMinor, c.currency)).join(' · ')
+                  }
+                  change={{
+                    text: t('loyCreditHolders', {
+                      n: i18n.number(data.report.credit.reduce((n, c) => n + c.accounts, 0)),
+                    }),
+                    direction: 'flat',
+                  }}
                 />
                 <Kpi
                   id="redemption"
