@@ -5,7 +5,7 @@ export const FEEDBACK_EN = {
   loyLead:
     'The loyalty program as of today: members, points, what the points are worth, tiers and whether members buy again.',
   loyNoProgram: 'No loyalty program yet',
-  loyNoProgramHint: 'Create one with `comeback loyalty program save FILE`.',
+  loyNoProgramHint: 'Create one with `comeback loyalty init --config FILE`.',
   loyMembers: 'Members',
   loyActive: 'Active in {days} days',
   loyIssued: 'Points issued',
@@ -89,7 +89,7 @@ export const FEEDBACK_KO: Record<keyof typeof FEEDBACK_EN, string> = {
   loyLead:
     '오늘 기준 적립 프로그램 현황입니다. 회원 수, 포인트, 포인트의 가치, 등급, 회원의 재구매 여부를 보여 줍니다.',
   loyNoProgram: '아직 적립 프로그램이 없습니다',
-  loyNoProgramHint: '`comeback loyalty program save FILE` 명령으로 만들 수 있습니다.',
+  loyNoProgramHint: '`comeback loyalty init --config FILE` 명령으로 만들 수 있습니다.',
   loyMembers: '회원 수',
   loyActive: '최근 {days}일 활동 회원',
   loyIssued: '지급 포인트',
