@@ -30,7 +30,9 @@ if [ ${#folders[@]} -eq 0 ]; then
     if [ -d "src/$f" ]; then folders+=("$f"); fi
   done
 fi
-mkdir -p test-artifacts/mutation
+# MUTATION_DIR (as in stryker.config.mjs and mutation-sample.mjs): where the plan and the reports go.
+out="${MUTATION_DIR:-test-artifacts/mutation}"
+mkdir -p "$out"
 status=0
 for folder in "${folders[@]}"; do
   echo "== mutation testing src/$folder" >&2
@@ -38,7 +40,7 @@ for folder in "${folders[@]}"; do
     STRYKER_FOLDER="$folder" npx stryker run stryker.config.mjs || status=1
   else
     node scripts/mutation-sample.mjs plan "$folder" --size "$size" --seed "$seed" || { status=1; continue; }
-    STRYKER_FOLDER="$folder" STRYKER_SAMPLE="test-artifacts/mutation/$folder.sample.json" \
+    STRYKER_FOLDER="$folder" STRYKER_SAMPLE="$out/$folder.sample.json" \
       npx stryker run stryker.config.mjs || status=1
   fi
 done
@@ -54,7 +56,7 @@ for folder in "${folders[@]}"; do
         if (m.status === "Killed" || m.status === "Timeout") killed++;
       }
       console.error(`src/${process.argv[2]}: ${killed}/${total} killed (${total ? (100 * killed / total).toFixed(1) : "n/a"} %)`);
-    ' "$PWD/test-artifacts/mutation/$folder.json" "$folder" 2>&1 || echo "src/$folder: no report" >&2
+    ' "$(cd "$out" && pwd)/$folder.json" "$folder" 2>&1 || echo "src/$folder: no report" >&2
   else
     node scripts/mutation-sample.mjs score "$folder" || status=1
   fi
