@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { addCustomer, addOrder, DAY } from '../../test/segments-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import { ComebackError } from '../errors.js';
+import { type CohortOptions, cohortTable } from './cohorts.queries.js';
 import { GROUP_KINDS, parseGrouping } from './groups.queries.js';
 import { reportPeriod } from './report.queries.js';
 import { customerSummaries, holdoutPurchases } from './summary.queries.js';
@@ -73,6 +74,23 @@ for (const dialect of DIALECTS) {
     });
     after(async () => {
       await t?.drop();
+    });
+
+    test('a cohort table refuses a period, metric or breakdown it does not know, naming it', async () => {
+      // Options as a JavaScript caller or a JSON body gives them: no type stops an unknown name.
+      const options = (json: string): CohortOptions => ({ asOf: END, ...JSON.parse(json) });
+      const refuses = (json: string, message: RegExp) =>
+        assert.rejects(cohortTable(t.store.db, options(json)), badInput(message));
+      await refuses('{"period": "year"}', /^period year: use month or week$/);
+      await refuses('{"metric": "churn"}', /^metric churn: use customers, revenue or ltv$/);
+      await refuses('{"breakdown": "age"}', /^breakdown age: use value, country or discount$/);
+      await refuses(
+        '{"breakdown": "value", "by": {"kind": "country"}}',
+        /^by: give either a breakdown or a grouping, not both$/,
+      );
+      const empty = await cohortTable(t.store.db, options('{"metric": "ltv", "period": "week"}'));
+      assert.equal(empty.metric, 'ltv');
+      assert.equal(empty.period, 'week');
     });
 
     test('a store without sales has no hold-out purchases, and a hold-out may end where calibration ends', async () => {
