@@ -5,7 +5,7 @@ import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import { ComebackError } from '../errors.js';
 import { type CohortOptions, cohortTable } from './cohorts.queries.js';
 import { GROUP_KINDS, parseGrouping } from './groups.queries.js';
-import { reportPeriod } from './report.queries.js';
+import { reportPeriod, retentionReport } from './report.queries.js';
 import { customerSummaries, holdoutPurchases } from './summary.queries.js';
 
 // Values written out by hand, each stating what a sampled mutant of `npm run test:mutation` changed
@@ -115,6 +115,82 @@ for (const dialect of DIALECTS) {
       );
       const s = await customerSummaries(t.store.db, { asOf: END, calibrationEnd: END });
       assert.deepEqual([...s.customerIds], [ann]);
+    });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`the report of a four-customer store (${dialect.name})`, { skip: dialect.skip }, () => {
+    let t: TestDb;
+    const AS_OF = Date.UTC(2024, 5, 15);
+    const day = (iso: string) => Date.parse(`${iso}T12:00:00Z`);
+    before(async () => {
+      t = await freshDatabase(dialect.name);
+      const db = t.store.db;
+      // D buys on 2024-03-02 (£50); C on 04-01 (£40); A on 04-25 (£10) and 05-10 (£20); B on 05-20 (£30).
+      const [a, b, c, d] = [await addCustomer(db), await addCustomer(db), await addCustomer(db), await addCustomer(db)];
+      await addOrder(db, d, { at: day('2024-03-02'), totalMinor: 5000 });
+      await addOrder(db, c, { at: day('2024-04-01'), totalMinor: 4000 });
+      await addOrder(db, a, { at: day('2024-04-25'), totalMinor: 1000 });
+      await addOrder(db, a, { at: day('2024-05-10'), totalMinor: 2000 });
+      await addOrder(db, b, { at: day('2024-05-20'), totalMinor: 3000 });
+    });
+    after(async () => {
+      await t?.drop();
+    });
+
+    test('one repeat gap is too few for a window: 365 days, and then no history reaches a window back', async () => {
+      const r = await retentionReport(t.store.db, { asOf: AS_OF });
+      // The default period is May 2024, beside April. A's one gap: 04-25 → 05-10 = 15 days.
+      assert.deepEqual([r.from, r.to], [Date.UTC(2024, 4, 1), Date.UTC(2024, 5, 1)]);
+      assert.deepEqual(r.activeWindow, {
+        days: 365,
+        source: 'fallback',
+        rule: '1 repeat purchases are too few to derive a window from (30 needed): 365 days',
+        repeatGaps: 1,
+        p90GapDays: 15,
+      });
+      // 365 days before 2024-05-01 is 2023-05-02 (the year holds 2024-02-29); the sales start on 2024-03-02.
+      const figures = ['customersLost', 'retainedCustomers', 'crr', 'churnRate', 'averageLifespanDays', 'clv'];
+      assert.deepEqual(r.unsupported, [
+        {
+          code: 'history_shorter_than_window',
+          figures,
+          historyStart: '2024-03-02',
+          needed: '2023-05-02',
+          message:
+            'the sales start on 2024-03-02, but a 365-day active window before 2024-05-01 needs them from 2023-05-02: ' +
+            'nobody could be seen leaving, so retention and churn are not shown (use a shorter --active-window or a later period)',
+        },
+      ]);
+      assert.deepEqual(
+        r.previous.unsupported.map((u) => [u.figures, u.needed]),
+        [[figures, '2023-04-02']],
+      );
+      assert.equal(r.clv, null);
+      assert.equal(r.change.clv, null);
+    });
+
+    test('with a 30-day window, April and May each have a CLV, and the change is their difference', async () => {
+      const r = await retentionReport(t.store.db, { asOf: AS_OF, activeWindowDays: 30 });
+      // April [04-01, 05-01): history from 03-02, exactly 30 days before 04-01, so covered. Active on 04-01
+      // (a sale in [03-02, 04-01)): D. On 05-01 (in [04-01, 05-01)): C and A. D lost: churn 1/1, lifespan 1
+      // month. Orders C £40 + A £10 from 2 buyers: AOV 25, frequency 1, value 25, CLV 25 × 1 = 25.
+      assert.deepEqual(r.previous.unsupported, []);
+      assert.deepEqual(
+        [r.previous.customersStart, r.previous.customersEnd, r.previous.customersLost, r.previous.churnRate],
+        [1, 2, 1, 1],
+      );
+      assert.equal(r.previous.customerValue, 25);
+      assert.equal(r.previous.clv, 25);
+      // May: active on 05-01: A and C; on 06-01 (in [05-02, 06-01)): A and B. C lost: churn 1/2, lifespan 2
+      // months. Orders A £20 + B £30 from 2 buyers: value 25, CLV 25 × 2 = 50.
+      assert.deepEqual([r.customersStart, r.customersEnd, r.customersLost, r.churnRate], [2, 2, 1, 0.5]);
+      assert.equal(r.clv, 50);
+      assert.equal(r.averageLifespanDays, 62);
+      assert.equal(r.change.clv, 25);
+      assert.equal(r.change.churnRate, -0.5);
+      assert.equal(r.change.customersStart, 1);
     });
   });
 }
