@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { addCustomer, addOrder, DAY } from '../../test/segments-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import { ComebackError } from '../errors.js';
+import { newVsReturning } from './acquisition.queries.js';
 import { type CohortOptions, cohortTable } from './cohorts.queries.js';
 import { GROUP_KINDS, parseGrouping } from './groups.queries.js';
 import { reportPeriod, retentionReport } from './report.queries.js';
@@ -169,6 +170,13 @@ for (const dialect of DIALECTS) {
       );
       assert.equal(r.clv, null);
       assert.equal(r.change.clv, null);
+    });
+
+    test('a start that is no whole millisecond is refused, naming the field', async () => {
+      await assert.rejects(
+        newVsReturning(t.store.db, { asOf: AS_OF, from: 1.5 }),
+        badInput(/^from: 1\.5 is not a whole number$/),
+      );
     });
 
     test('with a 30-day window, April and May each have a CLV, and the change is their difference', async () => {
