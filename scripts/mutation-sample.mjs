@@ -86,9 +86,12 @@ async function enumerate(folder) {
     }));
 }
 
-/** The key a sampled mutant and a reported one share (the report's positions are 1-based). */
-function keyOf(file, mutatorName, replacement, line0, column0) {
-  return `${file}\u0000${line0}:${column0}\u0000${mutatorName}\u0000${replacement}`;
+/**
+ * The key a sampled mutant and a reported one share (the report's positions are 1-based). The end is
+ * part of it: a condition and its first operand start at the same place and both get `true`.
+ */
+function keyOf(file, mutatorName, replacement, line0, column0, endLine0, endColumn0) {
+  return `${file}\u0000${line0}:${column0}-${endLine0}:${endColumn0}\u0000${mutatorName}\u0000${replacement}`;
 }
 
 /** Wilson score interval for k successes in n (95 %), with the finite-population correction. */
@@ -142,7 +145,15 @@ function score(folder) {
     const file = path.relative(root, path.resolve(root, name));
     for (const m of f.mutants) {
       reported.set(
-        keyOf(file, m.mutatorName, m.replacement, m.location.start.line - 1, m.location.start.column - 1),
+        keyOf(
+          file,
+          m.mutatorName,
+          m.replacement,
+          m.location.start.line - 1,
+          m.location.start.column - 1,
+          m.location.end.line - 1,
+          m.location.end.column - 1,
+        ),
         m,
       );
     }
@@ -150,7 +161,17 @@ function score(folder) {
   const counts = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, other: 0, missing: 0 };
   const survivors = [];
   for (const s of sample) {
-    const m = reported.get(keyOf(s.file, s.mutatorName, s.replacement, s.location.start.line, s.location.start.column));
+    const m = reported.get(
+      keyOf(
+        s.file,
+        s.mutatorName,
+        s.replacement,
+        s.location.start.line,
+        s.location.start.column,
+        s.location.end.line,
+        s.location.end.column,
+      ),
+    );
     if (!m) {
       counts.missing++;
       continue;
