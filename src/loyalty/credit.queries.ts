@@ -474,7 +474,7 @@ const REFUNDED = new Set(['refunded', 'cancelled']);
 
 /**
  * Spends store credit for the orders that carry a member's credit code among their discount codes
- * (matched without regard to case, as `markCodesUsed` matches reward codes), placed no earlier than
+ * (matched without regard to case, as `markCodesUsed` matches reward codes), placed before `now` (the sync's as-of) and no earlier than
  * the account was opened and in its currency: the order's discount (`discount_minor`, the whole
  * discount of the order) is taken from the code owner's credit, bounded by the balance (an over-use
  * is booked as what was available and reported). The spend's key is `credit:order:ID:spend`, so a
@@ -500,6 +500,8 @@ export async function applyCreditCodes(db: Db, { now }: { now: number }): Promis
     .selectFrom('orders')
     .select(['id', 'placed_at', 'currency', 'discount_minor', 'status', 'discount_codes'])
     .where('placed_at', '>=', since)
+    // A sync as of a past day sees only the orders before it, as every loyalty write does.
+    .where('placed_at', '<', now)
     .where('discount_codes', '<>', '[]')
     .where('status', '<>', 'pending')
     .orderBy('placed_at')

@@ -212,6 +212,18 @@ for (const dialect of DIALECTS) {
       assert.equal((await creditStatus(db, c, { asOf: day(13) })).accounts[0]!.balanceMinor, 500);
     });
 
+    test('a sync as of a day spends nothing for an order placed at or after it; the next sync does', async () => {
+      const c = await member(100);
+      const { code } = ok(await redeem(db, program, { customerId: c, rewardKey: 'credit-5', now: day(1) }));
+      const id = await addOrder(db, { customerId: c, placedAt: day(5), subtotalMinor: 2000, discountCodes: [code] });
+      await db.updateTable('orders').set({ discount_minor: 300, total_minor: 1700 }).where('id', '=', id).execute();
+      // as of the order's own instant: placed_at < asOf is false, so the order is not in the sync's past.
+      assert.equal((await applyCreditCodes(db, { now: day(5) })).spends, 0);
+      assert.equal((await creditStatus(db, c, { asOf: day(5) })).accounts[0]!.balanceMinor, 500);
+      assert.equal((await applyCreditCodes(db, { now: day(5) + 1 })).spends, 1);
+      assert.equal((await creditStatus(db, c, { asOf: day(6) })).accounts[0]!.balanceMinor, 200);
+    });
+
     test('staff adjustments need a reason, name the field, never go below zero and write the actor', async () => {
       const c = await member(0);
       const input = { customerId: c, currency: 'GBP', now: day(1) };
