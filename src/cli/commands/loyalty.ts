@@ -29,6 +29,7 @@ import {
   syncCredit,
   syncOrders,
 } from '../../loyalty/index.js';
+import { dayInZone } from '../../shared/dates.js';
 import { formatMoney, type Money, normaliseCurrency, readExactAmount } from '../../shared/money.js';
 import { type Db, openStore } from '../../store/index.js';
 import { resolveCustomerRef } from '../customer-ref.js';
@@ -41,7 +42,8 @@ interface Flags {
   asOf?: string;
 }
 
-const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+/** The store-local day (`YYYY-MM-DD`) of an instant: days are the store's zone's, as everywhere. */
+const day = (ms: number, timeZone: string) => dayInZone(ms, timeZone);
 
 /** `comeback loyalty …`: set up the program, run it over the store's orders, serve members, report. */
 export function registerLoyalty(program: Command, ctx: CommandContext): void {
@@ -136,13 +138,13 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
   command('member', "a member's balance, tier, rewards within reach and recent ledger entries")
     .argument('<customer>', 'customer id or e-mail')
     .action(async (customer: string, flags: Flags) =>
-      withProgram(flags, async (db, p, now) => {
+      withProgram(flags, async (db, p, now, _source, timeZone) => {
         const id = await resolveCustomer(db, customer);
         const status = await memberStatus(db, p, id, { asOf: now, entries: 20 });
         if (!status) throw new ComebackError('not_found', `customer ${customer} is not a loyalty member`);
         if (flags.json) return printJson(ctx.io, status);
         out(
-          `member ${id}: ${status.tier.name} (×${status.tier.multiplier}) since ${day(status.tier.since)}, referral code ${status.referralCode}`,
+          `member ${id}: ${status.tier.name} (×${status.tier.multiplier}) since ${day(status.tier.since, timeZone)}, referral code ${status.referralCode}`,
         );
         out(
           `available ${formatCount(status.available)} points (${formatMoney(status.availableValueMinor, status.currency)}), pending ${formatCount(status.pending)}, earned in all ${formatCount(status.lifetimeEarned)}`,
@@ -158,7 +160,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         out(
           formatTable([
             ['date', 'points', 'kind', 'reason', 'bucket'],
-            ...status.entries.map((e) => [day(e.occurredAt), String(e.amount), e.kind, e.reason, e.bucket]),
+            ...status.entries.map((e) => [day(e.occurredAt, timeZone), String(e.amount), e.kind, e.reason, e.bucket]),
           ]),
         );
       }),
@@ -225,7 +227,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         throw new ComebackError('usage', '--webhook needs COMEBACK_WEBHOOK_SECRET to sign with');
       await withProgram(
         flags,
-        async (db, p, now) => {
+        async (db, p, now, _source, timeZone) => {
           const id = await resolveCustomer(db, customer);
           const value = unwrap(
             await redeem(db, p, { customerId: id, rewardKey: flags.reward, now, idempotencyKey: flags.key }),
@@ -235,7 +237,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
             delivery = await sendRedemptionWebhook(fetchSender(), flags.webhook, value, { secret, now });
           if (flags.json) return printJson(ctx.io, { ...value, webhook: delivery });
           out(
-            `${value.code}  ${value.reward.name}, −${value.points} points, valid until ${day(value.expiresAt)}; balance ${value.balance}`,
+            `${value.code}  ${value.reward.name}, −${value.points} points, valid until ${day(value.expiresAt, timeZone)}; balance ${value.balance}`,
           );
           if (delivery) out(`webhook: ${delivery.ok ? 'delivered' : 'failed'} (HTTP ${delivery.status})`);
         },
@@ -280,7 +282,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
       const entries = Number(flags.entries);
       if (!Number.isSafeInteger(entries) || entries < 0)
         throw new ComebackError('bad_input', `entries: "${flags.entries}" is not a whole number`);
-      await withProgram(flags, async (db, _p, now) => {
+      await withProgram(flags, async (db, _p, now, _source, timeZone) => {
         const id = await resolveCustomer(db, customer);
         const status = await creditStatus(db, id, { asOf: now, entries });
         if (flags.json) return printJson(ctx.io, { asOf: now, ...status });
@@ -297,7 +299,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
           formatTable([
             ['date', 'amount', 'kind', 'reason', 'by'],
             ...status.entries.map((e) => [
-              day(e.occurredAt),
+              day(e.occurredAt, timeZone),
               `${e.amountMinor > 0 ? '+' : ''}${formatMoney(e.amountMinor, e.currency)}`,
               e.kind,
               e.reason,

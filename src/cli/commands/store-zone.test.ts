@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCli } from '../../../test/run-cli.js';
@@ -9,6 +9,7 @@ import { createApiKey } from '../../api/keys.queries.js';
 import { installBuiltins } from '../../campaigns/builtin.js';
 import { saveMessagingSettings } from '../../campaigns/settings.js';
 import { importFile } from '../../ingest/index.js';
+import { packageRoot } from '../../shared/paths.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 
@@ -156,6 +157,20 @@ for (const dialect of DIALECTS) {
         assert.equal(code, 0, err);
         assert.match(out, new RegExp(`first seen +2025-06-27 00:42 \\(${z.zone}\\)`));
         assert.match(out, new RegExp(`when \\(${z.zone}\\)[^\\n]*\\n2025-06-27 00:42 +order Z-3 `));
+      });
+
+      test('loyalty member: its days are the store days (joined with the 00:42 order of the 27th: the 27th)', async () => {
+        const config = JSON.parse(readFileSync(join(packageRoot(), 'samples/loyalty/program.example.json'), 'utf8'));
+        const file = join(dir, 'program.json');
+        writeFileSync(file, JSON.stringify({ ...config, currency: 'KRW' }));
+        const init = await run(['loyalty', 'init', '--config', file, '--db', t.url]);
+        assert.equal(init.code, 0, init.err);
+        const sync = await run(['loyalty', 'sync', '--db', t.url]);
+        assert.equal(sync.code, 0, sync.err);
+        const { code, out, err } = await run(['loyalty', 'member', 'b@example.kr', '--db', t.url]);
+        assert.equal(code, 0, err);
+        // b joined with the 00:42 order of the 27th: in Seoul that is 26 June 15:42 UTC, printed as the 27th.
+        assert.match(out, /^member \d+: Blue \(×1\) since 2025-06-27, /);
       });
 
       test('GET /feedback/report and GET /flows/:key/report: asOf and from are days of the zone', async () => {
