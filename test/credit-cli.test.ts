@@ -150,7 +150,7 @@ for (const dialect of DIALECTS) {
         assert.match(run.err, message, args.join(' '));
       }
       const report = await cli('loyalty', 'report', ...asOf(371));
-      assert.match(report.out, /store credit outstanding \(1 members\)\s+£3\.50/);
+      assert.match(report.out, /store credit outstanding \(1 member\)\s+£3\.50/);
       const stranger = await addCustomer(t.store.db, { email: 'no-member@example.com' });
       const notMember = await cli('loyalty', 'credit', 'adjust', String(stranger), '--amount', '1', '--reason', 'x');
       assert.equal(notMember.code, 1);

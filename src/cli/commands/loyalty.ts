@@ -442,7 +442,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
           ['outstanding pending', formatCount(r.outstanding.pending)],
           ['liability', formatMoney(r.outstanding.liabilityMinor, r.currency)],
           ...r.credit.map((c) => [
-            `store credit outstanding (${formatCount(c.accounts)} members)`,
+            `store credit outstanding (${formatCount(c.accounts)} ${c.accounts === 1 ? 'member' : 'members'})`,
             formatMoney(c.outstandingMinor, c.currency),
           ]),
           [
