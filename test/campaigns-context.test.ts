@@ -20,6 +20,7 @@ import type { Db } from '../src/store/index.js';
 import { addCustomer, enterAtRisk } from './campaign-fixtures.js';
 import { type JsonGateway, startJsonGateway } from './json-gateway.js';
 import { testProgramConfig } from './loyalty-fixtures.js';
+import { addEvent } from './segments-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 import { type SmtpSink, startSmtpSink } from './smtp-sink.js';
 
@@ -128,20 +129,7 @@ async function order(
 }
 
 async function event(db: Db, customerId: number, name: string, at: number, properties: object, id: string) {
-  await db
-    .insertInto('events')
-    .values({
-      message_id: id,
-      type: 'track',
-      event: name,
-      customer_id: customerId,
-      anonymous_id: null,
-      session_id: null,
-      properties: JSON.stringify(properties),
-      occurred_at: at,
-      received_at: at,
-    })
-    .execute();
+  await addEvent(db, { messageId: id, customerId, event: name, at, properties });
 }
 
 async function flow(db: Db, key: string, trigger: unknown, products?: unknown) {

@@ -22,6 +22,8 @@ export async function addCustomer(
     birthday?: string;
     source?: string;
     firstSeenAt?: number;
+    /** When the row was written (ms); 0 unless given. */
+    createdAt?: number;
   } = {},
 ): Promise<number> {
   const row = await db
@@ -37,7 +39,7 @@ export async function addCustomer(
       city: fields.city ?? null,
       address: null,
       first_seen_at: fields.firstSeenAt ?? 0,
-      created_at: 0,
+      created_at: fields.createdAt ?? 0,
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -58,8 +60,11 @@ export async function addOrder(
     cancelledAt = null,
     codes = [],
     country = null,
+    externalId = next(),
   }: {
     at: number;
+    /** The shop's order id; a fresh one unless given. */
+    externalId?: string;
     /** Discount codes used. */
     codes?: string[];
     /** The shipping country (ISO 3166-1 alpha-2). */
@@ -76,7 +81,7 @@ export async function addOrder(
     .insertInto('orders')
     .values({
       source: 'test',
-      external_id: next(),
+      external_id: externalId,
       customer_id: customerId,
       email: null,
       placed_at: at,
@@ -100,35 +105,42 @@ export async function addOrder(
   return Number(row.id);
 }
 
-/** Adds an event: a page view by default, a `track` when `event` is given. */
+/**
+ * Adds an event, received when it occurred: a page view by default, a `track` when `event` is given;
+ * a fresh message id and no properties unless given.
+ */
 export async function addEvent(
   db: Db,
   {
+    messageId = next(),
     customerId = null,
     anonymousId = null,
     sessionId = null,
     type,
     event = null,
     at,
+    properties = {},
   }: {
+    messageId?: string;
     customerId?: number | null;
     anonymousId?: string | null;
     sessionId?: string | null;
     type?: string;
     event?: string | null;
     at: number;
+    properties?: object;
   },
 ): Promise<void> {
   await db
     .insertInto('events')
     .values({
-      message_id: next(),
+      message_id: messageId,
       type: type ?? (event === null ? 'page' : 'track'),
       event,
       customer_id: customerId,
       anonymous_id: anonymousId,
       session_id: sessionId,
-      properties: '{}',
+      properties: JSON.stringify(properties),
       occurred_at: at,
       received_at: at,
     })

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { addCustomer } from '../../test/campaign-fixtures.js';
+import { addEvent } from '../../test/segments-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import type { Db } from '../store/index.js';
 import { backtestFlow } from './backtest.queries.js';
@@ -44,20 +45,7 @@ async function event(
   at: number,
   properties: Record<string, unknown> = {},
 ): Promise<void> {
-  await db
-    .insertInto('events')
-    .values({
-      message_id: messageId,
-      type,
-      event: name,
-      customer_id: customerId,
-      anonymous_id: null,
-      session_id: null,
-      properties: JSON.stringify(properties),
-      occurred_at: at,
-      received_at: at,
-    })
-    .execute();
+  await addEvent(db, { messageId, customerId, type, event: name, at, properties });
 }
 
 /** A sent marketing message of an earlier flow, with `kind` events (opened, clicked) at `at`. */

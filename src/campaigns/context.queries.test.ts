@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { addCustomer } from '../../test/campaign-fixtures.js';
+import { addEvent, addOrder } from '../../test/segments-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import type { Db, OrderStatus } from '../store/index.js';
 import { ContextLoader, type TriggerBlock } from './context.queries.js';
@@ -13,6 +14,7 @@ import { ContextLoader, type TriggerBlock } from './context.queries.js';
 const HOUR = 3_600_000;
 const NOW = Date.parse('2026-06-01T10:00:00Z');
 
+/** An event of customer 1 (see `addEvent`). */
 async function event(
   db: Db,
   messageId: string,
@@ -21,47 +23,12 @@ async function event(
   at: number,
   properties: Record<string, unknown>,
 ): Promise<void> {
-  await db
-    .insertInto('events')
-    .values({
-      message_id: messageId,
-      type,
-      event: name,
-      customer_id: 1,
-      anonymous_id: null,
-      session_id: null,
-      properties: JSON.stringify(properties),
-      occurred_at: at,
-      received_at: at,
-    })
-    .execute();
+  await addEvent(db, { messageId, customerId: 1, type, event: name, at, properties });
 }
 
+/** An order of customer 1 shipped to GB (see `addOrder`); a cancelled one is cancelled when placed. */
 async function order(db: Db, externalId: string, at: number, status: OrderStatus): Promise<void> {
-  await db
-    .insertInto('orders')
-    .values({
-      source: 'test',
-      external_id: externalId,
-      customer_id: 1,
-      email: null,
-      placed_at: at,
-      placed_offset: 0,
-      placed_date: new Date(at).toISOString().slice(0, 10),
-      currency: 'GBP',
-      subtotal_minor: 1000,
-      shipping_minor: 0,
-      tax_minor: 0,
-      discount_minor: 0,
-      total_minor: 1000,
-      refunded_minor: 0,
-      status,
-      discount_codes: '[]',
-      country: 'GB',
-      cancelled_at: status === 'cancelled' ? at : null,
-      imported_at: at,
-    })
-    .execute();
+  await addOrder(db, 1, { externalId, at, status, country: 'GB', cancelledAt: status === 'cancelled' ? at : null });
 }
 
 /** The block a template reading `trigger` gets for `occurrence` of an event-triggered flow. */

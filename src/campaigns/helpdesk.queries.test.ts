@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { addCustomer } from '../../test/campaign-fixtures.js';
+import { addEvent } from '../../test/segments-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import type { Db } from '../store/index.js';
 import { loadFlow } from './flows.queries.js';
@@ -19,20 +20,14 @@ const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 4, 20, 10);
 
 async function alert(db: Db, id: string, name: string, customerId: number | null, at: number, props: object) {
-  await db
-    .insertInto('events')
-    .values({
-      message_id: id,
-      type: 'track',
-      event: name,
-      customer_id: customerId,
-      anonymous_id: customerId === null ? 'anon-1' : null,
-      session_id: null,
-      properties: JSON.stringify(props),
-      occurred_at: at,
-      received_at: at,
-    })
-    .execute();
+  await addEvent(db, {
+    messageId: id,
+    customerId,
+    anonymousId: customerId === null ? 'anon-1' : null,
+    event: name,
+    at,
+    properties: props,
+  });
 }
 
 for (const dialect of DIALECTS) {

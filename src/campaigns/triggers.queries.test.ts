@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { addCustomer } from '../../test/campaign-fixtures.js';
+import { addOrder } from '../../test/segments-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import type { Db, OrderStatus } from '../store/index.js';
 import type { FlowDefinition } from './flow.js';
@@ -27,32 +28,13 @@ let orderNo = 0;
 /** An order of `customerId` at `at`; returns its id. */
 async function order(db: Db, customerId: number, at: number, status: OrderStatus): Promise<number> {
   orderNo += 1;
-  const row = await db
-    .insertInto('orders')
-    .values({
-      source: 'test',
-      external_id: `o-${orderNo}`,
-      customer_id: customerId,
-      email: null,
-      placed_at: at,
-      placed_offset: 0,
-      placed_date: new Date(at).toISOString().slice(0, 10),
-      currency: 'GBP',
-      subtotal_minor: 1000,
-      shipping_minor: 0,
-      tax_minor: 0,
-      discount_minor: 0,
-      total_minor: 1000,
-      refunded_minor: status === 'refunded' ? 1000 : 0,
-      status,
-      discount_codes: '[]',
-      country: 'GB',
-      cancelled_at: null,
-      imported_at: at,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return Number(row.id);
+  return addOrder(db, customerId, {
+    externalId: `o-${orderNo}`,
+    at,
+    status,
+    country: 'GB',
+    refundedMinor: status === 'refunded' ? 1000 : 0,
+  });
 }
 
 for (const dialect of DIALECTS) {
