@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   httpSender,
@@ -15,11 +17,11 @@ import {
 import { signLink } from '../src/campaigns/links.js';
 import { campaignDb } from '../src/campaigns/tables.js';
 import { applyPreferences } from '../src/hosted/index.js';
-import { recordConsent as recordImportedConsent } from '../src/ingest/index.js';
+import { importFile, recordConsent as recordImportedConsent } from '../src/ingest/index.js';
 import type { Db } from '../src/store/index.js';
 import { addCustomer, enterAtRisk } from './campaign-fixtures.js';
 import { startJsonGateway } from './json-gateway.js';
-import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
+import { DIALECTS, freshDatabase, type TestDb, tempDir } from './setup.js';
 import { type SmtpSink, startSmtpSink } from './smtp-sink.js';
 
 // Withdrawing consent (preference centre, one-click unsubscribe, `consent set`, an imported record) or
@@ -211,6 +213,70 @@ for (const dialect of DIALECTS) {
         'w36@example.com q-receipt',
       ]);
       assert.deepEqual(gw.received.map((r) => r.to).sort(), ['+447700900031', '+447700900032', '+447700900036']);
+    });
+
+    test('an imported file withdrawing consent skips queued marketing on the set-based import path, unless the withdrawal is older than the stored grant', async () => {
+      const db = t.store.db;
+      const at = T + 2 * DAY;
+      for (const id of [41, 42, 43]) await customer(db, id);
+      await enterAtRisk(db, [41, 42, 43], at);
+      assert.equal((await tick(at, false)).advanced.queued, 9);
+      const dir = tempDir();
+      try {
+        // Shopify's customers export states consent at the import's now: 41 says no to e-mail, 42 to SMS,
+        // 43 yes to both, and a new shopper says no (a customer created by the batch has nothing queued).
+        writeFileSync(
+          join(dir, 'customers.csv'),
+          `Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Accepts SMS Marketing,Phone,Total Orders
+'9041,,,w41@example.com,no,yes,,0
+'9042,,,w42@example.com,yes,no,,0
+'9043,,,w43@example.com,yes,yes,,0
+'9044,,,new44@example.com,no,no,,0
+`,
+        );
+        // An order of 43's dated a day before the stored grant says no to e-mail: the newer grant stands.
+        writeFileSync(
+          join(dir, 'orders.csv'),
+          `Name,Email,Financial Status,Accepts Marketing,Currency,Subtotal,Shipping,Taxes,Total,Discount Code,Discount Amount,Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,Lineitem discount,Billing Name,Billing Country,Refunded Amount,Vendor,Id
+#w1,w43@example.com,paid,no,GBP,5.00,0.00,0.00,5.00,,0.00,${new Date(T - 301 * DAY).toISOString().slice(0, 10)} 10:00:00 +0000,1,P,5.00,SKU-1,0.00,,GB,0.00,V,w1
+`,
+        );
+        const now = at + MINUTE;
+        await importFile(db, join(dir, 'customers.csv'), { format: 'shopify', now });
+        await importFile(db, join(dir, 'orders.csv'), { format: 'shopify', now });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      const pending = (key: string) => [key, 'pending', null];
+      assert.deepEqual(await rowsOf(41), [
+        ['q-mail', 'skipped', 'no_consent:email'],
+        pending('q-receipt'),
+        pending('q-sms'),
+      ]);
+      assert.deepEqual(await rowsOf(42), [
+        pending('q-mail'),
+        pending('q-receipt'),
+        ['q-sms', 'skipped', 'no_consent:sms'],
+      ]);
+      assert.deepEqual(await rowsOf(43), [pending('q-mail'), pending('q-receipt'), pending('q-sms')]);
+      const consents = await db
+        .selectFrom('customer_consents')
+        .select(['customer_id', 'channel', 'granted'])
+        .where('customer_id', 'in', [41, 42, 43])
+        .orderBy('customer_id')
+        .orderBy('channel')
+        .execute();
+      assert.deepEqual(
+        consents.map((k) => [Number(k.customer_id), k.channel, Number(k.granted)]),
+        [
+          [41, 'email', 0],
+          [41, 'sms', 1],
+          [42, 'email', 1],
+          [42, 'sms', 0],
+          [43, 'email', 1],
+          [43, 'sms', 1],
+        ],
+      );
     });
   });
 }
