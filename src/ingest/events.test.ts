@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { addCustomer } from '../../test/segments-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import { ComebackError } from '../errors.js';
 import { recordEvents } from './events.js';
@@ -131,23 +132,15 @@ for (const dialect of DIALECTS) {
 
     test('an identify with a known e-mail joins the existing customer under the given source', async () => {
       const db = t.store.db;
-      const existing = await db
-        .insertInto('customers')
-        .values({
+      const existing = {
+        id: await addCustomer(db, {
           source: 'shopify',
           email: 'grace@example.com',
-          phone: null,
-          first_name: 'Grace',
-          last_name: null,
-          birthday: null,
-          country: null,
-          city: null,
-          address: null,
-          first_seen_at: NOW,
-          created_at: NOW,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
+          firstName: 'Grace',
+          firstSeenAt: NOW,
+          createdAt: NOW,
+        }),
+      };
       const result = await recordEvents(
         db,
         [

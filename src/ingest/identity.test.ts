@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { addCustomer } from '../../test/segments-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import { mergeCustomers } from './identity.js';
 
@@ -16,28 +17,7 @@ for (const dialect of DIALECTS) {
 
     test('a loyalty member is never merged away: refused with the reason, both customers kept', async () => {
       const db = t.store.db;
-      const customer = async (email: string) =>
-        Number(
-          (
-            await db
-              .insertInto('customers')
-              .values({
-                source: 'test',
-                email,
-                phone: null,
-                first_name: null,
-                last_name: null,
-                birthday: null,
-                country: null,
-                city: null,
-                address: null,
-                first_seen_at: NOW,
-                created_at: NOW,
-              })
-              .returning('id')
-              .executeTakeFirstOrThrow()
-          ).id,
-        );
+      const customer = (email: string) => addCustomer(db, { email, firstSeenAt: NOW, createdAt: NOW });
       const member = await customer('member@example.com');
       const other = await customer('other@example.com');
       await sql`insert into loyalty_members (customer_id, enrolled_at, balance, pending, settled_at, lifetime_earned,
