@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { euroOrder } from '../../test/recommend-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
-import { ImportWriter, importFile, type OrderInput, ProductWriter } from '../ingest/index.js';
+import { ImportWriter, importFile, ProductWriter } from '../ingest/index.js';
 import { MS_PER_DAY } from '../shared/dates.js';
 import { samplePath } from '../shared/paths.js';
 import type { Db } from '../store/index.js';
@@ -11,32 +12,7 @@ import { latestBuild, type RecommendTables } from './recommend.queries.js';
 const day = (d: number) => d * MS_PER_DAY;
 const NOW = day(30);
 
-function order(externalId: string, customer: string | undefined, d: number, skus: string[]): OrderInput {
-  return {
-    externalId,
-    customer: customer ? { externalId: customer, email: `${customer}@example.com` } : undefined,
-    placedAt: day(d),
-    placedOffset: 0,
-    currency: 'EUR',
-    subtotalMinor: 1000 * skus.length,
-    shippingMinor: 0,
-    taxMinor: 0,
-    discountMinor: 0,
-    totalMinor: 1000 * skus.length,
-    status: 'paid',
-    discountCodes: [],
-    lines: skus.map((sku, i) => ({
-      lineNo: i + 1,
-      sku,
-      title: sku,
-      quantity: 1,
-      unitPriceMinor: 1000,
-      discountMinor: 0,
-      totalMinor: 1000,
-      kind: 'product' as const,
-    })),
-  };
-}
+const order = euroOrder;
 
 /** The hand-made baskets of recommend.test.ts, stored through the importer's writer. */
 async function seed(db: Db): Promise<number> {

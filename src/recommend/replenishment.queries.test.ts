@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { euroOrder } from '../../test/recommend-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
-import { ImportWriter, type OrderInput, ProductWriter } from '../ingest/index.js';
+import { ImportWriter, ProductWriter } from '../ingest/index.js';
 import { MS_PER_DAY } from '../shared/dates.js';
 import type { Db } from '../store/index.js';
 import { buildRecommendations, recommendForCustomer } from './recommend.js';
@@ -9,32 +10,7 @@ import { dueReplenishments, latestBuild, loadModelView, repurchaseCycles } from 
 
 const day = (d: number) => d * MS_PER_DAY;
 
-function order(externalId: string, customer: string, d: number, skus: string[]): OrderInput {
-  return {
-    externalId,
-    customer: { externalId: customer, email: `${customer}@example.com` },
-    placedAt: day(d),
-    placedOffset: 0,
-    currency: 'EUR',
-    subtotalMinor: 1000 * skus.length,
-    shippingMinor: 0,
-    taxMinor: 0,
-    discountMinor: 0,
-    totalMinor: 1000 * skus.length,
-    status: 'paid',
-    discountCodes: [],
-    lines: skus.map((sku, i) => ({
-      lineNo: i + 1,
-      sku,
-      title: sku,
-      quantity: 1,
-      unitPriceMinor: 1000,
-      discountMinor: 0,
-      totalMinor: 1000,
-      kind: 'product' as const,
-    })),
-  };
-}
+const order = euroOrder;
 
 /*
  * Tea T and U, a mug M. c1 buys {T,U} on day 0 and T on day 10; c2 {T,U} on 0 and T on 20; c3 {T,M} on
