@@ -24,6 +24,14 @@ export function exitQuietlyOnBrokenPipe(
   });
 }
 
+/**
+ * Writes a chunk of a long output (a CSV export) to stdout and waits for a slow reader to drain it
+ * before the caller makes the next one, so an export's memory is one chunk, not the whole file.
+ */
+export async function writeChunk(io: Io, text: string): Promise<void> {
+  if (!io.out.write(text)) await new Promise<void>((resolve) => io.out.once('drain', () => resolve()));
+}
+
 /** Prints a value as JSON on stdout. */
 export function printJson(io: Io, value: unknown): void {
   io.out.write(`${JSON.stringify(value, null, 2)}\n`);

@@ -45,7 +45,15 @@ export {
   type TimelineEntry,
 } from './profile.queries.js';
 export { quintileScores } from './quintiles.js';
-export { computeRfm, countBy, type RfmResult, type RfmScore } from './rfm.js';
+export {
+  computeRfm,
+  countBy,
+  type RfmColumns,
+  type RfmResult,
+  type RfmScore,
+  rfmColumns,
+  rfmScoreAt,
+} from './rfm.js';
 export { RFM_GROUPS, RFM_RULES, type RfmGroup, rfmGroup } from './rfm-groups.js';
 export { MAX_RULE_DEPTH, parseRule, type Rule, type RuleParseOptions } from './rules.js';
 export { compileRule, selectByRule } from './rules.queries.js';

@@ -27,37 +27,93 @@ export interface RfmResult {
 }
 
 /**
- * RFM of every customer with a sale in `currency` (default: the store's main currency) up to `asOf`.
- * Customers who bought only in other currencies are not scored, because spends in different
- * currencies cannot be ranked together. Scores are quintiles of the store's own customers with ties
- * kept together (see `quintileScores`); recency ranks fewer days as better.
+ * RFM of every customer as compact columns, one element per customer, ordered by customer id: what
+ * `computeRfm` returns as objects, without an object per customer (a whole-store export streams from
+ * these). `r`, `f`, `m` are the scores 1–5.
  */
-export async function computeRfm(db: Db, { asOf, currency }: { asOf: number; currency?: string }): Promise<RfmResult> {
+export interface RfmColumns {
+  asOf: number;
+  currency: string | null;
+  customerId: number[];
+  /** Whole days from the last sale to `asOf`. */
+  recencyDays: Float64Array;
+  frequency: Float64Array;
+  /** Net spend in minor units of `currency`. */
+  monetaryMinor: Float64Array;
+  r: Uint8Array;
+  f: Uint8Array;
+  m: Uint8Array;
+}
+
+/**
+ * RFM of every customer with a sale in `currency` (default: the store's main currency) up to `asOf`,
+ * as columns (see `computeRfm` for the rules). Memory: about 60 bytes a customer.
+ */
+export async function rfmColumns(db: Db, { asOf, currency }: { asOf: number; currency?: string }): Promise<RfmColumns> {
   const chosen = currency ?? (await mainCurrency(db, asOf));
-  if (!chosen) return { asOf, currency: null, customers: [] };
+  if (!chosen) {
+    const none = new Float64Array(0);
+    const scores = new Uint8Array(0);
+    return {
+      asOf,
+      currency: null,
+      customerId: [],
+      recencyDays: none,
+      frequency: none,
+      monetaryMinor: none,
+      r: scores,
+      f: scores,
+      m: scores,
+    };
+  }
   const agg = await salesAggregates(db, { asOf, currency: chosen });
   const n = agg.customerId.length;
   const recency = new Float64Array(n);
   for (let i = 0; i < n; i++) recency[i] = Math.floor((asOf - agg.lastSaleAt[i]!) / 86_400_000);
-  const r = quintileScores(recency, false);
-  const f = quintileScores(agg.sales, true);
-  const m = quintileScores(agg.netMinor, true);
-  const customers: RfmScore[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const { group, reason } = rfmGroup(r[i]!, f[i]!, m[i]!);
-    customers[i] = {
-      customerId: agg.customerId[i]!,
-      recencyDays: recency[i]!,
-      frequency: agg.sales[i]!,
-      monetaryMinor: agg.netMinor[i]!,
-      r: r[i]!,
-      f: f[i]!,
-      m: m[i]!,
-      group,
-      reason,
-    };
-  }
-  return { asOf, currency: chosen, customers };
+  return {
+    asOf,
+    currency: chosen,
+    customerId: agg.customerId,
+    recencyDays: recency,
+    frequency: agg.sales,
+    monetaryMinor: agg.netMinor,
+    r: quintileScores(recency, false),
+    f: quintileScores(agg.sales, true),
+    m: quintileScores(agg.netMinor, true),
+  };
+}
+
+/** The `i`th customer of `columns` as one `RfmScore`, with its group and the group's reason. */
+export function rfmScoreAt(columns: RfmColumns, i: number): RfmScore {
+  const r = columns.r[i]!;
+  const f = columns.f[i]!;
+  const m = columns.m[i]!;
+  const { group, reason } = rfmGroup(r, f, m);
+  return {
+    customerId: columns.customerId[i]!,
+    recencyDays: columns.recencyDays[i]!,
+    frequency: columns.frequency[i]!,
+    monetaryMinor: columns.monetaryMinor[i]!,
+    r,
+    f,
+    m,
+    group,
+    reason,
+  };
+}
+
+/**
+ * RFM of every customer with a sale in `currency` (default: the store's main currency) up to `asOf`.
+ * Customers who bought only in other currencies are not scored, because spends in different
+ * currencies cannot be ranked together. Scores are quintiles of the store's own customers with ties
+ * kept together (see `quintileScores`); recency ranks fewer days as better. One object per customer:
+ * a whole-store export reads `rfmColumns` instead.
+ */
+export async function computeRfm(db: Db, { asOf, currency }: { asOf: number; currency?: string }): Promise<RfmResult> {
+  const columns = await rfmColumns(db, { asOf, currency });
+  const customers: RfmScore[] = new Array(columns.customerId.length);
+  for (let i = 0; i < customers.length; i++) customers[i] = rfmScoreAt(columns, i);
+  return { asOf, currency: columns.currency, customers };
 }
 
 /** Customers per group, in the order of the group table, with empty groups kept. */

@@ -14,7 +14,7 @@ import {
 import { dayInZone, isMidnightInZone, MS_PER_DAY } from '../../shared/dates.js';
 import { openStore } from '../../store/index.js';
 import { storeCustomers } from '../export-columns.js';
-import { asOfText, formatCount, formatTable, printJson } from '../io.js';
+import { asOfText, formatCount, formatTable, printJson, writeChunk } from '../io.js';
 import { leftOutNote } from '../left-out.js';
 import { AS_OF_HELP, type CommandContext, dbOption, endDateFlag, storeTimeZone } from '../shared.js';
 
@@ -170,9 +170,9 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
                 ...rest,
               };
             });
-            await writeOut(ctx.io, stringify(chunk, { header: start === 0 }));
+            await writeChunk(ctx.io, stringify(chunk, { header: start === 0 }));
           }
-          if (rows.length === 0) await writeOut(ctx.io, stringify([], { header: true }));
+          if (rows.length === 0) await writeChunk(ctx.io, stringify([], { header: true }));
           return;
         }
         if (flags.json) {
@@ -374,9 +374,4 @@ export function selectionText(s: ModelSelection, unit: string, tz = 'UTC'): stri
       ]),
     ]),
   ].join('\n');
-}
-
-/** Writes to stdout, waiting for a slow reader to drain it before the next chunk. */
-async function writeOut(io: CommandContext['io'], text: string): Promise<void> {
-  if (!io.out.write(text)) await new Promise<void>((resolve) => io.out.once('drain', () => resolve()));
 }

@@ -23,6 +23,8 @@ import {
   parseRule,
   RFM_GROUPS,
   refreshSegments,
+  rfmColumns,
+  rfmScoreAt,
   saveSegment,
   segmentMemberIds,
   segmentSizeHistory,
@@ -30,7 +32,7 @@ import {
 import { formatMoney } from '../../shared/money.js';
 import { type Db, openStore, type Store } from '../../store/index.js';
 import { majorAmount, STORE_COLUMNS, storeColumns, storeCustomers } from '../export-columns.js';
-import { formatCount, formatTable, printJson } from '../io.js';
+import { formatCount, formatTable, printJson, writeChunk } from '../io.js';
 import { AS_OF_HELP, type CommandContext, dbOption, resolveAsOf } from '../shared.js';
 
 interface Flags {
@@ -93,12 +95,61 @@ function rfmGroupSummary(
 function output(
   ctx: CommandContext,
   flags: Flags,
-  { json, csv, table }: { json: () => unknown; csv: () => string; table: () => string },
+  { json, csv, table }: { json: () => unknown; csv?: () => string; table: () => string },
 ) {
   if (flags.json && flags.csv) throw new ComebackError('usage', 'choose one of --json and --csv');
   if (flags.json) printJson(ctx.io, json());
-  else if (flags.csv) ctx.io.out.write(csv());
+  else if (flags.csv && csv) ctx.io.out.write(csv());
   else ctx.io.out.write(`${table()}\n`);
+}
+
+/** Rows of `segments rfm --csv` per chunk: each chunk's store ids are read, written and let go. */
+const RFM_CSV_CHUNK = 2_000;
+
+/**
+ * `segments rfm --csv`: one row per customer, written 2,000 at a time from the RFM columns (waiting
+ * for the reader), so a store of a million customers is never one array of rows or one string.
+ */
+async function rfmCsv(ctx: CommandContext, db: Db, asOf: number): Promise<void> {
+  const columns = await rfmColumns(db, { asOf });
+  const currency = columns.currency ?? 'USD';
+  const header = [
+    'customer_id',
+    ...STORE_COLUMNS,
+    'r',
+    'f',
+    'm',
+    'recency_days',
+    'frequency',
+    'monetary',
+    'currency',
+    'group',
+    'reason',
+  ];
+  const n = columns.customerId.length;
+  if (n === 0) await writeChunk(ctx.io, stringify([], { header: true, columns: header }));
+  for (let start = 0; start < n; start += RFM_CSV_CHUNK) {
+    const end = Math.min(n, start + RFM_CSV_CHUNK);
+    const known = await storeCustomers(db, columns.customerId.slice(start, end));
+    const rows = [];
+    for (let i = start; i < end; i++) {
+      const c = rfmScoreAt(columns, i);
+      rows.push([
+        c.customerId,
+        ...storeColumns(known(c.customerId)),
+        c.r,
+        c.f,
+        c.m,
+        c.recencyDays,
+        c.frequency,
+        majorAmount(c.monetaryMinor, currency),
+        currency,
+        c.group,
+        c.reason,
+      ]);
+    }
+    await writeChunk(ctx.io, stringify(rows, { header: start === 0, columns: header }));
+  }
 }
 
 function view(parent: Command, name: string, description: string): Command {
@@ -120,48 +171,16 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
 
   view(segments, 'rfm', 'RFM scores 1–5 by quintiles and the eleven named RFM groups').action((flags: Flags) =>
     withStore(ctx, flags, async (store) => {
-      const result = await computeRfm(store.db, { asOf: await asOfOf(ctx, store.db, flags.asOf) });
+      if (flags.json && flags.csv) throw new ComebackError('usage', 'choose one of --json and --csv');
+      const asOf = await asOfOf(ctx, store.db, flags.asOf);
+      if (flags.csv) {
+        await rfmCsv(ctx, store.db, asOf);
+        return;
+      }
+      const result = await computeRfm(store.db, { asOf });
       const currency = result.currency ?? 'USD';
-      const known = flags.csv
-        ? await storeCustomers(
-            store.db,
-            result.customers.map((c) => c.customerId),
-          )
-        : undefined;
       output(ctx, flags, {
         json: () => ({ ...result, groups: rfmGroupSummary(result.customers) }),
-        csv: () =>
-          stringify(
-            result.customers.map((c) => [
-              c.customerId,
-              ...storeColumns(known?.(c.customerId)),
-              c.r,
-              c.f,
-              c.m,
-              c.recencyDays,
-              c.frequency,
-              majorAmount(c.monetaryMinor, currency),
-              currency,
-              c.group,
-              c.reason,
-            ]),
-            {
-              header: true,
-              columns: [
-                'customer_id',
-                ...STORE_COLUMNS,
-                'r',
-                'f',
-                'm',
-                'recency_days',
-                'frequency',
-                'monetary',
-                'currency',
-                'group',
-                'reason',
-              ],
-            },
-          ),
         table: () => {
           const n = result.customers.length;
           const dash = (v: number | null, digits: number) => (v === null ? '–' : v.toFixed(digits));
