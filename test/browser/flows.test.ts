@@ -208,6 +208,11 @@ describe('Flows page in Chromium against comeback demo', { skip }, () => {
     return page;
   }
 
+  test('the demo’s public address is where it serves, so its links and pages point at it', async () => {
+    const settings = await api<{ publicUrl: string }>('/settings/messaging');
+    assert.equal(settings.publicUrl, new URL(demo.url).origin);
+  });
+
   test('lists the built-in flows, off, in English and in Korean', async () => {
     for (const lang of ['en', 'ko'] as const) {
       const i18n = makeI18n(lang);

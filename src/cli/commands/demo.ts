@@ -163,6 +163,9 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
         const address = app.server.address() as AddressInfo;
         const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
         const query = korean ? '?lang=ko' : '';
+        // Links in the demo's messages and pages point at the port it serves on, not the default 3000.
+        const loopback = ['0.0.0.0', '::'].includes(address.address) ? '127.0.0.1' : host;
+        await saveMessagingSettings(store.db, { publicUrl: `http://${loopback}:${address.port}` });
         ctx.io.out.write(
           `Comeback demo: http://${host}:${address.port}/${query}  user: ${admin.username}  password: ${password}\n`,
         );
