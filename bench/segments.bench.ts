@@ -47,7 +47,7 @@ if (process.argv[2] === '--child') {
       lifecycleMs: lifecycle.ms,
       lifecycle: lifecycle.value.customers.length,
       refreshMs: refresh.ms,
-      changes: refresh.value.changes.length,
+      changes: refresh.value.changes.total,
       againMs: again.ms,
       maxRssKb: process.resourceUsage().maxRSS,
     }),

@@ -96,6 +96,30 @@ export async function salesAggregates(
   return out;
 }
 
+/**
+ * The ranges of customer ids a whole-store pass reads one at a time (`[from, to)`, `size` ids each),
+ * from the lowest to the highest id among customers and the labels stored for them, so that a
+ * label of a customer who is gone is in a range too. None for an empty store.
+ */
+export async function customerIdRanges(db: Db, size: number): Promise<Array<readonly [number, number]>> {
+  const { rows } = await sql<{ lo: number | null; hi: number | null }>`
+    select min(lo) as lo, max(hi) as hi from (
+      select min(id) as lo, max(id) as hi from customers
+      union all select min(customer_id), max(customer_id) from customer_segments
+    ) b`.execute(db);
+  const lo = rows[0]?.lo;
+  const hi = rows[0]?.hi;
+  if (lo === null || lo === undefined || hi === null || hi === undefined) return [];
+  const ranges: Array<readonly [number, number]> = [];
+  for (let from = Number(lo); from <= Number(hi); from += size) ranges.push([from, from + size]);
+  return ranges;
+}
+
+/** `purchaseFacts` of the whole store as of `asOf`, one range of 50,000 customer ids at a time. */
+export async function* purchaseFactsByRange(db: Db, asOf: number): AsyncGenerator<Map<number, PurchaseFacts>> {
+  for (const idRange of await customerIdRanges(db, ID_PAGE)) yield purchaseFacts(db, { asOf, idRange });
+}
+
 /** The days between each customer's consecutive sales (any currency) before `asOf`, over the whole store. */
 export async function interOrderDays(db: Db, asOf: number): Promise<Float64Array> {
   const result = await sql<{ gap: number }>`
@@ -123,14 +147,23 @@ export interface PurchaseFacts {
   lastOrderAt: number | null;
 }
 
-/** Purchase facts per customer (every customer with a sale or an order). */
+/**
+ * Purchase facts per customer (every customer with a sale or an order), of `customerIds` only or of
+ * the customers whose ids are in `idRange` (`[from, to)`) only, when given.
+ */
 export async function purchaseFacts(
   db: Db,
-  { asOf, customerIds }: { asOf: number; customerIds?: readonly number[] },
+  {
+    asOf,
+    customerIds,
+    idRange,
+  }: { asOf: number; customerIds?: readonly number[]; idRange?: readonly [number, number] },
 ): Promise<Map<number, PurchaseFacts>> {
   const only = customerIds
     ? sql`and customer_id in (${sql.join(customerIds.length > 0 ? [...customerIds] : [-1])})`
-    : sql``;
+    : idRange
+      ? sql`and customer_id >= ${idRange[0]} and customer_id < ${idRange[1]}`
+      : sql``;
   const sales = await sql<{
     customer_id: number;
     sales: number;
@@ -218,9 +251,21 @@ export async function behaviourFacts(
     asOf,
     sessionGapMs = 30 * 60_000,
     customerIds,
-  }: { from: number; asOf: number; sessionGapMs?: number; customerIds?: readonly number[] },
+    idRange,
+  }: {
+    from: number;
+    asOf: number;
+    sessionGapMs?: number;
+    customerIds?: readonly number[];
+    /** Only the customers whose ids are in `[from, to)`. */
+    idRange?: readonly [number, number];
+  },
 ): Promise<Map<number, BehaviourFacts>> {
-  const only = customerIds ? sql`where cid in (${sql.join(customerIds.length > 0 ? [...customerIds] : [-1])})` : sql``;
+  const only = customerIds
+    ? sql`where cid in (${sql.join(customerIds.length > 0 ? [...customerIds] : [-1])})`
+    : idRange
+      ? sql`where cid >= ${idRange[0]} and cid < ${idRange[1]}`
+      : sql``;
   const result = await sql<{
     cid: number;
     page_views: number;

@@ -60,7 +60,9 @@ export { compileRule, selectByRule } from './rules.queries.js';
 export { salesAsOf } from './sales-as-of.queries.js';
 export {
   getSavedSegment,
+  type LabelChange,
   listSavedSegments,
+  type RefreshChanges,
   type RefreshSummary,
   refreshMembership,
   refreshSegments,

@@ -10,7 +10,7 @@ import {
   lifecycleStage,
   quantile,
 } from './lifecycle.js';
-import { refreshSegments } from './segments.queries.js';
+import { type LabelChange, refreshSegments } from './segments.queries.js';
 
 const T = Date.UTC(2025, 5, 1);
 
@@ -111,14 +111,19 @@ for (const dialect of DIALECTS) {
     test('stage changes are recorded once as segment_exited / segment_entered events', async () => {
       const db = t.store.db;
       const first = await refreshSegments(db, { asOf: T });
-      assert.equal(first.changes.filter((c) => c.kind === 'lifecycle').length, expected.size);
+      assert.equal(first.changes.lifecycle, expected.size);
+      assert.equal(first.changes.stageMoves, 0, 'everyone enters; nobody had a stage to leave');
       const again = await refreshSegments(db, { asOf: T });
-      assert.equal(again.changes.length, 0);
+      assert.deepEqual(again.changes, { rfm: 0, persona: 0, lifecycle: 0, total: 0, stageMoves: 0 });
       // Ten days on, nobody ordered: the new customer at 42 days is at risk, the one at 43 lapsed …
       const later = T + 10 * DAY;
-      const moved = await refreshSegments(db, { asOf: later });
-      const lifecycleMoves = moved.changes.filter((c) => c.kind === 'lifecycle');
+      const seen: LabelChange[] = [];
+      const moved = await refreshSegments(db, { asOf: later, onChange: (c) => seen.push(c) });
+      const lifecycleMoves = seen.filter((c) => c.kind === 'lifecycle');
       assert.ok(lifecycleMoves.length > 0);
+      assert.equal(moved.changes.lifecycle, lifecycleMoves.length);
+      assert.equal(moved.changes.total, seen.length);
+      assert.equal(moved.changes.stageMoves, lifecycleMoves.filter((m) => m.from !== null).length);
       await refreshSegments(db, { asOf: later });
       const events = await db
         .selectFrom('events')

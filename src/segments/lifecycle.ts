@@ -142,11 +142,16 @@ export function lifecycleStage(
  */
 export async function computeLifecycle(
   db: Db,
-  options: LifecycleOptions & { customerIds?: readonly number[]; thresholds?: GapThresholds },
+  options: LifecycleOptions & {
+    customerIds?: readonly number[];
+    /** Only the customers whose ids are in `[from, to)`. */
+    idRange?: readonly [number, number];
+    thresholds?: GapThresholds;
+  },
 ): Promise<{ thresholds: GapThresholds; customers: LifecycleAssignment[] }> {
-  const { asOf, scores, customerIds } = options;
+  const { asOf, scores, customerIds, idRange } = options;
   const thresholds = options.thresholds ?? gapThresholds(await interOrderDays(db, asOf), options);
-  const facts = await purchaseFacts(db, { asOf, customerIds });
+  const facts = await purchaseFacts(db, { asOf, customerIds, idRange });
   const customers: LifecycleAssignment[] = [];
   for (const [customerId, p] of [...facts].sort((a, b) => a[0] - b[0])) {
     if (p.sales === 0) continue;

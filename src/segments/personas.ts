@@ -1,6 +1,12 @@
 import { formatMoney } from '../shared/money.js';
 import type { Db } from '../store/index.js';
-import { type BehaviourFacts, behaviourFacts, type PurchaseFacts, purchaseFacts } from './customers.queries.js';
+import {
+  type BehaviourFacts,
+  behaviourFacts,
+  type PurchaseFacts,
+  purchaseFacts,
+  purchaseFactsByRange,
+} from './customers.queries.js';
 
 /** The behavioural personas, from events and orders. */
 export type Persona =
@@ -153,19 +159,51 @@ export function medianFirstOrders(purchases: ReadonlyMap<number, PurchaseFacts>)
   return new Map([...byCurrency].map(([currency, values]) => [currency, median(values)]));
 }
 
+/**
+ * `medianFirstOrders` of the whole store as of `asOf`, read 50,000 customer ids at a time, so that no
+ * map of every customer's purchase facts is held: memory is one number per customer with a sale.
+ */
+export async function firstOrderMedians(db: Db, asOf: number): Promise<Map<string, number>> {
+  const byCurrency = new Map<string, number[]>();
+  for await (const facts of purchaseFactsByRange(db, asOf)) {
+    for (const p of facts.values()) {
+      if (p.sales === 0) continue;
+      const list = byCurrency.get(p.firstSaleCurrency) ?? [];
+      list.push(p.firstSaleMinor);
+      byCurrency.set(p.firstSaleCurrency, list);
+    }
+  }
+  return new Map([...byCurrency].map(([currency, values]) => [currency, median(values)]));
+}
+
 /** Personas of every customer (or of `customerIds`) who has a sale, an order or site behaviour. */
 export async function computePersonas(
   db: Db,
-  options: PersonaOptions & { customerIds?: readonly number[] },
+  options: PersonaOptions & {
+    customerIds?: readonly number[];
+    /**
+     * The store's median first order per currency (`firstOrderMedians`), when the caller has it: then
+     * only `customerIds`' purchases are read, not the whole store's (a refresh a range at a time).
+     */
+    medians?: ReadonlyMap<string, number>;
+    /** With `medians`: only the customers whose ids are in `[from, to)` (who have a sale, an order or behaviour). */
+    idRange?: readonly [number, number];
+  },
 ): Promise<PersonaAssignment[]> {
   const { asOf, lookbackDays = 30, cartWindowHours = 24, sessionGapMinutes = 30, customerIds } = options;
-  const allPurchases = await purchaseFacts(db, { asOf });
-  const medians = medianFirstOrders(allPurchases);
+  const idRange = options.medians && !customerIds ? options.idRange : undefined;
+  const allPurchases = await purchaseFacts(db, {
+    asOf,
+    customerIds: options.medians ? customerIds : undefined,
+    idRange,
+  });
+  const medians = options.medians ?? medianFirstOrders(allPurchases);
   const behaviour = await behaviourFacts(db, {
     from: asOf - lookbackDays * 86_400_000,
     asOf,
     sessionGapMs: sessionGapMinutes * 60_000,
     customerIds,
+    idRange,
   });
   const ids = customerIds
     ? [...new Set(customerIds)]

@@ -1,9 +1,10 @@
 import { sql } from 'kysely';
 import { ComebackError } from '../errors.js';
 import type { Db } from '../store/index.js';
-import { computeLifecycle, type LifecycleOptions } from './lifecycle.js';
-import { computePersonas, type PersonaOptions } from './personas.js';
-import { computeRfm } from './rfm.js';
+import { customerIdRanges, interOrderDays } from './customers.queries.js';
+import { computeLifecycle, type GapThresholds, gapThresholds, type LifecycleOptions } from './lifecycle.js';
+import { computePersonas, firstOrderMedians, type PersonaOptions } from './personas.js';
+import { rfmColumns, rfmScoreAt } from './rfm.js';
 import { parseRule, type Rule } from './rules.js';
 import { selectByRule } from './rules.queries.js';
 import { segmentsDb } from './tables.js';
@@ -35,8 +36,8 @@ const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /**
  * Stores customers' current labels of one kind and returns what changed. With `customerIds`, only those
- * customers are touched (a customer among them with no label any more loses it); without, every
- * customer of the kind. A label keeps its `since` while its value stays. Lifecycle changes are also
+ * customers are touched (a customer among them with no label any more loses it); with `idRange`
+ * (`[from, to)`), only the customers whose ids are in it; without either, every customer of the kind. A label keeps its `since` while its value stays. Lifecycle changes are also
  * written as events — `segment_exited` (event: the old stage) and `segment_entered` (event: the new
  * stage), properties `{kind, from, to}` — with message ids built from customer, day and stage, so a
  * rerun on the same day writes nothing twice.
@@ -45,7 +46,11 @@ export async function storeLabels(
   db: Db,
   kind: string,
   labels: readonly Label[],
-  { asOf, customerIds }: { asOf: number; customerIds?: readonly number[] },
+  {
+    asOf,
+    customerIds,
+    idRange,
+  }: { asOf: number; customerIds?: readonly number[]; idRange?: readonly [number, number] },
 ): Promise<LabelChange[]> {
   const sdb = segmentsDb(db);
   const current = new Map<number, string>();
@@ -53,6 +58,7 @@ export async function storeLabels(
   for (const ids of scope) {
     let query = sdb.selectFrom('customer_segments').select(['customer_id', 'value']).where('kind', '=', kind);
     if (ids) query = query.where('customer_id', 'in', ids.length > 0 ? ids : [-1]);
+    else if (idRange) query = query.where('customer_id', '>=', idRange[0]).where('customer_id', '<', idRange[1]);
     for (const row of await query.execute()) current.set(Number(row.customer_id), row.value);
   }
   const changes: LabelChange[] = [];
@@ -128,12 +134,37 @@ async function recordChanges(db: Db, changes: readonly LabelChange[], asOf: numb
 /** Options of a refresh: the date, optional model scores, and the persona and lifecycle settings. */
 export type RefreshOptions = Omit<PersonaOptions, 'asOf'> & Omit<LifecycleOptions, 'asOf'> & { asOf: number };
 
+/** Label changes of a refresh, counted by kind. */
+export interface RefreshChanges {
+  rfm: number;
+  persona: number;
+  lifecycle: number;
+  total: number;
+  /** Lifecycle changes away from a stage (recorded as `segment_exited`, and `segment_entered` for the new one). */
+  stageMoves: number;
+}
+
 /** What a refresh did. */
 export interface RefreshSummary {
   asOf: number;
   customers: number;
-  changes: LabelChange[];
+  changes: RefreshChanges;
   segments: Array<{ name: string; size: number; joined: number; left: number }>;
+}
+
+/** Customer ids per range of a whole-store refresh: its memory is one range's facts and labels. */
+const REFRESH_RANGE = 50_000;
+
+/** The first position in `ids` (ascending) whose id is at least `id`; `ids.length` when none is. */
+function lowerBound(ids: readonly number[], id: number): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ids[mid]! < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
@@ -143,40 +174,83 @@ export interface RefreshSummary {
  * customers a new order or event touched. Their RFM scores are still ranked against the whole store;
  * other customers' scores, which may shift a little as quintile bounds move, wait for the next full
  * refresh.
+ *
+ * A whole-store refresh works through the customers 50,000 ids at a time, with what is store-wide read
+ * once first (the RFM columns, the median first order per currency, the lifecycle day thresholds), so
+ * its memory does not grow with the store beyond those columns. The changes are counted; `onChange`
+ * sees each one as it is stored.
  */
 export async function refreshSegments(
   db: Db,
-  options: RefreshOptions & { customerIds?: readonly number[] },
+  options: RefreshOptions & { customerIds?: readonly number[]; onChange?: (change: LabelChange) => void },
 ): Promise<RefreshSummary> {
-  const { asOf, customerIds } = options;
-  const only = customerIds ? new Set(customerIds) : undefined;
-  const rfm = await computeRfm(db, { asOf });
-  const rfmLabels = rfm.customers
-    .filter((c) => !only || only.has(c.customerId))
-    .map((c) => ({ customerId: c.customerId, value: c.group, reason: c.reason }));
-  const personas = await computePersonas(db, { ...options, customerIds });
-  const lifecycle = await computeLifecycle(db, { ...options, customerIds });
-  const changes = [
-    ...(await storeLabels(db, 'rfm', rfmLabels, { asOf, customerIds })),
-    ...(await storeLabels(
-      db,
-      'persona',
-      personas.map((p) => ({ customerId: p.customerId, value: p.persona, reason: p.reason })),
-      { asOf, customerIds },
-    )),
-    ...(await storeLabels(
-      db,
-      'lifecycle',
-      lifecycle.customers.map((c) => ({ customerId: c.customerId, value: c.stage, reason: c.reason })),
-      { asOf, customerIds },
-    )),
-  ];
+  const { asOf, customerIds, onChange } = options;
+  const rfm = await rfmColumns(db, { asOf });
+  const changes: RefreshChanges = { rfm: 0, persona: 0, lifecycle: 0, total: 0, stageMoves: 0 };
+  const tally = (stored: readonly LabelChange[]) => {
+    for (const change of stored) {
+      if (change.kind === 'rfm' || change.kind === 'persona' || change.kind === 'lifecycle') changes[change.kind] += 1;
+      changes.total += 1;
+      if (change.kind === 'lifecycle' && change.from !== null) changes.stageMoves += 1;
+      onChange?.(change);
+    }
+  };
+  /** Labels and stores the customers of a list, or of a range of ids; returns how many have a label. */
+  const label = async (
+    scope: { customerIds: readonly number[] } | { idRange: readonly [number, number] },
+    shared: { medians?: ReadonlyMap<string, number>; thresholds?: GapThresholds },
+  ) => {
+    const rfmLabels: Label[] = [];
+    const add = (i: number) => {
+      const { group, reason } = rfmScoreAt(rfm, i);
+      rfmLabels.push({ customerId: rfm.customerId[i]!, value: group, reason });
+    };
+    if ('idRange' in scope) {
+      const [from, to] = scope.idRange;
+      for (let i = lowerBound(rfm.customerId, from); i < rfm.customerId.length && rfm.customerId[i]! < to; i++) add(i);
+    } else {
+      for (const id of scope.customerIds) {
+        const i = lowerBound(rfm.customerId, id);
+        if (rfm.customerId[i] === id) add(i);
+      }
+    }
+    const personas = await computePersonas(db, { ...options, ...scope, medians: shared.medians });
+    const lifecycle = await computeLifecycle(db, { ...options, ...scope, thresholds: shared.thresholds });
+    const where = { asOf, ...scope };
+    tally(await storeLabels(db, 'rfm', rfmLabels, where));
+    tally(
+      await storeLabels(
+        db,
+        'persona',
+        personas.map((p) => ({ customerId: p.customerId, value: p.persona, reason: p.reason })),
+        where,
+      ),
+    );
+    tally(
+      await storeLabels(
+        db,
+        'lifecycle',
+        lifecycle.customers.map((c) => ({ customerId: c.customerId, value: c.stage, reason: c.reason })),
+        where,
+      ),
+    );
+    return new Set([...rfmLabels, ...lifecycle.customers].map((c) => c.customerId)).size;
+  };
+  let customers = 0;
+  if (customerIds) {
+    await label({ customerIds: [...new Set(customerIds)] }, {});
+    customers = customerIds.length;
+  } else {
+    const medians = await firstOrderMedians(db, asOf);
+    const thresholds = gapThresholds(await interOrderDays(db, asOf), options);
+    for (const idRange of await customerIdRanges(db, REFRESH_RANGE)) {
+      customers += await label({ idRange }, { medians, thresholds });
+    }
+  }
   const segments = [];
   for (const saved of await listSavedSegments(db)) {
     segments.push({ name: saved.name, ...(await refreshMembership(db, saved, { asOf, customerIds })) });
   }
-  const customers =
-    customerIds?.length ?? new Set([...rfmLabels, ...lifecycle.customers].map((c) => c.customerId)).size;
   return { asOf, customers, changes, segments };
 }
 

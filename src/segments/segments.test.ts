@@ -7,6 +7,7 @@ import { customerProfile, resolveCustomerId } from './profile.queries.js';
 import { parseRule } from './rules.js';
 import {
   getSavedSegment,
+  type LabelChange,
   refreshSegments,
   refreshSegmentsForCustomers,
   saveSegment,
@@ -57,7 +58,8 @@ for (const dialect of DIALECTS) {
       // Ann orders again; the importer calls the incremental refresh for the customers it touched.
       const later = T + DAY;
       await addOrder(db, ann, { at: T + DAY / 2, totalMinor: 1500 });
-      const summary = await refreshSegmentsForCustomers(db, [ann], { asOf: later });
+      const seen: LabelChange[] = [];
+      const summary = await refreshSegments(db, { asOf: later, customerIds: [ann], onChange: (c) => seen.push(c) });
       assert.deepEqual(await segmentMemberIds(db, saved.segment.id), [ann]);
       assert.deepEqual(await segmentMemberIds(db, repeat.segment.id), [ann, bob]);
       assert.deepEqual(
@@ -67,7 +69,12 @@ for (const dialect of DIALECTS) {
           ['uk-repeaters', 1, 1, 0],
         ],
       );
-      assert.ok(summary.changes.some((c) => c.customerId === ann && c.kind === 'persona' && c.to === 'repeat_buyer'));
+      assert.ok(seen.some((c) => c.customerId === ann && c.kind === 'persona' && c.to === 'repeat_buyer'));
+      assert.equal(summary.changes.total, seen.length);
+      assert.ok(
+        seen.every((c) => c.customerId === ann),
+        'only the customer the import touched',
+      );
       assert.deepEqual(
         (await segmentSizeHistory(db, saved.segment.id)).map((s) => [s.asOf, s.size]),
         [

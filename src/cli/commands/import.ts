@@ -110,7 +110,7 @@ export function registerImport(program: Command, ctx: CommandContext): void {
         const asOf = (await defaultAsOf(store.db, undefined, timeZone)) ?? ctx.now();
         const refreshed = await refreshSegments(store.db, { asOf });
         ctx.io.err.write(
-          `segments refreshed as of ${asOfText(asOf, timeZone)}: ${formatCount(refreshed.changes.length)} changes\n`,
+          `segments refreshed as of ${asOfText(asOf, timeZone)}: ${formatCount(refreshed.changes.total)} changes\n`,
         );
       }
     } catch (error) {

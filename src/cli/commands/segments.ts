@@ -479,9 +479,8 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
         printJson(ctx.io, summary);
         return;
       }
-      const moves = summary.changes.filter((c) => c.kind === 'lifecycle' && c.from !== null).length;
       ctx.io.out.write(
-        `${formatCount(summary.customers)} customers, ${formatCount(summary.changes.length)} label changes (${formatCount(moves)} stage moves recorded as events)\n`,
+        `${formatCount(summary.customers)} customers, ${formatCount(summary.changes.total)} label changes (${formatCount(summary.changes.stageMoves)} stage moves recorded as events)\n`,
       );
       if (summary.segments.length > 0) {
         ctx.io.out.write(
