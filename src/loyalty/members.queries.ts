@@ -16,7 +16,15 @@ import {
   writeTransaction,
 } from './ledger.queries.js';
 import type { LoyaltyDb, LoyaltyTables } from './loyalty-tables.js';
-import { type Action, actionRule, type Program, type RewardConfig, tierByKey, tierRank } from './program.js';
+import {
+  type Action,
+  actionRule,
+  type Program,
+  type RewardConfig,
+  tierAllowsReward,
+  tierByKey,
+  tierRank,
+} from './program.js';
 
 /** The outcome of an enrolment. */
 export interface Enrolment {
@@ -498,10 +506,7 @@ export async function memberStatus(
     referralCode: member.referral_code,
     lastActivityAt: member.last_activity_at,
     rewardsWithinReach: config.rewards
-      .filter(
-        (r) =>
-          r.cost <= available && (r.minTier === undefined || tierRank(config, r.minTier) <= tierRank(config, tier.key)),
-      )
+      .filter((r) => r.cost <= available && tierAllowsReward(config, r, tier.key))
       .map((r) => ({ key: r.key, name: r.name, cost: r.cost })),
     entries: rows.map(entryRowToEntry),
     tierHistory: history.map((h) => ({ from: h.from_tier, to: h.to_tier, at: h.changed_at, reason: h.reason })),
@@ -607,7 +612,7 @@ export async function memberSummaries(
       const available = m.balance + pendingDue - repaid;
       const tier = tierByKey(config, m.tier);
       const allowed = config.rewards
-        .filter((r) => r.minTier === undefined || tierRank(config, r.minTier) <= tierRank(config, tier.key))
+        .filter((r) => tierAllowsReward(config, r, tier.key))
         .sort((a, b) => a.cost - b.cost || a.key.localeCompare(b.key));
       const now = allowed.filter((r) => r.cost <= available);
       const next = allowed.find((r) => r.cost > available);
