@@ -246,7 +246,7 @@ export function registerSurveyPageRoutes(app: ApiApp, deps: RouteDeps & { linkSe
     if (!verified.ok) return sendPage(reply, refusalStatus(verified.reason), refusedPage(lang, verified.reason));
     const program = await findProgram(db);
     const status = program ? await memberStatus(db, program, verified.claims.c, { asOf: now, entries: 20 }) : undefined;
-    return sendPage(reply, 200, await storePage(lang, rewardsPage(lang, status, program?.config.rewards ?? [])));
+    return sendPage(reply, 200, await storePage(lang, rewardsPage(lang, status, program?.config)));
   });
 }
 
