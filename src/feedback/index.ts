@@ -24,6 +24,8 @@ export {
   submitReview,
 } from './reviews.queries.js';
 export {
+  type AnswerProblem,
+  type AnswerProblemCode,
   BUILTIN_SURVEYS,
   checkAnswer,
   EXIT_REASONS,

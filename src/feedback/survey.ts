@@ -68,6 +68,20 @@ export interface SurveyProblem {
   message: string;
 }
 
+/** Why an answer was refused, for a page to say in the customer's language. */
+export type AnswerProblemCode =
+  | 'unknown_question'
+  | 'required'
+  | 'out_of_range'
+  | 'not_an_option'
+  | 'not_text'
+  | 'too_long';
+
+/** A problem of an answer to a question (`path` is its id), with its `code`; `message` is English. */
+export interface AnswerProblem extends SurveyProblem {
+  code: AnswerProblemCode;
+}
+
 const dotted = (pointer: string) => pointer.replace(/^\//, '').replace(/\//g, '.') || '(root)';
 
 function schemaProblems(schema: TSchema, value: unknown): SurveyProblem[] {
@@ -153,18 +167,19 @@ export interface SurveyAnswer {
 export function checkAnswer(
   survey: SurveyDefinition,
   given: Record<string, unknown>,
-): { ok: true; answer: SurveyAnswer } | { ok: false; problems: SurveyProblem[] } {
-  const problems: SurveyProblem[] = [];
+): { ok: true; answer: SurveyAnswer } | { ok: false; problems: AnswerProblem[] } {
+  const problems: AnswerProblem[] = [];
   const answers: Record<string, string | number> = {};
   const known = new Set(survey.questions.map((q) => q.id));
   for (const key of Object.keys(given))
-    if (!known.has(key)) problems.push({ path: key, message: 'not a question of this survey' });
+    if (!known.has(key))
+      problems.push({ path: key, code: 'unknown_question', message: 'not a question of this survey' });
   for (const q of survey.questions) {
     const raw = given[q.id];
     const empty = raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '');
     const required = q.required ?? q.type !== 'text';
     if (empty) {
-      if (required) problems.push({ path: q.id, message: 'an answer is needed' });
+      if (required) problems.push({ path: q.id, code: 'required', message: 'an answer is needed' });
       continue;
     }
     if (q.type === 'nps' || q.type === 'rating') {
@@ -172,16 +187,20 @@ export function checkAnswer(
         typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
       const [lo, hi] = q.type === 'nps' ? [0, 10] : [1, 5];
       if (!Number.isInteger(n) || n < lo || n > hi)
-        problems.push({ path: q.id, message: `a whole number from ${lo} to ${hi}` });
+        problems.push({ path: q.id, code: 'out_of_range', message: `a whole number from ${lo} to ${hi}` });
       else answers[q.id] = n;
     } else if (q.type === 'choice') {
       const v = String(raw).trim();
       if (!q.options!.some((o) => o.value === v))
-        problems.push({ path: q.id, message: `one of ${q.options!.map((o) => o.value).join(', ')}` });
+        problems.push({
+          path: q.id,
+          code: 'not_an_option',
+          message: `one of ${q.options!.map((o) => o.value).join(', ')}`,
+        });
       else answers[q.id] = v;
     } else {
-      if (typeof raw !== 'string') problems.push({ path: q.id, message: 'text' });
-      else if (raw.length > 2000) problems.push({ path: q.id, message: 'at most 2000 characters' });
+      if (typeof raw !== 'string') problems.push({ path: q.id, code: 'not_text', message: 'text' });
+      else if (raw.length > 2000) problems.push({ path: q.id, code: 'too_long', message: 'at most 2000 characters' });
       else answers[q.id] = raw.trim();
     }
   }

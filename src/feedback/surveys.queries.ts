@@ -3,6 +3,7 @@ import { adjust, loadProgram } from '../loyalty/index.js';
 import { type Db, immediateTransaction } from '../store/index.js';
 import { npsGroup } from './nps.js';
 import {
+  type AnswerProblem,
   BUILTIN_SURVEYS,
   checkAnswer,
   type SurveyAnswer,
@@ -226,7 +227,7 @@ export async function recordResponse(trx: FeedbackDb, input: ResponseInput): Pro
 export type LinkAnswerResult =
   | { ok: true; response: StoredResponse; points: number; survey: SurveyDefinition }
   | { ok: false; reason: LinkState }
-  | { ok: false; reason: 'bad_answer'; problems: SurveyProblem[] };
+  | { ok: false; reason: 'bad_answer'; problems: AnswerProblem[] };
 
 /**
  * Answers a survey through its signed link at `now`: checks the token and the answer, then in one

@@ -1,4 +1,10 @@
-import type { MemberStatus, RewardConfig } from '../loyalty/index.js';
+import {
+  type LedgerEntry,
+  type MemberStatus,
+  type ProgramConfig,
+  tierAllowsReward,
+  tierByKey,
+} from '../loyalty/index.js';
 import { formatMoney } from '../shared/money.js';
 import { html, layout, type PageLang } from './html.js';
 import { CHANNELS, type Preferences, TOPICS } from './preferences.queries.js';
@@ -28,13 +34,16 @@ const TEXT = {
     rewardsTitle: 'Your rewards',
     balance: 'Points available',
     worth: (v: string) => `worth ${v}`,
-    pending: (n: number) => `${n} points pending (they become available after the return window)`,
+    pending: (n: string) => `${n} points pending (they become available after the return window)`,
+    settles: (n: string, d: string) => `${n} available from ${d}`,
     tier: 'Tier',
-    nextTier: (name: string, missing: number) => `${missing} more points to ${name}`,
+    nextTier: (name: string, missing: string) => `${missing} more points to ${name}`,
     topTier: 'You are in the highest tier.',
     rewards: 'Rewards',
-    canRedeem: 'You can redeem this now',
-    needMore: (n: number) => `${n} more points needed`,
+    canRedeem: 'Enough points to redeem',
+    needMore: (n: string) => `${n} more points needed`,
+    forTier: (tier: string) => `For higher tiers (${tier} and above)`,
+    howToRedeem: 'To redeem a reward, open Rewards in our store while signed in to your account.',
     history: 'History',
     referral: 'Invite friends',
     referralText: 'Share your code: friends get points on their first order, and so do you.',
@@ -42,6 +51,24 @@ const TEXT = {
     notMember: 'You are not a member of the rewards program yet.',
     credit: 'Store credit',
     creditCode: 'Enter this code at checkout to spend it:',
+    entry: {
+      order: (n: string) => `Order ${n}`,
+      refunded: (n: string) => `Order ${n} refunded`,
+      cancelled: (n: string) => `Order ${n} cancelled`,
+      redeemed: (name: string) => `Redeemed ${name}`,
+      rule: {
+        signup: 'Joined the program',
+        birthday: 'Birthday',
+        review: 'Review',
+        share: 'Shared a product',
+        referral: 'Invited a friend',
+      } as Record<string, string>,
+      bonus: 'Bonus points',
+      expired: 'Points expired',
+      adjusted: 'Adjusted by the store',
+      repaid: 'Repays points spent before a refund',
+      other: 'Points changed',
+    },
   },
   ko: {
     title: '메시지 수신 설정',
@@ -62,13 +89,16 @@ const TEXT = {
     rewardsTitle: '나의 적립 혜택',
     balance: '사용 가능한 포인트',
     worth: (v: string) => `${v} 상당`,
-    pending: (n: number) => `적립 예정 ${n}포인트 (반품 기간이 지나면 사용할 수 있어요)`,
+    pending: (n: string) => `적립 예정 ${n}포인트 (반품 기간이 지나면 사용할 수 있어요)`,
+    settles: (n: string, d: string) => `${d}부터 ${n}포인트 사용 가능`,
     tier: '등급',
-    nextTier: (name: string, missing: number) => `${name} 등급까지 ${missing}포인트 남았어요`,
+    nextTier: (name: string, missing: string) => `${name} 등급까지 ${missing}포인트 남았어요`,
     topTier: '최고 등급입니다.',
     rewards: '교환 가능한 혜택',
-    canRedeem: '지금 바로 교환할 수 있어요',
-    needMore: (n: number) => `${n}포인트 더 필요해요`,
+    canRedeem: '포인트가 충분해요',
+    needMore: (n: string) => `${n}포인트 더 필요해요`,
+    forTier: (tier: string) => `상위 등급 전용 (${tier} 등급 이상)`,
+    howToRedeem: '혜택은 쇼핑몰에 로그인한 뒤 적립금 혜택 메뉴에서 사용할 수 있어요.',
     history: '적립 내역',
     referral: '친구 초대',
     referralText: '초대 코드를 공유하세요. 친구가 첫 주문을 하면 친구와 나 모두 포인트를 받아요.',
@@ -76,6 +106,24 @@ const TEXT = {
     notMember: '아직 적립 프로그램 회원이 아닙니다.',
     credit: '적립금',
     creditCode: '결제할 때 이 코드를 입력하면 적립금을 사용할 수 있어요:',
+    entry: {
+      order: (n: string) => `주문 ${n} 적립`,
+      refunded: (n: string) => `주문 ${n} 환불`,
+      cancelled: (n: string) => `주문 ${n} 취소`,
+      redeemed: (name: string) => `${name} 교환`,
+      rule: {
+        signup: '회원 가입',
+        birthday: '생일',
+        review: '리뷰 작성',
+        share: '상품 공유',
+        referral: '친구 초대',
+      } as Record<string, string>,
+      bonus: '이벤트 적립',
+      expired: '포인트 소멸',
+      adjusted: '포인트 조정',
+      repaid: '환불 전에 사용한 포인트 상환',
+      other: '포인트 변동',
+    },
   },
 } as const;
 
@@ -112,40 +160,75 @@ function money(lang: PageLang, minor: number, currency: string): string {
 }
 
 /**
- * The rewards page of a member without a store login: balance, tier, store credit and its checkout code
- * (when there is any), rewards, history, referral code.
+ * What a history line says to the customer, in their language: from the entry's kind, rule and the
+ * store's order number, never the ledger's `reason` (written for staff, in English, with Comeback's ids).
+ */
+function entryText(lang: PageLang, e: LedgerEntry): string {
+  const t = TEXT[lang].entry;
+  const order = e.orderNumber ?? '';
+  if (e.source === 'order' && e.kind === 'earn') return t.order(order);
+  if (e.source === 'order' && e.kind === 'reverse')
+    return e.reason.endsWith(' cancelled') ? t.cancelled(order) : t.refunded(order);
+  if (e.kind === 'redeem')
+    return e.reason.startsWith('redeemed ') ? t.redeemed(e.reason.slice('redeemed '.length)) : t.other;
+  if (e.kind === 'earn' && e.source === 'rule') return t.rule[e.rule] ?? t.bonus;
+  if (e.kind === 'expire') return t.expired;
+  if (e.kind === 'adjust') return t.adjusted;
+  if (e.kind === 'repay') return t.repaid;
+  return t.other;
+}
+
+/**
+ * The rewards page of a member without a store login: spendable points and their worth, pending points
+ * and when they become available, tier, store credit and its checkout code (when there is any), rewards
+ * (by `tierAllowsReward` and the points available, as the launcher and `redeem`; redeeming happens in
+ * the store's launcher, not here), history, referral code.
  */
 export function rewardsPage(
   lang: PageLang,
   status: MemberStatus | undefined,
-  rewards: readonly RewardConfig[],
+  config: ProgramConfig | undefined,
 ): string {
   const t = TEXT[lang];
-  if (!status) return layout(lang, t.rewardsTitle, html`<h1>${t.rewardsTitle}</h1><p>${t.notMember}</p>`);
+  if (!status || !config) return layout(lang, t.rewardsTitle, html`<h1>${t.rewardsTitle}</h1><p>${t.notMember}</p>`);
+  const count = (n: number) => n.toLocaleString(lang === 'ko' ? 'ko-KR' : 'en-GB');
   const missing = status.nextTier ? Math.max(0, status.nextTier.threshold - status.lifetimeEarned) : 0;
+  const rewardState = (r: ProgramConfig['rewards'][number]) =>
+    !tierAllowsReward(config, r, status.tier.key)
+      ? html`<span class="muted" data-reward-state="tier">${t.forTier(tierByKey(config, r.minTier!).name)}</span>`
+      : r.cost <= status.available
+        ? html`<span class="ok" data-reward-state="enough">${t.canRedeem}</span>`
+        : html`<span data-reward-state="short">${t.needMore(count(r.cost - status.available))}</span>`;
   return layout(
     lang,
     t.rewardsTitle,
     html`<h1>${t.rewardsTitle}</h1>
-<div class="row"><div><div class="muted">${t.balance}</div><div class="big" data-balance>${status.available.toLocaleString(lang === 'ko' ? 'ko-KR' : 'en-GB')}</div><div class="muted">${t.worth(money(lang, status.availableValueMinor, status.currency))}</div></div>
+<div class="row"><div><div class="muted">${t.balance}</div><div class="big" data-balance>${count(status.available)}</div><div class="muted">${t.worth(money(lang, status.availableValueMinor, status.currency))}</div></div>
 <div><div class="muted">${t.tier}</div><div class="big">${status.tier.name}</div></div></div>
-${status.pending > 0 ? html`<p class="muted">${t.pending(status.pending)}</p>` : ''}
+${
+  status.pending > 0
+    ? html`<p class="muted" data-pending>${t.pending(count(status.pending))}</p>${
+        status.pendingSettles.length > 0
+          ? html`<ul class="muted">${status.pendingSettles.map((s) => html`<li data-settles>${t.settles(count(s.points), dateIn(lang, s.availableAt))}</li>`)}</ul>`
+          : ''
+      }`
+    : ''
+}
 ${
   status.credit && status.credit.balanceMinor > 0
     ? html`<h2>${t.credit}</h2><div class="big" data-credit>${money(lang, status.credit.balanceMinor, status.credit.currency)}</div><p>${t.creditCode}</p><p class="big"><code data-credit-code>${status.credit.code}</code></p>`
     : ''
 }
-<p>${status.nextTier ? t.nextTier(status.nextTier.name, missing) : t.topTier}</p>
-<h2>${t.rewards}</h2><table>${rewards.map(
-      (r) =>
-        html`<tr><td>${r.name}</td><td class="n">${r.cost}</td><td>${r.cost <= status.available ? html`<span class="ok">${t.canRedeem}</span>` : t.needMore(r.cost - status.available)}</td></tr>`,
-    )}</table>
+<p>${status.nextTier ? t.nextTier(status.nextTier.name, count(missing)) : t.topTier}</p>
+<h2>${t.rewards}</h2><table>${config.rewards.map(
+      (r) => html`<tr><td>${r.name}</td><td class="n">${count(r.cost)}</td><td>${rewardState(r)}</td></tr>`,
+    )}</table><p class="muted">${t.howToRedeem}</p>
 <h2>${t.history}</h2>${
       status.entries.length === 0
         ? html`<p class="muted">${t.none}</p>`
         : html`<table>${status.entries.map(
             (e) =>
-              html`<tr><td>${new Date(e.occurredAt).toISOString().slice(0, 10)}</td><td>${e.reason}</td><td class="n">${e.amount > 0 ? '+' : ''}${e.amount}</td></tr>`,
+              html`<tr><td>${new Date(e.occurredAt).toISOString().slice(0, 10)}</td><td>${entryText(lang, e)}</td><td class="n">${e.amount > 0 ? '+' : ''}${e.amount}</td></tr>`,
           )}</table>`
     }
 <h2>${t.referral}</h2><p>${t.referralText}</p><p class="big"><code>${status.referralCode}</code></p>`,

@@ -25,4 +25,12 @@ export {
   preferencesOf,
   TOPICS,
 } from './preferences.queries.js';
-export { messagePage, type Refusal, refusedPage, reviewPage, surveyPage, TEXT } from './survey-pages.js';
+export {
+  messagePage,
+  type Refusal,
+  type ReviewNotice,
+  refusedPage,
+  reviewPage,
+  surveyPage,
+  TEXT,
+} from './survey-pages.js';

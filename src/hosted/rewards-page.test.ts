@@ -3,12 +3,12 @@ import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { creditProgramConfig } from '../../test/credit-fixtures.js';
-import { addCustomer, testProgramConfig } from '../../test/loyalty-fixtures.js';
+import { addCustomer, addOrder, refundOrder, testProgramConfig } from '../../test/loyalty-fixtures.js';
 import { DIALECTS, freshDatabase } from '../../test/setup.js';
 import { buildApp } from '../api/build-app.js';
 import { createApiKey, messageLinkSecret } from '../api/keys.queries.js';
 import { signPageLink } from '../feedback/index.js';
-import { adjust, creditStatus, enrolMember, saveProgram } from '../loyalty/index.js';
+import { adjust, creditStatus, enrolMember, memberStatus, saveProgram, syncOrders } from '../loyalty/index.js';
 
 const NOW = Date.UTC(2026, 2, 1, 12);
 const DAY = 86_400_000;
@@ -135,6 +135,112 @@ for (const dialect of DIALECTS) {
         assert.match(ko, /<h2>적립금<\/h2><div class="big" data-credit>£5\.00<\/div>/);
         assert.match(ko, /결제할 때 이 코드를 입력하면/);
         assert.match(ko, new RegExp(`<code data-credit-code>${receipt.code}</code>`));
+      } finally {
+        await app.close();
+        await t.drop();
+      }
+    });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`hosted rewards page: pending points, tiers and history on ${dialect.name}`, { skip: dialect.skip }, () => {
+    test('available and pending apart with the settle date, a gold-only reward not offered to Blue, history in Korean by the store’s order numbers', async () => {
+      const t = await freshDatabase(dialect.name);
+      const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });
+      try {
+        const db = t.store.db;
+        // 1 point per £1, 14-day return window; Gold from 500 points earned; "Early access" (10) needs Gold.
+        const program = await saveProgram(db, testProgramConfig(), { now: NOW - 40 * DAY });
+        const customer = await addCustomer(db, { email: 'pending@example.com' });
+        assert.ok((await enrolMember(db, program, { customerId: customer, now: NOW - 30 * DAY })).ok);
+        const order = async (placedAt: number, subtotalMinor: number, number: string) => {
+          const id = await addOrder(db, { customerId: customer, placedAt, subtotalMinor });
+          await db.updateTable('orders').set({ external_id: number }).where('id', '=', id).execute();
+          return id;
+        };
+        // #1001: 200 points, window over on NOW − 11 days (available); #1003: 120 points, pending until
+        // 12 March 2026 (placed 26 February 12:00 UTC + 14 days); #1002: 30 points, refunded while pending.
+        await order(NOW - 25 * DAY, 20_000, '#1001');
+        const refunded = await order(NOW - 5 * DAY, 3_000, '#1002');
+        await order(NOW - 3 * DAY, 12_000, '#1003');
+        await syncOrders(db, program, { now: NOW - 2 * DAY });
+        await refundOrder(db, refunded, 3_000, NOW - 2 * DAY + 3_600_000);
+        await syncOrders(db, program, { now: NOW - DAY });
+
+        // What `loyalty member` prints (the same function, as of NOW): 50 + 200 available, 120 pending.
+        const status = await memberStatus(db, program, customer, { asOf: NOW, entries: 20 });
+        assert.deepEqual([status!.available, status!.pending, status!.tier.key], [250, 120, 'blue']);
+        assert.deepEqual(status!.pendingSettles, [{ points: 120, availableAt: Date.UTC(2026, 2, 12, 12) }]);
+
+        const token = signPageLink(await messageLinkSecret(db), { c: customer, p: 'rewards', e: NOW + DAY });
+        const page = async (lang: 'en' | 'ko') => {
+          const response = await app.inject({ method: 'GET', url: `/w/${token}?lang=${lang}` });
+          assert.equal(response.statusCode, 200, response.body);
+          return response.body;
+        };
+        const en = await page('en');
+        assert.match(en, /data-balance>250</);
+        assert.match(en, /worth £2\.50</);
+        assert.match(en, /<p class="muted" data-pending>120 points pending/);
+        assert.match(en, /<li data-settles>120 available from 12 March 2026<\/li>/);
+        assert.match(
+          en,
+          /<td>Early access<\/td><td class="n">10<\/td><td><span class="muted" data-reward-state="tier">For higher tiers \(Gold and above\)<\/span>/,
+        );
+        assert.match(
+          en,
+          /<td>10% off<\/td><td class="n">250<\/td><td><span class="ok" data-reward-state="enough">Enough points to redeem</,
+        );
+        assert.equal(en.match(/data-reward-state="enough"/g)?.length, 3, '£5 off, 10% off, free shipping');
+        assert.doesNotMatch(en, /redeem this now/);
+        assert.match(en, /To redeem a reward, open Rewards in our store while signed in/);
+        assert.match(en, /<td>Order #1001<\/td><td class="n">\+200</);
+        assert.match(en, /<td>Order #1002 refunded<\/td><td class="n">-30</);
+
+        const ko = await page('ko');
+        assert.match(ko, /data-balance>250</);
+        assert.match(ko, /적립 예정 120포인트/);
+        assert.match(ko, /<li data-settles>2026년 3월 12일부터 120포인트 사용 가능<\/li>/);
+        assert.match(ko, /상위 등급 전용 \(Gold 등급 이상\)/);
+        assert.match(ko, /포인트가 충분해요/);
+        assert.match(ko, /쇼핑몰에 로그인한 뒤 적립금 혜택 메뉴에서 사용할 수 있어요/);
+        assert.match(ko, /<td>주문 #1001 적립<\/td>/);
+        assert.match(ko, /<td>주문 #1003 적립<\/td><td class="n">\+120</);
+        assert.match(ko, /<td>주문 #1002 환불<\/td><td class="n">-30</);
+        assert.match(ko, /<td>회원 가입<\/td><td class="n">\+50</);
+        // No English ledger reasons, no Comeback order ids.
+        assert.doesNotMatch(ko, /refunded|signed up|order \d/);
+        assert.doesNotMatch(en, new RegExp(`order ${refunded}\\b`, 'i'));
+
+        // The launcher's view of the same member agrees (available, pending, the gold-only reward).
+        const { key, memberSecret } = await createApiKey(db, { scope: 'publishable', origins: [SHOP], now: NOW });
+        await db
+          .insertInto('customer_identities')
+          .values({ source: 'api', external_id: 'm3', customer_id: customer })
+          .execute();
+        const me = (await (
+          await app.inject({
+            method: 'GET',
+            url: '/api/v1/storefront/me',
+            headers: {
+              authorization: `Bearer ${key}`,
+              origin: SHOP,
+              'x-comeback-member': `m3.${createHmac('sha256', memberSecret!).update('m3').digest('hex')}`,
+            },
+          })
+        ).json()) as {
+          member: {
+            available: number;
+            pending: number;
+            rewards: Array<{ key: string; redeemable: boolean; tierTooLow: boolean }>;
+          };
+        };
+        assert.deepEqual([me.member.available, me.member.pending], [250, 120]);
+        assert.deepEqual(
+          me.member.rewards.find((r) => r.key === 'vip'),
+          { ...me.member.rewards.find((r) => r.key === 'vip'), redeemable: false, tierTooLow: true },
+        );
       } finally {
         await app.close();
         await t.drop();

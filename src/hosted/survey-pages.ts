@@ -1,4 +1,4 @@
-import type { ReviewItem, SurveyDefinition, SurveyProblem } from '../feedback/index.js';
+import type { AnswerProblem, AnswerProblemCode, ReviewItem, SurveyDefinition } from '../feedback/index.js';
 import { html, layout, type PageLang, type Raw } from './html.js';
 
 /** Fixed texts of the customer's pages. */
@@ -27,6 +27,16 @@ export const TEXT = {
     reviewSend: 'Post review',
     stars: (n: number) => `${n} of 5 stars`,
     notInOrder: 'That product is not in this order.',
+    ratingNeeded: 'Please choose a rating from 1 to 5 stars.',
+    tooLong: 'Please write at most 2,000 characters.',
+    problem: {
+      unknown_question: 'This answer does not belong to this survey.',
+      required: 'An answer is needed.',
+      out_of_range: (lo: number, hi: number) => `Please choose a number from ${lo} to ${hi}.`,
+      not_an_option: 'Please choose one of the options.',
+      not_text: 'Please write your answer as text.',
+      too_long: 'Please write at most 2,000 characters.',
+    },
   },
   ko: {
     send: '보내기',
@@ -52,6 +62,16 @@ export const TEXT = {
     reviewSend: '리뷰 등록',
     stars: (n: number) => `별 5개 중 ${n}개`,
     notInOrder: '이 주문에 포함된 상품이 아닙니다.',
+    ratingNeeded: '별점을 1~5개 중에서 선택해 주세요.',
+    tooLong: '2,000자 이내로 작성해 주세요.',
+    problem: {
+      unknown_question: '이 설문에 없는 항목입니다.',
+      required: '답변을 선택하거나 입력해 주세요.',
+      out_of_range: (lo: number, hi: number) => `${lo}부터 ${hi}까지 중에서 선택해 주세요.`,
+      not_an_option: '보기 중 하나를 선택해 주세요.',
+      not_text: '답변을 글로 입력해 주세요.',
+      too_long: '2,000자 이내로 작성해 주세요.',
+    },
   },
 } as const;
 
@@ -85,13 +105,18 @@ export function surveyPage(
   survey: SurveyDefinition,
   action: string,
   given: Record<string, unknown> = {},
-  problems: SurveyProblem[] = [],
+  problems: AnswerProblem[] = [],
 ): string {
   const t = TEXT[lang];
-  const problemOf = (id: string) => problems.find((p) => p.path === id)?.message;
+  // The page says each problem in its own language; `message` is the API's English.
+  const say = (code: AnswerProblemCode, type: SurveyDefinition['questions'][number]['type']): string => {
+    const text = t.problem[code];
+    return typeof text === 'string' ? text : type === 'nps' ? text(0, 10) : text(1, 5);
+  };
   const questions = survey.questions.map((q, i) => {
     const labelId = `q${i}`;
-    const problem = problemOf(q.id);
+    const found = problems.find((p) => p.path === q.id);
+    const problem = found ? say(found.code, q.type) : undefined;
     const input =
       q.type === 'nps'
         ? scale(q.id, 0, 10, given[q.id], [t.notLikely, t.veryLikely], labelId)
@@ -112,8 +137,19 @@ export function surveyPage(
   );
 }
 
+/** A line at the top of the review page: `ok` after a review, `error` for a refused one. */
+export interface ReviewNotice {
+  tone: 'ok' | 'error';
+  text: string;
+}
+
 /** The review page of an order: one form per product, or its review when given. */
-export function reviewPage(lang: PageLang, items: readonly ReviewItem[], action: string, notice?: string): string {
+export function reviewPage(
+  lang: PageLang,
+  items: readonly ReviewItem[],
+  action: string,
+  notice?: ReviewNotice,
+): string {
   const t = TEXT[lang];
   const forms = items.map((item, i) =>
     item.reviewed
@@ -123,6 +159,12 @@ export function reviewPage(lang: PageLang, items: readonly ReviewItem[], action:
   return layout(
     lang,
     t.reviewTitle,
-    html`<h1>${t.reviewTitle}</h1>${notice ? html`<p class="ok" role="status">${notice}</p>` : ''}${forms}`,
+    html`<h1>${t.reviewTitle}</h1>${
+      notice
+        ? notice.tone === 'error'
+          ? html`<p class="error" role="alert">${notice.text}</p>`
+          : html`<p class="ok" role="status">${notice.text}</p>`
+        : ''
+    }${forms}`,
   );
 }

@@ -58,6 +58,8 @@ export {
   STALE_WRITE_DAYS,
   staleWriteRefusal,
   type TierConfig,
+  tierAllowsReward,
+  tierByKey,
   validateProgramConfig,
 } from './program.js';
 export { findProgram, loadProgram, programVersions, saveProgram } from './program.queries.js';

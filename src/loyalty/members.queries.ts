@@ -16,7 +16,15 @@ import {
   writeTransaction,
 } from './ledger.queries.js';
 import type { LoyaltyDb, LoyaltyTables } from './loyalty-tables.js';
-import { type Action, actionRule, type Program, type RewardConfig, tierByKey, tierRank } from './program.js';
+import {
+  type Action,
+  actionRule,
+  type Program,
+  type RewardConfig,
+  tierAllowsReward,
+  tierByKey,
+  tierRank,
+} from './program.js';
 
 /** The outcome of an enrolment. */
 export interface Enrolment {
@@ -381,7 +389,10 @@ export interface LedgerEntry {
   occurredAt: number;
   createdAt: number;
   programVersion: number;
+  /** Comeback's id of the order the entry is about, null when none. */
   orderId: number | null;
+  /** The store's own number of that order (`orders.external_id`), what the customer knows it by. */
+  orderNumber: string | null;
 }
 
 /** Everything a member's page shows, computed as of `asOf` without writing anything. */
@@ -390,7 +401,13 @@ export interface MemberStatus {
   enrolledAt: number;
   /** Spendable now: the balance plus pending points whose return window has passed by `asOf`. */
   available: number;
+  /** Points still inside their return window as of `asOf` (not spendable yet). */
   pending: number;
+  /**
+   * When the pending points become available: points per `availableAt` (epoch ms, the end of the
+   * return window), earliest first; empty when nothing is pending.
+   */
+  pendingSettles: Array<{ points: number; availableAt: number }>;
   /** What the available points are worth, in minor units of the program currency. */
   availableValueMinor: number;
   currency: string;
@@ -448,14 +465,25 @@ export async function memberStatus(
     .where('available_at', '<=', asOf)
     .executeTakeFirstOrThrow();
   const due = Number(dueRow.due);
+  const settles = await l
+    .selectFrom('loyalty_ledger')
+    .select(['available_at', sql<number>`sum(amount)`.as('points')])
+    .where('customer_id', '=', customerId)
+    .where('bucket', '=', 'pending')
+    .where('available_at', '>', Math.max(member.settled_at, asOf))
+    .groupBy('available_at')
+    .orderBy('available_at')
+    .execute();
   const { config } = program;
   const tier = tierByKey(config, member.tier);
   const next = config.tiers.levels[tierRank(config, tier.key) + 1];
   const rows = await l
-    .selectFrom('loyalty_ledger')
-    .selectAll()
-    .where('customer_id', '=', customerId)
-    .orderBy('id', 'desc')
+    .selectFrom('loyalty_ledger as e')
+    .leftJoin('orders as o', 'o.id', 'e.order_id')
+    .selectAll('e')
+    .select('o.external_id as order_number')
+    .where('e.customer_id', '=', customerId)
+    .orderBy('e.id', 'desc')
     .limit(entries)
     .execute();
   const history = await l
@@ -482,6 +510,9 @@ export async function memberStatus(
     enrolledAt: member.enrolled_at,
     available,
     pending: member.pending - due,
+    pendingSettles: settles
+      .map((s) => ({ points: Number(s.points), availableAt: Number(s.available_at) }))
+      .filter((s) => s.points > 0),
     availableValueMinor: Math.floor(available * config.pointValueMinor),
     currency: config.currency,
     lifetimeEarned: member.lifetime_earned,
@@ -498,10 +529,7 @@ export async function memberStatus(
     referralCode: member.referral_code,
     lastActivityAt: member.last_activity_at,
     rewardsWithinReach: config.rewards
-      .filter(
-        (r) =>
-          r.cost <= available && (r.minTier === undefined || tierRank(config, r.minTier) <= tierRank(config, tier.key)),
-      )
+      .filter((r) => r.cost <= available && tierAllowsReward(config, r, tier.key))
       .map((r) => ({ key: r.key, name: r.name, cost: r.cost })),
     entries: rows.map(entryRowToEntry),
     tierHistory: history.map((h) => ({ from: h.from_tier, to: h.to_tier, at: h.changed_at, reason: h.reason })),
@@ -534,6 +562,7 @@ export function entryRowToEntry(row: {
   created_at: number;
   program_version: number;
   order_id: number | null;
+  order_number?: string | null;
 }): LedgerEntry {
   return {
     id: row.id,
@@ -548,6 +577,7 @@ export function entryRowToEntry(row: {
     createdAt: row.created_at,
     programVersion: row.program_version,
     orderId: row.order_id,
+    orderNumber: row.order_number ?? null,
   };
 }
 
@@ -607,7 +637,7 @@ export async function memberSummaries(
       const available = m.balance + pendingDue - repaid;
       const tier = tierByKey(config, m.tier);
       const allowed = config.rewards
-        .filter((r) => r.minTier === undefined || tierRank(config, r.minTier) <= tierRank(config, tier.key))
+        .filter((r) => tierAllowsReward(config, r, tier.key))
         .sort((a, b) => a.cost - b.cost || a.key.localeCompare(b.key));
       const now = allowed.filter((r) => r.cost <= available);
       const next = allowed.find((r) => r.cost > available);

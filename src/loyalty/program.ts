@@ -297,6 +297,17 @@ export function tierRank(config: ProgramConfig, key: string): number {
   return config.tiers.levels.findIndex((level) => level.key === key);
 }
 
+/**
+ * Whether a member in tier `tierKey` may redeem `reward`: true when it names no `minTier` or the
+ * member's tier (an unknown key counts as the lowest, as `tierByKey`) ranks at or above it. The one rule
+ * of `redeem`, `memberStatus`, the storefront launcher and the hosted rewards page.
+ */
+export function tierAllowsReward(config: ProgramConfig, reward: RewardConfig, tierKey: string): boolean {
+  return (
+    reward.minTier === undefined || tierRank(config, tierByKey(config, tierKey).key) >= tierRank(config, reward.minTier)
+  );
+}
+
 /** The limits and points of an action, or undefined when the program does not reward it. */
 export function actionRule(config: ProgramConfig, action: Action): { points: number; limits: RuleLimits } | undefined {
   if (action.startsWith('custom:')) {

@@ -6,7 +6,7 @@ import { randomCode } from './codes.js';
 import { lockCreditAccount, postCredit } from './credit.queries.js';
 import { lockMember, notMember, post, reusedKey, settleMember, writeTransaction } from './ledger.queries.js';
 import type { LoyaltyTables } from './loyalty-tables.js';
-import { type Program, type RewardConfig, tierRank } from './program.js';
+import { type Program, type RewardConfig, tierAllowsReward } from './program.js';
 
 /** An issued reward: the code the store must honour and what it is worth. */
 export interface Redemption {
@@ -91,7 +91,7 @@ export async function redeem(
         },
       };
     }
-    if (reward.minTier !== undefined && tierRank(config, member.tier) < tierRank(config, reward.minTier)) {
+    if (!tierAllowsReward(config, reward, member.tier)) {
       return { ok: false, error: { kind: 'forbidden', message: `reward ${reward.key} needs tier ${reward.minTier}` } };
     }
     await settleMember(trx, program, member, input.now);

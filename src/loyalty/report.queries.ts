@@ -3,7 +3,7 @@ import { MS_PER_DAY } from '../shared/dates.js';
 import { type Db, REVENUE_STATUSES } from '../store/index.js';
 import { type CreditLiability, creditLiability } from './credit.queries.js';
 import type { LoyaltyTables } from './loyalty-tables.js';
-import { type Program, tierRank } from './program.js';
+import { type Program, tierAllowsReward, tierRank } from './program.js';
 
 /** The program's health in numbers, as of a date. */
 export interface ProgramReport {
@@ -308,11 +308,7 @@ export async function dormantMembers(
       balanceValueMinor: Math.floor(r.balance * config.pointValueMinor),
       tier: r.tier,
       rewardsWithinReach: rewards
-        .filter(
-          (reward) =>
-            reward.cost <= r.balance &&
-            (reward.minTier === undefined || tierRank(config, reward.minTier) <= tierRank(config, r.tier)),
-        )
+        .filter((reward) => reward.cost <= r.balance && tierAllowsReward(config, reward, r.tier))
         .map((reward) => ({ key: reward.key, name: reward.name, cost: reward.cost })),
       nextReward: next
         ? { key: next.key, name: next.name, cost: next.cost, missing: next.cost - r.balance }

@@ -30,7 +30,26 @@ for (const dialect of DIALECTS) {
 
         const bad = await app.inject({ method: 'POST', url: `/s/${link.token}`, headers: form, payload: 'score=11' });
         assert.equal(bad.statusCode, 400, 'an out-of-range score is asked again');
-        assert.match(bad.body, /a whole number from 0 to 10/);
+        assert.match(bad.body, /<p class="error">Please choose a number from 0 to 10\.<\/p>/);
+        // The Korean page says what is missing in Korean, not the API's English message.
+        const none = await app.inject({
+          method: 'POST',
+          url: `/s/${link.token}?lang=ko`,
+          headers: form,
+          payload: 'comment=',
+        });
+        assert.equal(none.statusCode, 400, 'no score is asked again');
+        assert.match(none.body, /<p class="error" role="alert">표시된 항목을 다시 확인해 주세요\.<\/p>/);
+        assert.match(none.body, /<p class="error">답변을 선택하거나 입력해 주세요\.<\/p>/);
+        assert.doesNotMatch(none.body, /an answer is needed/);
+        const outOfRange = await app.inject({
+          method: 'POST',
+          url: `/s/${link.token}?lang=ko`,
+          headers: form,
+          payload: 'score=11',
+        });
+        assert.match(outOfRange.body, /<p class="error">0부터 10까지 중에서 선택해 주세요\.<\/p>/);
+        assert.doesNotMatch(outOfRange.body, /whole number/);
 
         const answered = await app.inject({
           method: 'POST',
@@ -238,6 +257,21 @@ for (const dialect of DIALECTS) {
         const path: string = issued.json().path;
         const page = await app.inject({ method: 'GET', url: path });
         assert.match(page.body, /Blue mug/);
+        // No star chosen: refused in the page's language and in the error style, nothing stored.
+        for (const [lang, text] of [
+          ['ko', '별점을 1~5개 중에서 선택해 주세요.'],
+          ['en', 'Please choose a rating from 1 to 5 stars.'],
+        ] as const) {
+          const unrated = await app.inject({
+            method: 'POST',
+            url: `${path}?lang=${lang}`,
+            headers: form,
+            payload: `product=${product.id}&body=Lovely`,
+          });
+          assert.equal(unrated.statusCode, 400, lang);
+          assert.ok(unrated.body.includes(`<p class="error" role="alert">${text}</p>`), unrated.body);
+          assert.doesNotMatch(unrated.body, /whole number|class="ok"/);
+        }
         const first = await app.inject({
           method: 'POST',
           url: path,

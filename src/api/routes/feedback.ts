@@ -154,11 +154,16 @@ export function registerSurveyPageRoutes(app: ApiApp, deps: RouteDeps & { linkSe
     if (!opened.ok) return sendPage(reply, refusalStatus(opened.reason), refusedPage(lang, opened.reason));
     const action = `/r/${request.params.token}?lang=${lang}`;
     if (!result.ok) {
-      const notice = result.reason === 'bad_input' ? `${t.rating}: ${result.message}` : t.notInOrder;
-      return sendPage(reply, 400, reviewPage(lang, opened.open.items, action, notice));
+      // The English `message` is for the API: the page says it in its own language.
+      const text = result.reason !== 'bad_input' ? t.notInOrder : result.field === 'body' ? t.tooLong : t.ratingNeeded;
+      return sendPage(reply, 400, reviewPage(lang, opened.open.items, action, { tone: 'error', text }));
     }
-    const notice = result.points > 0 ? `${t.reviewed} ${t.points(result.points)}` : t.reviewed;
-    return sendPage(reply, 200, await storePage(lang, reviewPage(lang, opened.open.items, action, notice)));
+    const text = result.points > 0 ? `${t.reviewed} ${t.points(result.points)}` : t.reviewed;
+    return sendPage(
+      reply,
+      200,
+      await storePage(lang, reviewPage(lang, opened.open.items, action, { tone: 'ok', text })),
+    );
   });
 
   // The storefront's double opt-in: GET shows the address and a button (mail scanners that open links
@@ -241,7 +246,7 @@ export function registerSurveyPageRoutes(app: ApiApp, deps: RouteDeps & { linkSe
     if (!verified.ok) return sendPage(reply, refusalStatus(verified.reason), refusedPage(lang, verified.reason));
     const program = await findProgram(db);
     const status = program ? await memberStatus(db, program, verified.claims.c, { asOf: now, entries: 20 }) : undefined;
-    return sendPage(reply, 200, await storePage(lang, rewardsPage(lang, status, program?.config.rewards ?? [])));
+    return sendPage(reply, 200, await storePage(lang, rewardsPage(lang, status, program?.config)));
   });
 }
 

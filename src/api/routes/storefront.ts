@@ -12,6 +12,7 @@ import {
   qualifyingValue,
   redeem,
   staleWriteRefusal,
+  tierAllowsReward,
 } from '../../loyalty/index.js';
 import { recommendationsBlock } from '../../recommend/index.js';
 import { currencyExponent } from '../../shared/money.js';
@@ -117,7 +118,6 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
       };
       if (!status) return { ...base, member: null };
       const qualifying = await qualifyingValue(db.withTables<LoyaltyTables>(), config, customerId!, now);
-      const rank = (key: string | undefined) => config.tiers.levels.findIndex((l) => l.key === key);
       return {
         ...base,
         member: {
@@ -137,7 +137,7 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
             minTier: r.minTier ?? null,
             redeemable: status.rewardsWithinReach.some((w) => w.key === r.key),
             short: Math.max(0, r.cost - status.available),
-            tierTooLow: r.minTier !== undefined && rank(r.minTier) > rank(status.tier.key),
+            tierTooLow: !tierAllowsReward(config, r, status.tier.key),
           })),
           redemptions: status.redemptions.slice(0, 5),
           // Store credit in the program currency and the personal code that spends it at checkout.
