@@ -132,12 +132,22 @@ export function LoyaltyPage() {
                   <DataTable
                     rows={['members', 'nonMembers'] as const}
                     rowKey={(k) => k}
+                    scroll
                     columns={[
                       { head: null, cell: (k) => t(k === 'members' ? 'loyMembersRepeat' : 'loyNonMembersRepeat') },
-                      { head: t('loyBuyers'), cell: (k) => i18n.number(data.report.repeatPurchase[k].customers) },
-                      { head: t('loyRepeaters'), cell: (k) => i18n.number(data.report.repeatPurchase[k].repeaters) },
+                      {
+                        head: t('loyBuyers'),
+                        className: 'wrap',
+                        cell: (k) => i18n.number(data.report.repeatPurchase[k].customers),
+                      },
+                      {
+                        head: t('loyRepeaters'),
+                        className: 'wrap',
+                        cell: (k) => i18n.number(data.report.repeatPurchase[k].repeaters),
+                      },
                       {
                         head: t('loyRepeat'),
+                        className: 'wrap',
                         cell: (k) =>
                           data.report.repeatPurchase[k].rate === null
                             ? '–'
@@ -161,10 +171,12 @@ export function LoyaltyPage() {
                       { head: t('loyBalance'), cell: (m) => i18n.number(m.balance) },
                       {
                         head: t('loyWithinReach'),
+                        className: 'wrap list',
                         cell: (m) => m.rewardsWithinReach.map((r) => r.name).join(', ') || '–',
                       },
                       {
                         head: t('loyNextReward'),
+                        className: 'wrap list',
                         cell: (m) =>
                           m.nextReward
                             ? t('loyMissing', { name: m.nextReward.name, missing: m.nextReward.missing })
