@@ -3,8 +3,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { main } from '../../src/cli/main.js';
 import { type I18n, type Lang, makeI18n } from '../../web/src/i18n.js';
 import { CHROMIUM, hasChromium, launchChromium } from './chromium.js';
 import { type Demo, ROOT, startDemo, stopDemo } from './demo-helper.js';
@@ -21,6 +23,8 @@ const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
 const skip = hasChromium || process.env.CI ? false : `${CHROMIUM} not found (apt-get install chromium)`;
 
 const LAPTOP = { width: 1366, height: 800 };
+/** A narrower laptop, where the Loyalty page once spilled 84 px past the screen. */
+const SMALL_LAPTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const LANGS: readonly Lang[] = ['en', 'ko'];
 
@@ -93,6 +97,37 @@ describe('dashboard in Chromium against comeback demo', { skip }, () => {
 
   function open(page: Page, lang: Lang, hash: string): Promise<unknown> {
     return page.goto(new URL(`/?lang=${lang}#/${hash}`, demo.url).href);
+  }
+
+  let loyalty: Promise<void> | undefined;
+  /** `comeback loyalty init --config samples/loyalty/program.example.json` and `loyalty sync` on the demo's store, once. */
+  function withLoyaltyProgram(): Promise<void> {
+    loyalty ??= (async () => {
+      const example = join(ROOT, 'samples/loyalty/program.example.json');
+      for (const args of [
+        ['loyalty', 'init', '--config', example],
+        ['loyalty', 'sync'],
+      ]) {
+        let err = '';
+        const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
+        const errors = new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            err += chunk.toString();
+            done();
+          },
+        });
+        const code = await main(
+          ['node', 'comeback', ...args],
+          { out: sink, err: errors },
+          {
+            ...process.env,
+            COMEBACK_DB: `sqlite:${join(dir, 'demo.db')}`,
+          },
+        );
+        assert.equal(code, 0, `comeback ${args.join(' ')}: ${err}`);
+      }
+    })();
+    return loyalty;
   }
 
   test('refuses the API without credentials and shows the sign-in page', async () => {
@@ -335,6 +370,40 @@ describe('dashboard in Chromium against comeback demo', { skip }, () => {
         await page.setViewportSize(PHONE);
         await settle(page);
         await shoot(page, `${lang}-phone-predictions`);
+        await page.close();
+      });
+
+      test('Loyalty is as of the data’s last day, lists the API’s dormant members and fits a 1280-px laptop', async () => {
+        await withLoyaltyProgram();
+        const report = await api<{ asOfDay: string; members: number }>('/loyalty');
+        const dormant = await api<{ asOfDay: string; members: Array<{ customerId: number; daysInactive: number }> }>(
+          '/loyalty/dormant',
+        );
+        assert.equal(report.asOfDay, '2011-12-09', 'the demo data ends on 9 December 2011');
+        assert.equal(dormant.asOfDay, report.asOfDay);
+        const page = await context.newPage();
+        page.on('pageerror', (error) => pageErrors.push(error.message));
+        await page.setViewportSize(SMALL_LAPTOP);
+        await open(page, lang, 'loyalty');
+        await settle(page);
+        const lead = (await page.locator('.page-head p').first().textContent()) ?? '';
+        assert.ok(lead.includes(i18n.date(Date.parse(report.asOfDay))), `the lead names the as-of day: ${lead}`);
+        const first = page.locator('.card.wide tbody tr').first().locator('td');
+        assert.equal(
+          ((await first.nth(1).textContent()) ?? '').trim(),
+          i18n.number(dormant.members[0]?.daysInactive ?? -1),
+        );
+        const width = Number(await page.evaluate('document.documentElement.scrollWidth'));
+        assert.ok(width <= SMALL_LAPTOP.width, `the page is ${width}px wide on a ${SMALL_LAPTOP.width}px screen`);
+        // The dormant table's last column ("next reward") is on screen, not scrolled out of its card.
+        const scroller = "document.querySelector('.card.wide .table-scroll')";
+        const inner = Number(await page.evaluate(`${scroller}.scrollWidth`));
+        const outer = Number(await page.evaluate(`${scroller}.clientWidth`));
+        assert.ok(inner <= outer, `the dormant table is ${inner}px wide in a ${outer}px card`);
+        await shoot(page, `${lang}-laptop-loyalty`);
+        await page.setViewportSize(PHONE);
+        await settle(page);
+        await shoot(page, `${lang}-phone-loyalty`);
         await page.close();
       });
     });

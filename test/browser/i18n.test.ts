@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { currencyDigits, detectLang, makeI18n } from '../../web/src/i18n.js';
+import { LIFECYCLE_STAGES, RFM_GROUPS } from '../../src/segments/index.js';
+import { currencyDigits, detectLang, makeI18n, stageLabel } from '../../web/src/i18n.js';
+import { eventWord, rfmGroupLabel } from '../../web/src/i18n-korean.js';
 
 /** The dashboard's language choice and `Intl` formatting, without a browser. */
 describe('dashboard i18n', () => {
@@ -42,6 +44,23 @@ describe('dashboard i18n', () => {
     const ko = makeI18n('ko');
     for (const key of ['navOverview', 'crr', 'aov', 'exportCsv', 'holdoutTitle'] as const) {
       assert.notEqual(ko.t(key), en.t(key), key);
+    }
+  });
+
+  test('every lifecycle stage and RFM group the server names has a Korean label wherever the dashboard prints it', () => {
+    const en = makeI18n('en');
+    const ko = makeI18n('ko');
+    for (const stage of LIFECYCLE_STAGES) {
+      // Segments, the customer page and Feedback's churn by stage print `stageLabel`.
+      assert.notEqual(stageLabel(ko, stage), stage, stage);
+      assert.notEqual(stageLabel(ko, stage), stageLabel(en, stage), stage);
+      // A customer's timeline prints the stage entered or left as an event word.
+      assert.notEqual(eventWord('ko', stage), eventWord('en', stage), stage);
+    }
+    assert.equal(stageLabel(ko, 'churned'), '이탈');
+    for (const group of RFM_GROUPS) assert.notEqual(rfmGroupLabel('ko', group), rfmGroupLabel('en', group), group);
+    for (const type of ['segment_entered', 'segment_exited']) {
+      assert.notEqual(eventWord('ko', type), eventWord('en', type), type);
     }
   });
 });

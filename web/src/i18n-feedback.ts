@@ -3,7 +3,9 @@ export const FEEDBACK_EN = {
   navLoyalty: 'Loyalty',
   navFeedback: 'Feedback',
   loyLead:
-    'The loyalty program as of today: members, points, what the points are worth, tiers and whether members buy again.',
+    'The loyalty program as of {date}: members, points, what the points are worth, tiers and whether members buy again.',
+  loyLeadUndated:
+    'The loyalty program: members, points, what the points are worth, tiers and whether members buy again.',
   loyNoProgram: 'No loyalty program yet',
   loyNoProgramHint: 'Create one with `comeback loyalty init --config FILE`.',
   loyMembers: 'Members',
@@ -87,7 +89,8 @@ export const FEEDBACK_KO: Record<keyof typeof FEEDBACK_EN, string> = {
   navLoyalty: '적립 프로그램',
   navFeedback: '고객 의견',
   loyLead:
-    '오늘 기준 적립 프로그램 현황입니다. 회원 수, 포인트, 포인트의 가치, 등급, 회원의 재구매 여부를 보여 줍니다.',
+    '{date} 기준 적립 프로그램 현황입니다. 회원 수, 포인트, 포인트의 가치, 등급, 회원의 재구매 여부를 보여 줍니다.',
+  loyLeadUndated: '적립 프로그램 현황입니다. 회원 수, 포인트, 포인트의 가치, 등급, 회원의 재구매 여부를 보여 줍니다.',
   loyNoProgram: '아직 적립 프로그램이 없습니다',
   loyNoProgramHint: '`comeback loyalty init --config FILE` 명령으로 만들 수 있습니다.',
   loyMembers: '회원 수',

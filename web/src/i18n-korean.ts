@@ -112,6 +112,7 @@ const EVENT_KINDS: Record<Lang, Table> = {
   en: {},
   ko: {
     segment_entered: '고객 단계 변경',
+    segment_exited: '이전 고객 단계',
     identify: '고객 정보 갱신',
     page: '페이지 방문',
     screen: '앱 화면 방문',
@@ -120,6 +121,7 @@ const EVENT_KINDS: Record<Lang, Table> = {
     new: '신규 고객',
     at_risk: '이탈 위험 고객',
     lapsed: '휴면 고객',
+    churned: '이탈 고객',
     lost: '이탈 고객',
     reactivated: '복귀 고객',
     prospect: '잠재 고객',

@@ -1,4 +1,5 @@
 import { createContext, useContext } from 'react';
+import type { LifecycleStage } from '../../src/segments/lifecycle.js';
 import { COMPOSE_EN, COMPOSE_KO } from './i18n-compose.js';
 import { CUSTOMERS_EN, CUSTOMERS_KO } from './i18n-customers.js';
 import { FEEDBACK_EN, FEEDBACK_KO } from './i18n-feedback.js';
@@ -435,6 +436,23 @@ export function zoneLabel(offsetMinutes: number): string {
   const abs = Math.abs(offsetMinutes);
   const hhmm = `${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
   return `UTC${offsetMinutes > 0 ? '+' : '−'}${hhmm}`;
+}
+
+/** The message of each lifecycle stage (and of `none`, no order yet): a stage added on the server fails tsc here until it has one. */
+const STAGE_MESSAGES: Readonly<Record<LifecycleStage | 'none', MessageKey>> = {
+  none: 'stageNone',
+  new: 'stageNew',
+  active: 'stageActive',
+  at_risk: 'stageAtRisk',
+  lapsed: 'stageLapsed',
+  churned: 'stageChurned',
+};
+const STAGE_KEYS: ReadonlyMap<string, MessageKey> = new Map(Object.entries(STAGE_MESSAGES));
+
+/** A lifecycle stage's name in the current language; an unknown stage as the server sent it. */
+export function stageLabel(i18n: I18n, stage: string): string {
+  const key = STAGE_KEYS.get(stage);
+  return key ? i18n.t(key) : stage;
 }
 
 /** The current language's messages and formatters. */

@@ -41,7 +41,7 @@ import {
   TOPICS,
   withStoreLink,
 } from '../../hosted/index.js';
-import { dormantMembers, findProgram, memberStatus } from '../../loyalty/index.js';
+import { findProgram, memberStatus } from '../../loyalty/index.js';
 import { immediateTransaction } from '../../store/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { dateQuery, endDateQuery } from '../schemas.js';
@@ -419,22 +419,6 @@ export function registerFeedbackRoutes(app: ApiApp, deps: RouteDeps & { linkSecr
       },
     },
     async (request) => ({ changes: await consentLedger(db, request.params.id) }),
-  );
-  app.get(
-    '/loyalty/dormant',
-    {
-      config: { access: 'read' },
-      schema: {
-        summary: 'Members with no activity for the program’s dormant days, with the rewards within their reach',
-        tags: ['loyalty'],
-        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
-      },
-    },
-    async (request) => {
-      const program = await findProgram(db);
-      if (!program) throw new ComebackError('not_found', 'no loyalty program');
-      return { members: await dormantMembers(db, program, { asOf: deps.now(), limit: request.query.limit ?? 50 }) };
-    },
   );
   app.get(
     '/products/ratings',

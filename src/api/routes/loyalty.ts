@@ -5,6 +5,7 @@ import { ComebackError, type ErrorKind } from '../../errors.js';
 import {
   adjustCredit,
   creditStatus,
+  dormantMembers,
   earnForAction,
   loadProgram,
   memberStatus,
@@ -13,6 +14,7 @@ import {
   redeem,
   staleWriteRefusal,
 } from '../../loyalty/index.js';
+import { dayInZone } from '../../shared/dates.js';
 import { MAX_AMOUNT_MINOR, normaliseCurrency } from '../../shared/money.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { authErrors, endDateQuery } from '../schemas.js';
@@ -60,12 +62,17 @@ function unwrap<T>(
  */
 export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
   const db = deps.store.db;
-  /** The as-of every face shares: the one asked for, else the store's latest data, else now. */
-  /** Days are days of the store's zone (messaging settings, default UTC), as in the CLI. */
-  const readAsOf = async (text: string | undefined, currency: string) => {
+  /**
+   * The as-of every face shares (the CLI's `resolveAsOf`): the one asked for, else the store's latest
+   * data, else now; with its day (`YYYY-MM-DD`, the last day it includes) in the store's zone
+   * (messaging settings, default UTC), for a page to say which day its figures are as of.
+   */
+  const readAsOfDay = async (text: string | undefined, currency: string) => {
     const { timeZone } = await messagingSettings(db);
-    return endDateQuery(text, 'asOf', timeZone) ?? (await defaultAsOf(db, currency, timeZone)) ?? deps.now();
+    const asOf = endDateQuery(text, 'asOf', timeZone) ?? (await defaultAsOf(db, currency, timeZone)) ?? deps.now();
+    return { asOf, asOfDay: dayInZone(asOf - 1, timeZone) };
   };
+  const readAsOf = async (text: string | undefined, currency: string) => (await readAsOfDay(text, currency)).asOf;
   /** When a write happens: the date asked for, else now unless now is far past the store's data (409). */
   const writeAt = async (text: string | undefined) => {
     const { timeZone } = await messagingSettings(db);
@@ -89,7 +96,38 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
     },
     async (request) => {
       const program = await loadProgram(db);
-      return programReport(db, program, { asOf: await readAsOf(request.query.asOf, program.config.currency) });
+      const { asOf, asOfDay } = await readAsOfDay(request.query.asOf, program.config.currency);
+      return { ...(await programReport(db, program, { asOf })), asOfDay };
+    },
+  );
+
+  app.get(
+    '/loyalty/dormant',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary:
+          'Members with no activity for the program’s dormant days (or `days`) as of `asOf`, largest balance first, with the rewards within their reach: `comeback loyalty dormant`',
+        tags: ['loyalty'],
+        querystring: Type.Object({
+          asOf: AsOfQuery,
+          days: Type.Optional(
+            Type.Integer({ minimum: 1, description: "days without activity; default the program's dormantDays" }),
+          ),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+        }),
+        response: {
+          200: Json('{ asOf, asOfDay, members }: the dormant members of src/loyalty'),
+          404: Type.Ref('ErrorBody'),
+          ...authErrors,
+        },
+      },
+    },
+    async (request) => {
+      const program = await loadProgram(db);
+      const { asOf, asOfDay } = await readAsOfDay(request.query.asOf, program.config.currency);
+      const { days, limit = 50 } = request.query;
+      return { asOf, asOfDay, members: await dormantMembers(db, program, { asOf, days, limit }) };
     },
   );
 

@@ -1,14 +1,18 @@
 import type { ReactNode } from 'react';
+import { TableScroll } from '../ui.js';
 
-/** One column of a `DataTable`: its heading and what it shows for a row. */
+/** One column of a `DataTable`: its heading, what it shows for a row, and an optional class for both. */
 export interface Column<Row> {
   head: ReactNode;
   cell: (row: Row) => ReactNode;
+  /** `wrap`: the heading and cells may wrap (cells of text, such as a list of names, keep a readable width). */
+  className?: string;
 }
 
 /**
  * A `.table` with one heading row and a row for each item. With `empty`, shows that instead when there
- * are no rows; with `scroll`, puts the table in a `.table-scroll` box.
+ * are no rows; with `scroll`, puts the table in a `TableScroll` box (it scrolls sideways inside its
+ * card, with a hint when it is wider than the card).
  */
 export function DataTable<Row>({
   rows,
@@ -32,7 +36,9 @@ export function DataTable<Row>({
         <tr>
           {columns.map((column, i) => (
             // biome-ignore lint/suspicious/noArrayIndexKey: the columns are fixed, so their place is their identity.
-            <th key={i}>{column.head}</th>
+            <th key={i} className={column.className}>
+              {column.head}
+            </th>
           ))}
         </tr>
       </thead>
@@ -41,12 +47,14 @@ export function DataTable<Row>({
           <tr key={rowKey(row)}>
             {columns.map((column, i) => (
               // biome-ignore lint/suspicious/noArrayIndexKey: as above.
-              <td key={i}>{column.cell(row)}</td>
+              <td key={i} className={column.className}>
+                {column.cell(row)}
+              </td>
             ))}
           </tr>
         ))}
       </tbody>
     </table>
   );
-  return scroll ? <div className="table-scroll">{table}</div> : table;
+  return scroll ? <TableScroll>{table}</TableScroll> : table;
 }

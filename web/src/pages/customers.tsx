@@ -1,6 +1,6 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { useApi } from '../api.js';
-import { currencyDigits, type I18n, useI18n } from '../i18n.js';
+import { currencyDigits, type I18n, stageLabel, useI18n } from '../i18n.js';
 import { countryName, eventWord, extra, personaText, rfmGroupLabel } from '../i18n-korean.js';
 import { hrefOf } from '../router.js';
 import type {
@@ -150,19 +150,6 @@ function statusLabel(i18n: I18n, status: string): string {
     pending: 'statusPending',
   } as const;
   return status in keys ? i18n.t(keys[status as keyof typeof keys]) : status;
-}
-
-/** A lifecycle stage's name in the current language. */
-export function stageLabel(i18n: I18n, stage: string): string {
-  const keys = {
-    none: 'stageNone',
-    new: 'stageNew',
-    active: 'stageActive',
-    at_risk: 'stageAtRisk',
-    lapsed: 'stageLapsed',
-    churned: 'stageChurned',
-  } as const;
-  return stage in keys ? i18n.t(keys[stage as keyof typeof keys]) : stage;
 }
 
 function Scores({ scores }: { scores: CustomerStory }) {

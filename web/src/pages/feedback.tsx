@@ -3,8 +3,7 @@ import type { FeedbackReport } from '../../../src/feedback/report.queries.js';
 import { useApi } from '../api.js';
 import { AXIS_NAME, Chart, PALETTE } from '../chart.js';
 import { DataTable } from '../components/data-table.js';
-import { type MessageKey, useI18n } from '../i18n.js';
-import { eventWord } from '../i18n-korean.js';
+import { type MessageKey, stageLabel, useI18n } from '../i18n.js';
 import { Async, Card, Empty, Kpi, PageHead } from '../ui.js';
 
 type ReasonCount = FeedbackReport['exitReasons']['total'][number];
@@ -134,7 +133,7 @@ export function FeedbackPage() {
                       }))
                     : churn.bySegment.map((c) => ({
                         key: c.segment,
-                        label: c.segment === 'none' ? t('fbNoStage') : eventWord(i18n.lang, c.segment),
+                        label: c.segment === 'none' ? t('fbNoStage') : stageLabel(i18n, c.segment),
                         churn: c,
                         reasons: r.exitReasons.bySegment.filter((x) => x.segment === c.segment),
                       }));

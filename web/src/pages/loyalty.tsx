@@ -11,6 +11,8 @@ interface Repeat {
 
 /** `GET /api/v1/loyalty` (the program report of src/loyalty). */
 interface ProgramReportView {
+  /** The last day (store-local `YYYY-MM-DD`) the figures include: the store's latest data by default. */
+  asOfDay: string;
   currency: string;
   members: number;
   activeMembers: number;
@@ -45,7 +47,8 @@ export function LoyaltyPage() {
   const [state, retry] = useLoad('loyalty', async () => {
     try {
       const report = await apiFetch<ProgramReportView>('/loyalty');
-      const dormant = await apiFetch<DormantView>('/loyalty/dormant');
+      // The same day as the report, even if a sale arrives between the two requests.
+      const dormant = await apiFetch<DormantView>(`/loyalty/dormant?asOf=${report.asOfDay}`);
       return { report, dormant };
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) return null;
@@ -56,7 +59,14 @@ export function LoyaltyPage() {
     i18n.money(minor / 10 ** (currency === 'KRW' || currency === 'JPY' ? 0 : 2), currency);
   return (
     <>
-      <PageHead title={t('navLoyalty')} lead={t('loyLead')} />
+      <PageHead
+        title={t('navLoyalty')}
+        lead={
+          state.status === 'ok' && state.data
+            ? t('loyLead', { date: i18n.date(Date.parse(state.data.report.asOfDay)) })
+            : t('loyLeadUndated')
+        }
+      />
       <Async state={state} retry={retry}>
         {(data) =>
           data === null ? (
@@ -122,12 +132,22 @@ export function LoyaltyPage() {
                   <DataTable
                     rows={['members', 'nonMembers'] as const}
                     rowKey={(k) => k}
+                    scroll
                     columns={[
                       { head: null, cell: (k) => t(k === 'members' ? 'loyMembersRepeat' : 'loyNonMembersRepeat') },
-                      { head: t('loyBuyers'), cell: (k) => i18n.number(data.report.repeatPurchase[k].customers) },
-                      { head: t('loyRepeaters'), cell: (k) => i18n.number(data.report.repeatPurchase[k].repeaters) },
+                      {
+                        head: t('loyBuyers'),
+                        className: 'wrap',
+                        cell: (k) => i18n.number(data.report.repeatPurchase[k].customers),
+                      },
+                      {
+                        head: t('loyRepeaters'),
+                        className: 'wrap',
+                        cell: (k) => i18n.number(data.report.repeatPurchase[k].repeaters),
+                      },
                       {
                         head: t('loyRepeat'),
+                        className: 'wrap',
                         cell: (k) =>
                           data.report.repeatPurchase[k].rate === null
                             ? '–'
@@ -151,10 +171,12 @@ export function LoyaltyPage() {
                       { head: t('loyBalance'), cell: (m) => i18n.number(m.balance) },
                       {
                         head: t('loyWithinReach'),
+                        className: 'wrap list',
                         cell: (m) => m.rewardsWithinReach.map((r) => r.name).join(', ') || '–',
                       },
                       {
                         head: t('loyNextReward'),
+                        className: 'wrap list',
                         cell: (m) =>
                           m.nextReward
                             ? t('loyMissing', { name: m.nextReward.name, missing: m.nextReward.missing })

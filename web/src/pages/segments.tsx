@@ -1,11 +1,10 @@
 import { useMemo } from 'react';
 import { useApi } from '../api.js';
 import { AXIS_NAME, Chart } from '../chart.js';
-import { useI18n } from '../i18n.js';
+import { stageLabel, useI18n } from '../i18n.js';
 import { personaText, rfmGroupLabel } from '../i18n-korean.js';
 import type { SegmentsView } from '../types.js';
 import { Async, Card, Empty, PageHead, TableScroll } from '../ui.js';
-import { stageLabel } from './customers.js';
 
 /** A blue of the given strength (0–1) and a text colour that stays readable on it. */
 function shade(strength: number): { background: string; color: string } {
