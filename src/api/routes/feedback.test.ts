@@ -350,6 +350,19 @@ for (const dialect of DIALECTS) {
           payload: { customerId: customer, page: 'preferences' },
         });
         const path: string = link.json().path;
+        // Another page is refused naming the pages there are.
+        const other = await app.inject({
+          method: 'POST',
+          url: '/api/v1/customer-links',
+          headers: auth,
+          payload: { customerId: customer, page: 'other' },
+        });
+        assert.equal(other.statusCode, 400);
+        assert.deepEqual(other.json().error, {
+          code: 'bad_input',
+          message: 'page: must be one of preferences, rewards',
+          field: 'page',
+        });
         const page = await app.inject({ method: 'GET', url: `${path}?lang=ko` });
         assert.equal(page.statusCode, 200);
         assert.match(page.body, /메시지 수신 설정/);
