@@ -73,9 +73,18 @@ for (const dialect of DIALECTS) {
         const answered = await answerSurveyLink(db, SECRET, csat.token, { score: 5 }, NOW + 500);
         assert.equal(answered.ok, true, JSON.stringify(answered));
 
+        // Two NPS answers: one passive (7), one detractor (3).
+        for (const [i, score] of [7, 3].entries()) {
+          const c = await addCustomer(db, { email: `nps${i}@example.com`, at: NOW - 100 * DAY });
+          const nps = await issueSurveyLink(db, SECRET, { surveyKey: 'nps', customerId: c, now: NOW });
+          const done = await answerSurveyLink(db, SECRET, nps.token, { score }, NOW + 600);
+          assert.equal(done.ok, true, JSON.stringify(done));
+        }
+
         const report = await feedbackReport(db, { asOf: NOW + DAY });
         assert.deepEqual(report.responseRates, [
           { survey: 'csat', issued: 2, answered: 1, rate: 0.5 },
+          { survey: 'nps', issued: 2, answered: 2, rate: 1 },
           { survey: 'review', issued: 3, answered: 2, rate: 2 / 3 },
         ]);
         assert.equal(report.reviews.count, 4);
@@ -102,6 +111,9 @@ for (const dialect of DIALECTS) {
         const cli = await runCli('feedback', 'report', '--db', t.url, '--as-of', '2026-06-02');
         assert.equal(cli.code, 0, cli.err);
         assert.match(cli.out, /review\s+4\s+2\s+50\.0 %/);
+        // Counts of one are singular.
+        assert.match(cli.out, /from 2 answers: 0 promoters, 1 passive, 1 detractor\b/);
+        assert.match(cli.out, /CSAT 100\.0 % satisfied \(4–5\), mean 5\.00 of 5, from 1 answer\b/);
       } finally {
         await t.drop();
       }
