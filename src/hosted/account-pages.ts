@@ -28,13 +28,13 @@ const TEXT = {
     rewardsTitle: 'Your rewards',
     balance: 'Points available',
     worth: (v: string) => `worth ${v}`,
-    pending: (n: number) => `${n} points pending (they become available after the return window)`,
+    pending: (n: string) => `${n} points pending (they become available after the return window)`,
     tier: 'Tier',
-    nextTier: (name: string, missing: number) => `${missing} more points to ${name}`,
+    nextTier: (name: string, missing: string) => `${missing} more points to ${name}`,
     topTier: 'You are in the highest tier.',
     rewards: 'Rewards',
     canRedeem: 'You can redeem this now',
-    needMore: (n: number) => `${n} more points needed`,
+    needMore: (n: string) => `${n} more points needed`,
     history: 'History',
     referral: 'Invite friends',
     referralText: 'Share your code: friends get points on their first order, and so do you.',
@@ -62,13 +62,13 @@ const TEXT = {
     rewardsTitle: '나의 적립 혜택',
     balance: '사용 가능한 포인트',
     worth: (v: string) => `${v} 상당`,
-    pending: (n: number) => `적립 예정 ${n}포인트 (반품 기간이 지나면 사용할 수 있어요)`,
+    pending: (n: string) => `적립 예정 ${n}포인트 (반품 기간이 지나면 사용할 수 있어요)`,
     tier: '등급',
-    nextTier: (name: string, missing: number) => `${name} 등급까지 ${missing}포인트 남았어요`,
+    nextTier: (name: string, missing: string) => `${name} 등급까지 ${missing}포인트 남았어요`,
     topTier: '최고 등급입니다.',
     rewards: '교환 가능한 혜택',
     canRedeem: '지금 바로 교환할 수 있어요',
-    needMore: (n: number) => `${n}포인트 더 필요해요`,
+    needMore: (n: string) => `${n}포인트 더 필요해요`,
     history: '적립 내역',
     referral: '친구 초대',
     referralText: '초대 코드를 공유하세요. 친구가 첫 주문을 하면 친구와 나 모두 포인트를 받아요.',
@@ -122,30 +122,32 @@ export function rewardsPage(
 ): string {
   const t = TEXT[lang];
   if (!status) return layout(lang, t.rewardsTitle, html`<h1>${t.rewardsTitle}</h1><p>${t.notMember}</p>`);
+  // Points with the language's grouping: 1,464.
+  const n = (points: number) => points.toLocaleString(lang === 'ko' ? 'ko-KR' : 'en-GB');
   const missing = status.nextTier ? Math.max(0, status.nextTier.threshold - status.lifetimeEarned) : 0;
   return layout(
     lang,
     t.rewardsTitle,
     html`<h1>${t.rewardsTitle}</h1>
-<div class="row"><div><div class="muted">${t.balance}</div><div class="big" data-balance>${status.available.toLocaleString(lang === 'ko' ? 'ko-KR' : 'en-GB')}</div><div class="muted">${t.worth(money(lang, status.availableValueMinor, status.currency))}</div></div>
+<div class="row"><div><div class="muted">${t.balance}</div><div class="big" data-balance>${n(status.available)}</div><div class="muted">${t.worth(money(lang, status.availableValueMinor, status.currency))}</div></div>
 <div><div class="muted">${t.tier}</div><div class="big">${status.tier.name}</div></div></div>
-${status.pending > 0 ? html`<p class="muted">${t.pending(status.pending)}</p>` : ''}
+${status.pending > 0 ? html`<p class="muted">${t.pending(n(status.pending))}</p>` : ''}
 ${
   status.credit && status.credit.balanceMinor > 0
     ? html`<h2>${t.credit}</h2><div class="big" data-credit>${money(lang, status.credit.balanceMinor, status.credit.currency)}</div><p>${t.creditCode}</p><p class="big"><code data-credit-code>${status.credit.code}</code></p>`
     : ''
 }
-<p>${status.nextTier ? t.nextTier(status.nextTier.name, missing) : t.topTier}</p>
+<p>${status.nextTier ? t.nextTier(status.nextTier.name, n(missing)) : t.topTier}</p>
 <h2>${t.rewards}</h2><table>${rewards.map(
       (r) =>
-        html`<tr><td>${r.name}</td><td class="n">${r.cost}</td><td>${r.cost <= status.available ? html`<span class="ok">${t.canRedeem}</span>` : t.needMore(r.cost - status.available)}</td></tr>`,
+        html`<tr><td>${r.name}</td><td class="n">${n(r.cost)}</td><td>${r.cost <= status.available ? html`<span class="ok">${t.canRedeem}</span>` : t.needMore(n(r.cost - status.available))}</td></tr>`,
     )}</table>
 <h2>${t.history}</h2>${
       status.entries.length === 0
         ? html`<p class="muted">${t.none}</p>`
         : html`<table>${status.entries.map(
             (e) =>
-              html`<tr><td>${new Date(e.occurredAt).toISOString().slice(0, 10)}</td><td>${e.reason}</td><td class="n">${e.amount > 0 ? '+' : ''}${e.amount}</td></tr>`,
+              html`<tr><td>${new Date(e.occurredAt).toISOString().slice(0, 10)}</td><td>${e.reason}</td><td class="n">${e.amount > 0 ? '+' : ''}${n(e.amount)}</td></tr>`,
           )}</table>`
     }
 <h2>${t.referral}</h2><p>${t.referralText}</p><p class="big"><code>${status.referralCode}</code></p>`,
