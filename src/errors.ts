@@ -35,7 +35,9 @@ export class ComebackError extends Error {
     const where = this.location;
     if (!where) return this.message;
     const head = [where.file, where.line].filter((part) => part !== undefined && part !== '').join(':');
-    const parts = [head, where.field].filter((part) => part !== undefined && part !== '');
+    // A message that already names its field (`storeUrl: …`, as the API's messages do) says it once.
+    const field = where.field && !this.message.startsWith(`${where.field}: `) ? where.field : undefined;
+    const parts = [head, field].filter((part) => part !== undefined && part !== '');
     return parts.length === 0 ? this.message : `${parts.join(': ')}: ${this.message}`;
   }
 }

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { ApiApp } from '../src/api/app.types.js';
 import { buildApp } from '../src/api/build-app.js';
+import { say, WORDS } from '../web/snippet/i18n.js';
 import { freshDatabase, type TestDb } from './setup.js';
 
 /** The storefront snippet's budget (issue 18): under 15 KB gzipped, served with caching headers. */
@@ -35,6 +36,13 @@ describe('the storefront snippet', () => {
     const gzipped = gzipSync(source, { level: 9 }).length;
     assert.ok(gzipped < BUDGET, `comeback.js is ${gzipped} bytes gzipped; the budget is ${BUDGET}`);
     assert.doesNotMatch(source.toString(), /innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+  });
+
+  test('says numbers with the locale’s grouping, and has every word in English and Korean', () => {
+    assert.equal(say('en', 'short', { n: 1464 }), '1,464 more points');
+    assert.equal(say('ko', 'short', { n: 1464 }), '1,464포인트 부족');
+    assert.equal(say('en', 'tier', { tier: 'Gold' }), 'Gold member');
+    assert.deepEqual(Object.keys(WORDS.ko).sort(), Object.keys(WORDS.en).sort());
   });
 
   test('is served at /comeback.js: gzipped, cached, revalidated by ETag, loadable by other origins', async () => {

@@ -40,6 +40,21 @@ export function fieldOfIssue(issue: AjvIssue): string | undefined {
   return field === '' ? undefined : field;
 }
 
+/**
+ * `must be one of preferences, rewards` when the value had to be one of a union of literals (Ajv
+ * reports each branch's `const` at the same path) or of an enum, rather than Ajv's first branch's
+ * `must be equal to constant`, which does not say which values are allowed.
+ */
+function allowedValues(issues: AjvIssue[], first: AjvIssue): string | undefined {
+  if (first.keyword === 'enum' && Array.isArray(first.params?.allowedValues))
+    return `must be one of ${first.params.allowedValues.join(', ')}`;
+  if (first.keyword !== 'const') return undefined;
+  const values = issues
+    .filter((i) => i.keyword === 'const' && i.instancePath === first.instancePath)
+    .map((i) => String(i.params?.allowedValue));
+  return values.length > 1 ? `must be one of ${values.join(', ')}` : `must be ${values[0]}`;
+}
+
 function describe(error: FastifyError | ComebackError | Error): { status: number; body: ErrorBodyShape } {
   if (error instanceof ComebackError) {
     const field = error.location?.field;
@@ -53,7 +68,7 @@ function describe(error: FastifyError | ComebackError | Error): { status: number
     const issue = fastifyError.validation[0]!;
     const field = fieldOfIssue(issue);
     const where = fastifyError.validationContext ?? 'body';
-    const message = `${field ?? where}: ${issue.message ?? 'is not valid'}`;
+    const message = `${field ?? where}: ${allowedValues(fastifyError.validation, issue) ?? issue.message ?? 'is not valid'}`;
     return { status: 400, body: { error: { code: 'bad_input', message, ...(field ? { field } : {}) } } };
   }
   const status = typeof fastifyError.statusCode === 'number' ? fastifyError.statusCode : 500;

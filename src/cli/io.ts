@@ -124,6 +124,11 @@ export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
 
+/** `1 passive`, `2 passives`, `1,464 points`: the count and the word in its number. */
+export function countOf(n: number, one: string, other: string): string {
+  return `${formatCount(n)} ${n === 1 ? one : other}`;
+}
+
 /**
  * An as-of instant (epoch ms) in words, the way every command prints it: `the end of 2011-12-09` for
  * the midnight in `timeZone` (the store's zone, default UTC) that ends that local day (what

@@ -114,17 +114,25 @@ export async function feedbackReport(db: Db, { asOf, from }: { asOf: number; fro
       { answers: 0, satisfied: 0, sum: 0 },
     ),
   );
+  // A survey link is answered when it was used (`used_at`). A review link is never marked used (one
+  // link reviews every product of its order): it is answered when its customer posted a review of
+  // its order (context `order:<id>`) after the link was issued.
+  const reviewed = sql<boolean>`exists (select 1 from product_reviews r
+    where r.customer_id = l.customer_id
+      and l.context = ${'order:'} || cast(r.order_id as text)
+      and r.created_at >= l.issued_at and r.created_at < ${asOf})`;
   const links = await fdb
-    .selectFrom('survey_links')
+    .selectFrom('survey_links as l')
     .select([
-      'survey_key',
+      'l.survey_key',
       sql<number>`count(*)`.as('issued'),
-      sql<number>`sum(case when used_at is not null and used_at < ${asOf} then 1 else 0 end)`.as('answered'),
+      sql<number>`sum(case when (l.survey_key <> ${'review'} and l.used_at is not null and l.used_at < ${asOf})
+        or (l.survey_key = ${'review'} and ${reviewed}) then 1 else 0 end)`.as('answered'),
     ])
-    .where('issued_at', '>=', lower)
-    .where('issued_at', '<', asOf)
-    .groupBy('survey_key')
-    .orderBy('survey_key')
+    .where('l.issued_at', '>=', lower)
+    .where('l.issued_at', '<', asOf)
+    .groupBy('l.survey_key')
+    .orderBy('l.survey_key')
     .execute();
   const reasons = async (kind: string) =>
     (

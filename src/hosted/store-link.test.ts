@@ -59,7 +59,8 @@ for (const dialect of DIALECTS) {
         const db = t.store.db;
         const refused = await runCli('flows', 'settings', '--db', t.url, '--store-url', 'http://shop.example.com');
         assert.equal(refused.code, 1, refused.err);
-        assert.match(refused.err, /storeUrl: "http:\/\/shop\.example\.com" must start with https:\/\//);
+        assert.match(refused.err, /^comeback: storeUrl: "http:\/\/shop\.example\.com" must start with https:\/\//m);
+        assert.doesNotMatch(refused.err, /storeUrl: storeUrl/);
         const set = await runCli('flows', 'settings', '--db', t.url, '--store-url', 'https://cli.example.com');
         assert.equal(set.code, 0, set.err);
         assert.equal(JSON.parse(set.out).storeUrl, 'https://cli.example.com');

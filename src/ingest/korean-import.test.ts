@@ -510,6 +510,11 @@ describe('Korean exports without a database', () => {
     assert.equal(run.code, 0, run.err);
     // The generator writes 160 + 40 Cafe24 orders and 120 SmartStore orders (scripts/kr-samples.ts).
     assert.match(run.out, /^Loaded 320 orders /);
+    // It says how to point later commands at its file, and that works as printed.
+    const file = join(dir, 'kr.db');
+    assert.ok(run.out.includes(`add --db sqlite:${file} (or export COMEBACK_DB=sqlite:${file})`), run.out);
+    const stats = cli('stats', '--db', `sqlite:${file}`);
+    assert.equal(stats.code, 0, stats.err);
     const { openStore } = await import('../store/index.js');
     const store = await openStore(`sqlite:${join(dir, 'kr.db')}`);
     try {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createApiKey } from '../../src/api/keys.queries.js';
 import { recordEvents } from '../../src/ingest/index.js';
-import { adjustCredit, earnForAction, enrolMember, saveProgram } from '../../src/loyalty/index.js';
+import { adjust, adjustCredit, earnForAction, enrolMember, loadProgram, saveProgram } from '../../src/loyalty/index.js';
 import { openStore } from '../../src/store/index.js';
 import { testProgramConfig } from '../loyalty-fixtures.js';
 import { chromiumSkip, launchChromium } from './chromium.js';
@@ -313,6 +313,33 @@ describe('the storefront snippet in Chromium', { skip: chromiumSkip }, () => {
     } finally {
       await store.close();
     }
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+  });
+
+  test('a refused redemption shows the API’s reason, not a generic error', async () => {
+    const change = async (points: number) => {
+      const store = await openStore(`sqlite:${file}`);
+      try {
+        const program = await loadProgram(store.db);
+        const done = await adjust(store.db, program, { customerId, points, reason: 'test', now: Date.now() });
+        assert.ok(done.ok, JSON.stringify(done));
+      } finally {
+        await store.close();
+      }
+    };
+    // 20 left after the last test; 100 more make the reward redeemable when the launcher opens...
+    await change(100);
+    await page.getByRole('button', { name: 'Rewards' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Rewards' });
+    await dialog.locator('[data-comeback="balance"]').getByText('120 points').waitFor();
+    // ...and are spent elsewhere before the click: the API refuses with insufficient_points (422).
+    await change(-100);
+    const answered = page.waitForResponse((r) => r.url().endsWith('/api/v1/storefront/me/redeem'));
+    await dialog.locator('button[data-reward="ship"]').click();
+    assert.equal((await answered).status(), 422);
+    await dialog.getByText('You no longer have enough points for this reward.').waitFor();
+    assert.equal(await dialog.getByText('Something went wrong').count(), 0);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
   });

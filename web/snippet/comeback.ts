@@ -98,9 +98,18 @@ async function api<T>(method: 'GET' | 'POST', path: string, body?: Props, keepal
     },
     body: body ? JSON.stringify(body) : undefined,
   });
-  const json = (await response.json().catch(() => ({}))) as T & { error?: { message?: string } };
-  if (!response.ok) throw new Error(json.error?.message ?? `HTTP ${response.status}`);
+  const json = (await response.json().catch(() => ({}))) as T & { error?: { code?: string; message?: string } };
+  if (!response.ok) throw Object.assign(new Error(json.error?.message ?? `HTTP ${response.status}`), json.error);
   return json;
+}
+
+/** What to tell the shopper about a refused call: the API's code in the page's language, else its message. */
+function refusal(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string };
+  const word = (
+    { insufficient_points: 'notEnough', forbidden: 'tierTooLow', rate_limited: 'tooMany', busy: 'failed' } as const
+  )[code as 'busy'];
+  return word ? t(word) : code && message ? message : t('failed');
 }
 
 function send(call: Call): Promise<unknown> {
@@ -305,8 +314,8 @@ function rewardsBody(me: Me, refresh: () => void): Child[] {
               );
               track('Reward Redeemed', { reward: r.key, points: r.cost });
               window.setTimeout(refresh, 2500);
-            } catch {
-              result.replaceChildren(t('failed'));
+            } catch (error) {
+              result.replaceChildren(refusal(error));
               button.removeAttribute('disabled');
             }
           });

@@ -27,6 +27,8 @@ export const WORDS = {
     action_share: 'Share a product',
     action_referral: 'Refer a friend',
     failed: 'Something went wrong. Please try again.',
+    notEnough: 'You no longer have enough points for this reward.',
+    tooMany: 'Too many tries. Please wait a moment.',
     emailTitle: 'Get news and offers',
     emailLabel: 'E-mail address',
     emailConsent: 'I agree to receive marketing e-mails. I can unsubscribe at any time.',
@@ -69,6 +71,8 @@ export const WORDS = {
     action_share: '상품 공유',
     action_referral: '친구 초대',
     failed: '문제가 생겼어요. 잠시 후 다시 시도해 주세요.',
+    notEnough: '이 혜택에 필요한 포인트가 부족해요.',
+    tooMany: '요청이 너무 많아요. 잠시 후 다시 시도해 주세요.',
     emailTitle: '소식과 혜택 받아보기',
     emailLabel: '이메일 주소',
     emailConsent: '마케팅 이메일 수신에 동의합니다. 언제든지 수신을 거부할 수 있습니다.',
@@ -89,7 +93,13 @@ export const WORDS = {
 export type Locale = keyof typeof WORDS;
 export type Word = keyof (typeof WORDS)['en'];
 
-/** The word in `locale` with `{name}` placeholders filled (values are plain text, never markup). */
+/**
+ * The word in `locale` with `{name}` placeholders filled (values are plain text, never markup); numbers
+ * are written with the locale's grouping ("1,464 points").
+ */
 export function say(locale: Locale, word: Word, values: Record<string, string | number> = {}): string {
-  return WORDS[locale][word].replace(/\{(\w+)\}/g, (_, name: string) => String(values[name] ?? ''));
+  return WORDS[locale][word].replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = values[name] ?? '';
+    return typeof value === 'number' ? value.toLocaleString(locale === 'ko' ? 'ko-KR' : 'en') : value;
+  });
 }

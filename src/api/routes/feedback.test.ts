@@ -384,6 +384,19 @@ for (const dialect of DIALECTS) {
           payload: { customerId: customer, page: 'preferences' },
         });
         const path: string = link.json().path;
+        // Another page is refused naming the pages there are.
+        const other = await app.inject({
+          method: 'POST',
+          url: '/api/v1/customer-links',
+          headers: auth,
+          payload: { customerId: customer, page: 'other' },
+        });
+        assert.equal(other.statusCode, 400);
+        assert.deepEqual(other.json().error, {
+          code: 'bad_input',
+          message: 'page: must be one of preferences, rewards',
+          field: 'page',
+        });
         const page = await app.inject({ method: 'GET', url: `${path}?lang=ko` });
         assert.equal(page.statusCode, 200);
         assert.match(page.body, /메시지 수신 설정/);
@@ -456,7 +469,13 @@ for (const dialect of DIALECTS) {
       const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });
       try {
         const db = t.store.db;
-        const program = await saveProgram(db, testProgramConfig(), { now: NOW - 30 * DAY });
+        const config = testProgramConfig();
+        const trip = { key: 'trip', name: 'Trip', type: 'free_shipping' as const, cost: 1514, validDays: 30 };
+        const program = await saveProgram(
+          db,
+          { ...config, rewards: [...config.rewards, trip] },
+          { now: NOW - 30 * DAY },
+        );
         const customer = await addCustomer(db, { email: 'member@example.com' });
         await enrolMember(db, program, { customerId: customer, now: NOW - 20 * DAY });
         const token = signPageLink(await messageLinkSecret(db), { c: customer, p: 'rewards', e: NOW + DAY });
@@ -466,6 +485,11 @@ for (const dialect of DIALECTS) {
         assert.match(page.body, /data-balance>50</);
         assert.match(page.body, /Blue/);
         assert.match(page.body, /10 more points needed/);
+        // Points are grouped: the trip (1,514) is 1,464 away.
+        assert.match(page.body, /1,464 more points needed/);
+        assert.match(page.body, /450 more points to Gold/);
+        const korean = await app.inject({ method: 'GET', url: `/w/${token}?lang=ko` });
+        assert.match(korean.body, /1,464포인트 더 필요해요/);
         const expired = signPageLink(await messageLinkSecret(db), { c: customer, p: 'rewards', e: NOW });
         assert.equal((await app.inject({ method: 'GET', url: `/w/${expired}` })).statusCode, 410);
       } finally {

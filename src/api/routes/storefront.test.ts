@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { testProgramConfig } from '../../../test/loyalty-fixtures.js';
+import { addOrder, testProgramConfig } from '../../../test/loyalty-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../../test/setup.js';
 import { enrolNewEntrants, saveFlow, setFlowEnabled } from '../../campaigns/index.js';
-import { enrolMember, saveProgram } from '../../loyalty/index.js';
+import { earnForAction, enrolMember, saveProgram } from '../../loyalty/index.js';
 import type { ApiApp } from '../app.types.js';
 import { buildApp } from '../build-app.js';
 import { createApiKey } from '../keys.queries.js';
@@ -484,6 +484,80 @@ for (const dialect of DIALECTS) {
         assert.equal((await hit('10.0.0.2')).statusCode, 200, 'another address has its own allowance');
       } finally {
         await limited.close();
+      }
+    });
+  });
+
+  describe(`storefront redemption on a store whose data ends long ago, on ${dialect.name}`, {
+    skip: dialect.skip,
+  }, () => {
+    test("a shopper's redemption is dated at the request, as survey and review points are; an operator's default-dated write is still refused", async () => {
+      const t = await freshDatabase(dialect.name);
+      const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });
+      try {
+        const db = t.store.db;
+        const write = (await createApiKey(db, { scope: 'write', name: 'server', now: NOW })).key;
+        const created = await createApiKey(db, { scope: 'publishable', origins: [SHOP], now: NOW });
+        const inject = (method: 'POST', url: string, key: string, payload: object, headers = {}) =>
+          app.inject({
+            method,
+            url: `/api/v1${url}`,
+            headers: { authorization: `Bearer ${key}`, ...headers },
+            payload,
+          });
+        const identified = await inject('POST', '/identify', write, {
+          userId: 'carol',
+          traits: { email: 'carol@example.com' },
+          timestamp: new Date(NOW).toISOString(),
+        });
+        assert.equal(identified.statusCode, 200, identified.body);
+        const carol = Number(
+          (
+            await db
+              .selectFrom('customers')
+              .select('id')
+              .where('email', '=', 'carol@example.com')
+              .executeTakeFirstOrThrow()
+          ).id,
+        );
+        // The store's data ends on 2011-12-09, as the demo's does: 14 years before the request.
+        await addOrder(db, { customerId: carol, placedAt: Date.UTC(2011, 11, 9, 12), subtotalMinor: 500 });
+        const program = await saveProgram(db, testProgramConfig(), { now: NOW - 1000 });
+        assert.ok((await enrolMember(db, program, { customerId: carol, now: NOW - 500 })).ok);
+        const contest = await earnForAction(db, program, {
+          customerId: carol,
+          action: 'custom:contest',
+          now: NOW - 400,
+        });
+        assert.ok(contest.ok);
+        // The operator's redemption without a date is refused: its date would be a default.
+        const operator = await inject('POST', `/loyalty/members/${carol}/redeem`, write, { reward: 'ship' });
+        assert.equal(operator.statusCode, 409, operator.body);
+        assert.match(operator.json().error.message, /data ends on 2011-12-09/);
+        // The shopper's is not: 50 + 30 − 60 = 20, the debit dated at the request.
+        const shopper = await inject(
+          'POST',
+          '/storefront/me/redeem',
+          created.key,
+          { reward: 'ship', idempotencyKey: 'k1' },
+          { 'x-comeback-member': sign(created.memberSecret!, 'carol') },
+        );
+        assert.equal(shopper.statusCode, 200, shopper.body);
+        assert.equal(shopper.json().balance, 20);
+        const debit = await db
+          .withTables<{ loyalty_ledger: { customer_id: number; kind: string; amount: number; occurred_at: number } }>()
+          .selectFrom('loyalty_ledger')
+          .select(['amount', 'occurred_at'])
+          .where('customer_id', '=', carol)
+          .where('kind', '=', 'redeem')
+          .execute();
+        assert.deepEqual(
+          debit.map((d) => [Number(d.amount), Number(d.occurred_at)]),
+          [[-60, NOW]],
+        );
+      } finally {
+        await app.close();
+        await t.drop();
       }
     });
   });

@@ -1,6 +1,5 @@
 import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { latestSaleEnd } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
 import { normaliseEmail, recordConsent, recordEvents } from '../../ingest/index.js';
 import type { LoyaltyTables } from '../../loyalty/index.js';
@@ -11,7 +10,6 @@ import {
   type ProgramConfig,
   qualifyingValue,
   redeem,
-  staleWriteRefusal,
   tierAllowsReward,
 } from '../../loyalty/index.js';
 import { recommendationsBlock } from '../../recommend/index.js';
@@ -169,9 +167,11 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
     },
     async (request) => {
       const customerId = await signedIn(request, true);
+      // A shopper's redemption happens at the request's time, as a survey's or a review's points do:
+      // that date is the event's own, not a default. The stale-write refusal (staleWriteRefusal) guards
+      // an operator's write on a default date past the store's data; a shopper cannot give another date,
+      // and a quiet store without a sale for a week must still let its members redeem.
       const now = deps.now();
-      const refusal = staleWriteRefusal(now, await latestSaleEnd(db), false);
-      if (refusal) throw new ComebackError('conflict', refusal);
       const result = await redeem(db, await loadProgram(db), {
         customerId: customerId!,
         rewardKey: request.body.reward,

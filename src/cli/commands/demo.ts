@@ -150,8 +150,12 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
           `Loaded ${formatCount(summary.orders)} orders (${formatCount(summary.lines)} lines${korean ? '' : `, ${formatCount(summary.refunds)} cancellations`}) ` +
             `of ${formatCount(stats.customers)} customers; net revenue ${revenue}.\n`,
         );
+        // Every other command reads ./comeback.db unless told: say how to point them at this file.
+        const dbHint =
+          `Other commands: add --db sqlite:${flags.file} (or export COMEBACK_DB=sqlite:${flags.file}), ` +
+          `e.g. comeback stats --db sqlite:${flags.file}\n`;
         if (!flags.serve) {
-          ctx.io.out.write(`Try: comeback stats --db sqlite:${flags.file}\n`);
+          ctx.io.out.write(dbHint);
           return;
         }
         await prepareExtras(store, ctx, korean ? KR_DEMO_SEGMENTS : DEMO_SEGMENTS);
@@ -169,6 +173,7 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
         ctx.io.out.write(
           `Comeback demo: http://${host}:${address.port}/${query}  user: ${admin.username}  password: ${password}\n`,
         );
+        ctx.io.out.write(dbHint);
         ctx.io.err.write('Press Ctrl-C to stop.\n');
         const signal = await untilSignal();
         ctx.io.err.write(`${signal}: stopping …\n`);

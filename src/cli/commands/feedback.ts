@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ComebackError } from '../../errors.js';
 import { type FeedbackReport, feedbackReport, importFeedbackCsv } from '../../feedback/index.js';
 import { openStore } from '../../store/index.js';
-import { formatTable, printJson } from '../io.js';
+import { countOf, formatTable, printJson } from '../io.js';
 import { AS_OF_HELP, type CommandContext, dateFlag, dbOption, endDateFlag, storeTimeZone } from '../shared.js';
 
 const num = (v: number | null, digits = 1) => (v === null ? '–' : v.toFixed(digits));
@@ -21,7 +21,7 @@ function printReport(ctx: CommandContext, r: FeedbackReport): void {
   out.write(
     n.nps === null
       ? `NPS: no answers in the period, so no score${'\n'}`
-      : `NPS ${num(n.nps)} [${num(n.interval!.low)}, ${num(n.interval!.high)}] (95 % adjusted-Wald interval, Rocks 2016) from ${n.answers} answers: ${n.promoters} promoters, ${n.passives} passives, ${n.detractors} detractors${noteText(n.note)}\n`,
+      : `NPS ${num(n.nps)} [${num(n.interval!.low)}, ${num(n.interval!.high)}] (95 % adjusted-Wald interval, Rocks 2016) from ${countOf(n.answers, 'answer', 'answers')}: ${countOf(n.promoters, 'promoter', 'promoters')}, ${countOf(n.passives, 'passive', 'passives')}, ${countOf(n.detractors, 'detractor', 'detractors')}${noteText(n.note)}\n`,
   );
   if (r.npsTrend.length > 0) {
     out.write(
@@ -41,7 +41,7 @@ function printReport(ctx: CommandContext, r: FeedbackReport): void {
   out.write(
     c.csat === null
       ? 'CSAT: no answers in the period, so no score\n'
-      : `CSAT ${num(c.csat)} % satisfied (4–5), mean ${num(c.mean, 2)} of 5, from ${c.answers} answers${noteText(c.note)}\n`,
+      : `CSAT ${num(c.csat)} % satisfied (4–5), mean ${num(c.mean, 2)} of 5, from ${countOf(c.answers, 'answer', 'answers')}${noteText(c.note)}\n`,
   );
   if (r.responseRates.length > 0) {
     out.write(

@@ -13,7 +13,10 @@ export function registerServe(program: Command, ctx: CommandContext): void {
       .option('--port <port>', 'port (0 picks a free one)', '8080')
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--shopify-secret <secret>', 'Shopify webhook signing secret (or COMEBACK_SHOPIFY_SECRET)')
-      .option('--user-id-source <source>', 'identity source of Segment userIds: api (default) or shopify')
+      .option(
+        '--user-id-source <source>',
+        'where the userIds of the API and the snippet (data-customer-id) are looked up: api (default: new ids become api: customers), or the import format of your customers (shopify, woocommerce, cafe24, online-retail for the demo)',
+      )
       .option(
         '--trust-proxy [addresses]',
         'behind a TLS-terminating proxy: trust its X-Forwarded-* headers (all proxies, or a comma-separated list of addresses/CIDRs); the session cookie becomes Secure',

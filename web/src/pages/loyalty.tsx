@@ -100,9 +100,11 @@ export function LoyaltyPage() {
                       : data.report.credit.map((c) => money(c.outstandingMinor, c.currency)).join(' · ')
                   }
                   change={{
-                    text: t('loyCreditHolders', {
-                      n: i18n.number(data.report.credit.reduce((n, c) => n + c.accounts, 0)),
-                    }),
+                    text: i18n.count(
+                      data.report.credit.reduce((n, c) => n + c.accounts, 0),
+                      'loyCreditHolderOne',
+                      'loyCreditHolders',
+                    ),
                     direction: 'flat',
                   }}
                 />
