@@ -8,6 +8,7 @@ import { DIALECTS, freshDatabase, type TestDb, tempDir } from '../../test/setup.
 import { ComebackError } from '../errors.js';
 import { samplePath } from '../shared/paths.js';
 import type { Db } from '../store/index.js';
+import type { FormatName } from './formats/index.js';
 import { importFile } from './import.js';
 
 const NOW = Date.UTC(2026, 0, 1);
@@ -354,13 +355,18 @@ for (const dialect of DIALECTS) {
 
     test('a malformed file stops at its line and writes nothing', async () => {
       const db = t.store.db;
-      const cases: Array<[string, 'online-retail' | 'cdnow', RegExp]> = [
+      const cases: Array<[string, FormatName, RegExp]> = [
         ['missing-column.csv', 'online-retail', /missing-column\.csv:1: header: missing column "Quantity"/],
         ['bad-date.csv', 'online-retail', /bad-date\.csv:3: InvoiceDate: "2010-12-32 08:28:00" is not a date/],
         ['bad-number.csv', 'online-retail', /bad-number\.csv:4: Quantity: "six" is not a whole number/],
         ['truncated-quote.csv', 'online-retail', /truncated-quote\.csv:3: a quoted field is not closed/],
         ['latin1.csv', 'online-retail', /latin1\.csv:3: the file is not valid UTF-8/],
         ['empty.csv', 'online-retail', /empty\.csv:1: (header: )?the file is empty/],
+        // Every format says so at the header of an empty file, before any row is counted.
+        ['empty.csv', 'shopify', /empty\.csv:1: header: the file is empty/],
+        ['empty.csv', 'woocommerce', /empty\.csv:1: header: the file is empty/],
+        ['empty.csv', 'csv', /empty\.csv:1: header: the file is empty/],
+        ['woocommerce-no-quantity.csv', 'woocommerce', /woocommerce-no-quantity\.csv:2: line_item quantity: is empty/],
         ['header-only.csv', 'online-retail', /header-only\.csv:2: the file has a header and no rows/],
         ['short-row.csv', 'online-retail', /short-row\.csv:3: row: has 6 columns, the header has 8/],
         ['cdnow-bad-date.txt', 'cdnow', /cdnow-bad-date\.txt:3: date: "19970231" is not a date/],

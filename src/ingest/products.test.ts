@@ -220,6 +220,16 @@ for (const dialect of DIALECTS) {
         (error: unknown) =>
           error instanceof ComebackError && error.describe() === `${file}:3: Variant SKU: "X-1" is also on line 2`,
       );
+      // WooCommerce's export names the same mistake by its own column.
+      writeFileSync(
+        file,
+        'ID,Type,SKU,Name,Published,Regular price\n1,simple,W-1,One,1,1000\n2,simple,W-1,Two,1,2000\n',
+      );
+      await assert.rejects(
+        importFile(db, file, { format: 'woocommerce-products', now: NOW, currency: 'KRW' }),
+        (error: unknown) =>
+          error instanceof ComebackError && error.describe() === `${file}:3: SKU: "W-1" is also on line 2`,
+      );
       assert.deepEqual(await counts(db), before);
     });
     test('a compare-at price is kept only above the price: equal or zero is no sale', async () => {
