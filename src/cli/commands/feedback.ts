@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ComebackError } from '../../errors.js';
 import { type FeedbackReport, feedbackReport, importFeedbackCsv } from '../../feedback/index.js';
+import { dayInZone } from '../../shared/dates.js';
 import { openStore } from '../../store/index.js';
 import { countOf, formatTable, printJson } from '../io.js';
 import { AS_OF_HELP, type CommandContext, dateFlag, dbOption, endDateFlag, storeTimeZone } from '../shared.js';
@@ -10,13 +11,12 @@ const num = (v: number | null, digits = 1) => (v === null ? '–' : v.toFixed(di
 const noteText = (note: string | null) =>
   note === 'no_answers' ? ' (no answers: no figure)' : note === 'small_sample' ? ' (few answers: a wide interval)' : '';
 
-/** The human face of the feedback report. */
-function printReport(ctx: CommandContext, r: FeedbackReport): void {
+/** The human face of the feedback report; the days of answers and reviews are the store's (`timeZone`). */
+function printReport(ctx: CommandContext, r: FeedbackReport, timeZone: string): void {
   const out = ctx.io.out;
-  const day = (ms: number) => new Date(ms - 1).toISOString().slice(0, 10);
-  out.write(
-    `Feedback ${r.from === null ? 'up to' : `from ${new Date(r.from).toISOString().slice(0, 10)} to`} ${day(r.asOf)}\n\n`,
-  );
+  // The store's days: the period's last day is the one its end (exclusive) closes.
+  const day = (ms: number) => dayInZone(ms, timeZone);
+  out.write(`Feedback ${r.from === null ? 'up to' : `from ${day(r.from)} to`} ${day(r.asOf - 1)}\n\n`);
   const n = r.nps;
   out.write(
     n.nps === null
@@ -61,6 +61,11 @@ function printReport(ctx: CommandContext, r: FeedbackReport): void {
       ? '\nExit reasons: no exit-survey answers in the period\n'
       : `\nExit reasons\n${formatTable([['reason', 'answers'], ...r.exitReasons.total.map((x) => [x.reason, x.answers])])}\n`,
   );
+  if (r.cartReasons.length > 0) {
+    out.write(
+      `\nWhy carts were left ("what stopped you?")\n${formatTable([['reason', 'answers'], ...r.cartReasons.map((x) => [x.reason, x.answers])])}\n`,
+    );
+  }
   const churn = r.exitReasons.churn;
   if (churn.byMonth.length > 0) {
     const rate = (c: { churnRate: number | null; customersLost: number | null; customersStart: number }) =>
@@ -94,6 +99,35 @@ function printReport(ctx: CommandContext, r: FeedbackReport): void {
       ? '\nReviews: none in the period\n'
       : `\nReviews: ${r.reviews.count}, average ${num(r.reviews.average, 2)} of 5\n`,
   );
+  if (r.reviews.latest.length > 0) {
+    out.write(
+      `\nLatest reviews\n${formatTable([
+        ['day', 'customer', 'product', 'rating', 'review'],
+        ...r.reviews.latest
+          .slice(0, LATEST)
+          .map((x) => [day(x.createdAt), x.customerId, clip(x.product), x.rating, clip(x.body ?? '')]),
+      ])}\n`,
+    );
+  }
+  if (r.latestComments.length > 0) {
+    out.write(
+      `\nLatest comments\n${formatTable([
+        ['day', 'customer', 'survey', 'answer', 'comment'],
+        ...r.latestComments
+          .slice(0, LATEST)
+          .map((x) => [day(x.answeredAt), x.customerId, x.survey, x.reason ?? num(x.score, 0), clip(x.comment)]),
+      ])}\n`,
+    );
+  }
+}
+
+/** How many of the latest reviews and comments the human report lists (`--json` has them all). */
+const LATEST = 5;
+
+/** A text cut to fit a table cell, with an ellipsis when cut; line breaks become spaces. */
+function clip(text: string, width = 60): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
 }
 
 /** `comeback feedback import FILE` and `comeback feedback report`. */
@@ -146,7 +180,7 @@ export function registerFeedback(program: Command, ctx: CommandContext): void {
         const asOf = endDateFlag(flags.asOf, '--as-of', timeZone) ?? ctx.now();
         const report = await feedbackReport(store.db, { asOf, ...(from !== undefined ? { from } : {}) });
         if (flags.json) return printJson(ctx.io, report);
-        printReport(ctx, report);
+        printReport(ctx, report, timeZone);
       } finally {
         await store.close();
       }

@@ -145,6 +145,18 @@ for (const dialect of DIALECTS) {
             .out,
         );
         assert.deepEqual([feedback.from, feedback.asOf], [z.from, z.asOf26]);
+        const feedbackHuman = await run([
+          'feedback',
+          'report',
+          '--from',
+          '2025-06-01',
+          '--as-of',
+          '2025-06-26',
+          '--db',
+          t.url,
+        ]);
+        assert.equal(feedbackHuman.code, 0, feedbackHuman.err);
+        assert.match(feedbackHuman.out, /^Feedback from 2025-06-01 to 2025-06-26\n/);
         const evaluation = await run(['recommend', '--evaluate', '--cut', '2025-06-26', '--json', '--db', t.url]);
         assert.equal(evaluation.code, 0, evaluation.err);
         assert.equal(JSON.parse(evaluation.out).cut, z.asOf26);

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { runCli } from './run-cli.js';
+import { addCustomer } from './segments-fixtures.js';
+import { DIALECTS, freshDatabase, tempDir } from './setup.js';
+
+// `comeback feedback report` as a person reads it: besides the scores, why carts were left and the
+// latest comments (as `--json` has them), in the store's days.
+
+for (const dialect of DIALECTS) {
+  describe(`feedback report, human output (${dialect.name})`, { skip: dialect.skip }, () => {
+    test('lists why carts were left and the latest comments, clipped to a line, newest first', async () => {
+      const t = await freshDatabase(dialect.name);
+      const dir = tempDir();
+      try {
+        const ann = await addCustomer(t.store.db, { email: 'ann@example.com' });
+        const bob = await addCustomer(t.store.db, { email: 'bob@example.com' });
+        const file = join(dir, 'answers.csv');
+        const long = `Great tea ${'x'.repeat(80)}`;
+        writeFileSync(
+          file,
+          'survey,customer,answered_at,score,reason,comment\n' +
+            `nps,${ann},2026-03-01T10:00:00Z,10,,"Lovely\nand fast"\n` +
+            `cart,${bob},2026-03-02T10:00:00Z,,shipping_cost,\n` +
+            `cart,${ann},2026-03-03T10:00:00Z,,shipping_cost,\n` +
+            `cart,${bob},2026-03-04T10:00:00Z,,price,\n` +
+            `nps,${bob},2026-03-05T10:00:00Z,3,,${long}\n`,
+        );
+        const imported = await runCli('feedback', 'import', file, '--db', t.url);
+        assert.equal(imported.code, 0, imported.err);
+        const { code, out, err } = await runCli(
+          'feedback',
+          'report',
+          '--from',
+          '2026-03-01',
+          '--as-of',
+          '2026-03-31',
+          '--db',
+          t.url,
+        );
+        assert.equal(code, 0, err);
+        assert.match(out, /^Feedback from 2026-03-01 to 2026-03-31\n/);
+        assert.match(
+          out,
+          /Why carts were left \("what stopped you\?"\)\nreason +answers\nshipping_cost +2\nprice +1\n/,
+        );
+        const comments = out.slice(out.indexOf('Latest comments'));
+        const rows = comments.split('\n').slice(2, 4);
+        assert.match(rows[0]!, new RegExp(`^2026-03-05 +${bob} +nps +3 +Great tea x{49}…$`));
+        assert.match(rows[1]!, new RegExp(`^2026-03-01 +${ann} +nps +10 +Lovely and fast$`));
+      } finally {
+        await t.drop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
