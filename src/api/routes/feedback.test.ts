@@ -254,6 +254,36 @@ for (const dialect of DIALECTS) {
           payload: { survey: 'review', customerId: customer, orderId },
         });
         assert.equal(issued.statusCode, 200, issued.body);
+        // The store's own order number (as imported, with or without '#') gives a link to the same order.
+        const external = (
+          await db.selectFrom('orders').select('external_id').where('id', '=', orderId).executeTakeFirstOrThrow()
+        ).external_id;
+        for (const orderNumber of [external, `#${external}`]) {
+          const byNumber = await app.inject({
+            method: 'POST',
+            url: '/api/v1/survey-links',
+            headers: { authorization: `Bearer ${key}` },
+            payload: { survey: 'review', customerId: customer, orderNumber },
+          });
+          assert.equal(byNumber.statusCode, 200, byNumber.body);
+          const byNumberPage = await app.inject({ method: 'GET', url: byNumber.json().path });
+          assert.match(byNumberPage.body, /Blue mug/);
+        }
+        for (const [payload, field, message] of [
+          [{ orderNumber: 'no-such-order' }, 'orderNumber', `no order no-such-order of customer ${customer}`],
+          [{ orderNumber: external, orderId }, 'orderNumber', 'give orderId or orderNumber, not both'],
+          [{}, 'orderId', 'a review link needs the order'],
+        ] as const) {
+          const refused = await app.inject({
+            method: 'POST',
+            url: '/api/v1/survey-links',
+            headers: { authorization: `Bearer ${key}` },
+            payload: { survey: 'review', customerId: customer, ...payload },
+          });
+          assert.equal(refused.statusCode, 400, refused.body);
+          assert.equal(refused.json().error.field, field, refused.body);
+          assert.match(refused.json().error.message, new RegExp(message));
+        }
         const path: string = issued.json().path;
         const page = await app.inject({ method: 'GET', url: path });
         assert.match(page.body, /Blue mug/);

@@ -328,19 +328,53 @@ export function registerFeedbackRoutes(app: ApiApp, deps: RouteDeps & { linkSecr
     {
       config: { access: 'write' },
       schema: {
-        summary: 'Issue a signed per-customer link to a survey, or to review an order (survey "review", orderId)',
+        summary:
+          'Issue a signed per-customer link to a survey, or to review an order (survey "review", orderId or orderNumber)',
         tags: ['feedback'],
         body: Type.Object({
           survey: Type.String({ minLength: 1, maxLength: 40 }),
           customerId: Type.Integer({ minimum: 1 }),
-          orderId: Type.Optional(Type.Integer({ minimum: 1 })),
+          orderId: Type.Optional(Type.Integer({ minimum: 1, description: 'Comeback’s id of the order' })),
+          orderNumber: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 100,
+              description: 'or the store’s own order id, as imported (a leading # is optional)',
+            }),
+          ),
           context: Type.Optional(Type.String({ maxLength: 200 })),
         }),
       },
     },
     async (request) => {
       const now = deps.now();
-      const { survey, customerId, orderId } = request.body;
+      const { survey, customerId, orderNumber } = request.body;
+      let orderId = request.body.orderId;
+      if (orderNumber !== undefined) {
+        if (orderId !== undefined) {
+          throw new ComebackError('bad_input', 'give orderId or orderNumber, not both', {
+            location: { field: 'orderNumber' },
+          });
+        }
+        // The store's number as its customers know it, with or without Shopify's leading '#'.
+        const bare = orderNumber.trim().replace(/^#/, '');
+        const found = await db
+          .selectFrom('orders')
+          .select('id')
+          .where('customer_id', '=', customerId)
+          .where('external_id', 'in', [bare, `#${bare}`])
+          .execute();
+        if (found.length !== 1) {
+          throw new ComebackError(
+            'bad_input',
+            found.length === 0
+              ? `no order ${orderNumber} of customer ${customerId}`
+              : `${found.length} orders of customer ${customerId} are numbered ${orderNumber}: give orderId`,
+            { location: { field: 'orderNumber' } },
+          );
+        }
+        orderId = Number(found[0]!.id);
+      }
       if (survey !== 'review' && !(await loadSurvey(db, survey, now)))
         throw new ComebackError('bad_input', `no survey ${survey}`, { location: { field: 'survey' } });
       const customer = await db.selectFrom('customers').select('id').where('id', '=', customerId).executeTakeFirst();
@@ -351,8 +385,15 @@ export function registerFeedbackRoutes(app: ApiApp, deps: RouteDeps & { linkSecr
           orderId === undefined
             ? undefined
             : await db.selectFrom('orders').select('customer_id').where('id', '=', orderId).executeTakeFirst();
-        if (!order || order.customer_id !== customerId)
-          throw new ComebackError('bad_input', 'an order of this customer', { location: { field: 'orderId' } });
+        if (!order || order.customer_id !== customerId) {
+          throw new ComebackError(
+            'bad_input',
+            orderId === undefined
+              ? 'a review link needs the order: orderId (Comeback’s) or orderNumber (the store’s)'
+              : `no order ${orderId} of customer ${customerId} (Comeback’s order id; the store’s number goes in orderNumber)`,
+            { location: { field: 'orderId' } },
+          );
+        }
       }
       const context = orderId !== undefined ? `order:${orderId}` : request.body.context;
       const link = await issueSurveyLink(db, deps.linkSecret, { surveyKey: survey, customerId, context, now });
