@@ -150,12 +150,21 @@ export function median(values: number[]): number {
 /** The store's median first order per currency, over every customer's first sale. */
 export function medianFirstOrders(purchases: ReadonlyMap<number, PurchaseFacts>): Map<string, number> {
   const byCurrency = new Map<string, number[]>();
-  for (const p of purchases.values()) {
+  addFirstOrders(byCurrency, purchases.values());
+  return mediansOf(byCurrency);
+}
+
+/** Adds each buyer's first sale (minor units) to the list of its currency. */
+function addFirstOrders(byCurrency: Map<string, number[]>, purchases: Iterable<PurchaseFacts>): void {
+  for (const p of purchases) {
     if (p.sales === 0) continue;
     const list = byCurrency.get(p.firstSaleCurrency) ?? [];
     list.push(p.firstSaleMinor);
     byCurrency.set(p.firstSaleCurrency, list);
   }
+}
+
+function mediansOf(byCurrency: ReadonlyMap<string, number[]>): Map<string, number> {
   return new Map([...byCurrency].map(([currency, values]) => [currency, median(values)]));
 }
 
@@ -165,15 +174,8 @@ export function medianFirstOrders(purchases: ReadonlyMap<number, PurchaseFacts>)
  */
 export async function firstOrderMedians(db: Db, asOf: number): Promise<Map<string, number>> {
   const byCurrency = new Map<string, number[]>();
-  for await (const facts of purchaseFactsByRange(db, asOf)) {
-    for (const p of facts.values()) {
-      if (p.sales === 0) continue;
-      const list = byCurrency.get(p.firstSaleCurrency) ?? [];
-      list.push(p.firstSaleMinor);
-      byCurrency.set(p.firstSaleCurrency, list);
-    }
-  }
-  return new Map([...byCurrency].map(([currency, values]) => [currency, median(values)]));
+  for await (const facts of purchaseFactsByRange(db, asOf)) addFirstOrders(byCurrency, facts.values());
+  return mediansOf(byCurrency);
 }
 
 /** Personas of every customer (or of `customerIds`) who has a sale, an order or site behaviour. */
