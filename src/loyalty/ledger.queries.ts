@@ -177,51 +177,86 @@ export async function settleMember(trx: LoyaltyDb, program: Program, member: Mem
   if (member.debt > 0 && member.balance > 0) await repayDebt(trx, program, member, now);
 }
 
+/** One expiry that is due: the points, when they expired, the reason and its idempotency key. */
+export interface DueExpiry {
+  /** What is left of the lot (under `inactivity`: the balance). */
+  remaining: number;
+  /** What expires of it, the balance going to the older lots first (0 once the balance is spent). */
+  amount: number;
+  occurredAt: number;
+  reason: string;
+  idempotencyKey: string;
+  lot?: number;
+}
+
 /**
- * Expires what the program says is due at `now`. `lot`: every earned lot (a positive entry) expires
- * `days` after it became available, less what was already taken from it. A reversal takes from the
- * refunded order's own lot first, an expiry from the lot it expired; every other debit (redemptions,
- * debits by hand, debt repayments) spends the oldest lot available at the time (FIFO). `inactivity`: the
- * whole available balance expires `days` after the last earn or redemption. Each expiry has its own
- * idempotency key, so running this twice expires nothing more.
+ * What the program says has expired by `now`, without writing it. `lot`: every earned lot (a positive
+ * entry) expires `days` after it became available, less what was already taken from it. A reversal
+ * takes from the refunded order's own lot first, an expiry from the lot it expired; every other debit
+ * (redemptions, debits by hand, debt repayments) spends the oldest lot available at the time (FIFO).
+ * `inactivity`: the whole available balance expires `days` after the last earn or redemption.
+ * `member.balance` is the available balance with what is due by `now` settled, and `settledAt` the
+ * instant up to which pending entries count as settled (`settleMember` sets it to `now`). Amounts never
+ * sum above the balance. `expireMember` writes exactly these; `memberStatus` subtracts them on read.
  */
-export async function expireMember(trx: LoyaltyDb, program: Program, member: MemberRow, now: number): Promise<number> {
+export async function dueExpiries(
+  db: LoyaltyDb,
+  program: Program,
+  member: Pick<MemberRow, 'customer_id' | 'balance' | 'last_activity_at'>,
+  settledAt: number,
+  now: number,
+): Promise<DueExpiry[]> {
   const { mode, days } = program.config.expiry;
-  if (mode === 'none' || days === undefined || member.balance <= 0) return 0;
+  if (mode === 'none' || days === undefined || member.balance <= 0) return [];
   const span = days * MS_PER_DAY;
   if (mode === 'inactivity') {
-    if (member.last_activity_at + span > now) return 0;
-    const amount = member.balance;
-    const posted = await post(
-      trx,
-      program,
-      member,
+    if (member.last_activity_at + span > now) return [];
+    return [
       {
-        amount: -amount,
-        kind: 'expire',
-        reason: `no activity for ${days} days`,
-        source: 'system',
-        rule: 'expiry',
-        idempotencyKey: `expire:inactive:${member.customer_id}:${member.last_activity_at}`,
+        remaining: member.balance,
+        amount: member.balance,
         occurredAt: member.last_activity_at + span,
+        reason: `no activity for ${days} days`,
+        idempotencyKey: `expire:inactive:${member.customer_id}:${member.last_activity_at}`,
       },
-      now,
-    );
-    return posted ? amount : 0;
+    ];
   }
-  const entries = await trx
+  const entries = await db
     .selectFrom('loyalty_ledger')
     .select(['id', 'amount', 'kind', 'available_at', 'created_at', 'order_id', 'meta'])
     .where('customer_id', '=', member.customer_id)
     .where('bucket', '<>', 'debt')
-    .where((eb) => eb.or([eb('bucket', '=', 'available'), eb('available_at', '<=', member.settled_at)]))
+    .where((eb) => eb.or([eb('bucket', '=', 'available'), eb('available_at', '<=', settledAt)]))
     .orderBy('id')
     .execute();
-  const lots = remainingLots(entries);
-  let expired = 0;
-  for (const lot of lots) {
+  const due: DueExpiry[] = [];
+  let left = member.balance;
+  for (const lot of remainingLots(entries)) {
     if (lot.remaining <= 0 || lot.availableAt + span > now) continue;
-    const amount = Math.min(lot.remaining, member.balance);
+    const amount = Math.max(0, Math.min(lot.remaining, left));
+    left -= amount;
+    due.push({
+      remaining: lot.remaining,
+      amount,
+      occurredAt: lot.availableAt + span,
+      reason: `points earned ${new Date(lot.availableAt).toISOString().slice(0, 10)} expired after ${days} days`,
+      idempotencyKey: `expire:lot:${lot.id}`,
+      lot: lot.id,
+    });
+  }
+  return due;
+}
+
+/**
+ * Expires what the program says is due at `now` (see `dueExpiries`), with the member settled to `now`.
+ * Each expiry has its own idempotency key, so running this twice expires nothing more. Returns the
+ * points expired.
+ */
+export async function expireMember(trx: LoyaltyDb, program: Program, member: MemberRow, now: number): Promise<number> {
+  let expired = 0;
+  for (const e of await dueExpiries(trx, program, member, member.settled_at, now)) {
+    // Against the balance as it stands after the expiries posted so far (one already booked is skipped).
+    const amount = Math.min(e.remaining, member.balance);
     if (amount <= 0) continue;
     const posted = await post(
       trx,
@@ -230,12 +265,12 @@ export async function expireMember(trx: LoyaltyDb, program: Program, member: Mem
       {
         amount: -amount,
         kind: 'expire',
-        reason: `points earned ${new Date(lot.availableAt).toISOString().slice(0, 10)} expired after ${days} days`,
+        reason: e.reason,
         source: 'system',
         rule: 'expiry',
-        idempotencyKey: `expire:lot:${lot.id}`,
-        occurredAt: lot.availableAt + span,
-        meta: { lot: lot.id },
+        idempotencyKey: e.idempotencyKey,
+        occurredAt: e.occurredAt,
+        ...(e.lot !== undefined ? { meta: { lot: e.lot } } : {}),
       },
       now,
     );

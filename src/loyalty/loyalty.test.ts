@@ -327,6 +327,40 @@ for (const dialect of DIALECTS) {
       await assertAudit(db);
     });
 
+    test('expired points are neither shown as available nor spent, before any sync books the expiry', async () => {
+      const lot = await withConfig(testProgramConfig({ expiry: { mode: 'lot', days: 30 }, actions: {} }));
+      const c = await addCustomer(db);
+      ok(await enrolMember(db, lot, { customerId: c, now: day(0) }));
+      ok(await adjust(db, lot, { customerId: c, points: 100, reason: 'lot one', now: day(0) }));
+      ok(await adjust(db, lot, { customerId: c, points: 50, reason: 'lot two', now: day(20) }));
+      // No sync runs. Day 29: both lots live. Day 30: lot one (100) has expired; day 50: lot two too.
+      assert.equal((await memberStatus(db, lot, c, { asOf: day(29) }))!.available, 150);
+      assert.equal((await memberStatus(db, lot, c, { asOf: day(30) }))!.available, 50);
+      assert.equal((await memberStatus(db, lot, c, { asOf: day(50) }))!.available, 0);
+      // 'ship' costs 60: on day 35 only lot two's 50 is spendable. The refusal books lot one's expiry.
+      const refused = await redeem(db, lot, { customerId: c, rewardKey: 'ship', now: day(35) });
+      assert.equal(refused.ok, false);
+      assert.equal(!refused.ok && refused.error.kind, 'insufficient_points');
+      const entries = async () =>
+        (
+          await db
+            .withTables<LoyaltyTables>()
+            .selectFrom('loyalty_ledger')
+            .select(['kind', 'amount', 'occurred_at'])
+            .where('customer_id', '=', c)
+            .where('kind', '=', 'expire')
+            .orderBy('id')
+            .execute()
+        ).map((e) => [e.kind, e.amount, Number(e.occurred_at)]);
+      assert.deepEqual(await entries(), [['expire', -100, day(30)]]);
+      // A sync at day 35 books nothing more; the status agrees with the ledger.
+      await settle(db, lot, { now: day(35) });
+      assert.deepEqual(await entries(), [['expire', -100, day(30)]]);
+      assert.equal((await memberStatus(db, lot, c, { asOf: day(35) }))!.available, 50);
+      program = await withConfig(testProgramConfig());
+      await assertAudit(db);
+    });
+
     test('the ledger is append-only: the database refuses edits and deletions', async () => {
       const ledger = db.withTables<LoyaltyTables>();
       await assert.rejects(ledger.updateTable('loyalty_ledger').set({ amount: 1_000_000 }).execute(), /append-only/);

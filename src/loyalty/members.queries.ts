@@ -5,6 +5,7 @@ import { type Db, REVENUE_STATUSES } from '../store/index.js';
 import { randomCode } from './codes.js';
 import { creditStatus } from './credit.queries.js';
 import {
+  dueExpiries,
   limitRefusal,
   lockMember,
   type MemberRow,
@@ -440,8 +441,9 @@ export interface MemberStatus {
 }
 
 /**
- * A member's status as of `asOf`. Pending points whose window has passed are shown as available here
- * (computed on read); `settle` or the next write for the member books them.
+ * A member's status as of `asOf`. Pending points whose window has passed are shown as available, and
+ * points that have expired by `asOf` are not (both computed on read, `dueExpiries`); `loyalty sync`
+ * or the member's next redemption books them.
  */
 export async function memberStatus(
   db: Db,
@@ -502,9 +504,14 @@ export async function memberStatus(
   const credit = (await creditStatus(db, customerId, { asOf, entries: 0 })).accounts.find(
     (a) => a.currency === config.currency,
   );
-  // Points that settle by `asOf` repay the debt first, as `settleMember` will book them.
+  // Points that settle by `asOf` repay the debt first, as `settleMember` will book them; what has
+  // expired by `asOf` is not available, though `expireMember` (sync, or the next redemption) books it.
   const repaid = Math.min(member.debt, member.balance + due);
-  const available = member.balance + due - repaid;
+  const settled = member.balance + due - repaid;
+  const expired = (
+    await dueExpiries(l, program, { ...member, balance: settled }, Math.max(member.settled_at, asOf), asOf)
+  ).reduce((sum, e) => sum + e.amount, 0);
+  const available = settled - expired;
   return {
     customerId,
     enrolledAt: member.enrolled_at,

@@ -4,7 +4,15 @@ import { MS_PER_DAY } from '../shared/dates.js';
 import type { Db } from '../store/index.js';
 import { randomCode } from './codes.js';
 import { lockCreditAccount, postCredit } from './credit.queries.js';
-import { lockMember, notMember, post, reusedKey, settleMember, writeTransaction } from './ledger.queries.js';
+import {
+  expireMember,
+  lockMember,
+  notMember,
+  post,
+  reusedKey,
+  settleMember,
+  writeTransaction,
+} from './ledger.queries.js';
 import type { LoyaltyTables } from './loyalty-tables.js';
 import { type Program, type RewardConfig, tierAllowsReward } from './program.js';
 
@@ -94,7 +102,10 @@ export async function redeem(
     if (!tierAllowsReward(config, reward, member.tier)) {
       return { ok: false, error: { kind: 'forbidden', message: `reward ${reward.key} needs tier ${reward.minTier}` } };
     }
+    // Points are spendable once settled and until they expire: what expired by now is booked first, as
+    // `loyalty sync` would, so a redemption never spends expired points.
     await settleMember(trx, program, member, input.now);
+    await expireMember(trx, program, member, input.now);
     if (member.balance < reward.cost) {
       return {
         ok: false,
