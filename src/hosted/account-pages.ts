@@ -38,6 +38,7 @@ const TEXT = {
     settles: (n: string, d: string) => `${n} available from ${d}`,
     tier: 'Tier',
     nextTier: (name: string, missing: string) => `${missing} more points to ${name}`,
+    nextTierSpend: (name: string, missing: string) => `${missing} more spend to ${name}`,
     topTier: 'You are in the highest tier.',
     rewards: 'Rewards',
     canRedeem: 'Enough points to redeem',
@@ -93,6 +94,7 @@ const TEXT = {
     settles: (n: string, d: string) => `${d}부터 ${n}포인트 사용 가능`,
     tier: '등급',
     nextTier: (name: string, missing: string) => `${name} 등급까지 ${missing}포인트 남았어요`,
+    nextTierSpend: (name: string, missing: string) => `${name} 등급까지 ${missing} 더 구매하면 돼요`,
     topTier: '최고 등급입니다.',
     rewards: '교환 가능한 혜택',
     canRedeem: '포인트가 충분해요',
@@ -188,11 +190,17 @@ export function rewardsPage(
   lang: PageLang,
   status: MemberStatus | undefined,
   config: ProgramConfig | undefined,
+  qualifying = 0,
 ): string {
   const t = TEXT[lang];
   if (!status || !config) return layout(lang, t.rewardsTitle, html`<h1>${t.rewardsTitle}</h1><p>${t.notMember}</p>`);
   const count = (n: number) => n.toLocaleString(lang === 'ko' ? 'ko-KR' : 'en-GB');
-  const missing = status.nextTier ? Math.max(0, status.nextTier.threshold - status.lifetimeEarned) : 0;
+  // Tiers are reached on the program's basis over its window (`qualifyingValue`), as the launcher says.
+  const missing = status.nextTier ? Math.max(0, status.nextTier.threshold - qualifying) : 0;
+  const toNext = (name: string) =>
+    config.tiers.basis === 'spend'
+      ? t.nextTierSpend(name, money(lang, missing, config.currency))
+      : t.nextTier(name, count(missing));
   const rewardState = (r: ProgramConfig['rewards'][number]) =>
     !tierAllowsReward(config, r, status.tier.key)
       ? html`<span class="muted" data-reward-state="tier">${t.forTier(tierByKey(config, r.minTier!).name)}</span>`
@@ -219,7 +227,7 @@ ${
     ? html`<h2>${t.credit}</h2><div class="big" data-credit>${money(lang, status.credit.balanceMinor, status.credit.currency)}</div><p>${t.creditCode}</p><p class="big"><code data-credit-code>${status.credit.code}</code></p>`
     : ''
 }
-<p>${status.nextTier ? t.nextTier(status.nextTier.name, count(missing)) : t.topTier}</p>
+<p data-next-tier>${status.nextTier ? toNext(status.nextTier.name) : t.topTier}</p>
 <h2>${t.rewards}</h2><table>${config.rewards.map(
       (r) => html`<tr><td>${r.name}</td><td class="n">${count(r.cost)}</td><td>${rewardState(r)}</td></tr>`,
     )}</table><p class="muted">${t.howToRedeem}</p>
@@ -228,7 +236,7 @@ ${
         ? html`<p class="muted">${t.none}</p>`
         : html`<table>${status.entries.map(
             (e) =>
-              html`<tr><td>${new Date(e.occurredAt).toISOString().slice(0, 10)}</td><td>${entryText(lang, e)}</td><td class="n">${e.amount > 0 ? '+' : ''}${e.amount}</td></tr>`,
+              html`<tr><td>${new Date(e.occurredAt).toISOString().slice(0, 10)}</td><td>${entryText(lang, e)}</td><td class="n">${e.amount > 0 ? '+' : ''}${count(e.amount)}</td></tr>`,
           )}</table>`
     }
 <h2>${t.referral}</h2><p>${t.referralText}</p><p class="big"><code>${status.referralCode}</code></p>`,

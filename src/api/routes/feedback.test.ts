@@ -520,6 +520,15 @@ for (const dialect of DIALECTS) {
         assert.match(page.body, /450 more points to Gold/);
         const korean = await app.inject({ method: 'GET', url: `/w/${token}?lang=ko` });
         assert.match(korean.body, /1,464포인트 더 필요해요/);
+        // Tiers count the points earned in the last 365 days, as the launcher does: a member whose
+        // sign-up bonus (50) is 500 days old has earned 0 of Gold's 500 in the window, not 50.
+        const veteran = await addCustomer(db, { email: 'veteran@example.com' });
+        await enrolMember(db, program, { customerId: veteran, now: NOW - 500 * DAY });
+        const veteranPage = await app.inject({
+          method: 'GET',
+          url: `/w/${signPageLink(await messageLinkSecret(db), { c: veteran, p: 'rewards', e: NOW + DAY })}`,
+        });
+        assert.match(veteranPage.body, /<p data-next-tier>500 more points to Gold<\/p>/);
         const expired = signPageLink(await messageLinkSecret(db), { c: customer, p: 'rewards', e: NOW });
         assert.equal((await app.inject({ method: 'GET', url: `/w/${expired}` })).statusCode, 410);
       } finally {

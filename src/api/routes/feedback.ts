@@ -41,7 +41,7 @@ import {
   TOPICS,
   withStoreLink,
 } from '../../hosted/index.js';
-import { findProgram, memberStatus } from '../../loyalty/index.js';
+import { findProgram, type LoyaltyTables, memberStatus, qualifyingValue } from '../../loyalty/index.js';
 import { immediateTransaction } from '../../store/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { dateQuery, endDateQuery } from '../schemas.js';
@@ -246,7 +246,11 @@ export function registerSurveyPageRoutes(app: ApiApp, deps: RouteDeps & { linkSe
     if (!verified.ok) return sendPage(reply, refusalStatus(verified.reason), refusedPage(lang, verified.reason));
     const program = await findProgram(db);
     const status = program ? await memberStatus(db, program, verified.claims.c, { asOf: now, entries: 20 }) : undefined;
-    return sendPage(reply, 200, await storePage(lang, rewardsPage(lang, status, program?.config)));
+    const qualifying =
+      program && status
+        ? await qualifyingValue(db.withTables<LoyaltyTables>(), program.config, verified.claims.c, now)
+        : 0;
+    return sendPage(reply, 200, await storePage(lang, rewardsPage(lang, status, program?.config, qualifying)));
   });
 }
 
