@@ -85,13 +85,8 @@ export async function salesAggregates(
     append(await page(sql`and s.customer_id in (${sql.join(customerIds.length > 0 ? [...customerIds] : [-1])})`));
     return out;
   }
-  const bounds = await sql<{ lo: number | null; hi: number | null }>`
-    select min(customer_id) as lo, max(customer_id) as hi from orders`.execute(db);
-  const lo = bounds.rows[0]?.lo;
-  const hi = bounds.rows[0]?.hi;
-  if (lo === null || lo === undefined || hi === null || hi === undefined) return out;
-  for (let from = Number(lo); from <= Number(hi); from += ID_PAGE) {
-    append(await page(sql`and s.customer_id >= ${from} and s.customer_id < ${from + ID_PAGE}`));
+  for (const [from, to] of await customerIdRanges(db, ID_PAGE)) {
+    append(await page(sql`and s.customer_id >= ${from} and s.customer_id < ${to}`));
   }
   return out;
 }
