@@ -232,9 +232,12 @@ ${
       (r) => html`<tr><td>${r.name}</td><td class="n">${count(r.cost)}</td><td>${rewardState(r)}</td></tr>`,
     )}</table><p class="muted">${t.howToRedeem}</p>
 <h2>${t.history}</h2>${
-      status.entries.length === 0
+      status.entries.length === 0 && status.dueExpiries.length === 0
         ? html`<p class="muted">${t.none}</p>`
-        : html`<table>${status.entries.map(
+        : html`<table>${status.dueExpiries.map(
+            (e) =>
+              html`<tr data-due-expiry><td>${new Date(e.occurredAt).toISOString().slice(0, 10)}</td><td>${t.entry.expired}</td><td class="n">${count(-e.points)}</td></tr>`,
+          )}${status.entries.map(
             (e) =>
               html`<tr><td>${new Date(e.occurredAt).toISOString().slice(0, 10)}</td><td>${entryText(lang, e)}</td><td class="n">${e.amount > 0 ? '+' : ''}${count(e.amount)}</td></tr>`,
           )}</table>`

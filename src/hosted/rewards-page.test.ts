@@ -8,7 +8,7 @@ import { DIALECTS, freshDatabase } from '../../test/setup.js';
 import { buildApp } from '../api/build-app.js';
 import { createApiKey, messageLinkSecret } from '../api/keys.queries.js';
 import { signPageLink } from '../feedback/index.js';
-import { adjust, creditStatus, enrolMember, memberStatus, saveProgram, syncOrders } from '../loyalty/index.js';
+import { adjust, creditStatus, enrolMember, memberStatus, saveProgram, settle, syncOrders } from '../loyalty/index.js';
 
 const NOW = Date.UTC(2026, 2, 1, 12);
 const DAY = 86_400_000;
@@ -241,6 +241,78 @@ for (const dialect of DIALECTS) {
           me.member.rewards.find((r) => r.key === 'vip'),
           { ...me.member.rewards.find((r) => r.key === 'vip'), redeemable: false, tierTooLow: true },
         );
+      } finally {
+        await app.close();
+        await t.drop();
+      }
+    });
+
+    test('read years after the last sync: the tier a review now gives, and the expiries due shown in the history, the same as after a sync', async () => {
+      const t = await freshDatabase(dialect.name);
+      const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });
+      try {
+        const db = t.store.db;
+        // Points expire 365 days after they become available; Gold from 500 points earned in 365 days.
+        const config = testProgramConfig({ expiry: { mode: 'lot', days: 365 } });
+        const program = await saveProgram(db, config, { now: NOW - 1_100 * DAY });
+        const customer = await addCustomer(db, { email: 'stale@example.com' });
+        // Signup +50 (available at once, NOW − 1,000 days); #2001 £600: +600, available NOW − 886 days.
+        assert.ok((await enrolMember(db, program, { customerId: customer, now: NOW - 1_000 * DAY })).ok);
+        const id = await addOrder(db, { customerId: customer, placedAt: NOW - 900 * DAY, subtotalMinor: 60_000 });
+        await db.updateTable('orders').set({ external_id: '#2001' }).where('id', '=', id).execute();
+        await syncOrders(db, program, { now: NOW - 880 * DAY });
+        const stored = await db
+          .selectFrom('loyalty_members')
+          .select(['tier', 'balance'])
+          .where('customer_id', '=', customer)
+          .executeTakeFirstOrThrow();
+        assert.deepEqual([stored.tier, stored.balance], ['gold', 650], 'as the last sync left it');
+
+        // Now: nothing earned in the last 365 days, the review was due NOW − 485 days: Blue. The signup
+        // lot expired NOW − 635 days, the order's lot NOW − 521 days: nothing is available.
+        const before = await memberStatus(db, program, customer, { asOf: NOW, entries: 20 });
+        assert.deepEqual([before!.available, before!.tier.key, before!.tier.since], [0, 'blue', NOW]);
+        assert.equal(before!.nextTier?.key, 'gold');
+        assert.deepEqual(
+          before!.dueExpiries.map((e) => [e.points, e.occurredAt]),
+          [
+            [600, NOW - 521 * DAY],
+            [50, NOW - 635 * DAY],
+          ],
+        );
+        const token = signPageLink(await messageLinkSecret(db), { c: customer, p: 'rewards', e: NOW + DAY });
+        const page = async () => (await app.inject({ method: 'GET', url: `/w/${token}?lang=en` })).body;
+        const unsynced = await page();
+        assert.match(unsynced, /data-balance>0</);
+        assert.match(unsynced, /<div class="big">Blue<\/div>/);
+        assert.doesNotMatch(unsynced, /Gold<\/div>/);
+        assert.equal(unsynced.match(/<tr data-due-expiry>/g)?.length, 2);
+        assert.match(
+          unsynced,
+          /<tr data-due-expiry><td>\d{4}-\d\d-\d\d<\/td><td>Points expired<\/td><td class="n">-600</,
+        );
+
+        // `loyalty sync` now (orders, then settle) books exactly that: the same balance and tier, the
+        // expiries now from the ledger.
+        await syncOrders(db, program, { now: NOW });
+        assert.deepEqual(
+          (({ expired, downgrades }) => ({ expired, downgrades }))(await settle(db, program, { now: NOW })),
+          { expired: 650, downgrades: 1 },
+        );
+        const after = await memberStatus(db, program, customer, { asOf: NOW, entries: 20 });
+        assert.deepEqual([after!.available, after!.tier.key, after!.dueExpiries], [0, 'blue', []]);
+        assert.deepEqual(
+          after!.entries.filter((e) => e.kind === 'expire').map((e) => [e.amount, e.occurredAt]),
+          [
+            [-600, NOW - 521 * DAY],
+            [-50, NOW - 635 * DAY],
+          ],
+        );
+        const synced = await page();
+        assert.match(synced, /data-balance>0</);
+        assert.match(synced, /<div class="big">Blue<\/div>/);
+        assert.equal(synced.match(/<tr data-due-expiry>/g), null);
+        assert.equal(synced.match(/<td>Points expired<\/td>/g)?.length, 2);
       } finally {
         await app.close();
         await t.drop();

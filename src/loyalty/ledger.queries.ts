@@ -239,7 +239,7 @@ export async function dueExpiries(
       remaining: lot.remaining,
       amount,
       occurredAt: lot.availableAt + span,
-      reason: `points earned ${new Date(lot.availableAt).toISOString().slice(0, 10)} expired after ${days} days`,
+      reason: `points available since ${new Date(lot.availableAt).toISOString().slice(0, 10)} expired after ${days} days`,
       idempotencyKey: `expire:lot:${lot.id}`,
       lot: lot.id,
     });
@@ -369,10 +369,48 @@ export async function qualifyingValue(
   return Number(row.v);
 }
 
+/** What a tier review at some instant decides; see `assessTier`. */
+export interface TierAssessment {
+  outcome: 'upgrade' | 'downgrade' | 'renewed' | 'unchanged';
+  /** The tier's key after the review. */
+  tier: string;
+  /** When the member reached that tier (ms since the epoch). */
+  since: number;
+  /** When the tier is next reviewed (ms since the epoch). */
+  reviewAt: number;
+  /** The qualifying value it was decided on: points, or minor units on a spend basis. */
+  value: number;
+}
+
 /**
- * Re-assesses a member's tier at `asOf` on the rolling window (never on the balance): a higher tier
- * applies at once; a lower one only once `tier_review_at` (the end of the qualifying period plus the
- * grace period) has passed, and a member still qualifying then keeps the tier for another period.
+ * Decides a member's tier at `asOf` on the rolling window (never on the balance), without writing it:
+ * a higher tier applies at once; a lower one only once `tier_review_at` (the end of the qualifying
+ * period plus the grace period) has passed, and a member still qualifying then keeps the tier for
+ * another period. `reviewTier` books this decision; `memberStatus` shows it before a sync books it.
+ */
+export async function assessTier(
+  trx: LoyaltyDb,
+  program: Program,
+  member: Pick<MemberRow, 'customer_id' | 'tier' | 'tier_since' | 'tier_review_at'>,
+  asOf: number,
+): Promise<TierAssessment> {
+  const { config } = program;
+  const value = await qualifyingValue(trx, config, member.customer_id, asOf);
+  const reached = tierFor(config, value);
+  const current = tierByKey(config, member.tier);
+  const period = (config.tiers.windowDays + config.tiers.graceDays) * MS_PER_DAY;
+  const upgrade = tierRank(config, reached.key) > tierRank(config, current.key) || tierRank(config, member.tier) < 0;
+  const same = { tier: member.tier, since: member.tier_since, reviewAt: member.tier_review_at, value };
+  if (!upgrade && asOf < member.tier_review_at) return { outcome: 'unchanged', ...same };
+  if (!upgrade && reached.key === current.key) return { outcome: 'renewed', ...same, reviewAt: asOf + period };
+  if (!upgrade && tierRank(config, reached.key) >= tierRank(config, current.key))
+    return { outcome: 'unchanged', ...same };
+  return { outcome: upgrade ? 'upgrade' : 'downgrade', tier: reached.key, since: asOf, reviewAt: asOf + period, value };
+}
+
+/**
+ * Re-assesses a member's tier at `asOf` (see `assessTier`) and books the result: the member row, and
+ * for an upgrade or a downgrade a `loyalty_tier_history` row. `member` is updated in place.
  */
 export async function reviewTier(
   trx: LoyaltyDb,
@@ -380,44 +418,30 @@ export async function reviewTier(
   member: MemberRow,
   asOf: number,
 ): Promise<'upgrade' | 'downgrade' | 'renewed' | 'unchanged'> {
-  const { config } = program;
-  const value = await qualifyingValue(trx, config, member.customer_id, asOf);
-  const reached = tierFor(config, value);
-  const current = tierByKey(config, member.tier);
-  const period = (config.tiers.windowDays + config.tiers.graceDays) * MS_PER_DAY;
-  const upgrade = tierRank(config, reached.key) > tierRank(config, current.key) || tierRank(config, member.tier) < 0;
-  if (!upgrade && asOf < member.tier_review_at) return 'unchanged';
-  if (!upgrade && reached.key === current.key) {
-    await trx
-      .updateTable('loyalty_members')
-      .set({ tier_review_at: asOf + period })
-      .where('customer_id', '=', member.customer_id)
-      .execute();
-    member.tier_review_at = asOf + period;
-    return 'renewed';
-  }
-  if (!upgrade && tierRank(config, reached.key) >= tierRank(config, current.key)) return 'unchanged';
-  const reason = upgrade ? 'upgrade' : 'downgrade';
+  const review = await assessTier(trx, program, member, asOf);
+  if (review.outcome === 'unchanged') return 'unchanged';
   await trx
     .updateTable('loyalty_members')
-    .set({ tier: reached.key, tier_since: asOf, tier_review_at: asOf + period })
+    .set({ tier: review.tier, tier_since: review.since, tier_review_at: review.reviewAt })
     .where('customer_id', '=', member.customer_id)
     .execute();
-  await trx
-    .insertInto('loyalty_tier_history')
-    .values({
-      customer_id: member.customer_id,
-      from_tier: member.tier,
-      to_tier: reached.key,
-      changed_at: asOf,
-      reason,
-      qualifying_value: value,
-    })
-    .execute();
-  member.tier = reached.key;
-  member.tier_since = asOf;
-  member.tier_review_at = asOf + period;
-  return reason;
+  if (review.outcome !== 'renewed') {
+    await trx
+      .insertInto('loyalty_tier_history')
+      .values({
+        customer_id: member.customer_id,
+        from_tier: member.tier,
+        to_tier: review.tier,
+        changed_at: asOf,
+        reason: review.outcome,
+        qualifying_value: review.value,
+      })
+      .execute();
+  }
+  member.tier = review.tier;
+  member.tier_since = review.since;
+  member.tier_review_at = review.reviewAt;
+  return review.outcome;
 }
 
 /**

@@ -5,6 +5,7 @@ import { type Db, REVENUE_STATUSES } from '../store/index.js';
 import { randomCode } from './codes.js';
 import { creditStatus } from './credit.queries.js';
 import {
+  assessTier,
   dueExpiries,
   limitRefusal,
   lockMember,
@@ -424,6 +425,12 @@ export interface MemberStatus {
   lastActivityAt: number;
   rewardsWithinReach: Array<{ key: string; name: string; cost: number }>;
   entries: LedgerEntry[];
+  /**
+   * Expiries due by `asOf` that no sync or redemption has booked yet, newest first: points (positive),
+   * the instant they expired (epoch ms) and why. `available` already has them taken off; a history
+   * shows them so that the balance adds up.
+   */
+  dueExpiries: Array<{ points: number; occurredAt: number; reason: string }>;
   tierHistory: Array<{ from: string | null; to: string; at: number; reason: string }>;
   redemptions: Array<{
     code: string;
@@ -443,7 +450,9 @@ export interface MemberStatus {
 /**
  * A member's status as of `asOf`. Pending points whose window has passed are shown as available, and
  * points that have expired by `asOf` are not (both computed on read, `dueExpiries`); `loyalty sync`
- * or the member's next redemption books them.
+ * or the member's next redemption books them. The tier is the one a review at `asOf` gives
+ * (`assessTier`): a live page read years after the last sync shows the tier the member holds now,
+ * not the one stored then. As of a day before the stored tier was reached, the stored tier is shown.
  */
 export async function memberStatus(
   db: Db,
@@ -477,7 +486,11 @@ export async function memberStatus(
     .orderBy('available_at')
     .execute();
   const { config } = program;
-  const tier = tierByKey(config, member.tier);
+  const review =
+    asOf >= member.tier_since
+      ? await assessTier(l, program, member, asOf)
+      : { tier: member.tier, since: member.tier_since, reviewAt: member.tier_review_at };
+  const tier = tierByKey(config, review.tier);
   const next = config.tiers.levels[tierRank(config, tier.key) + 1];
   const rows = await l
     .selectFrom('loyalty_ledger as e')
@@ -508,9 +521,10 @@ export async function memberStatus(
   // expired by `asOf` is not available, though `expireMember` (sync, or the next redemption) books it.
   const repaid = Math.min(member.debt, member.balance + due);
   const settled = member.balance + due - repaid;
-  const expired = (
+  const expiries = (
     await dueExpiries(l, program, { ...member, balance: settled }, Math.max(member.settled_at, asOf), asOf)
-  ).reduce((sum, e) => sum + e.amount, 0);
+  ).filter((e) => e.amount > 0);
+  const expired = expiries.reduce((sum, e) => sum + e.amount, 0);
   const available = settled - expired;
   return {
     customerId,
@@ -529,8 +543,8 @@ export async function memberStatus(
       name: tier.name,
       multiplier: tier.multiplier,
       perks: [...tier.perks],
-      since: member.tier_since,
-      reviewAt: member.tier_review_at,
+      since: review.since,
+      reviewAt: review.reviewAt,
     },
     nextTier: next ? { key: next.key, name: next.name, threshold: next.threshold } : undefined,
     referralCode: member.referral_code,
@@ -539,6 +553,9 @@ export async function memberStatus(
       .filter((r) => r.cost <= available && tierAllowsReward(config, r, tier.key))
       .map((r) => ({ key: r.key, name: r.name, cost: r.cost })),
     entries: rows.map(entryRowToEntry),
+    dueExpiries: expiries
+      .map((e) => ({ points: e.amount, occurredAt: e.occurredAt, reason: e.reason }))
+      .sort((a, b) => b.occurredAt - a.occurredAt),
     tierHistory: history.map((h) => ({ from: h.from_tier, to: h.to_tier, at: h.changed_at, reason: h.reason })),
     // A store-credit redemption's row is a receipt, not a code to use: the credit shows in `credit`.
     redemptions: redemptions

@@ -160,6 +160,13 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         out(
           formatTable([
             ['date', 'points', 'kind', 'reason', 'bucket'],
+            ...status.dueExpiries.map((e) => [
+              day(e.occurredAt, timeZone),
+              String(-e.points),
+              'expire',
+              e.reason,
+              'due (booked by the next sync)',
+            ]),
             ...status.entries.map((e) => [day(e.occurredAt, timeZone), String(e.amount), e.kind, e.reason, e.bucket]),
           ]),
         );
