@@ -3,7 +3,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runCli } from './run-cli.js';
-import { addCustomer } from './segments-fixtures.js';
+import { addCustomer, addOrder } from './segments-fixtures.js';
 import { DIALECTS, freshDatabase, tempDir } from './setup.js';
 
 // `comeback feedback report` as a person reads it: besides the scores, why carts were left and the
@@ -50,6 +50,19 @@ for (const dialect of DIALECTS) {
         const rows = comments.split('\n').slice(2, 4);
         assert.match(rows[0]!, new RegExp(`^2026-03-05 +${bob} +nps +3 +Great tea x{49}…$`));
         assert.match(rows[1]!, new RegExp(`^2026-03-01 +${ann} +nps +10 +Lovely and fast$`));
+
+        // Without --as-of: the store's latest data for feedback, the day of its latest answer (the
+        // orders are an old export from 2011), not the day it runs and not the orders' last day.
+        await addOrder(t.store.db, ann, { at: Date.UTC(2011, 11, 9, 12) });
+        const latest = await runCli('feedback', 'report', '--db', t.url);
+        assert.equal(latest.code, 0, latest.err);
+        assert.match(latest.out, /^Feedback up to 2026-03-05 \(the day of the latest answer, review or sale\)\n/);
+        assert.match(latest.out, /NPS -?\d/);
+        const json = JSON.parse((await runCli('feedback', 'report', '--json', '--db', t.url)).out) as {
+          asOf: number;
+          nps: { answers: number };
+        };
+        assert.deepEqual([json.asOf, json.nps.answers], [Date.UTC(2026, 2, 6), 2]);
       } finally {
         await t.drop();
         rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ export {
   npsGroup,
   npsSummary,
 } from './nps.js';
-export { type FeedbackReport, feedbackReport } from './report.queries.js';
+export { type FeedbackReport, feedbackReport, latestFeedbackEnd } from './report.queries.js';
 export {
   creditReviewPoints,
   latestReviews,

@@ -1,4 +1,5 @@
 import { type RawBuilder, sql } from 'kysely';
+import { dayEndInZone } from '../shared/dates.js';
 import { type Db, isPostgres } from '../store/index.js';
 import { type ExitChurn, exitChurn } from './churn.queries.js';
 import { type CsatSummary, csatSummary, type NpsSummary, npsSummary } from './nps.js';
@@ -42,6 +43,30 @@ export interface FeedbackReport {
 }
 
 /** `YYYY-MM` of an epoch-ms column in UTC, spelled for the dialect. */
+/**
+ * The default as-of of the feedback report, the store's latest data for it: the end of the day (the next
+ * midnight in `timeZone`, IANA; epoch ms) of the latest survey link issued, answer or review, or of the
+ * latest sale when that is later (`latestSale`, the shared default of the other commands). Feedback
+ * arrives live while orders may be an old export, so the orders' day alone would leave today's answers
+ * out. Undefined when the store has neither.
+ */
+export async function latestFeedbackEnd(
+  db: Db,
+  timeZone: string,
+  latestSale: number | undefined,
+): Promise<number | undefined> {
+  const f = feedbackDb(db);
+  const [issued, answered, reviewed] = await Promise.all([
+    f.selectFrom('survey_links').select(sql<number | null>`max(issued_at)`.as('at')).executeTakeFirstOrThrow(),
+    f.selectFrom('survey_responses').select(sql<number | null>`max(answered_at)`.as('at')).executeTakeFirstOrThrow(),
+    f.selectFrom('product_reviews').select(sql<number | null>`max(created_at)`.as('at')).executeTakeFirstOrThrow(),
+  ]);
+  const last = [issued.at, answered.at, reviewed.at].filter((at) => at !== null).map(Number);
+  const feedback = last.length > 0 ? dayEndInZone(Math.max(...last), timeZone) : undefined;
+  if (feedback === undefined) return latestSale;
+  return latestSale === undefined ? feedback : Math.max(feedback, latestSale);
+}
+
 function monthOf(db: Db, column: string): RawBuilder<string> {
   const ref = sql.ref(column);
   return isPostgres(db)

@@ -8,7 +8,16 @@ import { DIALECTS, freshDatabase } from '../../test/setup.js';
 import { buildApp } from '../api/build-app.js';
 import { createApiKey, messageLinkSecret } from '../api/keys.queries.js';
 import { signPageLink } from '../feedback/index.js';
-import { adjust, creditStatus, enrolMember, memberStatus, saveProgram, settle, syncOrders } from '../loyalty/index.js';
+import {
+  adjust,
+  creditStatus,
+  enrolMember,
+  type LoyaltyTables,
+  memberStatus,
+  saveProgram,
+  settle,
+  syncOrders,
+} from '../loyalty/index.js';
 
 const NOW = Date.UTC(2026, 2, 1, 12);
 const DAY = 86_400_000;
@@ -262,6 +271,7 @@ for (const dialect of DIALECTS) {
         await db.updateTable('orders').set({ external_id: '#2001' }).where('id', '=', id).execute();
         await syncOrders(db, program, { now: NOW - 880 * DAY });
         const stored = await db
+          .withTables<LoyaltyTables>()
           .selectFrom('loyalty_members')
           .select(['tier', 'balance'])
           .where('customer_id', '=', customer)

@@ -167,6 +167,12 @@ for (const dialect of DIALECTS) {
           200,
           'a retry stores nothing',
         );
+        const latest = (await app.inject({ method: 'GET', url: '/api/v1/feedback/report', headers: auth })).json();
+        assert.deepEqual(
+          [latest.asOf, latest.nps.answers],
+          [Date.UTC(2026, 3, 11), 1],
+          'by default, up to the end of the day of the latest answer',
+        );
         const one = await report('2026-04-30');
         // One promoter: NPS 100. Adjusted Wald (Rocks 2016) by hand: n' = 4, pP = 1.75/4 = 0.4375,
         // pD = 0.75/4 = 0.1875, d = 0.25, var = (0.625 − 0.0625)/4 = 0.140625, SE = 0.375;

@@ -1,4 +1,5 @@
 import { Type } from '@fastify/type-provider-typebox';
+import { defaultAsOf } from '../../analytics/index.js';
 import { messagingSettings, signLink, verifyLink, webUrlProblem } from '../../campaigns/index.js';
 import { ComebackError } from '../../errors.js';
 import {
@@ -7,6 +8,7 @@ import {
   feedbackDb,
   feedbackReport,
   issueSurveyLink,
+  latestFeedbackEnd,
   loadSurvey,
   openReviewLink,
   openSurveyLink,
@@ -413,14 +415,21 @@ export function registerFeedbackRoutes(app: ApiApp, deps: RouteDeps & { linkSecr
         tags: ['feedback'],
         querystring: Type.Object({
           from: Type.Optional(Type.String({ description: 'YYYY-MM-DD, inclusive' })),
-          asOf: Type.Optional(Type.String({ description: 'YYYY-MM-DD, inclusive' })),
+          asOf: Type.Optional(
+            Type.String({
+              description: 'YYYY-MM-DD, inclusive (default: the day of the latest answer, review or sale)',
+            }),
+          ),
         }),
       },
     },
     async (request) => {
       // Days of the store's zone, as everywhere: from is the local midnight starting its day.
       const timeZone = await storeZone(db);
-      const asOf = endDateQuery(request.query.asOf, 'asOf', timeZone) ?? deps.now();
+      const asOf =
+        endDateQuery(request.query.asOf, 'asOf', timeZone) ??
+        (await latestFeedbackEnd(db, timeZone, await defaultAsOf(db, undefined, timeZone))) ??
+        deps.now();
       const from = dateQuery(request.query.from, 'from', timeZone);
       return feedbackReport(db, { asOf, ...(from !== undefined ? { from } : {}) });
     },

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { defaultAsOf } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
-import { type FeedbackReport, feedbackReport, importFeedbackCsv } from '../../feedback/index.js';
+import { type FeedbackReport, feedbackReport, importFeedbackCsv, latestFeedbackEnd } from '../../feedback/index.js';
 import { dayInZone } from '../../shared/dates.js';
 import { openStore } from '../../store/index.js';
 import { countOf, formatTable, printJson } from '../io.js';
@@ -12,11 +13,13 @@ const noteText = (note: string | null) =>
   note === 'no_answers' ? ' (no answers: no figure)' : note === 'small_sample' ? ' (few answers: a wide interval)' : '';
 
 /** The human face of the feedback report; the days of answers and reviews are the store's (`timeZone`). */
-function printReport(ctx: CommandContext, r: FeedbackReport, timeZone: string): void {
+function printReport(ctx: CommandContext, r: FeedbackReport, timeZone: string, source: string): void {
   const out = ctx.io.out;
   // The store's days: the period's last day is the one its end (exclusive) closes.
   const day = (ms: number) => dayInZone(ms, timeZone);
-  out.write(`Feedback ${r.from === null ? 'up to' : `from ${day(r.from)} to`} ${day(r.asOf - 1)}\n\n`);
+  out.write(
+    `Feedback ${r.from === null ? 'up to' : `from ${day(r.from)} to`} ${day(r.asOf - 1)}${source ? ` (${source})` : ''}\n\n`,
+  );
   const n = r.nps;
   out.write(
     n.nps === null
@@ -167,7 +170,10 @@ export function registerFeedback(program: Command, ctx: CommandContext): void {
       .description('NPS with its interval and monthly trend, CSAT, response rates, exit reasons, reviews'),
   )
     .option('--from <date>', 'first day, YYYY-MM-DD, included')
-    .option('--as-of <date>', `${AS_OF_HELP.replace(/ \(default.*$/, '')} (default: now)`)
+    .option(
+      '--as-of <date>',
+      `${AS_OF_HELP.replace(/ \(default.*$/, '')} (default: the end of the day of the latest answer, review or sale)`,
+    )
     .option('--json', 'machine output')
     .action(async (flags: { db?: string; from?: string; asOf?: string; json?: boolean }) => {
       // Read in UTC first so that a bad date is refused before the store opens; re-read in its zone.
@@ -177,10 +183,17 @@ export function registerFeedback(program: Command, ctx: CommandContext): void {
       try {
         const timeZone = await storeTimeZone(store.db);
         const from = dateFlag(flags.from, '--from', timeZone);
-        const asOf = endDateFlag(flags.asOf, '--as-of', timeZone) ?? ctx.now();
+        const given = endDateFlag(flags.asOf, '--as-of', timeZone);
+        const latest =
+          given === undefined
+            ? await latestFeedbackEnd(store.db, timeZone, await defaultAsOf(store.db, undefined, timeZone))
+            : undefined;
+        const asOf = given ?? latest ?? ctx.now();
         const report = await feedbackReport(store.db, { asOf, ...(from !== undefined ? { from } : {}) });
         if (flags.json) return printJson(ctx.io, report);
-        printReport(ctx, report, timeZone);
+        const source =
+          given !== undefined ? '' : latest !== undefined ? 'the day of the latest answer, review or sale' : 'now';
+        printReport(ctx, report, timeZone, source);
       } finally {
         await store.close();
       }
