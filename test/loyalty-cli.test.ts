@@ -142,7 +142,10 @@ describe('comeback loyalty', () => {
       expectedDormant,
     );
     assert.ok(dormant.every((m: { daysInactive: number }) => m.daysInactive >= 180));
-    assert.equal((await comeback('loyalty', 'status', ...asOf)).code, 0);
+    const status = await comeback('loyalty', 'status', ...asOf);
+    assert.equal(status.code, 0, status.err);
+    // The example program: a point is worth a penny, said in money.
+    assert.match(status.out, /, GBP, 1 point = £0\.01\n/);
 
     const clean = await comeback('loyalty', 'audit', '--json');
     assert.equal(clean.code, 0, clean.err);

@@ -54,7 +54,8 @@ button.secondary{background:#fff;color:#18181b;border:1px solid #d4d4d8;margin-t
 table{width:100%;border-collapse:collapse;font-size:.9rem}td,th{padding:.35rem .25rem;border-bottom:1px solid #f4f4f5;text-align:left}td.n{text-align:right}
 .big{font-size:2rem;font-weight:700}.muted{color:#71717a;font-size:.85rem}.row{display:flex;justify-content:space-between;align-items:center;gap:.5rem}
 .store{max-width:32rem;margin:0 auto .75rem}.store a{color:#18181b;display:inline-block;min-height:44px;line-height:44px}
-.switch{display:flex;justify-content:space-between;align-items:center;min-height:44px;border-bottom:1px solid #f4f4f5}code{word-break:break-all}`;
+.switch{display:flex;justify-content:space-between;align-items:center;min-height:44px;border-bottom:1px solid #f4f4f5}code{word-break:break-all}
+:lang(ko){word-break:keep-all;overflow-wrap:anywhere}`;
 
 /** A whole page: the language, title and body. */
 export function layout(lang: PageLang, title: string, body: Raw): string {

@@ -20,6 +20,8 @@ export const TEXT = {
       expired: 'This link has expired. Thank you for your interest — we will ask again another time.',
       used: 'This survey has already been answered with this link. Thank you!',
     },
+    /** The page title of a refused link: what the tab and a screen reader announce. */
+    refusedTitle: { answered: 'Already answered', invalid: 'Link not valid', expired: 'Link expired' },
     reviewTitle: 'Review your order',
     rating: 'Your rating',
     reviewText: 'Your review (optional)',
@@ -55,6 +57,7 @@ export const TEXT = {
       expired: '링크의 유효 기간이 지났습니다. 관심 가져 주셔서 감사합니다. 다음에 다시 여쭤볼게요.',
       used: '이 링크로 이미 응답하셨습니다. 감사합니다!',
     },
+    refusedTitle: { answered: '이미 응답하셨습니다', invalid: '유효하지 않은 링크', expired: '기간이 지난 링크' },
     reviewTitle: '주문하신 상품은 어떠셨나요?',
     rating: '별점',
     reviewText: '리뷰 (선택)',
@@ -80,7 +83,9 @@ export type Refusal = keyof (typeof TEXT)['en']['refused'];
 
 /** The page of a refused link. */
 export function refusedPage(lang: PageLang, reason: Refusal): string {
-  return layout(lang, '—', html`<p class="error" role="alert">${TEXT[lang].refused[reason]}</p>`);
+  const titles = TEXT[lang].refusedTitle;
+  const title = reason === 'used' ? titles.answered : reason === 'expired' ? titles.expired : titles.invalid;
+  return layout(lang, title, html`<p class="error" role="alert">${TEXT[lang].refused[reason]}</p>`);
 }
 
 /** A short message page (thanks, done). */

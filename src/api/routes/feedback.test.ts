@@ -63,6 +63,11 @@ for (const dialect of DIALECTS) {
         const again = await app.inject({ method: 'POST', url: `/s/${link.token}`, headers: form, payload: 'score=10' });
         assert.equal(again.statusCode, 409, 'one answer per link');
         assert.match(again.body, /already been answered/);
+        assert.match(again.body, /<title>Already answered<\/title>/);
+        const againKo = await app.inject({ method: 'GET', url: `/s/${link.token}?lang=ko` });
+        assert.equal(againKo.statusCode, 409);
+        assert.match(againKo.body, /<title>이미 응답하셨습니다<\/title>/);
+        assert.match(againKo.body, /:lang\(ko\)\{word-break:keep-all/, 'Korean lines break between words');
         assert.equal((await app.inject({ method: 'GET', url: `/s/${link.token}` })).statusCode, 409);
 
         const forged = await app.inject({

@@ -121,7 +121,11 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
       if (flags.json) return printJson(ctx.io, { version: p.version, config: p.config, versions, report });
       const c = p.config;
       out(
-        `${c.name}: version ${p.version} of ${versions.length}, ${c.currency}, 1 point = ${c.pointValueMinor} minor units`,
+        `${c.name}: version ${p.version} of ${versions.length}, ${c.currency}, 1 point = ${
+          Number.isInteger(c.pointValueMinor)
+            ? formatMoney(c.pointValueMinor, c.currency)
+            : `${c.pointValueMinor} minor units of ${c.currency}`
+        }`,
       );
       out(
         `earning: ${c.earning.pointsPerUnit} points per ${c.currency} 1, return window ${c.earning.returnWindowDays} days`,
