@@ -53,15 +53,22 @@ for (const dialect of DIALECTS) {
       const program = await saveProgram(db, testProgramConfig({ expiry: { mode: 'lot', days: 30 }, actions: {} }), {
         now: day(25),
       });
-      assert.deepEqual(await expiringPoints(db, program, day(25), 5), [
+      // The window is [now, now + days): as of day 25 (its midnight), 6 days reach the instant day 30
+      // begins, 5 days end just before it.
+      assert.deepEqual(await expiringPoints(db, program, day(25), 6), [
         { customerId: a, points: 40, expiresAt: day(30) },
       ]);
-      assert.deepEqual(await expiringPoints(db, program, day(25), 4), [], 'day 30 is not within 4 days of day 25');
-      assert.deepEqual(await expiringPoints(db, program, day(25), 25), [
+      assert.deepEqual(await expiringPoints(db, program, day(25), 5), [], 'day 30 is not within 5 days of day 25');
+      assert.deepEqual(await expiringPoints(db, program, day(25), 26), [
         { customerId: a, points: 90, expiresAt: day(30) },
         { customerId: b, points: 10, expiresAt: day(40) },
       ]);
-      assert.deepEqual(await expiringPoints(db, program, day(30), 5), [], 'a lot due exactly now is the settle pass’s');
+      assert.deepEqual(
+        await expiringPoints(db, program, day(30), 5),
+        [{ customerId: a, points: 40, expiresAt: day(30) }],
+        'a lot that expires at the instant of the as-of is not due yet: the reminder still counts it',
+      );
+      assert.deepEqual(await expiringPoints(db, program, day(30) + 1, 5), [], 'a moment later it is the settle pass’s');
     });
 
     test('inactivity expiry: the whole balance, at the last activity plus the period', async () => {
@@ -74,7 +81,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await expiringPoints(db, program, day(25), 15), [
         { customerId: b, points: 10, expiresAt: day(30) },
       ]);
-      assert.deepEqual(await expiringPoints(db, program, day(25), 30), [
+      assert.deepEqual(await expiringPoints(db, program, day(25), 31), [
         { customerId: a, points: 90, expiresAt: day(55) },
         { customerId: b, points: 10, expiresAt: day(30) },
       ]);

@@ -278,10 +278,17 @@ for (const dialect of DIALECTS) {
           .executeTakeFirstOrThrow();
         assert.deepEqual([stored.tier, stored.balance], ['gold', 650], 'as the last sync left it');
 
-        // Now: nothing earned in the last 365 days, the review was due NOW − 485 days: Blue. The signup
+        // Now: nothing earned in the last 365 days; Gold came with #2001 (NOW − 900 days), so the review
+        // was due 365 + 30 days later, NOW − 505 days: Blue from then. The signup
         // lot expired NOW − 635 days, the order's lot NOW − 521 days: nothing is available.
         const before = await memberStatus(db, program, customer, { asOf: NOW, entries: 20 });
-        assert.deepEqual([before!.available, before!.tier.key, before!.tier.since], [0, 'blue', NOW]);
+        assert.deepEqual([before!.available, before!.tier.key, before!.tier.since], [0, 'blue', NOW - 505 * DAY]);
+        assert.deepEqual(before!.tierHistory.at(-1), {
+          from: 'gold',
+          to: 'blue',
+          at: NOW - 505 * DAY,
+          reason: 'downgrade',
+        });
         assert.equal(before!.nextTier?.key, 'gold');
         assert.deepEqual(
           before!.dueExpiries.map((e) => [e.points, e.occurredAt]),
@@ -311,6 +318,8 @@ for (const dialect of DIALECTS) {
         );
         const after = await memberStatus(db, program, customer, { asOf: NOW, entries: 20 });
         assert.deepEqual([after!.available, after!.tier.key, after!.dueExpiries], [0, 'blue', []]);
+        assert.deepEqual(after!.tierHistory, before!.tierHistory);
+        assert.equal(after!.tier.since, before!.tier.since);
         assert.deepEqual(
           after!.entries.filter((e) => e.kind === 'expire').map((e) => [e.amount, e.occurredAt]),
           [

@@ -14,7 +14,7 @@ export interface ExpiringPoints {
 }
 
 /**
- * The members whose available points expire in the window `(now, now + withinDays days]`, as the
+ * The members whose available points expire in the window `[now, now + withinDays days)`, as the
  * settle pass (`expireMember`) would expire them if nothing else happened: with `inactivity` expiry, the
  * whole balance at `last_activity_at + days`; with `lot` expiry, what is left of each lot available by
  * `now` (the same replay, `remainingLots`) whose `available_at + days` falls in the window, at most the
@@ -37,8 +37,8 @@ export async function expiringPoints(
       .selectFrom('loyalty_members')
       .select(['customer_id', 'balance', 'last_activity_at'])
       .where('balance', '>', 0)
-      .where('last_activity_at', '>', now - span)
-      .where('last_activity_at', '<=', end - span)
+      .where('last_activity_at', '>=', now - span)
+      .where('last_activity_at', '<', end - span)
       .orderBy('customer_id')
       .execute();
     return members.map((m) => ({
@@ -78,7 +78,7 @@ export async function expiringPoints(
     let expiresAt = Number.POSITIVE_INFINITY;
     for (const lot of remainingLots(member)) {
       const at = lot.availableAt + span;
-      if (lot.remaining <= 0 || at <= now || at > end) continue;
+      if (lot.remaining <= 0 || at < now || at >= end) continue;
       points += lot.remaining;
       expiresAt = Math.min(expiresAt, at);
     }

@@ -190,7 +190,8 @@ export interface DueExpiry {
 }
 
 /**
- * What the program says has expired by `now`, without writing it. `lot`: every earned lot (a positive
+ * What the program says has expired before `now` (exclusive, as every as-of: an expiry at the instant
+ * `now` is not due yet, it belongs to the next day), without writing it. `lot`: every earned lot (a positive
  * entry) expires `days` after it became available, less what was already taken from it. A reversal
  * takes from the refunded order's own lot first, an expiry from the lot it expired; every other debit
  * (redemptions, debits by hand, debt repayments) spends the oldest lot available at the time (FIFO).
@@ -210,7 +211,8 @@ export async function dueExpiries(
   if (mode === 'none' || days === undefined || member.balance <= 0) return [];
   const span = days * MS_PER_DAY;
   if (mode === 'inactivity') {
-    if (member.last_activity_at + span > now) return [];
+    // `now` is an exclusive end (an as-of is the next midnight): what expires at `now` is not due yet.
+    if (member.last_activity_at + span >= now) return [];
     return [
       {
         remaining: member.balance,
@@ -232,7 +234,7 @@ export async function dueExpiries(
   const due: DueExpiry[] = [];
   let left = member.balance;
   for (const lot of remainingLots(entries)) {
-    if (lot.remaining <= 0 || lot.availableAt + span > now) continue;
+    if (lot.remaining <= 0 || lot.availableAt + span >= now) continue;
     const amount = Math.max(0, Math.min(lot.remaining, left));
     left -= amount;
     due.push({
@@ -405,7 +407,10 @@ export async function assessTier(
   if (!upgrade && reached.key === current.key) return { outcome: 'renewed', ...same, reviewAt: asOf + period };
   if (!upgrade && tierRank(config, reached.key) >= tierRank(config, current.key))
     return { outcome: 'unchanged', ...same };
-  return { outcome: upgrade ? 'upgrade' : 'downgrade', tier: reached.key, since: asOf, reviewAt: asOf + period, value };
+  // A lower tier applies from the day the review came due (the member held the old tier until then), a
+  // higher one from `asOf`, when the points that reach it are seen.
+  const since = upgrade ? asOf : member.tier_review_at;
+  return { outcome: upgrade ? 'upgrade' : 'downgrade', tier: reached.key, since, reviewAt: asOf + period, value };
 }
 
 /**
@@ -432,7 +437,7 @@ export async function reviewTier(
         customer_id: member.customer_id,
         from_tier: member.tier,
         to_tier: review.tier,
-        changed_at: asOf,
+        changed_at: review.since,
         reason: review.outcome,
         qualifying_value: review.value,
       })

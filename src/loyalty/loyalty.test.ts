@@ -333,10 +333,13 @@ for (const dialect of DIALECTS) {
       ok(await enrolMember(db, lot, { customerId: c, now: day(0) }));
       ok(await adjust(db, lot, { customerId: c, points: 100, reason: 'lot one', now: day(0) }));
       ok(await adjust(db, lot, { customerId: c, points: 50, reason: 'lot two', now: day(20) }));
-      // No sync runs. Day 29: both lots live. Day 30: lot one (100) has expired; day 50: lot two too.
+      // No sync runs. Day 29: both lots live. Lot one (100) expires at the instant day 30 begins: as of
+      // then (an as-of is an exclusive end, the day before's midnight) it is still there, a moment
+      // later it has gone; by day 50 lot two too.
       assert.equal((await memberStatus(db, lot, c, { asOf: day(29) }))!.available, 150);
-      assert.equal((await memberStatus(db, lot, c, { asOf: day(30) }))!.available, 50);
-      assert.equal((await memberStatus(db, lot, c, { asOf: day(50) }))!.available, 0);
+      assert.equal((await memberStatus(db, lot, c, { asOf: day(30) }))!.available, 150);
+      assert.equal((await memberStatus(db, lot, c, { asOf: day(30) + 1 }))!.available, 50);
+      assert.equal((await memberStatus(db, lot, c, { asOf: day(50) + 1 }))!.available, 0);
       // 'ship' costs 60: on day 35 only lot two's 50 is spendable. The refusal books lot one's expiry.
       const refused = await redeem(db, lot, { customerId: c, rewardKey: 'ship', now: day(35) });
       assert.equal(refused.ok, false);

@@ -489,7 +489,7 @@ export async function memberStatus(
   const review =
     asOf >= member.tier_since
       ? await assessTier(l, program, member, asOf)
-      : { tier: member.tier, since: member.tier_since, reviewAt: member.tier_review_at };
+      : { outcome: 'unchanged', tier: member.tier, since: member.tier_since, reviewAt: member.tier_review_at };
   const tier = tierByKey(config, review.tier);
   const next = config.tiers.levels[tierRank(config, tier.key) + 1];
   const rows = await l
@@ -556,7 +556,13 @@ export async function memberStatus(
     dueExpiries: expiries
       .map((e) => ({ points: e.amount, occurredAt: e.occurredAt, reason: e.reason }))
       .sort((a, b) => b.occurredAt - a.occurredAt),
-    tierHistory: history.map((h) => ({ from: h.from_tier, to: h.to_tier, at: h.changed_at, reason: h.reason })),
+    // With the change a review as of `asOf` makes and no sync has booked yet, as the sync will book it.
+    tierHistory: [
+      ...history.map((h) => ({ from: h.from_tier, to: h.to_tier, at: h.changed_at, reason: h.reason })),
+      ...(review.outcome === 'upgrade' || review.outcome === 'downgrade'
+        ? [{ from: member.tier, to: review.tier, at: review.since, reason: review.outcome }]
+        : []),
+    ],
     // A store-credit redemption's row is a receipt, not a code to use: the credit shows in `credit`.
     redemptions: redemptions
       .filter((r) => (JSON.parse(r.reward) as RewardConfig).type !== 'store_credit')
