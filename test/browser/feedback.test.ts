@@ -8,7 +8,7 @@ import { type Browser, chromium } from 'playwright-core';
 import type { ApiApp } from '../../src/api/app.types.js';
 import { buildApp } from '../../src/api/build-app.js';
 import { createApiKey, messageLinkSecret, upsertAdminUser } from '../../src/api/keys.queries.js';
-import { importFeedbackCsv, issueSurveyLink } from '../../src/feedback/index.js';
+import { BUILTIN_SURVEYS, importFeedbackCsv, issueSurveyLink, saveSurvey } from '../../src/feedback/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { addOrder } from '../loyalty-fixtures.js';
 
@@ -30,6 +30,7 @@ const skip =
       : 'web/dist is not built (npm run build:web)'
     : `${CHROMIUM} not found (apt-get install chromium)`;
 const PHONE = { width: 390, height: 844 };
+const LAPTOP = { width: 1280, height: 800 };
 
 describe('customer pages in Chromium on a phone', { skip }, () => {
   let dir: string;
@@ -178,5 +179,44 @@ describe('customer pages in Chromium on a phone', { skip }, () => {
         ['kakao', false, 'preference_centre'],
       ],
     );
+  });
+
+  test('the Feedback page names the surveys in English and Korean, a store’s own survey by its key', async () => {
+    const now = Date.now();
+    const csat = BUILTIN_SURVEYS.find((s) => s.key === 'csat');
+    const saved = await saveSurvey(store.db, { ...csat, key: 'delivery_check' }, now);
+    assert.ok(saved.ok, JSON.stringify(saved));
+    const secret = await messageLinkSecret(store.db);
+    for (const surveyKey of ['nps', 'cart', 'csat', 'exit', 'delivery_check']) {
+      await issueSurveyLink(store.db, secret, { surveyKey, customerId: customer, now });
+    }
+    const admin = await browser.newContext({ viewport: LAPTOP, locale: 'en-GB' });
+    const signIn = await admin.request.post(new URL('/api/v1/session', url).href, {
+      data: { username: 'admin', password: 'correct horse battery' },
+    });
+    assert.equal(signIn.status(), 200, await signIn.text());
+    const page = await admin.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const surveys = async (lang: 'en' | 'ko') => {
+      await page.goto(new URL(`/?lang=${lang}#/feedback`, url).href);
+      const table = page.getByTestId('response-rates');
+      await table.waitFor({ timeout: 30_000 });
+      return table.locator('tbody tr td:first-child').allTextContents();
+    };
+    assert.deepEqual(await surveys('en'), [
+      'Abandoned cart',
+      'Satisfaction (CSAT)',
+      'delivery_check',
+      'Exit survey',
+      'NPS',
+    ]);
+    assert.deepEqual(await surveys('ko'), [
+      '장바구니 이탈',
+      '만족도(CSAT)',
+      'delivery_check',
+      '이탈 설문',
+      '순추천지수(NPS)',
+    ]);
+    await admin.close();
   });
 });

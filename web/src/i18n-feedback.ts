@@ -84,6 +84,11 @@ export const FEEDBACK_EN = {
   reason_found_better: 'Found something better',
   reason_poor_service: 'Poor service',
   reason_just_forgot: 'Just forgot',
+  survey_nps: 'NPS',
+  survey_csat: 'Satisfaction (CSAT)',
+  survey_exit: 'Exit survey',
+  survey_cart: 'Abandoned cart',
+  survey_review: 'Product review',
 };
 
 export const FEEDBACK_KO: Record<keyof typeof FEEDBACK_EN, string> = {
@@ -169,4 +174,9 @@ export const FEEDBACK_KO: Record<keyof typeof FEEDBACK_EN, string> = {
   reason_found_better: '더 나은 곳을 찾음',
   reason_poor_service: '서비스 불만족',
   reason_just_forgot: '그냥 잊어버림',
+  survey_nps: '순추천지수(NPS)',
+  survey_csat: '만족도(CSAT)',
+  survey_exit: '이탈 설문',
+  survey_cart: '장바구니 이탈',
+  survey_review: '상품 리뷰',
 };

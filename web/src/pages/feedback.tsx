@@ -22,6 +22,11 @@ export function FeedbackPage() {
     const text = t(key);
     return text === undefined ? r : text;
   };
+  /** A built-in survey's name (`nps`, `csat`, `exit`, `cart`); a store's own survey key as it is. */
+  const survey = (key: string) => {
+    const text = t(`survey_${key}` as MessageKey);
+    return text === undefined ? key : text;
+  };
   return (
     <>
       <PageHead title={t('navFeedback')} lead={t('fbLead')} />
@@ -179,8 +184,9 @@ export function FeedbackPage() {
                   rows={r.responseRates}
                   rowKey={(x) => x.survey}
                   empty={<Empty />}
+                  testId="response-rates"
                   columns={[
-                    { head: t('fbSurvey'), cell: (x) => x.survey },
+                    { head: t('fbSurvey'), cell: (x) => survey(x.survey) },
                     { head: t('fbLinks'), cell: (x) => i18n.number(x.issued) },
                     { head: t('fbAnswered'), cell: (x) => i18n.number(x.answered) },
                     { head: t('fbRate'), cell: (x) => (x.rate === null ? '–' : i18n.percent(x.rate)) },
@@ -197,7 +203,7 @@ export function FeedbackPage() {
                   columns={[
                     { head: t('fbDate'), cell: (c) => i18n.date(c.answeredAt) },
                     { head: t('fbCustomer'), cell: (c) => <a href={`#/customers/${c.customerId}`}>{c.customerId}</a> },
-                    { head: t('fbSurvey'), cell: (c) => c.survey },
+                    { head: t('fbSurvey'), cell: (c) => survey(c.survey) },
                     { head: t('fbScore'), cell: (c) => c.score ?? '–' },
                     { head: t('fbComment'), cell: (c) => c.comment },
                   ]}
