@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 import type { ApiApp } from '../../src/api/app.types.js';
 import { buildApp } from '../../src/api/build-app.js';
 import { createApiKey, messageLinkSecret, upsertAdminUser } from '../../src/api/keys.queries.js';
@@ -71,6 +71,16 @@ describe('customer pages in Chromium on a phone', { skip }, () => {
       args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
     });
   });
+
+  /** A laptop-sized browser signed in as the admin. */
+  async function signedIn(): Promise<BrowserContext> {
+    const admin = await browser.newContext({ viewport: LAPTOP, locale: 'en-GB' });
+    const signIn = await admin.request.post(new URL('/api/v1/session', url).href, {
+      data: { username: 'admin', password: 'correct horse battery' },
+    });
+    assert.equal(signIn.status(), 200, await signIn.text());
+    return admin;
+  }
 
   after(async () => {
     await browser?.close();
@@ -190,11 +200,7 @@ describe('customer pages in Chromium on a phone', { skip }, () => {
     for (const surveyKey of ['nps', 'cart', 'csat', 'exit', 'delivery_check']) {
       await issueSurveyLink(store.db, secret, { surveyKey, customerId: customer, now });
     }
-    const admin = await browser.newContext({ viewport: LAPTOP, locale: 'en-GB' });
-    const signIn = await admin.request.post(new URL('/api/v1/session', url).href, {
-      data: { username: 'admin', password: 'correct horse battery' },
-    });
-    assert.equal(signIn.status(), 200, await signIn.text());
+    const admin = await signedIn();
     const page = await admin.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     const surveys = async (lang: 'en' | 'ko') => {
@@ -217,6 +223,46 @@ describe('customer pages in Chromium on a phone', { skip }, () => {
       '이탈 설문',
       '순추천지수(NPS)',
     ]);
+    await admin.close();
+  });
+
+  test('the Feedback page says why carts were left, in English and Korean', async () => {
+    const at = (hours: number) => new Date(Date.now() - hours * 3_600_000).toISOString();
+    await importFeedbackCsv(
+      store.db,
+      [
+        'survey,customer,answered_at,reason',
+        `cart,${customer},${at(3)},shipping_cost`,
+        `cart,${customer},${at(2)},shipping_cost`,
+        `cart,${customer},${at(1)},price`,
+      ].join('\n'),
+      { file: 'cart.csv', now: Date.now() },
+    );
+    const admin = await signedIn();
+    const page = await admin.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const cart = async (lang: 'en' | 'ko') => {
+      await page.goto(new URL(`/?lang=${lang}#/feedback`, url).href);
+      const table = page.getByTestId('cart-reasons');
+      await table.waitFor({ timeout: 30_000 });
+      const card = page.locator('.card', { has: table });
+      return {
+        title: ((await card.locator('h2').first().textContent()) ?? '').trim(),
+        rows: await Promise.all(
+          (await table.locator('tbody tr').all()).map(async (row) =>
+            (await row.locator('td').allTextContents()).join(' | '),
+          ),
+        ),
+      };
+    };
+    assert.deepEqual(await cart('en'), {
+      title: 'Why carts were left',
+      rows: ['Shipping cost or time | 2', 'Price | 1'],
+    });
+    assert.deepEqual(await cart('ko'), {
+      title: '장바구니에 담고 구매하지 않은 이유',
+      rows: ['배송비나 배송 기간 | 2', '가격 | 1'],
+    });
     await admin.close();
   });
 });

@@ -12,7 +12,7 @@ type Churn = ChurnFigures;
 /** `GET /api/v1/feedback/report`: the server's own type. */
 export type FeedbackReportView = FeedbackReport;
 
-/** The Feedback page: NPS with its interval and trend, CSAT, response rates, exit reasons, comments, reviews. */
+/** The Feedback page: NPS with its interval and trend, CSAT, response rates, exit and cart reasons, comments, reviews. */
 export function FeedbackPage() {
   const i18n = useI18n();
   const { t } = i18n;
@@ -120,6 +120,18 @@ export function FeedbackPage() {
                   rows={r.exitReasons.total}
                   rowKey={(x) => x.reason}
                   empty={<Empty title={t('fbNoExit')} />}
+                  columns={[
+                    { head: t('fbReason'), cell: (x) => reason(x.reason) },
+                    { head: t('fbAnswers'), cell: (x) => i18n.number(x.answers) },
+                  ]}
+                />
+              </Card>
+              <Card title={t('fbCartReasons')}>
+                <DataTable
+                  rows={r.cartReasons}
+                  rowKey={(x) => x.reason}
+                  empty={<Empty title={t('fbNoCart')} />}
+                  testId="cart-reasons"
                   columns={[
                     { head: t('fbReason'), cell: (x) => reason(x.reason) },
                     { head: t('fbAnswers'), cell: (x) => i18n.number(x.answers) },
