@@ -8,7 +8,13 @@ import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 import type { ApiApp } from '../../src/api/app.types.js';
 import { buildApp } from '../../src/api/build-app.js';
 import { createApiKey, messageLinkSecret, upsertAdminUser } from '../../src/api/keys.queries.js';
-import { BUILTIN_SURVEYS, importFeedbackCsv, issueSurveyLink, saveSurvey } from '../../src/feedback/index.js';
+import {
+  BUILTIN_SURVEYS,
+  feedbackDb,
+  importFeedbackCsv,
+  issueSurveyLink,
+  saveSurvey,
+} from '../../src/feedback/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { addOrder } from '../loyalty-fixtures.js';
 
@@ -263,6 +269,61 @@ describe('customer pages in Chromium on a phone', { skip }, () => {
       title: '장바구니에 담고 구매하지 않은 이유',
       rows: ['배송비나 배송 기간 | 2', '가격 | 1'],
     });
+    await admin.close();
+  });
+
+  test('one CSAT answer and one review are “1 answer” and “1 review” on the Feedback page', async () => {
+    const now = Date.now();
+    await importFeedbackCsv(
+      store.db,
+      `survey,customer,answered_at,score\ncsat,${customer},${new Date(now - 3_600_000).toISOString()},5\n`,
+      { file: 'csat.csv', now },
+    );
+    const product = await store.db
+      .insertInto('products')
+      .values({
+        sku: 'MUG-1',
+        title: 'Mug',
+        category: null,
+        price_minor: 1250,
+        currency: 'GBP',
+        handle: null,
+        image_url: null,
+        url: null,
+        vendor: null,
+        product_type: null,
+        tags: null,
+        inventory_quantity: null,
+        compare_at_minor: null,
+        catalogue_source: null,
+        updated_at: now,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const order = await addOrder(store.db, { customerId: customer, placedAt: now - 86_400_000, subtotalMinor: 1250 });
+    await feedbackDb(store.db)
+      .insertInto('product_reviews')
+      .values({
+        customer_id: customer,
+        product_id: product.id,
+        order_id: order,
+        rating: 4,
+        body: 'Nice',
+        created_at: now,
+      })
+      .execute();
+    const admin = await signedIn();
+    const page = await admin.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const hints = async (lang: 'en' | 'ko') => {
+      await page.goto(new URL(`/?lang=${lang}#/feedback`, url).href);
+      await page.getByTestId('kpi-csat').waitFor({ timeout: 30_000 });
+      const hint = async (id: string) =>
+        ((await page.getByTestId(id).locator('.kpi-change').textContent()) ?? '').replace('■', '').trim();
+      return [await hint('kpi-csat'), await hint('kpi-reviews')];
+    };
+    assert.deepEqual(await hints('en'), ['1 answer, mean 5.00 of 5', '1 review, average 4.00 of 5']);
+    assert.deepEqual(await hints('ko'), ['응답 1건, 평균 5.00점(5점 만점)', '리뷰 1건, 평균 4.00점(5점 만점)']);
     await admin.close();
   });
 });

@@ -59,7 +59,9 @@ export function FeedbackPage() {
                   r.csat.mean === null
                     ? { text: t('fbNoAnswers'), direction: 'flat' }
                     : {
-                        text: t('fbCsatHint', { n: r.csat.answers, mean: i18n.number(r.csat.mean, 2) }),
+                        text: i18n.count(r.csat.answers, 'fbCsatHintOne', 'fbCsatHint', {
+                          mean: i18n.number(r.csat.mean, 2),
+                        }),
                         direction: 'flat',
                       }
                 }
@@ -72,7 +74,9 @@ export function FeedbackPage() {
                   r.reviews.average === null
                     ? null
                     : {
-                        text: t('fbReviewsHint', { n: r.reviews.count, avg: i18n.number(r.reviews.average, 2) }),
+                        text: i18n.count(r.reviews.count, 'fbReviewsHintOne', 'fbReviewsHint', {
+                          avg: i18n.number(r.reviews.average, 2),
+                        }),
                         direction: 'flat',
                       }
                 }
