@@ -96,6 +96,30 @@ describe('customer pages in Chromium on a phone', { skip }, () => {
     assert.deepEqual(pageErrors, []);
   });
 
+  test('before any feedback, the Feedback page says how feedback arrives, not to import orders', async () => {
+    const admin = await signedIn();
+    const page = await admin.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const empty = async (lang: 'en' | 'ko') => {
+      await page.goto(new URL(`/?lang=${lang}#/feedback`, url).href);
+      await page.getByTestId('kpi-nps').waitFor({ timeout: 30_000 });
+      const texts = await page.getByTestId('empty').allTextContents();
+      return { first: texts[0], hints: texts.filter((text) => text.includes('comeback')).length };
+    };
+    assert.deepEqual(await empty('en'), {
+      first:
+        'No feedback yetFeedback arrives when customers answer survey and review links: sent by a flow (links.csat, links.review in a message) or made with POST /api/v1/survey-links. Answers collected elsewhere come in with `comeback feedback import FILE`.',
+      hints: 1,
+    });
+    const ko = await empty('ko');
+    assert.match(
+      ko.first ?? '',
+      /^아직 고객 의견이 없습니다고객이 설문·리뷰 링크에 응답하면 채워집니다\..*`comeback feedback import FILE`/,
+    );
+    assert.equal(ko.hints, 1);
+    await admin.close();
+  });
+
   test('an NPS survey answered on a phone appears on the customer’s timeline', async () => {
     const link = await issueSurveyLink(store.db, await messageLinkSecret(store.db), {
       surveyKey: 'nps',

@@ -86,6 +86,9 @@ export const FEEDBACK_EN = {
   fbDate: 'Date',
   fbScore: 'Score',
   fbComment: 'Comment',
+  fbNoFeedback: 'No feedback yet',
+  fbEmptyHint:
+    'Feedback arrives when customers answer survey and review links: sent by a flow (links.csat, links.review in a message) or made with POST /api/v1/survey-links. Answers collected elsewhere come in with `comeback feedback import FILE`.',
   reason_too_expensive: 'Too expensive',
   reason_did_not_meet_needs: 'Did not meet needs',
   reason_found_better: 'Found something better',
@@ -188,6 +191,9 @@ export const FEEDBACK_KO: Record<keyof typeof FEEDBACK_EN, string> = {
   fbDate: '날짜',
   fbScore: '점수',
   fbComment: '의견',
+  fbNoFeedback: '아직 고객 의견이 없습니다',
+  fbEmptyHint:
+    '고객이 설문·리뷰 링크에 응답하면 채워집니다. 링크는 메시지 흐름이 보내거나(메시지의 links.csat, links.review) POST /api/v1/survey-links로 만들 수 있습니다. 다른 곳에서 모은 응답은 `comeback feedback import FILE` 명령으로 가져옵니다.',
   reason_too_expensive: '가격 부담',
   reason_did_not_meet_needs: '원하던 상품이 아님',
   reason_found_better: '더 나은 곳을 찾음',

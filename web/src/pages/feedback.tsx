@@ -12,6 +12,19 @@ type Churn = ChurnFigures;
 /** `GET /api/v1/feedback/report`: the server's own type. */
 export type FeedbackReportView = FeedbackReport;
 
+/** No answer, survey link, review or comment in the report's period: the page says how feedback arrives. */
+function isEmpty(r: FeedbackReportView): boolean {
+  return (
+    r.nps.answers === 0 &&
+    r.csat.answers === 0 &&
+    r.responseRates.length === 0 &&
+    r.exitReasons.total.length === 0 &&
+    r.cartReasons.length === 0 &&
+    r.latestComments.length === 0 &&
+    r.reviews.count === 0
+  );
+}
+
 /** The Feedback page: NPS with its interval and trend, CSAT, response rates, exit and cart reasons, comments, reviews. */
 export function FeedbackPage() {
   const i18n = useI18n();
@@ -82,6 +95,7 @@ export function FeedbackPage() {
                 }
               />
             </div>
+            {isEmpty(r) && <Empty title={t('fbNoFeedback')} hint={t('fbEmptyHint')} />}
             {r.nps.note === 'small_sample' && (
               <p className="muted" data-testid="nps-note">
                 {t('fbSmallSample')}
@@ -90,7 +104,7 @@ export function FeedbackPage() {
             <div className="grid">
               <Card title={t('fbNpsTrend')} wide>
                 {r.npsTrend.length === 0 ? (
-                  <Empty title={t('fbNoAnswers')} />
+                  <Empty title={t('fbNoAnswers')} hint={null} />
                 ) : (
                   <Chart
                     label={t('fbNpsTrend')}
@@ -123,7 +137,7 @@ export function FeedbackPage() {
                 <DataTable
                   rows={r.exitReasons.total}
                   rowKey={(x) => x.reason}
-                  empty={<Empty title={t('fbNoExit')} />}
+                  empty={<Empty title={t('fbNoExit')} hint={null} />}
                   columns={[
                     { head: t('fbReason'), cell: (x) => reason(x.reason) },
                     { head: t('fbAnswers'), cell: (x) => i18n.number(x.answers) },
@@ -134,7 +148,7 @@ export function FeedbackPage() {
                 <DataTable
                   rows={r.cartReasons}
                   rowKey={(x) => x.reason}
-                  empty={<Empty title={t('fbNoCart')} />}
+                  empty={<Empty title={t('fbNoCart')} hint={null} />}
                   testId="cart-reasons"
                   columns={[
                     { head: t('fbReason'), cell: (x) => reason(x.reason) },
@@ -163,7 +177,7 @@ export function FeedbackPage() {
                     <DataTable
                       rows={rows}
                       rowKey={(x) => x.key}
-                      empty={<Empty title={t('fbNoExit')} />}
+                      empty={<Empty title={t('fbNoExit')} hint={null} />}
                       testId={`exit-churn-${side}`}
                       columns={[
                         { head: t(side === 'byMonth' ? 'fbMonth' : 'fbStage'), cell: (x) => x.label },
@@ -199,7 +213,7 @@ export function FeedbackPage() {
                 <DataTable
                   rows={r.responseRates}
                   rowKey={(x) => x.survey}
-                  empty={<Empty />}
+                  empty={<Empty hint={null} />}
                   testId="response-rates"
                   columns={[
                     { head: t('fbSurvey'), cell: (x) => survey(x.survey) },
@@ -213,7 +227,7 @@ export function FeedbackPage() {
                 <DataTable
                   rows={r.latestComments}
                   rowKey={(c) => `${c.customerId}-${c.answeredAt}-${c.survey}`}
-                  empty={<Empty title={t('fbNoComments')} />}
+                  empty={<Empty title={t('fbNoComments')} hint={null} />}
                   scroll
                   testId="comments"
                   columns={[
@@ -229,7 +243,7 @@ export function FeedbackPage() {
                 <DataTable
                   rows={r.reviews.latest}
                   rowKey={(x) => x.id}
-                  empty={<Empty title={t('fbNoReviews')} />}
+                  empty={<Empty title={t('fbNoReviews')} hint={null} />}
                   scroll
                   columns={[
                     { head: t('fbDate'), cell: (x) => i18n.date(x.createdAt) },
