@@ -83,6 +83,20 @@ for (const dialect of DIALECTS) {
       );
       const lapsed = body.members.find((m: { email: string }) => m.email === 'lapsed@example.com');
       assert.equal(lapsed.daysInactive, 171, '2023-01-10 noon to the end of 2023-06-30');
+      assert.equal(body.total, 2);
+    });
+
+    test('total counts every dormant member, beyond the first `limit` the answer lists', async () => {
+      const first = await get('?limit=1');
+      assert.equal(first.statusCode, 200, first.body);
+      assert.deepEqual(
+        { total: first.json().total, emails: first.json().members.map((m: { email: string }) => m.email) },
+        { total: 2, emails: ['lapsed@example.com'] },
+      );
+      const later = (await get('?asOf=2023-12-31&days=30&limit=2')).json();
+      assert.deepEqual({ total: later.total, listed: later.members.length }, { total: 3, listed: 2 });
+      const none = (await get('?asOf=2023-01-05')).json();
+      assert.deepEqual({ total: none.total, members: none.members }, { total: 0, members: [] });
     });
 
     test('asOf and days mean what the CLI’s --as-of and --days mean', async () => {

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { MS_PER_DAY } from '../shared/dates.js';
-import { type Db, dialectOf } from '../store/index.js';
+import { type Db, dialectOf, isComebackEvent } from '../store/index.js';
 import { ratio } from './formulas.js';
 import { int } from './sales.queries.js';
 
@@ -34,7 +34,8 @@ const AVERAGE_MONTH_DAYS = 365.25 / 12;
 /**
  * E-mail open and click rates and visits per customer per month over `[from, to)`. An e-mail is told
  * apart by the `email_id` property of Segment's e-mail events, else by the event's day, so that a mail
- * opened five times counts as one open. Null when the store has no events in the period.
+ * opened five times counts as one open. Null when the store sent no events in the period: the events
+ * Comeback writes itself (stage changes, reviews and survey answers, `isComebackEvent`) do not count.
  */
 export async function engagement(db: Db, { from, to }: { from: number; to: number }): Promise<Engagement | null> {
   const lo = int(from, 'from');
@@ -47,7 +48,8 @@ export async function engagement(db: Db, { from, to }: { from: number; to: numbe
       : sql`json_extract(e.properties, '$.email_id')`;
   const key = sql`coalesce(cast(e.customer_id as text), e.anonymous_id, '') || ':' || coalesce(${emailId}, cast(${day} as text))`;
   const any = await sql<{ n: number }>`
-    select count(*) as n from events e where e.occurred_at >= ${lo} and e.occurred_at < ${hi}`.execute(db);
+    select count(*) as n from events e where e.occurred_at >= ${lo} and e.occurred_at < ${hi}
+      and not ${isComebackEvent('e')}`.execute(db);
   if (Number(any.rows[0]?.n ?? 0) === 0) return null;
   const mail = await sql<{ delivered: number; sent: number; opened: number; clicked: number }>`
     select

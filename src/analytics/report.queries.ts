@@ -201,7 +201,7 @@ export interface RetentionReport extends Omit<CurrencyReport, 'currency'> {
   /** Whether the period was chosen by default (the last full month before asOf). */
   defaultPeriod: boolean;
   byCurrency: CurrencyReport[];
-  /** E-mail and visit engagement of the period and the previous one, from events; null without events. */
+  /** E-mail and visit engagement of the period and the previous one, from events; null when the store sent none (Comeback's own events aside). */
   engagement: { current: Engagement | null; previous: Engagement | null } | null;
   /** The figures per group when `by` was asked for; null otherwise. */
   byGroup: GroupedFigures | null;
@@ -811,7 +811,7 @@ function compare(current: PeriodFigures, previous: PeriodFigures): Record<Compar
   };
 }
 
-/** Engagement of the period and of the previous one; null when neither has events. */
+/** Engagement of the period and of the previous one; null when the store sent events in neither. */
 async function engagementBesidePrevious(db: Db, period: Period, asOf: number): Promise<RetentionReport['engagement']> {
   const before = previousPeriod(period);
   const current = await engagement(db, { from: period.from, to: Math.min(period.to, asOf) });

@@ -12,6 +12,16 @@
  * computing p_P, p_D and the variance, then NPS_adj ± z·SE, clipped to [−100, 100]. The point estimate
  * stays the plain NPS of the answers.
  *
+ * That interval is centred on the adjusted estimate, which the added answers pull towards 0, so with
+ * few answers it can leave out the plain NPS printed beside it: one promoter gives NPS 100 and
+ * [−48.5, 98.5], one detractor −100 and [−98.5, 48.5]. The interval reported is therefore the adjusted
+ * Wald one extended to the plain NPS, [min(low, NPS), max(high, NPS)]. It holds the adjusted-Wald
+ * interval, so its coverage is at least that which Rocks (2016) measured for it; it differs only where
+ * the answers are few and lopsided, and only on the side of the NPS, by the gap that would otherwise
+ * show an estimate outside its own interval. The iterative score interval Rocks also found to perform
+ * well holds the estimate by construction (it inverts a test whose statistic is 0 there); the extension
+ * gives the adjusted Wald that property at the cost of a little width, without a root search.
+ *
  * CSAT: answers 1–5; the score is the share of 4s and 5s (satisfied), in percent, with the mean.
  */
 
@@ -34,7 +44,10 @@ export interface NpsSummary {
   detractors: number;
   /** 100 · (promoters − detractors) / answers; null without answers. */
   nps: number | null;
-  /** The adjusted-Wald interval at `level` (Rocks 2016), NPS points; null without answers. */
+  /**
+   * The adjusted-Wald interval at `level` (Rocks 2016) extended to hold `nps` (see the module comment),
+   * NPS points; null without answers.
+   */
   interval: { low: number; high: number; level: number } | null;
   /** Why a figure is missing or weak: `no_answers`, `small_sample` (< NPS_SMALL_SAMPLE answers). */
   note: 'no_answers' | 'small_sample' | null;
@@ -43,7 +56,10 @@ export interface NpsSummary {
 /** The two-sided standard-normal quantile for 90, 95 and 99 % intervals. */
 const Z: Record<number, number> = { 0.9: 1.6448536269514722, 0.95: 1.959963984540054, 0.99: 2.5758293035489004 };
 
-/** The NPS of counts per group, with its adjusted-Wald interval (see the module comment); `level` ∈ {0.9, 0.95, 0.99}. */
+/**
+ * The NPS of counts per group, with its adjusted-Wald interval extended to hold the NPS (see the module
+ * comment); `level` ∈ {0.9, 0.95, 0.99}.
+ */
 export function npsSummary(
   counts: { promoters: number; passives: number; detractors: number },
   level = 0.95,
@@ -59,8 +75,9 @@ export function npsSummary(
   const pd = (detractors + 0.75) / na;
   const diff = pp - pd;
   const se = Math.sqrt((pp + pd - diff * diff) / na);
-  const low = Math.max(-100, 100 * (diff - z * se));
-  const high = Math.min(100, 100 * (diff + z * se));
+  // nps is within [−100, 100], so the extension keeps the clipping.
+  const low = Math.min(nps, Math.max(-100, 100 * (diff - z * se)));
+  const high = Math.max(nps, Math.min(100, 100 * (diff + z * se)));
   return {
     answers: n,
     promoters,

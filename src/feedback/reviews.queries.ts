@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { earnForAction, loadProgram } from '../loyalty/index.js';
-import { type Db, immediateTransaction } from '../store/index.js';
+import { COMEBACK_TRACK_EVENTS, type Db, immediateTransaction } from '../store/index.js';
 import { feedbackDb } from './tables.js';
 import { type PageRefusal, verifyPageLink } from './tokens.js';
 
@@ -116,9 +116,10 @@ export async function submitReview(
     await trx
       .insertInto('events')
       .values({
-        message_id: `review:${row.id}`,
+        // A prefix and name of COMEBACK_TRACK_EVENTS: stats and engagement tell it from the store's events.
+        message_id: `${COMEBACK_TRACK_EVENTS.review.prefix}${row.id}`,
         type: 'track',
-        event: 'Product Reviewed',
+        event: COMEBACK_TRACK_EVENTS.review.events[0],
         customer_id: customerId,
         anonymous_id: null,
         session_id: null,

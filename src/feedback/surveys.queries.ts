@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { adjust, loadProgram } from '../loyalty/index.js';
-import { type Db, immediateTransaction } from '../store/index.js';
+import { COMEBACK_TRACK_EVENTS, type Db, immediateTransaction } from '../store/index.js';
 import { npsGroup } from './nps.js';
 import {
   type AnswerProblem,
@@ -146,7 +146,8 @@ export interface ResponseInput {
 export interface StoredResponse {
   id: number;
   created: boolean;
-  alert: 'NPS Detractor' | 'Low CSAT' | null;
+  /** One of COMEBACK_TRACK_EVENTS.surveyAlert's names ('NPS Detractor', 'Low CSAT'), or null. */
+  alert: (typeof COMEBACK_TRACK_EVENTS.surveyAlert.events)[number] | null;
 }
 
 /** The event an answer emits besides `Survey Answered`: NPS 0–6 and CSAT 1–2 call for a follow-up. */
@@ -201,8 +202,12 @@ export async function recordResponse(trx: FeedbackDb, input: ResponseInput): Pro
     context: input.context,
     source: input.source,
   };
-  const events = [{ name: 'Survey Answered', key: `survey:${input.responseKey}` }];
-  if (alert) events.push({ name: alert, key: `survey-alert:${input.responseKey}` });
+  // Prefixes and names of COMEBACK_TRACK_EVENTS: stats and engagement tell these from the store's events.
+  const { survey: answered, surveyAlert } = COMEBACK_TRACK_EVENTS;
+  const events: Array<{ name: string; key: string }> = [
+    { name: answered.events[0], key: `${answered.prefix}${input.responseKey}` },
+  ];
+  if (alert) events.push({ name: alert, key: `${surveyAlert.prefix}${input.responseKey}` });
   for (const e of events) {
     await trx
       .insertInto('events')

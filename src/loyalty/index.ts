@@ -64,7 +64,13 @@ export {
 } from './program.js';
 export { findProgram, loadProgram, programVersions, saveProgram } from './program.queries.js';
 export { markCodesUsed, type Redemption, redeem } from './redemption.queries.js';
-export { type DormantMember, dormantMembers, type ProgramReport, programReport } from './report.queries.js';
+export {
+  type DormantMember,
+  dormantMembers,
+  dormantMembersAndCount,
+  type ProgramReport,
+  programReport,
+} from './report.queries.js';
 export {
   fetchSender,
   redemptionWebhook,

@@ -263,8 +263,20 @@ export interface DormantMember {
 export async function dormantMembers(
   db: Db,
   program: Program,
-  { asOf, days, limit = 1000 }: { asOf: number; days?: number; limit?: number },
+  options: { asOf: number; days?: number; limit?: number },
 ): Promise<DormantMember[]> {
+  return (await dormantMembersAndCount(db, program, options)).members;
+}
+
+/**
+ * `dormantMembers` with how many are dormant in all (`total`), of which `members` are the first
+ * `limit`: read in the same query, so the two agree.
+ */
+export async function dormantMembersAndCount(
+  db: Db,
+  program: Program,
+  { asOf, days, limit = 1000 }: { asOf: number; days?: number; limit?: number },
+): Promise<{ total: number; members: DormantMember[] }> {
   const { config } = program;
   const span = (days ?? config.dormantDays) * MS_PER_DAY;
   const { rows } = await sql<{
@@ -273,8 +285,9 @@ export async function dormantMembers(
     last_activity_at: number;
     balance: number;
     tier: string;
+    total: number;
   }>`
-    select m.customer_id, c.email,
+    select m.customer_id, c.email, count(*) over () as total,
       coalesce(a.last_active, m.enrolled_at) as last_activity_at,
       coalesce(a.balance, 0) as balance,
       coalesce((select h.to_tier from loyalty_tier_history h
@@ -295,7 +308,9 @@ export async function dormantMembers(
     order by coalesce(a.balance, 0) desc, m.customer_id
     limit ${limit}`.execute(db);
   const rewards = [...config.rewards].sort((a, b) => a.cost - b.cost);
-  return rows.map((row) => {
+  // A limit of at least one returns no row only when no member is dormant.
+  const total = rows[0] === undefined ? 0 : Number(rows[0].total);
+  const members = rows.map((row) => {
     // PostgreSQL returns bigint sums and maxima as strings.
     const r = { ...row, balance: Number(row.balance), last_activity_at: Number(row.last_activity_at) };
     const next = rewards.find((reward) => reward.cost > r.balance);
@@ -315,4 +330,5 @@ export async function dormantMembers(
         : undefined,
     };
   });
+  return { total, members };
 }

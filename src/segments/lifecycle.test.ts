@@ -114,7 +114,8 @@ for (const dialect of DIALECTS) {
       assert.equal(first.changes.lifecycle, expected.size);
       assert.equal(first.changes.stageMoves, 0, 'everyone enters; nobody had a stage to leave');
       const again = await refreshSegments(db, { asOf: T });
-      assert.deepEqual(again.changes, { rfm: 0, persona: 0, lifecycle: 0, total: 0, stageMoves: 0 });
+      assert.equal(first.changes.events, expected.size, 'one segment_entered per customer');
+      assert.deepEqual(again.changes, { rfm: 0, persona: 0, lifecycle: 0, total: 0, stageMoves: 0, events: 0 });
       // Ten days on, nobody ordered: the new customer at 42 days is at risk, the one at 43 lapsed …
       const later = T + 10 * DAY;
       const seen: LabelChange[] = [];
@@ -136,6 +137,7 @@ for (const dialect of DIALECTS) {
         events.length,
         lifecycleMoves.reduce((n, m) => n + (m.from === null ? 0 : 1) + (m.to === null ? 0 : 1), 0),
       );
+      assert.equal(moved.changes.events, events.length, 'the summary counts the events it wrote');
       assert.equal(lifecycleMoves.filter((m) => m.from === null).length, 1);
       for (const move of lifecycleMoves) {
         const exited = events.find((e) => e.type === 'segment_exited' && Number(e.customer_id) === move.customerId);

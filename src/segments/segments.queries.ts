@@ -40,7 +40,8 @@ const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
  * (`[from, to)`), only the customers whose ids are in it; without either, every customer of the kind. A label keeps its `since` while its value stays. Lifecycle changes are also
  * written as events — `segment_exited` (event: the old stage) and `segment_entered` (event: the new
  * stage), properties `{kind, from, to}` — with message ids built from customer, day and stage, so a
- * rerun on the same day writes nothing twice.
+ * rerun on the same day writes nothing twice. `events` is how many such events were written (a
+ * customer's first stage is one `segment_entered`, a move two).
  */
 export async function storeLabels(
   db: Db,
@@ -51,7 +52,7 @@ export async function storeLabels(
     customerIds,
     idRange,
   }: { asOf: number; customerIds?: readonly number[]; idRange?: readonly [number, number] },
-): Promise<LabelChange[]> {
+): Promise<{ changes: LabelChange[]; events: number }> {
   const sdb = segmentsDb(db);
   const current = new Map<number, string>();
   const scope = customerIds ? chunks(customerIds) : [undefined];
@@ -87,12 +88,12 @@ export async function storeLabels(
   for (const part of chunks(gone)) {
     await sdb.deleteFrom('customer_segments').where('kind', '=', kind).where('customer_id', 'in', part).execute();
   }
-  if (kind === 'lifecycle') await recordChanges(db, changes, asOf);
-  return changes;
+  const events = kind === 'lifecycle' ? await recordChanges(db, changes, asOf) : 0;
+  return { changes, events };
 }
 
-/** Writes `segment_exited` / `segment_entered` events for label changes, idempotently. */
-async function recordChanges(db: Db, changes: readonly LabelChange[], asOf: number): Promise<void> {
+/** Writes `segment_exited` / `segment_entered` events for label changes, idempotently; returns how many it wrote. */
+async function recordChanges(db: Db, changes: readonly LabelChange[], asOf: number): Promise<number> {
   const rows = changes.flatMap((c) => {
     const properties = JSON.stringify({ kind: c.kind, from: c.from, to: c.to });
     const base = {
@@ -122,13 +123,16 @@ async function recordChanges(db: Db, changes: readonly LabelChange[], asOf: numb
     }
     return out;
   });
+  let written = 0;
   for (const part of chunks(rows, 200)) {
-    await db
+    const [result] = await db
       .insertInto('events')
       .values(part)
       .onConflict((oc) => oc.column('message_id').doNothing())
       .execute();
+    written += Number(result?.numInsertedOrUpdatedRows ?? 0);
   }
+  return written;
 }
 
 /** Options of a refresh: the date, optional model scores, and the persona and lifecycle settings. */
@@ -142,6 +146,11 @@ export interface RefreshChanges {
   total: number;
   /** Lifecycle changes away from a stage (recorded as `segment_exited`, and `segment_entered` for the new one). */
   stageMoves: number;
+  /**
+   * `segment_entered` / `segment_exited` events written: one per customer given a first stage, two per
+   * stage move (none for what an earlier refresh of the same day already wrote).
+   */
+  events: number;
 }
 
 /** What a refresh did. */
@@ -186,9 +195,10 @@ export async function refreshSegments(
 ): Promise<RefreshSummary> {
   const { asOf, customerIds, onChange } = options;
   const rfm = await rfmColumns(db, { asOf });
-  const changes: RefreshChanges = { rfm: 0, persona: 0, lifecycle: 0, total: 0, stageMoves: 0 };
-  const tally = (stored: readonly LabelChange[]) => {
-    for (const change of stored) {
+  const changes: RefreshChanges = { rfm: 0, persona: 0, lifecycle: 0, total: 0, stageMoves: 0, events: 0 };
+  const tally = (stored: { changes: readonly LabelChange[]; events: number }) => {
+    changes.events += stored.events;
+    for (const change of stored.changes) {
       if (change.kind === 'rfm' || change.kind === 'persona' || change.kind === 'lifecycle') changes[change.kind] += 1;
       changes.total += 1;
       if (change.kind === 'lifecycle' && change.from !== null) changes.stageMoves += 1;

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { toMajor } from '../shared/money.js';
 import type { Db } from './db.js';
 import type { OrderStatus } from './schema.js';
+import { isComebackEvent } from './system-events.js';
 
 /** Orders that count as sales: paid, or paid and partly refunded (at their net amount). */
 export const REVENUE_STATUSES: readonly OrderStatus[] = ['paid', 'partially_refunded'];
@@ -13,7 +14,13 @@ export interface StoreStats {
   /** Refund records (dated rows); refunds that exports give only as an order's refunded total are in `revenue`. */
   refunds: number;
   products: number;
+  /** Events the store sent (Segment calls: its browsing, e-mail and other tracked events). */
   events: number;
+  /**
+   * Events Comeback wrote itself (system-events.ts): lifecycle stage changes, reviews and survey
+   * answers on its own pages. Flows trigger on them; they are not the store's events.
+   */
+  comebackEvents: number;
   /**
    * Per currency (never added together): the paid orders and their net revenue (minor units and major);
    * the orders with anything refunded, whatever their status, and the refunded amount stored on them
@@ -36,7 +43,7 @@ export interface StoreStats {
 
 /** What the store holds: counts, revenue by currency and the span of the orders. */
 export async function storeStats(db: Db): Promise<StoreStats> {
-  const count = async (table: 'customers' | 'orders' | 'order_lines' | 'refunds' | 'products' | 'events') => {
+  const count = async (table: 'customers' | 'orders' | 'order_lines' | 'refunds' | 'products') => {
     const row = await db.selectFrom(table).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
     return Number(row.n);
   };
@@ -59,6 +66,13 @@ export async function storeStats(db: Db): Promise<StoreStats> {
     .groupBy('currency')
     .execute();
   const currencies = [...new Set([...revenue.map((r) => r.currency), ...unmatched.map((r) => r.currency)])].sort();
+  const events = await db
+    .selectFrom('events as e')
+    .select([
+      sql<number>`count(*)`.as('n'),
+      sql<number>`coalesce(sum(case when ${isComebackEvent('e')} then 1 else 0 end), 0)`.as('comeback'),
+    ])
+    .executeTakeFirstOrThrow();
   const span = await db
     .selectFrom('orders')
     .select([sql<number | null>`min(placed_at)`.as('first'), sql<number | null>`max(placed_at)`.as('last')])
@@ -69,7 +83,8 @@ export async function storeStats(db: Db): Promise<StoreStats> {
     lines: await count('order_lines'),
     refunds: await count('refunds'),
     products: await count('products'),
-    events: await count('events'),
+    events: Number(events.n) - Number(events.comeback),
+    comebackEvents: Number(events.comeback),
     revenue: currencies.map((currency) => {
       const r = revenue.find((row) => row.currency === currency);
       const u = unmatched.find((row) => row.currency === currency);

@@ -376,9 +376,11 @@ describe('dashboard in Chromium against comeback demo', { skip }, () => {
       test('Loyalty is as of the data’s last day, lists the API’s dormant members and fits a 1280-px laptop', async () => {
         await withLoyaltyProgram();
         const report = await api<{ asOfDay: string; members: number }>('/loyalty');
-        const dormant = await api<{ asOfDay: string; members: Array<{ customerId: number; daysInactive: number }> }>(
-          '/loyalty/dormant',
-        );
+        const dormant = await api<{
+          asOfDay: string;
+          total: number;
+          members: Array<{ customerId: number; daysInactive: number }>;
+        }>('/loyalty/dormant');
         assert.equal(report.asOfDay, '2011-12-09', 'the demo data ends on 9 December 2011');
         assert.equal(dormant.asOfDay, report.asOfDay);
         const page = await context.newPage();
@@ -392,6 +394,13 @@ describe('dashboard in Chromium against comeback demo', { skip }, () => {
         assert.equal(
           ((await first.nth(1).textContent()) ?? '').trim(),
           i18n.number(dormant.members[0]?.daysInactive ?? -1),
+        );
+        // The demo has more dormant members than the 50 listed: the page says how many there are in all.
+        assert.equal(dormant.members.length, 50);
+        assert.ok(dormant.total > 50, `${dormant.total} dormant members`);
+        assert.equal(
+          await textOf(page, 'dormant-count'),
+          i18n.t('loyDormantShown', { shown: i18n.number(50), total: i18n.number(dormant.total) }),
         );
         const width = Number(await page.evaluate('document.documentElement.scrollWidth'));
         assert.ok(width <= SMALL_LAPTOP.width, `the page is ${width}px wide on a ${SMALL_LAPTOP.width}px screen`);

@@ -4,11 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 import type { ApiApp } from '../../src/api/app.types.js';
 import { buildApp } from '../../src/api/build-app.js';
 import { createApiKey, messageLinkSecret, upsertAdminUser } from '../../src/api/keys.queries.js';
-import { importFeedbackCsv, issueSurveyLink } from '../../src/feedback/index.js';
+import {
+  BUILTIN_SURVEYS,
+  feedbackDb,
+  importFeedbackCsv,
+  issueSurveyLink,
+  saveSurvey,
+} from '../../src/feedback/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { addOrder } from '../loyalty-fixtures.js';
 
@@ -30,6 +36,7 @@ const skip =
       : 'web/dist is not built (npm run build:web)'
     : `${CHROMIUM} not found (apt-get install chromium)`;
 const PHONE = { width: 390, height: 844 };
+const LAPTOP = { width: 1280, height: 800 };
 
 describe('customer pages in Chromium on a phone', { skip }, () => {
   let dir: string;
@@ -71,12 +78,46 @@ describe('customer pages in Chromium on a phone', { skip }, () => {
     });
   });
 
+  /** A laptop-sized browser signed in as the admin. */
+  async function signedIn(): Promise<BrowserContext> {
+    const admin = await browser.newContext({ viewport: LAPTOP, locale: 'en-GB' });
+    const signIn = await admin.request.post(new URL('/api/v1/session', url).href, {
+      data: { username: 'admin', password: 'correct horse battery' },
+    });
+    assert.equal(signIn.status(), 200, await signIn.text());
+    return admin;
+  }
+
   after(async () => {
     await browser?.close();
     await app?.close();
     await store?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
     assert.deepEqual(pageErrors, []);
+  });
+
+  test('before any feedback, the Feedback page says how feedback arrives, not to import orders', async () => {
+    const admin = await signedIn();
+    const page = await admin.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const empty = async (lang: 'en' | 'ko') => {
+      await page.goto(new URL(`/?lang=${lang}#/feedback`, url).href);
+      await page.getByTestId('kpi-nps').waitFor({ timeout: 30_000 });
+      const texts = await page.getByTestId('empty').allTextContents();
+      return { first: texts[0], hints: texts.filter((text) => text.includes('comeback')).length };
+    };
+    assert.deepEqual(await empty('en'), {
+      first:
+        'No feedback yetFeedback arrives when customers answer survey and review links: sent by a flow (links.csat, links.review in a message) or made with POST /api/v1/survey-links. Answers collected elsewhere come in with `comeback feedback import FILE`.',
+      hints: 1,
+    });
+    const ko = await empty('ko');
+    assert.match(
+      ko.first ?? '',
+      /^아직 고객 의견이 없습니다고객이 설문·리뷰 링크에 응답하면 채워집니다\..*`comeback feedback import FILE`/,
+    );
+    assert.equal(ko.hints, 1);
+    await admin.close();
   });
 
   test('an NPS survey answered on a phone appears on the customer’s timeline', async () => {
@@ -178,5 +219,135 @@ describe('customer pages in Chromium on a phone', { skip }, () => {
         ['kakao', false, 'preference_centre'],
       ],
     );
+  });
+
+  test('the Feedback page names the surveys in English and Korean, a store’s own survey by its key', async () => {
+    const now = Date.now();
+    const csat = BUILTIN_SURVEYS.find((s) => s.key === 'csat');
+    const saved = await saveSurvey(store.db, { ...csat, key: 'delivery_check' }, now);
+    assert.ok(saved.ok, JSON.stringify(saved));
+    const secret = await messageLinkSecret(store.db);
+    for (const surveyKey of ['nps', 'cart', 'csat', 'exit', 'delivery_check']) {
+      await issueSurveyLink(store.db, secret, { surveyKey, customerId: customer, now });
+    }
+    const admin = await signedIn();
+    const page = await admin.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const surveys = async (lang: 'en' | 'ko') => {
+      await page.goto(new URL(`/?lang=${lang}#/feedback`, url).href);
+      const table = page.getByTestId('response-rates');
+      await table.waitFor({ timeout: 30_000 });
+      return table.locator('tbody tr td:first-child').allTextContents();
+    };
+    assert.deepEqual(await surveys('en'), [
+      'Abandoned cart',
+      'Satisfaction (CSAT)',
+      'delivery_check',
+      'Exit survey',
+      'NPS',
+    ]);
+    assert.deepEqual(await surveys('ko'), [
+      '장바구니 이탈',
+      '만족도(CSAT)',
+      'delivery_check',
+      '이탈 설문',
+      '순추천지수(NPS)',
+    ]);
+    await admin.close();
+  });
+
+  test('the Feedback page says why carts were left, in English and Korean', async () => {
+    const at = (hours: number) => new Date(Date.now() - hours * 3_600_000).toISOString();
+    await importFeedbackCsv(
+      store.db,
+      [
+        'survey,customer,answered_at,reason',
+        `cart,${customer},${at(3)},shipping_cost`,
+        `cart,${customer},${at(2)},shipping_cost`,
+        `cart,${customer},${at(1)},price`,
+      ].join('\n'),
+      { file: 'cart.csv', now: Date.now() },
+    );
+    const admin = await signedIn();
+    const page = await admin.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const cart = async (lang: 'en' | 'ko') => {
+      await page.goto(new URL(`/?lang=${lang}#/feedback`, url).href);
+      const table = page.getByTestId('cart-reasons');
+      await table.waitFor({ timeout: 30_000 });
+      const card = page.locator('.card', { has: table });
+      return {
+        title: ((await card.locator('h2').first().textContent()) ?? '').trim(),
+        rows: await Promise.all(
+          (await table.locator('tbody tr').all()).map(async (row) =>
+            (await row.locator('td').allTextContents()).join(' | '),
+          ),
+        ),
+      };
+    };
+    assert.deepEqual(await cart('en'), {
+      title: 'Why carts were left',
+      rows: ['Shipping cost or time | 2', 'Price | 1'],
+    });
+    assert.deepEqual(await cart('ko'), {
+      title: '장바구니에 담고 구매하지 않은 이유',
+      rows: ['배송비나 배송 기간 | 2', '가격 | 1'],
+    });
+    await admin.close();
+  });
+
+  test('one CSAT answer and one review are “1 answer” and “1 review” on the Feedback page', async () => {
+    const now = Date.now();
+    await importFeedbackCsv(
+      store.db,
+      `survey,customer,answered_at,score\ncsat,${customer},${new Date(now - 3_600_000).toISOString()},5\n`,
+      { file: 'csat.csv', now },
+    );
+    const product = await store.db
+      .insertInto('products')
+      .values({
+        sku: 'MUG-1',
+        title: 'Mug',
+        category: null,
+        price_minor: 1250,
+        currency: 'GBP',
+        handle: null,
+        image_url: null,
+        url: null,
+        vendor: null,
+        product_type: null,
+        tags: null,
+        inventory_quantity: null,
+        compare_at_minor: null,
+        catalogue_source: null,
+        updated_at: now,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const order = await addOrder(store.db, { customerId: customer, placedAt: now - 86_400_000, subtotalMinor: 1250 });
+    await feedbackDb(store.db)
+      .insertInto('product_reviews')
+      .values({
+        customer_id: customer,
+        product_id: product.id,
+        order_id: order,
+        rating: 4,
+        body: 'Nice',
+        created_at: now,
+      })
+      .execute();
+    const admin = await signedIn();
+    const page = await admin.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const hints = async (lang: 'en' | 'ko') => {
+      await page.goto(new URL(`/?lang=${lang}#/feedback`, url).href);
+      await page.getByTestId('kpi-csat').waitFor({ timeout: 30_000 });
+      const hint = async (id: string) =>
+        ((await page.getByTestId(id).locator('.kpi-change').textContent()) ?? '').replace('■', '').trim();
+      return [await hint('kpi-csat'), await hint('kpi-reviews')];
+    };
+    assert.deepEqual(await hints('en'), ['1 answer, mean 5.00 of 5', '1 review, average 4.00 of 5']);
+    assert.deepEqual(await hints('ko'), ['응답 1건, 평균 5.00점(5점 만점)', '리뷰 1건, 평균 4.00점(5점 만점)']);
+    await admin.close();
   });
 });

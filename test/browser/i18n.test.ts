@@ -39,6 +39,20 @@ describe('dashboard i18n', () => {
     assert.equal(ko.t('lastMonths', { n: 3 }), '최근 3개월');
   });
 
+  test('counts take the singular for one in English, with the other values filled in; Korean has one form', () => {
+    const en = makeI18n('en');
+    const ko = makeI18n('ko');
+    assert.equal(en.count(1, 'fbCsatHintOne', 'fbCsatHint', { mean: '5.00' }), '1 answer, mean 5.00 of 5');
+    assert.equal(en.count(2, 'fbCsatHintOne', 'fbCsatHint', { mean: '4.50' }), '2 answers, mean 4.50 of 5');
+    assert.equal(
+      en.count(1234, 'fbReviewsHintOne', 'fbReviewsHint', { avg: '4.10' }),
+      '1,234 reviews, average 4.10 of 5',
+    );
+    assert.equal(en.count(1, 'fbReviewsHintOne', 'fbReviewsHint', { avg: '3.00' }), '1 review, average 3.00 of 5');
+    assert.equal(ko.count(1, 'fbReviewsHintOne', 'fbReviewsHint', { avg: '3.00' }), '리뷰 1건, 평균 3.00점(5점 만점)');
+    assert.equal(ko.count(2, 'fbReviewsHintOne', 'fbReviewsHint', { avg: '3.00' }), '리뷰 2건, 평균 3.00점(5점 만점)');
+  });
+
   test('Korean messages are translations, not copies (tsc checks that every key has one)', () => {
     const en = makeI18n('en');
     const ko = makeI18n('ko');

@@ -366,9 +366,18 @@ export interface I18n {
   date(ms: number): string;
   /** Date and time of an instant on the clock `offsetMinutes` east of UTC, with the zone (`UTC+01:00`). */
   localTime(ms: number, offsetMinutes: number): string;
-  /** `one` or `other` by the language's plural rule for `n` (Intl.PluralRules), with `{n}` formatted. */
-  count(n: number, one: MessageKey, other: MessageKey): string;
+  /**
+   * `one` or `other` by the language's plural rule for `n` (Intl.PluralRules), with `{n}` formatted and
+   * any other `values` filled in as `t` fills them.
+   */
+  count(n: number, one: MessageKey, other: MessageKey, values?: Record<string, string | number>): string;
   month(label: string): string;
+}
+
+/** A message with its `{name}` placeholders replaced by `values`. */
+function fill(text: string, values: Record<string, string | number> | undefined): string {
+  if (values) for (const [name, value] of Object.entries(values)) text = text.replaceAll(`{${name}}`, String(value));
+  return text;
 }
 
 /** Builds the messages and `Intl` formatters of a language (dates in UTC: the store's dates are UTC). */
@@ -388,12 +397,7 @@ export function makeI18n(lang: Lang): I18n {
   return {
     lang,
     locale,
-    t(key, values) {
-      let text = table[key];
-      if (values)
-        for (const [name, value] of Object.entries(values)) text = text.replaceAll(`{${name}}`, String(value));
-      return text;
-    },
+    t: (key, values) => fill(table[key], values),
     number: (value, digits = 0) =>
       new Intl.NumberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value),
     percent: (fraction, digits = 1) =>
@@ -420,9 +424,8 @@ export function makeI18n(lang: Lang): I18n {
       }).format(value),
     date: (ms) => dateFormat.format(ms),
     localTime: (ms, offsetMinutes) => `${timeFormat.format(ms + offsetMinutes * 60_000)} ${zoneLabel(offsetMinutes)}`,
-    count(n, one, other) {
-      return table[plural.select(n) === 'one' ? one : other].replaceAll('{n}', numberFormat.format(n));
-    },
+    count: (n, one, other, values) =>
+      fill(table[plural.select(n) === 'one' ? one : other], { ...values, n: numberFormat.format(n) }),
     month: (label) => {
       const [year, month] = label.split('-').map(Number);
       return year && month ? monthFormat.format(Date.UTC(year, month - 1, 1)) : label;

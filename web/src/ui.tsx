@@ -47,7 +47,8 @@ export function Skeleton({ rows = 3 }: { rows?: number }) {
 }
 
 /** What a page shows when there is nothing to show yet. */
-export function Empty({ title, hint }: { title?: string; hint?: string }) {
+/** An empty state: `title` (default "no data") and `hint` (default: import orders); `hint={null}` shows none. */
+export function Empty({ title, hint }: { title?: string; hint?: string | null }) {
   const { t } = useI18n();
   return (
     <div className="empty" data-testid="empty">
@@ -57,7 +58,7 @@ export function Empty({ title, hint }: { title?: string; hint?: string }) {
         <rect x="34" y="8" width="8" height="32" rx="2" fill="#aebbd7" />
       </svg>
       <p className="empty-title">{title ?? t('noData')}</p>
-      <p className="muted">{hint ?? t('noDataHint')}</p>
+      {hint !== null && <p className="muted">{hint ?? t('noDataHint')}</p>}
     </div>
   );
 }

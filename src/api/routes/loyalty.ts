@@ -5,7 +5,7 @@ import { ComebackError, type ErrorKind } from '../../errors.js';
 import {
   adjustCredit,
   creditStatus,
-  dormantMembers,
+  dormantMembersAndCount,
   earnForAction,
   loadProgram,
   memberStatus,
@@ -117,7 +117,9 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
         }),
         response: {
-          200: Json('{ asOf, asOfDay, members }: the dormant members of src/loyalty'),
+          200: Json(
+            '{ asOf, asOfDay, total, members }: the dormant members of src/loyalty, the first `limit` (default 50) of `total`',
+          ),
           404: Type.Ref('ErrorBody'),
           ...authErrors,
         },
@@ -127,7 +129,8 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
       const program = await loadProgram(db);
       const { asOf, asOfDay } = await readAsOfDay(request.query.asOf, program.config.currency);
       const { days, limit = 50 } = request.query;
-      return { asOf, asOfDay, members: await dormantMembers(db, program, { asOf, days, limit }) };
+      const { total, members } = await dormantMembersAndCount(db, program, { asOf, days, limit });
+      return { asOf, asOfDay, total, members };
     },
   );
 

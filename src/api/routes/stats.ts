@@ -9,7 +9,10 @@ const StatsSchema = Type.Object({
   lines: Type.Integer(),
   refunds: Type.Integer(),
   products: Type.Integer(),
-  events: Type.Integer(),
+  events: Type.Integer({ description: 'events the store sent (Segment calls)' }),
+  comebackEvents: Type.Integer({
+    description: 'events Comeback wrote itself: lifecycle stage changes, reviews and survey answers on its pages',
+  }),
   revenue: Type.Array(
     Type.Object({
       currency: Type.String(),

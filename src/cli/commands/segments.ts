@@ -480,7 +480,7 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
         return;
       }
       ctx.io.out.write(
-        `${formatCount(summary.customers)} customers, ${formatCount(summary.changes.total)} label changes (${formatCount(summary.changes.stageMoves)} stage moves recorded as events)\n`,
+        `${formatCount(summary.customers)} customers, ${formatCount(summary.changes.total)} label changes (${formatCount(summary.changes.stageMoves)} stage moves); ${formatCount(summary.changes.events)} lifecycle events recorded (segment_entered / segment_exited)\n`,
       );
       if (summary.segments.length > 0) {
         ctx.io.out.write(

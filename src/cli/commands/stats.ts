@@ -10,7 +10,9 @@ export function registerStats(program: Command, ctx: CommandContext): void {
   dbOption(
     program
       .command('stats')
-      .description('customers, orders, lines, events, revenue by currency and the date range in the store')
+      .description(
+        'customers, orders, lines, events (the store’s, and apart those Comeback wrote), revenue by currency and the date range in the store',
+      )
       .option('--json', 'print JSON'),
   ).action(async (flags: { db?: string; json?: boolean }) => {
     const store = await openStore(ctx.config(flags).dbUrl);
@@ -36,6 +38,7 @@ export function registerStats(program: Command, ctx: CommandContext): void {
           ['refund records', formatCount(stats.refunds)],
           ['products', formatCount(stats.products)],
           ['events', formatCount(stats.events)],
+          ['events written by Comeback', formatCount(stats.comebackEvents)],
         ])}\n\n`,
       );
       if (stats.revenue.length > 0) {

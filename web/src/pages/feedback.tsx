@@ -12,7 +12,20 @@ type Churn = ChurnFigures;
 /** `GET /api/v1/feedback/report`: the server's own type. */
 export type FeedbackReportView = FeedbackReport;
 
-/** The Feedback page: NPS with its interval and trend, CSAT, response rates, exit reasons, comments, reviews. */
+/** No answer, survey link, review or comment in the report's period: the page says how feedback arrives. */
+function isEmpty(r: FeedbackReportView): boolean {
+  return (
+    r.nps.answers === 0 &&
+    r.csat.answers === 0 &&
+    r.responseRates.length === 0 &&
+    r.exitReasons.total.length === 0 &&
+    r.cartReasons.length === 0 &&
+    r.latestComments.length === 0 &&
+    r.reviews.count === 0
+  );
+}
+
+/** The Feedback page: NPS with its interval and trend, CSAT, response rates, exit and cart reasons, comments, reviews. */
 export function FeedbackPage() {
   const i18n = useI18n();
   const { t } = i18n;
@@ -21,6 +34,11 @@ export function FeedbackPage() {
     const key = `reason_${r}` as MessageKey;
     const text = t(key);
     return text === undefined ? r : text;
+  };
+  /** A built-in survey's name (`nps`, `csat`, `exit`, `cart`); a store's own survey key as it is. */
+  const survey = (key: string) => {
+    const text = t(`survey_${key}` as MessageKey);
+    return text === undefined ? key : text;
   };
   return (
     <>
@@ -54,7 +72,9 @@ export function FeedbackPage() {
                   r.csat.mean === null
                     ? { text: t('fbNoAnswers'), direction: 'flat' }
                     : {
-                        text: t('fbCsatHint', { n: r.csat.answers, mean: i18n.number(r.csat.mean, 2) }),
+                        text: i18n.count(r.csat.answers, 'fbCsatHintOne', 'fbCsatHint', {
+                          mean: i18n.number(r.csat.mean, 2),
+                        }),
                         direction: 'flat',
                       }
                 }
@@ -67,12 +87,15 @@ export function FeedbackPage() {
                   r.reviews.average === null
                     ? null
                     : {
-                        text: t('fbReviewsHint', { n: r.reviews.count, avg: i18n.number(r.reviews.average, 2) }),
+                        text: i18n.count(r.reviews.count, 'fbReviewsHintOne', 'fbReviewsHint', {
+                          avg: i18n.number(r.reviews.average, 2),
+                        }),
                         direction: 'flat',
                       }
                 }
               />
             </div>
+            {isEmpty(r) && <Empty title={t('fbNoFeedback')} hint={t('fbEmptyHint')} />}
             {r.nps.note === 'small_sample' && (
               <p className="muted" data-testid="nps-note">
                 {t('fbSmallSample')}
@@ -81,7 +104,7 @@ export function FeedbackPage() {
             <div className="grid">
               <Card title={t('fbNpsTrend')} wide>
                 {r.npsTrend.length === 0 ? (
-                  <Empty title={t('fbNoAnswers')} />
+                  <Empty title={t('fbNoAnswers')} hint={null} />
                 ) : (
                   <Chart
                     label={t('fbNpsTrend')}
@@ -114,7 +137,19 @@ export function FeedbackPage() {
                 <DataTable
                   rows={r.exitReasons.total}
                   rowKey={(x) => x.reason}
-                  empty={<Empty title={t('fbNoExit')} />}
+                  empty={<Empty title={t('fbNoExit')} hint={null} />}
+                  columns={[
+                    { head: t('fbReason'), cell: (x) => reason(x.reason) },
+                    { head: t('fbAnswers'), cell: (x) => i18n.number(x.answers) },
+                  ]}
+                />
+              </Card>
+              <Card title={t('fbCartReasons')}>
+                <DataTable
+                  rows={r.cartReasons}
+                  rowKey={(x) => x.reason}
+                  empty={<Empty title={t('fbNoCart')} hint={null} />}
+                  testId="cart-reasons"
                   columns={[
                     { head: t('fbReason'), cell: (x) => reason(x.reason) },
                     { head: t('fbAnswers'), cell: (x) => i18n.number(x.answers) },
@@ -142,7 +177,7 @@ export function FeedbackPage() {
                     <DataTable
                       rows={rows}
                       rowKey={(x) => x.key}
-                      empty={<Empty title={t('fbNoExit')} />}
+                      empty={<Empty title={t('fbNoExit')} hint={null} />}
                       testId={`exit-churn-${side}`}
                       columns={[
                         { head: t(side === 'byMonth' ? 'fbMonth' : 'fbStage'), cell: (x) => x.label },
@@ -178,9 +213,10 @@ export function FeedbackPage() {
                 <DataTable
                   rows={r.responseRates}
                   rowKey={(x) => x.survey}
-                  empty={<Empty />}
+                  empty={<Empty hint={null} />}
+                  testId="response-rates"
                   columns={[
-                    { head: t('fbSurvey'), cell: (x) => x.survey },
+                    { head: t('fbSurvey'), cell: (x) => survey(x.survey) },
                     { head: t('fbLinks'), cell: (x) => i18n.number(x.issued) },
                     { head: t('fbAnswered'), cell: (x) => i18n.number(x.answered) },
                     { head: t('fbRate'), cell: (x) => (x.rate === null ? '–' : i18n.percent(x.rate)) },
@@ -191,13 +227,13 @@ export function FeedbackPage() {
                 <DataTable
                   rows={r.latestComments}
                   rowKey={(c) => `${c.customerId}-${c.answeredAt}-${c.survey}`}
-                  empty={<Empty title={t('fbNoComments')} />}
+                  empty={<Empty title={t('fbNoComments')} hint={null} />}
                   scroll
                   testId="comments"
                   columns={[
                     { head: t('fbDate'), cell: (c) => i18n.date(c.answeredAt) },
                     { head: t('fbCustomer'), cell: (c) => <a href={`#/customers/${c.customerId}`}>{c.customerId}</a> },
-                    { head: t('fbSurvey'), cell: (c) => c.survey },
+                    { head: t('fbSurvey'), cell: (c) => survey(c.survey) },
                     { head: t('fbScore'), cell: (c) => c.score ?? '–' },
                     { head: t('fbComment'), cell: (c) => c.comment },
                   ]}
@@ -207,7 +243,7 @@ export function FeedbackPage() {
                 <DataTable
                   rows={r.reviews.latest}
                   rowKey={(x) => x.id}
-                  empty={<Empty title={t('fbNoReviews')} />}
+                  empty={<Empty title={t('fbNoReviews')} hint={null} />}
                   scroll
                   columns={[
                     { head: t('fbDate'), cell: (x) => i18n.date(x.createdAt) },

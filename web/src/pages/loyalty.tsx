@@ -30,6 +30,8 @@ interface ProgramReportView {
 }
 
 interface DormantView {
+  /** How many members are dormant in all; `members` are the first of them, largest balance first. */
+  total: number;
   members: Array<{
     customerId: number;
     email: string | null;
@@ -159,6 +161,16 @@ export function LoyaltyPage() {
                   />
                 </Card>
                 <Card title={t('loyDormant')} wide>
+                  {data.dormant.total > 0 && (
+                    <p className="muted" data-testid="dormant-count">
+                      {data.dormant.total > data.dormant.members.length
+                        ? t('loyDormantShown', {
+                            shown: i18n.number(data.dormant.members.length),
+                            total: i18n.number(data.dormant.total),
+                          })
+                        : i18n.count(data.dormant.total, 'loyDormantCountOne', 'loyDormantCount')}
+                    </p>
+                  )}
                   <DataTable
                     rows={data.dormant.members}
                     rowKey={(m) => m.customerId}
