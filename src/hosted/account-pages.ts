@@ -46,6 +46,7 @@ const TEXT = {
     forTier: (tier: string) => `For higher tiers (${tier} and above)`,
     howToRedeem: 'To redeem a reward, open Rewards in our store while signed in to your account.',
     history: 'History',
+    historyPart: (shown: string, all: string) => `The latest ${shown} of ${all} entries.`,
     referral: 'Invite friends',
     referralText: 'Share your code: friends get points on their first order, and so do you.',
     none: 'Nothing yet.',
@@ -102,6 +103,7 @@ const TEXT = {
     forTier: (tier: string) => `상위 등급 전용 (${tier} 등급 이상)`,
     howToRedeem: '혜택은 쇼핑몰에 로그인한 뒤 적립금 혜택 메뉴에서 사용할 수 있어요.',
     history: '적립 내역',
+    historyPart: (shown: string, all: string) => `전체 ${all}건 중 최근 ${shown}건입니다.`,
     referral: '친구 초대',
     referralText: '초대 코드를 공유하세요. 친구가 첫 주문을 하면 친구와 나 모두 포인트를 받아요.',
     none: '아직 내역이 없습니다.',
@@ -165,6 +167,9 @@ function money(lang: PageLang, minor: number, currency: string): string {
  * What a history line says to the customer, in their language: from the entry's kind, rule and the
  * store's order number, never the ledger's `reason` (written for staff, in English, with Comeback's ids).
  */
+/** How many lines of history the rewards page shows. */
+const HISTORY_LINES = 20;
+
 function entryText(lang: PageLang, e: LedgerEntry): string {
   const t = TEXT[lang].entry;
   const order = e.orderNumber ?? '';
@@ -207,6 +212,11 @@ export function rewardsPage(
       : r.cost <= status.available
         ? html`<span class="ok" data-reward-state="enough">${t.canRedeem}</span>`
         : html`<span data-reward-state="short">${t.needMore(count(r.cost - status.available))}</span>`;
+  // The ledger's entries and the expiries due but not booked yet, newest first, as one history.
+  const lines = [
+    ...status.dueExpiries.map((e) => ({ at: e.occurredAt, text: t.entry.expired, points: -e.points, due: true })),
+    ...status.entries.map((e) => ({ at: e.occurredAt, text: entryText(lang, e), points: e.amount, due: false })),
+  ].sort((x, y) => y.at - x.at);
   return layout(
     lang,
     t.rewardsTitle,
@@ -232,15 +242,18 @@ ${
       (r) => html`<tr><td>${r.name}</td><td class="n">${count(r.cost)}</td><td>${rewardState(r)}</td></tr>`,
     )}</table><p class="muted">${t.howToRedeem}</p>
 <h2>${t.history}</h2>${
-      status.entries.length === 0 && status.dueExpiries.length === 0
+      lines.length === 0
         ? html`<p class="muted">${t.none}</p>`
-        : html`<table>${status.dueExpiries.map(
-            (e) =>
-              html`<tr data-due-expiry><td>${new Date(e.occurredAt).toISOString().slice(0, 10)}</td><td>${t.entry.expired}</td><td class="n">${count(-e.points)}</td></tr>`,
-          )}${status.entries.map(
-            (e) =>
-              html`<tr><td>${new Date(e.occurredAt).toISOString().slice(0, 10)}</td><td>${entryText(lang, e)}</td><td class="n">${e.amount > 0 ? '+' : ''}${count(e.amount)}</td></tr>`,
-          )}</table>`
+        : html`<table>${lines
+            .slice(0, HISTORY_LINES)
+            .map(
+              (line) =>
+                html`<tr${line.due ? html` data-due-expiry` : ''}><td>${new Date(line.at).toISOString().slice(0, 10)}</td><td>${line.text}</td><td class="n">${line.points > 0 ? '+' : ''}${count(line.points)}</td></tr>`,
+            )}</table>${
+            lines.length > HISTORY_LINES || status.entryCount > status.entries.length
+              ? html`<p class="muted" data-history-part>${t.historyPart(count(Math.min(HISTORY_LINES, lines.length)), count(status.entryCount + status.dueExpiries.length))}</p>`
+              : ''
+          }`
     }
 <h2>${t.referral}</h2><p>${t.referralText}</p><p class="big"><code>${status.referralCode}</code></p>`,
   );

@@ -332,6 +332,21 @@ for (const dialect of DIALECTS) {
         assert.match(synced, /<div class="big">Blue<\/div>/);
         assert.equal(synced.match(/<tr data-due-expiry>/g), null);
         assert.equal(synced.match(/<td>Points expired<\/td>/g)?.length, 2);
+        assert.doesNotMatch(synced, /data-history-part/, 'the whole history is shown');
+
+        // 25 goodwill adjustments later: the newest 20 lines, and the page says that is not all.
+        for (let i = 0; i < 25; i++) {
+          const adjusted = await adjust(db, program, {
+            customerId: customer,
+            points: 1,
+            reason: `goodwill ${i}`,
+            now: NOW,
+          });
+          assert.ok(adjusted.ok);
+        }
+        const long = await page();
+        assert.equal(long.slice(long.indexOf('<h2>History</h2>')).match(/<tr>/g)?.length, 20);
+        assert.match(long, /<p class="muted" data-history-part>The latest 20 of 29 entries\.<\/p>/);
       } finally {
         await app.close();
         await t.drop();

@@ -425,6 +425,8 @@ export interface MemberStatus {
   lastActivityAt: number;
   rewardsWithinReach: Array<{ key: string; name: string; cost: number }>;
   entries: LedgerEntry[];
+  /** How many ledger entries the member has in all (`entries` holds the newest `entries` of them). */
+  entryCount: number;
   /**
    * Expiries due by `asOf` that no sync or redemption has booked yet, newest first: points (positive),
    * the instant they expired (epoch ms) and why. `available` already has them taken off; a history
@@ -501,6 +503,11 @@ export async function memberStatus(
     .orderBy('e.id', 'desc')
     .limit(entries)
     .execute();
+  const counted = await l
+    .selectFrom('loyalty_ledger')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('customer_id', '=', customerId)
+    .executeTakeFirstOrThrow();
   const history = await l
     .selectFrom('loyalty_tier_history')
     .selectAll()
@@ -553,6 +560,7 @@ export async function memberStatus(
       .filter((r) => r.cost <= available && tierAllowsReward(config, r, tier.key))
       .map((r) => ({ key: r.key, name: r.name, cost: r.cost })),
     entries: rows.map(entryRowToEntry),
+    entryCount: Number(counted.n),
     dueExpiries: expiries
       .map((e) => ({ points: e.amount, occurredAt: e.occurredAt, reason: e.reason }))
       .sort((a, b) => b.occurredAt - a.occurredAt),
