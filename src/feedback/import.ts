@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import { ComebackError } from '../errors.js';
+import { resolveCustomerRef } from '../segments/index.js';
 import { type Db, immediateTransaction } from '../store/index.js';
 import { checkAnswer, type SurveyDefinition } from './survey.js';
 import { loadSurvey, type ResponseInput, recordResponse } from './surveys.queries.js';
@@ -15,7 +16,7 @@ export interface FeedbackImportSummary {
 }
 
 /**
- * The columns of an answers CSV: `survey` (a survey key), `customer` (a customer id, or an e-mail),
+ * The columns of an answers CSV: `survey` (a survey key), `customer` (the store's customer id, source:id, an e-mail or #internal id),
  * `answered_at` (ISO date or instant), then `score`, `reason`, `comment` and any other question id
  * of the survey; `id` (optional) is the answer's id in the other system. The natural key is
  * `import:<survey>:<id>`, or a digest of the row without one, so a re-run never duplicates.
@@ -54,10 +55,14 @@ export async function importFeedbackCsv(
     const survey = surveys.get(key);
     if (!survey) throw fail('survey', `no survey ${JSON.stringify(key)}`);
     const who = row.customer!.trim();
-    const customer = /^\d+$/.test(who)
-      ? await fdb.selectFrom('customers').select('id').where('id', '=', Number(who)).executeTakeFirst()
-      : await fdb.selectFrom('customers').select('id').where('email', '=', who.toLowerCase()).executeTakeFirst();
-    if (!customer) throw fail('customer', `no customer ${JSON.stringify(who)}`);
+    // As on the command line (`resolveCustomerRef`): the store's id, source:external-id, an e-mail or #internal-id.
+    let customer: { id: number };
+    try {
+      customer = { id: await resolveCustomerRef(db, who) };
+    } catch (error) {
+      if (error instanceof ComebackError) throw fail('customer', error.message);
+      throw error;
+    }
     const at = Date.parse(
       /^\d{4}-\d{2}-\d{2}$/.test(row.answered_at!.trim())
         ? `${row.answered_at!.trim()}T00:00:00Z`

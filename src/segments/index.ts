@@ -1,4 +1,5 @@
 export { type ClusterResult, computeClusters, type PersonaCard } from './clusters.js';
+export { resolveCustomerRef } from './customer-ref.queries.js';
 export { mainCurrency } from './customers.queries.js';
 export {
   type AudienceExport,

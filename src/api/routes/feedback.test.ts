@@ -379,6 +379,32 @@ for (const dialect of DIALECTS) {
           .select((eb) => eb.fn.countAll<number>().as('n'))
           .executeTakeFirstOrThrow();
         assert.equal(Number(count.n), 3, 'nothing partial');
+        // The store's own customer id, as on the command line: bare or as source:id; an unknown one is
+        // refused naming the line and the field, and nothing is written.
+        await db
+          .insertInto('customer_identities')
+          .values({ source: 'shop', external_id: 'B-77', customer_id: a })
+          .execute();
+        const byStoreId = 'survey,customer,answered_at,score\nnps,B-77,2026-03-04,10\nnps,shop:B-77,2026-03-05,7\n';
+        assert.deepEqual(await importFeedbackCsv(db, byStoreId, { file: 'ids.csv', now: NOW }), {
+          rows: 2,
+          created: 2,
+          existing: 0,
+        });
+        await assert.rejects(
+          importFeedbackCsv(db, 'survey,customer,answered_at,score\nnps,B-78,2026-03-04,10\n', {
+            file: 'x.csv',
+            now: NOW,
+          }),
+          (e: Error & { describe(): string }) => {
+            assert.match(e.describe(), /^x\.csv:2: customer: no customer "B-78"/);
+            return true;
+          },
+        );
+        await feedbackDb(db)
+          .deleteFrom('survey_responses')
+          .where('answered_at', '>=', Date.UTC(2026, 2, 4))
+          .execute();
         // Segment rules read the feedback fields as of a date: A's latest CSAT is 2, B left as too expensive.
         const asOf = NOW;
         const pick = async (rule: unknown) => selectByRule(db, parseRule(rule), { asOf });
