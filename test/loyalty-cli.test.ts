@@ -64,6 +64,20 @@ describe('comeback loyalty', () => {
 
     const member = JSON.parse((await comeback('loyalty', 'member', '8', ...asOf, '--json')).out);
     assert.ok(member.available > 800);
+    // The human face names the member by the store's id (and the internal one), each entry by the
+    // store's order number.
+    const human = await comeback('loyalty', 'member', '8', ...asOf);
+    assert.equal(human.code, 0, human.err);
+    assert.match(human.out, /^member [\w-]+:\S+, #\d+: /);
+    const json = JSON.parse((await comeback('loyalty', 'member', '8', ...asOf, '--json')).out) as {
+      entries: Array<{ kind: string; orderId: number | null; orderNumber: string | null }>;
+    };
+    const earned = json.entries.find(
+      (e) => e.kind === 'earn' && e.orderNumber !== null && e.orderNumber !== String(e.orderId),
+    );
+    assert.ok(earned, 'an entry whose store order number is not its internal id');
+    assert.match(human.out, new RegExp(` earn +order ${earned.orderNumber} `));
+    assert.doesNotMatch(human.out, new RegExp(` earn +order ${earned.orderId} `));
     const redeemed = JSON.parse(
       (await comeback('loyalty', 'redeem', '8', '--reward', 'five-off', '--key', 'k-8', ...asOf, '--json')).out,
     );

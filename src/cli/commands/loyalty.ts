@@ -147,8 +147,16 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         const status = await memberStatus(db, p, id, { asOf: now, entries: 20 });
         if (!status) throw new ComebackError('not_found', `customer ${customer} is not a loyalty member`);
         if (flags.json) return printJson(ctx.io, status);
+        // The store's own ids first: Comeback's internal id differs between stores and databases.
+        const identities = await db
+          .selectFrom('customer_identities')
+          .select(['source', 'external_id'])
+          .where('customer_id', '=', id)
+          .orderBy('source')
+          .execute();
+        const names = [...identities.map((i) => `${i.source}:${i.external_id}`), `#${id}`].join(', ');
         out(
-          `member ${id}: ${status.tier.name} (×${status.tier.multiplier}) since ${day(status.tier.since, timeZone)}, referral code ${status.referralCode}`,
+          `member ${names}: ${status.tier.name} (×${status.tier.multiplier}) since ${day(status.tier.since, timeZone)}, referral code ${status.referralCode}`,
         );
         out(
           `available ${formatCount(status.available)} points (${formatMoney(status.availableValueMinor, status.currency)}), pending ${formatCount(status.pending)}, earned in all ${formatCount(status.lifetimeEarned)}`,
@@ -171,7 +179,18 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
               e.reason,
               'due (booked by the next sync)',
             ]),
-            ...status.entries.map((e) => [day(e.occurredAt, timeZone), String(e.amount), e.kind, e.reason, e.bucket]),
+            // A pending entry whose return window has passed by the as-of counts as available (as the
+            // balance above does), though only the next sync books it.
+            ...status.entries.map((e) => [
+              day(e.occurredAt, timeZone),
+              String(e.amount),
+              e.kind,
+              // The ledger's reason names Comeback's order id; a person knows the store's order number.
+              e.orderId !== null && e.orderNumber
+                ? e.reason.replace(`order ${e.orderId}`, `order ${e.orderNumber}`)
+                : e.reason,
+              e.bucket === 'pending' && e.availableAt <= now ? 'available' : e.bucket,
+            ]),
           ]),
         );
       }),
