@@ -121,6 +121,13 @@ describe('comeback loyalty', () => {
     assert.equal(report.points.redeemed, 800, 'five-off 500 and free-shipping 300');
     assert.match((await comeback('loyalty', 'report', ...asOf)).out, /liability\s+£/);
     const dormant = JSON.parse((await comeback('loyalty', 'dormant', '--days', '180', ...asOf, '--json')).out);
+    const dormantTable = (await comeback('loyalty', 'dormant', '--days', '180', ...asOf)).out.split('\n');
+    assert.match(dormantTable[0]!, /^customer +store id +inactive days/);
+    assert.match(
+      dormantTable[1]!,
+      new RegExp(`^ *#${dormant[0].customerId} +\\S+ +\\d`),
+      'the internal and the store id',
+    );
     // Who is dormant, read independently from the raw ledger: members whose latest earn (of points) or
     // redemption is at least 180 days before the end of 2011-12-31. The list must be exactly them.
     const ledgerStore = await openStore(`sqlite:${join(dir, 'loyalty.db')}`);

@@ -33,6 +33,7 @@ import { dayInZone } from '../../shared/dates.js';
 import { formatMoney, type Money, normaliseCurrency, readExactAmount } from '../../shared/money.js';
 import { type Db, openStore } from '../../store/index.js';
 import { resolveCustomerRef } from '../customer-ref.js';
+import { storeCustomers } from '../export-columns.js';
 import { asOfText, formatCount, formatTable, printJson } from '../io.js';
 import { type CommandContext, dbOption, resolveAsOf } from '../shared.js';
 
@@ -525,11 +526,17 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
       await withProgram(flags, async (db, p, now) => {
         const members = await dormantMembers(db, p, { asOf: now, days });
         if (flags.json) return printJson(ctx.io, members);
+        // The store's id beside Comeback's internal one, as the exports do.
+        const known = await storeCustomers(
+          db,
+          members.map((m) => m.customerId),
+        );
         out(
           formatTable([
-            ['customer', 'inactive days', 'balance', 'worth', 'within reach', 'next reward'],
+            ['customer', 'store id', 'inactive days', 'balance', 'worth', 'within reach', 'next reward'],
             ...members.map((m) => [
-              String(m.customerId),
+              `#${m.customerId}`,
+              known(m.customerId).storeId || known(m.customerId).email,
               formatCount(m.daysInactive),
               formatCount(m.balance),
               formatMoney(m.balanceValueMinor, p.config.currency),
