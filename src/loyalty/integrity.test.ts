@@ -353,6 +353,51 @@ for (const dialect of DIALECTS) {
         assert.equal(report.outstanding.debt, 250, 'as of day 21, whenever it runs');
       }));
 
+    test('read years later, a tier steps down review by review, each on the window ending at its date, as a sync then books it', async () =>
+      fresh(plain, async (db, program) => {
+        const customerId = await addCustomer(db);
+        ok(await enrolMember(db, program, { customerId, now: day(0) }));
+        await addOrder(db, { customerId, placedAt: day(1), subtotalMinor: 250_000 });
+        await syncOrders(db, program, { now: day(2) });
+        const platinum = (await memberStatus(db, program, customerId, { asOf: day(2) }))!;
+        assert.equal(platinum.tier.key, 'platinum');
+        const period = (365 + 30) * MS_PER_DAY;
+        const r1 = platinum.tier.reviewAt;
+        // 100 days before the first review, £600 at Platinum ×2: 1,200 points in its window (Gold, not
+        // Platinum; the £2,500 order is more than 365 days before it).
+        await addOrder(db, { customerId, placedAt: r1 - 100 * MS_PER_DAY, subtotalMinor: 60_000 });
+        await syncOrders(db, program, { now: r1 - 80 * MS_PER_DAY });
+        // Read three periods after the first review, nothing synced since: Gold from the first review,
+        // Blue from the second (nothing earned in the window before it), no change at the third.
+        const asOf = r1 + 3 * period + MS_PER_DAY;
+        const read = (await memberStatus(db, program, customerId, { asOf }))!;
+        assert.deepEqual([read.tier.key, read.tier.since, read.tier.reviewAt], ['blue', r1 + period, r1 + 4 * period]);
+        assert.deepEqual(read.tierHistory.slice(-2), [
+          { from: 'platinum', to: 'gold', at: r1, reason: 'downgrade' },
+          { from: 'gold', to: 'blue', at: r1 + period, reason: 'downgrade' },
+        ]);
+        const summary = await settle(db, program, { now: asOf });
+        assert.equal(summary.downgrades, 1, 'one member downgraded');
+        const booked = (await memberStatus(db, program, customerId, { asOf }))!;
+        assert.deepEqual(booked.tier, read.tier);
+        assert.deepEqual(booked.tierHistory, read.tierHistory);
+        const history = await db
+          .withTables<LoyaltyTables>()
+          .selectFrom('loyalty_tier_history')
+          .select(['to_tier', 'qualifying_value'])
+          .where('customer_id', '=', customerId)
+          .where('reason', '=', 'downgrade')
+          .orderBy('changed_at')
+          .execute();
+        assert.deepEqual(
+          history.map((h) => [h.to_tier, Number(h.qualifying_value)]),
+          [
+            ['gold', 1_200],
+            ['blue', 0],
+          ],
+        );
+      }));
+
     test('a refunded order that lifted a member to the top tier drops them at once; the next £100 earns ×1', async () =>
       fresh(plain, async (db, program) => {
         const customerId = await addCustomer(db);

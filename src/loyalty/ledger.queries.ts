@@ -380,15 +380,22 @@ export interface TierAssessment {
   since: number;
   /** When the tier is next reviewed (ms since the epoch). */
   reviewAt: number;
-  /** The qualifying value it was decided on: points, or minor units on a spend basis. */
-  value: number;
+  /**
+   * Each change of tier, oldest first, with the instant it took effect and the qualifying value it was
+   * decided on (points, or minor units on a spend basis): one upgrade, or one downgrade per review that
+   * lowered the tier.
+   */
+  changes: Array<{ from: string; to: string; at: number; reason: 'upgrade' | 'downgrade'; value: number }>;
 }
 
 /**
- * Decides a member's tier at `asOf` on the rolling window (never on the balance), without writing it:
- * a higher tier applies at once; a lower one only once `tier_review_at` (the end of the qualifying
- * period plus the grace period) has passed, and a member still qualifying then keeps the tier for
- * another period. `reviewTier` books this decision; `memberStatus` shows it before a sync books it.
+ * Decides a member's tier at `asOf` on the rolling window (never on the balance), without writing it.
+ * A higher tier applies at once, from `asOf`. A lower one only at a review: `tier_review_at` (the end of
+ * the qualifying period plus the grace period) and every period after it up to `asOf`, each on the
+ * window ending at its own date, so a member read years after the last sync steps down review by review,
+ * on what they earned before each, not at once on what they earned before `asOf`. A member still
+ * qualifying at a review keeps the tier for another period. `reviewTier` books this decision;
+ * `memberStatus` shows it before a sync books it.
  */
 export async function assessTier(
   trx: LoyaltyDb,
@@ -397,20 +404,43 @@ export async function assessTier(
   asOf: number,
 ): Promise<TierAssessment> {
   const { config } = program;
+  const period = (config.tiers.windowDays + config.tiers.graceDays) * MS_PER_DAY;
+  const rank = (key: string) => tierRank(config, key);
   const value = await qualifyingValue(trx, config, member.customer_id, asOf);
   const reached = tierFor(config, value);
-  const current = tierByKey(config, member.tier);
-  const period = (config.tiers.windowDays + config.tiers.graceDays) * MS_PER_DAY;
-  const upgrade = tierRank(config, reached.key) > tierRank(config, current.key) || tierRank(config, member.tier) < 0;
-  const same = { tier: member.tier, since: member.tier_since, reviewAt: member.tier_review_at, value };
-  if (!upgrade && asOf < member.tier_review_at) return { outcome: 'unchanged', ...same };
-  if (!upgrade && reached.key === current.key) return { outcome: 'renewed', ...same, reviewAt: asOf + period };
-  if (!upgrade && tierRank(config, reached.key) >= tierRank(config, current.key))
-    return { outcome: 'unchanged', ...same };
-  // A lower tier applies from the day the review came due (the member held the old tier until then), a
-  // higher one from `asOf`, when the points that reach it are seen.
-  const since = upgrade ? asOf : member.tier_review_at;
-  return { outcome: upgrade ? 'upgrade' : 'downgrade', tier: reached.key, since, reviewAt: asOf + period, value };
+  if (rank(reached.key) > rank(tierByKey(config, member.tier).key) || rank(member.tier) < 0) {
+    return {
+      outcome: 'upgrade',
+      tier: reached.key,
+      since: asOf,
+      reviewAt: asOf + period,
+      changes: [{ from: member.tier, to: reached.key, at: asOf, reason: 'upgrade', value }],
+    };
+  }
+  let tier = member.tier;
+  let since = member.tier_since;
+  let reviewAt = member.tier_review_at;
+  const changes: TierAssessment['changes'] = [];
+  // Reviews due by `asOf`; at most one per period, and a member at the lowest tier has nothing to lose.
+  while (reviewAt <= asOf) {
+    const at = reviewAt;
+    if (rank(tier) > 0) {
+      const v = at === asOf ? value : await qualifyingValue(trx, config, member.customer_id, at);
+      const held = tierFor(config, v);
+      if (rank(held.key) < rank(tier)) {
+        changes.push({ from: tier, to: held.key, at, reason: 'downgrade', value: v });
+        tier = held.key;
+        since = at;
+      }
+    } else if (asOf - at > period) {
+      // Nothing to review at the lowest tier: skip to the last review due.
+      reviewAt = at + Math.floor((asOf - at) / period) * period;
+      continue;
+    }
+    reviewAt = at + period;
+  }
+  if (reviewAt === member.tier_review_at) return { outcome: 'unchanged', tier, since, reviewAt, changes };
+  return { outcome: changes.length > 0 ? 'downgrade' : 'renewed', tier, since, reviewAt, changes };
 }
 
 /**
@@ -430,16 +460,16 @@ export async function reviewTier(
     .set({ tier: review.tier, tier_since: review.since, tier_review_at: review.reviewAt })
     .where('customer_id', '=', member.customer_id)
     .execute();
-  if (review.outcome !== 'renewed') {
+  for (const change of review.changes) {
     await trx
       .insertInto('loyalty_tier_history')
       .values({
         customer_id: member.customer_id,
-        from_tier: member.tier,
-        to_tier: review.tier,
-        changed_at: review.since,
-        reason: review.outcome,
-        qualifying_value: review.value,
+        from_tier: change.from,
+        to_tier: change.to,
+        changed_at: change.at,
+        reason: change.reason,
+        qualifying_value: change.value,
       })
       .execute();
   }

@@ -491,7 +491,7 @@ export async function memberStatus(
   const review =
     asOf >= member.tier_since
       ? await assessTier(l, program, member, asOf)
-      : { outcome: 'unchanged', tier: member.tier, since: member.tier_since, reviewAt: member.tier_review_at };
+      : { tier: member.tier, since: member.tier_since, reviewAt: member.tier_review_at, changes: [] };
   const tier = tierByKey(config, review.tier);
   const next = config.tiers.levels[tierRank(config, tier.key) + 1];
   const rows = await l
@@ -567,9 +567,7 @@ export async function memberStatus(
     // With the change a review as of `asOf` makes and no sync has booked yet, as the sync will book it.
     tierHistory: [
       ...history.map((h) => ({ from: h.from_tier, to: h.to_tier, at: h.changed_at, reason: h.reason })),
-      ...(review.outcome === 'upgrade' || review.outcome === 'downgrade'
-        ? [{ from: member.tier, to: review.tier, at: review.since, reason: review.outcome }]
-        : []),
+      ...review.changes.map((c) => ({ from: c.from, to: c.to, at: c.at, reason: c.reason })),
     ],
     // A store-credit redemption's row is a receipt, not a code to use: the credit shows in `credit`.
     redemptions: redemptions
