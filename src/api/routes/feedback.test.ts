@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { addCustomer, addOrder, testProgramConfig } from '../../../test/loyalty-fixtures.js';
 import { DIALECTS, freshDatabase } from '../../../test/setup.js';
-import { feedbackDb, importFeedbackCsv, issueSurveyLink, signPageLink } from '../../feedback/index.js';
+import { feedbackDb, importFeedbackCsv, issueSurveyLink, signPageLink, verifyPageLink } from '../../feedback/index.js';
 import { enrolMember, saveProgram } from '../../loyalty/index.js';
 import { parseRule, selectByRule } from '../../segments/index.js';
 import { buildApp } from '../build-app.js';
@@ -464,6 +464,37 @@ for (const dialect of DIALECTS) {
           message: 'page: must be one of preferences, rewards',
           field: 'page',
         });
+        // By the store's own id, bare or with its source, or by e-mail: the same customer's link. An unknown
+        // id, both fields or neither are refused naming the field.
+        await db
+          .insertInto('customer_identities')
+          .values({ source: 'shop', external_id: 'C-9', customer_id: customer })
+          .execute();
+        const linkFor = (payload: Record<string, unknown>) =>
+          app.inject({
+            method: 'POST',
+            url: '/api/v1/customer-links',
+            headers: auth,
+            payload: { page: 'rewards', ...payload },
+          });
+        for (const ref of ['C-9', 'shop:C-9', 'pref@example.com', `#${customer}`]) {
+          const named = await linkFor({ customer: ref });
+          assert.equal(named.statusCode, 200, named.body);
+          const claims = verifyPageLink(await messageLinkSecret(db), named.json().token, 'rewards', NOW);
+          assert.equal(claims.ok && claims.claims.c, customer, ref);
+        }
+        const refusals = [
+          [{ customer: 'C-10' }, 'customer', /no customer "C-10"/],
+          [{ customer: 'C-9', customerId: customer }, 'customer', /not both/],
+          [{}, 'customerId', /customerId or customer is required/],
+          [{ customerId: 999_999 }, 'customerId', /no customer 999999/],
+        ] as const;
+        for (const [payload, field, message] of refusals) {
+          const refused = await linkFor(payload);
+          assert.equal(refused.statusCode, 400, JSON.stringify(payload));
+          assert.equal(refused.json().error.field, field);
+          assert.match(refused.json().error.message, message);
+        }
         const page = await app.inject({ method: 'GET', url: `${path}?lang=ko` });
         assert.equal(page.statusCode, 200);
         assert.match(page.body, /메시지 수신 설정/);

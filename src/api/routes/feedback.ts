@@ -46,6 +46,7 @@ import {
 import { findProgram, type LoyaltyTables, memberStatus, qualifyingValue } from '../../loyalty/index.js';
 import { immediateTransaction } from '../../store/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
+import { CUSTOMER_FIELDS, customerOfBody } from '../customer-body.js';
 import { dateQuery, endDateQuery } from '../schemas.js';
 import { storeZone } from '../store-zone.js';
 import { confirmOptIn, type OptInRefusal, openOptIn } from '../storefront-opt-in.queries.js';
@@ -273,7 +274,7 @@ export function registerFeedbackRoutes(app: ApiApp, deps: RouteDeps & { linkSecr
         body: Type.Object({
           id: Type.String({ minLength: 1, maxLength: 200 }),
           survey: Type.String({ minLength: 1, maxLength: 40 }),
-          customerId: Type.Integer({ minimum: 1 }),
+          ...CUSTOMER_FIELDS,
           answers: Type.Record(Type.String(), Type.Union([Type.String({ maxLength: 2000 }), Type.Number()])),
           answeredAt: Type.Optional(Type.String({ format: 'date-time' })),
           context: Type.Optional(Type.String({ maxLength: 200 })),
@@ -285,13 +286,7 @@ export function registerFeedbackRoutes(app: ApiApp, deps: RouteDeps & { linkSecr
       const body = request.body;
       const survey = await loadSurvey(db, body.survey, now);
       if (!survey) throw new ComebackError('bad_input', `no survey ${body.survey}`, { location: { field: 'survey' } });
-      const customer = await db
-        .selectFrom('customers')
-        .select('id')
-        .where('id', '=', body.customerId)
-        .executeTakeFirst();
-      if (!customer)
-        throw new ComebackError('bad_input', `no customer ${body.customerId}`, { location: { field: 'customerId' } });
+      const customerId = await customerOfBody(db, body);
       const checked = checkAnswer(survey, body.answers);
       if (!checked.ok) {
         const p = checked.problems[0]!;
@@ -303,7 +298,7 @@ export function registerFeedbackRoutes(app: ApiApp, deps: RouteDeps & { linkSecr
       const stored = await immediateTransaction(feedbackDb(db), (trx) =>
         recordResponse(trx, {
           survey,
-          customerId: body.customerId,
+          customerId,
           responseKey: `api:${survey.key}:${body.id}`,
           source: 'api',
           answer: checked.answer,
@@ -339,7 +334,7 @@ export function registerFeedbackRoutes(app: ApiApp, deps: RouteDeps & { linkSecr
         tags: ['feedback'],
         body: Type.Object({
           survey: Type.String({ minLength: 1, maxLength: 40 }),
-          customerId: Type.Integer({ minimum: 1 }),
+          ...CUSTOMER_FIELDS,
           orderId: Type.Optional(Type.Integer({ minimum: 1, description: 'Comeback’s id of the order' })),
           orderNumber: Type.Optional(
             Type.String({
@@ -354,7 +349,8 @@ export function registerFeedbackRoutes(app: ApiApp, deps: RouteDeps & { linkSecr
     },
     async (request) => {
       const now = deps.now();
-      const { survey, customerId, orderNumber } = request.body;
+      const { survey, orderNumber } = request.body;
+      const customerId = await customerOfBody(db, request.body);
       let orderId = request.body.orderId;
       if (orderNumber !== undefined) {
         if (orderId !== undefined) {
@@ -383,9 +379,6 @@ export function registerFeedbackRoutes(app: ApiApp, deps: RouteDeps & { linkSecr
       }
       if (survey !== 'review' && !(await loadSurvey(db, survey, now)))
         throw new ComebackError('bad_input', `no survey ${survey}`, { location: { field: 'survey' } });
-      const customer = await db.selectFrom('customers').select('id').where('id', '=', customerId).executeTakeFirst();
-      if (!customer)
-        throw new ComebackError('bad_input', `no customer ${customerId}`, { location: { field: 'customerId' } });
       if (survey === 'review') {
         const order =
           orderId === undefined
@@ -442,7 +435,7 @@ export function registerFeedbackRoutes(app: ApiApp, deps: RouteDeps & { linkSecr
         summary: 'A signed link to a customer’s preference centre or rewards page (valid `days`, default 90)',
         tags: ['feedback'],
         body: Type.Object({
-          customerId: Type.Integer({ minimum: 1 }),
+          ...CUSTOMER_FIELDS,
           page: Type.Union([Type.Literal('preferences'), Type.Literal('rewards')]),
           days: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })),
         }),
@@ -450,10 +443,8 @@ export function registerFeedbackRoutes(app: ApiApp, deps: RouteDeps & { linkSecr
     },
     async (request) => {
       const now = deps.now();
-      const { customerId, page, days = 90 } = request.body;
-      const customer = await db.selectFrom('customers').select('id').where('id', '=', customerId).executeTakeFirst();
-      if (!customer)
-        throw new ComebackError('bad_input', `no customer ${customerId}`, { location: { field: 'customerId' } });
+      const { page, days = 90 } = request.body;
+      const customerId = await customerOfBody(db, request.body);
       const e = now + days * 86_400_000;
       const token =
         page === 'preferences'
