@@ -156,6 +156,17 @@ for (const dialect of DIALECTS) {
         .where('currency', '=', 'USD')
         .executeTakeFirstOrThrow();
       assert.equal(Number(usd.n), 6919);
+      // Every CDNOW row is a sale: all paid, so the revenue figures count them.
+      const statuses = await db
+        .selectFrom('orders')
+        .select(['status', sql<number>`count(*)`.as('n')])
+        .where('source', '=', 'cdnow')
+        .groupBy('status')
+        .execute();
+      assert.deepEqual(
+        statuses.map((r) => [r.status, Number(r.n)]),
+        [['paid', 6919]],
+      );
       const first = await db
         .selectFrom('orders')
         .select(['placed_at', 'placed_date', 'total_minor'])
