@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
@@ -315,6 +315,33 @@ for (const dialect of DIALECTS) {
         lines.map((l) => [l.sku, l.quantity, l.unit_price_minor, l.discount_minor, l.total_minor]),
         [['TEA-100', 2, 15_000, 5_000, 25_000]],
       );
+    });
+
+    test('WooCommerce: the shipping, tax and discount totals are stored as the export states them', async () => {
+      const db = t.store.db;
+      const dir = tempDir();
+      after(() => rmSync(dir, { recursive: true, force: true }));
+      const file = join(dir, 'woo-tax.csv');
+      writeFileSync(
+        file,
+        'order_id,order_date,status,shipping_total,tax_total,cart_discount,order_total,order_subtotal,order_currency,billing_email,line_item_1\n' +
+          '2001,2024-04-01 09:00:00,wc-completed,4.99,2.50,1.00,31.49,25.00,USD,tax@example.com,name:Mug|sku:MUG-1|quantity:1|total:25.00|sub_total:25.00\n',
+      );
+      await importFile(db, file, { format: 'woocommerce', now: NOW });
+      const order = await db
+        .selectFrom('orders')
+        .select(['shipping_minor', 'tax_minor', 'discount_minor', 'subtotal_minor', 'total_minor', 'currency'])
+        .where('source', '=', 'woocommerce')
+        .where('external_id', '=', '2001')
+        .executeTakeFirstOrThrow();
+      assert.deepEqual(order, {
+        shipping_minor: 499,
+        tax_minor: 250,
+        discount_minor: 100,
+        subtotal_minor: 2500,
+        total_minor: 3149,
+        currency: 'USD',
+      });
     });
 
     test('generic CSV with --map: BOM, CRLF, a quoted line break, JPY, an order over two lines', async () => {
