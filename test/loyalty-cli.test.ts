@@ -69,6 +69,22 @@ describe('comeback loyalty', () => {
     const human = await comeback('loyalty', 'member', '8', ...asOf);
     assert.equal(human.code, 0, human.err);
     assert.match(human.out, /^member [\w-]+:\S+, #\d+: /);
+    // Above the lowest tier, what keeping it takes by its review (or that it is kept), from the JSON's figures.
+    assert.ok(member.tierKeep, 'member 8 is above the lowest tier');
+    {
+      const keep = member.tierKeep as { missing: number; counted: number; threshold: number };
+      const n = (v: number) => v.toLocaleString('en-GB');
+      assert.match(
+        human.out,
+        keep.missing > 0
+          ? new RegExp(
+              `\\nto keep \\w+ at the review on \\d{4}-\\d\\d-\\d\\d: ${n(keep.missing)} points more by then \\(${n(keep.counted)} of ${n(keep.threshold)} points counted so far\\)\\n`,
+            )
+          : new RegExp(
+              `\\n\\w+ is kept at the review on \\d{4}-\\d\\d-\\d\\d \\(${n(keep.counted)} of ${n(keep.threshold)} points counted\\)\\n`,
+            ),
+      );
+    }
     const json = JSON.parse((await comeback('loyalty', 'member', '8', ...asOf, '--json')).out) as {
       entries: Array<{ kind: string; orderId: number | null; orderNumber: string | null }>;
     };

@@ -39,6 +39,8 @@ const TEXT = {
     tier: 'Tier',
     nextTier: (name: string, missing: string) => `${missing} more points to ${name}`,
     nextTierSpend: (name: string, missing: string) => `${missing} more spend to ${name}`,
+    keepTier: (name: string, missing: string, date: string) => `${missing} more by ${date} to keep ${name}`,
+    tierKept: (name: string, date: string) => `${name} is yours until at least ${date}`,
     topTier: 'You are in the highest tier.',
     rewards: 'Rewards',
     canRedeem: 'Enough points to redeem',
@@ -96,6 +98,9 @@ const TEXT = {
     tier: '등급',
     nextTier: (name: string, missing: string) => `${name} 등급까지 ${missing}포인트 남았어요`,
     nextTierSpend: (name: string, missing: string) => `${name} 등급까지 ${missing} 더 구매하면 돼요`,
+    keepTier: (name: string, missing: string, date: string) =>
+      `${date}까지 ${missing} 더 모으면 ${name} 등급이 유지돼요`,
+    tierKept: (name: string, date: string) => `${name} 등급이 최소 ${date}까지 유지돼요`,
     topTier: '최고 등급입니다.',
     rewards: '교환 가능한 혜택',
     canRedeem: '포인트가 충분해요',
@@ -237,7 +242,23 @@ ${
     ? html`<h2>${t.credit}</h2><div class="big" data-credit>${money(lang, status.credit.balanceMinor, status.credit.currency)}</div><p>${t.creditCode}</p><p class="big"><code data-credit-code>${status.credit.code}</code></p>`
     : ''
 }
-<p data-next-tier>${status.nextTier ? toNext(status.nextTier.name) : t.topTier}</p>
+<p data-next-tier>${status.nextTier ? toNext(status.nextTier.name) : t.topTier}</p>${
+      status.tierKeep
+        ? html`<p class="muted" data-keep-tier>${
+            status.tierKeep.missing > 0
+              ? t.keepTier(
+                  status.tier.name,
+                  config.tiers.basis === 'spend'
+                    ? money(lang, status.tierKeep.missing, config.currency)
+                    : lang === 'ko'
+                      ? `${count(status.tierKeep.missing)}포인트`
+                      : `${count(status.tierKeep.missing)} points`,
+                  dateIn(lang, status.tierKeep.reviewAt - 1),
+                )
+              : t.tierKept(status.tier.name, dateIn(lang, status.tierKeep.reviewAt - 1))
+          }</p>`
+        : ''
+    }
 <h2>${t.rewards}</h2><table>${config.rewards.map(
       (r) => html`<tr><td>${r.name}</td><td class="n">${count(r.cost)}</td><td>${rewardState(r)}</td></tr>`,
     )}</table><p class="muted">${t.howToRedeem}</p>

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { addCustomer, addOrder, refundOrder, testProgramConfig } from '../../test/loyalty-fixtures.js';
 import { DIALECTS, freshDatabase } from '../../test/setup.js';
+import { rewardsPage } from '../hosted/account-pages.js';
 import { MS_PER_DAY } from '../shared/dates.js';
 import type { Db } from '../store/index.js';
 import {
@@ -367,6 +368,20 @@ for (const dialect of DIALECTS) {
         // Platinum; the £2,500 order is more than 365 days before it).
         await addOrder(db, { customerId, placedAt: r1 - 100 * MS_PER_DAY, subtotalMinor: 60_000 });
         await syncOrders(db, program, { now: r1 - 80 * MS_PER_DAY });
+        // Keeping Platinum at r1 takes 2,000 points in (r1 − 365 days, r1]: 1,200 so far, 800 to go. The
+        // member's own page says so, in the store's words.
+        const mid = (await memberStatus(db, program, customerId, { asOf: r1 - 80 * MS_PER_DAY }))!;
+        assert.deepEqual(mid.tierKeep, { reviewAt: r1, threshold: 2_000, counted: 1_200, missing: 800 });
+        const date = new Date(r1 - 1).toLocaleDateString('en-GB', {
+          day: 'numeric',
+          month: 'long',
+          year: 'numeric',
+          timeZone: 'UTC',
+        });
+        assert.match(
+          rewardsPage('en', mid, program.config, 1_200),
+          new RegExp(`<p class="muted" data-keep-tier>800 points more by ${date} to keep Platinum</p>`),
+        );
         // Read three periods after the first review, nothing synced since: Gold from the first review,
         // Blue from the second (nothing earned in the window before it), no change at the third.
         const asOf = r1 + 3 * period + MS_PER_DAY;

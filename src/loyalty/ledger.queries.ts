@@ -340,14 +340,17 @@ function lotOf(meta: string): number | undefined {
   return undefined;
 }
 
-/** Points earned (net of reversals), or net paid spend in minor units, in the rolling window ending at `asOf`. */
+/**
+ * Points earned (net of reversals), or net paid spend in minor units, in the rolling window ending at
+ * `asOf`: `(asOf − windowDays, asOf]`, or `(from, asOf]` when `from` is given.
+ */
 export async function qualifyingValue(
   trx: LoyaltyDb,
   config: ProgramConfig,
   customerId: number,
   asOf: number,
+  from = asOf - config.tiers.windowDays * MS_PER_DAY,
 ): Promise<number> {
-  const from = asOf - config.tiers.windowDays * MS_PER_DAY;
   if (config.tiers.basis === 'spend') {
     const row = await trx
       .selectFrom('orders')

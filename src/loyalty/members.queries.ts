@@ -12,6 +12,7 @@ import {
   type MemberRow,
   notMember,
   post,
+  qualifyingValue,
   reusedKey,
   reviewTier,
   settleMember,
@@ -421,6 +422,13 @@ export interface MemberStatus {
   debt: number;
   tier: { key: string; name: string; multiplier: number; perks: string[]; since: number; reviewAt: number };
   nextTier: { key: string; name: string; threshold: number } | undefined;
+  /**
+   * What keeping the tier takes, for a tier above the lowest: at the review on `reviewAt` (epoch ms) the
+   * tier needs `threshold` over the window ending then; `counted` is what already counts towards it (the
+   * part of that window up to `asOf`), `missing` what is still to earn or spend by then (0: kept). Points,
+   * or minor units on a spend basis. Null at the lowest tier.
+   */
+  tierKeep: { reviewAt: number; threshold: number; counted: number; missing: number } | null;
   referralCode: string;
   lastActivityAt: number;
   rewardsWithinReach: Array<{ key: string; name: string; cost: number }>;
@@ -494,6 +502,17 @@ export async function memberStatus(
       : { tier: member.tier, since: member.tier_since, reviewAt: member.tier_review_at, changes: [] };
   const tier = tierByKey(config, review.tier);
   const next = config.tiers.levels[tierRank(config, tier.key) + 1];
+  let tierKeep: MemberStatus['tierKeep'] = null;
+  if (tierRank(config, tier.key) > 0) {
+    const windowStart = review.reviewAt - config.tiers.windowDays * MS_PER_DAY;
+    const counted = asOf > windowStart ? await qualifyingValue(l, config, customerId, asOf, windowStart) : 0;
+    tierKeep = {
+      reviewAt: review.reviewAt,
+      threshold: tier.threshold,
+      counted,
+      missing: Math.max(0, tier.threshold - counted),
+    };
+  }
   const rows = await l
     .selectFrom('loyalty_ledger as e')
     .leftJoin('orders as o', 'o.id', 'e.order_id')
@@ -554,6 +573,7 @@ export async function memberStatus(
       reviewAt: review.reviewAt,
     },
     nextTier: next ? { key: next.key, name: next.name, threshold: next.threshold } : undefined,
+    tierKeep,
     referralCode: member.referral_code,
     lastActivityAt: member.last_activity_at,
     rewardsWithinReach: config.rewards

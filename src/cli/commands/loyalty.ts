@@ -166,6 +166,19 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
           out(`owes ${formatCount(status.debt)} points spent before a refund: later earnings repay them first`);
         }
         if (status.nextTier) out(`next tier: ${status.nextTier.name} at ${formatCount(status.nextTier.threshold)}`);
+        if (status.tierKeep) {
+          const k = status.tierKeep;
+          const spend = p.config.tiers.basis === 'spend';
+          const amount = (v: number) => (spend ? formatMoney(v, p.config.currency) : `${formatCount(v)} points`);
+          const of = spend
+            ? `${amount(k.counted)} of ${amount(k.threshold)}`
+            : `${formatCount(k.counted)} of ${amount(k.threshold)}`;
+          out(
+            k.missing > 0
+              ? `to keep ${status.tier.name} at the review on ${day(k.reviewAt - 1, timeZone)}: ${amount(k.missing)} more by then (${of} counted so far)`
+              : `${status.tier.name} is kept at the review on ${day(k.reviewAt - 1, timeZone)} (${of} counted)`,
+          );
+        }
         if (status.rewardsWithinReach.length > 0) {
           out(`within reach: ${status.rewardsWithinReach.map((r) => `${r.key} (${r.cost})`).join(', ')}`);
         }
