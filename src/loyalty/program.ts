@@ -26,6 +26,16 @@ const ActionRule = Type.Object(
   { additionalProperties: false },
 );
 
+/** A custom action: a rule and the name the member sees (the launcher falls back to the key). */
+const CustomRule = Type.Object(
+  {
+    points: Type.Integer({ minimum: 0 }),
+    limits: Type.Optional(Limits),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 80 })),
+  },
+  { additionalProperties: false },
+);
+
 const ShareRule = Type.Object(
   {
     points: Type.Integer({ minimum: 0 }),
@@ -104,7 +114,7 @@ export const ProgramConfigSchema = Type.Object(
         birthday: Type.Optional(ActionRule),
         review: Type.Optional(ActionRule),
         share: Type.Optional(ShareRule),
-        custom: Type.Optional(Type.Record(Key, ActionRule)),
+        custom: Type.Optional(Type.Record(Key, CustomRule)),
       },
       { additionalProperties: false },
     ),

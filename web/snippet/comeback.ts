@@ -185,7 +185,7 @@ interface Me {
   currency: string;
   /** ISO 4217 decimals of `currency`: its amounts are integers of 10^-currencyExponent. */
   currencyExponent: number;
-  waysToEarn: Array<{ action: string; points: number; per: 'unit' | 'action' }>;
+  waysToEarn: Array<{ action: string; points: number; per: 'unit' | 'action'; name?: string }>;
   referral: { referrerPoints: number; refereePoints: number } | null;
   member: null | {
     available: number;
@@ -355,7 +355,7 @@ function rewardsBody(me: Me, refresh: () => void): Child[] {
             action_referral: 1,
           }
             ? t(known)
-            : w.action.replace(/^custom:/, '');
+            : (w.name ?? w.action.replace(/^custom:/, '').replace(/[-_]+/g, ' '));
         const amount =
           w.per === 'unit'
             ? t('perUnit', { n: w.points, money: money(10 ** me.currencyExponent, me) })

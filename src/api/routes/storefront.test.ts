@@ -8,6 +8,7 @@ import { earnForAction, enrolMember, saveProgram } from '../../loyalty/index.js'
 import type { ApiApp } from '../app.types.js';
 import { buildApp } from '../build-app.js';
 import { createApiKey } from '../keys.queries.js';
+import { waysToEarn } from './storefront.js';
 
 const NOW = Date.UTC(2026, 2, 1, 12);
 const SHOP = 'https://shop.example';
@@ -187,6 +188,15 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(
         body.waysToEarn.map((w: { action: string; points: number }) => `${w.action}:${w.points}`),
         ['order:1', 'signup:50', 'birthday:100', 'review:20', 'share:5', 'custom:contest:30', 'referral:300'],
+      );
+      // A custom action shows the name the program gives it, when it gives one.
+      assert.equal(body.waysToEarn.find((w: { action: string }) => w.action === 'custom:contest').name, undefined);
+      const named = testProgramConfig({
+        actions: { custom: { contest: { points: 30, name: 'Summer photo contest' } } },
+      });
+      assert.deepEqual(
+        waysToEarn(named).find((w) => w.action === 'custom:contest'),
+        { action: 'custom:contest', points: 30, per: 'action', name: 'Summer photo contest' },
       );
       assert.match(body.member.referralCode, /\S/);
     });

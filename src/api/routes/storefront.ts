@@ -30,6 +30,8 @@ export interface WayToEarn {
   points: number;
   /** `order`: points per 1.00 of the program currency; otherwise points per action. */
   per: 'unit' | 'action';
+  /** A custom action's name, as the program states it (the launcher shows the key without one). */
+  name?: string;
 }
 
 /** The ways to earn of a program: orders, then each configured action, then referrals. */
@@ -46,8 +48,14 @@ export function waysToEarn(config: ProgramConfig): WayToEarn[] {
   ] as const) {
     if (rule && rule.points > 0) out.push({ action, points: rule.points, per: 'action' });
   }
-  for (const [name, rule] of Object.entries(custom ?? {})) {
-    if (rule.points > 0) out.push({ action: `custom:${name}`, points: rule.points, per: 'action' });
+  for (const [key, rule] of Object.entries(custom ?? {})) {
+    if (rule.points > 0)
+      out.push({
+        action: `custom:${key}`,
+        points: rule.points,
+        per: 'action',
+        ...(rule.name !== undefined ? { name: rule.name } : {}),
+      });
   }
   if (config.referral && config.referral.referrerPoints > 0) {
     out.push({ action: 'referral', points: config.referral.referrerPoints, per: 'action' });
