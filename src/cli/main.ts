@@ -45,7 +45,8 @@ export const COMMANDS: ReadonlyArray<{
   },
   {
     name: 'stats',
-    description: 'customers, orders, lines, events, revenue by currency and the date range in the store',
+    description:
+      'customers, orders, lines, events (the store’s, and apart those Comeback wrote), revenue by currency and the date range in the store',
     load: async () => (await import('./commands/stats.js')).registerStats,
   },
   {

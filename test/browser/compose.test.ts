@@ -235,7 +235,8 @@ describe('flow editor, campaign composer and template preview in Chromium', { sk
     const ko = makeI18n('ko');
     const phone = await open('ko', 'campaigns', 'campaigns-table', PHONE);
     assert.equal(await phone.locator('h1').first().textContent(), ko.t('composeTabCampaigns'));
-    assert.ok(await phone.getByText(ko.t('composeTitle')).isVisible());
+    // Waits for the page to render it (isVisible alone does not wait, and under load it was read too early).
+    await phone.getByText(ko.t('composeTitle')).waitFor({ state: 'visible' });
     await fitsTheScreen(phone);
     await phone.screenshot({ path: join(SHOTS, 'ko-phone-campaigns.png'), fullPage: true });
     await phone.close();
