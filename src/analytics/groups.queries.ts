@@ -1,5 +1,8 @@
 import { type RawBuilder, sql } from 'kysely';
 import { ComebackError } from '../errors.js';
+import { interOrderDays } from '../segments/customers.queries.js';
+import { gapThresholds } from '../segments/lifecycle.js';
+import { salesAsOf } from '../segments/sales-as-of.queries.js';
 import type { Db } from '../store/index.js';
 import { int, isSale, ordersAsOf } from './sales.queries.js';
 
@@ -7,9 +10,11 @@ import { int, isSale, ordersAsOf } from './sales.queries.js';
  * Who the customers are, for the figures side by side: a grouping names, for every customer, one
  * group. A customer's group is their state as of an instant `at` (the period's end for the report,
  * the as-of for cohorts): the country and payment method of their latest sale before `at`, the
- * loyalty tier they held at `at`, and their first touch before `at` for the acquisition groupings. The
- * labels that `segments refresh` stores (RFM group, persona, lifecycle stage, saved segments) keep no
- * history: they are read as of their last refresh, and the answer says so.
+ * loyalty tier they held at `at`, their lifecycle stage at `at` by the days since their last sale, and
+ * their first touch before `at` for the acquisition groupings. The labels that `segments refresh`
+ * stores (RFM group, persona, saved segments) keep no history: they are read as of their last refresh,
+ * and the answer says so. The report groups by lifecycle stage at the period's start, not its end: a
+ * stage at the end is decided by the same silence churn counts, so churn by it is true by definition.
  */
 export type GroupKind =
   | 'segment'
@@ -52,7 +57,8 @@ export const GROUP_RULES: Record<GroupKind, string> = {
   segment: 'members of the saved segment against the rest, as of its last refresh',
   rfm: 'the RFM group stored by the last `segments refresh` (labels keep no history)',
   persona: 'the persona stored by the last `segments refresh` (labels keep no history)',
-  lifecycle: 'the lifecycle stage stored by the last `segments refresh` (labels keep no history)',
+  lifecycle:
+    "the lifecycle stage by days since the customer's last sale against the store's gaps between orders, not the model's stored stage, which keeps no history",
   tier: 'the loyalty tier held at the end of the period (tier history), else "not a member"',
   country: "the country of the customer's latest sale before the end of the period, else the customer's",
   payment: "the payment method of the customer's latest sale before the end of the period",
@@ -91,9 +97,10 @@ export function groupingName(grouping: Grouping): string {
 export async function groupAssignment(db: Db, grouping: Grouping, at: number): Promise<RawBuilder<unknown>> {
   const before = int(at, 'asOf');
   switch (grouping.kind) {
+    case 'lifecycle':
+      return lifecycleAt(db, at);
     case 'rfm':
     case 'persona':
-    case 'lifecycle':
       return sql`select c.id as customer_id, coalesce(g.value, '(no label)') as grp
         from customers c left join customer_segments g on g.customer_id = c.id and g.kind = ${grouping.kind}`;
     case 'segment': {
@@ -155,4 +162,28 @@ export async function groupAssignment(db: Db, grouping: Grouping, at: number): P
         ) f on f.customer_id = c.id`;
     }
   }
+}
+
+/**
+ * Every customer's lifecycle stage as of `at` by the gap rule of `lifecycleStage` (segments/lifecycle.ts)
+ * without model scores, which keep no history: churned, lapsed or at risk when the whole days since the
+ * last sale before `at` are beyond the store's thresholds as of `at` (`gapThresholds`), else new with one
+ * sale and active with more; '(no sale yet)' without a sale before `at`.
+ */
+async function lifecycleAt(db: Db, at: number): Promise<RawBuilder<unknown>> {
+  const before = int(at, 'asOf');
+  const t = gapThresholds(await interOrderDays(db, at));
+  // Whole days d beyond a threshold x (d > x) is d ≥ floor(x) + 1, that is, at least that many days of ms.
+  const beyond = (days: number) => sql`${before} - s.last_at >= ${int((Math.floor(days) + 1) * 86_400_000, 'days')}`;
+  return sql`select c.id as customer_id, case
+      when s.customer_id is null then '(no sale yet)'
+      when ${beyond(t.churnedDays)} then 'churned'
+      when ${beyond(t.lapsedDays)} then 'lapsed'
+      when ${beyond(t.atRiskDays)} then 'at_risk'
+      when s.sales = 1 then 'new'
+      else 'active' end as grp
+    from customers c left join (
+      select x.customer_id, count(*) as sales, max(x.placed_at) as last_at
+      from ${salesAsOf(at)} x where x.customer_id is not null group by x.customer_id
+    ) s on s.customer_id = c.id`;
 }

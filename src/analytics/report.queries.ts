@@ -482,7 +482,8 @@ export async function periodFigures(
 
 /**
  * Every figure of a period and the previous one per group of customers, in one currency: one scan per
- * period, each customer in the group they were in at that period's end (or at asOf, if earlier).
+ * period, each customer in the group they were in at that period's end (its start for the lifecycle
+ * stage), or at asOf if earlier.
  */
 export async function groupedFigures(
   db: Db,
@@ -492,7 +493,8 @@ export async function groupedFigures(
   const { asOf, currency, by } = options;
   const windowMs = options.activeWindowDays * MS_PER_DAY;
   const previous = previousPeriod(period);
-  const at = (p: Period) => Math.min(p.to, asOf);
+  // Lifecycle stages are taken at the period's start: see groups.queries.ts.
+  const at = (p: Period) => Math.min(by.kind === 'lifecycle' ? p.from : p.to, asOf);
   const current = await chainCountsBy(
     db,
     [previous, period],
@@ -521,7 +523,9 @@ export async function groupedFigures(
     previous: figuresOf(previous, before.get(group)?.[0] ?? zeroCounts(), currency, coverage),
   }));
   groups.sort((a, b) => b.customersEnd - a.customersEnd || b.buyers - a.buyers || a.group.localeCompare(b.group));
-  return { by: groupingName(by), rule: GROUP_RULES[by.kind], currency, groups };
+  const rule =
+    by.kind === 'lifecycle' ? `${GROUP_RULES.lifecycle}, taken at the start of the period` : GROUP_RULES[by.kind];
+  return { by: groupingName(by), rule, currency, groups };
 }
 
 /** How the active window of a report was chosen. */

@@ -19,7 +19,10 @@ export interface ExitChurn {
   /** How the active window was chosen, in words. */
   activeWindowRule: string;
   byMonth: Array<{ month: string; partial: boolean } & ChurnFigures>;
-  /** Over `span`, each customer in their lifecycle stage now ('none' without one), as the reasons are. */
+  /**
+   * Over `span`, each customer in their lifecycle stage at its start, by days since their last sale
+   * ('none' without a sale before it): a stage taken later is decided by the silence churn counts.
+   */
   bySegment: Array<{ segment: string } & ChurnFigures>;
   span: { from: number; to: number } | null;
   /** Why a figure is null (history shorter than the window), for people; null when all are shown. */
@@ -34,7 +37,8 @@ const figures = (f: { customersStart: number; customersLost: number | null; chur
 
 /**
  * The retention report's churn for the months of the exit reasons (`YYYY-MM`, UTC calendar months,
- * cut at `asOf`) and, over `[from or the first month, asOf)`, per lifecycle stage: churn rate = customers
+ * cut at `asOf`) and, over `[from or the first month, asOf)`, per lifecycle stage at that span's start
+ * (`groupAssignment`): churn rate = customers
  * active at the start and not at the end / customers active at the start, "active" being a sale in the
  * store's active window (`activeWindowOf`), in the main currency.
  */
@@ -72,7 +76,7 @@ export async function exitChurn(
   const bySegment = grouped.groups
     .map((g) => {
       for (const issue of g.unsupported) notes.add(issue.message);
-      return { segment: g.group === '(no label)' ? 'none' : g.group, ...figures(g) };
+      return { segment: g.group === '(no sale yet)' ? 'none' : g.group, ...figures(g) };
     })
     .sort((a, b) => a.segment.localeCompare(b.segment));
   return { ...empty, byMonth, bySegment, span, note: notes.size > 0 ? [...notes].join(' ') : null };

@@ -1,4 +1,5 @@
 import { type RawBuilder, sql } from 'kysely';
+import { groupAssignment } from '../analytics/index.js';
 import { dayEndInZone } from '../shared/dates.js';
 import { type Db, isPostgres } from '../store/index.js';
 import { type ExitChurn, exitChurn } from './churn.queries.js';
@@ -18,7 +19,10 @@ export interface FeedbackReport {
   csatTrend: Array<{ month: string } & CsatSummary>;
   /** Links issued in the period and how many were answered, per survey. */
   responseRates: Array<{ survey: string; issued: number; answered: number; rate: number | null }>;
-  /** Exit-survey reasons: overall, by the customer's lifecycle stage now, and per month. */
+  /**
+   * Exit-survey reasons: overall, by the customer's lifecycle stage at the start of the churn's span
+   * (as `churn.bySegment` counts them; 'none' without a sale before it), and per month.
+   */
   exitReasons: {
     total: Array<{ reason: string; answers: number }>;
     bySegment: Array<{ segment: string; reason: string; answers: number }>;
@@ -173,20 +177,6 @@ export async function feedbackReport(db: Db, { asOf, from }: { asOf: number; fro
         .orderBy('reason')
         .execute()
     ).map((r) => ({ reason: r.reason ?? '', answers: Number(r.n) }));
-  const bySegment = await fdb
-    .selectFrom('survey_responses as r')
-    .leftJoin('customer_segments as g', (j) =>
-      j.onRef('g.customer_id', '=', 'r.customer_id').on('g.kind', '=', 'lifecycle'),
-    )
-    .select([sql<string>`coalesce(g.value, 'none')`.as('segment'), 'r.reason', sql<number>`count(*)`.as('n')])
-    .where('r.kind', '=', 'exit')
-    .where('r.reason', 'is not', null)
-    .where('r.answered_at', '>=', lower)
-    .where('r.answered_at', '<', asOf)
-    .groupBy([sql`coalesce(g.value, 'none')`, 'r.reason'])
-    .orderBy(sql`coalesce(g.value, 'none')`)
-    .orderBy('r.reason')
-    .execute();
   const byMonth = await fdb
     .selectFrom('survey_responses')
     .select([month.as('month'), 'reason', sql<number>`count(*)`.as('n')])
@@ -198,6 +188,22 @@ export async function feedbackReport(db: Db, { asOf, from }: { asOf: number; fro
     .orderBy(month)
     .orderBy('reason')
     .execute();
+  const churn = await exitChurn(db, {
+    asOf,
+    ...(from !== undefined ? { from } : {}),
+    months: byMonth.map((r) => r.month),
+  });
+  // The reasons by the stage the churn beside them is counted by: each customer's at the span's start.
+  const stages = await groupAssignment(db, { kind: 'lifecycle' }, churn.span?.from ?? Math.max(lower, 0));
+  const segment = sql<string>`case when g.grp is null or g.grp = '(no sale yet)' then 'none' else g.grp end`;
+  const bySegment = (
+    await sql<{ segment: string; reason: string; n: number }>`
+      select ${segment} as segment, r.reason, count(*) as n
+      from survey_responses r left join (${stages}) g on g.customer_id = r.customer_id
+      where r.kind = 'exit' and r.reason is not null and r.answered_at >= ${lower} and r.answered_at < ${asOf}
+      group by ${segment}, r.reason
+      order by ${segment}, r.reason`.execute(db)
+  ).rows;
   const comments = await fdb
     .selectFrom('survey_responses')
     .select(['customer_id', 'survey_key', 'score', 'reason', 'comment', 'answered_at'])
@@ -233,11 +239,7 @@ export async function feedbackReport(db: Db, { asOf, from }: { asOf: number; fro
       total: await reasons('exit'),
       bySegment: bySegment.map((r) => ({ segment: r.segment, reason: r.reason ?? '', answers: Number(r.n) })),
       byMonth: byMonth.map((r) => ({ month: r.month, reason: r.reason ?? '', answers: Number(r.n) })),
-      churn: await exitChurn(db, {
-        asOf,
-        ...(from !== undefined ? { from } : {}),
-        months: byMonth.map((r) => r.month),
-      }),
+      churn: { ...churn, bySegment: stagesWithFigures(churn.bySegment, bySegment) },
     },
     cartReasons: await reasons('cart'),
     latestComments: comments.map((c) => ({
@@ -254,4 +256,22 @@ export async function feedbackReport(db: Db, { asOf, from }: { asOf: number; fro
       latest: (await latestReviews(db, { limit: 10 })).filter((r) => r.createdAt < asOf),
     },
   };
+}
+
+/**
+ * The stages worth a row beside the reasons: those with customers active at the span's start (a churn
+ * rate) or with reasons; a stage with reasons and nobody in it gets zero customers and a null rate.
+ */
+function stagesWithFigures(
+  churn: ExitChurn['bySegment'],
+  reasons: ReadonlyArray<{ segment: string }>,
+): ExitChurn['bySegment'] {
+  const answered = new Set(reasons.map((r) => r.segment));
+  const rows = churn.filter((c) => c.customersStart > 0 || answered.has(c.segment));
+  for (const segment of answered) {
+    if (!rows.some((c) => c.segment === segment)) {
+      rows.push({ segment, customersStart: 0, customersLost: 0, churnRate: null });
+    }
+  }
+  return rows.sort((a, b) => a.segment.localeCompare(b.segment));
 }

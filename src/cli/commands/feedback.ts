@@ -72,9 +72,11 @@ function printReport(ctx: CommandContext, r: FeedbackReport, timeZone: string, s
   const churn = r.exitReasons.churn;
   if (churn.byMonth.length > 0) {
     const rate = (c: { churnRate: number | null; customersLost: number | null; customersStart: number }) =>
-      c.churnRate === null || c.customersLost === null
+      c.customersLost === null
         ? 'not known'
-        : `${(c.churnRate * 100).toFixed(1)} % (${c.customersLost} of ${c.customersStart})`;
+        : c.customersStart === 0 || c.churnRate === null
+          ? 'nobody active at the start'
+          : `${(c.churnRate * 100).toFixed(1)} % (${c.customersLost} of ${c.customersStart})`;
     const reasonsOf = (list: Array<{ reason: string; answers: number }>) =>
       list.map((x) => `${x.reason} ${x.answers}`).join(', ') || '–';
     out.write(
@@ -88,7 +90,7 @@ function printReport(ctx: CommandContext, r: FeedbackReport, timeZone: string, s
           ]),
         ],
       )}\n\n${formatTable([
-        ['lifecycle stage', 'churn', 'exit reasons'],
+        [`stage on ${day(churn.span?.from ?? r.asOf)}`, 'churn', 'exit reasons'],
         ...churn.bySegment.map((c) => [
           c.segment,
           rate(c),

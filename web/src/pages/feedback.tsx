@@ -184,12 +184,14 @@ export function FeedbackPage() {
                         {
                           head: t('fbChurn'),
                           cell: (x) =>
-                            x.churn.churnRate === null || x.churn.customersLost === null
+                            x.churn.customersLost === null
                               ? t('fbChurnUnknown')
-                              : `${i18n.percent(x.churn.churnRate)} (${t('fbChurnOf', {
-                                  lost: i18n.number(x.churn.customersLost),
-                                  start: i18n.number(x.churn.customersStart),
-                                })})`,
+                              : x.churn.customersStart === 0 || x.churn.churnRate === null
+                                ? t('fbChurnNoneActive')
+                                : `${i18n.percent(x.churn.churnRate)} (${t('fbChurnOf', {
+                                    lost: i18n.number(x.churn.customersLost),
+                                    start: i18n.number(x.churn.customersStart),
+                                  })})`,
                         },
                         {
                           head: t('fbExitReasons'),
