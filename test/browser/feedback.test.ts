@@ -179,6 +179,10 @@ describe('customer pages in Chromium on a phone', { skip }, () => {
     const churnByMonth = (await dashboard.getByTestId('exit-churn-byMonth').textContent()) ?? '';
     assert.match(churnByMonth, /가격 부담 1/);
     assert.match(churnByMonth, /알 수 없음\(구매 이력이 짧음\)/);
+    // Why, in Korean too (the server's note is English).
+    const churnNote = (await dashboard.getByTestId('exit-churn-note-byMonth').textContent()) ?? '';
+    assert.match(churnNote, /이탈률을 표시하지 않습니다/);
+    assert.doesNotMatch(churnNote, /sales start/);
     await dashboard.getByText('고객 단계별 이탈 이유와 이탈률').waitFor();
     await dashboard.screenshot({ path: join(SHOTS, 'ko-phone-feedback.png'), fullPage: true });
     // No loyalty program in this store: the Loyalty page says so instead of showing zeros.

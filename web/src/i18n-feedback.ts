@@ -72,6 +72,8 @@ export const FEEDBACK_EN = {
   fbChurnOf: '{lost} of {start}',
   fbChurnUnknown: 'not known (history too short)',
   fbChurnNoneActive: 'nobody active at the start',
+  fbChurnNoteShort:
+    'For some periods the sales do not start a whole {days}-day active window before them: nobody could be seen leaving, so churn is not shown.',
   fbPartial: '(so far)',
   fbChurnRule:
     'Churn: of the customers active at the start (a purchase in the {days} days before), the share no longer active at the end; customers buying in {currency}.',
@@ -178,6 +180,8 @@ export const FEEDBACK_KO: Record<keyof typeof FEEDBACK_EN, string> = {
   fbChurnOf: '{start}명 중 {lost}명',
   fbChurnUnknown: '알 수 없음(구매 이력이 짧음)',
   fbChurnNoneActive: '시작 시점의 활성 고객 없음',
+  fbChurnNoteShort:
+    '일부 기간은 판매 기록이 그 기간보다 활성 기간({days}일)만큼 앞서 시작하지 않아 이탈한 고객을 알 수 없으므로 이탈률을 표시하지 않습니다.',
   fbPartial: '(집계 중)',
   fbChurnRule:
     '이탈률: 기간 시작 시점에 활성 고객(직전 {days}일 안에 구매)이었던 고객 중 기간 말에 더 이상 활성 고객이 아닌 비율입니다. {currency} 결제 고객 기준입니다.',

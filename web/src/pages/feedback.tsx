@@ -203,9 +203,11 @@ export function FeedbackPage() {
                       ]}
                     />
                     {churn.currency && (
-                      <p className="muted">
+                      <p className="muted" data-testid={`exit-churn-note-${side}`}>
                         {t('fbChurnRule', { days: churn.activeWindowDays, currency: churn.currency })}
-                        {churn.note ? ` ${churn.note}` : ''}
+                        {churn.note
+                          ? ` ${i18n.lang === 'en' ? churn.note : t('fbChurnNoteShort', { days: churn.activeWindowDays })}`
+                          : ''}
                       </p>
                     )}
                   </Card>
