@@ -48,7 +48,13 @@ export const OrderBody = Type.Object({
   cancelledAt: Type.Optional(Type.String()),
   customer: Type.Optional(
     Type.Object({
-      externalId: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'your customer id' })),
+      externalId: Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: 255,
+          description: "your customer id, looked up among the ids of the server's --user-id-source (default api)",
+        }),
+      ),
       email: Type.Optional(Type.String({ maxLength: 320 })),
       phone: Type.Optional(Type.String({ maxLength: 50 })),
       firstName: Type.Optional(Type.String({ maxLength: 200 })),

@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
+import { findOrCreateCustomer } from '../ingest/index.js';
 import { countRows } from '../store/index.js';
 import type { ApiApp } from './app.types.js';
 import { buildApp } from './build-app.js';
@@ -248,6 +249,52 @@ for (const dialect of DIALECTS) {
       assert.equal(edges.status, 201);
       const zero = await post('/orders', order('b-zero', { externalId: 'b' }, { totalMinor: 0, lines: [] }));
       assert.equal(zero.status, 201);
+    });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`POST /orders looks its customer up where the snippet does, on ${dialect.name}`, {
+    skip: dialect.skip,
+  }, () => {
+    test("with --user-id-source shopify, an order's customer.externalId is the Shopify customer's id", async () => {
+      const t = await freshDatabase(dialect.name);
+      const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false, userIdSource: 'shopify' });
+      try {
+        const db = t.store.db;
+        // A customer of the Shopify import, id 7001, without an e-mail on the order to match by.
+        const shopper = await findOrCreateCustomer(db, {
+          source: 'shopify',
+          externalId: '7001',
+          email: 'shopper@example.com',
+          seenAt: NOW,
+          now: NOW,
+        });
+        const key = (await createApiKey(db, { scope: 'write', name: 'store', now: NOW })).key;
+        const response = await app.inject({
+          method: 'POST',
+          url: '/api/v1/orders',
+          headers: { authorization: `Bearer ${key}` },
+          payload: order('api-1', { externalId: '7001' }),
+        });
+        assert.equal(response.statusCode, 201, response.body);
+        const stored = await db
+          .selectFrom('orders')
+          .select(['source', 'customer_id'])
+          .where('external_id', '=', 'api-1')
+          .executeTakeFirstOrThrow();
+        // The order stays an API order; its customer is the imported one, not a new api:7001.
+        assert.deepEqual(
+          { source: stored.source, customer: Number(stored.customer_id) },
+          { source: 'api', customer: shopper.id },
+        );
+        assert.equal(await countRows(db, 'customers'), 1);
+        const identities = await db.selectFrom('customer_identities').select(['source', 'external_id']).execute();
+        assert.deepEqual(identities, [{ source: 'shopify', external_id: '7001' }]);
+      } finally {
+        await app.close();
+        await t.drop();
+      }
     });
   });
 }

@@ -72,10 +72,16 @@ export class ImportWriter {
   private copy: pg.PoolClient | undefined;
   private setBased = false;
 
+  /**
+   * `source` is the `orders.source` of what it writes and, unless `customerSource` is given, the identity
+   * source its customers' external ids are looked up in (`POST /orders` keeps its orders under `api` and
+   * its customers under the server's `--user-id-source`).
+   */
   constructor(
     private db: Db,
     private readonly source: string,
     private readonly now: number,
+    private readonly customerSource: string = source,
   ) {}
 
   /**
@@ -210,7 +216,7 @@ export class ImportWriter {
     // A concurrent writer may take a key between look-up and write: undo the batch's writes, go one by one.
     if (postgres) await sql`savepoint comeback_identity_batch`.execute(this.db);
     const resolved = await resolveBatch(this.db, {
-      source: this.source,
+      source: this.customerSource,
       now: this.now,
       cache: this.customerIds,
       items: batch,
@@ -240,7 +246,7 @@ export class ImportWriter {
   /** Identity resolution lives in identity.ts (safe under concurrent writers); this adds the stats. */
   private async findOrCreateCustomer(input: CustomerInput, email: string | undefined, seenAt: number) {
     const { id, created } = await findOrCreateCustomer(this.db, {
-      source: this.source,
+      source: this.customerSource,
       externalId: input.externalId,
       email,
       fields: customerFields(input),

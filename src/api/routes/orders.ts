@@ -43,7 +43,8 @@ export function registerOrderRoutes(app: ApiApp, deps: RouteDeps): void {
           .where('source', '=', API_SOURCE)
           .where('external_id', '=', order.externalId)
           .executeTakeFirst();
-        const writer = new ImportWriter(trx, API_SOURCE, now);
+        // The customer's externalId is a user id of the store, looked up where the snippet's and /track's are.
+        const writer = new ImportWriter(trx, API_SOURCE, now, deps.userIdSource);
         const ids = await writer.writeOrders([order]);
         await writer.finish();
         const id = ids.get(order.externalId)!;
