@@ -200,13 +200,12 @@ export function rewardsPage(
   lang: PageLang,
   status: MemberStatus | undefined,
   config: ProgramConfig | undefined,
-  qualifying = 0,
 ): string {
   const t = TEXT[lang];
   if (!status || !config) return layout(lang, t.rewardsTitle, html`<h1>${t.rewardsTitle}</h1><p>${t.notMember}</p>`);
   const count = (n: number) => n.toLocaleString(lang === 'ko' ? 'ko-KR' : 'en-GB');
   // Tiers are reached on the program's basis over its window (`qualifyingValue`), as the launcher says.
-  const missing = status.nextTier ? Math.max(0, status.nextTier.threshold - qualifying) : 0;
+  const missing = status.nextTier ? Math.max(0, status.nextTier.threshold - status.nextTier.qualifying) : 0;
   const toNext = (name: string) =>
     config.tiers.basis === 'spend'
       ? t.nextTierSpend(name, money(lang, missing, config.currency))

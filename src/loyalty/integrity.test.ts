@@ -379,7 +379,7 @@ for (const dialect of DIALECTS) {
           timeZone: 'UTC',
         });
         assert.match(
-          rewardsPage('en', mid, program.config, 1_200),
+          rewardsPage('en', mid, program.config),
           new RegExp(`<p class="muted" data-keep-tier>800 points more by ${date} to keep Platinum</p>`),
         );
         // Read three periods after the first review, nothing synced since: Gold from the first review,

@@ -421,7 +421,11 @@ export interface MemberStatus {
    */
   debt: number;
   tier: { key: string; name: string; multiplier: number; perks: string[]; since: number; reviewAt: number };
-  nextTier: { key: string; name: string; threshold: number } | undefined;
+  /**
+   * The tier above, with `qualifying`: what counts towards it now, the program's basis (points earned net
+   * of reversals, or net paid spend in minor units) over the window ending at `asOf` (`qualifyingValue`).
+   */
+  nextTier: { key: string; name: string; threshold: number; qualifying: number } | undefined;
   /**
    * What keeping the tier takes, for a tier above the lowest: at the review on `reviewAt` (epoch ms) the
    * tier needs `threshold` over the window ending then; `counted` is what already counts towards it (the
@@ -572,7 +576,14 @@ export async function memberStatus(
       since: review.since,
       reviewAt: review.reviewAt,
     },
-    nextTier: next ? { key: next.key, name: next.name, threshold: next.threshold } : undefined,
+    nextTier: next
+      ? {
+          key: next.key,
+          name: next.name,
+          threshold: next.threshold,
+          qualifying: await qualifyingValue(l, config, customerId, asOf),
+        }
+      : undefined,
     tierKeep,
     referralCode: member.referral_code,
     lastActivityAt: member.last_activity_at,

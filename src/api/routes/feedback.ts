@@ -43,7 +43,7 @@ import {
   TOPICS,
   withStoreLink,
 } from '../../hosted/index.js';
-import { findProgram, type LoyaltyTables, memberStatus, qualifyingValue } from '../../loyalty/index.js';
+import { findProgram, memberStatus } from '../../loyalty/index.js';
 import { immediateTransaction } from '../../store/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { CUSTOMER_FIELDS, customerOfBody } from '../customer-body.js';
@@ -249,11 +249,7 @@ export function registerSurveyPageRoutes(app: ApiApp, deps: RouteDeps & { linkSe
     if (!verified.ok) return sendPage(reply, refusalStatus(verified.reason), refusedPage(lang, verified.reason));
     const program = await findProgram(db);
     const status = program ? await memberStatus(db, program, verified.claims.c, { asOf: now, entries: 20 }) : undefined;
-    const qualifying =
-      program && status
-        ? await qualifyingValue(db.withTables<LoyaltyTables>(), program.config, verified.claims.c, now)
-        : 0;
-    return sendPage(reply, 200, await storePage(lang, rewardsPage(lang, status, program?.config, qualifying)));
+    return sendPage(reply, 200, await storePage(lang, rewardsPage(lang, status, program?.config)));
   });
 }
 

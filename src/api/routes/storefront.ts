@@ -2,13 +2,11 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { ComebackError } from '../../errors.js';
 import { normaliseEmail, recordConsent, recordEvents } from '../../ingest/index.js';
-import type { LoyaltyTables } from '../../loyalty/index.js';
 import {
   findProgram,
   loadProgram,
   memberStatus,
   type ProgramConfig,
-  qualifyingValue,
   redeem,
   tierAllowsReward,
 } from '../../loyalty/index.js';
@@ -123,7 +121,6 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
         referral: config.referral ?? null,
       };
       if (!status) return { ...base, member: null };
-      const qualifying = await qualifyingValue(db.withTables<LoyaltyTables>(), config, customerId!, now);
       return {
         ...base,
         member: {
@@ -132,7 +129,7 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
           availableValueMinor: status.availableValueMinor,
           tier: { key: status.tier.key, name: status.tier.name, perks: status.tier.perks },
           nextTier: status.nextTier
-            ? { ...status.nextTier, basis: config.tiers.basis, qualifying, windowDays: config.tiers.windowDays }
+            ? { ...status.nextTier, basis: config.tiers.basis, windowDays: config.tiers.windowDays }
             : null,
           referralCode: status.referralCode,
           rewards: config.rewards.map((r) => ({
