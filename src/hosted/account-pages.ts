@@ -1,6 +1,7 @@
 import {
   type LedgerEntry,
   type MemberStatus,
+  memberHistory,
   type ProgramConfig,
   tierAllowsReward,
   tierByKey,
@@ -217,10 +218,10 @@ export function rewardsPage(
         ? html`<span class="ok" data-reward-state="enough">${t.canRedeem}</span>`
         : html`<span data-reward-state="short">${t.needMore(count(r.cost - status.available))}</span>`;
   // The ledger's entries and the expiries due but not booked yet, newest first, as one history.
-  const lines = [
-    ...status.dueExpiries.map((e) => ({ at: e.occurredAt, text: t.entry.expired, points: -e.points, due: true })),
-    ...status.entries.map((e) => ({ at: e.occurredAt, text: entryText(lang, e), points: e.amount, due: false })),
-  ].sort((x, y) => y.at - x.at);
+  const lines = memberHistory(status).map((h) => ({
+    ...h,
+    text: h.due ? t.entry.expired : entryText(lang, h.entry),
+  }));
   return layout(
     lang,
     t.rewardsTitle,

@@ -37,9 +37,11 @@ export {
   type Enrolment,
   earnForAction,
   enrolMember,
+  type HistoryLine,
   type LedgerEntry,
   type MemberStatus,
   type MemberSummary,
+  memberHistory,
   memberStatus,
   memberSummaries,
 } from './members.queries.js';

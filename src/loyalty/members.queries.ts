@@ -461,6 +461,23 @@ export interface MemberStatus {
   credit: { currency: string; balanceMinor: number; code: string } | null;
 }
 
+/** One line of a member's history: a ledger entry, or an expiry due by the as-of that no sync booked yet. */
+export type HistoryLine =
+  | { at: number; points: number; due: false; entry: LedgerEntry }
+  | { at: number; points: number; due: true; expiry: MemberStatus['dueExpiries'][number] };
+
+/**
+ * The member's history as people read it: the ledger's newest entries (`status.entries`) and the due
+ * expiries, as one list, newest first (`at` epoch ms; `points` signed, an expiry negative); at one
+ * instant a due expiry comes first, since it is the latest thing to happen to the balance.
+ */
+export function memberHistory(status: MemberStatus): HistoryLine[] {
+  return [
+    ...status.dueExpiries.map((e) => ({ at: e.occurredAt, points: -e.points, due: true as const, expiry: e })),
+    ...status.entries.map((e) => ({ at: e.occurredAt, points: e.amount, due: false as const, entry: e })),
+  ].sort((x, y) => y.at - x.at);
+}
+
 /**
  * A member's status as of `asOf`. Pending points whose window has passed are shown as available, and
  * points that have expired by `asOf` are not (both computed on read, `dueExpiries`); `loyalty sync`

@@ -14,6 +14,7 @@ import {
   fetchSender,
   loadProgram,
   markCodesUsed,
+  memberHistory,
   memberStatus,
   type Program,
   parseAction,
@@ -186,25 +187,22 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         out(
           formatTable([
             ['date', 'points', 'kind', 'reason', 'bucket'],
-            ...status.dueExpiries.map((e) => [
-              day(e.occurredAt, timeZone),
-              String(-e.points),
-              'expire',
-              e.reason,
-              'due (booked by the next sync)',
-            ]),
-            // A pending entry whose return window has passed by the as-of counts as available (as the
-            // balance above does), though only the next sync books it.
-            ...status.entries.map((e) => [
-              day(e.occurredAt, timeZone),
-              String(e.amount),
-              e.kind,
-              // The ledger's reason names Comeback's order id; a person knows the store's order number.
-              e.orderId !== null && e.orderNumber
-                ? e.reason.replace(`order ${e.orderId}`, `order ${e.orderNumber}`)
-                : e.reason,
-              e.bucket === 'pending' && e.availableAt <= now ? 'available' : e.bucket,
-            ]),
+            ...memberHistory(status).map((h) =>
+              h.due
+                ? [day(h.at, timeZone), String(h.points), 'expire', h.expiry.reason, 'due (booked by the next sync)']
+                : [
+                    day(h.at, timeZone),
+                    String(h.points),
+                    h.entry.kind,
+                    // The ledger's reason names Comeback's order id; a person knows the store's order number.
+                    h.entry.orderId !== null && h.entry.orderNumber
+                      ? h.entry.reason.replace(`order ${h.entry.orderId}`, `order ${h.entry.orderNumber}`)
+                      : h.entry.reason,
+                    // A pending entry whose return window has passed by the as-of counts as available (as
+                    // the balance above does), though only the next sync books it.
+                    h.entry.bucket === 'pending' && h.entry.availableAt <= now ? 'available' : h.entry.bucket,
+                  ],
+            ),
           ]),
         );
       }),
