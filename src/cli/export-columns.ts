@@ -8,13 +8,15 @@ export interface StoreCustomer {
   /** The store's own customer id; '' for a customer known only by e-mail. */
   storeId: string;
   email: string;
+  /** Every store id of the customer as `source:id`, by source then id (a merged customer has several). */
+  identities: string[];
 }
 
 const CHUNK = 500;
 
 /**
- * The store's id (source and external id; the alphabetically first when a customer has several) and
- * e-mail of each customer, by Comeback's internal id. Exports put these beside the internal id, so a
+ * The store's id (source and external id; the alphabetically first when a customer has several, all of
+ * them in `identities`) and e-mail of each customer, by Comeback's internal id. Exports put these beside the internal id, so a
  * file can be matched back to the store's own records.
  */
 export async function storeCustomers(db: Db, ids: readonly number[]): Promise<(id: number) => StoreCustomer> {
@@ -33,13 +35,17 @@ export async function storeCustomers(db: Db, ids: readonly number[]): Promise<(i
         .orderBy('external_id')
         .execute(),
     ]);
-    for (const c of customers) found.set(Number(c.id), { source: '', storeId: '', email: c.email ?? '' });
+    for (const c of customers) {
+      found.set(Number(c.id), { source: '', storeId: '', email: c.email ?? '', identities: [] });
+    }
     for (const i of identities) {
       const entry = found.get(Number(i.customer_id));
-      if (entry && entry.storeId === '') Object.assign(entry, { source: i.source, storeId: i.external_id });
+      if (!entry) continue;
+      if (entry.storeId === '') Object.assign(entry, { source: i.source, storeId: i.external_id });
+      entry.identities.push(`${i.source}:${i.external_id}`);
     }
   }
-  return (id) => found.get(id) ?? { source: '', storeId: '', email: '' };
+  return (id) => found.get(id) ?? { source: '', storeId: '', email: '', identities: [] };
 }
 
 /**

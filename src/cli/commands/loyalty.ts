@@ -150,13 +150,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         if (!status) throw new ComebackError('not_found', `customer ${customer} is not a loyalty member`);
         if (flags.json) return printJson(ctx.io, status);
         // The store's own ids first: Comeback's internal id differs between stores and databases.
-        const identities = await db
-          .selectFrom('customer_identities')
-          .select(['source', 'external_id'])
-          .where('customer_id', '=', id)
-          .orderBy('source')
-          .execute();
-        const names = [...identities.map((i) => `${i.source}:${i.external_id}`), `#${id}`].join(', ');
+        const names = [...(await storeCustomers(db, [id]))(id).identities, `#${id}`].join(', ');
         out(
           `member ${names}: ${status.tier.name} (×${status.tier.multiplier}) since ${day(status.tier.since, timeZone)}, referral code ${status.referralCode}`,
         );
