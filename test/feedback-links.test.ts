@@ -14,7 +14,7 @@ import {
 } from '../src/campaigns/index.js';
 import { feedbackDb } from '../src/feedback/index.js';
 import { addCustomer } from './campaign-fixtures.js';
-import { addOrder } from './loyalty-fixtures.js';
+import { addOrder, addProductLine } from './loyalty-fixtures.js';
 import { DIALECTS, freshDatabase } from './setup.js';
 import { startSmtpSink } from './smtp-sink.js';
 
@@ -69,27 +69,10 @@ for (const dialect of DIALECTS) {
           .insertInto('customer_consents')
           .values({ customer_id: 1, channel: 'email', granted: 1, updated_at: T0 - 50 * DAY, source: 'test' })
           .execute();
-        const product = await db
-          .insertInto('products')
-          .values({ sku: 'TEA-1', title: 'Green tea' } as never)
-          .returning('id')
-          .executeTakeFirstOrThrow();
         const orderId = await addOrder(db, { customerId: 1, placedAt: T0 - 60_000, subtotalMinor: 1200 });
-        await db
-          .insertInto('order_lines')
-          .values({
-            order_id: orderId,
-            line_no: 1,
-            product_id: product.id,
-            sku: 'TEA-1',
-            title: 'Green tea',
-            quantity: 1,
-            unit_price_minor: 1200,
-            discount_minor: 0,
-            total_minor: 1200,
-            kind: 'product',
-          })
-          .execute();
+        const product = {
+          id: await addProductLine(db, { orderId: orderId, sku: 'TEA-1', title: 'Green tea', priceMinor: 1200 }),
+        };
 
         const linkSecret = await messageLinkSecret(db);
         const tick = (now: number) => {

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { answerSurveyLink, feedbackDb, issueSurveyLink, saveSurvey, submitReview } from '../src/feedback/index.js';
 import { enrolMember, saveProgram } from '../src/loyalty/index.js';
 import { type Db, isPostgres } from '../src/store/index.js';
-import { addCustomer, addOrder, testProgramConfig } from './loyalty-fixtures.js';
+import { addCustomer, addOrder, addProductLine, testProgramConfig } from './loyalty-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from './setup.js';
 
 // A survey answer (custom survey with points) and a product review are credited their loyalty points in
@@ -110,26 +110,9 @@ for (const dialect of DIALECTS) {
     test('a review: a failed credit keeps no review; submitted again, review and points together, once', async () => {
       const db = t.store.db;
       const orderId = await addOrder(db, { customerId: customer, placedAt: NOW - 10 * DAY, subtotalMinor: 2000 });
-      const product = await db
-        .insertInto('products')
-        .values({ sku: 'MUG', title: 'Blue mug' } as never)
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      await db
-        .insertInto('order_lines')
-        .values({
-          order_id: orderId,
-          line_no: 1,
-          product_id: product.id,
-          sku: 'MUG',
-          title: 'Blue mug',
-          quantity: 1,
-          unit_price_minor: 2000,
-          discount_minor: 0,
-          total_minor: 2000,
-          kind: 'product',
-        })
-        .execute();
+      const product = {
+        id: await addProductLine(db, { orderId: orderId, sku: 'MUG', title: 'Blue mug', priceMinor: 2000 }),
+      };
       const { token } = await issueSurveyLink(db, SECRET, {
         surveyKey: 'review',
         customerId: customer,

@@ -121,6 +121,65 @@ export async function addOrder(
   return row.id;
 }
 
+/**
+ * Inserts a product (only `sku` and `title` unless given; price in minor units of `currency`) and
+ * returns its id.
+ */
+export async function addProduct(
+  db: Db,
+  input: { sku: string; title: string; category?: string; priceMinor?: number; currency?: string; at?: number },
+): Promise<number> {
+  const row = await db
+    .insertInto('products')
+    .values({
+      sku: input.sku,
+      title: input.title,
+      category: input.category ?? null,
+      price_minor: input.priceMinor ?? null,
+      currency: input.currency ?? null,
+      updated_at: input.at ?? Date.UTC(2024, 0, 1),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return Number(row.id);
+}
+
+/**
+ * Adds a product line (line `lineNo`, default 1; one unit at `priceMinor`) to an order, the product
+ * created by `addProduct` unless `productId` names one; returns the product's id.
+ */
+export async function addProductLine(
+  db: Db,
+  input: {
+    orderId: number;
+    sku: string;
+    title: string;
+    priceMinor: number;
+    lineNo?: number;
+    productId?: number;
+    category?: string;
+  },
+): Promise<number> {
+  const productId =
+    input.productId ?? (await addProduct(db, { sku: input.sku, title: input.title, category: input.category }));
+  await db
+    .insertInto('order_lines')
+    .values({
+      order_id: input.orderId,
+      line_no: input.lineNo ?? 1,
+      product_id: productId,
+      sku: input.sku,
+      title: input.title,
+      quantity: 1,
+      unit_price_minor: input.priceMinor,
+      discount_minor: 0,
+      total_minor: input.priceMinor,
+      kind: 'product',
+    })
+    .execute();
+  return productId;
+}
+
 /** Records a refund of an order as an importer would. */
 export async function refundOrder(db: Db, orderId: number, amountMinor: number, at: number): Promise<void> {
   counter += 1;

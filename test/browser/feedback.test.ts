@@ -16,7 +16,7 @@ import {
   saveSurvey,
 } from '../../src/feedback/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
-import { addOrder } from '../loyalty-fixtures.js';
+import { addOrder, addProduct } from '../loyalty-fixtures.js';
 
 /**
  * The customer's pages in Chromium on a phone-sized screen, against a real server on loopback with a
@@ -307,27 +307,9 @@ describe('customer pages in Chromium on a phone', { skip }, () => {
       `survey,customer,answered_at,score\ncsat,${customer},${new Date(now - 3_600_000).toISOString()},5\n`,
       { file: 'csat.csv', now },
     );
-    const product = await store.db
-      .insertInto('products')
-      .values({
-        sku: 'MUG-1',
-        title: 'Mug',
-        category: null,
-        price_minor: 1250,
-        currency: 'GBP',
-        handle: null,
-        image_url: null,
-        url: null,
-        vendor: null,
-        product_type: null,
-        tags: null,
-        inventory_quantity: null,
-        compare_at_minor: null,
-        catalogue_source: null,
-        updated_at: now,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const product = {
+      id: await addProduct(store.db, { sku: 'MUG-1', title: 'Mug', priceMinor: 1250, currency: 'GBP', at: now }),
+    };
     const order = await addOrder(store.db, { customerId: customer, placedAt: now - 86_400_000, subtotalMinor: 1250 });
     await feedbackDb(store.db)
       .insertInto('product_reviews')

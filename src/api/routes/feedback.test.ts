@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { addCustomer, addOrder, testProgramConfig } from '../../../test/loyalty-fixtures.js';
+import { addCustomer, addOrder, addProductLine, testProgramConfig } from '../../../test/loyalty-fixtures.js';
 import { DIALECTS, freshDatabase } from '../../../test/setup.js';
 import { feedbackDb, importFeedbackCsv, issueSurveyLink, signPageLink, verifyPageLink } from '../../feedback/index.js';
 import { enrolMember, saveProgram } from '../../loyalty/index.js';
@@ -237,26 +237,9 @@ for (const dialect of DIALECTS) {
         const customer = await addCustomer(db, { email: 'rev@example.com' });
         await enrolMember(db, program, { customerId: customer, now: NOW - 20 * DAY });
         const orderId = await addOrder(db, { customerId: customer, placedAt: NOW - 10 * DAY, subtotalMinor: 2000 });
-        const product = await db
-          .insertInto('products')
-          .values({ sku: 'MUG', title: 'Blue mug' } as never)
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        await db
-          .insertInto('order_lines')
-          .values({
-            order_id: orderId,
-            line_no: 1,
-            product_id: product.id,
-            sku: 'MUG',
-            title: 'Blue mug',
-            quantity: 1,
-            unit_price_minor: 2000,
-            discount_minor: 0,
-            total_minor: 2000,
-            kind: 'product',
-          })
-          .execute();
+        const product = {
+          id: await addProductLine(db, { orderId: orderId, sku: 'MUG', title: 'Blue mug', priceMinor: 2000 }),
+        };
         const key = (await createApiKey(db, { scope: 'write', now: NOW })).key;
         const issued = await app.inject({
           method: 'POST',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { addOrder, testProgramConfig } from '../../../test/loyalty-fixtures.js';
+import { addOrder, addProduct, testProgramConfig } from '../../../test/loyalty-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../../test/setup.js';
 import { enrolNewEntrants, saveFlow, setFlowEnabled } from '../../campaigns/index.js';
 import { earnForAction, enrolMember, saveProgram } from '../../loyalty/index.js';
@@ -407,27 +407,9 @@ for (const dialect of DIALECTS) {
     });
 
     test('reviews: empty without reviews, then the average and the newest three', async () => {
-      const product = await t.store.db
-        .insertInto('products')
-        .values({
-          sku: 'MUG-1',
-          title: 'Mug',
-          category: null,
-          price_minor: 1250,
-          currency: 'GBP',
-          handle: null,
-          image_url: null,
-          url: null,
-          vendor: null,
-          product_type: null,
-          tags: null,
-          inventory_quantity: null,
-          compare_at_minor: null,
-          catalogue_source: null,
-          updated_at: NOW,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
+      const product = {
+        id: await addProduct(t.store.db, { sku: 'MUG-1', title: 'Mug', priceMinor: 1250, currency: 'GBP', at: NOW }),
+      };
       const unknown = await call('GET', '/storefront/reviews?product=NOPE', pub);
       assert.equal(unknown.statusCode, 404);
       assert.equal(unknown.json().error.field, 'product');
