@@ -2,7 +2,6 @@ import { type RawBuilder, sql } from 'kysely';
 import { ComebackError } from '../errors.js';
 import { interOrderDays } from '../segments/customers.queries.js';
 import { gapThresholds } from '../segments/lifecycle.js';
-import { salesAsOf } from '../segments/sales-as-of.queries.js';
 import type { Db } from '../store/index.js';
 import { int, isSale, ordersAsOf } from './sales.queries.js';
 
@@ -94,11 +93,17 @@ export function groupingName(grouping: Grouping): string {
  * A subquery `(customer_id, grp)` giving every customer's group as of `at` (see the module comment).
  * Throws `bad_input` for a saved segment that does not exist.
  */
-export async function groupAssignment(db: Db, grouping: Grouping, at: number): Promise<RawBuilder<unknown>> {
+export async function groupAssignment(
+  db: Db,
+  grouping: Grouping,
+  at: number,
+  /** The lifecycle stage counts the sales placed before `at` as they stand at `knownAt` (the report's as-of). */
+  knownAt = at,
+): Promise<RawBuilder<unknown>> {
   const before = int(at, 'asOf');
   switch (grouping.kind) {
     case 'lifecycle':
-      return lifecycleAt(db, at);
+      return lifecycleAt(db, at, Math.max(at, knownAt));
     case 'rfm':
     case 'persona':
       return sql`select c.id as customer_id, coalesce(g.value, '(no label)') as grp
@@ -168,9 +173,10 @@ export async function groupAssignment(db: Db, grouping: Grouping, at: number): P
  * Every customer's lifecycle stage as of `at` by the gap rule of `lifecycleStage` (segments/lifecycle.ts)
  * without model scores, which keep no history: churned, lapsed or at risk when the whole days since the
  * last sale before `at` are beyond the store's thresholds as of `at` (`gapThresholds`), else new with one
- * sale and active with more; '(no sale yet)' without a sale before `at`.
+ * sale and active with more; '(no sale yet)' without a sale before `at`. The sales are the report's:
+ * paid orders as they stand at `knownAt` (`ordersAsOf`), so an order refunded by then is none.
  */
-async function lifecycleAt(db: Db, at: number): Promise<RawBuilder<unknown>> {
+async function lifecycleAt(db: Db, at: number, knownAt: number): Promise<RawBuilder<unknown>> {
   const before = int(at, 'asOf');
   const t = gapThresholds(await interOrderDays(db, at));
   // Whole days d beyond a threshold x (d > x) is d ≥ floor(x) + 1, that is, at least that many days of ms.
@@ -184,6 +190,8 @@ async function lifecycleAt(db: Db, at: number): Promise<RawBuilder<unknown>> {
       else 'active' end as grp
     from customers c left join (
       select x.customer_id, count(*) as sales, max(x.placed_at) as last_at
-      from ${salesAsOf(at)} x where x.customer_id is not null group by x.customer_id
+      from ${ordersAsOf(knownAt)} x
+      where x.customer_id is not null and x.placed_at < ${before} and ${isSale('x')}
+      group by x.customer_id
     ) s on s.customer_id = c.id`;
 }

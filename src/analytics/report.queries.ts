@@ -501,7 +501,7 @@ export async function groupedFigures(
     windowMs,
     asOf,
     currency,
-    await groupAssignment(db, by, at(period)),
+    await groupAssignment(db, by, at(period), asOf),
   );
   const before = await chainCountsBy(
     db,
@@ -509,7 +509,7 @@ export async function groupedFigures(
     windowMs,
     asOf,
     currency,
-    await groupAssignment(db, by, at(previous)),
+    await groupAssignment(db, by, at(previous), asOf),
   );
   const coverage: Coverage = {
     windowMs,

@@ -1,4 +1,7 @@
-import { activeWindowOf, groupedFigures, periodFigures, saleCurrencies } from '../analytics/index.js';
+import { activeWindowOf, groupedFigures, latestSaleEnd, periodFigures, saleCurrencies } from '../analytics/index.js';
+import { interOrderDays } from '../segments/customers.queries.js';
+import { gapThresholds, LIFECYCLE_STAGES } from '../segments/lifecycle.js';
+import { MS_PER_DAY } from '../shared/dates.js';
 import type { Db } from '../store/index.js';
 
 /** One period's churn, as the retention report counts it (analytics/report.queries.ts). */
@@ -18,12 +21,19 @@ export interface ExitChurn {
   activeWindowDays: number;
   /** How the active window was chosen, in words. */
   activeWindowRule: string;
+  /**
+   * Where the churn ends: the end of the day of the latest sale before the as-of (epoch ms); months
+   * after it have no churn (null), a month it falls in is counted up to it and partial.
+   */
+  salesEnd: number | null;
   byMonth: Array<{ month: string; partial: boolean } & ChurnFigures>;
   /**
    * Over `span`, each customer in their lifecycle stage at its start, by days since their last sale
    * ('none' without a sale before it): a stage taken later is decided by the silence churn counts.
+   * In the lifecycle's order. `cannotLeave`: the stage's customers were silent at most so long at the
+   * start that none could leave the active window within the span (its churn is 0 by construction).
    */
-  bySegment: Array<{ segment: string } & ChurnFigures>;
+  bySegment: Array<{ segment: string; cannotLeave: boolean } & ChurnFigures>;
   span: { from: number; to: number } | null;
   /** Why a figure is null (history shorter than the window), for people; null when all are shown. */
   note: string | null;
@@ -37,10 +47,12 @@ const figures = (f: { customersStart: number; customersLost: number | null; chur
 
 /**
  * The retention report's churn for the months of the exit reasons (`YYYY-MM`, UTC calendar months,
- * cut at `asOf`) and, over `[from or the first month, asOf)`, per lifecycle stage at that span's start
- * (`groupAssignment`): churn rate = customers
- * active at the start and not at the end / customers active at the start, "active" being a sale in the
- * store's active window (`activeWindowOf`), in the main currency.
+ * cut at `asOf` and at the end of the day of the store's latest sale before it, since churn after the
+ * orders stop cannot be seen) and, over `[from or the first month, that end)`, per lifecycle stage at
+ * that span's start (`groupAssignment`): churn rate = customers active at the start and not at the end /
+ * customers active at the start, "active" being a sale in the store's active window (`activeWindowOf`),
+ * in the main currency. A stage whose customers were silent too briefly at the start to leave within
+ * the span under the window is marked `cannotLeave` (its 0 % is by construction, not a finding).
  */
 export async function exitChurn(
   db: Db,
@@ -52,32 +64,67 @@ export async function exitChurn(
     currency,
     activeWindowDays: window?.days ?? 0,
     activeWindowRule: window?.rule ?? '',
+    salesEnd: null,
     byMonth: [],
     bySegment: [],
     span: null,
     note: null,
   };
   if (!currency || !window || months.length === 0) return empty;
+  // Feedback may run past the orders (a live survey beside an old export): churn ends where they do.
+  const salesEnd = Math.min(asOf, (await latestSaleEnd(db, currency, asOf)) ?? asOf);
   const sorted = [...new Set(months)].sort();
   const monthRange = (m: string) => {
     const [y, mo] = m.split('-').map(Number) as [number, number];
     return { from: Date.UTC(y, mo - 1, 1), to: Date.UTC(y, mo, 1) };
   };
-  const options = { asOf, activeWindowDays: window.days, currency };
+  const options = { asOf: salesEnd, activeWindowDays: window.days, currency };
   const notes = new Set<string>();
   const byMonth: ExitChurn['byMonth'] = [];
   for (const month of sorted) {
-    const { current } = await periodFigures(db, monthRange(month), options);
+    const range = monthRange(month);
+    if (range.from >= salesEnd) {
+      notes.add(`the orders end on ${isoDay(salesEnd - 1)}: churn after that is not known`);
+      byMonth.push({ month, partial: true, customersStart: 0, customersLost: null, churnRate: null });
+      continue;
+    }
+    // A month the orders stop in counts up to their end, not to the month's (it is marked partial).
+    const cut = { from: range.from, to: Math.min(range.to, salesEnd) };
+    const { current } = await periodFigures(db, cut, options);
     for (const issue of current.unsupported) notes.add(issue.message);
-    byMonth.push({ month, partial: current.partial, ...figures(current) });
+    byMonth.push({ month, partial: cut.to < range.to, ...figures(current) });
   }
-  const span = { from: from ?? monthRange(sorted[0]!).from, to: Math.min(asOf, monthRange(sorted.at(-1)!).to) };
+  const span = { from: from ?? monthRange(sorted[0]!).from, to: Math.min(salesEnd, monthRange(sorted.at(-1)!).to) };
+  if (span.from >= span.to) return { ...empty, salesEnd, byMonth, note: notes.size > 0 ? [...notes].join(' ') : null };
   const grouped = await groupedFigures(db, span, { ...options, by: { kind: 'lifecycle' } });
+  // The longest silence at the start of each stage (whole days within its threshold, so less than it + 1).
+  const t = gapThresholds(await interOrderDays(db, span.from));
+  const longest: Record<string, number> = {
+    new: Math.floor(t.atRiskDays) + 1,
+    active: Math.floor(t.atRiskDays) + 1,
+    at_risk: Math.floor(t.lapsedDays) + 1,
+    lapsed: Math.floor(t.churnedDays) + 1,
+  };
+  const spanDays = (span.to - span.from) / MS_PER_DAY;
   const bySegment = grouped.groups
     .map((g) => {
       for (const issue of g.unsupported) notes.add(issue.message);
-      return { segment: g.group === '(no sale yet)' ? 'none' : g.group, ...figures(g) };
+      const segment = g.group === '(no sale yet)' ? 'none' : g.group;
+      const silence = longest[segment];
+      return {
+        segment,
+        ...figures(g),
+        cannotLeave: silence !== undefined && silence + spanDays <= window.days,
+      };
     })
-    .sort((a, b) => a.segment.localeCompare(b.segment));
-  return { ...empty, byMonth, bySegment, span, note: notes.size > 0 ? [...notes].join(' ') : null };
+    .sort((a, b) => stageRank(a.segment) - stageRank(b.segment));
+  return { ...empty, salesEnd, byMonth, bySegment, span, note: notes.size > 0 ? [...notes].join(' ') : null };
 }
+
+/** Stages in the lifecycle's order (new … churned), then customers without a sale ('none'). */
+export function stageRank(segment: string): number {
+  const i = (LIFECYCLE_STAGES as readonly string[]).indexOf(segment);
+  return i === -1 ? LIFECYCLE_STAGES.length : i;
+}
+
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);

@@ -2,7 +2,7 @@ import { type RawBuilder, sql } from 'kysely';
 import { groupAssignment } from '../analytics/index.js';
 import { dayEndInZone } from '../shared/dates.js';
 import { type Db, isPostgres } from '../store/index.js';
-import { type ExitChurn, exitChurn } from './churn.queries.js';
+import { type ExitChurn, exitChurn, stageRank } from './churn.queries.js';
 import { type CsatSummary, csatSummary, type NpsSummary, npsSummary } from './nps.js';
 import { latestReviews } from './reviews.queries.js';
 import { feedbackDb } from './tables.js';
@@ -194,7 +194,12 @@ export async function feedbackReport(db: Db, { asOf, from }: { asOf: number; fro
     months: byMonth.map((r) => r.month),
   });
   // The reasons by the stage the churn beside them is counted by: each customer's at the span's start.
-  const stages = await groupAssignment(db, { kind: 'lifecycle' }, churn.span?.from ?? Math.max(lower, 0));
+  const stages = await groupAssignment(
+    db,
+    { kind: 'lifecycle' },
+    churn.span?.from ?? Math.max(lower, 0),
+    churn.salesEnd ?? asOf,
+  );
   const segment = sql<string>`case when g.grp is null or g.grp = '(no sale yet)' then 'none' else g.grp end`;
   const bySegment = (
     await sql<{ segment: string; reason: string; n: number }>`
@@ -270,8 +275,8 @@ function stagesWithFigures(
   const rows = churn.filter((c) => c.customersStart > 0 || answered.has(c.segment));
   for (const segment of answered) {
     if (!rows.some((c) => c.segment === segment)) {
-      rows.push({ segment, customersStart: 0, customersLost: 0, churnRate: null });
+      rows.push({ segment, customersStart: 0, customersLost: 0, churnRate: null, cannotLeave: false });
     }
   }
-  return rows.sort((a, b) => a.segment.localeCompare(b.segment));
+  return rows.sort((a, b) => stageRank(a.segment) - stageRank(b.segment));
 }

@@ -72,6 +72,7 @@ export const FEEDBACK_EN = {
   fbChurnOf: '{lost} of {start}',
   fbChurnUnknown: 'not known (history too short)',
   fbChurnNoneActive: 'nobody active at the start',
+  fbCannotLeave: 'too recent at the start to leave in the span',
   fbChurnNoteShort:
     'For some periods the sales do not start a whole {days}-day active window before them: nobody could be seen leaving, so churn is not shown.',
   fbPartial: '(so far)',
@@ -180,6 +181,7 @@ export const FEEDBACK_KO: Record<keyof typeof FEEDBACK_EN, string> = {
   fbChurnOf: '{start}명 중 {lost}명',
   fbChurnUnknown: '알 수 없음(구매 이력이 짧음)',
   fbChurnNoneActive: '시작 시점의 활성 고객 없음',
+  fbCannotLeave: '시작 시점에 최근 구매 고객이라 기간 안에 이탈할 수 없음',
   fbChurnNoteShort:
     '일부 기간은 판매 기록이 그 기간보다 활성 기간({days}일)만큼 앞서 시작하지 않아 이탈한 고객을 알 수 없으므로 이탈률을 표시하지 않습니다.',
   fbPartial: '(집계 중)',

@@ -5,7 +5,7 @@ import { ComebackError } from '../../errors.js';
 import { type FeedbackReport, feedbackReport, importFeedbackCsv, latestFeedbackEnd } from '../../feedback/index.js';
 import { dayInZone } from '../../shared/dates.js';
 import { openStore } from '../../store/index.js';
-import { countOf, formatTable, printJson } from '../io.js';
+import { countOf, formatCount, formatTable, printJson } from '../io.js';
 import { AS_OF_HELP, type CommandContext, dateFlag, dbOption, endDateFlag, storeTimeZone } from '../shared.js';
 
 const num = (v: number | null, digits = 1) => (v === null ? '–' : v.toFixed(digits));
@@ -71,16 +71,21 @@ function printReport(ctx: CommandContext, r: FeedbackReport, timeZone: string, s
   }
   const churn = r.exitReasons.churn;
   if (churn.byMonth.length > 0) {
-    const rate = (c: { churnRate: number | null; customersLost: number | null; customersStart: number }) =>
+    const rate = (c: {
+      churnRate: number | null;
+      customersLost: number | null;
+      customersStart: number;
+      cannotLeave?: boolean;
+    }) =>
       c.customersLost === null
         ? 'not known'
         : c.customersStart === 0 || c.churnRate === null
           ? 'nobody active at the start'
-          : `${(c.churnRate * 100).toFixed(1)} % (${c.customersLost} of ${c.customersStart})`;
+          : `${(c.churnRate * 100).toFixed(1)} % (${formatCount(c.customersLost)} of ${formatCount(c.customersStart)}${c.cannotLeave ? ': too recent at the start to leave in the span' : ''})`;
     const reasonsOf = (list: Array<{ reason: string; answers: number }>) =>
       list.map((x) => `${x.reason} ${x.answers}`).join(', ') || '–';
     out.write(
-      `\nReasons for leaving beside churn (customers active at the start, a purchase in the ${churn.activeWindowDays} days before, no longer active at the end; ${churn.currency} customers)\n${formatTable(
+      `\nReasons for leaving beside churn (customers active at the start, a purchase in the ${churn.activeWindowDays} days before, no longer active at the end; ${churn.currency} customers; orders up to ${day((churn.salesEnd ?? r.asOf) - 1)})\n${formatTable(
         [
           ['month', 'churn', 'exit reasons'],
           ...churn.byMonth.map((c) => [
@@ -92,7 +97,7 @@ function printReport(ctx: CommandContext, r: FeedbackReport, timeZone: string, s
       )}\n\n${formatTable([
         [`stage on ${day(churn.span?.from ?? r.asOf)}`, 'churn', 'exit reasons'],
         ...churn.bySegment.map((c) => [
-          c.segment,
+          c.segment === 'none' ? '(no sale yet)' : c.segment,
           rate(c),
           reasonsOf(r.exitReasons.bySegment.filter((x) => x.segment === c.segment)),
         ]),

@@ -7,7 +7,7 @@ import { type MessageKey, stageLabel, useI18n } from '../i18n.js';
 import { Async, Card, Empty, Kpi, PageHead } from '../ui.js';
 
 type ReasonCount = FeedbackReport['exitReasons']['total'][number];
-type Churn = ChurnFigures;
+type Churn = ChurnFigures & { cannotLeave?: boolean };
 
 /** `GET /api/v1/feedback/report`: the server's own type. */
 export type FeedbackReportView = FeedbackReport;
@@ -191,7 +191,7 @@ export function FeedbackPage() {
                                 : `${i18n.percent(x.churn.churnRate)} (${t('fbChurnOf', {
                                     lost: i18n.number(x.churn.customersLost),
                                     start: i18n.number(x.churn.customersStart),
-                                  })})`,
+                                  })}${x.churn.cannotLeave ? `: ${t('fbCannotLeave')}` : ''})`,
                         },
                         {
                           head: t('fbExitReasons'),
