@@ -69,6 +69,15 @@ describe('comeback loyalty', () => {
     const human = await comeback('loyalty', 'member', '8', ...asOf);
     assert.equal(human.code, 0, human.err);
     assert.match(human.out, /^member [\w-]+:\S+, #\d+: /);
+    assert.doesNotMatch(human.out, /^note: the ledger holds/m);
+    // The ledger is booked to the sync's day: a member read as of a day before it is refused, since
+    // the balance would hold the points of the months after it.
+    const early = await comeback('loyalty', 'member', '8', '--as-of', '2011-06-30');
+    assert.equal(early.code, 1);
+    assert.match(
+      early.err,
+      /as-of 2011-06-30: the member's ledger is booked up to 2011-12-31 \(syncs, redemptions\); read the member as of that day or later/,
+    );
     // Above the lowest tier, what keeping it takes by its review (or that it is kept), from the JSON's figures.
     assert.ok(member.tierKeep, 'member 8 is above the lowest tier');
     {

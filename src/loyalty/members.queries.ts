@@ -440,6 +440,12 @@ export interface MemberStatus {
   /** How many ledger entries the member has in all (`entries` holds the newest `entries` of them). */
   entryCount: number;
   /**
+   * What the stored state already holds (epoch ms): the later of the member's settlement mark (the last
+   * sync) and their latest ledger entry. Read as of an earlier instant, the balance, pending points and
+   * history still hold what was booked after it (the ledger is not unwound): callers refuse or say so.
+   */
+  bookedThrough: number;
+  /**
    * Expiries due by `asOf` that no sync or redemption has booked yet, newest first: points (positive),
    * the instant they expired (epoch ms) and why. `available` already has them taken off; a history
    * shows them so that the balance adds up.
@@ -545,7 +551,7 @@ export async function memberStatus(
     .execute();
   const counted = await l
     .selectFrom('loyalty_ledger')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .select([(eb) => eb.fn.countAll<number>().as('n'), sql<number | null>`max(occurred_at)`.as('latest')])
     .where('customer_id', '=', customerId)
     .executeTakeFirstOrThrow();
   const history = await l
@@ -609,6 +615,7 @@ export async function memberStatus(
       .map((r) => ({ key: r.key, name: r.name, cost: r.cost })),
     entries: rows.map(entryRowToEntry),
     entryCount: Number(counted.n),
+    bookedThrough: Math.max(member.settled_at, counted.latest === null ? 0 : Number(counted.latest)),
     dueExpiries: expiries
       .map((e) => ({ points: e.amount, occurredAt: e.occurredAt, reason: e.reason }))
       .sort((a, b) => b.occurredAt - a.occurredAt),

@@ -91,6 +91,20 @@ for (const dialect of DIALECTS) {
       assert.equal(report.statusCode, 200, report.body);
       assert.equal(report.json().members, 1);
       assert.equal((await call('GET', '/loyalty/members/999999', read)).statusCode, 404);
+      // The entries are booked at NOW: a status as of the day before would hold them as its own.
+      const early = await call('GET', `/loyalty/members/${customerId}?asOf=2025-12-31`, read);
+      assert.equal(early.statusCode, 400, early.body);
+      assert.equal(early.json().error.field, 'asOf');
+      assert.match(
+        early.json().error.message,
+        /^asOf: the member's ledger is booked up to \d{4}-\d{2}-\d{2}; ask for that day or later$/,
+      );
+      const onTheDay = await call(
+        'GET',
+        `/loyalty/members/${customerId}?asOf=${new Date(NOW).toISOString().slice(0, 10)}`,
+        read,
+      );
+      assert.equal(onTheDay.statusCode, 200, onTheDay.body);
     });
 
     test('a redemption key: same request, same code; another reward or customer, 409; an earn entry key still debits', async () => {

@@ -151,6 +151,14 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
       const asOf = await readAsOf(request.query.asOf, program.config.currency);
       const status = await memberStatus(db, program, request.params.customerId, { asOf });
       if (!status) throw new ComebackError('not_found', `customer ${request.params.customerId} is not a member`);
+      // The ledger is not unwound: a status as of a day before what is booked would be later points.
+      if (request.query.asOf !== undefined && status.bookedThrough > asOf) {
+        throw new ComebackError(
+          'bad_input',
+          `asOf: the member's ledger is booked up to ${new Date(status.bookedThrough - 1).toISOString().slice(0, 10)}; ask for that day or later`,
+          { location: { field: 'asOf' } },
+        );
+      }
       return status;
     },
   );

@@ -144,10 +144,19 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
   command('member', "a member's balance, tier, rewards within reach and recent ledger entries")
     .argument('<customer>', 'customer id or e-mail')
     .action(async (customer: string, flags: Flags) =>
-      withProgram(flags, async (db, p, now, _source, timeZone) => {
+      withProgram(flags, async (db, p, now, source, timeZone) => {
         const id = await resolveCustomer(db, customer);
         const status = await memberStatus(db, p, id, { asOf: now, entries: 20 });
         if (!status) throw new ComebackError('not_found', `customer ${customer} is not a loyalty member`);
+        // The ledger is not unwound: a day typed before what is booked would show later points as its own.
+        const booked = status.bookedThrough > now ? day(status.bookedThrough - 1, timeZone) : undefined;
+        if (booked !== undefined && source === 'given') {
+          throw new ComebackError(
+            'bad_input',
+            `as-of ${day(now - 1, timeZone)}: the member's ledger is booked up to ${booked} (syncs, redemptions); read the member as of that day or later`,
+            { location: { field: 'as-of' } },
+          );
+        }
         if (flags.json) return printJson(ctx.io, status);
         // The store's own ids first: Comeback's internal id differs between stores and databases.
         const names = [...(await storeCustomers(db, [id]))(id).identities, `#${id}`].join(', ');
@@ -157,6 +166,11 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         out(
           `available ${formatCount(status.available)} points (${formatMoney(status.availableValueMinor, status.currency)}), pending ${formatCount(status.pending)}, earned in all ${formatCount(status.lifetimeEarned)}`,
         );
+        if (booked !== undefined) {
+          out(
+            `note: the ledger holds entries up to ${booked}, after the store's latest data (${day(now - 1, timeZone)}): the balance and history include them`,
+          );
+        }
         if (status.debt > 0) {
           out(`owes ${formatCount(status.debt)} points spent before a refund: later earnings repay them first`);
         }
