@@ -153,6 +153,16 @@ describe('comeback loyalty', () => {
       new RegExp(`^ *#${dormant[0].customerId} +\\S+ +\\d`),
       'the internal and the store id',
     );
+    assert.equal(dormantTable.filter((line) => line !== '').at(-1), `${dormant.length} dormant members`);
+    // Cut by --limit, the table says how many there are in all.
+    const two = (await comeback('loyalty', 'dormant', '--days', '180', '--limit', '2', ...asOf)).out.split('\n');
+    assert.equal(two.filter((line) => /^ *#\d/.test(line)).length, 2);
+    assert.ok(
+      two.includes(
+        `2 of ${dormant.length} dormant members, largest balance first (--limit ${dormant.length} shows them all)`,
+      ),
+      two.join('\n'),
+    );
     // Who is dormant, read independently from the raw ledger: members whose latest earn (of points) or
     // redemption is at least 180 days before the end of 2011-12-31. The list must be exactly them.
     const ledgerStore = await openStore(`sqlite:${join(dir, 'loyalty.db')}`);

@@ -8,7 +8,7 @@ import {
   adjustCredit,
   auditLedger,
   creditStatus,
-  dormantMembers,
+  dormantMembersAndCount,
   earnForAction,
   enrolMember,
   fetchSender,
@@ -35,7 +35,7 @@ import { formatMoney, type Money, normaliseCurrency, readExactAmount } from '../
 import { type Db, openStore } from '../../store/index.js';
 import { resolveCustomerRef } from '../customer-ref.js';
 import { storeCustomers } from '../export-columns.js';
-import { asOfText, formatCount, formatTable, printJson } from '../io.js';
+import { asOfText, countOf, formatCount, formatTable, printJson } from '../io.js';
 import { type CommandContext, dbOption, resolveAsOf } from '../shared.js';
 
 interface Flags {
@@ -537,13 +537,18 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
 
   command('dormant', 'members with no earn or redemption for a while, and what they are missing')
     .option('--days <n>', "days without activity (default: the program's dormantDays)")
-    .action(async (flags: Flags & { days?: string }) => {
+    .option('--limit <n>', 'at most this many members, largest balance first', '1000')
+    .action(async (flags: Flags & { days?: string; limit: string }) => {
       const days = flags.days === undefined ? undefined : Number(flags.days);
       if (days !== undefined && (!Number.isSafeInteger(days) || days < 1)) {
         throw new ComebackError('usage', `--days ${flags.days}: a whole number of days`);
       }
+      const limit = Number(flags.limit);
+      if (!Number.isSafeInteger(limit) || limit < 1) {
+        throw new ComebackError('usage', `--limit ${flags.limit}: a whole number of members, 1 or more`);
+      }
       await withProgram(flags, async (db, p, now) => {
-        const members = await dormantMembers(db, p, { asOf: now, days });
+        const { total, members } = await dormantMembersAndCount(db, p, { asOf: now, days, limit });
         if (flags.json) return printJson(ctx.io, members);
         // The store's id beside Comeback's internal one, as the exports do.
         const known = await storeCustomers(
@@ -563,6 +568,11 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
               m.nextReward ? `${m.nextReward.key} (−${m.nextReward.missing})` : '–',
             ]),
           ]),
+        );
+        out(
+          members.length < total
+            ? `${formatCount(members.length)} of ${formatCount(total)} dormant members, largest balance first (--limit ${total} shows them all)`
+            : `${countOf(total, 'dormant member', 'dormant members')}`,
         );
       });
     });
