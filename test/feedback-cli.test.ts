@@ -48,8 +48,9 @@ for (const dialect of DIALECTS) {
         );
         const comments = out.slice(out.indexOf('Latest comments'));
         const rows = comments.split('\n').slice(2, 4);
-        assert.match(rows[0]!, new RegExp(`^2026-03-05 +${bob} +nps +3 +Great tea x{49}…$`));
-        assert.match(rows[1]!, new RegExp(`^2026-03-01 +${ann} +nps +10 +Lovely and fast$`));
+        // Each customer by the store's id (here, without one, the e-mail) and Comeback's internal one.
+        assert.match(rows[0]!, new RegExp(`^2026-03-05 +bob@example\\.com #${bob} +nps +3 +Great tea x{49}…$`));
+        assert.match(rows[1]!, new RegExp(`^2026-03-01 +ann@example\\.com #${ann} +nps +10 +Lovely and fast$`));
 
         // Without --as-of: the store's latest data for feedback, the day of its latest answer (the
         // orders are an old export from 2011), not the day it runs and not the orders' last day.

@@ -112,6 +112,22 @@ for (const dialect of DIALECTS) {
           /at_risk\s+0\.0 % \(0 of 1: too recent at the start to leave in the span\)\s+just_forgot 1/,
         );
         assert.doesNotMatch(cli.out, /churned\s+100/);
+        // A period that ends before it starts is refused, naming the field.
+        await assert.rejects(feedbackReport(db, { asOf: d('2026-02-01'), from: d('2026-02-01') }), (e: Error) =>
+          /^from: must be before the as-of/.test(e.message),
+        );
+        const backwards = await runCli(
+          'feedback',
+          'report',
+          '--db',
+          t.url,
+          '--from',
+          '2026-02-01',
+          '--as-of',
+          '2026-01-31',
+        );
+        assert.equal(backwards.code, 1);
+        assert.match(backwards.err, /from: must be before the as-of/);
         // A month cut by asOf is partial: February up to the 15th.
         const cut = await feedbackReport(db, { asOf: d('2026-02-15') });
         assert.equal(cut.exitReasons.churn.byMonth.at(-1)?.partial, true);

@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import { groupAssignment } from '../analytics/index.js';
+import { ComebackError } from '../errors.js';
 import { dayEndInZone } from '../shared/dates.js';
 import { type Db, isPostgres } from '../store/index.js';
 import { type ExitChurn, exitChurn, stageRank } from './churn.queries.js';
@@ -84,6 +85,11 @@ function monthOf(db: Db, column: string): RawBuilder<string> {
  * no answers is null and its note says `no_answers`.
  */
 export async function feedbackReport(db: Db, { asOf, from }: { asOf: number; from?: number }): Promise<FeedbackReport> {
+  if (from !== undefined && from >= asOf) {
+    throw new ComebackError('bad_input', 'from: must be before the as-of (the period would be empty)', {
+      location: { field: 'from' },
+    });
+  }
   const fdb = feedbackDb(db);
   const lower = from ?? Number.MIN_SAFE_INTEGER;
   const month = monthOf(db, 'answered_at');

@@ -5,6 +5,7 @@ import { ComebackError } from '../../errors.js';
 import { type FeedbackReport, feedbackReport, importFeedbackCsv, latestFeedbackEnd } from '../../feedback/index.js';
 import { dayInZone } from '../../shared/dates.js';
 import { openStore } from '../../store/index.js';
+import { storeCustomers } from '../export-columns.js';
 import { countOf, formatCount, formatTable, printJson } from '../io.js';
 import { AS_OF_HELP, type CommandContext, dateFlag, dbOption, endDateFlag, storeTimeZone } from '../shared.js';
 
@@ -13,7 +14,13 @@ const noteText = (note: string | null) =>
   note === 'no_answers' ? ' (no answers: no figure)' : note === 'small_sample' ? ' (few answers: a wide interval)' : '';
 
 /** The human face of the feedback report; the days of answers and reviews are the store's (`timeZone`). */
-function printReport(ctx: CommandContext, r: FeedbackReport, timeZone: string, source: string): void {
+function printReport(
+  ctx: CommandContext,
+  r: FeedbackReport,
+  timeZone: string,
+  source: string,
+  storeId: (customerId: number | null) => string,
+): void {
   const out = ctx.io.out;
   // The store's days: the period's last day is the one its end (exclusive) closes.
   const day = (ms: number) => dayInZone(ms, timeZone);
@@ -115,7 +122,7 @@ function printReport(ctx: CommandContext, r: FeedbackReport, timeZone: string, s
         ['day', 'customer', 'product', 'rating', 'review'],
         ...r.reviews.latest
           .slice(0, LATEST)
-          .map((x) => [day(x.createdAt), x.customerId, clip(x.product), x.rating, clip(x.body ?? '')]),
+          .map((x) => [day(x.createdAt), storeId(x.customerId), clip(x.product), x.rating, clip(x.body ?? '')]),
       ])}\n`,
     );
   }
@@ -125,7 +132,13 @@ function printReport(ctx: CommandContext, r: FeedbackReport, timeZone: string, s
         ['day', 'customer', 'survey', 'answer', 'comment'],
         ...r.latestComments
           .slice(0, LATEST)
-          .map((x) => [day(x.answeredAt), x.customerId, x.survey, x.reason ?? num(x.score, 0), clip(x.comment)]),
+          .map((x) => [
+            day(x.answeredAt),
+            storeId(x.customerId),
+            x.survey,
+            x.reason ?? num(x.score, 0),
+            clip(x.comment),
+          ]),
       ])}\n`,
     );
   }
@@ -200,7 +213,17 @@ export function registerFeedback(program: Command, ctx: CommandContext): void {
         if (flags.json) return printJson(ctx.io, report);
         const source =
           given !== undefined ? '' : latest !== undefined ? 'the day of the latest answer, review or sale' : 'now';
-        printReport(ctx, report, timeZone, source);
+        // The store's id (else the e-mail) beside Comeback's internal one, as the exports do.
+        const people = [...report.reviews.latest, ...report.latestComments]
+          .map((x) => x.customerId)
+          .filter((id): id is number => id !== null);
+        const known = await storeCustomers(store.db, people);
+        const storeId = (id: number | null) => {
+          if (id === null) return '–';
+          const c = known(id);
+          return `${c.identities[0] ?? c.email} #${id}`.trim();
+        };
+        printReport(ctx, report, timeZone, source, storeId);
       } finally {
         await store.close();
       }
