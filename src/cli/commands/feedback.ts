@@ -10,8 +10,15 @@ import { countOf, formatCount, formatTable, printJson } from '../io.js';
 import { AS_OF_HELP, type CommandContext, dateFlag, dbOption, endDateFlag, storeTimeZone } from '../shared.js';
 
 const num = (v: number | null, digits = 1) => (v === null ? '–' : v.toFixed(digits));
-const noteText = (note: string | null) =>
-  note === 'no_answers' ? ' (no answers: no figure)' : note === 'small_sample' ? ' (few answers: a wide interval)' : '';
+/** The note of a score; CSAT prints no interval, so its small sample is said without one. */
+const noteText = (note: string | null, interval = true) =>
+  note === 'no_answers'
+    ? ' (no answers: no figure)'
+    : note === 'small_sample'
+      ? interval
+        ? ' (few answers: a wide interval)'
+        : ' (few answers: the figure may move a lot)'
+      : '';
 
 /** The human face of the feedback report; the days of answers and reviews are the store's (`timeZone`). */
 function printReport(
@@ -51,7 +58,7 @@ function printReport(
   out.write(
     c.csat === null
       ? 'CSAT: no answers in the period, so no score\n'
-      : `CSAT ${num(c.csat)} % satisfied (4–5), mean ${num(c.mean, 2)} of 5, from ${countOf(c.answers, 'answer', 'answers')}${noteText(c.note)}\n`,
+      : `CSAT ${num(c.csat)} % satisfied (4–5), mean ${num(c.mean, 2)} of 5, from ${countOf(c.answers, 'answer', 'answers')}${noteText(c.note, false)}\n`,
   );
   if (r.responseRates.length > 0) {
     out.write(
