@@ -1,0 +1,227 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseText, rejects } from '../../../test/parse-format.js';
+import { ComebackError } from '../../errors.js';
+import { cafe24 } from './cafe24.js';
+import type { ParsedItem } from './format.js';
+import { smartstore } from './smartstore.js';
+
+/** KST is UTC+9 with no daylight saving: a wall-clock time is nine hours after the same digits in UTC. */
+const kst = (y: number, m: number, d: number, h: number, min = 0) => Date.UTC(y, m - 1, d, h - 9, min);
+
+function orders(items: ParsedItem[]) {
+  return items.flatMap((i) => (i.kind === 'order' ? [i.order] : []));
+}
+
+/** Asserts that `run` stops at the header line with exactly `message`. */
+async function headerRefused(run: Promise<unknown>, line: number, message: string): Promise<void> {
+  await assert.rejects(run, (error: unknown) => {
+    assert.ok(error instanceof ComebackError, String(error));
+    assert.equal(error.kind, 'bad_input');
+    assert.equal(error.message, message);
+    assert.equal(error.location?.line, line);
+    assert.equal(error.location?.field, 'header');
+    return true;
+  });
+}
+
+describe('Cafe24 order rows, value by value', () => {
+  test('an order of two lines: stated total, shipping once, a free gift, channel and payment', async () => {
+    const items = await parseText(
+      cafe24,
+      '주문번호,품목별 주문번호,주문일시,주문자ID,주문 상태,주문경로,결제수단,상품명,상품옵션,수량,판매가,품목별 결제금액,총배송비(KRW),총결제금액(KRW)\n' +
+        '20250102-0000001,20250102-0000001-01,2025-01-02 10:00:00,kim1,배송완료,PC쇼핑몰,카드,티셔츠,블랙 / L,2,5000,10000,3000,12000\n' +
+        '20250102-0000001,20250102-0000001-02,2025-01-02 10:00:00,kim1,배송완료,PC쇼핑몰,카드,사은품,,1,0,0,3000,12000\n' +
+        '20250102-0000002,20250102-0000002-01,2025-01-02 11:00:00,kim1,배송완료,PC쇼핑몰,카드,모자,,1,"9,000",8000,0,8000\n',
+    );
+    assert.deepEqual(rejects(items), []);
+    const [first, second] = orders(items);
+    // A line's own payment (품목별 결제금액, 8,000) is its total: 1,000 under its price is the line's discount.
+    assert.deepEqual(second?.lines, [
+      {
+        lineNo: 1,
+        sku: undefined,
+        title: '모자',
+        quantity: 1,
+        unitPriceMinor: 9000,
+        discountMinor: 1000,
+        totalMinor: 8000,
+        kind: 'product',
+      },
+    ]);
+    assert.deepEqual([second?.subtotalMinor, second?.discountMinor, second?.totalMinor], [9000, 1000, 8000]);
+    // The order as stated: lines 10,000 + 0, shipping 3,000 (once, though on both rows), paid 12,000
+    // (1,000 of points or an order coupon): the stated total wins over lines + shipping = 13,000, and the
+    // order's discount is subtotal + shipping - total = 10,000 + 3,000 - 12,000 = 1,000.
+    // A free gift (price 0, paid 0) is a line, not an error.
+    assert.deepEqual(first, {
+      externalId: '20250102-0000001',
+      customer: { externalId: 'kim1', email: undefined, phone: undefined, firstName: undefined },
+      email: undefined,
+      placedAt: kst(2025, 1, 2, 10),
+      placedOffset: 540,
+      currency: 'KRW',
+      subtotalMinor: 10_000,
+      shippingMinor: 3000,
+      taxMinor: 0,
+      discountMinor: 1000,
+      totalMinor: 12_000,
+      refundedMinor: 0,
+      status: 'paid',
+      discountCodes: [],
+      country: 'KR',
+      cancelledAt: undefined,
+      acquisition: { paymentMethod: '카드', channel: 'PC쇼핑몰' },
+      lines: [
+        {
+          lineNo: 1,
+          sku: undefined,
+          title: '티셔츠 (블랙 / L)',
+          quantity: 2,
+          unitPriceMinor: 5000,
+          discountMinor: 0,
+          totalMinor: 10_000,
+          kind: 'product',
+        },
+        {
+          lineNo: 2,
+          sku: undefined,
+          title: '사은품',
+          quantity: 1,
+          unitPriceMinor: 0,
+          discountMinor: 0,
+          totalMinor: 0,
+          kind: 'product',
+        },
+      ],
+    });
+  });
+
+  test('the other names of the columns: 매출경로, 상품판매가, 총결제금액 without (KRW), no line payment', async () => {
+    const items = await parseText(
+      cafe24,
+      '주문번호,주문일시,주문자ID,주문상태,매출경로,상품명,수량,상품판매가,상품별 추가할인금액,총결제금액\n' +
+        'B-1,2025-03-04 09:30:00,park2,배송중,모바일웹,양말,3,2000,500,5500\n',
+    );
+    assert.deepEqual(rejects(items), []);
+    const [order] = orders(items);
+    // Without 품목별 결제금액 a line pays its price × quantity less its own discount: 6,000 - 500 = 5,500.
+    assert.deepEqual(order?.lines, [
+      {
+        lineNo: 1,
+        sku: undefined,
+        title: '양말',
+        quantity: 3,
+        unitPriceMinor: 2000,
+        discountMinor: 500,
+        totalMinor: 5500,
+        kind: 'product',
+      },
+    ]);
+    assert.equal(order?.totalMinor, 5500);
+    assert.equal(order?.subtotalMinor, 6000);
+    assert.equal(order?.discountMinor, 500);
+    assert.equal(order?.shippingMinor, 0);
+    assert.equal(order?.placedAt, kst(2025, 3, 4, 9, 30));
+    assert.deepEqual(order?.acquisition, { paymentMethod: undefined, channel: '모바일웹' });
+  });
+
+  test('a header with no price or no payment column stops at the header line naming what it needs', async () => {
+    await headerRefused(
+      parseText(cafe24, '※ 안내\n주문번호,주문일시,주문상태,수량,총결제금액(KRW)\nA,2025-01-02,배송완료,1,1000\n'),
+      2,
+      'missing column: one of "판매가", "상품구매금액(KRW)"',
+    );
+    await headerRefused(
+      parseText(cafe24, '주문번호,주문일시,주문상태,수량,판매가\nA,2025-01-02,배송완료,1,1000\n'),
+      1,
+      'missing column: one of "총결제금액(KRW)", "품목별 결제금액"',
+    );
+  });
+
+  test('a negative price or line payment rejects the whole order at the line that has it', async () => {
+    const header = '주문번호,품목별 주문번호,주문일시,주문자ID,주문 상태,수량,판매가,품목별 결제금액,총결제금액(KRW)\n';
+    const items = await parseText(
+      cafe24,
+      header +
+        'N-1,N-1-01,2025-01-02 10:00:00,kim1,배송완료,1,1000,1000,1000\n' +
+        'N-1,N-1-02,2025-01-02 10:00:00,kim1,배송완료,1,-1000,1000,1000\n' +
+        'N-2,N-2-01,2025-01-02 11:00:00,kim1,배송완료,1,1000,-500,1000\n' +
+        'N-3,N-3-01,2025-01-02 12:00:00,kim1,배송완료,1,1000,1000,1000\n' +
+        'N-4,N-4-01,2025-01-02 13:00:00,kim1,배송완료,1,1000,천원,1000\n',
+    );
+    assert.deepEqual(rejects(items), [
+      [3, '품목별 결제금액', 'is negative'],
+      [4, '품목별 결제금액', 'is negative'],
+      [6, '품목별 결제금액', '"천원" is not an amount in won (write 30000, 30,000 or 30,000원)'],
+    ]);
+    // The reject carries every row of its order (two of N-1), for the rejects file.
+    const [first] = items.filter((i) => i.kind === 'reject');
+    assert.equal(first?.kind === 'reject' ? first.rows.length : 0, 2);
+    assert.deepEqual(
+      orders(items).map((o) => [o.externalId, o.totalMinor]),
+      [['N-3', 1000]],
+    );
+  });
+});
+
+describe('SmartStore order rows, value by value', () => {
+  // A spacer column without a name sits before the buyer's columns (a blank header cell).
+  const header =
+    '상품주문번호,주문번호,,구매자명,구매자ID,구매자연락처,주문일시,주문상태,주문세부상태,상품명,수량,상품가격,최종 상품별 총 주문금액,배송비 묶음번호,배송비 합계\n';
+  const row = (
+    item: string,
+    order: string,
+    status: string,
+    detail: string,
+    title: string,
+    qty: number,
+    price: number,
+  ) =>
+    `${item},${order},,이영희,lee****,010-2345-6789,2025-01-01 12:00:00,${status},${detail},${title},${qty},${price},${qty * price},B-${order},3000\n`;
+
+  test('lines numbered by product order number (shorter first), requested returns still paid, shipping once', async () => {
+    const items = await parseText(
+      smartstore,
+      header +
+        row('2025010110003', 'O1', '배송완료', '', '상품C', 1, 3000) +
+        row('999', 'O1', '배송완료', '', '상품Z', 1, 1000) +
+        row('2025010110001', 'O1', '반품', '반품요청', '상품A', 1, 2000) +
+        row('2025010110002', 'O1', '반품', '반품완료', '상품B', 2, 4000) +
+        row('2025010110004', 'O1', '반품', '수거완료 환불보류', '상품D', 1, 500),
+    );
+    assert.deepEqual(rejects(items), []);
+    const [order] = orders(items);
+    // Product order numbers sort by length, then as text: 999, …001, …002, …003, …004, whatever the
+    // sheet's order. Only 상품B's return is complete (반품완료): 8,000 refunded. 반품요청 is a request, and
+    // 수거완료 환불보류 (picked up, refund on hold) ends in 보류: both still paid.
+    assert.deepEqual(
+      order?.lines.map((l) => [l.lineNo, l.title, l.quantity, l.unitPriceMinor, l.totalMinor, l.discountMinor]),
+      [
+        [1, '상품Z', 1, 1000, 1000, 0],
+        [2, '상품A', 1, 2000, 2000, 0],
+        [3, '상품B', 2, 4000, 8000, 0],
+        [4, '상품C', 1, 3000, 3000, 0],
+        [5, '상품D', 1, 500, 500, 0],
+      ],
+    );
+    // Lines 1,000 + 2,000 + 8,000 + 3,000 + 500 = 14,500, shipping 3,000 once for the bundle: 17,500.
+    assert.equal(order?.subtotalMinor, 14_500);
+    assert.equal(order?.shippingMinor, 3000);
+    assert.equal(order?.totalMinor, 17_500);
+    assert.equal(order?.refundedMinor, 8000);
+    assert.equal(order?.status, 'partially_refunded');
+    assert.equal(order?.discountMinor, 0);
+    assert.equal(order?.placedAt, kst(2025, 1, 1, 12));
+    // The Naver id is masked: the buyer is the mobile number, read past the unnamed column.
+    assert.deepEqual(order?.customer, { externalId: '+821023456789', phone: '+821023456789', firstName: '이영희' });
+  });
+
+  test('an order awaiting payment stays pending whatever its detail says', async () => {
+    const items = await parseText(smartstore, header + row('3001', 'O2', '결제대기', '입금대기중', '상품E', 1, 7000));
+    const [order] = orders(items);
+    assert.equal(order?.status, 'pending');
+    assert.equal(order?.refundedMinor, 0);
+    assert.equal(order?.totalMinor, 10_000);
+  });
+});
