@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { addCustomer } from '../../test/segments-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import { ComebackError } from '../errors.js';
@@ -286,6 +287,131 @@ for (const dialect of DIALECTS) {
         stored.map((e) => [e.message_id, Number(e.customer_id)]),
         [['cf-5', yara]],
       );
+    });
+
+    test('partial: each call type’s own required field is refused by index, field and reason', async () => {
+      const db = t.store.db;
+      const result = await recordEvents(
+        db,
+        [
+          { type: 'track', messageId: 'rq-1', anonymousId: 'rq', event: '  ' },
+          { type: 'track', messageId: 'rq-2', anonymousId: 'rq' },
+          { type: 'alias', messageId: 'rq-3', userId: 'u-rq' },
+          { type: 'alias', messageId: 'rq-4', anonymousId: 'rq', previousId: 'rq-old' },
+          { type: 'group', messageId: 'rq-5', userId: 'u-rq', groupId: ' ' },
+          // The same fields are not asked of the other types: a page has no event name, a group its groupId.
+          { type: 'page', messageId: 'rq-6', anonymousId: 'rq', name: 'Home' },
+          { type: 'group', messageId: 'rq-7', userId: 'u-rq', groupId: 'acme' },
+          { type: 'track', messageId: 'rq-8', anonymousId: 'rq', event: 'Viewed' },
+        ],
+        { now: NOW, partial: true, path: 'batch' },
+      );
+      assert.deepEqual(result.rejected, [
+        { index: 0, kind: 'bad_input', field: 'batch[0].event', reason: 'a track call needs an event name' },
+        { index: 1, kind: 'bad_input', field: 'batch[1].event', reason: 'a track call needs an event name' },
+        { index: 2, kind: 'bad_input', field: 'batch[2].previousId', reason: 'an alias call needs a previousId' },
+        {
+          index: 3,
+          kind: 'bad_input',
+          field: 'batch[3].userId',
+          reason: 'an alias call needs the userId to merge into',
+        },
+        { index: 4, kind: 'bad_input', field: 'batch[4].groupId', reason: 'a group call needs a groupId' },
+      ]);
+      assert.equal(result.inserted, 3);
+      const stored = await db
+        .selectFrom('events')
+        .select(['message_id', 'type', 'event'])
+        .where('message_id', 'like', 'rq-%')
+        .orderBy('message_id')
+        .execute();
+      assert.deepEqual(
+        stored.map((e) => [e.message_id, e.type]),
+        [
+          ['rq-6', 'page'],
+          ['rq-7', 'group'],
+          ['rq-8', 'track'],
+        ],
+      );
+    });
+
+    test('identify: a customer without an e-mail naming another customer’s is merged into that one', async () => {
+      const db = t.store.db;
+      const owner = await addCustomer(db, { email: 'owner@example.com', firstSeenAt: NOW, createdAt: NOW });
+      // A userId first seen on a track: a customer of its own, without an e-mail.
+      await recordEvents(db, [{ type: 'track', messageId: 'mg-1', userId: 'u-mg', event: 'A' }], { now: NOW });
+      const before = await db
+        .selectFrom('customer_identities')
+        .select('customer_id')
+        .where('source', '=', 'api')
+        .where('external_id', '=', 'u-mg')
+        .executeTakeFirstOrThrow();
+      const own = Number(before.customer_id);
+      assert.notEqual(own, owner);
+      const result = await recordEvents(
+        db,
+        [
+          { type: 'identify', messageId: 'mg-2', userId: 'u-mg', traits: { email: 'owner@example.com' } },
+          { type: 'track', messageId: 'mg-3', userId: 'u-mg', event: 'B' },
+        ],
+        { now: NOW, partial: true, path: 'batch' },
+      );
+      assert.deepEqual(result.rejected, []);
+      assert.equal(result.customersMerged, 1);
+      assert.deepEqual(result.customerIds, [owner]);
+      // Both calls, and the earlier track, are the owner's; the e-mail-less customer is gone.
+      const events = await db
+        .selectFrom('events')
+        .select(['message_id', 'customer_id'])
+        .where('message_id', 'in', ['mg-1', 'mg-2', 'mg-3'])
+        .orderBy('message_id')
+        .execute();
+      assert.deepEqual(
+        events.map((e) => [e.message_id, Number(e.customer_id)]),
+        [
+          ['mg-1', owner],
+          ['mg-2', owner],
+          ['mg-3', owner],
+        ],
+      );
+      const left = await db.selectFrom('customers').select('id').where('id', '=', own).execute();
+      assert.equal(left.length, 0);
+    });
+
+    test('identify: a merge the store refuses (a loyalty member) is a conflict on traits.email, nothing merged', async () => {
+      const db = t.store.db;
+      const owner = await addCustomer(db, { email: 'owner2@example.com', firstSeenAt: NOW, createdAt: NOW });
+      await recordEvents(db, [{ type: 'track', messageId: 'lm-1', userId: 'u-lm', event: 'A' }], { now: NOW });
+      const member = Number(
+        (
+          await db
+            .selectFrom('customer_identities')
+            .select('customer_id')
+            .where('source', '=', 'api')
+            .where('external_id', '=', 'u-lm')
+            .executeTakeFirstOrThrow()
+        ).customer_id,
+      );
+      await sql`insert into loyalty_members (customer_id, enrolled_at, balance, pending, settled_at, lifetime_earned,
+        gross_earned, tier, tier_since, tier_review_at, referral_code, last_activity_at)
+        values (${member}, ${NOW}, 0, 0, ${NOW}, 0, 0, 'base', ${NOW}, ${NOW}, 'EVMERGE1', ${NOW})`.execute(db);
+      const result = await recordEvents(
+        db,
+        [{ type: 'identify', messageId: 'lm-2', userId: 'u-lm', traits: { email: 'owner2@example.com' } }],
+        { now: NOW, partial: true, path: 'batch' },
+      );
+      assert.deepEqual(result.rejected, [
+        {
+          index: 0,
+          kind: 'conflict',
+          field: 'batch[0].traits.email',
+          reason: `customer ${member} is a loyalty member; merge them by hand`,
+        },
+      ]);
+      assert.equal(result.customersMerged, 0);
+      assert.equal(result.inserted, 0);
+      const both = await db.selectFrom('customers').select('id').where('id', 'in', [member, owner]).execute();
+      assert.equal(both.length, 2);
     });
 
     test('alias: the anonymous id named as previousId becomes the user’s, its earlier events with it', async () => {
