@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseText, rejects } from '../../../test/parse-format.js';
+import { NOW, parseText, rejects } from '../../../test/parse-format.js';
 import { ComebackError } from '../../errors.js';
 import { cafe24 } from './cafe24.js';
 import type { ParsedItem } from './format.js';
@@ -162,6 +162,82 @@ describe('Cafe24 order rows, value by value', () => {
       orders(items).map((o) => [o.externalId, o.totalMinor]),
       [['N-3', 1000]],
     );
+  });
+});
+
+describe('Cafe24 refunds, cancellations and members, value by value', () => {
+  test('a return refunds its line’s stated amount, a cancellation its payment; called off before payment is cancelled', async () => {
+    const items = await parseText(
+      cafe24,
+      '주문번호,품목별 주문번호,주문일시,결제일시(입금확인일),주문자ID,주문 상태,수량,판매가,품목별 결제금액,실제 환불금액,총결제금액(KRW),사용한 쿠폰명\n' +
+        'R-1,R-1-01,2025-01-02 10:00:00,2025-01-02 10:05:00,kim1,반품완료,1,10000,10000,"-9,000",25000,"신규회원 1,000원 할인"\n' +
+        'R-1,R-1-02,2025-01-02 10:00:00,2025-01-02 10:05:00,kim1,배송완료,1,15000,15000,,25000,"신규회원 1,000원 할인"\n' +
+        'R-2,R-2-01,2025-01-02 12:00:00,,kim1,취소완료,1,3000,3000,,3000,\n' +
+        'C-1,C-1-01,2025-01-03 10:00:00,2025-01-03 11:00:00,kim1,입금전 취소 - 관리자,1,5000,5000,,5000,\n' +
+        'D-1,D-1-01,2025-01-04 10:00:00,,kim1,배송완료,1,5000,5000,,10000,\n' +
+        'D-1,D-1-01,2025-01-04 10:00:00,,kim1,배송완료,1,5000,5000,,10000,\n',
+    );
+    assert.deepEqual(
+      orders(items).map((o) => [o.externalId, o.totalMinor, o.refundedMinor, o.status, o.cancelledAt, o.discountCodes]),
+      [
+        // 9,000 of the returned 10,000 line came back (its 실제 환불금액, the sign dropped): part of 25,000.
+        ['R-1', 25_000, 9000, 'partially_refunded', undefined, ['신규회원 1,000원 할인']],
+        // A cancelled line without 실제 환불금액 refunds what it paid: all of the order.
+        ['R-2', 3000, 3000, 'refunded', undefined, []],
+        // Called off before payment: nothing refunded, cancelled at the 결제일시 column's time.
+        ['C-1', 5000, 0, 'cancelled', kst(2025, 1, 3, 11), []],
+      ],
+    );
+    assert.deepEqual(rejects(items), [[7, '품목별 주문번호', 'line 1 of order D-1 appears twice (D-1-01)']]);
+  });
+
+  test('members: ids, mobiles, birthdays, consent dated by its own column, else sign-up, else the import', async () => {
+    const items = await parseText(
+      cafe24,
+      '아이디,이름,휴대전화,이메일,생년월일,SMS 수신여부,이메일 수신여부,SMS 수신동의일,회원가입일\n' +
+        'kim1,김민수,010-1234-5678,Kim@Example.com,1990-04-17,T,수신거부,2024-05-01 09:00:00,2024-01-02 10:00:00\n' +
+        'lee2,,,,0000-00-00,,Y,,\n' +
+        ',,,,,,,,\n' +
+        'park3,,,not-an-email,,,,,\n' +
+        'choi4,,,,,maybe,,,\n',
+    );
+    const source = 'cafe24-members';
+    assert.deepEqual(items.slice(0, 2), [
+      {
+        kind: 'customer',
+        line: 2,
+        customer: {
+          externalId: 'kim1',
+          email: 'kim@example.com',
+          phone: '+821012345678',
+          firstName: '김민수',
+          birthday: '1990-04-17',
+          country: 'KR',
+          consents: [
+            { channel: 'sms', granted: true, at: kst(2024, 5, 1, 9), source },
+            { channel: 'email', granted: false, at: kst(2024, 1, 2, 10), source },
+          ],
+        },
+      },
+      {
+        kind: 'customer',
+        line: 3,
+        customer: {
+          externalId: 'lee2',
+          email: undefined,
+          phone: undefined,
+          firstName: undefined,
+          birthday: undefined,
+          country: 'KR',
+          consents: [{ channel: 'email', granted: true, at: NOW, source }],
+        },
+      },
+    ]);
+    assert.deepEqual(rejects(items), [
+      [4, '아이디', 'is empty'],
+      [5, '이메일', '"not-an-email" is not an e-mail address'],
+      [6, 'SMS 수신여부', '"maybe" is neither a yes (T, Y, 수신, 동의) nor a no (F, N, 수신거부, 미동의)'],
+    ]);
   });
 });
 
