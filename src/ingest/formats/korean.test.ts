@@ -293,6 +293,55 @@ describe('SmartStore order rows, value by value', () => {
     assert.deepEqual(order?.customer, { externalId: '+821023456789', phone: '+821023456789', firstName: '이영희' });
   });
 
+  test('shipping once per bundle, across orders too, less its discount; option prices, SKUs, channel and device', async () => {
+    const items = await parseText(
+      smartstore,
+      '상품주문번호,주문번호,구매자ID,주문일시,주문상태,결제위치,판매채널,결제수단,상품번호,판매자 상품코드,옵션관리코드,상품명,옵션정보,수량,상품가격,옵션가격,최종 상품별 할인액,최종 상품별 총 주문금액,배송비 묶음번호,배송비 합계,배송비 할인액\n' +
+        '5001,S1,naver1,2025-02-01 10:00:00,배송완료,MOBILE,스마트스토어,신용카드,P1,SC1,OC1,셔츠,색상: 블랙,2,10000,1000,-2000,20000,BUN1,3000,1000\n' +
+        '5002,S2,naver1,2025-02-01 10:00:00,배송완료,,,,P2,SC2,,바지,,1,5000,,,5000,BUN1,3000,1000\n' +
+        '5003,S3,naver1,2025-02-01 11:00:00,미결제취소,,,,P3,,,모자,,1,4000,,,4000,BUN3,2500,0\n' +
+        '5004,S4,naver1,2025-02-01 12:00:00,배송완료,,,,P4,,,양말,,1,1000,,,1000,BUN4,1000,2000\n' +
+        '5001,S5,naver1,2025-02-01 13:00:00,배송완료,,,,P5,,,장갑,,1,1000,,,1000,BUN5,0,0\n' +
+        '5006,S6,naver1,2025-02-01 14:00:00,배송완료,,,,P6,,,장갑,,1,1000,,,1000,BUN6,0,0\n',
+    );
+    assert.deepEqual(rejects(items), [
+      [5, '배송비 할인액', 'is more than 배송비 합계'],
+      [6, '상품주문번호', '5001 appears twice'],
+    ]);
+    const [s1, s2, s3, s6] = orders(items);
+    // Free shipping (0 less 0) is no error.
+    assert.deepEqual([s6?.externalId, s6?.shippingMinor, s6?.totalMinor], ['S6', 0, 1000]);
+    // S1: a unit is 10,000 + 1,000 of its option; 2 units less 2,000 (the sign dropped) paid 20,000; the
+    // bundle's shipping 3,000 less 1,000 = 2,000. Total 22,000; the order's discount
+    // 22,000 + 2,000 - 22,000 = 2,000.
+    assert.deepEqual(
+      [s1?.subtotalMinor, s1?.shippingMinor, s1?.totalMinor, s1?.discountMinor, s1?.status],
+      [22_000, 2000, 22_000, 2000, 'paid'],
+    );
+    assert.deepEqual(s1?.lines, [
+      {
+        lineNo: 1,
+        sku: 'OC1',
+        title: '셔츠 (색상: 블랙)',
+        quantity: 2,
+        unitPriceMinor: 11_000,
+        discountMinor: 2000,
+        totalMinor: 20_000,
+        kind: 'product',
+      },
+    ]);
+    assert.deepEqual(s1?.acquisition, { paymentMethod: '신용카드', channel: '스마트스토어 / MOBILE' });
+    assert.deepEqual(s1?.customer, { externalId: 'naver1', phone: undefined, firstName: undefined });
+    // S2 is in S1's bundle: its shipping was taken there. Its SKU is the seller's code (no option code).
+    assert.deepEqual([s2?.shippingMinor, s2?.totalMinor, s2?.lines[0]?.sku], [0, 5000, 'SC2']);
+    assert.deepEqual(s2?.acquisition, { paymentMethod: undefined, channel: undefined });
+    // S3, called off before payment: no total, no shipping, cancelled when placed; SKU the product number.
+    assert.deepEqual(
+      [s3?.totalMinor, s3?.shippingMinor, s3?.status, s3?.cancelledAt, s3?.lines[0]?.sku],
+      [0, 0, 'cancelled', kst(2025, 2, 1, 11), 'P3'],
+    );
+  });
+
   test('an order awaiting payment stays pending whatever its detail says', async () => {
     const items = await parseText(smartstore, header + row('3001', 'O2', '결제대기', '입금대기중', '상품E', 1, 7000));
     const [order] = orders(items);
