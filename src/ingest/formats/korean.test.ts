@@ -241,6 +241,76 @@ describe('Cafe24 refunds, cancellations and members, value by value', () => {
   });
 });
 
+describe('Korean sheets: notices, the header row, and rows of one order together', () => {
+  test('notice rows are headers; an empty order id, an order that comes back and a row too wide are refused alone', async () => {
+    const items = await parseText(
+      cafe24,
+      '※ 안내\n※ 개인정보\n' +
+        '주문번호,주문일시,주문상태,수량,판매가,총결제금액(KRW)\n' +
+        'A,2025-01-02,배송완료,1,1000,1000\n' +
+        ',2025-01-02,배송완료,1,1000,1000\n' +
+        'A,2025-01-02,배송완료,1,1000,1000\n' +
+        'B,2025-01-02,배송완료,1,2000,2000,,\n' +
+        'C,2025-01-02,배송완료,1,1000,1000,x\n',
+    );
+    assert.deepEqual(
+      items.map((i) =>
+        i.kind === 'order'
+          ? ['order', i.line, i.order.externalId, i.order.totalMinor]
+          : i.kind === 'reject'
+            ? ['reject', i.line, i.field, i.message]
+            : [i.kind, i.line],
+      ),
+      [
+        ['header', 1],
+        ['header', 2],
+        ['order', 4, 'A', 1000],
+        ['reject', 5, '주문번호', 'is empty'],
+        [
+          'reject',
+          6,
+          '주문번호',
+          'the rows of order A are not together (it began at line 4): sort the sheet by 주문번호',
+        ],
+        // Empty cells past the header's width are no columns.
+        ['order', 7, 'B', 2000],
+        ['reject', 8, 'row', 'has 7 columns, the header has 6'],
+      ],
+    );
+  });
+
+  test('no header row: an empty file, or none in the first 30 rows, stops naming what was looked for', async () => {
+    const refused = async (text: string, line: number, message: string) =>
+      assert.rejects(parseText(cafe24, text), (error: unknown) => {
+        assert.ok(error instanceof ComebackError);
+        assert.deepEqual([error.message, error.location?.line, error.location?.field], [message, line, 'header']);
+        return true;
+      });
+    await refused('', 1, 'the file is empty');
+    await refused(
+      '\n\n※ 안내\n'.repeat(1) + '※\n'.repeat(29) + '주문번호,주문일시\n',
+      3,
+      'no header row in the first 30 rows (looked for "주문번호" and "주문일시", or "아이디", or "회원아이디")',
+    );
+    // The 30th row may be the header.
+    const items = await parseText(cafe24, '※\n'.repeat(29) + '아이디\nkim1\n');
+    assert.deepEqual(items.at(-1), {
+      kind: 'customer',
+      line: 31,
+      customer: {
+        externalId: 'kim1',
+        email: undefined,
+        phone: undefined,
+        firstName: undefined,
+        birthday: undefined,
+        country: 'KR',
+        consents: [],
+      },
+    });
+    assert.equal(items.length, 30);
+  });
+});
+
 describe('SmartStore order rows, value by value', () => {
   // A spacer column without a name sits before the buyer's columns (a blank header cell).
   const header =
