@@ -288,12 +288,13 @@ describe('Korean sheets: notices, the header row, and rows of one order together
       });
     await refused('', 1, 'the file is empty');
     await refused(
-      '\n\n※ 안내\n'.repeat(1) + '※\n'.repeat(29) + '주문번호,주문일시\n',
+      // Blank lines are no rows: the first row is line 3.
+      `\n\n※ 안내\n${'※\n'.repeat(29)}주문번호,주문일시\n`,
       3,
       'no header row in the first 30 rows (looked for "주문번호" and "주문일시", or "아이디", or "회원아이디")',
     );
     // The 30th row may be the header.
-    const items = await parseText(cafe24, '※\n'.repeat(29) + '아이디\nkim1\n');
+    const items = await parseText(cafe24, `${'※\n'.repeat(29)}아이디\nkim1\n`);
     assert.deepEqual(items.at(-1), {
       kind: 'customer',
       line: 31,
