@@ -414,6 +414,126 @@ for (const dialect of DIALECTS) {
       assert.equal(both.length, 2);
     });
 
+    test('each call type’s stored row: name, properties, session, campaign, referrer and the time it occurred', async () => {
+      const db = t.store.db;
+      const at = (iso: string) => Date.parse(iso);
+      await recordEvents(
+        db,
+        [
+          {
+            type: 'track',
+            messageId: 'row-1',
+            anonymousId: ' row-anon ',
+            event: ' Product Viewed ',
+            properties: { sku: 'S-1' },
+            // No sentAt: the call's own timestamp is when it happened.
+            timestamp: '2026-01-15T10:00:00Z',
+            context: {
+              sessionId: 42,
+              campaign: { source: ' News ', medium: 'EMAIL', name: '' },
+              page: { referrer: 'https://www.Example.com/a?b=c' },
+            },
+          },
+          {
+            type: 'page',
+            messageId: 'row-2',
+            anonymousId: 'row-anon',
+            name: 'Home',
+            // originalTimestamp wins over timestamp; the device's clock was 30 s ahead when it sent at 11:00:30.
+            timestamp: '2026-01-15T09:00:00Z',
+            originalTimestamp: '2026-01-15T11:00:00Z',
+            sentAt: '2026-01-15T11:00:30Z',
+            context: { sessionId: ' s-9 ' },
+          },
+          { type: 'group', messageId: 'row-3', anonymousId: 'row-anon', groupId: 'acme', traits: { plan: 'pro' } },
+          { type: 'screen', messageId: 'row-4', anonymousId: 'row-anon', context: { sessionId: { no: 1 } } },
+        ],
+        { now: NOW },
+      );
+      const rows = await db
+        .selectFrom('events')
+        .select([
+          'message_id',
+          'type',
+          'event',
+          'anonymous_id',
+          'session_id',
+          'properties',
+          'occurred_at',
+          'received_at',
+          'utm_source',
+          'utm_medium',
+          'utm_campaign',
+          'referrer',
+        ])
+        .where('message_id', 'like', 'row-%')
+        .orderBy('message_id')
+        .execute();
+      assert.deepEqual(
+        rows.map((r) => ({ ...r, occurred_at: Number(r.occurred_at), received_at: Number(r.received_at) })),
+        [
+          {
+            message_id: 'row-1',
+            type: 'track',
+            event: 'Product Viewed',
+            anonymous_id: 'row-anon',
+            session_id: '42',
+            properties: '{"sku":"S-1"}',
+            occurred_at: at('2026-01-15T10:00:00Z'),
+            received_at: NOW,
+            utm_source: 'news',
+            utm_medium: 'email',
+            utm_campaign: null,
+            referrer: 'www.example.com',
+          },
+          {
+            message_id: 'row-2',
+            type: 'page',
+            event: 'Home',
+            anonymous_id: 'row-anon',
+            session_id: 's-9',
+            properties: '{}',
+            // now − (sentAt − originalTimestamp) = 12:00:00 − 30 s.
+            occurred_at: NOW - 30_000,
+            received_at: NOW,
+            utm_source: null,
+            utm_medium: null,
+            utm_campaign: null,
+            referrer: null,
+          },
+          {
+            message_id: 'row-3',
+            type: 'group',
+            event: 'acme',
+            anonymous_id: 'row-anon',
+            session_id: null,
+            properties: '{"plan":"pro"}',
+            // No time at all: when it was received.
+            occurred_at: NOW,
+            received_at: NOW,
+            utm_source: null,
+            utm_medium: null,
+            utm_campaign: null,
+            referrer: null,
+          },
+          {
+            message_id: 'row-4',
+            type: 'screen',
+            event: null,
+            anonymous_id: 'row-anon',
+            session_id: null,
+            properties: '{}',
+            occurred_at: NOW,
+            received_at: NOW,
+            utm_source: null,
+            utm_medium: null,
+            utm_campaign: null,
+            referrer: null,
+          },
+        ],
+      );
+    });
+
     test('alias: the anonymous id named as previousId becomes the user’s, its earlier events with it', async () => {
       const db = t.store.db;
       await recordEvents(db, [{ type: 'track', messageId: 'al-1', anonymousId: 'anon-al', event: 'A' }], { now: NOW });
