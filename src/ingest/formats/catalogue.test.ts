@@ -196,7 +196,8 @@ describe('product exports, value by value', () => {
         '24,simple,NOPRICE,Thing,1,,,,,,,,,,,\n' +
         '25,simple,HOOD-M,Again,1,,,,5.00,,,,,,,\n' +
         '26,simple,PUB,Pub,2,,,,5.00,,,,,,,\n' +
-        '27,simple,,,1,,,,5.00,,,,,,,\n',
+        '27,simple,,,1,,,,5.00,,,,,,,\n' +
+        '28,simple,FREE,Free,1,,,0.00,5.00,,,,,,,\n',
       { currency: 'EUR' },
     );
     assert.deepEqual(rejects(items), [
@@ -259,6 +260,25 @@ describe('product exports, value by value', () => {
           url: 'https://example.com/book',
           priceMinor: 1200,
           compareAtMinor: undefined,
+          currency: 'EUR',
+          inventoryQuantity: undefined,
+        },
+      ],
+      [
+        // On sale for nothing: the price is 0.00 and the regular price is what it is compared at.
+        10,
+        {
+          sku: 'FREE',
+          title: 'Free',
+          handle: 'wc-28',
+          category: undefined,
+          productType: 'simple',
+          tags: [],
+          status: 'active',
+          imageUrl: undefined,
+          url: undefined,
+          priceMinor: 0,
+          compareAtMinor: 500,
           currency: 'EUR',
           inventoryQuantity: undefined,
         },

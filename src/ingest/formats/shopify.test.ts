@@ -107,6 +107,11 @@ describe('Shopify orders and customers exports, value by value', () => {
       [5, 'Email', '"nobody" is not an e-mail address'],
       [6, 'Refunded Amount', "600 minor units is more than the order's total of 500"],
     ]);
+    // A reject carries its raw row, for the rejects file.
+    const empty = items.find((i) => i.kind === 'reject' && i.line === 4);
+    assert.deepEqual(empty?.kind === 'reject' ? empty.rows : undefined, [
+      ',,,paid,,USD,5.00,0,0,5.00,,,2025-03-02 09:00:00,1,Pin,5.00,,,,,,,,,,,,,,,'.split(','),
+    ]);
     const [cancelled, unknown] = orders(items).map(([, o]) => o);
     assert.deepEqual(
       [cancelled?.externalId, cancelled?.name, cancelled?.customer, cancelled?.status, cancelled?.cancelledAt],
