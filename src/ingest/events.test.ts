@@ -534,6 +534,36 @@ for (const dialect of DIALECTS) {
       );
     });
 
+    test('identify: a birthday trait as a date, a time, a month and day, or not a date at all', async () => {
+      const db = t.store.db;
+      const result = await recordEvents(
+        db,
+        [
+          { type: 'identify', messageId: 'bd-1', userId: 'u-bd1', traits: { birthday: '1990-04-17T00:00:00Z' } },
+          { type: 'identify', messageId: 'bd-2', userId: 'u-bd2', traits: { birthday: '--04-17' } },
+          { type: 'identify', messageId: 'bd-3', userId: 'u-bd3', traits: { birthday: 'someday' } },
+        ],
+        { now: NOW, partial: true },
+      );
+      assert.deepEqual([result.inserted, result.rejected], [3, []]);
+      const birthdays = await db
+        .selectFrom('customers')
+        .innerJoin('customer_identities', 'customer_identities.customer_id', 'customers.id')
+        .select(['customer_identities.external_id', 'customers.birthday'])
+        .where('customer_identities.external_id', 'in', ['u-bd1', 'u-bd2', 'u-bd3'])
+        .orderBy('customer_identities.external_id')
+        .execute();
+      // Not a date: no birthday, and the call is stored all the same.
+      assert.deepEqual(
+        birthdays.map((b) => [b.external_id, b.birthday]),
+        [
+          ['u-bd1', '1990-04-17'],
+          ['u-bd2', '--04-17'],
+          ['u-bd3', null],
+        ],
+      );
+    });
+
     test('alias: the anonymous id named as previousId becomes the user’s, its earlier events with it', async () => {
       const db = t.store.db;
       await recordEvents(db, [{ type: 'track', messageId: 'al-1', anonymousId: 'anon-al', event: 'A' }], { now: NOW });
