@@ -22,7 +22,9 @@ const sampleRanges = sample
 /** Test files beyond the folder's own that exercise its code. */
 const extraTests = {
   analytics: ['src/cli/commands/report.test.ts'],
-  ingest: ['test/cli.test.ts'],
+  // consent-withdraw-queued: the only test of an imported withdrawal skipping queued marketing
+  // (identity-batch.ts' skipWithdrawn); about 9 s.
+  ingest: ['test/cli.test.ts', 'test/consent-withdraw-queued.test.ts'],
   loyalty: ['test/loyalty-cli.test.ts'],
   segments: ['src/cli/commands/segments.test.ts'],
   models: ['src/predict/*.test.ts'],

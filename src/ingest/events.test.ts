@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { addCustomer } from '../../test/segments-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
 import { ComebackError } from '../errors.js';
@@ -285,6 +286,281 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(
         stored.map((e) => [e.message_id, Number(e.customer_id)]),
         [['cf-5', yara]],
+      );
+    });
+
+    test('partial: each call type’s own required field is refused by index, field and reason', async () => {
+      const db = t.store.db;
+      const result = await recordEvents(
+        db,
+        [
+          { type: 'track', messageId: 'rq-1', anonymousId: 'rq', event: '  ' },
+          { type: 'track', messageId: 'rq-2', anonymousId: 'rq' },
+          { type: 'alias', messageId: 'rq-3', userId: 'u-rq' },
+          { type: 'alias', messageId: 'rq-4', anonymousId: 'rq', previousId: 'rq-old' },
+          { type: 'group', messageId: 'rq-5', userId: 'u-rq', groupId: ' ' },
+          // The same fields are not asked of the other types: a page has no event name, a group its groupId.
+          { type: 'page', messageId: 'rq-6', anonymousId: 'rq', name: 'Home' },
+          { type: 'group', messageId: 'rq-7', userId: 'u-rq', groupId: 'acme' },
+          { type: 'track', messageId: 'rq-8', anonymousId: 'rq', event: 'Viewed' },
+        ],
+        { now: NOW, partial: true, path: 'batch' },
+      );
+      assert.deepEqual(result.rejected, [
+        { index: 0, kind: 'bad_input', field: 'batch[0].event', reason: 'a track call needs an event name' },
+        { index: 1, kind: 'bad_input', field: 'batch[1].event', reason: 'a track call needs an event name' },
+        { index: 2, kind: 'bad_input', field: 'batch[2].previousId', reason: 'an alias call needs a previousId' },
+        {
+          index: 3,
+          kind: 'bad_input',
+          field: 'batch[3].userId',
+          reason: 'an alias call needs the userId to merge into',
+        },
+        { index: 4, kind: 'bad_input', field: 'batch[4].groupId', reason: 'a group call needs a groupId' },
+      ]);
+      assert.equal(result.inserted, 3);
+      const stored = await db
+        .selectFrom('events')
+        .select(['message_id', 'type', 'event'])
+        .where('message_id', 'like', 'rq-%')
+        .orderBy('message_id')
+        .execute();
+      assert.deepEqual(
+        stored.map((e) => [e.message_id, e.type]),
+        [
+          ['rq-6', 'page'],
+          ['rq-7', 'group'],
+          ['rq-8', 'track'],
+        ],
+      );
+    });
+
+    test('identify: a customer without an e-mail naming another customer’s is merged into that one', async () => {
+      const db = t.store.db;
+      const owner = await addCustomer(db, { email: 'owner@example.com', firstSeenAt: NOW, createdAt: NOW });
+      // A userId first seen on a track: a customer of its own, without an e-mail.
+      await recordEvents(db, [{ type: 'track', messageId: 'mg-1', userId: 'u-mg', event: 'A' }], { now: NOW });
+      const before = await db
+        .selectFrom('customer_identities')
+        .select('customer_id')
+        .where('source', '=', 'api')
+        .where('external_id', '=', 'u-mg')
+        .executeTakeFirstOrThrow();
+      const own = Number(before.customer_id);
+      assert.notEqual(own, owner);
+      const result = await recordEvents(
+        db,
+        [
+          { type: 'identify', messageId: 'mg-2', userId: 'u-mg', traits: { email: 'owner@example.com' } },
+          { type: 'track', messageId: 'mg-3', userId: 'u-mg', event: 'B' },
+        ],
+        { now: NOW, partial: true, path: 'batch' },
+      );
+      assert.deepEqual(result.rejected, []);
+      assert.equal(result.customersMerged, 1);
+      assert.deepEqual(result.customerIds, [owner]);
+      // Both calls, and the earlier track, are the owner's; the e-mail-less customer is gone.
+      const events = await db
+        .selectFrom('events')
+        .select(['message_id', 'customer_id'])
+        .where('message_id', 'in', ['mg-1', 'mg-2', 'mg-3'])
+        .orderBy('message_id')
+        .execute();
+      assert.deepEqual(
+        events.map((e) => [e.message_id, Number(e.customer_id)]),
+        [
+          ['mg-1', owner],
+          ['mg-2', owner],
+          ['mg-3', owner],
+        ],
+      );
+      const left = await db.selectFrom('customers').select('id').where('id', '=', own).execute();
+      assert.equal(left.length, 0);
+    });
+
+    test('identify: a merge the store refuses (a loyalty member) is a conflict on traits.email, nothing merged', async () => {
+      const db = t.store.db;
+      const owner = await addCustomer(db, { email: 'owner2@example.com', firstSeenAt: NOW, createdAt: NOW });
+      await recordEvents(db, [{ type: 'track', messageId: 'lm-1', userId: 'u-lm', event: 'A' }], { now: NOW });
+      const member = Number(
+        (
+          await db
+            .selectFrom('customer_identities')
+            .select('customer_id')
+            .where('source', '=', 'api')
+            .where('external_id', '=', 'u-lm')
+            .executeTakeFirstOrThrow()
+        ).customer_id,
+      );
+      await sql`insert into loyalty_members (customer_id, enrolled_at, balance, pending, settled_at, lifetime_earned,
+        gross_earned, tier, tier_since, tier_review_at, referral_code, last_activity_at)
+        values (${member}, ${NOW}, 0, 0, ${NOW}, 0, 0, 'base', ${NOW}, ${NOW}, 'EVMERGE1', ${NOW})`.execute(db);
+      const result = await recordEvents(
+        db,
+        [{ type: 'identify', messageId: 'lm-2', userId: 'u-lm', traits: { email: 'owner2@example.com' } }],
+        { now: NOW, partial: true, path: 'batch' },
+      );
+      assert.deepEqual(result.rejected, [
+        {
+          index: 0,
+          kind: 'conflict',
+          field: 'batch[0].traits.email',
+          reason: `customer ${member} is a loyalty member; merge them by hand`,
+        },
+      ]);
+      assert.equal(result.customersMerged, 0);
+      assert.equal(result.inserted, 0);
+      const both = await db.selectFrom('customers').select('id').where('id', 'in', [member, owner]).execute();
+      assert.equal(both.length, 2);
+    });
+
+    test('each call type’s stored row: name, properties, session, campaign, referrer and the time it occurred', async () => {
+      const db = t.store.db;
+      const at = (iso: string) => Date.parse(iso);
+      await recordEvents(
+        db,
+        [
+          {
+            type: 'track',
+            messageId: 'row-1',
+            anonymousId: ' row-anon ',
+            event: ' Product Viewed ',
+            properties: { sku: 'S-1' },
+            // No sentAt: the call's own timestamp is when it happened.
+            timestamp: '2026-01-15T10:00:00Z',
+            context: {
+              sessionId: 42,
+              campaign: { source: ' News ', medium: 'EMAIL', name: '' },
+              page: { referrer: 'https://www.Example.com/a?b=c' },
+            },
+          },
+          {
+            type: 'page',
+            messageId: 'row-2',
+            anonymousId: 'row-anon',
+            name: 'Home',
+            // originalTimestamp wins over timestamp; the device's clock was 30 s ahead when it sent at 11:00:30.
+            timestamp: '2026-01-15T09:00:00Z',
+            originalTimestamp: '2026-01-15T11:00:00Z',
+            sentAt: '2026-01-15T11:00:30Z',
+            context: { sessionId: ' s-9 ' },
+          },
+          { type: 'group', messageId: 'row-3', anonymousId: 'row-anon', groupId: 'acme', traits: { plan: 'pro' } },
+          { type: 'screen', messageId: 'row-4', anonymousId: 'row-anon', context: { sessionId: { no: 1 } } },
+        ],
+        { now: NOW },
+      );
+      const rows = await db
+        .selectFrom('events')
+        .select([
+          'message_id',
+          'type',
+          'event',
+          'anonymous_id',
+          'session_id',
+          'properties',
+          'occurred_at',
+          'received_at',
+          'utm_source',
+          'utm_medium',
+          'utm_campaign',
+          'referrer',
+        ])
+        .where('message_id', 'like', 'row-%')
+        .orderBy('message_id')
+        .execute();
+      assert.deepEqual(
+        rows.map((r) => ({ ...r, occurred_at: Number(r.occurred_at), received_at: Number(r.received_at) })),
+        [
+          {
+            message_id: 'row-1',
+            type: 'track',
+            event: 'Product Viewed',
+            anonymous_id: 'row-anon',
+            session_id: '42',
+            properties: '{"sku":"S-1"}',
+            occurred_at: at('2026-01-15T10:00:00Z'),
+            received_at: NOW,
+            utm_source: 'news',
+            utm_medium: 'email',
+            utm_campaign: null,
+            referrer: 'www.example.com',
+          },
+          {
+            message_id: 'row-2',
+            type: 'page',
+            event: 'Home',
+            anonymous_id: 'row-anon',
+            session_id: 's-9',
+            properties: '{}',
+            // now − (sentAt − originalTimestamp) = 12:00:00 − 30 s.
+            occurred_at: NOW - 30_000,
+            received_at: NOW,
+            utm_source: null,
+            utm_medium: null,
+            utm_campaign: null,
+            referrer: null,
+          },
+          {
+            message_id: 'row-3',
+            type: 'group',
+            event: 'acme',
+            anonymous_id: 'row-anon',
+            session_id: null,
+            properties: '{"plan":"pro"}',
+            // No time at all: when it was received.
+            occurred_at: NOW,
+            received_at: NOW,
+            utm_source: null,
+            utm_medium: null,
+            utm_campaign: null,
+            referrer: null,
+          },
+          {
+            message_id: 'row-4',
+            type: 'screen',
+            event: null,
+            anonymous_id: 'row-anon',
+            session_id: null,
+            properties: '{}',
+            occurred_at: NOW,
+            received_at: NOW,
+            utm_source: null,
+            utm_medium: null,
+            utm_campaign: null,
+            referrer: null,
+          },
+        ],
+      );
+    });
+
+    test('identify: a birthday trait as a date, a time, a month and day, or not a date at all', async () => {
+      const db = t.store.db;
+      const result = await recordEvents(
+        db,
+        [
+          { type: 'identify', messageId: 'bd-1', userId: 'u-bd1', traits: { birthday: '1990-04-17T00:00:00Z' } },
+          { type: 'identify', messageId: 'bd-2', userId: 'u-bd2', traits: { birthday: '--04-17' } },
+          { type: 'identify', messageId: 'bd-3', userId: 'u-bd3', traits: { birthday: 'someday' } },
+        ],
+        { now: NOW, partial: true },
+      );
+      assert.deepEqual([result.inserted, result.rejected], [3, []]);
+      const birthdays = await db
+        .selectFrom('customers')
+        .innerJoin('customer_identities', 'customer_identities.customer_id', 'customers.id')
+        .select(['customer_identities.external_id', 'customers.birthday'])
+        .where('customer_identities.external_id', 'in', ['u-bd1', 'u-bd2', 'u-bd3'])
+        .orderBy('customer_identities.external_id')
+        .execute();
+      // Not a date: no birthday, and the call is stored all the same.
+      assert.deepEqual(
+        birthdays.map((b) => [b.external_id, b.birthday]),
+        [
+          ['u-bd1', '1990-04-17'],
+          ['u-bd2', '--04-17'],
+          ['u-bd3', null],
+        ],
       );
     });
 

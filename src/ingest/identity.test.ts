@@ -15,6 +15,120 @@ for (const dialect of DIALECTS) {
     });
     after(async () => t?.drop());
 
+    test('a merge moves identities, anonymous ids and groups, keeps the newer consent, fills gaps, keeps the earlier first sight', async () => {
+      const db = t.store.db;
+      const from = await addCustomer(db, {
+        email: 'from@example.com',
+        phone: '+15550100',
+        firstName: 'Fran',
+        lastName: 'From',
+        birthday: '1990-01-02',
+        firstSeenAt: NOW - 1000,
+        createdAt: NOW,
+      });
+      const into = await addCustomer(db, {
+        email: 'into@example.com',
+        lastName: 'Into',
+        firstSeenAt: NOW,
+        createdAt: NOW,
+      });
+      await db
+        .insertInto('customer_identities')
+        .values({ source: 'api', external_id: 'u-from', customer_id: from })
+        .execute();
+      await db
+        .insertInto('anonymous_ids')
+        .values({ anonymous_id: 'anon-from', customer_id: from, linked_at: NOW })
+        .execute();
+      await db
+        .insertInto('customer_consents')
+        .values([
+          // from's e-mail consent is newer than into's: it wins; its SMS consent is older: into's stays.
+          { customer_id: from, channel: 'email', granted: 0, updated_at: NOW + 10, source: 'from-src' },
+          { customer_id: from, channel: 'sms', granted: 1, updated_at: NOW - 10, source: 'from-src' },
+          { customer_id: into, channel: 'email', granted: 1, updated_at: NOW, source: 'into-src' },
+          { customer_id: into, channel: 'sms', granted: 0, updated_at: NOW, source: 'into-src' },
+        ])
+        .execute();
+      await db
+        .insertInto('customer_groups')
+        .values([
+          { customer_id: from, group_id: 'g-both', traits: '{"from":1}', updated_at: NOW },
+          { customer_id: from, group_id: 'g-from', traits: '{}', updated_at: NOW },
+          { customer_id: into, group_id: 'g-both', traits: '{"into":1}', updated_at: NOW },
+        ])
+        .execute();
+      assert.deepEqual(await mergeCustomers(db, from, into), { ok: true });
+      assert.equal((await db.selectFrom('customers').select('id').where('id', '=', from).execute()).length, 0);
+      const kept = await db
+        .selectFrom('customers')
+        .select(['email', 'phone', 'first_name', 'last_name', 'birthday', 'first_seen_at'])
+        .where('id', '=', into)
+        .executeTakeFirstOrThrow();
+      // into's own e-mail and last name stay; what it lacked comes from `from`; first seen is the earlier.
+      assert.deepEqual(
+        { ...kept, first_seen_at: Number(kept.first_seen_at) },
+        {
+          email: 'into@example.com',
+          phone: '+15550100',
+          first_name: 'Fran',
+          last_name: 'Into',
+          birthday: '1990-01-02',
+          first_seen_at: NOW - 1000,
+        },
+      );
+      const identities = await db
+        .selectFrom('customer_identities')
+        .select(['source', 'external_id'])
+        .where('customer_id', '=', into)
+        .where('external_id', 'in', ['u-from', 'from@example.com'])
+        .orderBy('external_id')
+        .execute();
+      assert.deepEqual(
+        identities.map((i) => [i.source, i.external_id]),
+        [
+          ['email', 'from@example.com'],
+          ['api', 'u-from'],
+        ],
+      );
+      const anon = await db
+        .selectFrom('anonymous_ids')
+        .select('customer_id')
+        .where('anonymous_id', '=', 'anon-from')
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(anon.customer_id), into);
+      const consents = await db
+        .selectFrom('customer_consents')
+        .select(['channel', 'granted', 'updated_at', 'source'])
+        .where('customer_id', '=', into)
+        .orderBy('channel')
+        .execute();
+      assert.deepEqual(
+        consents.map((c) => [c.channel, Number(c.granted), Number(c.updated_at), c.source]),
+        [
+          ['email', 0, NOW + 10, 'from-src'],
+          ['sms', 0, NOW, 'into-src'],
+        ],
+      );
+      const groups = await db
+        .selectFrom('customer_groups')
+        .select(['group_id', 'traits'])
+        .where('customer_id', '=', into)
+        .orderBy('group_id')
+        .execute();
+      // A group both were in keeps into's traits.
+      assert.deepEqual(
+        groups.map((g) => [g.group_id, g.traits]),
+        [
+          ['g-both', '{"into":1}'],
+          ['g-from', '{}'],
+        ],
+      );
+      // Merging a customer into itself, or one that is gone, is nothing to do.
+      assert.deepEqual(await mergeCustomers(db, into, into), { ok: true });
+      assert.deepEqual(await mergeCustomers(db, from, into), { ok: true });
+    });
+
     test('a loyalty member is never merged away: refused with the reason, both customers kept', async () => {
       const db = t.store.db;
       const customer = (email: string) => addCustomer(db, { email, firstSeenAt: NOW, createdAt: NOW });
