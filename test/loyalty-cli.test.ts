@@ -76,7 +76,7 @@ describe('comeback loyalty', () => {
     assert.equal(early.code, 1);
     assert.match(
       early.err,
-      /as-of 2011-06-30: the member's ledger is booked up to 2011-12-31 \(syncs, redemptions\); read the member as of that day or later/,
+      /as-of: 2011-06-30 is before the member's ledger, booked up to 2011-12-31 \(syncs, redemptions\); read the member as of that day or later/,
     );
     // Above the lowest tier, what keeping it takes by its review (or that it is kept), from the JSON's figures.
     assert.ok(member.tierKeep, 'member 8 is above the lowest tier');

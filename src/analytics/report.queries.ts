@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import { ComebackError } from '../errors.js';
+import { stageRank } from '../segments/lifecycle.js';
 import { dayInZone, isValidTimeZone, MS_PER_DAY, wallTimeInZone } from '../shared/dates.js';
 import { toMajor } from '../shared/money.js';
 import type { Db } from '../store/index.js';
@@ -522,7 +523,14 @@ export async function groupedFigures(
     ...figuresOf(period, current.get(group)?.[0] ?? zeroCounts(), currency, coverage),
     previous: figuresOf(previous, before.get(group)?.[0] ?? zeroCounts(), currency, coverage),
   }));
-  groups.sort((a, b) => b.customersEnd - a.customersEnd || b.buyers - a.buyers || a.group.localeCompare(b.group));
+  // Lifecycle stages in the lifecycle's order; other groups largest first.
+  groups.sort(
+    (a, b) =>
+      (by.kind === 'lifecycle' ? stageRank(a.group) - stageRank(b.group) : 0) ||
+      b.customersEnd - a.customersEnd ||
+      b.buyers - a.buyers ||
+      a.group.localeCompare(b.group),
+  );
   const rule =
     by.kind === 'lifecycle' ? `${GROUP_RULES.lifecycle}, taken at the start of the period` : GROUP_RULES[by.kind];
   return { by: groupingName(by), rule, currency, groups };

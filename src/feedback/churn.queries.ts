@@ -1,6 +1,6 @@
 import { activeWindowOf, groupedFigures, latestSaleEnd, periodFigures, saleCurrencies } from '../analytics/index.js';
 import { interOrderDays } from '../segments/customers.queries.js';
-import { gapThresholds, LIFECYCLE_STAGES } from '../segments/lifecycle.js';
+import { gapThresholds, stageRank } from '../segments/lifecycle.js';
 import { MS_PER_DAY } from '../shared/dates.js';
 import type { Db } from '../store/index.js';
 
@@ -119,12 +119,6 @@ export async function exitChurn(
     })
     .sort((a, b) => stageRank(a.segment) - stageRank(b.segment));
   return { ...empty, salesEnd, byMonth, bySegment, span, note: notes.size > 0 ? [...notes].join(' ') : null };
-}
-
-/** Stages in the lifecycle's order (new … churned), then customers without a sale ('none'). */
-export function stageRank(segment: string): number {
-  const i = (LIFECYCLE_STAGES as readonly string[]).indexOf(segment);
-  return i === -1 ? LIFECYCLE_STAGES.length : i;
 }
 
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { addCustomer, addOrder, refundOrder } from '../../test/loyalty-fixtures.js';
 import { runCli } from '../../test/run-cli.js';
 import { DIALECTS, freshDatabase } from '../../test/setup.js';
-import { groupAssignment } from '../analytics/index.js';
+import { groupAssignment, retentionReport } from '../analytics/index.js';
 import { computeLifecycle } from '../segments/lifecycle.js';
 import { importFeedbackCsv } from './import.js';
 import { feedbackReport } from './report.queries.js';
@@ -85,6 +85,27 @@ for (const dialect of DIALECTS) {
           { segment: 'lapsed', customersStart: 2, customersLost: 2, churnRate: 1, cannotLeave: false },
           { segment: 'churned', customersStart: 0, customersLost: 0, churnRate: null, cannotLeave: false },
         ]);
+        // `report --by lifecycle` over the same span: the same stages and counts, in the lifecycle's order
+        // (the groups of the period before come in too: E had no sale yet).
+        const byStage = (
+          await retentionReport(db, {
+            from: d('2026-01-01'),
+            to: d('2026-03-01'),
+            asOf: d('2026-03-01'),
+            activeWindowDays: 365,
+            by: { kind: 'lifecycle' },
+          })
+        ).byGroup!;
+        assert.deepEqual(
+          byStage.groups.map((g) => [g.group, g.customersStart, g.customersLost]),
+          [
+            ['new', 1, 0],
+            ['at_risk', 1, 0],
+            ['lapsed', 2, 2],
+            ['churned', 0, 0],
+            ['(no sale yet)', 0, 0],
+          ],
+        );
         // The reasons by the same stages.
         assert.deepEqual(report.exitReasons.bySegment, [
           { segment: 'at_risk', reason: 'just_forgot', answers: 1 },

@@ -1,9 +1,10 @@
 import { type RawBuilder, sql } from 'kysely';
 import { groupAssignment } from '../analytics/index.js';
 import { ComebackError } from '../errors.js';
+import { stageRank } from '../segments/lifecycle.js';
 import { dayEndInZone } from '../shared/dates.js';
 import { type Db, isPostgres } from '../store/index.js';
-import { type ExitChurn, exitChurn, stageRank } from './churn.queries.js';
+import { type ExitChurn, exitChurn } from './churn.queries.js';
 import { type CsatSummary, csatSummary, type NpsSummary, npsSummary } from './nps.js';
 import { latestReviews } from './reviews.queries.js';
 import { feedbackDb } from './tables.js';

@@ -8,6 +8,12 @@ export type LifecycleStage = 'new' | 'active' | 'at_risk' | 'lapsed' | 'churned'
 
 export const LIFECYCLE_STAGES: readonly LifecycleStage[] = ['new', 'active', 'at_risk', 'lapsed', 'churned'];
 
+/** A stage's place in the lifecycle (new … churned); anything else (no sale yet) after them. */
+export function stageRank(stage: string): number {
+  const i = (LIFECYCLE_STAGES as readonly string[]).indexOf(stage);
+  return i === -1 ? LIFECYCLE_STAGES.length : i;
+}
+
 export interface LifecycleOptions {
   asOf: number;
   /** Model scores by customer; a customer with scores is staged by them, the others by the gaps. */

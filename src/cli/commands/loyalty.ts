@@ -153,7 +153,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         if (booked !== undefined && source === 'given') {
           throw new ComebackError(
             'bad_input',
-            `as-of ${day(now - 1, timeZone)}: the member's ledger is booked up to ${booked} (syncs, redemptions); read the member as of that day or later`,
+            `${day(now - 1, timeZone)} is before the member's ledger, booked up to ${booked} (syncs, redemptions); read the member as of that day or later`,
             { location: { field: 'as-of' } },
           );
         }
