@@ -1,7 +1,7 @@
 import { type RawBuilder, sql } from 'kysely';
 import { ComebackError } from '../errors.js';
 import { interOrderDays } from '../segments/customers.queries.js';
-import { gapThresholds } from '../segments/lifecycle.js';
+import { firstDayBeyond, gapThresholds } from '../segments/lifecycle.js';
 import type { Db } from '../store/index.js';
 import { int, isSale, ordersAsOf } from './sales.queries.js';
 
@@ -179,8 +179,8 @@ export async function groupAssignment(
 async function lifecycleAt(db: Db, at: number, knownAt: number): Promise<RawBuilder<unknown>> {
   const before = int(at, 'asOf');
   const t = gapThresholds(await interOrderDays(db, at));
-  // Whole days d beyond a threshold x (d > x) is d ≥ floor(x) + 1, that is, at least that many days of ms.
-  const beyond = (days: number) => sql`${before} - s.last_at >= ${int((Math.floor(days) + 1) * 86_400_000, 'days')}`;
+  // Whole days beyond a threshold: at least `firstDayBeyond` days of ms since the last sale.
+  const beyond = (days: number) => sql`${before} - s.last_at >= ${int(firstDayBeyond(days) * 86_400_000, 'days')}`;
   return sql`select c.id as customer_id, case
       when s.customer_id is null then '(no sale yet)'
       when ${beyond(t.churnedDays)} then 'churned'

@@ -1,7 +1,7 @@
 import { activeWindowOf, groupedFigures, latestSaleEnd, periodFigures, saleCurrencies } from '../analytics/index.js';
 import { interOrderDays } from '../segments/customers.queries.js';
-import { gapThresholds, stageRank } from '../segments/lifecycle.js';
-import { MS_PER_DAY } from '../shared/dates.js';
+import { gapThresholds, stageSilenceLimits } from '../segments/lifecycle.js';
+import { dayInZone, MS_PER_DAY } from '../shared/dates.js';
 import type { Db } from '../store/index.js';
 
 /** One period's churn, as the retention report counts it (analytics/report.queries.ts). */
@@ -84,7 +84,7 @@ export async function exitChurn(
   for (const month of sorted) {
     const range = monthRange(month);
     if (range.from >= salesEnd) {
-      notes.add(`the orders end on ${isoDay(salesEnd - 1)}: churn after that is not known`);
+      notes.add(`the orders end on ${dayInZone(salesEnd - 1)}: churn after that is not known`);
       byMonth.push({ month, partial: true, customersStart: 0, customersLost: null, churnRate: null });
       continue;
     }
@@ -97,28 +97,15 @@ export async function exitChurn(
   const span = { from: from ?? monthRange(sorted[0]!).from, to: Math.min(salesEnd, monthRange(sorted.at(-1)!).to) };
   if (span.from >= span.to) return { ...empty, salesEnd, byMonth, note: notes.size > 0 ? [...notes].join(' ') : null };
   const grouped = await groupedFigures(db, span, { ...options, by: { kind: 'lifecycle' } });
-  // The longest silence at the start of each stage (whole days within its threshold, so less than it + 1).
-  const t = gapThresholds(await interOrderDays(db, span.from));
-  const longest: Record<string, number> = {
-    new: Math.floor(t.atRiskDays) + 1,
-    active: Math.floor(t.atRiskDays) + 1,
-    at_risk: Math.floor(t.lapsedDays) + 1,
-    lapsed: Math.floor(t.churnedDays) + 1,
-  };
+  // A stage's customers were silent less than its limit at the start (the thresholds the stages used).
+  const limits = stageSilenceLimits(gapThresholds(await interOrderDays(db, span.from)));
   const spanDays = (span.to - span.from) / MS_PER_DAY;
-  const bySegment = grouped.groups
-    .map((g) => {
-      for (const issue of g.unsupported) notes.add(issue.message);
-      const segment = g.group === '(no sale yet)' ? 'none' : g.group;
-      const silence = longest[segment];
-      return {
-        segment,
-        ...figures(g),
-        cannotLeave: silence !== undefined && silence + spanDays <= window.days,
-      };
-    })
-    .sort((a, b) => stageRank(a.segment) - stageRank(b.segment));
+  // In the lifecycle's order, as `groupedFigures` gives the stages.
+  const bySegment = grouped.groups.map((g) => {
+    for (const issue of g.unsupported) notes.add(issue.message);
+    const segment = g.group === '(no sale yet)' ? 'none' : g.group;
+    const limit = limits[segment];
+    return { segment, ...figures(g), cannotLeave: limit !== undefined && limit + spanDays <= window.days };
+  });
   return { ...empty, salesEnd, byMonth, bySegment, span, note: notes.size > 0 ? [...notes].join(' ') : null };
 }
-
-const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);

@@ -75,6 +75,28 @@ export function gapThresholds(
   };
 }
 
+/**
+ * The fewest whole days since the last sale that are beyond a threshold of `days` ("beyond" being
+ * strictly more, as `lifecycleStage` reads it): `floor(days) + 1`.
+ */
+export function firstDayBeyond(days: number): number {
+  return Math.floor(days) + 1;
+}
+
+/**
+ * For each stage the gap rule keeps a customer in while silent, the fewest whole days of silence that
+ * take them out of it (new and active: past at risk; at risk: past lapsed; lapsed: past churned).
+ * Churned has no limit and is not listed.
+ */
+export function stageSilenceLimits(t: GapThresholds): Readonly<Record<string, number>> {
+  return {
+    new: firstDayBeyond(t.atRiskDays),
+    active: firstDayBeyond(t.atRiskDays),
+    at_risk: firstDayBeyond(t.lapsedDays),
+    lapsed: firstDayBeyond(t.churnedDays),
+  };
+}
+
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 /**

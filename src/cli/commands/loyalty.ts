@@ -179,17 +179,18 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
           const k = status.tierKeep;
           const spend = p.config.tiers.basis === 'spend';
           const amount = (v: number) => (spend ? formatMoney(v, p.config.currency) : `${formatCount(v)} points`);
+          const of = spend
+            ? `${amount(k.counted)} of ${amount(k.threshold)}`
+            : `${formatCount(k.counted)} of ${amount(k.threshold)}`;
           // Refunds in the window can take back more than was earned in it (points earned before it).
-          const of =
+          const soFar =
             k.counted < 0
               ? `refunds in the window took back ${amount(-k.counted)} more than it ${spend ? 'spent' : 'earned'}, of ${amount(k.threshold)} needed`
-              : spend
-                ? `${amount(k.counted)} of ${amount(k.threshold)} counted so far`
-                : `${formatCount(k.counted)} of ${amount(k.threshold)} counted so far`;
+              : `${of} counted so far`;
           out(
             k.missing > 0
-              ? `to keep ${status.tier.name} at the review on ${day(k.reviewAt - 1, timeZone)}: ${amount(k.missing)} more by then (${of})`
-              : `${status.tier.name} is kept at the review on ${day(k.reviewAt - 1, timeZone)} (${of.replace(' so far', '')})`,
+              ? `to keep ${status.tier.name} at the review on ${day(k.reviewAt - 1, timeZone)}: ${amount(k.missing)} more by then (${soFar})`
+              : `${status.tier.name} is kept at the review on ${day(k.reviewAt - 1, timeZone)} (${of} counted)`,
           );
         }
         if (status.rewardsWithinReach.length > 0) {
