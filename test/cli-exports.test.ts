@@ -37,6 +37,17 @@ test('control characters are shown escaped; table colours stay', () => {
   assert.equal(formatTable([['h'], ['\u001b[31mred\u001b[0m'], ['bel\u0007']]), 'h\n\u001b[31mred\u001b[0m\nbel\\x07');
 });
 
+test('a dash (no figure) stands where its column does: right among numbers, left among words', () => {
+  assert.equal(
+    formatTable([
+      ['stage', 'customers', 'reasons'],
+      ['new', '1,200', 'just_forgot 1'],
+      ['lapsed', '–', '–'],
+    ]),
+    ['stage   customers  reasons', 'new         1,200  just_forgot 1', 'lapsed          –  –'].join('\n'),
+  );
+});
+
 for (const dialect of DIALECTS) {
   describe(`exports and look-ups by the store's own ids on ${dialect.name}`, { skip: dialect.skip }, () => {
     let t: TestDb;

@@ -70,13 +70,17 @@ export function formatTable(rows: Array<Array<string | number>>): string {
       widths[i] = Math.max(widths[i] ?? 0, visibleLength(value));
     });
   }
-  const numeric = (value: string) => /^[-+]?[\d,.]+[+]?\s?%?$|^[-+]?[^\d\s]{0,3}[\d,.]+$|^[–-]$/.test(value.trim());
+  const numeric = (value: string) => /^[-+]?[\d,.]+[+]?\s?%?$|^[-+]?[^\d\s]{0,3}[\d,.]+$/.test(value.trim());
+  const dash = (value: string) => /^[–-]$/.test(value.trim());
+  // A dash (no figure) stands where the column's figures do: right in a column of numbers, left in text.
+  const numericColumn = widths.map((_, i) => cells.slice(1).some((row) => row[i] !== undefined && numeric(row[i]!)));
   return cells
     .map((row, r) =>
       row
         .map((value, i) => {
           const pad = ' '.repeat(Math.max(0, widths[i]! - visibleLength(value)));
-          return r > 0 && numeric(value) ? pad + value : value + pad;
+          const right = numeric(value) || (dash(value) && (numericColumn[i] ?? false));
+          return r > 0 && right ? pad + value : value + pad;
         })
         .join('  ')
         .trimEnd(),
