@@ -141,6 +141,12 @@ describe('comeback loyalty', () => {
     const share = await comeback('loyalty', 'earn', '8', '--action', 'share', '--reference', 'https://x/1', ...asOf);
     assert.equal(share.code, 0, share.err);
     assert.match(share.out, /\+10 points/);
+    // Made as of 2011-12-31, the entry is dated that day (its last millisecond), not the next midnight.
+    const shared = JSON.parse((await comeback('loyalty', 'member', '8', ...asOf, '--json')).out).entries.find(
+      (e: { reason: string }) => /share/.test(e.reason),
+    );
+    assert.equal(shared?.occurredAt, Date.parse('2012-01-01T00:00:00Z') - 1);
+    assert.match((await comeback('loyalty', 'member', '8', ...asOf)).out, /\n2011-12-31 +10 +earn +[^\n]*share/);
 
     const report = JSON.parse((await comeback('loyalty', 'report', ...asOf, '--json')).out);
     assert.equal(report.points.redeemed, 800, 'five-off 500 and free-shipping 300');

@@ -69,7 +69,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
   const withProgram = async <F extends Flags>(
     flags: F,
     fn: (db: Db, program: Program, now: number, source: string, timeZone: string) => Promise<void>,
-    { write = false }: { write?: boolean } = {},
+    { write = false, act = false }: { write?: boolean; act?: boolean } = {},
   ): Promise<void> => {
     const store = await openStore(ctx.config(flags).dbUrl);
     try {
@@ -81,7 +81,11 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         const refusal = staleWriteRefusal(resolved.asOf, dataEnd, resolved.source === 'given', timeZone);
         if (refusal) throw new ComebackError('conflict', refusal);
       }
-      await fn(store.db, program, resolved.asOf, resolved.source, resolved.timeZone);
+      // A hand-made entry (enrol, earn, redeem, adjust) as of a day is made on that day, at its last
+      // millisecond: at the as-of itself, the next midnight, it would read as the next day's.
+      const dayEnd = flags.asOf === undefined ? resolved.source !== 'now' : DAY.test(flags.asOf.trim());
+      const at = act && dayEnd ? resolved.asOf - 1 : resolved.asOf;
+      await fn(store.db, program, at, resolved.source, resolved.timeZone);
     } finally {
       await store.close();
     }
@@ -237,7 +241,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
           if (value.referral)
             out(`referral ${value.referral.status}${value.referral.reason ? `: ${value.referral.reason}` : ''}`);
         },
-        WRITE,
+        ACT,
       ),
     );
 
@@ -264,7 +268,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
               : `already credited; balance ${value.balance}`,
           );
         },
-        WRITE,
+        ACT,
       );
     });
 
@@ -296,7 +300,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
           );
           if (delivery) out(`webhook: ${delivery.ok ? 'delivered' : 'failed'} (HTTP ${delivery.status})`);
         },
-        WRITE,
+        ACT,
       );
     });
 
@@ -326,7 +330,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
           if (flags.json) return printJson(ctx.io, value);
           out(`${points > 0 ? '+' : ''}${points} points; balance ${value.balance}`);
         },
-        WRITE,
+        ACT,
       );
     });
 
@@ -406,7 +410,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
               `${value.applied ? moved : `already applied (${moved})`}; store credit ${formatMoney(value.balanceMinor, currency)}`,
             );
           },
-          WRITE,
+          ACT,
         );
       },
     );
@@ -584,6 +588,10 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
 }
 
 const WRITE = { write: true };
+/** A write a person makes by hand: dated on the as-of's day (see `withProgram`). */
+const ACT = { write: true, act: true };
+/** An as-of typed as a day, `YYYY-MM-DD` (the end of that day), rather than an instant. */
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A progress bar for `loyalty sync` on stderr when it is a terminal (orders looked at / to look at). */
 function syncProgress(ctx: CommandContext): { update(done: number, total: number): void; stop(): void } {
