@@ -1,6 +1,7 @@
 import { type RawBuilder, sql } from 'kysely';
 import { ComebackError } from '../errors.js';
-import { stageRank } from '../segments/lifecycle.js';
+import { interOrderDays } from '../segments/customers.queries.js';
+import { gapThresholds, stageRank, stageSilenceLimits } from '../segments/lifecycle.js';
 import { dayInZone, isValidTimeZone, MS_PER_DAY, wallTimeInZone } from '../shared/dates.js';
 import { toMajor } from '../shared/money.js';
 import type { Db } from '../store/index.js';
@@ -68,6 +69,12 @@ export interface RetentionOptions {
 /** One group's figures of the period and of the previous one. */
 export interface GroupFigures extends PeriodFigures {
   group: string;
+  /**
+   * Lifecycle stages only: the stage's customers were silent so briefly at the period's start that none
+   * could leave the active window before its end (the stage's silence limit + the period's days ≤ the
+   * window), so its churn of 0 is by construction, not a finding. False for every other grouping.
+   */
+  cannotLeave: boolean;
   previous: PeriodFigures;
 }
 
@@ -518,11 +525,18 @@ export async function groupedFigures(
     asOf,
   };
   const names = [...new Set([...current.keys(), ...before.keys()])];
-  const groups = names.map((group) => ({
-    group,
-    ...figuresOf(period, current.get(group)?.[0] ?? zeroCounts(), currency, coverage),
-    previous: figuresOf(previous, before.get(group)?.[0] ?? zeroCounts(), currency, coverage),
-  }));
+  // A stage's customers were silent less than its limit at the start (the thresholds the stages used).
+  const limits = by.kind === 'lifecycle' ? stageSilenceLimits(gapThresholds(await interOrderDays(db, at(period)))) : {};
+  const periodDays = (Math.min(period.to, asOf) - period.from) / MS_PER_DAY;
+  const groups = names.map((group) => {
+    const limit = limits[group];
+    return {
+      group,
+      ...figuresOf(period, current.get(group)?.[0] ?? zeroCounts(), currency, coverage),
+      cannotLeave: limit !== undefined && limit + periodDays <= options.activeWindowDays,
+      previous: figuresOf(previous, before.get(group)?.[0] ?? zeroCounts(), currency, coverage),
+    };
+  });
   // Lifecycle stages in the lifecycle's order; other groups largest first.
   groups.sort(
     (a, b) =>

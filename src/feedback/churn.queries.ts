@@ -1,7 +1,5 @@
 import { activeWindowOf, groupedFigures, latestSaleEnd, periodFigures, saleCurrencies } from '../analytics/index.js';
-import { interOrderDays } from '../segments/customers.queries.js';
-import { gapThresholds, stageSilenceLimits } from '../segments/lifecycle.js';
-import { dayInZone, MS_PER_DAY } from '../shared/dates.js';
+import { dayInZone } from '../shared/dates.js';
 import type { Db } from '../store/index.js';
 
 /** One period's churn, as the retention report counts it (analytics/report.queries.ts). */
@@ -26,7 +24,11 @@ export interface ExitChurn {
    * after it have no churn (null), a month it falls in is counted up to it and partial.
    */
   salesEnd: number | null;
-  byMonth: Array<{ month: string; partial: boolean } & ChurnFigures>;
+  /**
+   * A month after the orders end has no figures at all: `customersStart`, `customersLost` and
+   * `churnRate` are null (who was active then cannot be seen either).
+   */
+  byMonth: Array<{ month: string; partial: boolean } & NullableStart<ChurnFigures>>;
   /**
    * Over `span`, each customer in their lifecycle stage at its start, by days since their last sale
    * ('none' without a sale before it): a stage taken later is decided by the silence churn counts.
@@ -38,6 +40,9 @@ export interface ExitChurn {
   /** Why a figure is null (history shorter than the window), for people; null when all are shown. */
   note: string | null;
 }
+
+/** Figures whose start count may be unknown too (a month after the orders end). */
+type NullableStart<T extends ChurnFigures> = Omit<T, 'customersStart'> & { customersStart: number | null };
 
 const figures = (f: { customersStart: number; customersLost: number | null; churnRate: number | null }) => ({
   customersStart: f.customersStart,
@@ -85,7 +90,7 @@ export async function exitChurn(
     const range = monthRange(month);
     if (range.from >= salesEnd) {
       notes.add(`the orders end on ${dayInZone(salesEnd - 1)}: churn after that is not known`);
-      byMonth.push({ month, partial: true, customersStart: 0, customersLost: null, churnRate: null });
+      byMonth.push({ month, partial: true, customersStart: null, customersLost: null, churnRate: null });
       continue;
     }
     // A month the orders stop in counts up to their end, not to the month's (it is marked partial).
@@ -97,15 +102,11 @@ export async function exitChurn(
   const span = { from: from ?? monthRange(sorted[0]!).from, to: Math.min(salesEnd, monthRange(sorted.at(-1)!).to) };
   if (span.from >= span.to) return { ...empty, salesEnd, byMonth, note: notes.size > 0 ? [...notes].join(' ') : null };
   const grouped = await groupedFigures(db, span, { ...options, by: { kind: 'lifecycle' } });
-  // A stage's customers were silent less than its limit at the start (the thresholds the stages used).
-  const limits = stageSilenceLimits(gapThresholds(await interOrderDays(db, span.from)));
-  const spanDays = (span.to - span.from) / MS_PER_DAY;
-  // In the lifecycle's order, as `groupedFigures` gives the stages.
+  // In the lifecycle's order, as `groupedFigures` gives the stages, with their `cannotLeave`.
   const bySegment = grouped.groups.map((g) => {
     for (const issue of g.unsupported) notes.add(issue.message);
     const segment = g.group === '(no sale yet)' ? 'none' : g.group;
-    const limit = limits[segment];
-    return { segment, ...figures(g), cannotLeave: limit !== undefined && limit + spanDays <= window.days };
+    return { segment, ...figures(g), cannotLeave: g.cannotLeave };
   });
   return { ...empty, salesEnd, byMonth, bySegment, span, note: notes.size > 0 ? [...notes].join(' ') : null };
 }

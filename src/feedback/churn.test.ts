@@ -97,15 +97,50 @@ for (const dialect of DIALECTS) {
           })
         ).byGroup!;
         assert.deepEqual(
-          byStage.groups.map((g) => [g.group, g.customersStart, g.customersLost]),
+          byStage.groups.map((g) => [g.group, g.customersStart, g.customersLost, g.cannotLeave]),
           [
-            ['new', 1, 0],
-            ['at_risk', 1, 0],
-            ['lapsed', 2, 2],
-            ['churned', 0, 0],
-            ['(no sale yet)', 0, 0],
+            ['new', 1, 0, true],
+            ['at_risk', 1, 0, true],
+            ['lapsed', 2, 2, false],
+            ['churned', 0, 0, false],
+            ['(no sale yet)', 0, 0, false],
           ],
         );
+        // The command says which stages' 0 % is by construction, under the table.
+        const byStageCli = await runCli(
+          'report',
+          '--db',
+          t.url,
+          '--from',
+          '2026-01-01',
+          '--to',
+          '2026-02-28',
+          '--as-of',
+          '2026-02-28',
+          '--active-window',
+          '365',
+          '--by',
+          'lifecycle',
+        );
+        assert.equal(byStageCli.code, 0, byStageCli.err);
+        assert.match(
+          byStageCli.out,
+          /\nnew, at_risk: too recent at the start to leave in the period, so a churn of 0 is by construction, not a finding\n/,
+        );
+        // At risk's limit is 181 days of silence: over 365 − 181 = 184 days nobody in it can leave a
+        // 365-day window; over 185 days one could.
+        const atRiskOver = async (days: number) =>
+          (
+            await retentionReport(db, {
+              from: d('2026-01-01'),
+              to: d('2026-01-01') + days * 86_400_000,
+              asOf: d('2026-12-31'),
+              activeWindowDays: 365,
+              by: { kind: 'lifecycle' },
+            })
+          ).byGroup!.groups.find((g) => g.group === 'at_risk')?.cannotLeave;
+        assert.equal(await atRiskOver(184), true);
+        assert.equal(await atRiskOver(185), false);
         // The reasons by the same stages.
         assert.deepEqual(report.exitReasons.bySegment, [
           { segment: 'at_risk', reason: 'just_forgot', answers: 1 },
@@ -167,17 +202,36 @@ for (const dialect of DIALECTS) {
           file: 'april.csv',
           now: d('2026-05-01'),
         });
-        const late = (await feedbackReport(db, { asOf: d('2026-05-01') })).exitReasons.churn;
+        const lateReport = await feedbackReport(db, { asOf: d('2026-05-01') });
+        const late = lateReport.exitReasons.churn;
         assert.equal(late.salesEnd, d('2026-03-01'));
+        // Nobody's activity in April can be seen: not even who was active at its start.
         assert.deepEqual(late.byMonth.at(-1), {
           month: '2026-04',
           partial: true,
-          customersStart: 0,
+          customersStart: null,
           customersLost: null,
           churnRate: null,
         });
         assert.match(late.note ?? '', /the orders end on 2026-02-28: churn after that is not known/);
         assert.deepEqual(late.span, { from: d('2026-01-01'), to: d('2026-03-01') });
+        // The April answer is in the months and the total, but not in the stages: those end with the orders.
+        assert.deepEqual(lateReport.exitReasons.byMonth.at(-1), {
+          month: '2026-04',
+          reason: 'just_forgot',
+          answers: 1,
+        });
+        assert.equal(lateReport.exitReasons.total.find((x) => x.reason === 'just_forgot')?.answers, 2);
+        assert.deepEqual(lateReport.exitReasons.bySegment, report.exitReasons.bySegment);
+        assert.equal(lateReport.exitReasons.afterOrders, 1);
+        assert.equal(report.exitReasons.afterOrders, 0);
+        const lateCli = await runCli('feedback', 'report', '--db', t.url, '--as-of', '2026-04-30');
+        assert.equal(lateCli.code, 0, lateCli.err);
+        assert.match(lateCli.out, /2026-04 \(so far\)\s+not known\s+just_forgot 1/);
+        assert.match(
+          lateCli.out,
+          /1 exit answer after the orders end is left out of the stages: no stage can be read for it/,
+        );
       } finally {
         await t.drop();
       }

@@ -31,6 +31,11 @@ export interface FeedbackReport {
     byMonth: Array<{ month: string; reason: string; answers: number }>;
     /** The store's churn for the same months and lifecycle stages, beside the reasons (churn.queries.ts). */
     churn: ExitChurn;
+    /**
+     * Exit answers (with a reason) after the churn's span, i.e. after the orders end (`churn.salesEnd`):
+     * counted in `total` and `byMonth` but not in `bySegment`, since no stage can be read for them.
+     */
+    afterOrders: number;
   };
   cartReasons: Array<{ reason: string; answers: number }>;
   latestComments: Array<{
@@ -208,14 +213,28 @@ export async function feedbackReport(db: Db, { asOf, from }: { asOf: number; fro
     churn.salesEnd ?? asOf,
   );
   const segment = sql<string>`case when g.grp is null or g.grp = '(no sale yet)' then 'none' else g.grp end`;
+  // Only the answers within the churn's span: after the orders end no stage can be read.
+  const upper = churn.salesEnd === null ? asOf : Math.min(churn.span?.to ?? churn.salesEnd, asOf);
   const bySegment = (
     await sql<{ segment: string; reason: string; n: number }>`
       select ${segment} as segment, r.reason, count(*) as n
       from survey_responses r left join (${stages}) g on g.customer_id = r.customer_id
-      where r.kind = 'exit' and r.reason is not null and r.answered_at >= ${lower} and r.answered_at < ${asOf}
+      where r.kind = 'exit' and r.reason is not null and r.answered_at >= ${lower} and r.answered_at < ${upper}
       group by ${segment}, r.reason
       order by ${segment}, r.reason`.execute(db)
   ).rows;
+  const afterOrders = Number(
+    (
+      await fdb
+        .selectFrom('survey_responses')
+        .select(sql<number>`count(*)`.as('n'))
+        .where('kind', '=', 'exit')
+        .where('reason', 'is not', null)
+        .where('answered_at', '>=', Math.max(lower, upper))
+        .where('answered_at', '<', asOf)
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
   const comments = await fdb
     .selectFrom('survey_responses')
     .select(['customer_id', 'survey_key', 'score', 'reason', 'comment', 'answered_at'])
@@ -252,6 +271,7 @@ export async function feedbackReport(db: Db, { asOf, from }: { asOf: number; fro
       bySegment: bySegment.map((r) => ({ segment: r.segment, reason: r.reason ?? '', answers: Number(r.n) })),
       byMonth: byMonth.map((r) => ({ month: r.month, reason: r.reason ?? '', answers: Number(r.n) })),
       churn: { ...churn, bySegment: stagesWithFigures(churn.bySegment, bySegment) },
+      afterOrders,
     },
     cartReasons: await reasons('cart'),
     latestComments: comments.map((c) => ({

@@ -73,6 +73,9 @@ export const FEEDBACK_EN = {
   fbChurnUnknown: 'not known (history too short)',
   fbChurnNoneActive: 'nobody active at the start',
   fbCannotLeave: 'too recent at the start to leave in the span',
+  fbChurnAfterOrders: 'not known (after the orders end)',
+  fbOrdersEnd: 'The orders end on {day}: churn after that is not known.',
+  fbAfterOrders: '{n} exit answers after the orders end are left out of the stages: no stage can be read for them.',
   fbChurnNoteShort:
     'For some periods the sales do not start a whole {days}-day active window before them: nobody could be seen leaving, so churn is not shown.',
   fbPartial: '(so far)',
@@ -182,6 +185,9 @@ export const FEEDBACK_KO: Record<keyof typeof FEEDBACK_EN, string> = {
   fbChurnUnknown: '알 수 없음(구매 이력이 짧음)',
   fbChurnNoneActive: '시작 시점의 활성 고객 없음',
   fbCannotLeave: '시작 시점에 최근 구매 고객이라 기간 안에 이탈할 수 없음',
+  fbChurnAfterOrders: '알 수 없음(주문 데이터 이후)',
+  fbOrdersEnd: '주문 데이터가 {day}에 끝나므로 그 이후의 이탈은 알 수 없습니다.',
+  fbAfterOrders: '주문 데이터가 끝난 뒤의 이탈 설문 응답 {n}건은 단계를 알 수 없어 단계별 표에서 뺐습니다.',
   fbChurnNoteShort:
     '일부 기간은 판매 기록이 그 기간보다 활성 기간({days}일)만큼 앞서 시작하지 않아 이탈한 고객을 알 수 없으므로 이탈률을 표시하지 않습니다.',
   fbPartial: '(집계 중)',

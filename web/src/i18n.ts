@@ -50,6 +50,7 @@ const en = {
   currencyLeftOut:
     'Sales in {currency} are not shown: nobody bought in {currency} in these periods (last sale {day}). `comeback report --currency {currency} --as-of {iso}` reports them.',
   groupsTitle: 'By {by}',
+  groupCannotLeave: 'too recent at the start to leave in the period: a churn of 0 by construction, not a finding',
   group: 'Group',
   days: '{n} days',
   lastMonths: 'Last {n} months',
@@ -214,6 +215,8 @@ const ko: Record<MessageKey, string> = {
   currencyLeftOut:
     '{currency} 판매는 표시하지 않습니다: 이 기간에 {currency}로 구매한 고객이 없습니다(마지막 판매 {day}). `comeback report --currency {currency} --as-of {iso}`로 볼 수 있습니다.',
   groupsTitle: '{by}별',
+  groupCannotLeave:
+    '시작 시점에 최근 구매 고객이라 기간 안에 이탈할 수 없음: 이탈률 0은 계산상 당연한 값이며 발견이 아닙니다',
   group: '그룹',
   days: '{n}일',
   lastMonths: '최근 {n}개월',

@@ -88,10 +88,10 @@ function printReport(
     const rate = (c: {
       churnRate: number | null;
       customersLost: number | null;
-      customersStart: number;
+      customersStart: number | null;
       cannotLeave?: boolean;
     }) =>
-      c.customersLost === null
+      c.customersLost === null || c.customersStart === null
         ? 'not known'
         : c.customersStart === 0 || c.churnRate === null
           ? 'nobody active at the start'
@@ -115,7 +115,11 @@ function printReport(
           rate(c),
           reasonsOf(r.exitReasons.bySegment.filter((x) => x.segment === c.segment)),
         ]),
-      ])}\n${churn.note ? `${churn.note}\n` : ''}`,
+      ])}\n${churn.note ? `${churn.note}\n` : ''}${
+        r.exitReasons.afterOrders > 0
+          ? `${countOf(r.exitReasons.afterOrders, 'exit answer', 'exit answers')} after the orders end ${r.exitReasons.afterOrders === 1 ? 'is' : 'are'} left out of the stages: no stage can be read for ${r.exitReasons.afterOrders === 1 ? 'it' : 'them'}\n`
+          : ''
+      }`,
     );
   }
   out.write(
@@ -217,14 +221,25 @@ export function registerFeedback(program: Command, ctx: CommandContext): void {
             : undefined;
         const asOf = given ?? latest ?? ctx.now();
         const report = await feedbackReport(store.db, { asOf, ...(from !== undefined ? { from } : {}) });
-        if (flags.json) return printJson(ctx.io, report);
-        const source =
-          given !== undefined ? '' : latest !== undefined ? 'the day of the latest answer, review or sale' : 'now';
         // The store's id (else the e-mail) beside Comeback's internal one, as the exports do.
         const people = [...report.reviews.latest, ...report.latestComments]
           .map((x) => x.customerId)
           .filter((id): id is number => id !== null);
         const known = await storeCustomers(store.db, people);
+        if (flags.json) {
+          // `storeCustomer`: the customer's store id as `source:id` (null without one), as the table shows.
+          const withStoreId = <T extends { customerId: number | null }>(x: T) => ({
+            ...x,
+            storeCustomer: x.customerId === null ? null : (known(x.customerId).identities[0] ?? null),
+          });
+          return printJson(ctx.io, {
+            ...report,
+            latestComments: report.latestComments.map(withStoreId),
+            reviews: { ...report.reviews, latest: report.reviews.latest.map(withStoreId) },
+          });
+        }
+        const source =
+          given !== undefined ? '' : latest !== undefined ? 'the day of the latest answer, review or sale' : 'now';
         const storeId = (id: number | null) => {
           if (id === null) return '–';
           const c = known(id);

@@ -308,5 +308,10 @@ function groupTable(grouped: GroupedFigures): string {
       ...GROUP_COLUMNS.map(([key, , kind]) => formatValue(g[key], kind, grouped.currency)),
     ]),
   ];
-  return `\nBy ${grouped.by} (${grouped.currency}): ${grouped.rule}\n${table(rows)}\n`;
+  const cannotLeave = grouped.groups.filter((g) => g.cannotLeave).map((g) => g.group);
+  const footnote =
+    cannotLeave.length === 0
+      ? ''
+      : `${cannotLeave.join(', ')}: too recent at the start to leave in the period, so a churn of 0 is by construction, not a finding\n`;
+  return `\nBy ${grouped.by} (${grouped.currency}): ${grouped.rule}\n${table(rows)}\n${footnote}`;
 }

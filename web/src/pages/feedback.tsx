@@ -7,7 +7,8 @@ import { type MessageKey, stageLabel, useI18n } from '../i18n.js';
 import { Async, Card, Empty, Kpi, PageHead } from '../ui.js';
 
 type ReasonCount = FeedbackReport['exitReasons']['total'][number];
-type Churn = ChurnFigures & { cannotLeave?: boolean };
+/** A month after the orders end has no start count either. */
+type Churn = Omit<ChurnFigures, 'customersStart'> & { customersStart: number | null; cannotLeave?: boolean };
 
 /** `GET /api/v1/feedback/report`: the server's own type. */
 export type FeedbackReportView = FeedbackReport;
@@ -158,6 +159,11 @@ export function FeedbackPage() {
               </Card>
               {(['byMonth', 'bySegment'] as const).map((side) => {
                 const churn = r.exitReasons.churn;
+                // Which notes the English text holds, to say them in the page's language.
+                const months: Churn[] = churn.byMonth;
+                const figures = [...months, ...churn.bySegment];
+                const afterOrders = figures.some((c) => c.customersStart === null);
+                const historyShort = figures.some((c) => c.customersStart !== null && c.customersLost === null);
                 const rows: Array<{ key: string; label: string; churn: Churn; reasons: ReasonCount[] }> =
                   side === 'byMonth'
                     ? churn.byMonth.map((c) => ({
@@ -184,14 +190,16 @@ export function FeedbackPage() {
                         {
                           head: t('fbChurn'),
                           cell: (x) =>
-                            x.churn.customersLost === null
-                              ? t('fbChurnUnknown')
-                              : x.churn.customersStart === 0 || x.churn.churnRate === null
-                                ? t('fbChurnNoneActive')
-                                : `${i18n.percent(x.churn.churnRate)} (${t('fbChurnOf', {
-                                    lost: i18n.number(x.churn.customersLost),
-                                    start: i18n.number(x.churn.customersStart),
-                                  })}${x.churn.cannotLeave ? `: ${t('fbCannotLeave')}` : ''})`,
+                            x.churn.customersStart === null
+                              ? t('fbChurnAfterOrders')
+                              : x.churn.customersLost === null
+                                ? t('fbChurnUnknown')
+                                : x.churn.customersStart === 0 || x.churn.churnRate === null
+                                  ? t('fbChurnNoneActive')
+                                  : `${i18n.percent(x.churn.churnRate)} (${t('fbChurnOf', {
+                                      lost: i18n.number(x.churn.customersLost),
+                                      start: i18n.number(x.churn.customersStart),
+                                    })}${x.churn.cannotLeave ? `: ${t('fbCannotLeave')}` : ''})`,
                         },
                         {
                           head: t('fbExitReasons'),
@@ -205,8 +213,15 @@ export function FeedbackPage() {
                     {churn.currency && (
                       <p className="muted" data-testid={`exit-churn-note-${side}`}>
                         {t('fbChurnRule', { days: churn.activeWindowDays, currency: churn.currency })}
-                        {churn.note
-                          ? ` ${i18n.lang === 'en' ? churn.note : t('fbChurnNoteShort', { days: churn.activeWindowDays })}`
+                        {churn.note && i18n.lang === 'en' ? ` ${churn.note}` : ''}
+                        {churn.note && i18n.lang !== 'en' && historyShort
+                          ? ` ${t('fbChurnNoteShort', { days: churn.activeWindowDays })}`
+                          : ''}
+                        {churn.note && i18n.lang !== 'en' && afterOrders && churn.salesEnd !== null
+                          ? ` ${t('fbOrdersEnd', { day: i18n.date(churn.salesEnd - 1) })}`
+                          : ''}
+                        {side === 'bySegment' && r.exitReasons.afterOrders > 0
+                          ? ` ${t('fbAfterOrders', { n: i18n.number(r.exitReasons.afterOrders) })}`
                           : ''}
                       </p>
                     )}

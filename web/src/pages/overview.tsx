@@ -136,12 +136,18 @@ function GroupTable({ grouped }: { grouped: NonNullable<RetentionReport['byGroup
               {GROUP_COLUMNS.map((c) => (
                 <td key={c.key} className="num">
                   {show(i18n, c.kind, g[c.key], grouped.currency)}
+                  {c.key === 'churnRate' && g.cannotLeave ? '*' : ''}
                 </td>
               ))}
             </tr>
           ))}
         </tbody>
       </table>
+      {grouped.groups.some((g) => g.cannotLeave) && (
+        <p className="muted small" data-testid="group-cannot-leave">
+          * {i18n.t('groupCannotLeave')}
+        </p>
+      )}
     </TableScroll>
   );
 }
