@@ -567,9 +567,13 @@ for (const dialect of DIALECTS) {
     test('alias: the anonymous id named as previousId becomes the user’s, its earlier events with it', async () => {
       const db = t.store.db;
       await recordEvents(db, [{ type: 'track', messageId: 'al-1', anonymousId: 'anon-al', event: 'A' }], { now: NOW });
-      await recordEvents(db, [{ type: 'alias', messageId: 'al-2', userId: 'u-al', previousId: 'anon-al' }], {
-        now: NOW,
-      });
+      // The anonymous id had no customer of its own: linked, nobody merged.
+      const aliased = await recordEvents(
+        db,
+        [{ type: 'alias', messageId: 'al-2', userId: 'u-al', previousId: 'anon-al' }],
+        { now: NOW },
+      );
+      assert.equal(aliased.customersMerged, 0);
       const user = await db
         .selectFrom('customer_identities')
         .select('customer_id')
@@ -588,6 +592,14 @@ for (const dialect of DIALECTS) {
         .where('external_id', '=', 'anon-al')
         .executeTakeFirstOrThrow();
       assert.equal(previous.customer_id, user.customer_id);
+      // The same alias again: previousId is already the user's own, so there is nothing to merge.
+      const again = await recordEvents(
+        db,
+        [{ type: 'alias', messageId: 'al-3', userId: 'u-al', previousId: 'anon-al' }],
+        { now: NOW },
+      );
+      assert.deepEqual([again.customersMerged, again.inserted], [0, 1]);
+      assert.deepEqual(again.customerIds, [Number(user.customer_id)]);
     });
   });
 }

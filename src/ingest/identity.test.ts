@@ -3,12 +3,12 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { addCustomer } from '../../test/segments-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../test/setup.js';
-import { mergeCustomers } from './identity.js';
+import { hasIdentity, mergeCustomers } from './identity.js';
 
 const NOW = Date.UTC(2026, 0, 15, 12);
 
 for (const dialect of DIALECTS) {
-  describe(`mergeCustomers on ${dialect.name}`, { skip: dialect.skip }, () => {
+  describe(`mergeCustomers and hasIdentity on ${dialect.name}`, { skip: dialect.skip }, () => {
     let t: TestDb;
     before(async () => {
       t = await freshDatabase(dialect.name);
@@ -145,6 +145,20 @@ for (const dialect of DIALECTS) {
       assert.equal(left.length, 2);
       // The other way round is allowed: the member stays, the other customer is merged into it.
       assert.deepEqual(await mergeCustomers(db, other, member), { ok: true });
+    });
+
+    test('hasIdentity: whether the customer holds an identity of that source, not another’s or another source', async () => {
+      const db = t.store.db;
+      const customer = (email: string) => addCustomer(db, { email, firstSeenAt: NOW, createdAt: NOW });
+      const holder = await customer('holder@example.com');
+      const bystander = await customer('bystander@example.com');
+      await db
+        .insertInto('customer_identities')
+        .values({ source: 'shopify', external_id: 'sh-holder', customer_id: holder })
+        .execute();
+      assert.equal(await hasIdentity(db, holder, 'shopify'), true);
+      assert.equal(await hasIdentity(db, holder, 'api'), false);
+      assert.equal(await hasIdentity(db, bystander, 'shopify'), false);
     });
   });
 }

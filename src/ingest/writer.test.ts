@@ -288,5 +288,41 @@ for (const dialect of DIALECTS) {
         await t.drop();
       }
     });
+
+    test('a cancellation of no units takes back no order’s money: it is kept without an order', async () => {
+      const t = await freshDatabase(dialect.name);
+      try {
+        const db = t.store.db;
+        // Ann bought one A for 10.00 on day 0. A cancellation of 0 units of A (stating 4.00) has no units to
+        // allocate to that order, so its 4.00 is kept for Ann without an order and the order is untouched.
+        const bought = euroOrder('o-1', 'ann', 0, ['A']);
+        await db.transaction().execute(async (trx) => {
+          const writer = new ImportWriter(trx, 'test', 0);
+          await writer.writeOrders([bought]);
+          await writer.writeRefunds([
+            {
+              externalId: 'C-1:1',
+              match: { customer: bought.customer, sku: 'A', before: 86_400_000, quantity: 0, unitPriceMinor: 400 },
+              customer: bought.customer,
+              sku: 'A',
+              quantity: 0,
+              amountMinor: 400,
+              currency: 'EUR',
+              refundedAt: 86_400_000,
+            },
+          ]);
+          await writer.finish();
+        });
+        const refunds = await db.selectFrom('refunds').select(['external_id', 'order_id', 'amount_minor']).execute();
+        assert.deepEqual(
+          refunds.map((r) => [r.external_id, r.order_id, Number(r.amount_minor)]),
+          [['C-1:1#1', null, 400]],
+        );
+        const order = await db.selectFrom('orders').select('refunded_minor').executeTakeFirstOrThrow();
+        assert.equal(Number(order.refunded_minor), 0);
+      } finally {
+        await t.drop();
+      }
+    });
   });
 }

@@ -136,6 +136,11 @@ describe('the formats’ shared readers', () => {
       fieldError(() => amount('', 'a', 'EUR')),
       ['a', 'is empty'],
     );
+    // Amounts are read with a decimal point: text that reads only with a comma is refused saying so.
+    assert.deepEqual(
+      fieldError(() => amount('12,50', 'a', 'EUR')),
+      ['a', '"12,50" reads only with a decimal comma, but the decimal mark is a point'],
+    );
     assert.equal(nonNegative(0, 'n'), 0);
     assert.deepEqual(
       fieldError(() => nonNegative(-1, 'n')),
@@ -165,6 +170,11 @@ describe('the formats’ shared readers', () => {
     assert.equal(header.find('nothing', 'TOTAL'), 2);
     assert.equal(header.has('nothing'), false);
     assert.equal(header.require('order-id'), 0);
+    // A separator is a word break, not nothing: 'OrderID' is another name than 'Order ID', so each finds its
+    // own column (dropped separators would make both 'orderid' and find the first, 0, for both).
+    const joined = new Header(['OrderID', 'Order ID'], 'f.csv', 1);
+    assert.equal(joined.find('orderid'), 0);
+    assert.equal(joined.find('order_id'), 1);
     assert.throws(
       () => header.require('currency', 'curr'),
       (error: unknown) =>

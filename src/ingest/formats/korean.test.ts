@@ -239,6 +239,34 @@ describe('Cafe24 refunds, cancellations and members, value by value', () => {
       [6, 'SMS 수신여부', '"maybe" is neither a yes (T, Y, 수신, 동의) nor a no (F, N, 수신거부, 미동의)'],
     ]);
   });
+
+  test('members under the other column names: 회원아이디, 회원명, 휴대폰, E-mail, 생일, 뉴스메일 수신여부, 가입일', async () => {
+    const items = await parseText(
+      cafe24,
+      '회원아이디,회원명,휴대폰,E-mail,생일,SMS 수신동의,뉴스메일 수신여부,가입일\n' +
+        'jung5,정하나,010-9876-5432,jung@example.kr,1985-12-01,수신,수신거부,2023-03-04 08:00:00\n',
+    );
+    const source = 'cafe24-members';
+    // No consent date columns: both consents are dated by the sign-up, 08:00 KST on 2023-03-04.
+    assert.deepEqual(items, [
+      {
+        kind: 'customer',
+        line: 2,
+        customer: {
+          externalId: 'jung5',
+          email: 'jung@example.kr',
+          phone: '+821098765432',
+          firstName: '정하나',
+          birthday: '1985-12-01',
+          country: 'KR',
+          consents: [
+            { channel: 'sms', granted: true, at: kst(2023, 3, 4, 8), source },
+            { channel: 'email', granted: false, at: kst(2023, 3, 4, 8), source },
+          ],
+        },
+      },
+    ]);
+  });
 });
 
 describe('Korean sheets: notices, the header row, and rows of one order together', () => {

@@ -39,7 +39,7 @@ describe('order exports, value by value', () => {
     });
     const items = await parseText(
       cdnow,
-      '00001 19970101 2 23.55\n00001 19970101 2 23.55\n00002 19970112 0 0.00\nx 19970101 1 1.00\n',
+      '00001 19970101 2 23.55\n00001 19970101 2 23.55\n00002 19970112 0 0.00\nx 19970101 1 1.00\n00003 19970103 1\n',
     );
     assert.deepEqual(orders(items), [
       [1, cd('1', '19970101', 1, 2, 2355, Date.UTC(1997, 0, 1))],
@@ -47,7 +47,11 @@ describe('order exports, value by value', () => {
       [3, cd('2', '19970112', 1, 0, 0, Date.UTC(1997, 0, 12))],
     ]);
     assert.equal(orders(items)[0]?.[1].lines[0]?.unitPriceMinor, 1178);
-    assert.deepEqual(rejects(items), [[4, 'customer', '"x" is not a customer id']]);
+    // The first row of data sets the width (4): a row of 3 is refused whole, not read as a purchase.
+    assert.deepEqual(rejects(items), [
+      [4, 'customer', '"x" is not a customer id'],
+      [5, 'row', 'has 3 columns, expected 4'],
+    ]);
     // The 1/10 sample's leading master id is left out; --currency is taken.
     const sample = await parseText(cdnow, '4 00003 19970102 1 9.99\n', { currency: 'EUR' });
     assert.deepEqual(orders(sample), [
@@ -153,5 +157,26 @@ describe('order exports, value by value', () => {
         },
       ],
     ]);
+  });
+
+  test('WooCommerce: an empty customer_user is a guest, as 0 is: no customer without an e-mail, else one by e-mail only', async () => {
+    const items = await parseText(
+      woocommerce,
+      'order_id,order_date,status,order_total,order_currency,billing_email,customer_user,line_item_1\n' +
+        '201,2025-03-01 09:00:00,completed,5.00,EUR,,,name:Pin|quantity:1|total:5.00\n' +
+        '202,2025-03-02 09:00:00,completed,5.00,EUR,guest@example.com,,name:Pin|quantity:1|total:5.00\n',
+    );
+    assert.deepEqual(rejects(items), []);
+    assert.deepEqual(
+      orders(items).map(([line, o]) => [
+        line,
+        o.externalId,
+        o.customer && { externalId: o.customer.externalId, email: o.customer.email },
+      ]),
+      [
+        [2, '201', undefined],
+        [3, '202', { externalId: undefined, email: 'guest@example.com' }],
+      ],
+    );
   });
 });
