@@ -51,6 +51,7 @@ const TOUCH_EVERY_MS = 60_000;
  */
 export function authHook({ db, now, sessionSecret }: { db: Db; now: () => number; sessionSecret: string }) {
   const touched = new Map<number, number>();
+  const lookUp = sharedLookups((key: string) => findApiKey(db, key));
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     // The matched route's pattern, not the raw URL: `/%61pi/v1/stats` routes to `/api/v1/stats` too.
     if (request.is404 || !request.routeOptions.url?.startsWith('/api/')) return;
@@ -58,7 +59,7 @@ export function authHook({ db, now, sessionSecret }: { db: Db; now: () => number
     if (access === 'public') return;
     let principal: Principal | undefined;
     try {
-      principal = await authenticate(request, db, now(), sessionSecret);
+      principal = await authenticate(request, db, now(), sessionSecret, lookUp);
     } catch (error) {
       if (!(error instanceof ComebackError)) throw error;
       request.authFailure = error;
@@ -114,17 +115,35 @@ export async function authFailureHook(request: FastifyRequest): Promise<void> {
   if (request.authFailure) throw request.authFailure;
 }
 
+/**
+ * `lookUp(key)` with concurrent calls for the same key sharing one call in flight: under load, the
+ * requests that arrive while a key is being looked up take that lookup's answer instead of a query each.
+ * Nothing is kept once it has answered, so a key revoked meanwhile is refused from the next lookup on,
+ * as without sharing (the requests that shared it were concurrent with the revocation).
+ */
+export function sharedLookups<T>(lookUp: (key: string) => Promise<T>): (key: string) => Promise<T> {
+  const inFlight = new Map<string, Promise<T>>();
+  return (key) => {
+    const pending = inFlight.get(key);
+    if (pending) return pending;
+    const started = lookUp(key).finally(() => inFlight.delete(key));
+    inFlight.set(key, started);
+    return started;
+  };
+}
+
 async function authenticate(
   request: FastifyRequest,
   db: Db,
   now: number,
   sessionSecret: string,
+  lookUp: (key: string) => Promise<Awaited<ReturnType<typeof findApiKey>>>,
 ): Promise<Principal | undefined> {
   const header = request.headers.authorization;
   if (header) {
     const key = keyOfHeader(header);
     if (!key) throw new ComebackError('unauthorized', 'the Authorization header is not "Bearer <key>"');
-    const found = await findApiKey(db, key);
+    const found = await lookUp(key);
     if (!found) throw new ComebackError('unauthorized', 'unknown or revoked API key');
     return {
       kind: 'key',

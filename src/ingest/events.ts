@@ -129,14 +129,25 @@ export async function recordEvents(
 }
 
 /**
- * Calls checked and ready to store: `write(trx)` stores them inside a transaction the caller holds
- * (several requests' calls can share one commit, see `EventGroupCommit`) and fills `result`.
+ * Calls checked and ready to store: `write(trx)` stores them inside a transaction the caller holds and
+ * fills `result`. Several requests' calls can share one commit (see `EventGroupCommit`), and those with
+ * the same `key` can be written as one batch by `writeEventsTogether`.
  */
 export interface PreparedEvents {
   calls: readonly unknown[];
   result: RecordEventsResult;
+  /** Prepared events with the same key resolve customers alike (the same user-id source and origin). */
+  key: string;
   write(trx: Db): Promise<void>;
 }
+
+/** What `writeEventsTogether` needs of a `PreparedEvents`, kept out of its public shape. */
+interface Part {
+  calls: readonly PreparedCall[];
+  result: RecordEventsResult;
+  options: RecordEventsOptions;
+}
+const parts = new WeakMap<PreparedEvents, Part>();
 
 /**
  * The checking half of `recordEvents`: throws `bad_input` for a malformed call (or, with `partial`,
@@ -153,7 +164,6 @@ export function prepareEvents(events: readonly EventInput[], options: RecordEven
     rejected: [],
     customersMerged: 0,
   };
-  if (events.length === 0) return { calls: [], result, write: async () => {} };
   const prepared: PreparedCall[] = [];
   events.forEach((event, index) => {
     try {
@@ -168,60 +178,107 @@ export function prepareEvents(events: readonly EventInput[], options: RecordEven
       });
     }
   });
-  const write = async (trx: Db) => {
-    if (prepared.length === 0) return;
-    const fresh = await dropDuplicates(trx, prepared);
-    result.duplicates = prepared.length - fresh.length;
-    if (fresh.length === 0) return;
-    const resolver = new CustomerResolver(
-      trx,
-      options.userIdSource ?? DEFAULT_USER_ID_SOURCE,
-      options.now,
-      options.browser ?? false,
-    );
-    const rows: PendingEvent[] = [];
-    for (const call of fresh) {
-      const resolved = await resolver.resolve(call);
-      if (resolved.kind === 'conflict') {
-        const rejection: RejectedCall = {
-          index: call.index,
-          kind: 'conflict',
-          field: fieldName(options, call.index, resolved.field),
-          reason: resolved.reason,
-        };
-        if (!options.partial) {
-          throw new ComebackError('conflict', rejection.reason, { location: { field: rejection.field } });
-        }
-        result.rejected.push(rejection);
-        continue;
-      }
-      rows.push({ ...call.row, customer_id: resolved.customerId ?? null });
-    }
-    // A merge later in the batch may have retired a customer an earlier call was given.
-    for (const row of rows) if (row.customer_id !== null) row.customer_id = resolver.current(row.customer_id);
-    for (let start = 0; start < rows.length; start += CHUNK) {
-      const inserted = await trx
-        .insertInto('events')
-        .values(rows.slice(start, start + CHUNK))
-        .onConflict((oc) => oc.column('message_id').doNothing())
-        .returning('id')
-        .execute();
-      result.inserted += inserted.length;
-    }
-    // Rows another request stored between the check above and the insert are duplicates too.
-    result.duplicates += rows.length - result.inserted;
-    await resolver.finish();
-    result.customersCreated = resolver.customersCreated;
-    result.customersMerged = resolver.merged.size;
-    result.anonymousIdsLinked = resolver.linked.size;
-    const touched = new Set(rows.flatMap((row) => (row.customer_id === null ? [] : [row.customer_id])));
-    for (const customerId of resolver.linked.values()) touched.add(resolver.current(customerId));
-    for (const into of resolver.merged.values()) touched.add(resolver.current(into));
-    result.customerIds = [...touched];
-    result.rejected.sort((x, y) => x.index - y.index);
-  };
   result.rejected.sort((x, y) => x.index - y.index);
-  return { calls: prepared, result, write };
+  const self: PreparedEvents = {
+    calls: prepared,
+    result,
+    key: JSON.stringify([options.userIdSource ?? DEFAULT_USER_ID_SOURCE, options.browser ?? false]),
+    write: (trx) => writeEventsTogether(trx, [self]),
+  };
+  parts.set(self, { calls: prepared, result, options });
+  return self;
+}
+
+/**
+ * Stores several requests' prepared calls as one batch, in their order, inside the caller's
+ * transaction: one duplicate check, one customer resolver (a customer or anonymous id met twice is
+ * looked up once), one insert per 500 events, one closing backfill. Each request's `result` is filled
+ * with its own share (inserted, duplicates, customers created, merged and linked, the customers its
+ * events touched), and only when every call is stored: a call refused with `conflict` (a request
+ * without `partial`) throws, and nothing has been written to any `result`, so that the caller can roll
+ * back and store the requests one by one. The result is what storing the requests one after another
+ * would give: the same rows, the same customers. Every element must have been made by `prepareEvents`
+ * with the same `key`.
+ */
+export async function writeEventsTogether(trx: Db, list: readonly PreparedEvents[]): Promise<void> {
+  const all = list.map((prepared) => {
+    const part = parts.get(prepared);
+    if (!part || prepared.key !== list[0]?.key) throw new Error('writeEventsTogether: prepared elsewhere or unlike');
+    return part;
+  });
+  const results = all.map((part) => ({
+    ...part.result,
+    inserted: 0,
+    duplicates: 0,
+    customersCreated: 0,
+    anonymousIdsLinked: 0,
+    customersMerged: 0,
+    customerIds: [] as number[],
+    rejected: [...part.result.rejected],
+  }));
+  const calls = all.flatMap((part, at) => part.calls.map((call) => ({ call, at })));
+  if (calls.length === 0) return;
+  const fresh = await dropDuplicates(trx, calls);
+  for (const [at, part] of all.entries()) results[at]!.duplicates = part.calls.length;
+  for (const { at } of fresh) results[at]!.duplicates -= 1;
+  const first = all[0]!.options;
+  const resolver = new CustomerResolver(trx, first.userIdSource ?? DEFAULT_USER_ID_SOURCE, first.browser ?? false);
+  await resolver.lookUpAnonymous(fresh.map(({ call }) => call));
+  const rows: PendingEvent[] = [];
+  const rowPart = new Map<string, number>();
+  const stored = all.map(() => 0);
+  for (const { call, at } of fresh) {
+    const result = results[at]!;
+    const before = { created: resolver.customersCreated, linked: resolver.linked.size, merged: resolver.merged.size };
+    resolver.tag = at;
+    const resolved = await resolver.resolve(call);
+    result.customersCreated += resolver.customersCreated - before.created;
+    result.anonymousIdsLinked += resolver.linked.size - before.linked;
+    result.customersMerged += resolver.merged.size - before.merged;
+    if (resolved.kind === 'conflict') {
+      const options = all[at]!.options;
+      const rejection: RejectedCall = {
+        index: call.index,
+        kind: 'conflict',
+        field: fieldName(options, call.index, resolved.field),
+        reason: resolved.reason,
+      };
+      if (!options.partial) {
+        throw new ComebackError('conflict', rejection.reason, { location: { field: rejection.field } });
+      }
+      result.rejected.push(rejection);
+      continue;
+    }
+    rows.push({ ...call.row, customer_id: resolved.customerId ?? null });
+    rowPart.set(call.row.message_id, at);
+    stored[at]! += 1;
+  }
+  // A merge later in the batch may have retired a customer an earlier call was given.
+  for (const row of rows) if (row.customer_id !== null) row.customer_id = resolver.current(row.customer_id);
+  for (let start = 0; start < rows.length; start += CHUNK) {
+    const inserted = await trx
+      .insertInto('events')
+      .values(rows.slice(start, start + CHUNK))
+      .onConflict((oc) => oc.column('message_id').doNothing())
+      .returning('message_id')
+      .execute();
+    for (const row of inserted) results[rowPart.get(row.message_id)!]!.inserted += 1;
+  }
+  await resolver.finish();
+  const touched = all.map(() => new Set<number>());
+  for (const row of rows) if (row.customer_id !== null) touched[rowPart.get(row.message_id)!]!.add(row.customer_id);
+  for (const [anonymousId, customerId] of resolver.linked) {
+    touched[resolver.tags.get(`a:${anonymousId}`)!]!.add(resolver.current(customerId));
+  }
+  for (const [from, into] of resolver.merged) touched[resolver.tags.get(`m:${from}`)!]!.add(resolver.current(into));
+  for (const [at, part] of all.entries()) {
+    const result = results[at]!;
+    // Rows another request stored between the check above and the insert are duplicates too.
+    result.duplicates += stored[at]! - result.inserted;
+    result.customerIds = [...touched[at]!];
+    result.rejected.sort((x, y) => x.index - y.index);
+    Object.assign(part.result, result);
+  }
 }
 
 function fieldName(options: RecordEventsOptions, index: number, name: string): string {
@@ -325,18 +382,19 @@ function campaignOf(context: Record<string, unknown> | undefined) {
   };
 }
 
-async function dropDuplicates(db: Db, calls: readonly PreparedCall[]): Promise<PreparedCall[]> {
+/** The calls whose `messageId` is neither stored nor met earlier in the list, in their order. */
+async function dropDuplicates<T extends { call: PreparedCall }>(db: Db, items: readonly T[]): Promise<T[]> {
   const seen = new Set<string>();
-  for (let start = 0; start < calls.length; start += CHUNK) {
-    const ids = calls.slice(start, start + CHUNK).map((c) => c.row.message_id);
+  for (let start = 0; start < items.length; start += CHUNK) {
+    const ids = items.slice(start, start + CHUNK).map((item) => item.call.row.message_id);
     const rows = await db.selectFrom('events').select('message_id').where('message_id', 'in', ids).execute();
     for (const row of rows) seen.add(row.message_id);
   }
-  const fresh: PreparedCall[] = [];
-  for (const call of calls) {
-    if (seen.has(call.row.message_id)) continue;
-    seen.add(call.row.message_id);
-    fresh.push(call);
+  const fresh: T[] = [];
+  for (const item of items) {
+    if (seen.has(item.call.row.message_id)) continue;
+    seen.add(item.call.row.message_id);
+    fresh.push(item);
   }
   return fresh;
 }
@@ -355,11 +413,16 @@ class CustomerResolver {
   private readonly firstSeen = new Map<number, number>();
   /** Customers a browser call of this batch created for an e-mail, so that later calls meet them. */
   private readonly madeForEmail = new Map<string, number>();
+  /** The call being resolved was received at this instant (customers made and ids linked are dated so). */
+  private now = 0;
+  /** The caller's tag for the calls resolved next (its request), kept beside each link and merge. */
+  tag = 0;
+  /** `a:<anonymous id>` and `m:<customer id>`: the tag of the call that linked or merged it. */
+  readonly tags = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
     private readonly userIdSource: string,
-    private readonly now: number,
     private readonly browser: boolean,
   ) {}
 
@@ -372,6 +435,7 @@ class CustomerResolver {
 
   async resolve(call: PreparedCall): Promise<Resolved> {
     const at = call.row.occurred_at;
+    this.now = call.row.received_at;
     let customerId: number | undefined;
     if (this.browser) {
       customerId = await this.knownFromBrowser(call.userId, call.email, at);
@@ -466,6 +530,7 @@ class CustomerResolver {
       const merged = await mergeCustomers(this.db, customerId, owner);
       if (merged.ok) {
         this.merged.set(customerId, owner);
+        this.tags.set(`m:${customerId}`, this.tag);
         return { kind: 'ok', customerId: owner };
       }
       return { kind: 'conflict', field: 'traits.email', reason: merged.reason };
@@ -496,6 +561,7 @@ class CustomerResolver {
       const merged = await mergeCustomers(this.db, previous, customerId);
       if (!merged.ok) return { kind: 'conflict', field: 'previousId', reason: merged.reason };
       this.merged.set(previous, customerId);
+      this.tags.set(`m:${previous}`, this.tag);
       for (const [user, id] of this.byUser) if (id === previous) this.byUser.set(user, customerId);
       for (const [anon, id] of this.byAnonymous) if (id === previous) this.byAnonymous.set(anon, customerId);
     }
@@ -520,6 +586,22 @@ class CustomerResolver {
           .whereRef('excluded.updated_at', '>=', 'customer_groups.updated_at'),
       )
       .execute();
+  }
+
+  /** Reads the customers of the calls' anonymous ids, 500 ids a query, as `anonymous` would one by one. */
+  async lookUpAnonymous(calls: readonly PreparedCall[]): Promise<void> {
+    const ids = [...new Set(calls.flatMap((call) => (call.anonymousId === undefined ? [] : [call.anonymousId])))];
+    const unknown = ids.filter((id) => !this.byAnonymous.has(id));
+    for (let start = 0; start < unknown.length; start += CHUNK) {
+      const chunk = unknown.slice(start, start + CHUNK);
+      const rows = await this.db
+        .selectFrom('anonymous_ids')
+        .select(['anonymous_id', 'customer_id'])
+        .where('anonymous_id', 'in', chunk)
+        .execute();
+      for (const id of chunk) this.byAnonymous.set(id, null);
+      for (const row of rows) this.byAnonymous.set(row.anonymous_id, Number(row.customer_id));
+    }
   }
 
   private async anonymous(anonymousId: string): Promise<number | null> {
@@ -552,6 +634,7 @@ class CustomerResolver {
     }
     this.byAnonymous.set(anonymousId, customerId);
     this.linked.set(anonymousId, customerId);
+    this.tags.set(`a:${anonymousId}`, this.tag);
   }
 
   private async applyTraits(customerId: number, traits: Record<string, unknown>, at: number): Promise<void> {

@@ -1,7 +1,14 @@
 import { sql } from 'kysely';
 import { ComebackError } from '../errors.js';
 import type { Db } from '../store/index.js';
-import { type EventInput, prepareEvents, type RecordEventsOptions, type RecordEventsResult } from './events.js';
+import {
+  type EventInput,
+  type PreparedEvents,
+  prepareEvents,
+  type RecordEventsOptions,
+  type RecordEventsResult,
+  writeEventsTogether,
+} from './events.js';
 import { batchTransaction } from './import.js';
 
 export interface GroupCommitOptions {
@@ -12,8 +19,7 @@ export interface GroupCommitOptions {
 }
 
 interface Waiting {
-  write: (trx: Db) => Promise<void>;
-  result: RecordEventsResult;
+  prepared: PreparedEvents;
   size: number;
   resolve: (result: RecordEventsResult) => void;
   reject: (error: unknown) => void;
@@ -24,9 +30,11 @@ interface Waiting {
 /**
  * Group commit for event ingestion: concurrent requests join a shared, short-lived batch that commits
  * in one transaction, and each request is answered only after that commit, so a success still means
- * stored. Each request's calls run under a savepoint of their own: a request refused for its own
- * content (a `ComebackError`, such as an e-mail conflict) is rolled back alone and answered with its
- * error; any other failure (the database, a bug) fails the whole batch, and every request waiting on it
+ * stored. The batch's requests are first written as one (`writeEventsTogether`: one duplicate check,
+ * one customer lookup per id, one insert), under a savepoint; when a request is refused for its own
+ * content (a `ComebackError`, such as an e-mail conflict) that savepoint is rolled back and each request
+ * runs under a savepoint of its own, so that the refused one is rolled back alone and answered with its
+ * error. Any other failure (the database, a bug) fails the whole batch, and every request waiting on it
  * is answered with that error. One batch commits at a time; the next one gathers meanwhile, so under
  * load a batch holds what arrived during the previous commit.
  */
@@ -54,7 +62,7 @@ export class EventGroupCommit {
     const prepared = prepareEvents(events, options);
     if (prepared.calls.length === 0) return Promise.resolve(prepared.result);
     return new Promise((resolve, reject) => {
-      this.queue.push({ write: prepared.write, result: prepared.result, size: prepared.calls.length, resolve, reject });
+      this.queue.push({ prepared, size: prepared.calls.length, resolve, reject });
       this.queued += prepared.calls.length;
       this.schedule();
     });
@@ -102,18 +110,27 @@ export class EventGroupCommit {
   }
 
   private async commit(batch: Waiting[]): Promise<void> {
+    const byKey = new Map<string, Waiting[]>();
+    for (const waiting of batch) {
+      const same = byKey.get(waiting.prepared.key);
+      if (same) same.push(waiting);
+      else byKey.set(waiting.prepared.key, [waiting]);
+    }
     try {
       await batchTransaction(this.db, async (trx) => {
-        for (const waiting of batch) {
-          await sql`savepoint group_commit`.execute(trx);
-          try {
-            await waiting.write(trx);
-            await sql`release savepoint group_commit`.execute(trx);
-          } catch (error) {
-            if (!(error instanceof ComebackError) || error.kind === 'busy' || error.kind === 'internal') throw error;
-            await sql`rollback to savepoint group_commit`.execute(trx);
-            await sql`release savepoint group_commit`.execute(trx);
-            waiting.refused = error;
+        for (const requests of byKey.values()) {
+          if (requests.length > 1 && (await together(trx, requests))) continue;
+          for (const waiting of requests) {
+            await sql`savepoint group_commit`.execute(trx);
+            try {
+              await waiting.prepared.write(trx);
+              await sql`release savepoint group_commit`.execute(trx);
+            } catch (error) {
+              if (!refusal(error)) throw error;
+              await sql`rollback to savepoint group_commit`.execute(trx);
+              await sql`release savepoint group_commit`.execute(trx);
+              waiting.refused = error;
+            }
           }
         }
       });
@@ -123,7 +140,33 @@ export class EventGroupCommit {
     }
     for (const waiting of batch) {
       if (waiting.refused !== undefined) waiting.reject(waiting.refused);
-      else waiting.resolve(waiting.result);
+      else waiting.resolve(waiting.prepared.result);
     }
   }
+}
+
+/** A request refused for its own content, answered with its error while the rest of its batch commits. */
+function refusal(error: unknown): boolean {
+  return error instanceof ComebackError && error.kind !== 'busy' && error.kind !== 'internal';
+}
+
+/**
+ * Writes the requests as one under a savepoint: true when all were stored, false (the savepoint rolled
+ * back, nothing written) when one of them was refused for its content.
+ */
+async function together(trx: Db, requests: readonly Waiting[]): Promise<boolean> {
+  await sql`savepoint group_commit_all`.execute(trx);
+  try {
+    await writeEventsTogether(
+      trx,
+      requests.map((waiting) => waiting.prepared),
+    );
+  } catch (error) {
+    if (!refusal(error)) throw error;
+    await sql`rollback to savepoint group_commit_all`.execute(trx);
+    await sql`release savepoint group_commit_all`.execute(trx);
+    return false;
+  }
+  await sql`release savepoint group_commit_all`.execute(trx);
+  return true;
 }
