@@ -45,6 +45,36 @@ async function comebackOn(file: string, tty: boolean, ...args: string[]) {
 }
 
 describe('comeback loyalty', () => {
+  test("a member with an entry made live, after the store's data, is shown as of that entry, as their own pages show them", async () => {
+    const run = (...args: string[]) => comebackOn('live.db', false, ...args);
+    const sample = join(ROOT, 'samples/online-retail/online-retail-sample.csv.gz');
+    assert.equal((await run('import', sample, '--format', 'online-retail')).code, 0);
+    const example = join(ROOT, 'samples/loyalty/program.example.json');
+    assert.equal((await run('loyalty', 'init', '--config', example)).code, 0);
+    assert.equal((await run('loyalty', 'sync')).code, 0);
+    const before = JSON.parse((await run('loyalty', 'member', '8', '--json')).out);
+    assert.ok(before.available > 1000, "points earned over 2011, not yet expired at the data's end");
+    // A review answered years later (as the hosted page credits it, live): its 50 points are booked in 2026.
+    assert.equal((await run('loyalty', 'earn', '8', '--action', 'review', '--as-of', '2026-12-03')).code, 0);
+    const live = JSON.parse((await run('loyalty', 'member', '8', '--as-of', '2026-12-03', '--json')).out);
+    // By 2026 the 2011 points have expired (12 months after earning): only the review's 50 are left.
+    assert.equal(live.available, 50);
+    const shown = JSON.parse((await run('loyalty', 'member', '8', '--json')).out);
+    assert.equal(shown.available, 50, 'not the 2011 balance plus points booked in 2026');
+    assert.equal(shown.asOf, Date.UTC(2026, 11, 4) - 1);
+    const human = await run('loyalty', 'member', '8');
+    assert.match(human.out, /^available 50 points \(£0\.50\), pending 0, earned in all /m);
+    assert.match(
+      human.out,
+      /^note: shown as of 2026-12-03, the member's latest ledger entry \(live reviews, answers, redemptions\), after the store's latest data \(2011-12-09\); as the customer's own pages show it$/m,
+    );
+    const customer = await run('customer', '8');
+    assert.match(
+      customer.out,
+      /^loyalty: Blue, 50 points available \(£0\.50\), 0 pending \(as of 2026-12-03, the latest ledger entry\)$/m,
+    );
+  });
+
   test('init, sync over the sample, member, redeem, adjust, report and dormant', async () => {
     const sample = join(ROOT, 'samples/online-retail/online-retail-sample.csv.gz');
     assert.equal((await comeback('import', sample, '--format', 'online-retail')).code, 0);
@@ -76,7 +106,7 @@ describe('comeback loyalty', () => {
     assert.equal(early.code, 1);
     assert.match(
       early.err,
-      /as-of: 2011-06-30 is before the member's ledger, booked up to 2011-12-31 \(syncs, redemptions\); read the member as of that day or later/,
+      /as-of: 2011-06-30 is before the member's ledger, booked up to 2011-12-31 \(syncs, redemptions, reviews\); read the member as of that day or later/,
     );
     // Above the lowest tier, what keeping it takes by its review (or that it is kept), from the JSON's figures.
     assert.ok(member.tierKeep, 'member 8 is above the lowest tier');

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { ComebackError } from '../../errors.js';
+import { loadProgram } from '../../loyalty/index.js';
 import { customerProfile, loadLatestScores } from '../../segments/index.js';
 import { zoneOffsetAt } from '../../shared/dates.js';
 import { formatMoney } from '../../shared/money.js';
 import { openStore } from '../../store/index.js';
 import { resolveCustomerRef } from '../customer-ref.js';
-import { formatTable, printJson, safeText } from '../io.js';
+import { formatCount, formatTable, printJson, safeText } from '../io.js';
 import { AS_OF_HELP, type CommandContext, dbOption, resolveAsOf } from '../shared.js';
+import { memberAsOf } from './loyalty.js';
 
 /** An instant as the store's wall time, `2025-06-27 00:42` (the zone is named in the table's heading). */
 const stamp = (ms: number, timeZone: string) =>
@@ -69,7 +71,19 @@ export function registerCustomer(program: Command, ctx: CommandContext): void {
           `${alive}, expected purchases ${p.scores.expectedPurchases?.toFixed(2) ?? '–'}, CLV ${p.scores.clv?.toFixed(2) ?? '–'}, next order ${p.scores.nextOrderDate ?? '–'}`,
         );
       }
-      if (p.loyalty) out.push(`loyalty: ${p.loyalty.tier}, ${p.loyalty.balance} points (${p.loyalty.pending} pending)`);
+      if (p.loyalty) {
+        // The balance as `loyalty member` reads it (matured, expired), not the columns as last booked.
+        // A ledger booked past the as-of is shown as of its latest entry, and says so (never refused here).
+        const read = await memberAsOf(store.db, await loadProgram(store.db), id, asOf, { given: false, timeZone });
+        if (read) {
+          const m = read.status;
+          const when =
+            read.asOf > asOf ? ` (as of ${stamp(read.asOf - 1, timeZone).slice(0, 10)}, the latest ledger entry)` : '';
+          out.push(
+            `loyalty: ${m.tier.name}, ${formatCount(m.available)} points available (${formatMoney(m.availableValueMinor, m.currency)}), ${formatCount(m.pending)} pending${when}`,
+          );
+        }
+      }
       if (p.segments.length > 0) out.push(`segments: ${p.segments.map(safe).join(', ')}`);
       out.push('');
       if (p.orders.length > 0) {

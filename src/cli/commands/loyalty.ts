@@ -13,6 +13,7 @@ import {
   enrolMember,
   fetchSender,
   loadProgram,
+  type MemberStatus,
   markCodesUsed,
   memberHistory,
   memberStatus,
@@ -48,6 +49,35 @@ interface Flags {
 const day = (ms: number, timeZone: string) => dayInZone(ms, timeZone);
 
 /** `comeback loyalty …`: set up the program, run it over the store's orders, serve members, report. */
+/**
+ * A member read as of `asOf` (epoch ms), or as of what their ledger already holds when that is later.
+ * The ledger is not unwound: entries booked after `asOf` (a review's points, a storefront redemption,
+ * made live while the store's data ends earlier) are in the stored balance, so reading it as of the
+ * store's data would mix the two: pending points matured by a 2026 entry beside expiries not yet due in
+ * 2011. A default as-of moves to the member's `bookedThrough` (`asOf` in the answer); an as-of the user
+ * typed (`given`) before it is refused (`bad_input`, field `as-of`). Undefined for a non-member.
+ */
+export async function memberAsOf(
+  db: Db,
+  program: Program,
+  customerId: number,
+  asOf: number,
+  { given, timeZone }: { given: boolean; timeZone: string },
+): Promise<{ status: MemberStatus; asOf: number } | undefined> {
+  const status = await memberStatus(db, program, customerId, { asOf, entries: 20 });
+  if (!status || status.bookedThrough <= asOf) return status && { status, asOf };
+  const booked = day(status.bookedThrough - 1, timeZone);
+  if (given) {
+    throw new ComebackError(
+      'bad_input',
+      `${day(asOf - 1, timeZone)} is before the member's ledger, booked up to ${booked} (syncs, redemptions, reviews); read the member as of that day or later`,
+      { location: { field: 'as-of' } },
+    );
+  }
+  const later = await memberStatus(db, program, customerId, { asOf: status.bookedThrough, entries: 20 });
+  return later && { status: later, asOf: status.bookedThrough };
+}
+
 export function registerLoyalty(program: Command, ctx: CommandContext): void {
   const loyalty = program
     .command('loyalty')
@@ -150,18 +180,10 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
     .action(async (customer: string, flags: Flags) =>
       withProgram(flags, async (db, p, now, source, timeZone) => {
         const id = await resolveCustomer(db, customer);
-        const status = await memberStatus(db, p, id, { asOf: now, entries: 20 });
-        if (!status) throw new ComebackError('not_found', `customer ${customer} is not a loyalty member`);
-        // The ledger is not unwound: a day typed before what is booked would show later points as its own.
-        const booked = status.bookedThrough > now ? day(status.bookedThrough - 1, timeZone) : undefined;
-        if (booked !== undefined && source === 'given') {
-          throw new ComebackError(
-            'bad_input',
-            `${day(now - 1, timeZone)} is before the member's ledger, booked up to ${booked} (syncs, redemptions); read the member as of that day or later`,
-            { location: { field: 'as-of' } },
-          );
-        }
-        if (flags.json) return printJson(ctx.io, status);
+        const read = await memberAsOf(db, p, id, now, { given: source === 'given', timeZone });
+        if (!read) throw new ComebackError('not_found', `customer ${customer} is not a loyalty member`);
+        const { status } = read;
+        if (flags.json) return printJson(ctx.io, { ...status, asOf: read.asOf });
         // The store's own ids first: Comeback's internal id differs between stores and databases.
         const names = [...(await storeCustomers(db, [id]))(id).identities, `#${id}`].join(', ');
         out(
@@ -170,9 +192,9 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         out(
           `available ${formatCount(status.available)} points (${formatMoney(status.availableValueMinor, status.currency)}), pending ${formatCount(status.pending)}, earned in all ${formatCount(status.lifetimeEarned)}`,
         );
-        if (booked !== undefined) {
+        if (read.asOf > now) {
           out(
-            `note: the ledger holds entries up to ${booked}, after the store's latest data (${day(now - 1, timeZone)}): the balance and history include them`,
+            `note: shown as of ${day(read.asOf - 1, timeZone)}, the member's latest ledger entry (live reviews, answers, redemptions), after the store's latest data (${day(now - 1, timeZone)}); as the customer's own pages show it`,
           );
         }
         if (status.debt > 0) {
@@ -351,6 +373,11 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         }
         for (const a of status.accounts) {
           out(`customer ${id}: ${formatMoney(a.balanceMinor, a.currency)} of store credit, checkout code ${a.code}`);
+          if (a.dueExpiryMinor > 0) {
+            out(
+              `  ${formatMoney(a.dueExpiryMinor, a.currency)} of it lapsed by ${day(now - 1, timeZone)} and is not counted; \`loyalty sync\` books its expiry`,
+            );
+          }
         }
         if (status.entries.length === 0) return;
         out('');
