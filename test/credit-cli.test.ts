@@ -155,7 +155,7 @@ for (const dialect of DIALECTS) {
       const notMember = await cli('loyalty', 'credit', 'adjust', String(stranger), '--amount', '1', '--reason', 'x');
       assert.equal(notMember.code, 1);
       const json = JSON.parse((await cli('loyalty', 'credit', String(member), ...asOf(371), '--json')).out);
-      assert.deepEqual(json.accounts, [{ currency: 'GBP', balanceMinor: 350, code }]);
+      assert.deepEqual(json.accounts, [{ currency: 'GBP', balanceMinor: 350, dueExpiryMinor: 0, code }]);
       assert.deepEqual(
         json.entries
           .slice(0, 2)

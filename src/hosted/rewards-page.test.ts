@@ -127,7 +127,9 @@ for (const dialect of DIALECTS) {
         assert.match(receipt.code, /^CR-[2-9A-HJKMNP-Z]{12}$/);
         assert.deepEqual([receipt.credit.amountMinor, receipt.credit.balanceMinor], [500, 500]);
         const ledger = await creditStatus(db, customer, { asOf: NOW });
-        assert.deepEqual(ledger.accounts, [{ currency: 'GBP', balanceMinor: 500, code: receipt.code }]);
+        assert.deepEqual(ledger.accounts, [
+          { currency: 'GBP', balanceMinor: 500, dueExpiryMinor: 0, code: receipt.code },
+        ]);
 
         const me = (await (await fetch(`${base}/api/v1/storefront/me`, { headers })).json()) as {
           member: { available: number; credit: { currency: string; balanceMinor: number; code: string } };

@@ -327,14 +327,21 @@ export interface CreditEntry {
 /** A member's store credit: one balance and personal code per currency, and the newest entries first. */
 export interface CreditStatus {
   customerId: number;
-  accounts: Array<{ currency: string; balanceMinor: number; code: string }>;
+  /**
+   * Per currency: `balanceMinor`, what can be spent as of the as-of (minor units), with credit past
+   * its expiry date taken off; `dueExpiryMinor`, that lapsed credit, which no `loyalty sync` has booked
+   * yet (0 when booked or none), so that the history adds up.
+   */
+  accounts: Array<{ currency: string; balanceMinor: number; dueExpiryMinor: number; code: string }>;
   entries: CreditEntry[];
 }
 
 /**
  * A member's store credit as of `asOf`: the balance per currency is the sum of the ledger's entries
- * written up to then (equal to the account row when `asOf` is after the last write), and the newest
- * `entries` entries written up to then.
+ * written up to then (equal to the account row when `asOf` is after the last write) less the credit
+ * that has lapsed by `asOf` and no sync has expired yet (computed on read as `expireCredit` would book
+ * it: max(0, Σ lapsed issues − Σ net debits), at most the balance), and the newest `entries` entries
+ * written up to then.
  */
 export async function creditStatus(
   db: Db,
@@ -355,6 +362,30 @@ export async function creditStatus(
           .whereRef('e.currency', '=', 'a.currency')
           .where('e.created_at', '<=', asOf)
           .as('balance'),
+      (eb) =>
+        eb
+          .selectFrom('store_credit_ledger as e')
+          .select(
+            sql<number>`coalesce(sum(case when e.kind = 'issued' and e.expires_at is not null and e.expires_at <= ${asOf} then e.amount_minor else 0 end), 0)`.as(
+              'l',
+            ),
+          )
+          .whereRef('e.customer_id', '=', 'a.customer_id')
+          .whereRef('e.currency', '=', 'a.currency')
+          .where('e.created_at', '<=', asOf)
+          .as('lapsed'),
+      (eb) =>
+        eb
+          .selectFrom('store_credit_ledger as e')
+          .select(
+            sql<number>`coalesce(sum(case when e.amount_minor < 0 or e.kind = 'restored' then -e.amount_minor else 0 end), 0)`.as(
+              'd',
+            ),
+          )
+          .whereRef('e.customer_id', '=', 'a.customer_id')
+          .whereRef('e.currency', '=', 'a.currency')
+          .where('e.created_at', '<=', asOf)
+          .as('debits'),
     ])
     .where('a.customer_id', '=', customerId)
     .orderBy('a.currency')
@@ -369,7 +400,11 @@ export async function creditStatus(
     .execute();
   return {
     customerId,
-    accounts: accounts.map((a) => ({ currency: a.currency, balanceMinor: Number(a.balance ?? 0), code: a.code })),
+    accounts: accounts.map((a) => {
+      const balance = Number(a.balance ?? 0);
+      const due = Math.min(Math.max(0, balance), Math.max(0, Number(a.lapsed ?? 0) - Number(a.debits ?? 0)));
+      return { currency: a.currency, balanceMinor: balance - due, dueExpiryMinor: due, code: a.code };
+    }),
     entries: rows.map((r) => ({
       id: Number(r.id),
       currency: r.currency,

@@ -461,8 +461,9 @@ export interface MemberStatus {
     usedAt: number | null;
   }>;
   /**
-   * The member's store credit in the program currency as of `asOf` (minor units) and the personal
-   * code that spends it at checkout; null when no credit account was ever opened.
+   * The member's store credit in the program currency as of `asOf` (minor units; credit past its expiry
+   * date is not counted) and the personal code that spends it at checkout; null when no credit account
+   * was ever opened.
    */
   credit: { currency: string; balanceMinor: number; code: string } | null;
 }
@@ -567,9 +568,11 @@ export async function memberStatus(
     .where('customer_id', '=', customerId)
     .orderBy('id', 'desc')
     .execute();
-  const credit = (await creditStatus(db, customerId, { asOf, entries: 0 })).accounts.find(
+  // Spendable as of `asOf`: credit past its expiry date is not, though only a sync books its expiry.
+  const account = (await creditStatus(db, customerId, { asOf, entries: 0 })).accounts.find(
     (a) => a.currency === config.currency,
   );
+  const credit = account && { currency: account.currency, balanceMinor: account.balanceMinor, code: account.code };
   // Points that settle by `asOf` repay the debt first, as `settleMember` will book them; what has
   // expired by `asOf` is not available, though `expireMember` (sync, or the next redemption) books it.
   const repaid = Math.min(member.debt, member.balance + due);
