@@ -91,6 +91,11 @@ for (const dialect of DIALECTS) {
       assert.equal(result.leftOutNote, expected);
       const text = await run(['predict', '--model', 'bgnbd', '--as-of', '1998-06-30', '--db', t.url]);
       assert.ok(text.out.includes(expected), text.out);
+      // The CSV holds the USD customers only; the note goes to stderr, out of the file.
+      const csv = await run(['predict', '--model', 'bgnbd', '--as-of', '1998-06-30', '--csv', '--db', t.url]);
+      assert.equal(csv.code, 0, csv.err);
+      assert.ok(csv.err.includes(expected), csv.err);
+      assert.ok(!csv.out.includes('left out'));
       const krw = await run([
         'predict',
         '--model',

@@ -153,6 +153,9 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
         }
         if (run.spendNote) ctx.io.err.write(`spend model: ${run.spendNote}\n`);
         if (flags.csv) {
+          // The CSV holds one currency's customers: the others are named on stderr, as the table names them.
+          const leftOut = leftOutNote(run.leftOut ?? [], 'predict');
+          if (leftOut) ctx.io.err.write(`${leftOut}\n`);
           const known = await storeCustomers(
             store.db,
             run.scores.map((s) => s.customerId),
