@@ -47,6 +47,26 @@ for (const dialect of DIALECTS) {
       }
     });
 
+    test('a request that arrives while a full batch commits waits for its own batch to fill or time out', async () => {
+      const group = new EventGroupCommit(t.store.db, { maxEvents: 2, maxWaitMs: LONG_WAIT });
+      try {
+        // The first request fills a batch (2 of 2), which starts at once; the second (1 of 2) arrives
+        // while it commits. Once the first is answered nothing is queued but the second's one call, so
+        // its batch is not full: it waits for its timer (LONG_WAIT), not for the first batch's end.
+        const first = group.record([call('gc-5'), call('gc-6')], { now: NOW });
+        const second = group.record([call('gc-7')], { now: NOW });
+        const firstResult = await within(first, 10_000);
+        assert.notEqual(firstResult, 'still waiting');
+        assert.equal(await within(second, 500), 'still waiting');
+        // drain() commits it without its timer.
+        await group.drain();
+        const result = await second;
+        assert.equal(result.inserted, 1);
+      } finally {
+        await group.drain();
+      }
+    });
+
     test('filling a waiting batch cancels its timer, and an empty queue sets none', async () => {
       const baseline = pendingTimers();
       const group = new EventGroupCommit(t.store.db, { maxEvents: 2, maxWaitMs: LONG_WAIT });

@@ -271,4 +271,31 @@ for (const dialect of DIALECTS) {
       );
     });
   });
+
+  describe(`a catalogue import into a store without orders on ${dialect.name}`, { skip: dialect.skip }, () => {
+    let t: TestDb;
+    before(async () => {
+      t = await freshDatabase(dialect.name);
+    });
+    after(async () => t?.drop());
+
+    test('without --currency there are no orders to take it from; a --currency that is no ISO code is refused', async () => {
+      const db = t.store.db;
+      const usage = (message: string) => (error: unknown) => {
+        assert.ok(error instanceof ComebackError, String(error));
+        assert.equal(error.kind, 'usage');
+        assert.equal(error.message, message);
+        return true;
+      };
+      await assert.rejects(
+        importFile(db, WOO_PRODUCTS, { format: 'woocommerce-products', now: NOW }),
+        usage('--currency: the products export states no currency and the store has no orders to take it from'),
+      );
+      await assert.rejects(
+        importFile(db, WOO_PRODUCTS, { format: 'woocommerce-products', now: NOW, currency: 'EURO' }),
+        usage('--currency EURO: not an ISO 4217 code'),
+      );
+      assert.deepEqual(await counts(db), { products: 0, prices: 0, linkedLines: 0 });
+    });
+  });
 }

@@ -87,6 +87,33 @@ describe('product exports, value by value', () => {
     assert.deepEqual(rejects(items), [[6, 'Parent', '"" is not a product of the file']]);
   });
 
+  test('WooCommerce: a grouped product is no item; a variation keeps its own status under a published parent', async () => {
+    const items = await parseText(
+      woocommerceProducts,
+      'ID,Type,SKU,Name,Published,Regular price,Parent,Attribute 1 value(s)\n' +
+        '30,grouped,SET,Gift set,1,,,\n' +
+        '31,grouped,SET2,Priced set,1,15.00,,\n' +
+        '32,simple,MUG,Mug,1,8.00,,\n' +
+        '33,variable,CAP,Cap,1,,,\n' +
+        '34,variation,CAP-R,,0,6.00,CAP,Red\n' +
+        '35,variation,CAP-B,,-1,6.00,CAP,Blue\n' +
+        '36,variation,CAP-G,,1,6.00,CAP,Green\n',
+      { currency: 'USD' },
+    );
+    // The grouped rows (with or without a price) are neither products nor refusals: only their members are.
+    assert.deepEqual(rejects(items), []);
+    // Red (0) and Blue (-1) are drafts of themselves although Cap is published (1); Green is active.
+    assert.deepEqual(
+      products(items).map(([line, p]) => [line, p.sku, p.title, p.status]),
+      [
+        [4, 'MUG', 'Mug', 'active'],
+        [6, 'CAP-R', 'Cap - Red', 'draft'],
+        [7, 'CAP-B', 'Cap - Blue', 'draft'],
+        [8, 'CAP-G', 'Cap - Green', 'active'],
+      ],
+    );
+  });
+
   test('Shopify: status, published, category, tags, stock, compare-at, options in the title, refusals', async () => {
     const items = await parseText(
       shopifyProducts,

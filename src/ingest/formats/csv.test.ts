@@ -114,6 +114,20 @@ describe('the generic orders CSV, value by value', () => {
     ]);
   });
 
+  test('a row with neither an e-mail nor a customer id is a guest order: no customer, whatever else it names', async () => {
+    const items = await parseText(
+      csv,
+      'order_id,placed_at,customer_id,email,phone,first_name,last_name,country,currency,total\n' +
+        'G-1,2025-05-08T00:00:00Z,,,+82 10 1234 5678,Min,Kim,KR,EUR,9.00\n',
+    );
+    assert.deepEqual(rejects(items), []);
+    // A phone and a name identify nobody: the order has no customer (the country stays on the order).
+    assert.deepEqual(
+      orders(items).map(([line, o]) => [line, o.externalId, o.customer, o.email, o.country, o.totalMinor]),
+      [[2, 'G-1', undefined, undefined, 'KR', 900]],
+    );
+  });
+
   test('refunds: a sign is dropped, the amount sets the status, cancelled stays, more than the total refused', async () => {
     const items = await parseText(
       csv,

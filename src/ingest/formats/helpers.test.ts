@@ -91,6 +91,9 @@ describe('the Korean exports’ values', () => {
     assert.equal(krMobile('010-1234-5678'), '+821012345678');
     assert.equal(krMobile('01012345678'), '+821012345678');
     assert.equal(krMobile('010-****-5678'), undefined);
+    // Masked elsewhere, the digits left would still parse as a wrong number (+8212345678, +82105678).
+    assert.equal(krMobile('****-1234-5678'), undefined);
+    assert.equal(krMobile('+82 10-****-5678'), undefined);
     assert.equal(krMobile(''), undefined);
     assert.equal(krMobile('12'), undefined);
     assert.equal(lineTitle('티셔츠', '블랙 / L'), '티셔츠 (블랙 / L)');

@@ -113,6 +113,44 @@ describe('UCI Online Retail, value by value', () => {
     );
   });
 
+  test('every non-product stock code has its kind: shipping, adjustment and fee lines, and their totals', async () => {
+    const items = await parseText(
+      onlineRetail,
+      HEADER +
+        '536400,DOT,DOTCOM POSTAGE,1,2010-12-01 10:00,4.00,,\n' +
+        '536400,C2,CARRIAGE,1,2010-12-01 10:00,50.00,,\n' +
+        '536400,M,Manual,1,2010-12-01 10:00,2.00,,\n' +
+        '536400,S,SAMPLES,1,2010-12-01 10:00,1.00,,\n' +
+        '536400,B,Adjust bad debt,1,2010-12-01 10:00,0.50,,\n' +
+        '536400,CRUK,CRUK Commission,1,2010-12-01 10:00,1.60,,\n' +
+        '536400,BANK CHARGES,Bank Charges,1,2010-12-01 10:00,0.15,,\n' +
+        '536400,AMAZONFEE,AMAZON FEE,1,2010-12-01 10:00,3.00,,\n',
+    );
+    assert.deepEqual(rejects(items), []);
+    const orders = items.filter((i): i is Extract<ParsedItem, { kind: 'order' }> => i.kind === 'order');
+    assert.deepEqual(
+      orders.map((o) => o.order.lines.map((l) => [l.sku, l.kind, l.totalMinor])),
+      [
+        [
+          ['DOT', 'shipping', 400],
+          ['C2', 'shipping', 5000],
+          ['M', 'adjustment', 200],
+          ['S', 'adjustment', 100],
+          ['B', 'adjustment', 50],
+          ['CRUK', 'fee', 160],
+          ['BANK CHARGES', 'fee', 15],
+          ['AMAZONFEE', 'fee', 300],
+        ],
+      ],
+    );
+    // Shipping 4.00 + 50.00 = 54.00; the subtotal is the adjustments and fees, 2.00 + 1.00 + 0.50 +
+    // 1.60 + 0.15 + 3.00 = 8.25; no discount; total 54.00 + 8.25 = 62.25.
+    assert.deepEqual(
+      orders.map((o) => [o.order.shippingMinor, o.order.subtotalMinor, o.order.discountMinor, o.order.totalMinor]),
+      [[5400, 825, 0, 6225]],
+    );
+  });
+
   test('a cancellation invoice becomes refunds numbered through the file; a bad-debt invoice is skipped with its amount', async () => {
     const items = await parseText(
       onlineRetail,

@@ -159,6 +159,21 @@ describe('order exports, value by value', () => {
     ]);
   });
 
+  test('WooCommerce: a status that is not one of its order statuses refuses the row', async () => {
+    const items = await parseText(
+      woocommerce,
+      'order_id,order_date,status,order_total,order_currency,line_item_1\n' +
+        '301,2025-03-01 09:00:00,wc-awaiting-shipment,5.00,EUR,name:Pin|quantity:1|total:5.00\n' +
+        '302,2025-03-01 09:00:00,wc-processing,5.00,EUR,name:Pin|quantity:1|total:5.00\n',
+    );
+    // A plugin's own status is not guessed at: line 2 is refused, 302 (processing) is paid.
+    assert.deepEqual(rejects(items), [[2, 'status', '"wc-awaiting-shipment" is not a WooCommerce order status']]);
+    assert.deepEqual(
+      orders(items).map(([line, o]) => [line, o.externalId, o.status]),
+      [[3, '302', 'paid']],
+    );
+  });
+
   test('WooCommerce: an empty customer_user is a guest, as 0 is: no customer without an e-mail, else one by e-mail only', async () => {
     const items = await parseText(
       woocommerce,
