@@ -104,7 +104,9 @@ export function onlineRetailSales(file: string): string {
 /**
  * `refunded(inv, refunded)`: each cancellation line, in file order, takes back its units from the same
  * customer's invoices placed no later, holding the stock code, latest first; never more units of an
- * invoice than it bought less those taken before, never more money than the invoice has left.
+ * invoice than it bought less those taken before, never more money than the invoice has left; a line
+ * for a stock code the customer bought in no earlier invoice refunds their latest earlier invoice with
+ * exactly its amount left, if any.
  */
 export async function createRetailRefunds(connection: DuckDBConnection, file: string): Promise<void> {
   const lines = `
@@ -118,12 +120,18 @@ export async function createRetailRefunds(connection: DuckDBConnection, file: st
     (await connection.runAndReadAll(query)).getRowObjectsJS() as Array<Record<string, bigint | string | null>>;
   const invoices = new Map<string, { total: number; refunded: number; bought: Map<string, number> }>();
   const bySkuCustomer = new Map<string, Array<{ inv: string; ts: number; firstRn: number }>>();
+  const byCustomer = new Map<string, Array<{ inv: string; ts: number; firstRn: number }>>();
   for (const r of await read(`
       select inv, sku, customer, epoch_ms(min(ts) over (partition by inv)) as ts, min(rn) over (partition by inv) as first_rn,
              sum(q * cents) over (partition by inv) as total, q
       from retail_lines where inv not like 'C%' and inv not like 'A%' and customer is not null order by rn`)) {
     const inv = String(r.inv);
     const invoice = invoices.get(inv) ?? { total: Number(r.total), refunded: 0, bought: new Map() };
+    if (!invoices.has(inv)) {
+      const list = byCustomer.get(String(r.customer)) ?? [];
+      list.push({ inv, ts: Number(r.ts), firstRn: Number(r.first_rn) });
+      byCustomer.set(String(r.customer), list);
+    }
     invoices.set(inv, invoice);
     const sku = String(r.sku);
     const q = Number(r.q);
@@ -137,7 +145,9 @@ export async function createRetailRefunds(connection: DuckDBConnection, file: st
       invoice.bought.set(sku, (invoice.bought.get(sku) ?? 0) + q);
     }
   }
-  for (const list of bySkuCustomer.values()) list.sort((a, b) => b.ts - a.ts || b.firstRn - a.firstRn);
+  for (const list of [...bySkuCustomer.values(), ...byCustomer.values()]) {
+    list.sort((a, b) => b.ts - a.ts || b.firstRn - a.firstRn);
+  }
   const cancels = await read(`
     select customer, sku, epoch_ms(ts) as ts, -q as units, cents from retail_lines
     where inv like 'C%' and customer is not null order by rn`);
@@ -157,6 +167,16 @@ export async function createRetailRefunds(connection: DuckDBConnection, file: st
       invoice.bought.set(String(c.sku), free - take);
       units -= take;
       left -= applied;
+    }
+    // A credit for a stock code the customer never bought before it (the `M` "Manual" lines) refunds
+    // their latest earlier invoice that has exactly that much left, if there is one.
+    const boughtBefore = (bySkuCustomer.get(`${c.customer}|${c.sku}`) ?? []).some((i) => i.ts <= Number(c.ts));
+    if (!boughtBefore && left > 0) {
+      const whole = (byCustomer.get(String(c.customer)) ?? []).find((i) => {
+        const invoice = invoices.get(i.inv)!;
+        return i.ts <= Number(c.ts) && invoice.total - invoice.refunded === left;
+      });
+      if (whole) invoices.get(whole.inv)!.refunded += left;
     }
   }
   await connection.run('create table refunded (inv varchar, refunded bigint)');

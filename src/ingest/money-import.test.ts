@@ -159,6 +159,47 @@ for (const dialect of DIALECTS) {
       assert.equal(r.unexplainedMinor, 0);
     });
 
+    test('Online Retail: a manual credit (M) of exactly what an earlier order has left refunds that order', async () => {
+      const db = t.store.db;
+      const file = join(dir, 'manual-credit.csv');
+      // From the UCI file: C556445 credits £38,970 "Manual" three minutes after 556444 (60 × £649.50).
+      // 556500 (2 × £649.50 = £1,299) has no £100 left to match C556501, which stays without an order;
+      // another customer's £1,299 credit (C556503) does not touch 15098's order.
+      writeFileSync(
+        file,
+        [
+          'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country',
+          '556444,22502,PICNIC BASKET WICKER 60 PIECES,60,2011-06-10 15:28:00,649.5,15098.0,United Kingdom',
+          'C556445,M,Manual,-1,2011-06-10 15:31:00,38970.0,15098.0,United Kingdom',
+          '556500,22502,PICNIC BASKET WICKER 60 PIECES,2,2011-06-11 10:00:00,649.5,15098.0,United Kingdom',
+          'C556501,M,Manual,-1,2011-06-11 11:00:00,100.0,15098.0,United Kingdom',
+          'C556503,M,Manual,-1,2011-06-11 12:00:00,1299.0,12345.0,United Kingdom',
+          '',
+        ].join('\n'),
+      );
+      await importFile(db, file, { format: 'online-retail', now: NOW });
+      const ours = (await orders(db, 'online-retail')).filter((o) => ['556444', '556500'].includes(String(o[0])));
+      assert.deepEqual(ours, [
+        ['556444', 3_897_000, 3_897_000, 'refunded', 'GBP'],
+        ['556500', 129_900, 0, 'paid', 'GBP'],
+      ]);
+      const refunds = await db
+        .selectFrom('refunds as r')
+        .leftJoin('orders as o', 'o.id', 'r.order_id')
+        .select(['r.external_id', 'o.external_id as order', 'r.amount_minor'])
+        .where('r.external_id', 'in', ['C556445:1#1', 'C556501:1#1', 'C556503:1#1'])
+        .orderBy('r.external_id')
+        .execute();
+      assert.deepEqual(
+        refunds.map((r) => [r.external_id, r.order, Number(r.amount_minor)]),
+        [
+          ['C556445:1#1', '556444', 3_897_000],
+          ['C556501:1#1', null, 10_000],
+          ['C556503:1#1', null, 129_900],
+        ],
+      );
+    });
+
     test('the database refuses refunded above total, or negative', async () => {
       const db = t.store.db;
       const id = (

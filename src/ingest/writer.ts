@@ -467,8 +467,9 @@ export class ImportWriter {
    * rest is stored without an order and counted as unmatched). A refund to be matched (an Online
    * Retail cancellation line) is allocated by units across the customer's earlier orders that bought
    * the sku, latest first, never more units of an order than it bought less those already refunded, and
-   * never more money than the order has left; it is stored as pieces `ID#1`, `ID#2`…, one per order
-   * and one without an order for what matched nothing. A refund stored before (by its id, or its first
+   * never more money than the order has left; a credit for a sku the customer never bought (a manual
+   * adjustment) refunds their latest earlier order that has exactly its amount left, if any; it is
+   * stored as pieces `ID#1`, `ID#2`…, one per order and one without an order for what matched nothing. A refund stored before (by its id, or its first
    * piece) is skipped and counted as known, so a re-import changes nothing.
    */
   async writeRefunds(refunds: readonly RefundInput[]): Promise<void> {
@@ -574,6 +575,7 @@ export class ImportWriter {
     const pieces: RefundPiece[] = [];
     let units = match.quantity;
     let left = refund.amountMinor;
+    let bought = false;
     if (customerId !== undefined && units > 0) {
       const candidates = await this.db
         .selectFrom('orders as o')
@@ -600,6 +602,7 @@ export class ImportWriter {
         .orderBy('o.placed_at', 'desc')
         .orderBy('o.id', 'desc')
         .execute();
+      bought = candidates.length > 0;
       for (const c of candidates) {
         const free = Number(c.bought) - Number(c.returned ?? 0);
         if (free <= 0) continue;
@@ -617,6 +620,32 @@ export class ImportWriter {
         units -= take;
         left -= applied;
         if (units === 0) break;
+      }
+    }
+    // A credit for nothing the customer bought (Online Retail's `M` "Manual" lines) that is exactly what
+    // one of their earlier orders has left refunds that order, the latest such: C556445 (M, £38,970)
+    // three minutes after 556444 (60 × £649.50). Any other amount stays without an order.
+    if (customerId !== undefined && !bought && left > 0) {
+      const whole = await this.db
+        .selectFrom('orders')
+        .select('id')
+        .where('customer_id', '=', customerId)
+        .where('source', '=', this.source)
+        .where('currency', '=', refund.currency)
+        .where('placed_at', '<=', match.before)
+        .where((eb) => eb(eb('total_minor', '-', eb.ref('refunded_minor')), '=', left))
+        .orderBy('placed_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      if (whole) {
+        pieces.push({
+          externalId: `${refund.externalId}#1`,
+          orderId: Number(whole.id),
+          amountMinor: left,
+          quantity: units,
+        });
+        left = 0;
       }
     }
     // What matched no order's units or money is kept, without an order, for the customer's history.
