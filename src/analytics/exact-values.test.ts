@@ -172,6 +172,49 @@ for (const dialect of DIALECTS) {
       assert.equal(r.change.clv, null);
     });
 
+    test('a period that starts before the first sale shows no customers at its start, new or returning', async () => {
+      // March [03-01, 04-01) starts a day before D's first sale on 03-02; its previous period, February,
+      // lies wholly before the sales. Everyone looks new in them, so S, N and the returning figures are null.
+      const r = await retentionReport(t.store.db, {
+        asOf: AS_OF,
+        activeWindowDays: 30,
+        from: Date.UTC(2024, 2, 1),
+        to: Date.UTC(2024, 3, 1),
+      });
+      const before = r.unsupported.find((u) => u.code === 'period_before_history');
+      assert.deepEqual(before, {
+        code: 'period_before_history',
+        figures: [
+          'customersStart',
+          'newCustomers',
+          'reactivatedCustomers',
+          'returningCustomers',
+          'returningCustomerRate',
+        ],
+        historyStart: '2024-03-02',
+        needed: '2024-03-01',
+        message:
+          'the period starts on 2024-03-01, before the sales start on 2024-03-02: who was already a customer cannot be seen, ' +
+          'so customers at the start, new, reactivated and returning customers are not shown',
+      });
+      assert.deepEqual(
+        [r.customersStart, r.newCustomers, r.reactivatedCustomers, r.returningCustomers, r.returningCustomerRate],
+        [null, null, null, null, null],
+      );
+      // What can be seen stays: D is active at the end and bought once, £50.
+      assert.deepEqual([r.customersEnd, r.buyers, r.orders, r.revenue], [1, 1, 1, 50]);
+      assert.equal(r.change.customersStart, null);
+      // From the day of the first sale on, the period is covered.
+      const covered = await retentionReport(t.store.db, {
+        asOf: AS_OF,
+        activeWindowDays: 30,
+        from: Date.UTC(2024, 2, 2),
+        to: Date.UTC(2024, 3, 1),
+      });
+      assert.equal(covered.unsupported.filter((u) => u.code === 'period_before_history').length, 0);
+      assert.deepEqual([covered.customersStart, covered.newCustomers], [0, 1]);
+    });
+
     test('a start that is no whole millisecond is refused, naming the field', async () => {
       await assert.rejects(
         newVsReturning(t.store.db, { asOf: AS_OF, from: 1.5 }),

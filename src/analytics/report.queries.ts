@@ -96,12 +96,15 @@ export interface PeriodFigures {
   to: number;
   /** The last day the period includes, `YYYY-MM-DD` (UTC). */
   lastDay: string;
-  /** S: customers active at the start (a sale in the active window before `from`). */
-  customersStart: number;
+  /**
+   * S: customers active at the start (a sale in the active window before `from`); null when the period
+   * starts before the store's first sale (`period_before_history`), as are N and the returning figures.
+   */
+  customersStart: number | null;
   /** E: customers active at the end. */
   customersEnd: number;
   /** N: customers whose first sale falls in the period. */
-  newCustomers: number;
+  newCustomers: number | null;
   /** Customers active at the start and no longer active at the end; null when the history cannot tell. */
   customersLost: number | null;
   /** Customers active at the start and still active at the end (S − lost). */
@@ -110,7 +113,7 @@ export interface PeriodFigures {
    * Customers active at the end, not at the start, whose first sale was before the period: they came
    * back. The textbook (E − N) / S counts them as retained, which is how it can exceed 100 %.
    */
-  reactivatedCustomers: number;
+  reactivatedCustomers: number | null;
   /** Customer retention rate: retained / S (never above 1); null when S is 0 or the history too short. */
   crr: number | null;
   churnRate: number | null;
@@ -119,7 +122,7 @@ export interface PeriodFigures {
   /** Customers who bought in the period. */
   buyers: number;
   /** Buyers of the period whose first sale was before it. */
-  returningCustomers: number;
+  returningCustomers: number | null;
   returningCustomerRate: number | null;
   orders: number;
   revenue: number;
@@ -144,7 +147,12 @@ export interface PeriodFigures {
 
 /** A figure the data cannot support: a stable code, the figures it nulls, and a sentence. */
 export interface FigureIssue {
-  code: 'history_shorter_than_window';
+  /**
+   * `history_shorter_than_window`: the sales start less than an active window before the period, so
+   * nobody could be seen leaving; `period_before_history`: the period starts before the first sale, so
+   * nobody could be seen as a customer at its start or returning in it.
+   */
+  code: 'history_shorter_than_window' | 'period_before_history';
   figures: string[];
   /** The first day of the store's sales and the day a whole window before the period starts. */
   historyStart: string;
@@ -415,22 +423,41 @@ function figuresOf(period: Period, c: Counts, currency: string, coverage: Covera
         'and churn are not shown (use a shorter --active-window or a later period)',
     });
   }
+  // Before the first sale, everyone who buys looks new: S, N and the returning figures are 0 or all by construction.
+  const before = coverage.historyStart !== undefined && coverage.historyStart > period.from;
+  if (before) {
+    unsupported.push({
+      code: 'period_before_history',
+      figures: [
+        'customersStart',
+        'newCustomers',
+        'reactivatedCustomers',
+        'returningCustomers',
+        'returningCustomerRate',
+      ],
+      historyStart: isoDay(coverage.historyStart!, period.timeZone),
+      needed: isoDay(period.from, period.timeZone),
+      message:
+        `the period starts on ${isoDay(period.from, period.timeZone)}, before the sales start on ${isoDay(coverage.historyStart!, period.timeZone)}: ` +
+        'who was already a customer cannot be seen, so customers at the start, new, reactivated and returning customers are not shown',
+    });
+  }
   return {
     from: period.from,
     to: period.to,
     lastDay: isoDay(period.to - 1, period.timeZone),
-    customersStart: c.s,
+    customersStart: before ? null : c.s,
     customersEnd: c.e,
-    newCustomers: c.n,
+    newCustomers: before ? null : c.n,
     customersLost: short ? null : c.lost,
     retainedCustomers: short ? null : c.s - c.lost,
-    reactivatedCustomers: c.reactivated,
+    reactivatedCustomers: before ? null : c.reactivated,
     crr: short ? null : customerRetentionRate(c.s, c.s - c.lost),
     churnRate: churn,
     repeatPurchaseRate: repeatPurchaseRate(c.repeaters, c.ever),
     buyers: c.buyers,
-    returningCustomers: c.returners,
-    returningCustomerRate: returningCustomerRate(c.returners, c.buyers),
+    returningCustomers: before ? null : c.returners,
+    returningCustomerRate: before ? null : returningCustomerRate(c.returners, c.buyers),
     orders: c.orders,
     revenue: major(c.revenue),
     aov,
@@ -747,7 +774,7 @@ export async function retentionReport(db: Db, options: RetentionOptions): Promis
 
 /** Whether a period's figures hold nobody active and no sale at all. */
 function isQuiet(f: PeriodFigures): boolean {
-  return f.customersStart === 0 && f.customersEnd === 0 && f.orders === 0 && f.guestOrders === 0;
+  return (f.customersStart ?? 0) === 0 && f.customersEnd === 0 && f.orders === 0 && f.guestOrders === 0;
 }
 
 function emptyFigures(period: Period, asOf: number): PeriodFigures {

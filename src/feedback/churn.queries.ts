@@ -4,8 +4,11 @@ import type { Db } from '../store/index.js';
 
 /** One period's churn, as the retention report counts it (analytics/report.queries.ts). */
 export interface ChurnFigures {
-  /** Customers active at the start (a sale in the active window before it). */
-  customersStart: number;
+  /**
+   * Customers active at the start (a sale in the active window before it); null when that cannot be
+   * seen: the period starts before the first sale, or (a month) after the orders end.
+   */
+  customersStart: number | null;
   /** Of them, no longer active at the end; null when the history is shorter than the window. */
   customersLost: number | null;
   /** lost / start; null when start is 0 or the history cannot tell. */
@@ -28,7 +31,7 @@ export interface ExitChurn {
    * A month after the orders end has no figures at all: `customersStart`, `customersLost` and
    * `churnRate` are null (who was active then cannot be seen either).
    */
-  byMonth: Array<{ month: string; partial: boolean } & NullableStart<ChurnFigures>>;
+  byMonth: Array<{ month: string; partial: boolean } & ChurnFigures>;
   /**
    * Over `span`, each customer in their lifecycle stage at its start, by days since their last sale
    * ('none' without a sale before it): a stage taken later is decided by the silence churn counts.
@@ -41,10 +44,7 @@ export interface ExitChurn {
   note: string | null;
 }
 
-/** Figures whose start count may be unknown too (a month after the orders end). */
-type NullableStart<T extends ChurnFigures> = Omit<T, 'customersStart'> & { customersStart: number | null };
-
-const figures = (f: { customersStart: number; customersLost: number | null; churnRate: number | null }) => ({
+const figures = (f: { customersStart: number | null; customersLost: number | null; churnRate: number | null }) => ({
   customersStart: f.customersStart,
   customersLost: f.customersLost,
   churnRate: f.churnRate,

@@ -299,7 +299,7 @@ function stagesWithFigures(
   reasons: ReadonlyArray<{ segment: string }>,
 ): ExitChurn['bySegment'] {
   const answered = new Set(reasons.map((r) => r.segment));
-  const rows = churn.filter((c) => c.customersStart > 0 || answered.has(c.segment));
+  const rows = churn.filter((c) => (c.customersStart ?? 0) > 0 || answered.has(c.segment));
   for (const segment of answered) {
     if (!rows.some((c) => c.segment === segment)) {
       rows.push({ segment, customersStart: 0, customersLost: 0, churnRate: null, cannotLeave: false });

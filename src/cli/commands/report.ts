@@ -184,6 +184,35 @@ function formatValue(value: number | null, kind: Kind, currency: string, isChang
   }
 }
 
+/**
+ * The change between two figures as printed: each rounded as `formatValue` shows it (a rate to 0.1 %,
+ * money to the currency's minor unit, days to whole days, decimals to 2 places) before subtracting, so
+ * that the column adds up on the page (£478.32 − £430.40 = +£47.92, not the unrounded +£47.93). Null
+ * when the report gives no change (`change`).
+ */
+function shownChange(
+  current: number | null,
+  previous: number | null,
+  change: number | null,
+  kind: Kind,
+  currency: string,
+): number | null {
+  if (change === null || current === null || previous === null) return change;
+  const places =
+    kind === 'rate'
+      ? 3
+      : kind === 'money'
+        ? (new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2)
+        : kind === 'days'
+          ? 0
+          : kind === 'count'
+            ? undefined
+            : 2;
+  if (places === undefined) return current - previous;
+  const round = (v: number) => Math.round(v * 10 ** places) / 10 ** places;
+  return round(round(current) - round(previous));
+}
+
 function printReport(io: Io, report: RetentionReport, asOfSource: string, timeZone: string): void {
   const write = (text: string) => io.out.write(text);
   if (report.byCurrency.length === 0) {
@@ -219,7 +248,7 @@ function printReport(io: Io, report: RetentionReport, asOfSource: string, timeZo
           label,
           formatValue(c[key], kind, c.currency),
           formatValue(c.previous[key], kind, c.currency),
-          formatValue(c.change[key], kind, c.currency, true),
+          formatValue(shownChange(c[key], c.previous[key], c.change[key], kind, c.currency), kind, c.currency, true),
         ]),
       ])}\n`,
     );

@@ -244,8 +244,14 @@ function BuyersChart({ data }: { data: Overview['newVsReturning'] }) {
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-/** The history-too-short notice in the page's language, from the figures the API sends. */
+/** A figure the data cannot support, said in the page's language from the figures the API sends. */
 function historyShortText(i18n: I18n, report: RetentionReport, issue: RetentionReport['unsupported'][number]): string {
+  if (issue.code === 'period_before_history') {
+    return i18n.t('periodBeforeHistory', {
+      from: i18n.date(report.from),
+      start: i18n.date(Date.parse(issue.historyStart)),
+    });
+  }
   return i18n.t('historyShort', {
     start: i18n.date(Date.parse(issue.historyStart)),
     days: i18n.number(report.activeWindowDays),
