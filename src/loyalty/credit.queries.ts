@@ -350,46 +350,30 @@ export async function creditStatus(
 ): Promise<CreditStatus> {
   const l = db.withTables<LoyaltyTables>();
   const accounts = await l
-    .selectFrom('store_credit_accounts as a')
-    .select([
-      'a.currency',
-      'a.code',
-      (eb) =>
-        eb
-          .selectFrom('store_credit_ledger as e')
-          .select(sql<number>`coalesce(sum(e.amount_minor), 0)`.as('b'))
-          .whereRef('e.customer_id', '=', 'a.customer_id')
-          .whereRef('e.currency', '=', 'a.currency')
-          .where('e.created_at', '<=', asOf)
-          .as('balance'),
-      (eb) =>
-        eb
-          .selectFrom('store_credit_ledger as e')
-          .select(
-            sql<number>`coalesce(sum(case when e.kind = 'issued' and e.expires_at is not null and e.expires_at <= ${asOf} then e.amount_minor else 0 end), 0)`.as(
-              'l',
-            ),
-          )
-          .whereRef('e.customer_id', '=', 'a.customer_id')
-          .whereRef('e.currency', '=', 'a.currency')
-          .where('e.created_at', '<=', asOf)
-          .as('lapsed'),
-      (eb) =>
-        eb
-          .selectFrom('store_credit_ledger as e')
-          .select(
-            sql<number>`coalesce(sum(case when e.amount_minor < 0 or e.kind = 'restored' then -e.amount_minor else 0 end), 0)`.as(
-              'd',
-            ),
-          )
-          .whereRef('e.customer_id', '=', 'a.customer_id')
-          .whereRef('e.currency', '=', 'a.currency')
-          .where('e.created_at', '<=', asOf)
-          .as('debits'),
-    ])
-    .where('a.customer_id', '=', customerId)
-    .orderBy('a.currency')
+    .selectFrom('store_credit_accounts')
+    .select(['currency', 'code'])
+    .where('customer_id', '=', customerId)
+    .orderBy('currency')
     .execute();
+  // Per currency, from the entries written up to `asOf`: the balance, the issues lapsed by then, and
+  // the debits (spends net of restores, staff debits, earlier expiries) that `expireCredit` sets against them.
+  const sums = await l
+    .selectFrom('store_credit_ledger')
+    .select([
+      'currency',
+      sql<number>`coalesce(sum(amount_minor), 0)`.as('balance'),
+      sql<number>`coalesce(sum(case when kind = 'issued' and expires_at is not null and expires_at <= ${asOf} then amount_minor else 0 end), 0)`.as(
+        'lapsed',
+      ),
+      sql<number>`coalesce(sum(case when amount_minor < 0 or kind = 'restored' then -amount_minor else 0 end), 0)`.as(
+        'debits',
+      ),
+    ])
+    .where('customer_id', '=', customerId)
+    .where('created_at', '<=', asOf)
+    .groupBy('currency')
+    .execute();
+  const sumsOf = new Map(sums.map((row) => [row.currency, row]));
   const rows = await l
     .selectFrom('store_credit_ledger')
     .selectAll()
@@ -401,8 +385,9 @@ export async function creditStatus(
   return {
     customerId,
     accounts: accounts.map((a) => {
-      const balance = Number(a.balance ?? 0);
-      const due = Math.min(Math.max(0, balance), Math.max(0, Number(a.lapsed ?? 0) - Number(a.debits ?? 0)));
+      const sum = sumsOf.get(a.currency);
+      const balance = Number(sum?.balance ?? 0);
+      const due = Math.min(Math.max(0, balance), Math.max(0, Number(sum?.lapsed ?? 0) - Number(sum?.debits ?? 0)));
       return { currency: a.currency, balanceMinor: balance - due, dueExpiryMinor: due, code: a.code };
     }),
     entries: rows.map((r) => ({
