@@ -104,9 +104,9 @@ export function onlineRetailSales(file: string): string {
 /**
  * `refunded(inv, refunded)`: each cancellation line, in file order, takes back its units from the same
  * customer's invoices placed no later, holding the stock code, latest first; never more units of an
- * invoice than it bought less those taken before, never more money than the invoice has left; a line
- * for a stock code the customer bought in no earlier invoice refunds their latest earlier invoice with
- * exactly its amount left, if any.
+ * invoice than it bought less those taken before, never more money than the invoice has left; a manual
+ * credit (`M`) for a stock code the customer bought in no earlier invoice refunds their latest earlier
+ * invoice with exactly its amount left, if any.
  */
 export async function createRetailRefunds(connection: DuckDBConnection, file: string): Promise<void> {
   const lines = `
@@ -168,10 +168,10 @@ export async function createRetailRefunds(connection: DuckDBConnection, file: st
       units -= take;
       left -= applied;
     }
-    // A credit for a stock code the customer never bought before it (the `M` "Manual" lines) refunds
-    // their latest earlier invoice that has exactly that much left, if there is one.
+    // A manual credit (stock code `M`) the customer bought in no earlier invoice refunds their latest
+    // earlier invoice that has exactly that much left, if there is one; a product's credit never does.
     const boughtBefore = (bySkuCustomer.get(`${c.customer}|${c.sku}`) ?? []).some((i) => i.ts <= Number(c.ts));
-    if (!boughtBefore && left > 0) {
+    if (String(c.sku).toUpperCase() === 'M' && !boughtBefore && left > 0) {
       const whole = (byCustomer.get(String(c.customer)) ?? []).find((i) => {
         const invoice = invoices.get(i.inv)!;
         return i.ts <= Number(c.ts) && invoice.total - invoice.refunded === left;

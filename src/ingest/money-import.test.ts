@@ -164,7 +164,8 @@ for (const dialect of DIALECTS) {
       const file = join(dir, 'manual-credit.csv');
       // From the UCI file: C556445 credits £38,970 "Manual" three minutes after 556444 (60 × £649.50).
       // 556500 (2 × £649.50 = £1,299) has no £100 left to match C556501, which stays without an order;
-      // another customer's £1,299 credit (C556503) does not touch 15098's order.
+      // another customer's £1,299 credit (C556503) does not touch 15098's order; nor does a product's
+      // credit (C556601) take back the £15 bank charge 556600 though the amounts are equal.
       writeFileSync(
         file,
         [
@@ -174,20 +175,26 @@ for (const dialect of DIALECTS) {
           '556500,22502,PICNIC BASKET WICKER 60 PIECES,2,2011-06-11 10:00:00,649.5,15098.0,United Kingdom',
           'C556501,M,Manual,-1,2011-06-11 11:00:00,100.0,15098.0,United Kingdom',
           'C556503,M,Manual,-1,2011-06-11 12:00:00,1299.0,12345.0,United Kingdom',
+          // A product's credit of exactly an order's amount is no manual credit: 12 × £1.25 stays unmatched.
+          '556600,BANK CHARGES,Bank Charges,1,2011-06-12 10:00:00,15.0,15098.0,United Kingdom',
+          'C556601,22094,RED RETROSPOT TISSUE BOX,-12,2011-06-12 11:00:00,1.25,15098.0,United Kingdom',
           '',
         ].join('\n'),
       );
       await importFile(db, file, { format: 'online-retail', now: NOW });
-      const ours = (await orders(db, 'online-retail')).filter((o) => ['556444', '556500'].includes(String(o[0])));
+      const ours = (await orders(db, 'online-retail')).filter((o) =>
+        ['556444', '556500', '556600'].includes(String(o[0])),
+      );
       assert.deepEqual(ours, [
         ['556444', 3_897_000, 3_897_000, 'refunded', 'GBP'],
         ['556500', 129_900, 0, 'paid', 'GBP'],
+        ['556600', 1_500, 0, 'paid', 'GBP'],
       ]);
       const refunds = await db
         .selectFrom('refunds as r')
         .leftJoin('orders as o', 'o.id', 'r.order_id')
         .select(['r.external_id', 'o.external_id as order', 'r.amount_minor'])
-        .where('r.external_id', 'in', ['C556445:1#1', 'C556501:1#1', 'C556503:1#1'])
+        .where('r.external_id', 'in', ['C556445:1#1', 'C556501:1#1', 'C556503:1#1', 'C556601:1#1'])
         .orderBy('r.external_id')
         .execute();
       assert.deepEqual(
@@ -196,6 +203,7 @@ for (const dialect of DIALECTS) {
           ['C556445:1#1', '556444', 3_897_000],
           ['C556501:1#1', null, 10_000],
           ['C556503:1#1', null, 129_900],
+          ['C556601:1#1', null, 1_500],
         ],
       );
     });

@@ -83,7 +83,18 @@ export interface RefundInput {
    * first, never more units of an order than it bought less those already refunded (a guest's
    * cancellation matches nothing, and is kept as such).
    */
-  match?: { customer?: CustomerInput; sku: string; before: number; quantity: number; unitPriceMinor: number };
+  match?: {
+    customer?: CustomerInput;
+    sku: string;
+    before: number;
+    quantity: number;
+    unitPriceMinor: number;
+    /**
+     * A manual credit that names no product (Online Retail's `M` lines): when the customer never bought
+     * its sku, it may refund their latest earlier order with exactly its amount left.
+     */
+    wholeOrder?: boolean;
+  };
   customer?: CustomerInput;
   /** The product and units taken back, when the record says. */
   sku?: string;

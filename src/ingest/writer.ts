@@ -467,8 +467,8 @@ export class ImportWriter {
    * rest is stored without an order and counted as unmatched). A refund to be matched (an Online
    * Retail cancellation line) is allocated by units across the customer's earlier orders that bought
    * the sku, latest first, never more units of an order than it bought less those already refunded, and
-   * never more money than the order has left; a credit for a sku the customer never bought (a manual
-   * adjustment) refunds their latest earlier order that has exactly its amount left, if any; it is
+   * never more money than the order has left; a manual credit (`match.wholeOrder`) for a sku the customer
+   * never bought refunds their latest earlier order that has exactly its amount left, if any; it is
    * stored as pieces `ID#1`, `ID#2`…, one per order and one without an order for what matched nothing. A refund stored before (by its id, or its first
    * piece) is skipped and counted as known, so a re-import changes nothing.
    */
@@ -622,10 +622,11 @@ export class ImportWriter {
         if (units === 0) break;
       }
     }
-    // A credit for nothing the customer bought (Online Retail's `M` "Manual" lines) that is exactly what
-    // one of their earlier orders has left refunds that order, the latest such: C556445 (M, £38,970)
-    // three minutes after 556444 (60 × £649.50). Any other amount stays without an order.
-    if (customerId !== undefined && !bought && left > 0) {
+    // A manual credit (Online Retail's `M` lines, `wholeOrder`) for nothing the customer bought, exactly
+    // what one of their earlier orders has left, refunds that order, the latest such: C556445 (M,
+    // £38,970) three minutes after 556444 (60 × £649.50). Any other amount stays without an order; a
+    // product's credit never does this (12 tissue boxes at £1.25 are not a £15 bank charge).
+    if (customerId !== undefined && match.wholeOrder && !bought && left > 0) {
       const whole = await this.db
         .selectFrom('orders')
         .select('id')

@@ -116,6 +116,8 @@ export const onlineRetail: Format = {
                 before: row.placedAt,
                 quantity,
                 unitPriceMinor: row.unitPriceMinor,
+                // A manual credit names no product: it may take back a whole earlier invoice of its amount.
+                wholeOrder: row.stockCode.toUpperCase() === 'M',
               },
               sku: row.stockCode,
               quantity,
