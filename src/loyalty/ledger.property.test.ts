@@ -147,6 +147,15 @@ class Model {
     return tier;
   }
 
+  /**
+   * Every review due by `now`, each on its own date and over the year before that date (a review is
+   * not held late: read at `now`, a review due months ago still decides on the points of the year
+   * before it was due).
+   */
+  reviewsDue(now: number): void {
+    while (this.reviewAt <= now) this.review(this.reviewAt);
+  }
+
   /** The review on its date (or an upgrade at any time). */
   review(at: number): void {
     const reached = this.reached(this.qualifying(at));
@@ -160,7 +169,7 @@ class Model {
   }
 
   order(o: ModelOrder): void {
-    if (this.reviewAt <= o.placedAt) this.review(o.placedAt);
+    this.reviewsDue(o.placedAt);
     o.earned = Math.floor((o.subtotal * PERCENT[this.tier]!) / 10_000);
     this.orders.push(o);
     if (o.earned > 0) {
@@ -338,7 +347,7 @@ async function runHistory(db: Db, program: Program, ops: Op[]): Promise<void> {
       case 'review':
         now += o.days * DAY;
         await settle(db, program, { now });
-        if (model.reviewAt <= now) model.review(now);
+        model.reviewsDue(now);
         break;
     }
     const status = await memberStatus(db, program, customerId, { asOf: now });
@@ -396,7 +405,24 @@ for (const dialect of DIALECTS) {
     test('random orders, refunds, cancellations, redemptions, adjustments, retries and tier reviews follow the rules', async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 30 }), (ops) => runHistory(t.store.db, program, ops)),
-        { numRuns: dialect.name === 'sqlite' ? 40 : 25, verbose: 1 },
+        {
+          numRuns: dialect.name === 'sqlite' ? 40 : 25,
+          verbose: 1,
+          // Found by a CI run: Gold from the first order, a second order 30 days later, then read 630 days
+          // on. The review due on day 395 counts the year before day 395, which holds the second order
+          // (a minute inside it): Gold is kept until day 790. The model had reviewed on day 630 instead.
+          examples: [
+            [
+              [
+                { t: 'order', pounds: 500, pence: 0, shipping: 0 },
+                { t: 'review', days: 30 },
+                { t: 'order', pounds: 499, pence: 0, shipping: 0 },
+                { t: 'review', days: 300 },
+                { t: 'review', days: 300 },
+              ],
+            ],
+          ],
+        },
       );
       const audit = await auditLedger(t.store.db);
       assert.deepEqual(audit.problems, []);
