@@ -41,6 +41,7 @@ export {
   type LedgerEntry,
   type MemberStatus,
   type MemberSummary,
+  memberAsOf,
   memberHistory,
   memberStatus,
   memberSummaries,

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import type { Result } from '../errors.js';
-import { MS_PER_DAY } from '../shared/dates.js';
+import { ComebackError, type Result } from '../errors.js';
+import { dayInZone, MS_PER_DAY } from '../shared/dates.js';
 import { type Db, REVENUE_STATUSES } from '../store/index.js';
 import { randomCode } from './codes.js';
 import { creditStatus } from './credit.queries.js';
@@ -751,4 +751,33 @@ export async function memberSummaries(
     }
   }
   return out;
+}
+
+/**
+ * A member read as of `asOf` (epoch ms), or as of what their ledger already holds when that is later.
+ * The ledger is not unwound: entries booked after `asOf` (a review's points, a storefront redemption,
+ * made live while the store's data ends earlier) are in the stored balance, so reading it as of the
+ * store's data would mix the two: pending points matured by a 2026 entry beside expiries not yet due in
+ * 2011. A default as-of moves to the member's `bookedThrough` (`asOf` in the answer); an as-of the user
+ * typed (`given`) before it is refused (`bad_input`, field `as-of`). Undefined for a non-member.
+ */
+export async function memberAsOf(
+  db: Db,
+  program: Program,
+  customerId: number,
+  asOf: number,
+  { given, timeZone }: { given: boolean; timeZone: string },
+): Promise<{ status: MemberStatus; asOf: number } | undefined> {
+  const status = await memberStatus(db, program, customerId, { asOf, entries: 20 });
+  if (!status || status.bookedThrough <= asOf) return status && { status, asOf };
+  const booked = dayInZone(status.bookedThrough - 1, timeZone);
+  if (given) {
+    throw new ComebackError(
+      'bad_input',
+      `${dayInZone(asOf - 1, timeZone)} is before the member's ledger, booked up to ${booked} (syncs, redemptions, reviews); read the member as of that day or later`,
+      { location: { field: 'as-of' } },
+    );
+  }
+  const later = await memberStatus(db, program, customerId, { asOf: status.bookedThrough, entries: 20 });
+  return later && { status: later, asOf: status.bookedThrough };
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ComebackError } from '../../errors.js';
-import { loadProgram } from '../../loyalty/index.js';
+import { loadProgram, memberAsOf } from '../../loyalty/index.js';
 import { customerProfile, loadLatestScores } from '../../segments/index.js';
 import { zoneOffsetAt } from '../../shared/dates.js';
 import { formatMoney } from '../../shared/money.js';
@@ -8,7 +8,6 @@ import { openStore } from '../../store/index.js';
 import { resolveCustomerRef } from '../customer-ref.js';
 import { formatCount, formatTable, printJson, safeText } from '../io.js';
 import { AS_OF_HELP, type CommandContext, dbOption, resolveAsOf } from '../shared.js';
-import { memberAsOf } from './loyalty.js';
 
 /** An instant as the store's wall time, `2025-06-27 00:42` (the zone is named in the table's heading). */
 const stamp = (ms: number, timeZone: string) =>

@@ -13,10 +13,9 @@ import {
   enrolMember,
   fetchSender,
   loadProgram,
-  type MemberStatus,
   markCodesUsed,
+  memberAsOf,
   memberHistory,
-  memberStatus,
   type Program,
   parseAction,
   parseProgramConfig,
@@ -49,35 +48,6 @@ interface Flags {
 const day = (ms: number, timeZone: string) => dayInZone(ms, timeZone);
 
 /** `comeback loyalty …`: set up the program, run it over the store's orders, serve members, report. */
-/**
- * A member read as of `asOf` (epoch ms), or as of what their ledger already holds when that is later.
- * The ledger is not unwound: entries booked after `asOf` (a review's points, a storefront redemption,
- * made live while the store's data ends earlier) are in the stored balance, so reading it as of the
- * store's data would mix the two: pending points matured by a 2026 entry beside expiries not yet due in
- * 2011. A default as-of moves to the member's `bookedThrough` (`asOf` in the answer); an as-of the user
- * typed (`given`) before it is refused (`bad_input`, field `as-of`). Undefined for a non-member.
- */
-export async function memberAsOf(
-  db: Db,
-  program: Program,
-  customerId: number,
-  asOf: number,
-  { given, timeZone }: { given: boolean; timeZone: string },
-): Promise<{ status: MemberStatus; asOf: number } | undefined> {
-  const status = await memberStatus(db, program, customerId, { asOf, entries: 20 });
-  if (!status || status.bookedThrough <= asOf) return status && { status, asOf };
-  const booked = day(status.bookedThrough - 1, timeZone);
-  if (given) {
-    throw new ComebackError(
-      'bad_input',
-      `${day(asOf - 1, timeZone)} is before the member's ledger, booked up to ${booked} (syncs, redemptions, reviews); read the member as of that day or later`,
-      { location: { field: 'as-of' } },
-    );
-  }
-  const later = await memberStatus(db, program, customerId, { asOf: status.bookedThrough, entries: 20 });
-  return later && { status: later, asOf: status.bookedThrough };
-}
-
 export function registerLoyalty(program: Command, ctx: CommandContext): void {
   const loyalty = program
     .command('loyalty')
