@@ -194,7 +194,7 @@ for (const dialect of DIALECTS) {
         historyStart: '2024-03-02',
         needed: '2024-03-01',
         message:
-          'the period starts on 2024-03-01, before the sales start on 2024-03-02: who was already a customer cannot be seen, ' +
+          'the period starts on 2024-03-01 and the sales on 2024-03-02: no purchase before the period can be seen, ' +
           'so customers at the start, new, reactivated and returning customers are not shown',
       });
       assert.deepEqual(
@@ -204,15 +204,23 @@ for (const dialect of DIALECTS) {
       // What can be seen stays: D is active at the end and bought once, £50.
       assert.deepEqual([r.customersEnd, r.buyers, r.orders, r.revenue], [1, 1, 1, 50]);
       assert.equal(r.change.customersStart, null);
-      // From the day of the first sale on, the period is covered.
-      const covered = await retentionReport(t.store.db, {
+      // A period from the first sale's day is no better: nothing before it can be seen.
+      const onTheDay = await retentionReport(t.store.db, {
         asOf: AS_OF,
         activeWindowDays: 30,
         from: Date.UTC(2024, 2, 2),
         to: Date.UTC(2024, 3, 1),
       });
+      assert.equal(onTheDay.newCustomers, null);
+      // From the day after, D's sale of 03-02 is before the period: D is active at its start; nobody is new in it.
+      const covered = await retentionReport(t.store.db, {
+        asOf: AS_OF,
+        activeWindowDays: 30,
+        from: Date.UTC(2024, 2, 3),
+        to: Date.UTC(2024, 3, 1),
+      });
       assert.equal(covered.unsupported.filter((u) => u.code === 'period_before_history').length, 0);
-      assert.deepEqual([covered.customersStart, covered.newCustomers], [0, 1]);
+      assert.deepEqual([covered.customersStart, covered.newCustomers], [1, 0]);
     });
 
     test('a start that is no whole millisecond is refused, naming the field', async () => {

@@ -191,8 +191,8 @@ async function duckFigures(
       -- 1 when the first sale's day is later than a whole window before the period: nobody could be seen lost.
       (select case when min(cast(ts as date)) > cast(${ts(from)} - to_days(${windowDays}) as date) then 1 else 0 end
        from store) as short,
-      -- 1 when the period starts before the first sale's day: who was a customer at its start cannot be seen.
-      (select case when min(cast(ts as date)) > cast(${ts(from)} as date) then 1 else 0 end from store) as before,
+      -- 1 when the period starts on the first sale's day or before: no purchase before it can be seen.
+      (select case when min(cast(ts as date)) >= cast(${ts(from)} as date) then 1 else 0 end from store) as before,
       (select count(*) from (select customer from cust where ts < ${ts(to)} group by customer having count(*) >= 2)) as repeaters,
       (select count(distinct customer) from cust where ts < ${ts(to)}) as ever,
       (select count(distinct customer) from in_period) as buyers,

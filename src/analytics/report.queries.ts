@@ -149,8 +149,8 @@ export interface PeriodFigures {
 export interface FigureIssue {
   /**
    * `history_shorter_than_window`: the sales start less than an active window before the period, so
-   * nobody could be seen leaving; `period_before_history`: the period starts before the first sale, so
-   * nobody could be seen as a customer at its start or returning in it.
+   * nobody could be seen leaving; `period_before_history`: the period starts on the first sale's day or
+   * before it, so nobody could be seen as a customer at its start or returning in it.
    */
   code: 'history_shorter_than_window' | 'period_before_history';
   figures: string[];
@@ -423,8 +423,9 @@ function figuresOf(period: Period, c: Counts, currency: string, coverage: Covera
         'and churn are not shown (use a shorter --active-window or a later period)',
     });
   }
-  // Before the first sale, everyone who buys looks new: S, N and the returning figures are 0 or all by construction.
-  const before = coverage.historyStart !== undefined && coverage.historyStart > period.from;
+  // From the first sale's day or before it, nothing earlier can be seen: everyone who buys looks new, so S,
+  // N and the returning figures are 0 or all by construction.
+  const before = coverage.historyStart !== undefined && coverage.historyStart >= period.from;
   if (before) {
     unsupported.push({
       code: 'period_before_history',
@@ -438,8 +439,8 @@ function figuresOf(period: Period, c: Counts, currency: string, coverage: Covera
       historyStart: isoDay(coverage.historyStart!, period.timeZone),
       needed: isoDay(period.from, period.timeZone),
       message:
-        `the period starts on ${isoDay(period.from, period.timeZone)}, before the sales start on ${isoDay(coverage.historyStart!, period.timeZone)}: ` +
-        'who was already a customer cannot be seen, so customers at the start, new, reactivated and returning customers are not shown',
+        `the period starts on ${isoDay(period.from, period.timeZone)} and the sales on ${isoDay(coverage.historyStart!, period.timeZone)}: ` +
+        'no purchase before the period can be seen, so customers at the start, new, reactivated and returning customers are not shown',
     });
   }
   return {
