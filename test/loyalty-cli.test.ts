@@ -55,7 +55,10 @@ describe('comeback loyalty', () => {
     const before = JSON.parse((await run('loyalty', 'member', '8', '--json')).out);
     assert.ok(before.available > 1000, "points earned over 2011, not yet expired at the data's end");
     // A review answered years later (as the hosted page credits it, live): its 50 points are booked in 2026.
-    assert.equal((await run('loyalty', 'earn', '8', '--action', 'review', '--as-of', '2026-12-03')).code, 0);
+    const earned = await run('loyalty', 'earn', '8', '--action', 'review', '--as-of', '2026-12-03');
+    assert.equal(earned.code, 0, earned.err);
+    // What the member can spend after it, as `loyalty member` reads it: not the booked column.
+    assert.equal(earned.out, '+50 points for review; available 50 points (£0.50)\n');
     const live = JSON.parse((await run('loyalty', 'member', '8', '--as-of', '2026-12-03', '--json')).out);
     // By 2026 the 2011 points have expired (12 months after earning): only the review's 50 are left.
     assert.equal(live.available, 50);
@@ -68,6 +71,9 @@ describe('comeback loyalty', () => {
       human.out,
       /^note: shown as of 2026-12-03, the member's latest ledger entry \(live reviews, answers, redemptions\), after the store's latest data \(2011-12-09\); as the customer's own pages show it$/m,
     );
+    // An adjustment at the store's as-of (2011) is read with the later entry, and says so.
+    const adjusted = await run('loyalty', 'adjust', '8', '--points', '10', '--reason', 'goodwill');
+    assert.equal(adjusted.out, '+10 points; available 50 points (£0.50) as of 2026-12-03\n');
     const customer = await run('customer', '8');
     assert.match(
       customer.out,

@@ -47,6 +47,20 @@ interface Flags {
 /** The store-local day (`YYYY-MM-DD`) of an instant: days are the store's zone's, as everywhere. */
 const day = (ms: number, timeZone: string) => dayInZone(ms, timeZone);
 
+/**
+ * What a member can spend after an action, as `loyalty member` reads it (pending matured, expiries due
+ * taken off, as of the latest ledger entry when that is later): "available 1,250 points (£12.50)". The
+ * stored balance the ledger functions return is the booked column, which counts neither.
+ */
+async function availableNow(db: Db, program: Program, customerId: number, asOf: number, timeZone: string) {
+  const read = await memberAsOf(db, program, customerId, asOf, { given: false, timeZone });
+  if (!read) return 'not a member';
+  const m = read.status;
+  const shown = day(read.asOf - 1, timeZone);
+  const when = read.asOf > asOf && shown !== day(asOf - 1, timeZone) ? ` as of ${shown}` : '';
+  return `available ${formatCount(m.available)} points (${formatMoney(m.availableValueMinor, m.currency)})${when}`;
+}
+
 /** `comeback loyalty …`: set up the program, run it over the store's orders, serve members, report. */
 export function registerLoyalty(program: Command, ctx: CommandContext): void {
   const loyalty = program
@@ -250,14 +264,14 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         );
       await withProgram(
         flags,
-        async (db, p, now) => {
+        async (db, p, now, _source, timeZone) => {
           const id = await resolveCustomer(db, customer);
           const value = unwrap(await earnForAction(db, p, { customerId: id, action, now, reference: flags.reference }));
           if (flags.json) return printJson(ctx.io, value);
           out(
             value.applied
-              ? `+${value.points} points for ${action}; balance ${value.balance}`
-              : `already credited; balance ${value.balance}`,
+              ? `+${value.points} points for ${action}; ${await availableNow(db, p, id, now, timeZone)}`
+              : `already credited; ${await availableNow(db, p, id, now, timeZone)}`,
           );
         },
         ACT,
@@ -288,7 +302,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
             delivery = await sendRedemptionWebhook(fetchSender(), flags.webhook, value, { secret, now });
           if (flags.json) return printJson(ctx.io, { ...value, webhook: delivery });
           out(
-            `${value.code}  ${value.reward.name}, −${value.points} points, valid until ${day(value.expiresAt, timeZone)}; balance ${value.balance}`,
+            `${value.code}  ${value.reward.name}, −${value.points} points, valid until ${day(value.expiresAt, timeZone)}; ${await availableNow(db, p, id, now, timeZone)}`,
           );
           if (delivery) out(`webhook: ${delivery.ok ? 'delivered' : 'failed'} (HTTP ${delivery.status})`);
         },
@@ -307,7 +321,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         throw new ComebackError('usage', `--points ${flags.points}: a non-zero whole number`);
       await withProgram(
         flags,
-        async (db, p, now) => {
+        async (db, p, now, _source, timeZone) => {
           const id = await resolveCustomer(db, customer);
           const value = unwrap(
             await adjust(db, p, {
@@ -320,7 +334,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
             }),
           );
           if (flags.json) return printJson(ctx.io, value);
-          out(`${points > 0 ? '+' : ''}${points} points; balance ${value.balance}`);
+          out(`${points > 0 ? '+' : ''}${points} points; ${await availableNow(db, p, id, now, timeZone)}`);
         },
         ACT,
       );
