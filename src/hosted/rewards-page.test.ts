@@ -14,6 +14,7 @@ import {
   enrolMember,
   type LoyaltyTables,
   memberStatus,
+  redeem,
   saveProgram,
   settle,
   syncOrders,
@@ -79,6 +80,55 @@ for (const dialect of DIALECTS) {
 
 for (const dialect of DIALECTS) {
   describe(`store credit on the hosted page and the launcher on ${dialect.name}`, { skip: dialect.skip }, () => {
+    test('the launcher answers a redemption with what can be spent now: lapsed credit and points left out', async () => {
+      const t = await freshDatabase(dialect.name);
+      const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });
+      try {
+        await app.listen({ port: 0, host: '127.0.0.1' });
+        const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+        const db = t.store.db;
+        const program = await saveProgram(db, creditProgramConfig(), { now: NOW - 500 * DAY });
+        const customer = await addCustomer(db, { email: 'lapsed@example.com' });
+        assert.ok((await enrolMember(db, program, { customerId: customer, now: NOW - 450 * DAY })).ok);
+        // £5 of credit redeemed 400 days ago, valid for 365 days: lapsed, though no sync booked it.
+        assert.ok(
+          (await adjust(db, program, { customerId: customer, points: 100, reason: 't', now: NOW - 401 * DAY })).ok,
+        );
+        assert.ok(
+          (await redeem(db, program, { customerId: customer, rewardKey: 'credit-5', now: NOW - 400 * DAY })).ok,
+        );
+        assert.ok((await adjust(db, program, { customerId: customer, points: 100, reason: 't', now: NOW - DAY })).ok);
+        const { key, memberSecret } = await createApiKey(db, { scope: 'publishable', origins: [SHOP], now: NOW });
+        await db
+          .insertInto('customer_identities')
+          .values({ source: 'api', external_id: 'm3', customer_id: customer })
+          .execute();
+        const headers = {
+          authorization: `Bearer ${key}`,
+          origin: SHOP,
+          'x-comeback-member': `m3.${createHmac('sha256', memberSecret!).update('m3').digest('hex')}`,
+          'content-type': 'application/json',
+        };
+        const redeemed = await fetch(`${base}/api/v1/storefront/me/redeem`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ reward: 'credit-5' }),
+        });
+        const receipt = (await redeemed.json()) as { balance: number; credit: { balanceMinor: number } };
+        assert.equal(redeemed.status, 200, JSON.stringify(receipt));
+        // The account holds £10 as booked; £5 of it lapsed: £5 can be spent, as /storefront/me says.
+        assert.equal(receipt.credit.balanceMinor, 500);
+        const me = (await (await fetch(`${base}/api/v1/storefront/me`, { headers })).json()) as {
+          member: { available: number; credit: { balanceMinor: number } };
+        };
+        assert.equal(me.member.credit.balanceMinor, 500);
+        assert.equal(receipt.balance, me.member.available);
+      } finally {
+        await app.close();
+        await t.drop();
+      }
+    });
+
     test('redeeming store credit in the launcher credits the account; the page and /storefront/me show balance and code', async () => {
       const t = await freshDatabase(dialect.name);
       const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });

@@ -177,7 +177,8 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
       // an operator's write on a default date past the store's data; a shopper cannot give another date,
       // and a quiet store without a sale for a week must still let its members redeem.
       const now = deps.now();
-      const result = await redeem(db, await loadProgram(db), {
+      const program = await loadProgram(db);
+      const result = await redeem(db, program, {
         customerId: customerId!,
         rewardKey: request.body.reward,
         now,
@@ -188,17 +189,20 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
       if (!result.ok)
         throw new ComebackError(result.error.kind, result.error.message, { location: { field: 'reward' } });
       const r = result.value;
+      // What the member can spend now, as /storefront/me reads it (lapsed credit and expired points
+      // taken off), not the booked balances the redemption returns.
+      const after = await memberStatus(db, program, customerId!, { asOf: now, entries: 0 });
       return {
         code: r.code,
         reward: { key: r.reward.key, name: r.reward.name },
         points: r.points,
-        balance: r.balance,
+        balance: after?.available ?? r.balance,
         minOrderMinor: r.minOrderMinor,
         currency: r.currency,
         expiresAt: r.expiresAt,
         created: r.created,
         // A store_credit reward: the credit went to the member's account; `code` is the account's code.
-        credit: r.credit ?? null,
+        credit: r.credit ? { ...r.credit, balanceMinor: after?.credit?.balanceMinor ?? r.credit.balanceMinor } : null,
       };
     },
   );
