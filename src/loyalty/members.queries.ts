@@ -766,9 +766,9 @@ export async function memberAsOf(
   program: Program,
   customerId: number,
   asOf: number,
-  { given, timeZone }: { given: boolean; timeZone: string },
+  { given, timeZone, entries = 20 }: { given: boolean; timeZone: string; entries?: number },
 ): Promise<{ status: MemberStatus; asOf: number } | undefined> {
-  const status = await memberStatus(db, program, customerId, { asOf, entries: 20 });
+  const status = await memberStatus(db, program, customerId, { asOf, entries });
   if (!status || status.bookedThrough <= asOf) return status && { status, asOf };
   const booked = dayInZone(status.bookedThrough - 1, timeZone);
   if (given) {
@@ -778,6 +778,6 @@ export async function memberAsOf(
       { location: { field: 'as-of' } },
     );
   }
-  const later = await memberStatus(db, program, customerId, { asOf: status.bookedThrough, entries: 20 });
+  const later = await memberStatus(db, program, customerId, { asOf: status.bookedThrough, entries });
   return later && { status: later, asOf: status.bookedThrough };
 }

@@ -97,7 +97,7 @@ for (const dialect of DIALECTS) {
       assert.equal(early.json().error.field, 'asOf');
       assert.match(
         early.json().error.message,
-        /^asOf: the member's ledger is booked up to \d{4}-\d{2}-\d{2}; ask for that day or later$/,
+        /^asOf: 2025-12-31 is before the member's ledger, booked up to \d{4}-\d{2}-\d{2} \(syncs, redemptions, reviews\); read the member as of that day or later$/,
       );
       const onTheDay = await call(
         'GET',

@@ -8,6 +8,7 @@ import {
   dormantMembersAndCount,
   earnForAction,
   loadProgram,
+  memberAsOf,
   memberStatus,
   parseAction,
   programReport,
@@ -149,17 +150,20 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
     async (request) => {
       const program = await loadProgram(db);
       const asOf = await readAsOf(request.query.asOf, program.config.currency);
-      const status = await memberStatus(db, program, request.params.customerId, { asOf });
-      if (!status) throw new ComebackError('not_found', `customer ${request.params.customerId} is not a member`);
-      // The ledger is not unwound: a status as of a day before what is booked would be later points.
-      if (request.query.asOf !== undefined && status.bookedThrough > asOf) {
-        throw new ComebackError(
-          'bad_input',
-          `asOf: the member's ledger is booked up to ${new Date(status.bookedThrough - 1).toISOString().slice(0, 10)}; ask for that day or later`,
-          { location: { field: 'asOf' } },
-        );
-      }
-      return status;
+      const { timeZone } = await messagingSettings(db);
+      // As `loyalty member`: a ledger booked past the default as-of is read as of its latest entry (the
+      // answer's `asOf`); an `asOf` asked for before it is refused, naming the field.
+      const read = await memberAsOf(db, program, request.params.customerId, asOf, {
+        given: request.query.asOf !== undefined,
+        timeZone,
+        entries: 50,
+      }).catch((error: unknown) => {
+        if (error instanceof ComebackError && error.kind === 'bad_input')
+          throw new ComebackError('bad_input', `asOf: ${error.message}`, { location: { field: 'asOf' } });
+        throw error;
+      });
+      if (!read) throw new ComebackError('not_found', `customer ${request.params.customerId} is not a member`);
+      return { ...read.status, asOf: read.asOf };
     },
   );
 
