@@ -145,6 +145,15 @@ for (const dialect of DIALECTS) {
       const report = await call('GET', '/loyalty', read);
       assert.equal(report.statusCode, 200, report.body);
       assert.ok(report.json().asOf >= Date.UTC(2025, 5, 1, 10) && report.json().asOf <= Date.UTC(2025, 5, 3));
+      // The member's ledger runs to 2026 (the entries above, booked at NOW): read as of its latest entry, as
+      // `loyalty member` and the customer's pages read it, not as of 2025-06-02 with 2026 points in it.
+      const member = await call('GET', `/loyalty/members/${customerId}`, read);
+      assert.equal(member.statusCode, 200, member.body);
+      assert.ok(member.json().asOf >= NOW, `read forward to the ledger, not ${member.json().asOf}`);
+      const onLedgerDay = await call('GET', `/loyalty/members/${customerId}?asOf=2026-03-01`, read);
+      assert.equal(onLedgerDay.statusCode, 200, onLedgerDay.body);
+      assert.equal(member.json().available, onLedgerDay.json().available);
+      assert.deepEqual(member.json().tier, onLedgerDay.json().tier);
       const stale = await call('POST', `/loyalty/members/${customerId}/redeem`, write, { reward: 'ship' });
       assert.equal(stale.statusCode, 409, stale.body);
       assert.equal(stale.json().error.field, 'asOf');
