@@ -71,14 +71,38 @@ describe('comeback loyalty', () => {
       human.out,
       /^note: shown as of 2026-12-03, the member's latest ledger entry \(live reviews, answers, redemptions\), after the store's latest data \(2011-12-09\); as the customer's own pages show it$/m,
     );
-    // An adjustment at the store's as-of (2011) is read with the later entry, and says so.
+    // A hand-made entry at the store's default as-of (2011) is not written back in time, behind the 2026
+    // review (10 points booked in 2011 would have expired in 2012): it is dated with the latest entry, and says so.
     const adjusted = await run('loyalty', 'adjust', '8', '--points', '10', '--reason', 'goodwill');
-    assert.equal(adjusted.out, '+10 points; available 50 points (£0.50) as of 2026-12-03\n');
+    assert.equal(adjusted.code, 0, adjusted.err);
+    assert.equal(adjusted.out, '+10 points; available 60 points (£0.60)\n');
+    assert.match(
+      adjusted.err,
+      /^note: dated 2026-12-03, the member's latest ledger entry, after the store's latest data \(2011-12-09\): a member's ledger is not written back in time$/m,
+    );
+    // A typed date before the ledger is refused, naming the flag, and writes nothing.
+    const back = await run('loyalty', 'redeem', '8', '--reward', 'five-off', '--as-of', '2011-12-01');
+    assert.equal(back.code, 1);
+    assert.match(
+      back.err,
+      /as-of: 2011-12-01 is before the member's ledger, booked up to 2026-12-03 \(syncs, redemptions, reviews\); write the member as of that day or later/,
+    );
     const customer = await run('customer', '8');
     assert.match(
       customer.out,
-      /^loyalty: Blue, 50 points available \(£0\.50\), 0 pending \(as of 2026-12-03, the latest ledger entry\)$/m,
+      /^loyalty: Blue, 60 points available \(£0\.60\), 0 pending \(as of 2026-12-03, the latest ledger entry\)$/m,
     );
+    // Store credit adjusted by hand at the default as-of joins the ledger in 2026 too, and `loyalty credit`
+    // reads it there (as the customer's own pages do) rather than as of 2011, before it.
+    const credited = await run('loyalty', 'credit', 'adjust', '8', '--amount', '5.00', '--reason', 'late delivery');
+    assert.equal(credited.code, 0, credited.err);
+    const credit = await run('loyalty', 'credit', '8');
+    assert.equal(credit.code, 0, credit.err);
+    assert.match(credit.out, /^customer \d+: £5\.00 of store credit, checkout code CR-/m);
+    assert.match(credit.out, /^note: shown as of 2026-12-03, the member's latest ledger entry/m);
+    assert.match(credit.out, /^2026-12-03 +\+£5\.00 +adjusted +late delivery +cli$/m);
+    const creditThen = JSON.parse((await run('loyalty', 'credit', '8', '--as-of', '2011-12-09', '--json')).out);
+    assert.equal(creditThen.accounts.length === 0 || creditThen.accounts[0].balanceMinor === 0, true, 'none then');
   });
 
   test('init, sync over the sample, member, redeem, adjust, report and dormant', async () => {

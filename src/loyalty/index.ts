@@ -39,10 +39,12 @@ export {
   enrolMember,
   type HistoryLine,
   type LedgerEntry,
+  ledgerThrough,
   type MemberStatus,
   type MemberSummary,
   memberAsOf,
   memberHistory,
+  memberInstant,
   memberStatus,
   memberSummaries,
 } from './members.queries.js';

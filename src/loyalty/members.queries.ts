@@ -754,12 +754,66 @@ export async function memberSummaries(
 }
 
 /**
- * A member read as of `asOf` (epoch ms), or as of what their ledger already holds when that is later.
- * The ledger is not unwound: entries booked after `asOf` (a review's points, a storefront redemption,
- * made live while the store's data ends earlier) are in the stored balance, so reading it as of the
- * store's data would mix the two: pending points matured by a 2026 entry beside expiries not yet due in
- * 2011. A default as-of moves to the member's `bookedThrough` (`asOf` in the answer); an as-of the user
- * typed (`given`) before it is refused (`bad_input`, field `as-of`). Undefined for a non-member.
+ * The last instant a customer's loyalty ledgers hold (epoch ms, inclusive; 0 with none): the latest of
+ * the member's last settlement (a sync settles up to `settled_at`, exclusive), their latest points entry
+ * and their latest store-credit entry.
+ * Entries made live (a review's points, a storefront redemption, a hand adjustment) are dated when they
+ * happen, which may be years after the store's imported data ends.
+ */
+export async function ledgerThrough(db: Db, customerId: number): Promise<number> {
+  const l = db.withTables<LoyaltyTables>();
+  const row = await l
+    .selectFrom('loyalty_members as m')
+    .select((eb) => [
+      eb.fn.max('m.settled_at').as('settled'),
+      eb
+        .selectFrom('loyalty_ledger')
+        .select(sql<number | null>`max(occurred_at)`.as('x'))
+        .where('customer_id', '=', customerId)
+        .as('points'),
+      eb
+        .selectFrom('store_credit_ledger')
+        .select(sql<number | null>`max(created_at)`.as('x'))
+        .where('customer_id', '=', customerId)
+        .as('credit'),
+    ])
+    .where('m.customer_id', '=', customerId)
+    .executeTakeFirst();
+  const at = (v: number | string | null | undefined) => (v == null ? 0 : Number(v));
+  return Math.max(0, at(row?.settled) - 1, at(row?.points), at(row?.credit));
+}
+
+/**
+ * The instant a read or a hand-made entry for a member happens, given the as-of the command shares
+ * (`asOf`, epoch ms) and whether the user typed it (`given`). The ledger is not unwound nor written
+ * back in time: entries booked after `asOf` (live reviews, redemptions, adjustments, while the store's
+ * data ends earlier) are in the stored balance, so reading or writing as of the store's data would mix
+ * the two (pending points matured by a 2026 entry beside expiries not yet due in 2011; a 2011 debit
+ * after a 2026 credit). A default as-of moves forward to `ledgerThrough`; a typed one before it is
+ * refused (`bad_input`, field `as-of`, naming the day the ledger is booked up to).
+ */
+export async function memberInstant(
+  db: Db,
+  customerId: number,
+  asOf: number,
+  { given, timeZone, writing = false }: { given: boolean; timeZone: string; writing?: boolean },
+): Promise<number> {
+  const through = await ledgerThrough(db, customerId);
+  if (through <= asOf) return asOf;
+  if (given) {
+    throw new ComebackError(
+      'bad_input',
+      `${dayInZone(asOf - 1, timeZone)} is before the member's ledger, booked up to ${dayInZone(through - 1, timeZone)} (syncs, redemptions, reviews); ${writing ? 'write' : 'read'} the member as of that day or later`,
+      { location: { field: 'as-of' } },
+    );
+  }
+  return through;
+}
+
+/**
+ * A member read as of `asOf` (epoch ms), or as of what their ledgers already hold when that is later
+ * (`memberInstant`: the answer's `asOf`); a typed as-of before them is refused. Undefined for a
+ * non-member.
  */
 export async function memberAsOf(
   db: Db,
@@ -768,16 +822,7 @@ export async function memberAsOf(
   asOf: number,
   { given, timeZone, entries = 20 }: { given: boolean; timeZone: string; entries?: number },
 ): Promise<{ status: MemberStatus; asOf: number } | undefined> {
-  const status = await memberStatus(db, program, customerId, { asOf, entries });
-  if (!status || status.bookedThrough <= asOf) return status && { status, asOf };
-  const booked = dayInZone(status.bookedThrough - 1, timeZone);
-  if (given) {
-    throw new ComebackError(
-      'bad_input',
-      `${dayInZone(asOf - 1, timeZone)} is before the member's ledger, booked up to ${booked} (syncs, redemptions, reviews); read the member as of that day or later`,
-      { location: { field: 'as-of' } },
-    );
-  }
-  const later = await memberStatus(db, program, customerId, { asOf: status.bookedThrough, entries });
-  return later && { status: later, asOf: status.bookedThrough };
+  const at = await memberInstant(db, customerId, asOf, { given, timeZone });
+  const status = await memberStatus(db, program, customerId, { asOf: at, entries });
+  return status && { status, asOf: at };
 }

@@ -9,6 +9,7 @@ import {
   earnForAction,
   loadProgram,
   memberAsOf,
+  memberInstant,
   memberStatus,
   parseAction,
   programReport,
@@ -74,15 +75,21 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
     return { asOf, asOfDay: dayInZone(asOf - 1, timeZone) };
   };
   const readAsOf = async (text: string | undefined, currency: string) => (await readAsOfDay(text, currency)).asOf;
-  /** When a write happens: the date asked for, else now unless now is far past the store's data (409). */
-  const writeAt = async (text: string | undefined) => {
+  /**
+   * When a member's write happens: the date asked for, else now unless now is far past the store's data
+   * (409); never before the member's latest ledger entry (`memberInstant`: an asked-for date before it
+   * is refused, 400 naming `asOf`).
+   */
+  const writeAt = async (text: string | undefined, customerId: number) => {
     const { timeZone } = await messagingSettings(db);
     const given = endDateQuery(text, 'asOf', timeZone);
-    if (given !== undefined) return given;
-    const now = deps.now();
-    const refusal = staleWriteRefusal(now, await latestSaleEnd(db, undefined, undefined, timeZone), false, timeZone);
-    if (refusal) throw new ComebackError('conflict', refusal, { location: { field: 'asOf' } });
-    return now;
+    let at = given;
+    if (at === undefined) {
+      at = deps.now();
+      const refusal = staleWriteRefusal(at, await latestSaleEnd(db, undefined, undefined, timeZone), false, timeZone);
+      if (refusal) throw new ComebackError('conflict', refusal, { location: { field: 'asOf' } });
+    }
+    return memberInstant(db, customerId, at, { given: given !== undefined, timeZone, writing: true }).catch(asOfField);
   };
   app.get(
     '/loyalty',
@@ -157,11 +164,7 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
         given: request.query.asOf !== undefined,
         timeZone,
         entries: 50,
-      }).catch((error: unknown) => {
-        if (error instanceof ComebackError && error.kind === 'bad_input')
-          throw new ComebackError('bad_input', `asOf: ${error.message}`, { location: { field: 'asOf' } });
-        throw error;
-      });
+      }).catch(asOfField);
       if (!read) throw new ComebackError('not_found', `customer ${request.params.customerId} is not a member`);
       return { ...read.status, asOf: read.asOf };
     },
@@ -201,7 +204,7 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
         await earnForAction(db, await loadProgram(db), {
           customerId: request.params.customerId,
           action,
-          now: await writeAt(request.body.asOf),
+          now: await writeAt(request.body.asOf, request.params.customerId),
           reference: request.body.reference,
           idempotencyKey: request.body.idempotencyKey,
         }),
@@ -236,7 +239,7 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
         await redeem(db, await loadProgram(db), {
           customerId: request.params.customerId,
           rewardKey: request.body.reward,
-          now: await writeAt(request.body.asOf),
+          now: await writeAt(request.body.asOf, request.params.customerId),
           idempotencyKey: request.body.idempotencyKey,
         }),
       ),
@@ -261,10 +264,17 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
     },
     async (request) => {
       const program = await loadProgram(db);
-      const asOf = await readAsOf(request.query.asOf, program.config.currency);
+      const dataAsOf = await readAsOf(request.query.asOf, program.config.currency);
       const { customerId } = request.params;
-      if (!(await memberStatus(db, program, customerId, { asOf, entries: 0 })))
+      if (!(await memberStatus(db, program, customerId, { asOf: dataAsOf, entries: 0 })))
         throw new ComebackError('not_found', `customer ${customerId} is not a member`);
+      // As the member's own read: a ledger booked past the store's data is read as of its latest entry;
+      // an asked-for date reads the credit ledger's history as it stood then.
+      const { timeZone } = await messagingSettings(db);
+      const asOf =
+        request.query.asOf === undefined
+          ? await memberInstant(db, customerId, dataAsOf, { given: false, timeZone })
+          : dataAsOf;
       return { asOf, ...(await creditStatus(db, customerId, { asOf, entries: request.query.entries })) };
     },
   );
@@ -328,7 +338,7 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
           currency,
           amountMinor: body.amountMinor,
           reason: body.reason,
-          now: await writeAt(body.asOf),
+          now: await writeAt(body.asOf, request.params.customerId),
           actor: who === undefined ? 'api' : who.kind === 'key' ? `key:${who.name}` : `user:${who.username}`,
           idempotencyKey: body.idempotencyKey,
         }),
@@ -336,4 +346,11 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
       );
     },
   );
+}
+
+/** The as-of refusal of the loyalty library (`as-of`, as the CLI's flag) in the API's terms: field `asOf`. */
+function asOfField(error: unknown): never {
+  if (error instanceof ComebackError && error.kind === 'bad_input')
+    throw new ComebackError('bad_input', `asOf: ${error.message}`, { location: { field: 'asOf' } });
+  throw error;
 }

@@ -16,6 +16,7 @@ import {
   markCodesUsed,
   memberAsOf,
   memberHistory,
+  memberInstant,
   type Program,
   parseAction,
   parseProgramConfig,
@@ -105,6 +106,30 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
     }
   };
   const out = (text: string) => ctx.io.out.write(`${text}\n`);
+  /**
+   * Runs a hand-made entry for one member (earn, redeem, adjust, credit adjust) at the as-of, or at the
+   * member's latest ledger entry when that is later (`memberInstant`, said on stderr after it): the ledger is not
+   * written back in time. A typed as-of before that entry is refused, naming `as-of`.
+   */
+  const withMemberWrite = <F extends Flags>(
+    flags: F,
+    customer: string,
+    fn: (db: Db, program: Program, customerId: number, at: number, timeZone: string) => Promise<void>,
+  ): Promise<void> =>
+    withProgram(
+      flags,
+      async (db, p, now, source, timeZone) => {
+        const id = await resolveCustomer(db, customer);
+        const at = await memberInstant(db, id, now, { given: source === 'given', timeZone, writing: true });
+        await fn(db, p, id, at, timeZone);
+        if (at > now) {
+          ctx.io.err.write(
+            `note: dated ${day(at, timeZone)}, the member's latest ledger entry, after the store's latest data (${day(now, timeZone)}): a member's ledger is not written back in time\n`,
+          );
+        }
+      },
+      ACT,
+    );
 
   command('init', 'validate a program file and store it as the next version (no change, no new version)')
     .requiredOption('--config <file>', 'program JSON, see samples/loyalty/program.example.json')
@@ -223,7 +248,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
                       : h.entry.reason,
                     // A pending entry whose return window has passed by the as-of counts as available (as
                     // the balance above does), though only the next sync books it.
-                    h.entry.bucket === 'pending' && h.entry.availableAt <= now ? 'available' : h.entry.bucket,
+                    h.entry.bucket === 'pending' && h.entry.availableAt <= read.asOf ? 'available' : h.entry.bucket,
                   ],
             ),
           ]),
@@ -262,20 +287,15 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
           'usage',
           `--action ${flags.action}: use review, share, birthday, signup or custom:NAME`,
         );
-      await withProgram(
-        flags,
-        async (db, p, now, _source, timeZone) => {
-          const id = await resolveCustomer(db, customer);
-          const value = unwrap(await earnForAction(db, p, { customerId: id, action, now, reference: flags.reference }));
-          if (flags.json) return printJson(ctx.io, value);
-          out(
-            value.applied
-              ? `+${value.points} points for ${action}; ${await availableNow(db, p, id, now, timeZone)}`
-              : `already credited; ${await availableNow(db, p, id, now, timeZone)}`,
-          );
-        },
-        ACT,
-      );
+      await withMemberWrite(flags, customer, async (db, p, id, now, timeZone) => {
+        const value = unwrap(await earnForAction(db, p, { customerId: id, action, now, reference: flags.reference }));
+        if (flags.json) return printJson(ctx.io, value);
+        out(
+          value.applied
+            ? `+${value.points} points for ${action}; ${await availableNow(db, p, id, now, timeZone)}`
+            : `already credited; ${await availableNow(db, p, id, now, timeZone)}`,
+        );
+      });
     });
 
   command('redeem', 'spend points on a reward and print its single-use code')
@@ -290,24 +310,19 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
       const secret = ctx.env.COMEBACK_WEBHOOK_SECRET;
       if (flags.webhook && !secret)
         throw new ComebackError('usage', '--webhook needs COMEBACK_WEBHOOK_SECRET to sign with');
-      await withProgram(
-        flags,
-        async (db, p, now, _source, timeZone) => {
-          const id = await resolveCustomer(db, customer);
-          const value = unwrap(
-            await redeem(db, p, { customerId: id, rewardKey: flags.reward, now, idempotencyKey: flags.key }),
-          );
-          let delivery: { ok: boolean; status: number } | undefined;
-          if (flags.webhook && secret)
-            delivery = await sendRedemptionWebhook(fetchSender(), flags.webhook, value, { secret, now });
-          if (flags.json) return printJson(ctx.io, { ...value, webhook: delivery });
-          out(
-            `${value.code}  ${value.reward.name}, −${value.points} points, valid until ${day(value.expiresAt, timeZone)}; ${await availableNow(db, p, id, now, timeZone)}`,
-          );
-          if (delivery) out(`webhook: ${delivery.ok ? 'delivered' : 'failed'} (HTTP ${delivery.status})`);
-        },
-        ACT,
-      );
+      await withMemberWrite(flags, customer, async (db, p, id, now, timeZone) => {
+        const value = unwrap(
+          await redeem(db, p, { customerId: id, rewardKey: flags.reward, now, idempotencyKey: flags.key }),
+        );
+        let delivery: { ok: boolean; status: number } | undefined;
+        if (flags.webhook && secret)
+          delivery = await sendRedemptionWebhook(fetchSender(), flags.webhook, value, { secret, now });
+        if (flags.json) return printJson(ctx.io, { ...value, webhook: delivery });
+        out(
+          `${value.code}  ${value.reward.name}, −${value.points} points, valid until ${day(value.expiresAt, timeZone)}; ${await availableNow(db, p, id, now, timeZone)}`,
+        );
+        if (delivery) out(`webhook: ${delivery.ok ? 'delivered' : 'failed'} (HTTP ${delivery.status})`);
+      });
     });
 
   command('adjust', 'credit or debit points by hand, with a reason')
@@ -319,25 +334,20 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
       const points = Number(flags.points);
       if (!Number.isSafeInteger(points) || points === 0)
         throw new ComebackError('usage', `--points ${flags.points}: a non-zero whole number`);
-      await withProgram(
-        flags,
-        async (db, p, now, _source, timeZone) => {
-          const id = await resolveCustomer(db, customer);
-          const value = unwrap(
-            await adjust(db, p, {
-              customerId: id,
-              points,
-              reason: flags.reason,
-              now,
-              actor: 'cli',
-              idempotencyKey: flags.key,
-            }),
-          );
-          if (flags.json) return printJson(ctx.io, value);
-          out(`${points > 0 ? '+' : ''}${points} points; ${await availableNow(db, p, id, now, timeZone)}`);
-        },
-        ACT,
-      );
+      await withMemberWrite(flags, customer, async (db, p, id, now, timeZone) => {
+        const value = unwrap(
+          await adjust(db, p, {
+            customerId: id,
+            points,
+            reason: flags.reason,
+            now,
+            actor: 'cli',
+            idempotencyKey: flags.key,
+          }),
+        );
+        if (flags.json) return printJson(ctx.io, value);
+        out(`${points > 0 ? '+' : ''}${points} points; ${await availableNow(db, p, id, now, timeZone)}`);
+      });
     });
 
   const credit = command('credit', "a member's store credit: balance and checkout code per currency, and its history")
@@ -347,13 +357,22 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
       const entries = Number(flags.entries);
       if (!Number.isSafeInteger(entries) || entries < 0)
         throw new ComebackError('bad_input', `entries: "${flags.entries}" is not a whole number`);
-      await withProgram(flags, async (db, _p, now, _source, timeZone) => {
+      await withProgram(flags, async (db, _p, dataAsOf, source, timeZone) => {
         const id = await resolveCustomer(db, customer);
+        // As `loyalty member`: a ledger booked past the store's data (a live redemption, a hand
+        // adjustment) is read as of its latest entry, as the customer's pages show it. A typed as-of
+        // reads the credit ledger's history as it stood then.
+        const now = source === 'given' ? dataAsOf : await memberInstant(db, id, dataAsOf, { given: false, timeZone });
         const status = await creditStatus(db, id, { asOf: now, entries });
         if (flags.json) return printJson(ctx.io, { asOf: now, ...status });
         if (status.accounts.length === 0) {
           out(`customer ${id} has no store credit`);
           return;
+        }
+        if (now > dataAsOf) {
+          out(
+            `note: shown as of ${day(now - 1, timeZone)}, the member's latest ledger entry, after the store's latest data (${day(dataAsOf - 1, timeZone)}); as the customer's own pages show it`,
+          );
         }
         for (const a of status.accounts) {
           out(`customer ${id}: ${formatMoney(a.balanceMinor, a.currency)} of store credit, checkout code ${a.code}`);
@@ -392,37 +411,32 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
       async (customer: string, own: Flags & { amount: string; currency?: string; reason: string; key?: string }) => {
         // `credit` has --db, --json and --as-of too, and commander gives them to it wherever they stand.
         const flags = { ...credit.opts<Flags>(), ...own };
-        return withProgram(
-          flags,
-          async (db, p, now) => {
-            const currency = flags.currency === undefined ? p.config.currency : normaliseCurrency(flags.currency);
-            if (!currency)
-              throw new ComebackError('bad_input', `currency: "${flags.currency}" is not an ISO 4217 currency code`);
-            const amount = readExactAmount(flags.amount, currency);
-            if (!amount.ok) throw new ComebackError('bad_input', `amount: ${amount.reason}`);
-            if (amount.minor === 0) throw new ComebackError('bad_input', 'amount: must not be zero');
-            const id = await resolveCustomer(db, customer);
-            const result = await adjustCredit(db, {
-              customerId: id,
-              currency,
-              amountMinor: amount.minor,
-              reason: flags.reason,
-              now,
-              actor: 'cli',
-              idempotencyKey: flags.key,
-            });
-            // The library names its own field (`amountMinor`); here the person typed --amount.
-            if (!result.ok)
-              throw new ComebackError(result.error.kind, result.error.message.replace(/^amountMinor: /, 'amount: '));
-            const value = result.value;
-            if (flags.json) return printJson(ctx.io, value);
-            const moved = `${value.amountMinor > 0 ? '+' : ''}${formatMoney(value.amountMinor, currency)}`;
-            out(
-              `${value.applied ? moved : `already applied (${moved})`}; store credit ${formatMoney(value.balanceMinor, currency)}`,
-            );
-          },
-          ACT,
-        );
+        return withMemberWrite(flags, customer, async (db, p, id, now) => {
+          const currency = flags.currency === undefined ? p.config.currency : normaliseCurrency(flags.currency);
+          if (!currency)
+            throw new ComebackError('bad_input', `currency: "${flags.currency}" is not an ISO 4217 currency code`);
+          const amount = readExactAmount(flags.amount, currency);
+          if (!amount.ok) throw new ComebackError('bad_input', `amount: ${amount.reason}`);
+          if (amount.minor === 0) throw new ComebackError('bad_input', 'amount: must not be zero');
+          const result = await adjustCredit(db, {
+            customerId: id,
+            currency,
+            amountMinor: amount.minor,
+            reason: flags.reason,
+            now,
+            actor: 'cli',
+            idempotencyKey: flags.key,
+          });
+          // The library names its own field (`amountMinor`); here the person typed --amount.
+          if (!result.ok)
+            throw new ComebackError(result.error.kind, result.error.message.replace(/^amountMinor: /, 'amount: '));
+          const value = result.value;
+          if (flags.json) return printJson(ctx.io, value);
+          const moved = `${value.amountMinor > 0 ? '+' : ''}${formatMoney(value.amountMinor, currency)}`;
+          out(
+            `${value.applied ? moved : `already applied (${moved})`}; store credit ${formatMoney(value.balanceMinor, currency)}`,
+          );
+        });
       },
     );
 
