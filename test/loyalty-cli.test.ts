@@ -349,6 +349,24 @@ describe('comeback loyalty', () => {
     assert.match(status.err, /loyalty init/);
   });
 
+  test('a sync says how many orders are in other currencies, members or not (CDNOW in USD beside a GBP program)', async () => {
+    const example = join(ROOT, 'samples/loyalty/program.example.json');
+    const csv = join(dir, 'two.csv');
+    writeFileSync(
+      csv,
+      'order_id,customer_id,placed_at,total,currency\no-1,c-1,2011-03-01,20.00,GBP\no-2,c-2,2011-03-02,30.00,USD\no-3,c-3,2011-03-03,40.00,USD\n',
+    );
+    assert.equal((await comebackOn('two.db', false, 'import', csv, '--format', 'csv')).code, 0);
+    assert.equal((await comebackOn('two.db', false, 'loyalty', 'init', '--config', example)).code, 0);
+    const sync = await comebackOn('two.db', false, 'loyalty', 'sync');
+    assert.equal(sync.code, 0, sync.err);
+    assert.match(sync.out, /^orders in other currencies +2 *$/m);
+    assert.match(
+      sync.out,
+      /^note: 2 orders looked at are in other currencies than the program's GBP: they earn no points and enrol no one$/m,
+    );
+  });
+
   test('a bad program file is refused naming the field', async () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ name: 'x', currency: 'GBP' }));

@@ -83,9 +83,13 @@ for (const dialect of DIALECTS) {
       });
       await addOrder(db, { customerId: c, placedAt: day(1), subtotalMinor: 50_000, currency: 'EUR' });
       await addOrder(db, { customerId: c, placedAt: day(1), subtotalMinor: 50_000, status: 'pending' });
+      // A customer who bought only in euros is not enrolled; the order is counted all the same.
+      const euro = await addCustomer(db);
+      await addOrder(db, { customerId: euro, placedAt: day(1), subtotalMinor: 7_000, currency: 'EUR' });
       const summary = await syncOrders(db, program, { now: day(1) });
       assert.equal(summary.pointsEarned, 123, 'floor(£123.45 × 1), shipping and tax excluded');
-      assert.equal(summary.otherCurrency, 1);
+      assert.equal(summary.otherCurrency, 2, "the member's euro order and the non-member's");
+      assert.equal(await memberStatus(db, program, euro, { asOf: day(2) }), undefined);
       let status = (await memberStatus(db, program, c, { asOf: day(2) }))!;
       assert.equal(status.available, 50, 'only the sign-up points are spendable');
       assert.equal(status.pending, 123);

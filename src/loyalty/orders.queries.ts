@@ -29,7 +29,7 @@ export interface SyncSummary {
   downgrades: number;
   ledgerEntries: number;
   referralPoints: number;
-  /** Orders in another currency than the program's: they earn nothing. */
+  /** Orders first seen in another currency than the program's, of members or not: they earn and enrol nothing. */
   otherCurrency: number;
 }
 
@@ -217,9 +217,11 @@ async function syncOrder(
   let shortfall = order.shortfall ?? 0;
   let earnAvailableAt = order.earn_available_at ?? order.placed_at + config.earning.returnWindowDays * MS_PER_DAY;
 
-  if (order.seen === null && member) {
-    if (order.currency !== config.currency) summary.otherCurrency += 1;
-    else if (sale && order.placed_at >= member.enrolled_at) {
+  // Counted for members and others alike: a program in GBP over a store selling in USD enrols no one,
+  // and the count is how the sync says why.
+  if (order.seen === null && order.currency !== config.currency) summary.otherCurrency += 1;
+  else if (order.seen === null && member) {
+    if (sale && order.placed_at >= member.enrolled_at) {
       // A downgrade due before this order applies first; an upgrade it causes applies from the next order.
       if (member.tier_review_at <= order.placed_at) count(await reviewTier(trx, program, member, order.placed_at));
       const tier = tierByKey(config, member.tier);

@@ -486,6 +486,12 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
             ['tier upgrades / downgrades', `${formatCount(upgrades)} / ${formatCount(downgrades)}`],
           ]),
         );
+        if (orders.otherCurrency > 0) {
+          const all = orders.otherCurrency === orders.orders ? 'all ' : '';
+          out(
+            `note: ${all}${formatCount(orders.otherCurrency)} orders looked at are in other currencies than the program's ${p.config.currency}: they earn no points and enrol no one`,
+          );
+        }
         for (const o of credit.overUses) {
           out(
             `order ${o.orderId} used ${o.code} for ${formatMoney(o.requestedMinor, o.currency)} with ${formatMoney(o.spentMinor, o.currency)} of store credit: only that was taken, ${formatMoney(o.requestedMinor - o.spentMinor, o.currency)} was given beyond it`,
