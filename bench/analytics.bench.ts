@@ -150,8 +150,8 @@ try {
     `imported ${summary.rows.toLocaleString('en-US')} rows → ${summary.orders.toLocaleString('en-US')} orders in ${(importMs / 1000).toFixed(1)} s (not timed below)`,
   );
   console.log(
-    `report ${day(period.from)} … ${day(period.to - 1)}: ${report.orders.toLocaleString('en-US')} orders, ` +
-      `${report.customersEnd} customers at the end, ${report.currency} ${report.revenue.toLocaleString('en-US')}; ` +
+    `report ${day(period.from)} … ${day(period.to - 1)}: ${(report.orders ?? 0).toLocaleString('en-US')} orders, ` +
+      `${report.customersEnd} customers at the end, ${report.currency} ${(report.revenue ?? 0).toLocaleString('en-US')}; ` +
       `cohorts: ${cohorts.cohorts.length} monthly cohorts`,
   );
   console.log(`median of ${RUNS} runs after a warm-up:`);

@@ -204,6 +204,33 @@ for (const dialect of DIALECTS) {
       // What can be seen stays: D is active at the end and bought once, £50.
       assert.deepEqual([r.customersEnd, r.buyers, r.orders, r.revenue], [1, 1, 1, 50]);
       assert.equal(r.change.customersStart, null);
+      // February ends before the sales start: the data holds nothing of it, so its orders and revenue are
+      // unknown rather than 0, and so is every change against it (£50 against £0 is no growth).
+      assert.deepEqual(
+        r.previous.unsupported.map((u) => [u.code, u.historyStart]),
+        [['period_outside_history', '2024-03-02']],
+      );
+      assert.match(
+        r.previous.unsupported[0]!.message,
+        /^the period ends on 2024-02-29, before the sales start on 2024-03-02: /,
+      );
+      for (const figure of [
+        'customersEnd',
+        'buyers',
+        'orders',
+        'revenue',
+        'guestOrders',
+        'guestRevenue',
+        'newCustomers',
+      ])
+        assert.ok(r.previous.unsupported[0]!.figures.includes(figure), figure);
+      assert.deepEqual(
+        [r.previous.customersEnd, r.previous.buyers, r.previous.orders, r.previous.revenue, r.previous.guestRevenue],
+        [null, null, null, null, null],
+      );
+      assert.deepEqual([r.change.revenue, r.change.orders, r.change.buyers], [null, null, null]);
+      assert.equal(r.byCurrency[0]!.timeToSecondOrder.previous, null, 'nobody can be seen acquired in February');
+      assert.notEqual(r.byCurrency[0]!.timeToSecondOrder.current, null);
       // A period from the first sale's day is no better: nothing before it can be seen.
       const onTheDay = await retentionReport(t.store.db, {
         asOf: AS_OF,

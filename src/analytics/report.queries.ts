@@ -101,8 +101,8 @@ export interface PeriodFigures {
    * starts before the store's first sale (`period_before_history`), as are N and the returning figures.
    */
   customersStart: number | null;
-  /** E: customers active at the end. */
-  customersEnd: number;
+  /** E: customers active at the end; null for a period wholly before the sales (`period_outside_history`), as are the buyers, orders and revenue. */
+  customersEnd: number | null;
   /** N: customers whose first sale falls in the period. */
   newCustomers: number | null;
   /** Customers active at the start and no longer active at the end; null when the history cannot tell. */
@@ -120,12 +120,12 @@ export interface PeriodFigures {
   /** Customers with ≥ 2 sales before the end of the period / customers with ≥ 1. */
   repeatPurchaseRate: number | null;
   /** Customers who bought in the period. */
-  buyers: number;
+  buyers: number | null;
   /** Buyers of the period whose first sale was before it. */
   returningCustomers: number | null;
   returningCustomerRate: number | null;
-  orders: number;
-  revenue: number;
+  orders: number | null;
+  revenue: number | null;
   aov: number | null;
   purchaseFrequency: number | null;
   /** AOV × purchase frequency: revenue per buying customer in the period. */
@@ -137,8 +137,8 @@ export interface PeriodFigures {
   revenueChurn: number | null;
   netRevenueRetention: number | null;
   /** Sales without a customer (guest checkouts): in no customer figure, shown apart. */
-  guestOrders: number;
-  guestRevenue: number;
+  guestOrders: number | null;
+  guestRevenue: number | null;
   /** True when the period ends after `asOf` (the data stops inside it): its figures cover part of it. */
   partial: boolean;
   /** Why some figures are null: e.g. `history_shorter_than_window`, with a sentence for people. */
@@ -150,9 +150,10 @@ export interface FigureIssue {
   /**
    * `history_shorter_than_window`: the sales start less than an active window before the period, so
    * nobody could be seen leaving; `period_before_history`: the period starts on the first sale's day or
-   * before it, so nobody could be seen as a customer at its start or returning in it.
+   * before it, so nobody could be seen as a customer at its start or returning in it;
+   * `period_outside_history`: the period ends before the first sale's day, so the data holds nothing of it.
    */
-  code: 'history_shorter_than_window' | 'period_before_history';
+  code: 'history_shorter_than_window' | 'period_before_history' | 'period_outside_history';
   figures: string[];
   /** The first day of the store's sales and the day a whole window before the period starts. */
   historyStart: string;
@@ -196,8 +197,11 @@ export interface CurrencyReport extends PeriodFigures {
   change: Record<ComparedMetric, number | null>;
   /** New and returning customers and revenue per month of the period. */
   newVsReturning: NewVsReturningMonth[];
-  /** Time to the second purchase of the customers acquired in the period, and in the previous one. */
-  timeToSecondOrder: { current: TimeToSecondOrder; previous: TimeToSecondOrder };
+  /**
+   * Time to the second purchase of the customers acquired in the period, and in the previous one (null
+   * when that lies wholly before the sales, `period_outside_history`: nobody can be seen acquired in it).
+   */
+  timeToSecondOrder: { current: TimeToSecondOrder; previous: TimeToSecondOrder | null };
 }
 
 /**
@@ -443,12 +447,30 @@ function figuresOf(period: Period, c: Counts, currency: string, coverage: Covera
         'no purchase before the period can be seen, so customers at the start, new, reactivated and returning customers are not shown',
     });
   }
+  // Ending on or before the first sale's day, the period lies wholly before the data: it holds no sale
+  // because nothing was recorded, not because nothing was sold, so its counts and revenue are unknown
+  // rather than 0 (a previous period of zeros would make every change look like growth).
+  const outside = coverage.historyStart !== undefined && period.to <= coverage.historyStart;
+  if (outside) {
+    // It says all the rest: one issue naming every figure not shown.
+    const others = unsupported.splice(0).flatMap((u) => u.figures);
+    unsupported.push({
+      code: 'period_outside_history',
+      figures: [...new Set([...others, 'customersEnd', 'buyers', 'orders', 'revenue', 'guestOrders', 'guestRevenue'])],
+      historyStart: isoDay(coverage.historyStart!, period.timeZone),
+      needed: isoDay(period.from, period.timeZone),
+      message:
+        `the period ends on ${isoDay(period.to - 1, period.timeZone)}, before the sales start on ${isoDay(coverage.historyStart!, period.timeZone)}: ` +
+        'the data holds nothing of it, so none of its figures is shown (its customers, orders and revenue are unknown, not 0)',
+    });
+  }
+  const known = (value: number) => (outside ? null : value);
   return {
     from: period.from,
     to: period.to,
     lastDay: isoDay(period.to - 1, period.timeZone),
     customersStart: before ? null : c.s,
-    customersEnd: c.e,
+    customersEnd: known(c.e),
     newCustomers: before ? null : c.n,
     customersLost: short ? null : c.lost,
     retainedCustomers: short ? null : c.s - c.lost,
@@ -456,11 +478,11 @@ function figuresOf(period: Period, c: Counts, currency: string, coverage: Covera
     crr: short ? null : customerRetentionRate(c.s, c.s - c.lost),
     churnRate: churn,
     repeatPurchaseRate: repeatPurchaseRate(c.repeaters, c.ever),
-    buyers: c.buyers,
+    buyers: known(c.buyers),
     returningCustomers: before ? null : c.returners,
     returningCustomerRate: before ? null : returningCustomerRate(c.returners, c.buyers),
-    orders: c.orders,
-    revenue: major(c.revenue),
+    orders: known(c.orders),
+    revenue: known(major(c.revenue)),
     aov,
     purchaseFrequency: frequency,
     customerValue: value,
@@ -468,8 +490,8 @@ function figuresOf(period: Period, c: Counts, currency: string, coverage: Covera
     clv: simpleClv(value, lifespan),
     revenueChurn: revenueChurn(c.lapsedPrevRevenue, c.prevRevenue),
     netRevenueRetention: netRevenueRetention(c.retainedRevenue, c.prevRevenue),
-    guestOrders: c.guestOrders,
-    guestRevenue: major(c.guestRevenue),
+    guestOrders: known(c.guestOrders),
+    guestRevenue: known(major(c.guestRevenue)),
     partial: period.to > coverage.asOf,
     unsupported,
   };
@@ -569,8 +591,8 @@ export async function groupedFigures(
   groups.sort(
     (a, b) =>
       (by.kind === 'lifecycle' ? stageRank(a.group) - stageRank(b.group) : 0) ||
-      b.customersEnd - a.customersEnd ||
-      b.buyers - a.buyers ||
+      (b.customersEnd ?? 0) - (a.customersEnd ?? 0) ||
+      (b.buyers ?? 0) - (a.buyers ?? 0) ||
       a.group.localeCompare(b.group),
   );
   const rule =
@@ -671,7 +693,10 @@ async function currencyReport(
     previous,
     change: compare(current, previous),
     newVsReturning: (await newVsReturning(db, { asOf, currency, from: period.from, to: period.to })).months,
-    timeToSecondOrder: { current: secondOrders[0]!, previous: secondOrders[1]! },
+    timeToSecondOrder: {
+      current: secondOrders[0]!,
+      previous: previous.unsupported.some((u) => u.code === 'period_outside_history') ? null : secondOrders[1]!,
+    },
   };
 }
 

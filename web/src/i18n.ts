@@ -47,6 +47,8 @@ const en = {
     'Retention and churn are not shown: the sales start on {start}, but a {days}-day active window before {from} needs them from {needed}. Choose a shorter window or a later period.',
   periodBeforeHistory:
     'The period starts on {from} and the sales on {start}: no purchase before the period can be seen, so customers at the start, new, reactivated and returning customers are not shown.',
+  periodOutsideHistory:
+    'The period ends on {to}, before the sales start on {start}: the data holds nothing of it, so none of its figures is shown (they are unknown, not 0).',
   partialMonth: '* {month}: partial month, the data stops on {day} ({days} of {of} days).',
   partialMonths: '* The data stops inside this month: it covers only part of it.',
   currencyLeftOut:
@@ -214,6 +216,8 @@ const ko: Record<MessageKey, string> = {
     '유지율과 이탈률을 표시하지 않습니다: 판매 기록은 {start}부터인데, {from} 이전 {days}일 활성 기준에는 {needed}부터의 기록이 필요합니다. 더 짧은 기준이나 이후 기간을 고르세요.',
   periodBeforeHistory:
     '기간은 {from}에 시작하고 판매 기록은 {start}부터입니다: 기간 이전의 구매를 알 수 없어 기간 시작 고객, 신규·복귀·재구매 고객을 표시하지 않습니다.',
+  periodOutsideHistory:
+    '기간은 {to}에 끝나고 판매 기록은 {start}부터입니다: 이 기간의 데이터가 없어 어떤 수치도 표시하지 않습니다(0이 아니라 알 수 없음).',
   partialMonth: '* {month}: 부분 월입니다. 데이터는 {day}까지입니다({of}일 중 {days}일).',
   partialMonths: '* 데이터가 이 달 중간에 끝나 일부만 포함합니다.',
   currencyLeftOut:

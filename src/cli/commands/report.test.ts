@@ -76,10 +76,17 @@ for (const dialect of DIALECTS) {
       const report = JSON.parse(out);
       for (const key of KEYS) assert.ok(key in report, `${key} is at the top level`);
       assert.equal(report.currency, 'INR', 'the main currency: most sales');
+      // INR's sales are all on 2025-12-06: November lies wholly before them, so its figures are unknown
+      // (null, said), not 0. KRW sold until 2024 and nothing in either period: left out, and said.
       assert.deepEqual(
         report.byCurrency.map((c: { currency: string }) => c.currency),
-        ['INR', 'KRW'],
+        ['INR'],
       );
+      assert.deepEqual(
+        [report.customersEnd, report.orders, report.revenue, report.unsupported[0].code],
+        [null, null, null, 'period_outside_history'],
+      );
+      assert.deepEqual(report.leftOutCurrencies, [{ currency: 'KRW', lastSaleDay: '2024-04-02' }]);
       assert.equal(report.asOf, '2025-12-07T00:00:00.000Z', 'default as-of: the day after the latest sale');
       assert.equal(report.from, '2025-11-01', 'default period: the last full month');
       assert.equal(report.to, '2025-12-01', 'the exclusive end');

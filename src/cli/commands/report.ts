@@ -291,21 +291,23 @@ function printReport(io: Io, report: RetentionReport, asOfSource: string, timeZo
   }
 }
 
-function secondOrderTable(current: TimeToSecondOrder, previous: TimeToSecondOrder): string {
-  const days = (v: number | null) => (v === null ? '–' : `${v.toFixed(1)} days`);
+function secondOrderTable(current: TimeToSecondOrder, previous: TimeToSecondOrder | null): string {
+  const days = (v: number | null | undefined) => (v == null ? '–' : `${v.toFixed(1)} days`);
+  // A previous period wholly before the sales (null) acquired nobody the data can see: "–", not 0.
+  const count = (v: number | undefined) => (v === undefined ? '–' : formatCount(v));
   const rows: string[][] = [
     ['', 'this period', 'previous'],
-    ['customers acquired', formatCount(current.customers), formatCount(previous.customers)],
-    ['came back', formatCount(current.withSecondOrder), formatCount(previous.withSecondOrder)],
-    ['first quartile', days(current.q1), days(previous.q1)],
-    ['median', days(current.median), days(previous.median)],
-    ['third quartile', days(current.q3), days(previous.q3)],
+    ['customers acquired', formatCount(current.customers), count(previous?.customers)],
+    ['came back', formatCount(current.withSecondOrder), count(previous?.withSecondOrder)],
+    ['first quartile', days(current.q1), days(previous?.q1)],
+    ['median', days(current.median), days(previous?.median)],
+    ['third quartile', days(current.q3), days(previous?.q3)],
   ];
   current.within.forEach((h, i) => {
     rows.push([
       `within ${h.days} days`,
       formatValue(h.share, 'rate', ''),
-      formatValue(previous.within[i]?.share ?? null, 'rate', ''),
+      formatValue(previous?.within[i]?.share ?? null, 'rate', ''),
     ]);
   });
   return table(rows);

@@ -246,6 +246,12 @@ const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** A figure the data cannot support, said in the page's language from the figures the API sends. */
 function historyShortText(i18n: I18n, report: RetentionReport, issue: RetentionReport['unsupported'][number]): string {
+  if (issue.code === 'period_outside_history') {
+    return i18n.t('periodOutsideHistory', {
+      to: i18n.date(report.to - 1),
+      start: i18n.date(Date.parse(issue.historyStart)),
+    });
+  }
   if (issue.code === 'period_before_history') {
     return i18n.t('periodBeforeHistory', {
       from: i18n.date(report.from),
