@@ -170,6 +170,7 @@ for (const dialect of DIALECTS) {
         clv: null,
         nextOrderAt: null,
         nextOrderDate: null,
+        currency: 'GBP',
       });
       assert.equal(profile.predictionNote, 'every customer bought once');
     });

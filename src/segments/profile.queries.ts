@@ -171,7 +171,14 @@ export interface CustomerProfile {
    * The latest stored model scores; `pAlive` (and the next order) null when the fit could not tell who
    * has left, `predictionNote` then says why.
    */
-  scores: (Omit<CustomerScores, 'pAlive'> & { pAlive: number | null; nextOrderDate: string | null }) | null;
+  /** The latest stored scores; `clv` in major units of `currency` (the currency the fit's spends were in). */
+  scores:
+    | (Omit<CustomerScores, 'pAlive'> & {
+        pAlive: number | null;
+        nextOrderDate: string | null;
+        currency: string | null;
+      })
+    | null;
   /**
    * Why the latest model scores carry no P(alive) for this customer (the fit could not tell who has
    * left, so the lifecycle stage comes from days since the last order); null when they do or none exist.
@@ -300,7 +307,7 @@ export async function customerProfile(
   const own = scores?.get(customerId);
   const latestScore = await db
     .selectFrom('customer_scores')
-    .select(['p_alive', 'p_alive_note', 'expected_purchases', 'clv'])
+    .select(['p_alive', 'p_alive_note', 'expected_purchases', 'clv', 'currency'])
     .where('customer_id', '=', customerId)
     .orderBy('as_of', 'desc')
     .orderBy('fit_id', 'desc')
@@ -384,7 +391,11 @@ export async function customerProfile(
       : null,
     lifecycle: lifecycle ? { stage: lifecycle.stage, reason: lifecycle.reason } : null,
     scores: own
-      ? { ...own, nextOrderDate: own.nextOrderAt ? new Date(own.nextOrderAt).toISOString().slice(0, 10) : null }
+      ? {
+          ...own,
+          nextOrderDate: own.nextOrderAt ? new Date(own.nextOrderAt).toISOString().slice(0, 10) : null,
+          currency: latestScore?.currency ?? null,
+        }
       : latestScore && latestScore.p_alive === null
         ? // Stored without P(alive) (the fit cannot tell who has left): the expected purchases and CLV stand.
           {
@@ -393,6 +404,7 @@ export async function customerProfile(
             clv: latestScore.clv === null ? null : Number(latestScore.clv),
             nextOrderAt: null,
             nextOrderDate: null,
+            currency: latestScore.currency ?? null,
           }
         : null,
     predictionNote: own ? null : (latestScore?.p_alive_note ?? null),

@@ -3,7 +3,7 @@ import { ComebackError } from '../../errors.js';
 import { loadProgram, memberAsOf } from '../../loyalty/index.js';
 import { customerProfile, loadLatestScores } from '../../segments/index.js';
 import { zoneOffsetAt } from '../../shared/dates.js';
-import { formatMoney } from '../../shared/money.js';
+import { currencyExponent, formatMoney } from '../../shared/money.js';
 import { openStore } from '../../store/index.js';
 import { resolveCustomerRef } from '../customer-ref.js';
 import { formatCount, formatTable, printJson, safeText } from '../io.js';
@@ -67,7 +67,7 @@ export function registerCustomer(program: Command, ctx: CommandContext): void {
             ? `P(alive) not informative${p.predictionNote ? ` (${safe(p.predictionNote)})` : ''}`
             : `P(alive) ${p.scores.pAlive.toFixed(3)}`;
         out.push(
-          `${alive}, expected purchases ${p.scores.expectedPurchases?.toFixed(2) ?? '–'}, CLV ${p.scores.clv?.toFixed(2) ?? '–'}, next order ${p.scores.nextOrderDate ?? '–'}`,
+          `${alive}, expected purchases ${p.scores.expectedPurchases?.toFixed(2) ?? '–'}, CLV ${clvText(p.scores.clv, p.scores.currency)}, next order ${p.scores.nextOrderDate ?? '–'}`,
         );
       }
       if (p.loyalty) {
@@ -119,4 +119,11 @@ export function registerCustomer(program: Command, ctx: CommandContext): void {
       await store.close();
     }
   });
+}
+
+/** A stored CLV (major units) in its currency, `£408.39`; bare when the score has no currency, `–` when none. */
+function clvText(clv: number | null | undefined, currency: string | null): string {
+  if (clv === null || clv === undefined) return '–';
+  if (!currency) return clv.toFixed(2);
+  return formatMoney(Math.round(clv * 10 ** currencyExponent(currency)), currency);
 }

@@ -212,12 +212,13 @@ for (const dialect of DIALECTS) {
       assert.equal(story.scores.pAlive, null);
       assert.equal(story.scores.expectedPurchases, Number(stored.expected_purchases));
       assert.equal(story.scores.clv, Number(stored.clv));
+      assert.equal(story.scores.currency, 'GBP', 'the CLV says its currency');
       assert.match(story.predictionNote, /cannot tell who has left/);
       const text = await run(['customer', 'online-retail:13263', '--db', t.url]);
       assert.match(
         text.out,
         new RegExp(
-          `P\\(alive\\) not informative \\(.*cannot tell who has left.*\\), expected purchases ${Number(stored.expected_purchases).toFixed(2)}, CLV ${Number(stored.clv).toFixed(2)}`,
+          `P\\(alive\\) not informative \\(.*cannot tell who has left.*\\), expected purchases ${Number(stored.expected_purchases).toFixed(2)}, CLV £${Number(stored.clv).toLocaleString('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 })},`,
         ),
       );
     });
