@@ -113,6 +113,46 @@ export async function postCredit(
   return true;
 }
 
+/** Σ of the issues whose expiry date has passed by `at` (minor units), for a grouped credit-ledger query. */
+const lapsedIssues = (at: number) =>
+  sql<number>`coalesce(sum(case when kind = 'issued' and expires_at is not null and expires_at <= ${at} then amount_minor else 0 end), 0)`;
+/** Σ of the debits the expiry rule sets against issues: spends net of restores, staff debits, expiries. */
+const netDebits = sql<number>`coalesce(sum(case when amount_minor < 0 or kind = 'restored' then -amount_minor else 0 end), 0)`;
+/** The id of the latest issue lapsed by `at`: an expiry's key, so that a rerun expires nothing more. */
+const lastLapsedIssue = (at: number) =>
+  sql<number | null>`max(case when kind = 'issued' and expires_at is not null and expires_at <= ${at} then id end)`;
+
+/**
+ * Books on the locked account the expiry of its credit lapsed by `at` and not yet set against a debit
+ * (debits take from the soonest-expiring issue first, so max(0, Σ lapsed issues − Σ net debits), at most
+ * the balance), dated `at`, keyed by the latest lapsed issue as `expireCredit` keys it. Returns the minor
+ * units expired: 0 when nothing is due or the expiry was booked before.
+ */
+async function expireLapsed(trx: LoyaltyDb, account: CreditAccountRow, at: number, now: number): Promise<number> {
+  const due = await trx
+    .selectFrom('store_credit_ledger')
+    .select([lapsedIssues(at).as('lapsed'), netDebits.as('debits'), lastLapsedIssue(at).as('last_issue')])
+    .where('customer_id', '=', account.customer_id)
+    .where('currency', '=', account.currency)
+    .executeTakeFirstOrThrow();
+  const minor = Math.min(Number(due.lapsed) - Number(due.debits), account.balance_minor);
+  if (due.last_issue === null || minor <= 0) return 0;
+  const posted = await postCredit(
+    trx,
+    account,
+    {
+      amountMinor: -minor,
+      kind: 'expired',
+      reason: 'store credit past its expiry date',
+      reference: null,
+      idempotencyKey: `credit:expire:${account.customer_id}:${account.currency}:${due.last_issue}`,
+      occurredAt: at,
+    },
+    now,
+  );
+  return posted ? minor : 0;
+}
+
 /** The outcome of a spend of store credit. */
 export interface CreditSpend {
   customerId: number;
@@ -131,6 +171,8 @@ export interface CreditSpend {
 /**
  * Spends up to `amountMinor` of the member's credit in `currency`, bounded by the balance (it never
  * goes below zero: the rest is reported as `shortMinor`, and the entry's reason says what was asked).
+ * Credit lapsed by the spend's date (`occurredAt`, else `now`) is expired first (`expireLapsed`), so an
+ * order placed after a reward's credit lapsed cannot spend it.
  * Under the account's lock (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite), so concurrent spends
  * never overdraw. With the same idempotency key a retry spends nothing more and answers the first
  * spend (`created: false`). A member without an account has a balance of 0.
@@ -176,6 +218,7 @@ export async function spendCredit(
         },
       };
     }
+    await expireLapsed(trx, account, input.occurredAt ?? input.now, input.now);
     const spentMinor = Math.min(input.amountMinor, account.balance_minor);
     const short = input.amountMinor - spentMinor;
     await postCredit(
@@ -362,12 +405,8 @@ export async function creditStatus(
     .select([
       'currency',
       sql<number>`coalesce(sum(amount_minor), 0)`.as('balance'),
-      sql<number>`coalesce(sum(case when kind = 'issued' and expires_at is not null and expires_at <= ${asOf} then amount_minor else 0 end), 0)`.as(
-        'lapsed',
-      ),
-      sql<number>`coalesce(sum(case when amount_minor < 0 or kind = 'restored' then -amount_minor else 0 end), 0)`.as(
-        'debits',
-      ),
+      lapsedIssues(asOf).as('lapsed'),
+      netDebits.as('debits'),
     ])
     .where('customer_id', '=', customerId)
     .where('created_at', '<=', asOf)
@@ -636,49 +675,18 @@ function creditCodeOf(codesJson: string, byCode: ReadonlyMap<string, unknown>): 
  */
 export async function expireCredit(db: Db, { now }: { now: number }): Promise<Money[]> {
   const l = db.withTables<LoyaltyTables>();
+  // The accounts with something due, found in one grouped read; each is then expired under its lock.
   const due = await l
     .selectFrom('store_credit_ledger')
-    .select([
-      'customer_id',
-      'currency',
-      sql<number>`coalesce(sum(case when kind = 'issued' and expires_at is not null and expires_at <= ${now} then amount_minor else 0 end), 0)`.as(
-        'lapsed',
-      ),
-      sql<number>`coalesce(sum(case when amount_minor < 0 or kind = 'restored' then -amount_minor else 0 end), 0)`.as(
-        'debits',
-      ),
-      sql<number>`max(case when kind = 'issued' and expires_at is not null and expires_at <= ${now} then id end)`.as(
-        'last_issue',
-      ),
-    ])
+    .select(['customer_id', 'currency'])
     .groupBy(['customer_id', 'currency'])
-    .having(
-      sql<boolean>`max(case when kind = 'issued' and expires_at is not null and expires_at <= ${now} then 1 else 0 end) = 1`,
-    )
+    .having(sql<boolean>`${lapsedIssues(now)} > ${netDebits}`)
     .execute();
   const expired: Money[] = [];
   for (const row of due) {
-    const amount = Number(row.lapsed) - Number(row.debits);
-    if (amount <= 0) continue;
-    const taken = await writeTransaction(db, async (trx) => {
-      const account = await lockCreditAccount(trx, Number(row.customer_id), row.currency, now);
-      const minor = Math.min(amount, account.balance_minor);
-      if (minor <= 0) return 0;
-      const posted = await postCredit(
-        trx,
-        account,
-        {
-          amountMinor: -minor,
-          kind: 'expired',
-          reason: 'store credit past its expiry date',
-          reference: null,
-          idempotencyKey: `credit:expire:${row.customer_id}:${row.currency}:${row.last_issue}`,
-          occurredAt: now,
-        },
-        now,
-      );
-      return posted ? minor : 0;
-    });
+    const taken = await writeTransaction(db, async (trx) =>
+      expireLapsed(trx, await lockCreditAccount(trx, Number(row.customer_id), row.currency, now), now, now),
+    );
     if (taken > 0) expired.push({ currency: row.currency, minor: taken });
   }
   return expired;

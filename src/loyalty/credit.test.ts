@@ -289,6 +289,34 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await spendable(367), [70, 0], 'booked: nothing due on read any more');
     });
 
+    test('a spend after the credit lapsed takes only what is still valid; the lapse is booked first, once', async () => {
+      const c = await member(100);
+      ok(await redeem(db, program, { customerId: c, rewardKey: 'credit-5', now: day(1) }));
+      ok(await adjustCredit(db, { customerId: c, currency: 'GBP', amountMinor: 70, reason: 'goodwill', now: day(3) }));
+      // An order on day 398 asks for £5: the reward's £5 lapsed on day 366, only the 70 by hand are valid.
+      const spend = ok(
+        await spendCredit(db, {
+          customerId: c,
+          currency: 'GBP',
+          amountMinor: 500,
+          reason: 'order',
+          reference: null,
+          idempotencyKey: `late-${c}`,
+          now: day(399),
+          occurredAt: day(398),
+        }),
+      );
+      assert.deepEqual([spend.spentMinor, spend.shortMinor, spend.balanceMinor], [70, 430, 0]);
+      const kinds = (await creditStatus(db, c, { asOf: day(399) })).entries.map((e) => [e.kind, e.amountMinor]);
+      assert.deepEqual(kinds.slice(0, 2), [
+        ['spent', -70],
+        ['expired', -500],
+      ]);
+      // A later sync finds nothing more to expire.
+      assert.deepEqual(await expireCredit(db, { now: day(399) }), []);
+      assert.equal((await creditStatus(db, c, { asOf: day(399) })).accounts[0]!.balanceMinor, 0);
+    });
+
     test('the report shows credit outstanding per currency beside the points liability', async () => {
       const report = await programReport(db, program, { asOf: day(400) });
       const all = await db
