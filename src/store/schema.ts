@@ -188,6 +188,8 @@ export interface RefundTable {
   /** The product and units taken back, when the refund is allocated by units (Online Retail). */
   sku: string | null;
   quantity: number | null;
+  /** The unit price of those units (the cancellation line's), when allocated by units; null before. */
+  unit_price_minor?: number | null;
 }
 
 export interface EventTable {

@@ -22,6 +22,7 @@ import { journeyTriggerDataMigration } from './029-journey-trigger-data.js';
 import { enqueueOutreachMigration } from './030-enqueue-outreach.js';
 import { storeCreditMigration } from './031-store-credit.js';
 import { storefrontOptInMigration } from './032-storefront-opt-in.js';
+import { refundUnitPriceMigration } from './033-refund-unit-price.js';
 import type { DialectName } from './columns.js';
 
 export type { DialectName } from './columns.js';
@@ -55,5 +56,6 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '030_enqueue_outreach': enqueueOutreachMigration(),
     '031_store_credit': storeCreditMigration(dialect),
     '032_storefront_opt_in': storefrontOptInMigration(dialect),
+    '033_refund_unit_price': refundUnitPriceMigration(),
   };
 }
