@@ -103,9 +103,11 @@ export function onlineRetailSales(file: string): string {
 
 /**
  * `refunded(inv, refunded)`: each cancellation line, in file order, takes back its units from the same
- * customer's invoices placed no later, holding the stock code, latest first; never more units of an
- * invoice than it bought less those taken before, never more money than the invoice has left; a manual
- * credit (`M`) for a stock code the customer bought in no earlier invoice refunds their latest earlier
+ * customer's invoices placed no later, holding the stock code: first those with a line of it at the
+ * cancellation's unit price, latest first, then the rest, latest first; never more units of an invoice
+ * than it bought less those taken before, never more money than the invoice has left. A manual credit
+ * (`M`) counts only `M` lines at its unit price (units bought at that price less those taken back at
+ * that price); one with no such line in an earlier invoice refunds the customer's latest earlier
  * invoice with exactly its amount left, if any.
  */
 export async function createRetailRefunds(connection: DuckDBConnection, file: string): Promise<void> {
@@ -118,15 +120,32 @@ export async function createRetailRefunds(connection: DuckDBConnection, file: st
   await connection.run(`create table retail_lines as ${lines}`);
   const read = async (query: string) =>
     (await connection.runAndReadAll(query)).getRowObjectsJS() as Array<Record<string, bigint | string | null>>;
-  const invoices = new Map<string, { total: number; refunded: number; bought: Map<string, number> }>();
+  const invoices = new Map<
+    string,
+    {
+      total: number;
+      refunded: number;
+      /** Units bought per stock code, and per `stock code|cents`. */
+      bought: Map<string, number>;
+      boughtAt: Map<string, number>;
+      /** Units taken back per stock code (`M`: per `M|cents`, a manual unit being an amount). */
+      taken: Map<string, number>;
+    }
+  >();
   const bySkuCustomer = new Map<string, Array<{ inv: string; ts: number; firstRn: number }>>();
   const byCustomer = new Map<string, Array<{ inv: string; ts: number; firstRn: number }>>();
   for (const r of await read(`
       select inv, sku, customer, epoch_ms(min(ts) over (partition by inv)) as ts, min(rn) over (partition by inv) as first_rn,
-             sum(q * cents) over (partition by inv) as total, q
+             sum(q * cents) over (partition by inv) as total, q, cents
       from retail_lines where inv not like 'C%' and inv not like 'A%' and customer is not null order by rn`)) {
     const inv = String(r.inv);
-    const invoice = invoices.get(inv) ?? { total: Number(r.total), refunded: 0, bought: new Map() };
+    const invoice = invoices.get(inv) ?? {
+      total: Number(r.total),
+      refunded: 0,
+      bought: new Map(),
+      boughtAt: new Map(),
+      taken: new Map(),
+    };
     if (!invoices.has(inv)) {
       const list = byCustomer.get(String(r.customer)) ?? [];
       list.push({ inv, ts: Number(r.ts), firstRn: Number(r.first_rn) });
@@ -143,6 +162,8 @@ export async function createRetailRefunds(connection: DuckDBConnection, file: st
         bySkuCustomer.set(key, list);
       }
       invoice.bought.set(sku, (invoice.bought.get(sku) ?? 0) + q);
+      const at = `${sku}|${r.cents}`;
+      invoice.boughtAt.set(at, (invoice.boughtAt.get(at) ?? 0) + q);
     }
   }
   for (const list of [...bySkuCustomer.values(), ...byCustomer.values()]) {
@@ -152,26 +173,36 @@ export async function createRetailRefunds(connection: DuckDBConnection, file: st
     select customer, sku, epoch_ms(ts) as ts, -q as units, cents from retail_lines
     where inv like 'C%' and customer is not null order by rn`);
   for (const c of cancels) {
+    const sku = String(c.sku);
+    const manual = sku.toUpperCase() === 'M';
+    const at = `${sku}|${c.cents}`;
     let units = Number(c.units);
     let left = units * Number(c.cents);
-    for (const candidate of bySkuCustomer.get(`${c.customer}|${c.sku}`) ?? []) {
-      if (candidate.ts > Number(c.ts) || units <= 0) continue;
+    // The earlier invoices that hold the stock code (latest first): those with it at this price, then
+    // the others; a manual credit's only at this price.
+    const earlier = (bySkuCustomer.get(`${c.customer}|${sku}`) ?? []).filter((i) => i.ts <= Number(c.ts));
+    const samePrice = earlier.filter((i) => invoices.get(i.inv)!.boughtAt.has(at));
+    const candidates = manual ? samePrice : [...samePrice, ...earlier.filter((i) => !samePrice.includes(i))];
+    for (const candidate of candidates) {
+      if (units <= 0) break;
       const invoice = invoices.get(candidate.inv)!;
-      const free = invoice.bought.get(String(c.sku))!;
+      const key = manual ? at : sku;
+      const bought = manual ? invoice.boughtAt.get(at)! : invoice.bought.get(sku)!;
+      const free = bought - (invoice.taken.get(key) ?? 0);
       if (free <= 0) continue;
       const take = Math.min(units, free);
       const value = take === units ? left : take * Number(c.cents);
       const applied = Math.min(value, Math.max(0, invoice.total - invoice.refunded), left);
       if (applied <= 0) continue;
       invoice.refunded += applied;
-      invoice.bought.set(String(c.sku), free - take);
+      invoice.taken.set(key, (invoice.taken.get(key) ?? 0) + take);
       units -= take;
       left -= applied;
     }
-    // A manual credit (stock code `M`) the customer bought in no earlier invoice refunds their latest
-    // earlier invoice that has exactly that much left, if there is one; a product's credit never does.
-    const boughtBefore = (bySkuCustomer.get(`${c.customer}|${c.sku}`) ?? []).some((i) => i.ts <= Number(c.ts));
-    if (String(c.sku).toUpperCase() === 'M' && !boughtBefore && left > 0) {
+    // A manual credit (stock code `M`) the customer bought at its price in no earlier invoice refunds
+    // their latest earlier invoice that has exactly that much left, if there is one; a product's credit
+    // never does.
+    if (manual && candidates.length === 0 && left > 0) {
       const whole = (byCustomer.get(String(c.customer)) ?? []).find((i) => {
         const invoice = invoices.get(i.inv)!;
         return i.ts <= Number(c.ts) && invoice.total - invoice.refunded === left;

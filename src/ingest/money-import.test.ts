@@ -208,6 +208,101 @@ for (const dialect of DIALECTS) {
       );
     });
 
+    /** Each refund piece of the cancellation invoices `invoices` as [id, its order (null: none), units, amount]. */
+    async function pieces(db: Db, invoices: string[]) {
+      const rows = await db
+        .selectFrom('refunds as r')
+        .leftJoin('orders as o', 'o.id', 'r.order_id')
+        .select(['r.external_id', 'o.external_id as order', 'r.quantity', 'r.amount_minor'])
+        .where((eb) => eb.or(invoices.map((inv) => eb('r.external_id', 'like', `${inv}:%`))))
+        .orderBy('r.external_id')
+        .execute();
+      return rows.map((r) => [r.external_id, r.order, r.quantity, Number(r.amount_minor)]);
+    }
+
+    test('Online Retail: a cancellation takes back units bought at its unit price first, then at other prices', async () => {
+      const db = t.store.db;
+      const file = join(dir, 'same-price.csv');
+      // As C556448 in the UCI file: 60 small baskets at £4.95 cancelled after a later invoice of one
+      // basket at £649.50. The £4.95 invoice 900001 is older but takes them all; the latest invoice,
+      // 900002, bought the stock code at another price, and gives back its unit only when 900001 has
+      // none left (C900004: one unit from 900002, as a price may change between sale and return, and
+      // one unit that matches nothing).
+      writeFileSync(
+        file,
+        [
+          'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country',
+          '900001,22502,PICNIC BASKET WICKER SMALL,60,2011-06-10 15:22:00,4.95,90001.0,United Kingdom',
+          '900002,22502,PICNIC BASKET WICKER 60 PIECES,1,2011-06-10 15:33:00,649.5,90001.0,United Kingdom',
+          'C900003,22502,PICNIC BASKET WICKER SMALL,-60,2011-06-10 15:39:00,4.95,90001.0,United Kingdom',
+          'C900004,22502,PICNIC BASKET WICKER SMALL,-2,2011-06-10 16:00:00,4.95,90001.0,United Kingdom',
+          '',
+        ].join('\n'),
+      );
+      await importFile(db, file, { format: 'online-retail', now: NOW });
+      assert.deepEqual(await pieces(db, ['C900003', 'C900004']), [
+        ['C900003:1#1', '900001', 60, 29_700],
+        ['C900004:1#1', '900002', 1, 495],
+        ['C900004:1#2', null, 1, 495],
+      ]);
+      const ours = (await orders(db, 'online-retail')).filter((o) => ['900001', '900002'].includes(String(o[0])));
+      assert.deepEqual(ours, [
+        ['900001', 29_700, 29_700, 'refunded', 'GBP'],
+        ['900002', 64_950, 495, 'partially_refunded', 'GBP'],
+      ]);
+    });
+
+    test('Online Retail: a manual credit (M) takes units only of M lines at its price, else the whole-order rule', async () => {
+      const db = t.store.db;
+      const file = join(dir, 'manual-price.csv');
+      // As C572659 in the UCI file: a £80 manual credit from a customer whose only M line is 2 × £0.50.
+      // An M unit is an amount, not a product: the credit takes back no unit of 910001 (it would refund
+      // its £10.95 and leave £69.05 unmatched), and no order has exactly £80 left, so it stays unmatched
+      // whole; a £0.50 credit (C910003) takes back one of those units. Customer 90003 has the same M
+      // line on 920002 and an earlier invoice of exactly £80 (920001): the £80 credit refunds 920001.
+      // As C548830: 930001's two M lines (£1 and £2) are each taken back by a credit of their price, and
+      // a second £2 credit (C930003) finds no £2 unit left and stays unmatched.
+      writeFileSync(
+        file,
+        [
+          'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country',
+          '910001,22788,BROCANTE COAT RACK,1,2011-10-20 10:00:00,9.95,90002.0,United Kingdom',
+          '910001,M,Manual,2,2011-10-20 10:00:00,0.5,90002.0,United Kingdom',
+          'C910002,M,Manual,-1,2011-10-25 12:30:00,80.0,90002.0,United Kingdom',
+          'C910003,M,Manual,-1,2011-10-25 12:40:00,0.5,90002.0,United Kingdom',
+          '920001,22788,BROCANTE COAT RACK,8,2011-10-19 10:00:00,10.0,90003.0,United Kingdom',
+          '920002,22469,HEART OF WICKER SMALL,1,2011-10-20 10:00:00,9.95,90003.0,United Kingdom',
+          '920002,M,Manual,2,2011-10-20 10:00:00,0.5,90003.0,United Kingdom',
+          'C920003,M,Manual,-1,2011-10-25 12:30:00,80.0,90003.0,United Kingdom',
+          '930001,22788,BROCANTE COAT RACK,1,2011-10-20 10:00:00,9.95,90004.0,United Kingdom',
+          '930001,M,Manual,1,2011-10-20 10:00:00,1.0,90004.0,United Kingdom',
+          '930001,M,Manual,1,2011-10-20 10:00:00,2.0,90004.0,United Kingdom',
+          'C930002,M,Manual,-1,2011-10-25 12:30:00,1.0,90004.0,United Kingdom',
+          'C930002,M,Manual,-1,2011-10-25 12:30:00,2.0,90004.0,United Kingdom',
+          'C930003,M,Manual,-1,2011-10-25 12:40:00,2.0,90004.0,United Kingdom',
+          '',
+        ].join('\n'),
+      );
+      await importFile(db, file, { format: 'online-retail', now: NOW });
+      assert.deepEqual(await pieces(db, ['C910002', 'C910003', 'C920003', 'C930002', 'C930003']), [
+        ['C910002:1#1', null, 1, 8_000],
+        ['C910003:1#1', '910001', 1, 50],
+        ['C920003:1#1', '920001', 1, 8_000],
+        ['C930002:1#1', '930001', 1, 100],
+        ['C930002:2#1', '930001', 1, 200],
+        ['C930003:1#1', null, 1, 200],
+      ]);
+      const ours = (await orders(db, 'online-retail')).filter((o) =>
+        ['910001', '920001', '920002', '930001'].includes(String(o[0])),
+      );
+      assert.deepEqual(ours, [
+        ['910001', 1_095, 50, 'partially_refunded', 'GBP'],
+        ['920001', 8_000, 8_000, 'refunded', 'GBP'],
+        ['920002', 1_095, 0, 'paid', 'GBP'],
+        ['930001', 1_295, 300, 'partially_refunded', 'GBP'],
+      ]);
+    });
+
     test('the database refuses refunded above total, or negative', async () => {
       const db = t.store.db;
       const id = (

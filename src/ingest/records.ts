@@ -79,9 +79,10 @@ export interface RefundInput {
   orderExternalId?: string;
   /**
    * When the record does not name its order (an Online Retail `C` invoice line), the cancelled
-   * `quantity` of `sku` is allocated across the customer's orders placed at or before `before`, latest
-   * first, never more units of an order than it bought less those already refunded (a guest's
-   * cancellation matches nothing, and is kept as such).
+   * `quantity` of `sku` is allocated across the customer's orders placed at or before `before`: first
+   * those that bought it at `unitPriceMinor`, latest first, then the others, latest first; never more
+   * units of an order than it bought less those already refunded (a guest's cancellation matches
+   * nothing, and is kept as such).
    */
   match?: {
     customer?: CustomerInput;
@@ -90,8 +91,9 @@ export interface RefundInput {
     quantity: number;
     unitPriceMinor: number;
     /**
-     * A manual credit that names no product (Online Retail's `M` lines): when the customer never bought
-     * its sku, it may refund their latest earlier order with exactly its amount left.
+     * A manual credit that names no product (Online Retail's `M` lines): it takes units only of lines
+     * at its unit price (a manual unit is an amount, not a product), and when the customer never bought
+     * its sku at that price, it may refund their latest earlier order with exactly its amount left.
      */
     wholeOrder?: boolean;
   };

@@ -466,11 +466,16 @@ export class ImportWriter {
    * Stores refunds. A refund that names its order is added to it, up to what the order has left (the
    * rest is stored without an order and counted as unmatched). A refund to be matched (an Online
    * Retail cancellation line) is allocated by units across the customer's earlier orders that bought
-   * the sku, latest first, never more units of an order than it bought less those already refunded, and
-   * never more money than the order has left; a manual credit (`match.wholeOrder`) for a sku the customer
-   * never bought refunds their latest earlier order that has exactly its amount left, if any; it is
-   * stored as pieces `ID#1`, `ID#2`…, one per order and one without an order for what matched nothing. A refund stored before (by its id, or its first
-   * piece) is skipped and counted as known, so a re-import changes nothing.
+   * the sku: first those that bought it at the cancellation's unit price, latest first, then those that
+   * bought it only at other prices (a price may change between a sale and its return), latest first;
+   * never more units of an order than it bought less those already refunded, and never more money than
+   * the order has left. A manual credit (`match.wholeOrder`, Online Retail's `M`) takes units only of
+   * orders whose `M` line has its unit price, less those taken back at that price (an `M` unit is an
+   * amount, not a product; each piece keeps the unit price it takes back at); one for which
+   * the customer has no such line refunds their latest earlier order that has exactly its amount left,
+   * if any. A matched refund is stored as pieces `ID#1`, `ID#2`…, one per order and one without an order
+   * for what matched nothing. A refund stored before (by its id, or its first piece) is skipped and
+   * counted as known, so a re-import changes nothing.
    */
   async writeRefunds(refunds: readonly RefundInput[]): Promise<void> {
     // Resolving a customer reads and writes no refund or order, so a batch may resolve them all first.
@@ -511,6 +516,7 @@ export class ImportWriter {
             reason: refund.reason ?? null,
             sku: refund.sku ?? null,
             quantity: piece.quantity ?? null,
+            unit_price_minor: refund.match?.unitPriceMinor ?? null,
           })
           .onConflict((oc) => oc.columns(['source', 'external_id']).doNothing())
           .returning('id')
@@ -559,7 +565,11 @@ export class ImportWriter {
     return pieces;
   }
 
-  /** A cancellation by units: its pieces across the customer's orders; undefined when stored before. */
+  /**
+   * A cancellation by units: its pieces across the customer's orders; undefined when stored before.
+   * The rule is writeRefunds': orders that bought the sku at `match.unitPriceMinor` first, then the
+   * others, each group latest first; a manual credit (`wholeOrder`) looks only at lines of its price.
+   */
   private async allocate(
     refund: RefundInput,
     match: NonNullable<RefundInput['match']>,
@@ -575,9 +585,11 @@ export class ImportWriter {
     const pieces: RefundPiece[] = [];
     let units = match.quantity;
     let left = refund.amountMinor;
+    // Whether the customer bought the sku in an earlier order (a manual credit: at its unit price).
     let bought = false;
     if (customerId !== undefined && units > 0) {
-      const candidates = await this.db
+      const price = match.unitPriceMinor;
+      let query = this.db
         .selectFrom('orders as o')
         .innerJoin('order_lines as l', 'l.order_id', 'o.id')
         .select((eb) => [
@@ -585,11 +597,18 @@ export class ImportWriter {
           'o.total_minor',
           'o.refunded_minor',
           eb.fn.sum<number>('l.quantity').as('bought'),
+          // 1 when one of the order's lines of the sku has the cancellation's unit price: taken first.
+          eb.fn.max<number>(eb.case().when('l.unit_price_minor', '=', price).then(1).else(0).end()).as('same_price'),
           eb
             .selectFrom('refunds as r')
             .select((sub) => sub.fn.coalesce(sub.fn.sum<number>('r.quantity'), sub.val(0)).as('n'))
             .whereRef('r.order_id', '=', 'o.id')
             .where('r.sku', '=', match.sku)
+            // A manual credit's units taken back before at its price (one stored without a price, before
+            // migration 033, counts at every price).
+            .$if(match.wholeOrder === true, (sub) =>
+              sub.where((w) => w.or([w('r.unit_price_minor', '=', price), w('r.unit_price_minor', 'is', null)])),
+            )
             .as('returned'),
         ])
         .where('o.customer_id', '=', customerId)
@@ -597,8 +616,14 @@ export class ImportWriter {
         .where('l.sku', '=', match.sku)
         .where('l.quantity', '>', 0)
         .where('o.placed_at', '<=', match.before)
-        .where('o.currency', '=', refund.currency)
+        .where('o.currency', '=', refund.currency);
+      // A manual line's unit is an amount, not a product: an `M` credit of £80 takes back no unit of an
+      // order's 2 × £0.50 `M` line (C572659), only units of `M` lines at £80 not yet taken back at £80
+      // (C548830's four credits take back 548813's four `M` lines of the same four prices).
+      if (match.wholeOrder) query = query.where('l.unit_price_minor', '=', price);
+      const candidates = await query
         .groupBy(['o.id', 'o.total_minor', 'o.refunded_minor', 'o.placed_at'])
+        .orderBy('same_price', 'desc')
         .orderBy('o.placed_at', 'desc')
         .orderBy('o.id', 'desc')
         .execute();
@@ -622,10 +647,10 @@ export class ImportWriter {
         if (units === 0) break;
       }
     }
-    // A manual credit (Online Retail's `M` lines, `wholeOrder`) for nothing the customer bought, exactly
-    // what one of their earlier orders has left, refunds that order, the latest such: C556445 (M,
-    // £38,970) three minutes after 556444 (60 × £649.50). Any other amount stays without an order; a
-    // product's credit never does this (12 tissue boxes at £1.25 are not a £15 bank charge).
+    // A manual credit (Online Retail's `M` lines, `wholeOrder`) for nothing the customer bought at its
+    // unit price, exactly what one of their earlier orders has left, refunds that order, the latest such:
+    // C556445 (M, £38,970) three minutes after 556444 (60 × £649.50). Any other amount stays without an
+    // order; a product's credit never does this (12 tissue boxes at £1.25 are not a £15 bank charge).
     if (customerId !== undefined && match.wholeOrder && !bought && left > 0) {
       const whole = await this.db
         .selectFrom('orders')
