@@ -61,6 +61,14 @@ for (const dialect of DIALECTS) {
       await addOrder(db, { customerId: recent, placedAt: day('2023-01-10'), subtotalMinor: 10_000 });
       await addOrder(db, { customerId: recent, placedAt: day('2023-06-30'), subtotalMinor: 5_000 });
       assert.ok((await enrolMember(db, program, { customerId: idle, now: day('2023-02-01') })).ok);
+      // The store knows `lapsed` by its own id (two, from two sources: the first by source is shown).
+      await db
+        .insertInto('customer_identities')
+        .values([
+          { customer_id: lapsed, source: 'shopify', external_id: '7001' },
+          { customer_id: lapsed, source: 'csv', external_id: 'L-1' },
+        ])
+        .execute();
       await syncOrders(db, program, { now: day('2023-07-01') });
       app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });
     });
@@ -83,6 +91,9 @@ for (const dialect of DIALECTS) {
       );
       const lapsed = body.members.find((m: { email: string }) => m.email === 'lapsed@example.com');
       assert.equal(lapsed.daysInactive, 171, '2023-01-10 noon to the end of 2023-06-30');
+      // The dashboard names a member by the store's id, not Comeback's internal one.
+      assert.equal(lapsed.storeId, 'L-1');
+      assert.equal(body.members.find((m: { email: string }) => m.email === 'idle@example.com').storeId, null);
       assert.equal(body.total, 2);
     });
 

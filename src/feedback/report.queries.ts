@@ -3,7 +3,7 @@ import { groupAssignment } from '../analytics/index.js';
 import { ComebackError } from '../errors.js';
 import { stageRank } from '../segments/lifecycle.js';
 import { dayEndInZone } from '../shared/dates.js';
-import { type Db, isPostgres } from '../store/index.js';
+import { type Db, isPostgres, storeIdOf } from '../store/index.js';
 import { type ExitChurn, exitChurn } from './churn.queries.js';
 import { type CsatSummary, csatSummary, type NpsSummary, npsSummary } from './nps.js';
 import { latestReviews } from './reviews.queries.js';
@@ -40,6 +40,8 @@ export interface FeedbackReport {
   cartReasons: Array<{ reason: string; answers: number }>;
   latestComments: Array<{
     customerId: number;
+    /** The store's own id of the customer (`storeIdOf`); null for one known only by e-mail. */
+    storeId: string | null;
     survey: string;
     score: number | null;
     reason: string | null;
@@ -238,6 +240,7 @@ export async function feedbackReport(db: Db, { asOf, from }: { asOf: number; fro
   const comments = await fdb
     .selectFrom('survey_responses')
     .select(['customer_id', 'survey_key', 'score', 'reason', 'comment', 'answered_at'])
+    .select(storeIdOf(sql.ref('survey_responses.customer_id')).as('store_id'))
     .where('comment', 'is not', null)
     .where('comment', '<>', '')
     .where('answered_at', '>=', lower)
@@ -276,6 +279,7 @@ export async function feedbackReport(db: Db, { asOf, from }: { asOf: number; fro
     cartReasons: await reasons('cart'),
     latestComments: comments.map((c) => ({
       customerId: c.customer_id,
+      storeId: c.store_id,
       survey: c.survey_key,
       score: c.score,
       reason: c.reason,

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { MS_PER_DAY } from '../shared/dates.js';
-import { type Db, REVENUE_STATUSES } from '../store/index.js';
+import { type Db, REVENUE_STATUSES, storeIdOf } from '../store/index.js';
 import { type CreditLiability, creditLiability } from './credit.queries.js';
 import type { LoyaltyTables } from './loyalty-tables.js';
 import { type Program, tierAllowsReward, tierRank } from './program.js';
@@ -242,6 +242,8 @@ export async function programReport(
 export interface DormantMember {
   customerId: number;
   email: string | null;
+  /** The store's own id of the customer (`storeIdOf`); null for one known only by e-mail. */
+  storeId: string | null;
   lastActivityAt: number;
   daysInactive: number;
   balance: number;
@@ -282,12 +284,13 @@ export async function dormantMembersAndCount(
   const { rows } = await sql<{
     customer_id: number;
     email: string | null;
+    store_id: string | null;
     last_activity_at: number;
     balance: number;
     tier: string;
     total: number;
   }>`
-    select m.customer_id, c.email, count(*) over () as total,
+    select m.customer_id, c.email, ${storeIdOf(sql.ref('m.customer_id'))} as store_id, count(*) over () as total,
       coalesce(a.last_active, m.enrolled_at) as last_activity_at,
       coalesce(a.balance, 0) as balance,
       coalesce((select h.to_tier from loyalty_tier_history h
@@ -317,6 +320,7 @@ export async function dormantMembersAndCount(
     return {
       customerId: Number(r.customer_id),
       email: r.email,
+      storeId: r.store_id,
       lastActivityAt: r.last_activity_at,
       daysInactive: Math.floor((asOf - r.last_activity_at) / MS_PER_DAY),
       balance: r.balance,

@@ -251,7 +251,10 @@ export function FeedbackPage() {
                   testId="comments"
                   columns={[
                     { head: t('fbDate'), cell: (c) => i18n.date(c.answeredAt) },
-                    { head: t('fbCustomer'), cell: (c) => <a href={`#/customers/${c.customerId}`}>{c.customerId}</a> },
+                    {
+                      head: t('fbCustomer'),
+                      cell: (c) => <a href={`#/customers/${c.customerId}`}>{c.storeId ?? `#${c.customerId}`}</a>,
+                    },
                     { head: t('fbSurvey'), cell: (c) => survey(c.survey) },
                     { head: t('fbScore'), cell: (c) => c.score ?? '–' },
                     { head: t('fbComment'), cell: (c) => c.comment },

@@ -35,6 +35,8 @@ interface DormantView {
   members: Array<{
     customerId: number;
     email: string | null;
+    /** The store's own id; null for a customer known only by e-mail. */
+    storeId: string | null;
     daysInactive: number;
     balance: number;
     rewardsWithinReach: Array<{ key: string; name: string }>;
@@ -179,7 +181,9 @@ export function LoyaltyPage() {
                     columns={[
                       {
                         head: t('fbCustomer'),
-                        cell: (m) => <a href={`#/customers/${m.customerId}`}>{m.email ?? m.customerId}</a>,
+                        cell: (m) => (
+                          <a href={`#/customers/${m.customerId}`}>{m.email ?? m.storeId ?? `#${m.customerId}`}</a>
+                        ),
                       },
                       { head: t('loyDays'), cell: (m) => i18n.number(m.daysInactive) },
                       { head: t('loyBalance'), cell: (m) => i18n.number(m.balance) },
