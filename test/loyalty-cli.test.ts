@@ -213,7 +213,13 @@ describe('comeback loyalty', () => {
     assert.match((await comeback('loyalty', 'report', ...asOf)).out, /liability\s+£/);
     const dormant = JSON.parse((await comeback('loyalty', 'dormant', '--days', '180', ...asOf, '--json')).out);
     const dormantTable = (await comeback('loyalty', 'dormant', '--days', '180', ...asOf)).out.split('\n');
-    assert.match(dormantTable[0]!, /^customer +store id +inactive days/);
+    assert.match(dormantTable[0]!, /^customer +store id +inactive days .* next reward \(points short\)$/);
+    // The next reward with the points it needs, said without a minus sign that reads as a debt.
+    const short = dormant.find((m: { nextReward?: unknown }) => m.nextReward);
+    if (short) {
+      const row = dormantTable.find((line) => line.trimStart().startsWith(`#${short.customerId} `))!;
+      assert.ok(row.endsWith(`${short.nextReward.key} (${short.nextReward.missing.toLocaleString('en-GB')})`), row);
+    }
     assert.match(
       dormantTable[1]!,
       new RegExp(`^ *#${dormant[0].customerId} +\\S+ +\\d`),

@@ -597,7 +597,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         );
         out(
           formatTable([
-            ['customer', 'store id', 'inactive days', 'balance', 'worth', 'within reach', 'next reward'],
+            ['customer', 'store id', 'inactive days', 'balance', 'worth', 'within reach', 'next reward (points short)'],
             ...members.map((m) => [
               `#${m.customerId}`,
               known(m.customerId).storeId || known(m.customerId).email,
@@ -605,7 +605,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
               formatCount(m.balance),
               formatMoney(m.balanceValueMinor, p.config.currency),
               String(m.rewardsWithinReach.length),
-              m.nextReward ? `${m.nextReward.key} (−${m.nextReward.missing})` : '–',
+              m.nextReward ? `${m.nextReward.key} (${formatCount(m.nextReward.missing)})` : '–',
             ]),
           ]),
         );
