@@ -72,6 +72,13 @@ export interface CohortTable {
    * is marked, never read as a drop. Null when asOf is the end of a whole period.
    */
   partial: { cohort: string; start: string; lastDay: string; days: number; ofDays: number } | null;
+  /**
+   * The cohort of the period the data starts in (`firstSaleDay`, the first sale in this currency): the
+   * data cannot tell whether its customers bought before it, so it holds everyone already a customer
+   * then, not only the newly acquired (2010-12 in Online Retail). Marked, never compared as a cohort
+   * like the others. Null without sales.
+   */
+  firstCohort: { cohort: string; firstSaleDay: string } | null;
   cohorts: CohortRow[];
 }
 
@@ -115,10 +122,22 @@ export async function cohortTable(db: Db, options: CohortOptions): Promise<Cohor
     currency: currency ?? null,
     asOf,
     partial: null,
+    firstCohort: null,
     cohorts: [],
   };
   if (currency === undefined) return table;
   table.partial = partialPeriod(asOf, period);
+  const { rows: first } = await sql<{ at: number | null }>`
+    select min(o.placed_at) as at from ${ordersAsOf(asOf)} o where ${salesWhere('o', { currency, before: asOf })}`.execute(
+    db,
+  );
+  if (first[0]?.at != null) {
+    const at = Number(first[0].at);
+    table.firstCohort = {
+      cohort: bucketLabel(bucketOf(at, period), period).cohort,
+      firstSaleDay: epochDayToDate(Math.floor(at / MS_PER_DAY)),
+    };
+  }
   const bucket = period === 'month' ? monthIndex('o') : weekIndex('o');
   const where = salesWhere('o', { currency, before: asOf });
 

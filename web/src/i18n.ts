@@ -50,6 +50,8 @@ const en = {
   periodOutsideHistory:
     'The period ends on {to}, before the sales start on {start}: the data holds nothing of it, so none of its figures is shown (they are unknown, not 0).',
   partialMonth: '* {month}: partial month, the data stops on {day} ({days} of {of} days).',
+  firstCohort:
+    '† {month}: the data starts on {day}, so this cohort holds every customer already buying then, not only those acquired in it.',
   partialMonths: '* The data stops inside this month: it covers only part of it.',
   currencyLeftOut:
     'Sales in {currency} are not shown: nobody bought in {currency} in these periods (last sale {day}). `comeback report --currency {currency} --as-of {iso}` reports them.',
@@ -219,6 +221,8 @@ const ko: Record<MessageKey, string> = {
   periodOutsideHistory:
     '기간은 {to}에 끝나고 판매 기록은 {start}부터입니다: 이 기간의 데이터가 없어 어떤 수치도 표시하지 않습니다(0이 아니라 알 수 없음).',
   partialMonth: '* {month}: 부분 월입니다. 데이터는 {day}까지입니다({of}일 중 {days}일).',
+  firstCohort:
+    '† {month}: 데이터가 {day}부터 시작하므로 이 코호트에는 그 달에 새로 유입된 고객뿐 아니라 이미 구매하던 고객이 모두 포함됩니다.',
   partialMonths: '* 데이터가 이 달 중간에 끝나 일부만 포함합니다.',
   currencyLeftOut:
     '{currency} 판매는 표시하지 않습니다: 이 기간에 {currency}로 구매한 고객이 없습니다(마지막 판매 {day}). `comeback report --currency {currency} --as-of {iso}`로 볼 수 있습니다.',

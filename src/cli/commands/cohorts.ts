@@ -136,8 +136,9 @@ export function renderCohorts(table: CohortTable, colour: boolean, timeZone = 'U
     'customers',
     ...Array.from({ length: width }, (_, k) => `${unit}${k}`.padStart(cellWidth)),
   ];
+  // The first cohort holds everyone already a customer when the data starts: marked, with a note below.
   const rows = table.cohorts.map((c, r) => [
-    c.cohort,
+    c.cohort === table.firstCohort?.cohort ? `${c.cohort}†` : c.cohort,
     ...(table.breakdown || table.by ? [c.group ?? ''] : []),
     formatCount(c.size),
     ...texts[r]!.map((t, k) => {
@@ -157,7 +158,10 @@ export function renderCohorts(table: CohortTable, colour: boolean, timeZone = 'U
   const partial = table.partial
     ? `* ${table.partial.cohort} is partial: the data stops on ${table.partial.lastDay} (${table.partial.days} of ${table.partial.ofDays} days), so its values are not comparable with whole periods\n`
     : '';
+  const first = table.firstCohort
+    ? `† ${table.firstCohort.cohort}: the data starts on ${table.firstCohort.firstSaleDay}, so this cohort holds every customer already buying then, not only those acquired in it\n`
+    : '';
   // Whose and when: the cohorts count only the customers who bought in this currency, up to the as-of.
   const scope = `${table.currency ? `customers who bought in ${table.currency}, ` : ''}as of ${asOfText(table.asOf, timeZone)}\n`;
-  return `Acquisition cohorts by ${table.period} of first purchase: ${what}\n${scope}${grouped}${bands}${formatTable([header, ...rows])}\n${partial}`;
+  return `Acquisition cohorts by ${table.period} of first purchase: ${what}\n${scope}${grouped}${bands}${formatTable([header, ...rows])}\n${partial}${first}`;
 }

@@ -151,6 +151,9 @@ for (const dialect of DIALECTS) {
       assert.equal(table.period, 'month');
       assert.equal(table.metric, 'ltv');
       assert.equal(table.cohorts[0].cohort, '2024-03');
+      // The data starts in the first cohort's month: it holds everyone already buying then, and says so.
+      assert.equal(table.firstCohort.cohort, '2024-03');
+      assert.match(table.firstCohort.firstSaleDay, /^2024-03-\d\d$/);
       const week = JSON.parse((await run(['cohorts', '--json', '--db', t.url, '--period', 'week'])).out);
       assert.match(week.cohorts[0].cohort, /^\d{4}-W\d{2}$/);
       const plain = await run(['cohorts', '--db', t.url, '--currency', 'KRW']);
@@ -166,10 +169,19 @@ for (const dialect of DIALECTS) {
       assert.equal(nov.partial, null, 'as of the end of November 30 the last month is whole');
       const text = (await run(['cohorts', '--db', t.url, '--as-of', '2025-12-06'])).out;
       assert.match(text, /\* 2025-12 is partial: the data stops on 2025-12-06 \(6 of 31 days\)/);
+      // INR's sales all start on 2025-12-06: its one cohort is the data's first, marked and said.
+      assert.match(text, /^2025-12† /m);
+      assert.match(
+        text,
+        /^† 2025-12: the data starts on 2025-12-06, so this cohort holds every customer already buying then, not only those acquired in it$/m,
+      );
+
       // The heading says whose cohorts and as of when; KRW has no minor unit, so no decimals.
       assert.match(plain.out, /^customers who bought in KRW, as of the end of \d{4}-\d{2}-\d{2}$/m);
       const won = (await run(['cohorts', '--db', t.url, '--currency', 'KRW', '--metric', 'revenue'])).out;
       assert.match(won, /net revenue per original customer in each period \(KRW\)/);
+      assert.doesNotMatch(won, /^2024-04†/m, 'only the first cohort is marked');
+      assert.match(won, /^2024-03† /m);
       assert.doesNotMatch(won.split('\n').slice(3).join('\n'), /\d\.\d/, 'no decimals in won');
       assert.match(won, /\d,\d{3}/, 'thousands grouped');
       assert.ok(!plain.out.includes('\u001b['), 'no colour when stdout is not a terminal');

@@ -32,8 +32,9 @@ function useWide(): boolean {
 }
 
 /** A cohort's name, with its group when the table is split by one. */
-function rowName(i18n: I18n, c: CohortTable['cohorts'][number]): string {
-  return c.group === undefined ? i18n.month(c.cohort) : `${i18n.month(c.cohort)} · ${c.group}`;
+function rowName(i18n: I18n, c: CohortTable['cohorts'][number], first?: string): string {
+  const name = c.cohort === first ? `${i18n.month(c.cohort)}†` : i18n.month(c.cohort);
+  return c.group === undefined ? name : `${name} · ${c.group}`;
 }
 
 /** A cell's text, with a star in the last column when the data stops inside that period. */
@@ -71,7 +72,7 @@ function Heatmap({ table }: { table: CohortTable }) {
         formatter: (p: { value: [number, number, number] }) => {
           const c = cohorts[p.value[1]];
           return c
-            ? `${rowName(i18n, c)} · ${i18n.t('cohortSize')} ${i18n.number(c.size)}<br/>${i18n.t('monthsSince')}: ${p.value[0] + first}<br/>${name}: ${cellText(i18n, table, p.value[2])}`
+            ? `${rowName(i18n, c, table.firstCohort?.cohort)} · ${i18n.t('cohortSize')} ${i18n.number(c.size)}<br/>${i18n.t('monthsSince')}: ${p.value[0] + first}<br/>${name}: ${cellText(i18n, table, p.value[2])}`
             : '';
         },
       },
@@ -86,7 +87,11 @@ function Heatmap({ table }: { table: CohortTable }) {
       },
       yAxis: {
         type: 'category',
-        data: cohorts.map((c) => (wide ? `${rowName(i18n, c)} (${i18n.number(c.size)})` : rowName(i18n, c))),
+        data: cohorts.map((c) =>
+          wide
+            ? `${rowName(i18n, c, table.firstCohort?.cohort)} (${i18n.number(c.size)})`
+            : rowName(i18n, c, table.firstCohort?.cohort),
+        ),
         name: i18n.t('cohort'),
         nameTextStyle: AXIS_NAME,
       },
@@ -178,7 +183,7 @@ export function CohortsPage() {
                     <tbody>
                       {table.cohorts.map((c) => (
                         <tr key={`${c.cohort}|${c.group ?? ''}`}>
-                          <th scope="row">{rowName(i18n, c)}</th>
+                          <th scope="row">{rowName(i18n, c, table.firstCohort?.cohort)}</th>
                           <td
                             className="num"
                             data-testid={
@@ -199,6 +204,14 @@ export function CohortsPage() {
                   </table>
                 </TableScroll>
                 {table.by && <p className="muted small">{table.by.rule}</p>}
+                {table.firstCohort && (
+                  <p className="muted small" data-testid="cohort-first">
+                    {i18n.t('firstCohort', {
+                      month: i18n.month(table.firstCohort.cohort),
+                      day: i18n.date(Date.parse(table.firstCohort.firstSaleDay)),
+                    })}
+                  </p>
+                )}
                 {table.partial && (
                   <p className="muted small" data-testid="cohort-partial">
                     {i18n.t('partialMonth', {
