@@ -129,28 +129,40 @@ const lastLapsedIssue = (at: number) =>
  * units expired: 0 when nothing is due or the expiry was booked before.
  */
 async function expireLapsed(trx: LoyaltyDb, account: CreditAccountRow, at: number, now: number): Promise<number> {
+  const due = await lapsedDue(trx, account, at);
+  if (due.minor <= 0) return 0;
+  const posted = await postCredit(
+    trx,
+    account,
+    {
+      amountMinor: -due.minor,
+      kind: 'expired',
+      reason: 'store credit past its expiry date',
+      reference: null,
+      idempotencyKey: `credit:expire:${account.customer_id}:${account.currency}:${due.lastIssue}`,
+      occurredAt: at,
+    },
+    now,
+  );
+  return posted ? due.minor : 0;
+}
+
+/** What `expireLapsed` would expire on the account as of `at` (0 when nothing), read without writing. */
+async function lapsedDue(
+  trx: LoyaltyDb,
+  account: CreditAccountRow,
+  at: number,
+): Promise<{ minor: number; lastIssue: number | null }> {
   const due = await trx
     .selectFrom('store_credit_ledger')
     .select([lapsedIssues(at).as('lapsed'), netDebits.as('debits'), lastLapsedIssue(at).as('last_issue')])
     .where('customer_id', '=', account.customer_id)
     .where('currency', '=', account.currency)
     .executeTakeFirstOrThrow();
-  const minor = Math.min(Number(due.lapsed) - Number(due.debits), account.balance_minor);
-  if (due.last_issue === null || minor <= 0) return 0;
-  const posted = await postCredit(
-    trx,
-    account,
-    {
-      amountMinor: -minor,
-      kind: 'expired',
-      reason: 'store credit past its expiry date',
-      reference: null,
-      idempotencyKey: `credit:expire:${account.customer_id}:${account.currency}:${due.last_issue}`,
-      occurredAt: at,
-    },
-    now,
-  );
-  return posted ? minor : 0;
+  const lastIssue = due.last_issue === null ? null : Number(due.last_issue);
+  const minor =
+    lastIssue === null ? 0 : Math.max(0, Math.min(Number(due.lapsed) - Number(due.debits), account.balance_minor));
+  return { minor, lastIssue };
 }
 
 /** The outcome of a spend of store credit. */
@@ -319,15 +331,19 @@ export async function adjustCredit(
         value: { ...pick(input), balanceMinor: account.balance_minor, applied: false },
       };
     }
-    if (account.balance_minor + input.amountMinor < 0) {
+    // A debit takes only credit still valid on its date: what lapsed by then is not there to take.
+    const lapsed = input.amountMinor < 0 ? (await lapsedDue(trx, account, input.now)).minor : 0;
+    if (account.balance_minor - lapsed + input.amountMinor < 0) {
+      const gone = lapsed > 0 ? ` (${formatMoney(lapsed, input.currency)} more lapsed by then)` : '';
       return {
         ok: false,
         error: {
           kind: 'bad_input',
-          message: `amountMinor: customer ${input.customerId} has ${formatMoney(account.balance_minor, input.currency)} of store credit, cannot take ${formatMoney(-input.amountMinor, input.currency)}`,
+          message: `amountMinor: customer ${input.customerId} has ${formatMoney(account.balance_minor - lapsed, input.currency)} of store credit${gone}, cannot take ${formatMoney(-input.amountMinor, input.currency)}`,
         },
       };
     }
+    if (lapsed > 0) await expireLapsed(trx, account, input.now, input.now);
     await postCredit(
       trx,
       account,

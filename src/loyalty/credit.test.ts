@@ -315,6 +315,26 @@ for (const dialect of DIALECTS) {
       // A later sync finds nothing more to expire.
       assert.deepEqual(await expireCredit(db, { now: day(399) }), []);
       assert.equal((await creditStatus(db, c, { asOf: day(399) })).accounts[0]!.balanceMinor, 0);
+      // A staff debit takes only valid credit too: nothing is left, and the refusal says what lapsed.
+      const c2 = await member(100);
+      ok(await redeem(db, program, { customerId: c2, rewardKey: 'credit-5', now: day(1) }));
+      const late = await adjustCredit(db, {
+        customerId: c2,
+        currency: 'GBP',
+        amountMinor: -200,
+        reason: 'x',
+        now: day(398),
+      });
+      assert.equal(late.ok, false);
+      assert.match(
+        late.ok ? '' : late.error.message,
+        /^amountMinor: customer \d+ has £0\.00 of store credit \(£5\.00 more lapsed by then\), cannot take £2\.00$/,
+      );
+      assert.deepEqual(
+        (await creditStatus(db, c2, { asOf: day(399) })).entries.map((e) => e.kind),
+        ['issued'],
+        'a refused debit writes nothing, not even the expiry',
+      );
     });
 
     test('the report shows credit outstanding per currency beside the points liability', async () => {
