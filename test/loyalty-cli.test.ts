@@ -71,6 +71,9 @@ describe('comeback loyalty', () => {
       human.out,
       /^note: shown as of 2026-12-03, the member's latest ledger entry \(live reviews, answers, redemptions\), after the store's latest data \(2011-12-09\); as the customer's own pages show it$/m,
     );
+    // The 2011 points lapsed by 2026 are shown as due, with what books them: not "the next sync", which
+    // runs as of the store's data (2011) and books nothing of 2026.
+    assert.match(human.out, / expire +points available since .* due \(a sync as of this day or later books it\)$/m);
     // A hand-made entry at the store's default as-of (2011) is not written back in time, behind the 2026
     // review (10 points booked in 2011 would have expired in 2012): it is dated with the latest entry, and says so.
     const adjusted = await run('loyalty', 'adjust', '8', '--points', '10', '--reason', 'goodwill');

@@ -237,7 +237,13 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
             ['date', 'points', 'kind', 'reason', 'bucket'],
             ...memberHistory(status).map((h) =>
               h.due
-                ? [day(h.at, timeZone), String(h.points), 'expire', h.expiry.reason, 'due (booked by the next sync)']
+                ? [
+                    day(h.at, timeZone),
+                    String(h.points),
+                    'expire',
+                    h.expiry.reason,
+                    'due (a sync as of this day or later books it)',
+                  ]
                 : [
                     day(h.at, timeZone),
                     String(h.points),
@@ -378,7 +384,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
           out(`customer ${id}: ${formatMoney(a.balanceMinor, a.currency)} of store credit, checkout code ${a.code}`);
           if (a.dueExpiryMinor > 0) {
             out(
-              `  ${formatMoney(a.dueExpiryMinor, a.currency)} of it lapsed by ${day(now - 1, timeZone)} and is not counted; \`loyalty sync\` books its expiry`,
+              `  ${formatMoney(a.dueExpiryMinor, a.currency)} of it lapsed by ${day(now - 1, timeZone)} and is not counted; a \`loyalty sync\` as of that day or later books its expiry`,
             );
           }
         }
