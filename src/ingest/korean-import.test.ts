@@ -510,6 +510,8 @@ describe('Korean exports without a database', () => {
     assert.equal(run.code, 0, run.err);
     // The generator writes 160 + 40 Cafe24 orders and 120 SmartStore orders (scripts/kr-samples.ts).
     assert.match(run.out, /^Loaded 320 orders /);
+    // Without the server the demo's store is the same: fitted and segmented.
+    assert.match(run.err, /^Segmented \d+ customers \(RFM, personas, lifecycle\)\.$/m);
     // It says how to point later commands at its file, and that works as printed.
     const file = join(dir, 'kr.db');
     assert.ok(run.out.includes(`add --db sqlite:${file} (or export COMEBACK_DB=sqlite:${file})`), run.out);

@@ -131,7 +131,7 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--user <name>', 'the admin user name', 'admin')
     .option('--password <password>', 'the admin password (default: a generated one, printed)')
-    .option('--no-serve', 'load the data only, do not start the server')
+    .option('--no-serve', 'load, fit and segment the data as the demo does, without starting the server')
     .action(async (flags: DemoFlags) => {
       const port = parsePort(flags.port);
       if (flags.store !== 'retail' && flags.store !== 'kr') {
@@ -154,11 +154,12 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
         const dbHint =
           `Other commands: add --db sqlite:${flags.file} (or export COMEBACK_DB=sqlite:${flags.file}), ` +
           `e.g. comeback stats --db sqlite:${flags.file}\n`;
+        // Fitted and segmented with or without the server: the same store either way.
+        await prepareExtras(store, ctx, korean ? KR_DEMO_SEGMENTS : DEMO_SEGMENTS);
         if (!flags.serve) {
           ctx.io.out.write(dbHint);
           return;
         }
-        await prepareExtras(store, ctx, korean ? KR_DEMO_SEGMENTS : DEMO_SEGMENTS);
         const password = flags.password ?? randomBytes(12).toString('base64url');
         const admin = await upsertAdminUser(store.db, { username: flags.user, password, now: ctx.now() });
         const { buildApp } = await import('../../api/index.js');
