@@ -39,6 +39,11 @@ export interface NewVsReturningMonth {
   returningRevenue: number;
   /** True when the data stops inside the month (it ends after asOf or the range's end): part of a month. */
   partial: boolean;
+  /**
+   * True for the month the data starts in: its buyers' earlier purchases cannot be seen, so every one
+   * of them counts as new (Online Retail's 2010-12: 883 new, 0 returning). Marked, not a finding.
+   */
+  dataStarts: boolean;
 }
 
 /** New and returning customers, orders and revenue per calendar month (of the local order date). */
@@ -60,6 +65,7 @@ export async function newVsReturning(
     returning_orders: number;
     new_revenue: number;
     returning_revenue: number;
+    data_first: number;
   }>`
     with cm as (
       select ${customerKey('o')} as customer_id, ${monthIndex('o')} as month,
@@ -69,8 +75,9 @@ export async function newVsReturning(
       where ${salesWhere('o', { currency, before: to })}
       group by 1, 2
     ),
-    x as (select month, orders, revenue, min(month) over (partition by customer_id) as first_month from cm)
-    select month,
+    x as (select month, orders, revenue, min(month) over (partition by customer_id) as first_month,
+                 min(month) over () as data_first from cm)
+    select month, min(data_first) as data_first,
       sum(case when month = first_month then 1 else 0 end) as new_customers,
       sum(case when month > first_month then 1 else 0 end) as returning_customers,
       sum(case when month = first_month then orders else 0 end) as new_orders,
@@ -92,6 +99,7 @@ export async function newVsReturning(
       newRevenue: toMajor(Number(r.new_revenue), currency),
       returningRevenue: toMajor(Number(r.returning_revenue), currency),
       partial: monthEndOf(Number(r.month)) > to,
+      dataStarts: Number(r.month) === Number(r.data_first),
     })),
   };
 }

@@ -230,7 +230,13 @@ for (const dialect of DIALECTS) {
       );
       assert.deepEqual([r.change.revenue, r.change.orders, r.change.buyers], [null, null, null]);
       assert.equal(r.byCurrency[0]!.timeToSecondOrder.previous, null, 'nobody can be seen acquired in February');
-      assert.notEqual(r.byCurrency[0]!.timeToSecondOrder.current, null);
+      // Nor in March, which starts before the first sale: as N, who was acquired in it cannot be seen.
+      assert.equal(r.byCurrency[0]!.timeToSecondOrder.current, null);
+      // D's first sale is the data's first month's: every buyer of that month counts as new, and it is marked.
+      assert.deepEqual(
+        r.byCurrency[0]!.newVsReturning.map((m) => [m.month, m.dataStarts]),
+        [['2024-03', true]],
+      );
       // A period from the first sale's day is no better: nothing before it can be seen.
       const onTheDay = await retentionReport(t.store.db, {
         asOf: AS_OF,
@@ -248,6 +254,11 @@ for (const dialect of DIALECTS) {
       });
       assert.equal(covered.unsupported.filter((u) => u.code === 'period_before_history').length, 0);
       assert.deepEqual([covered.customersStart, covered.newCustomers], [1, 0]);
+      assert.equal(
+        covered.byCurrency[0]!.timeToSecondOrder.current?.customers,
+        0,
+        'acquired: nobody, and that is known',
+      );
     });
 
     test('a start that is no whole millisecond is refused, naming the field', async () => {

@@ -425,7 +425,9 @@ for (const dialect of DIALECTS) {
                  count(*) filter (where date_trunc('month', d) > fm) as returning_orders,
                  coalesce(sum(net) filter (where date_trunc('month', d) = fm), 0) as new_revenue,
                  coalesce(sum(net) filter (where date_trunc('month', d) > fm), 0) as returning_revenue,
-                 date_trunc('month', d) + interval 1 month > ${ts(data.asOf)} as partial
+                 date_trunc('month', d) + interval 1 month > ${ts(data.asOf)} as partial,
+                 -- the month of the first sale (guests' too): every buyer in it counts as new
+                 date_trunc('month', d) = (select min(date_trunc('month', d)) from sales where ts < ${ts(data.asOf)}) as data_starts
           from cust join firsts using (customer) group by all order by month`);
           assert.deepEqual(
             got.months,
@@ -438,6 +440,7 @@ for (const dialect of DIALECTS) {
               newRevenue: Number(r.new_revenue) / 100,
               returningRevenue: Number(r.returning_revenue) / 100,
               partial: r.partial === true,
+              dataStarts: r.data_starts === true,
             })),
           );
         });

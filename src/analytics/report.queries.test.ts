@@ -304,9 +304,15 @@ for (const dialect of DIALECTS) {
           newRevenue: 100,
           returningRevenue: 0,
           partial: false,
+          dataStarts: false,
         },
       );
       const all = await newVsReturning(t.store.db, { asOf: AS_OF });
+      // Only the month of the store's first sale is marked: every buyer in it counts as new.
+      assert.deepEqual(
+        all.months.filter((m) => m.dataStarts).map((m) => m.month),
+        [all.months[0]!.month],
+      );
       assert.deepEqual(
         all.months.filter((m) => m.partial).map((m) => m.month),
         [],

@@ -198,10 +198,11 @@ export interface CurrencyReport extends PeriodFigures {
   /** New and returning customers and revenue per month of the period. */
   newVsReturning: NewVsReturningMonth[];
   /**
-   * Time to the second purchase of the customers acquired in the period, and in the previous one (null
-   * when that lies wholly before the sales, `period_outside_history`: nobody can be seen acquired in it).
+   * Time to the second purchase of the customers acquired in the period, and in the previous one; null
+   * for a period that starts on the first sale's day or before it (`period_before_history`,
+   * `period_outside_history`): who was acquired in it cannot be seen, as N cannot.
    */
-  timeToSecondOrder: { current: TimeToSecondOrder; previous: TimeToSecondOrder | null };
+  timeToSecondOrder: { current: TimeToSecondOrder | null; previous: TimeToSecondOrder | null };
 }
 
 /**
@@ -694,8 +695,8 @@ async function currencyReport(
     change: compare(current, previous),
     newVsReturning: (await newVsReturning(db, { asOf, currency, from: period.from, to: period.to })).months,
     timeToSecondOrder: {
-      current: secondOrders[0]!,
-      previous: previous.unsupported.some((u) => u.code === 'period_outside_history') ? null : secondOrders[1]!,
+      current: current.newCustomers === null ? null : secondOrders[0]!,
+      previous: previous.newCustomers === null ? null : secondOrders[1]!,
     },
   };
 }

@@ -10,6 +10,7 @@ import {
   parseGrouping,
   type RetentionReport,
   retentionReport,
+  SECOND_ORDER_HORIZONS,
   type TimeToSecondOrder,
 } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
@@ -258,7 +259,7 @@ function printReport(io: Io, report: RetentionReport, asOfSource: string, timeZo
         `${table([
           ['month', 'new', 'returning', 'new revenue', 'returning revenue'],
           ...c.newVsReturning.map((m) => [
-            m.partial ? `${m.month} (partial)` : m.month,
+            `${m.partial ? `${m.month} (partial)` : m.month}${m.dataStarts ? '†' : ''}`,
             formatCount(m.newCustomers),
             formatCount(m.returningCustomers),
             formatValue(m.newRevenue, 'money', c.currency),
@@ -266,9 +267,24 @@ function printReport(io: Io, report: RetentionReport, asOfSource: string, timeZo
           ]),
         ])}\n`,
       );
+      const start = c.newVsReturning.find((m) => m.dataStarts);
+      if (start) {
+        write(
+          `† ${start.month}: the data starts in this month, so its buyers' earlier purchases cannot be seen and every one of them counts as new\n`,
+        );
+      }
     }
     write(`\nTime to second purchase of the customers acquired in the period (${c.currency})\n`);
     write(`${secondOrderTable(c.timeToSecondOrder.current, c.timeToSecondOrder.previous)}\n`);
+    const blind = [
+      c.timeToSecondOrder.current === null ? 'this period' : '',
+      c.timeToSecondOrder.previous === null ? 'the previous one' : '',
+    ].filter(Boolean);
+    if (blind.length > 0) {
+      write(
+        `– ${blind.join(' and ')}: ${blind.length === 2 ? 'each starts' : 'it starts'} on the first sale's day or before it, so who was acquired in it cannot be seen (as new customers cannot)\n`,
+      );
+    }
   }
   if (report.byGroup) write(groupTable(report.byGroup));
   if (report.engagement) {
@@ -291,22 +307,22 @@ function printReport(io: Io, report: RetentionReport, asOfSource: string, timeZo
   }
 }
 
-function secondOrderTable(current: TimeToSecondOrder, previous: TimeToSecondOrder | null): string {
+function secondOrderTable(current: TimeToSecondOrder | null, previous: TimeToSecondOrder | null): string {
   const days = (v: number | null | undefined) => (v == null ? '–' : `${v.toFixed(1)} days`);
   // A previous period wholly before the sales (null) acquired nobody the data can see: "–", not 0.
   const count = (v: number | undefined) => (v === undefined ? '–' : formatCount(v));
   const rows: string[][] = [
     ['', 'this period', 'previous'],
-    ['customers acquired', formatCount(current.customers), count(previous?.customers)],
-    ['came back', formatCount(current.withSecondOrder), count(previous?.withSecondOrder)],
-    ['first quartile', days(current.q1), days(previous?.q1)],
-    ['median', days(current.median), days(previous?.median)],
-    ['third quartile', days(current.q3), days(previous?.q3)],
+    ['customers acquired', count(current?.customers), count(previous?.customers)],
+    ['came back', count(current?.withSecondOrder), count(previous?.withSecondOrder)],
+    ['first quartile', days(current?.q1), days(previous?.q1)],
+    ['median', days(current?.median), days(previous?.median)],
+    ['third quartile', days(current?.q3), days(previous?.q3)],
   ];
-  current.within.forEach((h, i) => {
+  SECOND_ORDER_HORIZONS.forEach((horizon, i) => {
     rows.push([
-      `within ${h.days} days`,
-      formatValue(h.share, 'rate', ''),
+      `within ${horizon} days`,
+      formatValue(current?.within[i]?.share ?? null, 'rate', ''),
       formatValue(previous?.within[i]?.share ?? null, 'rate', ''),
     ]);
   });
