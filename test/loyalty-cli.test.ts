@@ -83,6 +83,26 @@ describe('comeback loyalty', () => {
       adjusted.err,
       /^note: dated 2026-12-03, the member's latest ledger entry, after the store's latest data \(2011-12-09\): a member's ledger is not written back in time$/m,
     );
+    // A typed date after today is refused too: the ledger is dated when things happen.
+    const ahead = await run(
+      'loyalty',
+      'credit',
+      'adjust',
+      '8',
+      '--amount',
+      '1.00',
+      '--reason',
+      'x',
+      '--as-of',
+      '2099-01-01',
+    );
+    assert.equal(ahead.code, 1);
+    assert.match(
+      ahead.err,
+      /as-of: 2099-01-01 is after today \(\d{4}-\d{2}-\d{2}\): a ledger entry is dated when it happens, never ahead of it/,
+    );
+    const syncAhead = await run('loyalty', 'sync', '--as-of', '2099-01-01');
+    assert.equal(syncAhead.code, 1, 'a sync as of next year would expire what has not expired yet');
     // A typed date before the ledger is refused, naming the flag, and writes nothing.
     const back = await run('loyalty', 'redeem', '8', '--reward', 'five-off', '--as-of', '2011-12-01');
     assert.equal(back.code, 1);

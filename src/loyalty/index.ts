@@ -52,6 +52,7 @@ export { type SyncSummary, syncOrders } from './orders.queries.js';
 export {
   type Action,
   earnableMinor,
+  futureWriteRefusal,
   orderPoints,
   type Program,
   type ProgramConfig,

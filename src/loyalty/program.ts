@@ -354,3 +354,17 @@ export function staleWriteRefusal(
   const iso = (ms: number) => dayInZone(ms, timeZone);
   return `the store's data ends on ${iso(dataEnd - 1)}, ${Math.floor(days)} days before ${iso(at)}: a ledger write then would settle, expire and review tiers against dates the data never reached; give the date explicitly (--as-of / asOf)`;
 }
+
+/**
+ * Why a ledger write dated `at` (epoch ms) cannot be made at `now` (the clock, read by the caller at the
+ * edge): its day (in `timeZone`, the store's IANA zone) is after today's. The ledger is append-only and
+ * dated when things happen: a sync or an entry as of next year would expire points and credit that have
+ * not expired yet, and every later read would see them gone. Undefined when `at` is today or earlier
+ * (an entry as of today is dated at the day's last millisecond, a little after now).
+ */
+export function futureWriteRefusal(at: number, now: number, timeZone = 'UTC'): string | undefined {
+  const day = dayInZone(at, timeZone);
+  const today = dayInZone(now, timeZone);
+  if (day <= today) return undefined;
+  return `${day} is after today (${today}): a ledger entry is dated when it happens, never ahead of it`;
+}

@@ -169,6 +169,13 @@ for (const dialect of DIALECTS) {
       });
       assert.equal(explicit.statusCode, 200, explicit.body);
       assert.equal(explicit.json().issuedAt, NOW);
+      const ahead = await call('POST', `/loyalty/members/${customerId}/redeem`, write, {
+        reward: 'ship',
+        asOf: '2026-03-02',
+      });
+      assert.equal(ahead.statusCode, 400, ahead.body);
+      assert.equal(ahead.json().error.field, 'asOf');
+      assert.match(ahead.json().error.message, /^asOf: 2026-03-02 is after today \(2026-03-01\)/);
       const badDate = await call('POST', `/loyalty/members/${customerId}/redeem`, write, {
         reward: 'ship',
         asOf: 'soon',

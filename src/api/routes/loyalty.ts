@@ -7,6 +7,7 @@ import {
   creditStatus,
   dormantMembersAndCount,
   earnForAction,
+  futureWriteRefusal,
   loadProgram,
   memberAsOf,
   memberInstant,
@@ -84,6 +85,8 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
     const { timeZone } = await messagingSettings(db);
     const given = endDateQuery(text, 'asOf', timeZone);
     let at = given;
+    const ahead = given === undefined ? undefined : futureWriteRefusal(given - 1, deps.now(), timeZone);
+    if (ahead) throw new ComebackError('bad_input', `asOf: ${ahead}`, { location: { field: 'asOf' } });
     if (at === undefined) {
       at = deps.now();
       const refusal = staleWriteRefusal(at, await latestSaleEnd(db, undefined, undefined, timeZone), false, timeZone);

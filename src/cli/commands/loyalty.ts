@@ -12,6 +12,7 @@ import {
   earnForAction,
   enrolMember,
   fetchSender,
+  futureWriteRefusal,
   loadProgram,
   markCodesUsed,
   memberAsOf,
@@ -95,6 +96,9 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         const dataEnd = await latestSaleEnd(store.db, undefined, undefined, timeZone);
         const refusal = staleWriteRefusal(resolved.asOf, dataEnd, resolved.source === 'given', timeZone);
         if (refusal) throw new ComebackError('conflict', refusal);
+        // A typed as-of is the day's end: its last millisecond is the day the write is dated on.
+        const ahead = futureWriteRefusal(resolved.asOf - 1, ctx.now(), timeZone);
+        if (ahead) throw new ComebackError('bad_input', ahead, { location: { field: 'as-of' } });
       }
       // A hand-made entry (enrol, earn, redeem, adjust) as of a day is made on that day, at its last
       // millisecond: at the as-of itself, the next midnight, it would read as the next day's.
