@@ -129,6 +129,34 @@ for (const dialect of DIALECTS) {
       }
     });
 
+    test('credit redeemed as of today (dated at its last millisecond) is on the page read at noon, beside its points', async () => {
+      const t = await freshDatabase(dialect.name);
+      const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });
+      try {
+        await app.listen({ port: 0, host: '127.0.0.1' });
+        const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+        const db = t.store.db;
+        const program = await saveProgram(db, creditProgramConfig(), { now: NOW - 30 * DAY });
+        const customer = await addCustomer(db, { email: 'today@example.com' });
+        assert.ok((await enrolMember(db, program, { customerId: customer, now: NOW - 20 * DAY })).ok);
+        assert.ok((await adjust(db, program, { customerId: customer, points: 200, reason: 'x', now: NOW - DAY })).ok);
+        // `comeback loyalty redeem … --as-of 2026-03-01` dates it at 23:59:59.999 of that day.
+        const endOfToday = Date.UTC(2026, 2, 2) - 1;
+        assert.ok((await redeem(db, program, { customerId: customer, rewardKey: 'credit-5', now: endOfToday })).ok);
+        const token = signPageLink(await messageLinkSecret(db), { c: customer, p: 'rewards', e: NOW + DAY });
+        const body = await (await fetch(`${base}/w/${token}?lang=en`)).text();
+        assert.match(body, /data-balance>150</, 'the points spent on it are gone');
+        assert.match(
+          body,
+          /<h2>Store credit<\/h2><div class="big" data-credit>£5\.00<\/div>/,
+          'and the credit is there',
+        );
+      } finally {
+        await app.close();
+        await t.drop();
+      }
+    });
+
     test('redeeming store credit in the launcher credits the account; the page and /storefront/me show balance and code', async () => {
       const t = await freshDatabase(dialect.name);
       const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });

@@ -43,7 +43,7 @@ import {
   TOPICS,
   withStoreLink,
 } from '../../hosted/index.js';
-import { findProgram, memberStatus } from '../../loyalty/index.js';
+import { findProgram, memberAsOf } from '../../loyalty/index.js';
 import { immediateTransaction } from '../../store/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { CUSTOMER_FIELDS, customerOfBody } from '../customer-body.js';
@@ -248,7 +248,11 @@ export function registerSurveyPageRoutes(app: ApiApp, deps: RouteDeps & { linkSe
     const verified = verifyPageLink(deps.linkSecret, request.params.token, 'rewards', now);
     if (!verified.ok) return sendPage(reply, refusalStatus(verified.reason), refusedPage(lang, verified.reason));
     const program = await findProgram(db);
-    const status = program ? await memberStatus(db, program, verified.claims.c, { asOf: now, entries: 20 }) : undefined;
+    // As every face reads a member: forward to the latest ledger entry when that is later than now (an
+    // entry made as of today is dated at the day's last millisecond: its points and its credit both count).
+    const status = program
+      ? (await memberAsOf(db, program, verified.claims.c, now, { given: false, timeZone: 'UTC', entries: 20 }))?.status
+      : undefined;
     return sendPage(reply, 200, await storePage(lang, rewardsPage(lang, status, program?.config)));
   });
 }

@@ -5,7 +5,7 @@ import { normaliseEmail, recordConsent, recordEvents } from '../../ingest/index.
 import {
   findProgram,
   loadProgram,
-  memberStatus,
+  memberAsOf,
   type ProgramConfig,
   redeem,
   tierAllowsReward,
@@ -111,7 +111,10 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
       const program = await findProgram(db);
       if (!program) return { program: false, member: null };
       const now = deps.now();
-      const status = await memberStatus(db, program, customerId!, { asOf: now, entries: 0 });
+      // As every face reads a member: forward to the latest ledger entry when that is later than now
+      // (an entry made as of today is dated at the day's last millisecond).
+      const status = (await memberAsOf(db, program, customerId!, now, { given: false, timeZone: 'UTC', entries: 0 }))
+        ?.status;
       const { config } = program;
       const base = {
         program: true,
@@ -191,7 +194,8 @@ export function registerStorefrontRoutes(app: ApiApp, deps: RouteDeps): void {
       const r = result.value;
       // What the member can spend now, as /storefront/me reads it (lapsed credit and expired points
       // taken off), not the booked balances the redemption returns.
-      const after = await memberStatus(db, program, customerId!, { asOf: now, entries: 0 });
+      const after = (await memberAsOf(db, program, customerId!, now, { given: false, timeZone: 'UTC', entries: 0 }))
+        ?.status;
       return {
         code: r.code,
         reward: { key: r.reward.key, name: r.reward.name },
