@@ -89,7 +89,7 @@ for (const dialect of DIALECTS) {
       assert.equal(shown.code, 0, shown.err);
       assert.ok(
         shown.out.startsWith(
-          `customer ${evil.customer.id} — Evil\\x1b]0;pwned\\x07 Name${dialect.name === 'sqlite' ? '\\x00' : '\\x07'}x <two@example.com>\n`,
+          `customer csv:2, #${evil.customer.id} — Evil\\x1b]0;pwned\\x07 Name${dialect.name === 'sqlite' ? '\\x00' : '\\x07'}x <two@example.com>\n`,
         ),
       );
       // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting none reach the terminal.

@@ -114,7 +114,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(more.credit.expired, []);
       const shown = await cli('loyalty', 'credit', 'cred@example.com', ...asOf(371));
       assert.equal(shown.code, 0, shown.err);
-      assert.match(shown.out, new RegExp(`^customer ${member}: £0\\.00 of store credit, checkout code ${code}$`, 'm'));
+      assert.match(shown.out, new RegExp(`^customer #${member}: £0\\.00 of store credit, checkout code ${code}$`, 'm'));
       assert.match(shown.out, /expired\s+store credit past its expiry date/);
       assert.match(shown.out, new RegExp(`restored\\s+order ${orderB} cancelled`));
     });

@@ -121,7 +121,7 @@ describe('comeback loyalty', () => {
     assert.equal(credited.code, 0, credited.err);
     const credit = await run('loyalty', 'credit', '8');
     assert.equal(credit.code, 0, credit.err);
-    assert.match(credit.out, /^customer \d+: £5\.00 of store credit, checkout code CR-/m);
+    assert.match(credit.out, /^customer online-retail:\d+, #\d+: £5\.00 of store credit, checkout code CR-/m);
     assert.match(credit.out, /^note: shown as of 2026-12-03, the member's latest ledger entry/m);
     assert.match(credit.out, /^2026-12-03 +\+£5\.00 +adjusted +late delivery +cli$/m);
     const creditThen = JSON.parse((await run('loyalty', 'credit', '8', '--as-of', '2011-12-09', '--json')).out);

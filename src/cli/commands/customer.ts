@@ -44,7 +44,9 @@ export function registerCustomer(program: Command, ctx: CommandContext): void {
       const c = p.customer;
       const out: string[] = [];
       const name = [c.firstName, c.lastName].filter(Boolean).join(' ');
-      out.push(`customer ${c.id}${name ? ` — ${safe(name)}` : ''}${c.email ? ` <${safe(c.email)}>` : ''}`);
+      // The store's ids first (what people know the customer by), then Comeback's internal one.
+      const ids = [...p.identities.map((i) => safe(`${i.source}:${i.externalId}`)), `#${c.id}`].join(', ');
+      out.push(`customer ${ids}${name ? ` — ${safe(name)}` : ''}${c.email ? ` <${safe(c.email)}>` : ''}`);
       out.push(
         formatTable([
           ['', ''],

@@ -375,8 +375,10 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         const now = source === 'given' ? dataAsOf : await memberInstant(db, id, dataAsOf, { given: false, timeZone });
         const status = await creditStatus(db, id, { asOf: now, entries });
         if (flags.json) return printJson(ctx.io, { asOf: now, ...status });
+        // The store's ids first, then Comeback's internal one, as `loyalty member` names a member.
+        const who = [...(await storeCustomers(db, [id]))(id).identities, `#${id}`].join(', ');
         if (status.accounts.length === 0) {
-          out(`customer ${id} has no store credit`);
+          out(`customer ${who} has no store credit`);
           return;
         }
         if (now > dataAsOf) {
@@ -385,7 +387,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
           );
         }
         for (const a of status.accounts) {
-          out(`customer ${id}: ${formatMoney(a.balanceMinor, a.currency)} of store credit, checkout code ${a.code}`);
+          out(`customer ${who}: ${formatMoney(a.balanceMinor, a.currency)} of store credit, checkout code ${a.code}`);
           if (a.dueExpiryMinor > 0) {
             out(
               `  ${formatMoney(a.dueExpiryMinor, a.currency)} of it lapsed by ${day(now - 1, timeZone)} and is not counted; a \`loyalty sync\` as of that day or later books its expiry`,

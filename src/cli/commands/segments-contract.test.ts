@@ -99,7 +99,7 @@ describe('comeback segments and comeback customer', () => {
     assert.ok(profile.lifecycle.stage);
     assert.ok(profile.scores.pAlive >= 0);
     const text = await comeback('customer', 'cdnow:4', '--as-of', '1998-07-01');
-    assert.match(text.out, /^customer \d+/);
+    assert.match(text.out, /^customer cdnow:\d+, #\d+/);
     assert.match(text.out, /RFM: /);
     assert.equal((await comeback('customer', 'cdnow:no-such')).code, 1);
   });
