@@ -139,7 +139,7 @@ for (const dialect of DIALECTS) {
         [['--amount', '1.234', '--reason', 'x'], /^comeback: amount: "1\.234" has 3 decimals; GBP has 2\n$/],
         [['--amount', 'five', '--reason', 'x'], /^comeback: amount: "five" is not a number\n$/],
         [['--amount', '0', '--reason', 'x'], /^comeback: amount: must not be zero\n$/],
-        [['--amount', '-3.51', '--reason', 'x'], /^comeback: amount: customer \d+ has £3\.50 of store credit/],
+        [['--amount', '-3.51', '--reason', 'x'], /^comeback: amount: customer #\d+ has £3\.50 of store credit/],
         [['--amount', '1', '--currency', 'ZZZ', '--reason', 'x'], /^comeback: currency: "ZZZ" is not an ISO 4217/],
         [['--amount', '1', '--reason', ' '], /^comeback: reason: an adjustment needs a reason\n$/],
         [['--amount', '2', '--reason', 'x', '--key', 'g-1'], /idempotency key g-1 was already used/],

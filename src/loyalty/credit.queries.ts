@@ -339,7 +339,7 @@ export async function adjustCredit(
         ok: false,
         error: {
           kind: 'bad_input',
-          message: `amountMinor: customer ${input.customerId} has ${formatMoney(account.balance_minor - lapsed, input.currency)} of store credit${gone}, cannot take ${formatMoney(-input.amountMinor, input.currency)}`,
+          message: `amountMinor: customer #${input.customerId} has ${formatMoney(account.balance_minor - lapsed, input.currency)} of store credit${gone}, cannot take ${formatMoney(-input.amountMinor, input.currency)}`,
         },
       };
     }

@@ -328,7 +328,7 @@ for (const dialect of DIALECTS) {
       assert.equal(late.ok, false);
       assert.match(
         late.ok ? '' : late.error.message,
-        /^amountMinor: customer \d+ has £0\.00 of store credit \(£5\.00 more lapsed by then\), cannot take £2\.00$/,
+        /^amountMinor: customer #\d+ has £0\.00 of store credit \(£5\.00 more lapsed by then\), cannot take £2\.00$/,
       );
       assert.deepEqual(
         (await creditStatus(db, c2, { asOf: day(399) })).entries.map((e) => e.kind),

@@ -620,7 +620,7 @@ export async function adjust(
         ok: false,
         error: {
           kind: 'insufficient_points',
-          message: `member ${input.customerId} has ${member.balance} points available, cannot take ${-input.points}`,
+          message: `member #${input.customerId} has ${member.balance} points available, cannot take ${-input.points}`,
         },
       };
     }

@@ -111,7 +111,7 @@ export async function redeem(
         ok: false,
         error: {
           kind: 'insufficient_points',
-          message: `reward ${reward.key} costs ${reward.cost} points; member ${input.customerId} has ${member.balance}`,
+          message: `reward ${reward.key} costs ${reward.cost} points; member #${input.customerId} has ${member.balance}`,
         },
       };
     }
