@@ -464,8 +464,15 @@ export async function creditStatus(
 /** Store credit outstanding in one currency: what the store owes its members, in money. */
 export interface CreditLiability {
   currency: string;
-  /** The sum of the balances: money the members can still spend. */
+  /** The sum of the balances as booked (what a sync reconciles against). */
   outstandingMinor: number;
+  /**
+   * Of it, credit past its expiry date by `asOf` that no sync has booked yet (per account, as
+   * `creditStatus` reads it: max(0, Σ lapsed issues − Σ net debits), at most the balance): not spendable.
+   */
+  lapsedMinor: number;
+  /** Money the members can still spend: `outstandingMinor − lapsedMinor`. */
+  spendableMinor: number;
   /** Accounts with a balance above zero. */
   accounts: number;
   issuedMinor: number;
@@ -495,23 +502,31 @@ export async function creditLiability(db: Db, { asOf }: { asOf: number }): Promi
     .groupBy('currency')
     .orderBy('currency')
     .execute();
-  const holders = await l
-    .selectFrom(
-      l
-        .selectFrom('store_credit_ledger')
-        .select(['customer_id', 'currency', sql<number>`sum(amount_minor)`.as('b')])
-        .where('created_at', '<=', asOf)
-        .groupBy(['customer_id', 'currency'])
-        .as('x'),
-    )
-    .select(['x.currency', sql<number>`count(*)`.as('n')])
-    .where('x.b', '>', 0)
-    .groupBy('x.currency')
+  // Per account: its balance and the credit lapsed by `asOf` that no sync has booked.
+  const perAccount = await l
+    .selectFrom('store_credit_ledger')
+    .select([
+      'currency',
+      sql<number>`sum(amount_minor)`.as('b'),
+      lapsedIssues(asOf).as('lapsed'),
+      netDebits.as('debits'),
+    ])
+    .where('created_at', '<=', asOf)
+    .groupBy(['customer_id', 'currency'])
     .execute();
-  const count = new Map(holders.map((h) => [h.currency, Number(h.n)]));
+  const count = new Map<string, number>();
+  const lapsed = new Map<string, number>();
+  for (const a of perAccount) {
+    const balance = Number(a.b);
+    if (balance > 0) count.set(a.currency, (count.get(a.currency) ?? 0) + 1);
+    const due = Math.max(0, Math.min(Number(a.lapsed) - Number(a.debits), balance));
+    lapsed.set(a.currency, (lapsed.get(a.currency) ?? 0) + due);
+  }
   return totals.map((t) => ({
     currency: t.currency,
     outstandingMinor: Number(t.outstanding),
+    lapsedMinor: lapsed.get(t.currency) ?? 0,
+    spendableMinor: Number(t.outstanding) - (lapsed.get(t.currency) ?? 0),
     accounts: count.get(t.currency) ?? 0,
     issuedMinor: Number(t.issued),
     spentMinor: -Number(t.spent),

@@ -543,9 +543,12 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
           ['outstanding available', formatCount(r.outstanding.available)],
           ['outstanding pending', formatCount(r.outstanding.pending)],
           ['liability', formatMoney(r.outstanding.liabilityMinor, r.currency)],
+          // What members can spend: credit lapsed by the as-of is not, though no sync has booked it yet.
           ...r.credit.map((c) => [
             `store credit outstanding (${formatCount(c.accounts)} ${c.accounts === 1 ? 'member' : 'members'})`,
-            formatMoney(c.outstandingMinor, c.currency),
+            c.lapsedMinor > 0
+              ? `${formatMoney(c.spendableMinor, c.currency)} (${formatMoney(c.lapsedMinor, c.currency)} more lapsed, not yet booked)`
+              : formatMoney(c.spendableMinor, c.currency),
           ]),
           [
             `owed by members (${formatCount(r.outstanding.membersInDebt)})`,

@@ -26,7 +26,8 @@ interface ProgramReportView {
   downgrades: number;
   repeatPurchase: { members: Repeat; nonMembers: Repeat };
   /** Store credit outstanding per currency: money owed to members beside the points' liability. */
-  credit: Array<{ currency: string; outstandingMinor: number; accounts: number }>;
+  /** `spendableMinor`: what members can spend (credit lapsed by the as-of left out, booked or not). */
+  credit: Array<{ currency: string; outstandingMinor: number; spendableMinor: number; accounts: number }>;
 }
 
 interface DormantView {
@@ -101,7 +102,7 @@ export function LoyaltyPage() {
                   value={
                     data.report.credit.length === 0
                       ? money(0, data.report.currency)
-                      : data.report.credit.map((c) => money(c.outstandingMinor, c.currency)).join(' · ')
+                      : data.report.credit.map((c) => money(c.spendableMinor, c.currency)).join(' · ')
                   }
                   change={{
                     text: i18n.count(
