@@ -10,6 +10,7 @@ import { type FormatName, type ImportSummary, importFile } from '../../ingest/in
 import { scoreCustomers } from '../../predict/index.js';
 import { loadLatestScores, type Rule, refreshSegments, saveSegment } from '../../segments/index.js';
 import { MS_PER_DAY } from '../../shared/dates.js';
+import { formatMoney } from '../../shared/money.js';
 import { samplePath } from '../../shared/paths.js';
 import { openStore, type Store, storeStats } from '../../store/index.js';
 import { formatCount } from '../io.js';
@@ -143,9 +144,7 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
       try {
         const summary = korean ? await loadKorean(store, ctx) : await loadRetail(store, ctx, flags.file);
         const stats = await storeStats(store.db);
-        const revenue = stats.revenue
-          .map((r) => `${r.revenue.toLocaleString(korean ? 'ko-KR' : 'en-GB')} ${r.currency}`)
-          .join(', ');
+        const revenue = stats.revenue.map((r) => formatMoney(r.revenueMinor, r.currency)).join(', ');
         ctx.io.out.write(
           `Loaded ${formatCount(summary.orders)} orders (${formatCount(summary.lines)} lines${korean ? '' : `, ${formatCount(summary.refunds)} cancellations`}) ` +
             `of ${formatCount(stats.customers)} customers; net revenue ${revenue}.\n`,

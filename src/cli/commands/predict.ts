@@ -12,6 +12,7 @@ import {
   UNIT_DAYS,
 } from '../../predict/index.js';
 import { dayInZone, isMidnightInZone, MS_PER_DAY } from '../../shared/dates.js';
+import { currencyExponent, formatMoney } from '../../shared/money.js';
 import { openStore } from '../../store/index.js';
 import { storeCustomers } from '../export-columns.js';
 import { asOfText, formatCount, formatTable, printJson, writeChunk } from '../io.js';
@@ -226,7 +227,7 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
         }
         out.push(
           '',
-          `total predicted value over the horizon: ${round(clv, 2).toLocaleString('en-US')} ${run.currency ?? ''}`,
+          `total predicted value over the horizon: ${run.currency ? formatMoney(Math.round(clv * 10 ** currencyExponent(run.currency)), run.currency) : round(clv, 2).toLocaleString('en-US')}`,
         );
         if (run.spendNote) out.push(`spend model: ${run.spendNote}`);
         const leftOut = leftOutNote(run.leftOut ?? [], 'predict');
