@@ -452,6 +452,16 @@ for (const dialect of DIALECTS) {
       for (const m of dormant) assert.ok(m.daysInactive >= 60);
     });
 
+    test("a dormant member's next reward is one their tier may redeem, not a higher tier's", async () => {
+      const c = await addCustomer(db);
+      ok(await enrolMember(db, program, { customerId: c, now: day(2000) }));
+      // 50 sign-up points less 45: 5 points, below the Gold-only early access (10) and free shipping (60).
+      ok(await adjust(db, program, { customerId: c, points: -45, reason: 'test', now: day(2000) }));
+      const m = (await dormantMembers(db, program, { asOf: day(2100), days: 60 })).find((x) => x.customerId === c);
+      assert.equal(m?.tier, 'blue');
+      assert.deepEqual(m?.nextReward, { key: 'ship', name: 'Free shipping', cost: 60, missing: 55 });
+    });
+
     test('dormant members as of a past date: the balance, activity and tier as they stood then', async () => {
       const c = await addCustomer(db);
       // Enrolled on day 1000 (the 50-point sign-up bonus is an earn), 5 points for a share on day 1100.

@@ -316,7 +316,9 @@ export async function dormantMembersAndCount(
   const members = rows.map((row) => {
     // PostgreSQL returns bigint sums and maxima as strings.
     const r = { ...row, balance: Number(row.balance), last_activity_at: Number(row.last_activity_at) };
-    const next = rewards.find((reward) => reward.cost > r.balance);
+    // The cheapest reward out of reach that the member's tier may redeem: a Gold-only reward is no
+    // Blue member's next step.
+    const next = rewards.find((reward) => reward.cost > r.balance && tierAllowsReward(config, reward, r.tier));
     return {
       customerId: Number(r.customer_id),
       email: r.email,
