@@ -362,9 +362,11 @@ async function runHistory(db: Db, program: Program, ops: Op[]): Promise<void> {
     if (step === snapshotStep) snapshot = { asOf: now, report: await programReport(db, program, { asOf: now }) };
   }
   assert.ok(snapshot);
+  // Every figure is the same; only whether a sync has booked the expiries due by then may differ.
+  const bookedLater = (r: ProgramReport) => ({ ...r, points: { ...r.points, expiredUnbooked: 0 } });
   assert.deepEqual(
-    await programReport(db, program, { asOf: snapshot.asOf }),
-    snapshot.report,
+    bookedLater(await programReport(db, program, { asOf: snapshot.asOf })),
+    bookedLater(snapshot.report),
     'the report as of a date is unchanged by what happened after it',
   );
 

@@ -452,6 +452,44 @@ for (const dialect of DIALECTS) {
       for (const m of dormant) assert.ok(m.daysInactive >= 60);
     });
 
+    test('read past the last sync, the report and the dormant list count the expiries and tier reviews due by then', async () => {
+      // The sample's last sync is as of NOW (2012-01-15). Two years on, every lot (180-day expiry) has
+      // expired and every Gold member's review has come, though no sync has booked either.
+      const later = Date.UTC(2014, 0, 1);
+      const before = await programReport(db, program, { asOf: NOW });
+      assert.ok(before.outstanding.available > 0);
+      assert.ok(before.tiers.filter((tier) => tier.key !== 'blue').some((tier) => tier.members > 0));
+      const report = await programReport(db, program, { asOf: later });
+      assert.equal(report.outstanding.available, 0);
+      assert.equal(report.outstanding.liabilityMinor, 0);
+      assert.ok(report.points.expiredUnbooked > 0);
+      const { issued, redeemed, expired, reversed } = report.points;
+      assert.equal(issued - redeemed - expired - reversed, report.outstanding.available + report.outstanding.pending);
+      assert.deepEqual(
+        report.tiers.map((tier) => [tier.key, tier.members]),
+        [
+          ['blue', report.members],
+          ['gold', 0],
+          ['platinum', 0],
+        ],
+      );
+      const dormant = await dormantMembers(db, program, { asOf: later, days: 60 });
+      assert.equal(dormant.length, report.members);
+      assert.deepEqual(
+        dormant.filter((m) => m.balance !== 0 || m.tier !== 'blue'),
+        [],
+      );
+      // The member's own view agrees with the list.
+      const status = await memberStatus(db, program, dormant[0]!.customerId, { asOf: later });
+      assert.equal(status?.available, 0);
+      // A sync as of that day books exactly what the report counted: every figure stays, nothing is left unbooked.
+      await settle(db, program, { now: later });
+      const synced = await programReport(db, program, { asOf: later });
+      assert.equal(synced.points.expiredUnbooked, 0);
+      assert.deepEqual(synced, { ...report, points: { ...report.points, expiredUnbooked: 0 } });
+      await assertAudit(db);
+    });
+
     test("a dormant member's next reward is one their tier may redeem, not a higher tier's", async () => {
       const c = await addCustomer(db);
       ok(await enrolMember(db, program, { customerId: c, now: day(2000) }));
@@ -479,11 +517,13 @@ for (const dialect of DIALECTS) {
         'as of day 1090 the later share is not read',
       );
       assert.equal(await find(day(1150)), undefined, 'the share on day 1100 is 50 days before');
+      // Day 1200: the sign-up's 50 points expired on day 1180 (180-day lots), though no sync booked it.
       const later = await find(day(1200));
       assert.deepEqual(
         later && { balance: later.balance, daysInactive: later.daysInactive, last: later.lastActivityAt },
-        { balance: 55, daysInactive: 100, last: day(1100) },
+        { balance: 5, daysInactive: 100, last: day(1100) },
       );
+      assert.equal((await memberStatus(db, program, c, { asOf: day(1200) }))?.available, 5);
     });
   });
 }

@@ -4,6 +4,7 @@ import { type Db, REVENUE_STATUSES, storeIdOf } from '../store/index.js';
 import { type CreditLiability, creditLiability } from './credit.queries.js';
 import type { LoyaltyTables } from './loyalty-tables.js';
 import { type Program, tierAllowsReward, tierRank } from './program.js';
+import { unbookedAt } from './unbooked.queries.js';
 
 /** The program's health in numbers, as of a date. */
 export interface ProgramReport {
@@ -25,13 +26,20 @@ export interface ProgramReport {
     issuedGross: number;
     issuedNet: number;
     redeemed: number;
+    /** Booked by `asOf` plus `expiredUnbooked`: what the program's rules expired by then. */
     expired: number;
+    /**
+     * Of `expired`, what no sync has booked yet (the as-of is past the last sync; `unbookedAt`). Zero
+     * once a sync as of that day or later runs; every other figure stays the same.
+     */
+    expiredUnbooked: number;
     reversed: number;
     adjusted: number;
   };
   /**
    * What members hold and owe at `asOf`, summed from the ledger up to then (the same answer whenever
-   * the report runs): liability is what the available and pending points are worth; `debt` is the
+   * the report runs): `available` leaves out what expired by `asOf` though no sync booked it yet
+   * (`points.expiredUnbooked`); liability is what the available and pending points are worth; `debt` is the
    * points members owe after refunds of points they had spent, not netted against the liability.
    */
   outstanding: {
@@ -47,10 +55,16 @@ export interface ProgramReport {
   redemptionRateGross: number | null;
   /** Redeemed ÷ issued net of reversals; null when nothing net was issued. */
   redemptionRateNet: number | null;
-  /** Members per tier at `asOf`, from the tier history. */
+  /**
+   * Members per tier at `asOf`, from the tier history and the reviews due by `asOf` that no sync has
+   * booked yet (`unbookedAt`), as the sync will book them.
+   */
   tiers: Array<{ key: string; name: string; members: number }>;
   tierMovement: Array<{ from: string | null; to: string; reason: string; members: number }>;
-  /** Tier changes in the `movementDays` before `asOf`: upgrades, and downgrades at review or after a refund. */
+  /**
+   * Tier changes in the `movementDays` before `asOf`: upgrades, and downgrades at review (booked or due)
+   * or after a refund.
+   */
   movementDays: number;
   upgrades: number;
   downgrades: number;
@@ -75,7 +89,8 @@ export interface ProgramReport {
  * Members, activity, points by kind, liability, debt, redemption rates, tiers and the members' repeat
  * rate as of `asOf`, read from the append-only ledger and tier history up to `asOf` (entries by
  * `occurred_at`; an entry is pending at `asOf` while its `available_at` is later), never from the
- * members' current counters.
+ * members' current counters. Read past the last sync, it counts the expiries and tier reviews due by
+ * `asOf` as the sync will book them (`unbookedAt`), so the answer is the same before and after it.
  */
 export async function programReport(
   db: Db,
@@ -147,6 +162,11 @@ export async function programReport(
     .execute();
   const tierOf = new Map<number, string>();
   for (const h of history) tierOf.set(Number(h.customer_id), h.to_tier);
+  // Past the last sync: expiries and tier reviews due by `asOf` that the ledger does not hold yet.
+  const unbooked = await unbookedAt(db, program, asOf);
+  const expiredUnbooked = [...unbooked.expired.values()].reduce((sum, points) => sum + points, 0);
+  const dueChanges = [...unbooked.tierChanges.values()].flat();
+  for (const [customerId, changes] of unbooked.tierChanges) tierOf.set(customerId, changes.at(-1)!.to);
   const perTier = new Map<string, number>();
   for (const tier of tierOf.values()) perTier.set(tier, (perTier.get(tier) ?? 0) + 1);
   const movement = await l
@@ -166,6 +186,15 @@ export async function programReport(
     reason: r.reason,
     members: Number(r.n),
   }));
+  for (const change of dueChanges) {
+    if (change.at <= asOf - movementDays * MS_PER_DAY) continue;
+    const same = tierMovement.find((t) => t.from === change.from && t.to === change.to && t.reason === change.reason);
+    if (same) same.members += 1;
+    else tierMovement.push({ from: change.from, to: change.to, reason: change.reason, members: 1 });
+  }
+  const key = (t: { from: string | null; to: string; reason: string }) =>
+    `${t.reason}\u0000${t.from ?? ''}\u0000${t.to}`;
+  if (dueChanges.length > 0) tierMovement.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   const rank = (key: string | null) => (key === null ? -1 : tierRank(config, key));
   const upgrades = tierMovement.filter((t) => rank(t.to) > rank(t.from)).reduce((n, t) => n + t.members, 0);
   const downgrades = tierMovement.filter((t) => rank(t.to) < rank(t.from)).reduce((n, t) => n + t.members, 0);
@@ -193,7 +222,7 @@ export async function programReport(
     const repeaters = Number(row?.repeaters ?? 0);
     return { customers, repeaters, rate: customers === 0 ? null : repeaters / customers };
   };
-  const available = Number(held.available);
+  const available = Number(held.available) - expiredUnbooked;
   const pending = Number(held.pending);
   const debt = 0 - Number(held.owed);
   const rateGross = issuedGross === 0 ? null : redeemed / issuedGross;
@@ -209,7 +238,8 @@ export async function programReport(
       issuedGross,
       issuedNet,
       redeemed,
-      expired: Number(kind('expire')?.minus ?? 0),
+      expired: Number(kind('expire')?.minus ?? 0) + expiredUnbooked,
+      expiredUnbooked,
       reversed,
       adjusted: Number(kind('adjust')?.plus ?? 0) - Number(kind('adjust')?.minus ?? 0),
     },
@@ -259,8 +289,9 @@ export interface DormantMember {
  * `asOf`, largest balance first: the list a win-back flow sends to. Everything is read as it stood at
  * `asOf` from the append-only ledger and tier history (as `programReport` reads them), never from the
  * members' current counters: the balance is the entries that occurred by `asOf` and were available then
- * (not pending, not debt), the last activity the latest earn of points or redemption by then (else the
- * enrolment), the tier the last change by then. Members enrolled after `asOf` are left out.
+ * (not pending, not debt) less what had expired by then though no sync booked it, the last activity the
+ * latest earn of points or redemption by then (else the enrolment), the tier the last change by then or
+ * the review due by then (`unbookedAt`). Members enrolled after `asOf` are left out.
  */
 export async function dormantMembers(
   db: Db,
@@ -288,9 +319,8 @@ export async function dormantMembersAndCount(
     last_activity_at: number;
     balance: number;
     tier: string;
-    total: number;
   }>`
-    select m.customer_id, c.email, ${storeIdOf(sql.ref('m.customer_id'))} as store_id, count(*) over () as total,
+    select m.customer_id, c.email, ${storeIdOf(sql.ref('m.customer_id'))} as store_id,
       coalesce(a.last_active, m.enrolled_at) as last_activity_at,
       coalesce(a.balance, 0) as balance,
       coalesce((select h.to_tier from loyalty_tier_history h
@@ -308,14 +338,30 @@ export async function dormantMembersAndCount(
       group by l.customer_id
     ) a on a.customer_id = m.customer_id
     where m.enrolled_at <= ${asOf} and coalesce(a.last_active, m.enrolled_at) <= ${asOf - span}
-    order by coalesce(a.balance, 0) desc, m.customer_id
-    limit ${limit}`.execute(db);
+    order by m.customer_id`.execute(db);
   const rewards = [...config.rewards].sort((a, b) => a.cost - b.cost);
-  // A limit of at least one returns no row only when no member is dormant.
-  const total = rows[0] === undefined ? 0 : Number(rows[0].total);
-  const members = rows.map((row) => {
-    // PostgreSQL returns bigint sums and maxima as strings.
-    const r = { ...row, balance: Number(row.balance), last_activity_at: Number(row.last_activity_at) };
+  const total = rows.length;
+  // Past the last sync: what expired by `asOf` and the tier reviews due by then, as the sync will book them.
+  const unbooked = await unbookedAt(
+    db,
+    program,
+    asOf,
+    rows.map((r) => Number(r.customer_id)),
+  );
+  const dormant = rows
+    .map((row) => {
+      const id = Number(row.customer_id);
+      // PostgreSQL returns bigint sums and maxima as strings.
+      return {
+        ...row,
+        balance: Number(row.balance) - (unbooked.expired.get(id) ?? 0),
+        last_activity_at: Number(row.last_activity_at),
+        tier: unbooked.tierChanges.get(id)?.at(-1)?.to ?? row.tier,
+      };
+    })
+    .sort((a, b) => b.balance - a.balance || Number(a.customer_id) - Number(b.customer_id))
+    .slice(0, limit);
+  const members = dormant.map((r) => {
     // The cheapest reward out of reach that the member's tier may redeem: a Gold-only reward is no
     // Blue member's next step.
     const next = rewards.find((reward) => reward.cost > r.balance && tierAllowsReward(config, reward, r.tier));

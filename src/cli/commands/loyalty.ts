@@ -538,7 +538,13 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
           ['points issued, gross', formatCount(r.points.issuedGross)],
           ['points issued, net of reversals', formatCount(r.points.issuedNet)],
           ['points redeemed', formatCount(r.points.redeemed)],
-          ['points expired', formatCount(r.points.expired)],
+          // Past the last sync, what expired by the as-of though no sync has booked it yet counts too.
+          [
+            'points expired',
+            r.points.expiredUnbooked > 0
+              ? `${formatCount(r.points.expired)} (${formatCount(r.points.expiredUnbooked)} of them due, not yet booked)`
+              : formatCount(r.points.expired),
+          ],
           ['points reversed', formatCount(r.points.reversed)],
           ['outstanding available', formatCount(r.outstanding.available)],
           ['outstanding pending', formatCount(r.outstanding.pending)],
