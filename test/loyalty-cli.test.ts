@@ -54,6 +54,17 @@ describe('comeback loyalty', () => {
     assert.equal((await run('loyalty', 'sync')).code, 0);
     const before = JSON.parse((await run('loyalty', 'member', '8', '--json')).out);
     assert.ok(before.available > 1000, "points earned over 2011, not yet expired at the data's end");
+    // The store's data ends in 2011; the customer's own pages read today, when those points have
+    // expired: the owner is told what the customer sees, beside the figures as of the data's end.
+    assert.deepEqual(before.today && { available: before.today.available, tier: before.today.tier }, {
+      available: 0,
+      tier: 'blue',
+    });
+    const stale = await run('loyalty', 'member', '8');
+    assert.match(
+      stale.out,
+      /^note: the store's data ends on 2011-12-09; today \(\d{4}-\d{2}-\d{2}\) the customer's own pages show 0 points \(£0\.00\) and Blue, after the expiries and tier reviews due since \(`loyalty sync --as-of \d{4}-\d{2}-\d{2}` books them\)$/m,
+    );
     // A review answered years later (as the hosted page credits it, live): its 50 points are booked in 2026.
     const earned = await run('loyalty', 'earn', '8', '--action', 'review', '--as-of', '2026-12-03');
     assert.equal(earned.code, 0, earned.err);

@@ -196,7 +196,21 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         const read = await memberAsOf(db, p, id, now, { given: source === 'given', timeZone });
         if (!read) throw new ComebackError('not_found', `customer ${customer} is not a loyalty member`);
         const { status } = read;
-        if (flags.json) return printJson(ctx.io, { ...status, asOf: read.asOf });
+        // The customer's own pages read as of today (the clock, at the edge). When the store's data
+        // ends long before it, points and tiers may have lapsed since: say what the customer sees.
+        const clock = ctx.now();
+        const dataEnd = source === 'given' ? undefined : await latestSaleEnd(db, undefined, undefined, timeZone);
+        const live =
+          staleWriteRefusal(clock, dataEnd, false, timeZone) && read.asOf < clock
+            ? (await memberAsOf(db, p, id, clock, { given: false, timeZone }))?.status
+            : undefined;
+        const today = live && {
+          asOf: clock,
+          available: live.available,
+          availableValueMinor: live.availableValueMinor,
+          tier: live.tier.key,
+        };
+        if (flags.json) return printJson(ctx.io, { ...status, asOf: read.asOf, ...(today ? { today } : {}) });
         // The store's own ids first: Comeback's internal id differs between stores and databases.
         const names = [...(await storeCustomers(db, [id]))(id).identities, `#${id}`].join(', ');
         out(
@@ -208,6 +222,11 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         if (read.asOf > now) {
           out(
             `note: shown as of ${day(read.asOf - 1, timeZone)}, the member's latest ledger entry (live reviews, answers, redemptions), after the store's latest data (${day(now - 1, timeZone)}); as the customer's own pages show it`,
+          );
+        }
+        if (live && (live.available !== status.available || live.tier.key !== status.tier.key)) {
+          out(
+            `note: the store's data ends on ${day(now - 1, timeZone)}; today (${day(clock, timeZone)}) the customer's own pages show ${formatCount(live.available)} points (${formatMoney(live.availableValueMinor, live.currency)}) and ${live.tier.name}, after the expiries and tier reviews due since (\`loyalty sync --as-of ${day(clock, timeZone)}\` books them)`,
           );
         }
         if (status.debt > 0) {
