@@ -54,6 +54,12 @@ describe('comeback loyalty', () => {
     assert.equal((await run('loyalty', 'sync')).code, 0);
     const before = JSON.parse((await run('loyalty', 'member', '8', '--json')).out);
     assert.ok(before.available > 1000, "points earned over 2011, not yet expired at the data's end");
+    // Named by the store's own customer id (Online Retail's CustomerID), as the human face names it.
+    assert.match(before.storeId, /^1\d{4}$/);
+    assert.match(
+      (await run('loyalty', 'member', '8')).out,
+      new RegExp(`^member online-retail:${before.storeId}, #8: `),
+    );
     // The store's data ends in 2011; the customer's own pages read today, when those points have
     // expired: the owner is told what the customer sees, beside the figures as of the data's end.
     assert.deepEqual(before.today && { available: before.today.available, tier: before.today.tier }, {

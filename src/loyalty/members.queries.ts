@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { ComebackError, type Result } from '../errors.js';
 import { dayInZone, MS_PER_DAY } from '../shared/dates.js';
-import { type Db, REVENUE_STATUSES } from '../store/index.js';
+import { type Db, REVENUE_STATUSES, storeIdOf } from '../store/index.js';
 import { randomCode } from './codes.js';
 import { creditStatus } from './credit.queries.js';
 import {
@@ -401,6 +401,8 @@ export interface LedgerEntry {
 /** Everything a member's page shows, computed as of `asOf` without writing anything. */
 export interface MemberStatus {
   customerId: number;
+  /** The store's own id of the customer (`storeIdOf`); null for one known only by e-mail. */
+  storeId: string | null;
   enrolledAt: number;
   /** Spendable now: the balance plus pending points whose return window has passed by `asOf`. */
   available: number;
@@ -499,12 +501,14 @@ export async function memberStatus(
   { asOf, entries = 50 }: { asOf: number; entries?: number },
 ): Promise<MemberStatus | undefined> {
   const l = db.withTables<LoyaltyTables>();
-  const member = await l
+  const found = await l
     .selectFrom('loyalty_members')
     .selectAll()
+    .select(storeIdOf(sql.ref('loyalty_members.customer_id')).as('store_id'))
     .where('customer_id', '=', customerId)
     .executeTakeFirst();
-  if (!member) return undefined;
+  if (!found) return undefined;
+  const { store_id: storeId, ...member } = found;
   const dueRow = await l
     .selectFrom('loyalty_ledger')
     .select(sql<number>`coalesce(sum(amount), 0)`.as('due'))
@@ -584,6 +588,7 @@ export async function memberStatus(
   const available = settled - expired;
   return {
     customerId,
+    storeId,
     enrolledAt: member.enrolled_at,
     available,
     pending: member.pending - due,
