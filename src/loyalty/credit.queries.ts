@@ -123,9 +123,17 @@ const lastLapsedIssue = (at: number) =>
   sql<number | null>`max(case when kind = 'issued' and expires_at is not null and expires_at <= ${at} then id end)`;
 
 /**
+ * Minor units of an account's credit lapsed and not yet set against a debit: debits take from the
+ * soonest-expiring issue first, so max(0, Σ lapsed issues − Σ net debits), at most the balance. Sums may
+ * come from PostgreSQL as strings.
+ */
+function lapsedUnspent(lapsed: number | string, debits: number | string, balance: number): number {
+  return Math.max(0, Math.min(Number(lapsed) - Number(debits), balance));
+}
+
+/**
  * Books on the locked account the expiry of its credit lapsed by `at` and not yet set against a debit
- * (debits take from the soonest-expiring issue first, so max(0, Σ lapsed issues − Σ net debits), at most
- * the balance), dated `at`, keyed by the latest lapsed issue as `expireCredit` keys it. Returns the minor
+ * (`lapsedUnspent`), dated `at`, keyed by the latest lapsed issue as `expireCredit` keys it. Returns the minor
  * units expired: 0 when nothing is due or the expiry was booked before.
  */
 async function expireLapsed(trx: LoyaltyDb, account: CreditAccountRow, at: number, now: number): Promise<number> {
@@ -160,8 +168,7 @@ async function lapsedDue(
     .where('currency', '=', account.currency)
     .executeTakeFirstOrThrow();
   const lastIssue = due.last_issue === null ? null : Number(due.last_issue);
-  const minor =
-    lastIssue === null ? 0 : Math.max(0, Math.min(Number(due.lapsed) - Number(due.debits), account.balance_minor));
+  const minor = lastIssue === null ? 0 : lapsedUnspent(due.lapsed, due.debits, account.balance_minor);
   return { minor, lastIssue };
 }
 
@@ -442,7 +449,7 @@ export async function creditStatus(
     accounts: accounts.map((a) => {
       const sum = sumsOf.get(a.currency);
       const balance = Number(sum?.balance ?? 0);
-      const due = Math.min(Math.max(0, balance), Math.max(0, Number(sum?.lapsed ?? 0) - Number(sum?.debits ?? 0)));
+      const due = lapsedUnspent(sum?.lapsed ?? 0, sum?.debits ?? 0, balance);
       return { currency: a.currency, balanceMinor: balance - due, dueExpiryMinor: due, code: a.code };
     }),
     entries: rows.map((r) => ({
@@ -519,7 +526,7 @@ export async function creditLiability(db: Db, { asOf }: { asOf: number }): Promi
   for (const a of perAccount) {
     const balance = Number(a.b);
     if (balance > 0) count.set(a.currency, (count.get(a.currency) ?? 0) + 1);
-    const due = Math.max(0, Math.min(Number(a.lapsed) - Number(a.debits), balance));
+    const due = lapsedUnspent(a.lapsed, a.debits, balance);
     lapsed.set(a.currency, (lapsed.get(a.currency) ?? 0) + due);
   }
   return totals.map((t) => ({
