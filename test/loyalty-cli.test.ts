@@ -141,6 +141,11 @@ describe('comeback loyalty', () => {
     assert.match(credit.out, /^customer online-retail:\d+, #\d+: £5\.00 of store credit, checkout code CR-/m);
     assert.match(credit.out, /^note: shown as of 2026-12-03, the member's latest ledger entry/m);
     assert.match(credit.out, /^2026-12-03 +\+£5\.00 +adjusted +late delivery +cli$/m);
+    // The customer's profile shows the credit beside the points.
+    assert.match(
+      (await run('customer', '8')).out,
+      /^loyalty: Blue, 60 points available \(£0\.60\), 0 pending, store credit £5\.00 \(as of 2026-12-03, the latest ledger entry\)$/m,
+    );
     const creditThen = JSON.parse((await run('loyalty', 'credit', '8', '--as-of', '2011-12-09', '--json')).out);
     assert.equal(creditThen.accounts.length === 0 || creditThen.accounts[0].balanceMinor === 0, true, 'none then');
   });

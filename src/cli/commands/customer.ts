@@ -78,10 +78,12 @@ export function registerCustomer(program: Command, ctx: CommandContext): void {
         const read = await memberAsOf(store.db, await loadProgram(store.db), id, asOf, { given: false, timeZone });
         if (read) {
           const m = read.status;
+          // Store credit the member can spend (lapsed credit left out), beside the points.
+          const credit = m.credit ? `, store credit ${formatMoney(m.credit.balanceMinor, m.credit.currency)}` : '';
           const when =
             read.asOf > asOf ? ` (as of ${stamp(read.asOf - 1, timeZone).slice(0, 10)}, the latest ledger entry)` : '';
           out.push(
-            `loyalty: ${m.tier.name}, ${formatCount(m.available)} points available (${formatMoney(m.availableValueMinor, m.currency)}), ${formatCount(m.pending)} pending${when}`,
+            `loyalty: ${m.tier.name}, ${formatCount(m.available)} points available (${formatMoney(m.availableValueMinor, m.currency)}), ${formatCount(m.pending)} pending${credit}${when}`,
           );
         }
       }
