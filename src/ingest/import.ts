@@ -445,11 +445,12 @@ class FileMoney {
           minor: -s.unmatchedMinor,
         });
       }
+      // Counted in the stored net and the unmatched as the earlier import stored them: no money of its own.
       if (s && s.knownCount > 0) {
         explained.push({
-          reason: 'refunds stored by an earlier import, not applied again',
+          reason: 'refunds stored by an earlier import, counted as stored then, not applied again',
           count: s.knownCount,
-          minor: -s.knownMinor,
+          minor: 0,
         });
       }
       if (rejected > 0) {

@@ -23,12 +23,15 @@ export interface WriteStats {
 export interface StoredMoney {
   /** Σ over distinct orders of total − the refunded amount stated on the order. */
   ordersNetMinor: number;
-  /** Refunds added to orders' refunded amounts. */
+  /**
+   * Refunds on orders' refunded amounts: added by this import, or by an earlier one for a refund it
+   * stored (a re-import counts them as stored then, so its stored net is the first import's).
+   */
   refundsAppliedMinor: number;
-  /** Refund records that matched no order (or the part of one above what its orders had left). */
+  /** Refund records that matched no order (or the part of one above what its orders had left), likewise. */
   unmatchedMinor: number;
   unmatchedCount: number;
-  /** Refund records stored by an earlier import (a re-import), not applied again. */
+  /** Of the above, refund records stored by an earlier import (a re-import), not applied again. */
   knownMinor: number;
   knownCount: number;
 }
@@ -499,6 +502,13 @@ export class ImportWriter {
       if (pieces === undefined) {
         money.knownMinor += refund.amountMinor;
         money.knownCount += 1;
+        // Counted as stored then: on its orders, or without one, as the first import counted it.
+        const stored = await this.storedPieces(refund);
+        for (const piece of stored) {
+          if (piece.order_id === null) money.unmatchedMinor += Number(piece.amount_minor);
+          else money.refundsAppliedMinor += Number(piece.amount_minor);
+        }
+        if (stored.some((piece) => piece.order_id === null)) money.unmatchedCount += 1;
         continue;
       }
       let unmatched = false;
@@ -532,6 +542,30 @@ export class ImportWriter {
         }
       }
       if (unmatched) money.unmatchedCount += 1;
+    }
+  }
+
+  /**
+   * The pieces an earlier import stored of a refund: the record itself (`ID`), or its pieces `ID#1`,
+   * `ID#2`… and `ID#excess`, looked up by exact id (so the unique index serves every lookup).
+   */
+  private async storedPieces(refund: RefundInput): Promise<Array<{ order_id: number | null; amount_minor: number }>> {
+    const id = refund.externalId;
+    const found: Array<{ order_id: number | null; amount_minor: number }> = [];
+    const PAGE = 20;
+    for (let first = 1; ; first += PAGE) {
+      const ids = Array.from({ length: PAGE }, (_, i) => `${id}#${first + i}`);
+      if (first === 1) ids.push(id, `${id}#excess`);
+      const rows = await this.db
+        .selectFrom('refunds')
+        .select(['order_id', 'amount_minor', 'external_id'])
+        .where('source', '=', this.source)
+        .where('external_id', 'in', ids)
+        .execute();
+      found.push(...rows);
+      // Pieces are numbered from 1 without gaps: a page not full of them is the last.
+      if (rows.filter((r) => r.external_id.startsWith(`${id}#`) && r.external_id !== `${id}#excess`).length < PAGE)
+        return found;
     }
   }
 
