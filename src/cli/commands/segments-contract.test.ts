@@ -52,9 +52,18 @@ describe('comeback segments and comeback customer', () => {
     );
     assert.equal(lines.length - 1, 2357);
     const personas = await comeback('segments', 'personas', '--as-of', '1998-06-30', '--csv');
-    assert.equal(personas.out.split('\n')[0], 'customer_id,group,reason,play');
+    // Every per-customer CSV names the customer as the store does, beside the internal id.
+    assert.equal(personas.out.split('\n')[0], 'customer_id,source,store_id,email,group,reason,play');
+    assert.match(personas.out.split('\n')[1]!, /^\d+,cdnow,\d+,,/);
     const lifecycle = await comeback('segments', 'lifecycle', '--as-of', '1998-06-30', '--csv');
-    assert.equal(lifecycle.out.split('\n')[0], 'customer_id,days_since_last_order,orders,p_alive,group,reason');
+    assert.equal(
+      lifecycle.out.split('\n')[0],
+      'customer_id,source,store_id,email,days_since_last_order,orders,p_alive,group,reason',
+    );
+    assert.match(lifecycle.out.split('\n')[1]!, /^\d+,cdnow,\d+,,/);
+    const clusters = await comeback('segments', 'clusters', '--as-of', '1998-06-30', '--csv');
+    assert.equal(clusters.out.split('\n')[0], 'customer_id,source,store_id,email,cluster,group,reason');
+    assert.match(clusters.out.split('\n')[1]!, /^\d+,cdnow,\d+,,\d+,/);
     assert.equal(lifecycle.out.trim().split('\n').length - 1, 2357);
     const table = await comeback('segments', 'rfm', '--as-of', '1998-06-30');
     assert.match(table.out, /^group\s+customers/);

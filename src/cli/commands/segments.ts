@@ -92,15 +92,35 @@ function rfmGroupSummary(
   });
 }
 
-function output(
+async function output(
   ctx: CommandContext,
   flags: Flags,
-  { json, csv, table }: { json: () => unknown; csv?: () => string; table: () => string },
-) {
+  { json, csv, table }: { json: () => unknown; csv?: () => Promise<string>; table: () => string },
+): Promise<void> {
   if (flags.json && flags.csv) throw new ComebackError('usage', 'choose one of --json and --csv');
   if (flags.json) printJson(ctx.io, json());
-  else if (flags.csv && csv) ctx.io.out.write(csv());
+  else if (flags.csv && csv) await writeChunk(ctx.io, await csv());
   else ctx.io.out.write(`${table()}\n`);
+}
+
+/**
+ * A CSV of one row per customer: `customer_id`, the store's columns (`STORE_COLUMNS`: source, store id,
+ * e-mail, so the file can be matched back to the store's records), then `columns` from `cells`.
+ */
+async function customerCsv<T extends { customerId: number }>(
+  db: Db,
+  items: readonly T[],
+  columns: readonly string[],
+  cells: (item: T) => unknown[],
+): Promise<string> {
+  const known = await storeCustomers(
+    db,
+    items.map((item) => item.customerId),
+  );
+  return stringify(
+    items.map((item) => [item.customerId, ...storeColumns(known(item.customerId)), ...cells(item)]),
+    { header: true, columns: ['customer_id', ...STORE_COLUMNS, ...columns] },
+  );
 }
 
 /** Rows of `segments rfm --csv` per chunk: each chunk's store ids are read, written and let go. */
@@ -179,7 +199,7 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
       }
       const result = await computeRfm(store.db, { asOf });
       const currency = result.currency ?? 'USD';
-      output(ctx, flags, {
+      await output(ctx, flags, {
         json: () => ({ ...result, groups: rfmGroupSummary(result.customers) }),
         table: () => {
           const n = result.customers.length;
@@ -210,13 +230,9 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
           lookbackDays: positive('--lookback', flags.lookback),
           firstOrderThresholdMinor: positive('--first-order-threshold', flags.firstOrderThreshold),
         });
-        output(ctx, flags, {
+        await output(ctx, flags, {
           json: () => personas,
-          csv: () =>
-            stringify(
-              personas.map((p) => [p.customerId, p.persona, p.reason, p.play]),
-              { header: true, columns: ['customer_id', 'group', 'reason', 'play'] },
-            ),
+          csv: () => customerCsv(store.db, personas, ['group', 'reason', 'play'], (p) => [p.persona, p.reason, p.play]),
           table: () =>
             formatTable([
               ['persona', 'customers', 'share', 'play'],
@@ -244,22 +260,14 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
           ? undefined
           : await latestScoresWithoutPAlive(store.db, { model: flags.model, asOf });
         const result = await computeLifecycle(store.db, { asOf, scores });
-        output(ctx, flags, {
+        await output(ctx, flags, {
           json: () => ({ ...result, scored: scores?.size ?? 0, pAliveNote: withoutPAlive ?? null }),
           csv: () =>
-            stringify(
-              result.customers.map((c) => [
-                c.customerId,
-                c.daysSinceLastSale,
-                c.sales,
-                c.pAlive ?? '',
-                c.stage,
-                c.reason,
-              ]),
-              {
-                header: true,
-                columns: ['customer_id', 'days_since_last_order', 'orders', 'p_alive', 'group', 'reason'],
-              },
+            customerCsv(
+              store.db,
+              result.customers,
+              ['days_since_last_order', 'orders', 'p_alive', 'group', 'reason'],
+              (c) => [c.daysSinceLastSale, c.sales, c.pAlive ?? '', c.stage, c.reason],
             ),
           table: () => {
             const n = result.customers.length;
@@ -299,18 +307,14 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
         });
         const labels = new Map(result.cards.map((c) => [c.cluster, c.label]));
         const currency = result.currency ?? 'USD';
-        output(ctx, flags, {
+        await output(ctx, flags, {
           json: () => result,
           csv: () =>
-            stringify(
-              result.members.map((m) => [
-                m.customerId,
-                m.cluster,
-                labels.get(m.cluster) ?? '',
-                `cluster ${m.cluster} of k-means over ${result.features.length} features`,
-              ]),
-              { header: true, columns: ['customer_id', 'cluster', 'group', 'reason'] },
-            ),
+            customerCsv(store.db, result.members, ['cluster', 'group', 'reason'], (m) => [
+              m.cluster,
+              labels.get(m.cluster) ?? '',
+              `cluster ${m.cluster} of k-means over ${result.features.length} features`,
+            ]),
           table: () =>
             formatTable([
               [
