@@ -130,7 +130,8 @@ for (const dialect of DIALECTS) {
         .selectFrom('events')
         .select(['type', 'event', 'customer_id', 'properties', 'message_id'])
         .where('type', 'in', ['segment_entered', 'segment_exited'])
-        .where('occurred_at', '=', later)
+        // Dated on the as-of's day (its last millisecond), not at the next midnight the as-of is.
+        .where('occurred_at', '=', later - 1)
         .execute();
       // The customer whose first order came after T enters without leaving anything.
       assert.equal(

@@ -101,8 +101,11 @@ async function recordChanges(db: Db, changes: readonly LabelChange[], asOf: numb
       anonymous_id: null,
       session_id: null,
       properties,
-      occurred_at: asOf,
-      received_at: asOf,
+      // The change happened by the as-of, an exclusive end (the next midnight): on the as-of's day, at
+      // its last millisecond, so the timeline shows the day refreshed, not the next one. The message id
+      // keeps the as-of's own date, as earlier refreshes wrote it, so a rerun writes nothing twice.
+      occurred_at: asOf - 1,
+      received_at: asOf - 1,
     };
     const out = [];
     if (c.from !== null) {
