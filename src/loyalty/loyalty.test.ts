@@ -292,6 +292,48 @@ for (const dialect of DIALECTS) {
       await assertAudit(db);
     });
 
+    test('a sync weighs a refund on its own date, after the orders placed before it: the tier history reads in order', async () => {
+      const c = await addCustomer(db);
+      ok(await enrolMember(db, program, { customerId: c, now: day(0) }));
+      const first = await addOrder(db, { customerId: c, placedAt: day(10), subtotalMinor: 60_000 }); // 600 → Gold
+      await addOrder(db, { customerId: c, placedAt: day(20), subtotalMinor: 120_000 }); // 1,200 × 1.5 → Platinum
+      await refundOrder(db, first, 20_000, day(30)); // a third of the first order back: −200 points
+      // One sync sees it all at once. Weighed on day 30 with the second order counted (50 + 600 + 1,800
+      // − 200 = 2,250), the refund keeps Platinum; weighed before it (450), it would have dropped the
+      // member to Blue on day 30, behind an upgrade on day 20 that then earned at Blue's rate.
+      await syncOrders(db, program, { now: day(40), batchSize: 1 });
+      const status = (await memberStatus(db, program, c, { asOf: day(40) }))!;
+      assert.equal(status.tier.key, 'platinum');
+      assert.deepEqual(
+        status.tierHistory.map((h) => [h.from, h.to, h.reason, h.at]),
+        [
+          [null, 'blue', 'enrolled', day(0)],
+          ['blue', 'gold', 'upgrade', day(10)],
+          ['gold', 'platinum', 'upgrade', day(20)],
+        ],
+      );
+      const entries = await db
+        .withTables<LoyaltyTables>()
+        .selectFrom('loyalty_ledger')
+        .select(['kind', 'amount', 'occurred_at'])
+        .where('customer_id', '=', c)
+        .where('source', '=', 'order')
+        .orderBy('occurred_at')
+        .execute();
+      assert.deepEqual(
+        entries.map((e) => [e.kind, e.amount, Number(e.occurred_at)]),
+        [
+          ['earn', 600, day(10)],
+          ['earn', 1800, day(20)],
+          ['reverse', -200, day(30)],
+        ],
+      );
+      // Nothing is left for the next run: the refund was seen.
+      const again = await syncOrders(db, program, { now: day(40) });
+      assert.equal(again.ledgerEntries, 0);
+      await assertAudit(db);
+    });
+
     test('expiry: oldest lots first, or everything after inactivity; never twice', async () => {
       const lot = await withConfig(testProgramConfig({ expiry: { mode: 'lot', days: 30 }, actions: {} }));
       const c = await addCustomer(db);

@@ -54,11 +54,16 @@ interface OrderCandidate {
   earn_available_at: number | null;
   cancelled_at: number | null;
   last_refund_at: number | null;
+  event_at: number;
 }
 
 /**
  * Runs the program over the store's orders: every order not seen before, or whose refunds or status
- * changed, in the order they were placed. A paid order earns
+ * changed, in the order things happened: an order's sale when it was placed, its refund or
+ * cancellation when that happened, so that each tier decision (an upgrade on an order, a drop after a
+ * refund) reads the points of everything before it and nothing after. An order first seen with a
+ * refund earns first; its state records the refund as not yet seen, so it comes back in its place in
+ * time (a later batch, or the next run if this one stops) for the reversal. A paid order earns
  * floor(net merchandise × pointsPerUnit × tier multiplier), pending until its return window has
  * passed; refunds and cancellations take back the same share of what it earned (see
  * `reversalTarget`). Orders in another currency, guest orders, orders placed before the customer
@@ -89,6 +94,8 @@ export async function syncOrders(
     otherCurrency: 0,
   };
   const total = onProgress ? await countCandidates(db) : 0;
+  // Orders that earned in this run and come back for their refund: looked at once, counted once.
+  const deferred = new Set<number>();
   for (;;) {
     const done = await writeTransaction(db, async (trx) => {
       // Two syncs at once would both pick the same orders; on PostgreSQL one waits for the other here
@@ -99,11 +106,33 @@ export async function syncOrders(
       if (batch.length === 0) return true;
       const members = new Map<number, MemberRow | null>();
       const pendingReferrals = program.config.referral ? await pendingReferees(trx) : new Set<number>();
-      const states: Array<Insertable<LoyaltyOrderTable>> = [];
+      const states = new Map<number, Insertable<LoyaltyOrderTable>>();
+      // Reversals of orders this batch earned, due by its last event (every one in the last batch): run
+      // in their place among the batch's events; later ones come back with a later batch.
+      const through = batch.length < batchSize ? Number.POSITIVE_INFINITY : Number(batch.at(-1)!.event_at);
+      const later: OrderCandidate[] = [];
+      const run = async (order: OrderCandidate) => {
+        const { state, again } = await syncOrder(
+          trx,
+          program,
+          order,
+          members,
+          pendingReferrals,
+          summary,
+          now,
+          deferred,
+        );
+        states.set(order.id, state);
+        if (!again || again.event_at > through) return;
+        const at = later.findIndex((o) => o.event_at > again.event_at);
+        later.splice(at < 0 ? later.length : at, 0, again);
+      };
       for (const order of batch) {
-        states.push(await syncOrder(trx, program, order, members, pendingReferrals, summary, now));
+        while (later[0] && later[0].event_at <= Number(order.event_at)) await run(later.shift()!);
+        await run(order);
       }
-      await writeStates(trx, states);
+      while (later[0]) await run(later.shift()!);
+      await writeStates(trx, [...states.values()]);
       return batch.length < batchSize;
     });
     onProgress?.(summary.orders, Math.max(total, summary.orders));
@@ -161,6 +190,13 @@ async function candidates(trx: LoyaltyDb, limit: number): Promise<OrderCandidate
           .select((r) => r.fn.max('r.refunded_at').as('at'))
           .whereRef('r.order_id', '=', 'o.id')
           .as('last_refund_at'),
+      // When what the sync books for the order happens: its sale when first seen, else its reversal
+      // (the cancellation, or the latest refund; last when the store gave no date).
+      sql<number>`case when lo.order_id is null then o.placed_at
+        when o.status = 'cancelled' then coalesce(o.cancelled_at, ${UNDATED})
+        else coalesce((select max(r2.refunded_at) from refunds r2 where r2.order_id = o.id), ${UNDATED}) end`.as(
+        'event_at',
+      ),
     ])
     .where('o.customer_id', 'is not', null)
     .where('o.status', '<>', 'pending')
@@ -171,11 +207,14 @@ async function candidates(trx: LoyaltyDb, limit: number): Promise<OrderCandidate
         eb('lo.status_seen', '<>', eb.ref('o.status')),
       ]),
     )
-    .orderBy('o.placed_at')
+    .orderBy('event_at')
     .orderBy('o.id')
     .limit(limit)
     .execute();
 }
+
+/** The event time of a reversal the store gave no date for: after every dated one. */
+const UNDATED = 8_640_000_000_000_000;
 
 async function pendingReferees(trx: LoyaltyDb): Promise<Set<number>> {
   const rows = await trx.selectFrom('loyalty_referrals').select('referee_id').where('status', '=', 'pending').execute();
@@ -190,10 +229,11 @@ async function syncOrder(
   pendingReferrals: Set<number>,
   summary: SyncSummary,
   now: number,
-): Promise<Insertable<LoyaltyOrderTable>> {
+  deferred: Set<number>,
+): Promise<{ state: Insertable<LoyaltyOrderTable>; again?: OrderCandidate }> {
   const { config } = program;
   const customerId = order.customer_id!;
-  summary.orders += 1;
+  if (!deferred.has(order.id)) summary.orders += 1;
   const count = (change: string) => {
     if (change === 'upgrade') summary.upgrades += 1;
     if (change === 'downgrade') summary.downgrades += 1;
@@ -280,6 +320,37 @@ async function syncOrder(
     }
   }
 
+  // Earned just now with a refund already on the order: the reversal waits for its own time (the
+  // state says the refund is not seen yet, so the order comes back then).
+  const reversalLater = order.seen === null && member !== null && earned > 0 && order.refunded_minor > 0;
+  if (reversalLater) {
+    deferred.add(order.id);
+    const state = {
+      order_id: order.id,
+      customer_id: customerId,
+      earned,
+      reversed,
+      shortfall,
+      refunded_seen: 0,
+      status_seen: 'paid',
+      earn_available_at: earnAvailableAt,
+      processed_at: now,
+    };
+    const at = order.status === 'cancelled' ? order.cancelled_at : order.last_refund_at;
+    // The order as the candidate query will read it back: seen, its refund not yet.
+    const again: OrderCandidate = {
+      ...order,
+      seen: order.id,
+      refunded_seen: 0,
+      status_seen: 'paid',
+      earned,
+      reversed,
+      shortfall,
+      earn_available_at: earnAvailableAt,
+      event_at: at === null ? UNDATED : Number(at),
+    };
+    return { state, again };
+  }
   if (member && earned > 0) {
     const cancelled = order.status === 'cancelled' || order.status === 'refunded';
     const target = reversalTarget(earned, order.refunded_minor, order.total_minor, cancelled);
@@ -332,22 +403,27 @@ async function syncOrder(
         summary.shortfall += missing;
         summary.ledgerEntries += 1;
       }
-      if (posted || owed)
+      if (posted || owed) {
+        // A review due by the refund's date comes first, as it does before an order's earn.
+        if (member.tier_review_at <= at) count(await reviewTier(trx, program, member, at));
         count(await reviewAfterReversal(trx, program, member, at, removedValue(program, order, delta)));
+      }
     }
   }
   if (!member) earnAvailableAt = order.placed_at;
 
   return {
-    order_id: order.id,
-    customer_id: customerId,
-    earned,
-    reversed,
-    shortfall,
-    refunded_seen: order.refunded_minor,
-    status_seen: order.status,
-    earn_available_at: earnAvailableAt,
-    processed_at: now,
+    state: {
+      order_id: order.id,
+      customer_id: customerId,
+      earned,
+      reversed,
+      shortfall,
+      refunded_seen: order.refunded_minor,
+      status_seen: order.status,
+      earn_available_at: earnAvailableAt,
+      processed_at: now,
+    },
   };
 }
 
