@@ -133,12 +133,13 @@ function lapsedUnspent(lapsed: number | string, debits: number | string, balance
 
 /**
  * Books on the locked account the expiry of its credit lapsed by `at` and not yet set against a debit
- * (`lapsedUnspent`), dated `at`, keyed by the latest lapsed issue as `expireCredit` keys it. Returns the minor
- * units expired: 0 when nothing is due or the expiry was booked before.
+ * (`lapsedUnspent`), dated when the latest issue it covers lapsed, keyed by the latest lapsed issue as
+ * `expireCredit` keys it. Returns the minor units expired: 0 when nothing is due or the expiry was
+ * booked before.
  */
 async function expireLapsed(trx: LoyaltyDb, account: CreditAccountRow, at: number, now: number): Promise<number> {
   const due = await lapsedDue(trx, account, at);
-  if (due.minor <= 0) return 0;
+  if (due.minor <= 0 || due.lapsedAt === null) return 0;
   const posted = await postCredit(
     trx,
     account,
@@ -148,7 +149,8 @@ async function expireLapsed(trx: LoyaltyDb, account: CreditAccountRow, at: numbe
       reason: 'store credit past its expiry date',
       reference: null,
       idempotencyKey: `credit:expire:${account.customer_id}:${account.currency}:${due.lastIssue}`,
-      occurredAt: at,
+      // When the latest of the issues it covers lapsed, not when a sync or a spend came to book it.
+      occurredAt: due.lapsedAt,
     },
     now,
   );
@@ -160,16 +162,25 @@ async function lapsedDue(
   trx: LoyaltyDb,
   account: CreditAccountRow,
   at: number,
-): Promise<{ minor: number; lastIssue: number | null }> {
+): Promise<{ minor: number; lastIssue: number | null; lapsedAt: number | null }> {
   const due = await trx
     .selectFrom('store_credit_ledger')
-    .select([lapsedIssues(at).as('lapsed'), netDebits.as('debits'), lastLapsedIssue(at).as('last_issue')])
+    .select([
+      lapsedIssues(at).as('lapsed'),
+      netDebits.as('debits'),
+      lastLapsedIssue(at).as('last_issue'),
+      sql<
+        number | null
+      >`max(case when kind = 'issued' and expires_at is not null and expires_at <= ${at} then expires_at end)`.as(
+        'lapsed_at',
+      ),
+    ])
     .where('customer_id', '=', account.customer_id)
     .where('currency', '=', account.currency)
     .executeTakeFirstOrThrow();
   const lastIssue = due.last_issue === null ? null : Number(due.last_issue);
   const minor = lastIssue === null ? 0 : lapsedUnspent(due.lapsed, due.debits, account.balance_minor);
-  return { minor, lastIssue };
+  return { minor, lastIssue, lapsedAt: due.lapsed_at === null ? null : Number(due.lapsed_at) };
 }
 
 /** The outcome of a spend of store credit. */
@@ -709,7 +720,8 @@ function creditCodeOf(codesJson: string, byCode: ReadonlyMap<string, unknown>): 
  * spent from them: debits (spends net of restores, staff debits, earlier expiries) take from the
  * soonest-expiring issue first, so the amount due is max(0, Σ expired issues − Σ net debits) per
  * account. Each expiry is keyed by the account and the latest issue it covers, so a rerun expires
- * nothing more. Returns what expired per currency.
+ * nothing more, and dated when that issue lapsed (its `expires_at`), not at `now`. Returns what expired
+ * per currency.
  */
 export async function expireCredit(db: Db, { now }: { now: number }): Promise<Money[]> {
   const l = db.withTables<LoyaltyTables>();

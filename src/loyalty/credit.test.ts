@@ -312,6 +312,8 @@ for (const dialect of DIALECTS) {
         ['spent', -70],
         ['expired', -500],
       ]);
+      const lapse = (await creditStatus(db, c, { asOf: day(399) })).entries.find((e) => e.kind === 'expired');
+      assert.equal(lapse?.occurredAt, day(366), 'dated when the credit lapsed, not when the spend came to book it');
       // A later sync finds nothing more to expire.
       assert.deepEqual(await expireCredit(db, { now: day(399) }), []);
       assert.equal((await creditStatus(db, c, { asOf: day(399) })).accounts[0]!.balanceMinor, 0);
