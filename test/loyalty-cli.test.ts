@@ -86,7 +86,7 @@ describe('comeback loyalty', () => {
     assert.match(human.out, /^available 50 points \(£0\.50\), pending 0, earned in all /m);
     assert.match(
       human.out,
-      /^note: shown as of 2026-12-03, the member's latest ledger entry \(live reviews, answers, redemptions\), after the store's latest data \(2011-12-09\); as the customer's own pages show it$/m,
+      /^note: shown as of 2026-12-03, the day the member's ledger is booked up to \(a sync, live reviews, answers, redemptions\), after the store's latest data \(2011-12-09\); as the customer's own pages show it$/m,
     );
     // The 2011 points lapsed by 2026 are shown as due, with what books them: not "the next sync", which
     // runs as of the store's data (2011) and books nothing of 2026.
@@ -148,6 +148,15 @@ describe('comeback loyalty', () => {
     );
     const creditThen = JSON.parse((await run('loyalty', 'credit', '8', '--as-of', '2011-12-09', '--json')).out);
     assert.equal(creditThen.accounts.length === 0 || creditThen.accounts[0].balanceMinor === 0, true, 'none then');
+    // A sync as of today books every member through today: a member with no live entry is then read as
+    // of that day too, as every other member is, not as of whichever expiry the sync booked last for them.
+    const quiet = JSON.parse((await run('loyalty', 'dormant', '--json', '--limit', '5')).out).find(
+      (m: { customerId: number }) => m.customerId !== 8,
+    );
+    assert.equal((await run('loyalty', 'sync', '--as-of', '2026-12-03')).code, 0);
+    const synced = JSON.parse((await run('loyalty', 'member', String(quiet.customerId), '--json')).out);
+    assert.equal(synced.asOf, Date.UTC(2026, 11, 4) - 1);
+    assert.equal(synced.available, 0, 'every 2011 point has expired by then');
   });
 
   test('init, sync over the sample, member, redeem, adjust, report and dormant', async () => {

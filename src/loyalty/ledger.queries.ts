@@ -150,12 +150,20 @@ export async function repayDebt(trx: LoyaltyDb, program: Program, member: Member
 /**
  * Moves the member's pending points that became available by `now` into the balance, then repays any
  * debt from it. Pending entries are never rewritten: the member's `settled_at` mark says which of them
- * the balance already holds.
+ * the balance already holds, and so how far the member is booked (a sync as of `now` books the member
+ * through `now`, whether or not anything was pending: `ledgerThrough` reads it).
  */
 export async function settleMember(trx: LoyaltyDb, program: Program, member: MemberRow, now: number): Promise<void> {
   // Pending entries come as an earn and its reversals, sharing one available_at and never summing
-  // below zero, so with nothing pending nothing can be due and the mark may stay where it is.
-  if (now > member.settled_at && member.pending !== 0) {
+  // below zero, so with nothing pending nothing can be due: only the mark moves.
+  if (now > member.settled_at && member.pending === 0) {
+    await trx
+      .updateTable('loyalty_members')
+      .set({ settled_at: now })
+      .where('customer_id', '=', member.customer_id)
+      .execute();
+    member.settled_at = now;
+  } else if (now > member.settled_at) {
     const row = await trx
       .selectFrom('loyalty_ledger')
       .select(sql<number>`coalesce(sum(amount), 0)`.as('due'))

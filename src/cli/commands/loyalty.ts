@@ -221,7 +221,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         );
         if (read.asOf > now) {
           out(
-            `note: shown as of ${day(read.asOf - 1, timeZone)}, the member's latest ledger entry (live reviews, answers, redemptions), after the store's latest data (${day(now - 1, timeZone)}); as the customer's own pages show it`,
+            `note: shown as of ${day(read.asOf - 1, timeZone)}, the day the member's ledger is booked up to (a sync, live reviews, answers, redemptions), after the store's latest data (${day(now - 1, timeZone)}); as the customer's own pages show it`,
           );
         }
         if (live && (live.available !== status.available || live.tier.key !== status.tier.key)) {
