@@ -90,7 +90,33 @@ for (const dialect of DIALECTS) {
       const report = await call('GET', '/loyalty', read);
       assert.equal(report.statusCode, 200, report.body);
       assert.equal(report.json().members, 1);
-      assert.equal((await call('GET', '/loyalty/members/999999', read)).statusCode, 404);
+      const missing = await call('GET', '/loyalty/members/999999', read);
+      assert.equal(missing.statusCode, 404);
+      assert.match(
+        missing.json().error.message,
+        /a number here is Comeback's id; name the store's customer as source:id/,
+      );
+      // The store's own id, as source:id, names the same member (and so does the e-mail, or #id).
+      await t.store.db
+        .insertInto('customer_identities')
+        .values({ source: 'shop', external_id: 'C-1001', customer_id: customerId })
+        .execute();
+      for (const ref of ['shop:C-1001', 'C-1001', 'member@example.com', `%23${customerId}`]) {
+        const named = await call('GET', `/loyalty/members/${ref}`, read);
+        assert.equal(named.statusCode, 200, `${ref}: ${named.body}`);
+        assert.equal(named.json().customerId, customerId);
+        assert.equal(named.json().storeId, 'C-1001');
+      }
+      assert.equal((await call('GET', '/loyalty/members/shop:nobody', read)).statusCode, 404);
+      const credit = await call('POST', '/loyalty/members/shop:C-1001/credit/adjust', write, {
+        amountMinor: 100,
+        reason: 'by store id',
+      });
+      assert.equal(credit.statusCode, 200, credit.body);
+      assert.equal(
+        (await call('GET', '/loyalty/members/shop:C-1001/credit', read)).json().accounts[0].balanceMinor,
+        100,
+      );
       // The entries are booked at NOW: a status as of the day before would hold them as its own.
       const early = await call('GET', `/loyalty/members/${customerId}?asOf=2025-12-31`, read);
       assert.equal(early.statusCode, 400, early.body);

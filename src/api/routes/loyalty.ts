@@ -17,13 +17,58 @@ import {
   redeem,
   staleWriteRefusal,
 } from '../../loyalty/index.js';
+import { resolveCustomerRef } from '../../segments/index.js';
 import { dayInZone } from '../../shared/dates.js';
 import { MAX_AMOUNT_MINOR, normaliseCurrency } from '../../shared/money.js';
+import type { Db } from '../../store/index.js';
 import type { ApiApp, RouteDeps } from '../app.types.js';
 import { authErrors, endDateQuery } from '../schemas.js';
 
 const Json = (description: string) => Type.Unknown({ description });
-const CustomerParams = Type.Object({ customerId: Type.Integer({ minimum: 1 }) });
+const CustomerParams = Type.Object({
+  customerId: Type.String({
+    minLength: 1,
+    maxLength: 320,
+    description:
+      'Comeback’s id of the customer (a number, or #17), or the store’s own id as source:id (online-retail:13173), or an e-mail',
+  }),
+});
+
+/**
+ * Comeback's id of the customer a loyalty path names (`pathCustomer`): a number is Comeback's own id,
+ * as it always was here (so `#17` is too); `source:id`, an e-mail or another store id is looked up as
+ * the command line does (`resolveCustomerRef`). No such customer is 404; a store id naming several is
+ * 400 naming `customerId`.
+ */
+async function pathCustomer(db: Db, ref: string): Promise<number> {
+  const text = ref.trim();
+  const own = /^#?(\d+)$/.exec(text);
+  if (own) {
+    const id = Number(own[1]);
+    if (!Number.isSafeInteger(id) || id < 1) {
+      throw new ComebackError('bad_input', 'customerId: a whole number of 1 or more', {
+        location: { field: 'customerId' },
+      });
+    }
+    return id;
+  }
+  try {
+    return await resolveCustomerRef(db, text);
+  } catch (error) {
+    if (error instanceof ComebackError && error.kind === 'bad_input') {
+      throw new ComebackError('bad_input', `customerId: ${error.message}`, { location: { field: 'customerId' } });
+    }
+    throw error;
+  }
+}
+
+/** Not a member: says that a bare number is Comeback's id, and how to name the store's customer. */
+function notAMember(ref: string): ComebackError {
+  const hint = /^\d+$/.test(ref.trim())
+    ? " (a number here is Comeback's id; name the store's customer as source:id, e.g. online-retail:13173, or by e-mail)"
+    : '';
+  return new ComebackError('not_found', `customer ${ref} is not a member${hint}`);
+}
 const IdempotencyKey = Type.Optional(
   Type.String({
     minLength: 1,
@@ -163,12 +208,13 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
       const { timeZone } = await messagingSettings(db);
       // As `loyalty member`: a ledger booked past the default as-of is read as of its latest entry (the
       // answer's `asOf`); an `asOf` asked for before it is refused, naming the field.
-      const read = await memberAsOf(db, program, request.params.customerId, asOf, {
+      const customerId = await pathCustomer(db, request.params.customerId);
+      const read = await memberAsOf(db, program, customerId, asOf, {
         given: request.query.asOf !== undefined,
         timeZone,
         entries: 50,
       }).catch(asOfField);
-      if (!read) throw new ComebackError('not_found', `customer ${request.params.customerId} is not a member`);
+      if (!read) throw notAMember(request.params.customerId);
       return { ...read.status, asOf: read.asOf };
     },
   );
@@ -203,11 +249,12 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
           location: { field: 'action' },
         });
       }
+      const customerId = await pathCustomer(db, request.params.customerId);
       return unwrap(
         await earnForAction(db, await loadProgram(db), {
-          customerId: request.params.customerId,
+          customerId,
           action,
-          now: await writeAt(request.body.asOf, request.params.customerId),
+          now: await writeAt(request.body.asOf, customerId),
           reference: request.body.reference,
           idempotencyKey: request.body.idempotencyKey,
         }),
@@ -237,15 +284,17 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
         },
       },
     },
-    async (request) =>
-      unwrap(
+    async (request) => {
+      const customerId = await pathCustomer(db, request.params.customerId);
+      return unwrap(
         await redeem(db, await loadProgram(db), {
-          customerId: request.params.customerId,
+          customerId,
           rewardKey: request.body.reward,
-          now: await writeAt(request.body.asOf, request.params.customerId),
+          now: await writeAt(request.body.asOf, customerId),
           idempotencyKey: request.body.idempotencyKey,
         }),
-      ),
+      );
+    },
   );
 
   app.get(
@@ -268,9 +317,9 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
     async (request) => {
       const program = await loadProgram(db);
       const dataAsOf = await readAsOf(request.query.asOf, program.config.currency);
-      const { customerId } = request.params;
+      const customerId = await pathCustomer(db, request.params.customerId);
       if (!(await memberStatus(db, program, customerId, { asOf: dataAsOf, entries: 0 })))
-        throw new ComebackError('not_found', `customer ${customerId} is not a member`);
+        throw notAMember(request.params.customerId);
       // As the member's own read: a ledger booked past the store's data is read as of its latest entry;
       // an asked-for date reads the credit ledger's history as it stood then.
       const { timeZone } = await messagingSettings(db);
@@ -335,13 +384,14 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
         });
       }
       const who = request.principal;
+      const customerId = await pathCustomer(db, request.params.customerId);
       return unwrap(
         await adjustCredit(db, {
-          customerId: request.params.customerId,
+          customerId,
           currency,
           amountMinor: body.amountMinor,
           reason: body.reason,
-          now: await writeAt(body.asOf, request.params.customerId),
+          now: await writeAt(body.asOf, customerId),
           actor: who === undefined ? 'api' : who.kind === 'key' ? `key:${who.name}` : `user:${who.username}`,
           idempotencyKey: body.idempotencyKey,
         }),
