@@ -150,7 +150,7 @@ describe('comeback loyalty', () => {
     assert.equal(creditThen.accounts.length === 0 || creditThen.accounts[0].balanceMinor === 0, true, 'none then');
     // A sync as of today books every member through today: a member with no live entry is then read as
     // of that day too, as every other member is, not as of whichever expiry the sync booked last for them.
-    const quiet = JSON.parse((await run('loyalty', 'dormant', '--json', '--limit', '5')).out).find(
+    const quiet = JSON.parse((await run('loyalty', 'dormant', '--json', '--limit', '5')).out).members.find(
       (m: { customerId: number }) => m.customerId !== 8,
     );
     assert.equal((await run('loyalty', 'sync', '--as-of', '2026-12-03')).code, 0);
@@ -265,7 +265,9 @@ describe('comeback loyalty', () => {
     const report = JSON.parse((await comeback('loyalty', 'report', ...asOf, '--json')).out);
     assert.equal(report.points.redeemed, 800, 'five-off 500 and free-shipping 300');
     assert.match((await comeback('loyalty', 'report', ...asOf)).out, /liability\s+£/);
-    const dormant = JSON.parse((await comeback('loyalty', 'dormant', '--days', '180', ...asOf, '--json')).out);
+    const dormantJson = JSON.parse((await comeback('loyalty', 'dormant', '--days', '180', ...asOf, '--json')).out);
+    const dormant = dormantJson.members;
+    assert.equal(dormantJson.total, dormant.length);
     const dormantTable = (await comeback('loyalty', 'dormant', '--days', '180', ...asOf)).out.split('\n');
     assert.match(dormantTable[0]!, /^customer +store id +inactive days .* next reward \(points short\)$/);
     // The next reward with the points it needs, said without a minus sign that reads as a debt.

@@ -34,7 +34,10 @@ export interface ProgramReport {
      */
     expiredUnbooked: number;
     reversed: number;
+    /** Net of credits and debits by hand; the credits are also in `issued`. */
     adjusted: number;
+    /** Debits by hand (positive): with `issuedNet − redeemed − expired`, what is outstanding. */
+    debitedByHand: number;
   };
   /**
    * What members hold and owe at `asOf`, summed from the ledger up to then (the same answer whenever
@@ -242,6 +245,7 @@ export async function programReport(
       expiredUnbooked,
       reversed,
       adjusted: Number(kind('adjust')?.plus ?? 0) - Number(kind('adjust')?.minus ?? 0),
+      debitedByHand: Number(kind('adjust')?.minus ?? 0),
     },
     outstanding: {
       available,

@@ -565,6 +565,8 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
               : formatCount(r.points.expired),
           ],
           ['points reversed', formatCount(r.points.reversed)],
+          // Credits by hand are in issued; with the debits by hand the rows add up to what is outstanding.
+          ['points debited by hand', formatCount(r.points.debitedByHand)],
           ['outstanding available', formatCount(r.outstanding.available)],
           ['outstanding pending', formatCount(r.outstanding.pending)],
           ['liability', formatMoney(r.outstanding.liabilityMinor, r.currency)],
@@ -627,9 +629,10 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
       if (!Number.isSafeInteger(limit) || limit < 1) {
         throw new ComebackError('usage', `--limit ${flags.limit}: a whole number of members, 1 or more`);
       }
-      await withProgram(flags, async (db, p, now) => {
+      await withProgram(flags, async (db, p, now, _source, timeZone) => {
         const { total, members } = await dormantMembersAndCount(db, p, { asOf: now, days, limit });
-        if (flags.json) return printJson(ctx.io, members);
+        // As GET /loyalty/dormant answers: the first `limit` members and how many are dormant in all.
+        if (flags.json) return printJson(ctx.io, { asOf: now, asOfDay: day(now - 1, timeZone), total, members });
         // The store's id beside Comeback's internal one, as the exports do.
         const known = await storeCustomers(
           db,
