@@ -369,6 +369,15 @@ for (const dialect of DIALECTS) {
       await settle(db, idle, { now: day(62) });
       await settle(db, idle, { now: day(63) });
       assert.equal((await memberStatus(db, idle, d, { asOf: day(63) }))!.available, 0);
+      // Not booked yet: the dormant list reads the inactivity expiry as the member's own view does.
+      const e = await addCustomer(db);
+      ok(await enrolMember(db, idle, { customerId: e, now: day(0) }));
+      ok(await adjust(db, idle, { customerId: e, points: 50, reason: 'welcome', now: day(0) }));
+      const listed = async (asOf: number) =>
+        (await dormantMembers(db, idle, { asOf, days: 30 })).find((m) => m.customerId === e)?.balance;
+      assert.equal(await listed(day(59)), 50, 'the welcome points, 59 days without activity');
+      assert.equal(await listed(day(61)), 0, 'expired after 60 days, though no sync booked it');
+      assert.equal((await memberStatus(db, idle, e, { asOf: day(61) }))!.available, 0);
       program = await withConfig(testProgramConfig());
       await assertAudit(db);
     });

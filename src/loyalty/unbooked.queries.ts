@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { MS_PER_DAY } from '../shared/dates.js';
 import type { Db } from '../store/index.js';
 import { assessTier, remainingLots, type TierAssessment } from './ledger.queries.js';
@@ -31,8 +32,11 @@ const CHUNK = 500;
  * - **Tier reviews**: for a member above the lowest tier whose `tier_review_at` is by `asOf`, the
  *   changes `assessTier` decides (review by review, each on its own window), as the sync would book.
  *
- * `customerIds` limits the read to those members (default: every member enrolled by `asOf`). Reads
- * the ledger in chunks of 500 members; one `assessTier` per member whose review is due.
+ * `customerIds` limits the read to those members (default: every member enrolled by `asOf`). Only the
+ * members that could have something due are read: for expiry, those found in SQL with a lot available
+ * more than `days` before `asOf` (or, under `inactivity`, no activity in those days), their ledger read
+ * 500 members at a time; for tiers, those above the lowest tier whose review date has come (one
+ * `assessTier` each).
  */
 export async function unbookedAt(
   db: Db,
@@ -43,27 +47,50 @@ export async function unbookedAt(
   const l = db.withTables<LoyaltyTables>();
   const { config } = program;
   const unbooked: Unbooked = { expired: new Map(), tierChanges: new Map() };
-  const ids =
-    customerIds ??
-    (
-      await l
-        .selectFrom('loyalty_members')
-        .select('customer_id')
-        .where('enrolled_at', '<=', asOf)
-        .orderBy('customer_id')
-        .execute()
-    ).map((m) => Number(m.customer_id));
+  const asked = customerIds && new Set(customerIds);
+  const wanted = (id: number) => asked === undefined || asked.has(id);
+  // Reviews due by `asOf` that no sync booked: members above the lowest tier whose review date has come.
+  const reviewed = await l
+    .selectFrom('loyalty_members')
+    .selectAll()
+    .where('enrolled_at', '<=', asOf)
+    .where('tier_review_at', '<=', asOf)
+    .where('tier', '<>', config.tiers.levels[0]!.key)
+    .orderBy('customer_id')
+    .execute();
+  for (const member of reviewed) {
+    if (!wanted(Number(member.customer_id)) || tierRank(config, member.tier) <= 0) continue;
+    const review = await assessTier(l, program, member, asOf);
+    if (review.changes.length > 0) unbooked.tierChanges.set(Number(member.customer_id), review.changes);
+  }
   const { mode, days } = config.expiry;
-  const span = mode === 'none' || days === undefined ? undefined : days * MS_PER_DAY;
-  for (let start = 0; start < ids.length; start += CHUNK) {
-    const chunk = ids.slice(start, start + CHUNK);
-    const members = await l.selectFrom('loyalty_members').selectAll().where('customer_id', 'in', chunk).execute();
-    for (const member of members) {
-      if (member.tier_review_at > asOf || tierRank(config, member.tier) <= 0) continue;
-      const review = await assessTier(l, program, member, asOf);
-      if (review.changes.length > 0) unbooked.tierChanges.set(Number(member.customer_id), review.changes);
-    }
-    if (span === undefined) continue;
+  if (mode === 'none' || days === undefined) return unbooked;
+  const span = days * MS_PER_DAY;
+  // Only members with something that could have expired by `asOf` are replayed: a lot available more
+  // than `days` before it, or (inactivity) no earn or redemption in the `days` before it.
+  const candidates =
+    mode === 'lot'
+      ? await sql<{ customer_id: number; enrolled_at: number }>`
+          select distinct l.customer_id, m.enrolled_at from loyalty_ledger l
+          join loyalty_members m on m.customer_id = l.customer_id
+          where l.bucket <> 'debt' and l.amount > 0 and l.available_at < ${asOf - span} and l.occurred_at <= ${asOf}
+            and m.enrolled_at <= ${asOf}
+          order by l.customer_id`.execute(l)
+      : await sql<{ customer_id: number; enrolled_at: number }>`
+          select m.customer_id, m.enrolled_at from loyalty_members m
+          left join (
+            select customer_id, max(occurred_at) as last_active from loyalty_ledger
+            where occurred_at <= ${asOf} and ((kind = 'earn' and amount > 0) or kind = 'redeem')
+            group by customer_id
+          ) a on a.customer_id = m.customer_id
+          where m.enrolled_at <= ${asOf} and coalesce(a.last_active, m.enrolled_at) < ${asOf - span}
+          order by m.customer_id`.execute(l);
+  const members = candidates.rows
+    .map((m) => ({ customer_id: Number(m.customer_id), enrolled_at: Number(m.enrolled_at) }))
+    .filter((m) => wanted(m.customer_id));
+  for (let start = 0; start < members.length; start += CHUNK) {
+    const chunkMembers = members.slice(start, start + CHUNK);
+    const chunk = chunkMembers.map((m) => m.customer_id);
     const entries = await l
       .selectFrom('loyalty_ledger')
       .select([
@@ -93,8 +120,8 @@ export async function unbookedAt(
       own.push(e);
       byMember.set(id, own);
     }
-    for (const member of members) {
-      const id = Number(member.customer_id);
+    for (const member of chunkMembers) {
+      const id = member.customer_id;
       const own = (byMember.get(id) ?? []).map((e) => ({
         ...e,
         id: Number(e.id),
@@ -108,7 +135,7 @@ export async function unbookedAt(
       let due = 0;
       if (mode === 'inactivity') {
         const active = own.filter((e) => (e.kind === 'earn' && e.amount > 0) || e.kind === 'redeem');
-        const last = active.reduce((at, e) => Math.max(at, e.occurred_at), Number(member.enrolled_at));
+        const last = active.reduce((at, e) => Math.max(at, e.occurred_at), member.enrolled_at);
         const booked = own.some((e) => e.kind === 'expire' && e.occurred_at >= last + span);
         if (last + span < asOf && !booked) due = balance;
       } else {
