@@ -290,7 +290,7 @@ export interface DormantMember {
 
 /**
  * Members with no earn or redemption for `days` (the program's `dormantDays` by default) as of
- * `asOf`, largest balance first: the list a win-back flow sends to. Everything is read as it stood at
+ * `asOf`, largest balance first (then the most recently active): the list a win-back flow sends to. Everything is read as it stood at
  * `asOf` from the append-only ledger and tier history (as `programReport` reads them), never from the
  * members' current counters: the balance is the entries that occurred by `asOf` and were available then
  * (not pending, not debt) less what had expired by then though no sync booked it, the last activity the
@@ -363,7 +363,14 @@ export async function dormantMembersAndCount(
         tier: unbooked.tierChanges.get(id)?.at(-1)?.to ?? row.tier,
       };
     })
-    .sort((a, b) => b.balance - a.balance || Number(a.customer_id) - Number(b.customer_id))
+    // Largest balance first; among equal balances the most recently active (likelier to come back),
+    // then by id, so that the order is the same on every database.
+    .sort(
+      (a, b) =>
+        b.balance - a.balance ||
+        b.last_activity_at - a.last_activity_at ||
+        Number(a.customer_id) - Number(b.customer_id),
+    )
     .slice(0, limit);
   const members = dormant.map((r) => {
     // The cheapest reward out of reach that the member's tier may redeem: a Gold-only reward is no
