@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { addCustomer, addOrder, testProgramConfig } from '../../../test/loyalty-fixtures.js';
 import { DIALECTS, freshDatabase, type TestDb } from '../../../test/setup.js';
+import type { LoyaltyTables } from '../../loyalty/index.js';
 import { adjust, auditLedger, enrolMember, loadProgram, saveProgram } from '../../loyalty/index.js';
 import type { ApiApp } from '../app.types.js';
 import { buildApp } from '../build-app.js';
@@ -180,15 +181,42 @@ for (const dialect of DIALECTS) {
       assert.equal(onLedgerDay.statusCode, 200, onLedgerDay.body);
       assert.equal(member.json().available, onLedgerDay.json().available);
       assert.deepEqual(member.json().tier, onLedgerDay.json().tier);
-      const stale = await call('POST', `/loyalty/members/${customerId}/redeem`, write, { reward: 'ship' });
+      // A member whose ledger ends with the store's data: a write now, far past both, needs a date.
+      const quiet = await addCustomer(t.store.db);
+      const program = await loadProgram(t.store.db);
+      assert.ok((await enrolMember(t.store.db, program, { customerId: quiet, now: Date.UTC(2025, 5, 1, 12) })).ok);
+      const stale = await call('POST', `/loyalty/members/${quiet}/redeem`, write, { reward: 'ship' });
       assert.equal(stale.statusCode, 409, stale.body);
       assert.equal(stale.json().error.field, 'asOf');
       assert.match(stale.json().error.message, /data ends on 2025-06-0[12]/);
-      const earn = await call('POST', `/loyalty/members/${customerId}/earn`, write, {
+      const earn = await call('POST', `/loyalty/members/${quiet}/earn`, write, {
         action: 'review',
         reference: 'x',
       });
       assert.equal(earn.statusCode, 409, earn.body);
+      // One whose ledger is already booked to now (its live entries, or a sync as of today) may be
+      // written now, as the CLI writes it at its latest entry: nothing is settled against a new clock.
+      const live = await call('POST', `/loyalty/members/${customerId}/earn`, write, {
+        action: 'share',
+        reference: 'booked to now',
+      });
+      assert.equal(live.statusCode, 200, live.body);
+      // A day typed as asOf is that day, at its last millisecond, not the next day's midnight.
+      const typed = await call('POST', `/loyalty/members/${quiet}/earn`, write, {
+        action: 'review',
+        reference: 'typed day',
+        asOf: '2025-06-02',
+      });
+      assert.equal(typed.statusCode, 200, typed.body);
+      const booked = await t.store.db
+        .withTables<LoyaltyTables>()
+        .selectFrom('loyalty_ledger')
+        .select('occurred_at')
+        .where('customer_id', '=', quiet)
+        .where('kind', '=', 'earn')
+        .orderBy('id', 'desc')
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(booked.occurred_at), Date.UTC(2025, 5, 3) - 1);
       const explicit = await call('POST', `/loyalty/members/${customerId}/redeem`, write, {
         reward: 'ship',
         asOf: '2026-03-01T12:00:00Z',

@@ -8,6 +8,7 @@ import {
   dormantMembersAndCount,
   earnForAction,
   futureWriteRefusal,
+  ledgerThrough,
   loadProgram,
   memberAsOf,
   memberInstant,
@@ -85,7 +86,7 @@ const AsOfQuery = Type.Optional(
 const AsOfBody = Type.Optional(
   Type.String({
     description:
-      "when the write happens: YYYY-MM-DD (the end of that day) or an ISO instant; default now, refused (409) when now is more than 7 days past the store's latest data",
+      "when the write happens: YYYY-MM-DD (the end of that day) or an ISO instant; default now, refused (409) when now is more than 7 days past the store's latest data and what the member's ledger is booked through",
   }),
 );
 
@@ -122,19 +123,28 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
   };
   const readAsOf = async (text: string | undefined, currency: string) => (await readAsOfDay(text, currency)).asOf;
   /**
-   * When a member's write happens: the date asked for, else now unless now is far past the store's data
-   * (409); never before the member's latest ledger entry (`memberInstant`: an asked-for date before it
-   * is refused, 400 naming `asOf`).
+   * When a member's write happens: the date asked for (a day, `YYYY-MM-DD`, is that day's last
+   * millisecond, as the CLI dates a hand-made entry: its end would be the next day's midnight), else
+   * now, unless now is far past both the store's data and what the member's ledger is booked through
+   * (409; a member synced to today may be written today); never before the member's latest ledger entry
+   * (`memberInstant`: an asked-for date before it is refused, 400 naming `asOf`).
    */
   const writeAt = async (text: string | undefined, customerId: number) => {
     const { timeZone } = await messagingSettings(db);
     const given = endDateQuery(text, 'asOf', timeZone);
-    let at = given;
+    let at = given !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(text!.trim()) ? given - 1 : given;
     const ahead = given === undefined ? undefined : futureWriteRefusal(given - 1, deps.now(), timeZone);
     if (ahead) throw new ComebackError('bad_input', `asOf: ${ahead}`, { location: { field: 'asOf' } });
     if (at === undefined) {
       at = deps.now();
-      const refusal = staleWriteRefusal(at, await latestSaleEnd(db, undefined, undefined, timeZone), false, timeZone);
+      const dataEnd = await latestSaleEnd(db, undefined, undefined, timeZone);
+      const booked = (await ledgerThrough(db, customerId)) + 1;
+      const refusal = staleWriteRefusal(
+        at,
+        dataEnd === undefined ? undefined : Math.max(dataEnd, booked),
+        false,
+        timeZone,
+      );
       if (refusal) throw new ComebackError('conflict', refusal, { location: { field: 'asOf' } });
     }
     return memberInstant(db, customerId, at, { given: given !== undefined, timeZone, writing: true }).catch(asOfField);

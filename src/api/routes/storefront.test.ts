@@ -515,17 +515,18 @@ for (const dialect of DIALECTS) {
         // The store's data ends on 2011-12-09, as the demo's does: 14 years before the request.
         await addOrder(db, { customerId: carol, placedAt: Date.UTC(2011, 11, 9, 12), subtotalMinor: 500 });
         const program = await saveProgram(db, testProgramConfig(), { now: NOW - 1000 });
-        assert.ok((await enrolMember(db, program, { customerId: carol, now: NOW - 500 })).ok);
+        // Enrolled with the store's data, so her ledger ends there too.
+        assert.ok((await enrolMember(db, program, { customerId: carol, now: Date.UTC(2011, 11, 9, 13) })).ok);
+        // The operator's redemption without a date is refused: its date would be a default.
+        const operator = await inject('POST', `/loyalty/members/${carol}/redeem`, write, { reward: 'ship' });
+        assert.equal(operator.statusCode, 409, operator.body);
+        assert.match(operator.json().error.message, /data ends on 2011-12-09/);
         const contest = await earnForAction(db, program, {
           customerId: carol,
           action: 'custom:contest',
           now: NOW - 400,
         });
         assert.ok(contest.ok);
-        // The operator's redemption without a date is refused: its date would be a default.
-        const operator = await inject('POST', `/loyalty/members/${carol}/redeem`, write, { reward: 'ship' });
-        assert.equal(operator.statusCode, 409, operator.body);
-        assert.match(operator.json().error.message, /data ends on 2011-12-09/);
         // The shopper's is not: 50 + 30 − 60 = 20, the debit dated at the request.
         const shopper = await inject(
           'POST',
