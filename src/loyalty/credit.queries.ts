@@ -491,7 +491,7 @@ export interface CreditLiability {
   lapsedMinor: number;
   /** Money the members can still spend: `outstandingMinor − lapsedMinor`. */
   spendableMinor: number;
-  /** Accounts with a balance above zero. */
+  /** Accounts with credit their members can spend (above zero once lapsed credit is taken off). */
   accounts: number;
   issuedMinor: number;
   spentMinor: number;
@@ -536,8 +536,9 @@ export async function creditLiability(db: Db, { asOf }: { asOf: number }): Promi
   const lapsed = new Map<string, number>();
   for (const a of perAccount) {
     const balance = Number(a.b);
-    if (balance > 0) count.set(a.currency, (count.get(a.currency) ?? 0) + 1);
     const due = lapsedUnspent(a.lapsed, a.debits, balance);
+    // Members who can spend something: credit lapsed though not yet booked does not count.
+    if (balance - due > 0) count.set(a.currency, (count.get(a.currency) ?? 0) + 1);
     lapsed.set(a.currency, (lapsed.get(a.currency) ?? 0) + due);
   }
   return totals.map((t) => ({

@@ -164,7 +164,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
     });
 
   command('status', 'the program, its versions and its members in brief').action(async (flags: Flags) =>
-    withProgram(flags, async (db, p, now) => {
+    withProgram(flags, async (db, p, now, _source, timeZone) => {
       const report = await programReport(db, p, { asOf: now });
       const versions = await programVersions(db);
       if (flags.json) return printJson(ctx.io, { version: p.version, config: p.config, versions, report });
@@ -183,7 +183,7 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         `tiers (${c.tiers.basis} over ${c.tiers.windowDays} days): ${c.tiers.levels.map((l) => `${l.name} ≥ ${l.threshold} ×${l.multiplier}`).join(', ')}`,
       );
       out(
-        `members: ${formatCount(report.members)} (${formatCount(report.activeMembers)} active), outstanding ${formatCount(report.outstanding.available + report.outstanding.pending)} points = ${formatMoney(report.outstanding.liabilityMinor, c.currency)}`,
+        `members: ${formatCount(report.members)} (${formatCount(report.activeMembers)} active), outstanding ${formatCount(report.outstanding.available + report.outstanding.pending)} points = ${formatMoney(report.outstanding.liabilityMinor, c.currency)}, as of ${asOfText(now, timeZone)}`,
       );
     }),
   );
