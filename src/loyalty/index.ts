@@ -47,6 +47,7 @@ export {
   memberInstant,
   memberStatus,
   memberSummaries,
+  memberToday,
 } from './members.queries.js';
 export { type SyncSummary, syncOrders } from './orders.queries.js';
 export {

@@ -24,6 +24,7 @@ import {
   actionRule,
   type Program,
   type RewardConfig,
+  staleWriteRefusal,
   tierAllowsReward,
   tierByKey,
   tierRank,
@@ -830,4 +831,37 @@ export async function memberAsOf(
   const at = await memberInstant(db, customerId, asOf, { given, timeZone });
   const status = await memberStatus(db, program, customerId, { asOf: at, entries });
   return status && { status, asOf: at };
+}
+
+/**
+ * The member as their own pages read them at `now` (the clock, read by the caller at the edge), when that
+ * may differ from a read as of `readAsOf`: the store's data ends (`dataEnd`, epoch ms, exclusive) more
+ * than `STALE_WRITE_DAYS` before `now` and the read is earlier than `now`, so points may have expired and
+ * tiers been reviewed since. Undefined otherwise, or for a non-member. Shape: `{ asOf, available,
+ * availableValueMinor, tier }` (points, minor units of the program's currency, the tier's key).
+ */
+export async function memberToday(
+  db: Db,
+  program: Program,
+  customerId: number,
+  {
+    readAsOf,
+    now,
+    dataEnd,
+    timeZone,
+  }: { readAsOf: number; now: number; dataEnd: number | undefined; timeZone: string },
+): Promise<
+  { asOf: number; available: number; availableValueMinor: number; tier: string; status: MemberStatus } | undefined
+> {
+  if (readAsOf >= now || !staleWriteRefusal(now, dataEnd, false, timeZone)) return undefined;
+  const live = (await memberAsOf(db, program, customerId, now, { given: false, timeZone }))?.status;
+  return (
+    live && {
+      asOf: now,
+      available: live.available,
+      availableValueMinor: live.availableValueMinor,
+      tier: live.tier.key,
+      status: live,
+    }
+  );
 }

@@ -217,6 +217,20 @@ for (const dialect of DIALECTS) {
         .orderBy('id', 'desc')
         .executeTakeFirstOrThrow();
       assert.equal(Number(booked.occurred_at), Date.UTC(2025, 5, 3) - 1);
+      // Read as of the store's data, long before today: the answer says what the member's own pages show now.
+      const shown = (await call('GET', `/loyalty/members/${quiet}`, read)).json();
+      assert.equal(shown.asOf, Date.UTC(2025, 5, 3) - 1, 'as of the typed earn, the latest entry');
+      assert.deepEqual(shown.today, {
+        asOf: NOW,
+        available: shown.available,
+        availableValueMinor: shown.availableValueMinor,
+        tier: 'blue',
+      });
+      assert.equal(
+        (await call('GET', `/loyalty/members/${customerId}`, read)).json().today,
+        undefined,
+        'read as of today already',
+      );
       const explicit = await call('POST', `/loyalty/members/${customerId}/redeem`, write, {
         reward: 'ship',
         asOf: '2026-03-01T12:00:00Z',

@@ -13,6 +13,7 @@ import {
   memberAsOf,
   memberInstant,
   memberStatus,
+  memberToday,
   parseAction,
   programReport,
   redeem,
@@ -225,7 +226,22 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
         entries: 50,
       }).catch(asOfField);
       if (!read) throw notAMember(request.params.customerId);
-      return { ...read.status, asOf: read.asOf };
+      // As `loyalty member --json`: on a store whose data ends long ago, what the customer's pages show today.
+      const dataEnd =
+        request.query.asOf === undefined ? await latestSaleEnd(db, undefined, undefined, timeZone) : undefined;
+      const seen = await memberToday(db, program, customerId, {
+        readAsOf: read.asOf,
+        now: deps.now(),
+        dataEnd,
+        timeZone,
+      });
+      const today = seen && {
+        asOf: seen.asOf,
+        available: seen.available,
+        availableValueMinor: seen.availableValueMinor,
+        tier: seen.tier,
+      };
+      return { ...read.status, asOf: read.asOf, ...(today ? { today } : {}) };
     },
   );
 

@@ -18,6 +18,7 @@ import {
   memberAsOf,
   memberHistory,
   memberInstant,
+  memberToday,
   type Program,
   parseAction,
   parseProgramConfig,
@@ -200,15 +201,13 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         // ends long before it, points and tiers may have lapsed since: say what the customer sees.
         const clock = ctx.now();
         const dataEnd = source === 'given' ? undefined : await latestSaleEnd(db, undefined, undefined, timeZone);
-        const live =
-          staleWriteRefusal(clock, dataEnd, false, timeZone) && read.asOf < clock
-            ? (await memberAsOf(db, p, id, clock, { given: false, timeZone }))?.status
-            : undefined;
-        const today = live && {
-          asOf: clock,
-          available: live.available,
-          availableValueMinor: live.availableValueMinor,
-          tier: live.tier.key,
+        const seen = await memberToday(db, p, id, { readAsOf: read.asOf, now: clock, dataEnd, timeZone });
+        const live = seen?.status;
+        const today = seen && {
+          asOf: seen.asOf,
+          available: seen.available,
+          availableValueMinor: seen.availableValueMinor,
+          tier: seen.tier,
         };
         if (flags.json) return printJson(ctx.io, { ...status, asOf: read.asOf, ...(today ? { today } : {}) });
         // The store's own ids first: Comeback's internal id differs between stores and databases.
