@@ -837,8 +837,9 @@ export async function memberAsOf(
  * The member as their own pages read them at `now` (the clock, read by the caller at the edge), when that
  * may differ from a read as of `readAsOf`: the store's data ends (`dataEnd`, epoch ms, exclusive) more
  * than `STALE_WRITE_DAYS` before `now` and the read is earlier than `now`, so points may have expired and
- * tiers been reviewed since. Undefined otherwise, or for a non-member. Shape: `{ asOf, available,
- * availableValueMinor, tier }` (points, minor units of the program's currency, the tier's key).
+ * tiers been reviewed since. Undefined otherwise, or for a non-member. `today`: `{ asOf, available,
+ * availableValueMinor, tier }` (points, minor units of the program's currency, the tier's key), as the
+ * CLI's and the API's member answers carry it; `status`, the whole read.
  */
 export async function memberToday(
   db: Db,
@@ -851,17 +852,12 @@ export async function memberToday(
     timeZone,
   }: { readAsOf: number; now: number; dataEnd: number | undefined; timeZone: string },
 ): Promise<
-  { asOf: number; available: number; availableValueMinor: number; tier: string; status: MemberStatus } | undefined
+  | { today: { asOf: number; available: number; availableValueMinor: number; tier: string }; status: MemberStatus }
+  | undefined
 > {
   if (readAsOf >= now || !staleWriteRefusal(now, dataEnd, false, timeZone)) return undefined;
   const live = (await memberAsOf(db, program, customerId, now, { given: false, timeZone }))?.status;
-  return (
-    live && {
-      asOf: now,
-      available: live.available,
-      availableValueMinor: live.availableValueMinor,
-      tier: live.tier.key,
-      status: live,
-    }
-  );
+  if (!live) return undefined;
+  const { available, availableValueMinor } = live;
+  return { today: { asOf: now, available, availableValueMinor, tier: live.tier.key }, status: live };
 }

@@ -235,13 +235,7 @@ export function registerLoyaltyRoutes(app: ApiApp, deps: RouteDeps): void {
         dataEnd,
         timeZone,
       });
-      const today = seen && {
-        asOf: seen.asOf,
-        available: seen.available,
-        availableValueMinor: seen.availableValueMinor,
-        tier: seen.tier,
-      };
-      return { ...read.status, asOf: read.asOf, ...(today ? { today } : {}) };
+      return { ...read.status, asOf: read.asOf, ...(seen ? { today: seen.today } : {}) };
     },
   );
 

@@ -203,13 +203,8 @@ export function registerLoyalty(program: Command, ctx: CommandContext): void {
         const dataEnd = source === 'given' ? undefined : await latestSaleEnd(db, undefined, undefined, timeZone);
         const seen = await memberToday(db, p, id, { readAsOf: read.asOf, now: clock, dataEnd, timeZone });
         const live = seen?.status;
-        const today = seen && {
-          asOf: seen.asOf,
-          available: seen.available,
-          availableValueMinor: seen.availableValueMinor,
-          tier: seen.tier,
-        };
-        if (flags.json) return printJson(ctx.io, { ...status, asOf: read.asOf, ...(today ? { today } : {}) });
+        if (flags.json)
+          return printJson(ctx.io, { ...status, asOf: read.asOf, ...(seen ? { today: seen.today } : {}) });
         // The store's own ids first: Comeback's internal id differs between stores and databases.
         const names = [...(await storeCustomers(db, [id]))(id).identities, `#${id}`].join(', ');
         out(
