@@ -19,20 +19,30 @@ import {
   settle,
   syncOrders,
 } from '../loyalty/index.js';
+import type { DialectName } from '../store/index.js';
 
 const NOW = Date.UTC(2026, 2, 1, 12);
 const DAY = 86_400_000;
 const SHOP = 'https://shop.example';
 
+/** A fresh database with the API listening on loopback, for one test; `close` stops the one and drops the other. */
+async function served(dialect: DialectName) {
+  const t = await freshDatabase(dialect);
+  const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const close = async () => {
+    await app.close();
+    await t.drop();
+  };
+  return { db: t.store.db, base, close };
+}
+
 for (const dialect of DIALECTS) {
   describe(`hosted rewards page money on ${dialect.name}`, { skip: dialect.skip }, () => {
     test('an IDR balance is shown in ISO 4217 minor units (exponent 2), not Intl’s 0 decimals', async () => {
-      const t = await freshDatabase(dialect.name);
-      const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });
+      const { db, base, close } = await served(dialect.name);
       try {
-        await app.listen({ port: 0, host: '127.0.0.1' });
-        const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-        const db = t.store.db;
         // One point is worth 2469 minor units (24.69 rupiah); the sign-up credit is 50 points.
         const program = await saveProgram(db, testProgramConfig({ currency: 'IDR', pointValueMinor: 2469 }), {
           now: NOW - 30 * DAY,
@@ -71,8 +81,7 @@ for (const dialect of DIALECTS) {
         assert.equal(me.status, 200, JSON.stringify(body));
         assert.deepEqual([body.currency, body.currencyExponent, body.member.availableValueMinor], ['IDR', 2, 123_450]);
       } finally {
-        await app.close();
-        await t.drop();
+        await close();
       }
     });
   });
@@ -81,12 +90,8 @@ for (const dialect of DIALECTS) {
 for (const dialect of DIALECTS) {
   describe(`store credit on the hosted page and the launcher on ${dialect.name}`, { skip: dialect.skip }, () => {
     test('the launcher answers a redemption with what can be spent now: lapsed credit and points left out', async () => {
-      const t = await freshDatabase(dialect.name);
-      const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });
+      const { db, base, close } = await served(dialect.name);
       try {
-        await app.listen({ port: 0, host: '127.0.0.1' });
-        const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-        const db = t.store.db;
         const program = await saveProgram(db, creditProgramConfig(), { now: NOW - 500 * DAY });
         const customer = await addCustomer(db, { email: 'lapsed@example.com' });
         assert.ok((await enrolMember(db, program, { customerId: customer, now: NOW - 450 * DAY })).ok);
@@ -124,18 +129,13 @@ for (const dialect of DIALECTS) {
         assert.equal(me.member.credit.balanceMinor, 500);
         assert.equal(receipt.balance, me.member.available);
       } finally {
-        await app.close();
-        await t.drop();
+        await close();
       }
     });
 
     test('credit redeemed as of today (dated at its last millisecond) is on the page read at noon, beside its points', async () => {
-      const t = await freshDatabase(dialect.name);
-      const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });
+      const { db, base, close } = await served(dialect.name);
       try {
-        await app.listen({ port: 0, host: '127.0.0.1' });
-        const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-        const db = t.store.db;
         const program = await saveProgram(db, creditProgramConfig(), { now: NOW - 30 * DAY });
         const customer = await addCustomer(db, { email: 'today@example.com' });
         assert.ok((await enrolMember(db, program, { customerId: customer, now: NOW - 20 * DAY })).ok);
@@ -152,18 +152,13 @@ for (const dialect of DIALECTS) {
           'and the credit is there',
         );
       } finally {
-        await app.close();
-        await t.drop();
+        await close();
       }
     });
 
     test('redeeming store credit in the launcher credits the account; the page and /storefront/me show balance and code', async () => {
-      const t = await freshDatabase(dialect.name);
-      const app = await buildApp({ store: t.store, now: () => NOW, rateLimit: false });
+      const { db, base, close } = await served(dialect.name);
       try {
-        await app.listen({ port: 0, host: '127.0.0.1' });
-        const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-        const db = t.store.db;
         // A reward name with markup: the page shows it as text.
         const config = creditProgramConfig();
         config.rewards = config.rewards.map((r) => (r.key === 'credit-5' ? { ...r, name: '£5 <b>credit</b>' } : r));
@@ -225,8 +220,7 @@ for (const dialect of DIALECTS) {
         assert.match(ko, /결제할 때 이 코드를 입력하면/);
         assert.match(ko, new RegExp(`<code data-credit-code>${receipt.code}</code>`));
       } finally {
-        await app.close();
-        await t.drop();
+        await close();
       }
     });
   });
