@@ -37,6 +37,29 @@ export function printJson(io: Io, value: unknown): void {
   io.out.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/**
+ * Prints `{ ...head, [key]: rows }` exactly as `printJson` would (the list last), writing the rows a
+ * chunk at a time and waiting for the reader, so that a list of a million customers is never one string.
+ */
+export async function printJsonList(
+  io: Io,
+  head: Record<string, unknown>,
+  key: string,
+  chunks: Iterable<readonly unknown[]>,
+): Promise<void> {
+  const empty = JSON.stringify({ ...head, [key]: [] }, null, 2);
+  await writeChunk(io, `${empty.slice(0, empty.lastIndexOf('[]'))}[`);
+  let written = 0;
+  for (const chunk of chunks) {
+    let text = '';
+    for (const row of chunk) {
+      text += `${written++ === 0 ? '' : ','}\n    ${JSON.stringify(row, null, 2).replaceAll('\n', '\n    ')}`;
+    }
+    if (text) await writeChunk(io, text);
+  }
+  await writeChunk(io, written === 0 ? ']\n}\n' : '\n  ]\n}\n');
+}
+
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the colour codes our own tables use.
