@@ -53,7 +53,7 @@ for (const dialect of DIALECTS.filter((d) => d.name === 'sqlite')) {
       const run = await scoreCustomers(t.store.db, { model: 'bgnbd', asOf: AS_OF, unit: 'week', now: 2 });
       assert.match(run.pAliveNote ?? '', /cannot tell who has left/);
       assert.ok(run.scores.length > 0, 'customers were scored');
-      assert.ok(run.scores.every((s) => s.probabilityAlive === null && s.churnBand === null));
+      assert.ok([...run.scores].every((s) => s.probabilityAlive === null && s.churnBand === null));
       const scores = await loadLatestScores(t.store.db);
       assert.equal(scores, undefined, 'no P(alive) reaches the lifecycle');
       const staged = await computeLifecycle(t.store.db, { asOf: AS_OF, scores });

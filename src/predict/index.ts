@@ -17,6 +17,7 @@ export {
   type ScoreComputation,
   type ScoreOptions,
   type ScoreRun,
+  ScoreTable,
   type StoreFit,
   scoreCustomers,
   UNIT_DAYS,

@@ -242,7 +242,7 @@ for (const dialect of DIALECTS) {
         .where('source', '=', 'cdnow')
         .where('external_id', '=', '1')
         .executeTakeFirstOrThrow();
-      const one = run.scores.find((s) => s.customerId === identity.customer_id)!;
+      const one = [...run.scores].find((s) => s.customerId === identity.customer_id)!;
       assert.equal(one.expectedPurchases.toFixed(3), '1.226');
       for (const s of run.scores) {
         assert.ok(s.probabilityAlive !== null && s.probabilityAlive >= 0 && s.probabilityAlive <= 1);

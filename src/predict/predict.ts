@@ -33,6 +33,7 @@ import {
   spendFrequencyCorrelation,
   timeToNextOrder,
 } from '../models/index.js';
+import { GrowingColumns } from '../shared/columns.js';
 import { MS_PER_DAY } from '../shared/dates.js';
 import type { Db } from '../store/index.js';
 
@@ -252,6 +253,60 @@ export interface CustomerScore {
   nextOrderAt: number | null;
 }
 
+/**
+ * The scores of a run in columns, in customer-id order: 48 bytes a customer rather than an object
+ * each, so a million customers' scores stay under 50 MB. Null figures are NaN in the columns; `at`
+ * and iteration hand out one `CustomerScore` at a time (churn risk is 1 − P(alive), its band by
+ * `churnBand`).
+ */
+export class ScoreTable implements Iterable<CustomerScore> {
+  constructor(
+    readonly columns: {
+      readonly customerIds: Float64Array;
+      /** NaN when the fit cannot tell who has left. */
+      readonly pAlive: Float64Array;
+      readonly expectedPurchases: Float64Array;
+      readonly expectedPurchaseValue: Float64Array;
+      readonly clv: Float64Array;
+      /** NaN when there is no next order. */
+      readonly nextOrderAt: Float64Array;
+    },
+  ) {}
+
+  get length(): number {
+    return this.columns.customerIds.length;
+  }
+
+  /** The score of row `i` (0 ≤ i < length). */
+  at(i: number): CustomerScore {
+    const c = this.columns;
+    const pAlive = c.pAlive[i]!;
+    const risk = Number.isNaN(pAlive) ? null : churnRisk(pAlive);
+    const next = c.nextOrderAt[i]!;
+    return {
+      customerId: c.customerIds[i]!,
+      probabilityAlive: Number.isNaN(pAlive) ? null : pAlive,
+      churnRisk: risk,
+      churnBand: risk === null ? null : churnBand(risk),
+      expectedPurchases: c.expectedPurchases[i]!,
+      expectedPurchaseValue: c.expectedPurchaseValue[i]!,
+      clv: c.clv[i]!,
+      nextOrderAt: Number.isNaN(next) ? null : next,
+    };
+  }
+
+  /** Rows `[start, end)` as objects: a chunk for a writer. */
+  slice(start: number, end: number): CustomerScore[] {
+    const out: CustomerScore[] = [];
+    for (let i = start; i < Math.min(end, this.length); i++) out.push(this.at(i));
+    return out;
+  }
+
+  *[Symbol.iterator](): Iterator<CustomerScore> {
+    for (let i = 0; i < this.length; i++) yield this.at(i);
+  }
+}
+
 /** One candidate of `--model auto`. */
 export interface ModelCandidate {
   model: PurchaseModelName;
@@ -289,7 +344,7 @@ export interface ScoreRun {
   asOf: number;
   horizonDays: number;
   currency: string | null;
-  scores: CustomerScore[];
+  scores: ScoreTable;
   /** Why P(alive) is not informative for this run (then no score carries P(alive) or churn risk). */
   pAliveNote?: string;
   /** The store's other currencies and the customers who bought only in them, so were not scored. */
@@ -457,28 +512,32 @@ export async function computeScores(db: Db, options: Omit<ScoreOptions, 'now'>):
     margin: options.margin ?? 1,
   };
   const nextDayStart = (lastDayBefore(asOf) + 1) * MS_PER_DAY;
-  const scores: CustomerScore[] = [];
-  for (let i = 0; i < summary.count; i++) {
+  const n = summary.count;
+  const columns = {
+    customerIds: summary.customerIds,
+    pAlive: new Float64Array(n),
+    expectedPurchases: new Float64Array(n),
+    expectedPurchaseValue: new Float64Array(n),
+    clv: new Float64Array(n),
+    nextOrderAt: new Float64Array(n),
+  };
+  for (let i = 0; i < n; i++) {
     const x = summary.x[i]!;
     const tx = summary.tx[i]!;
     const T = summary.T[i]!;
-    const pAlive = note === undefined ? predictor.probabilityAlive(x, tx, T) : null;
-    const risk = pAlive === null ? null : churnRisk(pAlive);
     const expectedPurchaseValue = spend
       ? ggConditionalExpectedSpend(spend, x, summary.monetary[i]!)
       : summary.averageSpent[i]!;
     const next = note === undefined ? timeToNextOrder(predictor, x, tx, T, { cap: (2 * 365) / unitDays }) : Number.NaN;
-    scores.push({
-      customerId: summary.customerIds[i]!,
-      probabilityAlive: pAlive,
-      churnRisk: risk,
-      churnBand: risk === null ? null : churnBand(risk),
-      expectedPurchases: predictor.conditionalExpectedPurchases(horizon, x, tx, T),
-      expectedPurchaseValue,
-      clv: discountedCustomerValue(predictor, x, tx, T, expectedPurchaseValue, clvOptions),
-      nextOrderAt: Number.isFinite(next) ? Math.round(nextDayStart + next * unitDays * MS_PER_DAY) : null,
-    });
+    columns.pAlive[i] = note === undefined ? predictor.probabilityAlive(x, tx, T) : Number.NaN;
+    columns.expectedPurchases[i] = predictor.conditionalExpectedPurchases(horizon, x, tx, T);
+    columns.expectedPurchaseValue[i] = expectedPurchaseValue;
+    columns.clv[i] = discountedCustomerValue(predictor, x, tx, T, expectedPurchaseValue, clvOptions);
+    columns.nextOrderAt[i] = Number.isFinite(next)
+      ? Math.round(nextDayStart + next * unitDays * MS_PER_DAY)
+      : Number.NaN;
   }
+  const scores = new ScoreTable(columns);
   const leftOut = summary.currency === null ? [] : await leftOutCurrencies(db, { asOf, currency: summary.currency });
   return {
     model,
@@ -521,8 +580,8 @@ async function storeScores(
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await trx.deleteFrom('customer_scores').where('model', '=', run.model).where('as_of', '=', run.asOf).execute();
-    // 500 rows per statement, mapped a chunk at a time (the scores are held once, not twice).
-    const row = (s: (typeof run.scores)[number]) => ({
+    // 500 rows per statement, made a chunk at a time from the columns.
+    const row = (s: CustomerScore) => ({
       customer_id: s.customerId,
       model: run.model,
       as_of: run.asOf,
@@ -563,19 +622,17 @@ export async function latestStoredScores(
   if (!latest || !isPurchaseModel(latest.model)) return undefined;
   const model = latest.model;
   const asOf = Number(latest.as_of);
-  const rows = await db
+  const first = await db
     .selectFrom('customer_scores')
     .selectAll()
     .where('model', '=', model)
     .where('as_of', '=', asOf)
     .orderBy('customer_id')
-    .execute();
-  const first = rows[0];
+    .limit(1)
+    .executeTakeFirst();
   if (!first) return undefined;
   const purchaseFit = await loadFit(db, first.fit_id);
   const spendFit = first.spend_fit_id === null ? undefined : await loadFit(db, first.spend_fit_id);
-  const number = (value: number | null) => (value === null ? Number.NaN : Number(value));
-  const nullable = (value: number | null) => (value === null ? null : Number(value));
   return {
     purchaseFit,
     spendFit,
@@ -584,17 +641,51 @@ export async function latestStoredScores(
     currency: first.currency,
     model,
     ...(first.p_alive_note === null ? {} : { pAliveNote: first.p_alive_note }),
-    scores: rows.map((row) => ({
-      customerId: Number(row.customer_id),
-      probabilityAlive: nullable(row.p_alive),
-      churnRisk: nullable(row.churn_risk),
-      churnBand: row.churn_band === null ? null : (row.churn_band as ChurnBand),
-      expectedPurchases: number(row.expected_purchases),
-      expectedPurchaseValue: number(row.expected_spend),
-      clv: number(row.clv),
-      nextOrderAt: row.next_order_at === null ? null : Number(row.next_order_at),
-    })),
+    scores: await storedScoreTable(db, model, asOf),
   };
+}
+
+/** The scores stored for one model and as-of, read 50,000 customer ids at a time into columns. */
+async function storedScoreTable(db: Db, model: string, asOf: number): Promise<ScoreTable> {
+  const bounds = await db
+    .selectFrom('customer_scores')
+    .select((eb) => [eb.fn.min('customer_id').as('lo'), eb.fn.max('customer_id').as('hi')])
+    .where('model', '=', model)
+    .where('as_of', '=', asOf)
+    .executeTakeFirst();
+  const columns = new GrowingColumns([
+    'customerIds',
+    'pAlive',
+    'expectedPurchases',
+    'expectedPurchaseValue',
+    'clv',
+    'nextOrderAt',
+  ] as const);
+  const number = (value: number | null) => (value === null ? Number.NaN : Number(value));
+  if (bounds?.lo !== null && bounds?.lo !== undefined && bounds.hi !== null) {
+    for (let from = Number(bounds.lo); from <= Number(bounds.hi); from += 50_000) {
+      const rows = await db
+        .selectFrom('customer_scores')
+        .select(['customer_id', 'p_alive', 'expected_purchases', 'expected_spend', 'clv', 'next_order_at'])
+        .where('model', '=', model)
+        .where('as_of', '=', asOf)
+        .where('customer_id', '>=', from)
+        .where('customer_id', '<', from + 50_000)
+        .orderBy('customer_id')
+        .execute();
+      for (const row of rows) {
+        const i = columns.add();
+        const c = columns.data;
+        c.customerIds[i] = Number(row.customer_id);
+        c.pAlive[i] = number(row.p_alive);
+        c.expectedPurchases[i] = number(row.expected_purchases);
+        c.expectedPurchaseValue[i] = number(row.expected_spend);
+        c.clv[i] = number(row.clv);
+        c.nextOrderAt[i] = number(row.next_order_at);
+      }
+    }
+  }
+  return new ScoreTable(columns.trimmed());
 }
 
 /** A recorded fit, as `fitStoreModel` returned it. */

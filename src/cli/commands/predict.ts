@@ -4,6 +4,7 @@ import { defaultAsOf } from '../../analytics/index.js';
 import { ComebackError } from '../../errors.js';
 import { formatEstimate, isPurchaseModel, type ModelName } from '../../models/index.js';
 import {
+  type CustomerScore,
   fitStoreModel,
   type ModelSelection,
   pAliveInformative,
@@ -15,7 +16,7 @@ import { dayInZone, isMidnightInZone, MS_PER_DAY } from '../../shared/dates.js';
 import { currencyExponent, formatMoney } from '../../shared/money.js';
 import { openStore } from '../../store/index.js';
 import { storeCustomers } from '../export-columns.js';
-import { asOfText, formatCount, formatTable, printJson, writeChunk } from '../io.js';
+import { asOfText, formatCount, formatTable, printJson, printJsonList, writeChunk } from '../io.js';
 import { leftOutNote } from '../left-out.js';
 import { AS_OF_HELP, type CommandContext, dbOption, endDateFlag, storeTimeZone } from '../shared.js';
 
@@ -131,7 +132,7 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
           margin,
           now: ctx.now(),
         });
-        const rows = run.scores.map((s) => ({
+        const row = (s: CustomerScore) => ({
           customer_id: s.customerId,
           p_alive: s.probabilityAlive === null ? null : round(s.probabilityAlive, 4),
           churn_risk: s.churnRisk === null ? null : round(s.churnRisk, 4),
@@ -140,7 +141,11 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
           expected_purchase_value: round(s.expectedPurchaseValue, 2),
           clv: round(s.clv, 2),
           next_order: s.nextOrderAt === null ? null : day(s.nextOrderAt, tz),
-        }));
+        });
+        // The rows are made 2,000 customers at a time from the score columns, never all at once.
+        function* chunks() {
+          for (let start = 0; start < run.scores.length; start += 2000) yield run.scores.slice(start, start + 2000);
+        }
         // Said on stderr whatever the output format: the stored scores carry no P(alive) or churn risk.
         if (run.pAliveNote) {
           ctx.io.err.write(
@@ -157,13 +162,16 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
           // The CSV holds one currency's customers: the others are named on stderr, as the table names them.
           const leftOut = leftOutNote(run.leftOut ?? [], 'predict');
           if (leftOut) ctx.io.err.write(`${leftOut}\n`);
-          const known = await storeCustomers(
-            store.db,
-            run.scores.map((s) => s.customerId),
-          );
-          // Written 2,000 customers at a time, waiting for the reader, never as one string of every row.
-          for (let start = 0; start < rows.length; start += 2000) {
-            const chunk = rows.slice(start, start + 2000).map(({ customer_id, ...rest }) => {
+          // Written 2,000 customers at a time, waiting for the reader, never as one string of every row;
+          // each chunk's store ids are read with it.
+          let header = true;
+          for (const chunk of chunks()) {
+            const known = await storeCustomers(
+              store.db,
+              chunk.map((s) => s.customerId),
+            );
+            const lines = chunk.map((s) => {
+              const { customer_id, ...rest } = row(s);
               const c = known(customer_id);
               return {
                 customer_id,
@@ -174,27 +182,34 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
                 ...rest,
               };
             });
-            await writeChunk(ctx.io, stringify(chunk, { header: start === 0 }));
+            await writeChunk(ctx.io, stringify(lines, { header }));
+            header = false;
           }
-          if (rows.length === 0) await writeChunk(ctx.io, stringify([], { header: true }));
+          if (header) await writeChunk(ctx.io, stringify([], { header: true }));
           return;
         }
         if (flags.json) {
-          printJson(ctx.io, {
-            model: run.model,
-            selection: run.selection ? selectionJson(run.selection, tz) : null,
-            pAliveInformative: run.pAliveNote === undefined,
-            pAliveNote: run.pAliveNote ?? null,
-            spendNote: run.spendNote ?? null,
-            leftOutCurrencies: run.leftOut ?? [],
-            leftOutNote: leftOutNote(run.leftOut ?? [], 'predict'),
-            asOf: day(run.asOf, tz),
-            horizonDays: run.horizonDays,
-            currency: run.currency,
-            purchaseFit: fitJson(run.purchaseFit, tz),
-            spendFit: run.spendFit ? fitJson(run.spendFit, tz) : null,
-            customers: rows,
-          });
+          await printJsonList(
+            ctx.io,
+            {
+              model: run.model,
+              selection: run.selection ? selectionJson(run.selection, tz) : null,
+              pAliveInformative: run.pAliveNote === undefined,
+              pAliveNote: run.pAliveNote ?? null,
+              spendNote: run.spendNote ?? null,
+              leftOutCurrencies: run.leftOut ?? [],
+              leftOutNote: leftOutNote(run.leftOut ?? [], 'predict'),
+              asOf: day(run.asOf, tz),
+              horizonDays: run.horizonDays,
+              currency: run.currency,
+              purchaseFit: fitJson(run.purchaseFit, tz),
+              spendFit: run.spendFit ? fitJson(run.spendFit, tz) : null,
+            },
+            'customers',
+            (function* () {
+              for (const chunk of chunks()) yield chunk.map(row);
+            })(),
+          );
           return;
         }
         const bands = { low: 0, medium: 0, high: 0 };
