@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { ComebackError } from '../errors.js';
 import { profileRecommendations } from '../recommend/index.js';
+import { GrowingColumns } from '../shared/columns.js';
 import { toMajor } from '../shared/money.js';
 import type { Db } from '../store/index.js';
 import { computeLifecycle, type LifecycleStage } from './lifecycle.js';
@@ -39,39 +40,128 @@ export async function resolveCustomerId(db: Db, ref: string): Promise<number> {
 }
 
 /**
+ * Scores by customer held in sorted columns (40 bytes a customer, not an object and a map entry
+ * each): `get` finds a customer by binary search and hands out a fresh `CustomerScores`.
+ */
+class ScoreColumns implements ReadonlyMap<number, CustomerScores> {
+  constructor(private readonly c: Record<'id' | 'pAlive' | 'expected' | 'clv' | 'next', Float64Array>) {}
+
+  get size(): number {
+    return this.c.id.length;
+  }
+
+  #index(id: number): number {
+    let lo = 0;
+    let hi = this.c.id.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = this.c.id[mid]!;
+      if (at === id) return mid;
+      if (at < id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  #score(i: number): CustomerScores {
+    const nullable = (v: number) => (Number.isNaN(v) ? null : v);
+    return {
+      pAlive: this.c.pAlive[i]!,
+      expectedPurchases: nullable(this.c.expected[i]!),
+      clv: nullable(this.c.clv[i]!),
+      nextOrderAt: nullable(this.c.next[i]!),
+    };
+  }
+
+  get(id: number): CustomerScores | undefined {
+    const i = this.#index(id);
+    return i < 0 ? undefined : this.#score(i);
+  }
+
+  has(id: number): boolean {
+    return this.#index(id) >= 0;
+  }
+
+  *entries(): MapIterator<[number, CustomerScores]> {
+    for (let i = 0; i < this.size; i++) yield [this.c.id[i]!, this.#score(i)];
+  }
+
+  *keys(): MapIterator<number> {
+    for (let i = 0; i < this.size; i++) yield this.c.id[i]!;
+  }
+
+  *values(): MapIterator<CustomerScores> {
+    for (let i = 0; i < this.size; i++) yield this.#score(i);
+  }
+
+  [Symbol.iterator](): MapIterator<[number, CustomerScores]> {
+    return this.entries();
+  }
+
+  forEach(fn: (value: CustomerScores, key: number, map: ReadonlyMap<number, CustomerScores>) => void): void {
+    for (const [key, value] of this) fn(value, key, this);
+  }
+}
+
+/**
  * The latest scores per customer from `customer_scores` (of one model, when given; the scores of the
  * latest run win, by `as_of` then by fit), only those computed at or before `asOf` when given (a past
- * as-of never reads scores computed later), or undefined when there are none. A latest score without
- * P(alive) (the fit could not tell who has left) leaves the customer out, so that lifecycle falls back
- * to the recency rule. Lifecycle and profile take what this returns as their `scores`.
+ * as-of never reads scores computed later), of `customerIds` only when given, or undefined when there
+ * are none. A latest score without P(alive) (the fit could not tell who has left) leaves the customer
+ * out, so that lifecycle falls back to the recency rule. Lifecycle and profile take what this returns
+ * as their `scores`. The whole store is read 50,000 customer ids at a time into columns (`ScoreColumns`),
+ * so memory is 40 bytes a scored customer whatever the number of runs stored.
  */
 export async function loadLatestScores(
   db: Db,
-  { model, asOf }: { model?: string; asOf?: number } = {},
+  { model, asOf, customerIds }: { model?: string; asOf?: number; customerIds?: readonly number[] } = {},
 ): Promise<ScoresByCustomer | undefined> {
-  let query = db
-    .selectFrom('customer_scores')
-    .select(['customer_id', 'as_of', 'p_alive', 'expected_purchases', 'clv', 'next_order_at'])
-    .orderBy('customer_id')
-    .orderBy('as_of')
-    .orderBy('fit_id');
-  if (model) query = query.where('model', '=', model);
-  if (asOf !== undefined) query = query.where('as_of', '<=', asOf);
-  const scores = new Map<number, CustomerScores>();
-  for (const row of await query.execute()) {
-    if (row.p_alive === null) {
-      scores.delete(Number(row.customer_id));
-      continue;
-    }
-    scores.set(Number(row.customer_id), {
-      pAlive: Number(row.p_alive),
-      expectedPurchases: row.expected_purchases === null ? null : Number(row.expected_purchases),
-      clv: row.clv === null ? null : Number(row.clv),
-      nextOrderAt: row.next_order_at === null ? null : Number(row.next_order_at),
+  const page = (from: number, to: number) => {
+    let query = db
+      .selectFrom('customer_scores')
+      .select(['customer_id', 'p_alive', 'expected_purchases', 'clv', 'next_order_at'])
+      .orderBy('customer_id')
+      .orderBy('as_of')
+      .orderBy('fit_id');
+    if (customerIds) query = query.where('customer_id', 'in', customerIds.length > 0 ? [...customerIds] : [-1]);
+    else query = query.where('customer_id', '>=', from).where('customer_id', '<', to);
+    if (model) query = query.where('model', '=', model);
+    if (asOf !== undefined) query = query.where('as_of', '<=', asOf);
+    return query.execute();
+  };
+  const columns = new GrowingColumns(['id', 'pAlive', 'expected', 'clv', 'next'] as const);
+  const number = (v: number | null) => (v === null ? Number.NaN : Number(v));
+  const append = (rows: Awaited<ReturnType<typeof page>>) => {
+    // Ordered by customer, then run: a customer's last row is the latest score.
+    rows.forEach((row, k) => {
+      const id = Number(row.customer_id);
+      if (Number(rows[k + 1]?.customer_id) === id || row.p_alive === null) return;
+      const i = columns.add();
+      const c = columns.data;
+      c.id[i] = id;
+      c.pAlive[i] = Number(row.p_alive);
+      c.expected[i] = number(row.expected_purchases);
+      c.clv[i] = number(row.clv);
+      c.next[i] = number(row.next_order_at);
     });
+  };
+  if (customerIds) append(await page(0, 0));
+  else {
+    const bounds = await db
+      .selectFrom('customer_scores')
+      .select((eb) => [eb.fn.min('customer_id').as('lo'), eb.fn.max('customer_id').as('hi')])
+      .executeTakeFirst();
+    if (bounds?.lo !== null && bounds?.lo !== undefined && bounds.hi !== null) {
+      for (let from = Number(bounds.lo); from <= Number(bounds.hi); from += SCORE_PAGE) {
+        append(await page(from, from + SCORE_PAGE));
+      }
+    }
   }
-  return scores.size > 0 ? scores : undefined;
+  return columns.length > 0 ? new ScoreColumns(columns.trimmed()) : undefined;
 }
+
+/** Customer ids per page of `loadLatestScores`' whole-store read. */
+const SCORE_PAGE = 50_000;
 
 /**
  * Why the latest stored scores (of one model, when given; at or before `asOf`) carry no P(alive):

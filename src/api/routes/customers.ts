@@ -83,7 +83,7 @@ export function registerCustomerRoutes(app: ApiApp, deps: RouteDeps): void {
       const asOf = await storeDefaultAsOf(db, deps.now());
       return customerProfile(db, request.params.id, {
         asOf,
-        scores: await loadLatestScores(db, { asOf }),
+        scores: await loadLatestScores(db, { asOf, customerIds: [request.params.id] }),
         timelineLimit: 200,
       });
     },

@@ -33,7 +33,7 @@ export function registerCustomer(program: Command, ctx: CommandContext): void {
     try {
       const { asOf, timeZone } = await resolveAsOf(ctx, store.db, flags.asOf);
       const id = await resolveCustomerRef(store.db, ref);
-      const scores = await loadLatestScores(store.db);
+      const scores = await loadLatestScores(store.db, { customerIds: [id] });
       const p = await customerProfile(store.db, id, { asOf, scores, timelineLimit: limit });
       if (flags.json) {
         printJson(ctx.io, p);
