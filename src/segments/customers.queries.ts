@@ -1,4 +1,5 @@
 import { type RawBuilder, sql } from 'kysely';
+import { GrowingColumns } from '../shared/columns.js';
 import { MAIN_CURRENCY_DAYS } from '../shared/money.js';
 import type { Db } from '../store/index.js';
 import { salesAsOf } from './sales-as-of.queries.js';
@@ -115,20 +116,27 @@ export async function* purchaseFactsByRange(db: Db, asOf: number): AsyncGenerato
   for (const idRange of await customerIdRanges(db, ID_PAGE)) yield purchaseFacts(db, { asOf, idRange });
 }
 
-/** The days between each customer's consecutive sales (any currency) before `asOf`, over the whole store. */
+/**
+ * The days between each customer's consecutive sales (any currency) before `asOf`, over the whole
+ * store, in no particular order. Read 50,000 customer ids at a time into one growing column, so memory
+ * is 8 bytes a gap (about 72 MB for 10,000,000 orders), never a row object each.
+ */
 export async function interOrderDays(db: Db, asOf: number): Promise<Float64Array> {
-  const result = await sql<{ gap: number }>`
-    select gap from (
-      select s.placed_at - lag(s.placed_at) over (partition by s.customer_id order by s.placed_at, s.id) as gap
-      from ${salesAsOf(asOf)} s
-      where s.customer_id is not null
-    ) g
-    where gap is not null`.execute(db);
-  const gaps = new Float64Array(result.rows.length);
-  result.rows.forEach((row, i) => {
-    gaps[i] = Number(row.gap) / 86_400_000;
-  });
-  return gaps;
+  const gaps = new GrowingColumns(['days'] as const);
+  for (const [from, to] of await customerIdRanges(db, ID_PAGE)) {
+    const result = await sql<{ gap: number }>`
+      select gap from (
+        select s.placed_at - lag(s.placed_at) over (partition by s.customer_id order by s.placed_at, s.id) as gap
+        from ${salesAsOf(asOf)} s
+        where s.customer_id >= ${from} and s.customer_id < ${to}
+      ) g
+      where gap is not null`.execute(db);
+    for (const row of result.rows) {
+      const i = gaps.add(); // before reading `data`: adding may replace the column
+      gaps.data.days[i] = Number(row.gap) / 86_400_000;
+    }
+  }
+  return gaps.trimmed().days;
 }
 
 /** What a customer did up to `asOf`: sales in any currency and the first sale's value. */
