@@ -95,36 +95,42 @@ function rfmGroupSummary(
 async function output(
   ctx: CommandContext,
   flags: Flags,
-  { json, csv, table }: { json: () => unknown; csv?: () => Promise<string>; table: () => string },
+  { json, csv, table }: { json: () => unknown; csv?: () => Promise<void>; table: () => string },
 ): Promise<void> {
   if (flags.json && flags.csv) throw new ComebackError('usage', 'choose one of --json and --csv');
   if (flags.json) printJson(ctx.io, json());
-  else if (flags.csv && csv) await writeChunk(ctx.io, await csv());
+  else if (flags.csv && csv) await csv();
   else ctx.io.out.write(`${table()}\n`);
 }
+
+/** Rows of a per-customer CSV per chunk: each chunk's store ids are read, written and let go. */
+const CSV_CHUNK = 2_000;
 
 /**
  * A CSV of one row per customer: `customer_id`, the store's columns (`STORE_COLUMNS`: source, store id,
  * e-mail, so the file can be matched back to the store's records), then `columns` from `cells`.
+ * Written 2,000 customers at a time (each chunk's store ids read then), waiting for the reader, so a
+ * million customers are never one string.
  */
 async function customerCsv<T extends { customerId: number }>(
+  io: CommandContext['io'],
   db: Db,
   items: readonly T[],
   columns: readonly string[],
   cells: (item: T) => unknown[],
-): Promise<string> {
-  const known = await storeCustomers(
-    db,
-    items.map((item) => item.customerId),
-  );
-  return stringify(
-    items.map((item) => [item.customerId, ...storeColumns(known(item.customerId)), ...cells(item)]),
-    { header: true, columns: ['customer_id', ...STORE_COLUMNS, ...columns] },
-  );
+): Promise<void> {
+  const header = ['customer_id', ...STORE_COLUMNS, ...columns];
+  if (items.length === 0) await writeChunk(io, stringify([], { header: true, columns: header }));
+  for (let start = 0; start < items.length; start += CSV_CHUNK) {
+    const chunk = items.slice(start, start + CSV_CHUNK);
+    const known = await storeCustomers(
+      db,
+      chunk.map((item) => item.customerId),
+    );
+    const rows = chunk.map((item) => [item.customerId, ...storeColumns(known(item.customerId)), ...cells(item)]);
+    await writeChunk(io, stringify(rows, { header: start === 0, columns: header }));
+  }
 }
-
-/** Rows of `segments rfm --csv` per chunk: each chunk's store ids are read, written and let go. */
-const RFM_CSV_CHUNK = 2_000;
 
 /**
  * `segments rfm --csv`: one row per customer, written 2,000 at a time from the RFM columns (waiting
@@ -148,8 +154,8 @@ async function rfmCsv(ctx: CommandContext, db: Db, asOf: number): Promise<void> 
   ];
   const n = columns.customerId.length;
   if (n === 0) await writeChunk(ctx.io, stringify([], { header: true, columns: header }));
-  for (let start = 0; start < n; start += RFM_CSV_CHUNK) {
-    const end = Math.min(n, start + RFM_CSV_CHUNK);
+  for (let start = 0; start < n; start += CSV_CHUNK) {
+    const end = Math.min(n, start + CSV_CHUNK);
     const known = await storeCustomers(db, columns.customerId.slice(start, end));
     const rows = [];
     for (let i = start; i < end; i++) {
@@ -232,7 +238,8 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
         });
         await output(ctx, flags, {
           json: () => personas,
-          csv: () => customerCsv(store.db, personas, ['group', 'reason', 'play'], (p) => [p.persona, p.reason, p.play]),
+          csv: () =>
+            customerCsv(ctx.io, store.db, personas, ['group', 'reason', 'play'], (p) => [p.persona, p.reason, p.play]),
           table: () =>
             formatTable([
               ['persona', 'customers', 'share', 'play'],
@@ -264,6 +271,7 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
           json: () => ({ ...result, scored: scores?.size ?? 0, pAliveNote: withoutPAlive ?? null }),
           csv: () =>
             customerCsv(
+              ctx.io,
               store.db,
               result.customers,
               ['days_since_last_order', 'orders', 'p_alive', 'group', 'reason'],
@@ -310,7 +318,7 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
         await output(ctx, flags, {
           json: () => result,
           csv: () =>
-            customerCsv(store.db, result.members, ['cluster', 'group', 'reason'], (m) => [
+            customerCsv(ctx.io, store.db, result.members, ['cluster', 'group', 'reason'], (m) => [
               m.cluster,
               labels.get(m.cluster) ?? '',
               `cluster ${m.cluster} of k-means over ${result.features.length} features`,
