@@ -366,5 +366,43 @@ for (const dialect of DIALECTS) {
       );
       assert.ok(informative >= 8, `${informative} of 12 histories scored more than one customer`);
     });
+
+    test('loadLatestScores: the latest run per customer, across id ranges, of the customers asked for only', async () => {
+      const db = t.store.db;
+      const D = A + 400 * DAY;
+      const early = await addCustomer(db);
+      const gone = await addCustomer(db);
+      // A customer whose id lies beyond the first 50,000-id range the whole-store read takes.
+      await sql`insert into customers (id, source, created_at, first_seen_at) values (${early + 120_000}, 'test', 0, 0)`.execute(
+        db,
+      );
+      const far = early + 120_000;
+      await addScore(db, early, D, 0.2);
+      await addScore(db, early, D + DAY, 0.7);
+      await addScore(db, far, D + DAY, 0.4);
+      await addScore(db, gone, D, 0.9);
+      // gone's latest run could not tell who has left: it falls back to the recency rule.
+      await sql`update customer_scores set p_alive = null where customer_id = ${gone} and as_of = ${D}`.execute(db);
+      const all = await loadLatestScores(db, { asOf: D + DAY });
+      assert.deepEqual([all?.get(early)?.pAlive, all?.get(far)?.pAlive, all?.has(gone)], [0.7, 0.4, false]);
+      const keys = [...(all?.keys() ?? [])];
+      assert.deepEqual(
+        keys.filter((id) => [early, far, gone].includes(id)),
+        [early, far],
+        'in id order',
+      );
+      assert.deepEqual(
+        keys,
+        [...keys].sort((a, b) => a - b),
+      );
+      assert.equal(
+        (await loadLatestScores(db, { asOf: D }))?.get(early)?.pAlive,
+        0.2,
+        'a past as-of reads the run then',
+      );
+      const one = await loadLatestScores(db, { asOf: D + DAY, customerIds: [far] });
+      assert.deepEqual([one?.size, one?.get(far)?.pAlive, one?.get(early)], [1, 0.4, undefined]);
+      assert.equal(await loadLatestScores(db, { customerIds: [gone] }), undefined);
+    });
   });
 }
