@@ -254,7 +254,7 @@ export interface CustomerScore {
 }
 
 /**
- * The scores of a run in columns, in customer-id order: 48 bytes a customer rather than an object
+ * The scores of a run in columns, in ascending customer-id order: 48 bytes a customer rather than an object
  * each, so a million customers' scores stay under 50 MB. Null figures are NaN in the columns; `at`
  * and iteration hand out one `CustomerScore` at a time (churn risk is 1 − P(alive), its band by
  * `churnBand`).
@@ -293,6 +293,20 @@ export class ScoreTable implements Iterable<CustomerScore> {
       clv: c.clv[i]!,
       nextOrderAt: Number.isNaN(next) ? null : next,
     };
+  }
+
+  /** The row of a customer (the ids are ascending: binary search), or -1. */
+  indexOf(customerId: number): number {
+    const ids = this.columns.customerIds;
+    let lo = 0;
+    let hi = ids.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ids[mid] === customerId) return mid;
+      if (ids[mid]! < customerId) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
   }
 
   /** Rows `[start, end)` as objects: a chunk for a writer. */

@@ -136,7 +136,7 @@ for (const dialect of DIALECTS) {
       assert.ok(report.totalClv > 0);
       assert.equal(report.holdout.weeks, 26);
       assert.ok(report.holdout.totalActual > 0 && report.holdout.totalPredicted > 0);
-      assert.equal('byCustomer' in report, false, 'per-customer scores stay on the server');
+      assert.equal('predictionOf' in report, false, 'per-customer scores stay on the server');
     });
 
     test("a customer's story carries the model's prediction", async () => {

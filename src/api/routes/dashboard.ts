@@ -116,7 +116,8 @@ export interface PredictionReport {
     totalActual: number;
     byFrequency: Array<{ label: string; customers: number; meanPredicted: number | null; meanActual: number | null }>;
   } | null;
-  byCustomer: Map<number, CustomerPrediction>;
+  /** One customer's prediction, or null when the run did not score them (kept on the server). */
+  predictionOf: (customerId: number) => CustomerPrediction | null;
 }
 
 /**
@@ -142,7 +143,7 @@ export async function predictionReport(db: Db, asOf: number): Promise<Prediction
     meanPAlive: null,
     totalClv: null,
     holdout: null,
-    byCustomer: new Map(),
+    predictionOf: () => null,
   };
   const stored = await latestStoredScores(db);
   let run: Pick<ScoreRun, 'asOf' | 'horizonDays' | 'currency' | 'scores' | 'pAliveNote' | 'spendNote'> & {
@@ -168,22 +169,23 @@ export async function predictionReport(db: Db, asOf: number): Promise<Prediction
       note: `${fit.customers} customers: the models need at least ${MIN_CUSTOMERS}`,
     };
   }
-  const byCustomer = new Map<number, CustomerPrediction>();
-  for (const score of run.scores) {
-    byCustomer.set(score.customerId, {
+  // Read from the score columns: no object per customer, however large the store.
+  const { scores } = run;
+  const { pAlive: pAliveColumn, clv: clvColumn } = scores.columns;
+  const predictionOf = (customerId: number): CustomerPrediction | null => {
+    const i = scores.indexOf(customerId);
+    if (i < 0) return null;
+    const score = scores.at(i);
+    return {
       pAlive: score.probabilityAlive,
       expectedPurchases: score.expectedPurchases,
       clv: Number.isFinite(score.clv) ? score.clv : null,
       nextOrderAt: score.nextOrderAt,
-    });
-  }
-  const all = [...byCustomer.values()];
+    };
+  };
   const informative = run.pAliveNote === undefined;
-  const alive = Float64Array.from(
-    all.filter((c) => c.pAlive !== null),
-    (c) => c.pAlive ?? 0,
-  );
-  const values = all.every((c) => c.clv !== null) ? Float64Array.from(all, (c) => c.clv ?? 0) : null;
+  const alive = pAliveColumn.filter((p) => !Number.isNaN(p));
+  const values = clvColumn.every(Number.isFinite) ? Float64Array.from(clvColumn) : null;
   let clvMax = 0;
   if (values) {
     const sorted = Float64Array.from(values).sort();
@@ -196,7 +198,7 @@ export async function predictionReport(db: Db, asOf: number): Promise<Prediction
     currency: run.currency,
     available: true,
     source: run === stored ? 'stored' : 'fitted',
-    customers: all.length,
+    customers: scores.length,
     horizonMonths: Math.round(run.horizonDays / DAYS_PER_MONTH),
     model: {
       name: fit.model,
@@ -228,7 +230,7 @@ export async function predictionReport(db: Db, asOf: number): Promise<Prediction
     meanPAlive: informative && alive.length > 0 ? alive.reduce((a, b) => a + b, 0) / alive.length : null,
     totalClv: values ? values.reduce((a, b) => a + b, 0) : null,
     holdout: await holdoutReport(db, asOf, run.purchaseFit.fit.model === 'gg' ? 'bgnbd' : run.purchaseFit.fit.model),
-    byCustomer,
+    predictionOf,
   };
 }
 
@@ -339,7 +341,7 @@ export type SegmentsView = Awaited<ReturnType<typeof segmentsView>>;
 export type CustomerStory = CustomerProfile & { currency: string | null; prediction: CustomerPrediction | null };
 
 /** `GET /dashboard/predictions`: the report without the per-customer scores, which stay on the server. */
-export type PredictionsView = Omit<PredictionReport, 'byCustomer'>;
+export type PredictionsView = Omit<PredictionReport, 'predictionOf'>;
 
 export function registerDashboardRoutes(app: ApiApp, deps: RouteDeps): void {
   const db = deps.store.db;
@@ -401,7 +403,7 @@ export function registerDashboardRoutes(app: ApiApp, deps: RouteDeps): void {
       },
     },
     async () => {
-      const { byCustomer: _omit, ...report } = await predictions(await dashboardAsOf(db, deps.now()));
+      const { predictionOf: _omit, ...report } = await predictions(await dashboardAsOf(db, deps.now()));
       return report;
     },
   );
@@ -425,10 +427,12 @@ export function registerDashboardRoutes(app: ApiApp, deps: RouteDeps): void {
       const asOf = await dashboardAsOf(db, deps.now());
       const report = await predictions(asOf);
       // Only informative P(alive) stages a customer; the others fall back to the recency rule.
+      const prediction = report.predictionOf(request.params.id);
       const scores = new Map<number, CustomerScores>();
-      for (const [id, p] of report.byCustomer) if (p.pAlive !== null) scores.set(id, { ...p, pAlive: p.pAlive });
+      if (prediction && prediction.pAlive !== null)
+        scores.set(request.params.id, { ...prediction, pAlive: prediction.pAlive });
       const profile = await customerProfile(db, request.params.id, { asOf, scores, timelineLimit: 200 });
-      return { ...profile, currency: report.currency, prediction: report.byCustomer.get(request.params.id) ?? null };
+      return { ...profile, currency: report.currency, prediction };
     },
   );
 }
