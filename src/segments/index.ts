@@ -36,6 +36,7 @@ export {
   type Persona,
   type PersonaAssignment,
   type PersonaOptions,
+  personasByRange,
 } from './personas.js';
 export {
   type CustomerProfile,

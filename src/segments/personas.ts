@@ -3,6 +3,7 @@ import type { Db } from '../store/index.js';
 import {
   type BehaviourFacts,
   behaviourFacts,
+  customerIdRanges,
   type PurchaseFacts,
   purchaseFacts,
   purchaseFactsByRange,
@@ -178,7 +179,25 @@ export async function firstOrderMedians(db: Db, asOf: number): Promise<Map<strin
   return mediansOf(byCurrency);
 }
 
-/** Personas of every customer (or of `customerIds`) who has a sale, an order or site behaviour. */
+/** Customer ids per range of a whole-store `computePersonas`. */
+const PERSONA_RANGE = 50_000;
+
+/**
+ * `computePersonas` of the whole store, one range of 50,000 customer ids at a time (in id order),
+ * against the store's median first order per currency: for a writer that lets each range go.
+ */
+export async function* personasByRange(db: Db, options: PersonaOptions): AsyncGenerator<PersonaAssignment[]> {
+  const medians = await firstOrderMedians(db, options.asOf);
+  for (const idRange of await customerIdRanges(db, PERSONA_RANGE)) {
+    yield computePersonas(db, { ...options, medians, idRange });
+  }
+}
+
+/**
+ * Personas of every customer (or of `customerIds`) who has a sale, an order or site behaviour, in id
+ * order. The whole store is worked through 50,000 customer ids at a time against the store's medians
+ * (`firstOrderMedians`), as a refresh does, so no map of every customer's purchase facts is held.
+ */
 export async function computePersonas(
   db: Db,
   options: PersonaOptions & {
@@ -193,6 +212,11 @@ export async function computePersonas(
   },
 ): Promise<PersonaAssignment[]> {
   const { asOf, lookbackDays = 30, cartWindowHours = 24, sessionGapMinutes = 30, customerIds } = options;
+  if (!customerIds && !options.medians) {
+    const out: PersonaAssignment[] = [];
+    for await (const range of personasByRange(db, options)) for (const p of range) out.push(p);
+    return out;
+  }
   const idRange = options.medians && !customerIds ? options.idRange : undefined;
   const allPurchases = await purchaseFacts(db, {
     asOf,

@@ -55,6 +55,15 @@ describe('comeback segments and comeback customer', () => {
     // Every per-customer CSV names the customer as the store does, beside the internal id.
     assert.equal(personas.out.split('\n')[0], 'customer_id,source,store_id,email,group,reason,play');
     assert.match(personas.out.split('\n')[1]!, /^\d+,cdnow,\d+,,/);
+    // Written a range of customers at a time (2,357 rows: two chunks), one header, the rows of --json in order.
+    const personaJson = JSON.parse((await comeback('segments', 'personas', '--as-of', '1998-06-30', '--json')).out);
+    const personaRows = personas.out.trim().split('\n').slice(1);
+    assert.equal(personaRows.length, personaJson.length);
+    assert.deepEqual(
+      personaRows.map((line) => line.split(',')[0]).map(Number),
+      personaJson.map((p: { customerId: number }) => p.customerId),
+    );
+    assert.equal(personas.out.split('\n').filter((line) => line.startsWith('customer_id,')).length, 1);
     const lifecycle = await comeback('segments', 'lifecycle', '--as-of', '1998-06-30', '--csv');
     assert.equal(
       lifecycle.out.split('\n')[0],

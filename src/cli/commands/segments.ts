@@ -20,7 +20,9 @@ import {
   membersCsv,
   PERSONA_ORDER,
   PERSONAS,
+  type PersonaAssignment,
   parseRule,
+  personasByRange,
   RFM_GROUPS,
   refreshSegments,
   rfmColumns,
@@ -118,9 +120,10 @@ async function customerCsv<T extends { customerId: number }>(
   items: readonly T[],
   columns: readonly string[],
   cells: (item: T) => unknown[],
+  { header: withHeader = true }: { header?: boolean } = {},
 ): Promise<void> {
   const header = ['customer_id', ...STORE_COLUMNS, ...columns];
-  if (items.length === 0) await writeChunk(io, stringify([], { header: true, columns: header }));
+  if (items.length === 0 && withHeader) await writeChunk(io, stringify([], { header: true, columns: header }));
   for (let start = 0; start < items.length; start += CSV_CHUNK) {
     const chunk = items.slice(start, start + CSV_CHUNK);
     const known = await storeCustomers(
@@ -128,7 +131,7 @@ async function customerCsv<T extends { customerId: number }>(
       chunk.map((item) => item.customerId),
     );
     const rows = chunk.map((item) => [item.customerId, ...storeColumns(known(item.customerId)), ...cells(item)]);
-    await writeChunk(io, stringify(rows, { header: start === 0, columns: header }));
+    await writeChunk(io, stringify(rows, { header: withHeader && start === 0, columns: header }));
   }
 }
 
@@ -230,12 +233,25 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
     .option('--first-order-threshold <minor>', 'first-order value (minor units) from which a first-timer is high value')
     .action((flags: Flags & { cartWindow: string; lookback: string; firstOrderThreshold?: string }) =>
       withStore(ctx, flags, async (store) => {
-        const personas = await computePersonas(store.db, {
+        const options = {
           asOf: await asOfOf(ctx, store.db, flags.asOf),
           cartWindowHours: positive('--cart-window', flags.cartWindow),
           lookbackDays: positive('--lookback', flags.lookback),
           firstOrderThresholdMinor: positive('--first-order-threshold', flags.firstOrderThreshold),
-        });
+        };
+        if (flags.csv && !flags.json) {
+          // Written a range of customers at a time: the store's personas are never all held.
+          let first = true;
+          for await (const range of personasByRange(store.db, options)) {
+            if (range.length === 0) continue;
+            const cells = (p: PersonaAssignment) => [p.persona, p.reason, p.play];
+            await customerCsv(ctx.io, store.db, range, ['group', 'reason', 'play'], cells, { header: first });
+            first = false;
+          }
+          if (first) await customerCsv(ctx.io, store.db, [], ['group', 'reason', 'play'], () => []);
+          return;
+        }
+        const personas = await computePersonas(store.db, options);
         await output(ctx, flags, {
           json: () => personas,
           csv: () =>
