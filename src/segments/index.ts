@@ -24,6 +24,7 @@ export {
   type LifecycleAssignment,
   type LifecycleOptions,
   type LifecycleStage,
+  lifecycleByRange,
   lifecycleMigration,
   lifecycleStage,
   type MigrationMatrix,

@@ -1,6 +1,6 @@
 import { ComebackError } from '../errors.js';
 import type { Db } from '../store/index.js';
-import { interOrderDays, purchaseFacts } from './customers.queries.js';
+import { customerIdRanges, interOrderDays, purchaseFacts } from './customers.queries.js';
 import type { CustomerScores, ScoresByCustomer } from './tables.js';
 
 /** The lifecycle stages of a customer who has bought. */
@@ -163,10 +163,28 @@ export function lifecycleStage(
   return fresh(`${d} days since last order, within ${round1(t.atRiskDays)}`);
 }
 
+/** Customer ids per range of a whole-store `computeLifecycle`. */
+const LIFECYCLE_RANGE = 50_000;
+
 /**
- * Lifecycle stages of every customer with a sale before `asOf` (or of `customerIds`). The day
- * thresholds are the store's as of `asOf` unless `thresholds` gives them (the migration matrix stages
- * both of its dates with one set).
+ * `computeLifecycle` of the whole store one range of 50,000 customer ids at a time (in id order), all
+ * with the store's thresholds as of `asOf` (or `thresholds`): for a writer that lets each range go.
+ */
+export async function* lifecycleByRange(
+  db: Db,
+  options: LifecycleOptions & { thresholds?: GapThresholds },
+): AsyncGenerator<{ thresholds: GapThresholds; customers: LifecycleAssignment[] }> {
+  const thresholds = options.thresholds ?? gapThresholds(await interOrderDays(db, options.asOf), options);
+  for (const idRange of await customerIdRanges(db, LIFECYCLE_RANGE)) {
+    yield computeLifecycle(db, { ...options, thresholds, idRange });
+  }
+}
+
+/**
+ * Lifecycle stages of every customer with a sale before `asOf` (or of `customerIds`), in id order. The
+ * day thresholds are the store's as of `asOf` unless `thresholds` gives them (the migration matrix
+ * stages both of its dates with one set). The whole store is worked through a range of customer ids at
+ * a time (`lifecycleByRange`), so no map of every customer's purchase facts is held.
  */
 export async function computeLifecycle(
   db: Db,
@@ -178,6 +196,15 @@ export async function computeLifecycle(
   },
 ): Promise<{ thresholds: GapThresholds; customers: LifecycleAssignment[] }> {
   const { asOf, scores, customerIds, idRange } = options;
+  if (!customerIds && !idRange) {
+    let thresholds = options.thresholds;
+    const customers: LifecycleAssignment[] = [];
+    for await (const range of lifecycleByRange(db, options)) {
+      thresholds = range.thresholds;
+      for (const c of range.customers) customers.push(c);
+    }
+    return { thresholds: thresholds ?? gapThresholds(await interOrderDays(db, asOf), options), customers };
+  }
   const thresholds = options.thresholds ?? gapThresholds(await interOrderDays(db, asOf), options);
   const facts = await purchaseFacts(db, { asOf, customerIds, idRange });
   const customers: LifecycleAssignment[] = [];

@@ -13,7 +13,9 @@ import {
   exportCustomers,
   getSavedSegment,
   LIFECYCLE_STAGES,
+  type LifecycleAssignment,
   latestScoresWithoutPAlive,
+  lifecycleByRange,
   lifecycleMigration,
   listSavedSegments,
   loadLatestScores,
@@ -282,17 +284,22 @@ export function registerSegments(program: Command, ctx: CommandContext): void {
         const withoutPAlive = scores
           ? undefined
           : await latestScoresWithoutPAlive(store.db, { model: flags.model, asOf });
+        const columns = ['days_since_last_order', 'orders', 'p_alive', 'group', 'reason'];
+        const cells = (c: LifecycleAssignment) => [c.daysSinceLastSale, c.sales, c.pAlive ?? '', c.stage, c.reason];
+        if (flags.csv && !flags.json) {
+          // Written a range of customers at a time: the store's stages are never all held.
+          let first = true;
+          for await (const range of lifecycleByRange(store.db, { asOf, scores })) {
+            if (range.customers.length === 0) continue;
+            await customerCsv(ctx.io, store.db, range.customers, columns, cells, { header: first });
+            first = false;
+          }
+          if (first) await customerCsv(ctx.io, store.db, [], columns, cells);
+          return;
+        }
         const result = await computeLifecycle(store.db, { asOf, scores });
         await output(ctx, flags, {
           json: () => ({ ...result, scored: scores?.size ?? 0, pAliveNote: withoutPAlive ?? null }),
-          csv: () =>
-            customerCsv(
-              ctx.io,
-              store.db,
-              result.customers,
-              ['days_since_last_order', 'orders', 'p_alive', 'group', 'reason'],
-              (c) => [c.daysSinceLastSale, c.sales, c.pAlive ?? '', c.stage, c.reason],
-            ),
           table: () => {
             const n = result.customers.length;
             const t = result.thresholds;
