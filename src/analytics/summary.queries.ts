@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { ComebackError } from '../errors.js';
-import { GrowingColumns } from '../shared/columns.js';
+import { GrowingColumns, idRanges } from '../shared/columns.js';
 import { MS_PER_DAY } from '../shared/dates.js';
 import { toMajor } from '../shared/money.js';
 import type { Db } from '../store/index.js';
@@ -74,12 +74,7 @@ const ID_PAGE = 50_000;
 async function orderCustomerRanges(db: Db, size = ID_PAGE): Promise<Array<readonly [number, number]>> {
   const { rows } = await sql<{ lo: number | null; hi: number | null }>`
     select min(customer_id) as lo, max(customer_id) as hi from orders where customer_id is not null`.execute(db);
-  const lo = rows[0]?.lo;
-  const hi = rows[0]?.hi;
-  if (lo === null || lo === undefined || hi === null || hi === undefined) return [];
-  const ranges: Array<readonly [number, number]> = [];
-  for (let from = Number(lo); from <= Number(hi); from += size) ranges.push([from, from + size]);
-  return ranges;
+  return idRanges(rows[0]?.lo, rows[0]?.hi, size);
 }
 
 const SUMMARY_COLUMNS = [

@@ -33,7 +33,7 @@ import {
   spendFrequencyCorrelation,
   timeToNextOrder,
 } from '../models/index.js';
-import { GrowingColumns } from '../shared/columns.js';
+import { GrowingColumns, idRanges } from '../shared/columns.js';
 import { MS_PER_DAY } from '../shared/dates.js';
 import type { Db } from '../store/index.js';
 
@@ -676,27 +676,25 @@ async function storedScoreTable(db: Db, model: string, asOf: number): Promise<Sc
     'nextOrderAt',
   ] as const);
   const number = (value: number | null) => (value === null ? Number.NaN : Number(value));
-  if (bounds?.lo !== null && bounds?.lo !== undefined && bounds.hi !== null) {
-    for (let from = Number(bounds.lo); from <= Number(bounds.hi); from += 50_000) {
-      const rows = await db
-        .selectFrom('customer_scores')
-        .select(['customer_id', 'p_alive', 'expected_purchases', 'expected_spend', 'clv', 'next_order_at'])
-        .where('model', '=', model)
-        .where('as_of', '=', asOf)
-        .where('customer_id', '>=', from)
-        .where('customer_id', '<', from + 50_000)
-        .orderBy('customer_id')
-        .execute();
-      for (const row of rows) {
-        const i = columns.add();
-        const c = columns.data;
-        c.customerIds[i] = Number(row.customer_id);
-        c.pAlive[i] = number(row.p_alive);
-        c.expectedPurchases[i] = number(row.expected_purchases);
-        c.expectedPurchaseValue[i] = number(row.expected_spend);
-        c.clv[i] = number(row.clv);
-        c.nextOrderAt[i] = number(row.next_order_at);
-      }
+  for (const [from, to] of idRanges(bounds?.lo, bounds?.hi, 50_000)) {
+    const rows = await db
+      .selectFrom('customer_scores')
+      .select(['customer_id', 'p_alive', 'expected_purchases', 'expected_spend', 'clv', 'next_order_at'])
+      .where('model', '=', model)
+      .where('as_of', '=', asOf)
+      .where('customer_id', '>=', from)
+      .where('customer_id', '<', to)
+      .orderBy('customer_id')
+      .execute();
+    for (const row of rows) {
+      const i = columns.add();
+      const c = columns.data;
+      c.customerIds[i] = Number(row.customer_id);
+      c.pAlive[i] = number(row.p_alive);
+      c.expectedPurchases[i] = number(row.expected_purchases);
+      c.expectedPurchaseValue[i] = number(row.expected_spend);
+      c.clv[i] = number(row.clv);
+      c.nextOrderAt[i] = number(row.next_order_at);
     }
   }
   return new ScoreTable(columns.trimmed());

@@ -1,5 +1,5 @@
 import { type RawBuilder, sql } from 'kysely';
-import { GrowingColumns } from '../shared/columns.js';
+import { GrowingColumns, idRanges } from '../shared/columns.js';
 import { MAIN_CURRENCY_DAYS } from '../shared/money.js';
 import type { Db } from '../store/index.js';
 import { salesAsOf } from './sales-as-of.queries.js';
@@ -103,12 +103,7 @@ export async function customerIdRanges(db: Db, size: number): Promise<Array<read
       select min(id) as lo, max(id) as hi from customers
       union all select min(customer_id), max(customer_id) from customer_segments
     ) b`.execute(db);
-  const lo = rows[0]?.lo;
-  const hi = rows[0]?.hi;
-  if (lo === null || lo === undefined || hi === null || hi === undefined) return [];
-  const ranges: Array<readonly [number, number]> = [];
-  for (let from = Number(lo); from <= Number(hi); from += size) ranges.push([from, from + size]);
-  return ranges;
+  return idRanges(rows[0]?.lo, rows[0]?.hi, size);
 }
 
 /** `purchaseFacts` of the whole store as of `asOf`, one range of 50,000 customer ids at a time. */

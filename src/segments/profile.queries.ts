@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { ComebackError } from '../errors.js';
 import { profileRecommendations } from '../recommend/index.js';
-import { GrowingColumns } from '../shared/columns.js';
+import { GrowingColumns, idRanges } from '../shared/columns.js';
 import { toMajor } from '../shared/money.js';
 import type { Db } from '../store/index.js';
 import { computeLifecycle, type LifecycleStage } from './lifecycle.js';
@@ -151,11 +151,7 @@ export async function loadLatestScores(
       .selectFrom('customer_scores')
       .select((eb) => [eb.fn.min('customer_id').as('lo'), eb.fn.max('customer_id').as('hi')])
       .executeTakeFirst();
-    if (bounds?.lo !== null && bounds?.lo !== undefined && bounds.hi !== null) {
-      for (let from = Number(bounds.lo); from <= Number(bounds.hi); from += SCORE_PAGE) {
-        append(await page(from, from + SCORE_PAGE));
-      }
-    }
+    for (const [from, to] of idRanges(bounds?.lo, bounds?.hi, SCORE_PAGE)) append(await page(from, to));
   }
   return columns.length > 0 ? new ScoreColumns(columns.trimmed()) : undefined;
 }

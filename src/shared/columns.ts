@@ -46,3 +46,18 @@ export class GrowingColumns<K extends string> {
     >;
   }
 }
+
+/**
+ * The `[from, to)` ranges of `size` ids that cover `lo..hi` (both inclusive), in order; none when
+ * either bound is missing (an empty table's `min`/`max`). A whole-store read runs one query per range.
+ */
+export function idRanges(
+  lo: number | string | null | undefined,
+  hi: number | string | null | undefined,
+  size: number,
+): Array<readonly [number, number]> {
+  if (lo === null || lo === undefined || hi === null || hi === undefined) return [];
+  const ranges: Array<readonly [number, number]> = [];
+  for (let from = Number(lo); from <= Number(hi); from += size) ranges.push([from, from + size]);
+  return ranges;
+}
